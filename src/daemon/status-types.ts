@@ -1,0 +1,110 @@
+/**
+ * The daemon's observable state as plain data: what `floatd status`, the HTTP API, the
+ * dashboard, /metrics and the SIGUSR1 dump all read. The daemon builds a fresh snapshot on
+ * demand; consumers never reach into live objects.
+ */
+
+export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+
+export interface TransitionRecord {
+  /** Wall-clock time, ISO 8601. */
+  time: string;
+  instance: string;
+  /** 'INSTANCE' for a vrrp_instance, 'GROUP' for a vrrp_sync_group. */
+  kind: 'INSTANCE' | 'GROUP';
+  from: VrrpStateName;
+  to: VrrpStateName;
+  /** Stable machine-readable cause, e.g. 'advert_timeout', 'higher_priority_advert', 'fault'. */
+  reasonKind: string;
+  /** Human sentence: which advert, which check, which signal. */
+  reason: string;
+  priority: number;
+}
+
+export interface VipStatus {
+  address: string; // with prefix, e.g. "192.0.2.100/24"
+  dev: string;
+  present: boolean; // is it on the interface right now (as last seen by floatd)
+}
+
+export interface PeerStatus {
+  address: string;
+  lastHeard?: string; // ISO time of the last valid advert from it
+  priority?: number;
+  advertIntervalCs?: number;
+}
+
+export interface TrackerStatus {
+  name: string;
+  type: 'script' | 'http' | 'tcp' | 'interface' | 'file' | 'process';
+  /** 'up' | 'down' | 'init' (no result yet). */
+  status: 'up' | 'down' | 'init';
+  weight: number;
+  reverse?: boolean;
+  lastResult?: string; // e.g. "exit 1", "HTTP 503", "connect ECONNREFUSED"
+  lastDurationMs?: number;
+  lastRun?: string;
+}
+
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  family: 4 | 6;
+  state: VrrpStateName;
+  since: string; // ISO time of the last transition
+  lastReason: string;
+  basePriority: number;
+  effectivePriority: number;
+  advertIntervalCs: number;
+  unicast: boolean;
+  master?: { address: string; priority: number }; // the current master as this node sees it
+  vips: VipStatus[];
+  peers: PeerStatus[];
+  trackers: TrackerStatus[];
+  syncGroup?: string;
+  floatingIps: string[];
+  counters: {
+    advertsSent: number;
+    advertsReceived: number;
+    becameMaster: number;
+    releasedMaster: number;
+    priorityZeroSent: number;
+    priorityZeroReceived: number;
+    garpsSent: number;
+    /** Dropped adverts by reason (names from src/vrrp/drop-reasons.ts). */
+    dropped: Record<string, number>;
+  };
+}
+
+export interface FloatingIpStatus {
+  name: string;
+  provider: string;
+  address: string;
+  /** Instance id this node has in the provider's view, if known. */
+  self?: string;
+  /** Who the provider says holds the address, if known. */
+  holder?: string;
+  desired: 'hold' | 'release' | 'idle';
+  lastResult?: string;
+  lastError?: string;
+  lastChange?: string;
+  calls: number;
+}
+
+export interface DaemonStatus {
+  version: string;
+  hostname: string;
+  routerId: string;
+  pid: number;
+  startedAt: string;
+  configFile: string;
+  configLoadedAt: string;
+  instances: InstanceStatus[];
+  syncGroups: { name: string; state: VrrpStateName; members: string[] }[];
+  floatingIps: FloatingIpStatus[];
+  /** The last N transitions, newest last. */
+  transitions: TransitionRecord[];
+  notify: { runs: number; failures: number };
+}
