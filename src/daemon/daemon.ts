@@ -1,0 +1,98 @@
+/**
+ * The daemon process: load the config, take the pid file, start the runtime, and turn signals
+ * into runtime operations (keepalived's signal map: HUP reload, TERM/INT stop, USR1 data dump,
+ * USR2 statistics). Process lifecycle only; every decision lives in the runtime and below.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../util/log.js';
+import { acquirePidFile, PidFileError } from './pidfile.js';
+
+export interface RuntimeLike {
+  start(): Promise<void>;
+  /** Graceful stop: priority-0 adverts, VIPs removed, notify_stop. */
+  stop(reason: string): Promise<void>;
+  /** Re-read the config; a bad new config leaves the running one untouched. */
+  reload(): Promise<{ ok: boolean; message: string }>;
+  dataDump(): string;
+  statsDump(): string;
+}
+
+export interface DaemonOptions {
+  pidFile?: string;
+  /** Where SIGUSR1/SIGUSR2 write (keepalived: $TMPDIR or /tmp). */
+  dumpDir: string;
+  log: Logger;
+  createRuntime(): Promise<RuntimeLike>;
+  /** Called once the daemon is running (e.g. sd_notify READY=1). */
+  onReady?(): void;
+}
+
+/** Runs until a stop signal; resolves with the process exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { log } = opts;
+  let releasePid: (() => void) | undefined;
+  if (opts.pidFile) {
+    try {
+      releasePid = acquirePidFile(opts.pidFile);
+    } catch (e) {
+      if (e instanceof PidFileError) { log.error({ event: 'daemon.pidfile' }, e.message); return 1; }
+      throw e;
+    }
+  }
+  let runtime: RuntimeLike;
+  try {
+    runtime = await opts.createRuntime();
+    await runtime.start();
+  } catch (e) {
+    releasePid?.();
+    throw e;
+  }
+  opts.onReady?.();
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    let reloading = Promise.resolve();
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ event: 'daemon.stop', signal: sig }, `Stopping (${sig})`);
+      reloading
+        .then(() => runtime.stop(`signal ${sig}`))
+        .catch((e: unknown) => log.error({ event: 'daemon.stop_error', err: String(e) }, 'error while stopping'))
+        .finally(() => { cleanup(); releasePid?.(); resolve(0); });
+    };
+    const onHup = (): void => {
+      if (stopping) return;
+      reloading = reloading.then(async () => {
+        log.info({ event: 'daemon.reload' }, 'Reloading configuration (SIGHUP)');
+        const r = await runtime.reload();
+        if (r.ok) log.info({ event: 'daemon.reloaded' }, r.message);
+        else log.error({ event: 'daemon.reload_failed' }, `reload refused, keeping the running configuration: ${r.message}`);
+      }).catch((e: unknown) => log.error({ event: 'daemon.reload_failed', err: String(e) }, 'reload failed'));
+    };
+    const dump = (file: string, text: () => string, what: string): void => {
+      const path = join(opts.dumpDir, file);
+      writeFile(path, text()).then(
+        () => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
+        (e: unknown) => log.error({ event: 'daemon.dump_failed', path, err: String(e) }, `could not write ${what}`),
+      );
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    const onUsr1 = (): void => dump('floatd.data', () => runtime.dataDump(), 'data dump');
+    const onUsr2 = (): void => dump('floatd.stats', () => runtime.statsDump(), 'statistics');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
+    process.on('SIGUSR1', onUsr1);
+    process.on('SIGUSR2', onUsr2);
+    function cleanup(): void {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
+      process.off('SIGUSR1', onUsr1);
+      process.off('SIGUSR2', onUsr2);
+    }
+  });
+}
