@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "floatd_native",
+      "sources": ["src/addon.c", "src/rawsock.c", "src/link.c"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
+    }
+  ]
+}

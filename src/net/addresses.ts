@@ -1,0 +1,218 @@
+/**
+ * VIP addresses and virtual routes through iproute2. Every mutation is idempotent and
+ * returns whether it changed anything, so callers log and count only real changes.
+ */
+import { ipv6Bytes } from './frames.js';
+import { defaultIp, IpCommandError, ipJson, type IpRunner } from './iproute.js';
+import { checkAddr, checkIfname, familyOf, NetArgumentError } from './validate.js';
+
+export interface AddressSpec {
+  ifname: string;
+  address: string;
+  /** Default 32 / 128. */
+  prefix?: number;
+  /** IPv4 only, ≤15 characters. */
+  label?: string;
+  /** IPv4 only: host, link, site, global, nowhere or a number. */
+  scope?: string;
+  /** IPv4 broadcast: an address, '+' or '-'. */
+  broadcast?: string;
+  peer?: string;
+  /** IPv6: skip duplicate address detection (keepalived's default; `-nodad` turns it off). Default true. */
+  nodad?: boolean;
+  /** IPv6: seconds or 'forever'; default 0 for /128 (deprecated, never chosen as source), else forever. */
+  preferredLft?: number | 'forever';
+  noprefixroute?: boolean;
+}
+
+export interface IfAddress {
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+  scope: string;
+  label?: string;
+  secondary: boolean;
+  deprecated: boolean;
+  tentative: boolean;
+}
+
+interface JsonAddrInfo {
+  family: string;
+  local: string;
+  prefixlen: number;
+  scope?: string;
+  label?: string;
+  secondary?: boolean;
+  deprecated?: boolean;
+  tentative?: boolean;
+  dadfailed?: boolean;
+}
+
+interface JsonLink {
+  ifindex: number;
+  ifname: string;
+  flags?: string[];
+  operstate?: string;
+  mtu?: number;
+  address?: string;
+  addr_info?: JsonAddrInfo[];
+}
+
+function norm(spec: AddressSpec): { fam: 4 | 6; addr: string; prefix: number } {
+  if (spec === null || typeof spec !== 'object') throw new NetArgumentError('address spec must be an object');
+  checkIfname(spec.ifname);
+  const fam = typeof spec.address === 'string' ? familyOf(spec.address) : undefined;
+  if (!fam) throw new NetArgumentError(`${JSON.stringify(spec.address)} is not an IP address`);
+  const addr = checkAddr(spec.address, fam, 'address');
+  const max = fam === 4 ? 32 : 128;
+  const prefix = spec.prefix ?? max;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+    throw new NetArgumentError(`prefix /${String(prefix)} is out of range for ${addr}`);
+  }
+  if (spec.label !== undefined && (fam === 6 || spec.label.length > 15)) {
+    throw new NetArgumentError(`label ${JSON.stringify(spec.label)} is invalid (IPv4 only, at most 15 characters)`);
+  }
+  return { fam, addr, prefix };
+}
+
+/** The `ip addr add` arguments for a spec (exported for tests). */
+export function addArgs(spec: AddressSpec): string[] {
+  const { fam, addr, prefix } = norm(spec);
+  const a = ['addr', 'add', `${addr}/${prefix}`];
+  if (spec.peer) a.push('peer', checkAddr(spec.peer, fam, 'peer'));
+  if (fam === 4) {
+    if (spec.broadcast) a.push('broadcast', spec.broadcast === '+' || spec.broadcast === '-' ? spec.broadcast : checkAddr(spec.broadcast, 4, 'brd'));
+    if (spec.scope) a.push('scope', spec.scope);
+  }
+  a.push('dev', spec.ifname);
+  if (fam === 4 && spec.label) a.push('label', spec.label);
+  if (fam === 6) {
+    if (spec.nodad ?? true) a.push('nodad');
+    const lft = spec.preferredLft ?? (prefix === 128 ? 0 : undefined);
+    if (lft !== undefined) a.push('preferred_lft', String(lft));
+  }
+  if (spec.noprefixroute) a.push('noprefixroute');
+  return a;
+}
+
+export function parseAddrInfo(links: JsonLink[]): IfAddress[] {
+  const out: IfAddress[] = [];
+  for (const l of links) {
+    for (const ai of l.addr_info ?? []) {
+      if (ai.family !== 'inet' && ai.family !== 'inet6') continue;
+      out.push({
+        family: ai.family === 'inet' ? 4 : 6,
+        address: ai.local,
+        prefix: ai.prefixlen,
+        scope: ai.scope ?? 'global',
+        ...(ai.label ? { label: ai.label } : {}),
+        secondary: !!ai.secondary,
+        deprecated: !!ai.deprecated,
+        tentative: !!ai.tentative,
+      });
+    }
+  }
+  return out;
+}
+
+/** Addresses on an interface (`ip -json addr show dev IF`). */
+export async function listAddresses(ifname: string, run: IpRunner = defaultIp): Promise<IfAddress[]> {
+  checkIfname(ifname);
+  return parseAddrInfo(await ipJson<JsonLink[]>(run, ['addr', 'show', 'dev', ifname]));
+}
+
+function sameAddr(a: string, b: string): boolean {
+  // IPv6 by value, not text (2001:db8::1 vs 2001:DB8:0::1)
+  return familyOf(a) === 6 ? familyOf(b) === 6 && ipv6Bytes(a).equals(ipv6Bytes(b)) : a === b;
+}
+
+export async function hasAddress(ifname: string, address: string, run: IpRunner = defaultIp): Promise<boolean> {
+  return (await listAddresses(ifname, run)).some((a) => sameAddr(a.address, address));
+}
+
+/** Adds the address unless present; true if it was added. */
+export async function addAddress(spec: AddressSpec, run: IpRunner = defaultIp): Promise<boolean> {
+  const args = addArgs(spec);
+  if (await hasAddress(spec.ifname, norm(spec).addr, run)) return false;
+  const r = await run(args);
+  if (r.code === 0) return true;
+  if (/File exists/i.test(r.stderr)) return false; // raced with someone else adding it
+  throw new IpCommandError(args, r);
+}
+
+/** Removes the address if present; true if it was removed. */
+export async function removeAddress(spec: AddressSpec, run: IpRunner = defaultIp): Promise<boolean> {
+  const { addr, prefix } = norm(spec);
+  const args = ['addr', 'del', `${addr}/${prefix}`, 'dev', spec.ifname];
+  const r = await run(args);
+  if (r.code === 0) return true;
+  if (/Cannot assign requested address|Cannot find device|does not exist/i.test(r.stderr)) return false;
+  throw new IpCommandError(args, r);
+}
+
+export interface InterfaceInfo {
+  ifname: string;
+  ifindex: number;
+  mac: string;
+  /** Administratively up and with carrier (IFF_UP + LOWER_UP), as keepalived requires. */
+  up: boolean;
+  operstate: string;
+  mtu: number;
+  /** First primary global-or-site IPv4 address (keepalived's default advert source). */
+  ipv4?: string;
+  /** First link-local IPv6 address (the default IPv6 advert source). */
+  linkLocal6?: string;
+  addresses: IfAddress[];
+}
+
+export async function interfaceInfo(ifname: string, run: IpRunner = defaultIp): Promise<InterfaceInfo> {
+  checkIfname(ifname);
+  const links = await ipJson<JsonLink[]>(run, ['addr', 'show', 'dev', ifname]);
+  const l = links[0];
+  if (!l) throw new NetArgumentError(`interface ${ifname} not found`);
+  const addrs = parseAddrInfo([l]);
+  const flags = l.flags ?? [];
+  const v4 = addrs.find((a) => a.family === 4 && !a.secondary && a.scope !== 'host');
+  const ll = addrs.find((a) => a.family === 6 && a.scope === 'link');
+  return {
+    ifname: l.ifname,
+    ifindex: l.ifindex,
+    mac: l.address ?? '',
+    up: flags.includes('UP') && flags.includes('LOWER_UP'),
+    operstate: l.operstate ?? 'UNKNOWN',
+    mtu: l.mtu ?? 0,
+    ...(v4 ? { ipv4: v4.address } : {}),
+    ...(ll ? { linkLocal6: ll.address } : {}),
+    addresses: addrs,
+  };
+}
+
+/** Splits a keepalived virtual_routes line into `ip route` arguments and its family flag. */
+export function routeArgs(spec: string | string[]): { family: string[]; args: string[] } {
+  const words = (Array.isArray(spec) ? spec : spec.trim().split(/\s+/)).filter((w) => w !== '');
+  if (words.length === 0) throw new NetArgumentError('empty route');
+  // keepalived-only words are not iproute2 syntax
+  const args = words.filter((w) => w !== 'no_track' && w !== 'inet6' && w !== 'inet');
+  const v6 = words.includes('inet6') || args.some((w) => familyOf(w.split('/')[0] ?? '') === 6);
+  return { family: v6 ? ['-6'] : [], args };
+}
+
+/** `ip route add SPEC`; false if the route already existed. */
+export async function addRoute(spec: string | string[], run: IpRunner = defaultIp): Promise<boolean> {
+  const { family, args } = routeArgs(spec);
+  const full = [...family, 'route', 'add', ...args];
+  const r = await run(full);
+  if (r.code === 0) return true;
+  if (/File exists/i.test(r.stderr)) return false;
+  throw new IpCommandError(full, r);
+}
+
+/** `ip route del SPEC`; false if there was no such route. */
+export async function removeRoute(spec: string | string[], run: IpRunner = defaultIp): Promise<boolean> {
+  const { family, args } = routeArgs(spec);
+  const full = [...family, 'route', 'del', ...args];
+  const r = await run(full);
+  if (r.code === 0) return true;
+  if (/No such process|Cannot find device/i.test(r.stderr)) return false;
+  throw new IpCommandError(full, r);
+}

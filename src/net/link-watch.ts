@@ -1,0 +1,203 @@
+/**
+ * Watches interfaces and addresses so the runtime can react to a cable pull or a VIP
+ * deleted behind its back.
+ *
+ * Link state: polls /sys/class/net/IF/flags every `linkPollMs` (100 ms): two cheap reads, no
+ * child process that can die, and it sees interfaces that appear later. Up = IFF_UP and
+ * IFF_RUNNING (operational, carrier present), as keepalived judges an interface.
+ * Addresses: a long-running `ip -o monitor address` child reports deletions at once; a
+ * reconcile every `addressPollMs` (2 s) re-lists watched interfaces so a missed event or a
+ * dead monitor still gets noticed. The monitor is restarted after a short delay if it exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { listAddresses } from './addresses.js';
+import { ipv6Bytes } from './frames.js';
+import { defaultIp, type IpRunner } from './iproute.js';
+import { checkIfname, familyOf, stripZone } from './validate.js';
+
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+
+export interface LinkEvent {
+  ifname: string;
+  up: boolean;
+  /** False when the interface does not exist (any more). */
+  exists: boolean;
+}
+
+export interface AddressEvent {
+  ifname: string;
+  address: string;
+}
+
+export interface LinkWatchDeps {
+  /** Interface flags, or undefined if the interface doesn't exist. */
+  readFlags(ifname: string): number | undefined;
+  /** Starts the address monitor; lines are `ip -o monitor address` output. */
+  spawnMonitor(): ChildProcess | undefined;
+  run: IpRunner;
+}
+
+export interface LinkWatchOptions {
+  linkPollMs?: number;
+  addressPollMs?: number;
+  deps?: Partial<LinkWatchDeps>;
+}
+
+function sysfsFlags(ifname: string): number | undefined {
+  try {
+    return parseInt(readFileSync(`/sys/class/net/${ifname}/flags`, 'utf8').trim(), 16);
+  } catch {
+    return undefined;
+  }
+}
+
+function spawnIpMonitor(): ChildProcess {
+  return spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+function addrKey(ifname: string, address: string): string {
+  const a = stripZone(address);
+  return `${ifname} ${familyOf(a) === 6 ? ipv6Bytes(a).toString('hex') : a}`;
+}
+
+/** Parses one `ip -o monitor address` line: `[Deleted ]IDX: IF    inet[6] ADDR/PFX …`. */
+export function parseMonitorLine(line: string): { deleted: boolean; ifname: string; address: string } | undefined {
+  const m = /^(Deleted\s+)?\d+:\s+(\S+)\s+inet6?\s+([0-9a-fA-F:.]+)(?:\/\d+)?/.exec(line.trim());
+  if (!m) return undefined;
+  return { deleted: !!m[1], ifname: m[2]!, address: m[3]! };
+}
+
+export class LinkWatch extends EventEmitter {
+  private readonly deps: LinkWatchDeps;
+  private readonly links = new Map<string, boolean | undefined>(); // ifname → last up (undefined = not yet read)
+  private readonly watched = new Map<string, AddressEvent>(); // key → addr; present = believed present
+  private linkTimer: NodeJS.Timeout | undefined;
+  private addrTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private monitor: ChildProcess | undefined;
+  private stopped = true;
+
+  constructor(private readonly opts: LinkWatchOptions = {}) {
+    super();
+    this.deps = {
+      readFlags: opts.deps?.readFlags ?? sysfsFlags,
+      spawnMonitor: opts.deps?.spawnMonitor ?? spawnIpMonitor,
+      run: opts.deps?.run ?? defaultIp,
+    };
+  }
+
+  /** Current state from sysfs (undefined if the interface does not exist). */
+  linkUp(ifname: string): boolean | undefined {
+    const f = this.deps.readFlags(ifname);
+    return f === undefined ? undefined : (f & IFF_UP) !== 0 && (f & IFF_RUNNING) !== 0;
+  }
+
+  /** Emits 'link' whenever `ifname` changes state (first reading included). */
+  watchLink(ifname: string): void {
+    checkIfname(ifname);
+    if (!this.links.has(ifname)) this.links.set(ifname, undefined);
+    this.pollLinks();
+  }
+
+  unwatchLink(ifname: string): void {
+    this.links.delete(ifname);
+  }
+
+  /** Emits 'address-removed' if `address` disappears from `ifname`. Unwatch before removing it yourself. */
+  watchAddress(ifname: string, address: string): void {
+    checkIfname(ifname);
+    this.watched.set(addrKey(ifname, address), { ifname, address: stripZone(address) });
+  }
+
+  unwatchAddress(ifname: string, address: string): void {
+    this.watched.delete(addrKey(ifname, address));
+  }
+
+  start(): this {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.linkTimer = setInterval(() => this.pollLinks(), this.opts.linkPollMs ?? 100);
+    this.addrTimer = setInterval(() => void this.reconcileAddresses(), this.opts.addressPollMs ?? 2000);
+    this.startMonitor();
+    this.pollLinks();
+    return this;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.linkTimer);
+    clearInterval(this.addrTimer);
+    clearTimeout(this.restartTimer);
+    this.monitor?.kill();
+    this.monitor = undefined;
+  }
+
+  /** One link poll (exported for tests with fake flags). */
+  pollLinks(): void {
+    for (const [ifname, last] of this.links) {
+      const f = this.deps.readFlags(ifname);
+      const up = f !== undefined && (f & IFF_UP) !== 0 && (f & IFF_RUNNING) !== 0;
+      if (last === up) continue;
+      this.links.set(ifname, up);
+      const ev: LinkEvent = { ifname, up, exists: f !== undefined };
+      this.emit('link', ev);
+    }
+  }
+
+  /** Re-lists watched interfaces and reports watched addresses that are gone. */
+  async reconcileAddresses(): Promise<void> {
+    const ifnames = new Set([...this.watched.values()].map((w) => w.ifname));
+    for (const ifname of ifnames) {
+      let present: Set<string>;
+      try {
+        present = new Set((await listAddresses(ifname, this.deps.run)).map((a) => addrKey(ifname, a.address)));
+      } catch {
+        present = new Set(); // interface gone: every watched address on it is gone too
+      }
+      for (const [k, w] of this.watched) if (w.ifname === ifname && !present.has(k)) this.removed(k);
+    }
+  }
+
+  /** Feeds one monitor line (exported for tests). */
+  handleMonitorLine(line: string): void {
+    const p = parseMonitorLine(line);
+    if (!p?.deleted) return;
+    const k = addrKey(p.ifname, p.address);
+    if (this.watched.has(k)) this.removed(k);
+  }
+
+  private removed(k: string): void {
+    const w = this.watched.get(k);
+    if (!w) return;
+    this.watched.delete(k); // report once; the runtime re-watches after re-adding
+    this.emit('address-removed', w);
+  }
+
+  private startMonitor(): void {
+    if (this.stopped) return;
+    let child: ChildProcess | undefined;
+    try {
+      child = this.deps.spawnMonitor();
+    } catch {
+      child = undefined;
+    }
+    if (!child) return; // reconcile polling still covers addresses
+    this.monitor = child;
+    child.on('error', () => undefined);
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.handleMonitorLine(l));
+    child.on('exit', () => {
+      if (this.monitor !== child || this.stopped) return;
+      this.monitor = undefined;
+      this.restartTimer = setTimeout(() => this.startMonitor(), 1000);
+    });
+  }
+}
+
+export interface LinkWatch {
+  on(ev: 'link', fn: (e: LinkEvent) => void): this;
+  on(ev: 'address-removed', fn: (e: AddressEvent) => void): this;
+}

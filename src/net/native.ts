@@ -1,0 +1,110 @@
+/**
+ * Loads floatd's N-API addon (native/, built by scripts/build.sh) and gives it types.
+ * Node has no raw IP or packet sockets, so the addon supplies exactly those and nothing more.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Opaque handle of an open raw socket. */
+export type RawHandle = { readonly __brand: 'RawHandle' };
+
+export interface RawOpenOptions {
+  /** SO_BINDTODEVICE; required to join a multicast group. */
+  ifname?: string;
+  /** Local address to bind (unicast_src_ip), or the multicast group itself. */
+  bind?: string;
+  /** Multicast group to join on `ifname`. */
+  group?: string;
+  /** TTL / hop limit for unicast and multicast; default 255. */
+  ttl?: number;
+  /** IP_TOS / IPV6_TCLASS; default 0xC0. */
+  tos?: number;
+  /** IPv4 only: 1 = caller supplies the IP header (default 1). */
+  hdrincl?: number;
+  /** IPv6 only: IPV6_CHECKSUM offset, -1 = off; default 6 for protocol 112. */
+  checksumOffset?: number;
+}
+
+export type RawCallback = (
+  err: NodeJS.ErrnoException | null,
+  data?: Buffer,
+  src?: string,
+  dst?: string,
+  ttl?: number,
+  ifindex?: number,
+) => void;
+
+export interface IfInfo {
+  ifindex: number;
+  mac: string;
+  /** ARPHRD_* (1 = Ethernet). */
+  hwtype: number;
+  flags: number;
+  up: boolean;
+  running: boolean;
+  noarp: boolean;
+  mtu: number;
+}
+
+export interface NativeAddon {
+  rawOpen(family: 4 | 6, proto: number, opts: RawOpenOptions, cb: RawCallback): RawHandle;
+  rawSend(h: RawHandle, data: Buffer, dst: string, src?: string): number;
+  rawClose(h: RawHandle): void;
+  rawSetRef(h: RawHandle, ref: boolean): void;
+  sendFrame(ifname: string, frame: Buffer): number;
+  ifInfo(ifname: string): IfInfo;
+}
+
+export class NativeMissingError extends Error {
+  readonly code = 'FLOATD_NATIVE_MISSING';
+}
+
+const ADDON_REL = join('native', 'build', 'Release', 'floatd_native.node');
+
+/** Walks up from this file to the checkout root holding native/build (works from src/ and dist/). */
+export function findAddon(start = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  const env = process.env.FLOATD_NATIVE;
+  if (env) return existsSync(env) ? env : undefined;
+  let dir = start;
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, ADDON_REL);
+    if (existsSync(p)) return p;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once; throws NativeMissingError with a how-to-fix message. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const path = findAddon();
+  if (!path) {
+    throw new NativeMissingError(
+      'floatd native addon not found (native/build/Release/floatd_native.node): run scripts/build.sh to build it',
+    );
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    throw new NativeMissingError(
+      `floatd native addon at ${path} failed to load (${(e as Error).message}): rebuild it with scripts/build.sh`,
+    );
+  }
+  return cached;
+}
+
+/** True when the addon can be loaded (tests use this to skip). */
+export function nativeAvailable(): boolean {
+  try {
+    native();
+    return true;
+  } catch {
+    return false;
+  }
+}
