@@ -146,7 +146,7 @@ export async function removeAddress(spec: AddressSpec, run: IpRunner = defaultIp
   const args = ['addr', 'del', `${addr}/${prefix}`, 'dev', spec.ifname];
   const r = await run(args);
   if (r.code === 0) return true;
-  if (/Cannot assign requested address|Cannot find device|does not exist/i.test(r.stderr)) return false;
+  if (/Cannot assign requested address|Address not found|Cannot find device|does not exist/i.test(r.stderr)) return false;
   throw new IpCommandError(args, r);
 }
 

@@ -2,9 +2,10 @@
  * Watches interfaces and addresses so the runtime can react to a cable pull or a VIP
  * deleted behind its back.
  *
- * Link state: polls /sys/class/net/IF/flags every `linkPollMs` (100 ms): two cheap reads, no
- * child process that can die, and it sees interfaces that appear later. Up = IFF_UP and
- * IFF_RUNNING (operational, carrier present), as keepalived judges an interface.
+ * Link state: polls /sys/class/net/IF/{flags,carrier} every `linkPollMs` (100 ms): two cheap
+ * reads, no child process that can die, and it sees interfaces that appear later. Up = IFF_UP
+ * and carrier present (what IFF_RUNNING means; sysfs flags don't carry RUNNING), as keepalived
+ * judges an interface.
  * Addresses: a long-running `ip -o monitor address` child reports deletions at once; a
  * reconcile every `addressPollMs` (2 s) re-lists watched interfaces so a missed event or a
  * dead monitor still gets noticed. The monitor is restarted after a short delay if it exits.
@@ -19,7 +20,6 @@ import { defaultIp, type IpRunner } from './iproute.js';
 import { checkIfname, familyOf, stripZone } from './validate.js';
 
 const IFF_UP = 0x1;
-const IFF_RUNNING = 0x40;
 
 export interface LinkEvent {
   ifname: string;
@@ -34,8 +34,8 @@ export interface AddressEvent {
 }
 
 export interface LinkWatchDeps {
-  /** Interface flags, or undefined if the interface doesn't exist. */
-  readFlags(ifname: string): number | undefined;
+  /** Admin up + carrier, or undefined if the interface doesn't exist. */
+  readLink(ifname: string): boolean | undefined;
   /** Starts the address monitor; lines are `ip -o monitor address` output. */
   spawnMonitor(): ChildProcess | undefined;
   run: IpRunner;
@@ -47,11 +47,18 @@ export interface LinkWatchOptions {
   deps?: Partial<LinkWatchDeps>;
 }
 
-function sysfsFlags(ifname: string): number | undefined {
+function sysfsLink(ifname: string): boolean | undefined {
+  let flags: number;
   try {
-    return parseInt(readFileSync(`/sys/class/net/${ifname}/flags`, 'utf8').trim(), 16);
+    flags = parseInt(readFileSync(`/sys/class/net/${ifname}/flags`, 'utf8').trim(), 16);
   } catch {
     return undefined;
+  }
+  if ((flags & IFF_UP) === 0) return false;
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/carrier`, 'utf8').trim() === '1';
+  } catch {
+    return false; // EINVAL while the device is going down
   }
 }
 
@@ -84,7 +91,7 @@ export class LinkWatch extends EventEmitter {
   constructor(private readonly opts: LinkWatchOptions = {}) {
     super();
     this.deps = {
-      readFlags: opts.deps?.readFlags ?? sysfsFlags,
+      readLink: opts.deps?.readLink ?? sysfsLink,
       spawnMonitor: opts.deps?.spawnMonitor ?? spawnIpMonitor,
       run: opts.deps?.run ?? defaultIp,
     };
@@ -92,8 +99,7 @@ export class LinkWatch extends EventEmitter {
 
   /** Current state from sysfs (undefined if the interface does not exist). */
   linkUp(ifname: string): boolean | undefined {
-    const f = this.deps.readFlags(ifname);
-    return f === undefined ? undefined : (f & IFF_UP) !== 0 && (f & IFF_RUNNING) !== 0;
+    return this.deps.readLink(ifname);
   }
 
   /** Emits 'link' whenever `ifname` changes state (first reading included). */
@@ -136,14 +142,14 @@ export class LinkWatch extends EventEmitter {
     this.monitor = undefined;
   }
 
-  /** One link poll (exported for tests with fake flags). */
+  /** One link poll (public for tests with a fake readLink). */
   pollLinks(): void {
     for (const [ifname, last] of this.links) {
-      const f = this.deps.readFlags(ifname);
-      const up = f !== undefined && (f & IFF_UP) !== 0 && (f & IFF_RUNNING) !== 0;
+      const state = this.deps.readLink(ifname);
+      const up = state === true;
       if (last === up) continue;
       this.links.set(ifname, up);
-      const ev: LinkEvent = { ifname, up, exists: f !== undefined };
+      const ev: LinkEvent = { ifname, up, exists: state !== undefined };
       this.emit('link', ev);
     }
   }

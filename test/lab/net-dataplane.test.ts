@@ -1,0 +1,379 @@
+/**
+ * Lab: the Linux data plane adapters against a real kernel. Two network namespaces joined by
+ * a veth pair (192.0.2.0/24, 2001:db8::/64); an agent process in each namespace opens VRRP
+ * sockets, sends GARP/NA and watches links on the test's command. Needs root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { randomBytes } from 'node:crypto';
+import { addAddress, removeAddress, listAddresses, interfaceInfo, addRoute, removeRoute } from '../../src/net/addresses.js';
+import { ipRunner } from '../../src/net/iproute.js';
+import { nativeAvailable } from '../../src/net/native.js';
+
+const isRoot = process.getuid?.() === 0;
+const skip = !isRoot ? 'needs root and network namespaces' : !nativeAvailable() ? 'native addon not built (run scripts/build.sh)' : false;
+
+const sfx = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`.slice(-6);
+const NS_A = `fdnsA${sfx}`;
+const NS_B = `fdnsB${sfx}`;
+const IF_A = `fva${sfx}`;
+const IF_B = `fvb${sfx}`;
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const modUrl = (m: string) => new URL(`../../src/net/${m}${ext}`, import.meta.url).href;
+
+function sh(args: string[], allowFail = false): string {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 10_000 });
+  if (r.status !== 0 && !allowFail) throw new Error(`${args.join(' ')}: ${r.stderr || r.error?.message}`);
+  return r.stdout;
+}
+
+function cleanup(): void {
+  spawnSync('ip', ['netns', 'del', NS_A]);
+  spawnSync('ip', ['netns', 'del', NS_B]);
+}
+
+/** In-namespace agent: JSON commands on stdin, JSON results/events on stdout. */
+const AGENT = `
+import { createInterface } from 'node:readline';
+const { openVrrpSocket } = await import(process.env.M_SOCK);
+const { announceAddress } = await import(process.env.M_GARP);
+const { LinkWatch } = await import(process.env.M_WATCH);
+const socks = new Map();
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+let watch;
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const c = JSON.parse(line);
+  try {
+    let r;
+    if (c.op === 'open') {
+      const s = openVrrpSocket(c.opts);
+      s.on('packet', (p) => out({ ev: 'packet', id: c.id, data: p.data.toString('hex'), src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex }));
+      socks.set(c.id, s);
+    } else if (c.op === 'send') r = socks.get(c.id).send(Buffer.from(c.hex, 'hex'), c.dst, c.src);
+    else if (c.op === 'close') { socks.get(c.id).close(); socks.delete(c.id); }
+    else if (c.op === 'announce') r = announceAddress(c.ifname, c.vip);
+    else if (c.op === 'watch') {
+      watch ??= new LinkWatch({ addressPollMs: 60000 }).start();
+      watch.on('link', (e) => out({ ev: 'link', ...e }));
+      watch.on('address-removed', (e) => out({ ev: 'address-removed', ...e }));
+      watch.watchLink(c.ifname);
+      if (c.address) watch.watchAddress(c.ifname, c.address);
+    } else if (c.op === 'exit') { watch?.stop(); for (const s of socks.values()) s.close(); process.stdin.destroy(); }
+    out({ seq: c.seq, ok: true, r });
+  } catch (e) {
+    out({ seq: c.seq, ok: false, code: e.code, message: e.message });
+  }
+});
+out({ ready: true });
+`;
+
+type Msg = Record<string, unknown>;
+
+class Agent {
+  private seq = 0;
+  private waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
+  readonly events: Msg[] = [];
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const m = JSON.parse(l) as Msg;
+      this.events.push(m);
+      this.waiters = this.waiters.filter((w) => !(w.pred(m) && (w.resolve(m), true)));
+    });
+  }
+  /** Resolves with the first past or future message matching pred; rejects after ms. */
+  wait(pred: (m: Msg) => boolean, ms = 5000): Promise<Msg> {
+    const seen = this.events.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`agent: timed out waiting (${ms} ms)`)), ms);
+      this.waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
+    });
+  }
+  async cmd(c: Msg): Promise<Msg> {
+    const seq = ++this.seq;
+    this.child.stdin!.write(JSON.stringify({ ...c, seq }) + '\n');
+    const r = await this.wait((m) => m.seq === seq);
+    if (!r.ok) throw Object.assign(new Error(String(r.message)), { code: r.code });
+    return r;
+  }
+}
+
+let dir = '';
+const agents: Agent[] = [];
+let A: Agent;
+let B: Agent;
+
+function startAgent(ns: string): Agent {
+  const script = join(dir, 'agent.mjs');
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, M_SOCK: modUrl('vrrp-socket'), M_GARP: modUrl('garp'), M_WATCH: modUrl('link-watch') },
+  });
+  const a = new Agent(child);
+  agents.push(a);
+  return a;
+}
+
+before(async () => {
+  if (skip) return;
+  process.on('exit', cleanup);
+  dir = mkdtempSync(join(tmpdir(), 'floatd-net-'));
+  writeFileSync(join(dir, 'agent.mjs'), AGENT);
+  sh(['ip', 'netns', 'add', NS_A]);
+  sh(['ip', 'netns', 'add', NS_B]);
+  for (const ns of [NS_A, NS_B]) {
+    sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']);
+    sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  sh(['ip', 'link', 'add', IF_A, 'netns', NS_A, 'type', 'veth', 'peer', 'name', IF_B, 'netns', NS_B]);
+  sh(['ip', '-n', NS_A, 'addr', 'add', '192.0.2.1/24', 'dev', IF_A]);
+  sh(['ip', '-n', NS_B, 'addr', 'add', '192.0.2.2/24', 'dev', IF_B]);
+  sh(['ip', '-n', NS_A, 'addr', 'add', '2001:db8::1/64', 'dev', IF_A, 'nodad']);
+  sh(['ip', '-n', NS_B, 'addr', 'add', '2001:db8::2/64', 'dev', IF_B, 'nodad']);
+  sh(['ip', '-n', NS_A, 'link', 'set', IF_A, 'up']);
+  sh(['ip', '-n', NS_B, 'link', 'set', IF_B, 'up']);
+  A = startAgent(NS_A);
+  B = startAgent(NS_B);
+  await Promise.all([A.wait((m) => m.ready === true, 10_000), B.wait((m) => m.ready === true, 10_000)]);
+});
+
+after(async () => {
+  for (const a of agents) {
+    a.child.stdin?.end();
+    a.child.kill();
+  }
+  cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A minimal VRRPv2 advert (VRID 7, prio 100, one VIP, PASS auth) with its IPv4 header. */
+function v4Advert(src: string, dst: string, ttl = 255): string {
+  const vrrp = Buffer.from([0x21, 7, 100, 1, 1, 1, 0, 0, 192, 0, 2, 100, ...Buffer.from('secret\0\0')]);
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip[1] = 0xc0;
+  ip.writeUInt16BE(20 + vrrp.length, 2);
+  ip.writeUInt16BE(1, 4);
+  ip[8] = ttl;
+  ip[9] = 112;
+  Buffer.from(src.split('.').map(Number)).copy(ip, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(ip, 16);
+  return Buffer.concat([ip, vrrp]).toString('hex');
+}
+const V6_ADVERT = Buffer.from([0x31, 7, 100, 1, 0, 100, 0, 0, ...Buffer.alloc(16, 0x20)]).toString('hex');
+
+function linkLocal(ns: string, ifname: string): string {
+  const j = JSON.parse(sh(['ip', '-n', ns, '-json', 'addr', 'show', 'dev', ifname])) as { addr_info: { local: string; scope: string }[] }[];
+  const ll = j[0]?.addr_info.find((a) => a.scope === 'link');
+  assert.ok(ll, 'link-local address present');
+  return ll.local;
+}
+
+async function exchange(opts: { family: 4 | 6; rx: Msg; tx: Msg; hex: string; dst: string; src?: string }) {
+  const id = `s${Math.random().toString(36).slice(2, 8)}`;
+  await B.cmd({ op: 'open', id, opts: opts.rx });
+  await A.cmd({ op: 'open', id, opts: opts.tx });
+  try {
+    // resend until heard (bounded): the first multicast packet may race the group join
+    for (let i = 0; i < 20; i++) {
+      await A.cmd({ op: 'send', id, hex: opts.hex, dst: opts.dst, ...(opts.src ? { src: opts.src } : {}) });
+      try {
+        return await B.wait((m) => m.ev === 'packet' && m.id === id, 250);
+      } catch {
+        /* try again */
+      }
+    }
+    throw new Error('packet never arrived');
+  } finally {
+    await A.cmd({ op: 'close', id });
+    await B.cmd({ op: 'close', id });
+  }
+}
+
+test('IPv4 multicast advert arrives with header, TTL 255, source and group', { skip }, async () => {
+  const hex = v4Advert('192.0.2.1', '224.0.0.18');
+  const p = await exchange({ family: 4, rx: { family: 4, ifname: IF_B }, tx: { family: 4, ifname: IF_A }, hex, dst: '224.0.0.18' });
+  assert.equal(p.src, '192.0.2.1');
+  assert.equal(p.dst, '224.0.0.18');
+  assert.equal(p.ttl, 255);
+  const data = Buffer.from(String(p.data), 'hex');
+  assert.equal(data[0], 0x45, 'IPv4 data includes the IP header');
+  assert.equal(data[1], 0xc0);
+  assert.equal(data.subarray(20).toString('hex'), hex.slice(40));
+});
+
+test('IPv4 unicast advert to unicast_src_ip keeps its TTL', { skip }, async () => {
+  const hex = v4Advert('192.0.2.1', '192.0.2.2', 64);
+  const p = await exchange({
+    family: 4,
+    rx: { family: 4, ifname: IF_B, unicastSrc: '192.0.2.2', peers: ['192.0.2.1'] },
+    tx: { family: 4, ifname: IF_A, unicastSrc: '192.0.2.1', peers: ['192.0.2.2'] },
+    hex, dst: '192.0.2.2',
+  });
+  assert.equal(p.src, '192.0.2.1');
+  assert.equal(p.dst, '192.0.2.2');
+  assert.equal(p.ttl, 64);
+});
+
+test('a multicast socket does not hear unicast adverts', { skip }, async () => {
+  const id = 'mc-only';
+  await B.cmd({ op: 'open', id, opts: { family: 4, ifname: IF_B } });
+  await A.cmd({ op: 'open', id, opts: { family: 4, ifname: IF_A, unicastSrc: '192.0.2.1', peers: ['192.0.2.2'] } });
+  await A.cmd({ op: 'send', id, hex: v4Advert('192.0.2.1', '192.0.2.2'), dst: '192.0.2.2' });
+  await assert.rejects(B.wait((m) => m.ev === 'packet' && m.id === id, 400));
+  await A.cmd({ op: 'close', id });
+  await B.cmd({ op: 'close', id });
+});
+
+test('IPv6 multicast advert: hop limit 255, link-local source, ff02::12, kernel checksum', { skip }, async () => {
+  const src = linkLocal(NS_A, IF_A);
+  const p = await exchange({ family: 6, rx: { family: 6, ifname: IF_B }, tx: { family: 6, ifname: IF_A, mcastSrc: src }, hex: V6_ADVERT, dst: 'ff02::12' });
+  assert.equal(p.src, src);
+  assert.equal(p.dst, 'ff02::12');
+  assert.equal(p.ttl, 255);
+  const data = Buffer.from(String(p.data), 'hex');
+  assert.equal(data[0], 0x31);
+  assert.notEqual(data.readUInt16BE(6), 0, 'kernel filled the checksum (IPV6_CHECKSUM offset 6)');
+});
+
+test('IPv6 unicast advert uses the chosen source via IPV6_PKTINFO', { skip }, async () => {
+  const p = await exchange({
+    family: 6,
+    rx: { family: 6, ifname: IF_B, unicastSrc: '2001:db8::2', peers: ['2001:db8::1'] },
+    tx: { family: 6, ifname: IF_A, unicastSrc: '2001:db8::1', peers: ['2001:db8::2'] },
+    hex: V6_ADVERT, dst: '2001:db8::2',
+  });
+  assert.equal(p.src, '2001:db8::1');
+  assert.equal(p.dst, '2001:db8::2');
+  assert.equal(p.ttl, 255);
+});
+
+test('opening on a missing interface fails with ENODEV', { skip }, async () => {
+  await assert.rejects(A.cmd({ op: 'open', id: 'x', opts: { family: 4, ifname: 'nosuch0' } }), (e: { code?: string }) => e.code === 'ENODEV');
+});
+
+/** Starts tshark in a namespace and resolves once it is capturing. */
+async function capture(ns: string, ifname: string, filter: string, fields: string[]): Promise<{ done: Promise<string> }> {
+  const child = spawn('ip', ['netns', 'exec', ns, 'tshark', '-l', '-n', '-i', ifname, '-c', '1', '-a', 'duration:8', '-f', filter,
+    '-T', 'fields', '-E', 'separator=,', ...fields.flatMap((f) => ['-e', f])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<string>((resolve) => child.on('close', () => resolve(out.trim())));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('tshark did not start')), 8000);
+    child.stderr.on('data', (d: Buffer) => {
+      if (d.toString().includes('Capturing on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  return { done };
+}
+
+const hasTshark = spawnSync('sh', ['-c', 'command -v tshark']).status === 0;
+
+test('gratuitous ARP for a VIP is seen on the peer', { skip: skip || (!hasTshark && 'tshark not installed') }, async () => {
+  const cap = await capture(NS_B, IF_B, 'arp', ['eth.dst', 'eth.src', 'arp.opcode', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4']);
+  await new Promise((r) => setTimeout(r, 200));
+  const sent = await A.cmd({ op: 'announce', ifname: IF_A, vip: '192.0.2.100' });
+  assert.equal(sent.r, true);
+  const mac = (await interfaceInfo(IF_A, ipRunner({ netns: NS_A }))).mac;
+  assert.equal(await cap.done, `ff:ff:ff:ff:ff:ff,${mac},1,192.0.2.100,ff:ff:ff:ff:ff:ff,192.0.2.100`);
+});
+
+test('unsolicited NA for an IPv6 VIP is seen on the peer with a valid checksum', { skip: skip || (!hasTshark && 'tshark not installed') }, async () => {
+  const cap = await capture(NS_B, IF_B, 'icmp6 and ip6[40] == 136', ['eth.dst', 'ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'icmpv6.nd.na.flag.o', 'icmpv6.checksum.status']);
+  await new Promise((r) => setTimeout(r, 200));
+  await A.cmd({ op: 'announce', ifname: IF_A, vip: '2001:db8::100' });
+  assert.match(await cap.done, /^33:33:00:00:00:01,2001:db8::100,ff02::1,255,(1|True),(1|Good)$/);
+});
+
+test('VIP add/remove is idempotent and reports changes; IPv6 /128 is nodad + deprecated', { skip }, async () => {
+  const run = ipRunner({ netns: NS_A });
+  const v4 = { ifname: IF_A, address: '192.0.2.100', prefix: 24, label: `${IF_A}:1` };
+  assert.equal(await addAddress(v4, run), true);
+  assert.equal(await addAddress(v4, run), false);
+  const got = (await listAddresses(IF_A, run)).find((a) => a.address === '192.0.2.100');
+  assert.equal(got?.prefix, 24);
+  assert.equal(got?.label, `${IF_A}:1`);
+  assert.equal(got?.secondary, true);
+  assert.equal((await interfaceInfo(IF_A, run)).ipv4, '192.0.2.1', 'primary stays the primary');
+  assert.equal(await removeAddress(v4, run), true);
+  assert.equal(await removeAddress(v4, run), false);
+  const v6 = { ifname: IF_A, address: '2001:db8::100' };
+  assert.equal(await addAddress(v6, run), true);
+  assert.equal(await addAddress({ ...v6, address: '2001:DB8:0::100' }, run), false);
+  const a6 = (await listAddresses(IF_A, run)).find((a) => a.address === '2001:db8::100');
+  assert.equal(a6?.prefix, 128);
+  assert.equal(a6?.deprecated, true);
+  assert.equal(a6?.tentative, false);
+  assert.equal(await removeAddress(v6, run), true);
+});
+
+test('virtual route add/remove is idempotent', { skip }, async () => {
+  const run = ipRunner({ netns: NS_A });
+  assert.equal(await addRoute('198.51.100.0/24 via 192.0.2.2 dev ' + IF_A, run), true);
+  assert.equal(await addRoute('198.51.100.0/24 via 192.0.2.2 dev ' + IF_A, run), false);
+  assert.match(sh(['ip', '-n', NS_A, 'route', 'show', '198.51.100.0/24']), /via 192\.0\.2\.2/);
+  assert.equal(await removeRoute('198.51.100.0/24 via 192.0.2.2 dev ' + IF_A, run), true);
+  assert.equal(await removeRoute('198.51.100.0/24 via 192.0.2.2 dev ' + IF_A, run), false);
+  assert.equal(await addRoute('inet6 2001:db8:1::/64 via 2001:db8::2 no_track', run), true);
+  assert.equal(await removeRoute('inet6 2001:db8:1::/64 via 2001:db8::2', run), true);
+});
+
+test('link watch reports down/up and a VIP deleted behind our back', { skip }, async () => {
+  sh(['ip', '-n', NS_A, 'addr', 'add', '192.0.2.77/32', 'dev', IF_A]);
+  await A.cmd({ op: 'watch', ifname: IF_A, address: '192.0.2.77' });
+  await A.wait((m) => m.ev === 'link' && m.up === true);
+  await new Promise((r) => setTimeout(r, 300)); // let the monitor child start
+  sh(['ip', '-n', NS_A, 'addr', 'del', '192.0.2.77/32', 'dev', IF_A]);
+  const rm = await A.wait((m) => m.ev === 'address-removed', 3000);
+  assert.equal(rm.address, '192.0.2.77');
+  sh(['ip', '-n', NS_B, 'link', 'set', IF_B, 'down']); // carrier loss on A's side
+  await A.wait((m) => m.ev === 'link' && m.up === false, 3000);
+  sh(['ip', '-n', NS_B, 'link', 'set', IF_B, 'up']);
+  await A.wait((m) => m.ev === 'link' && m.up === true && A.events.some((e) => e.ev === 'link' && e.up === false), 3000);
+});
+
+const hasKeepalived = existsSync('/usr/sbin/keepalived');
+
+test('interop: keepalived 2.2 multicast VRRPv2 adverts are heard', { skip: skip || (!hasKeepalived && 'keepalived not installed') }, async () => {
+  const conf = join(dir, 'keepalived.conf');
+  writeFileSync(conf, `global_defs { router_id lab_${sfx} }
+vrrp_instance VI_1 {
+  state MASTER
+  interface ${IF_B}
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  authentication { auth_type PASS
+    auth_pass s3cret }
+  virtual_ipaddress { 192.0.2.200/24 }
+}
+`);
+  await A.cmd({ op: 'open', id: 'ka', opts: { family: 4, ifname: IF_A } });
+  const ka = spawn('ip', ['netns', 'exec', NS_B, '/usr/sbin/keepalived', '-n', '-P', '-f', conf,
+    '-p', join(dir, 'ka.pid'), '-r', join(dir, 'ka-vrrp.pid'), '-l'], { stdio: 'ignore' });
+  try {
+    const p = await A.wait((m) => m.ev === 'packet' && m.id === 'ka', 8000);
+    assert.equal(p.src, '192.0.2.2');
+    assert.equal(p.dst, '224.0.0.18');
+    assert.equal(p.ttl, 255);
+    const d = Buffer.from(String(p.data), 'hex');
+    assert.equal(d[9], 112);
+    assert.equal(d[20], 0x21, 'VRRPv2 advertisement');
+    assert.equal(d[21], 51, 'VRID');
+    assert.equal(d.subarray(d.length - 8).toString('latin1'), 's3cret\0\0');
+  } finally {
+    ka.kill('SIGTERM');
+    await new Promise((r) => ka.once('close', r));
+    await A.cmd({ op: 'close', id: 'ka' });
+  }
+});
+
