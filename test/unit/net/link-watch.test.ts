@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LinkWatch, parseMonitorLine, type AddressEvent, type LinkEvent } from '../../../src/net/link-watch.js';
+import type { IpRunner } from '../../../src/net/iproute.js';
+
+test('monitor lines are parsed for deletions of IPv4 and IPv6 addresses', () => {
+  assert.deepEqual(parseMonitorLine('Deleted 2: eth0    inet 192.0.2.10/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever'),
+    { deleted: true, ifname: 'eth0', address: '192.0.2.10' });
+  assert.deepEqual(parseMonitorLine('3: veth0    inet6 2001:db8::10/128 scope global nodad'), { deleted: false, ifname: 'veth0', address: '2001:db8::10' });
+  assert.equal(parseMonitorLine('Deleted 2: eth0    link/ether'), undefined);
+});
+
+test('link changes are reported once per transition, including a vanished interface', () => {
+  let state: boolean | undefined = true;
+  const w = new LinkWatch({ deps: { readLink: () => state, spawnMonitor: () => undefined } });
+  const seen: LinkEvent[] = [];
+  w.on('link', (e) => seen.push(e));
+  w.watchLink('eth0');
+  w.pollLinks();
+  state = false;
+  w.pollLinks();
+  w.pollLinks();
+  state = undefined;
+  w.pollLinks();
+  state = true;
+  w.pollLinks();
+  assert.deepEqual(seen, [
+    { ifname: 'eth0', up: true, exists: true },
+    { ifname: 'eth0', up: false, exists: true },
+    { ifname: 'eth0', up: true, exists: true },
+  ]);
+  assert.equal(w.linkUp('eth0'), true);
+});
+
+test('a watched VIP deleted by someone else is reported once, from the monitor or the reconcile', async () => {
+  let present = ['2001:db8::10'];
+  const run: IpRunner = async () => ({ code: 0, stderr: '', stdout: JSON.stringify([{ ifindex: 2, ifname: 'eth0', addr_info: present.map((a) => ({ family: 'inet6', local: a, prefixlen: 128 })) }]) });
+  const w = new LinkWatch({ deps: { readLink: () => true, spawnMonitor: () => undefined, run } });
+  const gone: AddressEvent[] = [];
+  w.on('address-removed', (e) => gone.push(e));
+  w.watchAddress('eth0', '2001:DB8::10');
+  w.watchAddress('eth0', '192.0.2.10');
+  w.handleMonitorLine('Deleted 2: eth0    inet 192.0.2.99/32 scope global eth0'); // not watched
+  w.handleMonitorLine('Deleted 2: eth0    inet 192.0.2.10/32 scope global eth0');
+  w.handleMonitorLine('Deleted 2: eth0    inet 192.0.2.10/32 scope global eth0');
+  assert.deepEqual(gone, [{ ifname: 'eth0', address: '192.0.2.10' }]);
+  await w.reconcileAddresses();
+  assert.equal(gone.length, 1, 'the IPv6 VIP is still there');
+  present = [];
+  await w.reconcileAddresses();
+  assert.deepEqual(gone[1], { ifname: 'eth0', address: '2001:DB8::10' });
+  w.unwatchAddress('eth0', '2001:db8::10');
+});
+
+test('bad interface names are refused', () => {
+  const w = new LinkWatch({ deps: { readLink: () => true, spawnMonitor: () => undefined } });
+  assert.throws(() => w.watchLink('bad/name'), { code: 'FLOATD_NET_ARG' });
+});
