@@ -370,24 +370,27 @@ napi_value raw_send(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Fetches up to n arguments, the first being a socket handle; NULL with an exception on misuse. */
+static raw_sock_t *sock_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    throw_type(env, usage);
+    return NULL;
+  }
+  return get_sock(env, argv[0]);
+}
+
 napi_value raw_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) return throw_type(env, "rawClose(handle)");
-  raw_sock_t *s = get_sock(env, argv[0]);
-  if (!s) return NULL;
-  raw_do_close(s);
+  raw_sock_t *s = sock_args(env, info, 1, argv, "rawClose(handle)");
+  if (s) raw_do_close(s);
   return NULL;
 }
 
 /* rawSetRef(handle, bool): whether the open socket keeps the process alive. */
 napi_value raw_set_ref(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_type(env, "rawSetRef(handle, bool)");
-  raw_sock_t *s = get_sock(env, argv[0]);
+  raw_sock_t *s = sock_args(env, info, 2, argv, "rawSetRef(handle, bool)");
   if (!s) return NULL;
   bool ref = true;
   napi_get_value_bool(env, argv[1], &ref);

@@ -122,6 +122,7 @@ function startAgent(ns: string): Agent {
 before(async () => {
   if (skip) return;
   process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => (cleanup(), process.exit(130)));
   dir = mkdtempSync(join(tmpdir(), 'floatd-net-'));
   writeFileSync(join(dir, 'agent.mjs'), AGENT);
   sh(['ip', 'netns', 'add', NS_A]);

@@ -158,4 +158,5 @@ test('addon validates its arguments and reports errno names', { skip: !nativeAva
   assert.equal(lo.ifindex, 1);
   assert.equal(lo.up, true);
   assert.equal(lo.hwtype, 772);
+  if (process.getuid?.() !== 0) assert.throws(() => n.rawOpen(4, 112, { ifname: 'lo' }, () => undefined), { code: 'EPERM' });
 });
