@@ -32,9 +32,19 @@ function sh(args: string[], allowFail = false): string {
   return r.stdout;
 }
 
+/** Ends what the test started inside its namespaces (agents, keepalived), then deletes them. */
 function cleanup(): void {
-  spawnSync('ip', ['netns', 'del', NS_A]);
-  spawnSync('ip', ['netns', 'del', NS_B]);
+  for (const ns of [NS_A, NS_B]) {
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
 }
 
 /** In-namespace agent: JSON commands on stdin, JSON results/events on stdout. */
@@ -58,7 +68,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     else if (c.op === 'close') { socks.get(c.id).close(); socks.delete(c.id); }
     else if (c.op === 'announce') r = announceAddress(c.ifname, c.vip);
     else if (c.op === 'watch') {
-      watch ??= new LinkWatch({ addressPollMs: 60000 }).start();
+      watch ??= new LinkWatch({ addressPollMs: 1000 }).start();
       watch.on('link', (e) => out({ ev: 'link', ...e }));
       watch.on('address-removed', (e) => out({ ev: 'address-removed', ...e }));
       watch.watchLink(c.ifname);
@@ -280,7 +290,8 @@ async function capture(ns: string, ifname: string, filter: string, fields: strin
 const hasTshark = spawnSync('sh', ['-c', 'command -v tshark']).status === 0;
 
 test('gratuitous ARP for a VIP is seen on the peer', { skip: skip || (!hasTshark && 'tshark not installed') }, async () => {
-  const cap = await capture(NS_B, IF_B, 'arp', ['eth.dst', 'eth.src', 'arp.opcode', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4']);
+  // only our GARP: a REQUEST whose sender IP is the VIP (not neighbour probes)
+  const cap = await capture(NS_B, IF_B, 'arp and arp[6:2] == 1 and arp[14:4] == 0xc0000264', ['eth.dst', 'eth.src', 'arp.opcode', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4']);
   await new Promise((r) => setTimeout(r, 200));
   const sent = await A.cmd({ op: 'announce', ifname: IF_A, vip: '192.0.2.100' });
   assert.equal(sent.r, true);
@@ -289,7 +300,7 @@ test('gratuitous ARP for a VIP is seen on the peer', { skip: skip || (!hasTshark
 });
 
 test('unsolicited NA for an IPv6 VIP is seen on the peer with a valid checksum', { skip: skip || (!hasTshark && 'tshark not installed') }, async () => {
-  const cap = await capture(NS_B, IF_B, 'icmp6 and ip6[40] == 136', ['eth.dst', 'ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'icmpv6.nd.na.flag.o', 'icmpv6.checksum.status']);
+  const cap = await capture(NS_B, IF_B, 'icmp6 and ip6[40] == 136 and src host 2001:db8::100', ['eth.dst', 'ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'icmpv6.nd.na.flag.o', 'icmpv6.checksum.status']);
   await new Promise((r) => setTimeout(r, 200));
   await A.cmd({ op: 'announce', ifname: IF_A, vip: '2001:db8::100' });
   assert.match(await cap.done, /^33:33:00:00:00:01,2001:db8::100,ff02::1,255,(1|True),(1|Good)$/);
