@@ -354,9 +354,11 @@ test('link watch reports down/up and a VIP deleted behind our back', { skip }, a
 });
 
 const hasKeepalived = existsSync('/usr/sbin/keepalived');
+const kaSkip = skip || (!hasKeepalived && 'keepalived not installed');
 
-test('interop: keepalived 2.2 multicast VRRPv2 adverts are heard', { skip: skip || (!hasKeepalived && 'keepalived not installed') }, async () => {
-  const conf = join(dir, 'keepalived.conf');
+/** Runs keepalived (VRRP only, foreground) in B with one VRRPv2 PASS instance; `extra` goes in the instance. */
+function startKeepalived(name: string, extra: string): ChildProcess {
+  const conf = join(dir, `${name}.conf`);
   writeFileSync(conf, `global_defs { router_id lab_${sfx} }
 vrrp_instance VI_1 {
   state MASTER
@@ -367,25 +369,72 @@ vrrp_instance VI_1 {
   authentication { auth_type PASS
     auth_pass s3cret }
   virtual_ipaddress { 192.0.2.200/24 }
+${extra}
 }
 `);
-  await A.cmd({ op: 'open', id: 'ka', opts: { family: 4, ifname: IF_A } });
-  const ka = spawn('ip', ['netns', 'exec', NS_B, '/usr/sbin/keepalived', '-n', '-P', '-f', conf,
-    '-p', join(dir, 'ka.pid'), '-r', join(dir, 'ka-vrrp.pid'), '-l'], { stdio: 'ignore' });
-  try {
-    const p = await A.wait((m) => m.ev === 'packet' && m.id === 'ka', 8000);
-    assert.equal(p.src, '192.0.2.2');
-    assert.equal(p.dst, '224.0.0.18');
-    assert.equal(p.ttl, 255);
-    const d = Buffer.from(String(p.data), 'hex');
-    assert.equal(d[9], 112);
-    assert.equal(d[20], 0x21, 'VRRPv2 advertisement');
-    assert.equal(d[21], 51, 'VRID');
-    assert.equal(d.subarray(d.length - 8).toString('latin1'), 's3cret\0\0');
-  } finally {
+  return spawn('ip', ['netns', 'exec', NS_B, '/usr/sbin/keepalived', '-n', '-P', '-l', '-f', conf,
+    '-p', join(dir, `${name}.pid`), '-r', join(dir, `${name}-vrrp.pid`)], { stdio: 'ignore' });
+}
+
+async function stopKeepalived(ka: ChildProcess): Promise<void> {
+  if (ka.exitCode === null) {
     ka.kill('SIGTERM');
     await new Promise((r) => ka.once('close', r));
+  }
+}
+
+function checkKeepalivedAdvert(p: Msg, dst: string): void {
+  assert.equal(p.src, '192.0.2.2');
+  assert.equal(p.dst, dst);
+  assert.equal(p.ttl, 255);
+  const d = Buffer.from(String(p.data), 'hex');
+  assert.equal(d[9], 112);
+  assert.equal(d[20], 0x21, 'VRRPv2 advertisement');
+  assert.equal(d[21], 51, 'VRID');
+  assert.equal(d.subarray(d.length - 8).toString('latin1'), 's3cret\0\0');
+}
+
+test('interop: keepalived 2.2 multicast VRRPv2 adverts are heard', { skip: kaSkip }, async () => {
+  await A.cmd({ op: 'open', id: 'ka', opts: { family: 4, ifname: IF_A } });
+  const ka = startKeepalived('ka-mc', '');
+  try {
+    checkKeepalivedAdvert(await A.wait((m) => m.ev === 'packet' && m.id === 'ka', 8000), '224.0.0.18');
+  } finally {
+    await stopKeepalived(ka);
     await A.cmd({ op: 'close', id: 'ka' });
   }
 });
 
+/** A complete VRRPv2 advert for VRID 51 with PASS auth (checksum over the VRRP part). */
+function v2Advert(prio: number, src: string, dst: string): string {
+  const vrrp = Buffer.from([0x21, 51, prio, 1, 1, 1, 0, 0, 192, 0, 2, 200, ...Buffer.from('s3cret\0\0')]);
+  let sum = 0;
+  for (let i = 0; i < vrrp.length; i += 2) sum += vrrp.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  vrrp.writeUInt16BE(~sum & 0xffff, 6);
+  return v4Advert(src, dst).slice(0, 40).replace(/^(.{4})..../, `$1${(20 + vrrp.length).toString(16).padStart(4, '0')}`) + vrrp.toString('hex');
+}
+
+function hasVipB(): boolean {
+  return sh(['ip', '-n', NS_B, '-o', 'addr', 'show', 'dev', IF_B]).includes('192.0.2.200/24');
+}
+
+test('interop: unicast both ways — we hear keepalived, and our higher-priority adverts make it back off', { skip: kaSkip }, async () => {
+  await A.cmd({ op: 'open', id: 'kau', opts: { family: 4, ifname: IF_A, unicastSrc: '192.0.2.1', peers: ['192.0.2.2'] } });
+  const ka = startKeepalived('ka-uc', `  unicast_src_ip 192.0.2.2
+  unicast_peer { 192.0.2.1 }`);
+  try {
+    checkKeepalivedAdvert(await A.wait((m) => m.ev === 'packet' && m.id === 'kau', 8000), '192.0.2.1');
+    for (let i = 0; i < 50 && !hasVipB(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(hasVipB(), 'keepalived became MASTER and added its VIP');
+    const hex = v2Advert(200, '192.0.2.1', '192.0.2.2');
+    for (let i = 0; i < 20 && hasVipB(); i++) {
+      await A.cmd({ op: 'send', id: 'kau', hex, dst: '192.0.2.2' });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(hasVipB(), false, 'keepalived accepted our advert (checksum, auth, length) and went BACKUP');
+  } finally {
+    await stopKeepalived(ka);
+    await A.cmd({ op: 'close', id: 'kau' });
+  }
+});
