@@ -192,6 +192,7 @@ export class VrrpInstance {
     this.cancelAll(out);
     this._masterAdverIntCs = adoptCs !== undefined && this.params.version === 3 ? adoptCs : this.params.advertIntervalCs;
     this._wantState = 'BACKUP';
+    this._preemptUntil = undefined;
     this.transition(out, 'BACKUP', reason);
     this._downCause = cause;
     this.setTimer(out, 'masterDown', now + (delayUs === 'full' ? this.masterDownUs() : delayUs));
