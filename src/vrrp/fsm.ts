@@ -78,6 +78,8 @@ export type Action =
   | { type: 'garp'; burst: GarpBurst }
   | { type: 'transition'; from: VrrpState; to: VrrpState; reason: Reason }
   | { type: 'priorityChanged'; from: number; to: number; reason: string }
+  /** MASTER heard a lower-priority MASTER: notify_master_rx_lower_pri + FIFO MASTER_RX_LOWER_PRI. */
+  | { type: 'masterRxLowerPri'; peer: string; peerPriority: number }
   | { type: 'setTimer'; timer: TimerName; at: number }
   | { type: 'cancelTimer'; timer: TimerName }
   /** Something worth a log line that is not a transition (discarded advert, config error). */
@@ -328,6 +330,7 @@ export class VrrpInstance {
       out.push({ type: 'garp', burst: 'lowerPrio' });
       const d = p.garpLowerPrioDelayUs ?? 0;
       if (d > 0) this.setTimer(out, 'garpLowerPrio', now + d);
+      out.push({ type: 'masterRxLowerPri', peer: ev.from, peerPriority: ev.priority });
       return;
     }
     if (higher) {

@@ -75,6 +75,10 @@ export class VrrpNode {
       const group = this.groupOf.get(name);
       if (!group) continue;
       for (const a of actions) {
+        // A split brain just ended: refresh ARP caches for the siblings too (keepalived does).
+        if (a.type === 'masterRxLowerPri') {
+          for (const m of group.members) if (m !== inst && m.state === 'MASTER') out.push({ instance: m.params.name, action: { type: 'garp', burst: 'lowerPrio' } });
+        }
         if (a.type !== 'transition') continue;
         const d = directiveFor(a.from, a.to);
         if (d) this.tell(group, inst, d, queue);

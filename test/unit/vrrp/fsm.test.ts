@@ -127,9 +127,9 @@ test('MASTER: higher priority, or equal priority with higher address -> BACKUP w
 
 test('MASTER: lower priority -> advert now (unless lower_prio_no_advert) and lower-prio GARP', () => {
   const { i } = toMaster({ garpLowerPrioDelayUs: 5_000_000 });
-  assert.deepEqual(types(i.step(5_000_000, adv('192.0.2.4', 100))), ['log', 'advert:100', 'garp:lowerPrio', 'setTimer:garpLowerPrio']);
+  assert.deepEqual(types(i.step(5_000_000, adv('192.0.2.4', 100))), ['log', 'advert:100', 'garp:lowerPrio', 'setTimer:garpLowerPrio', 'masterRxLowerPri']);
   const { i: q } = toMaster({ lowerPrioNoAdvert: true });
-  assert.deepEqual(types(q.step(5_000_000, adv('192.0.2.9', 20))), ['log', 'garp:lowerPrio']);
+  assert.deepEqual(types(q.step(5_000_000, adv('192.0.2.9', 20))), ['log', 'garp:lowerPrio', 'masterRxLowerPri']);
   assert.equal(q.state, 'MASTER');
 });
 
@@ -217,6 +217,9 @@ test('sync group: members wait for each other, move to MASTER together, fault to
   assert.equal(n.instance('A')!.state, 'MASTER');
   assert.equal(n.instance('B')!.state, 'MASTER');
   assert.ok(out.some((a) => 'group' in a && a.action.to === 'MASTER'));
+  // A lower MASTER heard on A: lower-prio GARPs for the sibling B too.
+  const low = n.step(3_900_000, adv('192.0.2.1', 50), 'A');
+  assert.ok(low.some((a) => 'instance' in a && a.instance === 'B' && a.action.type === 'garp' && a.action.burst === 'lowerPrio'));
   // One member higher-priority advert -> the whole group BACKUP.
   n.step(4_000_000, adv('192.0.2.9', 200), 'B');
   assert.equal(n.instance('A')!.state, 'BACKUP');
