@@ -81,22 +81,22 @@ export class VrrpNode {
         }
         if (a.type !== 'transition') continue;
         const d = directiveFor(a.from, a.to);
-        if (d) this.tell(group, inst, d, queue);
+        if (d) this.tell(now, group, inst, d, queue);
       }
       // Release a group fault once no member has a fault of its own.
       if (group.members.some((m) => m.faulted) && !group.members.some((m) => m.faults.length > 0)) {
-        this.tell(group, undefined, 'RECOVER', queue);
+        this.tell(now, group, undefined, 'RECOVER', queue);
       }
       this.updateGroupState(group, out);
     }
   }
 
-  private tell(group: Group, except: VrrpInstance | undefined, to: SyncDirective, queue: Array<[VrrpInstance, Event]>): void {
+  private tell(now: number, group: Group, except: VrrpInstance | undefined, to: SyncDirective, queue: Array<[VrrpInstance, Event]>): void {
     const text = `VRRP_Group(${group.params.name}) Syncing instances to ${to === 'RECOVER' ? 'BACKUP' : to} state`;
     for (const m of group.members) {
       if (m === except || m.state === 'INIT' || m.state === 'STOP') {
         // INIT members still learn about a group fault so they start in FAULT.
-        if (m !== except && m.state === 'INIT' && (to === 'FAULT' || to === 'RECOVER')) m.step(0, { type: 'syncGroup', group: group.params.name, to, text });
+        if (m !== except && m.state === 'INIT' && (to === 'FAULT' || to === 'RECOVER')) m.step(now, { type: 'syncGroup', group: group.params.name, to, text });
         continue;
       }
       queue.push([m, { type: 'syncGroup', group: group.params.name, to, text }]);
