@@ -66,7 +66,7 @@ export function generate(seed: number): SimScenario {
   const r = prng(seed);
   const version: 2 | 3 = r() < 0.5 ? 2 : 3;
   const family: 4 | 6 = version === 3 && r() < 0.3 ? 6 : 4;
-  const n = int(r, 2, 4);
+  const n = int(r, 2, 5);
   const sync = r() < 0.2;
   const v2Interval = pick(r, [100, 100, 200]);
   const owner = r() < 0.15 ? int(r, 0, n - 1) : -1;
@@ -102,7 +102,7 @@ export function generate(seed: number): SimScenario {
   let partitioned = false;
   let lossy = false;
   let t = 2_000_000;
-  const k = int(r, 0, 7);
+  const k = int(r, 0, 10);
   for (let i = 0; i < k; i++) {
     // Mostly long gaps (so settle checks run), sometimes short ones (overlapping windows).
     t += r() < 0.7 ? int(r, 8, 20) * 1_000_000 : int(r, 1, 30) * 100_000;
