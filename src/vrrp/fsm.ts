@@ -38,7 +38,8 @@ export interface InstanceParams {
 export type SyncDirective = 'MASTER' | 'BACKUP' | 'FAULT' | 'RECOVER';
 
 export type Event =
-  | { type: 'start' }
+  /** `wasMaster`: this instance was MASTER before a reload and keeps the role (keepalived's reload_master). */
+  | { type: 'start'; wasMaster?: boolean }
   | { type: 'advert'; from: string; priority: number; advertIntervalCs: number }
   | { type: 'timer'; timer: TimerName }
   | { type: 'tracking'; priorityDelta: number; faults: string[]; reason: string }
@@ -149,7 +150,7 @@ export class VrrpInstance {
   step(now: number, ev: Event): Action[] {
     const out: Action[] = [];
     switch (ev.type) {
-      case 'start': this.onStart(now, out); break;
+      case 'start': this.onStart(now, out, ev.wasMaster === true); break;
       case 'advert': this.onAdvert(now, ev, out); break;
       case 'timer': this.onTimer(now, ev.timer, out); break;
       case 'tracking': this.onTracking(now, ev, out); break;
@@ -243,7 +244,7 @@ export class VrrpInstance {
 
   // ---- events ------------------------------------------------------------------------
 
-  private onStart(now: number, out: Action[]): void {
+  private onStart(now: number, out: Action[], wasMaster: boolean): void {
     if (this._state !== 'INIT') return;
     if (this.faulted) {
       out.push({ type: 'removeVips' });
@@ -252,6 +253,10 @@ export class VrrpInstance {
     }
     if (this.isOwnerMaster()) {
       this.becomeMaster(now, out, { kind: 'init', text: `${this.tag()} Entering MASTER STATE (address owner)` });
+      return;
+    }
+    if (wasMaster) {
+      this.becomeMaster(now, out, { kind: 'init', text: `${this.tag()} Entering MASTER STATE (was MASTER before reload)` });
       return;
     }
     // Stale VIPs left by a crash go first; then wait the full Master_Down_Interval.
