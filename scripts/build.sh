@@ -10,7 +10,7 @@ fi
 if [[ -f native/binding.gyp ]]; then
   if [[ ! -f native/build/Release/floatd_native.node || -n "$(find native/src native/binding.gyp -newer native/build/Release/floatd_native.node -print -quit)" ]]; then
     echo "floatd: building the native addon" >&2
-    (cd native && ../node_modules/.bin/node-gyp rebuild --loglevel=error >&2)
+    (cd native && ../node_modules/.bin/node-gyp rebuild --nodedir="${npm_config_nodedir:-/usr}" --loglevel=error >&2)
   fi
 fi
 echo "floatd: compiling TypeScript" >&2
