@@ -1,0 +1,77 @@
+/**
+ * The seed tutorial's setup on a lab: two servers (lb1 MASTER, lb2 BACKUP) with nginx serving
+ * load.html and the seed's keepalived.conf run by floatd, plus a client host. Used by
+ * `floatd demo` and the end-to-end tests.
+ */
+import { readFileSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, nginxConf } from './lab.js';
+import { mapSeed, SEED_BACKUP_IP, SEED_MASTER_IP } from './seed.js';
+
+export const SEED_VIP = '192.0.2.100';
+const here = fileURLToPath(new URL('.', import.meta.url));
+const isTs = import.meta.url.endsWith('.ts');
+/** Repository root, whether running from src/ (tsx) or dist/src/. */
+export const REPO_ROOT = join(here, isTs ? '../..' : '../../..');
+
+export type Server = 'lb1' | 'lb2';
+
+export class SeedLab {
+  readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client'] });
+
+  constructor(opts: { configText?: (server: Server) => string } = {}) {
+    try {
+      const ips = { [SEED_MASTER_IP]: this.lab.host('lb1').ip, [SEED_BACKUP_IP]: this.lab.host('lb2').ip };
+      for (const [h, seed] of [['lb1', 'seed-master.conf'], ['lb2', 'seed-backup.conf']] as const) {
+        const host = this.lab.host(h);
+        mkdirSync(join(host.dir, 'www'), { recursive: true });
+        mkdirSync(join(host.dir, 'tmp'), { recursive: true });
+        writeFileSync(join(host.dir, 'www/load.html'), `Droplet: ${h}, IP Address: ${host.ip}\n`);
+        writeFileSync(join(host.dir, 'nginx.conf'), nginxConf(host));
+        const rec = join(host.dir, 'master.sh');
+        writeFileSync(rec, `#!/bin/sh\necho "notify_master ran on ${h} $*" >> ${host.dir}/notify.log\n`);
+        chmodSync(rec, 0o755);
+        const text = opts.configText?.(h) ?? mapSeed(readFileSync(join(REPO_ROOT, 'examples', seed), 'utf8'), ips, rec, SEED_VIP);
+        writeFileSync(join(host.dir, 'keepalived.conf'), text);
+        this.startNginx(h);
+      }
+    } catch (e) {
+      this.lab.destroy();
+      throw e;
+    }
+  }
+
+  dir(h: string): string { return this.lab.host(h).dir; }
+
+  startFloatd(h: Server): void {
+    const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
+    const args = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), main, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
+    this.lab.spawn(h, args, `floatd-${h}.log`);
+  }
+
+  /** Signals a server's floatd through its pid file (the pid lives in the host's PID namespace). */
+  signalFloatd(h: Server, sig: 'TERM' | 'KILL'): void {
+    const pid = readFileSync(join(this.dir(h), 'floatd.pid'), 'utf8').trim();
+    this.lab.exec(h, ['kill', `-${sig}`, pid]);
+  }
+
+  floatdRunning(h: Server): boolean { return existsSync(join(this.dir(h), 'floatd.pid')); }
+  startNginx(h: Server): void { this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf')]); }
+  /** The seed's `service nginx stop`. */
+  stopNginx(h: Server): void { this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf'), '-s', 'stop']); }
+  holds(h: Server): boolean { return this.lab.addresses(h).includes(SEED_VIP); }
+  /** One request of the seed's curl loop, from the client host. */
+  served(timeoutS = 0.5): string {
+    return this.lab.exec('client', ['curl', '-s', '--max-time', String(timeoutS), `http://${SEED_VIP}/load.html`], true).trim();
+  }
+  log(h: Server): string {
+    const f = join(this.lab.dir, `floatd-${h}.log`);
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+  notifyLog(h: Server): string {
+    const f = join(this.dir(h), 'notify.log');
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+  destroy(): void { this.lab.destroy(); }
+}
