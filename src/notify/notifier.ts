@@ -1,52 +1,241 @@
 /**
- * Notify scripts in keepalived's order (digest §4.2): the state's own script, then the generic
- * `notify` with `INSTANCE|GROUP name STATE priority` appended. Unlike keepalived (fire and
- * forget), one queue per instance runs them one at a time, in order, each with a timeout.
+ * Notifications for instance and sync-group state changes, in keepalived's order: the state's
+ * own script (notify_master/backup/fault/stop/deleted, its own args), then the generic `notify`
+ * with `INSTANCE|GROUP name STATE priority` appended, then the FIFO line, then webhooks.
+ *
+ * Where keepalived forks and forgets (scripts can overlap and finish out of order, #1055 #996),
+ * floatd keeps one queue per instance/group: its scripts run one at a time, in event order,
+ * each with a timeout (notify_stop and the STOP generic notify get 1 s, as keepalived kills
+ * them). The FIFO line is written as soon as the event is raised, in event order, so a slow
+ * notify_master (a cloud API call) never delays FIFO readers. Webhooks have their own
+ * per-instance queue with retries, so they keep event order without holding up scripts.
  */
-import { runOnce } from '../track/script-check.js';
+import { hostname } from 'node:os';
+import { realTrackClock, type TrackClock } from '../track/clock.js';
+import type { ScriptRunner } from '../track/run-script.js';
+import { scriptProbe } from '../track/script-check.js';
+import type { ScriptIdentity } from '../track/types.js';
+import { resolveUser } from '../track/users.js';
+import { fifoLine, NotifyFifo, type FifoState } from './fifo.js';
+import { deliver, safeUrl, type WebhookConfig, type WebhookPoster } from './webhook.js';
 
-export interface NotifyScript { argv: string[]; uid?: number; gid?: number }
+export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
 
-export interface NotifyRequest {
-  kind: 'INSTANCE' | 'GROUP';
-  name: string;
-  state: 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
-  priority: number;
-  specific?: NotifyScript;
+/** A notify script as configured: `notify_master "/path/x.sh arg" [user [group]]`. */
+export interface NotifyScript { argv: string[]; user?: string; group?: string }
+
+export interface NotifyTargets {
+  master?: NotifyScript;
+  backup?: NotifyScript;
+  fault?: NotifyScript;
+  stop?: NotifyScript;
+  /** notify_deleted; without it a deleted instance is reported as FAULT (keepalived). */
+  deleted?: NotifyScript;
+  /** Generic `notify`: gets `INSTANCE|GROUP name STATE priority` appended. */
   generic?: NotifyScript;
-  timeoutMs: number;
+  /** notify_master_rx_lower_pri */
+  masterRxLowerPri?: NotifyScript;
+  /** `notify_deleted` given without a script: report DELETED rather than FAULT. */
+  notifyDeleted?: boolean;
 }
 
-export interface NotifyOutcome { script: string[]; ok: boolean; detail: string }
+export interface NotifierConfig {
+  instances?: Record<string, NotifyTargets>;
+  groups?: Record<string, NotifyTargets>;
+  /** notify_fifo / vrrp_notify_fifo, each with its optional fifo script. */
+  fifos?: Array<{ path: string; script?: NotifyScript }>;
+  webhooks?: WebhookConfig[];
+  /** Per script run; default 30 000 ms. */
+  scriptTimeoutMs?: number;
+  /** STOP notifications (keepalived kills them after 1 s); default 1000 ms. */
+  stopTimeoutMs?: number;
+  /** Global script_user, resolved; default: floatd's own identity. */
+  scriptUser?: ScriptIdentity;
+  scriptSecurity?: boolean;
+  /** Reported in webhooks; default os.hostname(). */
+  host?: string;
+}
+
+export interface NotifyEvent {
+  kind: 'INSTANCE' | 'GROUP';
+  name: string;
+  from: string;
+  to: NotifyState;
+  /** Effective priority (what scripts get); groups report 0 to scripts and the FIFO. */
+  priority: number;
+  /** Configured priority, for webhooks; default: priority. */
+  basePriority?: number;
+  /** The instance's sync group, for webhooks. */
+  group?: string;
+  reason: string;
+}
+
+export interface NotifyLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface NotifierOptions {
+  clock?: TrackClock;
+  log?: NotifyLog;
+  runner?: ScriptRunner;
+  post?: WebhookPoster;
+  /** Wall clock for the webhook `time` field. */
+  wallMs?: () => number;
+}
+
+const silent: NotifyLog = { info: () => undefined, warn: () => undefined };
 
 export class Notifier {
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Script runs and failed runs, webhook deliveries and final failures. */
   runs = 0;
   failures = 0;
+  webhooksSent = 0;
+  webhooksFailed = 0;
+  private readonly scriptQueues = new Map<string, Promise<void>>();
+  private readonly hookQueues = new Map<string, Promise<void>>();
+  private readonly fifos: NotifyFifo[] = [];
+  private readonly clock: TrackClock;
+  private readonly log: NotifyLog;
+  private readonly abort = new AbortController();
 
-  constructor(private readonly onOutcome: (req: NotifyRequest, out: NotifyOutcome) => void) {}
+  constructor(private readonly cfg: NotifierConfig, private readonly o: NotifierOptions = {}) {
+    this.clock = o.clock ?? realTrackClock;
+    this.log = o.log ?? silent;
+  }
 
-  notify(req: NotifyRequest): Promise<void> {
-    const key = `${req.kind}:${req.name}`;
-    const prev = this.queues.get(key) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const jobs: string[][] = [];
-      if (req.specific) jobs.push(req.specific.argv);
-      if (req.generic) jobs.push([...req.generic.argv, req.kind, req.name, req.state, String(req.priority)]);
-      for (const argv of jobs) {
-        const s = argv === req.specific?.argv ? req.specific : req.generic;
-        const r = await runOnce({ argv, timeoutMs: req.timeoutMs, uid: s?.uid, gid: s?.gid });
-        this.runs++;
-        if (!r.ok) this.failures++;
-        this.onOutcome(req, { script: argv, ok: r.ok, detail: r.detail });
-      }
+  /** Creates and opens the FIFOs and starts their scripts. Throws a plain message on a bad path. */
+  open(): void {
+    for (const f of this.cfg.fifos ?? []) {
+      const id = f.script ? this.identity(f.script) : undefined;
+      const fifo = new NotifyFifo({
+        path: f.path,
+        ...(f.script && typeof id !== 'string' ? { script: { argv: f.script.argv, ...(id ? { id } : {}) } } : {}),
+        onWarn: (msg) => this.log.warn({ event: 'notify.fifo' }, msg),
+      });
+      fifo.open();
+      this.fifos.push(fifo);
+    }
+  }
+
+  /** Raises one state change. Resolves when this event's scripts have finished. */
+  notify(ev: NotifyEvent): Promise<void> {
+    const targets = (ev.kind === 'GROUP' ? this.cfg.groups : this.cfg.instances)?.[ev.name] ?? {};
+    // keepalived reports a deleted instance as FAULT unless notify_deleted is configured.
+    const state: NotifyState = ev.to === 'DELETED' && !targets.deleted && !targets.notifyDeleted ? 'FAULT' : ev.to;
+    const prio = ev.kind === 'GROUP' ? 0 : ev.priority;
+    this.writeFifo(fifoLine(ev.kind, ev.name, state, prio));
+    const jobs: Array<{ script: NotifyScript; argv: string[] }> = [];
+    const specific = scriptFor(targets, state);
+    if (specific) jobs.push({ script: specific, argv: specific.argv });
+    if (targets.generic) jobs.push({ script: targets.generic, argv: [...targets.generic.argv, ev.kind, ev.name, state, String(prio)] });
+    const timeoutMs = state === 'STOP' ? this.cfg.stopTimeoutMs ?? 1000 : this.cfg.scriptTimeoutMs ?? 30_000;
+    const done = this.enqueue(this.scriptQueues, `${ev.kind}:${ev.name}`, async () => {
+      for (const j of jobs) await this.runScript(ev, state, j.script, j.argv, timeoutMs);
     });
-    this.queues.set(key, next);
+    if (this.cfg.webhooks?.length) this.enqueue(this.hookQueues, `${ev.kind}:${ev.name}`, () => this.sendWebhooks(ev, state));
+    return done;
+  }
+
+  /**
+   * Events that are not state changes: MASTER_RX_LOWER_PRI runs notify_master_rx_lower_pri and
+   * writes the FIFO line; MASTER_PRIORITY / BACKUP_PRIORITY (notify_priority_changes) only the line.
+   */
+  event(name: string, state: 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY', priority: number): Promise<void> {
+    this.writeFifo(fifoLine('INSTANCE', name, state, priority));
+    const script = state === 'MASTER_RX_LOWER_PRI' ? this.cfg.instances?.[name]?.masterRxLowerPri : undefined;
+    if (!script) return Promise.resolve();
+    const ev: NotifyEvent = { kind: 'INSTANCE', name, from: 'MASTER', to: 'MASTER', priority, reason: 'received an advert with lower priority' };
+    return this.enqueue(this.scriptQueues, `INSTANCE:${name}`, () => this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutMs ?? 30_000));
+  }
+
+  /** Waits until every queued script and webhook has finished, or until timeoutMs. */
+  async drain(timeoutMs?: number): Promise<void> {
+    const all = Promise.all([...this.scriptQueues.values(), ...this.hookQueues.values()]).then(() => undefined);
+    if (timeoutMs === undefined) { await all; return; }
+    let t: unknown;
+    await Promise.race([all, new Promise<void>((r) => { t = this.clock.setTimeout(r, timeoutMs); })]);
+    this.clock.clearTimeout(t);
+  }
+
+  /** Shutdown: lets queued work finish (bounded), stops webhook retries, closes FIFOs. */
+  async close(timeoutMs = 5000): Promise<void> {
+    await this.drain(timeoutMs);
+    this.abort.abort();
+    for (const f of this.fifos) f.close();
+    this.fifos.length = 0;
+  }
+
+  get fifoDropped(): number { return this.fifos.reduce((n, f) => n + f.dropped, 0); }
+
+  private writeFifo(line: string): void {
+    for (const f of this.fifos) f.write(line);
+  }
+
+  private enqueue(queues: Map<string, Promise<void>>, key: string, job: () => Promise<void>): Promise<void> {
+    const prev = queues.get(key) ?? Promise.resolve();
+    const next = prev.then(job).catch((e: unknown) => {
+      this.log.warn({ event: 'notify.error', target: key }, `notify for ${key} failed: ${String(e)}`);
+    });
+    queues.set(key, next);
+    void next.then(() => { if (queues.get(key) === next) queues.delete(key); });
     return next;
   }
 
-  /** Waits for every queued notify (shutdown). */
-  async drain(): Promise<void> {
-    await Promise.all(this.queues.values());
+  private identity(s: NotifyScript): ScriptIdentity | undefined | string {
+    if (s.user === undefined) return this.cfg.scriptUser;
+    const r = resolveUser(s.user, s.group);
+    return r.ok ? r.id : r.error;
+  }
+
+  private async runScript(ev: NotifyEvent, state: string, s: NotifyScript, argv: string[], timeoutMs: number): Promise<void> {
+    const id = this.identity(s);
+    const script = s.argv[0] ?? '';
+    const fields = { event: 'notify.run', instance: ev.kind === 'INSTANCE' ? ev.name : undefined, group: ev.kind === 'GROUP' ? ev.name : undefined, state, script };
+    this.runs++;
+    if (typeof id === 'string') {
+      this.failures++;
+      this.log.warn({ ...fields, result: id }, `notify script ${script} not run: ${id}`);
+      return;
+    }
+    const r = await scriptProbe({
+      argv, intervalMs: timeoutMs, timeoutMs, clock: this.clock,
+      ...(id ? { uid: id.uid, gid: id.gid } : {}),
+      ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
+      ...(this.o.runner ? { runner: this.o.runner } : {}),
+    })(this.abort.signal);
+    if (!r.ok) this.failures++;
+    // Only the script path is logged: its arguments may carry secrets.
+    if (r.ok) this.log.info({ ...fields, result: r.detail, durationMs: Math.round(r.durationMs) }, `notify ${state} script ${script} ${r.detail}`);
+    else this.log.warn({ ...fields, result: r.detail, durationMs: Math.round(r.durationMs) }, `notify ${state} script ${script} failed: ${r.detail}`);
+  }
+
+  private async sendWebhooks(ev: NotifyEvent, state: NotifyState): Promise<void> {
+    const body = JSON.stringify({
+      kind: ev.kind,
+      instance: ev.kind === 'INSTANCE' ? ev.name : undefined,
+      group: ev.kind === 'GROUP' ? ev.name : ev.group,
+      from: ev.from, to: state, reason: ev.reason,
+      priority: ev.basePriority ?? ev.priority, effectivePriority: ev.priority,
+      host: this.cfg.host ?? hostname(),
+      time: new Date((this.o.wallMs ?? Date.now)()).toISOString(),
+    });
+    for (const hook of this.cfg.webhooks ?? []) {
+      const r = await deliver(hook, body, { clock: this.clock, signal: this.abort.signal, ...(this.o.post ? { post: this.o.post } : {}) });
+      const fields = { event: 'notify.webhook', target: safeUrl(hook.url), attempts: r.attempts, result: r.detail };
+      if (r.ok) { this.webhooksSent++; this.log.info(fields, `webhook ${safeUrl(hook.url)} delivered (${ev.name} ${state})`); }
+      else { this.webhooksFailed++; this.log.warn(fields, `webhook ${safeUrl(hook.url)} failed after ${r.attempts} attempt(s): ${r.detail}`); }
+    }
+  }
+}
+
+function scriptFor(t: NotifyTargets, state: NotifyState | FifoState): NotifyScript | undefined {
+  switch (state) {
+    case 'MASTER': return t.master;
+    case 'BACKUP': return t.backup;
+    case 'FAULT': return t.fault;
+    case 'STOP': return t.stop;
+    case 'DELETED': return t.deleted;
+    default: return undefined;
   }
 }

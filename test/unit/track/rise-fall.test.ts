@@ -50,3 +50,49 @@ test('property: a weighted tracker never faults; the counter stays within [0, ri
       }
     }));
 });
+
+/**
+ * keepalived's counter, step by step (vrrp_scheduler.c vrrp_script_child_thread): each row is
+ * rise, fall, init_fail, results, then the expected counter and status after each result.
+ */
+const TABLE: Array<[number, number, boolean, string, number[], string]> = [
+  [1, 1, false, 'TFTF', [1, 0, 1, 0], 'up down up down'],
+  [2, 3, false, 'T', [4], 'up'],
+  [2, 3, false, 'F', [0], 'down'],
+  [2, 3, false, 'TFFF', [4, 3, 2, 0], 'up up up down'],
+  [2, 3, false, 'TFFT', [4, 3, 2, 4], 'up up up up'],
+  [2, 3, false, 'FTT', [0, 1, 4], 'down down up'],
+  [2, 3, false, 'FTFT', [0, 1, 0, 1], 'down down down down'],
+  [2, 3, true, 'TT', [1, 4], 'down up'],
+  [2, 3, true, 'F', [0], 'down'],
+  [3, 1, false, 'TFTTT', [3, 0, 1, 2, 3], 'up down down down up'],
+  [1, 4, true, 'TFFFF', [4, 3, 2, 1, 0], 'up up up up down'],
+];
+
+test('the counter follows keepalived step by step (table)', () => {
+  for (const [rise, fall, initFail, results, counters, statuses] of TABLE) {
+    let s = initialRiseFall(rise, initFail);
+    const got = [...results].map((c) => (s = feedResult(s, c === 'T', rise, fall)));
+    const label = `rise ${rise} fall ${fall}${initFail ? ' init_fail' : ''} ${results}`;
+    assert.deepEqual(got.map((g) => g.counter), counters, label);
+    assert.equal(got.map((g) => g.status).join(' '), statuses, label);
+  }
+});
+
+test('a fresh check is init (keepalived holds fault-trigger instances until the first result); init_fail starts down', () => {
+  assert.deepEqual(initialRiseFall(3, false), { counter: 2, status: 'init' });
+  assert.deepEqual(initialRiseFall(3, true), { counter: 0, status: 'down' });
+});
+
+test('property: after `fall` failures a check is down, after `rise` successes it is up, whatever came before', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.array(fc.boolean(), { maxLength: 30 }), (rise, fall, initFail, prefix) => {
+    let s = initialRiseFall(rise, initFail);
+    for (const ok of prefix) s = feedResult(s, ok, rise, fall);
+    let d = s;
+    for (let i = 0; i < fall; i++) d = feedResult(d, false, rise, fall);
+    assert.equal(d.status, 'down');
+    let u = s;
+    for (let i = 0; i < rise; i++) u = feedResult(u, true, rise, fall);
+    assert.equal(u.status, 'up');
+  }));
+});

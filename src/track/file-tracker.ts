@@ -1,0 +1,132 @@
+/**
+ * track_file: an integer in a file, re-read when the file changes. The directory is watched
+ * (so create, replace-by-rename and delete are all seen) and the file is also re-read every
+ * pollMs as a safety net for filesystems without change events. A missing or empty file reads
+ * as 0, like keepalived; unparsable numbers are ignored (the previous value stays).
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { open, writeFile, access } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { realTrackClock, type TrackClock, type TimerId } from './clock.js';
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * C strtol(text, NULL, 0): leading blanks, optional sign, 0x hex / leading-0 octal / decimal,
+ * stops at the first non-digit; no digits gives 0. Out of 32-bit range (keepalived's check)
+ * gives undefined: the value is ignored.
+ */
+export function parseTrackFileValue(text: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX](?=[0-9a-fA-F])[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)?/.exec(text);
+  const digits = m?.[2];
+  if (!digits) return 0;
+  const n = digits.length > 1 && /^0[xX]/.test(digits) ? BigInt(digits)
+    : digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`)
+      : BigInt(digits);
+  const v = m?.[1] === '-' ? -n : n;
+  if (v < BigInt(INT32_MIN) || v > BigInt(INT32_MAX) + 1n) return undefined;
+  return Number(v);
+}
+
+export interface FileTrackerOptions {
+  path: string;
+  clock?: TrackClock;
+  pollMs?: number;
+  initFile?: { value: number; overwrite: boolean };
+  /** Called when the value changes (not for the initial read, see `value`). */
+  onValue(value: number, detail: string): void;
+  onWarn?(msg: string): void;
+}
+
+export class FileTracker {
+  value = 0;
+  private watcher: FSWatcher | undefined;
+  private timer: TimerId | undefined;
+  private reading = false;
+  private again = false;
+  private stopped = true;
+  private readonly clock: TrackClock;
+
+  constructor(private readonly o: FileTrackerOptions) {
+    this.clock = o.clock ?? realTrackClock;
+  }
+
+  /** Writes init_file if asked, reads the current value, then watches. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    if (this.o.initFile) await this.writeInit(this.o.initFile);
+    const v = await this.read();
+    if (v !== undefined) this.value = v;
+    try {
+      const base = basename(this.o.path);
+      this.watcher = watch(dirname(this.o.path), { persistent: false }, (_ev, name) => {
+        if (name === null || name === base) this.refresh();
+      });
+      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+    } catch (e) {
+      this.o.onWarn?.(`cannot watch ${dirname(this.o.path)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); polling ${this.o.path} every ${this.o.pollMs ?? 2000} ms`);
+    }
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => { this.refresh(); this.arm(); }, this.o.pollMs ?? 2000);
+  }
+
+  /** Re-reads now; concurrent requests collapse into one extra read. */
+  refresh(): void {
+    if (this.stopped) return;
+    if (this.reading) { this.again = true; return; }
+    this.reading = true;
+    void this.read().then((v) => {
+      this.reading = false;
+      if (this.stopped) return;
+      if (v !== undefined && v !== this.value) {
+        this.value = v;
+        this.o.onValue(v, `${this.o.path} now ${v}`);
+      }
+      if (this.again) { this.again = false; this.refresh(); }
+    });
+  }
+
+  private async read(): Promise<number | undefined> {
+    let fh;
+    try {
+      fh = await open(this.o.path, 'r');
+    } catch {
+      return 0; // missing or unreadable: keepalived treats it as 0
+    }
+    try {
+      const buf = Buffer.alloc(127); // keepalived reads at most 127 bytes
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      const v = parseTrackFileValue(buf.subarray(0, bytesRead).toString('latin1'));
+      if (v === undefined) this.o.onWarn?.(`invalid number read from ${this.o.path} - ignoring`);
+      return v;
+    } catch {
+      return 0;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async writeInit(init: { value: number; overwrite: boolean }): Promise<void> {
+    if (!init.overwrite) {
+      try { await access(this.o.path); return; } catch { /* missing: create it */ }
+    }
+    try {
+      await writeFile(this.o.path, `${init.value}\n`);
+    } catch (e) {
+      this.o.onWarn?.(`cannot write init_file ${this.o.path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
+}
