@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab, nginxConf } from './lab.js';
-import { mapSeed, SEED_BACKUP_IP, SEED_MASTER_IP } from './seed.js';
+import { Lab, nginxConf } from './netns-lab.js';
+import { mapSeed, SEED_BACKUP_IP, SEED_MASTER_IP } from './seed-config.js';
 
 export const SEED_VIP = '192.0.2.100';
 const here = fileURLToPath(new URL('.', import.meta.url));
