@@ -96,7 +96,7 @@ test('real scripts: state script then generic notify with keepalived arguments, 
 test('a hung notify script is killed at its timeout and the queue moves on', async () => {
   const dir = tmp();
   const out = join(dir, 'after');
-  const n = new Notifier({ scriptTimeoutMs: 200, instances: { VI_1: { master: { argv: ['sleep', '30'] }, generic: { argv: ['touch', out] } } } });
+  const n = new Notifier({ scriptTimeoutMs: 200, instances: { VI_1: { master: { argv: ['sleep', '30'] }, generic: { argv: ['sh', '-c', 'touch "$0"', out] } } } });
   const t0 = Date.now();
   await n.notify({ kind: 'INSTANCE', name: 'VI_1', from: 'BACKUP', to: 'MASTER', priority: 100, reason: 'x' });
   assert.ok(Date.now() - t0 < 2000);
