@@ -1,24 +1,86 @@
 #!/usr/bin/env node
 /**
- * floatd's command line. Subcommands (`run`, `check`, `status`, `demo`) plus keepalived's own
- * flags (`-f FILE -n -l -D -p PIDFILE -t`) so floatd is a drop-in for `keepalived`.
+ * floatd's command line: `run`, `check`, `status`, `demo`, plus keepalived's own flags
+ * (`-f FILE -n -l -D -p PIDFILE -t`) so floatd drops in where `keepalived` was started.
  * Only wiring lives here; each command is its own module.
  */
+import { Command, Option } from 'commander';
 import { VERSION } from '../util/version.js';
+import { runCheck } from './check.js';
+import { runRun } from './run.js';
+import { runDemo } from './demo.js';
 
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--version') || argv.includes('-v')) {
-    process.stdout.write(`floatd ${VERSION}\n`);
-    return 0;
-  }
-  process.stderr.write('floatd: not yet wired\n');
-  return 2;
+const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
+const collect = (v: string, prev: string[]): string[] => prev.concat(v);
+
+function program(): Command {
+  const p = new Command('floatd')
+    .description('keeps a floating IP on a healthy server (VRRP, keepalived.conf, cloud floating IPs)')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError();
+
+  p.command('run')
+    .description('run the daemon in the foreground')
+    .option('-f, --use-file <file>', 'configuration file', DEFAULT_CONF)
+    .option('-p, --pid <file>', 'pid file (one daemon per pid file)')
+    .option('--json-logs', 'log JSON lines instead of the human format')
+    .option('-D, --log-detail', 'detailed logs')
+    .option('-i, --config-id <id>', 'activate @id conditional lines', collect, [])
+    .action(async (o: { useFile: string; pid?: string; jsonLogs?: boolean; logDetail?: boolean; configId: string[] }) => {
+      process.exitCode = await runRun({ file: o.useFile, pidFile: o.pid, json: o.jsonLogs, detail: o.logDetail, dontFork: true, configIds: o.configId });
+    });
+
+  p.command('check')
+    .description('parse and validate a configuration, like keepalived -t (exit 0 usable, 1 not)')
+    .option('-f, --use-file <file>', 'configuration file', DEFAULT_CONF)
+    .option('--json', 'print the model and diagnostics as JSON')
+    .option('-i, --config-id <id>', 'activate @id conditional lines', collect, [])
+    .action(async (o: { useFile: string; json?: boolean; configId: string[] }) => {
+      process.exitCode = await runCheck({ file: o.useFile, json: o.json, configIds: o.configId });
+    });
+  p.command('demo')
+    .description("the seed tutorial live on a lab of network namespaces: failover and fail-back, measured (root)")
+    .option('--loop-ms <ms>', 'client request interval', '50')
+    .action(async (o: { loopMs: string }) => {
+      process.exitCode = await runDemo({ loopMs: Number(o.loopMs) });
+    });
+  return p;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    process.stderr.write(`floatd: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 70;
-  },
-);
+/** keepalived's command line, for drop-in use: `floatd -f FILE --dont-fork --log-console`. */
+function keepalivedCompat(): Command {
+  return new Command('floatd')
+    .option('-f, --use-file <file>', 'configuration file', DEFAULT_CONF)
+    .option('-n, --dont-fork', "don't fork the daemon process")
+    .option('-l, --log-console', 'log to the console (floatd always does in the foreground)')
+    .option('-D, --log-detail', 'detailed logs')
+    .option('-p, --pid <file>', 'pid file')
+    .option('-r, --vrrp_pid <file>', 'accepted for compatibility (floatd is one process)')
+    .option('-c, --checkers_pid <file>', 'accepted for compatibility')
+    .addOption(new Option('-t, --config-test [file]', 'check the configuration and exit'))
+    .option('-i, --config-id <id>', 'activate @id conditional lines', collect, [])
+    .option('-P, --vrrp', 'accepted for compatibility (floatd runs VRRP)')
+    .option('-S, --log-facility <n>', 'accepted for compatibility')
+    .option('-G, --no-syslog', 'accepted for compatibility')
+    .version(VERSION, '-v, --version')
+    .action(async (o: { useFile: string; dontFork?: boolean; logDetail?: boolean; pid?: string; configTest?: string | boolean; configId: string[] }) => {
+      if (o.configTest) {
+        const file = typeof o.configTest === 'string' ? o.configTest : o.useFile;
+        process.exitCode = await runCheck({ file, configIds: o.configId });
+        return;
+      }
+      process.exitCode = await runRun({ file: o.useFile, pidFile: o.pid, detail: o.logDetail, dontFork: o.dontFork === true, configIds: o.configId });
+    });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const first = argv[0];
+  const compat = first !== undefined && first.startsWith('-') && !['-h', '--help', '-v', '--version'].includes(first);
+  const cmd = compat ? keepalivedCompat() : program();
+  await cmd.parseAsync(argv, { from: 'user' });
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`floatd: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 70;
+});

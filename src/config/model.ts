@@ -1,0 +1,103 @@
+/** The configuration as floatd runs it: plain data, keepalived's defaults resolved. */
+export interface Pos { file: string; line: number; col: number }
+
+export interface VipConfig { address: string; prefix: number; dev?: string; label?: string; scope?: string; brd?: string; noTrack: boolean }
+export interface NotifyScript { argv: string[]; user?: string; group?: string }
+export interface NotifyConfig { master?: NotifyScript; backup?: NotifyScript; fault?: NotifyScript; stop?: NotifyScript; generic?: NotifyScript; masterRxLowerPri?: NotifyScript }
+export interface TrackEntry { name: string; weight: number; reverse: boolean }
+
+export interface InstanceConfig {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  family: 4 | 6;
+  priority: number;
+  initialState: 'MASTER' | 'BACKUP';
+  advertIntervalCs: number;
+  preempt: boolean;
+  preemptDelayMs: number;
+  downTimerAdverts: number;
+  auth: { type: 'NONE' | 'PASS' | 'AH'; pass: string };
+  unicastSrcIp?: string;
+  unicastPeers: { address: string; minTtl?: number; maxTtl?: number }[];
+  unicastTtl?: number;
+  mcastGroup?: string;
+  checkUnicastSrc: boolean;
+  vips: VipConfig[];
+  excludedVips: VipConfig[];
+  routes: string[][];
+  trackScripts: TrackEntry[];
+  trackInterfaces: TrackEntry[];
+  notify: NotifyConfig;
+  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number; lowerPrioDelayMs: number; lowerPrioRepeat: number };
+  accept: boolean;
+  lowerPrioNoAdvert: boolean;
+  higherPrioSendAdvert: boolean;
+  dontTrackPrimary: boolean;
+  floatingIps: string[];
+  pos: Pos;
+}
+
+export interface VrrpScript {
+  name: string;
+  kind: 'script' | 'http' | 'tcp';
+  argv?: string[];
+  url?: string;
+  expectStatus?: [number, number][];
+  expectBody?: string;
+  tlsVerify?: boolean;
+  host?: string;
+  port?: number;
+  intervalMs: number;
+  timeoutMs: number;
+  weight: number;
+  reverse: boolean;
+  rise: number;
+  fall: number;
+  initFail: boolean;
+  user?: string;
+  group?: string;
+  pos: Pos;
+}
+
+export interface SyncGroupConfig { name: string; members: string[]; notify?: NotifyConfig; pos: Pos }
+
+export interface FloatingIpConfig {
+  name: string;
+  provider: string;
+  address: string;
+  tokenFile?: string;
+  tokenEnv?: string;
+  apiUrl?: string;
+  metadataUrl?: string;
+  instanceId?: string;
+  options: Record<string, string>;
+  pos: Pos;
+}
+
+export interface GlobalDefs {
+  routerId?: string;
+  vrrpVersion: 2 | 3;
+  scriptUser?: string;
+  enableScriptSecurity: boolean;
+  vrrpStrict: boolean;
+  checkUnicastSrc: boolean;
+  notifyFifo?: string;
+  vrrpStartupDelayMs: number;
+  garpMasterDelayMs: number;
+  garpMasterRepeat: number;
+  garpMasterRefreshMs: number;
+  garpMasterRefreshRepeat: number;
+  mcastGroup4: string;
+  mcastGroup6: string;
+}
+
+export interface FloatdConfig {
+  global: GlobalDefs;
+  scripts: VrrpScript[];
+  syncGroups: SyncGroupConfig[];
+  instances: InstanceConfig[];
+  floatingIps: FloatingIpConfig[];
+  files: string[];
+}

@@ -1,0 +1,472 @@
+/**
+ * The runtime: wires the pure VrrpNode to the kernel. Adverts in (decode, validate, feed the
+ * node), actions out (adverts, VIPs, GARP, notify, timers), trackers feeding priorities and
+ * faults, and a status snapshot for the API. Every decision is the node's; this file only
+ * executes and records.
+ */
+import { hostname } from 'node:os';
+import type { FloatdConfig, InstanceConfig } from '../config/index.js';
+import { VrrpNode } from '../vrrp/node.js';
+import type { Action, InstanceParams, TimerName, VrrpState } from '../vrrp/fsm.js';
+import type { NodeAction } from '../vrrp/node.js';
+import { encodeAdvert, buildIpv4Packet, parseIpv4Packet, decodeAdvert, type Advert } from '../vrrp/packet.js';
+import { validateAdvert, type Expect } from '../vrrp/validate.js';
+import { openVrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpPacket, type VrrpSocket } from '../net/vrrp-socket.js';
+import { addAddress, removeAddress, interfaceInfo, addRoute, removeRoute, type AddressSpec } from '../net/addresses.js';
+import { announceAddress } from '../net/garp.js';
+import { LinkWatch } from '../net/link-watch.js';
+import { TrackerSet, type TrackingChange } from '../track/tracker-set.js';
+import type { TrackingConfig, TrackRef } from '../track/types.js';
+import { Notifier, type NotifierConfig, type NotifyTargets } from '../notify/notifier.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { VERSION } from '../util/version.js';
+import { SocketPool } from './socket-pool.js';
+import { formatStats } from './dumps.js';
+import type { DaemonStatus, InstanceStatus, TransitionRecord } from './status-types.js';
+import type { RuntimeLike } from './daemon.js';
+
+export interface RuntimeOptions {
+  configFile: string;
+  load(path: string): Promise<{ config: FloatdConfig | null; errors: string[] }>;
+  clock: Clock;
+  log: Logger;
+  /** Test hook: replaces raw sockets (the simulator and unit tests use an in-memory network). */
+  openSocket?: typeof openVrrpSocket;
+}
+
+interface InstRt {
+  cfg: InstanceConfig;
+  socket?: VrrpSocket;
+  src: string;
+  dsts: string[];
+  ipId: number;
+  timers: Map<TimerName, TimerHandle>;
+  vipsUp: boolean;
+  since: string;
+  lastReason: string;
+  peers: Map<string, { lastHeard: string; priority: number; advertIntervalCs: number }>;
+  counters: InstanceStatus['counters'];
+  syncGroup?: string;
+}
+
+const MAX_TRANSITIONS = 200;
+
+export class Runtime implements RuntimeLike {
+  private cfg!: FloatdConfig;
+  private node!: VrrpNode;
+  private readonly insts = new Map<string, InstRt>();
+  private trackers?: TrackerSet;
+  private pool!: SocketPool;
+  private linkWatch?: LinkWatch;
+  private notifier!: Notifier;
+  private readonly transitions: TransitionRecord[] = [];
+  private readonly startedAt = new Date().toISOString();
+  private configLoadedAt = this.startedAt;
+  private unknownVrid = 0;
+  /** Serialises kernel changes so addVips/removeVips never interleave. */
+  private netQueue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: RuntimeOptions) {}
+
+  async start(): Promise<void> {
+    const r = await this.o.load(this.o.configFile);
+    if (!r.config) throw new Error(`configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`);
+    await this.build(r.config, new Set());
+  }
+
+  private async build(cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet): Promise<void> {
+    this.cfg = cfg;
+    this.configLoadedAt = new Date().toISOString();
+    this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
+      this.o.log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
+    });
+    const params: InstanceParams[] = [];
+    for (const ic of cfg.instances) {
+      const info = await interfaceInfo(ic.interface).catch(() => undefined);
+      const src = ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ? '0.0.0.0' : '::');
+      const unicast = ic.unicastPeers.length > 0;
+      const group = ic.mcastGroup ?? (ic.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+      const rt: InstRt = {
+        cfg: ic, src, dsts: unicast ? ic.unicastPeers.map((p) => p.address) : [group], ipId: 0,
+        timers: new Map(), vipsUp: false, since: new Date().toISOString(), lastReason: 'starting',
+        peers: new Map(),
+        counters: { advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0, priorityZeroReceived: 0, garpsSent: 0, dropped: {} },
+      };
+      try {
+        rt.socket = this.pool.acquire(ic.name, {
+          family: ic.family, ifname: ic.interface, peers: unicast ? rt.dsts : undefined,
+          unicastSrc: unicast ? src : undefined, mcastGroup: unicast ? undefined : group,
+          mcastSrc: ic.family === 6 && !unicast ? src : undefined,
+        });
+      } catch (e) {
+        this.o.log.error({ event: 'vrrp.socket_error', instance: ic.name, err: (e as Error).message }, `cannot open VRRP socket on ${ic.interface}: ${(e as Error).message}`);
+      }
+      this.insts.set(ic.name, rt);
+      params.push({
+        name: ic.name, vrid: ic.vrid, version: ic.version, family: ic.family, priority: ic.priority,
+        initialState: ic.initialState, advertIntervalCs: ic.advertIntervalCs, preempt: ic.preempt,
+        preemptDelayUs: ic.preemptDelayMs * 1000, downTimerAdverts: ic.downTimerAdverts, myAddress: src,
+        lowerPrioNoAdvert: ic.lowerPrioNoAdvert, higherPrioSendAdvert: ic.higherPrioSendAdvert,
+        garpMasterDelayUs: ic.garp.masterDelayMs * 1000, garpMasterRefreshUs: ic.garp.masterRefreshMs * 1000,
+        garpLowerPrioDelayUs: ic.garp.lowerPrioDelayMs * 1000,
+      });
+    }
+    for (const g of cfg.syncGroups) for (const m of g.members) { const rt = this.insts.get(m); if (rt) rt.syncGroup = g.name; }
+    this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })));
+    this.notifier = new Notifier(notifierConfig(cfg), { log: this.o.log });
+    try { this.notifier.open(); } catch (e) { this.o.log.error({ event: 'notify.fifo_error' }, (e as Error).message); }
+    this.buildTrackers();
+    if (prevTrackers) this.trackers!.inheritFrom(prevTrackers);
+    // Trackers' initial view goes in before start, so a faulted instance starts in FAULT.
+    for (const name of this.insts.keys()) {
+      const agg = this.trackers!.aggregate(name);
+      this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta, faults: agg.faults, reason: 'initial tracking state' }, name));
+    }
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'start' }).filter((a) => !('instance' in a) || !wasMaster.has(a.instance)));
+    for (const name of wasMaster) {
+      if (this.insts.has(name)) this.exec(this.node.step(this.o.clock.nowUs(), { type: 'start', wasMaster: true }, name));
+    }
+    await this.trackers!.start();
+    this.linkWatch?.start();
+  }
+
+  private buildTrackers(): void {
+    const cfg = this.cfg;
+    const tc: TrackingConfig = {
+      checks: cfg.scripts.map((sc) => {
+        const common = { name: sc.name, intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs, weight: sc.weight, reverse: sc.reverse, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
+        if (sc.kind === 'http') return { ...common, kind: 'http' as const, url: sc.url ?? '', ...(sc.expectStatus ? { expectStatus: sc.expectStatus } : {}), ...(sc.expectBody !== undefined ? { expectBody: sc.expectBody } : {}), ...(sc.tlsVerify !== undefined ? { tlsVerify: sc.tlsVerify } : {}) };
+        if (sc.kind === 'tcp') return { ...common, kind: 'tcp' as const, host: sc.host ?? '127.0.0.1', port: sc.port ?? 0 };
+        return { ...common, kind: 'script' as const, argv: sc.argv ?? [], ...(sc.user ? { user: sc.user } : {}), ...(sc.group ? { group: sc.group } : {}) };
+      }),
+      files: [],
+      processes: [],
+      scriptSecurity: cfg.global.enableScriptSecurity,
+      instances: cfg.instances.map((ic) => {
+        const tracks: TrackRef[] = [];
+        if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
+        for (const t of ic.trackInterfaces) if (t.name !== ic.interface || ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
+        for (const t of ic.trackScripts) tracks.push({ kind: 'script', ...t });
+        const group = cfg.syncGroups.find((g) => g.members.includes(ic.name));
+        return { name: ic.name, basePriority: ic.priority, inSyncGroup: group !== undefined, tracks };
+      }),
+    };
+    const set = new TrackerSet(tc, { log: this.o.log, onChange: (name, ch) => this.onTracking(name, ch) });
+    for (const w of set.warnings) this.o.log.warn({ event: 'track.config' }, w);
+    const watch = new LinkWatch();
+    for (const ifname of set.interfaces()) {
+      watch.watchLink(ifname);
+      const up = watch.linkUp(ifname);
+      if (up !== undefined) set.setInterface(ifname, up);
+    }
+    watch.on('link', (ev: { ifname: string; up: boolean }) => set.setInterface(ev.ifname, ev.up));
+    watch.on('address-removed', (ev: { ifname: string; address: string }) => this.onVipRemoved(ev.ifname, ev.address));
+    this.linkWatch = watch;
+    this.trackers = set;
+  }
+
+  private onTracking(name: string, ch: TrackingChange): void {
+    if (!this.insts.has(name)) return;
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: ch.priorityDelta, faults: ch.faults, reason: ch.reason }, name));
+  }
+
+  private onVipRemoved(ifname: string, address: string): void {
+    for (const [name, rt] of this.insts) {
+      if (!rt.vipsUp) continue;
+      const hit = [...rt.cfg.vips, ...rt.cfg.excludedVips].some((v) => !v.noTrack && v.address === address && (v.dev ?? rt.cfg.interface) === ifname);
+      if (hit) {
+        this.o.log.warn({ event: 'vrrp.vip_removed', instance: name, address }, `VIP ${address} removed from ${ifname} by someone else`);
+        this.exec(this.node.step(this.o.clock.nowUs(), { type: 'vipRemovedExternally' }, name));
+      }
+    }
+  }
+
+  // ---- receive ----
+
+  private onPacket(p: VrrpPacket, socket: VrrpSocket): void {
+    let payload = p.data;
+    let ttl = p.ttl;
+    if (socket.family === 4) {
+      const ip = parseIpv4Packet(p.data);
+      if (!ip.ok) { this.countDropGlobal(ip.reason); return; }
+      payload = ip.payload;
+      ttl = ip.ttl;
+    }
+    const dec = decodeAdvert(payload, socket.family);
+    if (!dec.ok) { this.countDropGlobal(dec.reason); return; }
+    const adv = dec.advert;
+    const rt = [...this.insts.values()].find((r) => r.socket === socket && r.cfg.vrid === adv.vrid);
+    if (!rt) { this.unknownVrid++; return; }
+    const ic = rt.cfg;
+    const expect: Expect = {
+      version: ic.version, authType: ic.auth.type === 'PASS' ? 1 : 0, authPass: passBytes(ic.auth.type === 'PASS' ? ic.auth.pass : ''),
+      advertIntervalCs: ic.advertIntervalCs, vips: ic.vips.map((v) => v.address), unicast: ic.unicastPeers.length > 0,
+      peers: ic.unicastPeers, checkUnicastSrc: ic.checkUnicastSrc, requireTtl255: ic.unicastTtl === undefined,
+    };
+    const v = validateAdvert(payload, adv, { family: socket.family, src: p.src, dst: p.dst, ttl }, expect);
+    if (!v.ok) {
+      rt.counters.dropped[v.reason] = (rt.counters.dropped[v.reason] ?? 0) + 1;
+      this.o.log.info({ event: 'vrrp.drop', instance: ic.name, reason: v.reason, from: p.src }, `(${ic.name}) ${v.message}`);
+      return;
+    }
+    rt.counters.advertsReceived++;
+    if (adv.priority === 0) rt.counters.priorityZeroReceived++;
+    rt.peers.set(p.src, { lastHeard: new Date().toISOString(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'advert', from: p.src, priority: adv.priority, advertIntervalCs: adv.advertIntervalCs }, ic.name));
+  }
+
+  private countDropGlobal(reason: string): void {
+    this.o.log.debug({ event: 'vrrp.drop', reason }, `dropped a malformed packet: ${reason}`);
+  }
+
+  // ---- actions ----
+
+  private exec(actions: NodeAction[]): void {
+    for (const na of actions) {
+      if ('group' in na) {
+        const t = na.action;
+        this.recordTransition('GROUP', na.group, t.from, t.to, t.reason.kind, t.reason.text, 0);
+        this.o.log.info({ event: 'vrrp.group_transition', group: na.group, from: t.from, to: t.to }, t.reason.text);
+        if (t.to !== 'INIT') void this.notifier.notify({ kind: 'GROUP', name: na.group, from: t.from, to: t.to, priority: 0, reason: t.reason.text });
+        continue;
+      }
+      const rt = this.insts.get(na.instance);
+      if (rt) this.execOne(na.instance, rt, na.action);
+    }
+  }
+
+  private execOne(name: string, rt: InstRt, a: Action): void {
+    const log = this.o.log;
+    switch (a.type) {
+      case 'sendAdvert': this.sendAdvert(rt, a.priority); break;
+      case 'addVips': this.changeVips(rt, true); break;
+      case 'removeVips': this.changeVips(rt, false); break;
+      case 'garp': this.garp(rt, a.burst); break;
+      case 'transition': {
+        const inst = this.node.instance(name);
+        const prio = inst?.effectivePriority ?? rt.cfg.priority;
+        if (a.to === 'MASTER') rt.counters.becameMaster++;
+        if (a.from === 'MASTER') rt.counters.releasedMaster++;
+        rt.since = new Date().toISOString();
+        rt.lastReason = a.reason.text;
+        this.recordTransition('INSTANCE', name, a.from, a.to, a.reason.kind, a.reason.text, prio);
+        log.info({ event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind }, `(${name}) Entering ${a.to} STATE${a.reason.kind === 'init' ? ' (init)' : ''} — ${a.reason.text.replace(/^\([^)]*\) /, '')}`);
+        if (a.to !== 'INIT') {
+          void this.notifier.notify({ kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority, reason: a.reason.text, ...(rt.syncGroup ? { group: rt.syncGroup } : {}) });
+        }
+        break;
+      }
+      case 'priorityChanged': log.info({ event: 'vrrp.priority', instance: name, from: a.from, to: a.to }, `(${name}) Changing effective priority from ${a.from} to ${a.to}`); break;
+      case 'masterRxLowerPri': void this.notifier.event(name, 'MASTER_RX_LOWER_PRI', this.node.instance(name)?.effectivePriority ?? 0); log.info({ event: 'vrrp.rx_lower_pri', instance: name, peer: a.peer }, `(${name}) Received advert from ${a.peer} with lower priority ${a.peerPriority}, ours ${this.node.instance(name)?.effectivePriority ?? '?'}, forcing new election`); break;
+      case 'setTimer': {
+        const old = rt.timers.get(a.timer);
+        if (old) this.o.clock.cancel(old);
+        rt.timers.set(a.timer, this.o.clock.at(a.at, () => {
+          rt.timers.delete(a.timer);
+          this.exec(this.node.step(this.o.clock.nowUs(), { type: 'timer', timer: a.timer }, name));
+        }));
+        break;
+      }
+      case 'cancelTimer': {
+        const h = rt.timers.get(a.timer);
+        if (h) { this.o.clock.cancel(h); rt.timers.delete(a.timer); }
+        break;
+      }
+      case 'log': log[a.level]({ event: 'vrrp.log', instance: name }, a.text); break;
+    }
+  }
+
+  private sendAdvert(rt: InstRt, priority: number): void {
+    const ic = rt.cfg;
+    if (!rt.socket) return;
+    const adv: Advert = {
+      version: ic.version, vrid: ic.vrid, priority, addresses: ic.vips.map((v) => v.address),
+      advertIntervalCs: ic.advertIntervalCs, authType: ic.version === 2 && ic.auth.type === 'PASS' ? 1 : 0,
+      authData: passBytes(ic.version === 2 && ic.auth.type === 'PASS' ? ic.auth.pass : ''),
+    };
+    for (const dst of rt.dsts) {
+      try {
+        const payload = encodeAdvert(adv, ic.family, { src: rt.src, dst });
+        let bytes = payload;
+        if (ic.family === 4) {
+          rt.ipId = (rt.ipId + 1) & 0xffff || 1; // keepalived skips id 0 (the kernel would overwrite it)
+          bytes = buildIpv4Packet(payload, { src: rt.src, dst, ttl: ic.unicastPeers.length > 0 ? (ic.unicastTtl ?? 255) : 255, id: rt.ipId });
+        }
+        rt.socket.send(bytes, dst);
+        rt.counters.advertsSent++;
+        if (priority === 0) rt.counters.priorityZeroSent++;
+      } catch (e) {
+        this.o.log.warn({ event: 'vrrp.send_error', instance: ic.name, dst, err: (e as NodeJS.ErrnoException).code ?? String(e) }, `(${ic.name}) cannot send advert to ${dst}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private vipSpecs(rt: InstRt): AddressSpec[] {
+    return [...rt.cfg.vips, ...rt.cfg.excludedVips].map((v) => ({
+      ifname: v.dev ?? rt.cfg.interface, address: v.address, prefix: v.prefix,
+      ...(v.label ? { label: v.label } : {}), ...(v.scope ? { scope: v.scope } : {}), ...(v.brd ? { broadcast: v.brd } : {}),
+    }));
+  }
+
+  private changeVips(rt: InstRt, up: boolean): void {
+    rt.vipsUp = up;
+    const specs = this.vipSpecs(rt);
+    const name = rt.cfg.name;
+    const job = async (): Promise<void> => {
+      for (const s of specs) {
+        try {
+          if (up) {
+            if (await addAddress(s)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `(${name}) added ${s.address}/${s.prefix} on ${s.ifname}`);
+            this.linkWatch?.watchAddress(s.ifname, s.address);
+          } else {
+            this.linkWatch?.unwatchAddress(s.ifname, s.address);
+            if (await removeAddress(s)) this.o.log.info({ event: 'vip.del', instance: name, address: s.address, dev: s.ifname }, `(${name}) removed ${s.address}/${s.prefix} from ${s.ifname}`);
+          }
+        } catch (e) {
+          this.o.log.error({ event: 'vip.error', instance: name, address: s.address, err: (e as Error).message }, `(${name}) cannot ${up ? 'add' : 'remove'} ${s.address}: ${(e as Error).message}`);
+        }
+      }
+      for (const r of rt.cfg.routes) {
+        try { await (up ? addRoute(r) : removeRoute(r)); } catch (e) {
+          this.o.log.error({ event: 'route.error', instance: name, err: (e as Error).message }, `(${name}) virtual_route ${r.join(' ')}: ${(e as Error).message}`);
+        }
+      }
+    };
+    this.netQueue = this.netQueue.then(job, job);
+  }
+
+  private garp(rt: InstRt, burst: string): void {
+    const g = rt.cfg.garp;
+    const repeat = burst === 'refresh' ? g.masterRefreshRepeat : burst === 'lowerPrio' ? g.lowerPrioRepeat : g.masterRepeat;
+    const specs = this.vipSpecs(rt);
+    // After the VIPs are on the interface: the same queue orders it behind addVips.
+    this.netQueue = this.netQueue.then(() => {
+      for (let i = 0; i < Math.max(1, repeat); i++) {
+        for (const s of specs) {
+          try { if (announceAddress(s.ifname, s.address)) rt.counters.garpsSent++; } catch (e) {
+            this.o.log.warn({ event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message }, `(${rt.cfg.name}) gratuitous ARP failed: ${(e as Error).message}`);
+          }
+        }
+      }
+      this.o.log.debug({ event: 'garp.sent', instance: rt.cfg.name, burst, repeat }, `(${rt.cfg.name}) Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`);
+    });
+  }
+
+  private recordTransition(kind: 'INSTANCE' | 'GROUP', name: string, from: VrrpState, to: VrrpState, reasonKind: string, reason: string, priority: number): void {
+    this.transitions.push({ time: new Date().toISOString(), instance: name, kind, from, to, reasonKind, reason, priority });
+    if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
+  }
+
+  // ---- lifecycle ----
+
+  async stop(reason: string): Promise<void> {
+    await this.teardown(new Set(), reason);
+    await this.notifier.close();
+  }
+
+  /** Stops instances; those in `keep` (names) are left holding their VIPs for a reload. */
+  private async teardown(keep: ReadonlySet<string>, reason: string): Promise<void> {
+    await this.trackers?.stop();
+    this.linkWatch?.stop();
+    for (const name of this.insts.keys()) {
+      if (keep.has(name)) continue;
+      this.exec(this.node.step(this.o.clock.nowUs(), { type: 'shutdown' }, name));
+    }
+    for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
+    await this.netQueue;
+    this.pool.closeAll();
+    this.o.log.info({ event: 'daemon.stopped', reason }, `stopped: ${reason}`);
+  }
+
+  async reload(): Promise<{ ok: boolean; message: string }> {
+    const r = await this.o.load(this.o.configFile);
+    if (!r.config) return { ok: false, message: r.errors.join('; ') };
+    const next = r.config;
+    if (JSON.stringify(stripPositions(next)) === JSON.stringify(stripPositions(this.cfg))) return { ok: true, message: 'configuration unchanged; nothing to do' };
+    // Instances that keep their identity keep MASTER (keepalived's reload_master).
+    const keep = new Set<string>();
+    for (const ic of next.instances) {
+      const old = this.insts.get(ic.name);
+      const st = this.node.instance(ic.name)?.state;
+      if (old && st === 'MASTER' && identity(old.cfg) === identity(ic)) keep.add(ic.name);
+    }
+    const oldVips = new Map([...this.insts.values()].flatMap((rt) => this.vipSpecs(rt).map((s) => [`${s.ifname} ${s.address}`, s] as const)));
+    await this.teardown(keep, 'reload');
+    const oldTrackers = this.trackers;
+    await this.notifier.close();
+    this.insts.clear();
+    this.trackers = undefined;
+    this.linkWatch = undefined;
+    await this.build(next, keep, oldTrackers);
+    // VIPs that a kept MASTER no longer has in its config go away.
+    const newVips = new Set([...this.insts.values()].flatMap((rt) => this.vipSpecs(rt).map((s) => `${s.ifname} ${s.address}`)));
+    for (const [k, s] of oldVips) if (!newVips.has(k)) this.netQueue = this.netQueue.then(() => removeAddress(s).then(() => undefined, () => undefined));
+    await this.netQueue;
+    return { ok: true, message: `configuration reloaded (${keep.size} MASTER instance(s) kept in place)` };
+  }
+
+  status(): DaemonStatus {
+    const instances: InstanceStatus[] = [...this.insts.values()].map((rt) => {
+      const ic = rt.cfg;
+      const inst = this.node.instance(ic.name);
+      return {
+        name: ic.name, interface: ic.interface, vrid: ic.vrid, version: ic.version, family: ic.family,
+        state: inst?.state ?? 'INIT', since: rt.since, lastReason: rt.lastReason,
+        basePriority: inst?.basePriority ?? ic.priority, effectivePriority: inst?.effectivePriority ?? ic.priority,
+        advertIntervalCs: ic.advertIntervalCs, unicast: ic.unicastPeers.length > 0,
+        ...(inst?.masterAddress !== undefined ? { master: { address: inst.masterAddress, priority: inst.masterPriority ?? 0 } } : {}),
+        vips: this.vipSpecs(rt).map((s) => ({ address: `${s.address}/${s.prefix}`, dev: s.ifname, present: rt.vipsUp })),
+        peers: (ic.unicastPeers.length > 0 ? ic.unicastPeers.map((p) => p.address) : [...rt.peers.keys()]).map((a) => {
+          const h = rt.peers.get(a);
+          return { address: a, ...(h ? { lastHeard: h.lastHeard, priority: h.priority, advertIntervalCs: h.advertIntervalCs } : {}) };
+        }),
+        trackers: (this.trackers?.status(ic.name) ?? []).map((t) => ({
+          name: t.name, type: t.type, status: t.status, weight: t.weight, reverse: t.reverse,
+          ...(t.lastResult !== undefined ? { lastResult: t.lastResult } : {}),
+          ...(t.lastDurationMs !== undefined ? { lastDurationMs: t.lastDurationMs } : {}),
+          ...(t.lastRun !== undefined ? { lastRun: t.lastRun } : {}),
+        })),
+        ...(rt.syncGroup ? { syncGroup: rt.syncGroup } : {}),
+        floatingIps: ic.floatingIps, counters: structuredClone(rt.counters),
+      };
+    });
+    return {
+      version: VERSION, hostname: hostname(), routerId: this.cfg.global.routerId ?? hostname(), pid: process.pid,
+      startedAt: this.startedAt, configFile: this.o.configFile, configLoadedAt: this.configLoadedAt, instances,
+      syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT', members: g.members })),
+      floatingIps: [], transitions: [...this.transitions], notify: { runs: this.notifier.runs, failures: this.notifier.failures },
+    };
+  }
+
+  dataDump(): string { return JSON.stringify(this.status(), null, 2) + '\n'; }
+  statsDump(): string { return formatStats(this.status()); }
+}
+
+function passBytes(pass: string): Buffer {
+  const b = Buffer.alloc(8);
+  b.write(pass.slice(0, 8), 'latin1');
+  return b;
+}
+
+/** keepalived matches instances across a reload by these (vrrp_exist()). */
+function identity(ic: InstanceConfig): string {
+  return JSON.stringify([ic.vrid, ic.family, ic.interface, ic.unicastPeers.length > 0, ic.unicastSrcIp ?? '', ic.mcastGroup ?? '']);
+}
+
+function stripPositions(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (k, val: unknown) => (k === 'pos' || k === 'files' ? undefined : val)));
+}
+
+function notifierConfig(cfg: FloatdConfig): NotifierConfig {
+  const targets = (n: InstanceConfig['notify']): NotifyTargets => ({
+    ...(n.master ? { master: n.master } : {}), ...(n.backup ? { backup: n.backup } : {}), ...(n.fault ? { fault: n.fault } : {}),
+    ...(n.stop ? { stop: n.stop } : {}), ...(n.generic ? { generic: n.generic } : {}), ...(n.masterRxLowerPri ? { masterRxLowerPri: n.masterRxLowerPri } : {}),
+  });
+  return {
+    instances: Object.fromEntries(cfg.instances.map((ic) => [ic.name, targets(ic.notify)])),
+    groups: Object.fromEntries(cfg.syncGroups.map((g) => [g.name, g.notify ? targets(g.notify) : {}])),
+    fifos: cfg.global.notifyFifo ? [{ path: cfg.global.notifyFifo }] : [],
+    scriptSecurity: cfg.global.enableScriptSecurity,
+  };
+}
