@@ -207,7 +207,7 @@ export class Runtime implements RuntimeLike {
     const v = validateAdvert(payload, adv, { family: socket.family, src: p.src, dst: p.dst, ttl }, expect);
     if (!v.ok) {
       rt.counters.dropped[v.reason] = (rt.counters.dropped[v.reason] ?? 0) + 1;
-      this.o.log.info({ event: 'vrrp.drop', instance: ic.name, reason: v.reason, from: p.src }, `(${ic.name}) ${v.message}`);
+      this.o.log.info({ event: 'vrrp.drop', instance: ic.name, reason: v.reason, from: p.src }, v.message);
       return;
     }
     rt.counters.advertsReceived++;
@@ -251,14 +251,14 @@ export class Runtime implements RuntimeLike {
         rt.since = new Date().toISOString();
         rt.lastReason = a.reason.text;
         this.recordTransition('INSTANCE', name, a.from, a.to, a.reason.kind, a.reason.text, prio);
-        log.info({ event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind }, `(${name}) Entering ${a.to} STATE${a.reason.kind === 'init' ? ' (init)' : ''} — ${a.reason.text.replace(/^\([^)]*\) /, '')}`);
+        log.info({ event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind }, transitionMessage(a.to, a.reason.kind, a.reason.text));
         if (a.to !== 'INIT') {
           void this.notifier.notify({ kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority, reason: a.reason.text, ...(rt.syncGroup ? { group: rt.syncGroup } : {}) });
         }
         break;
       }
-      case 'priorityChanged': log.info({ event: 'vrrp.priority', instance: name, from: a.from, to: a.to }, `(${name}) Changing effective priority from ${a.from} to ${a.to}`); break;
-      case 'masterRxLowerPri': void this.notifier.event(name, 'MASTER_RX_LOWER_PRI', this.node.instance(name)?.effectivePriority ?? 0); log.info({ event: 'vrrp.rx_lower_pri', instance: name, peer: a.peer }, `(${name}) Received advert from ${a.peer} with lower priority ${a.peerPriority}, ours ${this.node.instance(name)?.effectivePriority ?? '?'}, forcing new election`); break;
+      case 'priorityChanged': log.info({ event: 'vrrp.priority', instance: name, from: a.from, to: a.to }, `Changing effective priority from ${a.from} to ${a.to}`); break;
+      case 'masterRxLowerPri': void this.notifier.event(name, 'MASTER_RX_LOWER_PRI', this.node.instance(name)?.effectivePriority ?? 0); log.info({ event: 'vrrp.rx_lower_pri', instance: name, peer: a.peer }, `Received advert from ${a.peer} with lower priority ${a.peerPriority}, ours ${this.node.instance(name)?.effectivePriority ?? '?'}, forcing new election`); break;
       case 'setTimer': {
         const old = rt.timers.get(a.timer);
         if (old) this.o.clock.cancel(old);
@@ -297,7 +297,7 @@ export class Runtime implements RuntimeLike {
         rt.counters.advertsSent++;
         if (priority === 0) rt.counters.priorityZeroSent++;
       } catch (e) {
-        this.o.log.warn({ event: 'vrrp.send_error', instance: ic.name, dst, err: (e as NodeJS.ErrnoException).code ?? String(e) }, `(${ic.name}) cannot send advert to ${dst}: ${(e as Error).message}`);
+        this.o.log.warn({ event: 'vrrp.send_error', instance: ic.name, dst, err: (e as NodeJS.ErrnoException).code ?? String(e) }, `cannot send advert to ${dst}: ${(e as Error).message}`);
       }
     }
   }
@@ -317,19 +317,19 @@ export class Runtime implements RuntimeLike {
       for (const s of specs) {
         try {
           if (up) {
-            if (await addAddress(s)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `(${name}) added ${s.address}/${s.prefix} on ${s.ifname}`);
+            if (await addAddress(s)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `added ${s.address}/${s.prefix} on ${s.ifname}`);
             this.linkWatch?.watchAddress(s.ifname, s.address);
           } else {
             this.linkWatch?.unwatchAddress(s.ifname, s.address);
-            if (await removeAddress(s)) this.o.log.info({ event: 'vip.del', instance: name, address: s.address, dev: s.ifname }, `(${name}) removed ${s.address}/${s.prefix} from ${s.ifname}`);
+            if (await removeAddress(s)) this.o.log.info({ event: 'vip.del', instance: name, address: s.address, dev: s.ifname }, `removed ${s.address}/${s.prefix} from ${s.ifname}`);
           }
         } catch (e) {
-          this.o.log.error({ event: 'vip.error', instance: name, address: s.address, err: (e as Error).message }, `(${name}) cannot ${up ? 'add' : 'remove'} ${s.address}: ${(e as Error).message}`);
+          this.o.log.error({ event: 'vip.error', instance: name, address: s.address, err: (e as Error).message }, `cannot ${up ? 'add' : 'remove'} ${s.address}: ${(e as Error).message}`);
         }
       }
       for (const r of rt.cfg.routes) {
         try { await (up ? addRoute(r) : removeRoute(r)); } catch (e) {
-          this.o.log.error({ event: 'route.error', instance: name, err: (e as Error).message }, `(${name}) virtual_route ${r.join(' ')}: ${(e as Error).message}`);
+          this.o.log.error({ event: 'route.error', instance: name, err: (e as Error).message }, `virtual_route ${r.join(' ')}: ${(e as Error).message}`);
         }
       }
     };
@@ -345,11 +345,11 @@ export class Runtime implements RuntimeLike {
       for (let i = 0; i < Math.max(1, repeat); i++) {
         for (const s of specs) {
           try { if (announceAddress(s.ifname, s.address)) rt.counters.garpsSent++; } catch (e) {
-            this.o.log.warn({ event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message }, `(${rt.cfg.name}) gratuitous ARP failed: ${(e as Error).message}`);
+            this.o.log.warn({ event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message }, `gratuitous ARP failed: ${(e as Error).message}`);
           }
         }
       }
-      this.o.log.debug({ event: 'garp.sent', instance: rt.cfg.name, burst, repeat }, `(${rt.cfg.name}) Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`);
+      this.o.log.debug({ event: 'garp.sent', instance: rt.cfg.name, burst, repeat }, `Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`);
     });
   }
 
@@ -469,4 +469,11 @@ function notifierConfig(cfg: FloatdConfig): NotifierConfig {
     fifos: cfg.global.notifyFifo ? [{ path: cfg.global.notifyFifo }] : [],
     scriptSecurity: cfg.global.enableScriptSecurity,
   };
+}
+
+/** keepalived's "Entering X STATE" line, plus the cause when the FSM's text adds one. */
+function transitionMessage(to: VrrpState, kind: string, text: string): string {
+  const head = `Entering ${to} STATE${kind === 'init' ? ' (init)' : ''}`;
+  const cause = text.replace(/^\([^)]*\) /, '');
+  return cause.startsWith('Entering') ? cause : `${head} — ${cause}`;
 }
