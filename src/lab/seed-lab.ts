@@ -50,6 +50,21 @@ export class SeedLab {
     this.lab.spawn(h, args, `floatd-${h}.log`);
   }
 
+  /**
+   * The real keepalived on the same host and config, for side-by-side runs. Debian's 2.2.7
+   * resolves `pidof` to /sbin/killall5, so the seed's `script "pidof nginx"` always fails
+   * there; the keepalived run gets a wrapper script that calls pidof the way the seed means.
+   */
+  startKeepalived(h: Server): void {
+    const dir = this.dir(h);
+    const wrapper = join(dir, 'chk_nginx.sh');
+    writeFileSync(wrapper, '#!/bin/sh\nexec pidof nginx\n');
+    chmodSync(wrapper, 0o755);
+    const conf = readFileSync(join(dir, 'keepalived.conf'), 'utf8').replace('script "pidof nginx"', `script "${wrapper}"`);
+    writeFileSync(join(dir, 'keepalived-ka.conf'), conf);
+    this.lab.spawn(h, ['keepalived', '-n', '-l', '-D', '-f', join(dir, 'keepalived-ka.conf'), '-p', join(dir, 'ka.pid'), '-r', join(dir, 'ka-vrrp.pid'), '-c', join(dir, 'ka-check.pid')], `keepalived-${h}.log`);
+  }
+
   /** Signals a server's floatd through its pid file (the pid lives in the host's PID namespace). */
   signalFloatd(h: Server, sig: 'TERM' | 'KILL'): void {
     const pid = readFileSync(join(this.dir(h), 'floatd.pid'), 'utf8').trim();
