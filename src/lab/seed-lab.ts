@@ -84,6 +84,10 @@ export class SeedLab {
     const f = join(this.lab.dir, `floatd-${h}.log`);
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
+  keepalivedLog(h: Server): string {
+    const f = join(this.lab.dir, `keepalived-${h}.log`);
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
   notifyLog(h: Server): string {
     const f = join(this.dir(h), 'notify.log');
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
