@@ -66,7 +66,7 @@ export class SeedLab {
   }
 
   /** Signals a server's floatd through its pid file (the pid lives in the host's PID namespace). */
-  signalFloatd(h: Server, sig: 'TERM' | 'KILL'): void {
+  signalFloatd(h: Server, sig: 'TERM' | 'KILL' | 'HUP' | 'USR2'): void {
     const pid = readFileSync(join(this.dir(h), 'floatd.pid'), 'utf8').trim();
     this.lab.exec(h, ['kill', `-${sig}`, pid]);
   }

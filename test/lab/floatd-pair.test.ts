@@ -7,6 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SeedLab } from '../../src/lab/seed-lab.js';
 import { nativeAvailable } from '../../src/net/native.js';
 
@@ -78,4 +80,22 @@ test('SIGKILL then restart: the restarted host removes its stale VIP and takes i
   assert.equal(s.holds('lb1'), true, 'a crashed daemon leaves its VIP behind (what the restart must clean)');
   s.startFloatd('lb1');
   await waitFor('lb1 holds the VIP again, alone', () => s.holds('lb1') && !s.holds('lb2'), 12_000);
+});
+
+test('SIGHUP: a MASTER whose instance did not change keeps the VIP; a bad file is refused and changes nothing', { skip, timeout: 30_000 }, async () => {
+  await waitFor('lb1 holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 12_000);
+  const conf = join(s.dir('lb1'), 'keepalived.conf');
+  const good = readFileSync(conf, 'utf8');
+  writeFileSync(conf, `${good}\nvrrp_script unused_check {\n    script "true"\n}\n`);
+  s.signalFloatd('lb1', 'HUP');
+  for (let i = 0; i < 40; i++) {
+    assert.ok(s.holds('lb1') && !s.holds('lb2'), 'the VIP stayed on lb1 through the reload');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await waitFor('the reload is logged', () => /reloaded/.test(s.log('lb1')), 3_000);
+  writeFileSync(conf, `${good}\nvrrp_instance broken {\n    virtual_router_id 999\n}\n`);
+  s.signalFloatd('lb1', 'HUP');
+  await waitFor('the bad file is refused', () => /reload refused/.test(s.log('lb1')), 3_000);
+  assert.ok(s.holds('lb1') && !s.holds('lb2'));
+  writeFileSync(conf, good);
 });
