@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { SeedLab, type Server } from '../../src/lab/seed-lab.js';
+import { SeedLab, SEED_VIP, type Server } from '../../src/lab/seed-lab.js';
 import { nativeAvailable } from '../../src/net/native.js';
 
 const missing = ['nginx', 'nsenter', 'unshare', 'curl', 'keepalived'].filter((b) => spawnSync('which', [b]).status !== 0);
@@ -23,10 +23,35 @@ async function waitFor(s: SeedLab, what: string, cond: () => boolean, ms: number
 /** keepalived's receive-check complaints (digest §1.6) that would mean floatd's packets are wrong. */
 const COMPLAINT = /invalid|mismatch|wrong version|unexpected|not present|too (short|long)|checksum/i;
 
-for (const floatdOn of ['lb1', 'lb2'] as const) {
+/** VRRPv3 over multicast at 0.5 s adverts: the other wire format keepalived users run. */
+function v3Multicast(h: Server): string {
+  return `vrrp_script chk_nginx {
+    script "pidof nginx"
+    interval 1
+}
+vrrp_instance VI_3 {
+    interface eth1
+    state ${h === 'lb1' ? 'MASTER' : 'BACKUP'}
+    priority ${h === 'lb1' ? 200 : 100}
+    virtual_router_id 34
+    version 3
+    advert_int 0.5
+    track_script {
+        chk_nginx
+    }
+    virtual_ipaddress {
+        ${SEED_VIP}/24
+    }
+}
+`;
+}
+
+const MODES = [['seed config, VRRPv2 unicast + PASS', undefined], ['VRRPv3 multicast', v3Multicast]] as const;
+
+for (const [mode, configText] of MODES) for (const floatdOn of ['lb1', 'lb2'] as const) {
   const kaOn: Server = floatdOn === 'lb1' ? 'lb2' : 'lb1';
-  test(`mixed pair, floatd on ${floatdOn} and keepalived on ${kaOn}: failover and fail-back`, { skip, timeout: 60_000 }, async () => {
-    const s = new SeedLab();
+  test(`${mode}: floatd on ${floatdOn} and keepalived on ${kaOn} fail over and back`, { skip, timeout: 60_000 }, async () => {
+    const s = new SeedLab(configText ? { configText } : {});
     try {
       s.startFloatd(floatdOn);
       s.startKeepalived(kaOn);
