@@ -47,7 +47,8 @@ export class SeedLab {
   startFloatd(h: Server): void {
     const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
     const args = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), main, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
-    this.lab.spawn(h, args, `floatd-${h}.log`);
+    // Dumps (SIGUSR1/SIGUSR2) land in the host's own directory.
+    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h) } });
   }
 
   /**
@@ -66,7 +67,7 @@ export class SeedLab {
   }
 
   /** Signals a server's floatd through its pid file (the pid lives in the host's PID namespace). */
-  signalFloatd(h: Server, sig: 'TERM' | 'KILL' | 'HUP' | 'USR2'): void {
+  signalFloatd(h: Server, sig: 'TERM' | 'KILL' | 'HUP' | 'USR1' | 'USR2'): void {
     const pid = readFileSync(join(this.dir(h), 'floatd.pid'), 'utf8').trim();
     this.lab.exec(h, ['kill', `-${sig}`, pid]);
   }
