@@ -123,9 +123,8 @@ export class Runtime implements RuntimeLike {
       const agg = this.trackers!.aggregate(name);
       this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta, faults: agg.faults, reason: 'initial tracking state' }, name));
     }
-    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'start' }).filter((a) => !('instance' in a) || !wasMaster.has(a.instance)));
-    for (const name of wasMaster) {
-      if (this.insts.has(name)) this.exec(this.node.step(this.o.clock.nowUs(), { type: 'start', wasMaster: true }, name));
+    for (const name of this.insts.keys()) {
+      this.exec(this.node.step(this.o.clock.nowUs(), { type: 'start', ...(wasMaster.has(name) ? { wasMaster: true } : {}) }, name));
     }
     await this.trackers!.start();
     this.linkWatch?.start();

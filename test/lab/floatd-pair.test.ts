@@ -93,9 +93,21 @@ test('SIGHUP: a MASTER whose instance did not change keeps the VIP; a bad file i
     await new Promise((r) => setTimeout(r, 50));
   }
   await waitFor('the reload is logged', () => /reloaded/.test(s.log('lb1')), 3_000);
+  const afterReload = s.log('lb1').split('Reloading configuration').at(-1) ?? '';
+  assert.match(afterReload, /Entering MASTER STATE \(was MASTER before reload\)/, 'the instance itself stayed MASTER');
+  assert.doesNotMatch(afterReload, /Entering BACKUP STATE/);
   writeFileSync(conf, `${good}\nvrrp_instance broken {\n    virtual_router_id 999\n}\n`);
   s.signalFloatd('lb1', 'HUP');
   await waitFor('the bad file is refused', () => /reload refused/.test(s.log('lb1')), 3_000);
   assert.ok(s.holds('lb1') && !s.holds('lb2'));
   writeFileSync(conf, good);
+});
+
+test('link watch: lb1\'s cable pulled puts it in FAULT (VIP released) and lb2 takes over; plugged back, lb1 recovers', { skip, timeout: 40_000 }, async () => {
+  await waitFor('lb1 holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 12_000);
+  s.lab.setLink('lb1', false);
+  await waitFor('lb1 enters FAULT and drops the VIP', () => /Entering FAULT STATE/.test(s.log('lb1').split('reload refused').at(-1) ?? '') && !s.holds('lb1'), 5_000);
+  await waitFor('lb2 takes over', () => s.holds('lb2'), 8_000);
+  s.lab.setLink('lb1', true);
+  await waitFor('lb1 recovers and preempts', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
 });
