@@ -3,7 +3,7 @@
  * into runtime operations (keepalived's signal map: HUP reload, TERM/INT stop, USR1 data dump,
  * USR2 statistics). Process lifecycle only; every decision lives in the runtime and below.
  */
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { acquirePidFile, PidFileError } from './pidfile.js';
@@ -73,7 +73,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     };
     const dump = (file: string, text: () => string, what: string): void => {
       const path = join(opts.dumpDir, file);
-      writeFile(path, text()).then(
+      // Written aside then renamed: a reader never sees half a dump.
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFile(tmp, text()).then(() => rename(tmp, path)).then(
         () => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
         (e: unknown) => log.error({ event: 'daemon.dump_failed', path, err: String(e) }, `could not write ${what}`),
       );

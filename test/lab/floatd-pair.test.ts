@@ -6,23 +6,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeedLab } from '../../src/lab/seed-lab.js';
-import { nativeAvailable } from '../../src/net/native.js';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
 
-function netnsWorks(): boolean {
-  const name = `fdprobe${process.pid}`;
-  const ok = spawnSync('ip', ['netns', 'add', name]).status === 0;
-  spawnSync('ip', ['netns', 'del', name]);
-  return ok;
-}
-const missing = ['nginx', 'nsenter', 'unshare', 'curl'].filter((b) => spawnSync('which', [b]).status !== 0);
-const skip = process.getuid?.() !== 0 ? 'needs root and network namespaces'
-  : !nativeAvailable() ? 'native addon not built (run scripts/build.sh)'
-  : missing.length ? `missing ${missing.join(', ')} (run scripts/setup.sh)`
-  : !netnsWorks() ? 'needs network namespaces (ip netns add failed)' : false;
+const skip = labUnavailable() ?? false;
 
 let s: SeedLab;
 

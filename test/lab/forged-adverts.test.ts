@@ -5,18 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeedLab, REPO_ROOT } from '../../src/lab/seed-lab.js';
-import { nativeAvailable } from '../../src/net/native.js';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
 
-const missing = ['nginx', 'nsenter', 'unshare', 'curl'].filter((b) => spawnSync('which', [b]).status !== 0);
 const isTs = import.meta.url.endsWith('.ts');
-const skip = process.getuid?.() !== 0 ? 'needs root and network namespaces'
-  : !nativeAvailable() ? 'native addon not built (run scripts/build.sh)'
-  : isTs ? 'runs from the compiled tree (npm test); the sender imports dist/'
-  : missing.length ? `missing ${missing.join(', ')} (run scripts/setup.sh)` : false;
+const skip = labUnavailable() ?? (isTs ? 'runs from the compiled tree (npm test); the sender imports dist/' : false);
 
 /** Runs in the client host: crafts and sends the adverts through floatd's own codec and socket. */
 const SENDER = (dist: string, src: string, peers: string[]) => `

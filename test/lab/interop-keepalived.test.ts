@@ -5,14 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { SeedLab, SEED_VIP, type Server } from '../../src/lab/seed-lab.js';
-import { nativeAvailable } from '../../src/net/native.js';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
 
-const missing = ['nginx', 'nsenter', 'unshare', 'curl', 'keepalived'].filter((b) => spawnSync('which', [b]).status !== 0);
-const skip = process.getuid?.() !== 0 ? 'needs root and network namespaces'
-  : !nativeAvailable() ? 'native addon not built (run scripts/build.sh)'
-  : missing.length ? `missing ${missing.join(', ')} (run scripts/setup.sh)` : false;
+const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'keepalived']) ?? false;
 
 async function waitFor(s: SeedLab, what: string, cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
