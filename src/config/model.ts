@@ -29,6 +29,8 @@ export interface InstanceConfig {
   routes: string[][];
   trackScripts: TrackEntry[];
   trackInterfaces: TrackEntry[];
+  trackFiles: TrackEntry[];
+  trackProcesses: TrackEntry[];
   notify: NotifyConfig;
   garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number; lowerPrioDelayMs: number; lowerPrioRepeat: number };
   accept: boolean;
@@ -59,6 +61,15 @@ export interface VrrpScript {
   user?: string;
   group?: string;
   pos: Pos;
+}
+
+/** `vrrp_track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }` */
+export interface TrackFileConfig { name: string; path: string; weight: number; reverse: boolean; initFile?: { value: number; overwrite: boolean }; pos: Pos }
+
+/** `vrrp_track_process NAME { process NAME [ARGS…]; weight N [reverse]; quorum N; quorum_max N; … }` */
+export interface TrackProcessConfig {
+  name: string; process: string; params?: string[]; paramMatch?: 'exact' | 'initial' | 'partial'; fullCommand: boolean;
+  weight: number; reverse: boolean; quorum: number; quorumMax?: number; forkDelayMs?: number; terminateDelayMs?: number; pos: Pos;
 }
 
 export interface SyncGroupConfig { name: string; members: string[]; notify?: NotifyConfig; pos: Pos }
@@ -96,6 +107,8 @@ export interface GlobalDefs {
 export interface FloatdConfig {
   global: GlobalDefs;
   scripts: VrrpScript[];
+  trackFiles: TrackFileConfig[];
+  trackProcesses: TrackProcessConfig[];
   syncGroups: SyncGroupConfig[];
   instances: InstanceConfig[];
   floatingIps: FloatingIpConfig[];

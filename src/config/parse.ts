@@ -5,12 +5,12 @@
 import { isIP } from 'node:net';
 import type { Diagnostic } from './diagnostics.js';
 import type { Node, Token } from './lexer.js';
-import type { FloatdConfig, FloatingIpConfig, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, VipConfig, VrrpScript } from './model.js';
+import type { FloatdConfig, FloatingIpConfig, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
 import { splitLine } from './lexer.js';
 
 /** Keywords floatd reads but does not act on yet: said once, with position. */
-const NOT_YET = new Set(['use_vmac', 'vmac_xmit_base', 'virtual_rules', 'track_bfd', 'track_src_ip', 'notify_deleted', 'smtp_alert', 'promote_secondaries', 'track_file', 'track_process', 'mcast_src_ip', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup', 'v3_checksum_as_v2', 'old_unicast_checksum', 'unicast_fault_no_peer', 'kernel_rx_buf_size', 'notify_priority_changes']);
-const TOP_NOT_YET = new Set(['virtual_server', 'virtual_server_group', 'vrrp_track_file', 'track_file', 'vrrp_track_process', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'garp_group', 'SSL', 'floatd_api', 'quorum']);
+const NOT_YET = new Set(['use_vmac', 'vmac_xmit_base', 'virtual_rules', 'track_bfd', 'track_src_ip', 'notify_deleted', 'smtp_alert', 'promote_secondaries', 'mcast_src_ip', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup', 'v3_checksum_as_v2', 'old_unicast_checksum', 'unicast_fault_no_peer', 'kernel_rx_buf_size', 'notify_priority_changes']);
+const TOP_NOT_YET = new Set(['virtual_server', 'virtual_server_group', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'garp_group', 'SSL', 'floatd_api', 'quorum']);
 
 class Ctx {
   readonly diags: Diagnostic[] = [];
@@ -186,11 +186,55 @@ function vrrpScript(c: Ctx, n: Node, name: string): VrrpScript {
   return s;
 }
 
-function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, scripts: Map<string, VrrpScript>): InstanceConfig | undefined {
+interface Trackables { scripts: Map<string, VrrpScript>; files: Map<string, TrackFileConfig>; procs: Map<string, TrackProcessConfig> }
+
+function weightOf(c: Ctx, e: Node, i: number): { weight: number; reverse: boolean } {
+  const v = Number(e.args[i + 1]?.text);
+  if (!Number.isInteger(v) || v < -254 || v > 254) { c.err(e.args[i + 1] ?? e.args[i]!, e.key.text, `weight must be an integer -254..254, got "${e.args[i + 1]?.text ?? ''}"`); return { weight: 1, reverse: false }; }
+  return { weight: v, reverse: e.args[i + 2]?.text === 'reverse' };
+}
+
+function trackFile(c: Ctx, n: Node, name: string): TrackFileConfig {
+  const f: TrackFileConfig = { name, path: '', weight: 1, reverse: false, pos: c.at(n.key) };
+  for (const e of n.children ?? []) {
+    switch (e.key.text) {
+      case 'file': f.path = c.arg(e, 0, 'a file path')?.text ?? ''; break;
+      case 'weight': Object.assign(f, weightOf(c, e, -1)); break;
+      case 'init_file': f.initFile = { value: Number(e.args[0]?.text ?? 0) || 0, overwrite: e.args.some((a) => a.text === 'overwrite') }; break;
+      default: c.unknown(e, 'vrrp_track_file', ['file', 'weight', 'init_file']);
+    }
+  }
+  if (!f.path) c.err(n.key, n.key.text, `track file ${name} has no file`, 'add: file "/path/to/file"');
+  return f;
+}
+
+function trackProcess(c: Ctx, n: Node, name: string): TrackProcessConfig {
+  const p: TrackProcessConfig = { name, process: '', fullCommand: false, weight: 1, reverse: false, quorum: 1, pos: c.at(n.key) };
+  for (const e of n.children ?? []) {
+    const k = e.key.text;
+    switch (k) {
+      case 'process': { const a = c.arg(e, 0, 'a process name'); if (a) { p.process = a.text; if (e.args.length > 1) p.params = e.args.slice(1).map((x) => x.text); } break; }
+      case 'param_match': { const v = c.arg(e)?.text; if (v === 'initial' || v === 'partial' || v === 'exact') p.paramMatch = v; else if (v) c.err(e.args[0]!, k, `expected initial or partial, got "${v}"`); break; }
+      case 'full_command': p.fullCommand = true; break;
+      case 'weight': Object.assign(p, weightOf(c, e, -1)); break;
+      case 'quorum': { const v = c.int(e, 1, 65535); if (v) p.quorum = v; break; }
+      case 'quorum_max': { const v = c.int(e, 1, 65535); if (v) p.quorumMax = v; break; }
+      case 'delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) { p.forkDelayMs = v; p.terminateDelayMs = v; } break; }
+      case 'fork_delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) p.forkDelayMs = v; break; }
+      case 'terminate_delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) p.terminateDelayMs = v; break; }
+      default: c.unknown(e, 'vrrp_track_process', ['process', 'param_match', 'full_command', 'weight', 'quorum', 'quorum_max', 'delay']);
+    }
+  }
+  if (!p.process) c.err(n.key, n.key.text, `track process ${name} has no process`, 'add: process nginx');
+  return p;
+}
+
+function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, t: Trackables): InstanceConfig | undefined {
+  const scripts = t.scripts;
   const ic: InstanceConfig = {
     name, interface: '', vrid: 0, version: g.vrrpVersion, family: 4, priority: 100, initialState: 'BACKUP', advertIntervalCs: 100,
     preempt: true, preemptDelayMs: 0, downTimerAdverts: 3, auth: { type: 'NONE', pass: '' }, unicastPeers: [], checkUnicastSrc: true,
-    vips: [], excludedVips: [], routes: [], trackScripts: [], trackInterfaces: [], notify: {},
+    vips: [], excludedVips: [], routes: [], trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {},
     garp: { masterDelayMs: g.garpMasterDelayMs, masterRepeat: g.garpMasterRepeat, masterRefreshMs: g.garpMasterRefreshMs, masterRefreshRepeat: g.garpMasterRefreshRepeat, lowerPrioDelayMs: g.garpMasterDelayMs, lowerPrioRepeat: g.garpMasterRepeat },
     accept: true, lowerPrioNoAdvert: false, higherPrioSendAdvert: false, dontTrackPrimary: false, floatingIps: [], pos: c.at(n.key),
   };
@@ -259,6 +303,13 @@ function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, scripts: Map<str
         for (const [i, t] of ic.trackScripts.entries()) if (!scripts.has(t.name)) c.err(e.children![i]!.key, k, `no vrrp_script named "${t.name}"`, 'define it with vrrp_script NAME { … } before or after this instance');
         break;
       case 'track_interface': ic.trackInterfaces = trackList(c, e, () => 0); break;
+      case 'track_file': case 'track_process': {
+        const known = k === 'track_file' ? t.files : t.procs;
+        const list = trackList(c, e, (nm) => known.get(nm)?.weight ?? 1);
+        for (const [i, x] of list.entries()) if (!known.has(x.name)) c.err(e.children![i]!.key, k, `no vrrp_${k} named "${x.name}"`);
+        if (k === 'track_file') ic.trackFiles = list; else ic.trackProcesses = list;
+        break;
+      }
       case 'garp_master_delay': { const v = c.secs(e, 0, 255); if (v !== undefined) ic.garp.masterDelayMs = v; break; }
       case 'garp_master_repeat': { const v = c.int(e, 1, 255); if (v) ic.garp.masterRepeat = v; break; }
       case 'garp_master_refresh': { const v = c.secs(e, 0, 86400); if (v !== undefined) ic.garp.masterRefreshMs = v; break; }
@@ -316,16 +367,27 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
     const name = c.arg(n, 0, 'a script name');
     if (name) scripts.set(name.text, vrrpScript(c, n, name.text));
   }
-  const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], syncGroups: [], instances: [], floatingIps: [], files };
+  const files2 = new Map<string, TrackFileConfig>();
+  const procs = new Map<string, TrackProcessConfig>();
   for (const n of nodes) {
     const k = n.key.text;
-    if (k === 'global_defs' || k === 'vrrp_script') continue;
+    if ((k === 'vrrp_track_file' || k === 'track_file' || k === 'vrrp_track_process') && n.children) {
+      const name = c.arg(n, 0, 'a name');
+      if (!name) continue;
+      if (k === 'vrrp_track_process') procs.set(name.text, trackProcess(c, n, name.text));
+      else files2.set(name.text, trackFile(c, n, name.text));
+    }
+  }
+  const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], trackFiles: [...files2.values()], trackProcesses: [...procs.values()], syncGroups: [], instances: [], floatingIps: [], files };
+  for (const n of nodes) {
+    const k = n.key.text;
+    if (k === 'global_defs' || k === 'vrrp_script' || k === 'vrrp_track_file' || k === 'track_file' || k === 'vrrp_track_process') continue;
     if (!n.children && ['vrrp_instance', 'vrrp_sync_group', 'floating_ip'].includes(k)) { c.err(n.key, k, `expected a { } block after ${k}`); continue; }
     if (k === 'vrrp_instance') {
       const name = c.arg(n, 0, 'an instance name');
       if (!name) continue;
       if (cfg.instances.some((i) => i.name === name.text)) { c.err(name, k, `duplicate vrrp_instance ${name.text}`); continue; }
-      const ic = instance(c, n, name.text, g, scripts);
+      const ic = instance(c, n, name.text, g, { scripts, files: files2, procs });
       if (ic) cfg.instances.push(ic);
     } else if (k === 'vrrp_sync_group') {
       const name = c.arg(n, 0, 'a group name');

@@ -139,14 +139,20 @@ export class Runtime implements RuntimeLike {
         if (sc.kind === 'tcp') return { ...common, kind: 'tcp' as const, host: sc.host ?? '127.0.0.1', port: sc.port ?? 0 };
         return { ...common, kind: 'script' as const, argv: sc.argv ?? [], ...(sc.user ? { user: sc.user } : {}), ...(sc.group ? { group: sc.group } : {}) };
       }),
-      files: [],
-      processes: [],
+      files: cfg.trackFiles.map((f) => ({ name: f.name, path: f.path, weight: f.weight, reverse: f.reverse, ...(f.initFile ? { initFile: f.initFile } : {}) })),
+      processes: cfg.trackProcesses.map((p) => ({
+        name: p.name, process: p.process, weight: p.weight, reverse: p.reverse, quorum: p.quorum, fullCommand: p.fullCommand,
+        ...(p.params ? { params: p.params } : {}), ...(p.paramMatch ? { paramMatch: p.paramMatch } : {}), ...(p.quorumMax !== undefined ? { quorumMax: p.quorumMax } : {}),
+        ...(p.forkDelayMs !== undefined ? { forkDelayMs: p.forkDelayMs } : {}), ...(p.terminateDelayMs !== undefined ? { terminateDelayMs: p.terminateDelayMs } : {}),
+      })),
       scriptSecurity: cfg.global.enableScriptSecurity,
       instances: cfg.instances.map((ic) => {
         const tracks: TrackRef[] = [];
         if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
         for (const t of ic.trackInterfaces) if (t.name !== ic.interface || ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
         for (const t of ic.trackScripts) tracks.push({ kind: 'script', ...t });
+        for (const t of ic.trackFiles) tracks.push({ kind: 'file', ...t });
+        for (const t of ic.trackProcesses) tracks.push({ kind: 'process', ...t });
         const group = cfg.syncGroups.find((g) => g.members.includes(ic.name));
         return { name: ic.name, basePriority: ic.priority, inSyncGroup: group !== undefined, tracks };
       }),

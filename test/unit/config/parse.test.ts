@@ -123,3 +123,35 @@ test('the seed file text is the tutorial\'s, byte for byte in its config lines',
   assert.match(text, /script "pidof nginx"\n    interval 2\n/);
   assert.match(text, /auth_pass keepalivedpls!\n/);
 });
+
+test('vrrp_track_file and vrrp_track_process are modelled and referenced from instances with weights', () => {
+  const r = parseConfigText(`vrrp_track_file maint {
+  file "/run/maintenance"
+  weight -50
+}
+vrrp_track_process web {
+  process nginx
+  quorum 2
+  weight 20 reverse
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 5
+  track_file {
+    maint
+  }
+  track_process {
+    web weight 10
+    nope
+  }
+}
+`, 'x.conf');
+  const nope = r.diagnostics.find((d) => d.severity === 'error' && d.message.includes('"nope"'));
+  assert.equal(`${nope?.line}:${nope?.col}`, '18:5');
+  const ok = parseConfigText(`vrrp_track_file maint {\n  file "/run/m"\n  weight -50\n}\nvrrp_track_process web {\n  process nginx\n  quorum 2\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  track_file {\n    maint\n  }\n  track_process {\n    web weight 10\n  }\n}\n`, 'y.conf');
+  assert.ok(ok.config, ok.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.deepEqual(ok.config.trackFiles.map((f) => [f.name, f.path, f.weight]), [['maint', '/run/m', -50]]);
+  assert.deepEqual(ok.config.trackProcesses.map((p) => [p.name, p.process, p.quorum]), [['web', 'nginx', 2]]);
+  assert.deepEqual(ok.config.instances[0]?.trackFiles, [{ name: 'maint', weight: -50, reverse: false }]);
+  assert.deepEqual(ok.config.instances[0]?.trackProcesses, [{ name: 'web', weight: 10, reverse: false }]);
+});
