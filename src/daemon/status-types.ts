@@ -87,10 +87,16 @@ export interface FloatingIpStatus {
   /** Who the provider says holds the address, if known. */
   holder?: string;
   desired: 'hold' | 'release' | 'idle';
+  /** Reconciler phase: idle, resolving, checking, assigning, verifying, held, backoff, failed, released. */
+  phase: string;
   lastResult?: string;
   lastError?: string;
   lastChange?: string;
+  /** API calls since start, and since the last failover began. */
   calls: number;
+  callsThisFailover: number;
+  /** From becoming MASTER to "assigned and verified", for the last failover. */
+  lastConvergeMs?: number;
 }
 
 export interface DaemonStatus {

@@ -1,0 +1,273 @@
+/**
+ * The floating-IP reconciler: a pure state machine that decides which provider call to make
+ * next, fed events and an injected clock (µs) and returning actions as data. The runner
+ * (src/cloud/runner.ts) executes the calls against a driver and feeds the results back.
+ *
+ * Policy (docs/cloud.md):
+ * - `hold` (an instance using the address is MASTER): learn who we are, ask who holds the
+ *   address, assign only if it is not us, then verify by asking again. Retryable failures back
+ *   off exponentially with jitter (or the provider's Retry-After, whichever is longer), bounded
+ *   by `maxAttempts` calls and `budgetMs` per failover; after that the address is re-checked at
+ *   the reconcile interval. Auth / not-found / invalid answers are not retried fast ("no retry
+ *   storm"): they wait `errorRetryMs`.
+ * - While holding, the holder is re-read every `reconcileMs`; drift starts a new failover.
+ * - `release` / `idle` (BACKUP, FAULT, stopped): never assign. Results of calls still in flight
+ *   when the wish changes are discarded (each call carries the generation it was made in).
+ * - One call in flight at a time; every call is counted, per failover and in total.
+ */
+import type { CloudErrorKind } from './types.js';
+
+export type Desire = 'hold' | 'release' | 'idle';
+export type CallOp = 'whoami' | 'holder' | 'assign';
+
+export type Phase =
+  | 'idle' // nothing wanted
+  | 'resolving' // whoami in flight
+  | 'checking' // holder read in flight (before assigning, or periodic while holding)
+  | 'assigning' // assign in flight (driver follows the provider's action)
+  | 'verifying' // holder read after assign
+  | 'held' // verified: the provider says we hold it
+  | 'backoff' // waiting before a retry
+  | 'failed' // budget spent or a non-retryable error: waiting for the slow retry
+  | 'released'; // not ours to hold; no calls
+
+export interface ReconcilerSettings {
+  reconcileMs: number;
+  /** Calls per failover, verification included; at least 4 (whoami, holder, assign, holder). */
+  maxAttempts: number;
+  budgetMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  errorRetryMs: number;
+}
+
+export const DEFAULT_RECONCILER: ReconcilerSettings = {
+  reconcileMs: 30_000,
+  maxAttempts: 10,
+  budgetMs: 120_000,
+  backoffBaseMs: 250,
+  backoffMaxMs: 8_000,
+  errorRetryMs: 60_000,
+};
+
+export interface CallError { kind: CloudErrorKind; message: string; retryAfterMs?: number }
+
+export type ReconcilerEvent =
+  | { type: 'desire'; want: Desire; reason: string }
+  | { type: 'timer' }
+  | { type: 'result'; gen: number; op: CallOp; ok: true; value?: string | null }
+  | { type: 'result'; gen: number; op: CallOp; ok: false; error: CallError };
+
+export type ReconcilerAction =
+  | { type: 'call'; op: CallOp; gen: number; self?: string }
+  | { type: 'setTimer'; at: number }
+  | { type: 'clearTimer' }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; event: string; msg: string };
+
+/** Plain status for the API/dashboard (merged into FloatingIpStatus by the runtime). */
+export interface ReconcilerView {
+  desired: Desire;
+  phase: Phase;
+  self?: string;
+  holder?: string | null;
+  lastResult?: string;
+  lastError?: string;
+  /** Calls since the wish last changed to hold (or since drift was seen). */
+  callsThisFailover: number;
+  calls: number;
+  /** µs from `hold` to "assigned and verified" for the last completed failover. */
+  lastConvergeUs?: number;
+}
+
+export class Reconciler {
+  private desired: Desire = 'idle';
+  private phase: Phase = 'idle';
+  private gen = 0;
+  private self: string | undefined;
+  private holder: string | null | undefined;
+  private attempts = 0;
+  private retries = 0;
+  private failoverStart = 0;
+  private callsThisFailover = 0;
+  private calls = 0;
+  private lastResult: string | undefined;
+  private lastError: string | undefined;
+  private lastConvergeUs: number | undefined;
+  private timerAt: number | undefined;
+
+  constructor(
+    private readonly s: ReconcilerSettings,
+    /** Injected randomness in [0,1) for backoff jitter (tests pass a fixed sequence). */
+    private readonly random: () => number = Math.random,
+    fixedSelf?: string,
+  ) {
+    this.self = fixedSelf;
+  }
+
+  view(): ReconcilerView {
+    const v: ReconcilerView = { desired: this.desired, phase: this.phase, callsThisFailover: this.callsThisFailover, calls: this.calls };
+    if (this.self !== undefined) v.self = this.self;
+    if (this.holder !== undefined) v.holder = this.holder;
+    if (this.lastResult !== undefined) v.lastResult = this.lastResult;
+    if (this.lastError !== undefined) v.lastError = this.lastError;
+    if (this.lastConvergeUs !== undefined) v.lastConvergeUs = this.lastConvergeUs;
+    return v;
+  }
+
+  step(now: number, ev: ReconcilerEvent): ReconcilerAction[] {
+    const out: ReconcilerAction[] = [];
+    switch (ev.type) {
+      case 'desire': this.onDesire(now, ev.want, ev.reason, out); break;
+      case 'timer': this.onTimer(now, out); break;
+      case 'result': if (ev.gen === this.gen) this.onResult(now, ev, out); break;
+    }
+    return out;
+  }
+
+  private onDesire(now: number, want: Desire, reason: string, out: ReconcilerAction[]): void {
+    if (want === this.desired) return;
+    this.desired = want;
+    this.gen += 1; // anything in flight is now stale
+    this.cancelTimer(out);
+    if (want === 'hold') {
+      out.push({ type: 'log', level: 'info', event: 'cloud.hold', msg: `claiming the address (${reason})` });
+      this.startFailover(now, out);
+    } else {
+      this.phase = want === 'release' ? 'released' : 'idle';
+      out.push({ type: 'log', level: 'info', event: 'cloud.release', msg: `not claiming the address (${reason}); no assign calls` });
+    }
+  }
+
+  private startFailover(now: number, out: ReconcilerAction[]): void {
+    this.attempts = 0;
+    this.retries = 0;
+    this.failoverStart = now;
+    this.callsThisFailover = 0;
+    this.next(now, out);
+  }
+
+  /** Ask the next question: who am I, then who holds it. */
+  private next(now: number, out: ReconcilerAction[]): void {
+    if (this.self === undefined) this.call(now, 'whoami', 'resolving', out);
+    else this.call(now, 'holder', 'checking', out);
+  }
+
+  private call(now: number, op: CallOp, phase: Phase, out: ReconcilerAction[]): void {
+    if (this.attempts >= this.s.maxAttempts) { this.giveUp(now, 'call budget spent', out); return; }
+    this.phase = phase;
+    this.attempts += 1;
+    this.callsThisFailover += 1;
+    this.calls += 1;
+    const a: ReconcilerAction = { type: 'call', op, gen: this.gen };
+    if (op === 'assign' && this.self !== undefined) a.self = this.self;
+    out.push(a);
+  }
+
+  private onTimer(now: number, out: ReconcilerAction[]): void {
+    this.timerAt = undefined;
+    if (this.desired !== 'hold') return;
+    if (this.phase === 'held' || this.phase === 'failed') {
+      // Periodic reconcile, or the slow retry after a spent budget: a fresh failover budget.
+      this.attempts = 0;
+      this.retries = 0;
+      this.failoverStart = now;
+      this.callsThisFailover = 0;
+      this.gen += 1;
+      this.next(now, out);
+    } else if (this.phase === 'backoff') {
+      this.next(now, out);
+    }
+  }
+
+  private onResult(now: number, ev: Extract<ReconcilerEvent, { type: 'result' }>, out: ReconcilerAction[]): void {
+    if (this.desired !== 'hold') return;
+    if (!ev.ok) { this.onError(now, ev.op, ev.error, out); return; }
+    switch (ev.op) {
+      case 'whoami':
+        this.self = String(ev.value);
+        this.call(now, 'holder', 'checking', out);
+        return;
+      case 'assign':
+        this.lastResult = `assign to ${this.self} completed`;
+        this.call(now, 'holder', 'verifying', out);
+        return;
+      case 'holder': {
+        const prev = this.holder;
+        this.holder = ev.value ?? null;
+        if (this.holder === this.self) {
+          const wasHeld = this.phase === 'checking' && prev === this.self && this.callsThisFailover === 1;
+          if (!wasHeld) {
+            this.lastConvergeUs = now - this.failoverStart;
+            this.lastResult = this.phase === 'verifying'
+              ? `assigned and verified: the provider reports ${this.self} as the holder`
+              : `already held by ${this.self}; no assign needed`;
+            out.push({ type: 'log', level: 'info', event: 'cloud.held', msg: `${this.lastResult} (${this.callsThisFailover} call(s), ${Math.round(this.lastConvergeUs / 1000)} ms)` });
+          }
+          this.lastError = undefined;
+          this.phase = 'held';
+          this.arm(now + this.s.reconcileMs * 1000, out);
+          return;
+        }
+        if (this.phase === 'verifying') {
+          // The action said done but the provider still shows someone else: eventual consistency
+          // or a competing claim. Back off and look again (which re-assigns if still not ours).
+          this.lastError = `after assign the provider still reports ${this.holder ?? 'nobody'} as the holder`;
+          this.retry(now, { kind: 'server', message: this.lastError }, out);
+          return;
+        }
+        if (this.phase === 'checking' && prev === this.self) {
+          out.push({ type: 'log', level: 'warn', event: 'cloud.drift', msg: `the address drifted to ${this.holder ?? 'nobody'}; re-asserting` });
+        }
+        // Room for the assign and its verification, or none at all.
+        if (this.attempts + 2 > this.s.maxAttempts || this.overBudget(now)) { this.giveUp(now, 'call budget spent', out); return; }
+        this.call(now, 'assign', 'assigning', out);
+        return;
+      }
+    }
+  }
+
+  private onError(now: number, op: CallOp, e: CallError, out: ReconcilerAction[]): void {
+    this.lastError = `${op}: ${e.message}`;
+    if (e.kind === 'auth' || e.kind === 'not_found' || e.kind === 'invalid') {
+      this.phase = 'failed';
+      out.push({ type: 'log', level: 'error', event: 'cloud.error', msg: `${this.lastError} (${e.kind}; not retried for ${Math.round(this.s.errorRetryMs / 1000)} s)` });
+      this.arm(now + this.s.errorRetryMs * 1000, out);
+      return;
+    }
+    this.retry(now, e, out);
+  }
+
+  private retry(now: number, e: CallError, out: ReconcilerAction[]): void {
+    if (this.overBudget(now)) { this.giveUp(now, `${e.message}; call budget spent`, out); return; }
+    const exp = Math.min(this.s.backoffMaxMs, this.s.backoffBaseMs * 2 ** this.retries);
+    this.retries += 1;
+    // "Full jitter" over the upper half keeps retries spread without ever retrying at once.
+    let delayMs = exp / 2 + this.random() * (exp / 2);
+    if (e.retryAfterMs !== undefined) delayMs = Math.max(delayMs, e.retryAfterMs);
+    const deadline = this.failoverStart + this.s.budgetMs * 1000;
+    if (now + delayMs * 1000 > deadline) { this.giveUp(now, `${e.message}; next retry would pass the time budget`, out); return; }
+    this.phase = 'backoff';
+    out.push({ type: 'log', level: 'warn', event: 'cloud.retry', msg: `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms (${this.attempts}/${this.s.maxAttempts} calls spent)` });
+    this.arm(now + Math.round(delayMs * 1000), out);
+  }
+
+  private overBudget(now: number): boolean {
+    return this.attempts >= this.s.maxAttempts || now - this.failoverStart >= this.s.budgetMs * 1000;
+  }
+
+  private giveUp(now: number, why: string, out: ReconcilerAction[]): void {
+    this.phase = 'failed';
+    this.lastError = why;
+    out.push({ type: 'log', level: 'error', event: 'cloud.gave_up', msg: `${why} after ${this.callsThisFailover} call(s); next try in ${Math.round(this.s.reconcileMs / 1000)} s` });
+    this.arm(now + this.s.reconcileMs * 1000, out);
+  }
+
+  private arm(at: number, out: ReconcilerAction[]): void {
+    this.timerAt = at;
+    out.push({ type: 'setTimer', at });
+  }
+
+  private cancelTimer(out: ReconcilerAction[]): void {
+    if (this.timerAt !== undefined) { this.timerAt = undefined; out.push({ type: 'clearTimer' }); }
+  }
+}

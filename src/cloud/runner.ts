@@ -1,0 +1,188 @@
+/**
+ * The imperative shell around one floating IP: reads the secret, builds the driver, runs the
+ * reconciler's calls one at a time and its timer on the daemon's clock, and keeps the status
+ * the API shows. The secret is read from a file or the environment at each new failover (so a
+ * rotated token is picked up without a reload) and never reaches a log line or the status.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../util/log.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { FloatingIpConfig } from '../config/model.js';
+import type { FloatingIpStatus } from '../daemon/status-types.js';
+import { CloudError, type CloudProvider, type ProviderFactory } from './types.js';
+import { DEFAULT_RECONCILER, Reconciler, type CallError, type Desire, type ReconcilerAction, type ReconcilerSettings } from './reconciler.js';
+
+/** Providers whose SDK has its own credential chain (instance roles): a token is optional. */
+const TOKEN_OPTIONAL = new Set(['aws', 'gcp']);
+
+export interface RunnerDeps {
+  log: Logger;
+  clock: Clock;
+  factories: Record<string, ProviderFactory>;
+  /** Environment for token_env (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Seeded randomness for tests. */
+  random?: () => number;
+}
+
+/** Reconciler settings from the floating_ip block's options (validated by the config parser). */
+export function reconcilerSettings(cfg: FloatingIpConfig): ReconcilerSettings {
+  const num = (k: string, scale: number, d: number): number => {
+    const v = cfg.options[k];
+    return v === undefined ? d : Math.round(Number(v) * scale);
+  };
+  return {
+    reconcileMs: num('reconcile_interval', 1000, DEFAULT_RECONCILER.reconcileMs),
+    maxAttempts: num('max_calls', 1, DEFAULT_RECONCILER.maxAttempts),
+    budgetMs: num('retry_budget', 1000, DEFAULT_RECONCILER.budgetMs),
+    backoffBaseMs: num('backoff_base', 1000, DEFAULT_RECONCILER.backoffBaseMs),
+    backoffMaxMs: num('backoff_max', 1000, DEFAULT_RECONCILER.backoffMaxMs),
+    errorRetryMs: num('error_retry', 1000, DEFAULT_RECONCILER.errorRetryMs),
+  };
+}
+
+export class FloatingIpRunner {
+  private readonly rec: Reconciler;
+  private readonly log: Logger;
+  private timer: TimerHandle | undefined;
+  private readonly abort = new AbortController();
+  private provider: CloudProvider | undefined;
+  private providerToken: string | undefined;
+  private lastChange: string | undefined;
+  private stopped = false;
+  readonly needsLocalAddress: boolean;
+
+  constructor(readonly cfg: FloatingIpConfig, private readonly deps: RunnerDeps) {
+    this.log = deps.log.child({ floating_ip: cfg.name });
+    this.rec = new Reconciler(reconcilerSettings(cfg), deps.random, cfg.instanceId);
+    // Built once with a placeholder secret just to learn static traits; rebuilt with the token.
+    const probe = this.build('');
+    this.needsLocalAddress = probe?.needsLocalAddress ?? false;
+  }
+
+  /** The wish from VRRP: hold while any instance using this address is MASTER. */
+  setDesire(want: Desire, reason: string): void {
+    if (this.stopped) return;
+    this.lastChange = new Date(this.deps.clock.wallMs()).toISOString();
+    this.apply(this.rec.step(this.deps.clock.nowUs(), { type: 'desire', want, reason }));
+  }
+
+  status(): FloatingIpStatus {
+    const v = this.rec.view();
+    const s: FloatingIpStatus = {
+      name: this.cfg.name,
+      provider: this.cfg.provider,
+      address: this.cfg.address,
+      desired: v.desired,
+      phase: v.phase,
+      calls: v.calls,
+      callsThisFailover: v.callsThisFailover,
+    };
+    if (v.self !== undefined) s.self = v.self;
+    if (v.holder !== undefined) s.holder = v.holder ?? '';
+    if (v.lastResult !== undefined) s.lastResult = v.lastResult;
+    if (v.lastError !== undefined) s.lastError = v.lastError;
+    if (this.lastChange !== undefined) s.lastChange = this.lastChange;
+    if (v.lastConvergeUs !== undefined) s.lastConvergeMs = Math.round(v.lastConvergeUs / 1000);
+    return s;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    if (this.timer) this.deps.clock.cancel(this.timer);
+    this.timer = undefined;
+  }
+
+  private apply(actions: ReconcilerAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'log': this.log[a.level]({ event: a.event, provider: this.cfg.provider, address: this.cfg.address }, a.msg); break;
+        case 'clearTimer':
+          if (this.timer) this.deps.clock.cancel(this.timer);
+          this.timer = undefined;
+          break;
+        case 'setTimer':
+          if (this.timer) this.deps.clock.cancel(this.timer);
+          this.timer = this.deps.clock.at(a.at, () => { this.timer = undefined; this.feed({ type: 'timer' }); });
+          break;
+        case 'call': void this.call(a.op, a.gen, a.self); break;
+      }
+    }
+  }
+
+  private feed(ev: Parameters<Reconciler['step']>[1]): void {
+    if (this.stopped) return;
+    this.apply(this.rec.step(this.deps.clock.nowUs(), ev));
+  }
+
+  private async call(op: 'whoami' | 'holder' | 'assign', gen: number, self?: string): Promise<void> {
+    try {
+      const p = this.current();
+      let value: string | null | undefined;
+      if (op === 'whoami') value = await p.whoAmI();
+      else if (op === 'holder') value = await p.holder();
+      else await p.assign(self ?? '');
+      this.feed({ type: 'result', gen, op, ok: true, value });
+    } catch (e) {
+      this.feed({ type: 'result', gen, op, ok: false, error: toCallError(e) });
+    }
+  }
+
+  /** The driver for the current secret; rebuilt when the secret changed (rotation). */
+  private current(): CloudProvider {
+    const token = this.readToken();
+    if (!this.provider || token !== this.providerToken) {
+      const p = this.build(token);
+      if (!p) throw new CloudError('invalid', `provider "${this.cfg.provider}" is not available in this build`);
+      this.provider = p;
+      this.providerToken = token;
+    }
+    return this.provider;
+  }
+
+  private build(token: string): CloudProvider | undefined {
+    const f = this.deps.factories[this.cfg.provider];
+    if (!f) return undefined;
+    const timeoutS = Number(this.cfg.options.timeout ?? '10');
+    return f({
+      address: this.cfg.address,
+      token,
+      ...(this.cfg.apiUrl !== undefined ? { apiUrl: this.cfg.apiUrl } : {}),
+      ...(this.cfg.metadataUrl !== undefined ? { metadataUrl: this.cfg.metadataUrl } : {}),
+      ...(this.cfg.instanceId !== undefined ? { instanceId: this.cfg.instanceId } : {}),
+      timeoutMs: Math.round(timeoutS * 1000),
+      options: this.cfg.options,
+      signal: this.abort.signal,
+      onCall: (c) => this.log.debug({ event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms }, `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`),
+    });
+  }
+
+  private readToken(): string {
+    const { tokenFile, tokenEnv } = this.cfg;
+    if (tokenFile) {
+      try {
+        return readFileSync(tokenFile, 'utf8').trim();
+      } catch (e) {
+        throw new CloudError('auth', `cannot read token_file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+    }
+    if (tokenEnv) {
+      const v = (this.deps.env ?? process.env)[tokenEnv];
+      if (v) return v.trim();
+      throw new CloudError('auth', `token_env ${tokenEnv} is not set in floatd's environment`);
+    }
+    if (TOKEN_OPTIONAL.has(this.cfg.provider)) return '';
+    throw new CloudError('auth', 'no credentials: set token_file PATH or token_env VAR in the floating_ip block');
+  }
+}
+
+function toCallError(e: unknown): CallError {
+  if (e instanceof CloudError) {
+    const c: CallError = { kind: e.kind, message: e.message };
+    if (e.retryAfterMs !== undefined) c.retryAfterMs = e.retryAfterMs;
+    return c;
+  }
+  // A driver bug must not stop the daemon; treat it like a server error and keep the message.
+  return { kind: 'server', message: e instanceof Error ? e.message : String(e) };
+}
