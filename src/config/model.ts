@@ -72,7 +72,7 @@ export interface TrackProcessConfig {
   weight: number; reverse: boolean; quorum: number; quorumMax?: number; forkDelayMs?: number; terminateDelayMs?: number; pos: Pos;
 }
 
-export interface SyncGroupConfig { name: string; members: string[]; notify?: NotifyConfig; pos: Pos }
+export interface SyncGroupConfig { name: string; members: string[]; notify?: NotifyConfig; floatingIps?: string[]; pos: Pos }
 
 export interface FloatingIpConfig {
   name: string;

@@ -5,6 +5,8 @@
 import { isIP } from 'node:net';
 import type { Diagnostic } from './diagnostics.js';
 import type { Node, Token } from './lexer.js';
+import { distance } from './distance.js';
+import { floatingIpBlock } from './floating-ip-block.js';
 import type { FloatdConfig, FloatingIpConfig, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
 import { splitLine } from './lexer.js';
 
@@ -52,13 +54,6 @@ class Ctx {
     const near = known.find((x) => distance(x, k) <= 2);
     this.warn(n.key, k, `unknown keyword in ${where}, ignored`, near ? `did you mean '${near}'?` : undefined);
   }
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
 }
 
 /** `notify_master "/path/x.sh arg" [user [group]]`: slot 1 is the command line, then user/group. */
@@ -396,35 +391,28 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       for (const e of n.children ?? []) {
         if (e.key.text === 'group') sg.members = (e.children ?? []).map((m) => m.key.text);
         else if (e.key.text in NOTIFY_KEYS) { const s = notifyScript(c, e); if (s) (sg.notify ??= {})[NOTIFY_KEYS[e.key.text]!] = s; }
+        else if (e.key.text === 'floating_ip') { const a = c.arg(e, 0, 'a floating_ip name'); if (a) (sg.floatingIps ??= []).push(a.text); }
         else c.unknown(e, 'vrrp_sync_group', ['group', 'notify_master', 'notify_backup', 'notify_fault', 'notify']);
       }
       cfg.syncGroups.push(sg);
     } else if (k === 'floating_ip') {
-      const name = c.arg(n, 0, 'a floating_ip name');
-      if (!name) continue;
-      const f: FloatingIpConfig = { name: name.text, provider: '', address: '', options: {}, pos: c.at(n.key) };
-      for (const e of n.children ?? []) {
-        const v = c.arg(e)?.text ?? '';
-        switch (e.key.text) {
-          case 'provider': f.provider = v; break;
-          case 'address': f.address = v; break;
-          case 'token_file': f.tokenFile = v; break;
-          case 'token_env': f.tokenEnv = v; break;
-          case 'api_url': f.apiUrl = v; break;
-          case 'metadata_url': f.metadataUrl = v; break;
-          case 'instance_id': f.instanceId = v; break;
-          case 'token': c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'); break;
-          default: f.options[e.key.text] = v;
-        }
-      }
-      if (!['digitalocean', 'hetzner', 'aws', 'vultr', 'linode', 'gcp', 'scaleway'].includes(f.provider)) c.err(n.key, 'provider', `floating_ip ${f.name}: provider must be one of digitalocean, hetzner, aws, vultr, linode, gcp, scaleway (got "${f.provider}")`);
-      c.info(n.key, 'floating_ip', 'parsed; the cloud drivers are not yet wired into the daemon');
-      cfg.floatingIps.push(f);
+      const f = floatingIpBlock(c, n);
+      if (!f) continue;
+      if (cfg.floatingIps.some((x) => x.name === f.name)) c.err(n.key, k, `duplicate floating_ip ${f.name}`);
+      else cfg.floatingIps.push(f);
     } else if (TOP_NOT_YET.has(k)) c.info(n.key, k, 'parsed but not yet supported by floatd');
     else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'floating_ip']);
   }
   for (const ic of cfg.instances) for (const f of ic.floatingIps) {
     if (!cfg.floatingIps.some((x) => x.name === f)) c.diags.push({ severity: 'error', ...ic.pos, keyword: 'floating_ip', message: `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined` });
+  }
+  // A sync group's floating_ip follows the group: every member carries it (the group moves as one).
+  for (const sg of cfg.syncGroups) for (const f of sg.floatingIps ?? []) {
+    if (!cfg.floatingIps.some((x) => x.name === f)) c.diags.push({ severity: 'error', ...sg.pos, keyword: 'floating_ip', message: `vrrp_sync_group ${sg.name} refers to floating_ip ${f}, which is not defined` });
+    for (const m of sg.members) { const ic = cfg.instances.find((i) => i.name === m); if (ic && !ic.floatingIps.includes(f)) ic.floatingIps.push(f); }
+  }
+  for (const f of cfg.floatingIps) {
+    if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) c.diags.push({ severity: 'warning', ...f.pos, keyword: 'floating_ip', message: `floating_ip ${f.name} is not used by any vrrp_instance or vrrp_sync_group`, hint: `add "floating_ip ${f.name}" to the instance that should hold it` });
   }
   const vrids = new Map<string, string>();
   for (const ic of cfg.instances) {
