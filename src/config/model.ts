@@ -104,6 +104,20 @@ export interface GlobalDefs {
   mcastGroup6: string;
 }
 
+/** `floatd_api { … }`: the local API, metrics and dashboard (docs/observability.md). */
+export interface ApiConfig {
+  enabled: boolean;
+  /** TCP addresses; loopback unless written otherwise. Empty: unix socket only. */
+  listen: { host: string; port: number }[];
+  /** Unix socket path; absent = no socket. */
+  socket?: string;
+  /** Where the bearer token for actions comes from; neither = read-only API. */
+  tokenFile?: string;
+  tokenEnv?: string;
+  dashboard: boolean;
+  pos?: Pos;
+}
+
 export interface FloatdConfig {
   global: GlobalDefs;
   scripts: VrrpScript[];
@@ -112,5 +126,7 @@ export interface FloatdConfig {
   syncGroups: SyncGroupConfig[];
   instances: InstanceConfig[];
   floatingIps: FloatingIpConfig[];
+  /** Absent: the API runs with its defaults (socket + 127.0.0.1:9610, read-only). */
+  api?: ApiConfig;
   files: string[];
 }

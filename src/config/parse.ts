@@ -7,12 +7,13 @@ import type { Diagnostic } from './diagnostics.js';
 import type { Node, Token } from './lexer.js';
 import { distance } from './distance.js';
 import { floatingIpBlock } from './floating-ip-block.js';
+import { apiBlock } from './api-block.js';
 import type { FloatdConfig, FloatingIpConfig, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
 import { splitLine } from './lexer.js';
 
 /** Keywords floatd reads but does not act on yet: said once, with position. */
 const NOT_YET = new Set(['use_vmac', 'vmac_xmit_base', 'virtual_rules', 'track_bfd', 'track_src_ip', 'notify_deleted', 'smtp_alert', 'promote_secondaries', 'mcast_src_ip', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup', 'v3_checksum_as_v2', 'old_unicast_checksum', 'unicast_fault_no_peer', 'kernel_rx_buf_size', 'notify_priority_changes']);
-const TOP_NOT_YET = new Set(['virtual_server', 'virtual_server_group', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'garp_group', 'SSL', 'floatd_api', 'quorum']);
+const TOP_NOT_YET = new Set(['virtual_server', 'virtual_server_group', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'garp_group', 'SSL', 'quorum']);
 
 class Ctx {
   readonly diags: Diagnostic[] = [];
@@ -400,6 +401,10 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       if (!f) continue;
       if (cfg.floatingIps.some((x) => x.name === f.name)) c.err(n.key, k, `duplicate floating_ip ${f.name}`);
       else cfg.floatingIps.push(f);
+    } else if (k === 'floatd_api') {
+      if (!n.children) c.err(n.key, k, 'expected a { } block after floatd_api');
+      else if (cfg.api) c.err(n.key, k, 'a second floatd_api block', 'merge the two blocks into one');
+      else cfg.api = apiBlock(c, n);
     } else if (TOP_NOT_YET.has(k)) c.info(n.key, k, 'parsed but not yet supported by floatd');
     else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'floating_ip']);
   }
