@@ -97,6 +97,10 @@ export interface FloatingIpStatus {
   callsThisFailover: number;
   /** From becoming MASTER to "assigned and verified", for the last failover. */
   lastConvergeMs?: number;
+  /** API calls that failed since start (metrics: floatd_cloud_api_errors_total). */
+  errors?: number;
+  /** Duration of the last API call. */
+  lastLatencyMs?: number;
 }
 
 export interface DaemonStatus {
@@ -113,4 +117,6 @@ export interface DaemonStatus {
   /** The last N transitions, newest last. */
   transitions: TransitionRecord[];
   notify: { runs: number; failures: number };
+  /** Transitions since start by (instance, kind, new state, reason): monotonic, unlike the ring buffer. */
+  transitionCounts?: { instance: string; kind: 'INSTANCE' | 'GROUP'; to: VrrpStateName; reasonKind: string; count: number }[];
 }

@@ -1,0 +1,149 @@
+/**
+ * /metrics in the Prometheus text format (prom-client), derived from the DaemonStatus snapshot
+ * at scrape time, so the runtime makes no metric calls of its own. Metrics that
+ * keepalived_exporter also has keep its names and labels (existing dashboards and alerts keep
+ * working); the rest are `floatd_*`. Every metric is listed in docs/observability.md.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
+
+/** keepalived's own state numbers (vrrp.h), which keepalived_exporter exports as they are. */
+export const STATE_NUMBER: Record<VrrpStateName, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98 };
+
+/** keepalived_exporter's per-instance counters and the drop reasons (src/vrrp/drop-reasons.ts) behind each. */
+const KA_COUNTERS: [name: string, help: string, value: (i: InstanceStatus) => number][] = [
+  ['keepalived_advertisements_received_total', 'Advertisements received', (i) => i.counters.advertsReceived],
+  ['keepalived_advertisements_sent_total', 'Advertisements sent', (i) => i.counters.advertsSent],
+  ['keepalived_become_master_total', 'Became master', (i) => i.counters.becameMaster],
+  ['keepalived_release_master_total', 'Released master', (i) => i.counters.releasedMaster],
+  ['keepalived_packet_length_errors_total', 'Packet length errors', (i) => drops(i, 'packet_len_err', 'truncated')],
+  ['keepalived_advertisements_interval_errors_total', 'Advertisement interval errors', (i) => drops(i, 'interval_mismatch')],
+  ['keepalived_ip_ttl_errors_total', 'TTL errors', (i) => drops(i, 'ip_ttl_err')],
+  ['keepalived_invalid_type_received_total', 'Invalid type errors', (i) => drops(i, 'invalid_type')],
+  ['keepalived_address_list_errors_total', 'Address list errors', (i) => drops(i, 'addr_list_err')],
+  ['keepalived_authentication_invalid_total', 'Authentication invalid', (i) => drops(i, 'invalid_authtype')],
+  ['keepalived_authentication_mismatch_total', 'Authentication mismatch', (i) => drops(i, 'authtype_mismatch')],
+  ['keepalived_authentication_failure_total', 'Authentication failure', (i) => drops(i, 'auth_failure')],
+  ['keepalived_priority_zero_received_total', 'Priority zero received', (i) => i.counters.priorityZeroReceived],
+  ['keepalived_priority_zero_sent_total', 'Priority zero sent', (i) => i.counters.priorityZeroSent],
+  ['floatd_gratuitous_arps_sent_total', 'Gratuitous ARPs / unsolicited NAs sent', (i) => i.counters.garpsSent],
+];
+
+function drops(i: InstanceStatus, ...reasons: string[]): number {
+  return reasons.reduce((n, r) => n + (i.counters.dropped[r] ?? 0), 0);
+}
+
+const INST = ['iname', 'intf', 'vrid'] as const;
+const instLabels = (i: InstanceStatus): Record<(typeof INST)[number], string> => ({ iname: i.name, intf: i.interface, vrid: String(i.vrid) });
+const seconds = (iso: string | undefined, now: number): number | undefined => {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? Math.max(0, (now - t) / 1000) : undefined;
+};
+
+export interface Metrics {
+  registry: Registry;
+  contentType: string;
+  /** One scrape: one status snapshot shared by every metric. */
+  render(): Promise<string>;
+}
+
+export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  let snap: DaemonStatus | undefined;
+  const status = (): DaemonStatus => (snap ??= getStatus());
+  const registers = [registry];
+
+  // A gauge / counter whose every sample is set from the snapshot at scrape time.
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, v: number) => void, s: DaemonStatus) => void): void => {
+    new Gauge<L>({ name, help, labelNames, registers, collect() { this.reset(); fill((l, v) => this.set(l, v), status()); } });
+  };
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, v: number) => void, s: DaemonStatus) => void): void => {
+    new Counter<L>({ name, help, labelNames, registers, collect() { this.reset(); fill((l, v) => this.inc(l, v), status()); } });
+  };
+
+  // ---- keepalived_exporter's names ----
+  gauge('keepalived_up', 'Status (1: the daemon answers)', [], (set) => set({}, 1));
+  gauge('keepalived_vrrp_state', 'State of vrrp (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP), one sample per VIP', ['iname', 'intf', 'vrid', 'ip_address'], (set, s) => {
+    for (const i of s.instances) {
+      const v = STATE_NUMBER[i.state];
+      if (i.vips.length === 0) set({ ...instLabels(i), ip_address: '' }, v);
+      for (const vip of i.vips) set({ iname: i.name, intf: vip.dev, vrid: String(i.vrid), ip_address: vip.address.split('/')[0]! }, v);
+    }
+  });
+  for (const [name, help, value] of KA_COUNTERS) {
+    counter(name, help, INST, (set, s) => { for (const i of s.instances) set(instLabels(i), value(i)); });
+  }
+  gauge('keepalived_script_status', 'Tracker script status (1 GOOD, 0 BAD)', ['name'], (set, s) => {
+    for (const t of uniqueTrackers(s)) if (t.type === 'script' || t.type === 'http' || t.type === 'tcp') set({ name: t.name }, t.status === 'up' ? 1 : 0);
+  });
+
+  // ---- floatd's own ----
+  gauge('floatd_info', 'Build and identity (always 1)', ['version', 'router_id', 'hostname'], (set, s) => set({ version: s.version, router_id: s.routerId, hostname: s.hostname }, 1));
+  gauge('floatd_vrrp_instance_state', 'One sample per instance and state, 1 for the current state', ['iname', 'state'], (set, s) => {
+    for (const i of s.instances) for (const st of Object.keys(STATE_NUMBER) as VrrpStateName[]) set({ iname: i.name, state: st }, i.state === st ? 1 : 0);
+  });
+  gauge('floatd_vrrp_priority', 'Priority: base (configured) and effective (after tracking weights)', ['iname', 'intf', 'vrid', 'kind'], (set, s) => {
+    for (const i of s.instances) { set({ ...instLabels(i), kind: 'base' }, i.basePriority); set({ ...instLabels(i), kind: 'effective' }, i.effectivePriority); }
+  });
+  gauge('floatd_vrrp_state_since_seconds', 'Seconds since the instance entered its current state', INST, (set, s) => {
+    const now = Date.now();
+    for (const i of s.instances) { const v = seconds(i.since, now); if (v !== undefined) set(instLabels(i), v); }
+  });
+  counter('floatd_adverts_dropped_total', 'Received adverts dropped, by reason (names from src/vrrp/drop-reasons.ts)', ['iname', 'intf', 'vrid', 'reason'], (set, s) => {
+    for (const i of s.instances) for (const [reason, n] of Object.entries(i.counters.dropped)) set({ ...instLabels(i), reason }, n);
+  });
+  gauge('floatd_peer_last_heard_seconds', 'Seconds since the last valid advert from each peer', ['iname', 'peer'], (set, s) => {
+    const now = Date.now();
+    for (const i of s.instances) for (const p of i.peers) { const v = seconds(p.lastHeard, now); if (v !== undefined) set({ iname: i.name, peer: p.address }, v); }
+  });
+  counter('floatd_transitions_total', 'State transitions since start, by instance (or sync group), new state and reason', ['iname', 'kind', 'to', 'reason'], (set, s) => {
+    for (const t of transitionCounts(s)) set({ iname: t.instance, kind: t.kind, to: t.to, reason: t.reasonKind }, t.count);
+  });
+  gauge('floatd_tracker_up', 'Tracked object status (1 up, 0 down or no result yet), per instance that tracks it', ['iname', 'tracker', 'type'], (set, s) => {
+    for (const i of s.instances) for (const t of i.trackers) set({ iname: i.name, tracker: t.name, type: t.type }, t.status === 'up' ? 1 : 0);
+  });
+  gauge('floatd_check_last_duration_seconds', 'How long the last run of each check took', ['tracker', 'type'], (set, s) => {
+    for (const t of uniqueTrackers(s)) if (t.lastDurationMs !== undefined) set({ tracker: t.name, type: t.type }, t.lastDurationMs / 1000);
+  });
+  counter('floatd_notify_runs_total', 'Notify scripts, FIFO lines and webhooks run', [], (set, s) => set({}, s.notify.runs));
+  counter('floatd_notify_failures_total', 'Notify runs that failed (exit status, timeout, HTTP error)', [], (set, s) => set({}, s.notify.failures));
+  const FIP = ['name', 'provider', 'address'] as const;
+  counter('floatd_cloud_api_calls_total', 'Cloud provider API calls since start', FIP, (set, s) => { for (const f of s.floatingIps) set(fipLabels(f), f.calls); });
+  counter('floatd_cloud_api_errors_total', 'Cloud provider API calls that failed', FIP, (set, s) => { for (const f of s.floatingIps) if (f.errors !== undefined) set(fipLabels(f), f.errors); });
+  gauge('floatd_cloud_api_last_latency_seconds', 'Duration of the last cloud provider API call', FIP, (set, s) => { for (const f of s.floatingIps) if (f.lastLatencyMs !== undefined) set(fipLabels(f), f.lastLatencyMs / 1000); });
+  gauge('floatd_cloud_converge_seconds', 'Last failover: from becoming MASTER to the floating IP assigned and verified', FIP, (set, s) => { for (const f of s.floatingIps) if (f.lastConvergeMs !== undefined) set(fipLabels(f), f.lastConvergeMs / 1000); });
+  gauge('floatd_cloud_ip_held', 'Whether the provider says this node holds the floating IP (1 yes, 0 no or unknown)', FIP, (set, s) => {
+    for (const f of s.floatingIps) set(fipLabels(f), f.holder !== undefined && f.self !== undefined && f.holder === f.self ? 1 : 0);
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    async render() {
+      snap = undefined;
+      try { return await registry.metrics(); } finally { snap = undefined; }
+    },
+  };
+}
+
+const fipLabels = (f: DaemonStatus['floatingIps'][number]): Record<'name' | 'provider' | 'address', string> => ({ name: f.name, provider: f.provider, address: f.address });
+
+function uniqueTrackers(s: DaemonStatus): InstanceStatus['trackers'] {
+  const seen = new Map<string, InstanceStatus['trackers'][number]>();
+  for (const i of s.instances) for (const t of i.trackers) if (!seen.has(`${t.type} ${t.name}`)) seen.set(`${t.type} ${t.name}`, t);
+  return [...seen.values()];
+}
+
+/** Counts kept by the runtime when it has them; else counted from the transition ring buffer. */
+function transitionCounts(s: DaemonStatus): NonNullable<DaemonStatus['transitionCounts']> {
+  if (s.transitionCounts) return s.transitionCounts;
+  const m = new Map<string, NonNullable<DaemonStatus['transitionCounts']>[number]>();
+  for (const t of s.transitions) {
+    const k = JSON.stringify([t.instance, t.kind, t.to, t.reasonKind]);
+    const e = m.get(k) ?? { instance: t.instance, kind: t.kind, to: t.to, reasonKind: t.reasonKind, count: 0 };
+    e.count++;
+    m.set(k, e);
+  }
+  return [...m.values()];
+}
