@@ -91,6 +91,7 @@ export interface GlobalDefs {
   routerId?: string;
   vrrpVersion: 2 | 3;
   scriptUser?: string;
+  scriptGroup?: string;
   enableScriptSecurity: boolean;
   vrrpStrict: boolean;
   checkUnicastSrc: boolean;
@@ -118,6 +119,25 @@ export interface ApiConfig {
   pos?: Pos;
 }
 
+/** `notify_webhook NAME { … }`: state changes POSTed as JSON (docs/tracking.md). */
+export interface WebhookDef {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** File whose content is the Authorization header value (e.g. "Bearer …"). */
+  authorizationFile?: string;
+  /** File whose content is the HMAC-SHA256 key for X-Floatd-Signature. */
+  secretFile?: string;
+  timeoutMs?: number;
+  retries?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  tlsVerify?: boolean;
+  /** Only these instances/groups; absent = all. */
+  instances?: string[];
+  pos: Pos;
+}
+
 export interface FloatdConfig {
   global: GlobalDefs;
   scripts: VrrpScript[];
@@ -126,6 +146,7 @@ export interface FloatdConfig {
   syncGroups: SyncGroupConfig[];
   instances: InstanceConfig[];
   floatingIps: FloatingIpConfig[];
+  webhooks: WebhookDef[];
   /** Absent: the API runs with its defaults (socket + 127.0.0.1:9610, read-only). */
   api?: ApiConfig;
   files: string[];

@@ -7,6 +7,7 @@ import type { Diagnostic } from './diagnostics.js';
 import type { Node, Token } from './lexer.js';
 import { distance } from './distance.js';
 import { floatingIpBlock } from './floating-ip-block.js';
+import { webhookBlock } from './webhook-block.js';
 import { apiBlock } from './api-block.js';
 import type { FloatdConfig, FloatingIpConfig, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
 import { splitLine } from './lexer.js';
@@ -114,7 +115,7 @@ function globalDefs(c: Ctx, n: Node, g: GlobalDefs): void {
     switch (k) {
       case 'router_id': g.routerId = c.arg(e)?.text; break;
       case 'vrrp_version': { const v = c.int(e, 2, 3); if (v) g.vrrpVersion = v as 2 | 3; break; }
-      case 'script_user': g.scriptUser = c.arg(e)?.text; break;
+      case 'script_user': g.scriptUser = c.arg(e)?.text; if (e.args[1]) g.scriptGroup = e.args[1].text; break;
       case 'enable_script_security': g.enableScriptSecurity = true; break;
       case 'vrrp_strict': g.vrrpStrict = true; c.info(e.key, k, 'parsed; floatd applies strict mode\'s checks but installs no firewall rules'); break;
       case 'vrrp_check_unicast_src': g.checkUnicastSrc = true; break;
@@ -374,11 +375,11 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       else files2.set(name.text, trackFile(c, n, name.text));
     }
   }
-  const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], trackFiles: [...files2.values()], trackProcesses: [...procs.values()], syncGroups: [], instances: [], floatingIps: [], files };
+  const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], trackFiles: [...files2.values()], trackProcesses: [...procs.values()], syncGroups: [], instances: [], floatingIps: [], webhooks: [], files };
   for (const n of nodes) {
     const k = n.key.text;
     if (k === 'global_defs' || k === 'vrrp_script' || k === 'vrrp_track_file' || k === 'track_file' || k === 'vrrp_track_process') continue;
-    if (!n.children && ['vrrp_instance', 'vrrp_sync_group', 'floating_ip'].includes(k)) { c.err(n.key, k, `expected a { } block after ${k}`); continue; }
+    if (!n.children && ['vrrp_instance', 'vrrp_sync_group', 'floating_ip', 'notify_webhook'].includes(k)) { c.err(n.key, k, `expected a { } block after ${k}`); continue; }
     if (k === 'vrrp_instance') {
       const name = c.arg(n, 0, 'an instance name');
       if (!name) continue;
@@ -396,6 +397,9 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
         else c.unknown(e, 'vrrp_sync_group', ['group', 'notify_master', 'notify_backup', 'notify_fault', 'notify']);
       }
       cfg.syncGroups.push(sg);
+    } else if (k === 'notify_webhook') {
+      const w = webhookBlock(c, n);
+      if (w) cfg.webhooks.push(w);
     } else if (k === 'floating_ip') {
       const f = floatingIpBlock(c, n);
       if (!f) continue;
@@ -406,7 +410,7 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       else if (cfg.api) c.err(n.key, k, 'a second floatd_api block', 'merge the two blocks into one');
       else cfg.api = apiBlock(c, n);
     } else if (TOP_NOT_YET.has(k)) c.info(n.key, k, 'parsed but not yet supported by floatd');
-    else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'floating_ip']);
+    else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'floating_ip', 'notify_webhook']);
   }
   for (const ic of cfg.instances) for (const f of ic.floatingIps) {
     if (!cfg.floatingIps.some((x) => x.name === f)) c.diags.push({ severity: 'error', ...ic.pos, keyword: 'floating_ip', message: `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined` });

@@ -5,7 +5,11 @@
  * executes and records.
  */
 import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { FloatdConfig, InstanceConfig } from '../config/index.js';
+import type { WebhookDef } from '../config/model.js';
+import type { WebhookConfig } from '../notify/webhook.js';
+import { resolveUser } from '../track/users.js';
 import { VrrpNode } from '../vrrp/node.js';
 import type { Action, InstanceParams, TimerName, VrrpState } from '../vrrp/fsm.js';
 import type { NodeAction } from '../vrrp/node.js';
@@ -16,7 +20,7 @@ import { addAddress, removeAddress, interfaceInfo, addRoute, removeRoute, type A
 import { announceAddress } from '../net/garp.js';
 import { LinkWatch } from '../net/link-watch.js';
 import { TrackerSet, type TrackingChange } from '../track/tracker-set.js';
-import type { TrackingConfig, TrackRef } from '../track/types.js';
+import type { ScriptIdentity, TrackingConfig, TrackRef } from '../track/types.js';
 import { Notifier, type NotifierConfig, type NotifyTargets } from '../notify/notifier.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -25,6 +29,9 @@ import { SocketPool } from './socket-pool.js';
 import { formatStats } from './dumps.js';
 import type { DaemonStatus, InstanceStatus, TransitionRecord } from './status-types.js';
 import type { RuntimeLike } from './daemon.js';
+import { CloudIps } from './cloud-ips.js';
+import type { ProviderFactory } from '../cloud/types.js';
+import { providers } from '../cloud/providers/index.js';
 
 export interface RuntimeOptions {
   configFile: string;
@@ -33,6 +40,8 @@ export interface RuntimeOptions {
   log: Logger;
   /** Test hook: replaces raw sockets (the simulator and unit tests use an in-memory network). */
   openSocket?: typeof openVrrpSocket;
+  /** Cloud drivers by provider name (tests may inject); default: every built-in driver. */
+  cloudProviders?: Record<string, ProviderFactory>;
 }
 
 interface InstRt {
@@ -60,6 +69,8 @@ export class Runtime implements RuntimeLike {
   private pool!: SocketPool;
   private linkWatch?: LinkWatch;
   private notifier!: Notifier;
+  private scriptUser: ScriptIdentity | undefined;
+  private cloud?: CloudIps;
   private readonly transitions: TransitionRecord[] = [];
   private readonly startedAt = new Date().toISOString();
   private configLoadedAt = this.startedAt;
@@ -78,6 +89,7 @@ export class Runtime implements RuntimeLike {
   private async build(cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet): Promise<void> {
     this.cfg = cfg;
     this.configLoadedAt = new Date().toISOString();
+    this.cloud = new CloudIps(cfg, { log: this.o.log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers });
     this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
       this.o.log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
     });
@@ -114,7 +126,8 @@ export class Runtime implements RuntimeLike {
     }
     for (const g of cfg.syncGroups) for (const m of g.members) { const rt = this.insts.get(m); if (rt) rt.syncGroup = g.name; }
     this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })));
-    this.notifier = new Notifier(notifierConfig(cfg), { log: this.o.log });
+    this.scriptUser = this.resolveScriptUser(cfg);
+    this.notifier = new Notifier(notifierConfig(cfg, this.scriptUser, this.o.log), { log: this.o.log });
     try { this.notifier.open(); } catch (e) { this.o.log.error({ event: 'notify.fifo_error' }, (e as Error).message); }
     this.buildTrackers();
     if (prevTrackers) this.trackers!.inheritFrom(prevTrackers);
@@ -128,6 +141,15 @@ export class Runtime implements RuntimeLike {
     }
     await this.trackers!.start();
     this.linkWatch?.start();
+  }
+
+  /** global_defs script_user USER [GROUP]: who scripts and notify scripts run as. */
+  private resolveScriptUser(cfg: FloatdConfig): ScriptIdentity | undefined {
+    if (!cfg.global.scriptUser) return undefined;
+    const r = resolveUser(cfg.global.scriptUser, cfg.global.scriptGroup);
+    if (r.ok) return r.id;
+    this.o.log.error({ event: 'track.script_user' }, `script_user ${cfg.global.scriptUser}: ${r.error}; scripts run as floatd's own user`);
+    return undefined;
   }
 
   private buildTrackers(): void {
@@ -146,6 +168,7 @@ export class Runtime implements RuntimeLike {
         ...(p.forkDelayMs !== undefined ? { forkDelayMs: p.forkDelayMs } : {}), ...(p.terminateDelayMs !== undefined ? { terminateDelayMs: p.terminateDelayMs } : {}),
       })),
       scriptSecurity: cfg.global.enableScriptSecurity,
+      ...(this.scriptUser ? { scriptUser: this.scriptUser } : {}),
       instances: cfg.instances.map((ic) => {
         const tracks: TrackRef[] = [];
         if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
@@ -256,6 +279,7 @@ export class Runtime implements RuntimeLike {
         rt.since = new Date().toISOString();
         rt.lastReason = a.reason.text;
         this.recordTransition('INSTANCE', name, a.from, a.to, a.reason.kind, a.reason.text, prio);
+        this.cloud?.onState(name, a.to, a.reason.text);
         log.info({ event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind }, transitionMessage(a.to, a.reason.kind, a.reason.text));
         if (a.to !== 'INIT') {
           void this.notifier.notify({ kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority, reason: a.reason.text, ...(rt.syncGroup ? { group: rt.syncGroup } : {}) });
@@ -308,7 +332,7 @@ export class Runtime implements RuntimeLike {
   }
 
   private vipSpecs(rt: InstRt): AddressSpec[] {
-    return [...rt.cfg.vips, ...rt.cfg.excludedVips].map((v) => ({
+    return [...rt.cfg.vips, ...rt.cfg.excludedVips, ...(this.cloud?.localVips(rt.cfg.name) ?? [])].map((v) => ({
       ifname: v.dev ?? rt.cfg.interface, address: v.address, prefix: v.prefix,
       ...(v.label ? { label: v.label } : {}), ...(v.scope ? { scope: v.scope } : {}), ...(v.brd ? { broadcast: v.brd } : {}),
     }));
@@ -381,6 +405,7 @@ export class Runtime implements RuntimeLike {
     for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
     await this.netQueue;
     this.pool.closeAll();
+    this.cloud?.stop();
     this.o.log.info({ event: 'daemon.stopped', reason }, `stopped: ${reason}`);
   }
 
@@ -440,7 +465,7 @@ export class Runtime implements RuntimeLike {
       version: VERSION, hostname: hostname(), routerId: this.cfg.global.routerId ?? hostname(), pid: process.pid,
       startedAt: this.startedAt, configFile: this.o.configFile, configLoadedAt: this.configLoadedAt, instances,
       syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT', members: g.members })),
-      floatingIps: [], transitions: [...this.transitions], notify: { runs: this.notifier.runs, failures: this.notifier.failures },
+      floatingIps: this.cloud?.status() ?? [], transitions: [...this.transitions], notify: { runs: this.notifier.runs, failures: this.notifier.failures },
     };
   }
 
@@ -463,7 +488,7 @@ function stripPositions(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (k, val: unknown) => (k === 'pos' || k === 'files' ? undefined : val)));
 }
 
-function notifierConfig(cfg: FloatdConfig): NotifierConfig {
+function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | undefined, log: Logger): NotifierConfig {
   const targets = (n: InstanceConfig['notify']): NotifyTargets => ({
     ...(n.master ? { master: n.master } : {}), ...(n.backup ? { backup: n.backup } : {}), ...(n.fault ? { fault: n.fault } : {}),
     ...(n.stop ? { stop: n.stop } : {}), ...(n.generic ? { generic: n.generic } : {}), ...(n.masterRxLowerPri ? { masterRxLowerPri: n.masterRxLowerPri } : {}),
@@ -472,7 +497,31 @@ function notifierConfig(cfg: FloatdConfig): NotifierConfig {
     instances: Object.fromEntries(cfg.instances.map((ic) => [ic.name, targets(ic.notify)])),
     groups: Object.fromEntries(cfg.syncGroups.map((g) => [g.name, g.notify ? targets(g.notify) : {}])),
     fifos: cfg.global.notifyFifo ? [{ path: cfg.global.notifyFifo }] : [],
+    webhooks: cfg.webhooks.flatMap((w) => {
+      try { return [webhookConfig(w)]; } catch (e) {
+        log.error({ event: 'notify.webhook_config', webhook: w.name }, `notify_webhook ${w.name} disabled: ${(e as Error).message}`);
+        return [];
+      }
+    }),
     scriptSecurity: cfg.global.enableScriptSecurity,
+    ...(scriptUser ? { scriptUser } : {}),
+  };
+}
+
+/** A notify_webhook block as the notifier takes it; secret files are read here, at (re)load. */
+function webhookConfig(w: WebhookDef): WebhookConfig {
+  const read = (f: string): string => readFileSync(f, 'utf8').trim();
+  const headers = { ...w.headers };
+  if (w.authorizationFile) headers.Authorization = read(w.authorizationFile);
+  return {
+    url: w.url, headers,
+    ...(w.secretFile ? { secret: read(w.secretFile) } : {}),
+    ...(w.timeoutMs !== undefined ? { timeoutMs: w.timeoutMs } : {}),
+    ...(w.retries !== undefined ? { retries: w.retries } : {}),
+    ...(w.backoffMs !== undefined ? { backoffMs: w.backoffMs } : {}),
+    ...(w.maxBackoffMs !== undefined ? { maxBackoffMs: w.maxBackoffMs } : {}),
+    ...(w.tlsVerify !== undefined ? { tlsVerify: w.tlsVerify } : {}),
+    ...(w.instances ? { only: w.instances } : {}),
   };
 }
 

@@ -20,7 +20,11 @@ export type Server = 'lb1' | 'lb2';
 export class SeedLab {
   readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client'] });
 
-  constructor(opts: { configText?: (server: Server) => string } = {}) {
+  /**
+   * `configText` replaces the seed config; `transform` edits the mapped seed config (e.g. adds
+   * a floating_ip block or notify lines) and gets the host directory for its own files.
+   */
+  constructor(opts: { configText?: (server: Server) => string; transform?: (server: Server, text: string, dir: string) => string } = {}) {
     try {
       const ips = { [SEED_MASTER_IP]: this.lab.host('lb1').ip, [SEED_BACKUP_IP]: this.lab.host('lb2').ip };
       for (const [h, seed] of [['lb1', 'seed-master.conf'], ['lb2', 'seed-backup.conf']] as const) {
@@ -32,7 +36,8 @@ export class SeedLab {
         const rec = join(host.dir, 'master.sh');
         writeFileSync(rec, `#!/bin/sh\necho "notify_master ran on ${h} $*" >> ${host.dir}/notify.log\n`);
         chmodSync(rec, 0o755);
-        const text = opts.configText?.(h) ?? mapSeed(readFileSync(join(REPO_ROOT, 'examples', seed), 'utf8'), ips, rec, SEED_VIP);
+        let text = opts.configText?.(h) ?? mapSeed(readFileSync(join(REPO_ROOT, 'examples', seed), 'utf8'), ips, rec, SEED_VIP);
+        if (opts.transform) text = opts.transform(h, text, host.dir);
         writeFileSync(join(host.dir, 'keepalived.conf'), text);
         this.startNginx(h);
       }

@@ -221,6 +221,7 @@ export class Notifier {
       time: new Date((this.o.wallMs ?? Date.now)()).toISOString(),
     });
     for (const hook of this.cfg.webhooks ?? []) {
+      if (hook.only && !hook.only.includes(ev.name) && !(ev.group !== undefined && hook.only.includes(ev.group))) continue;
       const r = await deliver(hook, body, { clock: this.clock, signal: this.abort.signal, ...(this.o.post ? { post: this.o.post } : {}) });
       const fields = { event: 'notify.webhook', target: safeUrl(hook.url), attempts: r.attempts, result: r.detail };
       if (r.ok) { this.webhooksSent++; this.log.info(fields, `webhook ${safeUrl(hook.url)} delivered (${ev.name} ${state})`); }

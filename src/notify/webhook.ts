@@ -24,6 +24,8 @@ export interface WebhookConfig {
   maxBackoffMs?: number;
   /** Verify the server certificate (https); default true. */
   tlsVerify?: boolean;
+  /** Only events of these instances/groups; absent = all. */
+  only?: string[];
 }
 
 export interface AttemptResult { ok: boolean; retry: boolean; detail: string; retryAfterMs?: number }

@@ -1,0 +1,5 @@
+/** Every built-in driver by the name the floating_ip block's `provider` uses. */
+import type { ProviderFactory } from '../types.js';
+
+export const providers: Record<string, ProviderFactory> = {
+};
