@@ -98,5 +98,15 @@ export class SeedLab {
     const f = join(this.dir(h), 'notify.log');
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
+  /** Polls `cond` every 50 ms; resolves with the ms it took, or throws with both daemons' last log lines. */
+  async waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < ms) {
+      if (cond()) return Date.now() - t0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const tail = (h: Server): string => this.log(h).split('\n').slice(-25).join('\n');
+    throw new Error(`timed out after ${ms} ms waiting for: ${what}\n--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
+  }
   destroy(): void { this.lab.destroy(); }
 }

@@ -15,15 +15,7 @@ const skip = labUnavailable() ?? false;
 const HOOK_PORT = 18080;
 let s: SeedLab;
 
-async function waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    if (cond()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const tail = (h: 'lb1' | 'lb2') => s.log(h).split('\n').slice(-25).join('\n');
-  throw new Error(`timed out after ${ms} ms waiting for: ${what}\n--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
-}
+const waitFor = (what: string, cond: () => boolean, ms: number): Promise<number> => s.waitFor(what, cond, ms);
 
 function script(dir: string, name: string, body: string): string {
   const p = join(dir, name);
