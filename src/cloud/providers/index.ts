@@ -1,5 +1,7 @@
 /** Every built-in driver by the name the floating_ip block's `provider` uses. */
 import type { ProviderFactory } from '../types.js';
+import { digitalocean } from './digitalocean.js';
 
 export const providers: Record<string, ProviderFactory> = {
+  digitalocean,
 };

@@ -1,0 +1,136 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { digitalocean } from '../../../src/cloud/providers/digitalocean.js';
+import { closeServer, listen } from '../../emulators/kit.js';
+import { startDigitalOceanEmulator, type DigitalOceanEmulator } from '../../emulators/digitalocean.js';
+import { TOKEN, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+
+const IP = '203.0.113.10';
+const start = (actionDelayMs: number, extra: Partial<Parameters<typeof startDigitalOceanEmulator>[0]> = {}): Promise<DigitalOceanEmulator> =>
+  startDigitalOceanEmulator({
+    token: TOKEN, actionDelayMs,
+    droplets: [{ id: 101 }, { id: 102 }, { id: 103, region: 'ams3' }],
+    reservedIps: [{ ip: IP, dropletId: 101 }, { ip: '203.0.113.11', dropletId: null }, { ip: '2001:db8::10', dropletId: 101 }],
+    ...extra,
+  });
+
+const fixture: ContractFixture = {
+  provider: 'digitalocean', factory: digitalocean, address: IP, emuAddress: IP, nodes: ['101', '102'],
+  start: (o) => start(o.actionDelayMs), async: true,
+  holderPath: /^GET \/v2\/reserved_ips\/203/, assignPath: /^POST \/v2\/reserved_ips\/.*\/actions$/,
+};
+providerContract(fixture);
+
+let emu: DigitalOceanEmulator | undefined;
+after(async () => { await emu?.close(); });
+const fresh = async (delay = 100): Promise<DigitalOceanEmulator> => { await emu?.close(); emu = await start(delay); return emu; };
+
+test('digitalocean: assign is one POST with droplet_id as a number, then polls of the action in the IP\'s own collection', async () => {
+  const e = await fresh(120);
+  const { p, calls } = driverFor(fixture, e, '102');
+  await p.assign('102');
+  assert.equal(calls[0]?.method, 'POST');
+  assert.equal(calls[0]?.path, `/v2/reserved_ips/${IP}/actions`);
+  assert.equal(calls[0]?.status, 201);
+  assert.ok(calls.slice(1).every((c) => /^\/v2\/reserved_ips\/203\.0\.113\.10\/actions\/\d+$/.test(c.path)));
+  const action = [...e.state.actions.values()].at(-1)!;
+  assert.equal(action.type, 'assign_ip');
+  assert.equal(action.resource_id, 3405803786); // 203.0.113.10 as a 32-bit integer
+});
+
+test('digitalocean: metadata reserved_ip/ipv4/active flips when the action completes, not before', async () => {
+  const e = await fresh(200);
+  const get = async (id: number, path: string): Promise<Response> => fetch(e.metadataUrl(id) + path, { redirect: 'manual' });
+  const active = async (id: number): Promise<string> => (await get(id, '/metadata/v1/reserved_ip/ipv4/active')).text();
+  assert.equal(await active(101), 'true');
+  assert.equal(await active(102), 'false');
+  assert.equal(await (await get(101, '/metadata/v1/reserved_ip/ipv4/ip_address')).text(), IP);
+  const { p } = driverFor(fixture, e, '102');
+  const moving = p.assign('102');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await active(101), 'true', 'still on the old holder while the action runs');
+  await moving;
+  assert.equal(await active(101), 'false');
+  assert.equal(await active(102), 'true');
+  assert.equal((await get(101, '/metadata/v1/reserved_ip/ipv4/ip_address')).status, 404);
+  const doc = (await (await get(102, '/metadata/v1.json')).json()) as { droplet_id: number; reserved_ip: { ipv4: { active: boolean; ip_address: string } } };
+  assert.deepEqual([doc.droplet_id, doc.reserved_ip.ipv4.active, doc.reserved_ip.ipv4.ip_address], [102, true, IP]);
+  // DO's index rules: a directory without its slash is a 301, with it a listing.
+  const redirect = await get(102, '/metadata/v1/reserved_ip');
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.headers.get('location'), '/metadata/v1/reserved_ip/');
+  assert.deepEqual((await (await get(102, '/metadata/v1/reserved_ip/ipv4/')).text()).split('\n'), ['active', 'ip_address']);
+});
+
+test('digitalocean: the emulator locks the IP while an action runs and shows it', async () => {
+  const e = await fresh(200);
+  const { p } = driverFor(fixture, e, '102');
+  const moving = p.assign('102');
+  await new Promise((r) => setTimeout(r, 50));
+  const res = await fetch(`${e.apiUrl}/v2/reserved_ips/${IP}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const j = (await res.json()) as { reserved_ip: { locked: boolean; droplet: { id: number } } };
+  assert.equal(j.reserved_ip.locked, true);
+  assert.equal(j.reserved_ip.droplet.id, 101);
+  assert.ok(res.headers.get('ratelimit-limit') && res.headers.get('ratelimit-remaining') && res.headers.get('ratelimit-reset'));
+  await moving;
+});
+
+test('digitalocean: the busy error carries DO\'s own words', async () => {
+  const e = await fresh(200);
+  const moving = driverFor(fixture, e, '102').p.assign('102');
+  await new Promise((r) => setTimeout(r, 30));
+  const err = await rejectsKind(driverFor(fixture, e, '101').p.assign('101'), 'busy');
+  assert.match(err.message, /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved ip already has a pending event\.$/);
+  assert.equal(err.retryable, true);
+  await moving;
+});
+
+test('digitalocean: refusals that are not busy are \'invalid\' (other region, droplet already holding one, unknown droplet)', async () => {
+  const e = await fresh(50);
+  const { p } = driverFor(fixture, e, '102');
+  await rejectsKind(p.assign('103'), 'invalid'); // ams3 droplet, nyc3 IP
+  await rejectsKind(p.assign('101'), 'invalid'); // 101 already holds it (DO refuses, flipop notes)
+  await rejectsKind(p.assign('999'), 'invalid');
+  await rejectsKind(p.assign('not-a-droplet'), 'invalid');
+  assert.equal(e.holder(IP), '101');
+});
+
+test('digitalocean: an address the account does not have is not_found', async () => {
+  const e = await fresh();
+  const p = digitalocean({ address: '203.0.113.99', token: TOKEN, apiUrl: e.apiUrl, timeoutMs: 1000, options: {} });
+  const err = await rejectsKind(p.holder(), 'not_found');
+  assert.match(err.message, /→ 404 not_found: The resource you requested could not be found\./);
+});
+
+test('digitalocean: the legacy floating_ips path and an api_url ending in /v2 work the same', async () => {
+  const e = await fresh(60);
+  const { p, calls } = driverFor({ ...fixture, options: { mode: 'floating_ips' } }, e, '102', { apiUrl: `${e.apiUrl}/v2/` });
+  assert.equal(await p.holder(), '101');
+  await p.assign('102');
+  assert.equal(await p.holder(), '102');
+  assert.ok(calls.every((c) => c.path.startsWith(`/v2/floating_ips/${IP}`)));
+});
+
+test('digitalocean: reserved IPv6 needs the address on an interface and moves through /v2/reserved_ipv6', async () => {
+  const e = await fresh(60);
+  const { p, calls } = driverFor({ ...fixture, address: '2001:db8::10' }, e, '102');
+  assert.equal(p.needsLocalAddress, true);
+  assert.equal(driverFor(fixture, e, '102').p.needsLocalAddress, false);
+  assert.equal(await p.holder(), '101');
+  await p.assign('102');
+  assert.equal(e.holder('2001:db8::10'), '102');
+  assert.ok(calls.some((c) => /^\/v2\/actions\/\d+$/.test(c.path)));
+});
+
+test('digitalocean: metadata that is not a droplet id, or an address that is not an IP, is refused as invalid', async () => {
+  const { server, url } = await listen((_req, res) => { res.end('i-0abc'); });
+  try {
+    const p = digitalocean({ address: IP, token: TOKEN, metadataUrl: url, timeoutMs: 1000, options: {} });
+    const err = await rejectsKind(p.whoAmI(), 'invalid');
+    assert.match(err.message, /"i-0abc", not a droplet id/);
+  } finally {
+    await closeServer(server);
+  }
+  const p2 = digitalocean({ address: 'lb.example', token: TOKEN, timeoutMs: 1000, options: {} });
+  await rejectsKind(p2.holder(), 'invalid');
+});
