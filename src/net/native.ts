@@ -55,6 +55,8 @@ export interface NativeAddon {
   rawSetRef(h: RawHandle, ref: boolean): void;
   sendFrame(ifname: string, frame: Buffer): number;
   ifInfo(ifname: string): IfInfo;
+  /** One datagram to an AF_UNIX SOCK_DGRAM socket (sd_notify); '@' = abstract namespace. Never blocks. */
+  unixDgramSend(path: string, data: Buffer): number;
 }
 
 export class NativeMissingError extends Error {

@@ -1,0 +1,88 @@
+/**
+ * systemd's notify protocol (sd_notify(3)) for `Type=notify` units: READY=1 once the daemon
+ * runs, STATUS= with the instances' states, WATCHDOG=1 at half of WatchdogSec, STOPPING=1.
+ * Datagrams go to $NOTIFY_SOCKET through the native addon (Node cannot send on AF_UNIX
+ * SOCK_DGRAM). Outside systemd ($NOTIFY_SOCKET unset) every call does nothing.
+ */
+import type { Logger } from '../util/log.js';
+import { native } from '../net/native.js';
+import type { DaemonStatus } from './status-types.js';
+
+export type DgramSend = (path: string, data: Buffer) => void;
+
+export interface SdNotifyOptions {
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Test hook; default: the native addon. */
+  send?: DgramSend;
+}
+
+export class SdNotify {
+  private readonly socket?: string;
+  private readonly watchdogMs?: number;
+  private readonly send: DgramSend;
+  private timer?: NodeJS.Timeout;
+  private lastStatus = '';
+  private broken = false;
+
+  constructor(private readonly o: SdNotifyOptions) {
+    const env = o.env ?? process.env;
+    this.socket = env.NOTIFY_SOCKET || undefined;
+    const usec = Number(env.WATCHDOG_USEC);
+    const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
+    if (this.socket && Number.isFinite(usec) && usec > 0 && forUs) this.watchdogMs = Math.max(1, Math.floor(usec / 2000));
+    // Scripts floatd starts must not talk to systemd as if they were the service.
+    for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
+    this.send = o.send ?? ((path, data) => { native().unixDgramSend(path, data); });
+  }
+
+  get enabled(): boolean { return this.socket !== undefined; }
+  /** Milliseconds between WATCHDOG=1 pings, when systemd asked for them. */
+  get watchdogIntervalMs(): number | undefined { return this.watchdogMs; }
+
+  notify(...lines: string[]): void {
+    if (!this.socket || this.broken) return;
+    try {
+      this.send(this.socket, Buffer.from(lines.join('\n')));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A missing addon will not appear later; a full queue (EAGAIN) is worth another try.
+      if (code === 'FLOATD_NATIVE_MISSING') this.broken = true;
+      this.o.log.warn({ event: 'daemon.sd_notify_error', err: code ?? String(e) }, `sd_notify to ${this.socket} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** READY=1 plus the first STATUS=, then WATCHDOG=1 and STATUS= updates on a timer. */
+  ready(status: () => string): void {
+    this.lastStatus = status();
+    this.notify('READY=1', `STATUS=${this.lastStatus}`, `MAINPID=${process.pid}`);
+    if (!this.socket) return;
+    // STATUS follows the states within a second; the watchdog pings at half its period.
+    const every = Math.min(1000, this.watchdogMs ?? 1000);
+    let sinceWatchdog = 0;
+    this.timer = setInterval(() => {
+      const s = status();
+      const lines: string[] = [];
+      if (s !== this.lastStatus) { lines.push(`STATUS=${s}`); this.lastStatus = s; }
+      sinceWatchdog += every;
+      if (this.watchdogMs !== undefined && sinceWatchdog >= this.watchdogMs) { lines.push('WATCHDOG=1'); sinceWatchdog = 0; }
+      if (lines.length) this.notify(...lines);
+    }, every);
+    this.timer.unref();
+  }
+
+  reloading(): void { this.notify('RELOADING=1'); }
+  reloaded(status: string): void { this.lastStatus = status; this.notify('READY=1', `STATUS=${status}`); }
+
+  stopping(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.notify('STOPPING=1', 'STATUS=stopping');
+  }
+}
+
+/** One line for `systemctl status`: each instance's state and effective priority. */
+export function statusLine(s: Pick<DaemonStatus, 'instances'>): string {
+  if (s.instances.length === 0) return 'running, no vrrp_instance';
+  return s.instances.map((i) => `${i.name} ${i.state} (prio ${i.effectivePriority})`).join(', ');
+}
