@@ -11,6 +11,7 @@ import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { createLogger } from '../util/log.js';
 import { realClock } from '../util/clock.js';
+import { daemonServices } from './services.js';
 
 export interface RunOptions {
   file: string;
@@ -39,10 +40,13 @@ export async function runRun(o: RunOptions): Promise<number> {
     return 1;
   }
   const dumpDir = process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : tmpdir();
+  const services = daemonServices(first.config.api, log);
   return runDaemon({
     pidFile: o.pidFile,
     dumpDir,
     log,
+    onReady: (ctl) => services.onReady(ctl),
+    onStopping: () => services.onStopping(),
     createRuntime: async () => new Runtime({
       configFile: o.file,
       clock: realClock,

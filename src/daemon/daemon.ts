@@ -7,6 +7,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { acquirePidFile, PidFileError } from './pidfile.js';
+import type { DaemonStatus } from './status-types.js';
 
 export interface RuntimeLike {
   start(): Promise<void>;
@@ -16,6 +17,15 @@ export interface RuntimeLike {
   reload(): Promise<{ ok: boolean; message: string }>;
   dataDump(): string;
   statsDump(): string;
+  status?(): DaemonStatus;
+  /** Give up MASTER now and stay out of the election for `holdS` seconds (API hand-over). */
+  handover?(instance: string, holdS: number): { ok: boolean; message: string };
+}
+
+/** What onReady gets: the runtime, and a reload that queues behind SIGHUP's. */
+export interface DaemonControl {
+  runtime: RuntimeLike;
+  reload(): Promise<{ ok: boolean; message: string }>;
 }
 
 export interface DaemonOptions {
@@ -24,8 +34,10 @@ export interface DaemonOptions {
   dumpDir: string;
   log: Logger;
   createRuntime(): Promise<RuntimeLike>;
-  /** Called once the daemon is running (e.g. sd_notify READY=1). */
-  onReady?(): void;
+  /** Called once the daemon is running (API, sd_notify READY=1). */
+  onReady?(ctl: DaemonControl): void | Promise<void>;
+  /** Called first on a stop signal, before the runtime stops (sd_notify STOPPING=1, API closed). */
+  onStopping?(): void | Promise<void>;
 }
 
 /** Runs until a stop signal; resolves with the process exit code. */
@@ -48,25 +60,33 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     releasePid?.();
     throw e;
   }
-  opts.onReady?.();
+  let reloading: Promise<unknown> = Promise.resolve();
+  // Reloads (SIGHUP or the API) run one at a time.
+  const reload = (): Promise<{ ok: boolean; message: string }> => {
+    const r = reloading.then(() => runtime.reload());
+    reloading = r.catch(() => undefined);
+    return r;
+  };
+  let ready: Promise<void> = Promise.resolve();
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
-    let reloading = Promise.resolve();
     const stop = (sig: string): void => {
       if (stopping) return;
       stopping = true;
       log.info({ event: 'daemon.stop', signal: sig }, `Stopping (${sig})`);
-      reloading
+      ready
+        .then(() => opts.onStopping?.())
+        .catch((e: unknown) => log.error({ event: 'daemon.stop_error', err: String(e) }, 'error while stopping'))
+        .then(() => reloading)
         .then(() => runtime.stop(`signal ${sig}`))
         .catch((e: unknown) => log.error({ event: 'daemon.stop_error', err: String(e) }, 'error while stopping'))
         .finally(() => { cleanup(); releasePid?.(); resolve(0); });
     };
     const onHup = (): void => {
       if (stopping) return;
-      reloading = reloading.then(async () => {
-        log.info({ event: 'daemon.reload' }, 'Reloading configuration (SIGHUP)');
-        const r = await runtime.reload();
+      log.info({ event: 'daemon.reload' }, 'Reloading configuration (SIGHUP)');
+      reload().then((r) => {
         if (r.ok) log.info({ event: 'daemon.reloaded' }, r.message);
         else log.error({ event: 'daemon.reload_failed' }, `reload refused, keeping the running configuration: ${r.message}`);
       }).catch((e: unknown) => log.error({ event: 'daemon.reload_failed', err: String(e) }, 'reload failed'));
@@ -89,6 +109,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.on('SIGHUP', onHup);
     process.on('SIGUSR1', onUsr1);
     process.on('SIGUSR2', onUsr2);
+    ready = (async () => { await opts.onReady?.({ runtime, reload }); })().catch((e: unknown) => {
+      log.error({ event: 'daemon.ready_error', err: String(e) }, `start-up hook failed: ${String(e)}`);
+    });
     function cleanup(): void {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);

@@ -60,6 +60,8 @@ interface InstRt {
 }
 
 const MAX_TRANSITIONS = 200;
+/** Effective priority clamps at 1: below every peer that has not been handed over too. */
+const HOLD_PENALTY = -254;
 
 export class Runtime implements RuntimeLike {
   private cfg!: FloatdConfig;
@@ -72,6 +74,9 @@ export class Runtime implements RuntimeLike {
   private scriptUser: ScriptIdentity | undefined;
   private cloud?: CloudIps;
   private readonly transitions: TransitionRecord[] = [];
+  private readonly transitionCounts = new Map<string, NonNullable<DaemonStatus['transitionCounts']>[number]>();
+  /** Instances handed over through the API, kept at the lowest priority until the timer ends. */
+  private readonly held = new Map<string, NodeJS.Timeout>();
   private readonly startedAt = new Date().toISOString();
   private configLoadedAt = this.startedAt;
   private unknownVrid = 0;
@@ -196,7 +201,7 @@ export class Runtime implements RuntimeLike {
 
   private onTracking(name: string, ch: TrackingChange): void {
     if (!this.insts.has(name)) return;
-    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: ch.priorityDelta, faults: ch.faults, reason: ch.reason }, name));
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: ch.priorityDelta + (this.held.has(name) ? HOLD_PENALTY : 0), faults: ch.faults, reason: ch.reason }, name));
   }
 
   private onVipRemoved(ifname: string, address: string): void {
@@ -384,6 +389,10 @@ export class Runtime implements RuntimeLike {
 
   private recordTransition(kind: 'INSTANCE' | 'GROUP', name: string, from: VrrpState, to: VrrpState, reasonKind: string, reason: string, priority: number): void {
     this.transitions.push({ time: new Date().toISOString(), instance: name, kind, from, to, reasonKind, reason, priority });
+    const key = `${kind} ${name} ${to} ${reasonKind}`;
+    const c = this.transitionCounts.get(key) ?? { instance: name, kind, to, reasonKind, count: 0 };
+    c.count++;
+    this.transitionCounts.set(key, c);
     if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
   }
 
@@ -466,10 +475,36 @@ export class Runtime implements RuntimeLike {
       startedAt: this.startedAt, configFile: this.o.configFile, configLoadedAt: this.configLoadedAt, instances,
       syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT', members: g.members })),
       floatingIps: this.cloud?.status() ?? [], transitions: [...this.transitions], notify: { runs: this.notifier.runs, failures: this.notifier.failures },
+      transitionCounts: [...this.transitionCounts.values()].map((c) => ({ ...c })),
     };
   }
 
   dataDump(): string { return JSON.stringify(this.status(), null, 2) + '\n'; }
+
+  /**
+   * API hand-over: resign MASTER now (priority-0 advert: the peer takes over after Skew_Time)
+   * and stay BACKUP at the lowest priority for `holdS` seconds, so preemption does not take
+   * the address straight back. holdS 0: resign only.
+   */
+  handover(name: string, holdS: number): { ok: boolean; message: string } {
+    const inst = this.node.instance(name);
+    if (!inst || !this.trackers) return { ok: false, message: `no instance ${name}` };
+    if (inst.state !== 'MASTER') return { ok: false, message: `${name} is ${inst.state}, not MASTER: nothing to hand over` };
+    const step = (reason: string): void => {
+      const agg = this.trackers?.aggregate(name);
+      if (agg) this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta + (this.held.has(name) ? HOLD_PENALTY : 0), faults: agg.faults, reason }, name));
+    };
+    clearTimeout(this.held.get(name));
+    this.held.delete(name);
+    if (holdS > 0) {
+      const t = setTimeout(() => { this.held.delete(name); step('hand-over hold ended'); }, holdS * 1000);
+      t.unref();
+      this.held.set(name, t);
+      step(`hand-over: lowest priority for ${holdS} s`);
+    }
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'handover', text: `requested through the API${holdS > 0 ? `, holding off for ${holdS} s` : ''}` }, name));
+    return { ok: true, message: `${name} left MASTER${holdS > 0 ? `; it stays at priority ${this.node.instance(name)?.effectivePriority ?? 1} for ${holdS} s` : ''}` };
+  }
   statsDump(): string { return formatStats(this.status()); }
 }
 

@@ -45,6 +45,8 @@ export type Event =
   | { type: 'tracking'; priorityDelta: number; faults: string[]; reason: string }
   | { type: 'vipRemovedExternally' }
   | { type: 'shutdown' }
+  /** Operator hand-over (API): a MASTER resigns with a priority-0 advert and becomes BACKUP. */
+  | { type: 'handover'; text?: string }
   /** Sent by VrrpNode to couple the members of a vrrp_sync_group. */
   | { type: 'syncGroup'; group: string; to: SyncDirective; text: string };
 
@@ -59,7 +61,8 @@ export type ReasonKind =
   | 'shutdown'
   | 'sync_group'
   | 'vip_removed'
-  | 'owner_conflict';
+  | 'owner_conflict'
+  | 'handover';
 
 export interface Reason {
   kind: ReasonKind;
@@ -156,6 +159,7 @@ export class VrrpInstance {
       case 'tracking': this.onTracking(now, ev, out); break;
       case 'vipRemovedExternally': this.onVipRemoved(now, out); break;
       case 'shutdown': this.onShutdown(out); break;
+      case 'handover': this.onHandover(now, ev.text, out); break;
       case 'syncGroup': this.onSync(now, ev, out); break;
     }
     return out;
@@ -437,6 +441,16 @@ export class VrrpInstance {
     else this.cancelAll(out);
     this._wantState = 'STOP';
     this.transition(out, 'STOP', { kind: 'shutdown', text: `${this.tag()} Stopping (shutdown)` });
+  }
+
+  /** Like a shutdown for the peers (priority 0: they take over after Skew_Time), but we stay BACKUP. */
+  private onHandover(now: number, text: string | undefined, out: Action[]): void {
+    if (this._state !== 'MASTER') return;
+    this.releaseMaster(out, true);
+    this._masterAddress = undefined;
+    this._masterPriority = undefined;
+    const reason: Reason = { kind: 'handover', text: `${this.tag()} Leaving MASTER STATE (hand-over${text ? `: ${text}` : ''})` };
+    this.enterBackup(now, out, reason, 'full');
   }
 
   private onSync(now: number, ev: Extract<Event, { type: 'syncGroup' }>, out: Action[]): void {
