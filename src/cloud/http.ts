@@ -60,6 +60,23 @@ export function resetEpochToMs(value: string | null, nowMs: number): number | un
   return Math.max(0, Math.round(Number(value) * 1000 - nowMs));
 }
 
+/**
+ * A dialect's errorDetail from the parts of a JSON error body that `pick` finds; plain-text
+ * bodies (metadata services, proxies) become the message, cut to 200 characters.
+ */
+export function bodyDetail(body: unknown, pick: (b: Record<string, unknown>) => { code?: unknown; message?: unknown } | undefined): { code?: string; message?: string } {
+  if (typeof body === 'string') return body.trim() ? { message: body.trim().slice(0, 200) } : {};
+  if (body === null || typeof body !== 'object') return {};
+  const d = pick(body as Record<string, unknown>);
+  return { ...(typeof d?.code === 'string' ? { code: d.code } : {}), ...(typeof d?.message === 'string' ? { message: d.message } : {}) };
+}
+
+/** An instance id that must be all digits (droplet, server, Linode). */
+export function digitsId(provider: string, noun: string, v: string, from: string): string {
+  if (!/^\d+$/.test(v)) throw new CloudError('invalid', `${provider}: ${from} gave "${v.slice(0, 40)}", not a ${noun} id`);
+  return v;
+}
+
 function defaultKind(status: number): CloudErrorKind {
   if (status === 401 || status === 403) return 'auth';
   if (status === 404) return 'not_found';

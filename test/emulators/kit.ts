@@ -34,6 +34,8 @@ export interface Style {
   error(status: number, message: string, code?: string): unknown;
   /** Rate-limit header names: DO 'ratelimit-', Hetzner 'RateLimit-', Linode 'X-RateLimit-'; none for Vultr. */
   rateLimitPrefix?: string;
+  /** Whether a 429 from the rate limiter carries Retry-After (DO, Linode do; Hetzner documents only RateLimit-Reset). */
+  retryAfterOn429?: boolean;
   /** Default message per status when a fault or the kit answers. */
   messages?: Partial<Record<number, string>>;
 }
@@ -168,7 +170,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       return errorReply(fault.status, undefined, undefined, extra);
     }
     if (req.headers.authorization !== `Bearer ${o.token}`) return errorReply(401, undefined, undefined, rlHeaders);
-    if (!rl.ok) return errorReply(429, undefined, undefined, { ...rlHeaders, 'retry-after': String(rl.retryAfterS) });
+    if (!rl.ok) return errorReply(429, undefined, undefined, o.style.retryAfterOn429 === false ? rlHeaders : { ...rlHeaders, 'retry-after': String(rl.retryAfterS) });
     const reply = await route(method, path, query, req, raw);
     return { ...reply, headers: { ...rlHeaders, ...reply.headers } };
   };

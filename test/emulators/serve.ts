@@ -14,6 +14,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { EmulatorHandle, ListenOptions } from './kit.js';
 import { startDigitalOceanEmulator } from './digitalocean.js';
+import { startHetznerEmulator } from './hetzner.js';
 
 /** Provider-neutral description of an account: instances, addresses and who holds each. */
 export interface AccountSpec extends ListenOptions {
@@ -29,6 +30,12 @@ export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandl
     token: s.token,
     droplets: s.nodes.map((n) => ({ id: Number(n) })),
     reservedIps: s.ips.map((i) => ({ ip: i.address, dropletId: i.holder === null ? null : Number(i.holder) })),
+    ...common(s),
+  }),
+  hetzner: (s) => startHetznerEmulator({
+    token: s.token,
+    servers: s.nodes.map((n) => ({ id: Number(n) })),
+    floatingIps: s.ips.map((i) => ({ ip: i.address, server: i.holder === null ? null : Number(i.holder) })),
     ...common(s),
   }),
 };

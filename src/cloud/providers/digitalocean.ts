@@ -10,8 +10,8 @@
  */
 import { isIP } from 'node:net';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { httpRequest, optionMs, resetEpochToMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
-import { followAction, type ActionState } from '../action-poll.js';
+import { bodyDetail, digitsId, httpRequest, optionMs, resetEpochToMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
+import { actionOf, followAction, type ActionState } from '../action-poll.js';
 
 export const DO_API_URL = 'https://api.digitalocean.com';
 export const DO_METADATA_URL = 'http://169.254.169.254';
@@ -19,11 +19,7 @@ export const DO_METADATA_URL = 'http://169.254.169.254';
 const dialect: ProviderDialect = {
   name: 'digitalocean',
   // {"id":"unprocessable_entity","message":"…","request_id":"…"}; metadata answers plain text.
-  errorDetail(body) {
-    if (typeof body === 'string') return body.trim() ? { message: body.trim().slice(0, 200) } : {};
-    const b = body as { id?: unknown; message?: unknown } | null;
-    return { ...(typeof b?.id === 'string' ? { code: b.id } : {}), ...(typeof b?.message === 'string' ? { message: b.message } : {}) };
-  },
+  errorDetail: (body) => bodyDetail(body, (b) => ({ code: b.id, message: b.message })),
   classify(status, _code, message) {
     // doctl#493: "422 The floating IP already has a pending event."
     if (status === 422 && /pending/i.test(message ?? '')) return 'busy';
@@ -70,10 +66,10 @@ class DigitalOcean implements CloudProvider {
 
   async whoAmI(): Promise<string> {
     this.check();
-    if (this.s.instanceId !== undefined) return dropletId(this.s.instanceId, 'instance_id');
+    if (this.s.instanceId !== undefined) return digitsId('digitalocean', 'droplet', this.s.instanceId, 'instance_id');
     // No Authorization header: the token is for the API only.
     const r = await httpRequest(this.s, metaDialect, { method: 'GET', base: this.meta, path: '/metadata/v1/id', headers: { accept: 'text/plain' } });
-    return dropletId(r.text.trim(), 'the metadata service /metadata/v1/id');
+    return digitsId('digitalocean', 'droplet', r.text.trim(), 'the metadata service /metadata/v1/id');
   }
 
   async holder(): Promise<string | null> {
@@ -87,9 +83,9 @@ class DigitalOcean implements CloudProvider {
 
   async assign(self: string): Promise<void> {
     this.check();
-    const droplet = Number(dropletId(self, 'the droplet to assign to'));
+    const droplet = Number(digitsId('digitalocean', 'droplet', self, 'the droplet to assign to'));
     const post = await this.call({ method: 'POST', base: this.api, path: `${this.ipPath()}/actions`, body: { type: 'assign', droplet_id: droplet } });
-    const action = readAction(post, `POST ${this.ipPath()}/actions`);
+    const action = actionOf<DoAction>('digitalocean', post.json, `POST ${this.ipPath()}/actions`);
     const first = actionState(action);
     if (first.state === 'failed') throw new CloudError('server', `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self}) ended in error: ${first.why}`);
     if (first.state === 'done') return;
@@ -98,7 +94,7 @@ class DigitalOcean implements CloudProvider {
     const pollPath = this.coll.path === 'reserved_ipv6' ? `/v2/actions/${String(action.id)}` : `${this.ipPath()}/actions/${String(action.id)}`;
     await followAction(
       { what: `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self})`, intervalMs: this.pollMs, limitMs: this.actionLimitMs, ...(this.s.signal ? { signal: this.s.signal } : {}) },
-      async () => actionState(readAction(await this.call({ method: 'GET', base: this.api, path: pollPath }), `GET ${pollPath}`)),
+      async () => actionState(actionOf<DoAction>('digitalocean', (await this.call({ method: 'GET', base: this.api, path: pollPath })).json, `GET ${pollPath}`)),
     );
   }
 
@@ -116,16 +112,7 @@ class DigitalOcean implements CloudProvider {
   }
 }
 
-function dropletId(v: string, from: string): string {
-  if (!/^\d+$/.test(v)) throw new CloudError('invalid', `digitalocean: ${from} gave "${v.slice(0, 40)}", not a droplet id`);
-  return v;
-}
 
-function readAction(r: HttpResponse, where: string): DoAction & { id: number | string } {
-  const a = (r.json as { action?: DoAction } | undefined)?.action;
-  if (!a || (typeof a.id !== 'number' && typeof a.id !== 'string')) throw new CloudError('server', `digitalocean ${where}: answer has no action id`);
-  return a as DoAction & { id: number | string };
-}
 
 function actionState(a: DoAction): ActionState {
   if (a.status === 'completed') return { state: 'done' };

@@ -1,7 +1,9 @@
 /** Every built-in driver by the name the floating_ip block's `provider` uses. */
 import type { ProviderFactory } from '../types.js';
 import { digitalocean } from './digitalocean.js';
+import { hetzner } from './hetzner.js';
 
 export const providers: Record<string, ProviderFactory> = {
   digitalocean,
+  hetzner,
 };

@@ -132,11 +132,12 @@ export function providerContract(f: ContractFixture): void {
     emu.faults.add({ kind: 'status', status: 429, retryAfterS: 7, match: f.holderPath });
     const e = await rejectsKind(p.holder(), 'rate_limited');
     assert.equal(e.retryAfterMs, 7000);
-    // The emulator's own limiter: two requests a minute, the third is refused.
+    // The emulator's own limiter: two requests a minute, then refused (holder() may take one
+    // request or, where it looks the address up first, more).
     emu.setRateLimit({ limit: 2, windowMs: 60_000 });
-    await p.holder();
-    await p.holder();
-    const e2 = await rejectsKind(p.holder(), 'rate_limited');
+    let e2: unknown;
+    for (let i = 0; i < 4 && e2 === undefined; i++) await p.holder().catch((e: unknown) => { e2 = e; });
+    assert.ok(e2 instanceof CloudError && e2.kind === 'rate_limited', `expected rate_limited, got ${String(e2)}`);
     assert.ok(e2.retryAfterMs !== undefined && e2.retryAfterMs > 0 && e2.retryAfterMs <= 60_000, `retryAfterMs ${e2.retryAfterMs}`);
   });
 
