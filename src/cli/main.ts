@@ -9,6 +9,7 @@ import { VERSION } from '../util/version.js';
 import { runCheck } from './check.js';
 import { runRun } from './run.js';
 import { runDemo } from './demo.js';
+import { runStatus } from './status.js';
 
 const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
 const collect = (v: string, prev: string[]): string[] => prev.concat(v);
@@ -37,6 +38,18 @@ function program(): Command {
     .option('-i, --config-id <id>', 'activate @id conditional lines', collect, [])
     .action(async (o: { useFile: string; json?: boolean; configId: string[] }) => {
       process.exitCode = await runCheck({ file: o.useFile, json: o.json, configIds: o.configId });
+    });
+  p.command('status')
+    .description("who holds which VIP and why, from the running daemon (exit 0 ok, 1 an instance in FAULT, 3 not running)")
+    .option('-s, --socket <path>', 'API unix socket (default: $FLOATD_SOCKET or /run/floatd/floatd.sock)')
+    .option('--url <url>', 'API base URL instead of the socket, e.g. http://127.0.0.1:9610/')
+    .option('-f, --use-file <file>', 'find the API socket in this configuration')
+    .option('--json', 'print the daemon status as JSON')
+    .option('-w, --watch [secs]', 'refresh every secs (default 2) until Ctrl-C')
+    .action(async (o: { socket?: string; url?: string; useFile?: string; json?: boolean; watch?: string | boolean }) => {
+      const watch = o.watch === undefined ? undefined : o.watch === true ? 2 : Number(o.watch);
+      if (watch !== undefined && !(watch > 0)) { process.stderr.write('floatd status: --watch takes a number of seconds > 0\n'); process.exitCode = 2; return; }
+      process.exitCode = await runStatus({ socket: o.socket, url: o.url, file: o.useFile, json: o.json, watch });
     });
   p.command('demo')
     .description("the seed tutorial live on a lab of network namespaces: failover and fail-back, measured (root)")
