@@ -86,6 +86,8 @@ export class Reconciler {
   private self: string | undefined;
   private holder: string | null | undefined;
   private attempts = 0;
+  /** Verified as ours since the wish last became hold: a later "someone else" is drift. */
+  private heldThisHold = false;
   private retries = 0;
   private failoverStart = 0;
   private callsThisFailover = 0;
@@ -128,6 +130,7 @@ export class Reconciler {
     if (want === this.desired) return;
     this.desired = want;
     this.gen += 1; // anything in flight is now stale
+    this.heldThisHold = false;
     this.cancelTimer(out);
     if (want === 'hold') {
       out.push({ type: 'log', level: 'info', event: 'cloud.hold', msg: `claiming the address (${reason})` });
@@ -204,6 +207,7 @@ export class Reconciler {
             out.push({ type: 'log', level: 'info', event: 'cloud.held', msg: `${this.lastResult} (${this.callsThisFailover} call(s), ${Math.round(this.lastConvergeUs / 1000)} ms)` });
           }
           this.lastError = undefined;
+          this.heldThisHold = true;
           this.phase = 'held';
           this.arm(now + this.s.reconcileMs * 1000, out);
           return;
@@ -215,7 +219,7 @@ export class Reconciler {
           this.retry(now, { kind: 'server', message: this.lastError }, out);
           return;
         }
-        if (this.phase === 'checking' && prev === this.self) {
+        if (this.phase === 'checking' && this.heldThisHold && prev === this.self) {
           out.push({ type: 'log', level: 'warn', event: 'cloud.drift', msg: `the address drifted to ${this.holder ?? 'nobody'}; re-asserting` });
         }
         // Room for the assign and its verification, or none at all.

@@ -19,6 +19,7 @@ class Sim {
   readonly rec: Reconciler;
   desired = 'idle';
   maxPerFailover = 0;
+  readonly events: string[] = [];
 
   constructor(settings: Partial<ReconcilerSettings> = {}, private readonly latencyMs = 50, self?: string) {
     this.rec = new Reconciler({ ...DEFAULT_RECONCILER, ...settings }, () => 0.5, self);
@@ -31,7 +32,8 @@ class Sim {
 
   private apply(actions: ReconcilerAction[]): void {
     for (const a of actions) {
-      if (a.type === 'setTimer') this.timerAt = a.at;
+      if (a.type === 'log') this.events.push(a.event);
+      else if (a.type === 'setTimer') this.timerAt = a.at;
       else if (a.type === 'clearTimer') this.timerAt = undefined;
       else if (a.type === 'call') {
         this.calls.push({ op: a.op, at: this.now, desired: this.desired });
@@ -106,10 +108,24 @@ test('while held, the holder is re-read every reconcile interval; drift is re-as
   s.run(25_000); // two quiet reconciles: one holder read each
   assert.equal(s.calls.length - before, 2);
   assert.ok(s.calls.slice(before).every((c) => c.op === 'holder'));
+  assert.ok(!s.events.includes('cloud.drift'));
   s.holder = 'thief';
   s.run(35_000);
+  assert.ok(s.events.includes('cloud.drift'));
   assert.deepEqual(s.calls.slice(-3).map((c) => c.op), ['holder', 'assign', 'holder']);
   assert.equal(s.holder, 'me');
+});
+
+test('a new failover finding the other node holding it is not called drift', () => {
+  const s = new Sim({}, 10);
+  s.desire('hold');
+  s.run(1000);
+  s.desire('release');
+  s.holder = 'other'; // the peer took it over, as it should
+  s.desire('hold');
+  s.run(2000);
+  assert.equal(s.holder, 'me');
+  assert.ok(!s.events.includes('cloud.drift'), s.events.join(','));
 });
 
 test('BACKUP never assigns, and an answer arriving after the wish changed is ignored', () => {
