@@ -27,6 +27,7 @@ const NUMERIC: Record<string, [number, number, string]> = {
   backoff_max: [0.1, 600, 'seconds, the longest pause between retries'],
   error_retry: [1, 86_400, 'seconds before retrying after an auth/not-found/invalid answer'],
   poll_interval: [0.05, 60, "seconds between polls of the provider's action"],
+  action_timeout: [1, 3600, "seconds the provider's action may take"],
 };
 
 /** Provider-specific words the drivers read from `options`. */
