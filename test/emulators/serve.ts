@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import type { EmulatorHandle, ListenOptions } from './kit.js';
 import { startDigitalOceanEmulator } from './digitalocean.js';
 import { startHetznerEmulator } from './hetzner.js';
+import { startVultrEmulator } from './vultr.js';
 
 /** Provider-neutral description of an account: instances, addresses and who holds each. */
 export interface AccountSpec extends ListenOptions {
@@ -36,6 +37,12 @@ export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandl
     token: s.token,
     servers: s.nodes.map((n) => ({ id: Number(n) })),
     floatingIps: s.ips.map((i) => ({ ip: i.address, server: i.holder === null ? null : Number(i.holder) })),
+    ...common(s),
+  }),
+  vultr: (s) => startVultrEmulator({
+    token: s.token,
+    instances: s.nodes.map((id) => ({ id })),
+    reservedIps: s.ips.map((i) => ({ ip: i.address, instanceId: i.holder })),
     ...common(s),
   }),
 };

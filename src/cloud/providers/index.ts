@@ -2,8 +2,10 @@
 import type { ProviderFactory } from '../types.js';
 import { digitalocean } from './digitalocean.js';
 import { hetzner } from './hetzner.js';
+import { vultr } from './vultr.js';
 
 export const providers: Record<string, ProviderFactory> = {
   digitalocean,
   hetzner,
+  vultr,
 };

@@ -18,6 +18,7 @@ const fixture: ContractFixture = {
   provider: 'digitalocean', factory: digitalocean, address: IP, emuAddress: IP, nodes: ['101', '102'],
   start: (o) => start(o.actionDelayMs), async: true,
   holderPath: /^GET \/v2\/reserved_ips\/203/, assignPath: /^POST \/v2\/reserved_ips\/.*\/actions$/,
+  pollPath: /^GET .*actions/,
 };
 providerContract(fixture);
 

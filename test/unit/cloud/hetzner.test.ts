@@ -17,6 +17,7 @@ const fixture: ContractFixture = {
   provider: 'hetzner', factory: hetzner, address: IP, emuAddress: IP, nodes: ['42', '43'],
   start: (o) => start(o.actionDelayMs), async: true,
   holderPath: /^GET \/v1\/floating_ips/, assignPath: /^POST \/v1\/floating_ips\/\d+\/actions\/assign$/,
+  pollPath: /^GET \/v1\/actions/,
 };
 providerContract(fixture);
 

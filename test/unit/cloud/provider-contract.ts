@@ -23,6 +23,10 @@ export interface ContractFixture {
   start(o: { actionDelayMs: number }): Promise<EmulatorHandle>;
   /** Asynchronous actions (busy while one runs; can end in error). */
   async: boolean;
+  /** Requests the driver polls with while a change takes effect (none: the API is synchronous). */
+  pollPath?: RegExp;
+  /** Most HTTP calls one assign may take (default: 2 + a poll per 50 ms of the 150 ms change + 3). */
+  maxAssignCalls?: number;
   /** Path a failing API request matches, for faults aimed at the first call of holder(). */
   holderPath: RegExp;
   assignPath: RegExp;
@@ -96,8 +100,9 @@ export function providerContract(f: ContractFixture): void {
     assert.equal(emu.holder(f.emuAddress), b);
     assert.equal(await p.holder(), b);
     // Bounded: one mutating call (plus lookups) and a poll per interval while the action runs.
-    assert.ok(assignCalls.length >= 1 && assignCalls.length <= 2 + Math.ceil(DELAY / 50) + 3, `assign made ${assignCalls.length} calls`);
-    assert.ok(assignCalls.every((c) => c.status !== 'timeout' && c.status !== 'network' && c.status < 400));
+    const most = f.maxAssignCalls ?? 2 + Math.ceil(DELAY / 50) + 3;
+    assert.ok(assignCalls.length >= 1 && assignCalls.length <= most, `assign made ${assignCalls.length} calls`);
+    assert.ok(assignCalls.every((c) => typeof c.status === 'number' && c.status < 500), 'no failed call on the happy path');
     console.log(`# ${f.provider}: assign took ${ms} ms and ${assignCalls.length} HTTP calls (${assignCalls.map((c) => `${c.method} ${c.path}`).join(', ')})`);
   });
 
@@ -185,10 +190,14 @@ export function providerContract(f: ContractFixture): void {
     assert.equal(calls.length, 0);
   });
 
-  if (!f.async) return;
+  if (f.async) asyncContract(f, fresh);
+  if (f.pollPath) pollContract(f, f.pollPath, fresh, (e) => { emu = e; });
+}
 
+function asyncContract(f: ContractFixture, fresh: () => Promise<EmulatorHandle>): void {
+  const [a, b] = f.nodes;
   test(`${f.provider}: assign while another action runs on the address is 'busy'`, async () => {
-    await fresh();
+    const emu = await fresh();
     const { p: pa } = driverFor(f, emu, a);
     const { p: pb } = driverFor(f, emu, b);
     // Node b starts taking it; node a, still believing it should hold it, tries to take it back.
@@ -200,29 +209,36 @@ export function providerContract(f: ContractFixture): void {
   });
 
   test(`${f.provider}: an action that ends in error is 'server' and the holder stays`, async () => {
-    await fresh();
+    const emu = await fresh();
     const { p } = driverFor(f, emu, b);
     emu.faults.add({ kind: 'action_error', match: f.assignPath });
     await rejectsKind(p.assign(b), 'server');
     assert.equal(emu.holder(f.emuAddress), a);
     assert.equal(await p.holder(), a);
   });
+}
 
-  test(`${f.provider}: a failed poll is asked again; an action that never ends is 'timeout' after action_timeout`, async () => {
-    await fresh();
+function pollContract(f: ContractFixture, pollPath: RegExp, fresh: () => Promise<EmulatorHandle>, replace: (e: EmulatorHandle) => void): void {
+  const b = f.nodes[1];
+  test(`${f.provider}: a failed poll is asked again; a change that never ends is 'timeout' after action_timeout`, async () => {
+    let emu = await fresh();
     const { p, calls } = driverFor(f, emu, b);
-    // The first poll answers 500: the driver polls again rather than give up on a running action.
-    emu.faults.add({ kind: 'status', status: 500, match: /^GET .*actions/ });
-    await p.assign(b);
+    // A poll while the change runs answers 500: the driver polls again rather than give up on a running change.
+    const moving = p.assign(b);
+    await new Promise((r) => setTimeout(r, 60));
+    emu.faults.add({ kind: 'status', status: 500, match: pollPath });
+    await moving;
     assert.ok(calls.some((c) => c.status === 500));
     assert.equal(emu.holder(f.emuAddress), b);
 
-    emu = await (async () => { await emu.close(); return f.start({ actionDelayMs: 5000 }); })();
+    await emu.close();
+    emu = await f.start({ actionDelayMs: 5000 });
+    replace(emu);
     const { p: p2, calls: c2 } = driverFor(f, emu, b, { options: { poll_interval: '0.05', action_timeout: '0.3', ...f.options } });
     const t0 = Date.now();
     const e = await rejectsKind(p2.assign(b), 'timeout');
     assert.ok(Date.now() - t0 < 1500);
     assert.match(e.message, /did not finish/);
-    assert.ok(c2.length <= 2 + 6 + 1, `${c2.length} calls`);
+    assert.ok(c2.length <= (f.maxAssignCalls ?? 3) + 6, `${c2.length} calls`);
   });
 }
