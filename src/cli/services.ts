@@ -27,7 +27,8 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger): Service
         if (!rt.status) throw new Error('this runtime has no status');
         return rt.status();
       };
-      const cfg = api ?? defaultApiConfig();
+      // No floatd_api block: the defaults, with $FLOATD_SOCKET (as `floatd status` reads it) for the socket.
+      const cfg = api ?? { ...defaultApiConfig(), ...(process.env.FLOATD_SOCKET ? { socket: process.env.FLOATD_SOCKET } : {}) };
       if (cfg.enabled && rt.status) {
         let token: string | undefined;
         try {

@@ -52,8 +52,8 @@ export class SeedLab {
   startFloatd(h: Server): void {
     const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
     const args = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), main, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
-    // Dumps (SIGUSR1/SIGUSR2) land in the host's own directory.
-    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h) } });
+    // Dumps (SIGUSR1/SIGUSR2) and the API socket live in the host's own directory.
+    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock') } });
   }
 
   /**
