@@ -16,6 +16,7 @@ import type { EmulatorHandle, ListenOptions } from './kit.js';
 import { startDigitalOceanEmulator } from './digitalocean.js';
 import { startHetznerEmulator } from './hetzner.js';
 import { startVultrEmulator } from './vultr.js';
+import { startLinodeEmulator } from './linode.js';
 
 /** Provider-neutral description of an account: instances, addresses and who holds each. */
 export interface AccountSpec extends ListenOptions {
@@ -44,6 +45,15 @@ export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandl
     instances: s.nodes.map((id) => ({ id })),
     reservedIps: s.ips.map((i) => ({ ip: i.address, instanceId: i.holder })),
     ...common(s),
+  }),
+  // IP assignment is synchronous on Linode: no action delay.
+  linode: (s) => startLinodeEmulator({
+    token: s.token,
+    linodes: s.nodes.map((n) => ({ id: Number(n) })),
+    ips: s.ips.map((i) => ({ address: i.address, linodeId: i.holder === null ? null : Number(i.holder) })),
+    ...(s.onChange ? { onChange: s.onChange } : {}),
+    ...(s.host !== undefined ? { host: s.host } : {}),
+    ...(s.port !== undefined ? { port: s.port } : {}),
   }),
 };
 

@@ -2,10 +2,12 @@
 import type { ProviderFactory } from '../types.js';
 import { digitalocean } from './digitalocean.js';
 import { hetzner } from './hetzner.js';
+import { linode } from './linode.js';
 import { vultr } from './vultr.js';
 
 export const providers: Record<string, ProviderFactory> = {
   digitalocean,
   hetzner,
   vultr,
+  linode,
 };

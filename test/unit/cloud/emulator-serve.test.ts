@@ -69,3 +69,32 @@ test('serve: a digitalocean emulator in its own process, driven through the cont
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('serve: every provider\'s emulator runs as a process and a driver moves the address through it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'floatd-serve-'));
+  const cases: [string, string, string, string][] = [
+    ['hetzner', '42', '43', '203.0.113.20'],
+    ['vultr', '2b9bf5fb-1644-4e0a-b706-1116ab64d783', '792199bb-620a-4e2c-ba3d-126c58f7f9d4', '203.0.113.30'],
+    ['linode', '123', '234', '203.0.113.40'],
+  ];
+  try {
+    writeFileSync(join(dir, 'token'), TOKEN);
+    for (const [provider, a, b, ip] of cases) {
+      const { child, info } = await serve([provider, '--token-file', join(dir, 'token'), '--nodes', `${a},${b}`, '--ip', `${ip}=${a}`, '--action-delay-ms', '50']);
+      try {
+        const p = providers[provider]!({ address: ip, token: TOKEN, apiUrl: info.apiUrl, metadataUrl: info.metadata[b]!, timeoutMs: 2000, options: { poll_interval: '0.05' } });
+        assert.equal(await p.whoAmI(), b, provider);
+        assert.equal(await p.holder(), a, provider);
+        await p.assign(b);
+        assert.equal(await p.holder(), b, provider);
+        const state = (await (await fetch(`${info.controlUrl}/state`)).json()) as { holders: Record<string, string | null> };
+        assert.equal(state.holders[ip], b, provider);
+      } finally {
+        child.kill('SIGTERM');
+        assert.equal(await stopped(child), 0);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

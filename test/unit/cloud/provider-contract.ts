@@ -31,6 +31,8 @@ export interface ContractFixture {
   holderPath: RegExp;
   assignPath: RegExp;
   options?: Record<string, string>;
+  /** Options the driver must refuse (default: a poll_interval that is not a number). */
+  badOptions?: Record<string, string>;
 }
 
 export interface Call { method: string; path: string; status: number | 'timeout' | 'network'; ms: number }
@@ -185,7 +187,7 @@ export function providerContract(f: ContractFixture): void {
 
   test(`${f.provider}: a bad option is refused as 'invalid' on every call`, async () => {
     await fresh();
-    const { p, calls } = driverFor(f, emu, b, { options: { poll_interval: 'soon' } });
+    const { p, calls } = driverFor(f, emu, b, { options: f.badOptions ?? { poll_interval: 'soon' } });
     await rejectsKind(p.holder(), 'invalid');
     assert.equal(calls.length, 0);
   });
