@@ -49,11 +49,12 @@ export class SeedLab {
 
   dir(h: string): string { return this.lab.host(h).dir; }
 
-  startFloatd(h: Server): void {
+  /** `env` adds to the daemon's environment (e.g. NOTIFY_SOCKET for an sd_notify receiver). */
+  startFloatd(h: Server, env: NodeJS.ProcessEnv = {}): void {
     const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
     const args = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), main, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
     // Dumps (SIGUSR1/SIGUSR2) and the API socket live in the host's own directory.
-    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock') } });
+    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock'), ...env } });
   }
 
   /**

@@ -7,34 +7,38 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { appendFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { REPO_ROOT, SeedLab, SEED_VIP, type Server } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
 import type { DaemonStatus, InstanceStatus } from '../../src/daemon/status-types.js';
+import { hasPython, notifyReceiver, type NotifyReceiver } from '../unit/api/notify-receiver.js';
 
-const skip = labUnavailable() ?? false;
+const skip = labUnavailable() ?? (hasPython ? false : 'python3 (the sd_notify receiver) is missing');
 const TOKEN = 'lab-token-0123456789abcdef';
 const isTs = import.meta.url.endsWith('.ts');
 const MAIN = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
 
 let s: SeedLab;
+/** lb2 runs as systemd would start it: NOTIFY_SOCKET and WATCHDOG_USEC (1 s pings). */
+let systemd: NotifyReceiver;
 const sock = (h: Server): string => join(s.dir(h), 'api', 'floatd.sock');
 
-before(() => {
+before(async () => {
   if (skip) return;
   s = new SeedLab();
+  systemd = await notifyReceiver(join(s.dir('lb2'), 'notify.sock'));
   for (const h of ['lb1', 'lb2'] as const) {
     const tok = join(s.dir(h), 'api.token');
     writeFileSync(tok, `${TOKEN}\n`);
     chmodSync(tok, 0o600);
     appendFileSync(join(s.dir(h), 'keepalived.conf'), `\nfloatd_api {\n    listen 127.0.0.1:9610\n    socket ${sock(h)}\n    token_file ${tok}\n}\n`);
-    s.startFloatd(h);
+    s.startFloatd(h, h === 'lb2' ? { NOTIFY_SOCKET: join(s.dir('lb2'), 'notify.sock'), WATCHDOG_USEC: '2000000' } : {});
   }
 });
 
-after(() => { if (!skip) s.destroy(); });
+after(() => { if (!skip) { systemd.close(); s.destroy(); } });
 
 /** GET over the host's unix socket, from outside its namespaces. */
 function viaSocket(h: Server, path: string): Promise<{ status: number; body: string }> {
@@ -134,6 +138,11 @@ test('after a failover both hosts show the transition and its reason: API, /metr
   const table = await floatdStatus('lb2');
   assert.match(table.stdout, new RegExp(`^VI_1 +MASTER .*${SEED_VIP.replace(/\./g, '\\.')}.* this node .*priority 0 advertisement`, 'm'));
   assert.match(table.stdout, /BACKUP → MASTER +priority_zero/);
+
+  // systemd saw lb2 become ready as BACKUP, then its STATUS line follow the failover.
+  assert.match(systemd.messages[0] ?? '', /^READY=1\nSTATUS=VI_1 BACKUP \(prio 100\)\nMAINPID=\d+$/);
+  await systemd.waitFor((m) => m.includes('STATUS=VI_1 MASTER (prio 100)'), 3_000);
+  assert.ok(systemd.messages.filter((m) => m.includes('WATCHDOG=1')).length >= 2, 'watchdog pings at half of WATCHDOG_USEC');
 });
 
 test('hand-over through the API: refused without the token; with it the MASTER resigns and stays out for the hold', { skip, timeout: 40_000 }, async () => {
@@ -166,4 +175,12 @@ test('hand-over through the API: refused without the token; with it the MASTER r
     const { screenshotDashboard } = await import('../browser/browser.js');
     await screenshotDashboard(await status('lb1'), process.env.FLOATD_SCREENSHOT);
   }
+});
+
+test('SIGTERM: systemd hears STOPPING=1 and the API socket goes away', { skip, timeout: 20_000 }, async () => {
+  assert.ok(existsSync(sock('lb2')));
+  s.signalFloatd('lb2', 'TERM');
+  await systemd.waitFor((m) => m.startsWith('STOPPING=1'), 5_000);
+  await s.waitFor('lb2 stopped', () => !s.floatdRunning('lb2'), 10_000);
+  assert.equal(existsSync(sock('lb2')), false);
 });

@@ -1,43 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { SdNotify, statusLine } from '../../../src/daemon/sd-notify.js';
 import { nativeAvailable } from '../../../src/net/native.js';
 import { createLogger } from '../../../src/util/log.js';
 import { sampleStatus } from './status-fixture.js';
+import { hasPython, notifyReceiver } from './notify-receiver.js';
 
 const log = createLogger({ level: 'silent' });
-const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 const skip = !nativeAvailable() ? 'native addon not built (scripts/build.sh)' : !hasPython ? 'python3 (the test receiver) is missing' : false;
 
-// A real AF_UNIX SOCK_DGRAM receiver, standing in for systemd: prints each datagram as JSON.
-const RECEIVER = `
-import socket, sys, json
-path = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path.replace('@', '\\0', 1) if path.startswith('@') else path)
-s.settimeout(5)
-print('ready', flush=True)
-while True:
-    try: m = s.recv(4096).decode()
-    except socket.timeout: break
-    print(json.dumps(m), flush=True)
-    if 'STOPPING=1' in m: break
-`;
-
+/** Starts a receiver, runs `drive`, and returns every datagram up to STOPPING=1. */
 async function receive(path: string, drive: () => Promise<void>): Promise<string[]> {
-  const py = spawn('python3', ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
-  assert.equal((await lines.next()).value, 'ready');
-  const got: string[] = [];
-  const done = (async () => { for (let r = await lines.next(); !r.done; r = await lines.next()) got.push(JSON.parse(r.value as string) as string); })();
-  await drive();
-  await done;
-  return got;
+  const r = await notifyReceiver(path, 5);
+  try {
+    await drive();
+    await r.waitFor((m) => m.includes('STOPPING=1'), 5000);
+    return [...r.messages];
+  } finally {
+    r.close();
+  }
 }
 
 test('READY with STATUS, WATCHDOG at half WATCHDOG_USEC, STATUS on a state change, STOPPING', { skip }, async () => {
