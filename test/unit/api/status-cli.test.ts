@@ -62,6 +62,22 @@ test('exit codes: 1 when an instance is in FAULT, 0 when none is, 3 when the dae
   assert.equal((JSON.parse(c.text()) as { running: boolean }).running, false);
 });
 
+test('--watch redraws until interrupted and returns the last refresh\'s code', async () => {
+  let st = sampleStatus();
+  await withDaemon(() => st, async (socket) => {
+    const a = collect();
+    const running = runStatus({ socket, watch: 0.1, out: a.out, color: false });
+    await new Promise((r) => setTimeout(r, 350));
+    st = { ...st, instances: st.instances.filter((i) => i.state !== 'FAULT') };
+    await new Promise((r) => setTimeout(r, 350));
+    process.emit('SIGINT');
+    assert.equal(await running, EXIT_OK);
+    const frames = a.text().split('(every 0.1s; Ctrl-C to stop)').length - 1;
+    assert.ok(frames >= 4, `${frames} refreshes`);
+    assert.match(a.text(), /^VI_6 +FAULT/m, 'the early frames had the FAULT instance');
+  });
+});
+
 /** The CLI as a child process; asynchronous, since this process serves the API it asks. */
 function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
