@@ -122,7 +122,7 @@ export class ApiServer {
           this.o.log.info({ event: 'api.action', action: 'reload', ok: r.ok }, `API reload: ${r.message}`);
           return send(res, r.ok ? 200 : 409, r);
         }
-        const name = decodeURIComponent(act![1]!);
+        const name = decodePath(act![1]!);
         if (!p.handover) return send(res, 501, { error: 'hand-over is not available' });
         if (!p.status().instances.some((i) => i.name === name)) return send(res, 404, { error: `no instance ${name}` });
         const holdParam = url.searchParams.get('hold');
@@ -164,7 +164,7 @@ export class ApiServer {
     }
     const one = /^\/api\/v1\/instances\/([^/]+)$/.exec(path);
     if (one) {
-      const name = decodeURIComponent(one[1]!);
+      const name = decodePath(one[1]!);
       const inst = p.status().instances.find((i) => i.name === name);
       return inst ? send(res, 200, inst) : send(res, 404, { error: `no instance ${name}` });
     }
@@ -185,6 +185,11 @@ export class ApiServer {
 function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'content-type': JSON_TYPE, 'cache-control': 'no-store' });
   res.end(JSON.stringify(body, null, 2) + '\n');
+}
+
+/** A malformed %-escape names no instance (404), rather than failing the request. */
+function decodePath(s: string): string {
+  try { return decodeURIComponent(s); } catch { return s; }
 }
 
 function isReadPath(path: string): boolean {
