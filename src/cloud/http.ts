@@ -157,7 +157,9 @@ function transportError(e: unknown, where: string, s: HttpSettings, report: (st:
   }
   report('network');
   if (err.name === 'AbortError' || s.signal?.aborted) return new CloudError('network', `${where}: cancelled (floatd is stopping)`);
-  const why = err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+  // undici nests the reason (ECONNREFUSED…) in `cause`; some failures (a 407 without a proxy)
+  // carry only an empty cause, so fall back to the outer message.
+  const why = [err.cause?.code, err.cause?.message, err.message, err.name].find((x) => typeof x === 'string' && x !== '') ?? String(e);
   return new CloudError('network', scrub(`${where}: ${why}`, s.token));
 }
 

@@ -4,8 +4,9 @@
  * actions start "in-progress" and complete after `actionDelayMs`; meanwhile the IP is
  * `locked` and a new action is refused with 422 "…already has a pending event". A droplet
  * holds at most one reserved IP per family, and assigning the IP it already holds is refused
- * with 422 too (DO's flipop notes both). Every response carries ratelimit-* headers; a 429
- * adds retry-after. Metadata: one server per droplet, `reserved_ip/ipv4/active` follows the
+ * with 422 too (DO's flipop notes both). Every response carries ratelimit-* headers (the hourly
+ * limit); a 429 from the per-minute burst limit adds retry-after, one from the hourly limit
+ * does not (ratelimit-reset says when the oldest request expires). Metadata: one server per droplet, `reserved_ip/ipv4/active` follows the
  * shared state as actions complete.
  */
 import { isIP } from 'node:net';
@@ -24,8 +25,10 @@ export interface DigitalOceanEmulatorOptions extends ListenOptions {
   reservedIps: DoReservedIpSpec[];
   /** How long an assign/unassign action stays in-progress. Default 200 ms. */
   actionDelayMs?: number;
-  /** Default 250 requests per minute (DO's burst limit). */
+  /** Default 5,000 requests per hour (DO's per-token limit; its 429 has no Retry-After). */
   rateLimit?: RateLimit;
+  /** Default 250 requests per minute (DO's burst limit; its 429 carries Retry-After). */
+  burstLimit?: RateLimit;
   /** Called after every holder change (serve.ts writes its state file). */
   onChange?: () => void;
 }
@@ -185,10 +188,10 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
 
   let handle: DigitalOceanEmulator | undefined;
   const api = await startApiServer({
-    provider: 'digitalocean', token: o.token, faults, routes, rateLimit: o.rateLimit ?? { limit: 250, windowMs: 60_000 },
+    provider: 'digitalocean', token: o.token, faults, routes, rateLimit: o.rateLimit ?? { limit: 5000, windowMs: 3_600_000 }, burstLimit: o.burstLimit ?? { limit: 250, windowMs: 60_000 },
     style: {
       error: (status, message, code) => ({ id: code ?? CODES[status] ?? (status >= 500 ? 'server_error' : 'error'), message, request_id: `req-${Date.now()}` }),
-      rateLimitPrefix: 'ratelimit-',
+      rateLimitPrefix: 'ratelimit-', retryAfterOn429: false,
       messages: MESSAGES,
     },
     control: () => handle!,

@@ -133,6 +133,8 @@ export interface ApiServerOptions extends ListenOptions {
   routes: Route[];
   faults: Faults;
   rateLimit: RateLimit;
+  /** A second, shorter limit whose 429 always carries Retry-After (DO: 250/min beside 5,000/h). */
+  burstLimit?: RateLimit;
   /** The handle, for the control endpoints (set after construction). */
   control: () => EmulatorHandle;
 }
@@ -142,6 +144,7 @@ export interface ApiServer { url: string; server: Server; setRateLimit(r: RateLi
 /** The provider API: faults, then auth, then the rate limit, then the route. */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   let limiter = new RateWindow(o.rateLimit);
+  const burst = o.burstLimit ? new RateWindow(o.burstLimit) : undefined;
   const errorReply = (status: number, message?: string, code?: string, headers?: Record<string, string>): Reply =>
     ({ status, body: o.style.error(status, message ?? o.style.messages?.[status] ?? `error ${status}`, code), ...(headers ? { headers } : {}) });
 
@@ -170,6 +173,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       return errorReply(fault.status, undefined, undefined, extra);
     }
     if (req.headers.authorization !== `Bearer ${o.token}`) return errorReply(401, undefined, undefined, rlHeaders);
+    const b = burst?.take(Date.now());
+    if (b && !b.ok) return errorReply(429, undefined, undefined, { ...rlHeaders, 'retry-after': String(b.retryAfterS) });
     if (!rl.ok) return errorReply(429, undefined, undefined, o.style.retryAfterOn429 === false ? rlHeaders : { ...rlHeaders, 'retry-after': String(rl.retryAfterS) });
     const reply = await route(method, path, query, req, raw);
     return { ...reply, headers: { ...rlHeaders, ...reply.headers } };

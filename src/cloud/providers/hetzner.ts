@@ -8,7 +8,8 @@
  * address in GET /v1/floating_ips (once; the API has no filter by IP). A concurrent action is
  * refused with 423 `locked` → busy. The OS must carry the address (needsLocalAddress).
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { inSubnet } from '../ip.js';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import { bodyDetail, digitsId, httpRequest, optionMs, resetEpochToMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
 import { actionOf, followAction, type ActionState } from '../action-poll.js';
@@ -135,10 +136,7 @@ class Hetzner implements CloudProvider {
 /** A floating IPv6 is a /64 ("2001:db8::/64"); the configured address is one inside it. */
 function inPrefix(address: string, cidr: string): boolean {
   const [net, len] = cidr.split('/');
-  if (!net || !len) return address === cidr;
-  const bl = new BlockList();
-  bl.addSubnet(net, Number(len), 'ipv6');
-  return bl.check(address, 'ipv6');
+  return net !== undefined && len !== undefined ? inSubnet(address, net, Number(len)) : address === cidr;
 }
 
 

@@ -9,7 +9,8 @@
  * applies a detach a moment after answering it (vultr/terraform-provider-vultr#77), so a move
  * is detach → wait until free → attach → wait until ours. The OS must carry the address.
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { inSubnet } from '../ip.js';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import { bodyDetail, httpRequest, optionMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
 import { followAction } from '../action-poll.js';
@@ -125,12 +126,7 @@ class Vultr implements CloudProvider {
 /** A reserved IPv4 is one address; a reserved IPv6 is a subnet the address lies in. */
 function covers(r: ReservedIp, address: string): boolean {
   if (typeof r.subnet !== 'string') return false;
-  if (r.subnet === address) return true;
-  const fam = isIP(address);
-  if (fam !== 6 || isIP(r.subnet) !== 6 || typeof r.subnet_size !== 'number') return false;
-  const bl = new BlockList();
-  bl.addSubnet(r.subnet, r.subnet_size, 'ipv6');
-  return bl.check(address, 'ipv6');
+  return r.subnet === address || (typeof r.subnet_size === 'number' && inSubnet(address, r.subnet, r.subnet_size));
 }
 
 function instanceId(v: string, from: string): string {

@@ -135,3 +135,24 @@ test('digitalocean: metadata that is not a droplet id, or an address that is not
   const p2 = digitalocean({ address: 'lb.example', token: TOKEN, timeoutMs: 1000, options: {} });
   await rejectsKind(p2.holder(), 'invalid');
 });
+
+test('digitalocean: the burst limit\'s 429 says retry-after; the hourly limit\'s only ratelimit-reset, which the driver uses', async () => {
+  await emu?.close();
+  emu = await start(50, { burstLimit: { limit: 2, windowMs: 60_000 } });
+  const { p } = driverFor(fixture, emu, '102');
+  await p.holder();
+  await p.holder();
+  const burst = await rejectsKind(p.holder(), 'rate_limited');
+  assert.ok(burst.retryAfterMs !== undefined && burst.retryAfterMs >= 59_000 && burst.retryAfterMs <= 60_000, `burst ${burst.retryAfterMs}`);
+  await emu.close();
+  emu = await start(50, { rateLimit: { limit: 1, windowMs: 3_600_000 } });
+  const { p: p2 } = driverFor(fixture, emu, '102');
+  await p2.holder();
+  const res = await fetch(`${emu.apiUrl}/v2/reserved_ips/${IP}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.status, 429);
+  assert.equal(res.headers.get('retry-after'), null);
+  assert.equal(res.headers.get('ratelimit-limit'), '1');
+  assert.equal(res.headers.get('ratelimit-remaining'), '0');
+  const hourly = await rejectsKind(p2.holder(), 'rate_limited');
+  assert.ok(hourly.retryAfterMs !== undefined && hourly.retryAfterMs > 3_500_000 && hourly.retryAfterMs <= 3_601_000, `hourly ${hourly.retryAfterMs}`);
+});
