@@ -1,17 +1,20 @@
 /**
  * Failover gap on the lab, floatd pair vs keepalived pair, same configs (the seed's), same run.
  * Each run: both servers up, lb1 serving; wait a random phase of the 2 s check cycle; stop nginx
- * on lb1 (`nginx -s stop`, the seed's test); the client loop (GET /load.html through the VIP
- * every 20 ms) measures the time to the first answer from lb2 and the requests without answer.
+ * on lb1 (`nginx -s stop`, the seed's test); the client probe (GET /load.html through the VIP
+ * every 20 ms, each request on its own connection, not waiting for the previous one) measures
+ * the time to the first answer from lb2 and the requests without answer; then nginx returns on
+ * lb1 and the fail-back (first answer from lb1 again) is measured the same way.
  * Usage (root): node dist/bench/failover.js [runs=5]   → markdown table + bench/results/failover.json
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeedLab, REPO_ROOT, SEED_VIP } from '../src/lab/seed-lab.js';
+import { ClientProbe } from '../src/lab/client-probe.js';
 
 type Daemon = 'floatd' | 'keepalived';
 type Mode = 'seed' | 'fastest';
-interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs: number }
+interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs: number; failbackMs: number; failbackLost: number }
 
 /**
  * Each daemon at its fastest: VRRPv3 adverts every 0.1 s; floatd with its native HTTP check
@@ -54,17 +57,25 @@ async function once(daemon: Daemon, mode: Mode): Promise<Run> {
     await sleep(2500); // settle (second GARP burst etc.)
     const phaseMs = Math.floor(Math.random() * (mode === 'seed' ? 2000 : 1000));
     await sleep(phaseMs);
-    const t0 = Date.now();
-    s.stopNginx('lb1');
-    let lost = 0;
-    for (;;) {
-      const r = s.served(0.1);
-      if (/lb2/.test(r)) break;
-      if (!/lb1/.test(r)) lost++;
-      if (Date.now() - t0 > 20_000) throw new Error(`${daemon}: lb2 never served`);
-      await sleep(20);
+    // Requests every 20 ms, each on its own connection and not waiting for the previous one.
+    const probe = new ClientProbe(s.lab, 'client', `http://${SEED_VIP}/load.html`, 20, 1000);
+    try {
+      await sleep(300);
+      const t0 = Date.now();
+      s.stopNginx('lb1');
+      if (!(await waitFor(() => probe.firstAnswer(t0, /lb2/) !== undefined, 20_000))) throw new Error(`${daemon}: lb2 never served`);
+      const a = probe.firstAnswer(t0, /lb2/)!;
+      await sleep(mode === 'seed' ? 3000 : 1000);
+      // Fail-back: nginx returns on lb1, which preempts.
+      const t1 = Date.now();
+      s.startNginx('lb1');
+      if (!(await waitFor(() => probe.firstAnswer(t1, /lb1/) !== undefined, 20_000))) throw new Error(`${daemon}: lb1 never served again`);
+      const b = probe.firstAnswer(t1, /lb1/)!;
+      await sleep(1200); // let requests sent before the fail-back answer time out and be counted
+      return { daemon, mode, gapMs: a.recv! - t0, lost: probe.lost(t0, a.sent), phaseMs, failbackMs: b.recv! - t1, failbackLost: probe.lost(t1, b.sent) };
+    } finally {
+      probe.stop();
     }
-    return { daemon, mode, gapMs: Date.now() - t0, lost, phaseMs };
   } finally {
     s.destroy();
   }
@@ -84,20 +95,23 @@ async function main(): Promise<void> {
     for (const d of ['floatd', 'keepalived'] as const) {
       const r = await once(d, mode);
       all.push(r);
-      process.stderr.write(`${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ${r.phaseMs} ms)\n`);
+      process.stderr.write(`${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ${r.phaseMs} ms); fail-back ${r.failbackMs} ms, ${r.failbackLost} lost\n`);
     }
   }
   const pick = (d: Daemon, m: Mode) => all.filter((r) => r.daemon === d && r.mode === m);
-  const stat = (rs: Run[]) => ({ median: median(rs.map((r) => r.gapMs)), min: Math.min(...rs.map((r) => r.gapMs)), max: Math.max(...rs.map((r) => r.gapMs)), lost: median(rs.map((r) => r.lost)) });
-  process.stdout.write(`| nginx stop on MASTER (n=${runs} each) | median gap | range | lost requests (median) | floatd ÷ keepalived |\n|---|---|---|---|---|\n`);
+  const stat = (rs: Run[]) => ({
+    median: median(rs.map((r) => r.gapMs)), min: Math.min(...rs.map((r) => r.gapMs)), max: Math.max(...rs.map((r) => r.gapMs)), lost: median(rs.map((r) => r.lost)),
+    failback: median(rs.map((r) => r.failbackMs)), failbackLost: median(rs.map((r) => r.failbackLost)),
+  });
+  process.stdout.write(`| nginx stop on MASTER (n=${runs} each) | floatd ÷ keepalived | median gap | range | lost requests (median) | fail-back (median) | lost at fail-back |\n|---|---|---|---|---|---|---|\n`);
   const summary: Record<string, unknown> = {};
   for (const m of modes) {
     const f = stat(pick('floatd', m));
     const k = stat(pick('keepalived', m));
     summary[m] = { floatd: f, keepalived: k };
     const label = m === 'seed' ? 'seed config (v2, advert 1 s, pidof every 2 s)' : 'fastest (v3 advert 0.1 s; floatd HTTP check 0.1 s, keepalived pidof 1 s)';
-    process.stdout.write(`| ${label}: floatd | ${f.median} ms | ${f.min}–${f.max} ms | ${f.lost} | **${(f.median / k.median).toFixed(2)}** |\n`);
-    process.stdout.write(`| ${label}: keepalived 2.2.7 | ${k.median} ms | ${k.min}–${k.max} ms | ${k.lost} | |\n`);
+    process.stdout.write(`| ${label}: floatd | **${(f.median / k.median).toFixed(2)}** | ${f.median} ms | ${f.min}–${f.max} ms | ${f.lost} | ${f.failback} ms | ${f.failbackLost} |\n`);
+    process.stdout.write(`| ${label}: keepalived 2.2.7 | | ${k.median} ms | ${k.min}–${k.max} ms | ${k.lost} | ${k.failback} ms | ${k.failbackLost} |\n`);
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO_ROOT, 'bench/results/failover.json'), JSON.stringify({ date: new Date().toISOString(), runs: all, summary }, null, 2));

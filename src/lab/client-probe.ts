@@ -1,0 +1,64 @@
+/**
+ * The seed's `while true; do curl …; sleep 0.02; done`, made into an instrument: one process
+ * on the client host starts a request through the VIP every `intervalMs` on a fresh
+ * connection, without waiting for the previous one, and logs one JSON line per request (when
+ * it was sent, when it was answered and by whom, or that it failed). A sequential curl loop
+ * spends a process spawn and a whole timeout on every unanswered request, which hides
+ * differences below ~150 ms; this one resolves the gap to one interval.
+ */
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Lab } from './netns-lab.js';
+
+export interface ProbeRecord { sent: number; recv?: number; body?: string; error?: string }
+
+const SCRIPT = `import http from 'node:http';
+const [url, every, timeout] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+setInterval(() => {
+  const sent = Date.now();
+  const req = http.get(url, { agent: false, timeout }, (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => { body += c; });
+    res.on('end', () => out({ sent, recv: Date.now(), body: body.trim() }));
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', (e) => out({ sent, error: e.message }));
+}, every);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+export class ClientProbe {
+  private readonly child: ChildProcess;
+  private readonly logFile: string;
+
+  constructor(lab: Lab, host: string, url: string, intervalMs = 20, timeoutMs = 1000) {
+    const dir = lab.host(host).dir;
+    const script = join(dir, 'probe.mjs');
+    writeFileSync(script, SCRIPT);
+    const name = `probe-${Date.now()}.log`;
+    this.logFile = join(lab.dir, name);
+    this.child = lab.spawn(host, [process.execPath, script, url, String(intervalMs), String(timeoutMs)], name);
+  }
+
+  records(): ProbeRecord[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ProbeRecord);
+  }
+
+  /** The first answer received after `since` (ms epoch) whose body matches. */
+  firstAnswer(since: number, body: RegExp): ProbeRecord | undefined {
+    return this.records().filter((r) => r.recv !== undefined && r.sent >= since && body.test(r.body ?? '')).sort((a, b) => a.recv! - b.recv!)[0];
+  }
+
+  /** Requests sent in [from, to) that got no answer. */
+  lost(from: number, to: number): number {
+    return this.records().filter((r) => r.sent >= from && r.sent < to && r.recv === undefined).length;
+  }
+
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+}
