@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { digitalocean } from '../../../src/cloud/providers/digitalocean.js';
 import { closeServer, listen } from '../../emulators/kit.js';
 import { startDigitalOceanEmulator, type DigitalOceanEmulator } from '../../emulators/digitalocean.js';
-import { TOKEN, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import { TOKEN, answered, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
 
 const IP = '203.0.113.10';
 const start = (actionDelayMs: number, extra: Partial<Parameters<typeof startDigitalOceanEmulator>[0]> = {}): Promise<DigitalOceanEmulator> =>
@@ -48,7 +48,7 @@ test('digitalocean: metadata reserved_ip/ipv4/active flips when the action compl
   assert.equal(await (await get(101, '/metadata/v1/reserved_ip/ipv4/ip_address')).text(), IP);
   const { p } = driverFor(fixture, e, '102');
   const moving = p.assign('102');
-  await new Promise((r) => setTimeout(r, 50));
+  await answered(e, fixture.assignPath);
   assert.equal(await active(101), 'true', 'still on the old holder while the action runs');
   await moving;
   assert.equal(await active(101), 'false');
@@ -67,7 +67,7 @@ test('digitalocean: the emulator locks the IP while an action runs and shows it'
   const e = await fresh(200);
   const { p } = driverFor(fixture, e, '102');
   const moving = p.assign('102');
-  await new Promise((r) => setTimeout(r, 50));
+  await answered(e, fixture.assignPath);
   const res = await fetch(`${e.apiUrl}/v2/reserved_ips/${IP}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const j = (await res.json()) as { reserved_ip: { locked: boolean; droplet: { id: number } } };
   assert.equal(j.reserved_ip.locked, true);
@@ -79,7 +79,7 @@ test('digitalocean: the emulator locks the IP while an action runs and shows it'
 test('digitalocean: the busy error carries DO\'s own words', async () => {
   const e = await fresh(200);
   const moving = driverFor(fixture, e, '102').p.assign('102');
-  await new Promise((r) => setTimeout(r, 30));
+  await answered(e, fixture.assignPath);
   const err = await rejectsKind(driverFor(fixture, e, '101').p.assign('101'), 'busy');
   assert.match(err.message, /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved ip already has a pending event\.$/);
   assert.equal(err.retryable, true);

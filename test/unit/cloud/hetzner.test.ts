@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hetzner } from '../../../src/cloud/providers/hetzner.js';
 import { startHetznerEmulator, type HetznerEmulator, type HetznerEmulatorOptions } from '../../emulators/hetzner.js';
-import { TOKEN, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import { TOKEN, answered, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
 
 const IP = '203.0.113.20';
 const start = (actionDelayMs: number, extra: Partial<HetznerEmulatorOptions> = {}): Promise<HetznerEmulator> =>
@@ -79,7 +79,7 @@ test('hetzner: where the API refuses to reassign, the driver unassigns first and
 test('hetzner: busy is 423 locked in Hetzner\'s words; the limiter\'s 429 gives a retry within a second', async () => {
   const e = await fresh(200);
   const moving = driverFor(fixture, e, '43').p.assign('43');
-  await new Promise((r) => setTimeout(r, 40));
+  await answered(e, fixture.assignPath);
   const err = await rejectsKind(driverFor({ ...fixture, address: '4711' }, e, '42').p.assign('42'), 'busy');
   assert.match(err.message, /^hetzner POST \/v1\/floating_ips\/4711\/actions\/assign → 423 locked: /);
   await moving;
