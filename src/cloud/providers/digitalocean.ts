@@ -84,7 +84,16 @@ class DigitalOcean implements CloudProvider {
   async assign(self: string): Promise<void> {
     this.check();
     const droplet = Number(digitsId('digitalocean', 'droplet', self, 'the droplet to assign to'));
-    const post = await this.call({ method: 'POST', base: this.api, path: `${this.ipPath()}/actions`, body: { type: 'assign', droplet_id: droplet } });
+    let post: HttpResponse;
+    try {
+      post = await this.call({ method: 'POST', base: this.api, path: `${this.ipPath()}/actions`, body: { type: 'assign', droplet_id: droplet } });
+    } catch (e) {
+      // DO refuses to assign a droplet the reserved IP it already has (422, as for a droplet
+      // holding another one). If it is ours already — an earlier action finished after all —
+      // the move is done; otherwise DO's refusal stands.
+      if (e instanceof CloudError && e.status === 422 && e.kind === 'invalid' && (await this.holder().catch(() => undefined)) === self) return;
+      throw e;
+    }
     const action = actionOf<DoAction>('digitalocean', post.json, `POST ${this.ipPath()}/actions`);
     const first = actionState(action);
     if (first.state === 'failed') throw new CloudError('server', `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self}) ended in error: ${first.why}`);

@@ -88,9 +88,10 @@ test('digitalocean: the busy error carries DO\'s own words', async () => {
 
 test('digitalocean: refusals that are not busy are \'invalid\' (other region, droplet already holding one, unknown droplet)', async () => {
   const e = await fresh(50);
+  e.setHolder('203.0.113.11', 102);
   const { p } = driverFor(fixture, e, '102');
   await rejectsKind(p.assign('103'), 'invalid'); // ams3 droplet, nyc3 IP
-  await rejectsKind(p.assign('101'), 'invalid'); // 101 already holds it (DO refuses, flipop notes)
+  await rejectsKind(p.assign('102'), 'invalid'); // 102 holds another reserved IP (one per droplet)
   await rejectsKind(p.assign('999'), 'invalid');
   await rejectsKind(p.assign('not-a-droplet'), 'invalid');
   assert.equal(e.holder(IP), '101');
@@ -155,4 +156,12 @@ test('digitalocean: the burst limit\'s 429 says retry-after; the hourly limit\'s
   assert.equal(res.headers.get('ratelimit-remaining'), '0');
   const hourly = await rejectsKind(p2.holder(), 'rate_limited');
   assert.ok(hourly.retryAfterMs !== undefined && hourly.retryAfterMs > 3_500_000 && hourly.retryAfterMs <= 3_601_000, `hourly ${hourly.retryAfterMs}`);
+});
+
+test('digitalocean: DO\'s 422 for assigning a droplet the IP it already has counts as done (one look at the holder)', async () => {
+  const e = await fresh(50);
+  const { p, calls } = driverFor(fixture, e, '101');
+  await p.assign('101');
+  assert.deepEqual(calls.map((c) => `${c.method} ${c.status}`), ['POST 422', 'GET 200']);
+  assert.equal(e.holder(IP), '101');
 });
