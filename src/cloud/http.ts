@@ -4,6 +4,7 @@
  * (method, path, status) and the provider's own words — never the token.
  */
 import { CloudError, type CloudErrorKind, type ProviderSettings } from './types.js';
+import { VERSION } from '../util/version.js';
 
 /** What differs between providers in how they answer errors and throttle. */
 export interface ProviderDialect {
@@ -108,7 +109,8 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
   const where = `${dialect.name} ${req.method} ${req.path}`;
   const signals = [AbortSignal.timeout(s.timeoutMs)];
   if (s.signal) signals.push(s.signal);
-  const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+  // Providers ask clients to name themselves; it also tells floatd's calls apart in their logs.
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `floatd/${VERSION}`, ...req.headers };
   let payload: string | undefined;
   if (req.body !== undefined) {
     headers['content-type'] = 'application/json';

@@ -16,7 +16,7 @@ let base: string;
 before(async () => {
   ({ server, url: base } = await listen((req, res) => {
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    const headers = JSON.parse(q.get('h') ?? '{}') as Record<string, string>;
+    const headers = { 'x-ua': req.headers['user-agent'] ?? '', ...(JSON.parse(q.get('h') ?? '{}') as Record<string, string>) };
     res.writeHead(Number(q.get('s') ?? 200), { 'content-type': 'application/json', ...headers });
     // b64: a body the path must not show as text (it may hold the token).
     const b64 = q.get('b64');
@@ -81,6 +81,7 @@ test('http: Retry-After (seconds or a date) wins; else the dialect\'s reset head
   assert.equal((await err(hinted({}), dialect)).retryAfterMs, undefined);
   const ok = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, { method: 'GET', base, path: `/ok?s=201&b=${encodeURIComponent('{"a":1}')}` });
   assert.deepEqual(ok.json, { a: 1 });
+  assert.match(ok.headers.get('x-ua') ?? '', /^floatd\/\d+\.\d+\.\d+$/);
   const moved = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, { method: 'GET', base, path: '/m?s=301' });
   assert.equal(moved.status, 301, 'redirects are not followed (a redirect would carry the token elsewhere)');
 });
