@@ -134,7 +134,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       el("span", { cls: "state s-" + inst.state, "data-testid": "state", text: inst.state }),
       kv("VRID", inst.vrid), kv("on", inst.interface), kv("v", inst.version),
       kv("priority", inst.basePriority === inst.effectivePriority ? inst.basePriority : inst.basePriority + " → " + inst.effectivePriority),
-      held ? kv("master", "this node" + (inst.master ? " (" + inst.master.address + ")" : "")) : inst.master ? kv("master", inst.master.address + " (" + inst.master.priority + ")") : null,
+      held ? kv("master", "this node" + (inst.master ? " (" + inst.master.address + ")" : "")) : inst.state === "BACKUP" && inst.master ? kv("master", inst.master.address + " (" + inst.master.priority + ")") : null,
       inst.syncGroup ? kv("group", inst.syncGroup) : null,
     ]);
     var vips = el("div", { cls: "vips" }, inst.vips.map(function (v) {

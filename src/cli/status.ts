@@ -95,7 +95,8 @@ export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean
     s.instances.map((i) => [
       i.name + (i.syncGroup ? ` [${i.syncGroup}]` : ''), i.state, prio(i), String(i.vrid), i.interface,
       i.vips.map((v) => v.address + (v.dev !== i.interface ? ` dev ${v.dev}` : '')).join(' ') || '-',
-      i.state === 'MASTER' ? 'this node' : i.master ? `${i.master.address} (${i.master.priority})` : '-',
+      // Only a BACKUP follows a master; in FAULT/INIT/STOP the last one seen may be stale.
+      i.state === 'MASTER' ? 'this node' : i.state === 'BACKUP' && i.master ? `${i.master.address} (${i.master.priority})` : '-',
       ago(i.since, now), i.lastReason.replace(/^\([^)]*\) /, ''),
     ]),
     (col, cell, padded) => (col === 1 ? state(cell, padded) : padded),

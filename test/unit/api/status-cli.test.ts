@@ -29,6 +29,10 @@ test('the table says who holds which VIP, the master, the reason, checks, cloud 
   assert.ok(lines.length < 40, 'one screen');
   assert.doesNotMatch(text, /\x1b\[/, 'no colour unless asked');
   assert.match(formatStatus(sampleStatus(), { color: true }), /\x1b\[32mMASTER/);
+  // A FAULT instance follows no master, whatever it saw last.
+  const stale = sampleStatus(new Date(now));
+  stale.instances[1]!.master = { address: '192.0.2.99', priority: 200 };
+  assert.doesNotMatch(formatStatus(stale, { now }), /192\.0\.2\.99/);
 });
 
 async function withDaemon(status: () => DaemonStatus, fn: (socket: string, port: number) => Promise<void>): Promise<void> {
