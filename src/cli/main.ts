@@ -46,6 +46,8 @@ function program(): Command {
     .option('-f, --use-file <file>', 'find the API socket in this configuration')
     .option('--json', 'print the daemon status as JSON')
     .option('-w, --watch [secs]', 'refresh every secs (default 2) until Ctrl-C')
+    // Exit 1 means "an instance is in FAULT" here, so a usage error is 2.
+    .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); })
     .action(async (o: { socket?: string; url?: string; useFile?: string; json?: boolean; watch?: string | boolean }) => {
       const watch = o.watch === undefined ? undefined : o.watch === true ? 2 : Number(o.watch);
       if (watch !== undefined && !(watch > 0)) { process.stderr.write('floatd status: --watch takes a number of seconds > 0\n'); process.exitCode = 2; return; }

@@ -101,4 +101,5 @@ test('`floatd status` end to end through the command line: table, exit code, not
   assert.equal(r.status, EXIT_NOT_RUNNING);
   assert.match(r.stderr, /floatd is not running or not reachable at \/nonexistent\/floatd\.sock \(no socket there\)/);
   assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+  assert.equal((await cli('status', '--bogus')).status, 2, 'a usage error is not "an instance in FAULT"');
 });
