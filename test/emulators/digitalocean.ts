@@ -17,7 +17,16 @@ import {
 } from './kit.js';
 
 export interface DoDropletSpec { id: number; name?: string; region?: string }
-export interface DoReservedIpSpec { ip: string; dropletId?: number | null; region?: string }
+export interface DoReservedIpSpec {
+  ip: string;
+  dropletId?: number | null;
+  region?: string;
+  /**
+   * A BYOIP address: its actions never show on the actions endpoints (404), as DO's Terraform
+   * provider found (terraform-provider-digitalocean#1557/#1558); only the IP itself tells.
+   */
+  byoip?: boolean;
+}
 
 export interface DigitalOceanEmulatorOptions extends ListenOptions {
   token: string;
@@ -47,12 +56,17 @@ export interface DoActionRecord {
 }
 
 export interface DoState {
-  droplets: Map<number, Required<DoDropletSpec>>;
-  ips: Map<string, { ip: string; region: string; dropletId: number | null; pending: number | undefined }>;
+  /** `busyUntil`: a droplet event (resize, snapshot, another IP action) runs until then (ms). */
+  droplets: Map<number, Required<DoDropletSpec> & { busyUntil: number }>;
+  ips: Map<string, { ip: string; region: string; dropletId: number | null; pending: number | undefined; byoip: boolean }>;
   actions: Map<number, DoActionRecord>;
 }
 
-export interface DigitalOceanEmulator extends EmulatorHandle { state: DoState }
+export interface DigitalOceanEmulator extends EmulatorHandle {
+  state: DoState;
+  /** Starts some other event on a droplet for `ms` (a resize, a snapshot): assigns to it get 422. */
+  dropletEvent(id: number, ms: number): void;
+}
 
 const MESSAGES: Partial<Record<number, string>> = {
   400: 'The request was malformed.',
@@ -79,6 +93,8 @@ function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
 }
 
+const NOUN = { reserved_ip: 'reserved IP', floating_ip: 'floating IP', reserved_ipv6: 'reserved IPv6' } as const;
+
 const COLLECTIONS = [
   { path: 'reserved_ips', key: 'reserved_ip', resource: 'reserved_ip', family: 4 },
   { path: 'floating_ips', key: 'floating_ip', resource: 'floating_ip', family: 4 },
@@ -92,8 +108,8 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
   const timers = new Timers();
   const delay = o.actionDelayMs ?? 200;
   const state: DoState = { droplets: new Map(), ips: new Map(), actions: new Map() };
-  for (const d of o.droplets) state.droplets.set(d.id, { id: d.id, name: d.name ?? `droplet-${d.id}`, region: d.region ?? 'nyc3' });
-  for (const r of o.reservedIps) state.ips.set(r.ip, { ip: r.ip, region: r.region ?? 'nyc3', dropletId: r.dropletId ?? null, pending: undefined });
+  for (const d of o.droplets) state.droplets.set(d.id, { id: d.id, name: d.name ?? `droplet-${d.id}`, region: d.region ?? 'nyc3', busyUntil: 0 });
+  for (const r of o.reservedIps) state.ips.set(r.ip, { ip: r.ip, region: r.region ?? 'nyc3', dropletId: r.dropletId ?? null, pending: undefined, byoip: r.byoip ?? false });
   let nextAction = 1_000_001;
 
   const region = (slug: string): unknown => ({ name: slug, slug, features: ['metadata'], available: true, sizes: ['s-1vcpu-1gb'] });
@@ -133,11 +149,13 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
       if (d.region !== r.region) throw new EmuError(422, `The droplet is in ${d.region}, the reserved IP in ${r.region}.`);
       target = n;
     }
-    if (r.pending !== undefined) throw new EmuError(422, `The ${c.resource.replace('_', ' ')} already has a pending event.`);
+    if (r.pending !== undefined) throw new EmuError(422, `The ${NOUN[c.resource]} already has a pending event.`);
+    // terraform-provider-digitalocean#1034/#1565: a droplet busy with any event refuses too.
+    if (target !== null && state.droplets.get(target)!.busyUntil > Date.now()) throw new EmuError(422, 'Droplet already has a pending event.');
     if (target !== null) {
       const has = [...state.ips.values()].find((x) => x.dropletId === target && isIP(x.ip) === c.family);
       if (has) throw new EmuError(422, 'The droplet already has a reserved IP assigned.');
-    } else if (r.dropletId === null) throw new EmuError(422, `The ${c.resource.replace('_', ' ')} is not assigned.`);
+    } else if (r.dropletId === null) throw new EmuError(422, `The ${NOUN[c.resource]} is not assigned.`);
     const fails = faults.take(req.method, req.path, ['action_error']) !== undefined;
     const a: DoActionRecord = {
       id: nextAction++, status: 'in-progress', type: b.type === 'assign' ? 'assign_ip' : 'unassign_ip',
@@ -146,6 +164,7 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
     };
     state.actions.set(a.id, a);
     r.pending = a.id;
+    if (target !== null) { const d = state.droplets.get(target)!; d.busyUntil = Math.max(d.busyUntil, Date.now() + delay); }
     timers.after(delay, () => {
       r.pending = undefined;
       a.completed_at = new Date().toISOString();
@@ -159,7 +178,7 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
 
   const getAction = (id: string, ip?: string): Reply => {
     const a = state.actions.get(Number(id));
-    if (!a || (ip !== undefined && a.ip !== ip)) throw new EmuError(404, MESSAGES[404]!);
+    if (!a || (ip !== undefined && a.ip !== ip) || state.ips.get(a.ip)?.byoip) throw new EmuError(404, MESSAGES[404]!);
     return { status: 200, body: { action: actionJson(a) } };
   };
 
@@ -178,7 +197,7 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
       { method: 'POST', pattern: new RegExp(`${base}/([^/]+)/actions$`), handle: (r) => startAction(c, r.params[0]!, r.body, r) },
       { method: 'GET', pattern: new RegExp(`${base}/([^/]+)/actions$`), handle: (r) => {
         find(c, r.params[0]!);
-        const list = [...state.actions.values()].filter((a) => a.ip === r.params[0]).map(actionJson);
+        const list = [...state.actions.values()].filter((a) => a.ip === r.params[0] && !state.ips.get(a.ip)?.byoip).map(actionJson);
         return { status: 200, body: { actions: list, links: {}, meta: { total: list.length } } };
       } },
       { method: 'GET', pattern: new RegExp(`${base}/([^/]+)/actions/(\\d+)$`), handle: (r) => { find(c, r.params[0]!); return getAction(r.params[1]!, r.params[0]!); } },
@@ -252,6 +271,11 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
       o.onChange?.();
     },
     faults, metadataFaults, state,
+    dropletEvent(id, ms) {
+      const d = state.droplets.get(id);
+      if (!d) throw new Error(`emulator has no droplet ${id}`);
+      d.busyUntil = Math.max(d.busyUntil, Date.now() + ms);
+    },
     setRateLimit: api.setRateLimit,
     snapshot: () => snapshotOf('digitalocean', Object.fromEntries([...state.ips.keys()].map((ip) => [ip, holderOf(ip)])), faults, metadataFaults),
     async close() {

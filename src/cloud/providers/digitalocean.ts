@@ -103,7 +103,16 @@ class DigitalOcean implements CloudProvider {
     const pollPath = this.coll.path === 'reserved_ipv6' ? `/v2/actions/${String(action.id)}` : `${this.ipPath()}/actions/${String(action.id)}`;
     await followAction(
       { what: `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self})`, intervalMs: this.pollMs, limitMs: this.actionLimitMs, ...(this.s.signal ? { signal: this.s.signal } : {}) },
-      async () => actionState(actionOf<DoAction>('digitalocean', (await this.call({ method: 'GET', base: this.api, path: pollPath })).json, `GET ${pollPath}`)),
+      async () => {
+        try {
+          return actionState(actionOf<DoAction>('digitalocean', (await this.call({ method: 'GET', base: this.api, path: pollPath })).json, `GET ${pollPath}`));
+        } catch (e) {
+          // An action can 404 for a while after it was created, and a BYOIP address's actions
+          // never show up (DO's Terraform provider, #1557/#1558): then the IP itself says.
+          if (!(e instanceof CloudError) || e.kind !== 'not_found') throw e;
+          return (await this.holder()) === self ? { state: 'done' } : { state: 'running' };
+        }
+      },
     );
   }
 

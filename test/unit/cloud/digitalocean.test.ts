@@ -10,7 +10,7 @@ const start = (actionDelayMs: number, extra: Partial<Parameters<typeof startDigi
   startDigitalOceanEmulator({
     token: TOKEN, actionDelayMs,
     droplets: [{ id: 101 }, { id: 102 }, { id: 103, region: 'ams3' }],
-    reservedIps: [{ ip: IP, dropletId: 101 }, { ip: '203.0.113.11', dropletId: null }, { ip: '2001:db8::10', dropletId: 101 }],
+    reservedIps: [{ ip: IP, dropletId: 101 }, { ip: '203.0.113.11', dropletId: null }, { ip: '2001:db8::10', dropletId: 101 }, { ip: '203.0.113.12', dropletId: null, byoip: true }],
     ...extra,
   });
 
@@ -81,7 +81,7 @@ test('digitalocean: the busy error carries DO\'s own words', async () => {
   const moving = driverFor(fixture, e, '102').p.assign('102');
   await answered(e, fixture.assignPath);
   const err = await rejectsKind(driverFor(fixture, e, '101').p.assign('101'), 'busy');
-  assert.match(err.message, /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved ip already has a pending event\.$/);
+  assert.match(err.message, /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved IP already has a pending event\.$/);
   assert.equal(err.retryable, true);
   await moving;
 });
@@ -164,4 +164,23 @@ test('digitalocean: DO\'s 422 for assigning a droplet the IP it already has coun
   await p.assign('101');
   assert.deepEqual(calls.map((c) => `${c.method} ${c.status}`), ['POST 422', 'GET 200']);
   assert.equal(e.holder(IP), '101');
+});
+
+test('digitalocean: a droplet busy with another event refuses the assign (422 "Droplet already has a pending event") → busy', async () => {
+  const e = await fresh(50);
+  e.dropletEvent(102, 5000);
+  const err = await rejectsKind(driverFor(fixture, e, '102').p.assign('102'), 'busy');
+  assert.match(err.message, /→ 422 unprocessable_entity: Droplet already has a pending event\.$/);
+  assert.equal(e.holder(IP), '101');
+});
+
+test('digitalocean: a BYOIP address whose actions 404 is followed through the IP itself', async () => {
+  const e = await fresh(120);
+  const { p, calls } = driverFor({ ...fixture, address: '203.0.113.12' }, e, '102');
+  await p.assign('102');
+  assert.equal(e.holder('203.0.113.12'), '102');
+  const polls = calls.slice(1);
+  assert.ok(polls.some((c) => c.status === 404 && /\/actions\/\d+$/.test(c.path)));
+  assert.deepEqual(polls.at(-1), { ...polls.at(-1)!, method: 'GET', path: '/v2/reserved_ips/203.0.113.12', status: 200 });
+  assert.ok(calls.length <= 1 + 2 * (Math.ceil(120 / 50) + 2), `${calls.length} calls`);
 });
