@@ -1,0 +1,58 @@
+/** runDaemon's hooks for the API and sd_notify: ready after start, stopping before the runtime stops, one reload at a time. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { runDaemon, type DaemonControl, type RuntimeLike } from '../../../src/daemon/daemon.js';
+import { createLogger } from '../../../src/util/log.js';
+
+const log = createLogger({ level: 'silent' });
+const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function fakeRuntime(events: string[]): RuntimeLike {
+  let reloads = 0;
+  return {
+    async start() { events.push('start'); },
+    async stop() { events.push('runtime.stop'); },
+    async reload() {
+      const n = ++reloads;
+      events.push(`reload ${n} begin`);
+      await tick(30);
+      events.push(`reload ${n} end`);
+      return { ok: true, message: `reload ${n}` };
+    },
+    dataDump: () => '{}',
+    statsDump: () => '',
+  };
+}
+
+test('onReady gets the runtime after start; reloads from SIGHUP and the API run one at a time; onStopping runs before the runtime stops', async () => {
+  const events: string[] = [];
+  let ctl: DaemonControl | undefined;
+  const done = runDaemon({
+    dumpDir: tmpdir(), log, createRuntime: async () => fakeRuntime(events),
+    onReady: async (c) => { ctl = c; events.push('ready'); },
+    onStopping: async () => { events.push('stopping'); await tick(20); events.push('stopping done'); },
+  });
+  await tick();
+  assert.ok(ctl);
+  assert.deepEqual(events, ['start', 'ready']);
+  process.emit('SIGHUP');
+  const apiReload = ctl.reload();
+  assert.deepEqual(await apiReload, { ok: true, message: 'reload 2' });
+  assert.deepEqual(events.slice(2), ['reload 1 begin', 'reload 1 end', 'reload 2 begin', 'reload 2 end']);
+  process.emit('SIGTERM');
+  assert.equal(await done, 0);
+  assert.deepEqual(events.slice(6), ['stopping', 'stopping done', 'runtime.stop']);
+});
+
+test('a failing onReady is logged and the daemon still runs and stops', async () => {
+  const events: string[] = [];
+  const done = runDaemon({
+    dumpDir: tmpdir(), log, createRuntime: async () => fakeRuntime(events),
+    onReady: () => { throw new Error('port in use'); },
+  });
+  await tick();
+  process.emit('SIGTERM');
+  assert.equal(await done, 0);
+  assert.deepEqual(events, ['start', 'runtime.stop']);
+});
