@@ -116,8 +116,9 @@ class DigitalOcean implements CloudProvider {
     );
   }
 
+  /** The address goes in the path as written (validated as an IP; DO's own examples keep the colons of IPv6). */
   private ipPath(): string {
-    return `/v2/${this.coll.path}/${encodeURIComponent(this.s.address)}`;
+    return `/v2/${this.coll.path}/${this.s.address}`;
   }
 
   /** An API request, with the token. */
@@ -129,8 +130,6 @@ class DigitalOcean implements CloudProvider {
     if (this.problems.length) throw new CloudError('invalid', `digitalocean: ${this.problems.join('; ')}`);
   }
 }
-
-
 
 function actionState(a: DoAction): ActionState {
   if (a.status === 'completed') return { state: 'done' };

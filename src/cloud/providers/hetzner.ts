@@ -139,8 +139,6 @@ function inPrefix(address: string, cidr: string): boolean {
   return net !== undefined && len !== undefined ? inSubnet(address, net, Number(len)) : address === cidr;
 }
 
-
-
 function actionState(a: HAction): ActionState {
   if (a.status === 'success') return { state: 'done' };
   if (a.status === 'error') {

@@ -77,7 +77,7 @@ class Linode implements CloudProvider {
   }
 
   private async get(): Promise<LinodeIp> {
-    const path = `/v4/networking/ips/${encodeURIComponent(this.s.address)}`;
+    const path = `/v4/networking/ips/${this.s.address}`; // validated as an IP: nothing to escape
     const ip = (await this.call({ method: 'GET', base: this.api, path })).json as LinodeIp | undefined;
     if (!ip || typeof ip !== 'object') throw new CloudError('server', `linode GET ${path}: answer is not an IP address object`);
     if (this.region === undefined && typeof ip.region === 'string') this.region = ip.region;
