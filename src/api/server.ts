@@ -42,11 +42,16 @@ const DEFAULT_HOLD_S = 60;
 export class ApiServer {
   private readonly servers: { server: Server; what: string; socket?: string }[] = [];
   private readonly metrics: Metrics;
+  private token: string | undefined;
   readonly listening: Listening = { tcp: [] };
 
   constructor(private readonly o: ApiServerOptions) {
     this.metrics = createMetrics(() => o.provider.status(), { processMetrics: o.processMetrics });
+    this.token = o.token;
   }
+
+  /** A reload re-reads the token (rotation without a restart); undefined disables actions. */
+  setToken(token: string | undefined): void { this.token = token; }
 
   /** Opens every listener it can; one that fails is logged and skipped (the daemon keeps running). */
   async start(): Promise<Listening> {
@@ -173,7 +178,7 @@ export class ApiServer {
 
   /** 403 when no token is configured, 401 when it is missing or wrong. */
   private authorised(req: IncomingMessage, res: ServerResponse, path: string): boolean {
-    const r = checkBearer(req.headers.authorization, this.o.token);
+    const r = checkBearer(req.headers.authorization, this.token);
     if (r === 'ok') return true;
     this.o.log.warn({ event: 'api.denied', path, why: r }, `API action ${path} refused (${r === 'disabled' ? 'no token configured' : r === 'missing' ? 'no bearer token' : 'wrong token'})`);
     if (r === 'disabled') send(res, 403, { error: 'actions are disabled: set token_file or token_env in floatd_api { }' });

@@ -40,13 +40,14 @@ export async function runRun(o: RunOptions): Promise<number> {
     return 1;
   }
   const dumpDir = process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : tmpdir();
-  const services = daemonServices(first.config.api, log);
+  const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
   return runDaemon({
     pidFile: o.pidFile,
     dumpDir,
     log,
     onReady: (ctl) => services.onReady(ctl),
     onStopping: () => services.onStopping(),
+    onReloaded: () => services.onReloaded(),
     createRuntime: async () => new Runtime({
       configFile: o.file,
       clock: realClock,

@@ -1,55 +1,85 @@
 /**
  * What `floatd run` adds around the runtime once it is up: the local API (socket, loopback,
  * /metrics, dashboard) and systemd's notify protocol. Either failing to start is logged and
- * the daemon goes on: VRRP matters more than its window.
+ * the daemon goes on: VRRP matters more than its window. A reload re-reads the floatd_api
+ * block and the token (rotate a token with SIGHUP); changed listeners are reopened.
  */
-import type { ApiConfig } from '../config/model.js';
+import type { ApiConfig, FloatdConfig } from '../config/model.js';
 import { defaultApiConfig } from '../config/api-block.js';
-import { ApiServer } from '../api/server.js';
+import { ApiServer, type ApiProvider } from '../api/server.js';
 import { loadToken, TokenError } from '../api/auth.js';
 import type { DaemonControl } from '../daemon/daemon.js';
 import { SdNotify, statusLine } from '../daemon/sd-notify.js';
-import type { DaemonStatus } from '../daemon/status-types.js';
 import type { Logger } from '../util/log.js';
 
 export interface Services {
   onReady(ctl: DaemonControl): Promise<void>;
+  onReloaded(): Promise<void>;
   onStopping(): Promise<void>;
 }
 
-export function daemonServices(api: ApiConfig | undefined, log: Logger): Services {
+/** No floatd_api block: the defaults, with $FLOATD_SOCKET (as `floatd status` reads it) for the socket. */
+function effective(api: ApiConfig | undefined): ApiConfig {
+  return api ?? { ...defaultApiConfig(), ...(process.env.FLOATD_SOCKET ? { socket: process.env.FLOATD_SOCKET } : {}) };
+}
+
+/** What the listeners depend on (a token change needs no reopening). */
+function listeners(c: ApiConfig): string {
+  return JSON.stringify([c.enabled, c.listen, c.socket ?? null, c.dashboard]);
+}
+
+function token(c: ApiConfig, log: Logger): string | undefined {
+  try {
+    const t = loadToken(c);
+    for (const w of t.warnings) log.warn({ event: 'api.token' }, w);
+    return t.token;
+  } catch (e) {
+    if (!(e instanceof TokenError)) throw e;
+    log.error({ event: 'api.token' }, `${e.message}; API actions are disabled`);
+    return undefined;
+  }
+}
+
+export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadConfig: () => Promise<FloatdConfig | null>): Services {
   const sd = new SdNotify({ log });
   let server: ApiServer | undefined;
+  let current = effective(api);
+  let provider: ApiProvider | undefined;
+
+  const open = async (cfg: ApiConfig): Promise<void> => {
+    if (!cfg.enabled || !provider) return;
+    server = new ApiServer({ config: cfg, log, token: token(cfg, log), provider });
+    await server.start();
+  };
+
   return {
     async onReady(ctl) {
       const rt = ctl.runtime;
-      const status = (): DaemonStatus => {
-        if (!rt.status) throw new Error('this runtime has no status');
-        return rt.status();
-      };
-      // No floatd_api block: the defaults, with $FLOATD_SOCKET (as `floatd status` reads it) for the socket.
-      const cfg = api ?? { ...defaultApiConfig(), ...(process.env.FLOATD_SOCKET ? { socket: process.env.FLOATD_SOCKET } : {}) };
-      if (cfg.enabled && rt.status) {
-        let token: string | undefined;
-        try {
-          const t = loadToken(cfg);
-          token = t.token;
-          for (const w of t.warnings) log.warn({ event: 'api.token' }, w);
-        } catch (e) {
-          if (!(e instanceof TokenError)) throw e;
-          log.error({ event: 'api.token' }, `${e.message}; API actions are disabled`);
-        }
-        server = new ApiServer({
-          config: cfg, log, token,
-          provider: {
-            status,
-            reload: () => ctl.reload(),
-            ...(rt.handover ? { handover: (name: string, hold: number) => rt.handover!(name, hold) } : {}),
-          },
-        });
-        await server.start();
+      if (rt.status) {
+        const status = rt.status.bind(rt);
+        provider = {
+          status,
+          reload: () => ctl.reload(),
+          ...(rt.handover ? { handover: (name: string, hold: number) => rt.handover!(name, hold) } : {}),
+        };
+        await open(current);
       }
       sd.ready(() => (rt.status ? statusLine(rt.status()) : 'running'));
+    },
+    async onReloaded() {
+      const cfg = await reloadConfig();
+      if (!cfg) return;
+      const next = effective(cfg.api);
+      if (listeners(next) !== listeners(current)) {
+        log.info({ event: 'api.reopen' }, 'floatd_api changed: reopening the API listeners');
+        await server?.close();
+        server = undefined;
+        current = next;
+        await open(next);
+      } else {
+        current = next;
+        server?.setToken(token(next, log));
+      }
     },
     async onStopping() {
       sd.stopping();

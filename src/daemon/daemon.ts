@@ -38,6 +38,8 @@ export interface DaemonOptions {
   onReady?(ctl: DaemonControl): void | Promise<void>;
   /** Called first on a stop signal, before the runtime stops (sd_notify STOPPING=1, API closed). */
   onStopping?(): void | Promise<void>;
+  /** Called after each accepted reload (the API re-reads its block and token). */
+  onReloaded?(): void | Promise<void>;
 }
 
 /** Runs until a stop signal; resolves with the process exit code. */
@@ -63,7 +65,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let reloading: Promise<unknown> = Promise.resolve();
   // Reloads (SIGHUP or the API) run one at a time.
   const reload = (): Promise<{ ok: boolean; message: string }> => {
-    const r = reloading.then(() => runtime.reload());
+    const r = reloading.then(async () => {
+      const res = await runtime.reload();
+      if (res.ok) await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) => log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`));
+      return res;
+    });
     reloading = r.catch(() => undefined);
     return r;
   };
