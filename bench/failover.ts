@@ -5,15 +5,29 @@
  * every 20 ms, each request on its own connection, not waiting for the previous one) measures
  * the time to the first answer from lb2 and the requests without answer; then nginx returns on
  * lb1 and the fail-back (first answer from lb1 again) is measured the same way.
- * Usage (root): node dist/bench/failover.js [runs=5]   → markdown table + bench/results/failover.json
+ * The switchover series replace `nginx -s stop` by SIGTERM on lb1's daemon (planned: a
+ * priority-0 advert hands over) or SIGKILL (a crash: lb2 waits Master_Down_Interval), and the
+ * fail-back by starting that daemon again.
+ * Usage (root): node dist/bench/failover.js [runs=5] [modes=seed,fastest,sigterm,sigkill,sigterm-fast,sigkill-fast]
+ *   → markdown table + bench/results/failover.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeedLab, REPO_ROOT, SEED_VIP } from '../src/lab/seed-lab.js';
 import { ClientProbe } from '../src/lab/client-probe.js';
 
 type Daemon = 'floatd' | 'keepalived';
-type Mode = 'seed' | 'fastest';
+type Mode = 'seed' | 'fastest' | 'sigterm' | 'sigkill' | 'sigterm-fast' | 'sigkill-fast';
+const MODES: Mode[] = ['seed', 'fastest', 'sigterm', 'sigkill', 'sigterm-fast', 'sigkill-fast'];
+const LABELS: Record<Mode, string> = {
+  seed: 'nginx stop, seed config (v2, advert 1 s, pidof every 2 s)',
+  fastest: 'nginx stop, fastest (v3 advert 0.1 s; floatd HTTP check 0.05 s, keepalived pidof 1 s)',
+  sigterm: 'SIGTERM on the MASTER, seed config (advert 1 s)',
+  sigkill: 'SIGKILL on the MASTER, seed config (advert 1 s)',
+  'sigterm-fast': 'SIGTERM on the MASTER, fastest (advert 0.1 s)',
+  'sigkill-fast': 'SIGKILL on the MASTER, fastest (advert 0.1 s)',
+};
+const fastMode = (m: Mode): boolean => m === 'fastest' || m.endsWith('-fast');
 interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs: number; failbackMs: number; failbackLost: number }
 
 /**
@@ -49,26 +63,42 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * Signals lb1's daemon and returns its pids (in lb1's PID namespace). For SIGKILL keepalived's
+ * parent, VRRP and checker processes all get it: a crash of the whole daemon.
+ */
+function signalLb1(s: SeedLab, daemon: Daemon, sig: 'TERM' | 'KILL'): string[] {
+  const pidFiles = daemon === 'floatd' ? ['floatd.pid'] : sig === 'TERM' ? ['ka.pid'] : ['ka.pid', 'ka-vrrp.pid', 'ka-check.pid'];
+  const pids = pidFiles.map((f) => join(s.dir('lb1'), f)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8').trim());
+  s.lab.exec('lb1', ['kill', `-${sig}`, ...pids], true);
+  return pids;
+}
+
+const alive = (s: SeedLab, pids: string[]): boolean => pids.some((p) => s.lab.exec('lb1', ['sh', '-c', `kill -0 ${p} 2>/dev/null && echo y || true`]).trim() === 'y');
+
 async function once(daemon: Daemon, mode: Mode): Promise<Run> {
-  const s = new SeedLab(mode === 'fastest' ? { configText: fastest(daemon) } : {});
+  const s = new SeedLab(fastMode(mode) ? { configText: fastest(daemon) } : {});
+  const start = (h: 'lb1' | 'lb2'): void => (daemon === 'floatd' ? s.startFloatd(h) : s.startKeepalived(h));
+  const signal = mode.startsWith('sigterm') ? 'TERM' : mode.startsWith('sigkill') ? 'KILL' : undefined;
   try {
-    for (const h of ['lb1', 'lb2'] as const) (daemon === 'floatd' ? s.startFloatd(h) : s.startKeepalived(h));
+    for (const h of ['lb1', 'lb2'] as const) start(h);
     if (!(await waitFor(() => /lb1/.test(s.served(0.2)), 20_000))) throw new Error(`${daemon}: lb1 never served`);
     await sleep(2500); // settle (second GARP burst etc.)
-    const phaseMs = Math.floor(Math.random() * (mode === 'seed' ? 2000 : 1000));
+    const phaseMs = Math.floor(Math.random() * (fastMode(mode) ? 1000 : 2000));
     await sleep(phaseMs);
     // Requests every 20 ms, each on its own connection and not waiting for the previous one.
     const probe = new ClientProbe(s.lab, 'client', `http://${SEED_VIP}/load.html`, 20, 1000);
     try {
       await sleep(300);
       const t0 = Date.now();
-      s.stopNginx('lb1');
+      const pids = signal ? signalLb1(s, daemon, signal) : (s.stopNginx('lb1'), []);
       if (!(await waitFor(() => probe.firstAnswer(t0, /lb2/) !== undefined, 20_000))) throw new Error(`${daemon}: lb2 never served`);
       const a = probe.firstAnswer(t0, /lb2/)!;
-      await sleep(mode === 'seed' ? 3000 : 1000);
-      // Fail-back: nginx returns on lb1, which preempts.
+      await sleep(fastMode(mode) ? 1000 : 3000);
+      // Fail-back: nginx (or the daemon) returns on lb1, which preempts.
+      if (signal && !(await waitFor(() => !alive(s, pids), 10_000))) throw new Error(`${daemon}: lb1's daemon did not exit after SIG${signal}`);
       const t1 = Date.now();
-      s.startNginx('lb1');
+      if (signal) start('lb1'); else s.startNginx('lb1');
       if (!(await waitFor(() => probe.firstAnswer(t1, /lb1/) !== undefined, 20_000))) throw new Error(`${daemon}: lb1 never served again`);
       const b = probe.firstAnswer(t1, /lb1/)!;
       await sleep(1200); // let requests sent before the fail-back answer time out and be counted
@@ -89,7 +119,9 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 5);
-  const modes = (process.argv[3] ?? 'seed,fastest').split(',') as Mode[];
+  const modes = (process.argv[3] ?? MODES.join(',')).split(',') as Mode[];
+  const bad = modes.filter((m) => !MODES.includes(m));
+  if (bad.length) throw new Error(`unknown mode ${bad.join(', ')}: expected ${MODES.join(', ')}`);
   const all: Run[] = [];
   for (const mode of modes) for (let i = 0; i < runs; i++) {
     for (const d of ['floatd', 'keepalived'] as const) {
@@ -103,13 +135,13 @@ async function main(): Promise<void> {
     median: median(rs.map((r) => r.gapMs)), min: Math.min(...rs.map((r) => r.gapMs)), max: Math.max(...rs.map((r) => r.gapMs)), lost: median(rs.map((r) => r.lost)),
     failback: median(rs.map((r) => r.failbackMs)), failbackLost: median(rs.map((r) => r.failbackLost)),
   });
-  process.stdout.write(`| nginx stop on MASTER (n=${runs} each) | floatd ÷ keepalived | median gap | range | lost requests (median) | fail-back (median) | lost at fail-back |\n|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(`| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back |\n|---|---|---|---|---|---|---|\n`);
   const summary: Record<string, unknown> = {};
   for (const m of modes) {
     const f = stat(pick('floatd', m));
     const k = stat(pick('keepalived', m));
     summary[m] = { floatd: f, keepalived: k };
-    const label = m === 'seed' ? 'seed config (v2, advert 1 s, pidof every 2 s)' : 'fastest (v3 advert 0.1 s; floatd HTTP check 0.05 s, keepalived pidof 1 s)';
+    const label = LABELS[m];
     process.stdout.write(`| ${label}: floatd | **${(f.median / k.median).toFixed(2)}** | ${f.median} ms | ${f.min}–${f.max} ms | ${f.lost} | ${f.failback} ms | ${f.failbackLost} |\n`);
     process.stdout.write(`| ${label}: keepalived 2.2.7 | | ${k.median} ms | ${k.min}–${k.max} ms | ${k.lost} | ${k.failback} ms | ${k.failbackLost} |\n`);
   }

@@ -81,8 +81,11 @@ export class Lab {
     sh(['ip', '-n', ns, 'link', 'set', 'eth1', 'up']);
     const dir = join(this.dir, name);
     sh(['mkdir', '-p', dir]);
-    // The host's init: PID 1 of a new pid namespace with its own /proc.
-    const keeper = spawn('ip', ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', 'sleep', 'infinity'], { stdio: 'ignore', detached: true });
+    // The host's init: PID 1 of a new pid namespace with its own /proc. Like a real init it
+    // reaps orphans (a daemonised nginx, keepalived's children after a SIGKILL), which would
+    // otherwise stay zombies that `kill -0` and pid files take for live processes.
+    const reaper = '$SIG{CHLD} = sub { 1 while waitpid(-1, 1) > 0 }; sleep 3600 while 1';
+    const keeper = spawn('ip', ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', 'perl', '-e', reaper], { stdio: 'ignore', detached: true });
     this.children.add(keeper);
     const host: LabHost = { name, ns, ip, initPid: 0, dir };
     this.hosts.set(name, host); // before waiting, so destroy() cleans a half-made host too
