@@ -17,6 +17,7 @@ import { startDigitalOceanEmulator } from './digitalocean.js';
 import { startHetznerEmulator } from './hetzner.js';
 import { startVultrEmulator } from './vultr.js';
 import { startLinodeEmulator } from './linode.js';
+import { startScalewayEmulator } from './scaleway.js';
 
 /** Provider-neutral description of an account: instances, addresses and who holds each. */
 export interface AccountSpec extends ListenOptions {
@@ -54,6 +55,12 @@ export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandl
     ...(s.onChange ? { onChange: s.onChange } : {}),
     ...(s.host !== undefined ? { host: s.host } : {}),
     ...(s.port !== undefined ? { port: s.port } : {}),
+  }),
+  scaleway: (s) => startScalewayEmulator({
+    token: s.token,
+    servers: s.nodes.map((id) => ({ id })),
+    ips: s.ips.map((i) => ({ address: i.address, server: i.holder })),
+    ...common(s),
   }),
 };
 

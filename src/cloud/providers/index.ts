@@ -3,6 +3,7 @@ import type { ProviderFactory } from '../types.js';
 import { digitalocean } from './digitalocean.js';
 import { hetzner } from './hetzner.js';
 import { linode } from './linode.js';
+import { scaleway } from './scaleway.js';
 import { vultr } from './vultr.js';
 
 export const providers: Record<string, ProviderFactory> = {
@@ -10,4 +11,5 @@ export const providers: Record<string, ProviderFactory> = {
   hetzner,
   vultr,
   linode,
+  scaleway,
 };
