@@ -17,6 +17,7 @@ import { startDigitalOceanEmulator } from './digitalocean.js';
 import { startHetznerEmulator } from './hetzner.js';
 import { startVultrEmulator } from './vultr.js';
 import { startLinodeEmulator } from './linode.js';
+import { startGcpEmulator } from './gcp.js';
 import { startScalewayEmulator } from './scaleway.js';
 
 /** Provider-neutral description of an account: instances, addresses and who holds each. */
@@ -55,6 +56,13 @@ export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandl
     ...(s.onChange ? { onChange: s.onChange } : {}),
     ...(s.host !== undefined ? { host: s.host } : {}),
     ...(s.port !== undefined ? { port: s.port } : {}),
+  }),
+  // Nodes are VM names; an address is an alias IP range on the holder's nic0.
+  gcp: (s) => startGcpEmulator({
+    token: s.token,
+    instances: s.nodes.map((name) => ({ name })),
+    aliases: s.ips.map((i) => ({ range: i.address, instance: i.holder })),
+    ...common(s),
   }),
   scaleway: (s) => startScalewayEmulator({
     token: s.token,

@@ -1,6 +1,7 @@
 /** Every built-in driver by the name the floating_ip block's `provider` uses. */
 import type { ProviderFactory } from '../types.js';
 import { digitalocean } from './digitalocean.js';
+import { gcp } from './gcp.js';
 import { hetzner } from './hetzner.js';
 import { linode } from './linode.js';
 import { scaleway } from './scaleway.js';
@@ -11,5 +12,6 @@ export const providers: Record<string, ProviderFactory> = {
   hetzner,
   vultr,
   linode,
+  gcp,
   scaleway,
 };

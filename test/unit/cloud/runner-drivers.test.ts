@@ -22,6 +22,7 @@ const FIXTURES: Record<string, { nodes: [string, string]; address: string }> = {
   hetzner: { nodes: ['42', '43'], address: '203.0.113.20' },
   vultr: { nodes: ['2b9bf5fb-1644-4e0a-b706-1116ab64d783', '792199bb-620a-4e2c-ba3d-126c58f7f9d4'], address: '203.0.113.30' },
   linode: { nodes: ['123', '234'], address: '203.0.113.40' },
+  gcp: { nodes: ['lb-1', 'lb-2'], address: '203.0.113.66/32' },
   scaleway: { nodes: ['6c0ffee0-5ca1-4e00-8000-000000000001', '6c0ffee0-5ca1-4e00-8000-000000000002'], address: '203.0.113.70' },
 };
 
