@@ -31,7 +31,7 @@ const NUMERIC: Record<string, [number, number, string]> = {
 };
 
 /** Provider-specific words the drivers read from `options`. */
-const PROVIDER_KEYS = ['region', 'zone', 'project', 'mode', 'network_interface', 'allocation_id', 'ip_id', 'network', 'subnetwork', 'alias_range'];
+const PROVIDER_KEYS = ['region', 'zone', 'project', 'mode', 'network_interface', 'allocation_id', 'ip_id', 'network', 'subnetwork', 'alias_range', 'route_table'];
 const KNOWN = ['provider', 'address', 'token_file', 'token_env', 'api_url', 'metadata_url', 'instance_id', ...Object.keys(NUMERIC), ...PROVIDER_KEYS];
 
 export function floatingIpBlock(c: BlockCtx, n: Node): FloatingIpConfig | undefined {

@@ -103,7 +103,7 @@ export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function send(res: ServerResponse, r: Reply): void {
+export function send(res: ServerResponse, r: Reply): void {
   const headers: Record<string, string> = { ...r.headers };
   let payload = '';
   if (r.body !== undefined) {
@@ -204,7 +204,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   return { url, server, setRateLimit: (r) => { limiter = new RateWindow(r); } };
 }
 
-async function controlRequest(h: EmulatorHandle, method: string, path: string, raw: string): Promise<Reply> {
+/** The /_emulator/ control endpoints, for emulators that run their own API server (AWS). */
+export async function controlRequest(h: EmulatorHandle, method: string, path: string, raw: string): Promise<Reply> {
   try {
     const j = (raw.trim() ? JSON.parse(raw) : {}) as Record<string, unknown>;
     const key = `${method} ${path}`;

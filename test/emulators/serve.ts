@@ -19,6 +19,7 @@ import { startVultrEmulator } from './vultr.js';
 import { startLinodeEmulator } from './linode.js';
 import { startGcpEmulator } from './gcp.js';
 import { startScalewayEmulator } from './scaleway.js';
+import { awsKeys, startAwsEmulator } from './aws.js';
 
 /** Provider-neutral description of an account: instances, addresses and who holds each. */
 export interface AccountSpec extends ListenOptions {
@@ -68,6 +69,14 @@ export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandl
     token: s.token,
     servers: s.nodes.map((id) => ({ id })),
     ips: s.ips.map((i) => ({ address: i.address, server: i.holder })),
+    ...common(s),
+  }),
+  // The token is ACCESS_KEY_ID:SECRET_ACCESS_KEY; addresses are Elastic IPs; actionDelayMs is
+  // how long DescribeAddresses lags behind an AssociateAddress (EC2 answers at once).
+  aws: (s) => startAwsEmulator({
+    credentials: [awsKeys(s.token)],
+    instances: s.nodes.map((id) => ({ id })),
+    addresses: s.ips.map((i) => ({ publicIp: i.address, instanceId: i.holder })),
     ...common(s),
   }),
 };

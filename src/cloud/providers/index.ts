@@ -1,5 +1,6 @@
 /** Every built-in driver by the name the floating_ip block's `provider` uses. */
 import type { ProviderFactory } from '../types.js';
+import { aws } from './aws.js';
 import { digitalocean } from './digitalocean.js';
 import { gcp } from './gcp.js';
 import { hetzner } from './hetzner.js';
@@ -14,4 +15,5 @@ export const providers: Record<string, ProviderFactory> = {
   linode,
   gcp,
   scaleway,
+  aws,
 };

@@ -17,13 +17,15 @@ import type { FloatingIpConfig } from '../../../src/config/model.js';
 import { emulators } from '../../emulators/serve.js';
 import { TOKEN } from './provider-contract.js';
 
-const FIXTURES: Record<string, { nodes: [string, string]; address: string }> = {
+/** `token`: where a provider's token has a shape of its own (AWS: ACCESS_KEY_ID:SECRET_ACCESS_KEY). */
+const FIXTURES: Record<string, { nodes: [string, string]; address: string; token?: string }> = {
   digitalocean: { nodes: ['101', '102'], address: '203.0.113.10' },
   hetzner: { nodes: ['42', '43'], address: '203.0.113.20' },
   vultr: { nodes: ['2b9bf5fb-1644-4e0a-b706-1116ab64d783', '792199bb-620a-4e2c-ba3d-126c58f7f9d4'], address: '203.0.113.30' },
   linode: { nodes: ['123', '234'], address: '203.0.113.40' },
   gcp: { nodes: ['lb-1', 'lb-2'], address: '203.0.113.66/32' },
   scaleway: { nodes: ['6c0ffee0-5ca1-4e00-8000-000000000001', '6c0ffee0-5ca1-4e00-8000-000000000002'], address: '203.0.113.70' },
+  aws: { nodes: ['i-0a11a11a11a11a11a', 'i-0b22b22b22b22b22b'], address: '203.0.113.80', token: `AKIAFLOATDRUNNER0001:${TOKEN}` },
 };
 
 async function until(what: string, cond: () => boolean, limitMs: number): Promise<number> {
@@ -38,7 +40,8 @@ async function until(what: string, cond: () => boolean, limitMs: number): Promis
 for (const [provider, fx] of Object.entries(FIXTURES)) {
   test(`runner + ${provider} driver + emulator: hold converges and verifies; faults are ridden out; a wrong token does not storm`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'floatd-runner-'));
-    const emu = await emulators[provider]!({ token: TOKEN, nodes: [...fx.nodes], ips: [{ address: fx.address, holder: fx.nodes[0] }], actionDelayMs: 100 });
+    const token = fx.token ?? TOKEN;
+    const emu = await emulators[provider]!({ token, nodes: [...fx.nodes], ips: [{ address: fx.address, holder: fx.nodes[0] }], actionDelayMs: 100 });
     const runners: FloatingIpRunner[] = [];
     const runner = (node: string, tokenFile: string): FloatingIpRunner => {
       const cfg: FloatingIpConfig = {
@@ -52,7 +55,7 @@ for (const [provider, fx] of Object.entries(FIXTURES)) {
     };
     try {
       const good = join(dir, 'token');
-      writeFileSync(good, TOKEN + '\n');
+      writeFileSync(good, token + '\n');
       const [a, b] = fx.nodes;
 
       // 1. b becomes MASTER: whoami, holder, assign (+ polls), verify.
