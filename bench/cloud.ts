@@ -20,13 +20,13 @@ import { realClock } from '../src/util/clock.js';
 import { REPO_ROOT } from '../src/lab/seed-lab.js';
 import type { FloatingIpConfig } from '../src/config/model.js';
 
-/** Per provider: two instance ids in the provider's format, the address, extra options. */
-const FIXTURES: Record<string, { nodes: [string, string]; address: string; options?: Record<string, string> }> = {
+/** Per provider: two instance ids in the provider's format, the address, extra options, a token of the provider's shape. */
+const FIXTURES: Record<string, { nodes: [string, string]; address: string; options?: Record<string, string>; token?: string }> = {
   digitalocean: { nodes: ['101', '102'], address: '203.0.113.10' },
   hetzner: { nodes: ['42', '43'], address: '203.0.113.10' },
   vultr: { nodes: ['cb676a46-66fd-4dfb-b839-443f2e6c0b60', '9b2e4a3c-1f0d-4b7e-8a55-2f3c9d1e7a10'], address: '203.0.113.10' },
   linode: { nodes: ['123', '456'], address: '203.0.113.10' },
-  aws: { nodes: ['i-0123456789abcdef0', 'i-0fedcba9876543210'], address: '203.0.113.10', options: { region: 'us-east-1' } },
+  aws: { nodes: ['i-0123456789abcdef0', 'i-0fedcba9876543210'], address: '203.0.113.10', options: { region: 'us-east-1' }, token: 'AKIAFLOATDBENCH00001:bench-aws-secret' },
   gcp: { nodes: ['web-a', 'web-b'], address: '203.0.113.10/32', options: { project: 'floatd-test', zone: 'europe-west1-b' } },
   scaleway: { nodes: ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'], address: '203.0.113.10', options: { zone: 'fr-par-1' } },
 };
@@ -39,7 +39,7 @@ async function benchProvider(provider: string, runs: number, latencyMs: number, 
   const fx = FIXTURES[provider];
   const start = emulators[provider];
   if (!fx || !start || !providers[provider]) return 'no fixture, emulator or driver';
-  const token = `bench-${provider}-token`;
+  const token = fx.token ?? `bench-${provider}-token`;
   const dir = mkdtempSync(join(tmpdir(), 'floatd-bench-cloud-'));
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, token, { mode: 0o600 });
