@@ -12,7 +12,8 @@
  *   refilled 20/s, mutations 50 refilled 5/s), refused with 503 RequestLimitExceeded and no
  *   retry hint, as EC2 does.
  * - Elastic IPs (Describe/Associate/DisassociateAddress: AssociateAddress reassociates unless
- *   AllowReassociation=false — moto gets this wrong), secondary private IPs
+ *   AllowReassociation=false, as in VPC-only accounts — every account since EC2-Classic ended;
+ *   old EC2-Classic accounts refused by default, and so does moto), secondary private IPs
  *   (Describe/Assign/UnassignPrivateIpAddresses, AllowReassignment), route tables
  *   (DescribeRouteTables, ReplaceRoute, CreateRoute), DescribeInstances.
  * - Mutations apply at once, but the Describe calls show them only `actionDelayMs` later
@@ -333,7 +334,9 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
       const other = eipOn(truth, eni.id, ip);
       const elsewhere = eip.eni !== null && !(eip.eni === eni.id && eip.privateIp === ip);
       if ((elsewhere || (other && other !== eip)) && p.get('AllowReassociation') === 'false') {
-        throw new EmuError(400, `Resource ${elsewhere ? alloc : other!.allocationId} is already associated`, 'Resource.AlreadyAssociated');
+        // EC2's wording (ansible/ansible#27385).
+        const held = elsewhere ? eip : other!;
+        throw new EmuError(400, `resource ${held.allocationId} is already associated with associate-id ${held.associationId ?? ''}`, 'Resource.AlreadyAssociated');
       }
       if (other && other !== eip) dropAssociation(eni.id, ip);
       Object.assign(eip, { eni: eni.id, privateIp: ip, associationId: `eipassoc-${hex(17)}` });
