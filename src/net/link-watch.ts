@@ -6,9 +6,11 @@
  * reads, no child process that can die, and it sees interfaces that appear later. Up = IFF_UP
  * and carrier present (what IFF_RUNNING means; sysfs flags don't carry RUNNING), as keepalived
  * judges an interface.
- * Addresses: a long-running `ip -o monitor address` child reports deletions at once; a
- * reconcile every `addressPollMs` (2 s) re-lists watched interfaces so a missed event or a
- * dead monitor still gets noticed. The monitor is restarted after a short delay if it exits.
+ * Addresses: a long-running `ip -o monitor address` child reports deletions at once. A
+ * reconcile re-lists watched interfaces so a missed event still gets noticed: every
+ * `addressPollMs` (30 s) while the monitor runs — each one spawns `ip`, the largest part of an
+ * idle daemon's CPU at a 2 s period — and every `fallbackPollMs` (2 s) while there is none. A
+ * monitor that exits is restarted after a short delay, and a reconcile follows each restart.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -43,7 +45,10 @@ export interface LinkWatchDeps {
 
 export interface LinkWatchOptions {
   linkPollMs?: number;
+  /** Reconcile period while the monitor runs (default 30 s). */
   addressPollMs?: number;
+  /** Reconcile period while no monitor runs (default 2 s). */
+  fallbackPollMs?: number;
   deps?: Partial<LinkWatchDeps>;
 }
 
@@ -127,7 +132,6 @@ export class LinkWatch extends EventEmitter {
     if (!this.stopped) return this;
     this.stopped = false;
     this.linkTimer = setInterval(() => this.pollLinks(), this.opts.linkPollMs ?? 100);
-    this.addrTimer = setInterval(() => void this.reconcileAddresses(), this.opts.addressPollMs ?? 2000);
     this.startMonitor();
     this.pollLinks();
     return this;
@@ -136,7 +140,7 @@ export class LinkWatch extends EventEmitter {
   stop(): void {
     this.stopped = true;
     clearInterval(this.linkTimer);
-    clearInterval(this.addrTimer);
+    clearTimeout(this.addrTimer);
     clearTimeout(this.restartTimer);
     this.monitor?.kill();
     this.monitor = undefined;
@@ -183,6 +187,14 @@ export class LinkWatch extends EventEmitter {
     this.emit('address-removed', w);
   }
 
+  /** The next reconcile, sooner while no monitor reports deletions. */
+  private scheduleReconcile(): void {
+    clearTimeout(this.addrTimer);
+    if (this.stopped) return;
+    const ms = this.monitor ? this.opts.addressPollMs ?? 30_000 : this.opts.fallbackPollMs ?? 2000;
+    this.addrTimer = setTimeout(() => void this.reconcileAddresses().finally(() => this.scheduleReconcile()), ms);
+  }
+
   private startMonitor(): void {
     if (this.stopped) return;
     let child: ChildProcess | undefined;
@@ -191,14 +203,17 @@ export class LinkWatch extends EventEmitter {
     } catch {
       child = undefined;
     }
-    if (!child) return; // reconcile polling still covers addresses
     this.monitor = child;
+    this.scheduleReconcile();
+    if (!child) return; // reconcile polling covers addresses
     child.on('error', () => undefined);
     if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.handleMonitorLine(l));
     child.on('exit', () => {
       if (this.monitor !== child || this.stopped) return;
       this.monitor = undefined;
-      this.restartTimer = setTimeout(() => this.startMonitor(), 1000);
+      this.scheduleReconcile();
+      // After a restart, catch up on what happened while no one listened.
+      this.restartTimer = setTimeout(() => { this.startMonitor(); void this.reconcileAddresses(); }, 1000);
     });
   }
 }

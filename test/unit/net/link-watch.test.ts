@@ -56,3 +56,33 @@ test('bad interface names are refused', () => {
   const w = new LinkWatch({ deps: { readLink: () => true, spawnMonitor: () => undefined } });
   assert.throws(() => w.watchLink('bad/name'), { code: 'FLOATD_NET_ARG' });
 });
+
+test('reconciles re-list addresses rarely while the monitor runs, often while it is down, and once after it restarts', async () => {
+  const { EventEmitter } = await import('node:events');
+  const { PassThrough } = await import('node:stream');
+  let lists = 0;
+  const run: IpRunner = async () => { lists++; return { code: 0, stderr: '', stdout: JSON.stringify([{ ifindex: 2, ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.0.2.10', prefixlen: 32 }] }]) }; };
+  const monitors: InstanceType<typeof EventEmitter>[] = [];
+  const spawnMonitor = () => {
+    const m = Object.assign(new EventEmitter(), { stdout: new PassThrough(), kill: () => true });
+    monitors.push(m);
+    return m as unknown as import('node:child_process').ChildProcess;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const w = new LinkWatch({ addressPollMs: 400, fallbackPollMs: 20, deps: { readLink: () => true, spawnMonitor, run } }).start();
+  try {
+    w.watchAddress('eth0', '192.0.2.10');
+    await sleep(150);
+    assert.equal(lists, 0, 'no re-list within the monitor period');
+    monitors[0]!.emit('exit');
+    await sleep(150);
+    assert.ok(lists >= 3, `${lists} re-lists while the monitor is down (every 20 ms)`);
+    await sleep(1000); // restarted after 1 s, with a catch-up re-list
+    assert.equal(monitors.length, 2);
+    const after = lists;
+    await sleep(150);
+    assert.equal(lists, after, 'back to the slow period once the monitor runs again');
+  } finally {
+    w.stop();
+  }
+});
