@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "floatd_native",
-      "sources": ["src/addon.c", "src/rawsock.c", "src/link.c", "src/notify.c"],
+      "sources": ["src/addon.c", "src/rawsock.c", "src/link.c", "src/notify.c", "src/sched.c"],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
     }
   ]

@@ -90,6 +90,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendFrame", NULL, link_send_frame, NULL, NULL, NULL, napi_default, NULL},
       {"ifInfo", NULL, link_if_info, NULL, NULL, NULL, napi_default, NULL},
       {"unixDgramSend", NULL, unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
+      {"setRealtime", NULL, set_realtime, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -26,6 +26,7 @@ napi_value raw_set_ref(napi_env env, napi_callback_info info);
 napi_value link_send_frame(napi_env env, napi_callback_info info);
 napi_value link_if_info(napi_env env, napi_callback_info info);
 napi_value unix_dgram_send(napi_env env, napi_callback_info info);
+napi_value set_realtime(napi_env env, napi_callback_info info);
 
 #define NAPI_TRY(env, call)                                        \
   do {                                                             \

@@ -57,6 +57,8 @@ export interface NativeAddon {
   ifInfo(ifname: string): IfInfo;
   /** One datagram to an AF_UNIX SOCK_DGRAM socket (sd_notify); '@' = abstract namespace. Never blocks. */
   unixDgramSend(path: string, data: Buffer): number;
+  /** SCHED_RR at `priority` (1..99) for the event-loop thread, reset on fork (vrrp_rt_priority). */
+  setRealtime(priority: number): void;
 }
 
 export class NativeMissingError extends Error {
