@@ -38,8 +38,13 @@ export interface InstanceConfig {
   higherPrioSendAdvert: boolean;
   dontTrackPrimary: boolean;
   floatingIps: string[];
+  /** `garp_extra_if [all] SECS` (0 = off; default: global vrrp_garp_extra_if). Parsed, not acted on yet. */
+  garpExtraIf?: GarpExtraIf;
   pos: Pos;
 }
+
+/** Periodic GARP/NA on a VIP's interface other than the instance's (keepalived: VMACs only unless `all`). */
+export interface GarpExtraIf { intervalS: number; allIf: boolean }
 
 export interface VrrpScript {
   name: string;
@@ -72,7 +77,12 @@ export interface TrackProcessConfig {
   weight: number; reverse: boolean; quorum: number; quorumMax?: number; forkDelayMs?: number; terminateDelayMs?: number; pos: Pos;
 }
 
-export interface SyncGroupConfig { name: string; members: string[]; notify?: NotifyConfig; floatingIps?: string[]; pos: Pos }
+export interface SyncGroupConfig {
+  name: string; members: string[]; notify?: NotifyConfig; floatingIps?: string[];
+  /** Group-level tracking (keepalived applies it to every member). Parsed, not acted on yet. */
+  trackScripts?: TrackEntry[]; trackInterfaces?: TrackEntry[]; trackFiles?: TrackEntry[]; trackProcesses?: TrackEntry[];
+  pos: Pos;
+}
 
 export interface FloatingIpConfig {
   name: string;
@@ -103,6 +113,24 @@ export interface GlobalDefs {
   garpMasterRefreshRepeat: number;
   mcastGroup4: string;
   mcastGroup6: string;
+  // The parser always fills these (keepalived's defaults); optional only so other code that builds
+  // a GlobalDefs by hand keeps compiling.
+  /** vrrp_garp_lower_prio_delay: default vrrp_garp_master_delay. Instances inherit it. */
+  garpLowerPrioDelayMs?: number;
+  /** vrrp_garp_lower_prio_repeat: default vrrp_garp_master_repeat. Instances inherit it. */
+  garpLowerPrioRepeat?: number;
+  /** vrrp_min_garp: one GARP/NA per burst and no delayed second burst, unless set explicitly. */
+  minGarp?: boolean;
+  /** vrrp_garp_interval / vrrp_gna_interval: pause between messages on an interface, µs (default 0). Not acted on yet. */
+  garpIntervalUs?: number;
+  gnaIntervalUs?: number;
+  /** vrrp_garp_extra_if [all] SECS (absent = off). Not acted on yet. */
+  garpExtraIf?: GarpExtraIf;
+  /** vrrp_down_timer_adverts 1..100 (default 3): the instances' down_timer_adverts default. */
+  downTimerAdverts?: number;
+  /** vrrp_lower_prio_no_advert / vrrp_higher_prio_send_advert [BOOL] (default false): instance defaults. */
+  lowerPrioNoAdvert?: boolean;
+  higherPrioSendAdvert?: boolean;
 }
 
 /** `floatd_api { … }`: the local API, metrics and dashboard (docs/observability.md). */

@@ -9,12 +9,46 @@ import { distance } from './distance.js';
 import { floatingIpBlock } from './floating-ip-block.js';
 import { webhookBlock } from './webhook-block.js';
 import { apiBlock } from './api-block.js';
-import type { FloatdConfig, FloatingIpConfig, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
+import type { FloatdConfig, FloatingIpConfig, GarpExtraIf, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
 import { splitLine } from './lexer.js';
 
-/** Keywords floatd reads but does not act on yet: said once, with position. */
-const NOT_YET = new Set(['use_vmac', 'vmac_xmit_base', 'virtual_rules', 'track_bfd', 'track_src_ip', 'notify_deleted', 'smtp_alert', 'promote_secondaries', 'mcast_src_ip', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup', 'v3_checksum_as_v2', 'old_unicast_checksum', 'unicast_fault_no_peer', 'kernel_rx_buf_size', 'notify_priority_changes']);
-const TOP_NOT_YET = new Set(['virtual_server', 'virtual_server_group', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces', 'garp_group', 'SSL', 'quorum']);
+/**
+ * Keywords floatd reads but does not act on yet: said once, with position, as info (never as
+ * "unknown keyword"). The lists follow keepalived 2.2.7's keepalived.conf(5) and parsers.
+ */
+const NOT_YET_MSG = 'parsed but not yet supported by floatd';
+/** vrrp_instance (and the default for blocks that pass no list of their own). */
+const NOT_YET = new Set(['use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan', 'vrf', 'native_ipv6', 'virtual_rules', 'track_bfd', 'track_src_ip',
+  'notify_deleted', 'smtp_alert', 'promote_secondaries', 'mcast_src_ip', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup',
+  'v3_checksum_as_v2', 'old_unicast_checksum', 'unicast_fault_no_peer', 'kernel_rx_buf_size', 'notify_priority_changes', 'linkbeat_use_polling',
+  'lvs_sync_daemon_interface']);
+/** Top-level keywords outside any block in keepalived.conf(5), before global_defs. */
+const ROOT_SETTINGS = ['net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets', 'use_pid_dir', 'instance', 'child_wait_time', 'linkbeat_use_polling'];
+const TOP_NOT_YET = new Set(['virtual_server', 'virtual_server_group', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules', 'linkbeat_interfaces',
+  'garp_group', 'track_group', 'interface_up_down_delays', 'SSL', 'quorum', ...ROOT_SETTINGS]);
+/** global_defs: process/daemon tuning, SMTP, SNMP, DBus, LVS, firewall and reload machinery. */
+const GLOBAL_NOT_YET = new Set([...ROOT_SETTINGS,
+  'tmp_config_directory', 'config_save_dir', 'process_names', 'process_name', 'vrrp_process_name', 'checker_process_name', 'bfd_process_name', 'lvs_process_name',
+  'startup_script', 'startup_script_timeout', 'shutdown_script', 'shutdown_script_timeout',
+  'notification_email', 'notification_email_from', 'smtp_server', 'smtp_helo_name', 'smtp_connect_timeout', 'smtp_alert', 'smtp_alert_vrrp', 'smtp_alert_checker',
+  'checker_log_all_failures', 'no_email_faults', 'no_checker_emails', 'rs_init_notifies', 'default_interface', 'lvs_id',
+  'lvs_sync_daemon', 'lvs_timeouts', 'lvs_flush', 'lvs_flush_on_stop', 'lvs_flush_onstop', 'lvs_notify_fifo', 'lvs_notify_fifo_script',
+  'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark',
+  'vrrp_iptables', 'vrrp_ipsets', 'disable_local_igmp', 'vrrp_skip_check_adv_addr', 'vrrp_notify_priority_changes',
+  'max_auto_priority', 'min_auto_priority_delay',
+  'vrrp_priority', 'checker_priority', 'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
+  'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'vrrp_rt_priority', 'checker_rt_priority', 'bfd_rt_priority',
+  'vrrp_rlimit_rttime', 'checker_rlimit_rttime', 'bfd_rlimit_rttime', 'vrrp_rlimit_rtime', 'checker_rlimit_rtime', 'bfd_rlimit_rtime',
+  'snmp_socket', 'enable_snmp_vrrp', 'enable_snmp_keepalived', 'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_traps',
+  'enable_dbus', 'dbus_service_name', 'notify_fifo_script', 'vrrp_notify_fifo_script', 'fifo_write_vrrp_states_on_reload', 'dynamic_interfaces',
+  'vrrp_netlink_cmd_rcv_bufs', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs', 'vrrp_netlink_monitor_rcv_bufs_force',
+  'lvs_netlink_cmd_rcv_bufs', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs', 'lvs_netlink_monitor_rcv_bufs_force',
+  'process_monitor_rcv_bufs', 'process_monitor_rcv_bufs_force', 'vrrp_rx_bufs_policy', 'vrrp_rx_bufs_multiplier',
+  'umask', 'log_unknown_vrids', 'vmac_prefix', 'vmac_addr_prefix', 'random_seed',
+  'reload_check_config', 'reload_time_file', 'reload_repeat', 'reload_file', 'include_check', 'data_use_instance']);
+const NONE: ReadonlySet<string> = new Set();
+/** vrrp_sync_group. */
+const SYNC_NOT_YET = new Set(['track_bfd', 'notify_deleted', 'notify_priority_changes', 'smtp_alert', 'global_tracking', 'sync_group_tracking_weight']);
 
 class Ctx {
   readonly diags: Diagnostic[] = [];
@@ -35,14 +69,24 @@ class Ctx {
     if (!/^-?\d+$/.test(a.text) || v < min || v > max) { this.err(a, n.key.text, `expected an integer ${min}..${max}, got "${a.text}"`); return undefined; }
     return v;
   }
-  /** Seconds, fractions allowed (floatd); returns milliseconds. */
-  secs(n: Node, min: number, max: number): number | undefined {
+  /** Seconds, fractions allowed (floatd); returns milliseconds (or `perSecond` units). */
+  secs(n: Node, min: number, max: number, perSecond = 1000): number | undefined {
     const a = this.arg(n, 0, 'a number of seconds');
     if (!a) return undefined;
     const v = Number(a.text);
     if (!/^\d+(\.\d+)?$/.test(a.text) || v < min || v > max) { this.err(a, n.key.text, `expected seconds ${min}..${max}, got "${a.text}"`); return undefined; }
-    return Math.round(v * 1000);
+    return Math.round(v * perSecond);
   }
+  /** keepalived's optional <BOOL>: absent means true; on/true/yes or off/false/no. */
+  bool(n: Node): boolean | undefined {
+    const a = n.args[0];
+    if (!a) return true;
+    if (['on', 'true', 'yes'].includes(a.text)) return true;
+    if (['off', 'false', 'no'].includes(a.text)) return false;
+    this.err(a, n.key.text, `expected on|off|true|false|yes|no (or nothing, meaning on), got "${a.text}"`);
+    return undefined;
+  }
+  notYet(n: Node): void { this.info(n.key, n.key.text, NOT_YET_MSG); }
   ip(n: Node, i = 0, family?: 4 | 6): string | undefined {
     const a = this.arg(n, i, 'an IP address');
     if (!a) return undefined;
@@ -50,10 +94,10 @@ class Ctx {
     if (!f || (family && f !== family)) { this.err(a, n.key.text, `expected an IPv${family ?? '4 or IPv6'} address, got "${a.text}"`); return undefined; }
     return a.text;
   }
-  unknown(n: Node, where: string, known: string[]): void {
+  unknown(n: Node, where: string, known: string[], notYet: ReadonlySet<string> = NOT_YET): void {
     const k = n.key.text;
-    if (NOT_YET.has(k)) { this.info(n.key, k, 'parsed but not yet supported by floatd'); return; }
-    const near = known.find((x) => distance(x, k) <= 2);
+    if (notYet.has(k)) { this.notYet(n); return; }
+    const near = [...known, ...notYet].find((x) => distance(x, k) <= 2);
     this.warn(n.key, k, `unknown keyword in ${where}, ignored`, near ? `did you mean '${near}'?` : undefined);
   }
 }
@@ -67,6 +111,7 @@ function notifyScript(c: Ctx, n: Node): NotifyScript | undefined {
   return { argv, ...(n.args[1] ? { user: n.args[1].text } : {}), ...(n.args[2] ? { group: n.args[2].text } : {}) };
 }
 
+const SYNC_TRACKS: Record<string, 'trackScripts' | 'trackInterfaces' | 'trackFiles' | 'trackProcesses'> = { track_script: 'trackScripts', track_interface: 'trackInterfaces', track_file: 'trackFiles', track_process: 'trackProcesses' };
 const NOTIFY_KEYS: Record<string, keyof NotifyConfig> = { notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'generic', notify_master_rx_lower_pri: 'masterRxLowerPri' };
 
 function trackList(c: Ctx, n: Node, defWeight: (name: string) => number): TrackEntry[] {
@@ -109,29 +154,94 @@ function vip(c: Ctx, e: Node): VipConfig | undefined {
   return v;
 }
 
-function globalDefs(c: Ctx, n: Node, g: GlobalDefs): void {
+/** `[all] SECS`, in either order (vrrp_garp_extra_if / garp_extra_if). */
+function garpExtraIf(c: Ctx, e: Node, min: number): GarpExtraIf | undefined {
+  let allIf = false;
+  let intervalS: number | undefined;
+  for (const a of e.args) {
+    if (a.text === 'all') { allIf = true; continue; }
+    const v = Number(a.text);
+    if (!/^\d+$/.test(a.text) || v < min || v > 86400) { c.err(a, e.key.text, `expected [all] and whole seconds ${min}..86400, got "${a.text}"`); return undefined; }
+    intervalS = v;
+  }
+  if (intervalS === undefined) { c.err(e.key, e.key.text, `expected [all] and whole seconds ${min}..86400`); return undefined; }
+  return { intervalS, allIf };
+}
+
+/** global_defs keywords floatd models (did-you-mean candidates, with GLOBAL_NOT_YET). */
+const GLOBAL_KEYS = ['router_id', 'vrrp_version', 'script_user', 'enable_script_security', 'vrrp_strict', 'vrrp_check_unicast_src', 'notify_fifo', 'vrrp_notify_fifo',
+  'vrrp_startup_delay', 'vrrp_garp_master_delay', 'vrrp_garp_master_repeat', 'vrrp_garp_master_refresh', 'vrrp_garp_master_refresh_repeat', 'vrrp_garp_lower_prio_delay',
+  'vrrp_garp_lower_prio_repeat', 'vrrp_garp_interval', 'vrrp_gna_interval', 'vrrp_min_garp', 'vrrp_garp_extra_if', 'vrrp_down_timer_adverts',
+  'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_mcast_group4', 'vrrp_mcast_group6'];
+
+/** `set` collects the keywords written, so vrrp_min_garp leaves explicit values alone (as keepalived). */
+function globalDefs(c: Ctx, n: Node, g: GlobalDefs, set: Set<string>): void {
   for (const e of n.children ?? []) {
     const k = e.key.text;
+    set.add(k);
     switch (k) {
       case 'router_id': g.routerId = c.arg(e)?.text; break;
       case 'vrrp_version': { const v = c.int(e, 2, 3); if (v) g.vrrpVersion = v as 2 | 3; break; }
       case 'script_user': g.scriptUser = c.arg(e)?.text; if (e.args[1]) g.scriptGroup = e.args[1].text; break;
       case 'enable_script_security': g.enableScriptSecurity = true; break;
-      case 'vrrp_strict': g.vrrpStrict = true; c.info(e.key, k, 'parsed; floatd applies strict mode\'s checks but installs no firewall rules'); break;
+      // Modelled, but nothing in floatd applies strict mode's checks or firewall rules yet.
+      case 'vrrp_strict': g.vrrpStrict = true; c.notYet(e); break;
+      // floatd checks unicast sources by default; the keyword asks for what already happens.
       case 'vrrp_check_unicast_src': g.checkUnicastSrc = true; break;
       case 'notify_fifo': case 'vrrp_notify_fifo': g.notifyFifo = c.arg(e)?.text; break;
-      case 'vrrp_startup_delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) g.vrrpStartupDelayMs = v; break; }
+      case 'vrrp_startup_delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) g.vrrpStartupDelayMs = v; c.notYet(e); break; }
       case 'vrrp_garp_master_delay': { const v = c.secs(e, 0, 255); if (v !== undefined) g.garpMasterDelayMs = v; break; }
       case 'vrrp_garp_master_repeat': { const v = c.int(e, 1, 255); if (v !== undefined) g.garpMasterRepeat = v; break; }
       case 'vrrp_garp_master_refresh': { const v = c.secs(e, 0, 86400); if (v !== undefined) g.garpMasterRefreshMs = v; break; }
       case 'vrrp_garp_master_refresh_repeat': { const v = c.int(e, 1, 255); if (v !== undefined) g.garpMasterRefreshRepeat = v; break; }
-      case 'vrrp_mcast_group4': { const v = c.ip(e, 0, 4); if (v) g.mcastGroup4 = v; break; }
-      case 'vrrp_mcast_group6': { const v = c.ip(e, 0, 6); if (v) g.mcastGroup6 = v; break; }
-      case 'notification_email': case 'notification_email_from': case 'smtp_server': case 'smtp_connect_timeout': case 'enable_traps': case 'lvs_id':
-        c.info(e.key, k, 'parsed but not yet supported by floatd'); break;
-      default: c.unknown(e, 'global_defs', ['router_id', 'vrrp_version', 'script_user', 'enable_script_security', 'vrrp_strict', 'notify_fifo']);
+      case 'vrrp_garp_lower_prio_delay': { const v = c.secs(e, 0, 255); if (v !== undefined) g.garpLowerPrioDelayMs = v; break; }
+      case 'vrrp_garp_lower_prio_repeat': { const v = c.int(e, 0, 255); if (v !== undefined) g.garpLowerPrioRepeat = v; break; }
+      // keepalived: decimal seconds, microsecond resolution, at least 1 µs.
+      case 'vrrp_garp_interval': case 'vrrp_gna_interval': {
+        const v = c.secs(e, 0.000001, 4294, 1_000_000);
+        if (v !== undefined) { if (k === 'vrrp_garp_interval') g.garpIntervalUs = v; else g.gnaIntervalUs = v; }
+        c.notYet(e);
+        break;
+      }
+      case 'vrrp_min_garp': { const v = c.bool(e); if (v !== undefined) g.minGarp = v; break; }
+      case 'vrrp_garp_extra_if': case 'vrrp_vmac_garp_intvl': { const v = garpExtraIf(c, e, 1); if (v) g.garpExtraIf = v; c.notYet(e); break; }
+      case 'vrrp_down_timer_adverts': { const v = c.int(e, 1, 100); if (v !== undefined) g.downTimerAdverts = v; break; }
+      case 'vrrp_lower_prio_no_advert': { const v = c.bool(e); if (v !== undefined) g.lowerPrioNoAdvert = v; break; }
+      case 'vrrp_higher_prio_send_advert': { const v = c.bool(e); if (v !== undefined) g.higherPrioSendAdvert = v; break; }
+      case 'vrrp_mcast_group4': case 'vrrp_mcast_group6': {
+        const fam = k === 'vrrp_mcast_group4' ? 4 : 6;
+        const v = c.ip(e, 0, fam);
+        if (v && !isMulticast(v)) c.err(e.args[0]!, k, `expected an IPv${fam} multicast address, got "${v}"`);
+        else if (v) { if (fam === 4) g.mcastGroup4 = v; else g.mcastGroup6 = v; }
+        // The runtime sends to 224.0.0.18 / ff02::12 whatever is configured here.
+        c.notYet(e);
+        break;
+      }
+      default: c.unknown(e, 'global_defs', GLOBAL_KEYS, GLOBAL_NOT_YET);
     }
   }
+}
+
+function isMulticast(ip: string): boolean {
+  if (isIP(ip) === 6) return /^ff/i.test(ip);
+  const first = Number(ip.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+/** Defaults that depend on other global_defs values, resolved once every global_defs block is read. */
+function resolveGlobals(g: GlobalDefs, set: Set<string>): void {
+  if (g.minGarp) {
+    if (!set.has('vrrp_garp_master_repeat')) g.garpMasterRepeat = 1;
+    if (!set.has('vrrp_garp_master_delay')) g.garpMasterDelayMs = 0;
+  }
+  g.garpLowerPrioDelayMs ??= g.garpMasterDelayMs;
+  g.garpLowerPrioRepeat ??= g.garpMasterRepeat;
+  g.garpIntervalUs ??= 0;
+  g.gnaIntervalUs ??= 0;
+  g.minGarp ??= false;
+  g.downTimerAdverts ??= 3;
+  g.lowerPrioNoAdvert ??= false;
+  g.higherPrioSendAdvert ??= false;
 }
 
 function vrrpScript(c: Ctx, n: Node, name: string): VrrpScript {
@@ -174,7 +284,7 @@ function vrrpScript(c: Ctx, n: Node, name: string): VrrpScript {
       case 'fall': { const v = c.int(e, 1, 1000); if (v) s.fall = v; break; }
       case 'init_fail': s.initFail = true; break;
       case 'user': s.user = c.arg(e)?.text; if (e.args[1]) s.group = e.args[1].text; break;
-      default: c.unknown(e, 'vrrp_script', ['script', 'interval', 'timeout', 'weight', 'rise', 'fall', 'user', 'init_fail', 'http_get', 'tcp_connect']);
+      default: c.unknown(e, 'vrrp_script', ['script', 'interval', 'timeout', 'weight', 'rise', 'fall', 'user', 'init_fail', 'http_get', 'tcp_connect'], NONE);
     }
   }
   if (kinds.length === 0) c.err(n.key, 'vrrp_script', `vrrp_script ${name} has nothing to run`, 'add script "CMD", http_get URL or tcp_connect HOST:PORT');
@@ -197,8 +307,19 @@ function trackFile(c: Ctx, n: Node, name: string): TrackFileConfig {
     switch (e.key.text) {
       case 'file': f.path = c.arg(e, 0, 'a file path')?.text ?? ''; break;
       case 'weight': Object.assign(f, weightOf(c, e, -1)); break;
-      case 'init_file': f.initFile = { value: Number(e.args[0]?.text ?? 0) || 0, overwrite: e.args.some((a) => a.text === 'overwrite') }; break;
-      default: c.unknown(e, 'vrrp_track_file', ['file', 'weight', 'init_file']);
+      case 'init_file': {
+        // init_file [VALUE] [overwrite]: VALUE is an integer, default 0.
+        let value = 0;
+        let overwrite = false;
+        for (const a of e.args) {
+          if (a.text === 'overwrite') overwrite = true;
+          else if (/^-?\d+$/.test(a.text)) value = Number(a.text);
+          else c.err(a, 'init_file', `expected [VALUE] [overwrite] with an integer VALUE, got "${a.text}"`);
+        }
+        f.initFile = { value, overwrite };
+        break;
+      }
+      default: c.unknown(e, 'track_file', ['file', 'weight', 'init_file'], NONE);
     }
   }
   if (!f.path) c.err(n.key, n.key.text, `track file ${name} has no file`, 'add: file "/path/to/file"');
@@ -207,33 +328,59 @@ function trackFile(c: Ctx, n: Node, name: string): TrackFileConfig {
 
 function trackProcess(c: Ctx, n: Node, name: string): TrackProcessConfig {
   const p: TrackProcessConfig = { name, process: '', fullCommand: false, weight: 1, reverse: false, quorum: 1, pos: c.at(n.key) };
+  let quorumTok: Token | undefined;
   for (const e of n.children ?? []) {
     const k = e.key.text;
     switch (k) {
       case 'process': { const a = c.arg(e, 0, 'a process name'); if (a) { p.process = a.text; if (e.args.length > 1) p.params = e.args.slice(1).map((x) => x.text); } break; }
-      case 'param_match': { const v = c.arg(e)?.text; if (v === 'initial' || v === 'partial' || v === 'exact') p.paramMatch = v; else if (v) c.err(e.args[0]!, k, `expected initial or partial, got "${v}"`); break; }
+      case 'param_match': {
+        // Bare param_match: the parameters must match exactly (keepalived).
+        const v = e.args[0]?.text ?? 'exact';
+        if (v === 'initial' || v === 'partial' || v === 'exact') p.paramMatch = v; else c.err(e.args[0]!, k, `expected initial or partial (or nothing, meaning exact), got "${v}"`);
+        break;
+      }
       case 'full_command': p.fullCommand = true; break;
       case 'weight': Object.assign(p, weightOf(c, e, -1)); break;
-      case 'quorum': { const v = c.int(e, 1, 65535); if (v) p.quorum = v; break; }
-      case 'quorum_max': { const v = c.int(e, 1, 65535); if (v) p.quorumMax = v; break; }
+      case 'quorum': { const v = c.int(e, 1, 65535); if (v) { p.quorum = v; quorumTok = e.args[0]; } break; }
+      // quorum_max 0: healthy only while no such process runs (keepalived then sets quorum 0).
+      case 'quorum_max': { const v = c.int(e, 0, 65535); if (v !== undefined) { p.quorumMax = v; quorumTok = e.args[0]; } break; }
       case 'delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) { p.forkDelayMs = v; p.terminateDelayMs = v; } break; }
       case 'fork_delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) p.forkDelayMs = v; break; }
       case 'terminate_delay': { const v = c.secs(e, 0, 3600); if (v !== undefined) p.terminateDelayMs = v; break; }
-      default: c.unknown(e, 'vrrp_track_process', ['process', 'param_match', 'full_command', 'weight', 'quorum', 'quorum_max', 'delay']);
+      default: c.unknown(e, 'vrrp_track_process', ['process', 'param_match', 'full_command', 'weight', 'quorum', 'quorum_max', 'delay', 'fork_delay', 'terminate_delay'], NONE);
     }
   }
+  if (p.quorumMax === 0) p.quorum = 0;
+  else if (p.quorumMax !== undefined && p.quorumMax < p.quorum) c.err(quorumTok!, 'quorum_max', `quorum_max ${p.quorumMax} is less than quorum ${p.quorum}`);
   if (!p.process) c.err(n.key, n.key.text, `track process ${name} has no process`, 'add: process nginx');
   return p;
 }
 
+/** track_script / track_interface / track_file / track_process entries; names must be defined somewhere in the file. */
+function trackRefs(c: Ctx, e: Node, t: Trackables): TrackEntry[] {
+  const k = e.key.text;
+  if (k === 'track_interface') return trackList(c, e, () => 0);
+  const known: Map<string, { weight: number }> = k === 'track_script' ? t.scripts : k === 'track_file' ? t.files : t.procs;
+  const list = trackList(c, e, (nm) => known.get(nm)?.weight ?? (k === 'track_script' ? 0 : 1));
+  const what = k === 'track_script' ? 'vrrp_script' : `vrrp_${k}`;
+  for (const [i, x] of list.entries()) if (!known.has(x.name)) c.err(e.children![i]!.key, k, `no ${what} named "${x.name}"`, `define it with ${what} NAME { … } (anywhere in the file)`);
+  return list;
+}
+
+const INSTANCE_KEYS = ['interface', 'state', 'priority', 'virtual_router_id', 'version', 'advert_int', 'nopreempt', 'preempt', 'preempt_delay', 'down_timer_adverts',
+  'unicast_peer', 'unicast_src_ip', 'unicast_ttl', 'mcast_dst_ip', 'check_unicast_src', 'no_check_unicast_src', 'authentication', 'virtual_ipaddress',
+  'virtual_ipaddress_excluded', 'virtual_routes', 'track_script', 'track_interface', 'track_file', 'track_process', 'garp_master_delay', 'garp_master_repeat',
+  'garp_master_refresh', 'garp_master_refresh_repeat', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'garp_extra_if', 'accept', 'no_accept',
+  'lower_prio_no_advert', 'higher_prio_send_advert', 'dont_track_primary', 'floating_ip', ...Object.keys(NOTIFY_KEYS)];
+
 function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, t: Trackables): InstanceConfig | undefined {
-  const scripts = t.scripts;
   const ic: InstanceConfig = {
     name, interface: '', vrid: 0, version: g.vrrpVersion, family: 4, priority: 100, initialState: 'BACKUP', advertIntervalCs: 100,
-    preempt: true, preemptDelayMs: 0, downTimerAdverts: 3, auth: { type: 'NONE', pass: '' }, unicastPeers: [], checkUnicastSrc: true,
+    preempt: true, preemptDelayMs: 0, downTimerAdverts: g.downTimerAdverts ?? 3, auth: { type: 'NONE', pass: '' }, unicastPeers: [], checkUnicastSrc: true,
     vips: [], excludedVips: [], routes: [], trackScripts: [], trackInterfaces: [], trackFiles: [], trackProcesses: [], notify: {},
-    garp: { masterDelayMs: g.garpMasterDelayMs, masterRepeat: g.garpMasterRepeat, masterRefreshMs: g.garpMasterRefreshMs, masterRefreshRepeat: g.garpMasterRefreshRepeat, lowerPrioDelayMs: g.garpMasterDelayMs, lowerPrioRepeat: g.garpMasterRepeat },
-    accept: true, lowerPrioNoAdvert: false, higherPrioSendAdvert: false, dontTrackPrimary: false, floatingIps: [], pos: c.at(n.key),
+    garp: { masterDelayMs: g.garpMasterDelayMs, masterRepeat: g.garpMasterRepeat, masterRefreshMs: g.garpMasterRefreshMs, masterRefreshRepeat: g.garpMasterRefreshRepeat, lowerPrioDelayMs: g.garpLowerPrioDelayMs ?? g.garpMasterDelayMs, lowerPrioRepeat: g.garpLowerPrioRepeat ?? g.garpMasterRepeat },
+    accept: true, lowerPrioNoAdvert: g.lowerPrioNoAdvert ?? false, higherPrioSendAdvert: g.higherPrioSendAdvert ?? false, dontTrackPrimary: false, floatingIps: [], pos: c.at(n.key),
+    ...(g.garpExtraIf ? { garpExtraIf: g.garpExtraIf } : {}),
   };
   let state: Token | undefined;
   let prioSet = false;
@@ -269,9 +416,12 @@ function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, t: Trackables): 
           if (!isIP(p.key.text)) { c.err(p.key, k, `expected an IP address, got "${p.key.text}"`); continue; }
           const peer: { address: string; minTtl?: number; maxTtl?: number } = { address: p.key.text };
           for (let i = 0; i < p.args.length; i += 2) {
-            const v = Number(p.args[i + 1]?.text);
-            if (p.args[i]!.text === 'min_ttl') peer.minTtl = v; else if (p.args[i]!.text === 'max_ttl') peer.maxTtl = v;
-            else c.warn(p.args[i]!, k, `unexpected "${p.args[i]!.text}"`, 'expected min_ttl N / max_ttl N');
+            const w = p.args[i]!.text;
+            if (w !== 'min_ttl' && w !== 'max_ttl') { c.warn(p.args[i]!, k, `unexpected "${w}"`, 'expected min_ttl N / max_ttl N'); continue; }
+            const val = p.args[i + 1];
+            const v = Number(val?.text);
+            if (!val || !/^\d+$/.test(val.text) || v > 255) { c.err(val ?? p.args[i]!, k, `${w} must be an integer 0..255, got "${val?.text ?? ''}"`); continue; }
+            if (w === 'min_ttl') peer.minTtl = v; else peer.maxTtl = v;
           }
           ic.unicastPeers.push(peer);
         }
@@ -288,40 +438,35 @@ function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, t: Trackables): 
               ic.auth.pass = p.text.slice(0, 8);
               if (p.text.length > 8) c.warn(p, 'auth_pass', `Truncating auth_pass to 8 characters ("${p.text.slice(0, 8)}"), as keepalived does`);
             }
-          } else c.unknown(a, 'authentication', ['auth_type', 'auth_pass']);
+          } else c.unknown(a, 'authentication', ['auth_type', 'auth_pass'], NONE);
         }
         break;
       case 'virtual_ipaddress': case 'virtual_ipaddress_excluded':
         for (const v of e.children ?? []) { const x = vip(c, v); if (x) (k === 'virtual_ipaddress' ? ic.vips : ic.excludedVips).push(x); }
         break;
       case 'virtual_routes': for (const r of e.children ?? []) ic.routes.push([r.key.text, ...r.args.map((a) => a.text)]); break;
-      case 'track_script':
-        ic.trackScripts = trackList(c, e, (nm) => scripts.get(nm)?.weight ?? 0);
-        for (const [i, t] of ic.trackScripts.entries()) if (!scripts.has(t.name)) c.err(e.children![i]!.key, k, `no vrrp_script named "${t.name}"`, 'define it with vrrp_script NAME { … } before or after this instance');
-        break;
-      case 'track_interface': ic.trackInterfaces = trackList(c, e, () => 0); break;
-      case 'track_file': case 'track_process': {
-        const known = k === 'track_file' ? t.files : t.procs;
-        const list = trackList(c, e, (nm) => known.get(nm)?.weight ?? 1);
-        for (const [i, x] of list.entries()) if (!known.has(x.name)) c.err(e.children![i]!.key, k, `no vrrp_${k} named "${x.name}"`);
-        if (k === 'track_file') ic.trackFiles = list; else ic.trackProcesses = list;
-        break;
-      }
+      case 'track_script': ic.trackScripts = trackRefs(c, e, t); break;
+      case 'track_interface': ic.trackInterfaces = trackRefs(c, e, t); break;
+      case 'track_file': ic.trackFiles = trackRefs(c, e, t); break;
+      case 'track_process': ic.trackProcesses = trackRefs(c, e, t); break;
       case 'garp_master_delay': { const v = c.secs(e, 0, 255); if (v !== undefined) ic.garp.masterDelayMs = v; break; }
       case 'garp_master_repeat': { const v = c.int(e, 1, 255); if (v) ic.garp.masterRepeat = v; break; }
       case 'garp_master_refresh': { const v = c.secs(e, 0, 86400); if (v !== undefined) ic.garp.masterRefreshMs = v; break; }
       case 'garp_master_refresh_repeat': { const v = c.int(e, 1, 255); if (v) ic.garp.masterRefreshRepeat = v; break; }
       case 'garp_lower_prio_delay': { const v = c.secs(e, 0, 255); if (v !== undefined) ic.garp.lowerPrioDelayMs = v; break; }
       case 'garp_lower_prio_repeat': { const v = c.int(e, 0, 255); if (v !== undefined) ic.garp.lowerPrioRepeat = v; break; }
+      // floatd installs no firewall rules: addresses are always reachable, as with accept.
       case 'accept': ic.accept = true; break;
-      case 'no_accept': ic.accept = false; break;
-      case 'lower_prio_no_advert': ic.lowerPrioNoAdvert = e.args[0]?.text !== 'false'; break;
-      case 'higher_prio_send_advert': ic.higherPrioSendAdvert = e.args[0]?.text !== 'false'; break;
+      case 'no_accept': ic.accept = false; c.notYet(e); break;
+      case 'lower_prio_no_advert': { const v = c.bool(e); if (v !== undefined) ic.lowerPrioNoAdvert = v; break; }
+      case 'higher_prio_send_advert': { const v = c.bool(e); if (v !== undefined) ic.higherPrioSendAdvert = v; break; }
+      // 0 turns it off for this instance (keepalived); the runtime sends no extra GARPs yet.
+      case 'garp_extra_if': case 'vmac_garp_intvl': { const v = garpExtraIf(c, e, 0); if (v) ic.garpExtraIf = v; c.notYet(e); break; }
       case 'dont_track_primary': ic.dontTrackPrimary = true; break;
       case 'floating_ip': { const a = c.arg(e, 0, 'a floating_ip name'); if (a) ic.floatingIps.push(a.text); break; }
       default:
         if (k in NOTIFY_KEYS) { const s = notifyScript(c, e); if (s) ic.notify[NOTIFY_KEYS[k]!] = s; }
-        else c.unknown(e, 'vrrp_instance', ['interface', 'state', 'priority', 'virtual_router_id', 'advert_int', 'nopreempt', 'unicast_peer', 'unicast_src_ip', 'authentication', 'virtual_ipaddress', 'track_script', 'track_interface', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify']);
+        else c.unknown(e, 'vrrp_instance', INSTANCE_KEYS);
     }
   }
   if (!ic.interface) c.err(n.key, 'vrrp_instance', `vrrp_instance ${name} has no interface`, 'add: interface eth0');
@@ -358,7 +503,9 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
   const c = new Ctx();
   const g: GlobalDefs = { vrrpVersion: 2, enableScriptSecurity: false, vrrpStrict: false, checkUnicastSrc: false, vrrpStartupDelayMs: 0, garpMasterDelayMs: 5000, garpMasterRepeat: 5, garpMasterRefreshMs: 0, garpMasterRefreshRepeat: 1, mcastGroup4: '224.0.0.18', mcastGroup6: 'ff02::12' };
   // global_defs and scripts first: instances refer to them whatever the order in the file.
-  for (const n of nodes) if (n.key.text === 'global_defs') globalDefs(c, n, g);
+  const globalSet = new Set<string>();
+  for (const n of nodes) if (n.key.text === 'global_defs') globalDefs(c, n, g, globalSet);
+  resolveGlobals(g, globalSet);
   const scripts = new Map<string, VrrpScript>();
   for (const n of nodes) if (n.key.text === 'vrrp_script') {
     const name = c.arg(n, 0, 'a script name');
@@ -375,6 +522,7 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       else files2.set(name.text, trackFile(c, n, name.text));
     }
   }
+  const trackables: Trackables = { scripts, files: files2, procs };
   const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], trackFiles: [...files2.values()], trackProcesses: [...procs.values()], syncGroups: [], instances: [], floatingIps: [], webhooks: [], files };
   for (const n of nodes) {
     const k = n.key.text;
@@ -384,7 +532,7 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       const name = c.arg(n, 0, 'an instance name');
       if (!name) continue;
       if (cfg.instances.some((i) => i.name === name.text)) { c.err(name, k, `duplicate vrrp_instance ${name.text}`); continue; }
-      const ic = instance(c, n, name.text, g, { scripts, files: files2, procs });
+      const ic = instance(c, n, name.text, g, trackables);
       if (ic) cfg.instances.push(ic);
     } else if (k === 'vrrp_sync_group') {
       const name = c.arg(n, 0, 'a group name');
@@ -394,7 +542,11 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
         if (e.key.text === 'group') sg.members = (e.children ?? []).map((m) => m.key.text);
         else if (e.key.text in NOTIFY_KEYS) { const s = notifyScript(c, e); if (s) (sg.notify ??= {})[NOTIFY_KEYS[e.key.text]!] = s; }
         else if (e.key.text === 'floating_ip') { const a = c.arg(e, 0, 'a floating_ip name'); if (a) (sg.floatingIps ??= []).push(a.text); }
-        else c.unknown(e, 'vrrp_sync_group', ['group', 'notify_master', 'notify_backup', 'notify_fault', 'notify']);
+        else if (e.key.text in SYNC_TRACKS) {
+          // Modelled and checked like an instance's; the runtime tracks per instance only so far.
+          sg[SYNC_TRACKS[e.key.text]!] = trackRefs(c, e, trackables);
+          c.notYet(e);
+        } else c.unknown(e, 'vrrp_sync_group', ['group', 'floating_ip', ...Object.keys(NOTIFY_KEYS), ...Object.keys(SYNC_TRACKS)], SYNC_NOT_YET);
       }
       cfg.syncGroups.push(sg);
     } else if (k === 'notify_webhook') {
@@ -410,7 +562,7 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       else if (cfg.api) c.err(n.key, k, 'a second floatd_api block', 'merge the two blocks into one');
       else cfg.api = apiBlock(c, n);
     } else if (TOP_NOT_YET.has(k)) c.info(n.key, k, 'parsed but not yet supported by floatd');
-    else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'floating_ip', 'notify_webhook']);
+    else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'track_file', 'vrrp_track_file', 'vrrp_track_process', 'floating_ip', 'notify_webhook', 'floatd_api'], TOP_NOT_YET);
   }
   for (const ic of cfg.instances) for (const f of ic.floatingIps) {
     if (!cfg.floatingIps.some((x) => x.name === f)) c.diags.push({ severity: 'error', ...ic.pos, keyword: 'floating_ip', message: `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined` });
