@@ -60,6 +60,7 @@ interface InstRt {
 }
 
 const MAX_TRANSITIONS = 200;
+const US_PER_CS = 10_000;
 /** Effective priority clamps at 1: below every peer that has not been handed over too. */
 const HOLD_PENALTY = -254;
 
@@ -231,6 +232,12 @@ export class Runtime implements RuntimeLike {
     const adv = dec.advert;
     const rt = [...this.insts.values()].find((r) => r.socket === socket && r.cfg.vrid === adv.vrid);
     if (!rt) { this.unknownVrid++; return; }
+    if (this.handovers) {
+      // Stopping: only a valid advert from a router that is not resigning ends a hand-over.
+      const wake = this.handovers.get(rt);
+      if (wake && adv.priority > 0 && p.src !== rt.src) wake();
+      return;
+    }
     const ic = rt.cfg;
     const expect: Expect = {
       version: ic.version, authType: ic.auth.type === 'PASS' ? 1 : 0, authPass: passBytes(ic.auth.type === 'PASS' ? ic.auth.pass : ''),
@@ -265,8 +272,29 @@ export class Runtime implements RuntimeLike {
         continue;
       }
       const rt = this.insts.get(na.instance);
-      if (rt) this.execOne(na.instance, rt, na.action);
+      if (!rt) continue;
+      const a = na.action;
+      // Becoming MASTER, the FSM says advert, VIPs, GARP (keepalived's order: its netlink adds
+      // are instant). Here VIPs go through `ip`, which takes milliseconds: an advert sent first
+      // makes the old MASTER drop the address before ours is up and announced, and clients
+      // get no answer meanwhile. So that advert leaves once the VIPs and GARPs are out
+      // (bounded by one advert interval, should `ip` hang).
+      if (a.type === 'sendAdvert' && a.priority > 0 && actions.some((x) => !('group' in x) && x.instance === na.instance && x.action.type === 'addVips')) {
+        this.advertAfterVips(rt, a.priority);
+        continue;
+      }
+      this.execOne(na.instance, rt, a);
     }
+  }
+
+  private advertAfterVips(rt: InstRt, priority: number): void {
+    let sent = false;
+    const send = (): void => { if (!sent) { sent = true; this.sendAdvert(rt, priority); } };
+    // After the addVips and garp jobs that exec() queues next (same tick).
+    queueMicrotask(() => {
+      const limit = this.o.clock.at(this.o.clock.nowUs() + rt.cfg.advertIntervalCs * US_PER_CS, send);
+      void this.netQueue.then(() => { this.o.clock.cancel(limit); send(); });
+    });
   }
 
   private execOne(name: string, rt: InstRt, a: Action): void {
@@ -274,7 +302,11 @@ export class Runtime implements RuntimeLike {
     switch (a.type) {
       case 'sendAdvert': this.sendAdvert(rt, a.priority); break;
       case 'addVips': this.changeVips(rt, true); break;
-      case 'removeVips': this.changeVips(rt, false); break;
+      case 'removeVips':
+        // Stopping: a MASTER keeps its VIPs until the new MASTER speaks (see stop()).
+        if (this.handovers && rt.vipsUp) this.handovers.set(rt, undefined);
+        else this.changeVips(rt, false);
+        break;
       case 'garp': this.garp(rt, a.burst); break;
       case 'transition': {
         const inst = this.node.instance(name);
@@ -398,24 +430,54 @@ export class Runtime implements RuntimeLike {
 
   // ---- lifecycle ----
 
+  /**
+   * Graceful stop: each MASTER sends its priority-0 advert (the BACKUP takes over after its
+   * skew time) but keeps its VIPs until it hears the new MASTER's advert, or one advert
+   * interval + 1 s passes. Clients are served by the old MASTER until the new one's GARP
+   * moves them, instead of getting no answer for the skew time (keepalived removes the VIPs
+   * at once). The VIPs are gone before stop() returns either way.
+   */
   async stop(reason: string): Promise<void> {
-    await this.teardown(new Set(), reason);
+    await this.teardown(new Set(), reason, true);
     await this.notifier.close();
   }
 
+  /** While stopping: MASTER instances still holding their VIPs, and the wake-up for each. */
+  private handovers: Map<InstRt, (() => void) | undefined> | undefined;
+
   /** Stops instances; those in `keep` (names) are left holding their VIPs for a reload. */
-  private async teardown(keep: ReadonlySet<string>, reason: string): Promise<void> {
+  private async teardown(keep: ReadonlySet<string>, reason: string, graceful = false): Promise<void> {
     await this.trackers?.stop();
     this.linkWatch?.stop();
+    if (graceful) this.handovers = new Map();
     for (const name of this.insts.keys()) {
       if (keep.has(name)) continue;
       this.exec(this.node.step(this.o.clock.nowUs(), { type: 'shutdown' }, name));
     }
     for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
+    if (this.handovers?.size) await this.awaitHandovers(this.handovers);
+    this.handovers = undefined;
     await this.netQueue;
     this.pool.closeAll();
     this.cloud?.stop();
     this.o.log.info({ event: 'daemon.stopped', reason }, `stopped: ${reason}`);
+  }
+
+  private async awaitHandovers(waits: Map<InstRt, (() => void) | undefined>): Promise<void> {
+    const log = this.o.log;
+    await Promise.all([...waits.keys()].map((rt) => new Promise<void>((resolve) => {
+      const limitMs = rt.cfg.advertIntervalCs * 10 + 1000;
+      const done = (why: string): void => {
+        if (!waits.has(rt)) return;
+        waits.delete(rt);
+        this.o.clock.cancel(timer);
+        log.info({ event: 'vrrp.handover', instance: rt.cfg.name, why }, `(${rt.cfg.name}) ${why}: removing the VIPs`);
+        this.changeVips(rt, false);
+        resolve();
+      };
+      const timer = this.o.clock.at(this.o.clock.nowUs() + limitMs * 1000, () => done(`no new MASTER heard within ${limitMs} ms`));
+      waits.set(rt, () => done('the new MASTER has announced itself'));
+    })));
   }
 
   async reload(): Promise<{ ok: boolean; message: string }> {
