@@ -9,7 +9,8 @@
  *         keepalived's parent and VRRP child; floatd is one process) at its end.
  * jitter: one instance at 0.1 s adverts; dumpcap on the sending host timestamps each advert
  *         as it leaves; deviation = |gap between adverts − 100 ms|, p50 / p99 / max, idle and
- *         with one CPU-bound busy loop per core beside the daemon.
+ *         with one CPU-bound busy loop per core beside the daemon. Both daemons at their
+ *         defaults, and floatd again with `vrrp_rt_priority 10` in global_defs.
  *
  * Usage (root): node dist/bench/cost.js [windowS=20] [parts=cost,jitter]
  *   → markdown tables + bench/results/cost.json
@@ -30,8 +31,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Instance i's VIP: 198.51.100.1–250, then 203.0.113.1–5 (TEST-NET only). */
 const vip = (i: number): string => (i <= 250 ? `198.51.100.${i}` : `203.0.113.${i - 250}`);
 
-function config(n: number, advertS: number): string {
-  let s = 'global_defs {\n    router_id bench\n}\n';
+function config(n: number, advertS: number, rt = false): string {
+  let s = `global_defs {\n    router_id bench\n${rt ? '    vrrp_rt_priority 10\n' : ''}}\n`;
   for (let i = 1; i <= n; i++) {
     s += `vrrp_instance VI_${i} {\n    interface eth1\n    state MASTER\n    priority 150\n    virtual_router_id ${i}\n    version 3\n    advert_int ${advertS}\n    virtual_ipaddress {\n        ${vip(i)}/32\n    }\n}\n`;
   }
@@ -108,14 +109,14 @@ async function cost(daemon: Daemon, n: number, advertS: number, windowS: number)
   }
 }
 
-interface JitterRow { daemon: Daemon; load: boolean; adverts: number; p50Ms: number; p99Ms: number; maxMs: number }
+interface JitterRow { daemon: Daemon; rt: boolean; load: boolean; adverts: number; p50Ms: number; p99Ms: number; maxMs: number }
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-async function jitter(daemon: Daemon, load: boolean, windowS: number): Promise<JitterRow> {
-  const r = await startDaemon(daemon, config(1, 0.1), 1);
+async function jitter(daemon: Daemon, rt: boolean, load: boolean, windowS: number): Promise<JitterRow> {
+  const r = await startDaemon(daemon, config(1, 0.1, rt), 1);
   const busy: ChildProcess[] = [];
   try {
     // One busy loop per core, beside the daemon (same host, same scheduler).
@@ -127,7 +128,7 @@ async function jitter(daemon: Daemon, load: boolean, windowS: number): Promise<J
       .split('\n').filter(Boolean).map((t) => Number(t) * 1000);
     const dev = times.slice(1).map((t, i) => Math.abs(t - times[i]! - 100)).sort((x, y) => x - y);
     if (dev.length < 10) throw new Error(`${daemon}: only ${times.length} adverts captured`);
-    return { daemon, load, adverts: times.length, p50Ms: quantile(dev, 0.5), p99Ms: quantile(dev, 0.99), maxMs: dev[dev.length - 1]! };
+    return { daemon, rt, load, adverts: times.length, p50Ms: quantile(dev, 0.5), p99Ms: quantile(dev, 0.99), maxMs: dev[dev.length - 1]! };
   } finally {
     for (const b of busy) b.kill('SIGKILL');
     r.lab.destroy();
@@ -157,19 +158,21 @@ async function main(): Promise<void> {
     }
   }
   if (parts.includes('jitter')) {
-    for (const load of [false, true]) for (const d of DAEMONS) {
-      const row = await jitter(d, load, windowS);
+    const variants: [Daemon, boolean][] = [['floatd', false], ['floatd', true], ['keepalived', false]];
+    for (const load of [false, true]) for (const [d, rt] of variants) {
+      const row = await jitter(d, rt, load, windowS);
       jitters.push(row);
-      process.stderr.write(`jitter ${d}${load ? ' under load' : ''}: p50 ${f1(row.p50Ms)} ms, p99 ${f1(row.p99Ms)} ms, max ${f1(row.maxMs)} ms (${row.adverts} adverts)\n`);
+      process.stderr.write(`jitter ${d}${rt ? ' rt' : ''}${load ? ' under load' : ''}: p50 ${f1(row.p50Ms)} ms, p99 ${f1(row.p99Ms)} ms, max ${f1(row.maxMs)} ms (${row.adverts} adverts)\n`);
     }
     process.stdout.write(`\nAdvert interval jitter (1 instance, advert 0.1 s, ${windowS} s captured at the sender; deviation from 100 ms)\n\n`);
     process.stdout.write('| daemon | CPU load beside it | adverts | p50 | p99 | max | p99 ratio |\n|---|---|---|---|---|---|---|\n');
     for (const load of [false, true]) {
-      const ka = jitters.find((j) => j.daemon === 'keepalived' && j.load === load)!;
-      for (const d of DAEMONS) {
-        const j = jitters.find((x) => x.daemon === d && x.load === load)!;
+      const ka = jitters.find((j) => j.daemon === 'keepalived' && !j.rt && j.load === load)!;
+      for (const [d, rt] of variants) {
+        const j = jitters.find((x) => x.daemon === d && x.rt === rt && x.load === load)!;
         const ratio = d === 'floatd' && ka.p99Ms > 0 ? (j.p99Ms / ka.p99Ms).toFixed(2) : '';
-        process.stdout.write(`| ${d === 'keepalived' ? 'keepalived 2.2.7' : 'floatd'} | ${load ? `${cpus().length} busy loops` : 'none'} | ${j.adverts} | ${f1(j.p50Ms)} ms | ${f1(j.p99Ms)} ms | ${f1(j.maxMs)} ms | ${ratio} |\n`);
+        const name = d === 'keepalived' ? 'keepalived 2.2.7' : rt ? 'floatd, vrrp_rt_priority 10' : 'floatd';
+        process.stdout.write(`| ${name} | ${load ? `${cpus().length} busy loops` : 'none'} | ${j.adverts} | ${f1(j.p50Ms)} ms | ${f1(j.p99Ms)} ms | ${f1(j.maxMs)} ms | ${ratio} |\n`);
       }
     }
   }

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { loadConfig, formatDiagnostic } from '../config/index.js';
+import { applyScheduling } from '../daemon/scheduling.js';
 import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { createLogger } from '../util/log.js';
@@ -39,6 +40,9 @@ export async function runRun(o: RunOptions): Promise<number> {
     log.error({ event: 'config.unusable', file: o.file }, `${o.file} is not usable; not starting (run: floatd check -f ${o.file})`);
     return 1;
   }
+  // keepalived applies these at start; so does floatd (a reload does not change them).
+  const g = first.config.global;
+  applyScheduling({ ...(g.vrrpPriority !== undefined ? { nice: g.vrrpPriority } : {}), ...(g.vrrpRtPriority !== undefined ? { rtPriority: g.vrrpRtPriority } : {}) }, log);
   const dumpDir = process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : tmpdir();
   const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
   return runDaemon({

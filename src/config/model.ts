@@ -99,6 +99,10 @@ export interface FloatingIpConfig {
 
 export interface GlobalDefs {
   routerId?: string;
+  /** `vrrp_priority`: nice for the daemon, -20..19. */
+  vrrpPriority?: number;
+  /** `vrrp_rt_priority`: SCHED_RR priority for the event-loop thread, 1..99. */
+  vrrpRtPriority?: number;
   vrrpVersion: 2 | 3;
   scriptUser?: string;
   scriptGroup?: string;

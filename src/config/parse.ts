@@ -36,8 +36,8 @@ const GLOBAL_NOT_YET = new Set([...ROOT_SETTINGS,
   'nftables', 'nftables_priority', 'nftables_counters', 'nftables_ifindex', 'nftables_ipvs', 'nftables_ipvs_priority', 'nftables_ipvs_start_fwmark',
   'vrrp_iptables', 'vrrp_ipsets', 'disable_local_igmp', 'vrrp_skip_check_adv_addr', 'vrrp_notify_priority_changes',
   'max_auto_priority', 'min_auto_priority_delay',
-  'vrrp_priority', 'checker_priority', 'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
-  'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'vrrp_rt_priority', 'checker_rt_priority', 'bfd_rt_priority',
+  'checker_priority', 'bfd_priority', 'vrrp_no_swap', 'checker_no_swap', 'bfd_no_swap',
+  'vrrp_cpu_affinity', 'checker_cpu_affinity', 'bfd_cpu_affinity', 'checker_rt_priority', 'bfd_rt_priority',
   'vrrp_rlimit_rttime', 'checker_rlimit_rttime', 'bfd_rlimit_rttime', 'vrrp_rlimit_rtime', 'checker_rlimit_rtime', 'bfd_rlimit_rtime',
   'snmp_socket', 'enable_snmp_vrrp', 'enable_snmp_keepalived', 'enable_snmp_checker', 'enable_snmp_rfc', 'enable_snmp_rfcv2', 'enable_snmp_rfcv3', 'enable_traps',
   'enable_dbus', 'dbus_service_name', 'notify_fifo_script', 'vrrp_notify_fifo_script', 'fifo_write_vrrp_states_on_reload', 'dynamic_interfaces',
@@ -182,6 +182,8 @@ function globalDefs(c: Ctx, n: Node, g: GlobalDefs, set: Set<string>): void {
     switch (k) {
       case 'router_id': g.routerId = c.arg(e)?.text; break;
       case 'vrrp_version': { const v = c.int(e, 2, 3); if (v) g.vrrpVersion = v as 2 | 3; break; }
+      case 'vrrp_priority': { const v = c.int(e, -20, 19); if (v !== undefined) g.vrrpPriority = v; break; }
+      case 'vrrp_rt_priority': { const v = c.int(e, 1, 99); if (v !== undefined) g.vrrpRtPriority = v; break; }
       case 'script_user': g.scriptUser = c.arg(e)?.text; if (e.args[1]) g.scriptGroup = e.args[1].text; break;
       case 'enable_script_security': g.enableScriptSecurity = true; break;
       // Modelled, but nothing in floatd applies strict mode's checks or firewall rules yet.

@@ -71,7 +71,7 @@ test('modelled keywords the runtime does not use yet say so (no claimed support)
     assert.ok(noted.has(`${lineOf(new RegExp(`^\\s*${k}\\b`))} ${k}`), `${k} should be reported as not yet supported`);
   }
   // …and the ones it does use are not.
-  for (const k of ['vrrp_garp_lower_prio_delay', 'vrrp_down_timer_adverts', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_min_garp', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'accept']) {
+  for (const k of ['vrrp_garp_lower_prio_delay', 'vrrp_down_timer_adverts', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_min_garp', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'accept', 'vrrp_priority', 'vrrp_rt_priority']) {
     assert.ok(!r.diagnostics.some((d) => d.keyword === k), `${k} is honoured; it should not be reported`);
   }
 });
