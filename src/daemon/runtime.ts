@@ -330,7 +330,12 @@ export class Runtime implements RuntimeLike {
         if (old) this.o.clock.cancel(old);
         rt.timers.set(a.timer, this.o.clock.at(a.at, () => {
           rt.timers.delete(a.timer);
-          this.exec(this.node.step(this.o.clock.nowUs(), { type: 'timer', timer: a.timer }, name));
+          // Node's timers fire up to ~1 ms late; the next advert counts from when this one was
+          // due, so lateness does not add to every interval (adverts keep their period). A
+          // timer later than 2 ms (a stalled loop) counts from now: no catch-up burst.
+          const now = this.o.clock.nowUs();
+          const at = a.timer === 'advert' && now - a.at < 2000 ? a.at : now;
+          this.exec(this.node.step(at, { type: 'timer', timer: a.timer }, name));
         }));
         break;
       }
