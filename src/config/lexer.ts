@@ -1,19 +1,50 @@
 /**
  * keepalived.conf reader: lines → words with positions, `{`/`}` as their own tokens, `#`/`!`
- * comments, double-quoted strings, `include GLOB` (relative to the including file), `$NAME=value`
- * definitions with `$NAME`/`${NAME}` expansion, and `@id`/`@^id` conditional lines.
+ * comments, double-quoted strings with keepalived's escapes, `include GLOB` (relative to the
+ * including file), `@id`/`@^id` conditional lines, `$NAME=value` definitions (multi-line ones
+ * continued with `\`), `$NAME`/`${NAME}` replaced at use (recursively, quotes included, as
+ * keepalived does), the pre-defined `${_PWD}`, `${_INSTANCE}`, `${_RANDOM [MIN [MAX]]}`,
+ * `${_HASH}`, `${_BANG}`, and `~SEQ(var, start, step, end)` / `~SEQx(…)` sequence lines.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve, basename } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 
-export interface Token { text: string; file: string; line: number; col: number; quoted: boolean }
+export interface Token {
+  text: string; file: string; line: number; col: number; quoted: boolean;
+  /** The logical line: lines made by one definition or ~SEQ share a source line but not this. */
+  stmt: number;
+}
 
-export interface LexOptions { configIds?: string[]; readFile?: (path: string) => string }
+export interface LexOptions { configIds?: string[]; readFile?: (path: string) => string; random?: () => number }
 
-interface State { defs: Map<string, string>; diags: Diagnostic[]; depth: number; o: LexOptions }
+interface State { defs: Map<string, string>; diags: Diagnostic[]; depth: number; o: LexOptions; stmt: number }
 
-/** Splits one line into words; quotes group, `#`/`!` outside quotes start a comment. */
+/** `${_HASH}` / `${_BANG}` stand in as private-use characters until the line is split, so they never start a comment. */
+const HASH = '\uE000';
+const BANG = '\uE001';
+const unmask = (t: string): string => t.replace(/\uE000/g, '#').replace(/\uE001/g, '!');
+
+/** keepalived's escapes inside double quotes: \a \b \E \f \n \r \t \v \nnn \xXX \cC, else the character itself. */
+function unescape(line: string, j: number): { ch: string; next: number } {
+  const c = line[j + 1];
+  if (c === undefined) return { ch: '\\', next: j + 1 };
+  const simple: Record<string, string> = { a: '\x07', b: '\b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+  if (simple[c] !== undefined) return { ch: simple[c]!, next: j + 2 };
+  const oct = /^[0-7]{1,3}/.exec(line.slice(j + 1));
+  if (oct) return { ch: String.fromCharCode(parseInt(oct[0], 8) & 0xff), next: j + 1 + oct[0].length };
+  const hex = c === 'x' ? /^[0-9a-fA-F]{1,2}/.exec(line.slice(j + 2)) : null;
+  if (hex) return { ch: String.fromCharCode(parseInt(hex[0], 16)), next: j + 2 + hex[0].length };
+  if (c === 'c' && j + 2 < line.length) return { ch: String.fromCharCode(line.charCodeAt(j + 2) & 0x1f), next: j + 3 };
+  return { ch: c, next: j + 2 };
+}
+
+/**
+ * Splits one line into words. Double quotes group (also in the middle of a word, as in a
+ * shell: `ab"c d"e` is one word `abc de`) and take escapes; `#`/`!` at the start of a word
+ * outside quotes start a comment.
+ */
 export function splitLine(line: string): { text: string; col: number; quoted: boolean }[] {
   const out: { text: string; col: number; quoted: boolean }[] = [];
   let i = 0;
@@ -22,28 +53,76 @@ export function splitLine(line: string): { text: string; col: number; quoted: bo
     if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
     if (c === '#' || c === '!') break;
     if (c === '{' || c === '}') { out.push({ text: c, col: i + 1, quoted: false }); i++; continue; }
-    if (c === '"') {
-      const start = i;
-      let j = i + 1;
-      let s = '';
-      while (j < line.length && line[j] !== '"') {
-        if (line[j] === '\\' && j + 1 < line.length) { s += line[j + 1]; j += 2; continue; }
-        s += line[j];
-        j++;
-      }
-      out.push({ text: s, col: start + 1, quoted: true });
-      i = j + 1;
-      continue;
-    }
     const start = i;
-    while (i < line.length && !' \t\r{}'.includes(line[i]!) && !((line[i] === '#' || line[i] === '!') && i === start)) i++;
-    out.push({ text: line.slice(start, i), col: start + 1, quoted: false });
+    let text = '';
+    let quoted = false;
+    while (i < line.length && !' \t\r{}'.includes(line[i]!)) {
+      // An undefined ${NAME} stays as written, braces included (keepalived keeps it too).
+      const close = line[i] === '$' && line[i + 1] === '{' ? line.indexOf('}', i) : -1;
+      if (close > 0) { text += line.slice(i, close + 1); i = close + 1; continue; }
+      if (line[i] !== '"') { text += line[i]; i++; continue; }
+      quoted = true;
+      i++;
+      while (i < line.length && line[i] !== '"') {
+        if (line[i] === '\\') { const u = unescape(line, i); text += u.ch; i = u.next; continue; }
+        text += line[i];
+        i++;
+      }
+      i++; // the closing quote
+    }
+    out.push({ text: unmask(text), col: start + 1, quoted });
   }
   return out;
 }
 
-function expand(text: string, defs: Map<string, string>): string {
-  return text.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a: string | undefined, b: string | undefined) => defs.get((a ?? b)!) ?? m);
+/**
+ * A script's command line as keepalived splits it: words at unquoted blanks; single or double
+ * quotes group a word with its spaces; no comments (`test ! -f /x` keeps its `!`).
+ */
+export function splitCommand(text: string): string[] {
+  const out: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t') { if (word !== undefined) out.push(word); word = undefined; continue; }
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      const stop = end < 0 ? text.length : end;
+      word = (word ?? '') + text.slice(i + 1, stop);
+      i = stop;
+      continue;
+    }
+    if (c === '\\' && i + 1 < text.length) { word = (word ?? '') + text[++i]; continue; }
+    word = (word ?? '') + c;
+  }
+  if (word !== undefined) out.push(word);
+  return out;
+}
+
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const USE_RE = new RegExp(`\\$\\{(${NAME})((?:\\s+\\d+){0,2})\\s*\\}|\\$(${NAME})(?=\\s|$)`, 'g');
+
+/** Replaces definitions in `text` until nothing changes (bounded); undefined names stay as written. */
+function expand(text: string, file: string, st: State): string {
+  for (let round = 0; round < 32; round++) {
+    const next = text.replace(USE_RE, (m, braced: string | undefined, args: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare)!;
+      switch (name) {
+        case '_PWD': return dirname(file);
+        case '_INSTANCE': return st.o.configIds?.[0] ?? hostname();
+        case '_HASH': return HASH;
+        case '_BANG': return BANG;
+        case '_RANDOM': {
+          const [lo = 0, hi = 32767] = (args ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+          return String(lo + Math.floor((st.o.random ?? Math.random)() * (Math.max(lo, hi) - lo + 1)));
+        }
+      }
+      return st.defs.get(name) ?? m;
+    });
+    if (next === text) return text;
+    text = next;
+  }
+  return text;
 }
 
 function globFiles(pattern: string): string[] {
@@ -55,47 +134,114 @@ function globFiles(pattern: string): string[] {
   } catch { return []; }
 }
 
-function lexFile(path: string, text: string, st: State, out: Token[]): void {
-  const lines = text.split('\n');
+interface Line { text: string; line: number }
+
+const DEF_RE = new RegExp(`^\\s*\\$(${NAME})=(.*)$`);
+const SEQ_RE = /^\s*~SEQ(x?)\(([^)]*)\)\s*(.*)$/;
+/** Lines one ~SEQ may produce: a typo in `end` must not hang the reader. */
+const MAX_SEQ = 100_000;
+
+/** Feeds lines to processLine, collecting multi-line definitions (`$NAME=` … `\`) first. */
+function processLines(path: string, lines: Line[], st: State, out: Token[], depth: number): void {
   for (let n = 0; n < lines.length; n++) {
-    let raw = lines[n]!;
-    let col0 = 0;
-    // @id / @^id: the line counts only when the id is (or is not) one of the active config ids.
-    const cond = /^\s*@(\^?)(\S+)\s+/.exec(raw);
-    if (cond) {
-      const active = (st.o.configIds ?? []).includes(cond[2]!);
-      if (cond[1] ? active : !active) continue;
-      col0 = cond[0].length;
-      raw = raw.slice(col0);
-    }
-    const def = /^\s*\$(\w+)\s*=\s*(.*)$/.exec(raw);
-    if (def) { st.defs.set(def[1]!, def[2]!.trim()); continue; }
-    const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0, text: w.quoted ? w.text : expand(w.text, st.defs) }));
-    if (words[0]?.text === 'include' && !words[0].quoted) {
-      const arg = words[1];
-      if (!arg) { st.diags.push({ severity: 'error', file: path, line: n + 1, col: words[0].col, keyword: 'include', message: 'expected a file name or glob' }); continue; }
-      const pat = resolve(dirname(path), arg.text);
-      const files = globFiles(pat);
-      if (files.length === 0) st.diags.push({ severity: 'warning', file: path, line: n + 1, col: arg.col, keyword: 'include', message: `no file matches ${arg.text}` });
-      if (st.depth > 16) { st.diags.push({ severity: 'error', file: path, line: n + 1, col: arg.col, keyword: 'include', message: 'includes nested too deeply (a loop?)' }); continue; }
-      for (const f of files) {
-        let t: string;
-        try { t = (st.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f); } catch (e) {
-          st.diags.push({ severity: 'error', file: path, line: n + 1, col: arg.col, keyword: 'include', message: `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
-          continue;
-        }
-        st.depth++;
-        lexFile(f, t, st, out);
-        st.depth--;
+    const l = lines[n]!;
+    const def = DEF_RE.exec(l.text);
+    if (def && /\\\s*$/.test(def[2]!)) {
+      const parts: string[] = [];
+      let v = def[2]!.replace(/\\\s*$/, '').trim();
+      if (v) parts.push(v);
+      while (n + 1 < lines.length) {
+        const t = lines[++n]!.text;
+        const more = /\\\s*$/.test(t);
+        v = t.replace(/\\\s*$/, '');
+        if (v.trim()) parts.push(v);
+        if (!more) break;
       }
+      st.defs.set(def[1]!, parts.join('\n'));
       continue;
     }
-    for (const w of words) out.push({ text: w.text, file: path, line: n + 1, col: w.col, quoted: w.quoted });
+    processLine(path, l, st, out, depth);
   }
 }
 
+function processLine(path: string, l: Line, st: State, out: Token[], depth: number): void {
+  const diag = (severity: Diagnostic['severity'], col: number, keyword: string, message: string): void => { st.diags.push({ severity, file: path, line: l.line, col, keyword, message }); };
+  if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)'); return; }
+  let raw = l.text;
+  let col0 = 0;
+  // @id / @^id: the line counts only when the id is (or is not) one of the active config ids.
+  const cond = /^\s*@(\^?)(\S+)\s+/.exec(raw);
+  if (cond) {
+    const active = (st.o.configIds ?? []).includes(cond[2]!);
+    if (cond[1] ? active : !active) return;
+    col0 = cond[0].length;
+    raw = raw.slice(col0);
+  }
+  const seq = SEQ_RE.exec(raw);
+  if (seq) { sequence(path, l, seq, st, out, depth, diag); return; }
+  const def = DEF_RE.exec(raw);
+  if (def) { st.defs.set(def[1]!, def[2]!.trim()); return; }
+  const expanded = expand(raw, path, st);
+  if (expanded !== raw) {
+    // Re-read what the definitions produced: it may be several lines, a conditional, a definition.
+    processLines(path, expanded.split('\n').map((text) => ({ text, line: l.line })), st, out, depth + 1);
+    return;
+  }
+  const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0 }));
+  if (words[0]?.text === 'include' && !words[0].quoted) {
+    const arg = words[1];
+    if (!arg) { diag('error', words[0].col, 'include', 'expected a file name or glob'); return; }
+    const pat = resolve(dirname(path), arg.text);
+    const files = globFiles(pat);
+    if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`);
+    if (st.depth > 16) { diag('error', arg.col, 'include', 'includes nested too deeply (a loop?)'); return; }
+    for (const f of files) {
+      let t: string;
+      try { t = (st.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f); } catch (e) {
+        diag('error', arg.col, 'include', `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        continue;
+      }
+      st.depth++;
+      lexFile(f, t, st, out);
+      st.depth--;
+    }
+    return;
+  }
+  const stmt = ++st.stmt;
+  for (const w of words) out.push({ text: w.text, file: path, line: l.line, col: w.col, quoted: w.quoted, stmt });
+}
+
+/** `~SEQ(var, [start, [step,]] end) rest`: `rest` once per value, with $var set (hex for ~SEQx). */
+function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Token[], depth: number, diag: (s: Diagnostic['severity'], col: number, k: string, msg: string) => void): void {
+  const kw = m[1] ? '~SEQx' : '~SEQ';
+  const args = m[2]!.split(',').map((a) => a.trim());
+  const name = args.shift() ?? '';
+  const nums = args.map((a) => Number(expand(a, path, st)));
+  if (!new RegExp(`^${NAME}$`).test(name) || nums.length < 1 || nums.length > 3 || nums.some((x) => !Number.isInteger(x))) {
+    diag('error', 1, kw, `expected ${kw}(var, [start, [step,]] end) with whole numbers, got "${m[2]}"`);
+    return;
+  }
+  const end = nums[nums.length - 1]!;
+  const start = nums.length >= 2 ? nums[0]! : end < 0 ? -1 : 1;
+  const step = nums.length === 3 ? nums[1]! : end >= start ? 1 : -1;
+  if (step === 0 || (step > 0 ? start > end : start < end) || Math.abs((end - start) / step) >= MAX_SEQ) {
+    if (step === 0 || Math.abs((end - start) / (step || 1)) >= MAX_SEQ) diag('error', 1, kw, `${kw}(${m[2]}) would never end or makes more than ${MAX_SEQ} lines`);
+    return;
+  }
+  const prev = st.defs.get(name);
+  for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
+    st.defs.set(name, m[1] ? v.toString(16) : String(v));
+    processLine(path, { text: m[3]!, line: l.line }, st, out, depth + 1);
+  }
+  if (prev === undefined) st.defs.delete(name); else st.defs.set(name, prev);
+}
+
+function lexFile(path: string, text: string, st: State, out: Token[]): void {
+  processLines(path, text.split('\n').map((t, i) => ({ text: t, line: i + 1 })), st, out, 0);
+}
+
 export function lex(path: string, text: string, o: LexOptions = {}): { tokens: Token[]; diagnostics: Diagnostic[] } {
-  const st: State = { defs: new Map(), diags: [], depth: 0, o };
+  const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0 };
   const tokens: Token[] = [];
   lexFile(path, text, st, tokens);
   return { tokens, diagnostics: st.diags };
@@ -118,7 +264,7 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
       if (t.text === '{' && !t.quoted) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col, message: "'{' without a keyword before it" }); i++; continue; }
       const node: Node = { key: t, args: [] };
       i++;
-      while (i < tokens.length && tokens[i]!.line === t.line && tokens[i]!.file === t.file && !(['{', '}'].includes(tokens[i]!.text) && !tokens[i]!.quoted)) node.args.push(tokens[i++]!);
+      while (i < tokens.length && tokens[i]!.stmt === t.stmt && !(['{', '}'].includes(tokens[i]!.text) && !tokens[i]!.quoted)) node.args.push(tokens[i++]!);
       if (i < tokens.length && tokens[i]!.text === '{' && !tokens[i]!.quoted) {
         const open = tokens[i]!;
         i++;

@@ -10,7 +10,7 @@ import { floatingIpBlock } from './floating-ip-block.js';
 import { webhookBlock } from './webhook-block.js';
 import { apiBlock } from './api-block.js';
 import type { FloatdConfig, FloatingIpConfig, GarpExtraIf, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
-import { splitLine } from './lexer.js';
+import { splitCommand } from './lexer.js';
 
 /**
  * Keywords floatd reads but does not act on yet: said once, with position, as info (never as
@@ -106,7 +106,7 @@ class Ctx {
 function notifyScript(c: Ctx, n: Node): NotifyScript | undefined {
   const a = c.arg(n, 0, 'a script');
   if (!a) return undefined;
-  const argv = a.quoted ? splitLine(a.text).map((w) => w.text) : [a.text];
+  const argv = a.quoted ? splitCommand(a.text) : [a.text];
   if (n.args.length > 3) c.warn(n.args[3]!, n.key.text, 'extra words after user and group are ignored', 'quote the whole command line: notify_master "/path/script arg"');
   return { argv, ...(n.args[1] ? { user: n.args[1].text } : {}), ...(n.args[2] ? { group: n.args[2].text } : {}) };
 }
@@ -252,7 +252,7 @@ function vrrpScript(c: Ctx, n: Node, name: string): VrrpScript {
   for (const e of n.children ?? []) {
     const k = e.key.text;
     switch (k) {
-      case 'script': { const a = c.arg(e, 0, 'a command'); if (a) { s.argv = a.quoted ? splitLine(a.text).map((w) => w.text) : [a.text]; kinds.push(e.key); } break; }
+      case 'script': { const a = c.arg(e, 0, 'a command'); if (a) { s.argv = a.quoted ? splitCommand(a.text) : [a.text]; kinds.push(e.key); } break; }
       case 'http_get': { const a = c.arg(e, 0, 'a URL'); if (a) { try { new URL(a.text); s.kind = 'http'; s.url = a.text; kinds.push(e.key); } catch { c.err(a, k, `expected an http:// or https:// URL, got "${a.text}"`); } } break; }
       case 'tcp_connect': {
         const a = c.arg(e, 0, 'HOST:PORT');
