@@ -103,7 +103,12 @@ export function classifyEc2(status: number, code: string | undefined): CloudErro
 type Sdk = typeof import('@aws-sdk/client-ec2');
 let sdkLoad: Promise<Sdk> | undefined;
 /** The SDK takes most of a second to load: only daemons with an AWS address pay for it. */
-const loadSdk = (): Promise<Sdk> => (sdkLoad ??= import('@aws-sdk/client-ec2').catch((e: unknown) => { sdkLoad = undefined; throw e; }));
+const loadSdk = (): Promise<Sdk> => {
+  // The SDK prints a multi-line notice on Node < 22 (its releases after January 2027 will need
+  // 22) into the daemon's stderr at the first client; the locked version works on Node 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  return (sdkLoad ??= import('@aws-sdk/client-ec2').catch((e: unknown) => { sdkLoad = undefined; throw e; }));
+};
 
 /** The part of the SDK's request and middleware stack this driver touches. */
 interface RawRequest { method: string; body?: unknown; query?: Record<string, string>; headers: Record<string, string> }

@@ -72,17 +72,21 @@ test('serve: a digitalocean emulator in its own process, driven through the cont
 
 test('serve: every provider\'s emulator runs as a process and a driver moves the address through it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-serve-'));
-  const cases: [string, string, string, string][] = [
+  // [provider, holder, taker, address, token when the provider's has a shape of its own]
+  const cases: [string, string, string, string, string?][] = [
     ['hetzner', '42', '43', '203.0.113.20'],
     ['vultr', '2b9bf5fb-1644-4e0a-b706-1116ab64d783', '792199bb-620a-4e2c-ba3d-126c58f7f9d4', '203.0.113.30'],
     ['linode', '123', '234', '203.0.113.40'],
+    ['gcp', 'lb-1', 'lb-2', '203.0.113.66/32'],
+    ['scaleway', '6c0ffee0-5ca1-4e00-8000-000000000001', '6c0ffee0-5ca1-4e00-8000-000000000002', '203.0.113.70'],
+    ['aws', 'i-0a11a11a11a11a11a', 'i-0b22b22b22b22b22b', '203.0.113.80', `AKIAFLOATDSERVE00001:${TOKEN}`],
   ];
   try {
-    writeFileSync(join(dir, 'token'), TOKEN);
-    for (const [provider, a, b, ip] of cases) {
+    for (const [provider, a, b, ip, token = TOKEN] of cases) {
+      writeFileSync(join(dir, 'token'), token);
       const { child, info } = await serve([provider, '--token-file', join(dir, 'token'), '--nodes', `${a},${b}`, '--ip', `${ip}=${a}`, '--action-delay-ms', '50']);
       try {
-        const p = providers[provider]!({ address: ip, token: TOKEN, apiUrl: info.apiUrl, metadataUrl: info.metadata[b]!, timeoutMs: 2000, options: { poll_interval: '0.05' } });
+        const p = providers[provider]!({ address: ip, token, apiUrl: info.apiUrl, metadataUrl: info.metadata[b]!, timeoutMs: 2000, options: { poll_interval: '0.05' } });
         assert.equal(await p.whoAmI(), b, provider);
         assert.equal(await p.holder(), a, provider);
         await p.assign(b);
