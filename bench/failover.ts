@@ -17,11 +17,14 @@ import { SeedLab, REPO_ROOT, SEED_VIP } from '../src/lab/seed-lab.js';
 import { ClientProbe } from '../src/lab/client-probe.js';
 
 type Daemon = 'floatd' | 'keepalived';
+/** FLOATD_CHECK_INTERVAL overrides floatd's check interval (e.g. 0.1, the tracking issue's setting). */
+const FLOATD_CHECK = process.env.FLOATD_CHECK_INTERVAL ?? '0.05';
+
 type Mode = 'seed' | 'fastest' | 'sigterm' | 'sigkill' | 'sigterm-fast' | 'sigkill-fast';
 const MODES: Mode[] = ['seed', 'fastest', 'sigterm', 'sigkill', 'sigterm-fast', 'sigkill-fast'];
 const LABELS: Record<Mode, string> = {
   seed: 'nginx stop, seed config (v2, advert 1 s, pidof every 2 s)',
-  fastest: 'nginx stop, fastest (v3 advert 0.1 s; floatd HTTP check 0.05 s, keepalived pidof 1 s)',
+  fastest: `nginx stop, fastest (v3 advert 0.1 s; floatd HTTP check ${FLOATD_CHECK} s, keepalived pidof 1 s)`,
   sigterm: 'SIGTERM on the MASTER, seed config (advert 1 s)',
   sigkill: 'SIGKILL on the MASTER, seed config (advert 1 s)',
   'sigterm-fast': 'SIGTERM on the MASTER, fastest (advert 0.1 s)',
@@ -36,7 +39,7 @@ interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs
  */
 function fastest(daemon: Daemon) {
   return (h: 'lb1' | 'lb2'): string => `vrrp_script chk_nginx {
-    ${daemon === 'floatd' ? 'http_get http://127.0.0.1/load.html\n    interval 0.05\n    timeout 0.05' : 'script "pidof nginx"\n    interval 1'}
+    ${daemon === 'floatd' ? `http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}` : 'script "pidof nginx"\n    interval 1'}
 }
 vrrp_instance VI_1 {
     interface eth1

@@ -45,7 +45,13 @@ export class ClientProbe {
 
   records(): ProbeRecord[] {
     if (!existsSync(this.logFile)) return [];
-    return readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ProbeRecord);
+    // The probe may be half-way through writing its last line: only whole lines count.
+    const out: ProbeRecord[] = [];
+    for (const l of readFileSync(this.logFile, 'utf8').split('\n')) {
+      if (!l.startsWith('{') || !l.endsWith('}')) continue;
+      try { out.push(JSON.parse(l) as ProbeRecord); } catch { /* a torn line */ }
+    }
+    return out;
   }
 
   /** The first answer received after `since` (ms epoch) whose body matches. */

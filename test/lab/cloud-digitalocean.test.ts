@@ -96,6 +96,12 @@ test('nginx stops on lb1 → the reserved IP moves to lb2\'s droplet; nginx retu
   await waitFor('lb2 holds the VIP', () => s.holds('lb2'), 10_000);
   const t = await waitFor('the emulator shows droplet 102', () => holder() === '102', 10_000);
   assert.ok(t < 5000, `assign took ${t} ms after the VRRP move`);
+  // docs/dashboard-cloud.png is this: lb2's dashboard once it holds the reserved IP.
+  if (process.env.FLOATD_SCREENSHOT) {
+    await waitFor('lb2 reports it held', () => status('lb2').floatingIps[0]?.phase === 'held', 5_000);
+    const { screenshotDashboard } = await import('../browser/browser.js');
+    await screenshotDashboard(status('lb2'), process.env.FLOATD_SCREENSHOT.replace(/\.png$/, '-cloud.png'));
+  }
   s.startNginx('lb1');
   await waitFor('lb1 holds the VIP again', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
   await waitFor('the emulator shows droplet 101 again', () => holder() === '101', 10_000);

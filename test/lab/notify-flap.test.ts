@@ -1,7 +1,7 @@
 /**
  * Tracking and notify on real kernels (issue 5): a flapping check with rise 3 / fall 3 does
  * not move the VIP; a hung script is killed at its timeout; notify scripts and a webhook get
- * keepalived's arguments in keepalived's order. Needs root.
+ * keepalived's arguments in keepalived's order, as `script_user`. Needs root.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,11 +34,13 @@ before(() => {
       const flap = script(dir, 'flap.sh', `n=$(cat ${dir}/flap.count 2>/dev/null || echo 0)\necho $((n+1)) > ${dir}/flap.count\n[ $((n % 2)) -eq 0 ]`);
       const hang = script(dir, 'hang.sh', `echo run >> ${dir}/hang.log\nexec sleep 30`);
       const backup = script(dir, 'backup.sh', `echo "notify_backup ran on ${h} $*" >> ${dir}/notify.log`);
-      const generic = script(dir, 'generic.sh', `echo "notify $*" >> ${dir}/notify.log`);
+      const generic = script(dir, 'generic.sh', `echo "notify $*" >> ${dir}/notify.log\nid -un >> ${dir}/who.log`);
+      // lb2 runs its scripts as `script_user nobody`: the files they write must be writable by it.
+      if (h === 'lb2') for (const f of ['notify.log', 'who.log', 'flap.count']) { writeFileSync(join(dir, f), ''); chmodSync(join(dir, f), 0o666); }
       // lb1 also tracks the hung script; lb2 posts to the webhook receiver beside it.
       const scripts = `vrrp_script chk_flap {\n    script "${flap}"\n    interval 0.2\n    rise 3\n    fall 3\n}\n` +
         `vrrp_script chk_hang {\n    script "${hang}"\n    interval 1\n    timeout 0.5\n    weight -5\n}\n` +
-        (h === 'lb2' ? `notify_webhook ops {\n    url http://127.0.0.1:${HOOK_PORT}/hook\n    retries 2\n}\n` : '');
+        (h === 'lb2' ? `global_defs {\n    script_user nobody\n}\nnotify_webhook ops {\n    url http://127.0.0.1:${HOOK_PORT}/hook\n    retries 2\n}\n` : '');
       return scripts + text
         .replace('        chk_nginx\n', `        chk_nginx\n        chk_flap\n${h === 'lb1' ? '        chk_hang\n' : ''}`)
         .replace(/(\n\s*notify_master [^\n]*\n)/, `$1    notify_backup ${backup}\n    notify ${generic}\n`);
@@ -102,6 +104,8 @@ test('failover: notify scripts run in keepalived\'s order with its arguments, an
     'notify_master ran on lb2 ',
     'notify INSTANCE VI_1 MASTER 100',
   ]);
+  // script_user nobody: checks and notify scripts ran as nobody, not root.
+  assert.deepEqual([...new Set(read(join(s.dir('lb2'), 'who.log')).trim().split('\n'))], ['nobody']);
   const events = read(hooks).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(events.map((e) => [e.instance, e.from, e.to]), [['VI_1', 'INIT', 'BACKUP'], ['VI_1', 'BACKUP', 'MASTER']]);
   const master = events[1]!;
