@@ -4,7 +4,7 @@
  *
  * cost:   one lab host runs the daemon as MASTER of N instances (N = 1, 16, 255; multicast
  *         VRRPv3, one /32 VIP each from TEST-NET) at advert 1 s and 0.1 s. Once every VIP is
- *         up and a settle time has passed, CPU (utime+stime from /proc, every process of the
+ *         up and a settle time has passed (30 s; FLOATD_BENCH_SETTLE_S), CPU (utime+stime from /proc, every process of the
  *         daemon) is measured over a window, and RSS (VmRSS, summed over the daemon's processes:
  *         keepalived's parent and VRRP child; floatd is one process) at its end.
  * jitter: one instance at 0.1 s adverts; dumpcap on the sending host timestamps each advert
@@ -25,6 +25,7 @@ import { REPO_ROOT } from '../src/lab/seed-lab.js';
 type Daemon = 'floatd' | 'keepalived';
 const DAEMONS: Daemon[] = ['floatd', 'keepalived'];
 const CLK_TCK = 100; // USER_HZ on Linux
+const SETTLE_S = Number(process.env.FLOATD_BENCH_SETTLE_S ?? 30);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -97,7 +98,9 @@ interface CostRow { daemon: Daemon; instances: number; advertS: number; cpuPct: 
 async function cost(daemon: Daemon, n: number, advertS: number, windowS: number): Promise<CostRow> {
   const r = await startDaemon(daemon, config(n, advertS), n);
   try {
-    await sleep(3000); // settle: startup GARP bursts, JIT, first GC
+    // Idle means steady state: past the startup GARP bursts, the JIT's work and the GCs that
+    // follow start-up (the first 30 s cost an idle floatd about twice the steady figure).
+    await sleep(SETTLE_S * 1000);
     const a = sample(r);
     const t0 = performance.now();
     await sleep(windowS * 1000);
@@ -123,7 +126,9 @@ async function jitter(daemon: Daemon, rt: boolean, load: boolean, windowS: numbe
     if (load) for (let i = 0; i < cpus().length; i++) busy.push(r.lab.spawn('bench', ['sh', '-c', 'while :; do :; done'], 'busy.log'));
     await sleep(2000);
     const pcap = join(r.lab.host('bench').dir, 'adverts.pcapng');
-    r.lab.exec('bench', ['dumpcap', '-q', '-i', 'eth1', '-f', 'ip proto 112', '-a', `duration:${windowS}`, '-w', pcap]);
+    const cap = r.lab.spawn('bench', ['dumpcap', '-q', '-i', 'eth1', '-f', 'ip proto 112', '-a', `duration:${windowS}`, '-w', pcap], 'dumpcap.log');
+    const code = await new Promise<number | null>((resolve) => cap.once('exit', resolve));
+    if (code !== 0) throw new Error(`dumpcap exited with ${code}: ${readFileSync(join(r.lab.dir, 'dumpcap.log'), 'utf8').trim()}`);
     const times = r.lab.exec('bench', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch'])
       .split('\n').filter(Boolean).map((t) => Number(t) * 1000);
     const dev = times.slice(1).map((t, i) => Math.abs(t - times[i]! - 100)).sort((x, y) => x - y);

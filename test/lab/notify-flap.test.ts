@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SeedLab } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
 import type { DaemonStatus } from '../../src/daemon/status-types.js';
@@ -36,7 +36,11 @@ before(() => {
       const backup = script(dir, 'backup.sh', `echo "notify_backup ran on ${h} $*" >> ${dir}/notify.log`);
       const generic = script(dir, 'generic.sh', `echo "notify $*" >> ${dir}/notify.log\nid -un >> ${dir}/who.log`);
       // lb2 runs its scripts as `script_user nobody`: the files they write must be writable by it.
-      if (h === 'lb2') for (const f of ['notify.log', 'who.log', 'flap.count']) { writeFileSync(join(dir, f), ''); chmodSync(join(dir, f), 0o666); }
+      // It must also reach them: the lab's directories are mkdtemp's 0700.
+      if (h === 'lb2') {
+        for (const d of [dirname(dir), dir]) chmodSync(d, 0o755);
+        for (const f of ['notify.log', 'who.log', 'flap.count']) { writeFileSync(join(dir, f), ''); chmodSync(join(dir, f), 0o666); }
+      }
       // lb1 also tracks the hung script; lb2 posts to the webhook receiver beside it.
       const scripts = `vrrp_script chk_flap {\n    script "${flap}"\n    interval 0.2\n    rise 3\n    fall 3\n}\n` +
         `vrrp_script chk_hang {\n    script "${hang}"\n    interval 1\n    timeout 0.5\n    weight -5\n}\n` +
