@@ -452,7 +452,9 @@ export class Runtime implements RuntimeLike {
 
   /** Stops instances; those in `keep` (names) are left holding their VIPs for a reload. */
   private async teardown(keep: ReadonlySet<string>, reason: string, graceful = false): Promise<void> {
-    await this.trackers?.stop();
+    // Trackers stop reporting now, but a check still running (a script up to its timeout) is
+    // waited for only after the priority-0 adverts are out: the hand-over does not wait on it.
+    const trackersStopped = this.trackers?.stop();
     this.linkWatch?.stop();
     if (graceful) this.handovers = new Map();
     for (const name of this.insts.keys()) {
@@ -462,6 +464,7 @@ export class Runtime implements RuntimeLike {
     for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
     if (this.handovers?.size) await this.awaitHandovers(this.handovers);
     this.handovers = undefined;
+    await trackersStopped;
     await this.netQueue;
     this.pool.closeAll();
     this.cloud?.stop();

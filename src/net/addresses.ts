@@ -2,7 +2,6 @@
  * VIP addresses and virtual routes through iproute2. Every mutation is idempotent and
  * returns whether it changed anything, so callers log and count only real changes.
  */
-import { ipv6Bytes } from './frames.js';
 import { defaultIp, IpCommandError, ipJson, type IpRunner } from './iproute.js';
 import { checkAddr, checkIfname, familyOf, NetArgumentError } from './validate.js';
 
@@ -121,22 +120,18 @@ export async function listAddresses(ifname: string, run: IpRunner = defaultIp): 
   return parseAddrInfo(await ipJson<JsonLink[]>(run, ['addr', 'show', 'dev', ifname]));
 }
 
-function sameAddr(a: string, b: string): boolean {
-  // IPv6 by value, not text (2001:db8::1 vs 2001:DB8:0::1)
-  return familyOf(a) === 6 ? familyOf(b) === 6 && ipv6Bytes(a).equals(ipv6Bytes(b)) : a === b;
-}
-
-export async function hasAddress(ifname: string, address: string, run: IpRunner = defaultIp): Promise<boolean> {
-  return (await listAddresses(ifname, run)).some((a) => sameAddr(a.address, address));
-}
-
-/** Adds the address unless present; true if it was added. */
+/**
+ * Adds the address; true if it was added, false if the kernel already had it. One `ip` call
+ * (no listing first): this is on the failover path, where each child process costs
+ * milliseconds, and the kernel's refusal already says "present", as a netlink add
+ * answers keepalived.
+ */
 export async function addAddress(spec: AddressSpec, run: IpRunner = defaultIp): Promise<boolean> {
   const args = addArgs(spec);
-  if (await hasAddress(spec.ifname, norm(spec).addr, run)) return false;
   const r = await run(args);
   if (r.code === 0) return true;
-  if (/File exists/i.test(r.stderr)) return false; // raced with someone else adding it
+  // "RTNETLINK answers: File exists", or with extended acks "Error: ipv4: Address already assigned."
+  if (/File exists|already assigned/i.test(r.stderr)) return false;
   throw new IpCommandError(args, r);
 }
 

@@ -2,11 +2,14 @@
  * Watches interfaces and addresses so the runtime can react to a cable pull or a VIP
  * deleted behind its back.
  *
- * Link state: polls /sys/class/net/IF/{flags,carrier} every `linkPollMs` (100 ms): two cheap
- * reads, no child process that can die, and it sees interfaces that appear later. Up = IFF_UP
- * and carrier present (what IFF_RUNNING means; sysfs flags don't carry RUNNING), as keepalived
- * judges an interface.
- * Addresses: a long-running `ip -o monitor address` child reports deletions at once. A
+ * One long-running `ip -o monitor link address` child reports link changes and address
+ * deletions as the kernel announces them.
+ * Link state: read from /sys/class/net/IF/{flags,carrier} on each link event, and polled as a
+ * safety net every `linkPollMs` (1 s) while the monitor runs, every `fallbackLinkPollMs`
+ * (100 ms) while it does not (ten wake-ups a second were most of an idle daemon's CPU). Up =
+ * IFF_UP and carrier present (what IFF_RUNNING means; sysfs flags don't carry RUNNING), as
+ * keepalived judges an interface.
+ * Addresses: deletions come from the monitor. A
  * reconcile re-lists watched interfaces so a missed event still gets noticed: every
  * `addressPollMs` (30 s) while the monitor runs — each one spawns `ip`, the largest part of an
  * idle daemon's CPU at a 2 s period — and every `fallbackPollMs` (2 s) while there is none. A
@@ -44,7 +47,10 @@ export interface LinkWatchDeps {
 }
 
 export interface LinkWatchOptions {
+  /** Link poll period while the monitor runs (default 1 s). */
   linkPollMs?: number;
+  /** Link poll period while no monitor runs (default 100 ms). */
+  fallbackLinkPollMs?: number;
   /** Reconcile period while the monitor runs (default 30 s). */
   addressPollMs?: number;
   /** Reconcile period while no monitor runs (default 2 s). */
@@ -68,7 +74,7 @@ function sysfsLink(ifname: string): boolean | undefined {
 }
 
 function spawnIpMonitor(): ChildProcess {
-  return spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  return spawn('ip', ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
 function addrKey(ifname: string, address: string): string {
@@ -131,7 +137,6 @@ export class LinkWatch extends EventEmitter {
   start(): this {
     if (!this.stopped) return this;
     this.stopped = false;
-    this.linkTimer = setInterval(() => this.pollLinks(), this.opts.linkPollMs ?? 100);
     this.startMonitor();
     this.pollLinks();
     return this;
@@ -139,7 +144,7 @@ export class LinkWatch extends EventEmitter {
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.linkTimer);
+    clearTimeout(this.linkTimer);
     clearTimeout(this.addrTimer);
     clearTimeout(this.restartTimer);
     this.monitor?.kill();
@@ -174,6 +179,8 @@ export class LinkWatch extends EventEmitter {
 
   /** Feeds one monitor line (exported for tests). */
   handleMonitorLine(line: string): void {
+    // A link line (`IDX: IF[@PEER]: <FLAGS> …`): re-read the watched links now.
+    if (/^(?:Deleted\s+)?\d+:\s+\S+:\s+</.test(line.trim())) { this.pollLinks(); return; }
     const p = parseMonitorLine(line);
     if (!p?.deleted) return;
     const k = addrKey(p.ifname, p.address);
@@ -185,6 +192,14 @@ export class LinkWatch extends EventEmitter {
     if (!w) return;
     this.watched.delete(k); // report once; the runtime re-watches after re-adding
     this.emit('address-removed', w);
+  }
+
+  /** The next link poll, sooner while no monitor reports link events. */
+  private scheduleLinkPoll(): void {
+    clearTimeout(this.linkTimer);
+    if (this.stopped) return;
+    const ms = this.monitor ? this.opts.linkPollMs ?? 1000 : this.opts.fallbackLinkPollMs ?? 100;
+    this.linkTimer = setTimeout(() => { this.pollLinks(); this.scheduleLinkPoll(); }, ms);
   }
 
   /** The next reconcile, sooner while no monitor reports deletions. */
@@ -205,6 +220,7 @@ export class LinkWatch extends EventEmitter {
     }
     this.monitor = child;
     this.scheduleReconcile();
+    this.scheduleLinkPoll();
     if (!child) return; // reconcile polling covers addresses
     child.on('error', () => undefined);
     if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.handleMonitorLine(l));
@@ -212,8 +228,9 @@ export class LinkWatch extends EventEmitter {
       if (this.monitor !== child || this.stopped) return;
       this.monitor = undefined;
       this.scheduleReconcile();
+      this.scheduleLinkPoll();
       // After a restart, catch up on what happened while no one listened.
-      this.restartTimer = setTimeout(() => { this.startMonitor(); void this.reconcileAddresses(); }, 1000);
+      this.restartTimer = setTimeout(() => { this.startMonitor(); this.pollLinks(); void this.reconcileAddresses(); }, 1000);
     });
   }
 }

@@ -86,3 +86,39 @@ test('reconciles re-list addresses rarely while the monitor runs, often while it
     w.stop();
   }
 });
+
+test('a link line from the monitor re-reads the links at once; without a monitor they are polled every 100 ms', async () => {
+  const { EventEmitter } = await import('node:events');
+  const { PassThrough } = await import('node:stream');
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let up = true;
+  let reads = 0;
+  const readLink = () => { reads++; return up; };
+  const stdout = new PassThrough();
+  const monitor = Object.assign(new EventEmitter(), { stdout, kill: () => true }) as unknown as import('node:child_process').ChildProcess;
+  const w = new LinkWatch({ deps: { readLink, spawnMonitor: () => monitor, run: async () => ({ code: 0, stdout: '[]', stderr: '' }) } }).start();
+  const seen: LinkEvent[] = [];
+  w.on('link', (e) => seen.push(e));
+  try {
+    w.watchLink('eth1');
+    assert.deepEqual(seen, [{ ifname: 'eth1', up: true, exists: true }]);
+    await sleep(250);
+    const quiet = reads;
+    assert.ok(quiet <= 2, `${quiet} reads while nothing happened and the monitor runs`);
+    up = false;
+    stdout.write('3: eth1@if4: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state LOWERLAYERDOWN group default\n');
+    await sleep(20);
+    assert.deepEqual(seen[1], { ifname: 'eth1', up: false, exists: true }, 'reported from the event, not a poll');
+  } finally {
+    w.stop();
+  }
+  let polls = 0;
+  const bare = new LinkWatch({ deps: { readLink: () => { polls++; return true; }, spawnMonitor: () => undefined, run: async () => ({ code: 0, stdout: '[]', stderr: '' }) } }).start();
+  try {
+    bare.watchLink('eth1');
+    await sleep(350);
+    assert.ok(polls >= 3, `${polls} polls in 350 ms without a monitor`);
+  } finally {
+    bare.stop();
+  }
+});
