@@ -6,10 +6,13 @@
  */
 import { Command, Option } from 'commander';
 import { VERSION } from '../util/version.js';
-import { runCheck } from './check.js';
-import { runRun } from './run.js';
-import { runDemo } from './demo.js';
-import { runStatus } from './status.js';
+
+// Each command's module is loaded when it runs: `floatd run` does not pay for the demo's lab or
+// the status client, and a restarted daemon sends its first advert sooner.
+const runCheck = async (o: Parameters<typeof import('./check.js').runCheck>[0]): Promise<number> => (await import('./check.js')).runCheck(o);
+const runRun = async (o: Parameters<typeof import('./run.js').runRun>[0]): Promise<number> => (await import('./run.js')).runRun(o);
+const runDemo = async (o: Parameters<typeof import('./demo.js').runDemo>[0]): Promise<number> => (await import('./demo.js')).runDemo(o);
+const runStatus = async (o: Parameters<typeof import('./status.js').runStatus>[0]): Promise<number> => (await import('./status.js')).runStatus(o);
 
 const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
 const collect = (v: string, prev: string[]): string[] => prev.concat(v);

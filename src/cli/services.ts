@@ -6,7 +6,7 @@
  */
 import type { ApiConfig, FloatdConfig } from '../config/model.js';
 import { defaultApiConfig } from '../config/api-block.js';
-import { ApiServer, type ApiProvider } from '../api/server.js';
+import type { ApiServer, ApiProvider } from '../api/server.js';
 import { loadToken, TokenError } from '../api/auth.js';
 import type { DaemonControl } from '../daemon/daemon.js';
 import { SdNotify, statusLine } from '../daemon/sd-notify.js';
@@ -48,6 +48,8 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
 
   const open = async (cfg: ApiConfig): Promise<void> => {
     if (!cfg.enabled || !provider) return;
+    // Loaded once VRRP is up (onReady): metrics and the dashboard are not on the start-up path.
+    const { ApiServer } = await import('../api/server.js');
     server = new ApiServer({ config: cfg, log, token: token(cfg, log), provider });
     await server.start();
   };
