@@ -69,7 +69,10 @@ before(async () => {
       `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n}\n`;
     writeFileSync(conf, block + readFileSync(conf, 'utf8').replace('    virtual_router_id 33\n', '    virtual_router_id 33\n    floating_ip web\n'));
   }
+  // lb2 starts once lb1 is MASTER: started together on a loaded machine, lb2's down timer can
+  // expire before lb1's first advert, and a MASTER, however brief, rightly calls the API.
   s.startFloatd('lb1');
+  await waitFor('lb1 holds the VIP', () => s.holds('lb1'), 15_000);
   s.startFloatd('lb2');
 });
 

@@ -26,7 +26,7 @@ function script(dir: string, name: string, body: string): string {
 
 const read = (p: string): string => (existsSync(p) ? readFileSync(p, 'utf8') : '');
 
-before(() => {
+before(async () => {
   if (skip) return;
   s = new SeedLab({
     transform: (h, text, dir) => {
@@ -55,7 +55,10 @@ before(() => {
   writeFileSync(recv, `import http from 'node:http'; import fs from 'node:fs';
 http.createServer((q, r) => { let b = ''; q.on('data', (c) => b += c); q.on('end', () => { fs.appendFileSync(process.argv[2], b.replace(/\\n/g, ' ') + '\\n'); r.end('ok'); }); }).listen(${HOOK_PORT}, '127.0.0.1');\n`);
   s.lab.spawn('lb2', [process.execPath, recv, join(s.dir('lb2'), 'hooks.jsonl')], 'hook-recv.log');
+  // lb2 starts once lb1 is MASTER, so lb2's notify history starts with BACKUP: started
+  // together on a loaded machine, lb2's down timer can expire before lb1's first advert.
   s.startFloatd('lb1');
+  await s.waitFor('lb1 holds the VIP', () => s.holds('lb1'), 15_000);
   s.startFloatd('lb2');
 });
 
