@@ -74,6 +74,7 @@ before(async () => {
   s.startFloatd('lb1');
   await waitFor('lb1 holds the VIP', () => s.holds('lb1'), 15_000);
   s.startFloatd('lb2');
+  await s.waitFor('lb2 is up as BACKUP', () => /Entering BACKUP STATE/.test(s.log('lb2')), 15_000);
 });
 
 after(() => {

@@ -60,6 +60,7 @@ http.createServer((q, r) => { let b = ''; q.on('data', (c) => b += c); q.on('end
   s.startFloatd('lb1');
   await s.waitFor('lb1 holds the VIP', () => s.holds('lb1'), 15_000);
   s.startFloatd('lb2');
+  await s.waitFor('lb2 is up as BACKUP', () => /Entering BACKUP STATE/.test(s.log('lb2')), 15_000);
 });
 
 after(() => {
