@@ -72,10 +72,15 @@ export function bodyDetail(body: unknown, pick: (b: Record<string, unknown>) => 
   return { ...(typeof d?.code === 'string' ? { code: d.code } : {}), ...(typeof d?.message === 'string' ? { message: d.message } : {}) };
 }
 
+/** An id the provider writes one way (`what`: "a droplet id", "a server UUID", …); anything else is 'invalid'. */
+export function checkedId(provider: string, what: string, pattern: RegExp, v: string, from: string): string {
+  if (!pattern.test(v)) throw new CloudError('invalid', `${provider}: ${from} gave "${v.slice(0, 64)}", not ${what}`);
+  return v;
+}
+
 /** An instance id that must be all digits (droplet, server, Linode). */
 export function digitsId(provider: string, noun: string, v: string, from: string): string {
-  if (!/^\d+$/.test(v)) throw new CloudError('invalid', `${provider}: ${from} gave "${v.slice(0, 40)}", not a ${noun} id`);
-  return v;
+  return checkedId(provider, `a ${noun} id`, /^\d+$/, v, from);
 }
 
 function defaultKind(status: number): CloudErrorKind {

@@ -33,7 +33,7 @@ import type {
   DescribeNetworkInterfacesCommandOutput, DescribeRouteTablesCommandOutput, EC2Client, ReplaceRouteCommandOutput,
 } from '@aws-sdk/client-ec2';
 import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, httpRequest, optionMs, parseRetryAfter, trimBase, type ProviderDialect } from '../http.js';
+import { bodyDetail, checkedId, httpRequest, optionMs, parseRetryAfter, trimBase, type ProviderDialect } from '../http.js';
 import { followAction } from '../action-poll.js';
 import { VERSION } from '../../util/version.js';
 
@@ -476,9 +476,6 @@ function observe(seen: Seen, report: (s: number | 'timeout' | 'network') => void
   };
 }
 
-function instanceId(v: string, from: string): string {
-  if (!RE.instance.test(v)) throw new CloudError('invalid', `aws: ${from} gave "${v.slice(0, 40)}", not an instance id (i-…)`);
-  return v;
-}
+const instanceId = (v: string, from: string): string => checkedId('aws', 'an instance id (i-…)', RE.instance, v, from);
 
 export const aws: ProviderFactory = (s) => new Aws(s);

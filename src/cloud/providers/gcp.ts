@@ -27,7 +27,7 @@
  */
 import { isIP } from 'node:net';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, httpRequest, optionMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
+import { bodyDetail, checkedId, httpRequest, optionMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
 import { followAction, type ActionState } from '../action-poll.js';
 
 export const GCP_API_URL = 'https://compute.googleapis.com';
@@ -128,10 +128,7 @@ function opState(op: Operation | undefined): ActionState {
   return { state: 'failed', why: why || 'error' };
 }
 
-function instanceName(v: string, from: string): string {
-  if (!NAME.test(v)) throw new CloudError('invalid', `gcp: ${from} gave "${v.slice(0, 64)}", not an instance name`);
-  return v;
-}
+const instanceName = (v: string, from: string): string => checkedId('gcp', 'an instance name', NAME, v, from);
 
 class Gcp implements CloudProvider {
   readonly name = 'gcp';

@@ -26,7 +26,7 @@ import { isIP } from 'node:net';
 import { inSubnet } from '../ip.js';
 import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import {
-  bodyDetail, httpRequest, optionMs, parseRetryAfter, resetEpochToMs, trimBase,
+  bodyDetail, checkedId, httpRequest, optionMs, parseRetryAfter, resetEpochToMs, trimBase,
   type HttpRequest, type HttpResponse, type ProviderDialect,
 } from '../http.js';
 import { followAction, type ActionState } from '../action-poll.js';
@@ -291,9 +291,6 @@ function covers(ipOrCidr: string, address: string): boolean {
   return inSubnet(address, ipOrCidr.slice(0, slash), Number(ipOrCidr.slice(slash + 1)));
 }
 
-function serverId(v: string, from: string): string {
-  if (!UUID.test(v)) throw new CloudError('invalid', `scaleway: ${from} gave "${v.slice(0, 40)}", not a server UUID`);
-  return v;
-}
+const serverId = (v: string, from: string): string => checkedId('scaleway', 'a server UUID', UUID, v, from);
 
 export const scaleway: ProviderFactory = (s) => new Scaleway(s);
