@@ -93,8 +93,11 @@ export class LinkWatch extends EventEmitter {
   private readonly deps: LinkWatchDeps;
   private readonly links = new Map<string, boolean | undefined>(); // ifname → last up (undefined = not yet read)
   private readonly watched = new Map<string, AddressEvent>(); // key → addr; present = believed present
-  private linkTimer: NodeJS.Timeout | undefined;
-  private addrTimer: NodeJS.Timeout | undefined;
+  /** Safety-net polls: slow while the monitor reports events, fast while there is none. */
+  private readonly polls = [
+    this.poller(() => this.pollLinks(), () => (this.monitor ? this.opts.linkPollMs ?? 1000 : this.opts.fallbackLinkPollMs ?? 100)),
+    this.poller(() => this.reconcileAddresses(), () => (this.monitor ? this.opts.addressPollMs ?? 30_000 : this.opts.fallbackPollMs ?? 2000)),
+  ];
   private restartTimer: NodeJS.Timeout | undefined;
   private monitor: ChildProcess | undefined;
   private stopped = true;
@@ -144,8 +147,7 @@ export class LinkWatch extends EventEmitter {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.linkTimer);
-    clearTimeout(this.addrTimer);
+    for (const p of this.polls) p.stop();
     clearTimeout(this.restartTimer);
     this.monitor?.kill();
     this.monitor = undefined;
@@ -194,20 +196,19 @@ export class LinkWatch extends EventEmitter {
     this.emit('address-removed', w);
   }
 
-  /** The next link poll, sooner while no monitor reports link events. */
-  private scheduleLinkPoll(): void {
-    clearTimeout(this.linkTimer);
-    if (this.stopped) return;
-    const ms = this.monitor ? this.opts.linkPollMs ?? 1000 : this.opts.fallbackLinkPollMs ?? 100;
-    this.linkTimer = setTimeout(() => { this.pollLinks(); this.scheduleLinkPoll(); }, ms);
+  /** A timer that runs `fn`, then re-arms with the period `periodMs()` gives at that moment. */
+  private poller(fn: () => void | Promise<void>, periodMs: () => number): { rearm(): void; stop(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const rearm = (): void => {
+      clearTimeout(timer);
+      if (this.stopped) return;
+      timer = setTimeout(() => void Promise.resolve(fn()).finally(rearm), periodMs());
+    };
+    return { rearm, stop: () => clearTimeout(timer) };
   }
 
-  /** The next reconcile, sooner while no monitor reports deletions. */
-  private scheduleReconcile(): void {
-    clearTimeout(this.addrTimer);
-    if (this.stopped) return;
-    const ms = this.monitor ? this.opts.addressPollMs ?? 30_000 : this.opts.fallbackPollMs ?? 2000;
-    this.addrTimer = setTimeout(() => void this.reconcileAddresses().finally(() => this.scheduleReconcile()), ms);
+  private rearmPolls(): void {
+    for (const p of this.polls) p.rearm();
   }
 
   private startMonitor(): void {
@@ -219,16 +220,14 @@ export class LinkWatch extends EventEmitter {
       child = undefined;
     }
     this.monitor = child;
-    this.scheduleReconcile();
-    this.scheduleLinkPoll();
+    this.rearmPolls();
     if (!child) return; // reconcile polling covers addresses
     child.on('error', () => undefined);
     if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.handleMonitorLine(l));
     child.on('exit', () => {
       if (this.monitor !== child || this.stopped) return;
       this.monitor = undefined;
-      this.scheduleReconcile();
-      this.scheduleLinkPoll();
+      this.rearmPolls();
       // After a restart, catch up on what happened while no one listened.
       this.restartTimer = setTimeout(() => { this.startMonitor(); this.pollLinks(); void this.reconcileAddresses(); }, 1000);
     });
