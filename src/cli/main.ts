@@ -9,10 +9,10 @@ import { VERSION } from '../util/version.js';
 
 // Each command's module is loaded when it runs: `floatd run` does not pay for the demo's lab or
 // the status client, and a restarted daemon sends its first advert sooner.
-const runCheck = async (o: Parameters<typeof import('./check.js').runCheck>[0]): Promise<number> => (await import('./check.js')).runCheck(o);
-const runRun = async (o: Parameters<typeof import('./run.js').runRun>[0]): Promise<number> => (await import('./run.js')).runRun(o);
-const runDemo = async (o: Parameters<typeof import('./demo.js').runDemo>[0]): Promise<number> => (await import('./demo.js')).runDemo(o);
-const runStatus = async (o: Parameters<typeof import('./status.js').runStatus>[0]): Promise<number> => (await import('./status.js')).runStatus(o);
+const runCheck: typeof import('./check.js').runCheck = async (o) => (await import('./check.js')).runCheck(o);
+const runRun: typeof import('./run.js').runRun = async (o) => (await import('./run.js')).runRun(o);
+const runDemo: typeof import('./demo.js').runDemo = async (o) => (await import('./demo.js')).runDemo(o);
+const runStatus: typeof import('./status.js').runStatus = async (o) => (await import('./status.js')).runStatus(o);
 
 const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
 const collect = (v: string, prev: string[]): string[] => prev.concat(v);

@@ -41,8 +41,7 @@ export async function runRun(o: RunOptions): Promise<number> {
     return 1;
   }
   // keepalived applies these at start; so does floatd (a reload does not change them).
-  const g = first.config.global;
-  applyScheduling({ ...(g.vrrpPriority !== undefined ? { nice: g.vrrpPriority } : {}), ...(g.vrrpRtPriority !== undefined ? { rtPriority: g.vrrpRtPriority } : {}) }, log);
+  applyScheduling({ nice: first.config.global.vrrpPriority, rtPriority: first.config.global.vrrpRtPriority }, log);
   const dumpDir = process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : tmpdir();
   const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
   return runDaemon({

@@ -10,8 +10,8 @@ import { native } from '../net/native.js';
 import type { Logger } from '../util/log.js';
 
 export interface SchedulingConfig {
-  nice?: number;
-  rtPriority?: number;
+  nice?: number | undefined;
+  rtPriority?: number | undefined;
 }
 
 export interface SchedulingDeps {
@@ -24,25 +24,24 @@ const realDeps: SchedulingDeps = {
   setRealtime: (p) => native().setRealtime(p),
 };
 
+/** Each setting: its keyword, how it is applied, and what the log says. */
+const SETTINGS = [
+  { key: 'nice', keyword: 'vrrp_priority', event: 'sched.nice', field: 'nice', apply: (d: SchedulingDeps, v: number) => d.setNice(v), said: (v: number) => `process priority (nice) set to ${v}` },
+  { key: 'rtPriority', keyword: 'vrrp_rt_priority', event: 'sched.realtime', field: 'priority', apply: (d: SchedulingDeps, v: number) => d.setRealtime(v), said: (v: number) => `real-time scheduling SCHED_RR priority ${v}` },
+] as const;
+
 /** Returns what took effect, for the status and the log. */
 export function applyScheduling(c: SchedulingConfig, log: Logger, deps: SchedulingDeps = realDeps): { nice?: number; rtPriority?: number } {
   const done: { nice?: number; rtPriority?: number } = {};
-  if (c.nice !== undefined) {
+  for (const x of SETTINGS) {
+    const v = c[x.key];
+    if (v === undefined) continue;
     try {
-      deps.setNice(c.nice);
-      done.nice = c.nice;
-      log.info({ event: 'sched.nice', nice: c.nice }, `process priority (nice) set to ${c.nice}`);
+      x.apply(deps, v);
+      done[x.key] = v;
+      log.info({ event: x.event, [x.field]: v }, x.said(v));
     } catch (e) {
-      log.warn({ event: 'sched.error', err: (e as Error).message }, `vrrp_priority ${c.nice} not applied: ${(e as Error).message}`);
-    }
-  }
-  if (c.rtPriority !== undefined) {
-    try {
-      deps.setRealtime(c.rtPriority);
-      done.rtPriority = c.rtPriority;
-      log.info({ event: 'sched.realtime', priority: c.rtPriority }, `real-time scheduling SCHED_RR priority ${c.rtPriority}`);
-    } catch (e) {
-      log.warn({ event: 'sched.error', err: (e as Error).message }, `vrrp_rt_priority ${c.rtPriority} not applied: ${(e as Error).message}`);
+      log.warn({ event: 'sched.error', err: (e as Error).message }, `${x.keyword} ${v} not applied: ${(e as Error).message}`);
     }
   }
   return done;
