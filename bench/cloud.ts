@@ -19,6 +19,7 @@ import { FloatingIpRunner } from '../src/cloud/runner.js';
 import { realClock } from '../src/util/clock.js';
 import { REPO_ROOT } from '../src/lab/seed-lab.js';
 import type { FloatingIpConfig } from '../src/config/model.js';
+import { median } from './stats.js';
 
 /** Per provider: two instance ids in the provider's format, the address, extra options, a token of the provider's shape. */
 const FIXTURES: Record<string, { nodes: [string, string]; address: string; options?: Record<string, string>; token?: string }> = {
@@ -33,7 +34,6 @@ const FIXTURES: Record<string, { nodes: [string, string]; address: string; optio
 
 interface Row { provider: string; runs: number[]; calls: number[]; requests: number[] }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]!; };
 
 async function benchProvider(provider: string, runs: number, latencyMs: number, actionDelayMs: number): Promise<Row | string> {
   const fx = FIXTURES[provider];

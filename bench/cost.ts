@@ -21,13 +21,13 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../src/lab/netns-lab.js';
 import { REPO_ROOT } from '../src/lab/seed-lab.js';
+import { quantile, sleep } from './stats.js';
 
 type Daemon = 'floatd' | 'keepalived';
 const DAEMONS: Daemon[] = ['floatd', 'keepalived'];
 const CLK_TCK = 100; // USER_HZ on Linux
 const SETTLE_S = Number(process.env.FLOATD_BENCH_SETTLE_S ?? 30);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Instance i's VIP: 198.51.100.1–250, then 203.0.113.1–5 (TEST-NET only). */
 const vip = (i: number): string => (i <= 250 ? `198.51.100.${i}` : `203.0.113.${i - 250}`);
@@ -113,10 +113,6 @@ async function cost(daemon: Daemon, n: number, advertS: number, windowS: number)
 }
 
 interface JitterRow { daemon: Daemon; rt: boolean; load: boolean; adverts: number; p50Ms: number; p99Ms: number; maxMs: number }
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 async function jitter(daemon: Daemon, rt: boolean, load: boolean, windowS: number): Promise<JitterRow> {
   const r = await startDaemon(daemon, config(1, 0.1, rt), 1);

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeedLab, REPO_ROOT, SEED_VIP } from '../src/lab/seed-lab.js';
 import { ClientProbe } from '../src/lab/client-probe.js';
+import { median, sleep } from './stats.js';
 
 type Daemon = 'floatd' | 'keepalived';
 /** FLOATD_CHECK_INTERVAL overrides floatd's check interval (e.g. 0.1, the tracking issue's setting). */
@@ -58,7 +59,6 @@ vrrp_instance VI_1 {
 `;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -112,12 +112,6 @@ async function once(daemon: Daemon, mode: Mode): Promise<Run> {
   } finally {
     s.destroy();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function main(): Promise<void> {
