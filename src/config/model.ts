@@ -38,6 +38,9 @@ export interface InstanceConfig {
   higherPrioSendAdvert: boolean;
   dontTrackPrimary: boolean;
   floatingIps: string[];
+  /** `quorum NAME` (floatd): the floatd_quorum lease this instance must hold to hold its VIPs. */
+  quorum?: string;
+  quorumPos?: Pos;
   /** `garp_extra_if [all] SECS` (0 = off; default: global vrrp_garp_extra_if). Parsed, not acted on yet. */
   garpExtraIf?: GarpExtraIf;
   pos: Pos;
@@ -79,6 +82,8 @@ export interface TrackProcessConfig {
 
 export interface SyncGroupConfig {
   name: string; members: string[]; notify?: NotifyConfig; floatingIps?: string[];
+  /** `quorum NAME` (floatd): one lease for the whole group. */
+  quorum?: string; quorumPos?: Pos;
   /** Group-level tracking (keepalived applies it to every member). Parsed, not acted on yet. */
   trackScripts?: TrackEntry[]; trackInterfaces?: TrackEntry[]; trackFiles?: TrackEntry[]; trackProcesses?: TrackEntry[];
   pos: Pos;
@@ -94,6 +99,25 @@ export interface FloatingIpConfig {
   metadataUrl?: string;
   instanceId?: string;
   options: Record<string, string>;
+  pos: Pos;
+}
+
+/** `floatd_quorum NAME { … }` (docs/quorum.md): times in ms unless named otherwise. */
+export interface QuorumConfig {
+  name: string;
+  backend: 'etcd';
+  endpoints: string[];
+  /** Key prefix; each instance or group holds `${key}/${name}`. */
+  key: string;
+  ttlMs: number;
+  renewMs: number;
+  marginMs: number;
+  /** valid_lft on every VIP, refreshed on each acknowledged renewal; 0 = off. */
+  kernelLifetimeS: number;
+  onQuorumLoss: 'fence';
+  dialTimeoutMs: number;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  auth?: { username: string; passwordFile?: string; passwordEnv?: string };
   pos: Pos;
 }
 
@@ -179,6 +203,8 @@ export interface FloatdConfig {
   instances: InstanceConfig[];
   floatingIps: FloatingIpConfig[];
   webhooks: WebhookDef[];
+  /** floatd_quorum blocks (docs/quorum.md). */
+  quorums: QuorumConfig[];
   /** Absent: the API runs with its defaults (socket + 127.0.0.1:9610, read-only). */
   api?: ApiConfig;
   files: string[];

@@ -9,6 +9,7 @@ import { distance } from './distance.js';
 import { floatingIpBlock } from './floating-ip-block.js';
 import { webhookBlock } from './webhook-block.js';
 import { apiBlock } from './api-block.js';
+import { checkQuorumRefs, quorumBlock, quorumRef } from './quorum-block.js';
 import type { FloatdConfig, FloatingIpConfig, GarpExtraIf, GlobalDefs, InstanceConfig, NotifyConfig, NotifyScript, Pos, SyncGroupConfig, TrackEntry, TrackFileConfig, TrackProcessConfig, VipConfig, VrrpScript } from './model.js';
 import { splitCommand } from './lexer.js';
 
@@ -373,7 +374,7 @@ const INSTANCE_KEYS = ['interface', 'state', 'priority', 'virtual_router_id', 'v
   'unicast_peer', 'unicast_src_ip', 'unicast_ttl', 'mcast_dst_ip', 'check_unicast_src', 'no_check_unicast_src', 'authentication', 'virtual_ipaddress',
   'virtual_ipaddress_excluded', 'virtual_routes', 'track_script', 'track_interface', 'track_file', 'track_process', 'garp_master_delay', 'garp_master_repeat',
   'garp_master_refresh', 'garp_master_refresh_repeat', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'garp_extra_if', 'accept', 'no_accept',
-  'lower_prio_no_advert', 'higher_prio_send_advert', 'dont_track_primary', 'floating_ip', ...Object.keys(NOTIFY_KEYS)];
+  'lower_prio_no_advert', 'higher_prio_send_advert', 'dont_track_primary', 'floating_ip', 'quorum', ...Object.keys(NOTIFY_KEYS)];
 
 function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, t: Trackables): InstanceConfig | undefined {
   const ic: InstanceConfig = {
@@ -466,6 +467,7 @@ function instance(c: Ctx, n: Node, name: string, g: GlobalDefs, t: Trackables): 
       case 'garp_extra_if': case 'vmac_garp_intvl': { const v = garpExtraIf(c, e, 0); if (v) ic.garpExtraIf = v; c.notYet(e); break; }
       case 'dont_track_primary': ic.dontTrackPrimary = true; break;
       case 'floating_ip': { const a = c.arg(e, 0, 'a floating_ip name'); if (a) ic.floatingIps.push(a.text); break; }
+      case 'quorum': quorumRef(c, e, ic); break;
       default:
         if (k in NOTIFY_KEYS) { const s = notifyScript(c, e); if (s) ic.notify[NOTIFY_KEYS[k]!] = s; }
         else c.unknown(e, 'vrrp_instance', INSTANCE_KEYS);
@@ -525,11 +527,11 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
     }
   }
   const trackables: Trackables = { scripts, files: files2, procs };
-  const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], trackFiles: [...files2.values()], trackProcesses: [...procs.values()], syncGroups: [], instances: [], floatingIps: [], webhooks: [], files };
+  const cfg: FloatdConfig = { global: g, scripts: [...scripts.values()], trackFiles: [...files2.values()], trackProcesses: [...procs.values()], syncGroups: [], instances: [], floatingIps: [], webhooks: [], quorums: [], files };
   for (const n of nodes) {
     const k = n.key.text;
     if (k === 'global_defs' || k === 'vrrp_script' || k === 'vrrp_track_file' || k === 'track_file' || k === 'vrrp_track_process') continue;
-    if (!n.children && ['vrrp_instance', 'vrrp_sync_group', 'floating_ip', 'notify_webhook'].includes(k)) { c.err(n.key, k, `expected a { } block after ${k}`); continue; }
+    if (!n.children && ['vrrp_instance', 'vrrp_sync_group', 'floating_ip', 'notify_webhook', 'floatd_quorum'].includes(k)) { c.err(n.key, k, `expected a { } block after ${k}`); continue; }
     if (k === 'vrrp_instance') {
       const name = c.arg(n, 0, 'an instance name');
       if (!name) continue;
@@ -544,11 +546,12 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
         if (e.key.text === 'group') sg.members = (e.children ?? []).map((m) => m.key.text);
         else if (e.key.text in NOTIFY_KEYS) { const s = notifyScript(c, e); if (s) (sg.notify ??= {})[NOTIFY_KEYS[e.key.text]!] = s; }
         else if (e.key.text === 'floating_ip') { const a = c.arg(e, 0, 'a floating_ip name'); if (a) (sg.floatingIps ??= []).push(a.text); }
+        else if (e.key.text === 'quorum') quorumRef(c, e, sg);
         else if (e.key.text in SYNC_TRACKS) {
           // Modelled and checked like an instance's; the runtime tracks per instance only so far.
           sg[SYNC_TRACKS[e.key.text]!] = trackRefs(c, e, trackables);
           c.notYet(e);
-        } else c.unknown(e, 'vrrp_sync_group', ['group', 'floating_ip', ...Object.keys(NOTIFY_KEYS), ...Object.keys(SYNC_TRACKS)], SYNC_NOT_YET);
+        } else c.unknown(e, 'vrrp_sync_group', ['group', 'floating_ip', 'quorum', ...Object.keys(NOTIFY_KEYS), ...Object.keys(SYNC_TRACKS)], SYNC_NOT_YET);
       }
       cfg.syncGroups.push(sg);
     } else if (k === 'notify_webhook') {
@@ -559,12 +562,16 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
       if (!f) continue;
       if (cfg.floatingIps.some((x) => x.name === f.name)) c.err(n.key, k, `duplicate floating_ip ${f.name}`);
       else cfg.floatingIps.push(f);
+    } else if (k === 'floatd_quorum') {
+      const q = quorumBlock(c, n);
+      if (q && cfg.quorums.some((x) => x.name === q.name)) c.err(n.key, k, `duplicate floatd_quorum ${q.name}`);
+      else if (q) cfg.quorums.push(q);
     } else if (k === 'floatd_api') {
       if (!n.children) c.err(n.key, k, 'expected a { } block after floatd_api');
       else if (cfg.api) c.err(n.key, k, 'a second floatd_api block', 'merge the two blocks into one');
       else cfg.api = apiBlock(c, n);
     } else if (TOP_NOT_YET.has(k)) c.info(n.key, k, 'parsed but not yet supported by floatd');
-    else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'track_file', 'vrrp_track_file', 'vrrp_track_process', 'floating_ip', 'notify_webhook', 'floatd_api'], TOP_NOT_YET);
+    else c.unknown(n, 'the top level', ['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'track_file', 'vrrp_track_file', 'vrrp_track_process', 'floating_ip', 'notify_webhook', 'floatd_api', 'floatd_quorum'], TOP_NOT_YET);
   }
   for (const ic of cfg.instances) for (const f of ic.floatingIps) {
     if (!cfg.floatingIps.some((x) => x.name === f)) c.diags.push({ severity: 'error', ...ic.pos, keyword: 'floating_ip', message: `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined` });
@@ -577,6 +584,7 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
   for (const f of cfg.floatingIps) {
     if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) c.diags.push({ severity: 'warning', ...f.pos, keyword: 'floating_ip', message: `floating_ip ${f.name} is not used by any vrrp_instance or vrrp_sync_group`, hint: `add "floating_ip ${f.name}" to the instance that should hold it` });
   }
+  checkQuorumRefs(cfg, c.diags);
   const vrids = new Map<string, string>();
   for (const ic of cfg.instances) {
     const key = `${ic.interface}/${ic.family}/${ic.vrid}`;

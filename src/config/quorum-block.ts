@@ -1,0 +1,182 @@
+/**
+ * The `floatd_quorum NAME { … }` block (floatd extension; docs/quorum.md): a lease in etcd that
+ * a node must hold before it may hold a VIP. Times are checked against each other here, so a
+ * configuration that could let two nodes hold an address is refused before the daemon runs.
+ * A password never goes inline: it comes from a file or the environment.
+ */
+import type { Node, Token } from './lexer.js';
+import type { FloatdConfig, InstanceConfig, Pos, QuorumConfig, SyncGroupConfig } from './model.js';
+import type { Diagnostic } from './diagnostics.js';
+import { distance } from './distance.js';
+
+interface BlockCtx {
+  at(t: Token): Pos;
+  err(t: Token, keyword: string, message: string, hint?: string): void;
+  warn(t: Token, keyword: string, message: string, hint?: string): void;
+  info(t: Token, keyword: string, message: string): void;
+  arg(n: Node, i?: number, what?: string): Token | undefined;
+}
+
+const KNOWN = ['backend', 'endpoints', 'key', 'ttl', 'renew', 'margin', 'kernel_lifetime', 'on_quorum_loss',
+  'ca_file', 'cert_file', 'key_file', 'username', 'password_file', 'password_env', 'dial_timeout'];
+/** Sketched in the design, not built: noted, not acted on. */
+const NOT_YET = new Set(['watchdog']);
+
+/** Seconds with fractions, in [min, max]; milliseconds out. */
+function seconds(c: BlockCtx, e: Node, min: number, max: number, integer = false): number | undefined {
+  const a = c.arg(e, 0, 'a number of seconds');
+  if (!a) return undefined;
+  const ok = integer ? /^\d+$/.test(a.text) : /^\d+(\.\d+)?$/.test(a.text);
+  const v = Number(a.text);
+  if (!ok || v < min || v > max) {
+    c.err(a, e.key.text, `expected ${integer ? 'whole ' : ''}seconds ${min}..${max}, got "${a.text}"`);
+    return undefined;
+  }
+  return Math.round(v * 1000);
+}
+
+/** Defaults for a TTL (ms): renew every ttl/5, fence 0.5 s early (0.3 s at ttl 1), kernel backstop ttl − 1 s. */
+export function quorumDefaults(ttlMs: number): { renewMs: number; marginMs: number; kernelLifetimeS: number } {
+  return { renewMs: Math.round(ttlMs / 5), marginMs: ttlMs >= 2000 ? 500 : 300, kernelLifetimeS: Math.max(0, Math.min(1, ttlMs / 1000 - 1)) };
+}
+
+export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
+  const name = c.arg(n, 0, 'a floatd_quorum name');
+  if (!name) return undefined;
+  const q: QuorumConfig = {
+    name: name.text, backend: 'etcd', endpoints: [], key: '', ttlMs: 2000, renewMs: 0, marginMs: 0, kernelLifetimeS: 0,
+    onQuorumLoss: 'fence', dialTimeoutMs: 1000, pos: c.at(n.key),
+  };
+  const set = new Map<string, Token>();
+  let backendSeen = false;
+  for (const e of n.children ?? []) {
+    const k = e.key.text;
+    if (k === 'password') {
+      c.err(e.key, k, 'a password never goes in the configuration', 'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)');
+      continue;
+    }
+    if (NOT_YET.has(k)) { c.info(e.key, k, 'parsed but not yet supported by floatd'); continue; }
+    if (!KNOWN.includes(k)) {
+      const near = KNOWN.find((x) => distance(x, k) <= 2);
+      c.warn(e.key, k, 'unknown keyword in floatd_quorum, ignored', near ? `did you mean '${near}'?` : undefined);
+      continue;
+    }
+    if (k === 'endpoints') { endpoints(c, e, q); set.set(k, e.key); continue; }
+    const a = c.arg(e, 0, `a value for ${k}`);
+    if (!a) continue;
+    set.set(k, a);
+    switch (k) {
+      case 'backend':
+        backendSeen = true;
+        if (a.text !== 'etcd') c.err(a, k, `expected etcd (the only backend so far), got "${a.text}"`);
+        break;
+      case 'key':
+        if (!/^\/[^\s]*[^/\s]$/.test(a.text)) c.err(a, k, `expected an etcd key prefix starting with / (e.g. /floatd/web), got "${a.text}"`);
+        q.key = a.text;
+        break;
+      case 'ttl': { const v = seconds(c, e, 1, 60, true); if (v !== undefined) q.ttlMs = v; break; }
+      case 'renew': { const v = seconds(c, e, 0.05, 30); if (v !== undefined) q.renewMs = v; break; }
+      case 'margin': { const v = seconds(c, e, 0, 30); if (v !== undefined) q.marginMs = v; break; }
+      case 'dial_timeout': { const v = seconds(c, e, 0.1, 30); if (v !== undefined) q.dialTimeoutMs = v; break; }
+      case 'kernel_lifetime': { const v = seconds(c, e, 0, 59, true); if (v !== undefined) q.kernelLifetimeS = v / 1000; break; }
+      case 'on_quorum_loss':
+        if (a.text === 'fence') q.onQuorumLoss = 'fence';
+        else if (a.text === 'failsafe') {
+          c.warn(a, k, 'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)', 'write on_quorum_loss fence');
+        } else c.err(a, k, `expected fence or failsafe, got "${a.text}"`);
+        break;
+      case 'ca_file': (q.tls ??= {}).caFile = a.text; break;
+      case 'cert_file': (q.tls ??= {}).certFile = a.text; break;
+      case 'key_file': (q.tls ??= {}).keyFile = a.text; break;
+      case 'username': (q.auth ??= { username: '' }).username = a.text; break;
+      case 'password_file': (q.auth ??= { username: '' }).passwordFile = a.text; break;
+      case 'password_env': (q.auth ??= { username: '' }).passwordEnv = a.text; break;
+    }
+  }
+  checkTimes(c, n, q, set);
+  if (!backendSeen) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no backend`, 'add: backend etcd');
+  if (q.endpoints.length === 0) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no endpoints`, 'add: endpoints http://198.51.100.100:2379 …');
+  if (!q.key) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no key`, 'add: key /floatd/<cluster> (one lease key per instance or sync group under it)');
+  if (q.tls && (q.tls.certFile === undefined) !== (q.tls.keyFile === undefined)) {
+    c.err(n.key, 'cert_file', 'cert_file and key_file go together (a client certificate needs its key)');
+  }
+  if (q.auth) {
+    if (!q.auth.username) c.err(n.key, 'username', 'password_file/password_env without username');
+    else if (!q.auth.passwordFile && !q.auth.passwordEnv) c.err(n.key, 'username', 'username without password_file or password_env');
+  }
+  const plain = q.endpoints.some((u) => u.startsWith('http://'));
+  if (plain && (q.tls || q.auth)) c.warn(n.key, 'endpoints', 'TLS or a password is configured but some endpoints are http://; the password would travel in clear', 'use https:// endpoints');
+  return q;
+}
+
+function endpoints(c: BlockCtx, e: Node, q: QuorumConfig): void {
+  const words = [...e.args, ...(e.children ?? []).map((x) => x.key)];
+  if (words.length === 0) { c.err(e.key, 'endpoints', 'expected one or more http(s)://HOST:PORT URLs'); return; }
+  for (const w of words) {
+    const m = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(w.text);
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) { c.err(w, 'endpoints', `expected http(s)://HOST:PORT, got "${w.text}"`); continue; }
+    q.endpoints.push(w.text.replace(/\/$/, ''));
+  }
+}
+
+/** renew and margin must leave time for a renewal to land; the kernel backstop must end before the lease can. */
+function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Token>): void {
+  const d = quorumDefaults(q.ttlMs);
+  if (!set.has('renew')) q.renewMs = d.renewMs;
+  if (!set.has('margin')) q.marginMs = d.marginMs;
+  if (!set.has('kernel_lifetime')) q.kernelLifetimeS = d.kernelLifetimeS;
+  const at = (k: string): Token => set.get(k) ?? n.key;
+  const ttlS = q.ttlMs / 1000;
+  if (q.ttlMs < 2000) {
+    c.warn(at('ttl'), 'ttl', 'etcd grants at least 2 s with its default timing (heartbeat 100 ms, election 1000 ms)',
+      'ttl 1 needs every member at --election-timeout ≤ 666; floatd warns at run time if etcd grants more');
+  }
+  if (q.marginMs >= q.ttlMs) { c.err(at('margin'), 'margin', `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`); return; }
+  const window = q.ttlMs - q.marginMs;
+  if (q.renewMs >= window) {
+    c.err(at('renew'), 'renew', `renew ${q.renewMs / 1000} s must be below ttl − margin (${window / 1000} s): the holder would fence between renewals`);
+  } else if (q.renewMs * 2 > window) {
+    c.warn(at('renew'), 'renew', `one lost renewal fences the holder (renew ${q.renewMs / 1000} s, ttl − margin ${window / 1000} s)`, `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`);
+  }
+  if (q.kernelLifetimeS >= ttlS) {
+    c.err(at('kernel_lifetime'), 'kernel_lifetime', `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP after the lease could expire`,
+      ttlS > 1 ? `kernel_lifetime ${ttlS - 1}` : 'kernel_lifetime 0 (off) at ttl 1');
+  } else if (q.kernelLifetimeS === 0) {
+    c.warn(at(set.has('kernel_lifetime') ? 'kernel_lifetime' : 'ttl'), 'kernel_lifetime', 'no kernel backstop: a frozen (SIGSTOP) or killed holder keeps its VIP while another node takes the lease',
+      'ttl 2 with kernel_lifetime 1 (the default) lets the kernel remove the VIP by itself');
+  }
+}
+
+/** `quorum NAME` inside vrrp_instance or vrrp_sync_group. */
+export function quorumRef(c: BlockCtx, e: Node, into: InstanceConfig | SyncGroupConfig): void {
+  const a = c.arg(e, 0, 'a floatd_quorum name');
+  if (!a) return;
+  if (into.quorum) c.err(a, 'quorum', `a second quorum (${a.text}); one lease guards one instance or group`);
+  else { into.quorum = a.text; into.quorumPos = c.at(a); }
+}
+
+/** Cross-block checks once the whole file is read: names exist, a grouped instance leaves the lease to its group. */
+export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
+  const names = new Set(cfg.quorums.map((q) => q.name));
+  const missing = (who: string, q: string, pos: Pos): void => {
+    diags.push({ severity: 'error', ...pos, keyword: 'quorum', message: `${who} refers to floatd_quorum ${q}, which is not defined`, hint: `define it: floatd_quorum ${q} { backend etcd … }` });
+  };
+  for (const sg of cfg.syncGroups) if (sg.quorum && !names.has(sg.quorum)) missing(`vrrp_sync_group ${sg.name}`, sg.quorum, sg.quorumPos ?? sg.pos);
+  for (const ic of cfg.instances) {
+    if (!ic.quorum) continue;
+    if (!names.has(ic.quorum)) missing(`vrrp_instance ${ic.name}`, ic.quorum, ic.quorumPos ?? ic.pos);
+    const g = cfg.syncGroups.find((s) => s.members.includes(ic.name));
+    if (g) {
+      diags.push({ severity: 'error', ...(ic.quorumPos ?? ic.pos), keyword: 'quorum', message: `vrrp_instance ${ic.name} is in vrrp_sync_group ${g.name}: the group moves as one and holds one lease`, hint: `move "quorum ${ic.quorum}" into vrrp_sync_group ${g.name}` });
+    }
+  }
+  for (const q of cfg.quorums) {
+    const used = cfg.instances.some((i) => i.quorum === q.name) || cfg.syncGroups.some((g) => g.quorum === q.name);
+    if (!used) diags.push({ severity: 'warning', ...q.pos, keyword: 'floatd_quorum', message: `floatd_quorum ${q.name} is not used by any vrrp_instance or vrrp_sync_group`, hint: `add "quorum ${q.name}" to the instance or group it guards` });
+  }
+}
+
+/** The etcd key one instance or group holds: the block's key, then the instance's or group's name. */
+export function quorumKey(q: QuorumConfig, holder: string): string {
+  return `${q.key}/${holder}`;
+}
