@@ -5,7 +5,8 @@
  * Only wiring lives here; each command is its own module.
  */
 import { Command, Option } from 'commander';
-import { VERSION } from '../util/version.js';
+import { VERSION, KEEPALIVED_FOLLOWED } from '../util/version.js';
+import { parseFacility, LOG_DAEMON } from './syslog.js';
 
 // Each command's module is loaded when it runs: `floatd run` does not pay for the demo's lab or
 // the status client, and a restarted daemon sends its first advert sooner.
@@ -15,12 +16,24 @@ const runDemo: typeof import('./demo.js').runDemo = async (o) => (await import('
 const runStatus: typeof import('./status.js').runStatus = async (o) => (await import('./status.js')).runStatus(o);
 
 const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
+/** keepalived's own default pid file (-p), used in its command-line mode. */
+export const KEEPALIVED_PID = '/run/keepalived.pid';
+
+export function versionText(): string {
+  return [
+    `floatd ${VERSION}`,
+    'keeps a floating IP on a healthy server: VRRP (v2/v3) wire-compatible with keepalived,',
+    `reads keepalived.conf, follows keepalived ${KEEPALIVED_FOLLOWED} (interop-tested with Debian 12's 2.2.7),`,
+    'tracks health and moves cloud floating IPs by API.',
+    `Node ${process.versions.node}`,
+  ].join('\n');
+}
 const collect = (v: string, prev: string[]): string[] => prev.concat(v);
 
 function program(): Command {
   const p = new Command('floatd')
     .description('keeps a floating IP on a healthy server (VRRP, keepalived.conf, cloud floating IPs)')
-    .version(VERSION, '-v, --version')
+    .version(versionText(), '-v, --version')
     .showHelpAfterError();
 
   p.command('run')
@@ -70,25 +83,37 @@ function keepalivedCompat(): Command {
   return new Command('floatd')
     .option('-f, --use-file <file>', 'configuration file', DEFAULT_CONF)
     .option('-n, --dont-fork', "don't fork the daemon process")
-    .option('-l, --log-console', 'log to the console (floatd always does in the foreground)')
+    .option('-l, --log-console', 'log to the console too (human lines on stderr)')
     .option('-D, --log-detail', 'detailed logs')
-    .option('-p, --pid <file>', 'pid file')
+    .option('-p, --pid <file>', 'pid file', KEEPALIVED_PID)
     .option('-r, --vrrp_pid <file>', 'accepted for compatibility (floatd is one process)')
     .option('-c, --checkers_pid <file>', 'accepted for compatibility')
     .addOption(new Option('-t, --config-test [file]', 'check the configuration and exit'))
     .option('-i, --config-id <id>', 'activate @id conditional lines', collect, [])
     .option('-P, --vrrp', 'accepted for compatibility (floatd runs VRRP)')
-    .option('-S, --log-facility <n>', 'accepted for compatibility')
-    .option('-G, --no-syslog', 'accepted for compatibility')
-    .version(VERSION, '-v, --version')
-    .action(async (o: { useFile: string; dontFork?: boolean; logDetail?: boolean; pid?: string; configTest?: string | boolean; configId: string[] }) => {
+    .option('-S, --log-facility <n>', 'syslog facility local0..local7 (0..7; default daemon)')
+    .option('-G, --no-syslog', "don't log to syslog")
+    .version(versionText(), '-v, --version')
+    .action(async (o: CompatOptions) => {
       if (o.configTest) {
         const file = typeof o.configTest === 'string' ? o.configTest : o.useFile;
         process.exitCode = await runCheck({ file, configIds: o.configId });
         return;
       }
-      process.exitCode = await runRun({ file: o.useFile, pidFile: o.pid, detail: o.logDetail, dontFork: o.dontFork === true, configIds: o.configId });
+      const facility = o.logFacility === undefined ? LOG_DAEMON : parseFacility(o.logFacility);
+      if (facility === undefined) {
+        process.stderr.write(`floatd: -S ${o.logFacility}: not a syslog facility (0..7 for local0..local7)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const logTo = { ...(o.syslog ? { syslog: { facility, ...(process.env.FLOATD_SYSLOG_SOCKET ? { socket: process.env.FLOATD_SYSLOG_SOCKET } : {}) } } : {}), console: o.logConsole === true };
+      process.exitCode = await runRun({ file: o.useFile, pidFile: o.pid, detail: o.logDetail, dontFork: o.dontFork === true, configIds: o.configId, logTo });
     });
+}
+
+interface CompatOptions {
+  useFile: string; dontFork?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string;
+  configTest?: string | boolean; configId: string[]; logFacility?: string; syslog: boolean;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * `floatd run` (and keepalived's `-f FILE -n -l -D` form): the daemon in the foreground.
- * Without --dont-fork in keepalived mode the process re-spawns itself detached, as
- * keepalived forks into the background.
+ * Without --dont-fork in keepalived mode the configuration is checked first (diagnostics on
+ * stderr, exit 1 for an unusable file), then the process re-spawns itself detached, as
+ * keepalived forks into the background, and returns once the daemon is up (or says why not).
  */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,8 @@ import { loadConfig, formatDiagnostic } from '../config/index.js';
 import { applyScheduling } from '../daemon/scheduling.js';
 import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { logSink } from './syslog.js';
 import { realClock } from '../util/clock.js';
 import { daemonServices } from './services.js';
 
@@ -21,16 +23,51 @@ export interface RunOptions {
   detail?: boolean;
   dontFork?: boolean;
   configIds?: string[];
+  /** keepalived's mode: syslog unless -G (facility from -S), the console only with -l. */
+  logTo?: { syslog?: { facility: number; socket?: string }; console: boolean };
+}
+
+/** How long the parent waits for the detached daemon to say it is up. */
+const DETACH_WAIT_MS = 30_000;
+
+function logger(o: RunOptions): Logger {
+  const level = o.detail ? 'debug' : 'info';
+  if (!o.logTo) return createLogger({ json: o.json, level });
+  const sink = logSink({ ...(o.logTo.syslog ? { syslog: o.logTo.syslog } : {}), ...(o.logTo.console ? { console: process.stderr } : {}) });
+  return createLogger({ json: true, level, stream: sink });
+}
+
+/** Validate in the foreground, then start the daemon detached and wait for its "ready". */
+async function detach(o: RunOptions): Promise<number> {
+  const r = await loadConfig(o.file, { configIds: o.configIds });
+  for (const d of r.diagnostics) if (d.severity !== 'info') process.stderr.write(formatDiagnostic(d) + '\n');
+  if (!r.config) {
+    process.stderr.write(`floatd: ${o.file} is not usable; not starting (${r.diagnostics.filter((d) => d.severity === 'error').length} error(s))\n`);
+    return 1;
+  }
+  const args = [...process.execArgv, ...process.argv.slice(1), '--dont-fork'];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  return await new Promise<number>((resolve) => {
+    const done = (code: number, msg?: string): void => {
+      clearTimeout(timer);
+      child.removeAllListeners();
+      if (msg) process.stderr.write(`floatd: ${msg}\n`);
+      if (child.connected) child.disconnect();
+      child.unref();
+      resolve(code);
+    };
+    const timer = setTimeout(() => done(0, `the daemon (pid ${child.pid}) is still starting after ${DETACH_WAIT_MS / 1000} s; see its log`), DETACH_WAIT_MS);
+    child.on('message', (m) => { if (m === 'ready') done(0); });
+    child.on('exit', (code, sig) => done(1, `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`));
+    child.on('error', (e) => done(1, `cannot start the daemon: ${e.message}`));
+  });
 }
 
 export async function runRun(o: RunOptions): Promise<number> {
-  if (o.dontFork === false) {
-    const args = process.argv.slice(1).concat('--dont-fork');
-    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore' });
-    child.unref();
-    return 0;
-  }
-  const log = createLogger({ json: o.json, level: o.detail ? 'debug' : 'info' });
+  if (o.dontFork === false) return detach(o);
+  // Started by detach(): the channel carries one word and must not keep a failed start alive.
+  process.channel?.unref();
+  const log = logger(o);
   const first = await loadConfig(o.file, { configIds: o.configIds });
   for (const d of first.diagnostics) {
     if (d.severity === 'info') continue;
@@ -48,7 +85,11 @@ export async function runRun(o: RunOptions): Promise<number> {
     pidFile: o.pidFile,
     dumpDir,
     log,
-    onReady: (ctl) => services.onReady(ctl),
+    onReady: async (ctl) => {
+      await services.onReady(ctl);
+      // The parent that detached this daemon waits for this word, then exits 0.
+      if (process.send && process.connected) { process.send('ready'); process.disconnect(); }
+    },
     onStopping: () => services.onStopping(),
     onReloaded: () => services.onReloaded(),
     createRuntime: async () => new Runtime({

@@ -112,6 +112,13 @@ export class Lab {
     return sh(this.enter(this.host(host), argv), allowFail);
   }
 
+  /** Runs a command inside the host and returns its exit status and output (no throwing). */
+  run(host: string, argv: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+    const [cmd, ...args] = this.enter(this.host(host), argv);
+    const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: timeoutMs, env });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+  }
+
   /** Starts a long-running process inside the host; output goes to `logFile` (in the lab dir). */
   spawn(host: string, argv: string[], logFile: string, opts: SpawnOptions = {}): ChildProcess {
     const fd = openSync(join(this.dir, logFile), 'a');

@@ -19,12 +19,15 @@ export type Server = 'lb1' | 'lb2';
 
 export class SeedLab {
   readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client'] });
+  /** The command that starts floatd: this checkout by default, or e.g. ['/usr/bin/floatd'] (an installed package). */
+  readonly floatd: string[];
 
   /**
    * `configText` replaces the seed config; `transform` edits the mapped seed config (e.g. adds
    * a floating_ip block or notify lines) and gets the host directory for its own files.
    */
-  constructor(opts: { configText?: (server: Server) => string; transform?: (server: Server, text: string, dir: string) => string } = {}) {
+  constructor(opts: { configText?: (server: Server) => string; transform?: (server: Server, text: string, dir: string) => string; floatd?: string[] } = {}) {
+    this.floatd = opts.floatd ?? [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js')];
     try {
       const ips = { [SEED_MASTER_IP]: this.lab.host('lb1').ip, [SEED_BACKUP_IP]: this.lab.host('lb2').ip };
       for (const [h, seed] of [['lb1', 'seed-master.conf'], ['lb2', 'seed-backup.conf']] as const) {
@@ -51,8 +54,7 @@ export class SeedLab {
 
   /** `env` adds to the daemon's environment (e.g. NOTIFY_SOCKET for an sd_notify receiver). */
   startFloatd(h: Server, env: NodeJS.ProcessEnv = {}): void {
-    const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
-    const args = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), main, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
+    const args = [...this.floatd, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
     // Dumps (SIGUSR1/SIGUSR2) and the API socket live in the host's own directory.
     this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock'), ...env } });
   }

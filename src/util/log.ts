@@ -24,10 +24,8 @@ const LEVEL_NAMES: Record<number, string> = {
 
 const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'event', 'instance']);
 
-/** Formats one pino JSON record as `time LEVEL (instance) message [event k=v …]`. */
-export function formatHumanLine(rec: Record<string, unknown>): string {
-  const time = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : String(rec.time ?? '');
-  const level = LEVEL_NAMES[rec.level as number] ?? String(rec.level);
+/** One record without time and level: `(instance) message [event k=v …]` (the console and syslog share it). */
+export function formatLogBody(rec: Record<string, unknown>): string {
   const inst = rec.instance ? `(${String(rec.instance)}) ` : '';
   const msg = String(rec.msg ?? '');
   const extras: string[] = [];
@@ -37,10 +35,17 @@ export function formatHumanLine(rec: Record<string, unknown>): string {
     extras.push(`${k}=${/\s/.test(s) ? JSON.stringify(s) : s}`);
   }
   const tail = rec.event ? ` [${String(rec.event)}${extras.length ? ' ' + extras.join(' ') : ''}]` : extras.length ? ` [${extras.join(' ')}]` : '';
-  return `${time} ${level} ${inst}${msg}${tail}\n`;
+  return `${inst}${msg}${tail}`;
 }
 
-function humanStream(out: NodeJS.WritableStream): Writable {
+/** Formats one pino JSON record as `time LEVEL (instance) message [event k=v …]`. */
+export function formatHumanLine(rec: Record<string, unknown>): string {
+  const time = typeof rec.time === 'number' ? new Date(rec.time).toISOString() : String(rec.time ?? '');
+  const level = LEVEL_NAMES[rec.level as number] ?? String(rec.level);
+  return `${time} ${level} ${formatLogBody(rec)}\n`;
+}
+
+export function humanStream(out: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString('utf8').split('\n')) {
