@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
+import { realClock } from '../util/clock.js';
 
 /** keepalived's own state numbers (vrrp.h), which keepalived_exporter exports as they are. */
 export const STATE_NUMBER: Record<VrrpStateName, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98 };
@@ -89,14 +90,14 @@ export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetr
     for (const i of s.instances) { set({ ...instLabels(i), kind: 'base' }, i.basePriority); set({ ...instLabels(i), kind: 'effective' }, i.effectivePriority); }
   });
   gauge('floatd_vrrp_state_since_seconds', 'Seconds since the instance entered its current state', INST, (set, s) => {
-    const now = Date.now();
+    const now = realClock.wallMs();
     for (const i of s.instances) { const v = seconds(i.since, now); if (v !== undefined) set(instLabels(i), v); }
   });
   counter('floatd_adverts_dropped_total', 'Received adverts dropped, by reason (names from src/vrrp/drop-reasons.ts)', ['iname', 'intf', 'vrid', 'reason'], (set, s) => {
     for (const i of s.instances) for (const [reason, n] of Object.entries(i.counters.dropped)) set({ ...instLabels(i), reason }, n);
   });
   gauge('floatd_peer_last_heard_seconds', 'Seconds since the last valid advert from each peer', ['iname', 'peer'], (set, s) => {
-    const now = Date.now();
+    const now = realClock.wallMs();
     for (const i of s.instances) for (const p of i.peers) { const v = seconds(p.lastHeard, now); if (v !== undefined) set({ iname: i.name, peer: p.address }, v); }
   });
   counter('floatd_transitions_total', 'State transitions since start, by instance (or sync group), new state and reason', ['iname', 'kind', 'to', 'reason'], (set, s) => {

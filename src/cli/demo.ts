@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { SeedLab, SEED_VIP, type Server } from '../lab/seed-lab.js';
 import { nativeAvailable } from '../net/native.js';
+import { delayMs, realClock } from '../util/clock.js';
 
 const REQUIRED: [string, string][] = [['ip', 'iproute2'], ['nsenter', 'util-linux'], ['unshare', 'util-linux'], ['nginx', 'nginx-light'], ['curl', 'curl'], ['pidof', 'sysvinit-utils']];
 
@@ -30,8 +31,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   say(`floatd demo — the seed tutorial on a lab: lb1 (MASTER, priority 200) and lb2 (BACKUP, 100), VIP ${SEED_VIP}`);
   say('building the lab: 3 network namespaces, nginx on lb1 and lb2, floatd running the seed\'s keepalived.conf on both …');
   const s = new SeedLab();
-  const t0 = Date.now();
-  const ts = (): string => `+${((Date.now() - t0) / 1000).toFixed(2)}s`.padStart(8);
+  const t0 = realClock.wallMs();
+  const ts = (): string => `+${((realClock.wallMs() - t0) / 1000).toFixed(2)}s`.padStart(8);
   const samples: Sample[] = [];
   let stopLoop = false;
   const logPos: Record<Server, number> = { lb1: 0, lb2: 0 };
@@ -50,15 +51,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     while (!stopLoop) {
       const r = s.served(0.2);
       const who = /Droplet: (\w+)/.exec(r)?.[1] ?? 'no answer';
-      samples.push({ t: Date.now(), who });
+      samples.push({ t: realClock.wallMs(), who });
       if (who !== last) { say(`${ts()}  client: curl http://${SEED_VIP}/load.html → ${who === 'no answer' ? 'no answer' : r}`); last = who; }
       showLogs();
-      await new Promise((res) => setTimeout(res, loopMs));
+      await delayMs(realClock, loopMs);
     }
   };
   const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) { if (cond()) return true; await new Promise((r) => setTimeout(r, 50)); }
+    const end = realClock.wallMs() + ms;
+    while (realClock.wallMs() < end) { if (cond()) return true; await delayMs(realClock, 50); }
     return false;
   };
   try {
@@ -66,15 +67,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     s.startFloatd('lb2');
     const looping = loop();
     if (!(await waitFor(() => samples.at(-1)?.who === 'lb1', 15_000))) throw new Error('lb1 never became MASTER (see the logs above)');
-    await new Promise((r) => setTimeout(r, 2000));
+    await delayMs(realClock, 2000);
     say(`${ts()}  >>> service nginx stop on lb1 (the seed's test)`);
-    const stopAt = Date.now();
+    const stopAt = realClock.wallMs();
     s.stopNginx('lb1');
     if (!(await waitFor(() => samples.at(-1)?.who === 'lb2', 20_000))) throw new Error('lb2 never took over');
     const failover = measure(samples, stopAt, 'lb2');
-    await new Promise((r) => setTimeout(r, 1500));
+    await delayMs(realClock, 1500);
     say(`${ts()}  >>> nginx back on lb1`);
-    const backAt = Date.now();
+    const backAt = realClock.wallMs();
     s.startNginx('lb1');
     if (!(await waitFor(() => samples.at(-1)?.who === 'lb1', 20_000))) throw new Error('lb1 never took the VIP back');
     const failback = measure(samples, backAt, 'lb1');

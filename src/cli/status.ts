@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { API_DEFAULT_SOCKET } from '../config/api-block.js';
 import { loadConfig } from '../config/index.js';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
+import { delayMs, realClock } from '../util/clock.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -84,7 +85,7 @@ function prio(i: InstanceStatus): string {
 }
 
 export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean; transitions?: number } = {}): string {
-  const now = o.now ?? Date.now();
+  const now = o.now ?? realClock.wallMs();
   const c = (code: string, t: string): string => (o.color ? `\x1b[${code}m${t}\x1b[0m` : t);
   const state = (st: string, padded: string): string => c(COLORS[st as VrrpStateName] ?? '0', padded);
   const out: string[] = [];
@@ -171,8 +172,8 @@ export async function runStatus(o: StatusOptions): Promise<number> {
       if (!o.json && color) out.write('\x1b[H\x1b[2J');
       code = await once();
       if (!o.json) out.write(`\n(every ${o.watch}s; Ctrl-C to stop)\n`);
-      const until = Date.now() + o.watch * 1000;
-      while (!stop && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(200, until - Date.now())));
+      const until = realClock.wallMs() + o.watch * 1000;
+      while (!stop && realClock.wallMs() < until) await delayMs(realClock, Math.min(200, until - realClock.wallMs()));
     }
   } finally {
     process.off('SIGINT', onInt);

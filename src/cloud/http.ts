@@ -5,6 +5,7 @@
  */
 import { CloudError, type CloudErrorKind, type ProviderSettings } from './types.js';
 import { VERSION } from '../util/version.js';
+import { delayMs, monoMs, realClock, timeoutSignal, type Clock } from '../util/clock.js';
 
 /** What differs between providers in how they answer errors and throttle. */
 export interface ProviderDialect {
@@ -39,7 +40,7 @@ export interface HttpResponse {
   json: unknown;
 }
 
-export type HttpSettings = Pick<ProviderSettings, 'timeoutMs' | 'signal' | 'onCall' | 'token'>;
+export type HttpSettings = Pick<ProviderSettings, 'timeoutMs' | 'signal' | 'onCall' | 'token' | 'clock'>;
 
 /** Trims a base URL so `base + '/path'` never doubles the slash. */
 export function trimBase(url: string): string {
@@ -110,9 +111,11 @@ function scrub(text: string, token: string): string {
  * including timeouts ('timeout') and transport failures ('network').
  */
 export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req: HttpRequest): Promise<HttpResponse> {
-  const started = Date.now();
+  const clock = s.clock ?? realClock;
+  const started = monoMs(clock);
   const where = `${dialect.name} ${req.method} ${req.path}`;
-  const signals = [AbortSignal.timeout(s.timeoutMs)];
+  const deadline = timeoutSignal(clock, s.timeoutMs);
+  const signals = [deadline.signal];
   if (s.signal) signals.push(s.signal);
   // Providers ask clients to name themselves; it also tells floatd's calls apart in their logs.
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `floatd/${VERSION}`, ...req.headers };
@@ -122,7 +125,7 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
     payload = JSON.stringify(req.body);
   }
   const report = (status: number | 'timeout' | 'network'): void => {
-    s.onCall?.({ method: req.method, path: req.path, status, ms: Date.now() - started });
+    s.onCall?.({ method: req.method, path: req.path, status, ms: Math.round(monoMs(clock) - started) });
   };
 
   let res: Response;
@@ -139,6 +142,8 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
     text = await res.text();
   } catch (e) {
     throw transportError(e, where, s, report);
+  } finally {
+    deadline.clear();
   }
   report(res.status);
   if (res.status < 400) return { status: res.status, headers: res.headers, text, json: parseBody(text) };
@@ -150,7 +155,7 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
   const message = scrub(`${where} → ${res.status}${words ? ` ${words}` : ''}`, s.token);
   let retryAfterMs: number | undefined;
   if (kind === 'rate_limited') {
-    const now = Date.now();
+    const now = clock.wallMs();
     retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now) ?? dialect.retryAfterMs?.(res.headers, now);
   }
   return Promise.reject(new CloudError(kind, message, { status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }));
@@ -174,13 +179,8 @@ function transportError(e: unknown, where: string, s: HttpSettings, report: (st:
  * Waits `ms` unless the daemon stops first. Drivers use it between polls of an action so a
  * stopping daemon is not held up by a poll interval.
  */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) { reject(new CloudError('network', 'cancelled (floatd is stopping)')); return; }
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = (): void => { clearTimeout(t); reject(new CloudError('network', 'cancelled (floatd is stopping)')); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export async function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
+  if (!(await delayMs(clock, ms, signal))) throw new CloudError('network', 'cancelled (floatd is stopping)');
 }
 
 /**

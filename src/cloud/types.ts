@@ -5,6 +5,7 @@
  * backoff, verification and "no call when already the holder" live in the reconciler
  * (src/cloud/reconciler.ts), never in a driver, so the call budget is counted in one place.
  */
+import type { Clock } from '../util/clock.js';
 
 export type CloudErrorKind =
   /** 401/403: bad or under-scoped token. Not retried until the token file changes. */
@@ -61,6 +62,8 @@ export interface ProviderSettings {
   signal?: AbortSignal;
   /** Counts every HTTP request the driver makes (metrics and the per-failover call budget). */
   onCall?: (call: { method: string; path: string; status: number | 'timeout' | 'network'; ms: number }) => void;
+  /** The daemon's clock (src/util/clock.ts); default: the real one. */
+  clock?: Clock;
 }
 
 export interface CloudProvider {

@@ -22,7 +22,7 @@ import { LinkWatch } from '../net/link-watch.js';
 import { TrackerSet, type TrackingChange } from '../track/tracker-set.js';
 import type { ScriptIdentity, TrackingConfig, TrackRef } from '../track/types.js';
 import { Notifier, type NotifierConfig, type NotifyTargets } from '../notify/notifier.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { afterMs, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
 import { SocketPool } from './socket-pool.js';
@@ -77,14 +77,19 @@ export class Runtime implements RuntimeLike {
   private readonly transitions: TransitionRecord[] = [];
   private readonly transitionCounts = new Map<string, NonNullable<DaemonStatus['transitionCounts']>[number]>();
   /** Instances handed over through the API, kept at the lowest priority until the timer ends. */
-  private readonly held = new Map<string, NodeJS.Timeout>();
-  private readonly startedAt = new Date().toISOString();
-  private configLoadedAt = this.startedAt;
+  private readonly held = new Map<string, TimerHandle>();
+  private readonly startedAt: string;
+  private configLoadedAt: string;
   private unknownVrid = 0;
   /** Serialises kernel changes so addVips/removeVips never interleave. */
   private netQueue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly o: RuntimeOptions) {}
+  constructor(private readonly o: RuntimeOptions) {
+    this.startedAt = this.isoNow();
+    this.configLoadedAt = this.startedAt;
+  }
+
+  private isoNow(): string { return new Date(this.o.clock.wallMs()).toISOString(); }
 
   async start(): Promise<void> {
     const r = await this.o.load(this.o.configFile);
@@ -94,7 +99,7 @@ export class Runtime implements RuntimeLike {
 
   private async build(cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet): Promise<void> {
     this.cfg = cfg;
-    this.configLoadedAt = new Date().toISOString();
+    this.configLoadedAt = this.isoNow();
     this.cloud = new CloudIps(cfg, { log: this.o.log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers });
     this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
       this.o.log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
@@ -107,7 +112,7 @@ export class Runtime implements RuntimeLike {
       const group = ic.mcastGroup ?? (ic.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
       const rt: InstRt = {
         cfg: ic, src, dsts: unicast ? ic.unicastPeers.map((p) => p.address) : [group], ipId: 0,
-        timers: new Map(), vipsUp: false, since: new Date().toISOString(), lastReason: 'starting',
+        timers: new Map(), vipsUp: false, since: this.isoNow(), lastReason: 'starting',
         peers: new Map(),
         counters: { advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0, priorityZeroReceived: 0, garpsSent: 0, dropped: {} },
       };
@@ -252,7 +257,7 @@ export class Runtime implements RuntimeLike {
     }
     rt.counters.advertsReceived++;
     if (adv.priority === 0) rt.counters.priorityZeroReceived++;
-    rt.peers.set(p.src, { lastHeard: new Date().toISOString(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
+    rt.peers.set(p.src, { lastHeard: this.isoNow(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
     this.exec(this.node.step(this.o.clock.nowUs(), { type: 'advert', from: p.src, priority: adv.priority, advertIntervalCs: adv.advertIntervalCs }, ic.name));
   }
 
@@ -313,7 +318,7 @@ export class Runtime implements RuntimeLike {
         const prio = inst?.effectivePriority ?? rt.cfg.priority;
         if (a.to === 'MASTER') rt.counters.becameMaster++;
         if (a.from === 'MASTER') rt.counters.releasedMaster++;
-        rt.since = new Date().toISOString();
+        rt.since = this.isoNow();
         rt.lastReason = a.reason.text;
         this.recordTransition('INSTANCE', name, a.from, a.to, a.reason.kind, a.reason.text, prio);
         this.cloud?.onState(name, a.to, a.reason.text);
@@ -425,7 +430,7 @@ export class Runtime implements RuntimeLike {
   }
 
   private recordTransition(kind: 'INSTANCE' | 'GROUP', name: string, from: VrrpState, to: VrrpState, reasonKind: string, reason: string, priority: number): void {
-    this.transitions.push({ time: new Date().toISOString(), instance: name, kind, from, to, reasonKind, reason, priority });
+    this.transitions.push({ time: this.isoNow(), instance: name, kind, from, to, reasonKind, reason, priority });
     const key = `${kind} ${name} ${to} ${reasonKind}`;
     const c = this.transitionCounts.get(key) ?? { instance: name, kind, to, reasonKind, count: 0 };
     c.count++;
@@ -564,11 +569,11 @@ export class Runtime implements RuntimeLike {
       const agg = this.trackers?.aggregate(name);
       if (agg) this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta + (this.held.has(name) ? HOLD_PENALTY : 0), faults: agg.faults, reason }, name));
     };
-    clearTimeout(this.held.get(name));
+    const prev = this.held.get(name);
+    if (prev) this.o.clock.cancel(prev);
     this.held.delete(name);
     if (holdS > 0) {
-      const t = setTimeout(() => { this.held.delete(name); step('hand-over hold ended'); }, holdS * 1000);
-      t.unref();
+      const t = afterMs(this.o.clock, holdS * 1000, () => { this.held.delete(name); step('hand-over hold ended'); }, { weak: true });
       this.held.set(name, t);
       step(`hand-over: lowest priority for ${holdS} s`);
     }

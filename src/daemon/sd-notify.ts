@@ -5,6 +5,7 @@
  * SOCK_DGRAM). Outside systemd ($NOTIFY_SOCKET unset) every call does nothing.
  */
 import type { Logger } from '../util/log.js';
+import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { native } from '../net/native.js';
 import type { DaemonStatus } from './status-types.js';
 
@@ -15,13 +16,15 @@ export interface SdNotifyOptions {
   env?: NodeJS.ProcessEnv;
   /** Test hook; default: the native addon. */
   send?: DgramSend;
+  /** The daemon's clock (default: the real one). */
+  clock?: Clock;
 }
 
 export class SdNotify {
   private readonly socket?: string;
   private readonly watchdogMs?: number;
   private readonly send: DgramSend;
-  private timer?: NodeJS.Timeout;
+  private timer?: TimerHandle;
   private lastStatus = '';
   private broken = false;
 
@@ -60,22 +63,24 @@ export class SdNotify {
     // STATUS follows the states within a second; the watchdog pings at half its period.
     const every = Math.min(1000, this.watchdogMs ?? 1000);
     let sinceWatchdog = 0;
-    this.timer = setInterval(() => {
+    const clock = this.o.clock ?? realClock;
+    const tick = (): void => {
+      this.timer = afterMs(clock, every, tick, { weak: true });
       const s = status();
       const lines: string[] = [];
       if (s !== this.lastStatus) { lines.push(`STATUS=${s}`); this.lastStatus = s; }
       sinceWatchdog += every;
       if (this.watchdogMs !== undefined && sinceWatchdog >= this.watchdogMs) { lines.push('WATCHDOG=1'); sinceWatchdog = 0; }
       if (lines.length) this.notify(...lines);
-    }, every);
-    this.timer.unref();
+    };
+    this.timer = afterMs(clock, every, tick, { weak: true });
   }
 
   reloading(): void { this.notify('RELOADING=1'); }
   reloaded(status: string): void { this.lastStatus = status; this.notify('READY=1', `STATUS=${status}`); }
 
   stopping(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) (this.o.clock ?? realClock).cancel(this.timer);
     this.timer = undefined;
     this.notify('STOPPING=1', 'STATUS=stopping');
   }

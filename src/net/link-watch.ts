@@ -23,6 +23,7 @@ import { listAddresses } from './addresses.js';
 import { ipv6Bytes } from './frames.js';
 import { defaultIp, type IpRunner } from './iproute.js';
 import { checkIfname, familyOf, stripZone } from './validate.js';
+import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 const IFF_UP = 0x1;
 
@@ -56,6 +57,8 @@ export interface LinkWatchOptions {
   /** Reconcile period while no monitor runs (default 2 s). */
   fallbackPollMs?: number;
   deps?: Partial<LinkWatchDeps>;
+  /** The daemon's clock (default: the real one). */
+  clock?: Clock;
 }
 
 function sysfsLink(ifname: string): boolean | undefined {
@@ -98,7 +101,7 @@ export class LinkWatch extends EventEmitter {
     this.poller(() => this.pollLinks(), () => (this.monitor ? this.opts.linkPollMs ?? 1000 : this.opts.fallbackLinkPollMs ?? 100)),
     this.poller(() => this.reconcileAddresses(), () => (this.monitor ? this.opts.addressPollMs ?? 30_000 : this.opts.fallbackPollMs ?? 2000)),
   ];
-  private restartTimer: NodeJS.Timeout | undefined;
+  private restartTimer: TimerHandle | undefined;
   private monitor: ChildProcess | undefined;
   private stopped = true;
 
@@ -110,6 +113,8 @@ export class LinkWatch extends EventEmitter {
       run: opts.deps?.run ?? defaultIp,
     };
   }
+
+  private clock(): Clock { return this.opts.clock ?? realClock; }
 
   /** Current state from sysfs (undefined if the interface does not exist). */
   linkUp(ifname: string): boolean | undefined {
@@ -148,7 +153,7 @@ export class LinkWatch extends EventEmitter {
   stop(): void {
     this.stopped = true;
     for (const p of this.polls) p.stop();
-    clearTimeout(this.restartTimer);
+    if (this.restartTimer) this.clock().cancel(this.restartTimer);
     this.monitor?.kill();
     this.monitor = undefined;
   }
@@ -198,13 +203,14 @@ export class LinkWatch extends EventEmitter {
 
   /** A timer that runs `fn`, then re-arms with the period `periodMs()` gives at that moment. */
   private poller(fn: () => void | Promise<void>, periodMs: () => number): { rearm(): void; stop(): void } {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
+    const clear = (): void => { if (timer) this.clock().cancel(timer); timer = undefined; };
     const rearm = (): void => {
-      clearTimeout(timer);
+      clear();
       if (this.stopped) return;
-      timer = setTimeout(() => void Promise.resolve(fn()).finally(rearm), periodMs());
+      timer = afterMs(this.clock(), periodMs(), () => void Promise.resolve(fn()).finally(rearm), { weak: true });
     };
-    return { rearm, stop: () => clearTimeout(timer) };
+    return { rearm, stop: clear };
   }
 
   private rearmPolls(): void {
@@ -229,7 +235,9 @@ export class LinkWatch extends EventEmitter {
       this.monitor = undefined;
       this.rearmPolls();
       // After a restart, catch up on what happened while no one listened.
-      this.restartTimer = setTimeout(() => { this.startMonitor(); this.pollLinks(); void this.reconcileAddresses(); }, 1000);
+      this.restartTimer = afterMs(this.clock(), 1000, () => {
+        this.startMonitor(); this.pollLinks(); void this.reconcileAddresses();
+      });
     });
   }
 }

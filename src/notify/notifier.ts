@@ -218,7 +218,7 @@ export class Notifier {
       from: ev.from, to: state, reason: ev.reason,
       priority: ev.basePriority ?? ev.priority, effectivePriority: ev.priority,
       host: this.cfg.host ?? hostname(),
-      time: new Date((this.o.wallMs ?? Date.now)()).toISOString(),
+      time: new Date(this.o.wallMs ? this.o.wallMs() : this.clock.wallMs()).toISOString(),
     });
     for (const hook of this.cfg.webhooks ?? []) {
       if (hook.only && !hook.only.includes(ev.name) && !(ev.group !== undefined && hook.only.includes(ev.group))) continue;

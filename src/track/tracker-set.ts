@@ -187,7 +187,7 @@ export class TrackerSet {
     const t = this.trackers.get(key('interface', name));
     if (!t || t.kind !== 'interface') return;
     const status: CheckStatus = up ? 'up' : 'down';
-    t.last = { result: up ? 'link up' : 'link down', at: Date.now() };
+    t.last = { result: up ? 'link up' : 'link down', at: this.clock.wallMs() };
     if (t.status === status) return;
     t.status = status;
     this.log.info({ event: 'track.interface', tracker: name, status }, `Netlink reports ${name} ${up ? 'up' : 'down'}`);
@@ -256,7 +256,7 @@ export class TrackerSet {
   }
 
   private onCheckResult(t: Extract<Tracker, { kind: 'script' }>, r: ScriptResult): void {
-    t.last = { result: r.detail, durationMs: r.durationMs, at: Date.now() };
+    t.last = { result: r.detail, durationMs: r.durationMs, at: this.clock.wallMs() };
     if (r.exitCode !== undefined && r.exitCode !== t.lastExit) {
       if (t.lastExit !== undefined || r.exitCode !== 0) this.log.info({ event: 'track.exit', tracker: t.name, code: r.exitCode }, `Script \`${t.name}\` now returning ${r.exitCode}`);
       t.lastExit = r.exitCode;
@@ -283,12 +283,12 @@ export class TrackerSet {
     await ft.start();
     if (this.stopped) { ft.stop(); return; }
     if (ft.value !== t.value) this.onFileValue(t, ft.value);
-    else t.last = { result: `value ${t.value}`, at: Date.now() };
+    else t.last = { result: `value ${t.value}`, at: this.clock.wallMs() };
   }
 
   private onFileValue(t: Extract<Tracker, { kind: 'file' }>, v: number): void {
     t.value = v;
-    t.last = { result: `value ${v}`, at: Date.now() };
+    t.last = { result: `value ${v}`, at: this.clock.wallMs() };
     this.log.info({ event: 'track.file', tracker: t.name, value: v }, `Tracked file ${t.name} (${t.spec.path}) now ${v}`);
     this.changed(t, `track_file ${t.name} is ${v}`);
   }
@@ -310,7 +310,7 @@ export class TrackerSet {
     for (const t of ts) {
       t.count = countMatches(t.spec, procs);
       const up = hasQuorum(t.count, t.spec.quorum, t.spec.quorumMax);
-      t.last = { result: `${t.count} running`, at: Date.now() };
+      t.last = { result: `${t.count} running`, at: this.clock.wallMs() };
       const want: CheckStatus = up ? 'up' : 'down';
       if (want === t.status) {
         if (t.pending) { this.clock.clearTimeout(t.pending.timer); t.pending = undefined; }

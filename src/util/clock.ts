@@ -1,14 +1,23 @@
 /**
- * Time for the imperative shell. The pure cores take `now` in integer microseconds from a
- * monotonic source (keepalived keeps µs too), so wall-clock jumps never move VRRP timers.
+ * The one clock. Everything in src/ that reads the time or waits does it through a `Clock`
+ * injected from the composition root (bin → cli/run → Runtime): VRRP timers, trackers,
+ * notify scripts, link watch, cloud HTTP, the API's ages. Time is integer microseconds from a
+ * monotonic source (keepalived keeps µs too), so wall-clock jumps never move a timer;
+ * `wallMs()` is for log/status timestamps only.
+ *
+ * This is the only module that may call setTimeout/Date.now/performance.now (test/unit/
+ * util/clock-rule.test.ts enforces it). Tests use the virtual clocks in test/support/.
  */
 export interface Clock {
-  /** Monotonic microseconds since an arbitrary origin. */
+  /** Monotonic microseconds since an arbitrary origin (integer). */
   nowUs(): number;
   /** Wall clock, ms since the epoch: for logs and status only. */
   wallMs(): number;
-  /** Runs fn when nowUs() >= atUs. */
-  at(atUs: number, fn: () => void): TimerHandle;
+  /**
+   * Runs fn when nowUs() >= atUs. `weak`: the timer does not keep the process alive (a
+   * pending check or poll must never hold up a stopping daemon).
+   */
+  at(atUs: number, fn: () => void, opts?: { weak?: boolean }): TimerHandle;
   cancel(h: TimerHandle): void;
 }
 
@@ -23,17 +32,19 @@ export const realClock: Clock = (() => {
   return {
     nowUs,
     wallMs: () => Date.now(),
-    at(atUs, fn) {
+    at(atUs, fn, opts) {
       const id = nextId++;
       // setTimeout has ms granularity and may fire early by <1 ms; re-arm until due so a
       // timer never fires before its deadline (VRRP's down timer must not expire early).
       const arm = (): void => {
         const delayMs = Math.max(0, (atUs - nowUs()) / 1000);
-        timers.set(id, setTimeout(() => {
+        const t = setTimeout(() => {
           if (nowUs() < atUs) { arm(); return; }
           timers.delete(id);
           fn();
-        }, Math.ceil(delayMs)));
+        }, Math.ceil(delayMs));
+        if (opts?.weak) t.unref();
+        timers.set(id, t);
       };
       arm();
       return { id };
@@ -44,3 +55,61 @@ export const realClock: Clock = (() => {
     },
   };
 })();
+
+export const US_PER_MS = 1000;
+
+/** Runs fn `ms` milliseconds from now. */
+export function afterMs(clock: Clock, ms: number, fn: () => void, opts?: { weak?: boolean }): TimerHandle {
+  return clock.at(clock.nowUs() + Math.max(0, Math.round(ms * US_PER_MS)), fn, opts);
+}
+
+/** Monotonic milliseconds (fractional) from the clock: durations in ms-configured code. */
+export function monoMs(clock: Clock): number { return clock.nowUs() / US_PER_MS; }
+
+/** Waits `ms`; resolves true when the time has passed, false at once when `signal` aborts. */
+export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: { weak?: boolean }): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) { resolve(false); return; }
+    const onAbort = (): void => { clock.cancel(h); resolve(false); };
+    const h = afterMs(clock, ms, () => { signal?.removeEventListener('abort', onAbort); resolve(true); }, opts);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * An AbortSignal that aborts after `ms` with a TimeoutError (what AbortSignal.timeout gives,
+ * but on the injected clock). Call clear() when done so the timer does not linger.
+ */
+export function timeoutSignal(clock: Clock, ms: number): { signal: AbortSignal; clear(): void } {
+  const ctl = new AbortController();
+  const h = afterMs(clock, ms, () => ctl.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), { weak: true });
+  return { signal: ctl.signal, clear: () => clock.cancel(h) };
+}
+
+/**
+ * The millisecond view of a Clock, for the modules whose settings are in ms (trackers,
+ * notify, webhooks). Same time source; not a second clock.
+ */
+export interface TrackClock {
+  /** Monotonic milliseconds since an arbitrary origin (fractional allowed). */
+  now(): number;
+  /** Wall clock, ms since the epoch (status timestamps). */
+  wallMs(): number;
+  setTimeout(fn: () => void, ms: number): TimerId;
+  clearTimeout(id: TimerId): void;
+}
+
+/** Opaque handle from TrackClock.setTimeout. */
+export type TimerId = unknown;
+
+/** The ms view of `c`; its timers are weak (a pending check never keeps the daemon alive). */
+export function trackClockFrom(c: Clock): TrackClock {
+  return {
+    now: () => monoMs(c),
+    wallMs: () => c.wallMs(),
+    setTimeout: (fn, ms) => afterMs(c, ms, fn, { weak: true }),
+    clearTimeout: (id) => { if (id !== undefined) c.cancel(id as TimerHandle); },
+  };
+}
+
+export const realTrackClock: TrackClock = trackClockFrom(realClock);

@@ -36,6 +36,7 @@ import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFacto
 import { bodyDetail, checkedId, httpRequest, optionMs, parseRetryAfter, trimBase, type ProviderDialect } from '../http.js';
 import { followAction } from '../action-poll.js';
 import { VERSION } from '../../util/version.js';
+import { realClock, timeoutSignal } from '../../util/clock.js';
 
 export const AWS_METADATA_URL = 'http://169.254.169.254';
 /** Lifetime asked for an IMDSv2 token (the maximum, 6 h); it is used for 5 h. */
@@ -139,6 +140,8 @@ class Aws implements CloudProvider {
   private role: { creds: Creds; refreshAt: number } | undefined;
   private roleP: Promise<Creds> | undefined;
   private clientP: Promise<EC2Client> | undefined;
+
+  private wallMs(): number { return (this.s.clock ?? realClock).wallMs(); }
 
   constructor(private readonly s: ProviderSettings) {
     const o = s.options;
@@ -295,7 +298,7 @@ class Aws implements CloudProvider {
 
   /** One IMDSv2 GET. A cached token the service no longer takes (401) is replaced once. */
   private async imds(path: string): Promise<string> {
-    const cached = this.imdsToken !== undefined && Date.now() < this.imdsToken.until;
+    const cached = this.imdsToken !== undefined && this.wallMs() < this.imdsToken.until;
     const get = async (token: string): Promise<string> =>
       (await httpRequest({ ...this.s, token }, metaDialect, { method: 'GET', base: this.meta, path, headers: { accept: 'text/plain', 'x-aws-ec2-metadata-token': token } })).text;
     const token = await this.imdsSession();
@@ -310,7 +313,7 @@ class Aws implements CloudProvider {
 
   /** The IMDSv2 session token, shared by concurrent reads and kept for hours. */
   private imdsSession(): Promise<string> {
-    if (this.imdsToken !== undefined && Date.now() < this.imdsToken.until) return Promise.resolve(this.imdsToken.value);
+    if (this.imdsToken !== undefined && this.wallMs() < this.imdsToken.until) return Promise.resolve(this.imdsToken.value);
     this.imdsTokenP ??= (async () => {
       try {
         const r = await httpRequest({ ...this.s, token: '' }, metaDialect, {
@@ -318,7 +321,7 @@ class Aws implements CloudProvider {
         });
         const value = r.text.trim();
         if (!value) throw new CloudError('server', 'aws metadata PUT /latest/api/token: empty token');
-        this.imdsToken = { value, until: Date.now() + IMDS_TOKEN_USE_MS };
+        this.imdsToken = { value, until: this.wallMs() + IMDS_TOKEN_USE_MS };
         return value;
       } finally {
         this.imdsTokenP = undefined;
@@ -333,7 +336,7 @@ class Aws implements CloudProvider {
       return Promise.reject(new CloudError('auth', 'aws: the token must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (or :SESSION_TOKEN after it); leave token_file/token_env out to use the instance role'));
     }
     if (this.creds !== 'role') return Promise.resolve(this.creds);
-    if (this.role !== undefined && Date.now() < this.role.refreshAt) return Promise.resolve(this.role.creds);
+    if (this.role !== undefined && this.wallMs() < this.role.refreshAt) return Promise.resolve(this.role.creds);
     this.roleP ??= this.fetchRole().finally(() => { this.roleP = undefined; });
     return this.roleP;
   }
@@ -365,7 +368,7 @@ class Aws implements CloudProvider {
       ...(typeof j.Token === 'string' ? { sessionToken: j.Token } : {}),
       ...(Number.isNaN(exp) ? {} : { expiration: new Date(exp) }),
     };
-    this.role = { creds, refreshAt: Number.isNaN(exp) ? Date.now() + ROLE_MARGIN_MS : Math.max(Date.now(), exp - ROLE_MARGIN_MS) };
+    this.role = { creds, refreshAt: Number.isNaN(exp) ? this.wallMs() + ROLE_MARGIN_MS : Math.max(this.wallMs(), exp - ROLE_MARGIN_MS) };
     return creds;
   }
 
@@ -401,15 +404,18 @@ class Aws implements CloudProvider {
     const command = make(await loadSdk());
     const seen: Seen = { method: action.startsWith('Describe') ? 'GET' : 'POST' };
     const path = `/?Action=${action}`;
-    const deadline = AbortSignal.timeout(this.s.timeoutMs);
+    const timer = timeoutSignal(this.s.clock ?? realClock, this.s.timeoutMs);
+    const deadline = timer.signal;
     const abortSignal = this.s.signal ? AbortSignal.any([deadline, this.s.signal]) : deadline;
-    const started = Date.now();
-    const report = (status: number | 'timeout' | 'network'): void => { this.s.onCall?.({ method: seen.method, path, status, ms: Date.now() - started }); };
+    const started = this.wallMs();
+    const report = (status: number | 'timeout' | 'network'): void => { this.s.onCall?.({ method: seen.method, path, status, ms: this.wallMs() - started }); };
     (command as { middlewareStack: Stack }).middlewareStack.add(observe(seen, report, () => (deadline.aborted ? 'timeout' : 'network')), { step: 'deserialize', priority: 'low', name: 'floatdObserve' });
     try {
       return (await client.send(command as never, { abortSignal })) as T;
     } catch (e) {
       throw this.failure(e, `aws ${seen.method} ${path}`, seen, deadline);
+    } finally {
+      timer.clear();
     }
   }
 
@@ -430,7 +436,7 @@ class Aws implements CloudProvider {
     const code = rawCode && !/^(Unknown|UnknownError|Error|SyntaxError|TypeError)$/.test(rawCode) ? rawCode : undefined;
     const kind = classifyEc2(status, code);
     const words = [code, text].filter(Boolean).join(': ');
-    const retry = kind === 'rate_limited' ? (parseRetryAfter(seen.headers?.['retry-after'] ?? null, Date.now()) ?? THROTTLE_WAIT_MS) : undefined;
+    const retry = kind === 'rate_limited' ? (parseRetryAfter(seen.headers?.['retry-after'] ?? null, this.wallMs()) ?? THROTTLE_WAIT_MS) : undefined;
     return new CloudError(kind, this.scrub(`${where} → ${status}${words ? ` ${words}` : ''}`), { status, ...(retry !== undefined ? { retryAfterMs: retry } : {}) });
   }
 

@@ -28,6 +28,7 @@
 import { isIP } from 'node:net';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import { bodyDetail, checkedId, httpRequest, optionMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
+import { realClock } from '../../util/clock.js';
 import { followAction, type ActionState } from '../action-poll.js';
 
 export const GCP_API_URL = 'https://compute.googleapis.com';
@@ -149,6 +150,8 @@ class Gcp implements CloudProvider {
   private last: Where | undefined;
   /** An access token from the metadata server, and until when it is used. */
   private access: { token: string; until: number } | undefined;
+
+  private wallMs(): number { return (this.s.clock ?? realClock).wallMs(); }
 
   constructor(private readonly s: ProviderSettings) {
     const o = s.options;
@@ -419,7 +422,7 @@ class Gcp implements CloudProvider {
   /** The configured token, or the VM's service-account token from the metadata server. */
   private async accessToken(): Promise<string> {
     if (this.s.token !== '') return this.s.token;
-    const now = Date.now();
+    const now = this.wallMs();
     if (this.access && now < this.access.until) return this.access.token;
     let r: HttpResponse;
     try {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../../src/track/clock.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
 import type { RunRequest, RunResult, ScriptRunner } from '../../../src/track/run-script.js';
 import { fifoLine } from '../../../src/notify/fifo.js';
 import { Notifier, type NotifyLog } from '../../../src/notify/notifier.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trackClockFrom, VirtualClock } from '../../../src/track/clock.js';
+import { trackClockFrom } from '../../../src/track/clock.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
 import type { Clock, TimerHandle } from '../../../src/util/clock.js';
 import { createLogger } from '../../../src/util/log.js';
 import type { TrackLog } from '../../../src/track/tracker-set.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock } from '../../../src/track/clock.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
 import { PeriodicCheck, type ProbeResult } from '../../../src/track/periodic.js';
 import type { RunRequest, RunResult, ScriptRunner } from '../../../src/track/run-script.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
