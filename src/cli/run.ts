@@ -13,7 +13,7 @@ import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { logSink } from './syslog.js';
-import { realClock } from '../util/clock.js';
+import { afterMs, realClock } from '../util/clock.js';
 import { daemonServices } from './services.js';
 
 export interface RunOptions {
@@ -49,14 +49,16 @@ async function detach(o: RunOptions): Promise<number> {
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   return await new Promise<number>((resolve) => {
     const done = (code: number, msg?: string): void => {
-      clearTimeout(timer);
+      realClock.cancel(timer);
       child.removeAllListeners();
       if (msg) process.stderr.write(`floatd: ${msg}\n`);
       if (child.connected) child.disconnect();
       child.unref();
       resolve(code);
     };
-    const timer = setTimeout(() => done(0, `the daemon (pid ${child.pid}) is still starting after ${DETACH_WAIT_MS / 1000} s; see its log`), DETACH_WAIT_MS);
+    const timer = afterMs(realClock, DETACH_WAIT_MS, () => {
+      done(0, `the daemon (pid ${child.pid}) is still starting after ${DETACH_WAIT_MS / 1000} s; see its log`);
+    });
     child.on('message', (m) => { if (m === 'ready') done(0); });
     child.on('exit', (code, sig) => done(1, `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`));
     child.on('error', (e) => done(1, `cannot start the daemon: ${e.message}`));

@@ -8,6 +8,7 @@
 import { Writable } from 'node:stream';
 import { formatLogBody, formatHumanLine } from '../util/log.js';
 import { native } from '../net/native.js';
+import { realClock } from '../util/clock.js';
 
 export const DEFAULT_SYSLOG_SOCKET = '/dev/log';
 /** LOG_DAEMON: keepalived's facility without -S. */
@@ -33,7 +34,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** RFC 3164 as glibc's syslog(3) writes it to /dev/log: `<PRI>Mmm dd hh:mm:ss ident[pid]: text`. */
 export function formatSyslog(rec: Record<string, unknown>, o: { facility: number; ident: string; pid: number; now?: Date }): string {
-  const d = o.now ?? (typeof rec.time === 'number' ? new Date(rec.time) : new Date());
+  const d = o.now ?? (typeof rec.time === 'number' ? new Date(rec.time) : new Date(realClock.wallMs()));
   const p2 = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
   // One record is one datagram: newlines inside a message would read as separate lines.
