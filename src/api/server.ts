@@ -5,12 +5,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, isIP } from 'node:net';
-import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, renameSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiConfig } from '../config/model.js';
 import type { DaemonStatus } from '../daemon/status-types.js';
 import type { Logger } from '../util/log.js';
+import type { Clock } from '../util/clock.js';
+import { resolveUser } from '../track/users.js';
 import { checkBearer } from './auth.js';
+import { DEFAULT_MAX_CONNECTIONS, limitConnections, type ConnLimitStats } from './conn-limit.js';
+import { checkHostHeader } from './host-check.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
@@ -24,6 +28,29 @@ export interface ApiProvider {
   handover?(instance: string, holdS: number): ActionResult | Promise<ActionResult>;
 }
 
+/** What a route handler gets; `params` are the path pattern's captures, %-decoded. */
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+  provider: ApiProvider;
+  log: Logger;
+  send(code: number, body: unknown): void;
+}
+
+/**
+ * One API route. POST routes are actions: they run only with the bearer token. Extra routes
+ * (ApiServerOptions.routes) are matched before the built-in ones; keep each family of
+ * endpoints in its own module under src/api and pass its routes in.
+ */
+export interface ApiRoute {
+  method: 'GET' | 'POST';
+  /** Matched against the path without trailing slashes, e.g. /^\/api\/v1\/instances\/([^/]+)\/handover$/. */
+  path: RegExp;
+  handle(ctx: RouteContext): void | Promise<void>;
+}
+
 export interface ApiServerOptions {
   config: ApiConfig;
   provider: ApiProvider;
@@ -32,15 +59,55 @@ export interface ApiServerOptions {
   token?: string;
   /** Tests: skip prom-client's process metrics. */
   processMetrics?: boolean;
+  /** Routes beyond the built-in reads, reload and hand-over. */
+  routes?: ApiRoute[];
+  /** Idle-connection timers; default the real clock. */
+  clock?: Clock;
 }
 
 export interface Listening { socket?: string; tcp: { host: string; port: number }[] }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const DEFAULT_HOLD_S = 60;
+/** A connection that has not sent its request headers after this long is closed. */
+const HEADERS_TIMEOUT_MS = 5_000;
+/** Seconds: digits, optionally a fraction (no sign, no exponent, no blanks). */
+const SECONDS = /^\d{1,6}(?:\.\d{1,3})?$/;
+
+/** The built-in actions. */
+const ACTIONS: ApiRoute[] = [
+  {
+    method: 'POST', path: /^\/api\/v1\/reload$/,
+    async handle({ provider: p, log, send: reply }) {
+      if (!p.reload) return reply(501, { error: 'reload is not available' });
+      const r = await p.reload();
+      log.info({ event: 'api.action', action: 'reload', ok: r.ok }, `API reload: ${r.message}`);
+      reply(r.ok ? 200 : 409, r);
+    },
+  },
+  {
+    method: 'POST', path: /^\/api\/v1\/instances\/([^/]+)\/handover$/,
+    async handle({ provider: p, log, send: reply, params, url }) {
+      const name = params[0]!;
+      if (!p.handover) return reply(501, { error: 'hand-over is not available' });
+      if (!p.status().instances.some((i) => i.name === name)) return reply(404, { error: `no instance ${name}` });
+      const hold = parseSeconds(url.searchParams.get('hold'), DEFAULT_HOLD_S);
+      if (hold === undefined || hold > 86_400) return reply(400, { error: 'hold must be 0..86400 seconds' });
+      const r = await p.handover(name, hold);
+      log.info({ event: 'api.action', action: 'handover', instance: name, ok: r.ok }, `API hand-over of ${name}: ${r.message}`);
+      reply(r.ok ? 200 : 409, r);
+    },
+  },
+];
+
+/** An absent parameter is `dflt`; present, it must be plain seconds (`hold=` and `hold=%20` are not 0). */
+export function parseSeconds(text: string | null, dflt: number): number | undefined {
+  if (text === null) return dflt;
+  return SECONDS.test(text) ? Number(text) : undefined;
+}
 
 export class ApiServer {
-  private readonly servers: { server: Server; what: string; socket?: string }[] = [];
+  private readonly servers: { server: Server; what: string; socket?: string; conns: ConnLimitStats }[] = [];
   private readonly metrics: Metrics;
   private token: string | undefined;
   readonly listening: Listening = { tcp: [] };
@@ -60,10 +127,20 @@ export class ApiServer {
     if (config.socket) {
       try {
         await prepareSocketPath(config.socket);
-        const server = this.newServer(false);
-        await listen(server, { path: config.socket });
-        chmodSync(config.socket, 0o666); // reads are as open as on 127.0.0.1; actions need the token
-        this.servers.push({ server, what: config.socket, socket: config.socket });
+        const { server, conns } = this.newServer(false, config.socket);
+        // Bound at a private name, made 0660 (and chgrp'd), then renamed into place: the
+        // socket is never reachable with the umask's mode.
+        const fresh = `${config.socket}.${process.pid}.new`;
+        await listen(server, { path: fresh });
+        try {
+          secureSocket(fresh, config.socketGroup);
+          renameSync(fresh, config.socket);
+        } catch (e) {
+          server.close();
+          try { unlinkSync(fresh); } catch { /* not there */ }
+          throw e;
+        }
+        this.servers.push({ server, what: config.socket, socket: config.socket, conns });
         this.listening.socket = config.socket;
         log.info({ event: 'api.listen', socket: config.socket }, `API listening on unix socket ${config.socket}`);
       } catch (e) {
@@ -71,12 +148,12 @@ export class ApiServer {
       }
     }
     for (const l of config.listen) {
-      const server = this.newServer(isLoopbackHost(l.host));
+      const { server, conns } = this.newServer(isLoopbackHost(l.host), `${fmtHost(l.host)}:${l.port}`);
       try {
         await listen(server, { host: l.host, port: l.port });
         const a = server.address();
         const port = a && typeof a === 'object' ? a.port : l.port;
-        this.servers.push({ server, what: `${l.host}:${port}` });
+        this.servers.push({ server, what: `${l.host}:${port}`, conns });
         this.listening.tcp.push({ host: l.host, port });
         log.info({ event: 'api.listen', address: l.host, port }, `API listening on http://${fmtHost(l.host)}:${port}/`);
       } catch (e) {
@@ -95,50 +172,63 @@ export class ApiServer {
     this.servers.length = 0;
   }
 
-  private newServer(loopbackOnly: boolean): Server {
-    const server = createServer((req, res) => {
+  private newServer(loopbackOnly: boolean, what: string): { server: Server; conns: ConnLimitStats } {
+    const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
       this.handle(req, res, loopbackOnly).catch((e: unknown) => {
         this.o.log.error({ event: 'api.error', path: req.url, err: String(e) }, 'API request failed');
         if (!res.headersSent) send(res, 500, { error: 'internal error' });
         else res.destroy();
       });
     });
-    server.headersTimeout = 10_000;
+    // Node sheds, at its 1 s check, a connection whose headers are late (half-open, slowloris)
+    // or whose request runs too long; an idle keep-alive connection goes after 5 s.
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = 30_000;
-    return server;
+    server.keepAliveTimeout = 5_000;
+    const max = this.o.config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    const conns = limitConnections(server, {
+      max, idleMs: HEADERS_TIMEOUT_MS, ...(this.o.clock ? { clock: this.o.clock } : {}),
+      onShed: (why) => {
+        if (why === 'idle') return; // routine: a client that went quiet
+        this.o.log.warn({ event: 'api.connection_shed', listener: what, why, max }, `API ${what}: ${max} connections held, ${why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'}`);
+      },
+    });
+    return { server, conns };
   }
 
+  /** Connections each listener holds now (tests, metrics). */
+  connectionCounts(): { what: string; open: number; evicted: number; refused: number; idle: number }[] {
+    return this.servers.map(({ what, conns }) => ({ what, open: conns.open, evicted: conns.evicted, refused: conns.refused, idle: conns.idle }));
+  }
+
+  private listenNames(): string[] { return this.o.config.listen.map((l) => l.host); }
+
   private async handle(req: IncomingMessage, res: ServerResponse, loopbackOnly: boolean): Promise<void> {
+    let url: URL;
+    try { url = new URL(req.url ?? '/', 'http://floatd'); } catch { return send(res, 400, { error: 'malformed request target' }); }
     // A loopback listener answers only to loopback names: a web page that rebinds its own
-    // DNS name to 127.0.0.1 must not read the status through the visitor's browser.
-    if (loopbackOnly && !hostHeaderIsLocal(req.headers.host)) return send(res, 421, { error: 'this listener answers to 127.0.0.1, [::1] or localhost only' });
-    const url = new URL(req.url ?? '/', 'http://floatd');
+    // DNS name to 127.0.0.1 must not read the status through the visitor's browser. An
+    // absolute-form target (`GET http://host/…`) names a host too; both must be local.
+    if (loopbackOnly) {
+      const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(req.url ?? '') ? url.host : undefined;
+      for (const h of absolute === undefined ? [req.headers.host] : [req.headers.host, absolute]) {
+        const v = checkHostHeader(h, this.listenNames());
+        if (v === 'malformed') return send(res, 400, { error: 'malformed Host header' });
+        if (v === 'foreign') return send(res, 421, { error: 'this listener answers to 127.0.0.1, [::1] or localhost only' });
+      }
+    }
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const p = this.o.provider;
 
-    if (method === 'POST') {
-      const act = /^\/api\/v1\/instances\/([^/]+)\/handover$/.exec(path);
-      if (path === '/api/v1/reload' || act) {
-        if (!this.authorised(req, res, path)) return;
-        if (path === '/api/v1/reload') {
-          if (!p.reload) return send(res, 501, { error: 'reload is not available' });
-          const r = await p.reload();
-          this.o.log.info({ event: 'api.action', action: 'reload', ok: r.ok }, `API reload: ${r.message}`);
-          return send(res, r.ok ? 200 : 409, r);
-        }
-        const name = decodePath(act![1]!);
-        if (!p.handover) return send(res, 501, { error: 'hand-over is not available' });
-        if (!p.status().instances.some((i) => i.name === name)) return send(res, 404, { error: `no instance ${name}` });
-        const holdParam = url.searchParams.get('hold');
-        const hold = holdParam === null ? DEFAULT_HOLD_S : Number(holdParam);
-        if (!Number.isFinite(hold) || hold < 0 || hold > 86_400) return send(res, 400, { error: 'hold must be 0..86400 seconds' });
-        const r = await p.handover(name, hold);
-        this.o.log.info({ event: 'api.action', action: 'handover', instance: name, ok: r.ok }, `API hand-over of ${name}: ${r.message}`);
-        return send(res, r.ok ? 200 : 409, r);
-      }
-      return send(res, isReadPath(path) ? 405 : 404, { error: isReadPath(path) ? 'use GET' : 'not found' });
+    for (const r of [...(this.o.routes ?? []), ...ACTIONS]) {
+      const m = r.path.exec(path);
+      if (!m || (r.method === 'GET' ? method !== 'GET' && method !== 'HEAD' : method !== r.method)) continue;
+      if (r.method === 'POST' && !this.authorised(req, res, path)) return;
+      const ctx: RouteContext = { req, res, url, params: m.slice(1).map((x) => decodePath(x ?? '')), provider: p, log: this.o.log, send: (code, body) => send(res, code, body) };
+      return await r.handle(ctx);
     }
+    if (method === 'POST') return send(res, isReadPath(path) ? 405 : 404, { error: isReadPath(path) ? 'use GET' : 'not found' });
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'use GET, or POST for actions' });
 
     switch (path) {
@@ -147,8 +237,10 @@ export class ApiServer {
       case '/api/v1/instances': return send(res, 200, p.status().instances);
       case '/api/v1/transitions': {
         const all = p.status().transitions;
-        const limit = Number(url.searchParams.get('limit') ?? all.length);
-        return send(res, 200, Number.isInteger(limit) && limit >= 0 ? all.slice(Math.max(0, all.length - limit)) : all);
+        const q = url.searchParams.get('limit');
+        if (q !== null && !/^\d{1,6}$/.test(q)) return send(res, 400, { error: 'limit must be a whole number' });
+        const limit = q === null ? all.length : Number(q);
+        return send(res, 200, all.slice(Math.max(0, all.length - limit)));
       }
       case '/metrics': {
         const text = await this.metrics.render();
@@ -204,10 +296,19 @@ function isReadPath(path: string): boolean {
 function isLoopbackHost(h: string): boolean { return h === '::1' || h.startsWith('127.'); }
 function fmtHost(h: string): string { return isIP(h) === 6 ? `[${h}]` : h; }
 
-export function hostHeaderIsLocal(host: string | undefined): boolean {
-  if (!host) return true; // HTTP/1.0 clients; a browser always sends Host
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
-  return name === 'localhost' || isLoopbackHost(name);
+export { hostHeaderIsLocal } from './host-check.js';
+
+/**
+ * Mode 0660, never 0666: connecting is for root and the socket's group. The group is
+ * `socket_group` when set, else the one the socket was created with (floatd's: root's).
+ * Throws (the listener is then closed and skipped) when the group cannot be applied.
+ */
+function secureSocket(path: string, group: string | undefined): void {
+  chmodSync(path, 0o660);
+  if (group === undefined) return;
+  const r = resolveUser('0', group);
+  if (!r.ok) throw new Error(`socket_group ${group}: ${r.error}`);
+  chownSync(path, -1, r.id.gid);
 }
 
 function listen(server: Server, at: { path: string } | { host: string; port: number }): Promise<void> {

@@ -19,7 +19,7 @@ interface BlockCtx {
   arg(n: Node, i?: number, what?: string): Token | undefined;
 }
 
-const KNOWN = ['listen', 'socket', 'token_file', 'token_env', 'dashboard', 'off'];
+const KNOWN = ['listen', 'socket', 'socket_group', 'max_connections', 'token_file', 'token_env', 'dashboard', 'off'];
 
 /** The configuration the daemon uses when the file has no floatd_api block. */
 export function defaultApiConfig(): ApiConfig {
@@ -65,6 +65,21 @@ export function apiBlock(c: BlockCtx, n: Node): ApiConfig {
         if (a.text === 'off' || a.text === 'none') delete api.socket;
         else if (!a.text.startsWith('/')) c.err(a, k, `expected an absolute path, got "${a.text}"`);
         else api.socket = a.text;
+        break;
+      }
+      case 'socket_group': {
+        const a = c.arg(e, 0, 'a group name or gid');
+        if (!a) break;
+        if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text)) c.err(a, k, `"${a.text}" is not a group name or gid`);
+        else api.socketGroup = a.text;
+        break;
+      }
+      case 'max_connections': {
+        const a = c.arg(e, 0, 'a number of connections');
+        if (!a) break;
+        const n = /^\d+$/.test(a.text) ? Number(a.text) : NaN;
+        if (!(n >= 4 && n <= 4096)) c.err(a, k, `expected 4..4096, got "${a.text}"`);
+        else api.maxConnections = n;
         break;
       }
       case 'token_file': { const a = c.arg(e, 0, 'a file path'); if (a) api.tokenFile = a.text; break; }

@@ -168,6 +168,10 @@ export interface ApiConfig {
   listen: { host: string; port: number }[];
   /** Unix socket path; absent = no socket. */
   socket?: string;
+  /** Group that may connect to the socket (mode 0660); absent = floatd's own group (root's). */
+  socketGroup?: string;
+  /** Connections each listener holds at most (default 64); at the cap the oldest idle goes. */
+  maxConnections?: number;
   /** Where the bearer token for actions comes from; neither = read-only API. */
   tokenFile?: string;
   tokenEnv?: string;

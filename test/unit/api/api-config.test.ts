@@ -76,3 +76,15 @@ test('parseListen: host:port, [v6]:port, bare port', () => {
   assert.equal(typeof parseListen('127.0.0.1'), 'string');
   assert.equal(typeof parseListen('127.0.0.1:0'), 'string');
 });
+
+test('floatd_api: socket_group and max_connections; bad values are positioned errors', () => {
+  const r = parseConfigText(`floatd_api {\n  socket_group floatd-readers\n  max_connections 32\n}\n${INSTANCE}`, 'a.conf');
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.equal(r.config.api!.socketGroup, 'floatd-readers');
+  assert.equal(r.config.api!.maxConnections, 32);
+  const bad = parseConfigText(`floatd_api {\n  socket_group "a b"\n  max_connections 1\n}\n${INSTANCE}`, 'a.conf');
+  const errs = bad.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  assert.equal(errs.length, 2, errs.join('\n'));
+  assert.match(errs[0]!, /a\.conf:2:\d+/);
+  assert.match(errs[1]!, /a\.conf:3:\d+.*4\.\.4096/);
+});
