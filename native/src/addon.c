@@ -28,13 +28,24 @@ napi_value throw_type(napi_env env, const char *msg) {
 bool get_string(napi_env env, napi_value v, char *buf, size_t len, const char *name) {
   size_t n = 0;
   char msg[128];
-  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
+  /* First the full length (a NULL buffer asks for it): a string that fills buf exactly, NUL
+   * included, fits; one that does not is refused rather than silently cut. */
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) {
     snprintf(msg, sizeof msg, "%s must be a string", name);
     throw_type(env, msg);
     return false;
   }
-  if (n >= len - 1) {
-    snprintf(msg, sizeof msg, "%s is too long", name);
+  if (len == 0 || n > len - 1) {
+    snprintf(msg, sizeof msg, "%s is too long (at most %zu bytes)", name, len ? len - 1 : 0);
+    throw_type(env, msg);
+    return false;
+  }
+  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) {
+    throw_type(env, "internal N-API failure");
+    return false;
+  }
+  if (strlen(buf) != n) {
+    snprintf(msg, sizeof msg, "%s contains a NUL character", name);
     throw_type(env, msg);
     return false;
   }
@@ -87,8 +98,18 @@ static napi_value init(napi_env env, napi_value exports) {
       {"rawSend", NULL, raw_send, NULL, NULL, NULL, napi_default, NULL},
       {"rawClose", NULL, raw_close, NULL, NULL, NULL, napi_default, NULL},
       {"rawSetRef", NULL, raw_set_ref, NULL, NULL, NULL, napi_default, NULL},
-      {"sendFrame", NULL, link_send_frame, NULL, NULL, NULL, napi_default, NULL},
+      {"_parseControl", NULL, raw_parse_control, NULL, NULL, NULL, napi_default, NULL},
       {"ifInfo", NULL, link_if_info, NULL, NULL, NULL, napi_default, NULL},
+      {"packetOpen", NULL, packet_open, NULL, NULL, NULL, napi_default, NULL},
+      {"packetSend", NULL, packet_send, NULL, NULL, NULL, napi_default, NULL},
+      {"packetInfo", NULL, packet_info, NULL, NULL, NULL, napi_default, NULL},
+      {"packetClose", NULL, packet_close, NULL, NULL, NULL, napi_default, NULL},
+      {"nlOpen", NULL, nl_open, NULL, NULL, NULL, napi_default, NULL},
+      {"nlRequest", NULL, nl_request, NULL, NULL, NULL, napi_default, NULL},
+      {"nlClose", NULL, nl_close, NULL, NULL, NULL, napi_default, NULL},
+      {"nlSetRef", NULL, nl_set_ref, NULL, NULL, NULL, napi_default, NULL},
+      {"pidWatch", NULL, pid_watch, NULL, NULL, NULL, napi_default, NULL},
+      {"pidUnwatch", NULL, pid_unwatch, NULL, NULL, NULL, napi_default, NULL},
       {"unixDgramSend", NULL, unix_dgram_send, NULL, NULL, NULL, napi_default, NULL},
       {"setRealtime", NULL, set_realtime, NULL, NULL, NULL, napi_default, NULL},
   };

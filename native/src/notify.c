@@ -20,6 +20,8 @@ napi_value unix_dgram_send(napi_env env, napi_callback_info info) {
   if (!get_string(env, argv[0], path, sizeof path, "path")) return NULL;
   size_t plen = strlen(path);
   if (plen == 0) return throw_type(env, "path is empty");
+  /* A filesystem path needs its NUL inside sun_path; an abstract name ('@') does not. */
+  if (path[0] != '@' && plen >= sizeof sa.sun_path) return throw_type(env, "path is too long");
   bool isbuf = false;
   napi_is_buffer(env, argv[1], &isbuf);
   if (!isbuf) return throw_type(env, "data must be a Buffer");

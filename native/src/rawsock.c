@@ -5,7 +5,8 @@
  * the socket with recvmsg and hands each datagram to JS with its source, destination,
  * TTL/hop limit and arrival interface. Everything about packet contents lives in TypeScript.
  */
-#include "common.h"
+#include "fdwatch.h"
+#include "rawsock.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -28,49 +29,13 @@
 #define MAX_PER_WAKEUP 256 /* bounded so a flood cannot starve the loop */
 
 typedef struct {
-  napi_env env;
-  int fd;
+  fdwatch_t w; /* first: the handle's lifecycle */
   int family;
   unsigned ifindex;
-  uv_poll_t poll;
-  napi_ref cb;
-  napi_async_context actx;
-  bool closed;         /* rawClose done (or finalizer closed it) */
-  bool handle_closed;  /* uv_close callback ran */
-  bool finalized;      /* JS external collected */
   unsigned char *buf;
 } raw_sock_t;
 
-static void raw_free(raw_sock_t *s) {
-  free(s->buf);
-  free(s);
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-  raw_sock_t *s = h->data;
-  s->handle_closed = true;
-  if (s->finalized) raw_free(s);
-}
-
-static void raw_do_close(raw_sock_t *s) {
-  if (s->closed) return;
-  s->closed = true;
-  uv_poll_stop(&s->poll);
-  uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-  close(s->fd);
-  s->fd = -1;
-  if (s->cb) napi_delete_reference(s->env, s->cb);
-  s->cb = NULL;
-  if (s->actx) napi_async_destroy(s->env, s->actx);
-  s->actx = NULL;
-}
-
-static void raw_finalize(napi_env env, void *data, void *hint) {
-  raw_sock_t *s = data;
-  s->finalized = true;
-  raw_do_close(s);
-  if (s->handle_closed) raw_free(s);
-}
+static void raw_free_extra(fdwatch_t *w) { free(((raw_sock_t *)w)->buf); }
 
 /* Parses an address of the socket's family; a "%scope" suffix is ignored (the socket's interface is the scope). */
 static bool parse_addr(napi_env env, int family, const char *str, unsigned ifindex,
@@ -101,85 +66,71 @@ bad:;
   return false;
 }
 
-static void report_error(raw_sock_t *s, napi_value cb, int err) {
-  napi_env env = s->env;
-  napi_value global, argv[1], code, message;
-  napi_get_global(env, &global);
-  napi_create_string_utf8(env, strerrorname_np(err) ? strerrorname_np(err) : "EIO", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &argv[0]);
-  napi_make_callback(env, s->actx, global, cb, 1, argv, NULL);
+/* Copies a control message's payload only if the kernel gave at least `size` bytes of it. */
+static bool cmsg_copy(const struct cmsghdr *c, void *out, size_t size) {
+  if (c->cmsg_len < CMSG_LEN(size)) return false;
+  memcpy(out, CMSG_DATA(c), size);
+  return true;
 }
 
-/* Delivers one datagram; returns false if JS threw (the loop then stops). */
-static bool deliver(raw_sock_t *s, napi_value cb, ssize_t n, struct sockaddr_storage *from, struct msghdr *msg) {
-  napi_env env = s->env;
-  char src[INET6_ADDRSTRLEN] = "", dst[INET6_ADDRSTRLEN] = "";
-  int ttl = -1;
-  unsigned ifindex = 0;
+void parse_control(struct msghdr *msg, recv_meta_t *m) {
+  m->dst[0] = '\0';
+  m->ttl = -1;
+  m->ifindex = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       struct in_pktinfo pi;
-      memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      inet_ntop(AF_INET, &pi.ipi_addr, dst, sizeof dst);
-      ifindex = pi.ipi_ifindex;
+      if (!cmsg_copy(c, &pi, sizeof pi)) continue;
+      inet_ntop(AF_INET, &pi.ipi_addr, m->dst, sizeof m->dst);
+      m->ifindex = pi.ipi_ifindex;
     } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) {
-      memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+      cmsg_copy(c, &m->ttl, sizeof m->ttl);
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
       struct in6_pktinfo pi;
-      memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      inet_ntop(AF_INET6, &pi.ipi6_addr, dst, sizeof dst);
-      ifindex = pi.ipi6_ifindex;
+      if (!cmsg_copy(c, &pi, sizeof pi)) continue;
+      inet_ntop(AF_INET6, &pi.ipi6_addr, m->dst, sizeof m->dst);
+      m->ifindex = pi.ipi6_ifindex;
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
-      memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+      cmsg_copy(c, &m->ttl, sizeof m->ttl);
     }
   }
+}
+
+/* Delivers one datagram; returns false if JS threw (this wakeup then stops draining). */
+static bool deliver(raw_sock_t *s, napi_value cb, ssize_t n, struct sockaddr_storage *from, struct msghdr *msg) {
+  napi_env env = s->w.env;
+  char src[INET6_ADDRSTRLEN] = "";
+  recv_meta_t m;
+  parse_control(msg, &m);
   if (from->ss_family == AF_INET)
     inet_ntop(AF_INET, &((struct sockaddr_in *)from)->sin_addr, src, sizeof src);
   else if (from->ss_family == AF_INET6)
     inet_ntop(AF_INET6, &((struct sockaddr_in6 *)from)->sin6_addr, src, sizeof src);
 
-  napi_value argv[6], global;
-  napi_get_global(env, &global);
+  napi_value argv[6];
   napi_get_null(env, &argv[0]);
   napi_create_buffer_copy(env, (size_t)n, s->buf, NULL, &argv[1]);
   napi_create_string_utf8(env, src, NAPI_AUTO_LENGTH, &argv[2]);
-  napi_create_string_utf8(env, dst, NAPI_AUTO_LENGTH, &argv[3]);
-  napi_create_int32(env, ttl, &argv[4]);
-  napi_create_uint32(env, ifindex, &argv[5]);
-  if (napi_make_callback(env, s->actx, global, cb, 6, argv, NULL) == napi_pending_exception) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc); /* surfaces as 'uncaughtException', as for any JS callback */
-    return false;
-  }
-  return true;
+  napi_create_string_utf8(env, m.dst, NAPI_AUTO_LENGTH, &argv[3]);
+  napi_create_int32(env, m.ttl, &argv[4]);
+  napi_create_uint32(env, m.ifindex, &argv[5]);
+  return fdwatch_call(&s->w, cb, 6, argv);
 }
 
-static void on_readable(uv_poll_t *h, int status, int events) {
-  raw_sock_t *s = h->data;
-  if (s->closed) return;
-  napi_env env = s->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value cb;
-  napi_get_reference_value(env, s->cb, &cb);
-  if (status < 0) {
-    report_error(s, cb, -status);
-    napi_close_handle_scope(env, scope);
-    return;
-  }
-  for (int i = 0; i < MAX_PER_WAKEUP && !s->closed; i++) {
+static void on_readable(fdwatch_t *w, napi_value cb) {
+  raw_sock_t *s = (raw_sock_t *)w;
+  napi_env env = w->env;
+  for (int i = 0; i < MAX_PER_WAKEUP && !w->closed; i++) {
     struct sockaddr_storage from;
-    unsigned char control[256];
+    union { struct cmsghdr align; unsigned char b[256]; } control;
     struct iovec iov = {.iov_base = s->buf, .iov_len = RECV_BUF};
     struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
-                         .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+                         .msg_iovlen = 1, .msg_control = control.b, .msg_controllen = sizeof control.b};
     memset(&from, 0, sizeof from);
-    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+    ssize_t n = recvmsg(w->fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) report_error(s, cb, errno);
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fdwatch_report(w, cb, errno, false);
       break;
     }
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) continue; /* never hand over a partial packet */
@@ -189,7 +140,6 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     napi_close_handle_scope(env, inner);
     if (!ok) break;
   }
-  napi_close_handle_scope(env, scope);
 }
 
 #define SETOPT(level, name, val)                                               \
@@ -213,7 +163,7 @@ napi_value raw_open(napi_env env, napi_callback_info info) {
   napi_typeof(env, argv[3], &t);
   if (t != napi_function) return throw_type(env, "callback must be a function");
 
-  char ifname[IF_NAMESIZE + 1] = "", bind_s[INET6_ADDRSTRLEN + 20] = "", group_s[INET6_ADDRSTRLEN + 20] = "";
+  char ifname[IF_NAMESIZE] = "", bind_s[INET6_ADDRSTRLEN + 20] = "", group_s[INET6_ADDRSTRLEN + 20] = "";
   int ttl = 255, tos = 0xC0, hdrincl = family == 4, csum = (family == 6 && proto == 112) ? 6 : -1;
   if (get_opt_string(env, argv[2], "ifname", ifname, sizeof ifname) < 0) return NULL;
   if (get_opt_string(env, argv[2], "bind", bind_s, sizeof bind_s) < 0) return NULL;
@@ -274,29 +224,16 @@ napi_value raw_open(napi_env env, napi_callback_info info) {
   }
   if (bind_len && bind(fd, (struct sockaddr *)&bind_ss, bind_len) < 0) { what = "bind"; goto fail; }
 
-  uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) { close(fd); return throw_type(env, "no event loop"); }
-  raw_sock_t *s = calloc(1, sizeof *s);
   unsigned char *buf = malloc(RECV_BUF);
-  if (!s || !buf) { free(s); free(buf); close(fd); return throw_errno(env, "rawOpen", ENOMEM); }
-  s->env = env;
-  s->fd = fd;
+  if (!buf) { close(fd); return throw_errno(env, "rawOpen", ENOMEM); }
+  fdwatch_t *w;
+  napi_value handle = fdwatch_create(env, fd, KIND_RAW, sizeof(raw_sock_t), argv[3], on_readable, &w);
+  if (!handle) { free(buf); return NULL; }
+  raw_sock_t *s = (raw_sock_t *)w;
   s->family = family;
   s->ifindex = ifindex;
   s->buf = buf;
-  int rc = uv_poll_init(loop, &s->poll, fd);
-  if (rc < 0) { raw_free(s); close(fd); return throw_errno(env, "uv_poll_init", -rc); }
-  s->poll.data = s;
-  napi_value name, handle;
-  napi_create_string_utf8(env, "floatd.rawsocket", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &s->actx);
-  napi_create_reference(env, argv[3], 1, &s->cb);
-  uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  if (napi_create_external(env, s, raw_finalize, NULL, &handle) != napi_ok) {
-    raw_do_close(s);
-    s->finalized = true; /* freed by the uv_close callback */
-    return NULL;
-  }
+  w->free_extra = raw_free_extra;
   return handle;
 
 fail:;
@@ -306,14 +243,7 @@ fail:;
 }
 
 static raw_sock_t *get_sock(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    throw_type(env, "not a raw socket handle");
-    return NULL;
-  }
-  return p;
+  return (raw_sock_t *)fdwatch_get(env, v, KIND_RAW, "raw socket");
 }
 
 /* rawSend(handle, buffer, dst, src?) -> bytes sent. IPv6 src selects the source via IPV6_PKTINFO. */
@@ -324,7 +254,7 @@ napi_value raw_send(napi_env env, napi_callback_info info) {
   if (argc < 3) return throw_type(env, "rawSend(handle, buffer, dst, src?)");
   raw_sock_t *s = get_sock(env, argv[0]);
   if (!s) return NULL;
-  if (s->closed) return throw_errno(env, "send on closed socket", EBADF);
+  if (s->w.closed) return throw_errno(env, "send on closed socket", EBADF);
   bool isbuf = false;
   napi_is_buffer(env, argv[1], &isbuf);
   if (!isbuf) return throw_type(env, "data must be a Buffer");
@@ -362,7 +292,7 @@ napi_value raw_send(napi_env env, napi_callback_info info) {
   }
   /* Multicast adverts never leave the link, so skip routing (as keepalived does). */
   ssize_t n;
-  do n = sendmsg(s->fd, &msg, mcast ? MSG_DONTROUTE : 0);
+  do n = sendmsg(s->w.fd, &msg, mcast ? MSG_DONTROUTE : 0);
   while (n < 0 && errno == EINTR);
   if (n < 0) return throw_errno(env, "send", errno);
   napi_value r;
@@ -383,7 +313,7 @@ static raw_sock_t *sock_args(napi_env env, napi_callback_info info, size_t n, na
 napi_value raw_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   raw_sock_t *s = sock_args(env, info, 1, argv, "rawClose(handle)");
-  if (s) raw_do_close(s);
+  if (s) fdwatch_close(&s->w);
   return NULL;
 }
 
@@ -394,9 +324,35 @@ napi_value raw_set_ref(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   bool ref = true;
   napi_get_value_bool(env, argv[1], &ref);
-  if (!s->closed) {
-    if (ref) uv_ref((uv_handle_t *)&s->poll);
-    else uv_unref((uv_handle_t *)&s->poll);
-  }
+  fdwatch_set_ref(&s->w, ref);
   return NULL;
+}
+
+/* _parseControl(buffer) -> {dst, ttl, ifindex}: runs crafted control messages (cmsghdr
+ * sequences) through the receive path's parser; tests use it to prove short ones are ignored. */
+napi_value raw_parse_control(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool isbuf = false;
+  if (argc < 1 || napi_is_buffer(env, argv[0], &isbuf) != napi_ok || !isbuf) return throw_type(env, "_parseControl(buffer)");
+  void *data;
+  size_t len;
+  NAPI_TRY(env, napi_get_buffer_info(env, argv[0], &data, &len));
+  union { struct cmsghdr align; unsigned char b[512]; } control;
+  if (len > sizeof control.b) return throw_type(env, "control buffer too long");
+  memset(&control, 0, sizeof control);
+  memcpy(control.b, data, len);
+  struct msghdr msg = {.msg_control = control.b, .msg_controllen = len};
+  recv_meta_t m;
+  parse_control(&msg, &m);
+  napi_value obj, v;
+  NAPI_TRY(env, napi_create_object(env, &obj));
+  napi_create_string_utf8(env, m.dst, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "dst", v);
+  napi_create_int32(env, m.ttl, &v);
+  napi_set_named_property(env, obj, "ttl", v);
+  napi_create_uint32(env, m.ifindex, &v);
+  napi_set_named_property(env, obj, "ifindex", v);
+  return obj;
 }

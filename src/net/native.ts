@@ -7,8 +7,14 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Opaque handle of an open raw socket. */
+/** Opaque handles; each kind carries its own N-API type tag, so one kind passed for another throws. */
 export type RawHandle = { readonly __brand: 'RawHandle' };
+export type PacketHandle = { readonly __brand: 'PacketHandle' };
+export type NetlinkHandle = { readonly __brand: 'NetlinkHandle' };
+export type PidHandle = { readonly __brand: 'PidHandle' };
+
+/** Errors from a handle's poll: `fatal` = the handle stopped for good and must be reopened. */
+export type HandleError = NodeJS.ErrnoException & { fatal?: boolean };
 
 export interface RawOpenOptions {
   /** SO_BINDTODEVICE; required to join a multicast group. */
@@ -28,7 +34,7 @@ export interface RawOpenOptions {
 }
 
 export type RawCallback = (
-  err: NodeJS.ErrnoException | null,
+  err: HandleError | null,
   data?: Buffer,
   src?: string,
   dst?: string,
@@ -37,6 +43,7 @@ export type RawCallback = (
 ) => void;
 
 export interface IfInfo {
+  ifname: string;
   ifindex: number;
   mac: string;
   /** ARPHRD_* (1 = Ethernet). */
@@ -53,8 +60,26 @@ export interface NativeAddon {
   rawSend(h: RawHandle, data: Buffer, dst: string, src?: string): number;
   rawClose(h: RawHandle): void;
   rawSetRef(h: RawHandle, ref: boolean): void;
-  sendFrame(ifname: string, frame: Buffer): number;
+  /** Test hook: runs crafted control messages through the receive path's cmsg parser. */
+  _parseControl(control: Buffer): { dst: string; ttl: number; ifindex: number };
   ifInfo(ifname: string): IfInfo;
+  /** A kept, non-blocking, send-only AF_PACKET socket on `ifname`. */
+  packetOpen(ifname: string): PacketHandle;
+  /** One whole Ethernet frame; never blocks (EAGAIN when the queue is full). */
+  packetSend(h: PacketHandle, frame: Buffer): number;
+  /** ifInfo through the kept descriptor (no new descriptor needed). */
+  packetInfo(h: PacketHandle): IfInfo;
+  packetClose(h: PacketHandle): void;
+  /** groups 0 + null: a request socket; RTMGRP_* bits + callback: a subscription (datagrams). */
+  nlOpen(groups: 0, cb: null): NetlinkHandle;
+  nlOpen(groups: number, cb: (err: HandleError | null, datagram?: Buffer) => void, rcvbuf?: number): NetlinkHandle;
+  /** Sends one message, returns the dump's messages ([] for an ack); the kernel's refusal throws. */
+  nlRequest(h: NetlinkHandle, msg: Buffer): Buffer[];
+  nlClose(h: NetlinkHandle): void;
+  nlSetRef(h: NetlinkHandle, ref: boolean): void;
+  /** cb once when the process exits (pidfd); throws ESRCH if it does not exist. */
+  pidWatch(pid: number, cb: (err: HandleError | null) => void): PidHandle;
+  pidUnwatch(h: PidHandle): void;
   /** One datagram to an AF_UNIX SOCK_DGRAM socket (sd_notify); '@' = abstract namespace. Never blocks. */
   unixDgramSend(path: string, data: Buffer): number;
   /** SCHED_RR at `priority` (1..99) for the event-loop thread, reset on fork (vrrp_rt_priority). */

@@ -4,7 +4,7 @@ import { resolveVrrpSocketOptions, type VrrpSocketOptions } from '../../../src/n
 import { ipv6Bytes } from '../../../src/net/frames.js';
 import { addAddress, addArgs, removeAddress, routeArgs, addRoute, removeRoute, interfaceInfo } from '../../../src/net/addresses.js';
 import type { IpResult, IpRunner } from '../../../src/net/iproute.js';
-import { announceAddress, type GarpDeps } from '../../../src/net/garp.js';
+import { Announcer, announceAddress, type GarpDeps } from '../../../src/net/garp.js';
 import { native, nativeAvailable, findAddon } from '../../../src/net/native.js';
 
 const base: VrrpSocketOptions = { family: 4, ifname: 'eth0' };
@@ -123,8 +123,7 @@ test('virtual_routes: keepalived-only words are dropped and inet6 selects -6', a
 test('announceAddress sends GARP for IPv4, NA (with Router flag when forwarding) for IPv6, nothing on NOARP', () => {
   const sent: Buffer[] = [];
   const deps = (noarp: boolean, fwd: boolean): GarpDeps => ({
-    ifInfo: () => ({ mac: '02:00:00:00:00:01', noarp }),
-    sendFrame: (_i, f) => (sent.push(f), f.length),
+    openLink: () => ({ info: () => ({ mac: '02:00:00:00:00:01', noarp }), send: (f) => (sent.push(f), f.length), close: () => undefined }),
     forwarding: () => fwd,
   });
   assert.equal(announceAddress('eth0', '192.0.2.10', deps(false, false)), true);
@@ -135,6 +134,36 @@ test('announceAddress sends GARP for IPv4, NA (with Router flag when forwarding)
   assert.equal(announceAddress('eth0', '192.0.2.10', deps(true, false)), false);
   assert.equal(sent.length, 2);
   assert.throws(() => announceAddress('eth0', 'nope', deps(false, false)), /not an IP address/);
+});
+
+test('Announcer keeps one socket per interface for every frame, and reopens it once after ENODEV', () => {
+  let opened = 0;
+  let closed = 0;
+  let failNext = false;
+  const a = new Announcer({
+    openLink: () => {
+      opened++;
+      return {
+        info: () => ({ mac: '02:00:00:00:00:01', noarp: false }),
+        send: (f) => {
+          if (failNext) { failNext = false; throw Object.assign(new Error('gone'), { code: 'ENXIO' }); }
+          return f.length;
+        },
+        close: () => void closed++,
+      };
+    },
+    forwarding: () => false,
+  });
+  a.prepare('eth0');
+  for (let i = 0; i < 40; i++) a.announce('eth0', `192.0.2.${10 + i}`);
+  assert.equal(opened, 1, 'one socket for 40 VIPs');
+  failNext = true;
+  assert.equal(a.announce('eth0', '192.0.2.10'), true);
+  assert.deepEqual([opened, closed], [2, 1]);
+  a.announce('eth1', '192.0.2.10');
+  assert.deepEqual(a.openInterfaces(), ['eth0', 'eth1']);
+  a.close();
+  assert.deepEqual([opened, closed, a.openInterfaces().length], [3, 3, 0]);
 });
 
 test('a missing addon is reported with how to build it', () => {
@@ -155,11 +184,58 @@ test('addon validates its arguments and reports errno names', { skip: !nativeAva
   assert.throws(() => n.rawOpen(4, 112, { ifname: 'nosuchif0' }, () => undefined), { code: 'ENODEV' });
   assert.throws(() => n.rawOpen(4, 112, { ifname: 'lo', bind: 'bogus' }, () => undefined), /invalid IPv4 address/);
   assert.throws(() => n.rawSend({} as never, Buffer.alloc(1), '192.0.2.1'), /not a raw socket handle/);
-  assert.throws(() => n.sendFrame('lo', Buffer.alloc(4)), /shorter than an Ethernet header/);
   assert.throws(() => n.ifInfo('nosuchif0'), { code: 'ENODEV' });
   const lo = n.ifInfo('lo');
   assert.equal(lo.ifindex, 1);
+  assert.equal(lo.ifname, 'lo');
   assert.equal(lo.up, true);
   assert.equal(lo.hwtype, 772);
   if (process.getuid?.() !== 0) assert.throws(() => n.rawOpen(4, 112, { ifname: 'lo' }, () => undefined), { code: 'EPERM' });
+});
+
+test('addon: an interface name of exactly 15 characters reaches the kernel; 16 are refused', { skip: !nativeAvailable() && 'native addon not built' }, () => {
+  const n = native();
+  // 15 characters fill IFNAMSIZ (16) with the NUL: the kernel answers (no such device), not the argument check.
+  assert.throws(() => n.ifInfo('abcdefghijklmno'), { code: 'ENODEV' });
+  assert.throws(() => n.ifInfo('abcdefghijklmnop'), { name: 'TypeError', message: /ifname is too long/ });
+  assert.throws(() => n.ifInfo('lo\0x'), { name: 'TypeError', message: /NUL/ });
+  assert.throws(() => n.rawOpen(4, 112, { ifname: 'abcdefghijklmno' }, () => undefined), { code: 'ENODEV' });
+  assert.throws(() => n.packetOpen('abcdefghijklmno'), { code: 'ENODEV' });
+  assert.throws(() => n.packetOpen('abcdefghijklmnop'), { name: 'TypeError' });
+});
+
+/** One control message: cmsghdr (len u64, level i32, type i32) + payload, padded to 8. */
+function cmsg(level: number, type: number, payload: Buffer, lenOverride?: number): Buffer {
+  const b = Buffer.alloc(16 + Math.ceil(payload.length / 8) * 8);
+  b.writeBigUInt64LE(BigInt(lenOverride ?? 16 + payload.length), 0);
+  b.writeInt32LE(level, 8);
+  b.writeInt32LE(type, 12);
+  payload.copy(b, 16);
+  return b;
+}
+
+test('addon: control messages shorter than their payload type are ignored, not copied', { skip: !nativeAvailable() && 'native addon not built' }, () => {
+  const n = native();
+  const IPPROTO_IP = 0, IP_PKTINFO = 8, IP_TTL = 2;
+  // struct in_pktinfo: ifindex i32, spec_dst, addr
+  const pi = Buffer.from([3, 0, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18]);
+  const ttl = Buffer.from([255, 0, 0, 0]);
+  assert.deepEqual(n._parseControl(Buffer.concat([cmsg(IPPROTO_IP, IP_PKTINFO, pi), cmsg(IPPROTO_IP, IP_TTL, ttl)])),
+    { dst: '224.0.0.18', ttl: 255, ifindex: 3 });
+  // cmsg_len claims 4 payload bytes: the 12-byte in_pktinfo and the 4-byte TTL must not be read from it.
+  assert.deepEqual(n._parseControl(Buffer.concat([cmsg(IPPROTO_IP, IP_PKTINFO, pi, 20), cmsg(IPPROTO_IP, IP_TTL, ttl, 18)])),
+    { dst: '', ttl: -1, ifindex: 0 });
+});
+
+test('addon: handles carry a type tag, so one kind passed for another is refused', { skip: !nativeAvailable() && 'native addon not built' }, () => {
+  const n = native();
+  const nl = n.nlOpen(0, null);
+  try {
+    assert.throws(() => n.rawSend(nl as never, Buffer.alloc(20), '192.0.2.1'), { name: 'TypeError', message: /not a raw socket handle/ });
+    assert.throws(() => n.packetSend(nl as never, Buffer.alloc(60)), { name: 'TypeError', message: /not a packet socket handle/ });
+    assert.throws(() => n.pidUnwatch(nl as never), { name: 'TypeError', message: /not a pidfd handle/ });
+    assert.throws(() => n.rawClose(nl as never), { name: 'TypeError' });
+  } finally {
+    n.nlClose(nl);
+  }
 });
