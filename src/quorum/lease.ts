@@ -1,0 +1,288 @@
+/**
+ * The lease/fencing state machine of one quorum key (docs/quorum.md): pure and deterministic.
+ * Events come in with `now` in integer microseconds on this node's monotonic clock; actions go
+ * out as data. The rule it exists for: this node may hold the VIP only before the earliest
+ * moment the lease could expire at the etcd server. Every deadline counts from the moment a
+ * request was *sent* (the server saw it later, so its expiry is later), scaled by the clock-rate
+ * bound, minus the margin — never from a reply.
+ */
+
+/** Relative clock-rate error tolerated between this node and the etcd leader (1000 ppm). */
+export const CLOCK_RATE_BOUND = 1e-3;
+/**
+ * How late the kernel may remove an address after its valid_lft ends, plus the time an address
+ * refresh may take to run after its guard is checked (µs). Lifetimes are whole seconds and the
+ * kernel checks them on a rounded timer; 2 s lifetimes were measured to end after 2.05 s.
+ */
+export const KERNEL_LATE_US = 350_000;
+/** Renewals in flight before sending more is pointless (the stream is stuck). */
+const MAX_PENDING = 16;
+
+export interface LeaseTiming {
+  ttlUs: number;
+  renewUs: number;
+  marginUs: number;
+  /** VIP valid_lft refreshed on each acknowledged renewal; 0 = no kernel backstop. */
+  kernelLifetimeUs: number;
+  /** While denied or unreachable: retry this often (the key watch is the fast path). */
+  retryUs: number;
+}
+
+export type LeasePhase = 'idle' | 'acquiring' | 'denied' | 'unreachable' | 'holding';
+
+export type LeaseEvent =
+  /** VRRP wants MASTER (its down timer fired, it preempts, it starts as owner). */
+  | { type: 'want' }
+  /** VRRP left MASTER or is stopping: give the lease back. */
+  | { type: 'unwant'; why: string }
+  /** The create-if-absent transaction succeeded; epoch = the key's creation revision. */
+  | { type: 'acquired'; req: number; leaseId: string; epoch: number; grantedTtlUs: number }
+  /** The key exists. `mine`: its value names this node (a previous run of floatd). */
+  | { type: 'denied'; req: number; holder: string; holderEpoch: number; holderLease?: string; mine: boolean }
+  | { type: 'failed'; req: number; error: string }
+  /**
+   * A keepalive reply on stream `gen` (one stream answers in request order); ttlUs 0: the lease
+   * no longer exists.
+   */
+  | { type: 'renewed'; leaseId: string; gen: number; ttlUs: number }
+  /** Keepalive stream `gen` broke: its renewals in flight will never be answered. */
+  | { type: 'renewFailed'; leaseId: string; gen: number; error: string }
+  /** Watch: the key was deleted (revoked or expired at the server). */
+  | { type: 'keyDeleted' }
+  /** Watch: the key was created (by anyone) with this creation revision. */
+  | { type: 'keyCreated'; epoch: number; holder: string }
+  | { type: 'timer' };
+
+export type LeaseAction =
+  /** Grant a lease of ttl and put the key if absent (one transaction); answer with acquired/denied/failed. */
+  | { type: 'acquire'; req: number }
+  /**
+   * One keepalive request, sent now, on stream `gen` (a new number: open a new stream; replies
+   * from an older stream must be reported with that stream's number, and are then ignored).
+   */
+  | { type: 'renew'; leaseId: string; gen: number }
+  /** Revoke; `afterRelease`: only once the VIPs are gone (runtime orders it behind the VIP removal). */
+  | { type: 'revoke'; leaseId: string; afterRelease: boolean }
+  /** This node may hold the VIP from now until `deadlineUs` (extended silently on renewals). */
+  | { type: 'hold'; epoch: number; deadlineUs: number }
+  /** This node must not hold the VIP any more, now: VIPs off, GARP stopped, cloud calls cancelled. */
+  | { type: 'fence'; reason: string; kind: 'deadline' | 'lease_gone' | 'released' }
+  /** Refresh the VIPs' valid_lft, but only if the clock is still at or before notAfterUs when it runs. */
+  | { type: 'kernelRefresh'; notAfterUs: number }
+  | { type: 'log'; level: 'info' | 'warn'; text: string };
+
+interface Held { leaseId: string; epoch: number; deadline: number; granted: boolean }
+
+export class LeaseMachine {
+  private _phase: LeasePhase = 'idle';
+  private wanted = false;
+  private req = 0;
+  /** Send time of the acquire in flight (the grant is sent after it). */
+  private acquireSentAt: number | undefined;
+  private held: Held | undefined;
+  private readonly pending: number[] = [];
+  private gen = 1;
+  private nextRenewAt: number | undefined;
+  private retryAt: number | undefined;
+  private _holder: { name: string; epoch: number } | undefined;
+  private lastError = '';
+
+  constructor(readonly key: string, readonly t: Readonly<LeaseTiming>) {}
+
+  get phase(): LeasePhase { return this._phase; }
+  get epoch(): number | undefined { return this.held?.granted ? this.held.epoch : undefined; }
+  get deadlineUs(): number | undefined { return this.held?.granted ? this.held.deadline : undefined; }
+  /** Who holds the key when we are denied. */
+  get holder(): { name: string; epoch: number } | undefined { return this._holder; }
+  get error(): string { return this.lastError; }
+
+  /** The only question the VIP side asks. */
+  mayHold(now: number): boolean { return this.held?.granted === true && now < this.held.deadline; }
+
+  nextWake(): number | undefined {
+    let w: number | undefined;
+    for (const x of [this.held?.granted ? this.held.deadline : undefined, this.nextRenewAt, this.retryAt]) {
+      if (x !== undefined && (w === undefined || x < w)) w = x;
+    }
+    return w;
+  }
+
+  step(now: number, ev: LeaseEvent): LeaseAction[] {
+    const out: LeaseAction[] = [];
+    this.checkDeadline(now, out); // before anything: a late reply never revives a passed deadline
+    switch (ev.type) {
+      case 'want': this.wanted = true; if (this._phase === 'idle') this.acquire(now, out); break;
+      case 'unwant': this.unwant(ev.why, out); break;
+      case 'acquired': this.onAcquired(now, ev, out); break;
+      case 'denied': this.onDenied(now, ev, out); break;
+      case 'failed':
+        if (ev.req !== this.req || this._phase !== 'acquiring') break;
+        this.acquireSentAt = undefined;
+        this.lastError = ev.error;
+        this._phase = this.wanted ? 'unreachable' : 'idle';
+        if (this.wanted) this.retryAt = now + this.t.retryUs;
+        break;
+      case 'renewed': this.onRenewed(now, ev, out); break;
+      case 'renewFailed':
+        if (this.held?.leaseId === ev.leaseId && ev.gen === this.gen) { this.pending.length = 0; this.gen++; this.lastError = ev.error; }
+        break;
+      case 'keyDeleted':
+        if (this.held) this.lose(out, 'lease_gone', `the key ${this.key} was deleted (lease revoked or expired at the server)`);
+        if (this.wanted && (this._phase === 'denied' || this._phase === 'unreachable' || this._phase === 'idle')) this.acquire(now, out);
+        break;
+      case 'keyCreated':
+        if (this.held && ev.epoch !== this.held.epoch) this.lose(out, 'lease_gone', `the key ${this.key} was created by ${ev.holder} (epoch ${ev.epoch})`);
+        if (!this.held) this._holder = { name: ev.holder, epoch: ev.epoch };
+        break;
+      case 'timer': this.onTimer(now, out); break;
+    }
+    return out;
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  /** The latest local time this node may hold, given a request sent at `sentAt` (TTL counted by the server). */
+  private deadlineFrom(sentAt: number): number {
+    return sentAt + Math.floor(this.t.ttlUs * (1 - CLOCK_RATE_BOUND)) - this.t.marginUs;
+  }
+
+  /** The kernel must have removed the VIP by the earliest server expiry, even if this process freezes. */
+  private kernelNotAfter(sentAt: number): number {
+    return sentAt + Math.floor(this.t.ttlUs * (1 - CLOCK_RATE_BOUND)) - this.t.kernelLifetimeUs - KERNEL_LATE_US;
+  }
+
+  private checkDeadline(now: number, out: LeaseAction[]): void {
+    if (this.held?.granted && now >= this.held.deadline) {
+      const lateMs = Math.round((now - this.held.deadline) / 1000);
+      this.lose(out, 'deadline', `no renewal of ${this.key} acknowledged in time: fencing before the lease can expire${lateMs > 0 ? ` (${lateMs} ms late)` : ''}`);
+      if (this.wanted) this.acquire(now, out);
+    }
+  }
+
+  private acquire(now: number, out: LeaseAction[]): void {
+    this.req++;
+    this.acquireSentAt = now;
+    this.retryAt = undefined;
+    this._phase = 'acquiring';
+    out.push({ type: 'acquire', req: this.req });
+  }
+
+  private onAcquired(now: number, ev: Extract<LeaseEvent, { type: 'acquired' }>, out: LeaseAction[]): void {
+    const sentAt = this.acquireSentAt;
+    if (ev.req !== this.req || sentAt === undefined || this._phase !== 'acquiring' || !this.wanted) {
+      // A grant nobody waits for any more: give it back at once.
+      out.push({ type: 'revoke', leaseId: ev.leaseId, afterRelease: false });
+      if (ev.req === this.req && this._phase === 'acquiring') { this.acquireSentAt = undefined; this._phase = 'idle'; }
+      return;
+    }
+    this.acquireSentAt = undefined;
+    if (ev.grantedTtlUs < this.t.ttlUs) {
+      out.push({ type: 'log', level: 'warn', text: `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key}, less than ttl ${this.t.ttlUs / 1e6} s: refusing it` });
+      out.push({ type: 'revoke', leaseId: ev.leaseId, afterRelease: false });
+      this._phase = 'unreachable';
+      this.retryAt = now + this.t.retryUs;
+      return;
+    }
+    if (ev.grantedTtlUs > this.t.ttlUs) {
+      out.push({ type: 'log', level: 'warn', text: `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key} (asked ${this.t.ttlUs / 1e6} s): failover waits for the longer lease` });
+    }
+    this._phase = 'holding';
+    this._holder = undefined;
+    this.held = { leaseId: ev.leaseId, epoch: ev.epoch, deadline: this.deadlineFrom(sentAt), granted: false };
+    this.pending.length = 0;
+    this.nextRenewAt = Math.max(now, sentAt + this.t.renewUs);
+    this.grantIfSafe(now, sentAt, out);
+    if (!this.held.granted) this.renew(now, out); // too slow to trust for the kernel backstop: confirm first
+  }
+
+  /** Hold once the kernel backstop can be armed in time (or there is none); refresh it on each ack. */
+  private grantIfSafe(now: number, sentAt: number, out: LeaseAction[]): void {
+    const h = this.held!;
+    if (now >= h.deadline) return;
+    const notAfter = this.kernelNotAfter(sentAt);
+    const kernelOk = this.t.kernelLifetimeUs === 0 || now <= notAfter;
+    if (!h.granted) {
+      if (!kernelOk) return;
+      h.granted = true;
+      out.push({ type: 'hold', epoch: h.epoch, deadlineUs: h.deadline });
+    }
+    if (this.t.kernelLifetimeUs > 0 && kernelOk) out.push({ type: 'kernelRefresh', notAfterUs: notAfter });
+  }
+
+  private onDenied(now: number, ev: Extract<LeaseEvent, { type: 'denied' }>, out: LeaseAction[]): void {
+    if (ev.req !== this.req || this._phase !== 'acquiring') return;
+    this.acquireSentAt = undefined;
+    this._holder = { name: ev.holder, epoch: ev.holderEpoch };
+    this._phase = 'denied';
+    this.retryAt = now + this.t.retryUs;
+    if (ev.mine && ev.holderLease !== undefined && ev.holderLease !== this.held?.leaseId) {
+      // Left by a previous run of floatd on this node (one daemon per node): free it once the
+      // stale VIPs that run left are gone (start-up removes them first), then retry.
+      out.push({ type: 'log', level: 'info', text: `${this.key} is held by this node's previous run (epoch ${ev.holderEpoch}): revoking it` });
+      out.push({ type: 'revoke', leaseId: ev.holderLease, afterRelease: true });
+    }
+    if (!this.wanted) { this._phase = 'idle'; this.retryAt = undefined; }
+  }
+
+  private onRenewed(now: number, ev: Extract<LeaseEvent, { type: 'renewed' }>, out: LeaseAction[]): void {
+    const h = this.held;
+    if (!h || h.leaseId !== ev.leaseId || ev.gen !== this.gen) return;
+    const sentAt = this.pending.shift(); // the oldest in flight on this stream: replies come in order
+    if (sentAt === undefined) return;
+    if (ev.ttlUs <= 0) {
+      this.lose(out, 'lease_gone', `etcd says the lease of ${this.key} no longer exists`);
+      if (this.wanted) this.acquire(now, out);
+      return;
+    }
+    const d = this.deadlineFrom(sentAt);
+    if (d > h.deadline) h.deadline = d;
+    this.grantIfSafe(now, sentAt, out);
+  }
+
+  private onTimer(now: number, out: LeaseAction[]): void {
+    if (this.retryAt !== undefined && now >= this.retryAt) {
+      this.retryAt = undefined;
+      if (this.wanted && (this._phase === 'denied' || this._phase === 'unreachable')) this.acquire(now, out);
+    }
+    if (this.held && this.nextRenewAt !== undefined && now >= this.nextRenewAt) {
+      this.renew(now, out);
+      this.nextRenewAt = now + this.t.renewUs;
+    }
+  }
+
+  private renew(now: number, out: LeaseAction[]): void {
+    if (!this.held || this.pending.length >= MAX_PENDING) return;
+    this.pending.push(now);
+    out.push({ type: 'renew', leaseId: this.held.leaseId, gen: this.gen });
+  }
+
+  private unwant(why: string, out: LeaseAction[]): void {
+    this.wanted = false;
+    this.retryAt = undefined;
+    if (this.held) {
+      const id = this.held.leaseId;
+      const granted = this.held.granted;
+      this.clearHeld();
+      if (granted) out.push({ type: 'fence', kind: 'released', reason: why });
+      out.push({ type: 'revoke', leaseId: id, afterRelease: granted });
+    }
+    // An acquire in flight stays counted: its grant, if it comes, is revoked (onAcquired).
+    if (this._phase !== 'acquiring') this._phase = 'idle';
+  }
+
+  private lose(out: LeaseAction[], kind: 'deadline' | 'lease_gone', reason: string): void {
+    const h = this.held!;
+    this.clearHeld();
+    this._phase = 'idle';
+    if (h.granted) out.push({ type: 'fence', kind, reason });
+    // Best effort: if etcd still has it, the others need not wait for the expiry.
+    out.push({ type: 'revoke', leaseId: h.leaseId, afterRelease: h.granted });
+  }
+
+  private clearHeld(): void {
+    this.held = undefined;
+    this.pending.length = 0;
+    this.gen++;
+    this.nextRenewAt = undefined;
+  }
+}

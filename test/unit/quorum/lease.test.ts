@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CLOCK_RATE_BOUND, KERNEL_LATE_US, LeaseMachine, type LeaseAction, type LeaseTiming } from '../../../src/quorum/lease.js';
+
+const T: LeaseTiming = { ttlUs: 2_000_000, renewUs: 400_000, marginUs: 500_000, kernelLifetimeUs: 1_000_000, retryUs: 500_000 };
+const ttlEff = Math.floor(T.ttlUs * (1 - CLOCK_RATE_BOUND));
+const types = (a: LeaseAction[]): string[] => a.map((x) => x.type);
+
+function holding(at = 1000): { m: LeaseMachine; out: LeaseAction[] } {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  assert.deepEqual(m.step(at, { type: 'want' }), [{ type: 'acquire', req: 1 }]);
+  const out = m.step(at + 3000, { type: 'acquired', req: 1, leaseId: 'L1', epoch: 42, grantedTtlUs: T.ttlUs });
+  return { m, out };
+}
+
+test('acquire: the deadline counts from the send time of the acquire, not the reply', () => {
+  const { m, out } = holding(1000);
+  const deadline = 1000 + ttlEff - T.marginUs;
+  assert.deepEqual(out, [{ type: 'hold', epoch: 42, deadlineUs: deadline }, { type: 'kernelRefresh', notAfterUs: 1000 + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US }]);
+  assert.equal(m.epoch, 42);
+  assert.ok(m.mayHold(deadline - 1));
+  assert.ok(!m.mayHold(deadline));
+});
+
+test('renewals: each ack moves the deadline to its own send time + ttl − margin; replies match oldest first', () => {
+  const { m } = holding(0);
+  const r1 = m.step(400_000, { type: 'timer' });
+  assert.deepEqual(r1, [{ type: 'renew', leaseId: 'L1', gen: 1 }]);
+  const r2 = m.step(800_000, { type: 'timer' });
+  assert.deepEqual(types(r2), ['renew']);
+  // The first reply arrives late, after the second was sent: it is credited to the first send.
+  const a = m.step(900_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
+  assert.equal(m.deadlineUs, 400_000 + ttlEff - T.marginUs);
+  assert.deepEqual(a, [{ type: 'kernelRefresh', notAfterUs: 400_000 + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US }]);
+  m.step(950_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
+  assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs);
+});
+
+test('no ack: the holder fences at the deadline and asks again (VRRP still wants MASTER)', () => {
+  const { m } = holding(0);
+  const d = m.deadlineUs!;
+  for (let t = 400_000; t < d; t += 400_000) assert.deepEqual(types(m.step(t, { type: 'timer' })), ['renew']);
+  assert.equal(m.nextWake(), d);
+  const out = m.step(d, { type: 'timer' });
+  assert.deepEqual(types(out), ['fence', 'revoke', 'acquire']);
+  assert.equal((out[0] as { kind: string }).kind, 'deadline');
+  assert.equal(m.mayHold(d), false);
+});
+
+test('a reply that arrives after the deadline does not revive the hold', () => {
+  const { m } = holding(0);
+  m.step(400_000, { type: 'timer' });
+  const late = m.step(3_000_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
+  assert.equal(late[0]?.type, 'fence');
+  assert.equal(m.mayHold(3_000_000), false);
+});
+
+test('a broken keepalive stream: its late replies are ignored (a new stream numbers its renewals anew)', () => {
+  const { m } = holding(0);
+  m.step(400_000, { type: 'timer' });
+  m.step(500_000, { type: 'renewFailed', leaseId: 'L1', gen: 1, error: 'stream reset' });
+  assert.deepEqual(m.step(800_000, { type: 'timer' }), [{ type: 'renew', leaseId: 'L1', gen: 2 }]);
+  const before = m.deadlineUs;
+  m.step(810_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
+  assert.equal(m.deadlineUs, before, 'a gen-1 reply is not credited to the gen-2 send');
+  m.step(820_000, { type: 'renewed', leaseId: 'L1', gen: 2, ttlUs: T.ttlUs });
+  assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs);
+});
+
+test('TTL 0 in a keepalive reply or the key deleted: fence at once', () => {
+  const a = holding(0).m;
+  a.step(400_000, { type: 'timer' });
+  assert.deepEqual(types(a.step(410_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: 0 })), ['fence', 'revoke', 'acquire']);
+  const b = holding(0).m;
+  assert.deepEqual(types(b.step(100_000, { type: 'keyDeleted' })), ['fence', 'revoke', 'acquire']);
+});
+
+test('denied: stays out, learns the holder, acquires as soon as the key is deleted', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  assert.deepEqual(m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'X', mine: false }), []);
+  assert.equal(m.phase, 'denied');
+  assert.deepEqual(m.holder, { name: 'lb1', epoch: 7 });
+  assert.equal(m.mayHold(3000), false);
+  assert.deepEqual(m.step(3000, { type: 'want' }), [], 'the down timer firing again does not hammer etcd');
+  assert.deepEqual(m.step(100_000, { type: 'keyDeleted' }), [{ type: 'acquire', req: 2 }]);
+});
+
+test('denied by our own previous run: revoke it once the stale VIPs are gone', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  const out = m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'OLD', mine: true });
+  assert.deepEqual(out.filter((a) => a.type === 'revoke'), [{ type: 'revoke', leaseId: 'OLD', afterRelease: true }]);
+});
+
+test('unreachable: retries at the retry interval', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  m.step(1_000_000, { type: 'failed', req: 1, error: 'deadline exceeded' });
+  assert.equal(m.phase, 'unreachable');
+  assert.equal(m.nextWake(), 1_500_000);
+  assert.deepEqual(m.step(1_500_000, { type: 'timer' }), [{ type: 'acquire', req: 2 }]);
+});
+
+test('unwant while holding: fence (VIPs off) first, then revoke once they are gone', () => {
+  const { m } = holding(0);
+  assert.deepEqual(m.step(100_000, { type: 'unwant', why: 'SIGTERM' }), [
+    { type: 'fence', kind: 'released', reason: 'SIGTERM' }, { type: 'revoke', leaseId: 'L1', afterRelease: true },
+  ]);
+  assert.equal(m.phase, 'idle');
+});
+
+test('a grant that arrives after VRRP stopped wanting is revoked, never held', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  m.step(1000, { type: 'unwant', why: 'higher priority advert' });
+  assert.deepEqual(m.step(2000, { type: 'acquired', req: 1, leaseId: 'L9', epoch: 5, grantedTtlUs: T.ttlUs }), [{ type: 'revoke', leaseId: 'L9', afterRelease: false }]);
+  assert.equal(m.phase, 'idle');
+  assert.equal(m.mayHold(2000), false);
+});
+
+test('a slow acquire (too late to arm the kernel backstop) holds only after a prompt renewal confirms', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  const out = m.step(800_000, { type: 'acquired', req: 1, leaseId: 'L1', epoch: 3, grantedTtlUs: T.ttlUs });
+  assert.deepEqual(out, [{ type: 'renew', leaseId: 'L1', gen: 1 }]);
+  assert.equal(m.mayHold(800_000), false);
+  assert.deepEqual(types(m.step(805_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs })), ['hold', 'kernelRefresh']);
+  assert.ok(m.mayHold(805_000));
+});
+
+test('etcd granting less than the ttl asked for is refused', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  const out = m.step(1000, { type: 'acquired', req: 1, leaseId: 'L1', epoch: 3, grantedTtlUs: 1_000_000 });
+  assert.deepEqual(types(out), ['log', 'revoke']);
+  assert.equal(m.mayHold(1000), false);
+});
+
+test('someone else created the key while we thought we held it: fence', () => {
+  const { m } = holding(0);
+  assert.deepEqual(types(m.step(10_000, { type: 'keyCreated', epoch: 50, holder: 'lb2' })), ['fence', 'revoke']);
+});
