@@ -4,22 +4,13 @@
  * block the API runs with the defaults: the unix socket and 127.0.0.1:9610, read-only.
  */
 import { isIP } from 'node:net';
-import type { Node, Token } from './lexer.js';
-import type { ApiConfig, Pos } from './model.js';
-import { distance } from './distance.js';
+import type { Ctx } from './ctx.js';
+import type { Node } from './lexer.js';
+import type { ApiConfig } from './model.js';
+import { readBlock, type Schema } from './schema.js';
 
 export const API_DEFAULT_SOCKET = '/run/floatd/floatd.sock';
 export const API_DEFAULT_LISTEN = { host: '127.0.0.1', port: 9610 } as const;
-
-interface BlockCtx {
-  at(t: Token): Pos;
-  err(t: Token, keyword: string, message: string, hint?: string): void;
-  warn(t: Token, keyword: string, message: string, hint?: string): void;
-  info(t: Token, keyword: string, message: string): void;
-  arg(n: Node, i?: number, what?: string): Token | undefined;
-}
-
-const KNOWN = ['listen', 'socket', 'socket_group', 'max_connections', 'token_file', 'token_env', 'dashboard', 'off'];
 
 /** The configuration the daemon uses when the file has no floatd_api block. */
 export function defaultApiConfig(): ApiConfig {
@@ -41,63 +32,71 @@ export function isLoopback(host: string): boolean {
   return host === '::1' || host.startsWith('127.');
 }
 
-export function apiBlock(c: BlockCtx, n: Node): ApiConfig {
-  const api = defaultApiConfig();
-  api.pos = c.at(n.key);
-  let listens: { host: string; port: number }[] | undefined;
-  for (const e of n.children ?? []) {
-    const k = e.key.text;
-    switch (k) {
-      case 'off': api.enabled = false; break;
-      case 'listen': {
-        const a = c.arg(e, 0, 'HOST:PORT');
-        if (!a) break;
-        if (a.text === 'off' || a.text === 'none') { listens = []; break; }
-        const l = parseListen(a.text);
-        if (typeof l === 'string') { c.err(a, k, l); break; }
-        (listens ??= []).push(l);
-        if (!isLoopback(l.host)) c.info(a, k, `the API listens off-host on ${a.text}: anyone who reaches it can read the status (actions still need the token)`);
-        break;
-      }
-      case 'socket': {
-        const a = c.arg(e, 0, 'a socket path or off');
-        if (!a) break;
-        if (a.text === 'off' || a.text === 'none') delete api.socket;
-        else if (!a.text.startsWith('/')) c.err(a, k, `expected an absolute path, got "${a.text}"`);
-        else api.socket = a.text;
-        break;
-      }
-      case 'socket_group': {
-        const a = c.arg(e, 0, 'a group name or gid');
-        if (!a) break;
-        if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text)) c.err(a, k, `"${a.text}" is not a group name or gid`);
-        else api.socketGroup = a.text;
-        break;
-      }
-      case 'max_connections': {
-        const a = c.arg(e, 0, 'a number of connections');
-        if (!a) break;
-        const n = /^\d+$/.test(a.text) ? Number(a.text) : NaN;
-        if (!(n >= 4 && n <= 4096)) c.err(a, k, `expected 4..4096, got "${a.text}"`);
-        else api.maxConnections = n;
-        break;
-      }
-      case 'token_file': { const a = c.arg(e, 0, 'a file path'); if (a) api.tokenFile = a.text; break; }
-      case 'token_env': { const a = c.arg(e, 0, 'an environment variable name'); if (a) api.tokenEnv = a.text; break; }
-      case 'token': c.err(e.key, k, 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'); break;
-      case 'dashboard': {
-        const v = c.arg(e, 0, 'on or off')?.text;
-        if (v === 'on' || v === 'off') api.dashboard = v === 'on';
-        else if (v !== undefined) c.err(e.args[0]!, k, `expected on or off, got "${v}"`);
-        break;
-      }
-      default: {
-        const near = KNOWN.find((x) => distance(x, k) <= 2);
-        c.warn(e.key, k, 'unknown keyword in floatd_api, ignored', near ? `did you mean '${near}'?` : undefined);
-      }
-    }
-  }
-  if (listens) api.listen = listens;
-  if (api.tokenFile && api.tokenEnv) c.err(n.key, 'floatd_api', 'token_file and token_env both given; use one');
-  return api;
+interface ApiTarget { api: ApiConfig; listens?: { host: string; port: number }[] }
+
+export const API_SCHEMA: Schema<ApiTarget> = {
+  off: { status: 'floatd', read: (_c, _e, t) => { t.api.enabled = false; } },
+  listen: {
+    status: 'floatd',
+    read: (c, e, t) => {
+      const a = c.arg(e, 0, 'HOST:PORT');
+      if (!a) return;
+      if (a.text === 'off' || a.text === 'none') { t.listens = []; return; }
+      const l = parseListen(a.text);
+      if (typeof l === 'string') { c.err(a, 'listen', l); return; }
+      (t.listens ??= []).push(l);
+      if (!isLoopback(l.host)) c.info(a, 'listen', `the API listens off-host on ${a.text}: anyone who reaches it can read the status (actions still need the token)`);
+    },
+  },
+  socket: {
+    status: 'floatd',
+    read: (c, e, { api }) => {
+      const a = c.arg(e, 0, 'a socket path or off');
+      if (!a) return;
+      if (a.text === 'off' || a.text === 'none') delete api.socket;
+      else if (!a.text.startsWith('/')) c.err(a, 'socket', `expected an absolute path, got "${a.text}"`);
+      else api.socket = a.text;
+    },
+  },
+  socket_group: {
+    status: 'floatd',
+    read: (c, e, { api }) => {
+      const a = c.arg(e, 0, 'a group name or gid');
+      if (!a) return;
+      if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text)) c.err(a, 'socket_group', `"${a.text}" is not a group name or gid`);
+      else api.socketGroup = a.text;
+    },
+  },
+  max_connections: {
+    status: 'floatd',
+    read: (c, e, { api }) => {
+      const a = c.arg(e, 0, 'a number of connections');
+      if (!a) return;
+      const v = c.intTok(a, 'max_connections', 4, 4096);
+      if (v !== undefined) api.maxConnections = v;
+    },
+  },
+  token_file: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'a file path'); if (a) api.tokenFile = a.text; } },
+  token_env: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'an environment variable name'); if (a) api.tokenEnv = a.text; } },
+  token: {
+    status: 'floatd', shape: 'any',
+    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
+  },
+  dashboard: {
+    status: 'floatd',
+    read: (c, e, { api }) => {
+      const v = c.arg(e, 0, 'on or off')?.text;
+      if (v === 'on' || v === 'off') api.dashboard = v === 'on';
+      else if (v !== undefined) c.err(e.args[0]!, 'dashboard', `expected on or off, got "${v}"`);
+    },
+  },
+};
+
+export function apiBlock(c: Ctx, n: Node): ApiConfig {
+  const t: ApiTarget = { api: defaultApiConfig() };
+  t.api.pos = c.at(n.key);
+  readBlock(c, 'floatd_api', n, API_SCHEMA, t);
+  if (t.listens) t.api.listen = t.listens;
+  if (t.api.tokenFile && t.api.tokenEnv) c.err(n.key, 'floatd_api', 'token_file and token_env both given; use one');
+  return t.api;
 }

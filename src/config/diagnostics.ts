@@ -7,7 +7,17 @@ export interface Diagnostic {
   keyword?: string;
   message: string;
   hint?: string;
+  /** A stable kind for findings other code acts on (see DiagnosticCode). */
+  code?: DiagnosticCode;
 }
+
+/**
+ * - `unsupported`: a keyword floatd reads but does not act on (the daemon logs these at start and reload);
+ * - `unknown-keyword`: not a keyword of its block;
+ * - `no-instance`: the file defines no vrrp_instance (a warning for `check`, a refusal for reload);
+ * - `limit`: an input bound was hit (nesting, includes, expansion size, lines, diagnostics).
+ */
+export type DiagnosticCode = 'unsupported' | 'unknown-keyword' | 'no-instance' | 'limit';
 
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.keyword ? `${d.keyword}: ` : ''}${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`;

@@ -4,18 +4,12 @@
  * error: secrets live in a file or the environment, never in a config that gets pasted.
  */
 import { isIP } from 'node:net';
+import type { Ctx } from './ctx.js';
 import type { Node, Token } from './lexer.js';
-import type { FloatingIpConfig, Pos } from './model.js';
-import { distance } from './distance.js';
+import type { FloatingIpConfig } from './model.js';
+import { readBlock, type Keyword, type Schema } from './schema.js';
 
 export const PROVIDERS = ['digitalocean', 'hetzner', 'aws', 'vultr', 'linode', 'gcp', 'scaleway'] as const;
-
-interface BlockCtx {
-  at(t: Token): Pos;
-  err(t: Token, keyword: string, message: string, hint?: string): void;
-  warn(t: Token, keyword: string, message: string, hint?: string): void;
-  arg(n: Node, i?: number, what?: string): Token | undefined;
-}
 
 /** Numeric knobs: [min, max] in the unit the docs give (seconds unless said). */
 const NUMERIC: Record<string, [number, number, string]> = {
@@ -32,47 +26,53 @@ const NUMERIC: Record<string, [number, number, string]> = {
 
 /** Provider-specific words the drivers read from `options`. */
 const PROVIDER_KEYS = ['region', 'zone', 'project', 'mode', 'network_interface', 'allocation_id', 'ip_id', 'network', 'subnetwork', 'alias_range', 'route_table'];
-const KNOWN = ['provider', 'address', 'token_file', 'token_env', 'api_url', 'metadata_url', 'instance_id', ...Object.keys(NUMERIC), ...PROVIDER_KEYS];
 
-export function floatingIpBlock(c: BlockCtx, n: Node): FloatingIpConfig | undefined {
+type K = Keyword<FloatingIpConfig>;
+const one = (read: (c: Ctx, a: Token, f: FloatingIpConfig, e: Node) => void): K =>
+  ({ status: 'floatd', read: (c, e, f) => { const a = c.arg(e, 0, `a value for ${e.key.text}`); if (a) read(c, a, f, e); } });
+const url = (put: (f: FloatingIpConfig, v: string) => void): K => one((c, a, f, e) => {
+  if (!/^https?:\/\/[^\s]+$/.test(a.text)) c.err(a, e.key.text, `expected an http(s) URL, got "${a.text}"`);
+  put(f, a.text.replace(/\/+$/, ''));
+});
+const numeric = ([min, max, what]: [number, number, string]): K => one((c, a, f, e) => {
+  const x = Number(a.text);
+  if (!/^\d+(\.\d+)?$/.test(a.text) || x < min || x > max) { c.err(a, e.key.text, `expected ${what}, ${min}..${max}, got "${a.text}"`); return; }
+  f.options[e.key.text] = a.text;
+});
+
+export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
+  provider: one((c, a, f) => {
+    if (!(PROVIDERS as readonly string[]).includes(a.text)) c.err(a, 'provider', `expected one of ${PROVIDERS.join(', ')}, got "${a.text}"`);
+    f.provider = a.text;
+  }),
+  address: one((_c, a, f) => { f.address = a.text; }),
+  token_file: one((_c, a, f) => { f.tokenFile = a.text; }),
+  token_env: one((_c, a, f) => { f.tokenEnv = a.text; }),
+  api_url: url((f, v) => { f.apiUrl = v; }),
+  metadata_url: url((f, v) => { f.metadataUrl = v; }),
+  instance_id: one((_c, a, f) => { f.instanceId = a.text; }),
+  token: {
+    status: 'floatd', shape: 'any',
+    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
+  },
+  ...Object.fromEntries(Object.entries(NUMERIC).map(([k, r]) => [k, numeric(r)])),
+  ...Object.fromEntries(PROVIDER_KEYS.map((k) => [k, one((_c, a, f) => { f.options[k] = a.text; })])),
+};
+
+/** A word not in the table is kept for the provider driver, with a warning (and a hint when it looks misspelt). */
+function other(c: Ctx, e: Node, f: FloatingIpConfig): boolean {
+  const a = c.arg(e, 0, `a value for ${e.key.text}`);
+  if (!a) return true;
+  c.unknown(e, 'floating_ip', Object.keys(FLOATING_IP_SCHEMA), 'kept for the provider driver');
+  f.options[e.key.text] = a.text;
+  return true;
+}
+
+export function floatingIpBlock(c: Ctx, n: Node): FloatingIpConfig | undefined {
   const name = c.arg(n, 0, 'a floating_ip name');
   if (!name) return undefined;
   const f: FloatingIpConfig = { name: name.text, provider: '', address: '', options: {}, pos: c.at(n.key) };
-  for (const e of n.children ?? []) {
-    const k = e.key.text;
-    if (k === 'token') {
-      c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)');
-      continue;
-    }
-    const a = c.arg(e, 0, `a value for ${k}`);
-    if (!a) continue;
-    const v = a.text;
-    switch (k) {
-      case 'provider':
-        if (!(PROVIDERS as readonly string[]).includes(v)) c.err(a, 'provider', `expected one of ${PROVIDERS.join(', ')}, got "${v}"`);
-        f.provider = v;
-        break;
-      case 'address': f.address = v; break;
-      case 'token_file': f.tokenFile = v; break;
-      case 'token_env': f.tokenEnv = v; break;
-      case 'api_url': case 'metadata_url':
-        if (!/^https?:\/\/[^\s]+$/.test(v)) c.err(a, k, `expected an http(s) URL, got "${v}"`);
-        if (k === 'api_url') f.apiUrl = v.replace(/\/+$/, ''); else f.metadataUrl = v.replace(/\/+$/, '');
-        break;
-      case 'instance_id': f.instanceId = v; break;
-      default: {
-        const range = NUMERIC[k];
-        if (range) {
-          const x = Number(v);
-          if (!/^\d+(\.\d+)?$/.test(v) || x < range[0] || x > range[1]) { c.err(a, k, `expected ${range[2]}, ${range[0]}..${range[1]}, got "${v}"`); break; }
-        } else if (!PROVIDER_KEYS.includes(k)) {
-          const near = KNOWN.find((x) => distance(x, k) <= 2);
-          c.warn(e.key, k, 'unknown keyword in floating_ip, kept for the provider driver', near ? `did you mean '${near}'?` : undefined);
-        }
-        f.options[k] = v;
-      }
-    }
-  }
+  readBlock(c, 'floating_ip', n, FLOATING_IP_SCHEMA, f, { other });
   if (!f.provider) c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no provider`, `add: provider ${PROVIDERS.join('|')}`);
   if (!f.address) c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no address`, "add: address 203.0.113.10 (or the provider's id for it)");
   else if (f.provider === 'digitalocean' && !isIP(f.address)) c.err(n.key, 'address', `DigitalOcean reserved IPs are named by address, got "${f.address}"`);

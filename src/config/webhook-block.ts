@@ -3,65 +3,45 @@
  * POSTed as JSON to `url`, retried with backoff. Secrets (an Authorization header value, the
  * HMAC key) come from files, never from the config text.
  */
+import type { Ctx } from './ctx.js';
 import type { Node, Token } from './lexer.js';
-import type { Pos, WebhookDef } from './model.js';
-import { distance } from './distance.js';
+import type { WebhookDef } from './model.js';
+import { readBlock, type Keyword, type Schema } from './schema.js';
 
-interface BlockCtx {
-  at(t: Token): Pos;
-  err(t: Token, keyword: string, message: string, hint?: string): void;
-  warn(t: Token, keyword: string, message: string, hint?: string): void;
-  arg(n: Node, i?: number, what?: string): Token | undefined;
-}
+type K = Keyword<WebhookDef>;
 
-const KNOWN = ['url', 'header', 'authorization_file', 'secret_file', 'timeout', 'retries', 'backoff', 'backoff_max', 'tls_verify', 'instances'];
+/** A keyword with one value: `read` gets it, or "expected a value" is reported. */
+const one = (read: (c: Ctx, a: Token, w: WebhookDef, e: Node) => void): K =>
+  ({ status: 'floatd', read: (c, e, w) => { const a = c.arg(e, 0, `a value for ${e.key.text}`); if (a) read(c, a, w, e); } });
+const secs = (min: number, max: number, put: (w: WebhookDef, ms: number) => void): K =>
+  one((c, a, w, e) => { const v = c.secsTok(a, e.key.text, min, max); if (v !== undefined) put(w, v); });
 
-export function webhookBlock(c: BlockCtx, n: Node): WebhookDef | undefined {
+export const WEBHOOK_SCHEMA: Schema<WebhookDef> = {
+  url: one((c, a, w) => { if (!/^https?:\/\/\S+$/.test(a.text)) c.err(a, 'url', `expected an http(s) URL, got "${a.text}"`); w.url = a.text; }),
+  header: one((c, a, w) => {
+    const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(a.text);
+    if (!m) { c.err(a, 'header', `expected "Name: value", got "${a.text}"`, 'quote it: header "X-Team: ops"'); return; }
+    if (/^authorization$/i.test(m[1]!)) { c.err(a, 'header', 'a credential never goes in the configuration', 'use authorization_file PATH (its content is the header value)'); return; }
+    w.headers[m[1]!] = m[2]!;
+  }),
+  authorization_file: one((_c, a, w) => { w.authorizationFile = a.text; }),
+  secret_file: one((_c, a, w) => { w.secretFile = a.text; }),
+  timeout: secs(0.1, 300, (w, v) => { w.timeoutMs = v; }),
+  backoff: secs(0.01, 60, (w, v) => { w.backoffMs = v; }),
+  backoff_max: secs(0.1, 600, (w, v) => { w.maxBackoffMs = v; }),
+  retries: one((c, a, w) => { const v = c.intTok(a, 'retries', 0, 20); if (v !== undefined) w.retries = v; }),
+  tls_verify: one((c, a, w) => {
+    if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(a.text)) c.err(a, 'tls_verify', `expected on or off, got "${a.text}"`);
+    else w.tlsVerify = ['on', 'true', 'yes'].includes(a.text);
+  }),
+  instances: { status: 'floatd', shape: 'any', read: (_c, e, w) => { w.instances = (e.children ?? []).map((x) => x.key.text).concat(e.args.map((a) => a.text)); } },
+};
+
+export function webhookBlock(c: Ctx, n: Node): WebhookDef | undefined {
   const name = c.arg(n, 0, 'a webhook name');
   if (!name) return undefined;
   const w: WebhookDef = { name: name.text, url: '', headers: {}, pos: c.at(n.key) };
-  const secs = (e: Node, a: Token, min: number, max: number): number | undefined => {
-    const v = Number(a.text);
-    if (!/^\d+(\.\d+)?$/.test(a.text) || v < min || v > max) { c.err(a, e.key.text, `expected seconds ${min}..${max}, got "${a.text}"`); return undefined; }
-    return Math.round(v * 1000);
-  };
-  for (const e of n.children ?? []) {
-    const k = e.key.text;
-    if (k === 'instances') { w.instances = (e.children ?? []).map((x) => x.key.text).concat(e.args.map((a) => a.text)); continue; }
-    const a = c.arg(e, 0, `a value for ${k}`);
-    if (!a) continue;
-    switch (k) {
-      case 'url':
-        if (!/^https?:\/\/\S+$/.test(a.text)) c.err(a, k, `expected an http(s) URL, got "${a.text}"`);
-        w.url = a.text;
-        break;
-      case 'header': {
-        const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(a.text);
-        if (!m) { c.err(a, k, `expected "Name: value", got "${a.text}"`, 'quote it: header "X-Team: ops"'); break; }
-        if (/^authorization$/i.test(m[1]!)) { c.err(a, k, 'a credential never goes in the configuration', 'use authorization_file PATH (its content is the header value)'); break; }
-        w.headers[m[1]!] = m[2]!;
-        break;
-      }
-      case 'authorization_file': w.authorizationFile = a.text; break;
-      case 'secret_file': w.secretFile = a.text; break;
-      case 'timeout': { const v = secs(e, a, 0.1, 300); if (v !== undefined) w.timeoutMs = v; break; }
-      case 'backoff': { const v = secs(e, a, 0.01, 60); if (v !== undefined) w.backoffMs = v; break; }
-      case 'backoff_max': { const v = secs(e, a, 0.1, 600); if (v !== undefined) w.maxBackoffMs = v; break; }
-      case 'retries': {
-        const v = Number(a.text);
-        if (!/^\d+$/.test(a.text) || v > 20) c.err(a, k, `expected an integer 0..20, got "${a.text}"`); else w.retries = v;
-        break;
-      }
-      case 'tls_verify':
-        if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(a.text)) c.err(a, k, `expected on or off, got "${a.text}"`);
-        else w.tlsVerify = ['on', 'true', 'yes'].includes(a.text);
-        break;
-      default: {
-        const near = KNOWN.find((x) => distance(x, k) <= 2);
-        c.warn(e.key, k, 'unknown keyword in notify_webhook, ignored', near ? `did you mean '${near}'?` : undefined);
-      }
-    }
-  }
+  readBlock(c, 'notify_webhook', n, WEBHOOK_SCHEMA, w);
   if (!w.url) c.err(n.key, 'notify_webhook', `notify_webhook ${w.name} has no url`, 'add: url https://hooks.example/floatd');
   return w;
 }

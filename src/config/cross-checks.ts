@@ -1,0 +1,26 @@
+/** Checks across blocks, once everything is read: references by name, VRID clashes, what follows a sync group. */
+import type { Build } from './blocks.js';
+import type { Ctx } from './ctx.js';
+
+export function crossChecks(c: Ctx, { cfg }: Build): void {
+  for (const ic of cfg.instances) for (const f of ic.floatingIps) {
+    if (!cfg.floatingIps.some((x) => x.name === f)) c.err(ic.pos, 'floating_ip', `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined`);
+  }
+  // A sync group's floating_ip follows the group: every member carries it (the group moves as one).
+  for (const sg of cfg.syncGroups) for (const f of sg.floatingIps ?? []) {
+    if (!cfg.floatingIps.some((x) => x.name === f)) c.err(sg.pos, 'floating_ip', `vrrp_sync_group ${sg.name} refers to floating_ip ${f}, which is not defined`);
+    for (const m of sg.members) { const ic = cfg.instances.find((i) => i.name === m); if (ic && !ic.floatingIps.includes(f)) ic.floatingIps.push(f); }
+  }
+  for (const f of cfg.floatingIps) {
+    if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) {
+      c.warn(f.pos, 'floating_ip', `floating_ip ${f.name} is not used by any vrrp_instance or vrrp_sync_group`, `add "floating_ip ${f.name}" to the instance that should hold it`);
+    }
+  }
+  const vrids = new Map<string, string>();
+  for (const ic of cfg.instances) {
+    const key = `${ic.interface}/${ic.family}/${ic.vrid}`;
+    const other = vrids.get(key);
+    if (other) c.err(ic.pos, 'virtual_router_id', `VRID ${ic.vrid} on ${ic.interface} is already used by ${other}`);
+    vrids.set(key, ic.name);
+  }
+}
