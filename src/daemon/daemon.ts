@@ -3,9 +3,8 @@
  * into runtime operations (keepalived's signal map: HUP reload, TERM/INT stop, USR1 data dump,
  * USR2 statistics). Process lifecycle only; every decision lives in the runtime and below.
  */
-import { rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
+import { dumpDirectory, writeDump } from './dumps.js';
 import { acquirePidFile, PidFileError } from './pidfile.js';
 import type { DaemonStatus } from './status-types.js';
 
@@ -98,12 +97,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       }).catch((e: unknown) => log.error({ event: 'daemon.reload_failed', err: String(e) }, 'reload failed'));
     };
     const dump = (file: string, text: () => string, what: string): void => {
-      const path = join(opts.dumpDir, file);
-      // Written aside then renamed: a reader never sees half a dump.
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFile(tmp, text()).then(() => rename(tmp, path)).then(
-        () => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
-        (e: unknown) => log.error({ event: 'daemon.dump_failed', path, err: String(e) }, `could not write ${what}`),
+      // A private directory, O_EXCL|O_NOFOLLOW, then a rename (dumps.ts): no link is followed.
+      Promise.resolve().then(() => writeDump(dumpDirectory(opts.dumpDir), file, text())).then(
+        (path) => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
+        (e: unknown) => log.error({ event: 'daemon.dump_failed', dir: opts.dumpDir, err: String(e) }, `could not write ${what}: ${String(e)}`),
       );
     };
     const onTerm = (): void => stop('SIGTERM');

@@ -13,18 +13,41 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-export function acquirePidFile(path: string, pid = process.pid): () => void {
-  mkdirSync(dirname(path), { recursive: true });
+/** Test hook: how the pid reaches the open file (default writeFileSync). */
+export type PidWrite = (fd: number, text: string) => void;
+
+/**
+ * Writes the pid, or removes the file it just created and says why: a full disk (ENOSPC) or a
+ * quota must not leave an empty pid file, which would read as "no daemon" to scripts.
+ */
+function writePid(path: string, fd: number, pid: number, write: PidWrite): void {
+  try {
+    write(fd, `${pid}\n`);
+    closeSync(fd);
+  } catch (e) {
+    try { closeSync(fd); } catch { /* already closed */ }
+    try { unlinkSync(path); } catch { /* gone */ }
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' (the disk or quota is full)' : '';
+    throw new PidFileError(`cannot write the pid file ${path}: ${code}${hint}`);
+  }
+}
+
+export function acquirePidFile(path: string, pid = process.pid, write: PidWrite = writeFileSync): () => void {
+  try { mkdirSync(dirname(path), { recursive: true }); } catch (e) {
+    throw new PidFileError(`cannot create the pid file's directory ${dirname(path)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-      writeFileSync(fd, `${pid}\n`);
-      closeSync(fd);
+      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      writePid(path, fd, pid, write);
       return () => {
         try { if (readFileSync(path, 'utf8').trim() === String(pid)) unlinkSync(path); } catch { /* already gone */ }
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (e instanceof PidFileError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new PidFileError(`cannot create the pid file ${path}: ${code ?? String(e)}`);
       let other = NaN;
       try { other = Number.parseInt(readFileSync(path, 'utf8').trim(), 10); } catch { /* raced with removal */ }
       if (Number.isInteger(other) && other > 0 && other !== pid && alive(other)) {
