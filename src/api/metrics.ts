@@ -112,8 +112,9 @@ export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetr
   counter('floatd_notify_runs_total', 'Notify scripts, FIFO lines and webhooks run', [], (set, s) => set({}, s.notify.runs));
   counter('floatd_notify_failures_total', 'Notify runs that failed (exit status, timeout, HTTP error)', [], (set, s) => set({}, s.notify.failures));
   const FIP = ['name', 'provider', 'address'] as const;
-  counter('floatd_cloud_api_calls_total', 'Cloud provider API calls since start', FIP, (set, s) => { for (const f of s.floatingIps) set(fipLabels(f), f.calls); });
-  counter('floatd_cloud_api_errors_total', 'Cloud provider API calls that failed', FIP, (set, s) => { for (const f of s.floatingIps) if (f.errors !== undefined) set(fipLabels(f), f.errors); });
+  gauge('floatd_cloud_contested', 'Whether this MASTER leaves the floating IP to a peer it cannot hear (1 contested, 0 not; issue 13)', FIP, (set, s) => { for (const f of s.floatingIps) set(fipLabels(f), f.contested !== undefined ? 1 : 0); });
+  counter('floatd_cloud_api_calls_total', 'Cloud provider HTTP requests since start (API and metadata, action polls included)', FIP, (set, s) => { for (const f of s.floatingIps) set(fipLabels(f), f.calls); });
+  counter('floatd_cloud_api_errors_total', 'Cloud provider HTTP requests that failed (4xx, 5xx, timeout, network)', FIP, (set, s) => { for (const f of s.floatingIps) if (f.errors !== undefined) set(fipLabels(f), f.errors); });
   gauge('floatd_cloud_api_last_latency_seconds', 'Duration of the last cloud provider API call', FIP, (set, s) => { for (const f of s.floatingIps) if (f.lastLatencyMs !== undefined) set(fipLabels(f), f.lastLatencyMs / 1000); });
   gauge('floatd_cloud_converge_seconds', 'Last failover: from becoming MASTER to the floating IP assigned and verified', FIP, (set, s) => { for (const f of s.floatingIps) if (f.lastConvergeMs !== undefined) set(fipLabels(f), f.lastConvergeMs / 1000); });
   gauge('floatd_cloud_ip_held', 'Whether the provider says this node holds the floating IP (1 yes, 0 no or unknown)', FIP, (set, s) => {

@@ -116,7 +116,7 @@ export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean
   if (s.floatingIps.length) {
     out.push('');
     out.push(...table(['FLOATING IP', 'ADDRESS', 'PROVIDER', 'HOLDER', 'PHASE', 'LAST'], s.floatingIps.map((f) => [
-      f.name, f.address, f.provider, f.holder === undefined ? 'unknown' : f.holder + (f.holder === f.self ? ' (this node)' : ''), f.phase, f.lastError ?? f.lastResult ?? '',
+      f.name, f.address, f.provider, f.holder === undefined ? 'unknown' : f.holder + (f.holder === f.self ? ' (this node)' : ''), f.phase, f.contested ?? f.lastError ?? f.lastResult ?? '',
     ])));
   }
   const n = o.transitions ?? 5;

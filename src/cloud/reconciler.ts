@@ -11,11 +11,15 @@
  *   the reconcile interval. Auth / not-found / invalid answers are not retried fast ("no retry
  *   storm"): they wait `errorRetryMs`.
  * - While holding, the holder is re-read every `reconcileMs`; drift starts a new failover.
+ * - A configured peer that took the address while this node heard no peer is not fought
+ *   (`contested`, contest.ts): re-read every `reconcileMs`, no assign, until an advert from a
+ *   peer is heard again or the holder changes.
  * - `release` / `idle` (BACKUP, FAULT, stopped): never assign. Results of calls still in flight
  *   when the wish changes are discarded (each call carries the generation it was made in).
  * - One call in flight at a time; every call is counted, per failover and in total.
  */
 import type { CloudErrorKind } from './types.js';
+import { ClaimEvidence } from './contest.js';
 
 export type Desire = 'hold' | 'release' | 'idle';
 export type CallOp = 'whoami' | 'holder' | 'assign';
@@ -29,6 +33,7 @@ export type Phase =
   | 'held' // verified: the provider says we hold it
   | 'backoff' // waiting before a retry
   | 'failed' // budget spent or a non-retryable error: waiting for the slow retry
+  | 'contested' // a configured peer took it while this node could not hear it: not fought, re-read
   | 'released'; // not ours to hold; no calls
 
 export interface ReconcilerSettings {
@@ -39,6 +44,14 @@ export interface ReconcilerSettings {
   backoffBaseMs: number;
   backoffMaxMs: number;
   errorRetryMs: number;
+  /**
+   * Instance ids of the configured peers (floating_ip `peers`): a holder among them that took
+   * the address while this node heard no peer is not fought (contest.ts). Empty: every holder
+   * other than this node is re-asserted, as before issue 13.
+   */
+  peers?: readonly string[];
+  /** How late an assign issued by a peer may still land (the provider's action time bound). */
+  claimWindowMs?: number;
 }
 
 export const DEFAULT_RECONCILER: ReconcilerSettings = {
@@ -48,6 +61,7 @@ export const DEFAULT_RECONCILER: ReconcilerSettings = {
   backoffBaseMs: 250,
   backoffMaxMs: 8_000,
   errorRetryMs: 60_000,
+  claimWindowMs: 70_000,
 };
 
 export interface CallError { kind: CloudErrorKind; message: string; retryAfterMs?: number }
@@ -55,6 +69,8 @@ export interface CallError { kind: CloudErrorKind; message: string; retryAfterMs
 export type ReconcilerEvent =
   | { type: 'desire'; want: Desire; reason: string }
   | { type: 'timer' }
+  /** A valid VRRP advert from a peer of an instance using this address. */
+  | { type: 'heard' }
   | { type: 'result'; gen: number; op: CallOp; ok: true; value?: string | null }
   | { type: 'result'; gen: number; op: CallOp; ok: false; error: CallError };
 
@@ -77,6 +93,8 @@ export interface ReconcilerView {
   calls: number;
   /** µs from `hold` to "assigned and verified" for the last completed failover. */
   lastConvergeUs?: number;
+  /** Set while phase is contested: why this node does not claim the address. */
+  contested?: string;
 }
 
 export class Reconciler {
@@ -89,13 +107,18 @@ export class Reconciler {
   /** Verified as ours since the wish last became hold: a later "someone else" is drift. */
   private heldThisHold = false;
   private retries = 0;
-  private failoverStart = 0;
+  /** Start of this failover's call/time budget (renewed by each slow retry). */
+  private budgetStart = 0;
+  /** When the wish became hold (or drift was seen): convergence is measured from here. */
+  private convergeStart: number | undefined;
   private callsThisFailover = 0;
   private calls = 0;
   private lastResult: string | undefined;
   private lastError: string | undefined;
   private lastConvergeUs: number | undefined;
   private timerAt: number | undefined;
+  private contested: string | undefined;
+  private readonly evidence: ClaimEvidence;
 
   constructor(
     private readonly s: ReconcilerSettings,
@@ -104,6 +127,7 @@ export class Reconciler {
     fixedSelf?: string,
   ) {
     this.self = fixedSelf;
+    this.evidence = new ClaimEvidence(new Set(s.peers ?? []), (s.claimWindowMs ?? DEFAULT_RECONCILER.claimWindowMs ?? 0) * 1000);
   }
 
   view(): ReconcilerView {
@@ -113,15 +137,23 @@ export class Reconciler {
     if (this.lastResult !== undefined) v.lastResult = this.lastResult;
     if (this.lastError !== undefined) v.lastError = this.lastError;
     if (this.lastConvergeUs !== undefined) v.lastConvergeUs = this.lastConvergeUs;
+    if (this.contested !== undefined) v.contested = this.contested;
     return v;
   }
 
   step(now: number, ev: ReconcilerEvent): ReconcilerAction[] {
     const out: ReconcilerAction[] = [];
+    const before = this.contested;
     switch (ev.type) {
       case 'desire': this.onDesire(now, ev.want, ev.reason, out); break;
       case 'timer': this.onTimer(now, out); break;
+      case 'heard': this.onHeard(now, out); break;
       case 'result': if (ev.gen === this.gen) this.onResult(now, ev, out); break;
+    }
+    if (this.contested !== undefined && this.contested !== before) {
+      out.push({ type: 'log', level: 'warn', event: 'cloud.contested', msg: `${this.contested}; not assigning (re-checked every ${Math.round(this.s.reconcileMs / 1000)} s)` });
+    } else if (before !== undefined && this.contested === undefined) {
+      out.push({ type: 'log', level: 'info', event: 'cloud.contest_ended', msg: `no longer contested (${this.phase}${this.holder !== undefined ? `, holder ${this.holder ?? 'nobody'}` : ''})` });
     }
     return out;
   }
@@ -131,20 +163,33 @@ export class Reconciler {
     this.desired = want;
     this.gen += 1; // anything in flight is now stale
     this.heldThisHold = false;
+    this.contested = undefined;
     this.cancelTimer(out);
     if (want === 'hold') {
       out.push({ type: 'log', level: 'info', event: 'cloud.hold', msg: `claiming the address (${reason})` });
+      this.convergeStart = now;
       this.startFailover(now, out);
     } else {
+      this.convergeStart = undefined;
       this.phase = want === 'release' ? 'released' : 'idle';
       out.push({ type: 'log', level: 'info', event: 'cloud.release', msg: `not claiming the address (${reason}); no assign calls` });
     }
   }
 
+  /** Contact with a peer: no claim older than now is fresh; a contested address is looked at now. */
+  private onHeard(now: number, out: ReconcilerAction[]): void {
+    this.evidence.heard(now);
+    if (this.desired !== 'hold' || this.contested === undefined || this.phase !== 'contested') return;
+    out.push({ type: 'log', level: 'info', event: 'cloud.peer_heard', msg: 'an advert from a peer arrived: contact is back; looking at the holder again' });
+    this.cancelTimer(out);
+    this.gen += 1;
+    this.startFailover(now, out);
+  }
+
   private startFailover(now: number, out: ReconcilerAction[]): void {
     this.attempts = 0;
     this.retries = 0;
-    this.failoverStart = now;
+    this.budgetStart = now;
     this.callsThisFailover = 0;
     this.next(now, out);
   }
@@ -169,14 +214,11 @@ export class Reconciler {
   private onTimer(now: number, out: ReconcilerAction[]): void {
     this.timerAt = undefined;
     if (this.desired !== 'hold') return;
-    if (this.phase === 'held' || this.phase === 'failed') {
-      // Periodic reconcile, or the slow retry after a spent budget: a fresh failover budget.
-      this.attempts = 0;
-      this.retries = 0;
-      this.failoverStart = now;
-      this.callsThisFailover = 0;
+    if (this.phase === 'held' || this.phase === 'failed' || this.phase === 'contested') {
+      // Periodic reconcile, the slow retry after a spent budget, or the re-read of a contested
+      // address: a fresh budget. A failover that has not converged keeps its start time.
       this.gen += 1;
-      this.next(now, out);
+      this.startFailover(now, out);
     } else if (this.phase === 'backoff') {
       this.next(now, out);
     }
@@ -194,40 +236,58 @@ export class Reconciler {
         this.lastResult = `assign to ${this.self} completed`;
         this.call(now, 'holder', 'verifying', out);
         return;
-      case 'holder': {
-        const prev = this.holder;
-        this.holder = ev.value ?? null;
-        if (this.holder === this.self) {
-          const wasHeld = this.phase === 'checking' && prev === this.self && this.callsThisFailover === 1;
-          if (!wasHeld) {
-            this.lastConvergeUs = now - this.failoverStart;
-            this.lastResult = this.phase === 'verifying'
-              ? `assigned and verified: the provider reports ${this.self} as the holder`
-              : `already held by ${this.self}; no assign needed`;
-            out.push({ type: 'log', level: 'info', event: 'cloud.held', msg: `${this.lastResult} (${this.callsThisFailover} call(s), ${Math.round(this.lastConvergeUs / 1000)} ms)` });
-          }
-          this.lastError = undefined;
-          this.heldThisHold = true;
-          this.phase = 'held';
-          this.arm(now + this.s.reconcileMs * 1000, out);
-          return;
-        }
-        if (this.phase === 'verifying') {
-          // The action said done but the provider still shows someone else: eventual consistency
-          // or a competing claim. Back off and look again (which re-assigns if still not ours).
-          this.lastError = `after assign the provider still reports ${this.holder ?? 'nobody'} as the holder`;
-          this.retry(now, { kind: 'server', message: this.lastError }, out);
-          return;
-        }
-        if (this.phase === 'checking' && this.heldThisHold && prev === this.self) {
-          out.push({ type: 'log', level: 'warn', event: 'cloud.drift', msg: `the address drifted to ${this.holder ?? 'nobody'}; re-asserting` });
-        }
-        // Room for the assign and its verification, or none at all.
-        if (this.attempts + 2 > this.s.maxAttempts || this.overBudget(now)) { this.giveUp(now, 'call budget spent', out); return; }
-        this.call(now, 'assign', 'assigning', out);
-        return;
-      }
+      case 'holder': this.onHolder(now, ev.value ?? null, out); return;
     }
+  }
+
+  private onHolder(now: number, value: string | null, out: ReconcilerAction[]): void {
+    const prev = this.holder;
+    this.holder = value;
+    this.evidence.observe(now, value);
+    if (!this.evidence.fresh(value, this.self)) this.contested = undefined;
+    if (value === this.self) { this.onHeld(now, prev, out); return; }
+    if (this.evidence.fresh(value, this.self)) { this.contest(now, value ?? '', out); return; }
+    if (this.phase === 'verifying') {
+      // The action said done but the provider still shows someone else: eventual consistency
+      // or a competing claim. Back off and look again (which re-assigns if still not ours).
+      this.lastError = `after assign the provider still reports ${value ?? 'nobody'} as the holder`;
+      this.retry(now, { kind: 'server', message: this.lastError }, out);
+      return;
+    }
+    if (this.phase === 'checking' && this.heldThisHold && prev === this.self) {
+      out.push({ type: 'log', level: 'warn', event: 'cloud.drift', msg: `the address drifted to ${value ?? 'nobody'}; re-asserting` });
+    }
+    this.convergeStart ??= now; // drift, or a contested address now claimed: a failover starts here
+    // Room for the assign and its verification, or none at all.
+    if (this.attempts + 2 > this.s.maxAttempts || this.overBudget(now)) { this.giveUp(now, 'call budget spent', out); return; }
+    this.call(now, 'assign', 'assigning', out);
+  }
+
+  private onHeld(now: number, prev: string | null | undefined, out: ReconcilerAction[]): void {
+    const wasHeld = this.phase === 'checking' && prev === this.self && this.heldThisHold;
+    if (!wasHeld || this.convergeStart !== undefined) {
+      const start = this.convergeStart ?? this.budgetStart;
+      this.lastConvergeUs = now - start;
+      this.lastResult = this.phase === 'verifying'
+        ? `assigned and verified: the provider reports ${this.self} as the holder`
+        : `already held by ${this.self}; no assign needed`;
+      out.push({ type: 'log', level: 'info', event: 'cloud.held', msg: `${this.lastResult} (${this.callsThisFailover} call(s), ${Math.round(this.lastConvergeUs / 1000)} ms)` });
+    }
+    this.convergeStart = undefined;
+    this.lastError = undefined;
+    this.heldThisHold = true;
+    this.phase = 'held';
+    this.arm(now + this.s.reconcileMs * 1000, out);
+  }
+
+  /** A peer's fresh claim: not fought. Re-read at the reconcile interval; an advert ends it early. */
+  private contest(now: number, holder: string, out: ReconcilerAction[]): void {
+    this.contested = `contested: the provider shows ${holder} as holder; ${this.evidence.describeHearing()}`;
+    this.phase = 'contested';
+    this.lastResult = this.contested;
+    this.heldThisHold = false;
+    this.convergeStart = undefined;
+    this.arm(now + this.s.reconcileMs * 1000, out);
   }
 
   private onError(now: number, op: CallOp, e: CallError, out: ReconcilerAction[]): void {
@@ -248,7 +308,7 @@ export class Reconciler {
     // "Full jitter" over the upper half keeps retries spread without ever retrying at once.
     let delayMs = exp / 2 + this.random() * (exp / 2);
     if (e.retryAfterMs !== undefined) delayMs = Math.max(delayMs, e.retryAfterMs);
-    const deadline = this.failoverStart + this.s.budgetMs * 1000;
+    const deadline = this.budgetStart + this.s.budgetMs * 1000;
     if (now + delayMs * 1000 > deadline) { this.giveUp(now, `${e.message}; next retry would pass the time budget`, out); return; }
     this.phase = 'backoff';
     out.push({ type: 'log', level: 'warn', event: 'cloud.retry', msg: `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms (${this.attempts}/${this.s.maxAttempts} calls spent)` });
@@ -256,7 +316,7 @@ export class Reconciler {
   }
 
   private overBudget(now: number): boolean {
-    return this.attempts >= this.s.maxAttempts || now - this.failoverStart >= this.s.budgetMs * 1000;
+    return this.attempts >= this.s.maxAttempts || now - this.budgetStart >= this.s.budgetMs * 1000;
   }
 
   private giveUp(now: number, why: string, out: ReconcilerAction[]): void {

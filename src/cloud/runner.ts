@@ -23,6 +23,8 @@ export interface RunnerDeps {
   env?: NodeJS.ProcessEnv;
   /** Seeded randomness for tests. */
   random?: () => number;
+  /** Contested / no longer contested (webhooks): the address, and the reason or undefined. */
+  onContest?: (name: string, reason: string | undefined) => void;
 }
 
 /** Reconciler settings from the floating_ip block's options (validated by the config parser). */
@@ -38,6 +40,9 @@ export function reconcilerSettings(cfg: FloatingIpConfig): ReconcilerSettings {
     backoffBaseMs: num('backoff_base', 1000, DEFAULT_RECONCILER.backoffBaseMs),
     backoffMaxMs: num('backoff_max', 1000, DEFAULT_RECONCILER.backoffMaxMs),
     errorRetryMs: num('error_retry', 1000, DEFAULT_RECONCILER.errorRetryMs),
+    peers: cfg.peers ?? [],
+    // An assign a peer issued may land this late: its action's limit plus one request timeout.
+    claimWindowMs: num('action_timeout', 1000, 60_000) + num('timeout', 1000, 10_000),
   };
 }
 
@@ -50,6 +55,8 @@ export class FloatingIpRunner {
   private providerToken: string | undefined;
   private lastChange: string | undefined;
   private stopped = false;
+  /** HTTP requests (not reconciler steps), failed ones, and the last one's duration. */
+  private http = { requests: 0, errors: 0, lastMs: undefined as number | undefined };
   readonly needsLocalAddress: boolean;
 
   constructor(readonly cfg: FloatingIpConfig, private readonly deps: RunnerDeps) {
@@ -67,6 +74,11 @@ export class FloatingIpRunner {
     this.apply(this.rec.step(this.deps.clock.nowUs(), { type: 'desire', want, reason }));
   }
 
+  /** A valid VRRP advert from a peer of an instance that uses this address. */
+  heard(): void {
+    this.feed({ type: 'heard' });
+  }
+
   status(): FloatingIpStatus {
     const v = this.rec.view();
     const s: FloatingIpStatus = {
@@ -75,9 +87,13 @@ export class FloatingIpRunner {
       address: this.cfg.address,
       desired: v.desired,
       phase: v.phase,
-      calls: v.calls,
+      calls: this.http.requests,
+      steps: v.calls,
       callsThisFailover: v.callsThisFailover,
+      errors: this.http.errors,
     };
+    if (this.http.lastMs !== undefined) s.lastLatencyMs = this.http.lastMs;
+    if (v.contested !== undefined) s.contested = v.contested;
     if (v.self !== undefined) s.self = v.self;
     if (v.holder !== undefined) s.holder = v.holder ?? '';
     if (v.lastResult !== undefined) s.lastResult = v.lastResult;
@@ -97,7 +113,11 @@ export class FloatingIpRunner {
   private apply(actions: ReconcilerAction[]): void {
     for (const a of actions) {
       switch (a.type) {
-        case 'log': this.log[a.level]({ event: a.event, provider: this.cfg.provider, address: this.cfg.address }, a.msg); break;
+        case 'log':
+          this.log[a.level]({ event: a.event, provider: this.cfg.provider, address: this.cfg.address }, a.msg);
+          if (a.event === 'cloud.contested') this.deps.onContest?.(this.cfg.name, this.rec.view().contested);
+          if (a.event === 'cloud.contest_ended') this.deps.onContest?.(this.cfg.name, undefined);
+          break;
         case 'clearTimer':
           if (this.timer) this.deps.clock.cancel(this.timer);
           this.timer = undefined;
@@ -154,7 +174,12 @@ export class FloatingIpRunner {
       timeoutMs: Math.round(timeoutS * 1000),
       options: this.cfg.options,
       signal: this.abort.signal,
-      onCall: (c) => this.log.debug({ event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms }, `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`),
+      onCall: (c) => {
+        this.http.requests += 1;
+        if (typeof c.status !== 'number' || c.status >= 400) this.http.errors += 1;
+        this.http.lastMs = c.ms;
+        this.log.debug({ event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms }, `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`);
+      },
     });
   }
 

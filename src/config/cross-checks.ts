@@ -11,6 +11,10 @@ export function crossChecks(c: Ctx, { cfg }: Build): void {
     if (!cfg.floatingIps.some((x) => x.name === f)) c.err(sg.pos, 'floating_ip', `vrrp_sync_group ${sg.name} refers to floating_ip ${f}, which is not defined`);
     for (const m of sg.members) { const ic = cfg.instances.find((i) => i.name === m); if (ic && !ic.floatingIps.includes(f)) ic.floatingIps.push(f); }
   }
+  // Issue 13: a MASTER that steps down on a higher-priority advert sends one advert first
+  // (keepalived's higher_prio_send_advert), so a peer that left it a floating IP during a
+  // partition hears that contact is back and claims the address (docs/cloud.md, Partitions).
+  for (const ic of cfg.instances) if (ic.floatingIps.some((n) => cfg.floatingIps.find((f) => f.name === n)?.peers)) ic.higherPrioSendAdvert = true;
   for (const f of cfg.floatingIps) {
     if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) {
       c.warn(f.pos, 'floating_ip', `floating_ip ${f.name} is not used by any vrrp_instance or vrrp_sync_group`, `add "floating_ip ${f.name}" to the instance that should hold it`);

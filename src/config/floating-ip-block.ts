@@ -51,6 +51,14 @@ export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
   api_url: url((f, v) => { f.apiUrl = v; }),
   metadata_url: url((f, v) => { f.metadataUrl = v; }),
   instance_id: one((_c, a, f) => { f.instanceId = a.text; }),
+  // `peers 101 102` (commas, repeated lines): the provider ids of the nodes sharing the address.
+  peers: {
+    status: 'floatd', shape: 'any',
+    read: (c, e, f) => {
+      if (!c.arg(e, 0, 'the provider ids of the peers')) return;
+      f.peers = [...new Set([...(f.peers ?? []), ...e.args.flatMap((t) => t.text.split(',').filter((x) => x !== ''))])];
+    },
+  },
   token: {
     status: 'floatd', shape: 'any',
     read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
@@ -79,6 +87,10 @@ export function floatingIpBlock(c: Ctx, n: Node): FloatingIpConfig | undefined {
   if (f.tokenFile && f.tokenEnv) c.warn(n.key, 'token_env', 'both token_file and token_env are set; token_file wins');
   if (!f.tokenFile && !f.tokenEnv && f.provider !== 'aws' && f.provider !== 'gcp') {
     c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no credentials`, 'add token_file PATH (mode 0600) or token_env VAR');
+  }
+  if (!f.peers) {
+    c.warn(n.key, 'floating_ip', `floating_ip ${f.name} lists no peers: in a partition every MASTER re-asserts the address, so it changes hands at every reconcile`,
+      "add: peers ID ID (the provider's ids of the nodes that may hold it, this one included; docs/cloud.md, Partitions)");
   }
   return f;
 }

@@ -98,6 +98,8 @@ export interface FloatingIpConfig {
   apiUrl?: string;
   metadataUrl?: string;
   instanceId?: string;
+  /** `peers ID…`: the provider ids of every node that may hold the address (issue 13; docs/cloud.md). */
+  peers?: string[];
   options: Record<string, string>;
   pos: Pos;
 }

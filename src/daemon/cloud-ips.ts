@@ -15,6 +15,8 @@ export interface CloudIpsDeps {
   log: Logger;
   clock: Clock;
   factories: Record<string, ProviderFactory>;
+  /** A floating IP became contested (reason) or stopped being so (undefined): for webhooks. */
+  onContest?: (name: string, reason: string | undefined) => void;
 }
 
 export class CloudIps {
@@ -40,6 +42,15 @@ export class CloudIps {
       out.push({ address: r.cfg.address, prefix: v6 ? 128 : 32, noTrack: true });
     }
     return out;
+  }
+
+  /**
+   * Feed every valid advert received from a peer (any priority, in any state): contact with the
+   * peers is what tells a partition from a takeover (issue 13, docs/cloud.md "Partitions").
+   */
+  onAdvert(instance: string): void {
+    const ic = this.cfg.instances.find((i) => i.name === instance);
+    for (const name of ic?.floatingIps ?? []) this.runners.get(name)?.heard();
   }
 
   /** Feed every VRRP transition; recomputes the wish of each address the instance uses. */

@@ -100,7 +100,10 @@ export class Runtime implements RuntimeLike {
   private async build(cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet): Promise<void> {
     this.cfg = cfg;
     this.configLoadedAt = this.isoNow();
-    this.cloud = new CloudIps(cfg, { log: this.o.log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers });
+    this.cloud = new CloudIps(cfg, {
+      log: this.o.log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers,
+      onContest: (name, reason) => void this.notifier.floatingIp(name, reason ? 'CONTESTED' : 'UNCONTESTED', reason ?? 'the address is claimed again'),
+    });
     this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
       this.o.log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
     });
@@ -258,6 +261,7 @@ export class Runtime implements RuntimeLike {
     rt.counters.advertsReceived++;
     if (adv.priority === 0) rt.counters.priorityZeroReceived++;
     rt.peers.set(p.src, { lastHeard: this.isoNow(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
+    if (p.src !== rt.src) this.cloud?.onAdvert(ic.name);
     this.exec(this.node.step(this.o.clock.nowUs(), { type: 'advert', from: p.src, priority: adv.priority, advertIntervalCs: adv.advertIntervalCs }, ic.name));
   }
 

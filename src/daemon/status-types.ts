@@ -87,13 +87,20 @@ export interface FloatingIpStatus {
   /** Who the provider says holds the address, if known. */
   holder?: string;
   desired: 'hold' | 'release' | 'idle';
-  /** Reconciler phase: idle, resolving, checking, assigning, verifying, held, backoff, failed, released. */
+  /** Reconciler phase: idle, resolving, checking, assigning, verifying, held, backoff, failed, contested, released. */
   phase: string;
+  /**
+   * Set while a configured peer holds the address and this node, MASTER, does not fight for it
+   * (issue 13): "contested: the provider shows 102 as holder; this node cannot hear its peer …".
+   */
+  contested?: string;
   lastResult?: string;
   lastError?: string;
   lastChange?: string;
-  /** API calls since start, and since the last failover began. */
+  /** HTTP requests to the provider (API and metadata, action polls included) since start. */
   calls: number;
+  /** Reconciler steps (whoami / holder / assign) since start, and since the last failover began. */
+  steps?: number;
   callsThisFailover: number;
   /** From becoming MASTER to "assigned and verified", for the last failover. */
   lastConvergeMs?: number;

@@ -220,11 +220,27 @@ export class Notifier {
       host: this.cfg.host ?? hostname(),
       time: new Date(this.o.wallMs ? this.o.wallMs() : this.clock.wallMs()).toISOString(),
     });
+    const wanted = (only: string[]): boolean => only.includes(ev.name) || (ev.group !== undefined && only.includes(ev.group));
+    await this.postAll(body, `${ev.name} ${state}`, wanted);
+  }
+
+  /**
+   * A floating IP became contested (issue 13: a peer holds it and this MASTER does not fight)
+   * or stopped being so: webhooks only, `{"kind":"FLOATING_IP","floatingIp",
+   * "to":"CONTESTED"|"UNCONTESTED","reason",…}`, in order per address.
+   */
+  floatingIp(name: string, to: 'CONTESTED' | 'UNCONTESTED', reason: string): Promise<void> {
+    if (!this.cfg.webhooks?.length) return Promise.resolve();
+    const body = JSON.stringify({ kind: 'FLOATING_IP', floatingIp: name, to, reason, host: this.cfg.host ?? hostname(), time: new Date((this.o.wallMs ?? Date.now)()).toISOString() });
+    return this.enqueue(this.hookQueues, `FLOATING_IP:${name}`, () => this.postAll(body, `floating_ip ${name} ${to}`, (only) => only.includes(name)));
+  }
+
+  private async postAll(body: string, what: string, wanted: (only: string[]) => boolean): Promise<void> {
     for (const hook of this.cfg.webhooks ?? []) {
-      if (hook.only && !hook.only.includes(ev.name) && !(ev.group !== undefined && hook.only.includes(ev.group))) continue;
+      if (hook.only && !wanted(hook.only)) continue;
       const r = await deliver(hook, body, { clock: this.clock, signal: this.abort.signal, ...(this.o.post ? { post: this.o.post } : {}) });
       const fields = { event: 'notify.webhook', target: safeUrl(hook.url), attempts: r.attempts, result: r.detail };
-      if (r.ok) { this.webhooksSent++; this.log.info(fields, `webhook ${safeUrl(hook.url)} delivered (${ev.name} ${state})`); }
+      if (r.ok) { this.webhooksSent++; this.log.info(fields, `webhook ${safeUrl(hook.url)} delivered (${what})`); }
       else { this.webhooksFailed++; this.log.warn(fields, `webhook ${safeUrl(hook.url)} failed after ${r.attempts} attempt(s): ${r.detail}`); }
     }
   }

@@ -51,6 +51,7 @@ test('floatd metrics: drops by reason, transitions by reason, trackers, cloud, n
   assert.equal(sample(t, 'floatd_cloud_api_errors_total', fip), 1);
   assert.equal(sample(t, 'floatd_cloud_converge_seconds', fip), 1.83);
   assert.equal(sample(t, 'floatd_cloud_ip_held', fip), 1);
+  assert.equal(sample(t, 'floatd_cloud_contested', fip), 0);
   assert.equal(sample(t, 'floatd_notify_failures_total'), 1);
   const age = sample(t, 'floatd_peer_last_heard_seconds', { iname: 'VI_1', peer: '192.0.2.11' });
   assert.ok(age !== undefined && age > 0);

@@ -15,6 +15,7 @@ test('a floating_ip block is modelled and an instance refers to it', () => {
   reconcile_interval 15
   max_calls 8
   timeout 2.5
+  peers 101 102
 }
 ${INSTANCE('  floating_ip web\n')}`, 'f.conf');
   assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
@@ -24,7 +25,22 @@ ${INSTANCE('  floating_ip web\n')}`, 'f.conf');
   const s = reconcilerSettings(f!);
   assert.equal(s.reconcileMs, 15_000);
   assert.equal(s.maxAttempts, 8);
+  assert.deepEqual(s.peers, ['101', '102']);
+  assert.equal(s.claimWindowMs, 62_500, 'action_timeout 60 s + timeout 2.5 s');
   assert.deepEqual(r.diagnostics.filter((d) => d.severity !== 'info'), []);
+  assert.equal(r.config.instances[0]?.higherPrioSendAdvert, true, 'a peered floating_ip makes a stepping-down MASTER send one advert');
+});
+
+test('peers: a list, commas or repeated lines; without it a positioned warning names the partition problem', () => {
+  const conf = (peers: string): string => `floating_ip web {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n${peers}}\n${INSTANCE('  floating_ip web\n')}`;
+  const r = parseConfigText(conf('  peers 101,102\n  peers 103 101\n'), 'p.conf');
+  assert.deepEqual(r.config?.floatingIps[0]?.peers, ['101', '102', '103']);
+  const none = parseConfigText(conf(''), 'n.conf');
+  const w = none.diagnostics.find((d) => d.severity === 'warning' && /lists no peers/.test(d.message));
+  assert.ok(w, none.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.match(formatDiagnostic(w), /^n\.conf:1:1: /);
+  assert.equal(none.config?.instances[0]?.higherPrioSendAdvert, false);
+  assert.ok(parseConfigText(conf('  peers\n'), 'e.conf').diagnostics.some((d) => d.severity === 'error' && d.keyword === 'peers'));
 });
 
 test('a sync group carries its floating_ip to every member', () => {

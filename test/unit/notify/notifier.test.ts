@@ -187,6 +187,23 @@ test('webhook: JSON body, retries with backoff on 5xx, HMAC signature, nothing s
   }
 });
 
+test('webhook: a floating IP contested and no longer contested (issue 13), filtered by only', async () => {
+  const s = await hookServer([200, 200, 200]);
+  const log: NotifyLog = { info: () => undefined, warn: () => undefined };
+  try {
+    const n = new Notifier({ host: 'lb1', webhooks: [{ url: s.url, backoffMs: 1 }, { url: s.url, backoffMs: 1, only: ['VI_9'] }] }, { log, wallMs: () => Date.UTC(2026, 0, 2, 3, 4, 5) });
+    await n.floatingIp('web', 'CONTESTED', 'contested: the provider shows 102 as holder; this node cannot hear its peer');
+    await n.floatingIp('web', 'UNCONTESTED', 'the address is claimed again');
+    await n.drain();
+    assert.deepEqual(s.bodies.map((b) => JSON.parse(b.body) as unknown), [
+      { kind: 'FLOATING_IP', floatingIp: 'web', to: 'CONTESTED', reason: 'contested: the provider shows 102 as holder; this node cannot hear its peer', host: 'lb1', time: '2026-01-02T03:04:05.000Z' },
+      { kind: 'FLOATING_IP', floatingIp: 'web', to: 'UNCONTESTED', reason: 'the address is claimed again', host: 'lb1', time: '2026-01-02T03:04:05.000Z' },
+    ]);
+  } finally {
+    await s.close();
+  }
+});
+
 test('webhook delivery is bounded: a 4xx is final, repeated 5xx stop after retries+1 attempts, timeouts count', async () => {
   const s = await hookServer([400, 500, 500, 500, 500]);
   try {

@@ -1,0 +1,48 @@
+/**
+ * Who may move the floating address in a partition (issue 13 Part 1; the rule and its
+ * reasoning are in docs/cloud.md, "Partitions"). Pure: fed the holder reads and the adverts
+ * heard, on the reconciler's clock (µs).
+ *
+ * The provider's assignment is the arbiter. A holder read that shows a configured peer is a
+ * *fresh* claim — the peer was alive and acting while this node could not hear it — when this
+ * node saw some other holder at a moment that lies more than `windowUs` after the last advert
+ * it heard from any peer: the peer's assign landed after that moment, and no assign issued
+ * before the last advert can land that late (`windowUs` bounds how long a provider action may
+ * take). A MASTER never fights a fresh claim. Every other case is a takeover (the peer holding
+ * it may be dead: that is what VRRP just told us) or a drift (nobody, or an instance that is
+ * not a configured peer), and is asserted.
+ */
+export class ClaimEvidence {
+  /** When this node last heard a VRRP advert from any peer (−∞: never). */
+  private lastHeardUs = -Infinity;
+  private last: { value: string | null; at: number } | undefined;
+  /** The latest moment a holder other than `last.value` was seen. */
+  private otherSeenAt: number | undefined;
+
+  constructor(private readonly peers: ReadonlySet<string>, private readonly windowUs: number) {}
+
+  /** A valid advert from a peer arrived: contact, so no claim older than this is fresh. */
+  heard(now: number): void {
+    this.lastHeardUs = now;
+  }
+
+  /** A holder read (null: unassigned). */
+  observe(now: number, value: string | null): void {
+    if (this.last !== undefined && this.last.value !== value) this.otherSeenAt = this.last.at;
+    this.last = { value, at: now };
+  }
+
+  /** The holder just read is a peer's claim made while this node could not hear any peer. */
+  fresh(holder: string | null, self: string | undefined): boolean {
+    if (holder === null || holder === self || !this.peers.has(holder)) return false;
+    if (this.last?.value !== holder || this.otherSeenAt === undefined) return false;
+    return this.otherSeenAt - this.windowUs > this.lastHeardUs;
+  }
+
+  /** Why the claim is fresh, for status, logs and the webhook (stable while nothing changes). */
+  describeHearing(): string {
+    return this.lastHeardUs === -Infinity
+      ? 'this node cannot hear its peer (no advert from a peer heard since floatd started)'
+      : 'this node cannot hear its peer (no advert from a peer since before the peer took it)';
+  }
+}
