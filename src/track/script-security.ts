@@ -3,6 +3,10 @@
  * modifiable by anyone but root. Every component of its path, and of its real path when that
  * differs, must be owned by root; a directory writable by a non-root group or by others needs the
  * sticky bit, and the file itself must not be writable by a non-root group or by others.
+ *
+ * A component that is a symlink to a directory (Debian 12's merged /usr: /bin → usr/bin) is
+ * followed with realpath: the link must be root's, and its target directory passes the same
+ * check; the walk then goes on below the link. A link's own mode (always 0777) means nothing.
  */
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { resolveCommand } from './run-script.js';
@@ -12,9 +16,15 @@ const S_IWOTH = 0o002;
 const S_ISVTX = 0o1000;
 
 type Lstat = (p: string) => Pick<Stats, 'uid' | 'gid' | 'mode' | 'isDirectory' | 'isFile' | 'isSymbolicLink'>;
+type Realpath = (p: string) => string;
 
 /** Why `path` is unsafe for a root script, or undefined when it is safe. */
-export function unsafePathReason(path: string, lstat: Lstat = lstatSync): string | undefined {
+export function unsafePathReason(path: string, lstat: Lstat = lstatSync, realpath: Realpath = realpathSync): string | undefined {
+  return walk(path, false, lstat, realpath, 0);
+}
+
+/** Checks each component of `path`; its last one must be a directory when `wantDir`. */
+function walk(path: string, wantDir: boolean, lstat: Lstat, realpath: Realpath, depth: number): string | undefined {
   const parts = path.split('/').filter(Boolean);
   let cur = '';
   for (let i = 0; i <= parts.length; i++) {
@@ -23,8 +33,18 @@ export function unsafePathReason(path: string, lstat: Lstat = lstatSync): string
     let st;
     try { st = lstat(cur); } catch (e) { return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot stat'}`; }
     const dir = st.isDirectory();
+    if (!last && st.isSymbolicLink()) {
+      if (st.uid !== 0) return `${cur} is a symlink owned by uid ${st.uid}, not root`;
+      let target: string;
+      try { target = realpath(cur); } catch (e) { return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot resolve'}`; }
+      if (depth > 8) return `${cur}: too many levels of symlinks`;
+      const why = walk(target, true, lstat, realpath, depth + 1);
+      if (why) return `${cur} → ${target}: ${why}`;
+      continue;
+    }
     if (!last && !dir) return `${cur} is not a directory`;
-    if (last && !st.isFile() && !st.isSymbolicLink()) return `${cur} is not a regular file`;
+    if (last && wantDir && !dir) return `${cur} is not a directory`;
+    if (last && !wantDir && !st.isFile() && !st.isSymbolicLink()) return `${cur} is not a regular file`;
     if (st.uid !== 0) return `${cur} is owned by uid ${st.uid}, not root`;
     const checked = (dir && !(st.mode & S_ISVTX)) || st.isFile();
     if (!checked) continue;
