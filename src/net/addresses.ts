@@ -1,8 +1,12 @@
 /**
- * VIP addresses and virtual routes through iproute2. Every mutation is idempotent and
- * returns whether it changed anything, so callers log and count only real changes.
+ * VIP addresses and virtual routes. Every mutation is idempotent and returns whether it changed
+ * anything, so callers log and count only real changes. Through rtnetlink in the addon
+ * (address-netlink.ts) when no IpRunner is given and the addon loads; through iproute2 when a
+ * runner is given (tests, `ip -n NS` in the lab) or the addon cannot load (the fallback).
  */
+import { addrRequest, interfaceInfoNl, toIfAddress } from './address-netlink.js';
 import { defaultIp, IpCommandError, ipJson, type IpRunner } from './iproute.js';
+import { openNetlink, type Netlink } from './netlink.js';
 import { checkAddr, checkIfname, familyOf, NetArgumentError } from './validate.js';
 
 export interface AddressSpec {
@@ -21,6 +25,8 @@ export interface AddressSpec {
   nodad?: boolean;
   /** IPv6: seconds or 'forever'; default 0 for /128 (deprecated, never chosen as source), else forever. */
   preferredLft?: number | 'forever';
+  /** Seconds until the kernel removes the address by itself (quorum fencing); default forever. */
+  validLft?: number | 'forever';
   noprefixroute?: boolean;
 }
 
@@ -33,6 +39,8 @@ export interface IfAddress {
   secondary: boolean;
   deprecated: boolean;
   tentative: boolean;
+  /** Seconds left before the kernel removes it; absent = forever. */
+  validLft?: number;
 }
 
 interface JsonAddrInfo {
@@ -45,6 +53,7 @@ interface JsonAddrInfo {
   deprecated?: boolean;
   tentative?: boolean;
   dadfailed?: boolean;
+  valid_life_time?: number;
 }
 
 interface JsonLink {
@@ -85,11 +94,12 @@ export function addArgs(spec: AddressSpec): string[] {
   }
   a.push('dev', spec.ifname);
   if (fam === 4 && spec.label) a.push('label', spec.label);
-  if (fam === 6) {
-    if (spec.nodad ?? true) a.push('nodad');
-    const lft = spec.preferredLft ?? (prefix === 128 ? 0 : undefined);
-    if (lft !== undefined) a.push('preferred_lft', String(lft));
-  }
+  if (fam === 6 && (spec.nodad ?? true)) a.push('nodad');
+  const valid = spec.validLft;
+  let pref = spec.preferredLft ?? (fam === 6 && prefix === 128 ? 0 : undefined);
+  if (typeof valid === 'number' && (pref === undefined || pref === 'forever' || pref > valid)) pref = valid;
+  if (valid !== undefined) a.push('valid_lft', String(valid));
+  if (pref !== undefined) a.push('preferred_lft', String(pref));
   if (spec.noprefixroute) a.push('noprefixroute');
   return a;
 }
@@ -108,16 +118,51 @@ export function parseAddrInfo(links: JsonLink[]): IfAddress[] {
         secondary: !!ai.secondary,
         deprecated: !!ai.deprecated,
         tentative: !!ai.tentative,
+        ...(ai.valid_life_time !== undefined && ai.valid_life_time < 0xffff_ffff ? { validLft: ai.valid_life_time } : {}),
       });
     }
   }
   return out;
 }
 
-/** Addresses on an interface (`ip -json addr show dev IF`). */
-export async function listAddresses(ifname: string, run: IpRunner = defaultIp): Promise<IfAddress[]> {
+/** The netlink client when no runner was given and the addon loads; else undefined (use `ip`). */
+function kernel(run: IpRunner | undefined): Netlink | undefined {
+  return run === undefined ? openNetlink() : undefined;
+}
+
+/** Addresses on an interface, as the kernel has them now. */
+export async function listAddresses(ifname: string, run?: IpRunner): Promise<IfAddress[]> {
   checkIfname(ifname);
-  return parseAddrInfo(await ipJson<JsonLink[]>(run, ['addr', 'show', 'dev', ifname]));
+  const nl = kernel(run);
+  if (nl) return nl.listAddresses(ifname).map(toIfAddress);
+  return parseAddrInfo(await ipJson<JsonLink[]>(run ?? defaultIp, ['addr', 'show', 'dev', ifname]));
+}
+
+/** Is `address` on `ifname` in the kernel (not in floatd's intent)? For status (issue 15 item 26). */
+export async function addressPresent(ifname: string, address: string, run?: IpRunner): Promise<boolean> {
+  const { addr } = norm({ ifname, address });
+  const want = addr.toLowerCase();
+  return (await listAddresses(ifname, run)).some((a) => a.address.toLowerCase() === want);
+}
+
+/**
+ * Sets the address's lifetime to `seconds` from now (valid and preferred; IPv6 /128 keeps
+ * preferred 0), adding it if it is missing: one netlink request (NLM_F_REPLACE), or
+ * `ip addr change` without the addon. The quorum lease renews VIPs with this.
+ */
+export async function refreshLifetime(spec: AddressSpec, seconds: number, run?: IpRunner): Promise<void> {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds >= 0xffff_ffff) {
+    throw new NetArgumentError(`lifetime ${String(seconds)} must be a whole number of seconds ≥ 1`);
+  }
+  const s: AddressSpec = { ...spec, validLft: seconds };
+  if (s.preferredLft === 'forever') delete s.preferredLft;
+  const { fam, addr, prefix } = norm(s);
+  const nl = kernel(run);
+  if (nl) { nl.replaceAddress(spec.ifname, addrRequest(s, fam, addr, prefix)); return; }
+  const args = addArgs(s);
+  args[1] = 'change';
+  const r = await (run ?? defaultIp)(args);
+  if (r.code !== 0) throw new IpCommandError(args, r);
 }
 
 /**
@@ -126,9 +171,14 @@ export async function listAddresses(ifname: string, run: IpRunner = defaultIp): 
  * milliseconds, and the kernel's refusal already says "present", as a netlink add
  * answers keepalived.
  */
-export async function addAddress(spec: AddressSpec, run: IpRunner = defaultIp): Promise<boolean> {
+export async function addAddress(spec: AddressSpec, run?: IpRunner): Promise<boolean> {
+  const nl = kernel(run);
+  if (nl) {
+    const { fam, addr, prefix } = norm(spec);
+    return nl.addAddress(spec.ifname, addrRequest(spec, fam, addr, prefix));
+  }
   const args = addArgs(spec);
-  const r = await run(args);
+  const r = await (run ?? defaultIp)(args);
   if (r.code === 0) return true;
   // "RTNETLINK answers: File exists", or with extended acks "Error: ipv4: Address already assigned."
   if (/File exists|already assigned/i.test(r.stderr)) return false;
@@ -136,10 +186,12 @@ export async function addAddress(spec: AddressSpec, run: IpRunner = defaultIp): 
 }
 
 /** Removes the address if present; true if it was removed. */
-export async function removeAddress(spec: AddressSpec, run: IpRunner = defaultIp): Promise<boolean> {
-  const { addr, prefix } = norm(spec);
+export async function removeAddress(spec: AddressSpec, run?: IpRunner): Promise<boolean> {
+  const { fam, addr, prefix } = norm(spec);
+  const nl = kernel(run);
+  if (nl) return nl.removeAddress(spec.ifname, { family: fam, address: addr, prefix, ...(spec.peer ? { peer: checkAddr(spec.peer, fam, 'peer') } : {}) });
   const args = ['addr', 'del', `${addr}/${prefix}`, 'dev', spec.ifname];
-  const r = await run(args);
+  const r = await (run ?? defaultIp)(args);
   if (r.code === 0) return true;
   if (/Cannot assign requested address|Address not found|Cannot find device|does not exist/i.test(r.stderr)) return false;
   throw new IpCommandError(args, r);
@@ -160,9 +212,11 @@ export interface InterfaceInfo {
   addresses: IfAddress[];
 }
 
-export async function interfaceInfo(ifname: string, run: IpRunner = defaultIp): Promise<InterfaceInfo> {
+export async function interfaceInfo(ifname: string, run?: IpRunner): Promise<InterfaceInfo> {
   checkIfname(ifname);
-  const links = await ipJson<JsonLink[]>(run, ['addr', 'show', 'dev', ifname]);
+  const nl = kernel(run);
+  if (nl) return interfaceInfoNl(nl, ifname);
+  const links = await ipJson<JsonLink[]>(run ?? defaultIp, ['addr', 'show', 'dev', ifname]);
   const l = links[0];
   if (!l) throw new NetArgumentError(`interface ${ifname} not found`);
   const addrs = parseAddrInfo([l]);
@@ -192,21 +246,25 @@ export function routeArgs(spec: string | string[]): { family: string[]; args: st
   return { family: v6 ? ['-6'] : [], args };
 }
 
-/** `ip route add SPEC`; false if the route already existed. */
-export async function addRoute(spec: string | string[], run: IpRunner = defaultIp): Promise<boolean> {
+/** Adds a virtual route (netlink, or `ip route add` for lines it does not cover); false if it existed. */
+export async function addRoute(spec: string | string[], run?: IpRunner): Promise<boolean> {
   const { family, args } = routeArgs(spec);
+  const done = kernel(run)?.route('add', family.length ? ['inet6', ...args] : args);
+  if (done !== undefined) return done;
   const full = [...family, 'route', 'add', ...args];
-  const r = await run(full);
+  const r = await (run ?? defaultIp)(full);
   if (r.code === 0) return true;
   if (/File exists/i.test(r.stderr)) return false;
   throw new IpCommandError(full, r);
 }
 
-/** `ip route del SPEC`; false if there was no such route. */
-export async function removeRoute(spec: string | string[], run: IpRunner = defaultIp): Promise<boolean> {
+/** Removes a virtual route (netlink, or `ip route del`); false if there was no such route. */
+export async function removeRoute(spec: string | string[], run?: IpRunner): Promise<boolean> {
   const { family, args } = routeArgs(spec);
+  const done = kernel(run)?.route('del', family.length ? ['inet6', ...args] : args);
+  if (done !== undefined) return done;
   const full = [...family, 'route', 'del', ...args];
-  const r = await run(full);
+  const r = await (run ?? defaultIp)(full);
   if (r.code === 0) return true;
   if (/No such process|Cannot find device/i.test(r.stderr)) return false;
   throw new IpCommandError(full, r);

@@ -1,31 +1,35 @@
 /**
  * Watches interfaces and addresses so the runtime can react to a cable pull or a VIP
- * deleted behind its back.
+ * deleted behind its back (or expired by its lifetime).
  *
- * One long-running `ip -o monitor link address` child reports link changes and address
- * deletions as the kernel announces them.
- * Link state: read from /sys/class/net/IF/{flags,carrier} on each link event, and polled as a
- * safety net every `linkPollMs` (1 s) while the monitor runs, every `fallbackLinkPollMs`
- * (100 ms) while it does not (ten wake-ups a second were most of an idle daemon's CPU). Up =
- * IFF_UP and carrier present (what IFF_RUNNING means; sysfs flags don't carry RUNNING), as
- * keepalived judges an interface.
- * Addresses: deletions come from the monitor. A
- * reconcile re-lists watched interfaces so a missed event still gets noticed: every
- * `addressPollMs` (30 s) while the monitor runs — each one spawns `ip`, the largest part of an
- * idle daemon's CPU at a 2 s period — and every `fallbackPollMs` (2 s) while there is none. A
- * monitor that exits is restarted after a short delay, and a reconcile follows each restart.
+ * With the addon: an rtnetlink subscription (link-sources.ts) delivers link up/down and
+ * address deletions as the kernel makes them; nothing is polled. An overrun (ENOBUFS: events
+ * were lost) triggers a resync: every watched link re-read and every watched address
+ * re-listed. Link state is read by RTM_GETLINK on the request socket opened at start.
+ * Without the addon (fallback): one long-running `ip -o monitor link address` child, link
+ * state from /sys/class/net/IF/{flags,carrier}, polled as a safety net every `linkPollMs`
+ * (1 s) while the monitor runs and every `fallbackLinkPollMs` (100 ms) while it does not;
+ * addresses re-listed every `addressPollMs` (30 s) / `fallbackPollMs` (2 s). A monitor that
+ * exits is restarted after a short delay, and a reconcile follows each restart.
+ * Up = IFF_UP and carrier (IFF_LOWER_UP), as keepalived judges an interface. A reading that
+ * failed ('unknown', e.g. EMFILE) changes nothing: unknown is never "down".
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { listAddresses } from './addresses.js';
 import { ipv6Bytes } from './frames.js';
 import { defaultIp, type IpRunner } from './iproute.js';
+import {
+  kernelIndex, kernelLinkState, netlinkSubscribe, parseMonitorLine, spawnIpMonitor, sysfsLinkState,
+  type LinkState, type Subscribe, type Subscription,
+} from './link-sources.js';
+import type { HandleError } from './native.js';
+import { expiredByLifetime, type RtnlMsg } from './rtnl-codec.js';
 import { checkIfname, familyOf, stripZone } from './validate.js';
 import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
 
-const IFF_UP = 0x1;
+export { parseMonitorLine, sysfsLinkState, type LinkState };
 
 export interface LinkEvent {
   ifname: string;
@@ -37,47 +41,39 @@ export interface LinkEvent {
 export interface AddressEvent {
   ifname: string;
   address: string;
+  /** The kernel removed it at the end of its valid lifetime (not someone's `ip addr del`). */
+  expired?: boolean;
 }
 
 export interface LinkWatchDeps {
-  /** Admin up + carrier, or undefined if the interface doesn't exist. */
-  readLink(ifname: string): boolean | undefined;
-  /** Starts the address monitor; lines are `ip -o monitor address` output. */
+  /** The link's state; booleans are accepted from old fakes (undefined = absent). */
+  readLink(ifname: string): LinkState | boolean | undefined;
+  /** Fallback: starts the address monitor; lines are `ip -o monitor address` output. */
   spawnMonitor(): ChildProcess | undefined;
+  /** Fallback: the runner for address re-lists. */
   run: IpRunner;
+  /** Kernel events; undefined (or returning undefined) = the `ip monitor` fallback. */
+  subscribe?: Subscribe;
+  /** The interface's index, to match address events (netlink mode). */
+  indexOf?(ifname: string): number | undefined;
 }
 
 export interface LinkWatchOptions {
-  /** Link poll period while the monitor runs (default 1 s). */
+  /** Fallback: link poll period while the monitor runs (default 1 s). */
   linkPollMs?: number;
-  /** Link poll period while no monitor runs (default 100 ms). */
+  /** Fallback: link poll period while no monitor runs (default 100 ms). */
   fallbackLinkPollMs?: number;
-  /** Reconcile period while the monitor runs (default 30 s). */
+  /** Fallback: reconcile period while the monitor runs (default 30 s). */
   addressPollMs?: number;
-  /** Reconcile period while no monitor runs (default 2 s). */
+  /** Fallback: reconcile period while no monitor runs (default 2 s). */
   fallbackPollMs?: number;
+  /**
+   * Replaces the kernel: with `deps` given, only the sources named there are used (no
+   * netlink subscription unless `subscribe` is passed); without, netlink when the addon loads.
+   */
   deps?: Partial<LinkWatchDeps>;
   /** The daemon's clock (default: the real one). */
   clock?: Clock;
-}
-
-function sysfsLink(ifname: string): boolean | undefined {
-  let flags: number;
-  try {
-    flags = parseInt(readFileSync(`/sys/class/net/${ifname}/flags`, 'utf8').trim(), 16);
-  } catch {
-    return undefined;
-  }
-  if ((flags & IFF_UP) === 0) return false;
-  try {
-    return readFileSync(`/sys/class/net/${ifname}/carrier`, 'utf8').trim() === '1';
-  } catch {
-    return false; // EINVAL while the device is going down
-  }
-}
-
-function spawnIpMonitor(): ChildProcess {
-  return spawn('ip', ['-o', 'monitor', 'link', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
 function addrKey(ifname: string, address: string): string {
@@ -85,11 +81,8 @@ function addrKey(ifname: string, address: string): string {
   return `${ifname} ${familyOf(a) === 6 ? ipv6Bytes(a).toString('hex') : a}`;
 }
 
-/** Parses one `ip -o monitor address` line: `[Deleted ]IDX: IF    inet[6] ADDR/PFX …`. */
-export function parseMonitorLine(line: string): { deleted: boolean; ifname: string; address: string } | undefined {
-  const m = /^(Deleted\s+)?\d+:\s+(\S+)\s+inet6?\s+([0-9a-fA-F:.]+)(?:\/\d+)?/.exec(line.trim());
-  if (!m) return undefined;
-  return { deleted: !!m[1], ifname: m[2]!, address: m[3]! };
+function normState(s: LinkState | boolean | undefined): LinkState {
+  return s === true ? 'up' : s === false ? 'down' : s === undefined ? 'absent' : s;
 }
 
 export class LinkWatch extends EventEmitter {
@@ -103,22 +96,37 @@ export class LinkWatch extends EventEmitter {
   ];
   private restartTimer: TimerHandle | undefined;
   private monitor: ChildProcess | undefined;
+  private sub: Subscription | undefined;
   private stopped = true;
 
   constructor(private readonly opts: LinkWatchOptions = {}) {
     super();
+    const fake = opts.deps !== undefined;
+    const subscribe = opts.deps?.subscribe ?? (fake ? undefined : netlinkSubscribe);
     this.deps = {
-      readLink: opts.deps?.readLink ?? sysfsLink,
+      readLink: opts.deps?.readLink ?? (fake ? sysfsLinkState : kernelLinkState),
       spawnMonitor: opts.deps?.spawnMonitor ?? spawnIpMonitor,
       run: opts.deps?.run ?? defaultIp,
+      ...(subscribe ? { subscribe } : {}),
+      indexOf: opts.deps?.indexOf ?? (fake ? () => undefined : kernelIndex),
     };
+  }
+
+  /** Where events come from now: 'netlink', 'ip-monitor', or 'poll' (neither). */
+  source(): 'netlink' | 'ip-monitor' | 'poll' {
+    return this.sub ? 'netlink' : this.monitor ? 'ip-monitor' : 'poll';
   }
 
   private clock(): Clock { return this.opts.clock ?? realClock; }
 
-  /** Current state from sysfs (undefined if the interface does not exist). */
+  /** Current state: true/false, undefined if the interface does not exist or cannot be read now. */
   linkUp(ifname: string): boolean | undefined {
-    return this.deps.readLink(ifname);
+    const s = this.linkState(ifname);
+    return s === 'up' ? true : s === 'down' ? false : undefined;
+  }
+
+  linkState(ifname: string): LinkState {
+    return normState(this.deps.readLink(ifname));
   }
 
   /** Emits 'link' whenever `ifname` changes state (first reading included). */
@@ -145,7 +153,12 @@ export class LinkWatch extends EventEmitter {
   start(): this {
     if (!this.stopped) return this;
     this.stopped = false;
-    this.startMonitor();
+    try {
+      this.sub = this.deps.subscribe?.((m) => this.handleKernel(m), (e) => this.kernelError(e));
+    } catch {
+      this.sub = undefined; // e.g. EMFILE at start: the fallback still works
+    }
+    if (!this.sub) this.startMonitor();
     this.pollLinks();
     return this;
   }
@@ -154,20 +167,53 @@ export class LinkWatch extends EventEmitter {
     this.stopped = true;
     for (const p of this.polls) p.stop();
     if (this.restartTimer) this.clock().cancel(this.restartTimer);
+    this.sub?.close();
+    this.sub = undefined;
     this.monitor?.kill();
     this.monitor = undefined;
   }
 
+  /** Feeds kernel messages (netlink mode; public for tests). */
+  handleKernel(msgs: RtnlMsg[]): void {
+    for (const m of msgs) {
+      if (m.kind === 'link') {
+        if (m.ifname === undefined || !this.links.has(m.ifname)) continue;
+        this.setLink(m.ifname, m.deleted ? 'absent' : m.up ? 'up' : 'down');
+      } else if (m.kind === 'addr' && m.deleted) {
+        for (const [k, w] of this.watched) {
+          if (addrKey(w.ifname, m.address) !== k) continue;
+          const idx = this.deps.indexOf?.(w.ifname);
+          if (idx !== undefined && idx !== m.index) continue;
+          this.removed(k, expiredByLifetime(m));
+        }
+      }
+    }
+  }
+
+  /** An overrun lost events: read everything watched again. A dead subscription: fall back. */
+  private kernelError(e: HandleError): void {
+    if (this.stopped) return;
+    if (e.fatal) {
+      this.sub?.close();
+      this.sub = undefined;
+      this.startMonitor();
+    }
+    this.pollLinks();
+    void this.reconcileAddresses();
+  }
+
   /** One link poll (public for tests with a fake readLink). */
   pollLinks(): void {
-    for (const [ifname, last] of this.links) {
-      const state = this.deps.readLink(ifname);
-      const up = state === true;
-      if (last === up) continue;
-      this.links.set(ifname, up);
-      const ev: LinkEvent = { ifname, up, exists: state !== undefined };
-      this.emit('link', ev);
-    }
+    for (const ifname of this.links.keys()) this.setLink(ifname, this.linkState(ifname));
+  }
+
+  private setLink(ifname: string, state: LinkState): void {
+    if (state === 'unknown') return; // a failed read says nothing about the link
+    const up = state === 'up';
+    if (this.links.get(ifname) === up) return;
+    this.links.set(ifname, up);
+    const ev: LinkEvent = { ifname, up, exists: state !== 'absent' };
+    this.emit('link', ev);
   }
 
   /** Re-lists watched interfaces and reports watched addresses that are gone. */
@@ -176,9 +222,13 @@ export class LinkWatch extends EventEmitter {
     for (const ifname of ifnames) {
       let present: Set<string>;
       try {
-        present = new Set((await listAddresses(ifname, this.deps.run)).map((a) => addrKey(ifname, a.address)));
-      } catch {
-        present = new Set(); // interface gone: every watched address on it is gone too
+        const list = await listAddresses(ifname, this.sub ? undefined : this.deps.run);
+        present = new Set(list.map((a) => addrKey(ifname, a.address)));
+      } catch (e) {
+        // interface gone: every watched address on it is gone too; any other failure: unknown
+        const gone = /not found|ENODEV|does not exist/i.test(`${(e as Error).message} ${String((e as NodeJS.ErrnoException).code)}`);
+        if (!gone) continue;
+        present = new Set();
       }
       for (const [k, w] of this.watched) if (w.ifname === ifname && !present.has(k)) this.removed(k);
     }
@@ -194,11 +244,11 @@ export class LinkWatch extends EventEmitter {
     if (this.watched.has(k)) this.removed(k);
   }
 
-  private removed(k: string): void {
+  private removed(k: string, expired = false): void {
     const w = this.watched.get(k);
     if (!w) return;
     this.watched.delete(k); // report once; the runtime re-watches after re-adding
-    this.emit('address-removed', w);
+    this.emit('address-removed', expired ? { ...w, expired } : w);
   }
 
   /** A timer that runs `fn`, then re-arms with the period `periodMs()` gives at that moment. */
@@ -218,7 +268,7 @@ export class LinkWatch extends EventEmitter {
   }
 
   private startMonitor(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.sub) return;
     let child: ChildProcess | undefined;
     try {
       child = this.deps.spawnMonitor();
@@ -231,7 +281,7 @@ export class LinkWatch extends EventEmitter {
     child.on('error', () => undefined);
     if (child.stdout) createInterface({ input: child.stdout }).on('line', (l) => this.handleMonitorLine(l));
     child.on('exit', () => {
-      if (this.monitor !== child || this.stopped) return;
+      if (this.monitor !== child || this.stopped || this.sub) return;
       this.monitor = undefined;
       this.rearmPolls();
       // After a restart, catch up on what happened while no one listened.
