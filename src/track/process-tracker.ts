@@ -1,12 +1,17 @@
 /**
- * track_process by polling /proc instead of keepalived's proc connector (netlink), which needs
+ * track_process by scanning /proc instead of keepalived's proc connector (netlink), which needs
  * CAP_NET_ADMIN in the initial namespaces and sees nothing inside containers or PID namespaces.
- * One scan per interval serves every tracked process. Matching follows keepalived: the name
+ * One scan per interval serves every tracked process and finds new ones. A death is learnt at
+ * once: every matching process found by a scan is watched through a pidfd (pidfd_open + poll
+ * in the addon, Linux ≥ 5.3, works in PID namespaces), and its exit recounts from the last
+ * scan without it, in milliseconds instead of at the next scan. Without the addon (or
+ * pidfd_open), only the scan. Matching follows keepalived: the name
  * against /proc/PID/comm, or with full_command argv[0] exactly plus the parameters (exact, the
  * configured ones as a prefix of whole arguments with `partial`, the last one a string prefix
  * with `initial`). Zombies don't count.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { native, nativeAvailable, type PidHandle } from '../net/native.js';
 import type { TrackProcessSpec } from './types.js';
 
 export interface ProcEntry {
@@ -70,3 +75,70 @@ export async function scanProcesses(procRoot = '/proc', withArgv = false): Promi
   return out;
 }
 
+
+/** Starts watching one pid; the callback runs once when it exits. Throws ESRCH if it is gone. */
+export type PidWatchFn = (pid: number, onExit: () => void) => { close(): void };
+
+/** The addon's pidfd watch, or undefined when there is no addon or no pidfd_open (ENOSYS). */
+export function nativePidWatch(): PidWatchFn | undefined {
+  if (!nativeAvailable()) return undefined;
+  const n = native();
+  try {
+    n.pidUnwatch(n.pidWatch(process.pid, () => undefined));
+  } catch {
+    return undefined;
+  }
+  return (pid, onExit) => {
+    const h: PidHandle = n.pidWatch(pid, () => onExit());
+    return { close: () => n.pidUnwatch(h) };
+  };
+}
+
+/** Watching costs one descriptor per process: beyond this many, the scan alone notices. */
+export const MAX_PID_WATCHES = 64;
+
+/**
+ * Keeps a pidfd on every process that counts for some tracker, as of the last scan; on an
+ * exit, hands the last scan's list without that process to `onChange` (which recounts).
+ */
+export class ProcessExitWatch {
+  private procs: ProcEntry[] = [];
+  private readonly watches = new Map<number, { close(): void }>();
+
+  constructor(private readonly onChange: (procs: ProcEntry[]) => void, private readonly watch: PidWatchFn | undefined) {}
+
+  /** After each scan: remember it and watch its processes for which `counts` holds. */
+  update(procs: ProcEntry[], counts: (p: ProcEntry) => boolean): void {
+    this.procs = procs;
+    if (!this.watch) return;
+    const want = new Set(procs.filter(counts).slice(0, MAX_PID_WATCHES).map((p) => p.pid));
+    for (const [pid, w] of this.watches) if (!want.has(pid)) { w.close(); this.watches.delete(pid); }
+    for (const pid of want) {
+      if (this.watches.has(pid)) continue;
+      try {
+        this.watches.set(pid, this.watch(pid, () => this.exited(pid)));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') { this.exited(pid); return; } // died since the scan
+        // EMFILE and the like: the scan will notice instead
+      }
+    }
+  }
+
+  /** Pids watched now (tests, status). */
+  watched(): number[] {
+    return [...this.watches.keys()];
+  }
+
+  close(): void {
+    for (const w of this.watches.values()) w.close();
+    this.watches.clear();
+  }
+
+  private exited(pid: number): void {
+    this.watches.get(pid)?.close();
+    this.watches.delete(pid);
+    const before = this.procs.length;
+    this.procs = this.procs.filter((p) => p.pid !== pid);
+    if (this.procs.length !== before) this.onChange(this.procs);
+  }
+}

@@ -9,7 +9,7 @@ import { aggregate, contributions, sameAggregate, type InstanceAggregate, type T
 import { FileTracker } from './file-tracker.js';
 import { httpProbe, tcpProbe, type NetProbe } from './net-checks.js';
 import { PeriodicCheck, type ProbeResult } from './periodic.js';
-import { countMatches, scanProcesses, wantsFullCommand, type ProcEntry } from './process-tracker.js';
+import { countMatches, matchesProcess, nativePidWatch, ProcessExitWatch, scanProcesses, wantsFullCommand, type PidWatchFn, type ProcEntry } from './process-tracker.js';
 import { feedResult, initialRiseFall, type CheckStatus, type RiseFallState } from './rise-fall.js';
 import type { ScriptRunner } from './run-script.js';
 import { scriptProbe, type ScriptResult } from './script-check.js';
@@ -54,6 +54,8 @@ export interface TrackerSetOptions {
   runner?: ScriptRunner;
   netProbe?: (spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock) => NetProbe;
   scan?: (withArgv: boolean) => Promise<ProcEntry[]>;
+  /** Process exits by pidfd; default the addon's unless `scan` is faked (null = scan only). */
+  pidWatch?: PidWatchFn | null;
 }
 
 interface Last { result: string; durationMs?: number; at: number }
@@ -78,11 +80,14 @@ export class TrackerSet {
   private readonly clock: TrackClock;
   private readonly log: TrackLog;
   private procTimer: TimerId | undefined;
+  private readonly exits: ProcessExitWatch;
   private started = false;
   private stopped = false;
 
   constructor(private readonly cfg: TrackingConfig, private readonly o: TrackerSetOptions) {
     this.clock = o.clock ?? realTrackClock;
+    const pidWatch = o.pidWatch === null || cfg.processes.length === 0 ? undefined : o.pidWatch ?? (o.scan ? undefined : nativePidWatch());
+    this.exits = new ProcessExitWatch((procs) => this.applyProcesses(procs, false), pidWatch);
     this.log = o.log ?? silent;
     const checks = new Map(cfg.checks.map((c) => [c.name, c]));
     const files = new Map(cfg.files.map((f) => [f.name, f]));
@@ -173,6 +178,7 @@ export class TrackerSet {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.procTimer !== undefined) this.clock.clearTimeout(this.procTimer);
+    this.exits.close();
     const waits: Promise<void>[] = [];
     for (const t of this.trackers.values()) {
       if (t.kind === 'script') { if (t.check) waits.push(t.check.stop()); t.net?.close(); }
@@ -307,6 +313,14 @@ export class TrackerSet {
     const withArgv = ts.some((t) => wantsFullCommand(t.spec));
     const procs = await (this.o.scan ?? ((a: boolean) => scanProcesses('/proc', a)))(withArgv);
     if (this.stopped) return;
+    this.exits.update(procs, (p) => ts.some((t) => matchesProcess(t.spec, p)));
+    this.applyProcesses(procs, initial);
+  }
+
+  /** Recounts every process tracker from a scan (or from the last one minus an exited process). */
+  private applyProcesses(procs: ProcEntry[], initial: boolean): void {
+    if (this.stopped) return;
+    const ts = [...this.trackers.values()].filter((t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process');
     for (const t of ts) {
       t.count = countMatches(t.spec, procs);
       const up = hasQuorum(t.count, t.spec.quorum, t.spec.quorumMax);
