@@ -13,13 +13,29 @@ export type * from './model.js';
 export interface LoadResult { config: FloatdConfig | null; diagnostics: Diagnostic[] }
 export interface ParseOptions { configIds?: string[] }
 
+/** Diagnostics a result carries at most; the rest are counted in one last diagnostic. */
+export const MAX_DIAGNOSTICS = 1000;
+
 export function parseConfigText(text: string, file: string, opts: ParseOptions = {}): LoadResult {
   const { tokens, diagnostics } = lex(file, text, opts);
   const nodes = tree(tokens, diagnostics);
   const files = [...new Set(tokens.map((t) => t.file))];
   const config = buildModel(nodes, diagnostics, files.length ? files : [file]);
   const usable = !diagnostics.some((d) => d.severity === 'error');
-  return { config: usable ? config : null, diagnostics };
+  return { config: usable ? config : null, diagnostics: capped(diagnostics) };
+}
+
+/** The first MAX_DIAGNOSTICS, then one saying how many more there were, and of which severity. */
+export function capped(ds: Diagnostic[]): Diagnostic[] {
+  if (ds.length <= MAX_DIAGNOSTICS) return ds;
+  const rest = ds.slice(MAX_DIAGNOSTICS);
+  const n = (s: Diagnostic['severity']): number => rest.filter((d) => d.severity === s).length;
+  const first = rest[0]!;
+  const worst = n('error') ? 'error' : n('warning') ? 'warning' : 'info';
+  return [...ds.slice(0, MAX_DIAGNOSTICS), {
+    severity: worst, file: first.file, line: first.line, col: first.col, code: 'limit',
+    message: `${rest.length} more diagnostics not shown (${n('error')} errors, ${n('warning')} warnings, ${n('info')} notes), the first here`,
+  }];
 }
 
 export async function loadConfig(path: string, opts: ParseOptions = {}): Promise<LoadResult> {
@@ -33,3 +49,4 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
   }
   return parseConfigText(text, file, opts);
 }
+export { loadConfigBounded, BOUNDED_DEFAULTS, type BoundedOptions } from './bounded.js';

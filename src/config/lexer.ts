@@ -6,10 +6,11 @@
  * keepalived does), the pre-defined `${_PWD}`, `${_INSTANCE}`, `${_RANDOM [MIN [MAX]]}`,
  * `${_HASH}`, `${_BANG}`, and `~SEQ(var, start, step, end)` / `~SEQx(…)` sequence lines.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, resolve, basename } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
+import { globFiles } from './glob.js';
 
 export interface Token {
   text: string; file: string; line: number; col: number; quoted: boolean;
@@ -19,12 +20,40 @@ export interface Token {
 
 export interface LexOptions { configIds?: string[]; readFile?: (path: string) => string; random?: () => number }
 
-interface State { defs: Map<string, string>; diags: Diagnostic[]; depth: number; o: LexOptions; stmt: number }
+interface State {
+  defs: Map<string, string>; diags: Diagnostic[]; depth: number; o: LexOptions; stmt: number;
+  /** Files being read, outermost first (a file that includes itself is a loop). */
+  stack: string[];
+  /** Lines read so far (files, expansions, ~SEQ) and files opened: bounded in total. */
+  lines: number; files: number;
+  /** Set once a total bound is hit: reading stops. */
+  stopped: boolean;
+}
+
+/**
+ * Input bounds (issue 15 item 9): each ends in one positioned error, in bounded time and memory.
+ * Real configurations are far below them (keepalived's own lines are at most 1024 bytes).
+ */
+export const LIMITS = {
+  /** Lines read in total, source and generated (`~SEQ`, multi-line definitions) together. */
+  lines: 200_000,
+  /** Characters one line may have, as written or after its definitions are replaced. */
+  lineLength: 65_536,
+  /** Files opened through `include`, in total. */
+  files: 1_000,
+  /** `include` nesting. */
+  includeDepth: 16,
+  /** `{ }` nesting (keepalived's deepest is 4: virtual_server / real_server / HTTP_GET / url). */
+  blockDepth: 32,
+} as const;
 
 /** `${_HASH}` / `${_BANG}` stand in as private-use characters until the line is split, so they never start a comment. */
 const HASH = '\uE000';
 const BANG = '\uE001';
 const unmask = (t: string): string => t.replace(/\uE000/g, '#').replace(/\uE001/g, '!');
+
+const OCT = /[0-7]{1,3}/y;
+const HEX = /[0-9a-fA-F]{1,2}/y;
 
 /** keepalived's escapes inside double quotes: \a \b \E \f \n \r \t \v \nnn \xXX \cC, else the character itself. */
 function unescape(line: string, j: number): { ch: string; next: number } {
@@ -32,9 +61,11 @@ function unescape(line: string, j: number): { ch: string; next: number } {
   if (c === undefined) return { ch: '\\', next: j + 1 };
   const simple: Record<string, string> = { a: '\x07', b: '\b', E: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
   if (simple[c] !== undefined) return { ch: simple[c]!, next: j + 2 };
-  const oct = /^[0-7]{1,3}/.exec(line.slice(j + 1));
+  OCT.lastIndex = j + 1;
+  const oct = OCT.exec(line);
   if (oct) return { ch: String.fromCharCode(parseInt(oct[0], 8) & 0xff), next: j + 1 + oct[0].length };
-  const hex = c === 'x' ? /^[0-9a-fA-F]{1,2}/.exec(line.slice(j + 2)) : null;
+  HEX.lastIndex = j + 2;
+  const hex = c === 'x' ? HEX.exec(line) : null;
   if (hex) return { ch: String.fromCharCode(parseInt(hex[0], 16)), next: j + 2 + hex[0].length };
   if (c === 'c' && j + 2 < line.length) return { ch: String.fromCharCode(line.charCodeAt(j + 2) & 0x1f), next: j + 3 };
   return { ch: c, next: j + 2 };
@@ -45,9 +76,13 @@ function unescape(line: string, j: number): { ch: string; next: number } {
  * shell: `ab"c d"e` is one word `abc de`) and take escapes; `#`/`!` at the start of a word
  * outside quotes start a comment.
  */
-export function splitLine(line: string): { text: string; col: number; quoted: boolean }[] {
-  const out: { text: string; col: number; quoted: boolean }[] = [];
+export interface Word { text: string; col: number; quoted: boolean; /** Column of a `"` never closed. */ unterminated?: number }
+
+export function splitLine(line: string): Word[] {
+  const out: Word[] = [];
   let i = 0;
+  // The next '}' at or after i (-1: none): searched again only when passed, so a line of '${' stays linear.
+  let close = -2;
   while (i < line.length) {
     const c = line[i]!;
     if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
@@ -56,21 +91,26 @@ export function splitLine(line: string): { text: string; col: number; quoted: bo
     const start = i;
     let text = '';
     let quoted = false;
+    let unterminated: number | undefined;
     while (i < line.length && !' \t\r{}'.includes(line[i]!)) {
       // An undefined ${NAME} stays as written, braces included (keepalived keeps it too).
-      const close = line[i] === '$' && line[i + 1] === '{' ? line.indexOf('}', i) : -1;
-      if (close > 0) { text += line.slice(i, close + 1); i = close + 1; continue; }
+      if (line[i] === '$' && line[i + 1] === '{') {
+        if (close !== -1 && close < i) close = line.indexOf('}', i);
+        if (close > 0) { text += line.slice(i, close + 1); i = close + 1; continue; }
+      }
       if (line[i] !== '"') { text += line[i]; i++; continue; }
       quoted = true;
+      const open = i;
       i++;
       while (i < line.length && line[i] !== '"') {
         if (line[i] === '\\') { const u = unescape(line, i); text += u.ch; i = u.next; continue; }
         text += line[i];
         i++;
       }
+      if (i >= line.length) unterminated = open + 1;
       i++; // the closing quote
     }
-    out.push({ text: unmask(text), col: start + 1, quoted });
+    out.push({ text: unmask(text), col: start + 1, quoted, ...(unterminated ? { unterminated } : {}) });
   }
   return out;
 }
@@ -102,36 +142,38 @@ export function splitCommand(text: string): string[] {
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
 const USE_RE = new RegExp(`\\$\\{(${NAME})((?:\\s+\\d+){0,2})\\s*\\}|\\$(${NAME})(?=\\s|$)`, 'g');
 
-/** Replaces definitions in `text` until nothing changes (bounded); undefined names stay as written. */
-function expand(text: string, file: string, st: State): string {
+/**
+ * Replaces definitions in `text` until nothing changes (bounded rounds); undefined names stay as
+ * written. Undefined when the result would exceed LIMITS.lineLength (`$D=${D}${D}` doubles each round).
+ */
+function expand(text: string, file: string, st: State): string | undefined {
   for (let round = 0; round < 32; round++) {
+    let size = text.length;
     const next = text.replace(USE_RE, (m, braced: string | undefined, args: string | undefined, bare: string | undefined) => {
-      const name = (braced ?? bare)!;
-      switch (name) {
-        case '_PWD': return dirname(file);
-        case '_INSTANCE': return st.o.configIds?.[0] ?? hostname();
-        case '_HASH': return HASH;
-        case '_BANG': return BANG;
-        case '_RANDOM': {
-          const [lo = 0, hi = 32767] = (args ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
-          return String(lo + Math.floor((st.o.random ?? Math.random)() * (Math.max(lo, hi) - lo + 1)));
-        }
-      }
-      return st.defs.get(name) ?? m;
+      if (size > LIMITS.lineLength) return '';
+      const r = use(m, (braced ?? bare)!, args, file, st);
+      size += r.length - m.length;
+      return r;
     });
+    if (size > LIMITS.lineLength) return undefined;
     if (next === text) return text;
     text = next;
   }
   return text;
 }
 
-function globFiles(pattern: string): string[] {
-  if (!/[*?[]/.test(pattern)) return [pattern];
-  const dir = dirname(pattern);
-  const re = new RegExp('^' + basename(pattern).replace(/[.+^$()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  try {
-    return readdirSync(dir).filter((f) => re.test(f)).sort().map((f) => join(dir, f)).filter((f) => statSync(f).isFile());
-  } catch { return []; }
+function use(m: string, name: string, args: string | undefined, file: string, st: State): string {
+  switch (name) {
+    case '_PWD': return dirname(file);
+    case '_INSTANCE': return st.o.configIds?.[0] ?? hostname();
+    case '_HASH': return HASH;
+    case '_BANG': return BANG;
+    case '_RANDOM': {
+      const [lo = 0, hi = 32767] = (args ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+      return String(lo + Math.floor((st.o.random ?? Math.random)() * (Math.max(lo, hi) - lo + 1)));
+    }
+  }
+  return st.defs.get(name) ?? m;
 }
 
 interface Line { text: string; line: number }
@@ -143,7 +185,7 @@ const MAX_SEQ = 100_000;
 
 /** Feeds lines to processLine, collecting multi-line definitions (`$NAME=` … `\`) first. */
 function processLines(path: string, lines: Line[], st: State, out: Token[], depth: number): void {
-  for (let n = 0; n < lines.length; n++) {
+  for (let n = 0; n < lines.length && !st.stopped; n++) {
     const l = lines[n]!;
     const def = DEF_RE.exec(l.text);
     if (def && /\\\s*$/.test(def[2]!)) {
@@ -164,9 +206,20 @@ function processLines(path: string, lines: Line[], st: State, out: Token[], dept
   }
 }
 
+type Diag = (severity: Diagnostic['severity'], col: number, keyword: string, message: string, code?: 'limit') => void;
+
 function processLine(path: string, l: Line, st: State, out: Token[], depth: number): void {
-  const diag = (severity: Diagnostic['severity'], col: number, keyword: string, message: string): void => { st.diags.push({ severity, file: path, line: l.line, col, keyword, message }); };
-  if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)'); return; }
+  const diag: Diag = (severity, col, keyword, message, code) => {
+    st.diags.push({ severity, file: path, line: l.line, col, keyword, message, ...(code ? { code } : {}) });
+  };
+  if (st.stopped) return;
+  if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)', 'limit'); return; }
+  if (++st.lines > LIMITS.lines) {
+    diag('error', 1, 'include', `more than ${LIMITS.lines} lines in all (files, ~SEQ and definitions together); reading stops here`, 'limit');
+    st.stopped = true;
+    return;
+  }
+  if (l.text.length > LIMITS.lineLength) { diag('error', 1, 'line', `line longer than ${LIMITS.lineLength} characters; ignored`, 'limit'); return; }
   let raw = l.text;
   let col0 = 0;
   // @id / @^id: the line counts only when the id is (or is not) one of the active config ids.
@@ -182,41 +235,66 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
   const def = DEF_RE.exec(raw);
   if (def) { st.defs.set(def[1]!, def[2]!.trim()); return; }
   const expanded = expand(raw, path, st);
+  if (expanded === undefined) {
+    diag('error', col0 + 1, 'definition', `definitions make this line longer than ${LIMITS.lineLength} characters (a definition that doubles itself?); ignored`, 'limit');
+    return;
+  }
   if (expanded !== raw) {
     // Re-read what the definitions produced: it may be several lines, a conditional, a definition.
     processLines(path, expanded.split('\n').map((text) => ({ text, line: l.line })), st, out, depth + 1);
     return;
   }
   const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0 }));
-  if (words[0]?.text === 'include' && !words[0].quoted) {
-    const arg = words[1];
-    if (!arg) { diag('error', words[0].col, 'include', 'expected a file name or glob'); return; }
-    const pat = resolve(dirname(path), arg.text);
-    const files = globFiles(pat);
-    if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`);
-    if (st.depth > 16) { diag('error', arg.col, 'include', 'includes nested too deeply (a loop?)'); return; }
-    for (const f of files) {
-      let t: string;
-      try { t = (st.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f); } catch (e) {
-        diag('error', arg.col, 'include', `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-        continue;
-      }
-      st.depth++;
-      lexFile(f, t, st, out);
-      st.depth--;
-    }
-    return;
-  }
+  for (const w of words) if (w.unterminated) diag('error', w.unterminated + col0, 'quote', 'a double quote is never closed on this line');
+  if (words[0]?.text === 'include' && !words[0].quoted) { include(path, words, st, out, diag); return; }
   const stmt = ++st.stmt;
   for (const w of words) out.push({ text: w.text, file: path, line: l.line, col: w.col, quoted: w.quoted, stmt });
 }
 
+/** The identity of a file for loop detection: its real path when it exists. */
+function identity(f: string): string {
+  try { return realpathSync(f); } catch { return resolve(f); }
+}
+
+/** `include GLOB`: each matching file in name order; loops, depth and the number of files are bounded. */
+function include(path: string, words: Word[], st: State, out: Token[], diag: Diag): void {
+  const arg = words[1];
+  if (!arg) { diag('error', words[0]!.col, 'include', 'expected a file name or glob'); return; }
+  const files = globFiles(resolve(dirname(path), arg.text));
+  if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`);
+  if (st.depth >= LIMITS.includeDepth) { diag('error', arg.col, 'include', `includes nested more than ${LIMITS.includeDepth} deep`, 'limit'); return; }
+  for (const f of files) {
+    if (st.stopped) return;
+    const id = identity(f);
+    const loop = st.stack.indexOf(id);
+    if (loop >= 0) {
+      diag('error', arg.col, 'include', `include loop: ${[...st.stack.slice(loop), id].join(' → ')}; not read again`, 'limit');
+      continue;
+    }
+    if (++st.files > LIMITS.files) {
+      diag('error', arg.col, 'include', `more than ${LIMITS.files} files included in all; reading stops here`, 'limit');
+      st.stopped = true;
+      return;
+    }
+    let t: string;
+    try { t = (st.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f); } catch (e) {
+      diag('error', arg.col, 'include', `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      continue;
+    }
+    st.depth++;
+    st.stack.push(id);
+    lexFile(f, t, st, out);
+    st.stack.pop();
+    st.depth--;
+  }
+}
+
 /** `~SEQ(var, [start, [step,]] end) rest`: `rest` once per value, with $var set (hex for ~SEQx). */
-function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Token[], depth: number, diag: (s: Diagnostic['severity'], col: number, k: string, msg: string) => void): void {
+function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Token[], depth: number, diag: Diag): void {
   const kw = m[1] ? '~SEQx' : '~SEQ';
   const args = m[2]!.split(',').map((a) => a.trim());
   const name = args.shift() ?? '';
-  const nums = args.map((a) => Number(expand(a, path, st)));
+  const nums = args.map((a) => Number(expand(a, path, st) ?? NaN));
   if (!new RegExp(`^${NAME}$`).test(name) || nums.length < 1 || nums.length > 3 || nums.some((x) => !Number.isInteger(x))) {
     diag('error', 1, kw, `expected ${kw}(var, [start, [step,]] end) with whole numbers, got "${m[2]}"`);
     return;
@@ -225,11 +303,13 @@ function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Tok
   const start = nums.length >= 2 ? nums[0]! : end < 0 ? -1 : 1;
   const step = nums.length === 3 ? nums[1]! : end >= start ? 1 : -1;
   if (step === 0 || (step > 0 ? start > end : start < end) || Math.abs((end - start) / step) >= MAX_SEQ) {
-    if (step === 0 || Math.abs((end - start) / (step || 1)) >= MAX_SEQ) diag('error', 1, kw, `${kw}(${m[2]}) would never end or makes more than ${MAX_SEQ} lines`);
+    if (step === 0 || Math.abs((end - start) / (step || 1)) >= MAX_SEQ) {
+      diag('error', 1, kw, `${kw}(${m[2]}) would never end or makes more than ${MAX_SEQ} lines`, 'limit');
+    }
     return;
   }
   const prev = st.defs.get(name);
-  for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
+  for (let v = start; (step > 0 ? v <= end : v >= end) && !st.stopped; v += step) {
     st.defs.set(name, m[1] ? v.toString(16) : String(v));
     processLine(path, { text: m[3]!, line: l.line }, st, out, depth + 1);
   }
@@ -241,7 +321,7 @@ function lexFile(path: string, text: string, st: State, out: Token[]): void {
 }
 
 export function lex(path: string, text: string, o: LexOptions = {}): { tokens: Token[]; diagnostics: Diagnostic[] } {
-  const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0 };
+  const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0, stack: [identity(path)], lines: 0, files: 1, stopped: false };
   const tokens: Token[] = [];
   lexFile(path, text, st, tokens);
   return { tokens, diagnostics: st.diags };
@@ -268,12 +348,23 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
       if (i < tokens.length && tokens[i]!.text === '{' && !tokens[i]!.quoted) {
         const open = tokens[i]!;
         i++;
+        if (depth + 1 > LIMITS.blockDepth) { tooDeep(open); continue; }
         node.children = block(depth + 1);
         if (i < tokens.length) { node.close = tokens[i]; i++; } else diags.push({ severity: 'error', file: open.file, line: open.line, col: open.col, keyword: t.text, message: `block '${t.text}' is never closed`, hint: "add the missing '}'" });
       }
       nodes.push(node);
     }
     return nodes;
+  };
+  /** Skips a block nested too deeply, to its matching '}', without recursing. */
+  const tooDeep = (open: Token): void => {
+    diags.push({ severity: 'error', file: open.file, line: open.line, col: open.col, code: 'limit',
+      message: `blocks nested more than ${LIMITS.blockDepth} deep; this block is skipped` });
+    for (let level = 1; i < tokens.length && level > 0; i++) {
+      const t = tokens[i]!;
+      if (!t.quoted && t.text === '{') level++;
+      else if (!t.quoted && t.text === '}') level--;
+    }
   };
   return block(0);
 }
