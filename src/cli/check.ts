@@ -3,6 +3,7 @@
  * and every diagnostic. Exit 0 when the configuration is usable, 1 when it is not.
  */
 import { loadConfig, formatDiagnostic, type FloatdConfig } from '../config/index.js';
+import { describeVirtualServers } from '../lb/status.js';
 
 export interface CheckOptions { file: string; json?: boolean; configIds?: string[]; out?: NodeJS.WritableStream; err?: NodeJS.WritableStream }
 
@@ -26,6 +27,7 @@ export function summarise(cfg: FloatdConfig): string {
   for (const g of cfg.syncGroups) lines.push(`vrrp_sync_group ${g.name}: ${g.members.join(', ')}`);
   for (const f of cfg.floatingIps) lines.push(`floating_ip ${f.name}: ${f.provider} ${f.address}, token from ${f.tokenFile ? `file ${f.tokenFile}` : f.tokenEnv ? `env ${f.tokenEnv}` : "the provider's default credential chain"}`);
   for (const w of cfg.webhooks) lines.push(`notify_webhook ${w.name}: POST ${w.url.replace(/\?.*$/, '')}${w.instances ? ` for ${w.instances.join(', ')}` : ''}`);
+  lines.push(...describeVirtualServers(cfg.virtualServers ?? []));
   return lines.join('\n');
 }
 

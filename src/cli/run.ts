@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { logSink } from './syslog.js';
 import { afterMs, realClock } from '../util/clock.js';
 import { daemonServices } from './services.js';
+import { lbHooks } from '../lb/hooks.js';
 
 export interface RunOptions {
   file: string;
@@ -83,17 +84,19 @@ export async function runRun(o: RunOptions): Promise<number> {
   applyScheduling({ nice: first.config.global.vrrpPriority, rtPriority: first.config.global.vrrpRtPriority }, log);
   const dumpDir = process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : tmpdir();
   const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
+  const lb = lbHooks(first.config, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
   return runDaemon({
     pidFile: o.pidFile,
     dumpDir,
     log,
     onReady: async (ctl) => {
       await services.onReady(ctl);
+      await lb.onReady();
       // The parent that detached this daemon waits for this word, then exits 0.
       if (process.send && process.connected) { process.send('ready'); process.disconnect(); }
     },
-    onStopping: () => services.onStopping(),
-    onReloaded: () => services.onReloaded(),
+    onStopping: async () => { await services.onStopping(); await lb.onStopping(); },
+    onReloaded: async () => { await services.onReloaded(); await lb.onReloaded(); },
     createRuntime: async () => new Runtime({
       configFile: o.file,
       clock: realClock,

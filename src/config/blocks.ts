@@ -18,6 +18,7 @@ import { readTrackFile, readTrackProcess, type Trackables } from './track-blocks
 import { webhookBlock } from './webhook-block.js';
 import { crossChecks } from './cross-checks.js';
 import { checkQuorumRefs, quorumBlock } from './quorum-block.js';
+import { readVirtualServer, readVsGroup } from './lvs-block.js';
 
 /** What top-level readers build: the model, the global_defs state and the named trackers. */
 export interface Build { cfg: FloatdConfig; global: GlobalTarget; trackables: Trackables }
@@ -84,7 +85,10 @@ export const TOP: Readonly<Record<string, TopBlock>> = {
       else if (q) b.cfg.quorums.push(q);
     },
   },
-  ...Object.fromEntries(['virtual_server', 'virtual_server_group', 'bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules',
+  // keepalived's LVS half, run on nftables (src/lb, docs/lb.md).
+  virtual_server_group: { phase: 1, shape: 'any', read: (c, n, b) => readVsGroup(c, n, b) },
+  virtual_server: { phase: 2, shape: 'any', read: (c, n, b) => readVirtualServer(c, n, b, b.cfg.virtualServers ??= []) },
+  ...Object.fromEntries(['bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules',
     'linkbeat_interfaces', 'garp_group', 'track_group', 'interface_up_down_delays', 'SSL', 'quorum', ...ROOT_SETTINGS]
     .map((k): [string, TopBlock] => [k, { phase: 2 }])),
 };

@@ -9,6 +9,7 @@ import type { FloatdConfig } from './model.js';
 export type { Diagnostic } from './diagnostics.js';
 export { formatDiagnostic } from './diagnostics.js';
 export type * from './model.js';
+export type * from './lvs-model.js';
 
 export interface LoadResult { config: FloatdConfig | null; diagnostics: Diagnostic[] }
 export interface ParseOptions { configIds?: string[] }

@@ -1,3 +1,4 @@
+import type { VirtualServerConfig } from './lvs-model.js';
 /** The configuration as floatd runs it: plain data, keepalived's defaults resolved. */
 export interface Pos { file: string; line: number; col: number }
 
@@ -213,5 +214,7 @@ export interface FloatdConfig {
   quorums: QuorumConfig[];
   /** Absent: the API runs with its defaults (socket + 127.0.0.1:9610, read-only). */
   api?: ApiConfig;
+  /** keepalived's LVS half (src/config/lvs-model.ts); absent or empty: no load balancer. */
+  virtualServers?: VirtualServerConfig[];
   files: string[];
 }

@@ -1,0 +1,90 @@
+/**
+ * The kernel side of the load balancer, behind one interface so an IPVS backend (generic
+ * netlink, docs/lb.md) can take the nftables one's place: it gets the virtual servers and who
+ * is in rotation, and makes the kernel match. The nftables backend reads the table
+ * (`nft -j list table`), diffs (nft-diff.ts) and applies one script with `nft -f -`: one file is
+ * one atomic transaction. nft 1.0.6's JSON input cannot express `typeof` maps or
+ * `dnat ip addr . port to … map` (it crashes on them), so floatd writes nft's own syntax and
+ * reads JSON.
+ */
+import { spawn } from 'node:child_process';
+import type { VirtualServerConfig } from '../config/lvs-model.js';
+import type { RotationEntry } from './membership.js';
+import { planTables, TABLE, type NftFamily } from './nft-plan.js';
+import { diffTable, dropTable, parseActual, type ActualTable } from './nft-diff.js';
+
+export interface RsCounters { inPackets: number; inBytes: number; outPackets: number; outBytes: number; conns: number }
+
+export interface LbBackend {
+  readonly name: string;
+  /** Makes the kernel match; `changed` false when it already did. */
+  apply(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>): Promise<{ changed: boolean; script: string }>;
+  /** Counters per real server, keyed "family address port". */
+  counters(vss: VirtualServerConfig[]): Promise<Map<string, RsCounters>>;
+  /** Removes everything floatd installed. */
+  clear(): Promise<void>;
+}
+
+export type Exec = (argv: string[], stdin?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** Runs a command without blocking the loop; `prefix` runs it elsewhere (e.g. `ip netns exec NS`). */
+export function execFile(prefix: string[] = []): Exec {
+  return (argv, stdin) => new Promise((resolve) => {
+    const all = [...prefix, ...argv];
+    const child = spawn(all[0]!, all.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+export class NftBackend implements LbBackend {
+  readonly name = 'nftables';
+  private families = new Set<NftFamily>();
+  constructor(private readonly exec: Exec = execFile()) {}
+
+  private async actual(f: NftFamily): Promise<ActualTable | undefined> {
+    const r = await this.exec(['nft', '-j', 'list', 'table', f, TABLE]);
+    if (r.code !== 0) {
+      if (/No such file|does not exist/i.test(r.stderr)) return undefined;
+      throw new Error(`nft list table ${f} ${TABLE}: ${r.stderr.trim()}`);
+    }
+    return parseActual(r.stdout);
+  }
+
+  async apply(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>): Promise<{ changed: boolean; script: string }> {
+    const tables = planTables(vss, rotations);
+    let script = '';
+    const now = new Set(tables.map((t) => t.family));
+    for (const t of tables) script += diffTable(t, await this.actual(t.family));
+    for (const f of this.families) if (!now.has(f) && (await this.actual(f))) script += dropTable(f);
+    this.families = now;
+    if (!script) return { changed: false, script };
+    const r = await this.exec(['nft', '-f', '-'], script);
+    if (r.code !== 0) throw new Error(`nft transaction refused: ${r.stderr.trim()}`);
+    return { changed: true, script };
+  }
+
+  async counters(vss: VirtualServerConfig[]): Promise<Map<string, RsCounters>> {
+    const out = new Map<string, RsCounters>();
+    for (const t of planTables(vss, new Map())) {
+      const a = await this.actual(t.family);
+      if (!a) continue;
+      for (const [base, value] of t.counters) {
+        const get = (sfx: string): { packets: number; bytes: number } => a.counters.get(base + sfx) ?? { packets: 0, bytes: 0 };
+        const [addr, port] = value.split(' . ');
+        out.set(`${t.family} ${addr} ${port}`, { inPackets: get('i').packets, inBytes: get('i').bytes, outPackets: get('o').packets, outBytes: get('o').bytes, conns: get('c').packets });
+      }
+    }
+    return out;
+  }
+
+  async clear(): Promise<void> {
+    for (const f of ['ip', 'ip6'] as const) if (await this.actual(f)) await this.exec(['nft', '-f', '-'], dropTable(f));
+    this.families.clear();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Who is in rotation (pure): checker results → real server alive/weight → quorum → the servers
+ * a virtual service sends new connections to. keepalived's semantics (check/ipwrapper.c):
+ *
+ * - a real server is alive while none of its checkers is down (no checker: always alive);
+ * - `alpha` starts checkers down, so a server enters only after its first success;
+ * - quorum is the sum of the live servers' weights: lost when it falls below quorum − hysteresis,
+ *   regained at quorum + hysteresis (in between it keeps its state);
+ * - with quorum lost and a sorry_server, only the sorry server serves; without one the live
+ *   servers keep serving (quorum_down still runs);
+ * - `inhibit_on_failure` keeps a dead server listed with weight 0 (no new connections);
+ * - MISC_CHECK `misc_dynamic` sets the weight from the exit code.
+ */
+import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
+
+/** One checker's latest verdict for one real server. */
+export interface CheckVerdict { up: boolean; weight?: number; detail?: string }
+
+export interface RsState { alive: boolean; weight: number }
+export interface VsState { quorumUp: boolean; rs: Map<string, RsState> }
+
+export type LbEvent =
+  | { type: 'rs_up' | 'rs_down'; vs: string; rs: string }
+  | { type: 'quorum_up' | 'quorum_down'; vs: string; weight: number };
+
+export interface RotationEntry { address: string; port: number; weight: number; sorry?: boolean }
+
+export const rsKey = (r: { address: string; port: number }): string => (r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`);
+
+/** The verdicts of a server's checkers (in config order); undefined entries have not reported. */
+export function rsState(rs: RealServerConfig, verdicts: (CheckVerdict | undefined)[]): RsState {
+  let alive = true;
+  let weight = rs.weight;
+  rs.checks.forEach((ch, i) => {
+    const v = verdicts[i];
+    const up = v ? v.up : !ch.alpha;
+    if (!up) alive = false;
+    if (v?.weight !== undefined) weight = v.weight;
+  });
+  return { alive, weight };
+}
+
+const liveWeight = (rs: Map<string, RsState>): number => [...rs.values()].reduce((s, r) => s + (r.alive ? r.weight : 0), 0);
+
+/**
+ * The next state of a virtual service from its servers' states, with the events to run
+ * (notify_up/down, quorum_up/down). `prev` undefined: start, no events (keepalived runs none).
+ */
+export function stepVs(vs: VirtualServerConfig, prev: VsState | undefined, rs: Map<string, RsState>): { state: VsState; events: LbEvent[] } {
+  const w = liveWeight(rs);
+  const events: LbEvent[] = [];
+  if (!prev) return { state: { quorumUp: w >= vs.quorum, rs }, events };
+  for (const [k, r] of rs) {
+    const before = prev.rs.get(k);
+    if (before && before.alive !== r.alive) events.push({ type: r.alive ? 'rs_up' : 'rs_down', vs: vs.key, rs: k });
+    if (!before && r.alive) events.push({ type: 'rs_up', vs: vs.key, rs: k });
+  }
+  let quorumUp = prev.quorumUp;
+  if (!quorumUp && w >= vs.quorum + vs.hysteresis) quorumUp = true;
+  else if (quorumUp && w < vs.quorum - vs.hysteresis) quorumUp = false;
+  if (quorumUp !== prev.quorumUp) events.push({ type: quorumUp ? 'quorum_up' : 'quorum_down', vs: vs.key, weight: w });
+  return { state: { quorumUp, rs }, events };
+}
+
+/** The servers listed for the virtual service; weight 0 = listed, no new connections. */
+export function rotation(vs: VirtualServerConfig, st: VsState): RotationEntry[] {
+  if (!st.quorumUp && vs.sorry) return [{ address: vs.sorry.address, port: vs.sorry.port, weight: 1, sorry: true }];
+  const out: RotationEntry[] = [];
+  for (const r of vs.realServers) {
+    const s = st.rs.get(rsKey(r));
+    if (s?.alive) out.push({ address: r.address, port: r.port, weight: s.weight });
+    else if (r.inhibitOnFailure) out.push({ address: r.address, port: r.port, weight: 0 });
+  }
+  if (vs.sorry?.inhibit) out.push({ address: vs.sorry.address, port: vs.sorry.port, weight: 0, sorry: true });
+  return out;
+}
+
+/** `omega`: what stopping runs (quorum_down and notify_down for the live servers). */
+export function stopEvents(vs: VirtualServerConfig, st: VsState): LbEvent[] {
+  if (!vs.omega) return [];
+  const ev: LbEvent[] = [];
+  for (const [k, r] of st.rs) if (r.alive) ev.push({ type: 'rs_down', vs: vs.key, rs: k });
+  if (st.quorumUp) ev.push({ type: 'quorum_down', vs: vs.key, weight: liveWeight(st.rs) });
+  return ev;
+}

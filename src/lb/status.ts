@@ -1,0 +1,69 @@
+/** The load balancer's part of `floatd status` and the API (plain data, built from the service's state). */
+import type { LvsCheckConfig, RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
+import type { CheckState } from './checker-pool.js';
+import { rsKey, type RotationEntry, type VsState } from './membership.js';
+
+export interface LbCheckStatus { kind: string; up: boolean; failures: number; runs: number; detail: string }
+export interface LbRealServerStatus {
+  address: string; port: number; alive: boolean;
+  configuredWeight: number;
+  /** Weight in the kernel's rotation; 0 = listed without new connections; null = not listed. */
+  weight: number | null;
+  checks: LbCheckStatus[];
+}
+export interface LbVirtualServerStatus {
+  key: string; sched: string; method: string; protocol: string;
+  quorum: number; hysteresis: number; quorumUp: boolean; liveWeight: number;
+  sorryActive: boolean;
+  realServers: LbRealServerStatus[];
+}
+export interface LbStatus {
+  backend: string;
+  virtualServers: LbVirtualServerStatus[];
+  lastApply?: { ok: boolean; atMs: number; error?: string };
+}
+
+export function lbStatus(
+  vss: VirtualServerConfig[], states: Map<string, VsState>, rotations: Map<string, RotationEntry[]>,
+  check: (ch: LvsCheckConfig, rs: RealServerConfig) => CheckState | undefined, backend: string, lastApply: LbStatus['lastApply'],
+): LbStatus {
+  return {
+    backend,
+    virtualServers: vss.map((v) => {
+      const st = states.get(v.key);
+      const rot = rotations.get(v.key) ?? [];
+      const rss = v.realServers.map((r): LbRealServerStatus => {
+        const s = st?.rs.get(rsKey(r));
+        const inRot = rot.find((x) => !x.sorry && x.address === r.address && x.port === r.port);
+        return {
+          address: r.address, port: r.port, alive: s?.alive ?? false, configuredWeight: r.weight, weight: inRot ? inRot.weight : null,
+          checks: r.checks.map((ch) => {
+            const c = check(ch, r);
+            return { kind: ch.kind, up: c?.up ?? false, failures: c?.failures ?? 0, runs: c?.runs ?? 0, detail: c?.detail ?? '' };
+          }),
+        };
+      });
+      return {
+        key: v.key, sched: v.sched, method: v.method, protocol: v.protocol, quorum: v.quorum, hysteresis: v.hysteresis,
+        quorumUp: st?.quorumUp ?? false, liveWeight: [...(st?.rs.values() ?? [])].reduce((a, r) => a + (r.alive ? r.weight : 0), 0),
+        sorryActive: rot.some((x) => x.sorry && x.weight > 0), realServers: rss,
+      };
+    }),
+    ...(lastApply ? { lastApply } : {}),
+  };
+}
+
+/** Lines for `floatd check` and `floatd status`. */
+export function describeVirtualServers(vss: VirtualServerConfig[]): string[] {
+  const lines: string[] = [];
+  for (const v of vss) {
+    const extra = [v.persistenceTimeoutS ? `persistence ${v.persistenceTimeoutS} s` : '', v.quorum > 1 || v.hysteresis ? `quorum ${v.quorum}±${v.hysteresis}` : '',
+      v.sorry ? `sorry ${v.sorry.address}:${v.sorry.port}` : '', v.alpha ? 'alpha' : '', v.omega ? 'omega' : ''].filter(Boolean);
+    lines.push(`virtual_server ${v.key}: ${v.method} ${v.sched}, checks every ${v.delayLoopMs / 1000} s${extra.length ? `, ${extra.join(', ')}` : ''} (nftables)`);
+    for (const r of v.realServers) {
+      const checks = r.checks.map((c) => c.kind).join(', ') || 'no checker (always up)';
+      lines.push(`  real_server ${rsKey(r)} weight ${r.weight}${r.inhibitOnFailure ? ' inhibit_on_failure' : ''}: ${checks}`);
+    }
+  }
+  return lines;
+}
