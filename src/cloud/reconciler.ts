@@ -33,6 +33,7 @@ export type Phase =
   | 'held' // verified: the provider says we hold it
   | 'backoff' // waiting before a retry
   | 'failed' // budget spent or a non-retryable error: waiting for the slow retry
+  | 'fenced' // the fencing check (quorum) refused the assign: re-checked at the reconcile interval
   | 'contested' // a configured peer took it while this node could not hear it: not fought, re-read
   | 'released'; // not ours to hold; no calls
 
@@ -214,7 +215,7 @@ export class Reconciler {
   private onTimer(now: number, out: ReconcilerAction[]): void {
     this.timerAt = undefined;
     if (this.desired !== 'hold') return;
-    if (this.phase === 'held' || this.phase === 'failed' || this.phase === 'contested') {
+    if (this.phase === 'held' || this.phase === 'failed' || this.phase === 'contested' || this.phase === 'fenced') {
       // Periodic reconcile, the slow retry after a spent budget, or the re-read of a contested
       // address: a fresh budget. A failover that has not converged keeps its start time.
       this.gen += 1;
@@ -292,6 +293,14 @@ export class Reconciler {
 
   private onError(now: number, op: CallOp, e: CallError, out: ReconcilerAction[]): void {
     this.lastError = `${op}: ${e.message}`;
+    if (e.kind === 'fenced') {
+      // Not a provider failure: the quorum says this node may not hold it. Look again later
+      // (the lease may come); never retried fast.
+      this.phase = 'fenced';
+      out.push({ type: 'log', level: 'warn', event: 'cloud.fenced', msg: `${e.message}; no assign (re-checked in ${Math.round(this.s.reconcileMs / 1000)} s)` });
+      this.arm(now + this.s.reconcileMs * 1000, out);
+      return;
+    }
     if (e.kind === 'auth' || e.kind === 'not_found' || e.kind === 'invalid') {
       this.phase = 'failed';
       out.push({ type: 'log', level: 'error', event: 'cloud.error', msg: `${this.lastError} (${e.kind}; not retried for ${Math.round(this.s.errorRetryMs / 1000)} s)` });

@@ -12,6 +12,8 @@ import type { FloatingIpStatus } from '../daemon/status-types.js';
 import { CloudError, type CloudProvider, type ProviderFactory } from './types.js';
 import { DEFAULT_RECONCILER, Reconciler, type CallError, type Desire, type ReconcilerAction, type ReconcilerSettings } from './reconciler.js';
 
+export interface AssignPermit { ok: boolean; epoch?: number | string; reason?: string }
+
 /** Providers whose SDK has its own credential chain (instance roles): a token is optional. */
 const TOKEN_OPTIONAL = new Set(['aws', 'gcp']);
 
@@ -23,6 +25,12 @@ export interface RunnerDeps {
   env?: NodeJS.ProcessEnv;
   /** Seeded randomness for tests. */
   random?: () => number;
+  /**
+   * The quorum's fencing check, asked right before every assign request (helper "quorum";
+   * /work/coord/notes/cloud-api.md): `ok` false stops the assign (phase fenced, no retry storm);
+   * the epoch of an allowed assign is shown in the status and logged. Default: always ok.
+   */
+  mayAssign?: (floatingIp: string) => AssignPermit;
   /** Contested / no longer contested (webhooks): the address, and the reason or undefined. */
   onContest?: (name: string, reason: string | undefined) => void;
 }
@@ -57,6 +65,8 @@ export class FloatingIpRunner {
   private stopped = false;
   /** HTTP requests (not reconciler steps), failed ones, and the last one's duration. */
   private http = { requests: 0, errors: 0, lastMs: undefined as number | undefined };
+  /** The fencing token of the last assign the quorum allowed. */
+  private epoch: number | string | undefined;
   readonly needsLocalAddress: boolean;
 
   constructor(readonly cfg: FloatingIpConfig, private readonly deps: RunnerDeps) {
@@ -72,6 +82,11 @@ export class FloatingIpRunner {
     if (this.stopped) return;
     this.lastChange = new Date(this.deps.clock.wallMs()).toISOString();
     this.apply(this.rec.step(this.deps.clock.nowUs(), { type: 'desire', want, reason }));
+  }
+
+  /** The fencing check may answer differently now (quorum acquired): a fenced address is looked at again at once. */
+  permitChanged(): void {
+    if (this.rec.view().phase === 'fenced') this.feed({ type: 'timer' });
   }
 
   /** A valid VRRP advert from a peer of an instance that uses this address. */
@@ -94,6 +109,7 @@ export class FloatingIpRunner {
     };
     if (this.http.lastMs !== undefined) s.lastLatencyMs = this.http.lastMs;
     if (v.contested !== undefined) s.contested = v.contested;
+    if (this.epoch !== undefined) s.epoch = String(this.epoch);
     if (v.self !== undefined) s.self = v.self;
     if (v.holder !== undefined) s.holder = v.holder ?? '';
     if (v.lastResult !== undefined) s.lastResult = v.lastResult;
@@ -142,7 +158,15 @@ export class FloatingIpRunner {
       let value: string | null | undefined;
       if (op === 'whoami') value = await p.whoAmI();
       else if (op === 'holder') value = await p.holder();
-      else await p.assign(self ?? '');
+      else {
+        const permit = this.deps.mayAssign?.(this.cfg.name) ?? { ok: true };
+        if (!permit.ok) throw new CloudError('fenced', `fencing check refused the assign${permit.reason ? `: ${permit.reason}` : ''}`);
+        if (permit.epoch !== undefined) {
+          this.epoch = permit.epoch;
+          this.log.info({ event: 'cloud.assign', epoch: String(permit.epoch) }, `assigning ${this.cfg.address} to ${self ?? '?'} under epoch ${String(permit.epoch)}`);
+        }
+        await p.assign(self ?? '');
+      }
       this.feed({ type: 'result', gen, op, ok: true, value });
     } catch (e) {
       this.feed({ type: 'result', gen, op, ok: false, error: toCallError(e) });

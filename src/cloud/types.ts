@@ -23,7 +23,9 @@ export type CloudErrorKind =
   /** Connection refused/reset, DNS. Retry with backoff. */
   | 'network'
   /** 400/422 that is not "busy": the request itself is wrong (bad id, wrong region). Not retried fast. */
-  | 'invalid';
+  | 'invalid'
+  /** The quorum's fencing check (mayAssign) refused: this node must not move the address now. */
+  | 'fenced';
 
 export class CloudError extends Error {
   readonly kind: CloudErrorKind;

@@ -10,11 +10,14 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { FloatingIpRunner } from '../cloud/runner.js';
 import type { ProviderFactory } from '../cloud/types.js';
+import type { AssignPermit } from '../cloud/runner.js';
 
 export interface CloudIpsDeps {
   log: Logger;
   clock: Clock;
   factories: Record<string, ProviderFactory>;
+  /** Fencing check right before each assign (quorum mode); default: always allowed. */
+  mayAssign?: (floatingIp: string) => AssignPermit;
   /** A floating IP became contested (reason) or stopped being so (undefined): for webhooks. */
   onContest?: (name: string, reason: string | undefined) => void;
 }
@@ -65,6 +68,11 @@ export class CloudIps {
       if (masters.length > 0) r.setDesire('hold', `${masters.map((m) => m.name).join(', ')} MASTER: ${reason}`);
       else r.setDesire('release', `${instance} ${state}: ${reason}`);
     }
+  }
+
+  /** Quorum mode: the fencing check's answer may have changed (lease acquired); fenced addresses are re-checked now. */
+  permitChanged(): void {
+    for (const r of this.runners.values()) r.permitChanged();
   }
 
   status(): FloatingIpStatus[] {

@@ -94,6 +94,8 @@ export interface FloatingIpStatus {
    * (issue 13): "contested: the provider shows 102 as holder; this node cannot hear its peer …".
    */
   contested?: string;
+  /** Fencing token (quorum epoch) of the last assign the quorum allowed. */
+  epoch?: string;
   lastResult?: string;
   lastError?: string;
   lastChange?: string;
