@@ -3,8 +3,10 @@
  * variable, never the config text) and a constant-time comparison. The token is never logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { ApiConfig } from '../config/model.js';
+import { registerSecret } from '../util/redact.js';
+import { secretFileProblem } from '../util/secret-file.js';
 
 export class TokenError extends Error {
   readonly code = 'FLOATD_API_TOKEN';
@@ -23,7 +25,8 @@ export function loadToken(api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>, env: N
   if (api.tokenFile) {
     try {
       raw = readFileSync(api.tokenFile, 'utf8');
-      if ((statSync(api.tokenFile).mode & 0o077) !== 0) warnings.push(`API token file ${api.tokenFile} is readable by group or others (chmod 600 it)`);
+      const why = secretFileProblem(api.tokenFile);
+      if (why) warnings.push(`API token file ${api.tokenFile} is ${why}`);
     } catch (e) {
       throw new TokenError(`cannot read the API token file ${api.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
@@ -34,6 +37,7 @@ export function loadToken(api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>, env: N
     return { warnings };
   }
   const token = raw.trim();
+  registerSecret(token);
   if (token.length < 16) throw new TokenError(`the API token from ${api.tokenFile ?? `$${api.tokenEnv}`} is shorter than 16 characters`);
   return { token, warnings };
 }

@@ -5,6 +5,9 @@
  */
 import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { escapeControl, redactSecrets } from './redact.js';
+
+export { registerSecret } from './redact.js';
 
 export type { Logger };
 
@@ -26,13 +29,14 @@ const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'event', 'insta
 
 /** One record without time and level: `(instance) message [event k=v …]` (the console and syslog share it). */
 export function formatLogBody(rec: Record<string, unknown>): string {
-  const inst = rec.instance ? `(${String(rec.instance)}) ` : '';
-  const msg = String(rec.msg ?? '');
+  // Messages and values may quote untrusted text (a provider's reply): no CR/LF reaches the line.
+  const inst = rec.instance ? `(${escapeControl(String(rec.instance))}) ` : '';
+  const msg = escapeControl(String(rec.msg ?? ''));
   const extras: string[] = [];
   for (const [k, v] of Object.entries(rec)) {
     if (SKIP.has(k) || v === undefined) continue;
     const s = typeof v === 'string' ? v : JSON.stringify(v);
-    extras.push(`${k}=${/\s/.test(s) ? JSON.stringify(s) : s}`);
+    extras.push(`${escapeControl(k)}=${/[\s"]/.test(s) ? JSON.stringify(s) : escapeControl(s)}`);
   }
   const tail = rec.event ? ` [${String(rec.event)}${extras.length ? ' ' + extras.join(' ') : ''}]` : extras.length ? ` [${extras.join(' ')}]` : '';
   return `${inst}${msg}${tail}`;
@@ -61,9 +65,22 @@ export function humanStream(out: NodeJS.WritableStream): Writable {
   });
 }
 
+/**
+ * Every serialized record passes here before any sink (console, JSON, syslog): registered
+ * secrets are scrubbed from the whole line (redact.ts), whatever field carries them.
+ */
+function scrubbed(out: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out.write(redactSecrets(chunk.toString('utf8')));
+      cb();
+    },
+  });
+}
+
 export function createLogger(opts: LogOptions = {}): Logger {
   const out = opts.stream ?? process.stderr;
-  const dest = opts.json ? out : humanStream(out);
+  const dest = scrubbed(opts.json ? out : humanStream(out));
   return pino(
     {
       level: opts.level ?? 'info',
