@@ -17,7 +17,8 @@ test('RFC 3164 line: PRI from facility and level, padded day, ident[pid], the JS
   const now = new Date(2026, 0, 5, 7, 8, 9);
   const line = formatSyslog({ level: 30, time: 0, instance: 'VI_1', msg: 'Entering MASTER STATE', event: 'vrrp.transition', reason: 'advert timeout' }, { facility: 19, ident: 'floatd', pid: 42, now });
   assert.equal(line, '<158>Jan  5 07:08:09 floatd[42]: (VI_1) Entering MASTER STATE [vrrp.transition reason="advert timeout"]');
-  assert.match(formatSyslog({ level: 50, msg: 'a\nb' }, { facility: 3, ident: 'floatd', pid: 1, now }), /^<27>.*: a b$/);
+  // A newline inside a message is escaped (util/log.ts formatLogBody): one record, one datagram.
+  assert.match(formatSyslog({ level: 50, msg: 'a\nb' }, { facility: 3, ident: 'floatd', pid: 1, now }), /^<27>.*: a\\nb$/);
   assert.match(formatSyslog({ level: 20, msg: 'x' }, { facility: 3, ident: 'floatd', pid: 1, now }), /^<31>/);
 });
 
