@@ -31,14 +31,17 @@ export type Exec = (argv: string[], stdin?: string) => Promise<{ code: number; s
 export function execFile(prefix: string[] = []): Exec {
   return (argv, stdin) => new Promise((resolve) => {
     const all = [...prefix, ...argv];
-    const child = spawn(all[0]!, all.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], timeout: 10_000 });
+    const child = spawn(all[0]!, all.slice(1), { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 10_000 });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stdout?.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
     child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // a child that exits early: its exit code says why
+      child.stdin.end(stdin);
+    }
   });
 }
 

@@ -1,0 +1,108 @@
+/**
+ * Lab: floatd's nftables load balancer, LVS-NAT, on real kernels with real nginx. One balancer
+ * (lb1) runs `floatd run` with a vrrp_instance holding the public and the internal VIP and a
+ * virtual_server with three real servers; a client sends requests, each on a new connection.
+ * rr spreads evenly; a reload to wrr spreads by weight without touching the unchanged servers'
+ * slots; stopping nginx takes a server out within delay_loop + retry × delay_before_retry and
+ * no request goes to it after; starting it brings it back; losing quorum sends everything to
+ * the sorry server. Needs root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
+import { LbLab, LB_VIP, RS_IPS, tally } from '../../src/lab/lb-lab.js';
+
+const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'nft']) ?? false;
+
+const lvs = (sched: string, weights: number[]): string => `
+virtual_server ${LB_VIP} 80 {
+  delay_loop 1
+  lvs_sched ${sched}
+  lvs_method NAT
+  protocol TCP
+  quorum 2
+  sorry_server ${RS_IPS[2]} 8080
+${RS_IPS.map((ip, i) => `  real_server ${ip} 80 {
+    weight ${weights[i]}
+    TCP_CHECK {
+      connect_timeout 0.5
+      retry 1
+      delay_before_retry 0.2
+    }
+  }`).join('\n')}
+}
+`;
+
+let lab: LbLab;
+before(async () => {
+  if (skip) return;
+  lab = new LbLab();
+  lab.writeConfig('lb1', lvs('rr', [1, 1, 1]));
+  lab.startFloatd('lb1');
+  await lab.waitFor('lb1 holds the VIP', () => lab.holdsVip('lb1'), 10_000);
+  await lab.waitFor('rules installed', () => lab.ruleset('lb1').includes('numgen inc mod 3'), 5000);
+});
+after(() => lab?.destroy());
+
+test('rr: requests spread evenly over the three real servers', { skip }, () => {
+  const t = tally(lab.requests(30));
+  assert.deepEqual(t, { rs1: 10, rs2: 10, rs3: 10 });
+});
+
+/** Handle of the slot map (s…) and of the table: the same handle means updated in place. */
+function handles(): { table: number; slots: number } {
+  const j = JSON.parse(lab.lab.exec('lb1', ['nft', '-j', 'list', 'table', 'ip', 'floatd_lb'])) as { nftables: Record<string, { name: string; handle: number }>[] };
+  const table = j.nftables.find((x) => x.table)!.table!.handle;
+  const slots = j.nftables.find((x) => x.map && /^s/.test(x.map.name))!.map!.handle;
+  return { table, slots };
+}
+
+test('reload to wrr 1:2:3: requests spread by weight; the table and slot map are updated in place', { skip }, async () => {
+  const before = handles();
+  lab.writeConfig('lb1', lvs('wrr', [1, 2, 3]));
+  lab.signalFloatd('lb1', 'HUP');
+  await lab.waitFor('wrr rules', () => lab.ruleset('lb1').includes('numgen inc mod 6'), 5000);
+  const t = tally(lab.requests(60));
+  assert.deepEqual(t, { rs1: 10, rs2: 20, rs3: 30 });
+  assert.deepEqual(handles(), before, 'same table, same slot map: elements changed, nothing re-created');
+  assert.match(lab.log('lb1'), /load balancer: 1 virtual server/);
+});
+
+test('nginx stopped on rs1: out of rotation within delay_loop + retry × delay_before_retry, then no request reaches it', { skip }, async (ctx) => {
+  const t0 = Date.now();
+  lab.nginx('rs1', false);
+  // wrr over rs2:rs3 = 2:3 is five slots.
+  await lab.waitFor('rs1 out of rotation', () => lab.ruleset('lb1').includes('numgen inc mod 5'), 5000);
+  const ms = Date.now() - t0;
+  assert.match(lab.log('lb1'), /real server 203\.0\.113\.11:80 down/);
+  // delay_loop 1 s + retry 1 × delay_before_retry 0.2 s (a refused connect is immediate), plus the nft apply.
+  assert.ok(ms < 1000 + 200 + 500, `removal took ${ms} ms`);
+  ctx.diagnostic(`nginx stop → out of rotation: ${ms} ms`);
+  const t = tally(lab.requests(50));
+  assert.equal(t.rs1, undefined, `no request to rs1 after removal: ${JSON.stringify(t)}`);
+  assert.equal(t.failed, undefined, 'every request was served');
+  assert.equal((t.rs2 ?? 0) + (t.rs3 ?? 0), 50);
+});
+
+test('nginx back on rs1: in rotation again', { skip }, async () => {
+  lab.nginx('rs1', true);
+  await lab.waitFor('rs1 back in rotation', () => lab.ruleset('lb1').includes('numgen inc mod 6'), 3000);
+  assert.match(lab.log('lb1'), /real server 203\.0\.113\.11:80 up/);
+  const t = tally(lab.requests(60));
+  assert.deepEqual(t, { rs1: 10, rs2: 20, rs3: 30 });
+});
+
+test('quorum lost (live weight below 2): only the sorry server answers; regained: back to the pool', { skip }, async () => {
+  lab.writeConfig('lb1', lvs('rr', [1, 1, 1]));
+  lab.signalFloatd('lb1', 'HUP');
+  await lab.waitFor('rr rules', () => lab.ruleset('lb1').includes('numgen inc mod 3'), 5000);
+  lab.nginx('rs1', false);
+  lab.nginx('rs2', false);
+  await lab.waitFor('quorum lost', () => /quorum lost/.test(lab.log('lb1')) && lab.ruleset('lb1').includes('numgen inc mod 1 '), 4000);
+  // rs3's nginx also serves the sorry page on :8080.
+  assert.deepEqual(tally(lab.requests(10)), { sorry: 10 });
+  lab.nginx('rs1', true);
+  lab.nginx('rs2', true);
+  await lab.waitFor('quorum gained', () => /quorum gained/.test(lab.log('lb1')) && lab.ruleset('lb1').includes('numgen inc mod 3 '), 4000);
+  assert.deepEqual(tally(lab.requests(30)), { rs1: 10, rs2: 10, rs3: 10 });
+});
