@@ -2,7 +2,9 @@
  * How long a gratuitous-ARP burst blocks the event loop (issue 15 item 5): 40 VIPs, each
  * announced `garp_master_repeat` (5) times, as a takeover does. Two ways to send the frames:
  * - kept:      one AF_PACKET socket per interface, opened once (what floatd does now);
- * - per-frame: a socket opened and closed around every frame (what floatd did before).
+ * - per-frame: a socket opened and closed around every frame (what floatd did before);
+ * - announce:  announceAddress() per VIP and repeat, as the runtime calls it (kept socket, MAC
+ *              read through it, frames cached).
  * Inside a network namespace made for the run (a veth pair, 198.51.100.0/24 VIPs). Reported:
  * the synchronous time of each burst, and the event loop's delay (monitorEventLoopDelay) seen
  * by a 10 ms timer while bursts run every 200 ms.
@@ -16,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildGratuitousArp } from '../src/net/frames.js';
+import { announceAddress } from '../src/net/garp.js';
 import { native } from '../src/net/native.js';
 import { quantile, sleep } from './stats.js';
 
@@ -23,7 +26,9 @@ const REPEAT = 5;
 
 interface ModeResult { mode: string; burstMsP50: number; burstMsMax: number; loopDelayP99Ms: number; loopDelayMaxMs: number; frames: number }
 
-async function child(mode: 'kept' | 'per-frame', ifname: string, bursts: number, vips: number): Promise<ModeResult> {
+type Mode = 'kept' | 'per-frame' | 'announce';
+
+async function child(mode: Mode, ifname: string, bursts: number, vips: number): Promise<ModeResult> {
   const n = native();
   const kept = n.packetOpen(ifname);
   const mac = n.packetInfo(kept).mac;
@@ -38,6 +43,7 @@ async function child(mode: 'kept' | 'per-frame', ifname: string, bursts: number,
     for (let r = 0; r < REPEAT; r++) {
       for (const f of frames) {
         if (mode === 'kept') n.packetSend(kept, f);
+        else if (mode === 'announce') announceAddress(ifname, `198.51.100.${frames.indexOf(f) + 1}`);
         else { const s = n.packetOpen(ifname); try { n.packetSend(s, f); } finally { n.packetClose(s); } }
         sent++;
       }
@@ -63,7 +69,7 @@ function sh(args: string[], allowFail = false): string {
 async function main(): Promise<void> {
   const [, self, a1, a2, a3, a4, a5] = process.argv;
   if (a1 === '--child') {
-    const r = await child(a2 as 'kept' | 'per-frame', a3!, Number(a4), Number(a5));
+    const r = await child(a2 as Mode, a3!, Number(a4), Number(a5));
     process.stdout.write(JSON.stringify(r));
     return;
   }
@@ -80,7 +86,7 @@ async function main(): Promise<void> {
     sh(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
     sh(['ip', '-n', ns, 'link', 'set', `fdgb${sfx}`, 'up']);
     const results: ModeResult[] = [];
-    for (const mode of ['per-frame', 'kept'] as const) {
+    for (const mode of ['per-frame', 'kept', 'announce'] as const) {
       const out = sh(['ip', 'netns', 'exec', ns, process.execPath, '--enable-source-maps', self!, '--child', mode, ifname, String(bursts), String(vips)]);
       results.push(JSON.parse(out) as ModeResult);
     }

@@ -113,7 +113,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       fdwatch_close(w); /* after the report: it uses the async context */
     } else {
       uv_poll_start(&w->poll, UV_READABLE, on_poll);
-      fdwatch_report(w, cb, err, false);
+      if (!w->on_error || !w->on_error(w, err)) fdwatch_report(w, cb, err, false);
     }
   }
   napi_close_handle_scope(env, scope);

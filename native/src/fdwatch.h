@@ -24,6 +24,8 @@ struct fdwatch {
   napi_async_context actx;
   fdwatch_ready_fn ready;
   void (*free_extra)(fdwatch_t *w);
+  /* Optional: takes a poll error (true = handled, polling resumes, nothing reported now). */
+  bool (*on_error)(fdwatch_t *w, int err);
   int fails;          /* consecutive poll errors */
   bool in_call;       /* inside a JS callback: the async context outlives it */
   bool polling;       /* uv_poll started */

@@ -7,7 +7,9 @@
  *   and each receive, so this returns in microseconds; a 1 s receive timeout bounds the rest.
  * - nlOpen(groups, cb): a subscription to RTMGRP_* groups; each datagram (one or more
  *   messages) arrives as cb(null, Buffer); an overrun arrives as cb(err ENOBUFS), after which
- *   the caller re-reads the state it cares about.
+ *   the caller re-reads the state it cares about. That report waits until the queue has been
+ *   drained: while the socket is congested the kernel drops further events without a second
+ *   ENOBUFS, so a re-read done earlier could miss a change made in the meantime.
  * Every length is checked before it is used.
  */
 #include "fdwatch.h"
@@ -34,7 +36,14 @@
 typedef struct {
   fdwatch_t w;
   unsigned char *buf;
+  bool overrun; /* ENOBUFS seen, reported once the queue is empty */
 } nl_sock_t;
+
+static bool nl_on_error(fdwatch_t *w, int err) {
+  if (err != ENOBUFS) return false;
+  ((nl_sock_t *)w)->overrun = true;
+  return true;
+}
 
 static void nl_free_extra(fdwatch_t *w) { free(((nl_sock_t *)w)->buf); }
 
@@ -48,12 +57,20 @@ static void on_events(fdwatch_t *w, napi_value cb) {
     ssize_t n = recvmsg(w->fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) fdwatch_report(w, cb, errno, false);
+      if (errno == ENOBUFS) { s->overrun = true; continue; }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (s->overrun) { /* drained: the caller's re-read now sees everything */
+          s->overrun = false;
+          fdwatch_report(w, cb, ENOBUFS, false);
+        }
+      } else {
+        fdwatch_report(w, cb, errno, false);
+      }
       break;
     }
     /* Only the kernel speaks on these groups; a truncated datagram is an overrun to resync. */
     if (msg.msg_namelen < sizeof from || from.nl_pid != 0) continue;
-    if (msg.msg_flags & MSG_TRUNC) { fdwatch_report(w, cb, ENOBUFS, false); continue; }
+    if (msg.msg_flags & MSG_TRUNC) { s->overrun = true; continue; }
     napi_handle_scope inner;
     napi_open_handle_scope(env, &inner);
     napi_value argv[2];
@@ -112,6 +129,7 @@ napi_value nl_open(napi_env env, napi_callback_info info) {
   if (!h) { free(buf); return NULL; }
   ((nl_sock_t *)w)->buf = buf;
   w->free_extra = nl_free_extra;
+  w->on_error = nl_on_error;
   return h;
 }
 

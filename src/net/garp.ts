@@ -43,8 +43,12 @@ export const realGarpDeps: GarpDeps = { openLink: nativeLink, forwarding: readFo
 /** The interface went away and came back (new ifindex) or the socket broke: reopen once. */
 const REOPEN = new Set(['ENODEV', 'ENXIO', 'EBADF', 'ENETDOWN']);
 
+/** Built frames kept for the repeats of a burst and the next takeover (bounded). */
+const MAX_FRAMES = 4096;
+
 export class Announcer {
   private readonly links = new Map<string, FrameLink>();
+  private readonly frames = new Map<string, Buffer>();
 
   constructor(private readonly deps: GarpDeps = realGarpDeps) {}
 
@@ -65,9 +69,14 @@ export class Announcer {
     return this.withLink(ifname, (l) => {
       const info = l.info();
       if (info.noarp) return false;
-      const frame = fam === 4
-        ? buildGratuitousArp(info.mac, addr)
-        : buildUnsolicitedNa(info.mac, addr, { router: this.deps.forwarding(ifname) });
+      const router = fam === 6 && this.deps.forwarding(ifname);
+      const key = `${ifname} ${info.mac} ${addr} ${router ? 'R' : ''}`;
+      let frame = this.frames.get(key);
+      if (!frame) {
+        frame = fam === 4 ? buildGratuitousArp(info.mac, addr) : buildUnsolicitedNa(info.mac, addr, { router });
+        if (this.frames.size >= MAX_FRAMES) this.frames.clear();
+        this.frames.set(key, frame);
+      }
       l.send(frame);
       return true;
     });

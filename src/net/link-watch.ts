@@ -193,6 +193,7 @@ export class LinkWatch extends EventEmitter {
   /** An overrun lost events: read everything watched again. A dead subscription: fall back. */
   private kernelError(e: HandleError): void {
     if (this.stopped) return;
+    this.emit('resync', { code: String(e.code ?? 'EIO'), fatal: e.fatal === true });
     if (e.fatal) {
       this.sub?.close();
       this.sub = undefined;
@@ -295,4 +296,6 @@ export class LinkWatch extends EventEmitter {
 export interface LinkWatch {
   on(ev: 'link', fn: (e: LinkEvent) => void): this;
   on(ev: 'address-removed', fn: (e: AddressEvent) => void): this;
+  /** Kernel events were lost (ENOBUFS) or the subscription died (fatal): everything is re-read. */
+  on(ev: 'resync', fn: (e: { code: string; fatal: boolean }) => void): this;
 }

@@ -66,13 +66,31 @@ import { createInterface } from 'node:readline';
 const { openVrrpSocket } = await import(process.env.M_SOCK);
 const { announceAddress } = await import(process.env.M_GARP);
 const { LinkWatch } = await import(process.env.M_WATCH);
+const addresses = await import(process.env.M_ADDR);
+const { openNetlink } = await import(process.env.M_NL);
 const socks = new Map();
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
 let watch;
-createInterface({ input: process.stdin }).on('line', (line) => {
+createInterface({ input: process.stdin }).on('line', async (line) => {
   const c = JSON.parse(line);
   try {
     let r;
+    if (c.op === 'call') r = await addresses[c.fn](...c.args); // no runner: netlink
+    if (c.op === 'flood') { // c.n address add+del pairs, synchronously: the watcher cannot read meanwhile
+      const nl = openNetlink();
+      const t0 = performance.now();
+      for (let i = 0; i < c.n; i++) {
+        const a = { family: 4, address: '203.0.113.' + (1 + (i % 250)), prefix: 32 };
+        nl.addAddress(c.ifname, a);
+        nl.removeAddress(c.ifname, a);
+      }
+      r = { usPerOp: ((performance.now() - t0) * 1000) / (2 * c.n) };
+    }
+    if (c.op === 'burst') { // c.vips × c.repeat announcements, as a takeover sends them
+      const t0 = performance.now();
+      for (let k = 0; k < c.repeat; k++) for (const v of c.vips) announceAddress(c.ifname, v);
+      r = { ms: performance.now() - t0 };
+    }
     if (c.op === 'open') {
       const s = openVrrpSocket(c.opts);
       s.on('packet', (p) => out({ ev: 'packet', id: c.id, data: p.data.toString('hex'), src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex }));
@@ -81,11 +99,15 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     else if (c.op === 'close') { socks.get(c.id).close(); socks.delete(c.id); }
     else if (c.op === 'announce') r = announceAddress(c.ifname, c.vip);
     else if (c.op === 'watch') {
-      watch ??= new LinkWatch({ addressPollMs: 1000 }).start();
-      watch.on('link', (e) => out({ ev: 'link', ...e }));
-      watch.on('address-removed', (e) => out({ ev: 'address-removed', ...e }));
-      watch.watchLink(c.ifname);
+      if (!watch) {
+        watch = new LinkWatch({ addressPollMs: 1000 }).start();
+        watch.on('link', (e) => out({ ev: 'link', ...e }));
+        watch.on('address-removed', (e) => out({ ev: 'address-removed', ...e }));
+        watch.on('resync', (e) => out({ ev: 'resync', ...e }));
+      }
+      if (c.ifname) watch.watchLink(c.ifname);
       if (c.address) watch.watchAddress(c.ifname, c.address);
+      r = watch.source();
     } else if (c.op === 'exit') { watch?.stop(); for (const s of socks.values()) s.close(); process.stdin.destroy(); }
     out({ seq: c.seq, ok: true, r });
   } catch (e) {
@@ -135,7 +157,10 @@ function startAgent(ns: string): Agent {
   const script = join(dir, 'agent.mjs');
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, script], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, M_SOCK: modUrl('vrrp-socket'), M_GARP: modUrl('garp'), M_WATCH: modUrl('link-watch') },
+    env: {
+      ...process.env, M_SOCK: modUrl('vrrp-socket'), M_GARP: modUrl('garp'), M_WATCH: modUrl('link-watch'),
+      M_ADDR: modUrl('addresses'), M_NL: modUrl('netlink'),
+    },
   });
   const a = new Agent(child);
   agents.push(a);
@@ -352,11 +377,11 @@ test('virtual route add/remove is idempotent', { skip }, async () => {
   assert.equal(await removeRoute('inet6 2001:db8:1::/64 via 2001:db8::2', run), true);
 });
 
-test('link watch reports down/up and a VIP deleted behind our back', { skip }, async () => {
+test('link watch reports down/up and a VIP deleted behind our back, from the netlink subscription', { skip }, async () => {
   sh(['ip', '-n', NS_A, 'addr', 'add', '192.0.2.77/32', 'dev', IF_A]);
-  await A.cmd({ op: 'watch', ifname: IF_A, address: '192.0.2.77' });
+  const w = await A.cmd({ op: 'watch', ifname: IF_A, address: '192.0.2.77' });
+  assert.equal(w.r, 'netlink', 'no ip monitor child, no pollers');
   await A.wait((m) => m.ev === 'link' && m.up === true);
-  await new Promise((r) => setTimeout(r, 300)); // let the monitor child start
   sh(['ip', '-n', NS_A, 'addr', 'del', '192.0.2.77/32', 'dev', IF_A]);
   const rm = await A.wait((m) => m.ev === 'address-removed', 3000);
   assert.equal(rm.address, '192.0.2.77');
@@ -364,6 +389,97 @@ test('link watch reports down/up and a VIP deleted behind our back', { skip }, a
   await A.wait((m) => m.ev === 'link' && m.up === false, 3000);
   sh(['ip', '-n', NS_B, 'link', 'set', IF_B, 'up']);
   await A.wait((m) => m.ev === 'link' && m.up === true && A.events.some((e) => e.ev === 'link' && e.up === false), 3000);
+});
+
+/** The kernel's view of IF_A's addresses, from `ip` (independent of the code under test). */
+function kernelAddrs(): { local: string; prefixlen: number; valid_life_time?: number; label?: string }[] {
+  const j = JSON.parse(sh(['ip', '-n', NS_A, '-json', 'addr', 'show', 'dev', IF_A])) as { addr_info: { local: string; prefixlen: number; valid_life_time?: number }[] }[];
+  return j[0]?.addr_info ?? [];
+}
+
+test('netlink: VIP add/remove in the namespace, idempotent, seen by ip; presence is the kernel\'s', { skip }, async () => {
+  const v4 = { ifname: IF_A, address: '192.0.2.101', prefix: 24, label: `${IF_A}:2`, broadcast: '+' };
+  assert.equal((await A.cmd({ op: 'call', fn: 'addAddress', args: [v4] })).r, true);
+  assert.equal((await A.cmd({ op: 'call', fn: 'addAddress', args: [v4] })).r, false);
+  assert.ok(sh(['ip', '-n', NS_A, '-o', 'addr', 'show', 'dev', IF_A]).match(/inet 192\.0\.2\.101\/24 brd 192\.0\.2\.255 .*secondary .*:2/));
+  assert.equal((await A.cmd({ op: 'call', fn: 'addressPresent', args: [IF_A, '192.0.2.101'] })).r, true);
+  sh(['ip', '-n', NS_A, 'addr', 'del', '192.0.2.101/24', 'dev', IF_A]); // behind floatd's back
+  assert.equal((await A.cmd({ op: 'call', fn: 'addressPresent', args: [IF_A, '192.0.2.101'] })).r, false, 'status reads the kernel, not the intent');
+  assert.equal((await A.cmd({ op: 'call', fn: 'removeAddress', args: [v4] })).r, false);
+  const v6 = { ifname: IF_A, address: '2001:db8::101' };
+  assert.equal((await A.cmd({ op: 'call', fn: 'addAddress', args: [v6] })).r, true);
+  assert.match(sh(['ip', '-n', NS_A, '-o', 'addr', 'show', 'dev', IF_A]), /inet6 2001:db8::101\/128 scope global (nodad )?deprecated/);
+  assert.equal((await A.cmd({ op: 'call', fn: 'removeAddress', args: [v6] })).r, true);
+  const r = `198.51.100.0/24 via 192.0.2.2 dev ${IF_A}`;
+  assert.equal((await A.cmd({ op: 'call', fn: 'addRoute', args: [r] })).r, true);
+  assert.equal((await A.cmd({ op: 'call', fn: 'addRoute', args: [r] })).r, false);
+  assert.match(sh(['ip', '-n', NS_A, 'route', 'show', '198.51.100.0/24']), /via 192\.0\.2\.2/);
+  assert.equal((await A.cmd({ op: 'call', fn: 'removeRoute', args: [r] })).r, true);
+  assert.equal((await A.cmd({ op: 'call', fn: 'removeRoute', args: [r] })).r, false);
+  assert.equal((await A.cmd({ op: 'call', fn: 'addRoute', args: ['inet6 2001:db8:1::/64 via 2001:db8::2 no_track'] })).r, true);
+  assert.equal((await A.cmd({ op: 'call', fn: 'removeRoute', args: ['inet6 2001:db8:1::/64 via 2001:db8::2'] })).r, true);
+});
+
+test('netlink: a VIP with valid_lft 2 disappears by itself, reported as expired; a refresh keeps another', { skip }, async () => {
+  await A.cmd({ op: 'watch' });
+  const exp = { ifname: IF_A, address: '192.0.2.102', prefix: 32, validLft: 2 };
+  const kept = { ifname: IF_A, address: '192.0.2.103', prefix: 32, validLft: 2 };
+  await A.cmd({ op: 'call', fn: 'addAddress', args: [exp] });
+  await A.cmd({ op: 'call', fn: 'addAddress', args: [kept] });
+  await A.cmd({ op: 'watch', ifname: IF_A, address: '192.0.2.102' });
+  await A.cmd({ op: 'watch', ifname: IF_A, address: '192.0.2.103' });
+  const lft = kernelAddrs().find((a) => a.local === '192.0.2.102')?.valid_life_time;
+  assert.ok(lft !== undefined && lft <= 2, `valid_lft ${lft}`);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 1000));
+  await A.cmd({ op: 'call', fn: 'refreshLifetime', args: [kept, 30] });
+  const rm = await A.wait((m) => m.ev === 'address-removed' && m.address === '192.0.2.102', 6000);
+  const took = Date.now() - t0;
+  assert.equal(rm.expired, true, 'the kernel\'s expiry, not someone\'s ip addr del');
+  assert.ok(took >= 1500 && took < 5000, `expired after ${took} ms`);
+  assert.equal(kernelAddrs().some((a) => a.local === '192.0.2.102'), false);
+  await new Promise((r) => setTimeout(r, Math.max(0, 3500 - (Date.now() - t0))));
+  const k = kernelAddrs().find((a) => a.local === '192.0.2.103');
+  assert.ok(k && (k.valid_life_time ?? 0) > 20, `the refreshed VIP is still there (${JSON.stringify(k)})`);
+  assert.equal(A.events.some((m) => m.ev === 'address-removed' && m.address === '192.0.2.103'), false);
+  await A.cmd({ op: 'call', fn: 'removeAddress', args: [kept] });
+  const rm2 = await A.wait((m) => m.ev === 'address-removed' && m.address === '192.0.2.103', 3000);
+  assert.equal(rm2.expired, undefined, 'a deletion with time left is not an expiry');
+});
+
+test('netlink: an event overrun (ENOBUFS) is recovered by a resync; events flow again afterwards', { skip }, async () => {
+  sh(['ip', '-n', NS_A, 'addr', 'add', '192.0.2.78/32', 'dev', IF_A]);
+  await A.cmd({ op: 'watch', ifname: IF_A, address: '192.0.2.78' });
+  const before = A.events.length;
+  const f = await A.cmd({ op: 'flood', ifname: IF_A, n: 6000 });
+  console.log(`# netlink address add/del in the namespace: ${(f.r as { usPerOp: number }).usPerOp.toFixed(1)} µs per request`);
+  await A.wait((m) => m.ev === 'resync' && m.code === 'ENOBUFS' && A.events.indexOf(m) >= before, 5000);
+  sh(['ip', '-n', NS_A, 'addr', 'del', '192.0.2.78/32', 'dev', IF_A]);
+  const rm = await A.wait((m) => m.ev === 'address-removed' && m.address === '192.0.2.78', 3000)
+    .catch((e: Error) => { console.log(JSON.stringify(A.events.slice(before))); throw e; });
+  assert.equal(rm.ifname, IF_A);
+});
+
+test('GARP burst: 40 VIPs × 5 through the kept socket reach the peer without blocking the loop', { skip: skip || (!hasTshark && 'tshark not installed') }, async () => {
+  const vips = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`);
+  const child = spawn('ip', ['netns', 'exec', NS_B, 'tshark', '-l', '-n', '-i', IF_B, '-a', 'duration:4', '-f', 'arp and arp[6:2] == 1 and arp[14:2] == 0xc633',
+    '-T', 'fields', '-e', 'arp.src.proto_ipv4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<void>((r) => child.on('close', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('tshark did not start')), 8000);
+    child.stderr.on('data', (d: Buffer) => { if (d.toString().includes('Capturing on')) { clearTimeout(t); resolve(); } });
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const b = await A.cmd({ op: 'burst', ifname: IF_A, vips, repeat: 5 });
+  const ms = (b.r as { ms: number }).ms;
+  console.log(`# GARP burst of 200 frames: ${ms.toFixed(2)} ms on the event loop`);
+  assert.ok(ms < 50, `burst blocked the loop ${ms.toFixed(1)} ms (a socket per frame took 2.8 s)`);
+  await done;
+  const seen = out.trim().split('\n').filter(Boolean);
+  assert.equal(seen.length, 200, `${seen.length} GARP frames on the peer`);
+  assert.deepEqual([...new Set(seen)].sort(), [...vips].sort());
 });
 
 const hasKeepalived = existsSync('/usr/sbin/keepalived');
