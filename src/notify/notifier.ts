@@ -68,6 +68,8 @@ export interface NotifyEvent {
   /** The instance's sync group, for webhooks. */
   group?: string;
   reason: string;
+  /** Quorum mode: the lease's epoch (fencing token) while held; FLOATD_EPOCH for scripts, `epoch` in webhooks. */
+  epoch?: number;
 }
 
 export interface NotifyLog {
@@ -200,6 +202,7 @@ export class Notifier {
     }
     const r = await scriptProbe({
       argv, intervalMs: timeoutMs, timeoutMs, clock: this.clock,
+      ...(ev.epoch !== undefined ? { env: { ...process.env, FLOATD_EPOCH: String(ev.epoch) } } : {}),
       ...(id ? { uid: id.uid, gid: id.gid } : {}),
       ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
       ...(this.o.runner ? { runner: this.o.runner } : {}),
@@ -217,6 +220,7 @@ export class Notifier {
       group: ev.kind === 'GROUP' ? ev.name : ev.group,
       from: ev.from, to: state, reason: ev.reason,
       priority: ev.basePriority ?? ev.priority, effectivePriority: ev.priority,
+      ...(ev.epoch !== undefined ? { epoch: ev.epoch } : {}),
       host: this.cfg.host ?? hostname(),
       time: new Date(this.o.wallMs ? this.o.wallMs() : this.clock.wallMs()).toISOString(),
     });

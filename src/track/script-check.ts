@@ -28,7 +28,9 @@ export interface ScriptCheckOptions {
 }
 
 /** One run of a script with the security gate; usable for notify scripts too. */
-export function scriptProbe(o: Pick<ScriptCheckOptions, 'argv' | 'timeoutMs' | 'intervalMs' | 'uid' | 'gid' | 'scriptSecurity' | 'clock' | 'runner'>): (signal: AbortSignal) => Promise<ScriptResult> {
+export function scriptProbe(
+  o: Pick<ScriptCheckOptions, 'argv' | 'timeoutMs' | 'intervalMs' | 'uid' | 'gid' | 'scriptSecurity' | 'clock' | 'runner'> & { env?: NodeJS.ProcessEnv },
+): (signal: AbortSignal) => Promise<ScriptResult> {
   const runner = o.runner ?? runScript;
   return async (signal) => {
     if (o.scriptSecurity && runsAsRoot(o.uid, o.gid)) {
@@ -38,7 +40,7 @@ export function scriptProbe(o: Pick<ScriptCheckOptions, 'argv' | 'timeoutMs' | '
     return runner({
       argv: o.argv, timeoutMs: o.timeoutMs ?? o.intervalMs, signal,
       ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}),
-      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.clock ? { clock: o.clock } : {}), ...(o.env ? { env: o.env } : {}),
     });
   };
 }

@@ -1,0 +1,200 @@
+/**
+ * The quorum gate: one LeaseMachine per lease key (an instance, or a sync group), driven by the
+ * clock and a LeaseBackend, its actions executed here and reported to the runtime through
+ * callbacks. It decides nothing itself: what to do on each event is the machine's.
+ */
+import type { QuorumConfig } from '../config/model.js';
+import { quorumKey } from '../config/quorum-block.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { LeaseMachine, type LeaseAction, type LeaseEvent, type LeasePhase } from './lease.js';
+import type { KeepAliveStream, LeaseBackend } from './etcd.js';
+
+export interface GateHooks {
+  /** The holder may hold its VIPs from now on (the FSM may go MASTER). */
+  onHold(holder: string, epoch: number): void;
+  /** The holder must drop its VIPs now. */
+  onFence(holder: string, kind: 'deadline' | 'lease_gone' | 'released', reason: string): void;
+  /** Refresh the holder's VIP lifetimes, unless the clock is past notAfterUs when the change would run. */
+  onKernelRefresh(holder: string, notAfterUs: number): void;
+  /** Resolves once the holder's VIP removals queued so far are done (a revoke waits for it). */
+  vipsGone(holder: string): Promise<void>;
+  /** Phase, holder or epoch changed (status, metrics, reasons). */
+  onChange?(holder: string): void;
+}
+
+export interface QuorumEntry { holder: string; quorum: QuorumConfig }
+
+export interface QuorumStatus {
+  holder: string;
+  quorum: string;
+  key: string;
+  phase: LeasePhase;
+  epoch?: number;
+  /** ms left before this node fences itself (holding only). */
+  deadlineInMs?: number;
+  /** Who holds the key while this node is denied. */
+  heldBy?: { name: string; epoch: number };
+  error?: string;
+}
+
+interface Slot {
+  e: QuorumEntry;
+  key: string;
+  m: LeaseMachine;
+  backend: LeaseBackend;
+  timer?: TimerHandle;
+  stream?: { gen: number; s: KeepAliveStream };
+  watch?: { close(): void };
+}
+
+export interface GateOptions {
+  clock: Clock;
+  log: Logger;
+  /** The value written into the key: this node's name (router_id or hostname). */
+  nodeName: string;
+  backendFor(q: QuorumConfig): LeaseBackend;
+  hooks: GateHooks;
+}
+
+export class QuorumGate {
+  private readonly slots = new Map<string, Slot>();
+  private readonly backends = new Map<string, LeaseBackend>();
+  private stopped = false;
+
+  constructor(entries: readonly QuorumEntry[], private readonly o: GateOptions) {
+    for (const e of entries) {
+      let backend = this.backends.get(e.quorum.name);
+      if (!backend) { backend = o.backendFor(e.quorum); this.backends.set(e.quorum.name, backend); }
+      const q = e.quorum;
+      const m = new LeaseMachine(quorumKey(q, e.holder), {
+        ttlUs: q.ttlMs * 1000, renewUs: q.renewMs * 1000, marginUs: q.marginMs * 1000,
+        kernelLifetimeUs: q.kernelLifetimeS * 1_000_000, retryUs: Math.max(q.renewMs, 250) * 1000,
+      });
+      this.slots.set(e.holder, { e, key: quorumKey(q, e.holder), m, backend });
+    }
+  }
+
+  has(holder: string): boolean { return this.slots.has(holder); }
+  mayHold(holder: string): boolean {
+    const s = this.slots.get(holder);
+    return s === undefined || s.m.mayHold(this.o.clock.nowUs());
+  }
+  epoch(holder: string): number | undefined { return this.slots.get(holder)?.m.epoch; }
+
+  want(holder: string): void { this.step(holder, { type: 'want' }); }
+  unwant(holder: string, why: string): void { this.step(holder, { type: 'unwant', why }); }
+
+  /** Right before an irreversible act: is this node's epoch still the key's (a linearizable read)? */
+  async confirm(holder: string): Promise<boolean> {
+    const s = this.slots.get(holder);
+    if (!s) return true;
+    const epoch = s.m.epoch;
+    if (epoch === undefined || !s.m.mayHold(this.o.clock.nowUs())) return false;
+    return s.backend.confirm(s.key, epoch).catch(() => false);
+  }
+
+  /** Why a denied holder may not go MASTER, for the reason text. */
+  deniedText(holder: string): string {
+    const s = this.slots.get(holder);
+    if (!s) return '';
+    const h = s.m.holder;
+    if (s.m.phase === 'denied' && h) return `lease ${s.key} is held by ${h.name} (epoch ${h.epoch})`;
+    if (s.m.phase === 'unreachable') return `etcd unreachable for ${s.key}${s.m.error ? `: ${s.m.error}` : ''}`;
+    return `waiting for lease ${s.key}`;
+  }
+
+  status(): QuorumStatus[] {
+    const now = this.o.clock.nowUs();
+    return [...this.slots.values()].map((s) => {
+      const d = s.m.deadlineUs;
+      return {
+        holder: s.e.holder, quorum: s.e.quorum.name, key: s.key, phase: s.m.phase,
+        ...(s.m.epoch !== undefined ? { epoch: s.m.epoch } : {}),
+        ...(d !== undefined && s.m.mayHold(now) ? { deadlineInMs: Math.round((d - now) / 1000) } : {}),
+        ...(s.m.phase === 'denied' && s.m.holder ? { heldBy: s.m.holder } : {}),
+        ...(s.m.error ? { error: s.m.error } : {}),
+      };
+    });
+  }
+
+  /** Stop: every lease given back (after the VIPs are gone), timers and streams closed. */
+  async stop(why: string): Promise<void> {
+    const revokes: Promise<void>[] = [];
+    for (const [holder, s] of this.slots) {
+      for (const a of s.m.step(this.o.clock.nowUs(), { type: 'unwant', why })) {
+        if (a.type === 'revoke') revokes.push(this.o.hooks.vipsGone(holder).then(() => s.backend.revoke(a.leaseId)));
+        else if (a.type === 'fence') this.o.hooks.onFence(holder, a.kind, a.reason);
+      }
+    }
+    this.stopped = true;
+    await Promise.all(revokes);
+    for (const s of this.slots.values()) {
+      if (s.timer) this.o.clock.cancel(s.timer);
+      s.stream?.s.close();
+      s.watch?.close();
+    }
+    for (const b of this.backends.values()) b.close();
+  }
+
+  private step(holder: string, ev: LeaseEvent): void {
+    const s = this.slots.get(holder);
+    if (!s || this.stopped) return;
+    const before = `${s.m.phase} ${s.m.epoch ?? ''} ${s.m.holder?.name ?? ''}`;
+    for (const a of s.m.step(this.o.clock.nowUs(), ev)) this.act(s, a);
+    this.arm(s);
+    if (`${s.m.phase} ${s.m.epoch ?? ''} ${s.m.holder?.name ?? ''}` !== before) this.o.hooks.onChange?.(holder);
+  }
+
+  private arm(s: Slot): void {
+    if (s.timer) this.o.clock.cancel(s.timer);
+    s.timer = undefined;
+    const w = s.m.nextWake();
+    if (w !== undefined) s.timer = this.o.clock.at(w, () => { s.timer = undefined; this.step(s.e.holder, { type: 'timer' }); });
+  }
+
+  private act(s: Slot, a: LeaseAction): void {
+    const holder = s.e.holder;
+    const log = this.o.log;
+    switch (a.type) {
+      case 'acquire': {
+        s.watch ??= s.backend.watch(s.key, (ev) => this.step(holder, ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder }));
+        const req = a.req;
+        s.backend.acquire(s.key, this.o.nodeName, s.e.quorum.ttlMs / 1000).then((r) => {
+          this.step(holder, r.ok
+            ? { type: 'acquired', req, leaseId: r.leaseId, epoch: r.epoch, grantedTtlUs: r.ttlS * 1_000_000 }
+            : { type: 'denied', req, holder: r.holder, holderEpoch: r.holderEpoch, holderLease: r.holderLease, mine: r.holder === this.o.nodeName });
+        }, (e: Error) => this.step(holder, { type: 'failed', req, error: e.message }));
+        break;
+      }
+      case 'renew': {
+        if (s.stream?.gen !== a.gen) {
+          s.stream?.s.close();
+          const gen = a.gen;
+          const leaseId = a.leaseId;
+          s.stream = {
+            gen,
+            s: s.backend.keepAlive(leaseId, (ttlS) => this.step(holder, { type: 'renewed', leaseId, gen, ttlUs: ttlS * 1_000_000 }),
+              (why) => this.step(holder, { type: 'renewFailed', leaseId, gen, error: why })),
+          };
+        }
+        s.stream.s.send();
+        break;
+      }
+      case 'revoke':
+        if (a.afterRelease) void this.o.hooks.vipsGone(holder).then(() => s.backend.revoke(a.leaseId));
+        else void s.backend.revoke(a.leaseId);
+        break;
+      case 'hold':
+        log.info({ event: 'quorum.hold', holder, key: s.key, epoch: a.epoch }, `(${holder}) holding lease ${s.key}, epoch ${a.epoch}`);
+        this.o.hooks.onHold(holder, a.epoch);
+        break;
+      case 'fence':
+        log.warn({ event: 'quorum.fence', holder, key: s.key, kind: a.kind }, `(${holder}) ${a.reason}`);
+        this.o.hooks.onFence(holder, a.kind, a.reason);
+        break;
+      case 'kernelRefresh': this.o.hooks.onKernelRefresh(holder, a.notAfterUs); break;
+      case 'log': log[a.level]({ event: 'quorum.log', holder, key: s.key }, a.text); break;
+    }
+  }
+}

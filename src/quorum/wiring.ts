@@ -1,0 +1,156 @@
+/**
+ * Quorum mode inside the daemon: maps instances to their lease holder (the instance, or its
+ * sync group), owns the QuorumGate and turns its callbacks into what the runtime does (fence
+ * = drop VIPs and resign; grant = let the pending down timer fire; kernel refresh = VIP
+ * lifetimes). The runtime asks it three questions: may this instance go MASTER, may it add
+ * its VIPs, and what epoch does it hold.
+ */
+import { hostname } from 'node:os';
+import type { FloatdConfig, QuorumConfig } from '../config/model.js';
+import type { AddressSpec } from '../net/addresses.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { EtcdBackend, etcdOptions, type LeaseBackend } from './etcd.js';
+import { QuorumGate, type QuorumEntry, type QuorumStatus } from './gate.js';
+import { refreshLifetimes } from './vip-lifetime.js';
+
+export interface WiringHooks {
+  /** Drop the instance's VIPs now and leave MASTER (priority 0). */
+  fence(instance: string, text: string): void;
+  /** The lease is held: an instance waiting to be MASTER may become it now. */
+  granted(instance: string): void;
+  vipSpecs(instance: string): AddressSpec[];
+  /** Whether the instance has its VIPs up (what the runtime believes). */
+  vipsUp(instance: string): boolean;
+  /** Run a VIP job on the runtime's serial network queue; resolves when it has run. */
+  enqueue(job: () => Promise<void>): Promise<void>;
+  /** Something to show changed (status, reasons). */
+  changed?(instance: string): void;
+}
+
+export interface WiringOptions {
+  clock: Clock;
+  log: Logger;
+  hooks: WiringHooks;
+  nodeName?: string;
+  backendFor?: (q: QuorumConfig) => LeaseBackend;
+}
+
+export class QuorumWiring {
+  readonly gate: QuorumGate;
+  private readonly holderOf = new Map<string, string>();
+  private readonly membersOf = new Map<string, string[]>();
+  private readonly lifetimeOf = new Map<string, number>();
+  private readonly notAfter = new Map<string, number>();
+  private readonly lostText = new Map<string, string>();
+  private readonly deniedLogged = new Set<string>();
+
+  constructor(cfg: FloatdConfig, private readonly o: WiringOptions) {
+    const entries: QuorumEntry[] = [];
+    const byName = new Map(cfg.quorums.map((q) => [q.name, q]));
+    for (const g of cfg.syncGroups) {
+      const q = g.quorum ? byName.get(g.quorum) : undefined;
+      if (!q) continue;
+      entries.push({ holder: g.name, quorum: q });
+      this.membersOf.set(g.name, [...g.members]);
+      for (const m of g.members) this.holderOf.set(m, g.name);
+      this.lifetimeOf.set(g.name, q.kernelLifetimeS);
+    }
+    for (const ic of cfg.instances) {
+      const q = ic.quorum ? byName.get(ic.quorum) : undefined;
+      if (!q || this.holderOf.has(ic.name)) continue;
+      entries.push({ holder: ic.name, quorum: q });
+      this.membersOf.set(ic.name, [ic.name]);
+      this.holderOf.set(ic.name, ic.name);
+      this.lifetimeOf.set(ic.name, q.kernelLifetimeS);
+    }
+    const h = o.hooks;
+    this.gate = new QuorumGate(entries, {
+      clock: o.clock, log: o.log, nodeName: o.nodeName ?? cfg.global.routerId ?? hostname(),
+      backendFor: o.backendFor ?? ((q) => new EtcdBackend(etcdOptions(q), o.clock, q.dialTimeoutMs)),
+      hooks: {
+        onHold: (holder) => { this.deniedLogged.delete(holder); for (const m of this.members(holder)) h.granted(m); },
+        onFence: (holder, kind, reason) => {
+          if (kind === 'released') return; // the FSM is already leaving MASTER
+          for (const m of this.members(holder)) { this.lostText.set(m, reason); h.fence(m, `quorum lost: ${reason}`); }
+        },
+        onKernelRefresh: (holder, notAfterUs) => this.refresh(holder, notAfterUs),
+        vipsGone: () => h.enqueue(async () => undefined),
+        onChange: (holder) => { for (const m of this.members(holder)) h.changed?.(m); },
+      },
+    });
+  }
+
+  get size(): number { return this.membersOf.size; }
+  holder(instance: string): string | undefined { return this.holderOf.get(instance); }
+  private members(holder: string): string[] { return this.membersOf.get(holder) ?? []; }
+
+  /** VrrpNode's gate: may this instance go MASTER now? Asking is wanting: a denied holder acquires. */
+  readonly mayMaster = (instance: string): boolean => {
+    const holder = this.holderOf.get(instance);
+    if (holder === undefined || this.gate.mayHold(holder)) return true;
+    this.gate.want(holder);
+    if (!this.deniedLogged.has(holder)) {
+      this.deniedLogged.add(holder);
+      this.o.log.info({ event: 'quorum.denied', instance, holder }, `(${instance}) stays BACKUP (quorum_denied): ${this.gate.deniedText(holder)}`);
+    }
+    this.o.hooks.changed?.(instance);
+    return false;
+  };
+
+  /** Defence in depth at the last step: VIPs go up only under a held lease. */
+  mayAddVips(instance: string): boolean {
+    const holder = this.holderOf.get(instance);
+    return holder === undefined || this.gate.mayHold(holder);
+  }
+
+  /** The VIP lifetime (s) to add an instance's addresses with, and the guard for it; undefined: plain add. */
+  lifetime(instance: string): { seconds: number; guard: () => boolean } | undefined {
+    const holder = this.holderOf.get(instance);
+    const s = holder === undefined ? 0 : this.lifetimeOf.get(holder) ?? 0;
+    if (holder === undefined || s === 0) return undefined;
+    return { seconds: s, guard: () => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.gate.mayHold(holder) };
+  }
+
+  epoch(instance: string): number | undefined {
+    const holder = this.holderOf.get(instance);
+    return holder === undefined ? undefined : this.gate.epoch(holder);
+  }
+
+  /** Why a quorum instance is not MASTER (for status), or the text of the last fence (once, for the transition). */
+  deniedText(instance: string): string | undefined {
+    const holder = this.holderOf.get(instance);
+    return holder === undefined || this.gate.mayHold(holder) ? undefined : this.gate.deniedText(holder);
+  }
+  takeLostText(instance: string): string | undefined {
+    const t = this.lostText.get(instance);
+    this.lostText.delete(instance);
+    return t;
+  }
+
+  /** An instance (or, for a group, the whole group) left MASTER: give the lease back. */
+  leftMaster(name: string, why: string): void {
+    const holder = this.holderOf.get(name) ?? (this.membersOf.has(name) ? name : undefined);
+    if (holder === undefined) return;
+    if (holder !== name && this.membersOf.get(holder)!.length > 1) return; // a member: the group's transition decides
+    this.gate.unwant(holder, why);
+  }
+
+  status(): QuorumStatus[] { return this.gate.status(); }
+
+  async stop(why: string): Promise<void> { await this.gate.stop(why); }
+
+  private refresh(holder: string, notAfterUs: number): void {
+    this.notAfter.set(holder, notAfterUs);
+    const seconds = this.lifetimeOf.get(holder) ?? 0;
+    if (seconds === 0) return;
+    const guard = (): boolean => this.o.clock.nowUs() <= notAfterUs && this.gate.mayHold(holder);
+    for (const m of this.members(holder)) {
+      if (!this.o.hooks.vipsUp(m)) continue;
+      const specs = this.o.hooks.vipSpecs(m);
+      void this.o.hooks.enqueue(() => refreshLifetimes(specs, seconds, guard).then(() => undefined, (e: Error) => {
+        this.o.log.warn({ event: 'quorum.lifetime_error', instance: m }, `(${m}) VIP lifetime refresh failed: ${e.message}`);
+      }));
+    }
+  }
+}
