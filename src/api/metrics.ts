@@ -120,6 +120,16 @@ export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetr
   gauge('floatd_cloud_ip_held', 'Whether the provider says this node holds the floating IP (1 yes, 0 no or unknown)', FIP, (set, s) => {
     for (const f of s.floatingIps) set(fipLabels(f), f.holder !== undefined && f.self !== undefined && f.holder === f.self ? 1 : 0);
   });
+  const QL = ['holder', 'key'];
+  gauge('floatd_quorum_holding', 'Quorum mode: whether this node holds the lease key (1) and may hold the VIPs', QL, (set, s) => {
+    for (const q of s.quorum ?? []) set({ holder: q.holder, key: q.key }, q.epoch !== undefined && q.phase === 'holding' ? 1 : 0);
+  });
+  gauge('floatd_quorum_epoch', 'Quorum mode: the epoch (creation revision of the lease key) this node holds', QL, (set, s) => {
+    for (const q of s.quorum ?? []) if (q.epoch !== undefined) set({ holder: q.holder, key: q.key }, q.epoch);
+  });
+  gauge('floatd_quorum_deadline_seconds', 'Quorum mode: time left before this holder fences itself without a renewal', QL, (set, s) => {
+    for (const q of s.quorum ?? []) if (q.deadlineInMs !== undefined) set({ holder: q.holder, key: q.key }, q.deadlineInMs / 1000);
+  });
 
   return {
     registry,

@@ -170,6 +170,14 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
       diags.push({ severity: 'error', ...(ic.quorumPos ?? ic.pos), keyword: 'quorum', message: `vrrp_instance ${ic.name} is in vrrp_sync_group ${g.name}: the group moves as one and holds one lease`, hint: `move "quorum ${ic.quorum}" into vrrp_sync_group ${g.name}` });
     }
   }
+  for (const ic of cfg.instances) {
+    const g = cfg.syncGroups.find((s) => s.members.includes(ic.name) && s.quorum);
+    if ((ic.quorum || g) && ic.priority === 255) {
+      diags.push({ severity: 'error', ...(ic.quorumPos ?? g?.quorumPos ?? ic.pos), keyword: 'quorum',
+        message: `vrrp_instance ${ic.name} is the address owner (priority 255), which takes MASTER at start without waiting for the lease`,
+        hint: 'use priority 254 or lower with quorum' });
+    }
+  }
   for (const q of cfg.quorums) {
     const used = cfg.instances.some((i) => i.quorum === q.name) || cfg.syncGroups.some((g) => g.quorum === q.name);
     if (!used) diags.push({ severity: 'warning', ...q.pos, keyword: 'floatd_quorum', message: `floatd_quorum ${q.name} is not used by any vrrp_instance or vrrp_sync_group`, hint: `add "quorum ${q.name}" to the instance or group it guards` });

@@ -32,6 +32,8 @@ import type { RuntimeLike } from './daemon.js';
 import { CloudIps } from './cloud-ips.js';
 import type { ProviderFactory } from '../cloud/types.js';
 import { providers } from '../cloud/providers/index.js';
+import { QuorumWiring } from '../quorum/wiring.js';
+import { refreshLifetimes } from '../quorum/vip-lifetime.js';
 
 export interface RuntimeOptions {
   configFile: string;
@@ -74,6 +76,8 @@ export class Runtime implements RuntimeLike {
   private notifier!: Notifier;
   private scriptUser: ScriptIdentity | undefined;
   private cloud?: CloudIps;
+  /** Quorum mode (docs/quorum.md): present when an instance or group names a floatd_quorum. */
+  private quorum?: QuorumWiring;
   private readonly transitions: TransitionRecord[] = [];
   private readonly transitionCounts = new Map<string, NonNullable<DaemonStatus['transitionCounts']>[number]>();
   /** Instances handed over through the API, kept at the lowest priority until the timer ends. */
@@ -139,7 +143,9 @@ export class Runtime implements RuntimeLike {
       });
     }
     for (const g of cfg.syncGroups) for (const m of g.members) { const rt = this.insts.get(m); if (rt) rt.syncGroup = g.name; }
-    this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })));
+    this.quorum = cfg.quorums.length > 0 ? this.buildQuorum(cfg) : undefined;
+    const gates = this.quorum ? { mayMaster: this.quorum.mayMaster } : {};
+    this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })), gates);
     this.scriptUser = this.resolveScriptUser(cfg);
     this.notifier = new Notifier(notifierConfig(cfg, this.scriptUser, this.o.log), { log: this.o.log });
     try { this.notifier.open(); } catch (e) { this.o.log.error({ event: 'notify.fifo_error' }, (e as Error).message); }
@@ -155,6 +161,36 @@ export class Runtime implements RuntimeLike {
     }
     await this.trackers!.start();
     this.linkWatch?.start();
+  }
+
+  private buildQuorum(cfg: FloatdConfig): QuorumWiring | undefined {
+    const w = new QuorumWiring(cfg, {
+      clock: this.o.clock, log: this.o.log,
+      hooks: {
+        fence: (name, text) => {
+          const rt = this.insts.get(name);
+          if (!rt) return;
+          if (rt.vipsUp) this.changeVips(rt, false);
+          this.exec(this.node.step(this.o.clock.nowUs(), { type: 'handover', text }, name));
+        },
+        granted: (name) => this.quorumGranted(name),
+        vipSpecs: (name) => { const rt = this.insts.get(name); return rt ? this.vipSpecs(rt) : []; },
+        vipsUp: (name) => this.insts.get(name)?.vipsUp === true,
+        enqueue: (job) => { const p = this.netQueue.then(job, job); this.netQueue = p; return p; },
+      },
+    });
+    return w.size > 0 ? w : undefined;
+  }
+
+  /** The lease is held: an instance whose down timer was denied becomes MASTER now, not at its re-armed timer. */
+  private quorumGranted(name: string): void {
+    const inst = this.node.instance(name);
+    const rt = this.insts.get(name);
+    const due = inst?.timers.get('masterDown');
+    if (!inst || !rt || inst.state !== 'BACKUP' || inst.wantState !== 'MASTER' || due === undefined) return;
+    const h = rt.timers.get('masterDown');
+    if (h) { this.o.clock.cancel(h); rt.timers.delete('masterDown'); }
+    this.exec(this.node.step(Math.max(due, this.o.clock.nowUs()), { type: 'timer', timer: 'masterDown' }, name));
   }
 
   /** global_defs script_user USER [GROUP]: who scripts and notify scripts run as. */
@@ -217,7 +253,11 @@ export class Runtime implements RuntimeLike {
     for (const [name, rt] of this.insts) {
       if (!rt.vipsUp) continue;
       const hit = [...rt.cfg.vips, ...rt.cfg.excludedVips].some((v) => !v.noTrack && v.address === address && (v.dev ?? rt.cfg.interface) === ifname);
-      if (hit) {
+      if (hit && this.quorum?.holder(name) !== undefined) {
+        // The kernel ends a VIP's lifetime when renewals stop being acknowledged: self-fencing, not
+        // tampering. While the lease is held the next renewal puts it back.
+        this.o.log.info({ event: 'quorum.vip_expired', instance: name, address }, `VIP ${address} left ${ifname} (lifetime ended or removed); not re-taken by VRRP`);
+      } else if (hit) {
         this.o.log.warn({ event: 'vrrp.vip_removed', instance: name, address }, `VIP ${address} removed from ${ifname} by someone else`);
         this.exec(this.node.step(this.o.clock.nowUs(), { type: 'vipRemovedExternally' }, name));
       }
@@ -277,6 +317,7 @@ export class Runtime implements RuntimeLike {
         const t = na.action;
         this.recordTransition('GROUP', na.group, t.from, t.to, t.reason.kind, t.reason.text, 0);
         this.o.log.info({ event: 'vrrp.group_transition', group: na.group, from: t.from, to: t.to }, t.reason.text);
+        if (t.from === 'MASTER') this.quorum?.leftMaster(na.group, t.reason.text);
         if (t.to !== 'INIT') void this.notifier.notify({ kind: 'GROUP', name: na.group, from: t.from, to: t.to, priority: 0, reason: t.reason.text });
         continue;
       }
@@ -310,10 +351,17 @@ export class Runtime implements RuntimeLike {
     const log = this.o.log;
     switch (a.type) {
       case 'sendAdvert': this.sendAdvert(rt, a.priority); break;
-      case 'addVips': this.changeVips(rt, true); break;
+      case 'addVips':
+        if (this.quorum && !this.quorum.mayAddVips(name)) {
+          log.error({ event: 'quorum.refused', instance: name }, `(${name}) not adding VIPs: this node does not hold the lease`);
+          break;
+        }
+        this.changeVips(rt, true);
+        break;
       case 'removeVips':
-        // Stopping: a MASTER keeps its VIPs until the new MASTER speaks (see stop()).
-        if (this.handovers && rt.vipsUp) this.handovers.set(rt, undefined);
+        // Stopping: a MASTER keeps its VIPs until the new MASTER speaks (see stop()). In quorum mode
+        // the new MASTER needs the lease first: the VIPs go now and the lease is revoked after them.
+        if (this.handovers && rt.vipsUp && this.quorum?.holder(name) === undefined) this.handovers.set(rt, undefined);
         else this.changeVips(rt, false);
         break;
       case 'garp': this.garp(rt, a.burst); break;
@@ -324,11 +372,17 @@ export class Runtime implements RuntimeLike {
         if (a.from === 'MASTER') rt.counters.releasedMaster++;
         rt.since = this.isoNow();
         rt.lastReason = a.reason.text;
-        this.recordTransition('INSTANCE', name, a.from, a.to, a.reason.kind, a.reason.text, prio);
+        const kind = this.quorum?.takeLostText(name) !== undefined ? 'quorum_lost' : a.reason.kind;
+        if (a.from === 'MASTER') this.quorum?.leftMaster(name, a.reason.text);
+        this.recordTransition('INSTANCE', name, a.from, a.to, kind, a.reason.text, prio);
         this.cloud?.onState(name, a.to, a.reason.text);
         log.info({ event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind }, transitionMessage(a.to, a.reason.kind, a.reason.text));
         if (a.to !== 'INIT') {
-          void this.notifier.notify({ kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority, reason: a.reason.text, ...(rt.syncGroup ? { group: rt.syncGroup } : {}) });
+          const epoch = this.quorum?.epoch(name);
+          void this.notifier.notify({
+            kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority, reason: a.reason.text,
+            ...(rt.syncGroup ? { group: rt.syncGroup } : {}), ...(epoch !== undefined && a.to === 'MASTER' ? { epoch } : {}),
+          });
         }
         break;
       }
@@ -397,7 +451,10 @@ export class Runtime implements RuntimeLike {
       for (const s of specs) {
         try {
           if (up) {
-            if (await addAddress(s)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `added ${s.address}/${s.prefix} on ${s.ifname}`);
+            const lt = this.quorum?.lifetime(name);
+            if (lt) {
+              if (await refreshLifetimes([s], lt.seconds, lt.guard)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname, lifetime: lt.seconds }, `added ${s.address}/${s.prefix} on ${s.ifname} (valid_lft ${lt.seconds})`);
+            } else if (await addAddress(s)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `added ${s.address}/${s.prefix} on ${s.ifname}`);
             this.linkWatch?.watchAddress(s.ifname, s.address);
           } else {
             this.linkWatch?.unwatchAddress(s.ifname, s.address);
@@ -471,7 +528,10 @@ export class Runtime implements RuntimeLike {
       this.exec(this.node.step(this.o.clock.nowUs(), { type: 'shutdown' }, name));
     }
     for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
+    // Leases go back once the VIPs are off (the revoke waits on the network queue).
+    const leases = this.quorum?.stop(reason);
     if (this.handovers?.size) await this.awaitHandovers(this.handovers);
+    await leases;
     this.handovers = undefined;
     await trackersStopped;
     await this.netQueue;
@@ -507,7 +567,8 @@ export class Runtime implements RuntimeLike {
     for (const ic of next.instances) {
       const old = this.insts.get(ic.name);
       const st = this.node.instance(ic.name)?.state;
-      if (old && st === 'MASTER' && identity(old.cfg) === identity(ic)) keep.add(ic.name);
+      // Quorum instances re-elect: the lease is the old process's and goes back with its VIPs.
+      if (old && st === 'MASTER' && identity(old.cfg) === identity(ic) && this.quorum?.holder(ic.name) === undefined) keep.add(ic.name);
     }
     const oldVips = new Map([...this.insts.values()].flatMap((rt) => this.vipSpecs(rt).map((s) => [`${s.ifname} ${s.address}`, s] as const)));
     await this.teardown(keep, 'reload');
@@ -547,6 +608,7 @@ export class Runtime implements RuntimeLike {
         })),
         ...(rt.syncGroup ? { syncGroup: rt.syncGroup } : {}),
         floatingIps: ic.floatingIps, counters: structuredClone(rt.counters),
+        ...this.quorumFields(ic.name),
       };
     });
     return {
@@ -555,7 +617,16 @@ export class Runtime implements RuntimeLike {
       syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT', members: g.members })),
       floatingIps: this.cloud?.status() ?? [], transitions: [...this.transitions], notify: { runs: this.notifier.runs, failures: this.notifier.failures },
       transitionCounts: [...this.transitionCounts.values()].map((c) => ({ ...c })),
+      ...(this.quorum ? { quorum: this.quorum.status() } : {}),
     };
+  }
+
+  private quorumFields(name: string): { epoch?: number; quorumReason?: string } {
+    const epoch = this.quorum?.epoch(name);
+    const q = this.quorum?.status().find((x) => x.holder === (this.quorum?.holder(name) ?? ''));
+    const asking = q !== undefined && (q.phase === 'denied' || q.phase === 'unreachable' || q.phase === 'acquiring');
+    const text = asking ? this.quorum?.deniedText(name) : undefined;
+    return { ...(epoch !== undefined ? { epoch } : {}), ...(text ? { quorumReason: `quorum_denied: ${text}` } : {}) };
   }
 
   dataDump(): string { return JSON.stringify(this.status(), null, 2) + '\n'; }

@@ -3,6 +3,7 @@
  * dashboard, /metrics and the SIGUSR1 dump all read. The daemon builds a fresh snapshot on
  * demand; consumers never reach into live objects.
  */
+import type { QuorumStatus } from '../quorum/gate.js';
 
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 
@@ -55,6 +56,10 @@ export interface InstanceStatus {
   state: VrrpStateName;
   since: string; // ISO time of the last transition
   lastReason: string;
+  /** Quorum mode: the lease epoch (fencing token) while this node holds it. */
+  epoch?: number;
+  /** Quorum mode: why this BACKUP is not MASTER although its down timer fired (`quorum_denied: …`). */
+  quorumReason?: string;
   basePriority: number;
   effectivePriority: number;
   advertIntervalCs: number;
@@ -126,6 +131,8 @@ export interface DaemonStatus {
   /** The last N transitions, newest last. */
   transitions: TransitionRecord[];
   notify: { runs: number; failures: number };
+  /** Quorum mode (docs/quorum.md): one entry per lease key (instance or sync group). */
+  quorum?: QuorumStatus[];
   /** Transitions since start by (instance, kind, new state, reason): monotonic, unlike the ring buffer. */
   transitionCounts?: { instance: string; kind: 'INSTANCE' | 'GROUP'; to: VrrpStateName; reasonKind: string; count: number }[];
 }

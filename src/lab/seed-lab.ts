@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, nginxConf } from './netns-lab.js';
 import { mapSeed, SEED_BACKUP_IP, SEED_MASTER_IP } from './seed-config.js';
-import { delayMs, realClock } from '../util/clock.js';
+import { pollUntil } from './wait.js';
 
 export const SEED_VIP = '192.0.2.100';
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -104,13 +104,9 @@ export class SeedLab {
   }
   /** Polls `cond` every 50 ms; resolves with the ms it took, or throws with both daemons' last log lines. */
   async waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
-    const t0 = realClock.wallMs();
-    while (realClock.wallMs() - t0 < ms) {
-      if (cond()) return realClock.wallMs() - t0;
-      await delayMs(realClock, 50);
-    }
     const tail = (h: Server): string => this.log(h).split('\n').slice(-25).join('\n');
-    throw new Error(`timed out after ${ms} ms waiting for: ${what}\n--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
+    return pollUntil(what, cond, ms, () => `--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
   }
+
   destroy(): void { this.lab.destroy(); }
 }

@@ -39,6 +39,7 @@ const BAD: [string, string, string][] = [
   [BLOCK(GOOD + '  on_quorum_loss panic\n') + INST('V', 1, '  quorum main\n'), '5:18', 'expected fence or failsafe'],
   [BLOCK(GOOD) + INST('V', 1, '  quorum other\n'), '10:10', 'floatd_quorum other, which is not defined'],
   [BLOCK(GOOD) + INST('A', 1, '  quorum main\n') + INST('B', 2) + 'vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n}\n', '10:10', 'holds one lease'],
+  [BLOCK(GOOD) + INST('V', 1, '  quorum main\n').replace('priority 100', 'priority 255'), '10:10', 'address owner'],
   [BLOCK(GOOD + '  cert_file /c.pem\n') + INST('V', 1, '  quorum main\n'), '1:1', 'go together'],
   [BLOCK(GOOD + '  username u\n') + INST('V', 1, '  quorum main\n'), '1:1', 'without password_file'],
   [BLOCK(GOOD) + BLOCK(GOOD) + INST('V', 1, '  quorum main\n'), '6:1', 'duplicate floatd_quorum'],

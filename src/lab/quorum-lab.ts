@@ -1,0 +1,178 @@
+/**
+ * Quorum mode on a lab (docs/quorum.md): a real 3-member etcd cluster (one member per namespace
+ * host, data in the lab's temporary directory), two floatd hosts with nginx, a client. Faults
+ * are real: nftables drops inside a host (host↔host partition, a host cut from etcd), signals
+ * to floatd (SIGSTOP, SIGKILL, SIGTERM) and to etcd members. Used by test/lab/quorum*.test.ts
+ * and bench/quorum.ts.
+ */
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { Lab, nginxConf } from './netns-lab.js';
+import { REPO_ROOT } from './seed-lab.js';
+import { pollUntil } from './wait.js';
+import { delayMs, realClock } from '../util/clock.js';
+
+export const QUORUM_VIP = '192.0.2.100';
+export type QServer = 'lb1' | 'lb2';
+const ETCD = ['e1', 'e2', 'e3'] as const;
+const isTs = import.meta.url.endsWith('.ts');
+
+export interface QuorumLabOptions {
+  /** Without the floatd_quorum block: plain VRRP (the comparison runs). */
+  quorum?: boolean;
+  ttl?: number;
+  advertInt?: number;
+}
+
+export class QuorumLab {
+  readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client', ...ETCD] });
+  readonly floatd = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js')];
+  private readonly etcd = new Map<string, ChildProcess>();
+
+  constructor(readonly opts: QuorumLabOptions = {}) {
+    try {
+      for (const e of ETCD) this.startEtcd(e);
+      for (const h of ['lb1', 'lb2'] as const) {
+        const host = this.lab.host(h);
+        mkdirSync(join(host.dir, 'www'), { recursive: true });
+        writeFileSync(join(host.dir, 'www/load.html'), `Droplet: ${h}, IP Address: ${host.ip}\n`);
+        writeFileSync(join(host.dir, 'nginx.conf'), nginxConf(host));
+        writeFileSync(join(host.dir, 'keepalived.conf'), this.config(h));
+        this.lab.exec(h, ['nginx', '-c', join(host.dir, 'nginx.conf')]);
+      }
+    } catch (e) {
+      this.lab.destroy();
+      throw e;
+    }
+  }
+
+  endpoints(): string[] { return ETCD.map((e) => `http://${this.lab.host(e).ip}:2379`); }
+
+  config(h: QServer): string {
+    const me = this.lab.host(h);
+    const peer = this.lab.host(h === 'lb1' ? 'lb2' : 'lb1');
+    const q = this.opts.quorum ?? true;
+    const block = q ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n}\n` : '';
+    return `global_defs {\n    router_id ${h}\n}\n${block}vrrp_instance VI_1 {
+    interface eth1
+    state ${h === 'lb1' ? 'MASTER' : 'BACKUP'}
+    virtual_router_id 51
+    priority ${h === 'lb1' ? 150 : 100}
+    version 3
+    advert_int ${this.opts.advertInt ?? 0.2}
+    unicast_src_ip ${me.ip}
+    unicast_peer {
+        ${peer.ip}
+    }
+    virtual_ipaddress {
+        ${QUORUM_VIP}/24
+    }
+${q ? '    quorum main\n' : ''}}\n`;
+  }
+
+  startEtcd(e: string): void {
+    const cluster = ETCD.map((x) => `${x}=http://${this.lab.host(x).ip}:2380`).join(',');
+    const ip = this.lab.host(e).ip;
+    const child = this.lab.spawn(e, ['etcd', '--name', e, '--data-dir', join(this.lab.host(e).dir, 'etcd'),
+      '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
+      '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
+      '--initial-cluster', cluster, '--initial-cluster-state', existsSync(join(this.lab.host(e).dir, 'etcd')) ? 'existing' : 'new',
+      '--initial-cluster-token', `floatd-${this.lab.id}`, '--log-level', 'warn'], `etcd-${e}.log`);
+    this.etcd.set(e, child);
+  }
+
+  /** Resolves when every member answers /health true. */
+  async etcdReady(ms = 20_000): Promise<void> {
+    await this.waitFor('etcd cluster healthy', () => ETCD.every((e) => /"health":\s*"true"/.test(
+      this.lab.exec('client', ['curl', '-s', '--max-time', '0.5', `http://${this.lab.host(e).ip}:2379/health`], true))), ms);
+  }
+
+  /** The member etcd reports as leader (by its /v3 status through the client host). */
+  etcdSignal(e: string, sig: 'STOP' | 'CONT' | 'KILL'): void {
+    const c = this.etcd.get(e);
+    if (c?.pid) spawnSync('kill', [`-${sig}`, String(c.pid)]);
+  }
+
+  startFloatd(h: QServer): void {
+    const dir = this.lab.host(h).dir;
+    this.lab.spawn(h, [...this.floatd, 'run', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'floatd.pid')], `floatd-${h}.log`,
+      { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } });
+  }
+
+  signalFloatd(h: QServer, sig: 'TERM' | 'KILL' | 'STOP' | 'CONT'): void {
+    const pid = readFileSync(join(this.lab.host(h).dir, 'floatd.pid'), 'utf8').trim();
+    this.lab.exec(h, ['kill', `-${sig}`, pid]);
+  }
+
+  floatdRunning(h: QServer): boolean { return existsSync(join(this.lab.host(h).dir, 'floatd.pid')); }
+
+  /** Drops, inside host `h`, every packet from/to `peers` (by address); [] removes the rule. */
+  block(h: QServer, peers: string[]): void {
+    const ips = peers.map((p) => this.lab.host(p).ip);
+    const rules = ips.length === 0 ? '' : `table inet floatdlab {
+  chain in { type filter hook input priority 0; ip saddr { ${ips.join(', ')} } drop; }
+  chain out { type filter hook output priority 0; ip daddr { ${ips.join(', ')} } drop; }
+}\n`;
+    this.lab.run(h, ['nft', 'delete', 'table', 'inet', 'floatdlab']);
+    if (rules) {
+      const f = join(this.lab.host(h).dir, 'block.nft');
+      writeFileSync(f, rules);
+      this.lab.exec(h, ['nft', '-f', f]);
+    }
+  }
+
+  cutFromEtcd(h: QServer, cut: boolean): void { this.block(h, cut ? [...ETCD] : []); }
+
+  holds(h: QServer): boolean { return this.lab.addresses(h).includes(QUORUM_VIP); }
+
+  log(h: string): string {
+    const f = join(this.lab.dir, h.startsWith('e') ? `etcd-${h}.log` : `floatd-${h}.log`);
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+
+  async waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
+    const tail = (h: string): string => this.log(h).split('\n').slice(-20).join('\n');
+    return pollUntil(what, cond, ms, () => `--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
+  }
+
+
+  destroy(): void { this.lab.destroy(); }
+}
+
+/** Who holds the VIP every `everyMs`, until stopped: the samples the dual-holder count is made of. */
+export class HolderSampler {
+  readonly samples: { t: number; lb1: boolean; lb2: boolean }[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly q: QuorumLab, everyMs = 50) {
+    this.done = (async () => {
+      let flip = false;
+      while (this.running) {
+        const t = realClock.wallMs();
+        // Alternate the order so a move is never seen only one way round.
+        flip = !flip;
+        const a = flip ? q.holds('lb1') : q.holds('lb2');
+        const b = flip ? q.holds('lb2') : q.holds('lb1');
+        this.samples.push({ t, lb1: flip ? a : b, lb2: flip ? b : a });
+        await delayMs(realClock, Math.max(0, everyMs - (realClock.wallMs() - t)));
+      }
+    })();
+  }
+
+  async stop(): Promise<this> { this.running = false; await this.done; return this; }
+  dual(): number { return this.samples.filter((s) => s.lb1 && s.lb2).length; }
+  /** Seconds with two holders, counting each dual sample as one interval. */
+  dualSeconds(everyMs = 50): number { return (this.dual() * everyMs) / 1000; }
+  /** Holder changes (none → x counts when x differs from the last holder). */
+  changes(): number {
+    let last: string | undefined;
+    let n = 0;
+    for (const s of this.samples) {
+      const who = s.lb1 && !s.lb2 ? 'lb1' : s.lb2 && !s.lb1 ? 'lb2' : undefined;
+      if (who && who !== last) { if (last) n++; last = who; }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Quorum mode end to end: a real 3-member etcd cluster (Debian's etcd-server, one member per
+ * namespace host, started here, data in the lab's temporary directory), two floatd hosts and
+ * a sampler that reads both hosts' addresses every 50 ms. Every scenario hits the holder of the
+ * moment; the property is 0 samples where both hosts hold the VIP, plus a bound on how long
+ * the survivor takes. Needs root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
+import { HolderSampler, QuorumLab, type QServer } from '../../src/lab/quorum-lab.js';
+import { delayMs, realClock } from '../../src/util/clock.js';
+
+const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']) ?? false;
+let q: QuorumLab;
+let sampler: HolderSampler;
+const sleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
+
+before(async () => {
+  if (skip) return;
+  q = new QuorumLab();
+  await q.etcdReady();
+  q.startFloatd('lb1');
+  await q.waitFor('lb1 holds the VIP', () => q.holds('lb1'), 15_000);
+  q.startFloatd('lb2');
+  await sleep(1500);
+  sampler = new HolderSampler(q);
+});
+
+after(async () => {
+  if (skip) return;
+  await sampler?.stop();
+  q.destroy();
+});
+
+/** The host holding the VIP now (exactly one must). */
+function holder(): { m: QServer; o: QServer } {
+  const a = q.holds('lb1');
+  const b = q.holds('lb2');
+  assert.ok(a !== b, `exactly one holder expected (lb1 ${a}, lb2 ${b})`);
+  return a ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' };
+}
+const noDual = (what: string): void => assert.equal(sampler.dual(), 0, `${what}: samples with two holders`);
+const restart = async (h: QServer): Promise<void> => {
+  await q.waitFor(`${h}'s floatd is gone`, () => !q.floatdRunning(h), 5000).catch(() => undefined);
+  q.startFloatd(h);
+  await q.waitFor(`${h} is BACKUP again`, () => /Entering BACKUP STATE/.test(q.log(h).split('floatd starting').at(-1) ?? q.log(h)), 10_000).catch(() => undefined);
+};
+
+test('host↔host partition, both reaching etcd: the BACKUP stays BACKUP (quorum_denied), no second holder', { skip, timeout: 30_000 }, async () => {
+  const { m, o } = holder();
+  q.block('lb1', ['lb2']);
+  q.block('lb2', ['lb1']);
+  await sleep(5000);
+  assert.ok(q.holds(m) && !q.holds(o), `${m} keeps the VIP, ${o} never takes it`);
+  assert.match(q.log(o), /quorum_denied/);
+  q.block('lb1', []);
+  q.block('lb2', []);
+  await sleep(1500);
+  assert.ok(q.holds(m) && !q.holds(o));
+  noDual('partition');
+});
+
+test('SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime), the peer takes over after the lease', { skip, timeout: 40_000 }, async () => {
+  const { m, o } = holder();
+  q.signalFloatd(m, 'STOP');
+  const gone = await q.waitFor(`${m}'s VIP leaves while it is stopped`, () => !q.holds(m), 4000);
+  assert.ok(gone < 2000, `VIP gone ${gone} ms after SIGSTOP (kernel_lifetime 1 s + rounding)`);
+  const took = await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
+  await sleep(Math.max(0, 5000 - took));
+  q.signalFloatd(m, 'CONT');
+  await sleep(3000);
+  assert.ok(q.holds(o) !== q.holds(m), 'one holder after the stopped daemon resumes');
+  noDual('SIGSTOP');
+});
+
+test('SIGKILL of the MASTER: the peer holds within the lease expiry; the restarted node waits', { skip, timeout: 40_000 }, async () => {
+  const { m, o } = holder();
+  q.signalFloatd(m, 'KILL');
+  const t = await q.waitFor(`${o} takes over after the crash`, () => q.holds(o) && !q.holds(m), 8000);
+  assert.ok(t < 4500, `crash failover ${t} ms`);
+  await restart(m);
+  await sleep(1500);
+  assert.ok(q.holds(o) && !q.holds(m), 'the restarted node does not take the lease back');
+  noDual('SIGKILL');
+});
+
+test('SIGTERM of the MASTER: priority 0 and revoke; the peer holds quickly', { skip, timeout: 30_000 }, async () => {
+  const { m, o } = holder();
+  q.signalFloatd(m, 'TERM');
+  const t = await q.waitFor(`${o} takes over after SIGTERM`, () => q.holds(o), 5000);
+  assert.ok(t < 2500, `switchover ${t} ms`);
+  await restart(m);
+  noDual('SIGTERM');
+});
+
+test('MASTER cut from etcd but not from its peer: it fences itself, the peer takes over after the lease', { skip, timeout: 40_000 }, async () => {
+  const { m, o } = holder();
+  q.cutFromEtcd(m, true);
+  const gone = await q.waitFor(`${m} fences`, () => !q.holds(m), 4000);
+  assert.ok(gone < 2500, `fenced ${gone} ms after the cut (ttl 2 − margin 0.5 from the last acked renewal)`);
+  await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
+  await sleep(2000);
+  assert.ok(!q.holds(m), `${m} stays out while it cannot reach etcd`);
+  assert.match(q.log(m), /quorum\.fence|quorum lost/);
+  q.cutFromEtcd(m, false);
+  await sleep(2000);
+  assert.ok(q.holds(o) && !q.holds(m));
+  noDual('cut from etcd');
+});
+
+test('one etcd member stopped (quorum kept): the holder keeps the VIP', { skip, timeout: 20_000 }, async () => {
+  const { m, o } = holder();
+  q.etcdSignal('e1', 'STOP');
+  await sleep(4000);
+  assert.ok(q.holds(m) && !q.holds(o), 'two of three members still grant renewals');
+  q.etcdSignal('e1', 'CONT');
+  noDual('one etcd member down');
+  await sampler.stop();
+  console.log(`quorum lab: ${sampler.samples.length} samples, ${sampler.dual()} with two holders, ${sampler.changes()} holder changes`);
+  assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
+});
