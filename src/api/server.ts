@@ -10,7 +10,8 @@ import { dirname } from 'node:path';
 import type { ApiConfig } from '../config/model.js';
 import type { DaemonStatus } from '../daemon/status-types.js';
 import type { Logger } from '../util/log.js';
-import type { Clock } from '../util/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { resolveUser } from '../track/users.js';
 import { checkBearer } from './auth.js';
 import { DEFAULT_MAX_CONNECTIONS, limitConnections, type ConnLimitStats } from './conn-limit.js';
@@ -110,11 +111,14 @@ export class ApiServer {
   private readonly servers: { server: Server; what: string; socket?: string; conns: ConnLimitStats }[] = [];
   private readonly metrics: Metrics;
   private token: string | undefined;
+  /** Refused calls and shed connections: first one logged, then a count per 10 s. */
+  private readonly limited: RateLimitedLog;
   readonly listening: Listening = { tcp: [] };
 
   constructor(private readonly o: ApiServerOptions) {
     this.metrics = createMetrics(() => o.provider.status(), { processMetrics: o.processMetrics });
     this.token = o.token;
+    this.limited = new RateLimitedLog({ log: o.log, clock: o.clock ?? realClock });
   }
 
   /** A reload re-reads the token (rotation without a restart); undefined disables actions. */
@@ -170,6 +174,7 @@ export class ApiServer {
       if (socket) try { unlinkSync(socket); } catch { /* already gone */ }
     })));
     this.servers.length = 0;
+    this.limited.stop();
   }
 
   private newServer(loopbackOnly: boolean, what: string): { server: Server; conns: ConnLimitStats } {
@@ -190,7 +195,7 @@ export class ApiServer {
       max, idleMs: HEADERS_TIMEOUT_MS, ...(this.o.clock ? { clock: this.o.clock } : {}),
       onShed: (why) => {
         if (why === 'idle') return; // routine: a client that went quiet
-        this.o.log.warn({ event: 'api.connection_shed', listener: what, why, max }, `API ${what}: ${max} connections held, ${why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'}`);
+        this.limited.warn(`shed ${what} ${why}`, { event: 'api.connection_shed', listener: what, why, max }, `API ${what}: ${max} connections held, ${why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'}`);
       },
     });
     return { server, conns };
@@ -272,7 +277,9 @@ export class ApiServer {
   private authorised(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     const r = checkBearer(req.headers.authorization, this.token);
     if (r === 'ok') return true;
-    this.o.log.warn({ event: 'api.denied', path, why: r }, `API action ${path} refused (${r === 'disabled' ? 'no token configured' : r === 'missing' ? 'no bearer token' : 'wrong token'})`);
+    // Keyed by the reason only: the path is the caller's text, and one key per path would let
+    // a flood of distinct paths flood the log.
+    this.limited.warn(`denied ${r}`, { event: 'api.denied', path, why: r }, `API action ${path} refused (${r === 'disabled' ? 'no token configured' : r === 'missing' ? 'no bearer token' : 'wrong token'})`);
     if (r === 'disabled') send(res, 403, { error: 'actions are disabled: set token_file or token_env in floatd_api { }' });
     else { res.setHeader('www-authenticate', 'Bearer realm="floatd"'); send(res, 401, { error: r === 'missing' ? 'an Authorization: Bearer token is required' : 'wrong token' }); }
     return false;

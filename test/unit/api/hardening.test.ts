@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,4 +153,18 @@ test('a connection that never sends its headers is closed by the headers timeout
     assert.ok(closedAt - t0 >= 4900, `closed after ${Math.round(closedAt - t0)} ms, before the idle time`);
     assert.equal(srv.connectionCounts()[1]?.open ?? 0, 0);
   });
+});
+
+test('refused API calls are rate-limited: 200 wrong-token calls make one line, and a count at close', async () => {
+  const lines: string[] = [];
+  const log = createLogger({ json: true, stream: new Writable({ write(c: Buffer, _e, cb) { lines.push(...c.toString().split('\n').filter(Boolean)); cb(); } }) });
+  const srv = new ApiServer({ config: { enabled: true, listen: [{ host: '127.0.0.1', port: 0 }], dashboard: false }, provider: { status: () => sampleStatus(), reload: async () => ({ ok: true, message: 'x' }) }, log, token: TOKEN, processMetrics: false });
+  const port = (await srv.start()).tcp[0]!.port;
+  const post = `POST /api/v1/reload HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer wrong-token-wrong-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+  for (let i = 0; i < 200; i++) assert.equal(await raw({ port }, post), 401);
+  const denied = (): Record<string, unknown>[] => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'api.denied');
+  assert.equal(denied().length, 1);
+  await srv.close();
+  assert.equal(denied().length, 2);
+  assert.equal(denied()[1]!.suppressed, 199);
 });

@@ -1,0 +1,140 @@
+/**
+ * Log lines with counts instead of floods: the first occurrence of a key is logged at once;
+ * further ones within `intervalMs` are only counted, and when the interval ends one summary
+ * line says how many there were (`… (and 41 more in the last 10 s)`, field `suppressed`). A
+ * key quiet for a whole interval is forgotten, so its next occurrence is logged at once again.
+ *
+ * Keys are bounded (`maxKeys`): past the bound new keys share one overflow key, so hostile
+ * input (one key per forged source address) cannot grow memory or the log.
+ *
+ * `LogAggregator` is the pure core (time passed in); `RateLimitedLog` runs it on the injected
+ * clock with one timer.
+ */
+import { afterMs, monoMs, type Clock, type TimerHandle } from './clock.js';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LineLog {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface Summary { key: string; level: Level; obj: object; msg: string; suppressed: number; intervalMs: number }
+
+interface Window { endsAt: number; suppressed: number; level: Level; obj: object; msg: string }
+
+export const OVERFLOW_KEY = '(other keys)';
+
+export class LogAggregator {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(readonly intervalMs: number, readonly maxKeys = 1000) {}
+
+  /** 'log': write this line now; 'count': it is counted into the key's next summary. */
+  hit(key: string, nowMs: number, level: Level, obj: object, msg: string): 'log' | 'count' {
+    let k = key;
+    if (!this.windows.has(k) && this.windows.size >= this.maxKeys) k = OVERFLOW_KEY;
+    const w = this.windows.get(k);
+    if (!w) {
+      // Overflowed keys are never logged one by one: even the first is counted.
+      const over = k === OVERFLOW_KEY;
+      this.windows.set(k, { endsAt: nowMs + this.intervalMs, suppressed: over ? 1 : 0, level, obj, msg });
+      return over ? 'count' : 'log';
+    }
+    w.suppressed++;
+    // The summary carries the latest line's fields and wording.
+    w.level = level; w.obj = obj; w.msg = msg;
+    return 'count';
+  }
+
+  /** Summaries of windows that ended by `nowMs`; a window with hits opens the next one. */
+  due(nowMs: number): Summary[] {
+    const out: Summary[] = [];
+    for (const [key, w] of this.windows) {
+      if (w.endsAt > nowMs) continue;
+      if (w.suppressed === 0) { this.windows.delete(key); continue; }
+      out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
+      w.suppressed = 0;
+      w.endsAt = nowMs + this.intervalMs;
+    }
+    return out;
+  }
+
+  /** Every pending count, now (at shutdown). */
+  drain(): Summary[] {
+    const out: Summary[] = [];
+    for (const [key, w] of this.windows) {
+      if (w.suppressed > 0) out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
+    }
+    this.windows.clear();
+    return out;
+  }
+
+  /** Earliest window end, or undefined with no open window. */
+  nextDue(): number | undefined {
+    let best: number | undefined;
+    for (const w of this.windows.values()) if (best === undefined || w.endsAt < best) best = w.endsAt;
+    return best;
+  }
+
+  get keys(): number { return this.windows.size; }
+}
+
+export interface RateLimitedLogOptions {
+  log: LineLog;
+  clock: Clock;
+  /** Default 10 000 ms. */
+  intervalMs?: number;
+  maxKeys?: number;
+}
+
+export class RateLimitedLog {
+  private readonly agg: LogAggregator;
+  private timer: TimerHandle | undefined;
+  private timerAt: number | undefined;
+
+  constructor(private readonly o: RateLimitedLogOptions) {
+    this.agg = new LogAggregator(o.intervalMs ?? 10_000, o.maxKeys ?? 1000);
+  }
+
+  /** Logs now, or counts into the key's summary line. */
+  line(key: string, level: Level, obj: object, msg: string): void {
+    const now = monoMs(this.o.clock);
+    if (this.agg.hit(key, now, level, obj, msg) === 'log') this.o.log[level](obj, msg);
+    this.arm();
+  }
+
+  debug(key: string, obj: object, msg: string): void { this.line(key, 'debug', obj, msg); }
+  info(key: string, obj: object, msg: string): void { this.line(key, 'info', obj, msg); }
+  warn(key: string, obj: object, msg: string): void { this.line(key, 'warn', obj, msg); }
+  error(key: string, obj: object, msg: string): void { this.line(key, 'error', obj, msg); }
+
+  /** Writes every pending summary and stops the timer. */
+  stop(): void {
+    if (this.timer) this.o.clock.cancel(this.timer);
+    this.timer = undefined;
+    this.timerAt = undefined;
+    for (const s of this.agg.drain()) this.write(s);
+  }
+
+  private arm(): void {
+    const at = this.agg.nextDue();
+    if (at === undefined || (this.timerAt !== undefined && this.timerAt <= at)) return;
+    if (this.timer) this.o.clock.cancel(this.timer);
+    this.timerAt = at;
+    this.timer = afterMs(this.o.clock, Math.max(0, at - monoMs(this.o.clock)), () => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      for (const s of this.agg.due(monoMs(this.o.clock))) this.write(s);
+      this.arm();
+    }, { weak: true });
+  }
+
+  private write(s: Summary): void {
+    const secs = Math.round(s.intervalMs / 100) / 10;
+    this.o.log[s.level]({ ...s.obj, suppressed: s.suppressed, intervalMs: s.intervalMs },
+      `${s.msg} (and ${s.suppressed} more${s.key === OVERFLOW_KEY ? ' of other kinds' : ' like it'} in the last ${secs} s)`);
+  }
+}
