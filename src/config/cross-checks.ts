@@ -1,6 +1,7 @@
 /** Checks across blocks, once everything is read: references by name, VRID clashes, what follows a sync group. */
 import type { Build } from './blocks.js';
 import type { Ctx } from './ctx.js';
+import { TRACK_FIELDS } from './track-blocks.js';
 
 export function crossChecks(c: Ctx, { cfg }: Build): void {
   for (const ic of cfg.instances) for (const f of ic.floatingIps) {
@@ -19,6 +20,16 @@ export function crossChecks(c: Ctx, { cfg }: Build): void {
     if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) {
       c.warn(f.pos, 'floating_ip', `floating_ip ${f.name} is not used by any vrrp_instance or vrrp_sync_group`, `add "floating_ip ${f.name}" to the instance that should hold it`);
     }
+  }
+  // A sync group's track_* apply to every member (keepalived); a name the member tracks already counts once.
+  for (const sg of cfg.syncGroups) for (const m of sg.members) {
+    const ic = cfg.instances.find((i) => i.name === m);
+    if (ic) for (const f of Object.values(TRACK_FIELDS)) for (const x of sg[f] ?? []) if (!ic[f].some((y) => y.name === x.name)) ic[f].push({ ...x });
+  }
+  // Nothing to run (no instance, no virtual_server): an empty or half-copied file, refused by a reload.
+  if (cfg.instances.length === 0 && !cfg.virtualServers?.length) {
+    c.warn({ file: cfg.files[0] ?? '', line: 1, col: 1 }, 'vrrp_instance', 'no vrrp_instance (and no virtual_server): floatd would run nothing (a reload with this file is refused)',
+      'an empty or half-copied file? add a vrrp_instance block', 'no-instance');
   }
   const vrids = new Map<string, string>();
   for (const ic of cfg.instances) {

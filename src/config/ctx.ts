@@ -25,8 +25,8 @@ export class Ctx {
   err(t: Token | Pos, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void { this.add('error', t, keyword, message, hint, code); }
   warn(t: Token | Pos, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void { this.add('warning', t, keyword, message, hint, code); }
   info(t: Token | Pos, keyword: string, message: string): void { this.add('info', t, keyword, message); }
-  /** A keyword floatd reads but does not act on: said once, with position, never as "unknown". */
-  notYet(n: Node, what = NOT_YET_MSG): void { this.add('info', n.key, n.key.text, what, undefined, 'unsupported'); }
+  /** A keyword floatd reads but does not act on: a positioned warning (check and the daemon's log), never "unknown". */
+  notYet(n: Node, what = NOT_YET_MSG): void { this.add('warning', n.key, n.key.text, what, undefined, 'unsupported'); }
   unknown(n: Node, where: string, known: Iterable<string>, fate = 'ignored'): void {
     const k = n.key.text;
     const near = this.suggester.hint(where, k, known);

@@ -43,13 +43,19 @@ const secs = (min: number, max: number, put: (g: GlobalDefs, v: number) => void,
   ({ read: (c, e, t) => { const v = c.secs(e, min, max); if (v !== undefined) put(t.g, v); }, ...(status ? { status } : {}) });
 const bool = (put: (g: GlobalDefs, v: boolean) => void): K[string] => ({ read: (c, e, t) => { const v = c.bool(e); if (v !== undefined) put(t.g, v); } });
 
-/** keepalived: decimal seconds, microsecond resolution, at least 1 µs. */
+/**
+ * keepalived: decimal seconds, microsecond resolution, at least 1 µs. 0 (in keepalived's own stock
+ * keepalived.conf) is refused by keepalived with a logged error, keeping the default (no pause), and it runs on.
+ */
 const garpInterval = (put: (g: GlobalDefs, us: number) => void): K[string] => ({
   status: 'unsupported',
-  read: (c, e, t) => { const v = c.secs(e, 0.000001, 4294, 1_000_000); if (v !== undefined) put(t.g, v); },
+  read: (c, e, t) => {
+    const v = c.secs(e, 0, 4294, 1_000_000);
+    if (v === 0) c.warn(e.args[0]!, e.key.text, `${e.key.text} must be at least 0.000001 s; 0 keeps the default (no pause), as keepalived does`);
+    else if (v !== undefined) put(t.g, v);
+  },
 });
 const mcastGroup = (fam: 4 | 6): K[string] => ({
-  status: 'unsupported',
   read: (c, e, t) => {
     const v = c.ip(e, 0, fam);
     if (v && !isMulticast(v)) c.err(e.args[0]!, e.key.text, `expected an IPv${fam} multicast address, got "${v}"`);

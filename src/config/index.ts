@@ -8,11 +8,16 @@ import type { FloatdConfig } from './model.js';
 
 export type { Diagnostic } from './diagnostics.js';
 export { formatDiagnostic } from './diagnostics.js';
+export { reloadBlockers, logConfigDiagnostics, unsupported } from './report.js';
 export type * from './model.js';
 export type * from './lvs-model.js';
 
 export interface LoadResult { config: FloatdConfig | null; diagnostics: Diagnostic[] }
-export interface ParseOptions { configIds?: string[] }
+export interface ParseOptions {
+  configIds?: string[];
+  /** `reload`: a file with no vrrp_instance is an error (a SIGHUP during a non-atomic copy must not stop every instance). */
+  purpose?: 'check' | 'run' | 'reload';
+}
 
 /** Diagnostics a result carries at most; the rest are counted in one last diagnostic. */
 export const MAX_DIAGNOSTICS = 1000;
@@ -22,6 +27,7 @@ export function parseConfigText(text: string, file: string, opts: ParseOptions =
   const nodes = tree(tokens, diagnostics);
   const files = [...new Set(tokens.map((t) => t.file))];
   const config = buildModel(nodes, diagnostics, files.length ? files : [file]);
+  if (opts.purpose === 'reload') for (const d of diagnostics) if (d.code === 'no-instance') d.severity = 'error';
   const usable = !diagnostics.some((d) => d.severity === 'error');
   return { config: usable ? config : null, diagnostics: capped(diagnostics) };
 }

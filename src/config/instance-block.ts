@@ -40,9 +40,14 @@ function familyOk(c: Ctx, t: InstanceTarget, at: Token, keyword: string, fam: 4 
   return false;
 }
 
+/** unicast_src_ip and mcast_src_ip set the one source address (keepalived: both are `saddr`; the later wins). */
 function srcIp(c: Ctx, e: Node, t: InstanceTarget): void {
   const v = c.ip(e);
-  if (v && familyOk(c, t, e.args[0]!, e.key.text, isIP(v) as 4 | 6)) t.ic.unicastSrcIp = v;
+  if (!v || !familyOk(c, t, e.args[0]!, e.key.text, isIP(v) as 4 | 6)) return;
+  if (t.ic.unicastSrcIp && t.ic.unicastSrcIp !== v) {
+    c.warn(e.args[0]!, e.key.text, `the source address was already ${t.ic.unicastSrcIp}; ${v} replaces it (unicast_src_ip and mcast_src_ip are one setting)`);
+  }
+  t.ic.unicastSrcIp = v;
 }
 
 function unicastPeers(c: Ctx, e: Node, t: InstanceTarget): void {
@@ -72,7 +77,10 @@ export const AUTH_SCHEMA: Schema<InstanceTarget> = {
     read: (c, a, { ic }) => {
       const v = c.arg(a, 0, 'PASS or AH');
       if (v && v.text !== 'PASS' && v.text !== 'AH') c.err(v, 'auth_type', `expected PASS or AH, got "${v.text}"`);
-      else if (v) { ic.auth.type = v.text as 'PASS' | 'AH'; if (v.text === 'AH') c.info(v, 'auth_type', 'AH is parsed but not yet supported by floatd (adverts go out without AH)'); }
+      else if (v?.text === 'AH') {
+        c.err(v, 'auth_type', 'floatd does not implement AH: its adverts would go out unauthenticated and an AH peer would ignore them (two MASTERs)',
+          'use auth_type PASS, or no authentication block, on every node of the pair');
+      } else if (v) ic.auth.type = 'PASS';
     },
   },
   auth_pass: {
@@ -125,6 +133,7 @@ export const INSTANCE_SCHEMA: Schema<InstanceTarget> = {
   preempt_delay: secs(0, 1000, (t, v) => { t.ic.preemptDelayMs = v; }),
   down_timer_adverts: int(1, 100, (t, v) => { t.ic.downTimerAdverts = v; }),
   unicast_src_ip: { read: srcIp },
+  mcast_src_ip: { read: srcIp },
   unicast_ttl: int(1, 255, (t, v) => { t.ic.unicastTtl = v; }),
   mcast_dst_ip: { read: (c, e, t) => { const v = c.ip(e); if (v && familyOk(c, t, e.args[0]!, 'mcast_dst_ip', isIP(v) as 4 | 6)) t.ic.mcastGroup = v; } },
   check_unicast_src: { read: (_c, _e, { ic }) => { ic.checkUnicastSrc = true; } },
@@ -157,7 +166,7 @@ export const INSTANCE_SCHEMA: Schema<InstanceTarget> = {
   floating_ip: { status: 'floatd', read: (c, e, { ic }) => { const a = c.arg(e, 0, 'a floating_ip name'); if (a) ic.floatingIps.push(a.text); } },
   ...notifyEntries<InstanceTarget>((t) => t.ic.notify, Object.keys(NOTIFY_KEYS) as (keyof typeof NOTIFY_KEYS)[]),
   ...notYet(['use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan', 'vrf', 'native_ipv6', 'virtual_rules', 'track_bfd', 'track_src_ip',
-    'notify_deleted', 'smtp_alert', 'promote_secondaries', 'mcast_src_ip', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup',
+    'notify_deleted', 'smtp_alert', 'promote_secondaries', 'debug', 'strict_mode', 'skip_check_adv_addr', 'timer_expired_backup',
     'v3_checksum_as_v2', 'old_unicast_checksum', 'unicast_fault_no_peer', 'kernel_rx_buf_size', 'notify_priority_changes', 'linkbeat_use_polling',
     'lvs_sync_daemon_interface']),
 };
@@ -179,16 +188,19 @@ export function newInstance(c: Ctx, n: Node, name: string, g: GlobalDefs): Insta
 export function readInstance(c: Ctx, n: Node, name: string, g: GlobalDefs, trackables: Trackables): InstanceConfig | undefined {
   const t: InstanceTarget = { ic: newInstance(c, n, name, g), t: trackables, prioSet: false, versionSet: false, advertMs: 1000 };
   readBlock(c, 'vrrp_instance', n, INSTANCE_SCHEMA, t);
-  return finishInstance(c, n, t);
+  return finishInstance(c, n, t, g);
 }
 
 /** keepalived's rules that depend on several keywords, applied once the block is read. */
-function finishInstance(c: Ctx, n: Node, t: InstanceTarget): InstanceConfig | undefined {
+function finishInstance(c: Ctx, n: Node, t: InstanceTarget, g: GlobalDefs): InstanceConfig | undefined {
   const { ic, state } = t;
   const name = ic.name;
   if (!ic.interface) c.err(n.key, 'vrrp_instance', `vrrp_instance ${name} has no interface`, 'add: interface eth0');
   if (!ic.vrid) { c.err(n.key, 'vrrp_instance', `vrrp_instance ${name} has no virtual_router_id`, 'add: virtual_router_id 1..255 (the same on every node of the pair)'); return undefined; }
   ic.family = t.family ?? 4;
+  // global_defs vrrp_mcast_group4/6: the group of every multicast instance without mcast_dst_ip.
+  const group = ic.family === 4 ? g.mcastGroup4 : g.mcastGroup6;
+  if (!ic.mcastGroup && ic.unicastPeers.length === 0 && group !== (ic.family === 4 ? '224.0.0.18' : 'ff02::12')) ic.mcastGroup = group;
   if (ic.family === 6 && !t.versionSet) ic.version = 3;
   if (!t.prioSet && state?.text === 'MASTER') {
     ic.priority = 255;

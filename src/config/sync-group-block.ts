@@ -9,10 +9,10 @@ import { mergeTracks, TRACK_FIELDS, trackRefs, type TrackKeyword, type Trackable
 
 interface SyncTarget { sg: SyncGroupConfig; t: Trackables }
 
-/** Modelled and checked like an instance's; the runtime tracks per instance only so far. */
+/** Checked like an instance's; every member instance tracks them too (crossChecks adds them, keepalived's semantics). */
 function track(k: TrackKeyword): Keyword<SyncTarget> {
   return {
-    shape: 'block', status: 'unsupported',
+    shape: 'block',
     read: (c, e, { sg, t }) => mergeTracks(c, k, (sg[TRACK_FIELDS[k]] ??= []), trackRefs(c, e, t), (i) => e.children?.[i]?.key),
   };
 }

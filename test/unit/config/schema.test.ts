@@ -40,7 +40,7 @@ test('one weight reader: scripts -253..253 (±254 clamped with a warning that sa
   }
   const ref = parseConfigText(`${script('')}${inst('  track_script {\n    s weight -254\n  }\n')}`, 'r.conf');
   assert.deepEqual(ref.config?.instances[0]?.trackScripts, [{ name: 's', weight: -253, reverse: false }]);
-  const f = parseConfigText('vrrp_track_file f {\n  file /run/f\n  weight -254 reverse\n}\n', 'f.conf');
+  const f = parseConfigText(`vrrp_track_file f {\n  file /run/f\n  weight -254 reverse\n}\n${inst('')}`, 'f.conf');
   assert.deepEqual([f.config?.trackFiles[0]?.weight, f.config?.trackFiles[0]?.reverse], [-254, true]);
   assert.equal(f.diagnostics.length, 0, dump(f.diagnostics));
   const f2 = parseConfigText('vrrp_track_file f {\n  file /run/f\n  weight 255\n}\n', 'f.conf');
