@@ -33,7 +33,7 @@ import { CloudIps } from './cloud-ips.js';
 import type { ProviderFactory } from '../cloud/types.js';
 import { providers } from '../cloud/providers/index.js';
 import { QuorumWiring } from '../quorum/wiring.js';
-import { refreshLifetimes } from '../quorum/vip-lifetime.js';
+import { addWithLifetime } from '../quorum/vip-lifetime.js';
 
 export interface RuntimeOptions {
   configFile: string;
@@ -107,6 +107,7 @@ export class Runtime implements RuntimeLike {
     this.cloud = new CloudIps(cfg, {
       log: this.o.log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers,
       onContest: (name, reason) => void this.notifier.floatingIp(name, reason ? 'CONTESTED' : 'UNCONTESTED', reason ?? 'the address is claimed again'),
+      mayAssign: (fip) => this.quorum?.permit(fip) ?? { ok: true },
     });
     this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
       this.o.log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
@@ -171,9 +172,10 @@ export class Runtime implements RuntimeLike {
           const rt = this.insts.get(name);
           if (!rt) return;
           if (rt.vipsUp) this.changeVips(rt, false);
+          this.cloud?.permitChanged();
           this.exec(this.node.step(this.o.clock.nowUs(), { type: 'handover', text }, name));
         },
-        granted: (name) => this.quorumGranted(name),
+        granted: (name) => { this.quorumGranted(name); this.cloud?.permitChanged(); },
         vipSpecs: (name) => { const rt = this.insts.get(name); return rt ? this.vipSpecs(rt) : []; },
         vipsUp: (name) => this.insts.get(name)?.vipsUp === true,
         enqueue: (job) => { const p = this.netQueue.then(job, job); this.netQueue = p; return p; },
@@ -453,7 +455,7 @@ export class Runtime implements RuntimeLike {
           if (up) {
             const lt = this.quorum?.lifetime(name);
             if (lt) {
-              if (await refreshLifetimes([s], lt.seconds, lt.guard)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname, lifetime: lt.seconds }, `added ${s.address}/${s.prefix} on ${s.ifname} (valid_lft ${lt.seconds})`);
+              if (await addWithLifetime(s, lt.seconds, lt.guard)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname, lifetime: lt.seconds }, `added ${s.address}/${s.prefix} on ${s.ifname} (valid_lft ${lt.seconds})`);
             } else if (await addAddress(s)) this.o.log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `added ${s.address}/${s.prefix} on ${s.ifname}`);
             this.linkWatch?.watchAddress(s.ifname, s.address);
           } else {

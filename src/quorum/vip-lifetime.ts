@@ -1,31 +1,25 @@
 /**
  * The kernel backstop of quorum mode: VIPs carry a valid_lft that each acknowledged renewal
  * refreshes, so a frozen or killed holder loses its addresses by itself (docs/quorum.md). Each
- * change runs only if the clock is still within the guard when it starts; `ip addr replace`
- * re-adds an address the kernel already expired, which is as safe as a refresh under the guard.
+ * change runs only if the clock is still within the guard right before it (src/net's netlink
+ * call is synchronous, so nothing lands later than the check by more than one syscall).
  */
-import { addArgs, type AddressSpec } from '../net/addresses.js';
-import { defaultIp, IpCommandError, type IpRunner } from '../net/iproute.js';
+import { addAddress, refreshLifetime, type AddressSpec } from '../net/addresses.js';
 
-/** `ip addr replace … valid_lft L preferred_lft L` (IPv6 /128 stays preferred_lft 0: never a source). */
-export function lifetimeArgs(spec: AddressSpec, lifetimeS: number): string[] {
-  const a = addArgs(spec);
-  a[1] = 'replace';
-  const i = a.indexOf('preferred_lft');
-  const v6max = a[2]?.includes(':') === true && a[2].endsWith('/128');
-  if (i >= 0) a.splice(i, 2);
-  a.push('valid_lft', String(lifetimeS), 'preferred_lft', v6max ? '0' : String(lifetimeS));
-  return a;
+/** Adds (or re-arms) one VIP with the lifetime if the guard still holds; true if it was added now. */
+export async function addWithLifetime(spec: AddressSpec, seconds: number, guard: () => boolean): Promise<boolean> {
+  if (!guard()) return false;
+  if (await addAddress({ ...spec, validLft: seconds })) return true;
+  if (guard()) await refreshLifetime(spec, seconds); // already there (a restart, a second add): re-arm it
+  return false;
 }
 
-/** Adds or refreshes each address with the lifetime while `guard()` holds; returns how many ran. */
-export async function refreshLifetimes(specs: readonly AddressSpec[], lifetimeS: number, guard: () => boolean, run: IpRunner = defaultIp): Promise<number> {
+/** Refreshes (netlink: re-creates if the kernel expired it) each address while `guard()` holds; returns how many ran. */
+export async function refreshLifetimes(specs: readonly AddressSpec[], seconds: number, guard: () => boolean): Promise<number> {
   let n = 0;
   for (const s of specs) {
     if (!guard()) break;
-    const args = lifetimeArgs(s, lifetimeS);
-    const r = await run(args);
-    if (r.code !== 0) throw new IpCommandError(args, r);
+    await refreshLifetime(s, seconds);
     n++;
   }
   return n;

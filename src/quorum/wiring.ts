@@ -44,6 +44,8 @@ export class QuorumWiring {
   private readonly notAfter = new Map<string, number>();
   private readonly lostText = new Map<string, string>();
   private readonly deniedLogged = new Set<string>();
+  /** floating_ip name → the lease holders of the instances that carry it. */
+  private readonly fipHolders = new Map<string, Set<string>>();
 
   constructor(cfg: FloatdConfig, private readonly o: WiringOptions) {
     const entries: QuorumEntry[] = [];
@@ -63,6 +65,11 @@ export class QuorumWiring {
       this.membersOf.set(ic.name, [ic.name]);
       this.holderOf.set(ic.name, ic.name);
       this.lifetimeOf.set(ic.name, q.kernelLifetimeS);
+    }
+    for (const ic of cfg.instances) {
+      const holder = this.holderOf.get(ic.name);
+      if (holder === undefined) continue;
+      for (const f of ic.floatingIps) (this.fipHolders.get(f) ?? this.fipHolders.set(f, new Set()).get(f)!).add(holder);
     }
     const h = o.hooks;
     this.gate = new QuorumGate(entries, {
@@ -110,6 +117,22 @@ export class QuorumWiring {
     const s = holder === undefined ? 0 : this.lifetimeOf.get(holder) ?? 0;
     if (holder === undefined || s === 0) return undefined;
     return { seconds: s, guard: () => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.gate.mayHold(holder) };
+  }
+
+  /**
+   * The cloud runner's fencing check right before an assign (synchronous): only under a lease
+   * whose deadline has not passed. The key cannot change hands while our lease lives unless it
+   * is deleted, and the watch fences us then; `QuorumGate.confirm` is the linearizable variant.
+   */
+  permit(floatingIp: string): { ok: boolean; epoch?: number; reason?: string } {
+    const holders = this.fipHolders.get(floatingIp);
+    if (!holders) return { ok: true };
+    for (const h of holders) {
+      const epoch = this.gate.epoch(h);
+      if (this.gate.mayHold(h) && epoch !== undefined) return { ok: true, epoch };
+    }
+    const h = [...holders][0]!;
+    return { ok: false, reason: `no quorum lease (${this.gate.deniedText(h)})` };
   }
 
   epoch(instance: string): number | undefined {
