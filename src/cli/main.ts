@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { VERSION, KEEPALIVED_FOLLOWED } from '../util/version.js';
-import { parseFacility, LOG_DAEMON } from './syslog.js';
+import type { VerbOptions } from './verbs.js';
 
 // Each command's module is loaded when it runs: `floatd run` does not pay for the demo's lab or
 // the status client, and a restarted daemon sends its first advert sooner.
@@ -14,6 +14,7 @@ const runCheck: typeof import('./check.js').runCheck = async (o) => (await impor
 const runRun: typeof import('./run.js').runRun = async (o) => (await import('./run.js')).runRun(o);
 const runDemo: typeof import('./demo.js').runDemo = async (o) => (await import('./demo.js')).runDemo(o);
 const runStatus: typeof import('./status.js').runStatus = async (o) => (await import('./status.js')).runStatus(o);
+const runVerb: typeof import('./verbs.js').runVerb = async (v, o) => (await import('./verbs.js')).runVerb(v, o);
 
 const DEFAULT_CONF = '/etc/keepalived/keepalived.conf';
 /** keepalived's own default pid file (-p), used in its command-line mode. */
@@ -69,6 +70,32 @@ function program(): Command {
       if (watch !== undefined && !(watch > 0)) { process.stderr.write('floatd status: --watch takes a number of seconds > 0\n'); process.exitCode = 2; return; }
       process.exitCode = await runStatus({ socket: o.socket, url: o.url, file: o.useFile, json: o.json, watch });
     });
+  const verbOpts = (c: Command): Command => c
+    .option('-s, --socket <path>', 'API unix socket (default: from the config, $FLOATD_SOCKET or /run/floatd/floatd.sock)')
+    .option('--url <url>', 'API base URL instead of the socket')
+    .option('-f, --use-file <file>', 'find the API socket and token file in this configuration (default /etc/keepalived/keepalived.conf)')
+    .option('--token-file <file>', 'the API token (default: $FLOATD_API_TOKEN, or the config\'s floatd_api token_file)')
+    .option('--json', 'print the API answer as JSON')
+    .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+  type VerbCli = { socket?: string; url?: string; useFile?: string; tokenFile?: string; json?: boolean };
+  const target = (o: VerbCli): VerbOptions => ({ socket: o.socket, url: o.url, file: o.useFile, tokenFile: o.tokenFile, json: o.json });
+  verbOpts(p.command('switchover [instance]')
+    .description('planned move of MASTER to the best peer, no request lost (all MASTER instances without INSTANCE)')
+    .option('--hold <secs>', 'stay at the lowest priority this long afterwards (default 60)'))
+    .action(async (instance: string | undefined, o: VerbCli & { hold?: string }) => {
+      const holdS = o.hold === undefined ? undefined : Number(o.hold);
+      if (holdS !== undefined && !(holdS >= 0 && holdS <= 86_400)) { process.stderr.write('floatd switchover: --hold takes 0..86400 seconds\n'); process.exitCode = 2; return; }
+      process.exitCode = await runVerb({ kind: 'switchover', instance, holdS }, target(o));
+    });
+  verbOpts(p.command('maintenance <state> [instance]')
+    .description('on: leave MASTER and stay BACKUP until off, across reloads and restarts (all instances without INSTANCE); status: list'))
+    .action(async (state: string, instance: string | undefined, o: VerbCli) => {
+      if (state !== 'on' && state !== 'off' && state !== 'status') { process.stderr.write('floatd maintenance: on, off or status\n'); process.exitCode = 2; return; }
+      process.exitCode = await runVerb({ kind: 'maintenance', state, instance }, target(o));
+    });
+  verbOpts(p.command('reload')
+    .description("reload the daemon's configuration through the API (SIGHUP's path); a refused file's diagnostics are printed, exit 1"))
+    .action(async (o: VerbCli) => { process.exitCode = await runVerb({ kind: 'reload' }, target(o)); });
   p.command('demo')
     .description("the seed tutorial live on a lab of network namespaces: failover and fail-back, measured (root)")
     .option('--loop-ms <ms>', 'client request interval', '50')
@@ -100,6 +127,7 @@ function keepalivedCompat(): Command {
         process.exitCode = await runCheck({ file, configIds: o.configId });
         return;
       }
+      const { parseFacility, LOG_DAEMON } = await import('./syslog.js');
       const facility = o.logFacility === undefined ? LOG_DAEMON : parseFacility(o.logFacility);
       if (facility === undefined) {
         process.stderr.write(`floatd: -S ${o.logFacility}: not a syslog facility (0..7 for local0..local7)\n`);

@@ -13,6 +13,8 @@ import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { logSink } from './syslog.js';
+import { MaintenanceStore, maintenancePath } from './maintenance-store.js';
+import { operatorVerbs } from './operator-verbs.js';
 import { afterMs, realClock } from '../util/clock.js';
 import { daemonServices } from './services.js';
 import { lbHooks } from '../lb/hooks.js';
@@ -83,7 +85,13 @@ export async function runRun(o: RunOptions): Promise<number> {
   // keepalived applies these at start; so does floatd (a reload does not change them).
   applyScheduling({ nice: first.config.global.vrrpPriority, rtPriority: first.config.global.vrrpRtPriority }, log);
   const dumpDir = process.env.TMPDIR && isAbsolute(process.env.TMPDIR) ? process.env.TMPDIR : tmpdir();
-  const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
+  // Maintenance survives restarts: the runtime reads the set before its first election.
+  const maintenance = new MaintenanceStore(maintenancePath());
+  if (maintenance.loadError) log.error({ event: 'verb.maintenance_state' }, maintenance.loadError);
+  for (const n of maintenance.names()) log.info({ event: 'verb.maintenance', instance: n, on: true }, `(${n}) in maintenance (${maintenance.path}): lowest priority`);
+  let runtime: Runtime | undefined;
+  const verbs = operatorVerbs(() => runtime, maintenance, log, () => new Date(realClock.wallMs()).toISOString());
+  const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config, verbs);
   const lb = lbHooks(first.config, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
   return runDaemon({
     pidFile: o.pidFile,
@@ -97,10 +105,11 @@ export async function runRun(o: RunOptions): Promise<number> {
     },
     onStopping: async () => { await services.onStopping(); await lb.onStopping(); },
     onReloaded: async () => { await services.onReloaded(); await lb.onReloaded(); },
-    createRuntime: async () => new Runtime({
+    createRuntime: async () => runtime = new Runtime({
       configFile: o.file,
       clock: realClock,
       log,
+      holds: () => maintenance.names(),
       load: async (path) => {
         const r = await loadConfig(path, { configIds: o.configIds });
         return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };

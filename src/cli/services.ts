@@ -11,6 +11,7 @@ import { loadToken, TokenError } from '../api/auth.js';
 import type { DaemonControl } from '../daemon/daemon.js';
 import { SdNotify, statusLine } from '../daemon/sd-notify.js';
 import type { Logger } from '../util/log.js';
+import type { Verbs } from './operator-verbs.js';
 
 export interface Services {
   onReady(ctl: DaemonControl): Promise<void>;
@@ -25,7 +26,7 @@ function effective(api: ApiConfig | undefined): ApiConfig {
 
 /** What the listeners depend on (a token change needs no reopening). */
 function listeners(c: ApiConfig): string {
-  return JSON.stringify([c.enabled, c.listen, c.socket ?? null, c.dashboard]);
+  return JSON.stringify([c.enabled, c.listen, c.socket ?? null, c.dashboard, c.socketGroup ?? null, c.maxConnections ?? null]);
 }
 
 function token(c: ApiConfig, log: Logger): string | undefined {
@@ -40,7 +41,7 @@ function token(c: ApiConfig, log: Logger): string | undefined {
   }
 }
 
-export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadConfig: () => Promise<FloatdConfig | null>): Services {
+export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadConfig: () => Promise<FloatdConfig | null>, verbs?: Verbs): Services {
   const sd = new SdNotify({ log });
   let server: ApiServer | undefined;
   let current = effective(api);
@@ -50,7 +51,8 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
     if (!cfg.enabled || !provider) return;
     // Loaded once VRRP is up (onReady): metrics and the dashboard are not on the start-up path.
     const { ApiServer } = await import('../api/server.js');
-    server = new ApiServer({ config: cfg, log, token: token(cfg, log), provider });
+    const routes = verbs ? (await import('../api/verbs.js')).verbRoutes(verbs) : [];
+    server = new ApiServer({ config: cfg, log, token: token(cfg, log), provider, routes });
     await server.start();
   };
 

@@ -3,15 +3,14 @@
  * VIP and why, in one screen; `--json` for scripts, `--watch` to follow it. Exit codes:
  * 0 all instances fine, 1 an instance is in FAULT, 3 the daemon is not running / unreachable.
  */
-import { request } from 'node:http';
-import { API_DEFAULT_SOCKET } from '../config/api-block.js';
-import { loadConfig } from '../config/index.js';
+import { apiRequest, apiTarget, Unreachable, type ApiTarget } from './api-client.js';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
 import { delayMs, realClock } from '../util/clock.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
 export const EXIT_NOT_RUNNING = 3;
+export { Unreachable };
 
 export interface StatusOptions {
   socket?: string;
@@ -25,30 +24,12 @@ export interface StatusOptions {
   color?: boolean;
 }
 
-export class Unreachable extends Error {}
-
 /** GET /api/v1/status over the unix socket or a URL; Unreachable when nobody answers. */
-export function fetchStatus(to: { socket: string } | { url: string }, timeoutMs = 3000): Promise<DaemonStatus> {
-  return new Promise((resolve, reject) => {
-    const base = 'url' in to ? new URL(to.url) : undefined;
-    const target = 'socket' in to ? { socketPath: to.socket, path: '/api/v1/status' } : { host: base!.hostname.replace(/^\[|\]$/g, ''), port: base!.port || 80, path: new URL('api/v1/status', base!.href.endsWith('/') ? base!.href : base!.href + '/').pathname };
-    const where = 'socket' in to ? to.socket : to.url;
-    const req = request({ ...target, method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => {
-        if (res.statusCode !== 200) { reject(new Unreachable(`${where} answered HTTP ${res.statusCode ?? '?'}`)); return; }
-        try { resolve(JSON.parse(body) as DaemonStatus); } catch { reject(new Unreachable(`${where} did not answer JSON`)); }
-      });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? 'no socket there' : e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'EACCES' ? 'permission denied' : e.code ?? e.message;
-      reject(new Unreachable(`floatd is not running or not reachable at ${where} (${why})`));
-    });
-    req.end();
-  });
+export async function fetchStatus(to: ApiTarget, timeoutMs = 3000): Promise<DaemonStatus> {
+  const where = 'socket' in to ? to.socket : to.url;
+  const r = await apiRequest(to, 'GET', '/api/v1/status', { timeoutMs });
+  if (r.status !== 200) throw new Unreachable(`${where} answered HTTP ${r.status || '?'}`);
+  try { return JSON.parse(r.body) as DaemonStatus; } catch { throw new Unreachable(`${where} did not answer JSON`); }
 }
 
 export function exitCodeFor(s: DaemonStatus): number {
@@ -133,21 +114,9 @@ export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean
 
 // ---- the command ----
 
-async function target(o: StatusOptions): Promise<{ socket: string } | { url: string }> {
-  if (o.url) return { url: o.url };
-  if (o.socket) return { socket: o.socket };
-  if (o.file) {
-    const r = await loadConfig(o.file);
-    const api = r.config?.api;
-    if (api?.socket) return { socket: api.socket };
-    if (api && api.listen[0]) return { url: `http://${api.listen[0].host.includes(':') ? `[${api.listen[0].host}]` : api.listen[0].host}:${api.listen[0].port}/` };
-  }
-  return { socket: process.env.FLOATD_SOCKET || API_DEFAULT_SOCKET };
-}
-
 export async function runStatus(o: StatusOptions): Promise<number> {
   const out = o.out ?? process.stdout;
-  const to = await target(o);
+  const to = await apiTarget(o);
   const color = o.color ?? ((out as NodeJS.WriteStream).isTTY === true && !process.env.NO_COLOR);
   const once = async (): Promise<number> => {
     try {

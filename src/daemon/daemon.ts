@@ -19,6 +19,10 @@ export interface RuntimeLike {
   status?(): DaemonStatus;
   /** Give up MASTER now and stay out of the election for `holdS` seconds (API hand-over). */
   handover?(instance: string, holdS: number): { ok: boolean; message: string };
+  /** Hand-over that keeps the VIPs until the new MASTER speaks (`floatd switchover`). */
+  switchover?(instance: string, holdS: number): { ok: boolean; message: string };
+  /** The maintenance set changed for this instance: re-weigh it (a held MASTER switches over). */
+  holdChanged?(instance: string, reason: string): { ok: boolean; message: string };
 }
 
 /** What onReady gets: the runtime, and a reload that queues behind SIGHUP's. */

@@ -44,6 +44,8 @@ export interface RuntimeOptions {
   openSocket?: typeof openVrrpSocket;
   /** Cloud drivers by provider name (tests may inject); default: every built-in driver. */
   cloudProviders?: Record<string, ProviderFactory>;
+  /** Instances held at the lowest priority with no end (maintenance, persisted by the caller); read at each step. */
+  holds?: () => ReadonlySet<string>;
 }
 
 interface InstRt {
@@ -155,7 +157,7 @@ export class Runtime implements RuntimeLike {
     // Trackers' initial view goes in before start, so a faulted instance starts in FAULT.
     for (const name of this.insts.keys()) {
       const agg = this.trackers!.aggregate(name);
-      this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta, faults: agg.faults, reason: 'initial tracking state' }, name));
+      this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta + this.holdDelta(name), faults: agg.faults, reason: 'initial tracking state' }, name));
     }
     for (const name of this.insts.keys()) {
       this.exec(this.node.step(this.o.clock.nowUs(), { type: 'start', ...(wasMaster.has(name) ? { wasMaster: true } : {}) }, name));
@@ -248,7 +250,7 @@ export class Runtime implements RuntimeLike {
 
   private onTracking(name: string, ch: TrackingChange): void {
     if (!this.insts.has(name)) return;
-    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: ch.priorityDelta + (this.held.has(name) ? HOLD_PENALTY : 0), faults: ch.faults, reason: ch.reason }, name));
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: ch.priorityDelta + this.holdDelta(name), faults: ch.faults, reason: ch.reason }, name));
   }
 
   private onVipRemoved(ifname: string, address: string): void {
@@ -303,6 +305,7 @@ export class Runtime implements RuntimeLike {
     rt.counters.advertsReceived++;
     if (adv.priority === 0) rt.counters.priorityZeroReceived++;
     rt.peers.set(p.src, { lastHeard: this.isoNow(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
+    if (adv.priority > 0 && p.src !== rt.src) this.switching.get(rt)?.();
     if (p.src !== rt.src) this.cloud?.onAdvert(ic.name);
     this.exec(this.node.step(this.o.clock.nowUs(), { type: 'advert', from: p.src, priority: adv.priority, advertIntervalCs: adv.advertIntervalCs }, ic.name));
   }
@@ -358,14 +361,18 @@ export class Runtime implements RuntimeLike {
           log.error({ event: 'quorum.refused', instance: name }, `(${name}) not adding VIPs: this node does not hold the lease`);
           break;
         }
+        this.switching.delete(rt);
         this.changeVips(rt, true);
         break;
-      case 'removeVips':
-        // Stopping: a MASTER keeps its VIPs until the new MASTER speaks (see stop()). In quorum mode
-        // the new MASTER needs the lease first: the VIPs go now and the lease is revoked after them.
-        if (this.handovers && rt.vipsUp && this.quorum?.holder(name) === undefined) this.handovers.set(rt, undefined);
-        else this.changeVips(rt, false);
+      case 'removeVips': {
+        // Stopping or switching over: a MASTER keeps its VIPs until the new MASTER speaks (see stop(),
+        // switchover()). In quorum mode the new MASTER needs the lease first: the VIPs go now and the
+        // lease is revoked after them.
+        const keep = rt.vipsUp && this.quorum?.holder(name) === undefined;
+        if (this.handovers && keep) this.handovers.set(rt, undefined);
+        else if (!(this.switching.has(rt) && keep)) this.changeVips(rt, false);
         break;
+      }
       case 'garp': this.garp(rt, a.burst); break;
       case 'transition': {
         const inst = this.node.instance(name);
@@ -644,7 +651,7 @@ export class Runtime implements RuntimeLike {
     if (inst.state !== 'MASTER') return { ok: false, message: `${name} is ${inst.state}, not MASTER: nothing to hand over` };
     const step = (reason: string): void => {
       const agg = this.trackers?.aggregate(name);
-      if (agg) this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta + (this.held.has(name) ? HOLD_PENALTY : 0), faults: agg.faults, reason }, name));
+      if (agg) this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta + this.holdDelta(name), faults: agg.faults, reason }, name));
     };
     const prev = this.held.get(name);
     if (prev) this.o.clock.cancel(prev);
@@ -656,6 +663,46 @@ export class Runtime implements RuntimeLike {
     }
     this.exec(this.node.step(this.o.clock.nowUs(), { type: 'handover', text: `requested through the API${holdS > 0 ? `, holding off for ${holdS} s` : ''}` }, name));
     return { ok: true, message: `${name} left MASTER${holdS > 0 ? `; it stays at priority ${this.node.instance(name)?.effectivePriority ?? 1} for ${holdS} s` : ''}` };
+  }
+  /** A hand-over hold (timed) or a maintenance hold (o.holds) puts the instance at the lowest priority. */
+  private holdDelta(name: string): number {
+    return this.held.has(name) || this.o.holds?.().has(name) ? HOLD_PENALTY : 0;
+  }
+
+  /** Switchover: resigned MASTERs that keep their VIPs until the new MASTER speaks, with the wake-up. */
+  private readonly switching = new Map<InstRt, () => void>();
+
+  /**
+   * Planned move (`floatd switchover`): the hand-over above, but the VIPs stay until another
+   * router's advert is heard (or advert interval + 1 s), as the SIGTERM path does, so clients
+   * are answered by the old MASTER until the new one's GARP moves them.
+   */
+  switchover(name: string, holdS: number): { ok: boolean; message: string } {
+    const rt = this.insts.get(name);
+    if (!rt || this.node.instance(name)?.state !== 'MASTER') return this.handover(name, holdS);
+    const limitMs = rt.cfg.advertIntervalCs * 10 + 1000;
+    const done = (why: string): void => {
+      if (this.switching.get(rt) !== wake) return;
+      this.switching.delete(rt);
+      this.o.clock.cancel(timer);
+      this.o.log.info({ event: 'vrrp.handover', instance: name, why }, `(${name}) ${why}: removing the VIPs`);
+      if (rt.vipsUp && this.node.instance(name)?.state !== 'MASTER') this.changeVips(rt, false);
+    };
+    const wake = (): void => done('the new MASTER has announced itself');
+    const timer = this.o.clock.at(this.o.clock.nowUs() + limitMs * 1000, () => done(`no new MASTER heard within ${limitMs} ms`));
+    this.switching.set(rt, wake);
+    return this.handover(name, holdS);
+  }
+
+  /** The maintenance set (o.holds) changed for `name`: re-weigh it; a held MASTER switches over. */
+  holdChanged(name: string, reason: string): { ok: boolean; message: string } {
+    const inst = this.node.instance(name);
+    if (!inst || !this.trackers) return { ok: false, message: `no instance ${name}` };
+    const agg = this.trackers.aggregate(name);
+    this.exec(this.node.step(this.o.clock.nowUs(), { type: 'tracking', priorityDelta: agg.priorityDelta + this.holdDelta(name), faults: agg.faults, reason }, name));
+    const held = this.holdDelta(name) !== 0;
+    if (held && this.node.instance(name)?.state === 'MASTER') return this.switchover(name, 0);
+    return { ok: true, message: `${name} is ${this.node.instance(name)?.state ?? 'INIT'} at priority ${this.node.instance(name)?.effectivePriority ?? '?'}` };
   }
   statsDump(): string { return formatStats(this.status()); }
 }
