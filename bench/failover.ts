@@ -9,7 +9,8 @@
  * priority-0 advert hands over) or SIGKILL (a crash: lb2 waits Master_Down_Interval), and the
  * fail-back by starting that daemon again.
  * Usage (root): node dist/bench/failover.js [runs=5] [modes=seed,fastest,sigterm,sigkill,sigterm-fast,sigkill-fast]
- *   → markdown table + bench/results/failover.json
+ *   → markdown table + bench/results/failover.json (FLOATD_BENCH_OUT names another file);
+ *   FLOATD_BENCH_DAEMONS=floatd,floatd-ip,keepalived adds floatd forced onto `ip` children.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,10 @@ import { SeedLab, REPO_ROOT, SEED_VIP } from '../src/lab/seed-lab.js';
 import { ClientProbe } from '../src/lab/client-probe.js';
 import { median, sleep } from './stats.js';
 
-type Daemon = 'floatd' | 'keepalived';
+/** floatd-ip: floatd with FLOATD_NETLINK=0 (addresses, routes, link watch through `ip` children). */
+type Daemon = 'floatd' | 'floatd-ip' | 'keepalived';
+/** FLOATD_BENCH_DAEMONS picks who runs, e.g. floatd,floatd-ip,keepalived (default floatd,keepalived). */
+const DAEMONS = (process.env.FLOATD_BENCH_DAEMONS ?? 'floatd,keepalived').split(',') as Daemon[];
 /** FLOATD_CHECK_INTERVAL overrides floatd's check interval (e.g. 0.1, the tracking issue's setting). */
 const FLOATD_CHECK = process.env.FLOATD_CHECK_INTERVAL ?? '0.05';
 
@@ -40,7 +44,7 @@ interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs
  */
 function fastest(daemon: Daemon) {
   return (h: 'lb1' | 'lb2'): string => `vrrp_script chk_nginx {
-    ${daemon === 'floatd' ? `http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}` : 'script "pidof nginx"\n    interval 1'}
+    ${daemon !== 'keepalived' ? `http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}` : 'script "pidof nginx"\n    interval 1'}
 }
 vrrp_instance VI_1 {
     interface eth1
@@ -71,7 +75,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
  * parent, VRRP and checker processes all get it: a crash of the whole daemon.
  */
 function signalLb1(s: SeedLab, daemon: Daemon, sig: 'TERM' | 'KILL'): string[] {
-  const pidFiles = daemon === 'floatd' ? ['floatd.pid'] : sig === 'TERM' ? ['ka.pid'] : ['ka.pid', 'ka-vrrp.pid', 'ka-check.pid'];
+  const pidFiles = daemon !== 'keepalived' ? ['floatd.pid'] : sig === 'TERM' ? ['ka.pid'] : ['ka.pid', 'ka-vrrp.pid', 'ka-check.pid'];
   const pids = pidFiles.map((f) => join(s.dir('lb1'), f)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8').trim());
   s.lab.exec('lb1', ['kill', `-${sig}`, ...pids], true);
   return pids;
@@ -81,7 +85,8 @@ const alive = (s: SeedLab, pids: string[]): boolean => pids.some((p) => s.lab.ex
 
 async function once(daemon: Daemon, mode: Mode): Promise<Run> {
   const s = new SeedLab(fastMode(mode) ? { configText: fastest(daemon) } : {});
-  const start = (h: 'lb1' | 'lb2'): void => (daemon === 'floatd' ? s.startFloatd(h) : s.startKeepalived(h));
+  const start = (h: 'lb1' | 'lb2'): void => (daemon === 'keepalived' ? s.startKeepalived(h)
+    : s.startFloatd(h, daemon === 'floatd-ip' ? { FLOATD_NETLINK: '0' } : {}));
   const signal = mode.startsWith('sigterm') ? 'TERM' : mode.startsWith('sigkill') ? 'KILL' : undefined;
   try {
     for (const h of ['lb1', 'lb2'] as const) start(h);
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
   if (bad.length) throw new Error(`unknown mode ${bad.join(', ')}: expected ${MODES.join(', ')}`);
   const all: Run[] = [];
   for (const mode of modes) for (let i = 0; i < runs; i++) {
-    for (const d of ['floatd', 'keepalived'] as const) {
+    for (const d of DAEMONS) {
       const r = await once(d, mode);
       all.push(r);
       process.stderr.write(`${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ${r.phaseMs} ms); fail-back ${r.failbackMs} ms, ${r.failbackLost} lost\n`);
@@ -134,16 +139,20 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back |\n|---|---|---|---|---|---|---|\n`);
   const summary: Record<string, unknown> = {};
+  const names: Record<Daemon, string> = { floatd: 'floatd', 'floatd-ip': 'floatd with `ip` (FLOATD_NETLINK=0)', keepalived: 'keepalived 2.2.7' };
   for (const m of modes) {
-    const f = stat(pick('floatd', m));
-    const k = stat(pick('keepalived', m));
-    summary[m] = { floatd: f, keepalived: k };
-    const label = LABELS[m];
-    process.stdout.write(`| ${label}: floatd | **${(f.median / k.median).toFixed(2)}** | ${f.median} ms | ${f.min}–${f.max} ms | ${f.lost} | ${f.failback} ms | ${f.failbackLost} |\n`);
-    process.stdout.write(`| ${label}: keepalived 2.2.7 | | ${k.median} ms | ${k.min}–${k.max} ms | ${k.lost} | ${k.failback} ms | ${k.failbackLost} |\n`);
+    const st = Object.fromEntries(DAEMONS.map((d) => [d, stat(pick(d, m))]));
+    summary[m] = st;
+    const k = st.keepalived;
+    for (const d of DAEMONS) {
+      const x = st[d]!;
+      const ratio = d !== 'keepalived' && k ? `**${(x.median / k.median).toFixed(2)}**` : '';
+      process.stdout.write(`| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ${x.failback} ms | ${x.failbackLost} |\n`);
+    }
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO_ROOT, 'bench/results/failover.json'), JSON.stringify({ date: new Date().toISOString(), runs: all, summary }, null, 2));
+  const out = process.env.FLOATD_BENCH_OUT ?? 'failover.json';
+  writeFileSync(join(REPO_ROOT, 'bench/results', out), JSON.stringify({ date: new Date().toISOString(), daemons: DAEMONS, runs: all, summary }, null, 2));
 }
 
 main().catch((e: unknown) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exitCode = 1; });

@@ -151,11 +151,12 @@ let shared: Netlink | undefined | null;
 
 /**
  * The process's netlink client, or undefined when the addon cannot load (then `ip` is used).
- * Call at start: the socket is taken before any descriptor pressure.
+ * Call at start: the socket is taken before any descriptor pressure. FLOATD_NETLINK=0 in the
+ * environment forces the iproute2 path (for comparisons such as bench/failover.ts).
  */
 export function openNetlink(): Netlink | undefined {
   if (shared !== undefined) return shared ?? undefined;
-  if (!nativeAvailable()) { shared = null; return undefined; }
+  if (process.env.FLOATD_NETLINK === '0' || !nativeAvailable()) { shared = null; return undefined; }
   const n = native();
   let h: NetlinkHandle;
   try {
