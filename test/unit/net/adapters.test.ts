@@ -239,3 +239,21 @@ test('addon: handles carry a type tag, so one kind passed for another is refused
     n.nlClose(nl);
   }
 });
+
+test('prepareDataplane opens each interface\'s packet socket once, up front, and reports failures', async () => {
+  const { prepareDataplane } = await import('../../../src/net/prepare.js');
+  const opened: string[] = [];
+  const a = new Announcer({
+    openLink: (i) => {
+      if (i === 'gone0') throw Object.assign(new Error('interface gone0: No such device'), { code: 'ENODEV' });
+      opened.push(i);
+      return { info: () => ({ mac: '02:00:00:00:00:01', noarp: false }), send: (f) => f.length, close: () => undefined };
+    },
+    forwarding: () => false,
+  });
+  const r = prepareDataplane(['eth0', 'eth1', 'eth0', 'gone0'], a);
+  assert.deepEqual(opened, ['eth0', 'eth1']);
+  assert.deepEqual(r.failed, [{ ifname: 'gone0', error: 'interface gone0: No such device' }]);
+  a.announce('eth0', '192.0.2.10');
+  assert.deepEqual(opened, ['eth0', 'eth1'], 'the takeover opens nothing');
+});
