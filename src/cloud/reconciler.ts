@@ -55,6 +55,11 @@ export interface ReconcilerSettings {
   claimWindowMs?: number;
 }
 
+/** First wait for a pending provider action (grows ×1.5 up to backoffMaxMs). */
+const BUSY_WAIT_MS = 1000;
+/** The early re-read after a hold that followed a busy wait. */
+const BUSY_RECHECK_MS = 5000;
+
 export const DEFAULT_RECONCILER: ReconcilerSettings = {
   reconcileMs: 30_000,
   maxAttempts: 10,
@@ -91,6 +96,8 @@ export interface ReconcilerView {
   lastError?: string;
   /** Calls since the wish last changed to hold (or since drift was seen). */
   callsThisFailover: number;
+  /** Of those, reads that found an action pending (busy): not counted against max_calls. */
+  busyWaits?: number;
   calls: number;
   /** µs from `hold` to "assigned and verified" for the last completed failover. */
   lastConvergeUs?: number;
@@ -119,6 +126,9 @@ export class Reconciler {
   private lastConvergeUs: number | undefined;
   private timerAt: number | undefined;
   private contested: string | undefined;
+  /** This failover waited for a pending action: look again soon after holding (a late landing). */
+  private sawBusy = false;
+  private busyWaits = 0;
   private readonly evidence: ClaimEvidence;
 
   constructor(
@@ -139,6 +149,7 @@ export class Reconciler {
     if (this.lastError !== undefined) v.lastError = this.lastError;
     if (this.lastConvergeUs !== undefined) v.lastConvergeUs = this.lastConvergeUs;
     if (this.contested !== undefined) v.contested = this.contested;
+    if (this.busyWaits > 0) v.busyWaits = this.busyWaits;
     return v;
   }
 
@@ -190,6 +201,7 @@ export class Reconciler {
   private startFailover(now: number, out: ReconcilerAction[]): void {
     this.attempts = 0;
     this.retries = 0;
+    this.busyWaits = 0;
     this.budgetStart = now;
     this.callsThisFailover = 0;
     this.next(now, out);
@@ -278,7 +290,11 @@ export class Reconciler {
     this.lastError = undefined;
     this.heldThisHold = true;
     this.phase = 'held';
-    this.arm(now + this.s.reconcileMs * 1000, out);
+    // After waiting out someone else's action, an assign issued before it may still land:
+    // the first re-read comes early (BUSY_RECHECK_MS) so such a landing is corrected at once.
+    const recheckMs = this.sawBusy ? Math.min(this.s.reconcileMs, BUSY_RECHECK_MS) : this.s.reconcileMs;
+    this.sawBusy = false;
+    this.arm(now + recheckMs * 1000, out);
   }
 
   /** A peer's fresh claim: not fought. Re-read at the reconcile interval; an advert ends it early. */
@@ -311,11 +327,22 @@ export class Reconciler {
   }
 
   private retry(now: number, e: CallError, out: ReconcilerAction[]): void {
-    if (this.overBudget(now)) { this.giveUp(now, `${e.message}; call budget spent`, out); return; }
-    const exp = Math.min(this.s.backoffMaxMs, this.s.backoffBaseMs * 2 ** this.retries);
-    this.retries += 1;
-    // "Full jitter" over the upper half keeps retries spread without ever retrying at once.
-    let delayMs = exp / 2 + this.random() * (exp / 2);
+    let delayMs: number;
+    if (e.kind === 'busy') {
+      // An action is pending (DO `locked` / 422, Hetzner 423 locked): waiting for it is not a
+      // failed attempt, so it does not spend max_calls (the time budget still bounds it), and
+      // the waits grow gently from 1 s: a typical 8 s action costs ~6 reads, not the budget.
+      this.attempts = Math.max(0, this.attempts - 1);
+      this.sawBusy = true;
+      delayMs = Math.min(this.s.backoffMaxMs, BUSY_WAIT_MS * 1.5 ** this.busyWaits);
+      this.busyWaits += 1;
+    } else {
+      if (this.overBudget(now)) { this.giveUp(now, `${e.message}; call budget spent`, out); return; }
+      const exp = Math.min(this.s.backoffMaxMs, this.s.backoffBaseMs * 2 ** this.retries);
+      this.retries += 1;
+      // "Full jitter" over the upper half keeps retries spread without ever retrying at once.
+      delayMs = exp / 2 + this.random() * (exp / 2);
+    }
     if (e.retryAfterMs !== undefined) delayMs = Math.max(delayMs, e.retryAfterMs);
     const deadline = this.budgetStart + this.s.budgetMs * 1000;
     if (now + delayMs * 1000 > deadline) { this.giveUp(now, `${e.message}; next retry would pass the time budget`, out); return; }

@@ -109,6 +109,8 @@ export interface FloatingIpStatus {
   /** Reconciler steps (whoami / holder / assign) since start, and since the last failover began. */
   steps?: number;
   callsThisFailover: number;
+  /** Of those, reads that found a provider action pending (waited for; not counted against max_calls). */
+  busyWaits?: number;
   /** From becoming MASTER to "assigned and verified", for the last failover. */
   lastConvergeMs?: number;
   /** API calls that failed since start (metrics: floatd_cloud_api_errors_total). */

@@ -40,6 +40,11 @@ export interface DigitalOceanEmulatorOptions extends ListenOptions {
   burstLimit?: RateLimit;
   /** Called after every holder change (serve.ts writes its state file). */
   onChange?: () => void;
+  /**
+   * The token's scopes (a custom-scoped token). Without `droplet:read` a reserved IP is answered
+   * without its `droplet` field (item 20 of issue 15); absent: a full-access token.
+   */
+  scopes?: string[];
 }
 
 export interface DoActionRecord {
@@ -120,9 +125,9 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
   };
   const ipJson = (c: Collection, ip: string): unknown => {
     const r = state.ips.get(ip)!;
-    const droplet = r.dropletId === null ? null : dropletJson(r.dropletId);
-    if (c.family === 6) return { ip: r.ip, region_slug: r.region, droplet, reserved_at: '2026-01-01T00:00:00Z' };
-    return { ip: r.ip, region: region(r.region), droplet, locked: r.pending !== undefined, project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988' };
+    const droplet = o.scopes && !o.scopes.includes('droplet:read') ? {} : { droplet: r.dropletId === null ? null : dropletJson(r.dropletId) };
+    if (c.family === 6) return { ip: r.ip, region_slug: r.region, ...droplet, reserved_at: '2026-01-01T00:00:00Z' };
+    return { ip: r.ip, region: region(r.region), ...droplet, locked: r.pending !== undefined, project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988' };
   };
   const actionJson = (a: DoActionRecord): unknown => ({
     id: a.id, status: a.status, type: a.type, started_at: a.started_at, completed_at: a.completed_at,

@@ -75,10 +75,19 @@ class DigitalOcean implements CloudProvider {
   async holder(): Promise<string | null> {
     this.check();
     const r = await this.call({ method: 'GET', base: this.api, path: this.ipPath() });
-    const ip = (r.json as Record<string, { droplet?: { id?: unknown } | null } | undefined> | undefined)?.[this.coll.key];
+    const ip = (r.json as Record<string, { droplet?: { id?: unknown } | null; locked?: unknown } | undefined> | undefined)?.[this.coll.key];
     if (!ip) throw new CloudError('server', `digitalocean GET ${this.ipPath()}: answer has no "${this.coll.key}" object`);
+    // DO leaves `droplet` out (rather than null) for a token without droplet:read: the holder
+    // cannot be known, so nothing may be assigned (issue 15 item 20). Not retried fast.
+    if (!('droplet' in ip)) {
+      throw new CloudError('auth', `digitalocean GET ${this.ipPath()}: the answer has no "droplet" field: the token lacks the droplet:read scope, so floatd cannot see who holds ${this.s.address} and will not assign it (reserved_ip:update needs reserved_ip:read, droplet:read, regions:read, sizes:read, actions:read, image:read)`);
+    }
     const id = ip.droplet?.id;
-    return id === undefined || id === null ? null : String(id);
+    const holder = id === undefined || id === null ? null : String(id);
+    // `locked`: an action is pending on the IP. Its outcome decides the holder; assigning now
+    // would be refused (422) or, worse, be overtaken by it (issue 15 item 21). Wait for it.
+    if (ip.locked === true) throw new CloudError('busy', `digitalocean GET ${this.ipPath()}: the reserved IP is locked (an action is pending; holder now ${holder ?? 'nobody'})`);
+    return holder;
   }
 
   async assign(self: string): Promise<void> {

@@ -37,7 +37,8 @@ class Sim {
       else if (a.type === 'clearTimer') this.timerAt = undefined;
       else if (a.type === 'call') {
         this.calls.push({ op: a.op, at: this.now, desired: this.desired });
-        this.maxPerFailover = Math.max(this.maxPerFailover, this.rec.view().callsThisFailover);
+        const v = this.rec.view();
+        this.maxPerFailover = Math.max(this.maxPerFailover, v.callsThisFailover - (v.busyWaits ?? 0));
         const p: { at: number; gen: number; op: CallOp; self?: string } = { at: this.now + this.latencyMs * 1000, gen: a.gen, op: a.op };
         if (a.self !== undefined) p.self = a.self;
         this.pending.push(p);
