@@ -18,6 +18,11 @@ export interface SdNotifyOptions {
   send?: DgramSend;
   /** The daemon's clock (default: the real one). */
   clock?: Clock;
+  /**
+   * CLOCK_MONOTONIC in µs, as systemd reads MONOTONIC_USEC (the daemon's Clock counts from its
+   * own origin, so it cannot give this). Default: process.hrtime, which is CLOCK_MONOTONIC.
+   */
+  monotonicUs?: () => bigint;
 }
 
 export class SdNotify {
@@ -76,7 +81,17 @@ export class SdNotify {
     this.timer = afterMs(clock, every, tick, { weak: true });
   }
 
-  reloading(): void { this.notify('RELOADING=1'); }
+  /**
+   * A reload begins (SIGHUP or the API): RELOADING=1 with MONOTONIC_USEC, which systemd
+   * (253+, Type=notify-reload and Type=notify) needs to tell this reload from an older one.
+   * Must be followed by reloaded(), whether the new configuration was taken or refused.
+   */
+  reloading(): void {
+    const us = (this.o.monotonicUs ?? (() => process.hrtime.bigint() / 1000n))();
+    this.notify('RELOADING=1', `MONOTONIC_USEC=${us}`, 'STATUS=reloading the configuration');
+  }
+
+  /** The reload is over (taken or refused): READY=1 and the current status. */
   reloaded(status: string): void { this.lastStatus = status; this.notify('READY=1', `STATUS=${status}`); }
 
   stopping(): void {

@@ -18,6 +18,7 @@ import type { ScriptIdentity } from '../track/types.js';
 import { resolveUser } from '../track/users.js';
 import { fifoLine, NotifyFifo, type FifoState } from './fifo.js';
 import { deliver, safeUrl, type WebhookConfig, type WebhookPoster } from './webhook.js';
+import { ScriptQueue, type ScriptJob } from './script-queue.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
 
@@ -47,6 +48,11 @@ export interface NotifierConfig {
   webhooks?: WebhookConfig[];
   /** Per script run; default 30 000 ms. */
   scriptTimeoutMs?: number;
+  /**
+   * How long a running event's scripts may go on once a newer state change for the same
+   * instance is queued (then they are stopped and logged as superseded); default 1000 ms.
+   */
+  supersedeMs?: number;
   /** STOP notifications (keepalived kills them after 1 s); default 1000 ms. */
   stopTimeoutMs?: number;
   /** Global script_user, resolved; default: floatd's own identity. */
@@ -84,6 +90,18 @@ export interface NotifierOptions {
   post?: WebhookPoster;
   /** Wall clock for the webhook `time` field. */
   wallMs?: () => number;
+  /**
+   * After a reload: what the previous notifier handed over (its handOver()). An instance that
+   * comes back in the state last announced (a kept MASTER: INIT → MASTER "was MASTER before
+   * reload") does not run its scripts, webhooks or FIFO line again; scripts still running
+   * go on, and this notifier's events queue behind them (and supersede them) as before.
+   */
+  previous?: NotifierHandOver;
+}
+
+export interface NotifierHandOver {
+  states: ReadonlyMap<string, NotifyState>;
+  queues?: ReadonlyMap<string, ScriptQueue>;
 }
 
 const silent: NotifyLog = { info: () => undefined, warn: () => undefined };
@@ -94,7 +112,9 @@ export class Notifier {
   failures = 0;
   webhooksSent = 0;
   webhooksFailed = 0;
-  private readonly scriptQueues = new Map<string, Promise<void>>();
+  private readonly scriptQueues = new Map<string, ScriptQueue>();
+  private readonly announced = new Map<string, NotifyState>();
+  private readonly previous: Map<string, NotifyState>;
   private readonly hookQueues = new Map<string, Promise<void>>();
   private readonly fifos: NotifyFifo[] = [];
   private readonly clock: TrackClock;
@@ -104,6 +124,24 @@ export class Notifier {
   constructor(private readonly cfg: NotifierConfig, private readonly o: NotifierOptions = {}) {
     this.clock = o.clock ?? realTrackClock;
     this.log = o.log ?? silent;
+    this.previous = new Map(o.previous?.states ?? []);
+    for (const [k, q] of o.previous?.queues ?? []) this.scriptQueues.set(k, q);
+  }
+
+  /** The last state announced per `KIND:name`. */
+  lastStates(): Map<string, NotifyState> { return new Map([...this.previous, ...this.announced]); }
+
+  /**
+   * Reload without waiting: the last announced states and the script queues (running scripts
+   * go on) pass to the next Notifier (`previous`); this one closes its FIFOs and takes no more
+   * events. Webhook deliveries in flight finish on their own.
+   */
+  handOver(): NotifierHandOver {
+    const h: NotifierHandOver = { states: this.lastStates(), queues: new Map(this.scriptQueues) };
+    this.scriptQueues.clear();
+    for (const f of this.fifos) f.close();
+    this.fifos.length = 0;
+    return h;
   }
 
   /** Creates and opens the FIFOs and starts their scripts. Throws a plain message on a bad path. */
@@ -126,16 +164,25 @@ export class Notifier {
     // keepalived reports a deleted instance as FAULT unless notify_deleted is configured.
     const state: NotifyState = ev.to === 'DELETED' && !targets.deleted && !targets.notifyDeleted ? 'FAULT' : ev.to;
     const prio = ev.kind === 'GROUP' ? 0 : ev.priority;
+    const key = `${ev.kind}:${ev.name}`;
+    const before = this.previous.get(key);
+    this.previous.delete(key);
+    if (ev.from === 'INIT' && before === state) {
+      // A reload kept this state (keepalived's reload_master): nothing changed for the scripts.
+      this.announced.set(key, state);
+      this.log.info({ event: 'notify.unchanged', instance: ev.kind === 'INSTANCE' ? ev.name : undefined, group: ev.kind === 'GROUP' ? ev.name : undefined, state },
+        `(${ev.name}) still ${state} after the reload: notify scripts not run again`);
+      return Promise.resolve();
+    }
+    this.announced.set(key, state);
     this.writeFifo(fifoLine(ev.kind, ev.name, state, prio));
     const jobs: Array<{ script: NotifyScript; argv: string[] }> = [];
     const specific = scriptFor(targets, state);
     if (specific) jobs.push({ script: specific, argv: specific.argv });
     if (targets.generic) jobs.push({ script: targets.generic, argv: [...targets.generic.argv, ev.kind, ev.name, state, String(prio)] });
     const timeoutMs = state === 'STOP' ? this.cfg.stopTimeoutMs ?? 1000 : this.cfg.scriptTimeoutMs ?? 30_000;
-    const done = this.enqueue(this.scriptQueues, `${ev.kind}:${ev.name}`, async () => {
-      for (const j of jobs) await this.runScript(ev, state, j.script, j.argv, timeoutMs);
-    });
-    if (this.cfg.webhooks?.length) this.enqueue(this.hookQueues, `${ev.kind}:${ev.name}`, () => this.sendWebhooks(ev, state));
+    const done = this.queue(key).push(state, jobs.map((j): ScriptJob => (signal) => this.runScript(ev, state, j.script, j.argv, timeoutMs, signal)));
+    if (this.cfg.webhooks?.length) this.enqueue(this.hookQueues, key, () => this.sendWebhooks(ev, state));
     return done;
   }
 
@@ -148,22 +195,44 @@ export class Notifier {
     const script = state === 'MASTER_RX_LOWER_PRI' ? this.cfg.instances?.[name]?.masterRxLowerPri : undefined;
     if (!script) return Promise.resolve();
     const ev: NotifyEvent = { kind: 'INSTANCE', name, from: 'MASTER', to: 'MASTER', priority, reason: 'received an advert with lower priority' };
-    return this.enqueue(this.scriptQueues, `INSTANCE:${name}`, () => this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutMs ?? 30_000));
+    return this.queue(`INSTANCE:${name}`).push(state, [(signal) => this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutMs ?? 30_000, signal)], false);
+  }
+
+  private queue(key: string): ScriptQueue {
+    let q = this.scriptQueues.get(key);
+    if (!q) {
+      const [kind, ...rest] = key.split(':');
+      const name = rest.join(':');
+      const who = kind === 'GROUP' ? { group: name } : { instance: name };
+      q = new ScriptQueue(this.clock, this.cfg.supersedeMs ?? 1000, {
+        skipped: (item, by) => this.log.warn({ event: 'notify.skipped', ...who, state: item.label, by },
+          `notify ${item.label} scripts for ${name} skipped: superseded by ${by} before they could start`),
+        cut: (item, remaining, why) => this.log.warn({ event: 'notify.skipped', ...who, state: item.label, remaining, why },
+          `notify ${item.label}: ${remaining} script(s) for ${name} not run (${why})`),
+      });
+      this.scriptQueues.set(key, q);
+    }
+    return q;
   }
 
   /** Waits until every queued script and webhook has finished, or until timeoutMs. */
   async drain(timeoutMs?: number): Promise<void> {
-    const all = Promise.all([...this.scriptQueues.values(), ...this.hookQueues.values()]).then(() => undefined);
+    const all = Promise.all([...[...this.scriptQueues.values()].map((q) => q.idle()), ...this.hookQueues.values()]).then(() => undefined);
     if (timeoutMs === undefined) { await all; return; }
     let t: unknown;
     await Promise.race([all, new Promise<void>((r) => { t = this.clock.setTimeout(r, timeoutMs); })]);
     this.clock.clearTimeout(t);
   }
 
-  /** Shutdown: lets queued work finish (bounded), stops webhook retries, closes FIFOs. */
-  async close(timeoutMs = 5000): Promise<void> {
+  /**
+   * Shutdown or reload: lets queued work finish (bounded), then kills what still runs (logged
+   * as `killed: <why>`, not as a timeout), stops webhook retries, closes FIFOs.
+   */
+  async close(timeoutMs = 5000, why = 'floatd is stopping'): Promise<void> {
     await this.drain(timeoutMs);
-    this.abort.abort();
+    // Killed scripts log their end when they exit (SIGKILL within the kill grace); not awaited.
+    for (const q of this.scriptQueues.values()) q.close(why);
+    this.abort.abort(why);
     for (const f of this.fifos) f.close();
     this.fifos.length = 0;
   }
@@ -190,7 +259,7 @@ export class Notifier {
     return r.ok ? r.id : r.error;
   }
 
-  private async runScript(ev: NotifyEvent, state: string, s: NotifyScript, argv: string[], timeoutMs: number): Promise<void> {
+  private async runScript(ev: NotifyEvent, state: string, s: NotifyScript, argv: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
     const id = this.identity(s);
     const script = s.argv[0] ?? '';
     const fields = { event: 'notify.run', instance: ev.kind === 'INSTANCE' ? ev.name : undefined, group: ev.kind === 'GROUP' ? ev.name : undefined, state, script };
@@ -206,7 +275,7 @@ export class Notifier {
       ...(id ? { uid: id.uid, gid: id.gid } : {}),
       ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
       ...(this.o.runner ? { runner: this.o.runner } : {}),
-    })(this.abort.signal);
+    })(signal);
     if (!r.ok) this.failures++;
     // Only the script path is logged: its arguments may carry secrets.
     if (r.ok) this.log.info({ ...fields, result: r.detail, durationMs: Math.round(r.durationMs) }, `notify ${state} script ${script} ${r.detail}`);

@@ -19,7 +19,10 @@ export interface RunRequest {
   /** Time between SIGTERM and SIGKILL; keepalived's 2 s. */
   killGraceMs?: number;
   clock?: TrackClock;
-  /** Aborting kills the run like a timeout (used when floatd stops). */
+  /**
+   * Aborting kills the run like a timeout (floatd stopping or reloading, a newer state's notify);
+   * a string `signal.reason` says why and becomes the result's detail (`killed: <reason>`).
+   */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
@@ -32,6 +35,8 @@ export interface RunResult {
   exitCode?: number;
   signal?: NodeJS.Signals;
   timedOut?: boolean;
+  /** Killed because its signal aborted (not its timeout). */
+  aborted?: boolean;
   /** The command could not be started at all (not found, not executable, refused). */
   notRun?: boolean;
 }
@@ -110,6 +115,8 @@ export const runScript: ScriptRunner = (req) => {
   if (!r.ok) return Promise.resolve({ ok: false, detail: `cannot run: ${r.error}`, durationMs: 0, notRun: true });
   return new Promise((resolve) => {
     let phase: 'running' | 'term' | 'kill' = 'running';
+    /** Why the run is being killed: its timeout, or its signal's reason. */
+    let why: string | undefined;
     let killTimer: unknown;
     const child = spawn(r.file, r.args, {
       argv0: r.argv0,
@@ -126,10 +133,10 @@ export const runScript: ScriptRunner = (req) => {
       killGroup(pid, 'SIGTERM');
       killTimer = clock.setTimeout(() => { phase = 'kill'; killGroup(pid, 'SIGKILL'); }, req.killGraceMs ?? 2000);
     };
-    const timer = clock.setTimeout(terminate, req.timeoutMs);
-    const onAbort = (): void => terminate();
+    const timer = clock.setTimeout(() => { why ??= 'timeout'; terminate(); }, req.timeoutMs);
+    const onAbort = (): void => { why ??= abortText(req.signal?.reason); terminate(); };
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    if (req.signal?.aborted) terminate();
+    if (req.signal?.aborted) onAbort();
     let settled = false;
     const done = (res: Omit<RunResult, 'durationMs'>): void => {
       if (settled) return;
@@ -144,7 +151,9 @@ export const runScript: ScriptRunner = (req) => {
       if (phase !== 'running') {
         // Whatever it left behind in its group goes too (keepalived does the same after a TERM).
         killGroup(pid, 'SIGKILL');
-        done({ ok: false, detail: `timed out after ${req.timeoutMs} ms`, timedOut: true, ...(sig ? { signal: sig } : {}), ...(code !== null ? { exitCode: code } : {}) });
+        const exit = { ...(sig ? { signal: sig } : {}), ...(code !== null ? { exitCode: code } : {}) };
+        if (why === 'timeout') done({ ok: false, detail: `timed out after ${req.timeoutMs} ms`, timedOut: true, ...exit });
+        else done({ ok: false, detail: `killed: ${why ?? 'aborted'}`, aborted: true, ...exit });
       } else if (sig) {
         done({ ok: false, detail: `due to signal ${sig}`, signal: sig });
       } else {
@@ -153,6 +162,13 @@ export const runScript: ScriptRunner = (req) => {
     });
   });
 };
+
+/** An abort reason as text: a string as given, an Error's message; the DOMException default as "aborted". */
+function abortText(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return 'aborted';
+}
 
 function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   if (!pid) return;

@@ -75,3 +75,22 @@ test('statusLine names each instance with its state and priority', () => {
   assert.equal(statusLine(sampleStatus()), 'VI_1 MASTER (prio 100), VI_6 FAULT (prio 90)');
   assert.equal(statusLine({ instances: [] }), 'running, no vrrp_instance');
 });
+
+test('a reload sends RELOADING=1 with MONOTONIC_USEC (CLOCK_MONOTONIC µs), then READY=1 with the status', () => {
+  const sent: string[] = [];
+  const sd = new SdNotify({ log, env: { NOTIFY_SOCKET: '/run/systemd/notify' }, send: (_p, d) => { sent.push(d.toString()); } });
+  const before = process.hrtime.bigint() / 1000n;
+  sd.reloading();
+  const after = process.hrtime.bigint() / 1000n;
+  sd.reloaded('VI_1 MASTER (prio 200)');
+  assert.equal(sent.length, 2);
+  const lines = sent[0]!.split('\n');
+  assert.equal(lines[0], 'RELOADING=1');
+  const us = BigInt(/^MONOTONIC_USEC=(\d+)$/.exec(lines[1] ?? '')?.[1] ?? '-1');
+  assert.ok(us >= before && us <= after, `MONOTONIC_USEC ${us} not in [${before}, ${after}]`);
+  assert.deepEqual(sent[1]!.split('\n'), ['READY=1', 'STATUS=VI_1 MASTER (prio 200)']);
+  // The value is injectable (tests, and where the monotonic source differs).
+  const fixed: string[] = [];
+  new SdNotify({ log, env: { NOTIFY_SOCKET: '/x' }, send: (_p, d) => { fixed.push(d.toString()); }, monotonicUs: () => 42n }).reloading();
+  assert.match(fixed[0]!, /^RELOADING=1\nMONOTONIC_USEC=42\n/);
+});
