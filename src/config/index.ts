@@ -17,6 +17,8 @@ export interface ParseOptions {
   configIds?: string[];
   /** `reload`: a file with no vrrp_instance is an error (a SIGHUP during a non-atomic copy must not stop every instance). */
   purpose?: 'check' | 'run' | 'reload';
+  /** How `include`d files are read (tests); default: the file system. */
+  readFile?: (path: string) => string;
 }
 
 /** Diagnostics a result carries at most; the rest are counted in one last diagnostic. */
