@@ -32,6 +32,7 @@ import type { RuntimeLike } from './daemon.js';
 import { CloudIps } from './cloud-ips.js';
 import type { ProviderFactory } from '../cloud/types.js';
 import { providers } from '../cloud/providers/index.js';
+import { trackingConfig } from './mapping.js';
 import { QuorumWiring } from '../quorum/wiring.js';
 import { addWithLifetime } from '../quorum/vip-lifetime.js';
 
@@ -208,39 +209,15 @@ export class Runtime implements RuntimeLike {
 
   private buildTrackers(): void {
     const cfg = this.cfg;
-    const tc: TrackingConfig = {
-      checks: cfg.scripts.map((sc) => {
-        const common = { name: sc.name, intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs, weight: sc.weight, reverse: sc.reverse, rise: sc.rise, fall: sc.fall, initFail: sc.initFail };
-        if (sc.kind === 'http') return { ...common, kind: 'http' as const, url: sc.url ?? '', ...(sc.expectStatus ? { expectStatus: sc.expectStatus } : {}), ...(sc.expectBody !== undefined ? { expectBody: sc.expectBody } : {}), ...(sc.tlsVerify !== undefined ? { tlsVerify: sc.tlsVerify } : {}) };
-        if (sc.kind === 'tcp') return { ...common, kind: 'tcp' as const, host: sc.host ?? '127.0.0.1', port: sc.port ?? 0 };
-        return { ...common, kind: 'script' as const, argv: sc.argv ?? [], ...(sc.user ? { user: sc.user } : {}), ...(sc.group ? { group: sc.group } : {}) };
-      }),
-      files: cfg.trackFiles.map((f) => ({ name: f.name, path: f.path, weight: f.weight, reverse: f.reverse, ...(f.initFile ? { initFile: f.initFile } : {}) })),
-      processes: cfg.trackProcesses.map((p) => ({
-        name: p.name, process: p.process, weight: p.weight, reverse: p.reverse, quorum: p.quorum, fullCommand: p.fullCommand,
-        ...(p.params ? { params: p.params } : {}), ...(p.paramMatch ? { paramMatch: p.paramMatch } : {}), ...(p.quorumMax !== undefined ? { quorumMax: p.quorumMax } : {}),
-        ...(p.forkDelayMs !== undefined ? { forkDelayMs: p.forkDelayMs } : {}), ...(p.terminateDelayMs !== undefined ? { terminateDelayMs: p.terminateDelayMs } : {}),
-      })),
-      scriptSecurity: cfg.global.enableScriptSecurity,
-      ...(this.scriptUser ? { scriptUser: this.scriptUser } : {}),
-      instances: cfg.instances.map((ic) => {
-        const tracks: TrackRef[] = [];
-        if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
-        for (const t of ic.trackInterfaces) if (t.name !== ic.interface || ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
-        for (const t of ic.trackScripts) tracks.push({ kind: 'script', ...t });
-        for (const t of ic.trackFiles) tracks.push({ kind: 'file', ...t });
-        for (const t of ic.trackProcesses) tracks.push({ kind: 'process', ...t });
-        const group = cfg.syncGroups.find((g) => g.members.includes(ic.name));
-        return { name: ic.name, basePriority: ic.priority, inSyncGroup: group !== undefined, tracks };
-      }),
-    };
+    // The exhaustive mapping (mapping.ts): a check field nobody passes on fails to compile.
+    const tc: TrackingConfig = trackingConfig(cfg, this.scriptUser);
     const set = new TrackerSet(tc, { log: this.o.log, onChange: (name, ch) => this.onTracking(name, ch) });
     for (const w of set.warnings) this.o.log.warn({ event: 'track.config' }, w);
     const watch = new LinkWatch();
     for (const ifname of set.interfaces()) {
       watch.watchLink(ifname);
-      const up = watch.linkUp(ifname);
-      if (up !== undefined) set.setInterface(ifname, up);
+      // A missing interface reads as down (FAULT: no notify_master, no cloud assign), not as unknown.
+      set.setInterface(ifname, watch.linkUp(ifname) === true);
     }
     watch.on('link', (ev: { ifname: string; up: boolean }) => set.setInterface(ev.ifname, ev.up));
     watch.on('address-removed', (ev: { ifname: string; address: string }) => this.onVipRemoved(ev.ifname, ev.address));

@@ -1,155 +1,20 @@
 /**
- * The VRRP state machine of one instance (digest §2, §3.1): pure and deterministic.
- * Events come in with `now` in integer microseconds; actions go out as data, in the order
- * the daemon must perform them. No I/O, no clock, no timers of its own: it asks for timers
- * with setTimer/cancelTimer and ignores a timer event that is stale (not due, or cancelled).
+ * The VRRP state machine of one instance (RFC 3768/5798 as keepalived implements them): pure
+ * and deterministic. Events come in with `now` in integer microseconds; actions go out as
+ * data, in the order the daemon must perform them. No I/O, no clock, no timers of its own: it
+ * asks for timers with setTimer/cancelTimer and ignores a timer event that is stale (not due,
+ * or cancelled). The vocabulary is in types.ts, the shared moves in fsm-core.ts.
  */
-import { compareAddresses, effectivePriority, masterDownUs, skewMinUs, skewUs, US_PER_CS } from './timers.js';
+import { compareAddresses, skewMinUs, US_PER_CS } from './timers.js';
+import { InstanceCore } from './fsm-core.js';
+import type { Action, Event, Reason, TimerName } from './types.js';
 
-export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+export type {
+  Action, Event, GarpBurst, InstanceParams, Reason, ReasonKind, SyncDirective, TimerName, VrrpState,
+} from './types.js';
+export { HOLD_PRIORITY, type InstanceHooks } from './fsm-core.js';
 
-/** masterDown: BACKUP's Master_Down timer; advert: MASTER's advert tick; garp*: GARP bursts. */
-export type TimerName = 'masterDown' | 'advert' | 'garpDelayed' | 'garpRefresh' | 'garpLowerPrio';
-
-export interface InstanceParams {
-  name: string;
-  vrid: number;
-  version: 2 | 3;
-  family: 4 | 6;
-  /** Base priority 1..255 (255 = address owner). */
-  priority: number;
-  initialState: 'MASTER' | 'BACKUP';
-  /** Centiseconds (v2: a multiple of 100). */
-  advertIntervalCs: number;
-  preempt: boolean;
-  preemptDelayUs: number;
-  downTimerAdverts: number;
-  /** Our advert source address: the equal-priority tie-break. */
-  myAddress: string;
-  lowerPrioNoAdvert: boolean;
-  higherPrioSendAdvert: boolean;
-  /** Second GARP burst after becoming MASTER / periodic refresh (0 = off). */
-  garpMasterDelayUs: number;
-  garpMasterRefreshUs: number;
-  /** Repeat of the lower-priority GARP burst (keepalived garp_lower_prio_delay; 0/absent = off). */
-  garpLowerPrioDelayUs?: number;
-}
-
-export type SyncDirective = 'MASTER' | 'BACKUP' | 'FAULT' | 'RECOVER';
-
-export type Event =
-  /** `wasMaster`: this instance was MASTER before a reload and keeps the role (keepalived's reload_master). */
-  | { type: 'start'; wasMaster?: boolean }
-  | { type: 'advert'; from: string; priority: number; advertIntervalCs: number }
-  | { type: 'timer'; timer: TimerName }
-  | { type: 'tracking'; priorityDelta: number; faults: string[]; reason: string }
-  | { type: 'vipRemovedExternally' }
-  | { type: 'shutdown' }
-  /** Operator hand-over (API): a MASTER resigns with a priority-0 advert and becomes BACKUP. */
-  | { type: 'handover'; text?: string }
-  /** Sent by VrrpNode to couple the members of a vrrp_sync_group. */
-  | { type: 'syncGroup'; group: string; to: SyncDirective; text: string };
-
-export type ReasonKind =
-  | 'init'
-  | 'advert_timeout'
-  | 'higher_priority_advert'
-  | 'priority_zero'
-  | 'preempt'
-  | 'fault'
-  | 'recovered'
-  | 'shutdown'
-  | 'sync_group'
-  | 'vip_removed'
-  | 'owner_conflict'
-  | 'handover';
-
-export interface Reason {
-  kind: ReasonKind;
-  /** Human, keepalived-like. */
-  text: string;
-  peer?: string;
-  peerPriority?: number;
-  tracker?: string;
-}
-
-export type GarpBurst = 'master' | 'delayed' | 'refresh' | 'lowerPrio';
-
-export type Action =
-  | { type: 'sendAdvert'; priority: number }
-  | { type: 'addVips' }
-  | { type: 'removeVips' }
-  | { type: 'garp'; burst: GarpBurst }
-  | { type: 'transition'; from: VrrpState; to: VrrpState; reason: Reason }
-  | { type: 'priorityChanged'; from: number; to: number; reason: string }
-  /** MASTER heard a lower-priority MASTER: notify_master_rx_lower_pri + FIFO MASTER_RX_LOWER_PRI. */
-  | { type: 'masterRxLowerPri'; peer: string; peerPriority: number }
-  | { type: 'setTimer'; timer: TimerName; at: number }
-  | { type: 'cancelTimer'; timer: TimerName }
-  /** Something worth a log line that is not a transition (discarded advert, config error). */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };
-
-export interface InstanceHooks {
-  /**
-   * Asked when the down timer expires: may this instance go MASTER now? A sync group answers
-   * "only if every other member wants MASTER" (digest §6). Default: yes.
-   */
-  canGoMaster?: () => boolean;
-}
-
-export class VrrpInstance {
-  readonly params: Readonly<InstanceParams>;
-  private _state: VrrpState = 'INIT';
-  private _base: number;
-  private _delta = 0;
-  private _effective: number;
-  private _faults: string[] = [];
-  private _groupFault = false;
-  private _wantState: VrrpState = 'INIT';
-  private _masterAddress: string | undefined;
-  private _masterPriority: number | undefined;
-  private _masterAdverIntCs: number;
-  /** When preempt_delay ends (µs), once a lower-priority advert started it. */
-  private _preemptUntil: number | undefined;
-  /** Cause to report when the pending down timer makes us MASTER. */
-  private _downCause: Reason;
-  private readonly _timers = new Map<TimerName, number>();
-  private readonly hooks: InstanceHooks;
-
-  constructor(params: InstanceParams, hooks: InstanceHooks = {}) {
-    this.params = { ...params };
-    this._base = params.priority;
-    this._effective = effectivePriority(params.priority, 0);
-    this._masterAdverIntCs = params.advertIntervalCs;
-    this._downCause = this.timeoutReason();
-    this.hooks = hooks;
-  }
-
-  get state(): VrrpState { return this._state; }
-  /** What it would be without sync-group constraints (keepalived's wantstate). */
-  get wantState(): VrrpState { return this._wantState; }
-  get basePriority(): number { return this._base; }
-  get effectivePriority(): number { return this._effective; }
-  get masterAddress(): string | undefined { return this._masterAddress; }
-  get masterPriority(): number | undefined { return this._masterPriority; }
-  /** Interval used for the down timer (v3 BACKUP adopts the master's). */
-  get masterAdverIntCs(): number { return this._masterAdverIntCs; }
-  /** Own fault triggers (from tracking), not counting a fault imposed by the sync group. */
-  get faults(): readonly string[] { return this._faults; }
-  get faulted(): boolean { return this._faults.length > 0 || this._groupFault; }
-  get timers(): ReadonlyMap<TimerName, number> { return this._timers; }
-
-  nextDeadline(): number | undefined {
-    let min: number | undefined;
-    for (const at of this._timers.values()) if (min === undefined || at < min) min = at;
-    return min;
-  }
-
-  skewUs(): number { return skewUs(this.params.version, this._effective, this._masterAdverIntCs); }
-  masterDownUs(): number {
-    return masterDownUs(this.params.version, this._effective, this._masterAdverIntCs, this.params.downTimerAdverts);
-  }
-
+export class VrrpInstance extends InstanceCore {
   step(now: number, ev: Event): Action[] {
     const out: Action[] = [];
     switch (ev.type) {
@@ -158,95 +23,15 @@ export class VrrpInstance {
       case 'timer': this.onTimer(now, ev.timer, out); break;
       case 'tracking': this.onTracking(now, ev, out); break;
       case 'vipRemovedExternally': this.onVipRemoved(now, out); break;
-      case 'shutdown': this.onShutdown(out); break;
-      case 'handover': this.onHandover(now, ev.text, out); break;
+      case 'shutdown': this.onShutdown(now, ev.handover === true, out); break;
+      case 'handover': this.onHandover(now, ev, out); break;
       case 'syncGroup': this.onSync(now, ev, out); break;
+      case 'vipsReady': this.firstAdvert(out); break;
+      case 'hold': this.setHold(out, ev.key, ev.on, ev.untilUs, ev.text ?? `${ev.key} ${ev.on ? 'on' : 'off'}`); break;
+      case 'inhibit': this.onInhibit(now, ev, out); break;
     }
     return out;
   }
-
-  // ---- helpers ----------------------------------------------------------------------
-
-  private tag(): string { return `(${this.params.name})`; }
-  private timeoutReason(): Reason { return { kind: 'advert_timeout', text: `${this.tag()} Receive advertisement timeout` }; }
-
-  private setTimer(out: Action[], timer: TimerName, at: number): void {
-    this._timers.set(timer, at);
-    out.push({ type: 'setTimer', timer, at });
-  }
-
-  private cancelTimer(out: Action[], timer: TimerName): void {
-    if (this._timers.delete(timer)) out.push({ type: 'cancelTimer', timer });
-  }
-
-  private cancelAll(out: Action[]): void {
-    for (const t of [...this._timers.keys()]) this.cancelTimer(out, t);
-  }
-
-  private transition(out: Action[], to: VrrpState, reason: Reason): void {
-    const from = this._state;
-    this._state = to;
-    out.push({ type: 'transition', from, to, reason });
-  }
-
-  private isOwnerMaster(): boolean { return this._base === 255 && this.params.initialState === 'MASTER'; }
-
-  /**
-   * Enter BACKUP with the down timer at `now + delay` ('full' = Master_Down_Interval, after
-   * adopting `adoptCs` as the master's interval for v3).
-   */
-  private enterBackup(now: number, out: Action[], reason: Reason, delayUs: number | 'full', cause: Reason = this.timeoutReason(), adoptCs?: number): void {
-    this.cancelAll(out);
-    this._masterAdverIntCs = adoptCs !== undefined && this.params.version === 3 ? adoptCs : this.params.advertIntervalCs;
-    this._wantState = 'BACKUP';
-    this._preemptUntil = undefined;
-    this.transition(out, 'BACKUP', reason);
-    this._downCause = cause;
-    this.setTimer(out, 'masterDown', now + (delayUs === 'full' ? this.masterDownUs() : delayUs));
-  }
-
-  /** MASTER: advert first, then VIPs, GARP, notify, then the delayed GARP and advert timers. */
-  private becomeMaster(now: number, out: Action[], reason: Reason): void {
-    this.cancelAll(out);
-    this._masterAdverIntCs = this.params.advertIntervalCs;
-    this._wantState = 'MASTER';
-    this._preemptUntil = undefined;
-    this._masterAddress = this.params.myAddress;
-    this._masterPriority = this._effective;
-    out.push({ type: 'sendAdvert', priority: this._effective });
-    out.push({ type: 'addVips' });
-    out.push({ type: 'garp', burst: 'master' });
-    this.transition(out, 'MASTER', reason);
-    const p = this.params;
-    if (p.garpMasterDelayUs > 0) this.setTimer(out, 'garpDelayed', now + p.garpMasterDelayUs);
-    if (p.garpMasterRefreshUs > 0) this.setTimer(out, 'garpRefresh', now + p.garpMasterRefreshUs);
-    this.setTimer(out, 'advert', now + p.advertIntervalCs * US_PER_CS);
-  }
-
-  /** Leave MASTER: optional priority-0 advert (once, see docs), VIPs removed. */
-  private releaseMaster(out: Action[], resign: boolean): void {
-    this.cancelAll(out);
-    if (resign) out.push({ type: 'sendAdvert', priority: 0 });
-    out.push({ type: 'removeVips' });
-  }
-
-  private enterFault(out: Action[], reason: Reason): void {
-    if (this._state === 'MASTER') this.releaseMaster(out, true);
-    else this.cancelAll(out);
-    this._wantState = 'FAULT';
-    this._preemptUntil = undefined;
-    this.transition(out, 'FAULT', reason);
-  }
-
-  private faultReason(init: boolean): Reason {
-    const tracker = this._faults[0];
-    const by = tracker !== undefined ? ` (${this._faults.join(', ')})` : ' (sync group)';
-    const r: Reason = { kind: 'fault', text: `${this.tag()} Entering FAULT STATE${init ? ' (init)' : ''}${by}` };
-    if (tracker !== undefined) r.tracker = tracker;
-    return r;
-  }
-
-  // ---- events ------------------------------------------------------------------------
 
   private onStart(now: number, out: Action[], wasMaster: boolean): void {
     if (this._state !== 'INIT') return;
@@ -255,11 +40,12 @@ export class VrrpInstance {
       this.enterFault(out, this.faultReason(true));
       return;
     }
-    if (this.isOwnerMaster()) {
+    const gated = this._gates.size > 0;
+    if (this.isOwnerMaster() && !gated) {
       this.becomeMaster(now, out, { kind: 'init', text: `${this.tag()} Entering MASTER STATE (address owner)` });
       return;
     }
-    if (wasMaster) {
+    if (wasMaster && !gated) {
       this.becomeMaster(now, out, { kind: 'init', text: `${this.tag()} Entering MASTER STATE (was MASTER before reload)` });
       return;
     }
@@ -271,7 +57,10 @@ export class VrrpInstance {
   private onAdvert(now: number, ev: Extract<Event, { type: 'advert' }>, out: Action[]): void {
     if (this._state === 'BACKUP') this.backupRx(now, ev, out);
     else if (this._state === 'MASTER') this.masterRx(now, ev, out);
-    // INIT, FAULT, STOP: adverts are ignored.
+    else if (this._state === 'STOP' && this._handoverPending && ev.priority > 0 && ev.from !== this.params.myAddress) {
+      this.endHandover(out, 'the new MASTER has announced itself');
+    }
+    // INIT, FAULT, STOP: adverts are ignored otherwise.
   }
 
   private backupRx(now: number, ev: Extract<Event, { type: 'advert' }>, out: Action[]): void {
@@ -319,10 +108,11 @@ export class VrrpInstance {
     let ownerConflict = false;
     if (ev.priority === 255 && this._effective === 255) {
       ownerConflict = true;
-      const text = `${this.tag()} CONFIGURATION ERROR: local instance and a remote instance are both configured as address owner, please fix - reducing local priority`;
+      const text = `${this.tag()} CONFIGURATION ERROR: local instance and a remote instance are both configured as address owner, `
+        + 'please fix - reducing local priority';
       out.push({ type: 'log', level: 'error', text });
       this._base = 254;
-      this.applyPriority(now, this._delta, text, out);
+      this.applyPriority(this._delta, text, out);
     }
     const cmp = compareAddresses(ev.from, p.myAddress);
     const mine = this._effective;
@@ -352,7 +142,8 @@ export class VrrpInstance {
       this.releaseMaster(out, false);
       this._masterAddress = ev.from;
       this._masterPriority = ev.priority;
-      const reason: Reason = { kind: ownerConflict ? 'owner_conflict' : 'higher_priority_advert', text, peer: ev.from, peerPriority: ev.priority };
+      const kind = ownerConflict ? 'owner_conflict' : 'higher_priority_advert';
+      const reason: Reason = { kind, text, peer: ev.from, peerPriority: ev.priority };
       this.enterBackup(now, out, reason, 'full', this.timeoutReason(), ev.advertIntervalCs);
     }
   }
@@ -363,22 +154,20 @@ export class VrrpInstance {
     this._timers.delete(timer);
     const p = this.params;
     switch (timer) {
-      case 'masterDown': {
-        if (this._state !== 'BACKUP') return;
-        this._wantState = 'MASTER';
-        if (this.hooks.canGoMaster && !this.hooks.canGoMaster()) {
-          // Sync group: stay BACKUP until every member wants MASTER; re-arm (digest §2.3/§6).
-          this.setTimer(out, 'masterDown', now + p.advertIntervalCs * US_PER_CS + skewMinUs(p.version, this._masterAdverIntCs));
-          return;
-        }
-        this.becomeMaster(now, out, this._downCause);
+      case 'masterDown': this.downTimer(now, out); return;
+      case 'advert': {
+        if (this._state !== 'MASTER') return;
+        this._firstAdvertPending = false;
+        this.cancelTimer(out, 'firstAdvert');
+        out.push({ type: 'sendAdvert', priority: this._effective });
+        // A timer a little late re-arms from when it was due: lateness does not add to every
+        // interval. Much later (a stalled loop) counts from now: no catch-up burst.
+        const late = p.advertLatenessUs ?? 0;
+        const from = late > 0 && now - due < late ? due : now;
+        this.setTimer(out, 'advert', from + p.advertIntervalCs * US_PER_CS);
         return;
       }
-      case 'advert':
-        if (this._state !== 'MASTER') return;
-        out.push({ type: 'sendAdvert', priority: this._effective });
-        this.setTimer(out, 'advert', now + p.advertIntervalCs * US_PER_CS);
-        return;
+      case 'firstAdvert': this.firstAdvert(out); return;
       case 'garpDelayed':
         if (this._state === 'MASTER') out.push({ type: 'garp', burst: 'delayed' });
         return;
@@ -390,25 +179,43 @@ export class VrrpInstance {
       case 'garpLowerPrio':
         if (this._state === 'MASTER') out.push({ type: 'garp', burst: 'lowerPrio' });
         return;
+      case 'handoverLimit':
+        if (this._handoverPending) this.endHandover(out, `no new MASTER heard within ${Math.round((p.shutdownHandoverUs ?? 0) / 1000)} ms`);
+        return;
+      case 'holdEnd': {
+        const ended = [...this._holds].filter(([, u]) => u !== undefined && u <= now).map(([k]) => k);
+        for (const k of ended) this._holds.delete(k);
+        this.armHoldTimer(out);
+        this.applyPriority(this._delta, ended.includes('handover') ? 'hand-over hold ended' : `hold ended (${ended.join(', ')})`, out);
+        return;
+      }
     }
   }
 
-  /** Recompute the effective priority; in BACKUP shift the pending down timer by the skew change. */
-  private applyPriority(_now: number, delta: number, why: string, out: Action[]): void {
-    this._delta = delta;
-    const from = this._effective;
-    const oldSkew = this.skewUs();
-    this._effective = effectivePriority(this._base, delta);
-    if (this._effective === from) return;
-    out.push({ type: 'priorityChanged', from, to: this._effective, reason: `${this.tag()} Changing effective priority from ${from} to ${this._effective}${why ? ` (${why})` : ''}` });
-    if (this._state === 'MASTER') this._masterPriority = this._effective;
-    const due = this._timers.get('masterDown');
-    if (this._state === 'BACKUP' && due !== undefined) this.setTimer(out, 'masterDown', due + this.skewUs() - oldSkew);
+  private downTimer(now: number, out: Action[]): void {
+    if (this._state !== 'BACKUP') return;
+    const p = this.params;
+    const gate = this.gateReason();
+    if (gate) {
+      // A closed gate: stay BACKUP and look again a down interval later.
+      this._wantState = 'BACKUP';
+      if (!this._gateLogged) out.push({ type: 'log', level: 'info', text: `${gate.text}: staying BACKUP` });
+      this._gateLogged = true;
+      this.setTimer(out, 'masterDown', now + this.masterDownUs());
+      return;
+    }
+    this._wantState = 'MASTER';
+    if (this.hooks.canGoMaster && !this.hooks.canGoMaster()) {
+      // Sync group: stay BACKUP until every member wants MASTER; re-arm.
+      this.setTimer(out, 'masterDown', now + p.advertIntervalCs * US_PER_CS + skewMinUs(p.version, this._masterAdverIntCs));
+      return;
+    }
+    this.becomeMaster(now, out, this._downCause);
   }
 
   private onTracking(now: number, ev: Extract<Event, { type: 'tracking' }>, out: Action[]): void {
     if (this._state === 'STOP') return;
-    this.applyPriority(now, ev.priorityDelta, ev.reason, out);
+    this.applyPriority(ev.priorityDelta, ev.reason, out);
     const wasFaulted = this.faulted;
     this._faults = [...ev.faults];
     if (this._state === 'INIT') return; // recorded; applied at start
@@ -435,29 +242,64 @@ export class VrrpInstance {
     this.enterBackup(now, out, reason, this.skewUs(), reason);
   }
 
-  private onShutdown(out: Action[]): void {
+  /**
+   * Shutdown. A graceful one (`handover`) of a MASTER with shutdownHandoverUs keeps the VIPs
+   * after the priority-0 advert until the new MASTER speaks (or the bound passes): clients are
+   * served until the new MASTER's GARPs move them.
+   */
+  private onShutdown(now: number, handover: boolean, out: Action[]): void {
     if (this._state === 'STOP') return;
-    if (this._state === 'MASTER') this.releaseMaster(out, true);
+    const bound = this.params.shutdownHandoverUs ?? 0;
+    if (this._state === 'MASTER' && handover && bound > 0) {
+      this.cancelAll(out);
+      this.cancelTimer(out, 'holdEnd');
+      out.push({ type: 'sendAdvert', priority: 0 });
+      this._handoverPending = true;
+      this.setTimer(out, 'handoverLimit', now + bound);
+    } else if (this._state === 'MASTER') this.releaseMaster(out, true);
     else this.cancelAll(out);
+    if (!this._handoverPending) this.cancelTimer(out, 'holdEnd');
     this._wantState = 'STOP';
     this.transition(out, 'STOP', { kind: 'shutdown', text: `${this.tag()} Stopping (shutdown)` });
   }
 
+  private endHandover(out: Action[], why: string): void {
+    this._handoverPending = false;
+    this.cancelTimer(out, 'handoverLimit');
+    out.push({ type: 'log', level: 'info', text: `${this.tag()} ${why}: removing the VIPs` });
+    out.push({ type: 'removeVips' });
+  }
+
   /** Like a shutdown for the peers (priority 0: they take over after Skew_Time), but we stay BACKUP. */
-  private onHandover(now: number, text: string | undefined, out: Action[]): void {
+  private onHandover(now: number, ev: Extract<Event, { type: 'handover' }>, out: Action[]): void {
     if (this._state !== 'MASTER') return;
+    if (ev.holdUntilUs !== undefined) {
+      const s = Math.round((ev.holdUntilUs - now) / 1e6);
+      this.setHold(out, 'handover', true, ev.holdUntilUs, `hand-over: lowest priority for ${s} s`);
+    } else if (this._holds.has('handover')) this.setHold(out, 'handover', false, undefined, 'hand-over hold cleared');
     this.releaseMaster(out, true);
     this._masterAddress = undefined;
     this._masterPriority = undefined;
-    const reason: Reason = { kind: 'handover', text: `${this.tag()} Leaving MASTER STATE (hand-over${text ? `: ${text}` : ''})` };
+    const reason: Reason = { kind: 'handover', text: `${this.tag()} Leaving MASTER STATE (hand-over${ev.text ? `: ${ev.text}` : ''})` };
     this.enterBackup(now, out, reason, 'full');
+  }
+
+  private onInhibit(now: number, ev: Extract<Event, { type: 'inhibit' }>, out: Action[]): void {
+    if (ev.on) this._gates.set(ev.key, ev.text ?? '');
+    else if (this._gates.delete(ev.key) && this._gates.size === 0) this._gateLogged = false;
+    const gate = this.gateReason();
+    if (!gate || this._state !== 'MASTER') return;
+    this.releaseMaster(out, true);
+    this._masterAddress = undefined;
+    this._masterPriority = undefined;
+    this.enterBackup(now, out, gate, 'full');
   }
 
   private onSync(now: number, ev: Extract<Event, { type: 'syncGroup' }>, out: Action[]): void {
     const reason: Reason = { kind: 'sync_group', text: ev.text };
     switch (ev.to) {
       case 'MASTER':
-        if (this._state === 'BACKUP') this.becomeMaster(now, out, reason);
+        if (this._state === 'BACKUP' && this._gates.size === 0) this.becomeMaster(now, out, reason);
         return;
       case 'BACKUP':
         if (this._state === 'MASTER') {

@@ -88,6 +88,10 @@ export class World {
   /** Called after every node step (for invariants). */
   onStep: ((w: World, node: string) => void) | undefined;
   recordActions = false;
+  /** How long the dataplane takes to report vipsReady after reportVipsReady. */
+  vipsReadyDelayUs = 0;
+  /** Every timer fires this late (timer lateness compensation scenarios). */
+  timerLateUs = 0;
 
   constructor(public link: LinkModel) {}
 
@@ -158,10 +162,19 @@ export class World {
         case 'setTimer': this.armTimer(n, inst, a.timer, a.at); break;
         case 'cancelTimer': this.bumpGen(n, inst, a.timer); break;
         case 'sendAdvert': this.broadcast(n, inst, a.priority); break;
+        case 'reportVipsReady': this.vipsReady(n, inst); break;
         default: break;
       }
     }
     this.onStep?.(this, name);
+  }
+
+  private vipsReady(n: LiveNode, inst: string): void {
+    const inc = n.incarnation;
+    this.at(this.now + this.vipsReadyDelayUs, () => {
+      if (n.incarnation !== inc || !n.vrrp) return;
+      this.apply(n, n.vrrp.step(this.now, { type: 'vipsReady' }, inst));
+    });
   }
 
   private bumpGen(n: LiveNode, inst: string, timer: TimerName): number {
@@ -175,7 +188,7 @@ export class World {
     const gen = this.bumpGen(n, inst, timer);
     const inc = n.incarnation;
     const key = `${inst}\0${timer}`;
-    this.at(at, () => {
+    this.at(at + this.timerLateUs, () => {
       if (n.incarnation !== inc || n.timerGen.get(key) !== gen || !n.vrrp) return;
       this.apply(n, n.vrrp.step(this.now, { type: 'timer', timer }, inst));
     });

@@ -30,6 +30,10 @@ export interface Scenario {
   name: string;
   description?: string;
   delayUs?: number;
+  /** Dataplane time from reportVipsReady to vipsReady. */
+  vipsReadyDelayUs?: number;
+  /** Every timer fires this late. */
+  timerLateUs?: number;
   defaults?: Partial<InstanceParams>;
   nodes: Array<{ name: string; instances: Array<Partial<InstanceParams> & { name: string; myAddress: string }>; groups?: SyncGroupParams[] }>;
   inputs: ScenarioInput[];
@@ -73,6 +77,8 @@ export function runScenario(s: Scenario): World {
     return parts.some((g) => g.includes(from) && g.includes(to)) ? delay : undefined;
   });
   world.recordActions = true;
+  world.vipsReadyDelayUs = s.vipsReadyDelayUs ?? 0;
+  world.timerLateUs = s.timerLateUs ?? 0;
   for (const spec of nodeSpecs(s)) world.addNode(spec);
   for (const inp of s.inputs) {
     world.at(inp.at, () => {

@@ -1,0 +1,140 @@
+/**
+ * The VRRP machine's vocabulary: parameters, events in, actions out (docs/state-machine.md).
+ * Plain data; fsm.ts interprets it.
+ */
+
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+
+/** masterDown: BACKUP's Master_Down timer; advert: MASTER's advert tick; garp*: GARP bursts. */
+export type TimerName =
+  | 'masterDown' | 'advert' | 'garpDelayed' | 'garpRefresh' | 'garpLowerPrio'
+  /** New MASTER: the bound on waiting for the VIPs before the first advert (advertAfterVips). */
+  | 'firstAdvert'
+  /** Stopping MASTER: the bound on keeping the VIPs until a new MASTER speaks. */
+  | 'handoverLimit'
+  /** The earliest end of a timed hold (the API hand-over's). */
+  | 'holdEnd';
+
+export interface InstanceParams {
+  name: string;
+  vrid: number;
+  version: 2 | 3;
+  family: 4 | 6;
+  /** Base priority 1..255 (255 = address owner). */
+  priority: number;
+  initialState: 'MASTER' | 'BACKUP';
+  /** Centiseconds (v2: a multiple of 100). */
+  advertIntervalCs: number;
+  preempt: boolean;
+  preemptDelayUs: number;
+  downTimerAdverts: number;
+  /** Our advert source address: the equal-priority tie-break. */
+  myAddress: string;
+  lowerPrioNoAdvert: boolean;
+  higherPrioSendAdvert: boolean;
+  /** Second GARP burst after becoming MASTER / periodic refresh (0 = off). */
+  garpMasterDelayUs: number;
+  garpMasterRefreshUs: number;
+  /** Repeat of the lower-priority GARP burst (keepalived garp_lower_prio_delay; 0/absent = off). */
+  garpLowerPrioDelayUs?: number;
+  /**
+   * A new MASTER's first advert waits for `vipsReady` (the VIPs are on the interface and the
+   * GARPs out), at most one advert interval. Off: keepalived's order, advert first (its netlink
+   * adds are instant). floatd's daemon turns it on: its VIP changes take milliseconds.
+   */
+  advertAfterVips?: boolean;
+  /**
+   * A graceful shutdown of a MASTER keeps the VIPs (after the priority-0 advert) until an
+   * advert from another router with priority > 0 arrives, at most this long; 0/absent: the VIPs
+   * go at once (keepalived).
+   */
+  shutdownHandoverUs?: number;
+  /**
+   * Timer lateness compensation: an advert timer that fires at most this late re-arms from its
+   * due time, so lateness does not add to every interval; later than that (a stalled loop), it
+   * re-arms from now (no catch-up burst). 0/absent: always from now.
+   */
+  advertLatenessUs?: number;
+}
+
+export type SyncDirective = 'MASTER' | 'BACKUP' | 'FAULT' | 'RECOVER';
+
+export type Event =
+  /** `wasMaster`: this instance was MASTER before a reload and keeps the role (keepalived's reload_master). */
+  | { type: 'start'; wasMaster?: boolean }
+  | { type: 'advert'; from: string; priority: number; advertIntervalCs: number }
+  | { type: 'timer'; timer: TimerName }
+  | { type: 'tracking'; priorityDelta: number; faults: string[]; reason: string }
+  | { type: 'vipRemovedExternally' }
+  /** `handover`: a graceful stop (SIGTERM), see InstanceParams.shutdownHandoverUs. */
+  | { type: 'shutdown'; handover?: boolean }
+  /**
+   * Operator hand-over (API): a MASTER resigns with a priority-0 advert and becomes BACKUP.
+   * `holdUntilUs`: it also stays at the lowest priority until then (hold 'handover'); absent:
+   * an earlier hand-over's hold ends now.
+   */
+  | { type: 'handover'; text?: string; holdUntilUs?: number }
+  /** The dataplane finished the VIP adds and GARPs that the last addVips/garp asked for. */
+  | { type: 'vipsReady' }
+  /**
+   * A soft hold: while any hold is on, the effective priority is the lowest (1; an owner's 255
+   * stays), so preemption does not take the address back. Timed when `untilUs` is given.
+   * Used by the API hand-over ('handover') and maintenance mode ('maintenance').
+   */
+  | { type: 'hold'; key: string; on: boolean; untilUs?: number; text?: string }
+  /**
+   * A gate (hard inhibit): while any gate is closed the instance may not become or stay MASTER;
+   * a MASTER resigns (priority-0 advert) into BACKUP, a BACKUP's expired down timer re-arms.
+   * `key` names the gate and is the reason shown (e.g. 'quorum_denied').
+   */
+  | { type: 'inhibit'; key: string; on: boolean; text?: string }
+  /** Sent by VrrpNode to couple the members of a vrrp_sync_group. */
+  | { type: 'syncGroup'; group: string; to: SyncDirective; text: string };
+
+export type ReasonKind =
+  | 'init'
+  | 'advert_timeout'
+  | 'higher_priority_advert'
+  | 'priority_zero'
+  | 'preempt'
+  | 'fault'
+  | 'recovered'
+  | 'shutdown'
+  | 'sync_group'
+  | 'vip_removed'
+  | 'owner_conflict'
+  | 'handover'
+  /** A gate ('inhibit' event) made the MASTER resign; reason.gate names it. */
+  | 'inhibited'
+  /** The hand-over hold ended (the instance is back at its priority). */
+  | 'hold';
+
+export interface Reason {
+  kind: ReasonKind;
+  /** Human, keepalived-like. */
+  text: string;
+  peer?: string;
+  peerPriority?: number;
+  tracker?: string;
+  /** For 'inhibited': the gate's key, e.g. quorum_denied. */
+  gate?: string;
+}
+
+export type GarpBurst = 'master' | 'delayed' | 'refresh' | 'lowerPrio';
+
+export type Action =
+  | { type: 'sendAdvert'; priority: number }
+  | { type: 'addVips' }
+  | { type: 'removeVips' }
+  | { type: 'garp'; burst: GarpBurst }
+  /** The dataplane reports `vipsReady` once the VIPs and GARPs asked for so far are done. */
+  | { type: 'reportVipsReady' }
+  | { type: 'transition'; from: VrrpState; to: VrrpState; reason: Reason }
+  | { type: 'priorityChanged'; from: number; to: number; reason: string }
+  /** MASTER heard a lower-priority MASTER: notify_master_rx_lower_pri + FIFO MASTER_RX_LOWER_PRI. */
+  | { type: 'masterRxLowerPri'; peer: string; peerPriority: number }
+  | { type: 'setTimer'; timer: TimerName; at: number }
+  | { type: 'cancelTimer'; timer: TimerName }
+  /** Something worth a log line that is not a transition (discarded advert, config error). */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };
+
