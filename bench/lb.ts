@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     await sleep(2000);
     const stopAt = Date.now();
     lab.nginx('rs1', false);
-    await lab.waitFor('rs1 out', () => lab.ruleset('lb1').includes('numgen inc mod 2'), 10_000);
+    await lab.waitFor('rs1 out', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 10_000);
     const removalMs = Date.now() - stopAt;
     await sleep(3000);
     probe.stop();

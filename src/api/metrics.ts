@@ -5,6 +5,7 @@
  * working); the rest are `floatd_*`. Every metric is listed in docs/observability.md.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerLbMetrics } from '../lb/metrics.js';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
 import { realClock } from '../util/clock.js';
 
@@ -65,6 +66,7 @@ export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetr
     new Counter<L>({ name, help, labelNames, registers, collect() { this.reset(); fill((l, v) => this.inc(l, v), status()); } });
   };
 
+  registerLbMetrics(registers);
   // ---- keepalived_exporter's names ----
   gauge('keepalived_up', 'Status (1: the daemon answers)', [], (set) => set({}, 1));
   gauge('keepalived_vrrp_state', 'State of vrrp (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP), one sample per VIP', ['iname', 'intf', 'vrid', 'ip_address'], (set, s) => {

@@ -12,6 +12,7 @@ import type { DaemonControl } from '../daemon/daemon.js';
 import { SdNotify, statusLine } from '../daemon/sd-notify.js';
 import type { Logger } from '../util/log.js';
 import type { Verbs } from './operator-verbs.js';
+import { withLb } from '../lb/hooks.js';
 
 export interface Services {
   onReady(ctl: DaemonControl): Promise<void>;
@@ -60,7 +61,8 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
     async onReady(ctl) {
       const rt = ctl.runtime;
       if (rt.status) {
-        const status = rt.status.bind(rt);
+        const vrrp = rt.status.bind(rt);
+        const status = (): ReturnType<typeof vrrp> => withLb(vrrp());
         provider = {
           status,
           reload: () => ctl.reload(),

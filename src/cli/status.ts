@@ -100,6 +100,14 @@ export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean
       f.name, f.address, f.provider, f.holder === undefined ? 'unknown' : f.holder + (f.holder === f.self ? ' (this node)' : ''), f.phase, f.contested ?? f.lastError ?? f.lastResult ?? '',
     ])));
   }
+  if (s.lb?.virtualServers.length) {
+    out.push('');
+    out.push(...table(['VIRTUAL SERVER', 'REAL SERVER', 'ALIVE', 'WEIGHT', 'CHECKS', 'QUORUM'], s.lb.virtualServers.flatMap((v) => v.realServers.map((r, i) => [
+      i ? '' : `${v.key} ${v.sched}`, `${r.address}:${r.port}`, r.alive ? 'up' : 'down', r.weight === null ? 'out' : String(r.weight),
+      r.checks.map((k) => `${k.kind} ${k.up ? 'up' : 'down'}${k.detail ? ` (${k.detail})` : ''}`).join('; ') || 'none',
+      i ? '' : `${v.quorumUp ? 'up' : 'lost'} ${v.liveWeight}/${v.quorum}${v.sorryActive ? ', sorry server serving' : ''}`,
+    ])), (col, cell, padded) => (col === 2 ? c(cell === 'up' ? '32' : '31', padded) : padded)));
+  }
   const n = o.transitions ?? 5;
   const recent = s.transitions.slice(-n).reverse();
   if (recent.length) {

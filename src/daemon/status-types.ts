@@ -137,4 +137,6 @@ export interface DaemonStatus {
   quorum?: QuorumStatus[];
   /** Transitions since start by (instance, kind, new state, reason): monotonic, unlike the ring buffer. */
   transitionCounts?: { instance: string; kind: 'INSTANCE' | 'GROUP'; to: VrrpStateName; reasonKind: string; count: number }[];
+  /** The load balancer (src/lb): virtual and real servers with their check results; absent without one. */
+  lb?: import('../lb/status.js').LbStatus;
 }

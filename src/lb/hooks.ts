@@ -8,10 +8,16 @@ import { trackClockFrom } from '../track/clock.js';
 import { realClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { LbService } from './service.js';
+import type { DaemonStatus } from '../daemon/status-types.js';
 
 let current: LbService | undefined;
 /** The running service, for status and metrics (undefined: no load balancer). */
 export const runningLb = (): LbService | undefined => current;
+
+/** Adds the load balancer's part to a status snapshot (unchanged without one). */
+export function withLb(s: DaemonStatus): DaemonStatus {
+  return current?.active ? { ...s, lb: current.status() } : s;
+}
 
 export interface LbHooks { onReady(): Promise<void>; onReloaded(): Promise<void>; onStopping(): Promise<void> }
 

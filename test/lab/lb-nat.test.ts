@@ -9,7 +9,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
+import { REPO_ROOT } from '../../src/lab/seed-lab.js';
 import { LbLab, LB_VIP, RS_IPS, tally } from '../../src/lab/lb-lab.js';
 
 const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'nft']) ?? false;
@@ -105,4 +107,22 @@ test('quorum lost (live weight below 2): only the sorry server answers; regained
   lab.nginx('rs2', true);
   await lab.waitFor('quorum gained', () => /quorum gained/.test(lab.log('lb1')) && lab.ruleset('lb1').includes('numgen inc mod 3 '), 4000);
   assert.deepEqual(tally(lab.requests(30)), { rs1: 10, rs2: 10, rs3: 10 });
+});
+
+test('status and metrics: real servers with their checks, per-server counters from nft in keepalived_exporter names', { skip }, () => {
+  const sock = `${lab.dir('lb1')}/floatd.sock`;
+  const status = JSON.parse(lab.lab.exec('lb1', ['curl', '-s', '--unix-socket', sock, 'http://localhost/api/v1/status'])) as { lb?: { virtualServers: { key: string; quorumUp: boolean; realServers: { address: string; alive: boolean; checks: { kind: string; up: boolean }[] }[] }[] } };
+  const vs = status.lb?.virtualServers[0];
+  assert.equal(vs?.key, `${LB_VIP}:80/TCP`);
+  assert.equal(vs?.quorumUp, true);
+  assert.deepEqual(vs?.realServers.map((r) => [r.address, r.alive, r.checks[0]?.kind, r.checks[0]?.up]), RS_IPS.map((ip) => [ip, true, 'TCP_CHECK', true]));
+  const metrics = lab.lab.exec('lb1', ['curl', '-s', '--unix-socket', sock, 'http://localhost/metrics']);
+  const conns = RS_IPS.map((ip) => Number(new RegExp(`keepalived_lvs_rs_conn\\{addr="${ip.replace(/\./g, '\\.')}:80",proto="TCP"\\} (\\d+)`).exec(metrics)?.[1] ?? -1));
+  assert.ok(conns.every((n) => n >= 10), `every real server counted its connections: ${conns.join(', ')}`);
+  const vip = Number(/keepalived_lvs_vip_conn\{addr="192\.0\.2\.100:80",proto="TCP"\} (\d+)/.exec(metrics)?.[1] ?? -1);
+  assert.equal(vip, conns.reduce((a, b) => a + b, 0));
+  assert.match(metrics, /floatd_lb_quorum_up\{vs="192\.0\.2\.100:80\/TCP"\} 1/);
+  const text = lab.lab.exec('lb1', ['env', `FLOATD_SOCKET=${sock}`, process.execPath, join(REPO_ROOT, 'dist/src/cli/main.js'), 'status'], true);
+  assert.match(text, /VIRTUAL SERVER/);
+  assert.match(text, /203\.0\.113\.11:80\s+up\s+1\s+TCP_CHECK up/);
 });
