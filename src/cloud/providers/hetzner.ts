@@ -24,7 +24,10 @@ const dialect: ProviderDialect = {
   // {"error":{"code":"locked","message":"…","details":…}}; metadata answers plain text.
   errorDetail: (body) => bodyDetail(body, (b) => b.error as { code?: unknown; message?: unknown } | undefined),
   classify(status, code) {
-    if (status === 423 || code === 'locked') return 'busy';
+    // 423 `locked`: another action runs on the resource, and it ends. 423 `protected` (delete or
+    // rebuild protection) does not end by waiting, and neither does any other 423: invalid.
+    if (code === 'locked' || (status === 423 && code === undefined)) return 'busy';
+    if (status === 423) return 'invalid';
     // hcloud-go retries `conflict` (409): the resource changed under the request.
     if (status === 409 && code === 'conflict') return 'busy';
     return undefined;

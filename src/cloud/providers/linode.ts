@@ -25,6 +25,13 @@ const dialect: ProviderDialect = {
     const e = Array.isArray(b.errors) ? (b.errors[0] as { field?: unknown; reason?: unknown } | undefined) : undefined;
     return { ...(typeof e?.field === 'string' ? { code: e.field } : {}), message: e?.reason };
   }),
+  // linodego retries 400 "Linode busy." (linodeBusyRetryCondition) and 408
+  // (requestTimeoutRetryCondition): both pass. Every other 400 is the request's own fault.
+  classify(status, _code, message) {
+    if (status === 400 && /^Linode busy\.?$/i.test((message ?? '').trim())) return 'busy';
+    if (status === 408) return 'timeout';
+    return undefined;
+  },
   retryAfterMs: (h, now) => resetEpochToMs(h.get('x-ratelimit-reset'), now),
 };
 const metaDialect: ProviderDialect = { ...dialect, name: 'linode metadata' };

@@ -41,22 +41,34 @@ const ZONE = /^[a-z]{2}-[a-z]{3}-[1-9]$/;
 
 export type ScalewayMode = 'instance' | 'elastic_metal';
 
-/** Error `type`s (scaleway-sdk-js error-parser) whose kind is not the status default. */
+/**
+ * Error `type`s whose kind is not the status default: scaleway-sdk-go's scw/errors.go
+ * (unmarshalStandardError) lists invalid_arguments, quotas_exceeded, transient_state, not_found,
+ * locked, permissions_denied, out_of_stock, resource_expired, denied_authentication,
+ * precondition_failed. Only transient_state (a change still pending) passes by waiting:
+ * `locked` is a resource Scaleway itself has locked and precondition_failed a precondition
+ * (resource_still_in_use, attribute_must_be_set) that no retry meets, so both are invalid.
+ */
 const KINDS: Record<string, CloudErrorKind> = {
   denied_authentication: 'auth',
   permissions_denied: 'auth',
-  // An expired key (`resource: account_token`) is a credential problem.
+  // Older answers for an expired key (`resource: account_token`): a credential problem.
   expired: 'auth',
   // 403 by status, but a quota is no credential problem: retrying will not help either.
   quotas_exceeded: 'invalid',
   too_many_requests: 'rate_limited',
   not_found: 'not_found',
-  locked: 'busy',
   transient_state: 'busy',
-  precondition_failed: 'busy',
+  locked: 'invalid',
+  precondition_failed: 'invalid',
   invalid_arguments: 'invalid',
   out_of_stock: 'server',
 };
+
+/** resource_expired (resource, resource_id, expired_since): the key when refused as 401/403, else the resource. */
+function expiredKind(status: number): CloudErrorKind {
+  return status === 401 || status === 403 ? 'auth' : 'invalid';
+}
 
 /**
  * {"type":"transient_state","message":"…","resource":"instance_ip","resource_id":…,"current_state":…};
@@ -83,8 +95,9 @@ function bodyResetMs(body: unknown, now: number): number | undefined {
 }
 
 /**
- * X-RateLimit-Reset: scaleway-sdk-go (scw/rate_limit.go) reads it as seconds from now. A value
- * that can only be a Unix time is read as one.
+ * X-RateLimit-Reset: read as seconds from now, as scaleway-sdk-go did in scw/rate_limit.go at
+ * commit 15bff6fd (since replaced by scw/rate_limit_transport.go, a client-side token bucket, and
+ * scw/retry.go, which honours Retry-After on 429). A value that can only be a Unix time is read as one.
  */
 function resetHeaderMs(value: string | null, now: number): number | undefined {
   if (value === null || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined;
@@ -101,7 +114,16 @@ function dialectFor(name: string): ProviderDialect {
   return {
     name,
     errorDetail: (body) => { last = body; return bodyDetail(body, detail); },
-    classify: (status, code) => (code !== undefined ? KINDS[code] : undefined) ?? (status === 429 ? 'rate_limited' : undefined),
+    classify: (status, code) => {
+      if (code === 'resource_expired') return expiredKind(status);
+      const k = code !== undefined ? KINDS[code] : undefined;
+      if (k) return k;
+      // scaleway-sdk-go's RetryPolicy (scw/retry.go) also retries 408 and 409.
+      if (status === 429) return 'rate_limited';
+      if (status === 408) return 'timeout';
+      if (status === 409) return 'busy';
+      return undefined;
+    },
     retryAfterMs: (h, now) => bodyResetMs(last, now) ?? resetHeaderMs(h.get('x-ratelimit-reset'), now),
   };
 }

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hetzner } from '../../../src/cloud/providers/hetzner.js';
 import { startHetznerEmulator, type HetznerEmulator, type HetznerEmulatorOptions } from '../../emulators/hetzner.js';
-import { TOKEN, answered, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import { TOKEN, canned, answered, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
 
 const IP = '203.0.113.20';
 const start = (actionDelayMs: number, extra: Partial<HetznerEmulatorOptions> = {}): Promise<HetznerEmulator> =>
@@ -99,4 +99,15 @@ test('hetzner: the metadata service answers like Hetzner\'s (YAML summary, insta
   const p = hetzner({ address: IP, token: TOKEN, apiUrl: `${e.apiUrl}/v1`, metadataUrl: e.metadataUrl(43), timeoutMs: 1000, options: {} });
   assert.equal(await p.whoAmI(), '43');
   assert.equal(await p.holder(), '42');
+});
+
+test('hetzner: only 423 locked is busy; 423 protected (and any other 423 code) is invalid, not retried as busy', async () => {
+  for (const [code, kind] of [['locked', 'busy'], ['protected', 'invalid'], ['resource_locked', 'invalid']] as const) {
+    const s = await canned(423, { error: { code, message: `floating ip is ${code}`, details: {} } });
+    try {
+      const p = hetzner({ address: '4711', token: TOKEN, apiUrl: s.url, instanceId: '42', timeoutMs: 1000, options: {} });
+      const e = await rejectsKind(p.assign('42'), kind);
+      assert.match(e.message, new RegExp(`423 ${code}: floating ip is ${code}$`));
+    } finally { await s.close(); }
+  }
 });

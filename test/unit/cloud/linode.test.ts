@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { linode } from '../../../src/cloud/providers/linode.js';
 import { startLinodeEmulator, type LinodeEmulator, type LinodeEmulatorOptions } from '../../emulators/linode.js';
-import { TOKEN, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import { TOKEN, canned, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
 
 const IP = '203.0.113.40';
 const start = (extra: Partial<LinodeEmulatorOptions> = {}): Promise<LinodeEmulator> =>
@@ -81,4 +81,19 @@ test('linode: a 429 from the limiter says when to come back', async () => {
   assert.equal(await p.holder(), '123');
   const err = await rejectsKind(p.holder(), 'rate_limited');
   assert.ok(err.retryAfterMs !== undefined && err.retryAfterMs > 50_000 && err.retryAfterMs <= 60_000, `retryAfterMs ${err.retryAfterMs}`);
+});
+
+test('linode: 400 "Linode busy." is busy and 408 a timeout (linodego retries both); another 400 stays invalid', async () => {
+  const cases: [number, unknown, string][] = [
+    [400, { errors: [{ reason: 'Linode busy.' }] }, 'busy'],
+    [408, { errors: [{ reason: 'Request Timeout' }] }, 'timeout'],
+    [400, { errors: [{ field: 'region', reason: 'region is not valid' }] }, 'invalid'],
+  ];
+  for (const [status, body, kind] of cases) {
+    const s = await canned(status, body);
+    try {
+      const p = linode({ address: IP, token: TOKEN, apiUrl: s.url, instanceId: '123', timeoutMs: 1000, options: { region: 'us-east' } });
+      await rejectsKind(p.holder(), kind as 'busy');
+    } finally { await s.close(); }
+  }
 });

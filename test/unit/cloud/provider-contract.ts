@@ -6,10 +6,24 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../../../src/cloud/types.js';
 import type { EmulatorHandle } from '../../emulators/kit.js';
 
 export const TOKEN = 'test-token-4f9a1c2e7b';
+
+/** A loopback server that answers every request with one status, body and headers. */
+export async function canned(status: number, body: unknown, headers: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
+  const srv = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+}
 
 export interface ContractFixture {
   provider: string;

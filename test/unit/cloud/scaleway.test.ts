@@ -14,7 +14,7 @@ import { realClock } from '../../../src/util/clock.js';
 import type { FloatingIpConfig } from '../../../src/config/model.js';
 import type { CloudErrorKind } from '../../../src/cloud/types.js';
 import { startScalewayEmulator, type ScalewayEmulator, type ScalewayEmulatorOptions } from '../../emulators/scaleway.js';
-import { TOKEN, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import { TOKEN, canned, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
 
 const IP = '203.0.113.50';
 const A = '5e1ec7ed-0000-4000-8000-00000000000a';
@@ -170,18 +170,6 @@ test('scaleway: 429 from the limiter carries Retry-After and X-RateLimit-* (rese
   assert.equal(res.headers.get('x-ratelimit-remaining'), '0');
 });
 
-/** A loopback server that answers every request with one status, body and headers. */
-async function canned(status: number, body: unknown, headers: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
-  const srv = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(typeof body === 'string' ? body : JSON.stringify(body));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
-}
-
 const direct = (apiUrl: string, over: Record<string, string> = {}, token = TOKEN) =>
   scaleway({ address: IP, token, apiUrl, timeoutMs: 1000, options: { zone: 'fr-par-1', ...over } });
 
@@ -205,8 +193,13 @@ test('scaleway: a 429\'s wait comes from Retry-After, else the body (reset_secon
 test('scaleway: error types decide the kind, whatever the status', async () => {
   const cases: [number, Record<string, unknown> | string, CloudErrorKind, RegExp][] = [
     [409, { type: 'transient_state', message: 'resource is in a transient state', resource: 'instance_ip', resource_id: 'x', current_state: 'pending' }, 'busy', /409 transient_state: resource is in a transient state \(instance_ip x, state pending\)$/],
-    [423, { type: 'locked', resource: 'instance_server', resource_id: 'y' }, 'busy', /423 locked: \(instance_server y\)$/],
-    [412, { type: 'precondition_failed', precondition: 'resource_still_in_use', help_message: 'detach first' }, 'busy', /412 precondition_failed: detach first$/],
+    // Issue 15 item 22: a resource Scaleway locked and a failed precondition do not pass by waiting.
+    [423, { type: 'locked', resource: 'instance_server', resource_id: 'y' }, 'invalid', /423 locked: \(instance_server y\)$/],
+    [412, { type: 'precondition_failed', precondition: 'resource_still_in_use', help_message: 'detach first' }, 'invalid', /412 precondition_failed: detach first$/],
+    [403, { type: 'resource_expired', resource: 'api_key', resource_id: 'SCWX', expired_since: '2026-01-01T00:00:00Z' }, 'auth', /403 resource_expired: \(api_key SCWX\)$/],
+    [400, { type: 'resource_expired', resource: 'instance_ip', resource_id: 'z', expired_since: '2026-01-01T00:00:00Z' }, 'invalid', /400 resource_expired/],
+    [409, { message: 'conflict' }, 'busy', /409 conflict$/],
+    [408, 'request timeout', 'timeout', /408 request timeout$/],
     [400, { type: 'invalid_arguments', message: 'invalid argument(s)', details: [{ argument_name: 'server', reason: 'format' }] }, 'invalid', /400 invalid_arguments: invalid argument\(s\) \(server: format\)$/],
     [403, { type: 'quotas_exceeded', message: 'quota(s) exceeded' }, 'invalid', /403 quotas_exceeded/],
     [410, { type: 'expired', resource: 'account_token', resource_id: 'SCWX' }, 'auth', /410 expired/],
