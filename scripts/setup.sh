@@ -3,7 +3,7 @@
 # Safe to run repeatedly: apt-get runs only when a package is missing.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
-pkgs=(iproute2 procps psmisc curl keepalived nginx-light etcd-server util-linux tshark chromium nftables haproxy wrk)
+pkgs=(iproute2 procps psmisc curl keepalived nginx-light etcd-server util-linux tshark chromium nftables haproxy wrk prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +18,6 @@ if ((${#missing[@]})); then
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   # The packaged services must not run on the host: the lab starts its own copies.
-  for s in keepalived nginx etcd; do systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true; done
+  for s in keepalived nginx etcd prometheus; do systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true; done
 fi
 scripts/build.sh

@@ -53,7 +53,12 @@ export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetr
   const registry = new Registry();
   // The event-loop-lag histogram samples on a timer: every 10 ms by default, 100 wake-ups a
   // second that were the largest part of an idle daemon's CPU. Once a second is enough to see lag.
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
+    // prom-client names three gauges *_total, which `promtool check metrics` refuses; the same
+    // counts stay in nodejs_active_handles / _requests / _resources (by type).
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(n);
+  }
   let snap: DaemonStatus | undefined;
   const status = (): DaemonStatus => (snap ??= getStatus());
   const registers = [registry];

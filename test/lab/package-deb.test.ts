@@ -71,7 +71,8 @@ test('the .deb: name, Depends, conffile, layout', { skip, timeout: 60_000 }, () 
   const list = sh(['dpkg-deb', '-c', deb]).out;
   for (const p of ['./usr/bin/floatd', './usr/lib/floatd/dist/src/cli/main.js', './usr/lib/floatd/native/build/Release/floatd_native.node',
     './lib/systemd/system/floatd.service', './etc/default/floatd', './usr/share/man/man8/floatd.8.gz',
-    './usr/share/man/man5/floatd-keepalived.conf.5.gz', './usr/share/bash-completion/completions/floatd', './usr/lib/floatd/node_modules/pino/']) {
+    './usr/share/man/man5/floatd-keepalived.conf.5.gz', './usr/share/bash-completion/completions/floatd', './usr/lib/floatd/node_modules/pino/',
+    './usr/share/floatd/prometheus/floatd.rules.yml', './usr/share/floatd/grafana/floatd-dashboard.json']) {
     assert.ok(list.includes(` ${p}`), `${p} in the package`);
   }
   assert.doesNotMatch(list, /node_modules\/(typescript|fast-check|playwright-core|node-gyp)\//, 'no dev dependencies');
