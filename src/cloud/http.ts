@@ -101,6 +101,16 @@ function parseBody(text: string): unknown {
   }
 }
 
+/**
+ * A provider's words on one line: CR, LF and other control characters (a reply with CRLF split
+ * log lines, issue 15 item 17) become visible escapes; at most 300 characters.
+ */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const t = text.replace(/\r\n|[\r\n]/g, ' ⏎ ').replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return t.length > 300 ? `${t.slice(0, 300)}…` : t;
+}
+
 /** Removes the secret from any text that might echo it (a provider repeating a header, say). */
 function scrub(text: string, token: string): string {
   return token.length >= 4 ? text.split(token).join('[redacted]') : text;
@@ -151,7 +161,7 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
   const body = parseBody(text);
   const detail = dialect.errorDetail(body ?? text);
   const kind = dialect.classify?.(res.status, detail.code, detail.message) ?? defaultKind(res.status);
-  const words = [detail.code, detail.message].filter((x): x is string => !!x).join(': ');
+  const words = oneLine([detail.code, detail.message].filter((x): x is string => !!x).join(': '));
   const message = scrub(`${where} → ${res.status}${words ? ` ${words}` : ''}`, s.token);
   let retryAfterMs: number | undefined;
   if (kind === 'rate_limited') {
@@ -172,7 +182,7 @@ function transportError(e: unknown, where: string, s: HttpSettings, report: (st:
   // undici nests the reason (ECONNREFUSED…) in `cause`; some failures (a 407 without a proxy)
   // carry only an empty cause, so fall back to the outer message.
   const why = [err.cause?.code, err.cause?.message, err.message, err.name].find((x) => typeof x === 'string' && x !== '') ?? String(e);
-  return new CloudError('network', scrub(`${where}: ${why}`, s.token));
+  return new CloudError('network', scrub(`${where}: ${oneLine(why)}`, s.token));
 }
 
 /**

@@ -5,6 +5,8 @@
  * rotated token is picked up without a reload) and never reaches a log line or the status.
  */
 import { readFileSync } from 'node:fs';
+import { warnIfWorldReadable } from '../util/secret-file.js';
+import { registerSecret } from '../util/redact.js';
 import type { Logger } from '../util/log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { FloatingIpConfig } from '../config/model.js';
@@ -62,6 +64,8 @@ export class FloatingIpRunner {
   private provider: CloudProvider | undefined;
   private providerToken: string | undefined;
   private lastChange: string | undefined;
+  /** The token last checked for its file's mode (and registered for redaction). */
+  private checkedToken: string | undefined;
   private stopped = false;
   /** HTTP requests (not reconciler steps), failed ones, and the last one's duration. */
   private http = { requests: 0, errors: 0, lastMs: undefined as number | undefined };
@@ -212,14 +216,20 @@ export class FloatingIpRunner {
     const { tokenFile, tokenEnv } = this.cfg;
     if (tokenFile) {
       try {
-        return readFileSync(tokenFile, 'utf8').trim();
+        const token = readFileSync(tokenFile, 'utf8').trim();
+        // Warned once per token (it is re-read at every failover); registered for redaction.
+        if (token !== this.checkedToken) {
+          this.checkedToken = token;
+          warnIfWorldReadable(tokenFile, this.log, `${this.cfg.provider} token (floating_ip ${this.cfg.name})`, token);
+        }
+        return token;
       } catch (e) {
         throw new CloudError('auth', `cannot read token_file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       }
     }
     if (tokenEnv) {
       const v = (this.deps.env ?? process.env)[tokenEnv];
-      if (v) return v.trim();
+      if (v) { registerSecret(v.trim()); return v.trim(); }
       throw new CloudError('auth', `token_env ${tokenEnv} is not set in floatd's environment`);
     }
     if (TOKEN_OPTIONAL.has(this.cfg.provider)) return '';

@@ -4,6 +4,7 @@
  * error: secrets live in a file or the environment, never in a config that gets pasted.
  */
 import { isIP } from 'node:net';
+import { secretFileProblem } from '../util/secret-file.js';
 import type { Ctx } from './ctx.js';
 import type { Node, Token } from './lexer.js';
 import type { FloatingIpConfig } from './model.js';
@@ -46,7 +47,13 @@ export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
     f.provider = a.text;
   }),
   address: one((_c, a, f) => { f.address = a.text; }),
-  token_file: one((_c, a, f) => { f.tokenFile = a.text; }),
+  token_file: one((c, a, f) => {
+    f.tokenFile = a.text;
+    // A token others can read is a leaked token (issue 15 item 17): said at its position. A
+    // missing file is the daemon's to report when it reads it (it may be provisioned later).
+    const why = secretFileProblem(a.text);
+    if (why && !why.startsWith('cannot stat')) c.warn(a, 'token_file', `the token file ${a.text} is ${why}`);
+  }),
   token_env: one((_c, a, f) => { f.tokenEnv = a.text; }),
   api_url: url((f, v) => { f.apiUrl = v; }),
   metadata_url: url((f, v) => { f.metadataUrl = v; }),

@@ -100,3 +100,12 @@ test('http: parseRetryAfter and optionMs', () => {
   assert.equal(optionMs({ poll_interval: '-1' }, 'poll_interval', 1000, problems), 1000);
   assert.deepEqual(problems, ['option poll_interval must be a positive number of seconds (got "-1")']);
 });
+
+test('a provider reply with CRLF (or any control character) stays on one line in the error message', async () => {
+  const body = JSON.stringify({ id: 'bad', message: 'first line\r\nINFO forged line\nthird\x1b[31m' });
+  const path = `/crlf?s=422&b64=${Buffer.from(body).toString('base64url')}`;
+  const e = await httpRequest({ token: 't0ken-123456', timeoutMs: 1000 }, dialect, { method: 'GET', base, path }).then(() => undefined, (x: unknown) => x as CloudError);
+  assert.ok(e instanceof CloudError);
+  assert.doesNotMatch(e.message, /[\r\n\x00-\x1f]/);
+  assert.match(e.message, /422 bad: first line ⏎ INFO forged line ⏎ third\\x1b\[31m$/);
+});

@@ -68,3 +68,30 @@ test('status counts HTTP requests (not reconciler steps), failed ones, and the l
     r.stop();
   }
 });
+
+test('a token file group or others can read is warned about once (security.secret_file), not at every failover', async () => {
+  const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'floatd-token-'));
+  const file = join(dir, 'do.token');
+  writeFileSync(file, 'dop_v1_secret_value_0123\n');
+  chmodSync(file, 0o644);
+  const lines: string[] = [];
+  const f = fake();
+  const r = new FloatingIpRunner({ ...cfg, tokenEnv: undefined, tokenFile: file } as FloatingIpConfig, { log: pino({ level: 'info' }, { write: (l: string) => { lines.push(l); } }), clock: realClock, factories: { fake: f.provider } });
+  try {
+    r.setDesire('hold', 'one');
+    await settle();
+    r.setDesire('release', 'two');
+    r.setDesire('hold', 'three');
+    await settle();
+    const warned = lines.filter((l) => l.includes('security.secret_file'));
+    assert.equal(warned.length, 1, lines.join(''));
+    assert.match(warned[0]!, /fake token \(floating_ip web\) file .*do\.token is readable by everyone \(mode 0644; chmod 600 it\)/);
+    assert.ok(!lines.join('').includes('dop_v1_secret_value_0123'));
+  } finally {
+    r.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

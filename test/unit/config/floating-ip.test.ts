@@ -75,3 +75,25 @@ test('a misspelt floating_ip keyword is a warning with a suggestion; an unused b
   assert.match(text, /w\.conf:4:3: warning: reconcile_intervall: .*did you mean 'reconcile_interval'/);
   assert.match(text, /not used by any vrrp_instance/);
 });
+
+test('a token_file others can read is a positioned warning (issue 15 item 17); a missing one is left to the daemon', async () => {
+  const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'floatd-tok-'));
+  try {
+    const file = join(dir, 'do.token');
+    writeFileSync(file, 'x\n');
+    chmodSync(file, 0o640);
+    const conf = (path: string): string => `floating_ip web {\n  provider digitalocean\n  address 203.0.113.10\n  token_file ${path}\n  peers 1 2\n}\n${INSTANCE('  floating_ip web\n')}`;
+    const r = parseConfigText(conf(file), 't.conf');
+    const w = r.diagnostics.find((d) => d.keyword === 'token_file');
+    assert.ok(w, r.diagnostics.map(formatDiagnostic).join('\n'));
+    assert.match(formatDiagnostic(w), /^t\.conf:4:14: warning: token_file: the token file .* is readable by group \d+ \(mode 0640; chmod 600 it\)/);
+    chmodSync(file, 0o600);
+    assert.equal(parseConfigText(conf(file), 't.conf').diagnostics.filter((d) => d.keyword === 'token_file').length, 0);
+    assert.equal(parseConfigText(conf(join(dir, 'absent')), 't.conf').diagnostics.filter((d) => d.keyword === 'token_file').length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
