@@ -45,7 +45,8 @@ export const API_SCHEMA: Schema<ApiTarget> = {
       const l = parseListen(a.text);
       if (typeof l === 'string') { c.err(a, 'listen', l); return; }
       (t.listens ??= []).push(l);
-      if (!isLoopback(l.host)) c.info(a, 'listen', `the API listens off-host on ${a.text}: anyone who reaches it can read the status (actions still need the token)`);
+      if (!isLoopback(l.host)) c.info(a, 'listen',
+        `the API listens off-host on ${a.text}: anyone who reaches it can read the status (actions still need the token)`);
     },
   },
   socket: {
@@ -63,7 +64,8 @@ export const API_SCHEMA: Schema<ApiTarget> = {
     read: (c, e, { api }) => {
       const a = c.arg(e, 0, 'a group name or gid');
       if (!a) return;
-      if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text)) c.err(a, 'socket_group', `"${a.text}" is not a group name or gid`);
+      if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text)) c.err(a, 'socket_group',
+        `"${a.text}" is not a group name or gid`);
       else api.socketGroup = a.text;
     },
   },
@@ -76,11 +78,14 @@ export const API_SCHEMA: Schema<ApiTarget> = {
       if (v !== undefined) api.maxConnections = v;
     },
   },
-  token_file: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'a file path'); if (a) api.tokenFile = a.text; } },
-  token_env: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'an environment variable name'); if (a) api.tokenEnv = a.text; } },
+  token_file: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'a file path');
+    if (a) api.tokenFile = a.text; } },
+  token_env: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'an environment variable name');
+    if (a) api.tokenEnv = a.text; } },
   token: {
     status: 'floatd', shape: 'any',
-    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
+    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration',
+      'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
   },
   dashboard: {
     status: 'floatd',

@@ -26,24 +26,28 @@ const NUMERIC: Record<string, [number, number, string]> = {
 };
 
 /** Provider-specific words the drivers read from `options`. */
-const PROVIDER_KEYS = ['region', 'zone', 'project', 'mode', 'network_interface', 'allocation_id', 'ip_id', 'network', 'subnetwork', 'alias_range', 'route_table'];
+const PROVIDER_KEYS = ['region', 'zone', 'project', 'mode', 'network_interface', 'allocation_id', 'ip_id', 'network',
+  'subnetwork', 'alias_range', 'route_table'];
 
 type K = Keyword<FloatingIpConfig>;
 const one = (read: (c: Ctx, a: Token, f: FloatingIpConfig, e: Node) => void): K =>
-  ({ status: 'floatd', read: (c, e, f) => { const a = c.arg(e, 0, `a value for ${e.key.text}`); if (a) read(c, a, f, e); } });
+  ({ status: 'floatd', read: (c, e, f) => { const a = c.arg(e, 0, `a value for ${e.key.text}`); if (a) read(c, a, f,
+    e); } });
 const url = (put: (f: FloatingIpConfig, v: string) => void): K => one((c, a, f, e) => {
   if (!/^https?:\/\/[^\s]+$/.test(a.text)) c.err(a, e.key.text, `expected an http(s) URL, got "${a.text}"`);
   put(f, a.text.replace(/\/+$/, ''));
 });
 const numeric = ([min, max, what]: [number, number, string]): K => one((c, a, f, e) => {
   const x = Number(a.text);
-  if (!/^\d+(\.\d+)?$/.test(a.text) || x < min || x > max) { c.err(a, e.key.text, `expected ${what}, ${min}..${max}, got "${a.text}"`); return; }
+  if (!/^\d+(\.\d+)?$/.test(a.text) || x < min || x > max) { c.err(a, e.key.text,
+    `expected ${what}, ${min}..${max}, got "${a.text}"`); return; }
   f.options[e.key.text] = a.text;
 });
 
 export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
   provider: one((c, a, f) => {
-    if (!(PROVIDERS as readonly string[]).includes(a.text)) c.err(a, 'provider', `expected one of ${PROVIDERS.join(', ')}, got "${a.text}"`);
+    if (!(PROVIDERS as readonly string[]).includes(a.text)) c.err(a, 'provider',
+      `expected one of ${PROVIDERS.join(', ')}, got "${a.text}"`);
     f.provider = a.text;
   }),
   address: one((_c, a, f) => { f.address = a.text; }),
@@ -68,7 +72,8 @@ export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
   },
   token: {
     status: 'floatd', shape: 'any',
-    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration', 'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
+    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration',
+      'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
   },
   ...Object.fromEntries(Object.entries(NUMERIC).map(([k, r]) => [k, numeric(r)])),
   ...Object.fromEntries(PROVIDER_KEYS.map((k) => [k, one((_c, a, f) => { f.options[k] = a.text; })])),
@@ -88,15 +93,20 @@ export function floatingIpBlock(c: Ctx, n: Node): FloatingIpConfig | undefined {
   if (!name) return undefined;
   const f: FloatingIpConfig = { name: name.text, provider: '', address: '', options: {}, pos: c.at(n.key) };
   readBlock(c, 'floating_ip', n, FLOATING_IP_SCHEMA, f, { other });
-  if (!f.provider) c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no provider`, `add: provider ${PROVIDERS.join('|')}`);
-  if (!f.address) c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no address`, "add: address 203.0.113.10 (or the provider's id for it)");
-  else if (f.provider === 'digitalocean' && !isIP(f.address)) c.err(n.key, 'address', `DigitalOcean reserved IPs are named by address, got "${f.address}"`);
+  if (!f.provider) c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no provider`,
+    `add: provider ${PROVIDERS.join('|')}`);
+  if (!f.address) c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no address`,
+    "add: address 203.0.113.10 (or the provider's id for it)");
+  else if (f.provider === 'digitalocean' && !isIP(f.address)) c.err(n.key, 'address',
+    `DigitalOcean reserved IPs are named by address, got "${f.address}"`);
   if (f.tokenFile && f.tokenEnv) c.warn(n.key, 'token_env', 'both token_file and token_env are set; token_file wins');
   if (!f.tokenFile && !f.tokenEnv && f.provider !== 'aws' && f.provider !== 'gcp') {
-    c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no credentials`, 'add token_file PATH (mode 0600) or token_env VAR');
+    c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no credentials`,
+      'add token_file PATH (mode 0600) or token_env VAR');
   }
   if (!f.peers) {
-    c.warn(n.key, 'floating_ip', `floating_ip ${f.name} lists no peers: in a partition every MASTER re-asserts the address, so it changes hands at every reconcile`,
+    c.warn(n.key, 'floating_ip',
+      `floating_ip ${f.name} lists no peers: in a partition every MASTER re-asserts the address, so it changes hands at every reconcile`,
       "add: peers ID ID (the provider's ids of the nodes that may hold it, this one included; docs/cloud.md, Partitions)");
   }
   return f;

@@ -16,7 +16,8 @@ function charClass(p: string, i: number): { test: (ch: string) => boolean; next:
   while (j < p.length && (p[j] !== ']' || first)) {
     first = false;
     const lo = p[j]!;
-    if (p[j + 1] === '-' && j + 2 < p.length && p[j + 2] !== ']') { ranges.push([lo, p[j + 2]!]); j += 3; } else { ranges.push([lo, lo]); j++; }
+    if (p[j + 1] === '-' && j + 2 < p.length && p[j + 2] !== ']') { ranges.push([lo, p[j + 2]!]); j += 3; } else {
+      ranges.push([lo, lo]); j++; }
   }
   if (j >= p.length) return undefined;
   return { test: (ch) => ranges.some(([a, b]) => a <= ch && ch <= b) !== negate, next: j + 1 };
@@ -55,7 +56,8 @@ export function globFiles(pattern: string): string[] {
   const dir = dirname(pattern);
   const pat = basename(pattern);
   try {
-    return readdirSync(dir).filter((f) => (f[0] !== '.' || pat[0] === '.') && globMatch(pat, f)).sort().map((f) => join(dir, f))
+    return readdirSync(dir).filter((f) => (f[0] !== '.' || pat[0] === '.') && globMatch(pat, f)).sort().map((f) =>
+      join(dir, f))
       .filter((f) => { try { return statSync(f).isFile(); } catch { return false; } });
   } catch { return []; }
 }

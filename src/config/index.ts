@@ -54,7 +54,8 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { config: null, diagnostics: [{ severity: 'error', file: path, line: 0, col: 0, message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}` }] };
+    return { config: null, diagnostics: [{ severity: 'error', file: path, line: 0, col: 0,
+      message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}` }] };
   }
   return parseConfigText(text, file, opts);
 }

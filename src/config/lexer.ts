@@ -47,7 +47,8 @@ export const LIMITS = {
   blockDepth: 32,
 } as const;
 
-/** `${_HASH}` / `${_BANG}` stand in as private-use characters until the line is split, so they never start a comment. */
+/** `${_HASH}` / `${_BANG}` stand in as private-use characters until the line is split,
+  so they never start a comment. */
 const HASH = '\uE000';
 const BANG = '\uE001';
 const unmask = (t: string): string => t.replace(/\uE000/g, '#').replace(/\uE001/g, '!');
@@ -76,7 +77,8 @@ function unescape(line: string, j: number): { ch: string; next: number } {
  * shell: `ab"c d"e` is one word `abc de`) and take escapes; `#`/`!` at the start of a word
  * outside quotes start a comment.
  */
-export interface Word { text: string; col: number; quoted: boolean; /** Column of a `"` never closed. */ unterminated?: number }
+export interface Word { text: string; col: number; quoted: boolean;
+  /** Column of a `"` never closed. */ unterminated?: number }
 
 export function splitLine(line: string): Word[] {
   const out: Word[] = [];
@@ -149,7 +151,8 @@ const USE_RE = new RegExp(`\\$\\{(${NAME})((?:\\s+\\d+){0,2})\\s*\\}|\\$(${NAME}
 function expand(text: string, file: string, st: State): string | undefined {
   for (let round = 0; round < 32; round++) {
     let size = text.length;
-    const next = text.replace(USE_RE, (m, braced: string | undefined, args: string | undefined, bare: string | undefined) => {
+    const next = text.replace(USE_RE, (m, braced: string | undefined, args: string | undefined,
+      bare: string | undefined) => {
       if (size > LIMITS.lineLength) return '';
       const r = use(m, (braced ?? bare)!, args, file, st);
       size += r.length - m.length;
@@ -213,13 +216,16 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
     st.diags.push({ severity, file: path, line: l.line, col, keyword, message, ...(code ? { code } : {}) });
   };
   if (st.stopped) return;
-  if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)', 'limit'); return; }
+  if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)',
+    'limit'); return; }
   if (++st.lines > LIMITS.lines) {
-    diag('error', 1, 'include', `more than ${LIMITS.lines} lines in all (files, ~SEQ and definitions together); reading stops here`, 'limit');
+    diag('error', 1, 'include',
+      `more than ${LIMITS.lines} lines in all (files, ~SEQ and definitions together); reading stops here`, 'limit');
     st.stopped = true;
     return;
   }
-  if (l.text.length > LIMITS.lineLength) { diag('error', 1, 'line', `line longer than ${LIMITS.lineLength} characters; ignored`, 'limit'); return; }
+  if (l.text.length > LIMITS.lineLength) { diag('error', 1, 'line',
+    `line longer than ${LIMITS.lineLength} characters; ignored`, 'limit'); return; }
   let raw = l.text;
   let col0 = 0;
   // @id / @^id: the line counts only when the id is (or is not) one of the active config ids.
@@ -236,7 +242,8 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
   if (def) { st.defs.set(def[1]!, def[2]!.trim()); return; }
   const expanded = expand(raw, path, st);
   if (expanded === undefined) {
-    diag('error', col0 + 1, 'definition', `definitions make this line longer than ${LIMITS.lineLength} characters (a definition that doubles itself?); ignored`, 'limit');
+    diag('error', col0 + 1, 'definition',
+      `definitions make this line longer than ${LIMITS.lineLength} characters (a definition that doubles itself?); ignored`, 'limit');
     return;
   }
   if (expanded !== raw) {
@@ -245,7 +252,8 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
     return;
   }
   const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0 }));
-  for (const w of words) if (w.unterminated) diag('error', w.unterminated + col0, 'quote', 'a double quote is never closed on this line');
+  for (const w of words) if (w.unterminated) diag('error', w.unterminated + col0, 'quote',
+    'a double quote is never closed on this line');
   if (words[0]?.text === 'include' && !words[0].quoted) { include(path, words, st, out, diag); return; }
   const stmt = ++st.stmt;
   for (const w of words) out.push({ text: w.text, file: path, line: l.line, col: w.col, quoted: w.quoted, stmt });
@@ -262,13 +270,15 @@ function include(path: string, words: Word[], st: State, out: Token[], diag: Dia
   if (!arg) { diag('error', words[0]!.col, 'include', 'expected a file name or glob'); return; }
   const files = globFiles(resolve(dirname(path), arg.text));
   if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`);
-  if (st.depth >= LIMITS.includeDepth) { diag('error', arg.col, 'include', `includes nested more than ${LIMITS.includeDepth} deep`, 'limit'); return; }
+  if (st.depth >= LIMITS.includeDepth) { diag('error', arg.col, 'include',
+    `includes nested more than ${LIMITS.includeDepth} deep`, 'limit'); return; }
   for (const f of files) {
     if (st.stopped) return;
     const id = identity(f);
     const loop = st.stack.indexOf(id);
     if (loop >= 0) {
-      diag('error', arg.col, 'include', `include loop: ${[...st.stack.slice(loop), id].join(' → ')}; not read again`, 'limit');
+      diag('error', arg.col, 'include', `include loop: ${[...st.stack.slice(loop), id].join(' → ')}; not read again`,
+        'limit');
       continue;
     }
     if (++st.files > LIMITS.files) {
@@ -295,7 +305,8 @@ function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Tok
   const args = m[2]!.split(',').map((a) => a.trim());
   const name = args.shift() ?? '';
   const nums = args.map((a) => Number(expand(a, path, st) ?? NaN));
-  if (!new RegExp(`^${NAME}$`).test(name) || nums.length < 1 || nums.length > 3 || nums.some((x) => !Number.isInteger(x))) {
+  if (!new RegExp(`^${NAME}$`).test(name) || nums.length < 1 || nums.length > 3 || nums.some((x) =>
+    !Number.isInteger(x))) {
     diag('error', 1, kw, `expected ${kw}(var, [start, [step,]] end) with whole numbers, got "${m[2]}"`);
     return;
   }
@@ -321,7 +332,8 @@ function lexFile(path: string, text: string, st: State, out: Token[]): void {
 }
 
 export function lex(path: string, text: string, o: LexOptions = {}): { tokens: Token[]; diagnostics: Diagnostic[] } {
-  const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0, stack: [identity(path)], lines: 0, files: 1, stopped: false };
+  const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0, stack: [identity(path)], lines: 0, files: 1,
+    stopped: false };
   const tokens: Token[] = [];
   lexFile(path, text, st, tokens);
   return { tokens, diagnostics: st.diags };
@@ -338,19 +350,25 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
     while (i < tokens.length) {
       const t = tokens[i]!;
       if (t.text === '}' && !t.quoted) {
-        if (depth === 0) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col, message: "unexpected '}' with no open block", hint: 'remove it, or look for a missing \'{\' above' }); i++; continue; }
+        if (depth === 0) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col,
+          message: "unexpected '}' with no open block", hint: 'remove it, or look for a missing \'{\' above' }); i++;
+          continue; }
         return nodes;
       }
-      if (t.text === '{' && !t.quoted) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col, message: "'{' without a keyword before it" }); i++; continue; }
+      if (t.text === '{' && !t.quoted) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col,
+        message: "'{' without a keyword before it" }); i++; continue; }
       const node: Node = { key: t, args: [] };
       i++;
-      while (i < tokens.length && tokens[i]!.stmt === t.stmt && !(['{', '}'].includes(tokens[i]!.text) && !tokens[i]!.quoted)) node.args.push(tokens[i++]!);
+      while (i < tokens.length && tokens[i]!.stmt === t.stmt && !(['{', '}'].includes(tokens[i]!.text) &&
+        !tokens[i]!.quoted)) node.args.push(tokens[i++]!);
       if (i < tokens.length && tokens[i]!.text === '{' && !tokens[i]!.quoted) {
         const open = tokens[i]!;
         i++;
         if (depth + 1 > LIMITS.blockDepth) { tooDeep(open); continue; }
         node.children = block(depth + 1);
-        if (i < tokens.length) { node.close = tokens[i]; i++; } else diags.push({ severity: 'error', file: open.file, line: open.line, col: open.col, keyword: t.text, message: `block '${t.text}' is never closed`, hint: "add the missing '}'" });
+        if (i < tokens.length) { node.close = tokens[i]; i++; } else diags.push({ severity: 'error', file: open.file,
+          line: open.line, col: open.col, keyword: t.text, message: `block '${t.text}' is never closed`,
+          hint: "add the missing '}'" });
       }
       nodes.push(node);
     }

@@ -2,9 +2,11 @@ import type { VirtualServerConfig } from './lvs-model.js';
 /** The configuration as floatd runs it: plain data, keepalived's defaults resolved. */
 export interface Pos { file: string; line: number; col: number }
 
-export interface VipConfig { address: string; prefix: number; dev?: string; label?: string; scope?: string; brd?: string; noTrack: boolean }
+export interface VipConfig { address: string; prefix: number; dev?: string; label?: string; scope?: string;
+  brd?: string; noTrack: boolean }
 export interface NotifyScript { argv: string[]; user?: string; group?: string }
-export interface NotifyConfig { master?: NotifyScript; backup?: NotifyScript; fault?: NotifyScript; stop?: NotifyScript; generic?: NotifyScript; masterRxLowerPri?: NotifyScript }
+export interface NotifyConfig { master?: NotifyScript; backup?: NotifyScript; fault?: NotifyScript;
+  stop?: NotifyScript; generic?: NotifyScript; masterRxLowerPri?: NotifyScript }
 export interface TrackEntry { name: string; weight: number; reverse: boolean }
 
 export interface InstanceConfig {
@@ -33,7 +35,8 @@ export interface InstanceConfig {
   trackFiles: TrackEntry[];
   trackProcesses: TrackEntry[];
   notify: NotifyConfig;
-  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number; lowerPrioDelayMs: number; lowerPrioRepeat: number };
+  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number;
+    lowerPrioDelayMs: number; lowerPrioRepeat: number };
   accept: boolean;
   lowerPrioNoAdvert: boolean;
   higherPrioSendAdvert: boolean;
@@ -73,12 +76,14 @@ export interface VrrpScript {
 }
 
 /** `vrrp_track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }` */
-export interface TrackFileConfig { name: string; path: string; weight: number; reverse: boolean; initFile?: { value: number; overwrite: boolean }; pos: Pos }
+export interface TrackFileConfig { name: string; path: string; weight: number; reverse: boolean; initFile?: {
+  value: number; overwrite: boolean }; pos: Pos }
 
 /** `vrrp_track_process NAME { process NAME [ARGS…]; weight N [reverse]; quorum N; quorum_max N; … }` */
 export interface TrackProcessConfig {
   name: string; process: string; params?: string[]; paramMatch?: 'exact' | 'initial' | 'partial'; fullCommand: boolean;
-  weight: number; reverse: boolean; quorum: number; quorumMax?: number; forkDelayMs?: number; terminateDelayMs?: number; pos: Pos;
+  weight: number; reverse: boolean; quorum: number; quorumMax?: number; forkDelayMs?: number;
+    terminateDelayMs?: number; pos: Pos;
 }
 
 export interface SyncGroupConfig {
@@ -152,7 +157,8 @@ export interface GlobalDefs {
   garpLowerPrioRepeat?: number;
   /** vrrp_min_garp: one GARP/NA per burst and no delayed second burst, unless set explicitly. */
   minGarp?: boolean;
-  /** vrrp_garp_interval / vrrp_gna_interval: pause between messages on an interface, µs (default 0). Not acted on yet. */
+  /** vrrp_garp_interval / vrrp_gna_interval: pause between messages on an interface,
+    µs (default 0). Not acted on yet. */
   garpIntervalUs?: number;
   gnaIntervalUs?: number;
   /** vrrp_garp_extra_if [all] SECS (absent = off). Not acted on yet. */

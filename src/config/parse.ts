@@ -15,7 +15,8 @@ import type { TopBlock } from './blocks.js';
 export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]): FloatdConfig {
   const c = new Ctx();
   const b: Build = {
-    cfg: { global: defaultGlobals(), scripts: [], trackFiles: [], trackProcesses: [], syncGroups: [], instances: [], floatingIps: [], webhooks: [], quorums: [], files },
+    cfg: { global: defaultGlobals(), scripts: [], trackFiles: [], trackProcesses: [], syncGroups: [], instances: [],
+      floatingIps: [], webhooks: [], quorums: [], files },
     global: { g: undefined as never, set: new Set() },
     trackables: { scripts: new Map(), files: new Map(), procs: new Map() },
   };

@@ -46,7 +46,8 @@ export function checkShape(c: Ctx, e: Node, shape: Shape): boolean {
   if (shape === 'block') {
     if (!e.children) {
       const what = e.args.length ? `; "${e.args.map((a) => a.text).join(' ')}" would be ignored` : '';
-      c.err(e.key, k, `expected a { } block after ${k}${what}`, e.args.length ? `write: ${k} {\n  ${e.args[0]!.text}\n}` : undefined);
+      c.err(e.key, k, `expected a { } block after ${k}${what}`, e.args.length ?
+        `write: ${k} {\n  ${e.args[0]!.text}\n}` : undefined);
       return false;
     }
     if (e.args.length) c.warn(e.args[0]!, k, `words after ${k} are ignored; what it takes goes inside its { } block`);
@@ -66,7 +67,8 @@ export function readBlock<T>(c: Ctx, where: string, n: Node, schema: Schema<T>, 
   for (const e of n.children ?? []) readStatement(c, where, e, schema, t, o);
 }
 
-export function readStatement<T>(c: Ctx, where: string, e: Node, schema: Schema<T>, t: T, o: BlockOptions<T> = {}): void {
+export function readStatement<T>(c: Ctx, where: string, e: Node, schema: Schema<T>, t: T,
+  o: BlockOptions<T> = {}): void {
   const kw = entry(schema, e.key.text);
   if (!kw) {
     if (!o.other?.(c, e, t)) c.unknown(e, where, Object.keys(schema));

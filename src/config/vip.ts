@@ -18,7 +18,8 @@ export function parseAddrPrefix(text: string): { address: string; prefix: number
   if (fam !== 4 && fam !== 6) return `expected ADDRESS[/PREFIX], got "${text}"`;
   const max = fam === 4 ? 32 : 128;
   if (pfx === undefined) return { address: addr, prefix: max, family: fam };
-  if (!/^\d{1,3}$/.test(pfx) || Number(pfx) > max) return `bad prefix length "/${pfx}": expected a whole number 0..${max}`;
+  if (!/^\d{1,3}$/.test(pfx) ||
+    Number(pfx) > max) return `bad prefix length "/${pfx}": expected a whole number 0..${max}`;
   return { address: addr, prefix: Number(pfx), family: fam };
 }
 
@@ -31,7 +32,8 @@ export function readVip(c: Ctx, e: Node, keyword: string): (VipConfig & { family
     const val = e.args[i + 1];
     if (k === 'no_track') v.noTrack = true;
     else if (['dev', 'label', 'scope', 'brd', 'broadcast'].includes(k) && val !== undefined) {
-      if (k === 'dev') { if (checkIfName(c, val, keyword, val.text)) v.dev = val.text; } else if (k === 'label') v.label = val.text;
+      if (k === 'dev') { if (checkIfName(c, val, keyword, val.text)) v.dev = val.text;
+        } else if (k === 'label') v.label = val.text;
       else if (k === 'scope') v.scope = val.text; else v.brd = val.text;
       i++;
     } else c.warn(e.args[i]!, keyword, `unsupported option "${k}" ignored`);
