@@ -3,6 +3,7 @@
  * and every diagnostic. Exit 0 when the configuration is usable, 1 when it is not.
  */
 import { loadConfig, formatDiagnostic, type FloatdConfig } from '../config/index.js';
+import { formatHint, migrationHints } from './migrate.js';
 import { describeVirtualServers } from '../lb/status.js';
 
 export interface CheckOptions { file: string; json?: boolean; configIds?: string[]; out?: NodeJS.WritableStream; err?: NodeJS.WritableStream }
@@ -36,7 +37,8 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   const err = o.err ?? process.stderr;
   const r = await loadConfig(o.file, { configIds: o.configIds });
   if (o.json) {
-    out.write(JSON.stringify({ usable: r.config !== null, config: r.config, diagnostics: r.diagnostics }, null, 2) + '\n');
+    const migration = r.config ? migrationHints(r.config).map((h) => ({ instance: h.instance.name, script: h.script, ...h.call, text: formatHint(h) })) : [];
+    out.write(JSON.stringify({ usable: r.config !== null, config: r.config, diagnostics: r.diagnostics, migration }, null, 2) + '\n');
     return r.config ? 0 : 1;
   }
   for (const d of r.diagnostics) err.write(formatDiagnostic(d) + '\n');
@@ -45,6 +47,8 @@ export async function runCheck(o: CheckOptions): Promise<number> {
     return 1;
   }
   out.write(summarise(r.config) + '\n');
+  // Migration help: a notify script that moves a cloud floating IP, and the block that replaces it.
+  for (const h of migrationHints(r.config)) out.write(formatHint(h) + '\n');
   out.write(`${o.file}: configuration OK\n`);
   return 0;
 }
