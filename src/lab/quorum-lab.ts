@@ -100,6 +100,14 @@ ${q ? '    quorum main\n' : ''}}\n`;
       { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } });
   }
 
+  /** keepalived on the same host and config (no quorum block: keepalived has none), for the comparison runs. */
+  startKeepalived(h: QServer): void {
+    const dir = this.lab.host(h).dir;
+    writeFileSync(join(dir, 'keepalived-ka.conf'), this.config(h).replace(/floatd_quorum main \{[^}]*\}\n/, '').replace('    quorum main\n', ''));
+    this.lab.spawn(h, ['keepalived', '-n', '-l', '-D', '-f', join(dir, 'keepalived-ka.conf'), '-p', join(dir, 'ka.pid'),
+      '-r', join(dir, 'ka-vrrp.pid'), '-c', join(dir, 'ka-check.pid')], `keepalived-${h}.log`);
+  }
+
   signalFloatd(h: QServer, sig: 'TERM' | 'KILL' | 'STOP' | 'CONT'): void {
     const pid = readFileSync(join(this.lab.host(h).dir, 'floatd.pid'), 'utf8').trim();
     this.lab.exec(h, ['kill', `-${sig}`, pid]);
@@ -163,8 +171,20 @@ export class HolderSampler {
 
   async stop(): Promise<this> { this.running = false; await this.done; return this; }
   dual(): number { return this.samples.filter((s) => s.lb1 && s.lb2).length; }
-  /** Seconds with two holders, counting each dual sample as one interval. */
-  dualSeconds(everyMs = 50): number { return (this.dual() * everyMs) / 1000; }
+  /** Seconds with two holders: each dual sample counts until the next sample (the real spacing, not the nominal one). */
+  dualSeconds(): number {
+    let ms = 0;
+    for (let i = 0; i + 1 < this.samples.length; i++) {
+      const s = this.samples[i]!;
+      if (s.lb1 && s.lb2) ms += this.samples[i + 1]!.t - s.t;
+    }
+    return Math.round(ms) / 1000;
+  }
+  /** Mean spacing of the samples (ms). */
+  meanIntervalMs(): number {
+    const n = this.samples.length;
+    return n < 2 ? 0 : Math.round((this.samples[n - 1]!.t - this.samples[0]!.t) / (n - 1));
+  }
   /** Holder changes (none → x counts when x differs from the last holder). */
   changes(): number {
     let last: string | undefined;

@@ -61,6 +61,8 @@ export class QuorumGate {
   private readonly slots = new Map<string, Slot>();
   private readonly backends = new Map<string, LeaseBackend>();
   private stopped = false;
+  /** Revokes on their way (some wait for the VIP removal): stop() lets them finish before closing. */
+  private readonly revoking = new Set<Promise<void>>();
 
   constructor(entries: readonly QuorumEntry[], private readonly o: GateOptions) {
     for (const e of entries) {
@@ -128,7 +130,7 @@ export class QuorumGate {
       }
     }
     this.stopped = true;
-    await Promise.all(revokes);
+    await Promise.all([...revokes, ...this.revoking]);
     for (const s of this.slots.values()) {
       if (s.timer) this.o.clock.cancel(s.timer);
       s.stream?.s.close();
@@ -150,7 +152,8 @@ export class QuorumGate {
     if (s.timer) this.o.clock.cancel(s.timer);
     s.timer = undefined;
     const w = s.m.nextWake();
-    if (w !== undefined) s.timer = this.o.clock.at(w, () => { s.timer = undefined; this.step(s.e.holder, { type: 'timer' }); });
+    if (w === undefined) return;
+    s.timer = this.o.clock.at(w, () => { s.timer = undefined; this.step(s.e.holder, { type: 'timer' }); });
   }
 
   private act(s: Slot, a: LeaseAction): void {
@@ -158,12 +161,14 @@ export class QuorumGate {
     const log = this.o.log;
     switch (a.type) {
       case 'acquire': {
-        s.watch ??= s.backend.watch(s.key, (ev) => this.step(holder, ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder }));
+        s.watch ??= s.backend.watch(s.key, (ev) => this.step(holder,
+          ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder }));
         const req = a.req;
         s.backend.acquire(s.key, this.o.nodeName, s.e.quorum.ttlMs / 1000).then((r) => {
           this.step(holder, r.ok
             ? { type: 'acquired', req, leaseId: r.leaseId, epoch: r.epoch, grantedTtlUs: r.ttlS * 1_000_000 }
-            : { type: 'denied', req, holder: r.holder, holderEpoch: r.holderEpoch, holderLease: r.holderLease, mine: r.holder === this.o.nodeName });
+            : { type: 'denied', req, holder: r.holder, holderEpoch: r.holderEpoch, holderLease: r.holderLease,
+              mine: r.holder === this.o.nodeName });
         }, (e: Error) => this.step(holder, { type: 'failed', req, error: e.message }));
         break;
       }
@@ -174,19 +179,22 @@ export class QuorumGate {
           const leaseId = a.leaseId;
           s.stream = {
             gen,
-            s: s.backend.keepAlive(leaseId, (ttlS) => this.step(holder, { type: 'renewed', leaseId, gen, ttlUs: ttlS * 1_000_000 }),
+            s: s.backend.keepAlive(leaseId,
+              (ttlS) => this.step(holder, { type: 'renewed', leaseId, gen, ttlUs: ttlS * 1_000_000 }),
               (why) => this.step(holder, { type: 'renewFailed', leaseId, gen, error: why })),
           };
         }
         s.stream.s.send();
         break;
       }
-      case 'revoke':
-        if (a.afterRelease) void this.o.hooks.vipsGone(holder).then(() => s.backend.revoke(a.leaseId));
-        else void s.backend.revoke(a.leaseId);
+      case 'revoke': {
+        const p = (a.afterRelease ? this.o.hooks.vipsGone(holder) : Promise.resolve()).then(() => s.backend.revoke(a.leaseId));
+        this.revoking.add(p);
+        void p.finally(() => this.revoking.delete(p));
         break;
+      }
       case 'hold':
-        log.info({ event: 'quorum.hold', holder, key: s.key, epoch: a.epoch }, `(${holder}) holding lease ${s.key}, epoch ${a.epoch}`);
+        log.info({ event: 'quorum.hold', holder, key: s.key, epoch: a.epoch }, `(${holder}) holding ${s.key}, epoch ${a.epoch}`);
         this.o.hooks.onHold(holder, a.epoch);
         break;
       case 'fence':

@@ -124,14 +124,20 @@ export class LeaseMachine {
         break;
       case 'renewed': this.onRenewed(now, ev, out); break;
       case 'renewFailed':
-        if (this.held?.leaseId === ev.leaseId && ev.gen === this.gen) { this.pending.length = 0; this.gen++; this.lastError = ev.error; }
+        if (this.held?.leaseId === ev.leaseId && ev.gen === this.gen) {
+          this.pending.length = 0;
+          this.gen++;
+          this.lastError = ev.error;
+        }
         break;
       case 'keyDeleted':
-        if (this.held) this.lose(out, 'lease_gone', `the key ${this.key} was deleted (lease revoked or expired at the server)`);
-        if (this.wanted && (this._phase === 'denied' || this._phase === 'unreachable' || this._phase === 'idle')) this.acquire(now, out);
+        if (this.held) this.lose(out, 'lease_gone', `the key ${this.key} was deleted (revoked or expired at the server)`);
+        if (this.wanted && this._phase !== 'acquiring' && this._phase !== 'holding') this.acquire(now, out);
         break;
       case 'keyCreated':
-        if (this.held && ev.epoch !== this.held.epoch) this.lose(out, 'lease_gone', `the key ${this.key} was created by ${ev.holder} (epoch ${ev.epoch})`);
+        if (this.held && ev.epoch !== this.held.epoch) {
+          this.lose(out, 'lease_gone', `the key ${this.key} was created by ${ev.holder} (epoch ${ev.epoch})`);
+        }
         if (!this.held) this._holder = { name: ev.holder, epoch: ev.epoch };
         break;
       case 'timer': this.onTimer(now, out); break;
@@ -154,7 +160,8 @@ export class LeaseMachine {
   private checkDeadline(now: number, out: LeaseAction[]): void {
     if (this.held?.granted && now >= this.held.deadline) {
       const lateMs = Math.round((now - this.held.deadline) / 1000);
-      this.lose(out, 'deadline', `no renewal of ${this.key} acknowledged in time: fencing before the lease can expire${lateMs > 0 ? ` (${lateMs} ms late)` : ''}`);
+      const late = lateMs > 0 ? ` (${lateMs} ms late)` : '';
+      this.lose(out, 'deadline', `no renewal of ${this.key} acknowledged in time: fencing before the lease can expire${late}`);
       if (this.wanted) this.acquire(now, out);
     }
   }
@@ -177,14 +184,16 @@ export class LeaseMachine {
     }
     this.acquireSentAt = undefined;
     if (ev.grantedTtlUs < this.t.ttlUs) {
-      out.push({ type: 'log', level: 'warn', text: `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key}, less than ttl ${this.t.ttlUs / 1e6} s: refusing it` });
+      const text = `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key}, less than ttl ${this.t.ttlUs / 1e6} s: refusing it`;
+      out.push({ type: 'log', level: 'warn', text });
       out.push({ type: 'revoke', leaseId: ev.leaseId, afterRelease: false });
       this._phase = 'unreachable';
       this.retryAt = now + this.t.retryUs;
       return;
     }
     if (ev.grantedTtlUs > this.t.ttlUs) {
-      out.push({ type: 'log', level: 'warn', text: `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key} (asked ${this.t.ttlUs / 1e6} s): failover waits for the longer lease` });
+      const text = `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key} (asked ${this.t.ttlUs / 1e6} s): failover waits longer`;
+      out.push({ type: 'log', level: 'warn', text });
     }
     this._phase = 'holding';
     this._holder = undefined;
@@ -218,7 +227,8 @@ export class LeaseMachine {
     if (ev.mine && ev.holderLease !== undefined && ev.holderLease !== this.held?.leaseId) {
       // Left by a previous run of floatd on this node (one daemon per node): free it once the
       // stale VIPs that run left are gone (start-up removes them first), then retry.
-      out.push({ type: 'log', level: 'info', text: `${this.key} is held by this node's previous run (epoch ${ev.holderEpoch}): revoking it` });
+      const text = `${this.key} is held by this node's previous run (epoch ${ev.holderEpoch}): revoking it`;
+      out.push({ type: 'log', level: 'info', text });
       out.push({ type: 'revoke', leaseId: ev.holderLease, afterRelease: true });
     }
     if (!this.wanted) { this._phase = 'idle'; this.retryAt = undefined; }

@@ -117,6 +117,6 @@ test('one etcd member stopped (quorum kept): the holder keeps the VIP', { skip, 
   q.etcdSignal('e1', 'CONT');
   noDual('one etcd member down');
   await sampler.stop();
-  console.log(`quorum lab: ${sampler.samples.length} samples, ${sampler.dual()} with two holders, ${sampler.changes()} holder changes`);
+  console.log(`quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ${sampler.dual()} with two holders, ${sampler.changes()} holder changes`);
   assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
 });

@@ -1,0 +1,166 @@
+/**
+ * Quorum mode on the lab (src/lab/quorum-lab.ts: a real 3-member etcd, two floatd hosts, VRRPv3
+ * adverts every 0.2 s, ttl 2 with etcd's default timing). Measured from the test process, which
+ * samples both hosts' addresses every ~50 ms (the client probe adds requests every 20 ms for the
+ * switchover).
+ * - crash: SIGKILL the holder → the peer has the VIP (ms).
+ * - sigstop: SIGSTOP the holder → its VIP gone from its own interface (ms), → the peer has it (ms).
+ * - sigterm: SIGTERM the holder → the peer has it (ms), requests without answer.
+ * - partition: host↔host partition for 10 s, both reaching etcd; dual-holder seconds for floatd
+ *   with quorum, floatd without, keepalived.
+ * - etcd-cut: the holder cut from etcd (not from its peer) for 10 s: dual-holder seconds, fence (ms).
+ * Usage (root): node dist/bench/quorum.js [runs=5] [modes=crash,sigstop,sigterm,partition,etcd-cut]
+ *   → markdown + bench/results/quorum.json
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HolderSampler, QuorumLab, QUORUM_VIP, type QServer } from '../src/lab/quorum-lab.js';
+import { REPO_ROOT } from '../src/lab/seed-lab.js';
+import { ClientProbe } from '../src/lab/client-probe.js';
+import { median, sleep } from './stats.js';
+
+type Mode = 'crash' | 'sigstop' | 'sigterm' | 'partition' | 'etcd-cut';
+const runs = Number(process.argv[2] ?? 5);
+const modes = (process.argv[3] ?? 'crash,sigstop,sigterm,partition,etcd-cut').split(',') as Mode[];
+const out: Record<string, unknown> = { date: new Date().toISOString(), runs };
+
+async function withLab<T>(opts: ConstructorParameters<typeof QuorumLab>[0], daemon: 'floatd' | 'keepalived', f: (q: QuorumLab) => Promise<T>): Promise<T> {
+  const q = new QuorumLab(opts);
+  try {
+    await q.etcdReady();
+    const start = (h: QServer): void => (daemon === 'floatd' ? q.startFloatd(h) : q.startKeepalived(h));
+    start('lb1');
+    await q.waitFor('lb1 holds', () => q.holds('lb1'), 15_000);
+    start('lb2');
+    await sleep(2000);
+    return await f(q);
+  } finally {
+    q.destroy();
+  }
+}
+
+const holderOf = (q: QuorumLab): { m: QServer; o: QServer } => (q.holds('lb1') ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' });
+async function restart(q: QuorumLab, h: QServer): Promise<void> {
+  await q.waitFor(`${h} stopped`, () => !q.floatdRunning(h), 5000).catch(() => undefined);
+  q.startFloatd(h);
+  await sleep(2500);
+}
+const fmt = (xs: number[]): string => `median ${median(xs)} (${xs.join(', ')})`;
+
+async function crash(): Promise<void> {
+  const takeover: number[] = [];
+  let dual = 0;
+  await withLab({}, 'floatd', async (q) => {
+    for (let i = 0; i < runs; i++) {
+      const { m, o } = holderOf(q);
+      const s = new HolderSampler(q);
+      await sleep(Math.random() * 400); // a random phase of the 0.4 s renewal cycle
+      q.signalFloatd(m, 'KILL');
+      takeover.push(await q.waitFor(`${o} takes over`, () => q.holds(o), 10_000));
+      dual += (await s.stop()).dual();
+      await restart(q, m);
+    }
+  });
+  out.crash = { takeoverMs: takeover, dualSamples: dual };
+  console.log(`| crash (SIGKILL holder) → peer holds, ms | ${fmt(takeover)} | dual samples ${dual} |`);
+}
+
+async function sigstop(): Promise<void> {
+  const gone: number[] = [];
+  const takeover: number[] = [];
+  let dual = 0;
+  await withLab({}, 'floatd', async (q) => {
+    for (let i = 0; i < runs; i++) {
+      const { m, o } = holderOf(q);
+      const s = new HolderSampler(q);
+      await sleep(Math.random() * 400);
+      q.signalFloatd(m, 'STOP');
+      const t0 = Date.now();
+      gone.push(await q.waitFor(`${m}'s VIP leaves`, () => !q.holds(m), 5000));
+      await q.waitFor(`${o} takes over`, () => q.holds(o), 10_000);
+      takeover.push(Date.now() - t0);
+      await sleep(Math.max(0, 5000 - (Date.now() - t0)));
+      q.signalFloatd(m, 'CONT');
+      await sleep(3000);
+      dual += (await s.stop()).dual();
+    }
+  });
+  out.sigstop = { vipGoneMs: gone, takeoverMs: takeover, dualSamples: dual };
+  console.log(`| SIGSTOP holder → its VIP gone from its interface, ms | ${fmt(gone)} | dual samples ${dual} |`);
+  console.log(`| SIGSTOP holder → peer holds, ms | ${fmt(takeover)} | |`);
+}
+
+async function sigterm(): Promise<void> {
+  const takeover: number[] = [];
+  const lost: number[] = [];
+  let dual = 0;
+  await withLab({}, 'floatd', async (q) => {
+    for (let i = 0; i < runs; i++) {
+      const { m, o } = holderOf(q);
+      const probe = new ClientProbe(q.lab, 'client', `http://${QUORUM_VIP}/load.html`, 20, 1000);
+      const s = new HolderSampler(q);
+      await sleep(1000);
+      const t0 = Date.now();
+      q.signalFloatd(m, 'TERM');
+      takeover.push(await q.waitFor(`${o} takes over`, () => q.holds(o), 10_000));
+      await sleep(2000);
+      probe.stop();
+      lost.push(probe.records().filter((r) => r.sent >= t0 - 100 && r.recv === undefined).length);
+      dual += (await s.stop()).dual();
+      await restart(q, m);
+    }
+  });
+  out.sigterm = { takeoverMs: takeover, lostRequests: lost, dualSamples: dual };
+  console.log(`| SIGTERM holder → peer holds, ms | ${fmt(takeover)} | requests lost ${fmt(lost)}, dual samples ${dual} |`);
+}
+
+async function partition(): Promise<void> {
+  const res: Record<string, number> = {};
+  for (const [label, opts, daemon] of [['floatd quorum', {}, 'floatd'], ['floatd, no quorum', { quorum: false }, 'floatd'], ['keepalived 2.2.7', { quorum: false }, 'keepalived']] as const) {
+    res[label] = await withLab(opts, daemon, async (q) => {
+      const s = new HolderSampler(q);
+      q.block('lb1', ['lb2']);
+      q.block('lb2', ['lb1']);
+      await sleep(10_000);
+      q.block('lb1', []);
+      q.block('lb2', []);
+      await sleep(3000);
+      await s.stop();
+      console.error(`(${label}: ${s.samples.length} samples, every ${s.meanIntervalMs()} ms)`);
+      return s.dualSeconds();
+    });
+    console.log(`| host↔host partition 10 s, dual-holder seconds: ${label} | ${res[label]} | |`);
+  }
+  out.partition = res;
+}
+
+async function etcdCut(): Promise<void> {
+  const fence: number[] = [];
+  let dual = 0;
+  await withLab({}, 'floatd', async (q) => {
+    for (let i = 0; i < Math.min(runs, 3); i++) {
+      const { m, o } = holderOf(q);
+      const s = new HolderSampler(q);
+      q.cutFromEtcd(m, true);
+      fence.push(await q.waitFor(`${m} fences`, () => !q.holds(m), 5000));
+      await q.waitFor(`${o} takes over`, () => q.holds(o), 10_000);
+      await sleep(8000);
+      q.cutFromEtcd(m, false);
+      await sleep(3000);
+      dual += (await s.stop()).dual();
+    }
+  });
+  out.etcdCut = { fenceMs: fence, dualSamples: dual };
+  console.log(`| holder cut from etcd 10 s → it fences, ms | ${fmt(fence)} | dual samples ${dual} |`);
+}
+
+console.log('| quorum lab (ttl 2, etcd defaults, VRRPv3 advert 0.2 s) | value | notes |\n|---|---|---|');
+for (const m of modes) {
+  if (m === 'crash') await crash();
+  else if (m === 'sigstop') await sigstop();
+  else if (m === 'sigterm') await sigterm();
+  else if (m === 'partition') await partition();
+  else if (m === 'etcd-cut') await etcdCut();
+}
+mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
+writeFileSync(join(REPO_ROOT, 'bench/results/quorum.json'), JSON.stringify(out, null, 2) + '\n');

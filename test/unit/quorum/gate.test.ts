@@ -1,0 +1,151 @@
+/**
+ * The daemon side of quorum mode with an in-memory lease store and a virtual µs clock: the
+ * wiring answers mayMaster, fences a holder whose renewals stop being answered before the store
+ * expires its lease, and lets the other node in once the key is gone.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigText } from '../../../src/config/index.js';
+import type { Clock, TimerHandle } from '../../../src/util/clock.js';
+import { createLogger } from '../../../src/util/log.js';
+import type { AcquireResult, KeyEvent, LeaseBackend } from '../../../src/quorum/etcd.js';
+import { QuorumWiring } from '../../../src/quorum/wiring.js';
+
+class FakeClock implements Clock {
+  now = 0;
+  private id = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  nowUs(): number { return this.now; }
+  wallMs(): number { return 1.7e12 + this.now / 1000; }
+  at(at: number, fn: () => void): TimerHandle { const id = ++this.id; this.timers.set(id, { at, fn }); return { id }; }
+  cancel(h: TimerHandle): void { this.timers.delete(h.id); }
+  async advance(us: number): Promise<void> {
+    const end = this.now + us;
+    for (;;) {
+      const next = [...this.timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.now = Math.max(this.now, next[1].at);
+      next[1].fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.now = end;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** One etcd for everyone: leases expire by the fake clock; `cut` nodes get no answers. */
+class Store {
+  key: { value: string; lease: string; rev: number } | undefined;
+  leases = new Map<string, number>();
+  rev = 1;
+  watchers: ((e: KeyEvent) => void)[] = [];
+  cut = new Set<string>();
+  constructor(readonly clock: FakeClock, readonly ttlUs: number) {}
+  expire(): void {
+    for (const [id, exp] of this.leases) if (exp <= this.clock.now) { this.leases.delete(id); this.drop(id); }
+  }
+  drop(id: string): void {
+    if (this.key?.lease === id) { this.key = undefined; this.rev++; for (const w of this.watchers) w({ type: 'deleted' }); }
+  }
+  backend(node: string): LeaseBackend {
+    const never = new Promise<never>(() => undefined);
+    let closed = false; // like the etcd3 client: nothing goes out once closed
+    return {
+      acquire: async (_k, value): Promise<AcquireResult> => {
+        if (this.cut.has(node)) return never;
+        this.expire();
+        if (this.key) return { ok: false, holder: this.key.value, holderEpoch: this.key.rev, holderLease: this.key.lease };
+        const id = `L${this.rev}`;
+        this.leases.set(id, this.clock.now + this.ttlUs);
+        this.key = { value, lease: id, rev: ++this.rev };
+        return { ok: true, leaseId: id, epoch: this.key.rev, ttlS: this.ttlUs / 1e6 };
+      },
+      keepAlive: (id, onReply) => ({
+        send: () => {
+          if (this.cut.has(node)) return;
+          this.expire();
+          const alive = this.leases.has(id);
+          if (alive) this.leases.set(id, this.clock.now + this.ttlUs);
+          queueMicrotask(() => onReply(alive ? this.ttlUs / 1e6 : 0));
+        },
+        close: () => undefined,
+      }),
+      revoke: async (id) => {
+        await Promise.resolve();
+        if (!closed && !this.cut.has(node)) { this.leases.delete(id); this.drop(id); }
+      },
+      watch: (_k, on) => { this.watchers.push((e) => { if (!this.cut.has(node)) on(e); }); return { close: () => undefined }; },
+      confirm: async () => true,
+      close: () => { closed = true; },
+    };
+  }
+}
+
+const CONF = `floatd_quorum main {\n  backend etcd\n  endpoints http://198.51.100.1:2379\n  key /floatd/t\n  ttl 2\n}
+floating_ip web {\n  provider hetzner\n  address 203.0.113.10\n  token_env T\n}
+vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 1\n  priority 100\n  quorum main\n  floating_ip web\n}\n`;
+
+function node(name: string, clock: FakeClock, store: Store, events: string[]): QuorumWiring {
+  const cfg = parseConfigText(CONF, 'q.conf').config!;
+  return new QuorumWiring(cfg, {
+    clock, log: createLogger({ level: 'silent' }), nodeName: name, backendFor: () => store.backend(name),
+    hooks: {
+      fence: (i, text) => events.push(`${name} fence ${i}: ${text.slice(0, 40)}`),
+      granted: (i) => events.push(`${name} granted ${i}`),
+      vipSpecs: () => [], vipsUp: () => false, enqueue: async (job) => job(),
+    },
+  });
+}
+
+test('the lease decides: one node granted, the other denied until the holder is cut off and fenced, then it gets in', async () => {
+  const clock = new FakeClock();
+  const store = new Store(clock, 2_000_000);
+  const ev: string[] = [];
+  const a = node('lb1', clock, store, ev);
+  const b = node('lb2', clock, store, ev);
+  assert.equal(a.mayMaster('VI_1'), false, 'asking is wanting: no lease yet');
+  await clock.advance(1000);
+  assert.deepEqual(ev, ['lb1 granted VI_1']);
+  assert.equal(a.mayMaster('VI_1'), true);
+  assert.deepEqual(a.permit('web'), { ok: true, epoch: 2 });
+  assert.equal(b.mayMaster('VI_1'), false);
+  await clock.advance(3_000_000);
+  assert.equal(b.mayMaster('VI_1'), false, 'renewals keep lb1 in; lb2 stays denied');
+  assert.match(b.deniedText('VI_1') ?? '', /held by lb1 \(epoch 2\)/);
+  assert.equal(b.permit('web').ok, false);
+  store.cut.add('lb1');
+  const cutAt = clock.now;
+  await clock.advance(1_600_000);
+  const fence = ev.findIndex((e) => e.startsWith('lb1 fence'));
+  assert.ok(fence > 0, ev.join('\n'));
+  assert.equal(a.mayMaster('VI_1'), false);
+  assert.equal(a.permit('web').ok, false, 'no cloud assign once fenced');
+  assert.ok(!ev.includes('lb2 granted VI_1'), 'lb2 waits for the lease to expire at the store');
+  await clock.advance(1_000_000); // the store expires the lease ≥ 2 s after lb1's last renewal
+  store.expire();
+  await clock.advance(600_000);
+  assert.ok(ev.includes('lb2 granted VI_1'), ev.join('\n'));
+  assert.ok(clock.now - cutAt > 2_000_000);
+  await a.stop('test');
+  await b.stop('test');
+});
+
+test('stopping (SIGTERM) revokes the lease after the VIPs are gone: the peer gets in without waiting for the expiry', async () => {
+  const clock = new FakeClock();
+  const store = new Store(clock, 2_000_000);
+  const ev: string[] = [];
+  const a = node('lb1', clock, store, ev);
+  const b = node('lb2', clock, store, ev);
+  a.mayMaster('VI_1');
+  await clock.advance(1000);
+  b.mayMaster('VI_1');
+  await clock.advance(1000);
+  assert.deepEqual(ev, ['lb1 granted VI_1']);
+  a.leftMaster('VI_1', 'Stopping (shutdown)');
+  await a.stop('SIGTERM');
+  assert.equal(store.key?.value, 'lb2', 'the revoke landed before the client closed; the watch let lb2 in');
+  await clock.advance(1000);
+  assert.deepEqual(ev, ['lb1 granted VI_1', 'lb2 granted VI_1']);
+  await b.stop('test');
+});
