@@ -101,6 +101,8 @@ export interface ReconcilerView {
   calls: number;
   /** µs from `hold` to "assigned and verified" for the last completed failover. */
   lastConvergeUs?: number;
+  /** Calls the last completed failover took (its final budget's; periodic re-reads start new ones). */
+  lastFailoverCalls?: number;
   /** Set while phase is contested: why this node does not claim the address. */
   contested?: string;
 }
@@ -124,6 +126,7 @@ export class Reconciler {
   private lastResult: string | undefined;
   private lastError: string | undefined;
   private lastConvergeUs: number | undefined;
+  private lastFailoverCalls: number | undefined;
   private timerAt: number | undefined;
   private contested: string | undefined;
   /** This failover waited for a pending action: look again soon after holding (a late landing). */
@@ -148,6 +151,7 @@ export class Reconciler {
     if (this.lastResult !== undefined) v.lastResult = this.lastResult;
     if (this.lastError !== undefined) v.lastError = this.lastError;
     if (this.lastConvergeUs !== undefined) v.lastConvergeUs = this.lastConvergeUs;
+    if (this.lastFailoverCalls !== undefined) v.lastFailoverCalls = this.lastFailoverCalls;
     if (this.contested !== undefined) v.contested = this.contested;
     if (this.busyWaits > 0) v.busyWaits = this.busyWaits;
     return v;
@@ -281,6 +285,7 @@ export class Reconciler {
     if (!wasHeld || this.convergeStart !== undefined) {
       const start = this.convergeStart ?? this.budgetStart;
       this.lastConvergeUs = now - start;
+      this.lastFailoverCalls = this.callsThisFailover;
       this.lastResult = this.phase === 'verifying'
         ? `assigned and verified: the provider reports ${this.self} as the holder`
         : `already held by ${this.self}; no assign needed`;

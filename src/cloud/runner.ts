@@ -115,6 +115,7 @@ export class FloatingIpRunner {
     if (v.contested !== undefined) s.contested = v.contested;
     if (this.epoch !== undefined) s.epoch = String(this.epoch);
     if (v.busyWaits !== undefined) s.busyWaits = v.busyWaits;
+    if (v.lastFailoverCalls !== undefined) s.lastFailoverCalls = v.lastFailoverCalls;
     if (v.self !== undefined) s.self = v.self;
     if (v.holder !== undefined) s.holder = v.holder ?? '';
     if (v.lastResult !== undefined) s.lastResult = v.lastResult;

@@ -109,6 +109,8 @@ export interface FloatingIpStatus {
   /** Reconciler steps (whoami / holder / assign) since start, and since the last failover began. */
   steps?: number;
   callsThisFailover: number;
+  /** Reconciler steps the last completed failover took (callsThisFailover restarts at every periodic re-read). */
+  lastFailoverCalls?: number;
   /** Of those, reads that found a provider action pending (waited for; not counted against max_calls). */
   busyWaits?: number;
   /** From becoming MASTER to "assigned and verified", for the last failover. */

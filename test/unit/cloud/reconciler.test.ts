@@ -88,6 +88,7 @@ test('becoming MASTER: who am I, who holds it, assign, verify — four calls, th
   const v = s.rec.view();
   assert.equal(v.phase, 'held');
   assert.equal(v.callsThisFailover, 4);
+  assert.equal(v.lastFailoverCalls, 4);
   assert.equal(v.lastConvergeUs, 200_000); // four calls at 50 ms each
   assert.match(v.lastResult ?? '', /assigned and verified/);
 });
