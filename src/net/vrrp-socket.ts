@@ -6,7 +6,7 @@
  * builds it); IPv6 data is the VRRP payload, and the kernel fills the checksum.
  */
 import { EventEmitter } from 'node:events';
-import { native, type RawHandle } from './native.js';
+import { native, type HandleError, type NativeAddon, type RawHandle, type RawOpenOptions } from './native.js';
 import { NetArgumentError, checkAddr, checkIfname, isMulticast } from './validate.js';
 
 export const VRRP_PROTO = 112;
@@ -98,6 +98,9 @@ export function resolveVrrpSocketOptions(o: VrrpSocketOptions): Resolved {
   return { family, ifname, proto, ttl, mode: 'multicast', local: group, defaultSrc: mcastSrc };
 }
 
+/** The addon calls a socket uses (tests give a fake). */
+export type RawOps = Pick<NativeAddon, 'rawOpen' | 'rawSend' | 'rawClose' | 'rawSetRef'>;
+
 class RawVrrpSocket implements VrrpSocket {
   private readonly events = new EventEmitter();
   readonly family: 4 | 6;
@@ -106,25 +109,54 @@ class RawVrrpSocket implements VrrpSocket {
   readonly localAddress: string;
   private handle: RawHandle | undefined;
   private readonly defaultSrc: string | undefined;
+  private readonly opts: RawOpenOptions;
+  private keepRef = true;
+  private closed = false;
 
-  constructor(r: Resolved) {
+  constructor(private readonly r: Resolved, private readonly ops: RawOps) {
     this.family = r.family;
     this.ifname = r.ifname;
     this.mode = r.mode;
     this.localAddress = r.local;
     this.defaultSrc = r.defaultSrc;
-    const opts = r.mode === 'multicast'
+    this.opts = r.mode === 'multicast'
       ? { ifname: r.ifname, group: r.local, bind: r.local, ttl: r.ttl }
       : { ifname: r.ifname, bind: r.local, ttl: r.ttl };
-    this.handle = native().rawOpen(r.family, r.proto, opts, (err, data, src, dst, ttl, ifindex) => {
-      if (err) {
-        // An 'error' with no listener would throw from the event loop; a socket error must not crash the daemon.
-        if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
-        return;
-      }
+    this.handle = this.open();
+  }
+
+  private open(): RawHandle {
+    const h = this.ops.rawOpen(this.r.family, this.r.proto, this.opts, (err, data, src, dst, ttl, ifindex) => {
+      if (err) { this.failed(h, err); return; }
       const p: VrrpPacket = { data: data!, src: src!, dst: dst!, ttl: ttl!, ifindex: ifindex! };
       this.events.emit('packet', p);
     });
+    if (!this.keepRef) this.ops.rawSetRef(h, false);
+    return h;
+  }
+
+  /**
+   * A socket error. A fatal one means the addon closed the socket: a deaf socket would let a
+   * BACKUP take the VIP from a live MASTER, so it is reopened at once; if that fails too, the
+   * error goes out with `fatal` and the socket stays closed (send throws EBADF).
+   */
+  private failed(h: RawHandle, err: HandleError): void {
+    if (err.fatal && this.handle === h && !this.closed) {
+      this.handle = undefined;
+      try {
+        this.handle = this.open();
+        this.emitError(Object.assign(err, { fatal: false, reopened: true }));
+      } catch (e) {
+        this.emitError(Object.assign(e as HandleError, { fatal: true }));
+      }
+      return;
+    }
+    this.emitError(err);
+  }
+
+  private emitError(err: NodeJS.ErrnoException): void {
+    // An 'error' with no listener would throw from the event loop; a socket error must not crash the daemon.
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
   }
 
   on(ev: 'packet', fn: (p: VrrpPacket) => void): this;
@@ -146,21 +178,23 @@ class RawVrrpSocket implements VrrpSocket {
     const to = checkAddr(dst, this.family, 'destination');
     const from = src === undefined ? (this.family === 6 ? this.defaultSrc : undefined) : checkAddr(src, this.family, 'source');
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return native().rawSend(this.handle, buf, to, from);
+    return this.ops.rawSend(this.handle, buf, to, from);
   }
 
   ref(keep: boolean): void {
-    if (this.handle) native().rawSetRef(this.handle, keep);
+    this.keepRef = keep;
+    if (this.handle) this.ops.rawSetRef(this.handle, keep);
   }
 
   close(): void {
+    this.closed = true;
     if (!this.handle) return;
-    native().rawClose(this.handle);
+    this.ops.rawClose(this.handle);
     this.handle = undefined;
   }
 }
 
 /** Opens a VRRP socket; throws NetArgumentError for bad options and errno-coded errors (EPERM, ENODEV…). */
-export function openVrrpSocket(o: VrrpSocketOptions): VrrpSocket {
-  return new RawVrrpSocket(resolveVrrpSocketOptions(o));
+export function openVrrpSocket(o: VrrpSocketOptions, ops: RawOps = native()): VrrpSocket {
+  return new RawVrrpSocket(resolveVrrpSocketOptions(o), ops);
 }

@@ -453,22 +453,22 @@ test('netlink: an event overrun (ENOBUFS) is recovered by a resync; events flow 
   const before = A.events.length;
   const f = await A.cmd({ op: 'flood', ifname: IF_A, n: 6000 });
   console.log(`# netlink address add/del in the namespace: ${(f.r as { usPerOp: number }).usPerOp.toFixed(1)} µs per request`);
-  await A.wait((m) => m.ev === 'resync' && m.code === 'ENOBUFS' && A.events.indexOf(m) >= before, 5000);
+  await A.wait((m) => m.ev === 'resync' && m.code === 'ENOBUFS' && A.events.indexOf(m) >= before, 15_000);
   sh(['ip', '-n', NS_A, 'addr', 'del', '192.0.2.78/32', 'dev', IF_A]);
-  const rm = await A.wait((m) => m.ev === 'address-removed' && m.address === '192.0.2.78', 3000)
+  const rm = await A.wait((m) => m.ev === 'address-removed' && m.address === '192.0.2.78', 10_000)
     .catch((e: Error) => { console.log(JSON.stringify(A.events.slice(before))); throw e; });
   assert.equal(rm.ifname, IF_A);
 });
 
 test('GARP burst: 40 VIPs × 5 through the kept socket reach the peer without blocking the loop', { skip: skip || (!hasTshark && 'tshark not installed') }, async () => {
   const vips = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`);
-  const child = spawn('ip', ['netns', 'exec', NS_B, 'tshark', '-l', '-n', '-i', IF_B, '-a', 'duration:4', '-f', 'arp and arp[6:2] == 1 and arp[14:2] == 0xc633',
+  const child = spawn('ip', ['netns', 'exec', NS_B, 'tshark', '-l', '-n', '-i', IF_B, '-a', 'duration:6', '-f', 'arp and arp[6:2] == 1 and arp[14:2] == 0xc633',
     '-T', 'fields', '-e', 'arp.src.proto_ipv4'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<void>((r) => child.on('close', () => r()));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('tshark did not start')), 8000);
+    const t = setTimeout(() => reject(new Error('tshark did not start')), 20_000);
     child.stderr.on('data', (d: Buffer) => { if (d.toString().includes('Capturing on')) { clearTimeout(t); resolve(); } });
   });
   await new Promise((r) => setTimeout(r, 200));

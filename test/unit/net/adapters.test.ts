@@ -257,3 +257,35 @@ test('prepareDataplane opens each interface\'s packet socket once, up front, and
   a.announce('eth0', '192.0.2.10');
   assert.deepEqual(opened, ['eth0', 'eth1'], 'the takeover opens nothing');
 });
+
+test('a VRRP socket whose handle died (fatal poll error) is reopened at once; if that fails the error is fatal', async () => {
+  const { openVrrpSocket } = await import('../../../src/net/vrrp-socket.js');
+  const cbs: ((err: (NodeJS.ErrnoException & { fatal?: boolean }) | null) => void)[] = [];
+  let failOpen = false;
+  const refs: boolean[] = [];
+  const ops = {
+    rawOpen: (_f: 4 | 6, _p: number, _o: unknown, cb: (err: null) => void) => {
+      if (failOpen) throw Object.assign(new Error('socket: Too many open files'), { code: 'EMFILE' });
+      cbs.push(cb as never);
+      return { id: cbs.length } as never;
+    },
+    rawSend: (h: { id: number }) => h.id,
+    rawClose: () => undefined,
+    rawSetRef: (_h: unknown, r: boolean) => void refs.push(r),
+  };
+  const s = openVrrpSocket({ family: 4, ifname: 'eth0' }, ops as never);
+  const errs: (NodeJS.ErrnoException & { fatal?: boolean; reopened?: boolean })[] = [];
+  s.on('error', (e) => errs.push(e));
+  s.ref(false);
+  cbs[0]!(Object.assign(new Error('EBADF'), { code: 'EBADF', fatal: true }));
+  assert.equal(cbs.length, 2, 'reopened');
+  assert.deepEqual([errs[0]?.fatal, errs[0]?.reopened], [false, true]);
+  assert.deepEqual(refs, [false, false], 'the reopened socket keeps ref(false)');
+  assert.equal(s.send(Buffer.alloc(20), '224.0.0.18'), 2, 'sends go through the new handle');
+  cbs[0]!(Object.assign(new Error('EBADF'), { code: 'EBADF', fatal: true }));
+  assert.equal(cbs.length, 2, 'a stale handle\'s error reopens nothing');
+  failOpen = true;
+  cbs[1]!(Object.assign(new Error('EBADF'), { code: 'EBADF', fatal: true }));
+  assert.deepEqual([errs.at(-1)?.code, errs.at(-1)?.fatal], ['EMFILE', true]);
+  assert.throws(() => s.send(Buffer.alloc(20), '224.0.0.18'), { code: 'EBADF' });
+});
