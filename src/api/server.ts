@@ -66,6 +66,9 @@ export interface ApiServerOptions {
   clock?: Clock;
 }
 
+/** A unix socket (0660), a loopback TCP listener (Host checked), or off-host TCP (every read needs the token). */
+type ListenerKind = 'socket' | 'loopback' | 'offhost';
+
 export interface Listening { socket?: string; tcp: { host: string; port: number }[] }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -131,7 +134,7 @@ export class ApiServer {
     if (config.socket) {
       try {
         await prepareSocketPath(config.socket);
-        const { server, conns } = this.newServer(false, config.socket);
+        const { server, conns } = this.newServer('socket', config.socket);
         // Bound at a private name, made 0660 (and chgrp'd), then renamed into place: the
         // socket is never reachable with the umask's mode.
         const fresh = `${config.socket}.${process.pid}.new`;
@@ -152,7 +155,7 @@ export class ApiServer {
       }
     }
     for (const l of config.listen) {
-      const { server, conns } = this.newServer(isLoopbackHost(l.host), `${fmtHost(l.host)}:${l.port}`);
+      const { server, conns } = this.newServer(isLoopbackHost(l.host) ? 'loopback' : 'offhost', `${fmtHost(l.host)}:${l.port}`);
       try {
         await listen(server, { host: l.host, port: l.port });
         const a = server.address();
@@ -177,9 +180,9 @@ export class ApiServer {
     this.limited.stop();
   }
 
-  private newServer(loopbackOnly: boolean, what: string): { server: Server; conns: ConnLimitStats } {
+  private newServer(kind: ListenerKind, what: string): { server: Server; conns: ConnLimitStats } {
     const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
-      this.handle(req, res, loopbackOnly).catch((e: unknown) => {
+      this.handle(req, res, kind).catch((e: unknown) => {
         this.o.log.error({ event: 'api.error', path: req.url, err: String(e) }, 'API request failed');
         if (!res.headersSent) send(res, 500, { error: 'internal error' });
         else res.destroy();
@@ -208,13 +211,13 @@ export class ApiServer {
 
   private listenNames(): string[] { return this.o.config.listen.map((l) => l.host); }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, loopbackOnly: boolean): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse, kind: ListenerKind): Promise<void> {
     let url: URL;
     try { url = new URL(req.url ?? '/', 'http://floatd'); } catch { return send(res, 400, { error: 'malformed request target' }); }
     // A loopback listener answers only to loopback names: a web page that rebinds its own
     // DNS name to 127.0.0.1 must not read the status through the visitor's browser. An
     // absolute-form target (`GET http://host/…`) names a host too; both must be local.
-    if (loopbackOnly) {
+    if (kind === 'loopback') {
       const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(req.url ?? '') ? url.host : undefined;
       for (const h of absolute === undefined ? [req.headers.host] : [req.headers.host, absolute]) {
         const v = checkHostHeader(h, this.listenNames());
@@ -223,6 +226,9 @@ export class ApiServer {
       }
     }
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    // Off-host, reads need the token too (Prometheus: `authorization: { credentials_file: … }`);
+    // /healthz stays open for load balancers' probes.
+    if (kind === 'offhost' && path !== '/healthz' && !this.authorised(req, res, path)) return;
     const method = req.method ?? 'GET';
     const p = this.o.provider;
 

@@ -46,7 +46,7 @@ export const API_SCHEMA: Schema<ApiTarget> = {
       if (typeof l === 'string') { c.err(a, 'listen', l); return; }
       (t.listens ??= []).push(l);
       if (!isLoopback(l.host)) c.info(a, 'listen',
-        `the API listens off-host on ${a.text}: anyone who reaches it can read the status (actions still need the token)`);
+        `the API listens off-host on ${a.text}: every request but /healthz needs the bearer token there, reads included`);
     },
   },
   socket: {
