@@ -157,10 +157,10 @@ export const DASHBOARD_HTML = `<!doctype html>
         kv("provider", f.provider),
         kv("holder", f.holder === undefined ? "unknown" : f.holder + (mine ? " (this node)" : "")),
         kv("phase", f.phase),
-        kv("API calls", f.calls),
+        kv("HTTP requests", f.calls),
         f.lastConvergeMs !== undefined ? kv("last failover", (f.lastConvergeMs / 1000).toFixed(2) + " s") : null,
       ]),
-      f.lastError ? el("div", { cls: "reason down", text: f.lastError }) : f.lastResult ? el("div", { cls: "reason", text: f.lastResult }) : null,
+      f.contested ? el("div", { cls: "reason down", text: f.contested }) : f.lastError ? el("div", { cls: "reason down", text: f.lastError }) : f.lastResult ? el("div", { cls: "reason", text: f.lastResult }) : null,
     ]);
   }
 
