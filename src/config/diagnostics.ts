@@ -19,6 +19,11 @@ export interface Diagnostic {
  */
 export type DiagnosticCode = 'unsupported' | 'unknown-keyword' | 'no-instance' | 'limit';
 
+/** Control characters (a quoted "\n" in the file, a CR) are shown escaped: one diagnostic is one line. */
+const oneLine = (s: string): string =>
+  s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.keyword ? `${d.keyword}: ` : ''}${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`;
+  const kw = d.keyword ? `${d.keyword}: ` : '';
+  return oneLine(`${d.file}:${d.line}:${d.col}: ${d.severity}: ${kw}${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`);
 }

@@ -47,7 +47,7 @@ export function checkShape(c: Ctx, e: Node, shape: Shape): boolean {
     if (!e.children) {
       const what = e.args.length ? `; "${e.args.map((a) => a.text).join(' ')}" would be ignored` : '';
       c.err(e.key, k, `expected a { } block after ${k}${what}`, e.args.length ?
-        `write: ${k} {\n  ${e.args[0]!.text}\n}` : undefined);
+        `write: ${k} { ${e.args[0]!.text} } (one entry per line inside)` : undefined);
       return false;
     }
     if (e.args.length) c.warn(e.args[0]!, k, `words after ${k} are ignored; what it takes goes inside its { } block`);

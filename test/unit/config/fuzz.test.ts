@@ -27,7 +27,7 @@ const PER_CASE_MS = 3000;
 /** Words a careless operator or an attacker would write: keywords, structure, grammar features, bad numbers. */
 const WORDS = [...Object.keys(TOP), ...Object.keys(GLOBAL_SCHEMA), ...Object.keys(INSTANCE_SCHEMA), ...Object.keys(SCRIPT_SCHEMA),
   '{', '}', '{ }', '"', '"x y"', '\\', '#', '!', '$X', '${X}', '$X=${X}${X}', '$X=\\', '~SEQ(a, 1, 3)', '~SEQ(a, 1, 2000000)', '~SEQ(a, 1, 200) ~SEQ(b, 1, 3)', '~SEQx(a,0,16)',
-  '@lb1', '@^lb1', 'include', 'include [', 'include *', 'include [z-a].conf', 'include ../*', '${_RANDOM 1 9}', '${_PWD}', '${_HASH}',
+  '"a\\nb"', '"\\r\\x1b[2J"', '@lb1', '@^lb1', 'include', 'include [', 'include *', 'include [z-a].conf', 'include ../*', '${_RANDOM 1 9}', '${_PWD}', '${_HASH}',
   '0', '-0', '1e1', '0x18', '24.0', '255', '256', '-254', '254', '4294967296', '99999999999999999999', 'NaN', '/24/5', '192.0.2.1/-0',
   '2001:db8::1', 'fe80::1%eth0', '198.51.100.7', '224.0.0.18', 'ff02::12', 'eth0123456789abcdef', 'MASTER', 'BACKUP', 'AH', 'PASS',
   'weight', 'reverse', 'constructor', '__proto__', 'x'.repeat(300)];
@@ -71,6 +71,7 @@ function check(seed: { file: string; text: string }, edits: { edit: number; r: n
     assert.ok(Number.isInteger(d.line) && d.line >= 1 && d.line <= nLines, `line out of the text: ${where}`);
     assert.ok(Number.isInteger(d.col) && d.col >= 1, `column not positioned: ${where}`);
     assert.ok(d.message.length > 0 && d.message.length < 2000, `message: ${where}`);
+    assert.ok(!/[\r\n]/.test(formatDiagnostic(d)), `one diagnostic, one line: ${where}`);
   }
   if (r.diagnostics.some((d) => d.severity === 'error')) assert.equal(r.config, null, 'an error makes the file unusable');
   else assert.ok(r.config, 'no error: usable');

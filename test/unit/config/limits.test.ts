@@ -23,12 +23,12 @@ function timed(text: string, file = 'l.conf'): { r: LoadResult; ms: number } {
   return { r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
 
-/** Writes `text` to a file and parses it in a bounded worker (10 s, 256 MB). */
+/** Writes `text` to a file and parses it in a bounded worker (30 s, 256 MB): a hang fails, it does not stall the suite. */
 async function bounded(text: string, name = 'l.conf', dir = tmp()): Promise<{ r: LoadResult; ms: number }> {
   const f = join(dir, name);
   writeFileSync(f, text);
   const t0 = process.hrtime.bigint();
-  const r = await loadConfigBounded(f, { timeoutMs: 10_000 });
+  const r = await loadConfigBounded(f, { timeoutMs: 30_000 });
   return { r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
 
@@ -40,12 +40,20 @@ function limitError(r: LoadResult, re: RegExp): Diagnostic {
   return d;
 }
 
-test('6,000 nested { is a positioned error, not a stack overflow', () => {
-  const { r, ms } = timed('a {\n'.repeat(6000));
-  const d = limitError(r, /nested more than 32 deep/);
-  assert.equal(`${d.line}:${d.col}`, `${LIMITS.blockDepth + 1}:3`);
-  assert.equal(d.code, 'limit');
-  assert.ok(ms < 2000, `${ms} ms`);
+test('6,000 and 20,000 nested { are a positioned error, not a stack overflow', () => {
+  for (const n of [6000, 20_000]) {
+    const { r, ms } = timed('a {\n'.repeat(n));
+    const d = limitError(r, /nested more than 32 deep/);
+    assert.equal(`${d.line}:${d.col}`, `${LIMITS.blockDepth + 1}:3`);
+    assert.equal(d.code, 'limit');
+    assert.ok(ms < 3000, `${ms} ms`);
+  }
+});
+
+test('a quoted newline or escape sequence in a value stays on one diagnostic line', () => {
+  const r = parseConfigText('vrrp_instance A {\n  interface eth0\n  virtual_router_id "5\\n\\x1b[2J"\n}\n', 'n.conf');
+  const line = formatDiagnostic(r.diagnostics.find((d) => d.keyword === 'virtual_router_id')!);
+  assert.equal(line, 'n.conf:3:21: error: virtual_router_id: expected an integer 1..255, got "5\\x0a\\x1b[2J"');
 });
 
 test('include [ and include [z-a].conf: no RegExp from the text, just "no file matches"', () => {
@@ -110,7 +118,7 @@ test('nested ~SEQ, each under the per-sequence bound: the total number of lines 
   const { r, ms } = await bounded(`${INST}~SEQ(a, 1, 99999) ~SEQ(b, 1, 99999) x $a $b\n`);
   const d = limitError(r, /more than 200000 lines in all/);
   assert.equal(`${d.line}:${d.col}`, '5:1');
-  assert.ok(ms < 8000, `${ms} ms`);
+  assert.ok(ms < 20_000, `${ms} ms`);
 });
 
 test('a definition that doubles itself ($D=${D}${D}) stops at the expansion bound', async () => {
@@ -127,7 +135,8 @@ test('13,000 unknown keywords (0.25 MB): the did-you-mean hints stay fast', () =
   const text = `vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n${words.join('')}}\n`;
   assert.ok(text.length > 250_000 && text.length < 600_000, `${text.length}`);
   const { r, ms } = timed(text);
-  assert.ok(ms < 1500, `${ms} ms for 13,000 unknown keywords`);
+  // Before: 0.6 ms each, 7-12 s; now well under a second on an idle machine (bound with room for a loaded CI).
+  assert.ok(ms < 5000, `${ms} ms for 13,000 unknown keywords`);
   assert.equal(r.diagnostics[0]?.hint, "did you mean 'garp_master_delay'?");
 });
 
