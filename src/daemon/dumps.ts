@@ -45,7 +45,9 @@ let seq = 0;
  * Writes `dir/name` atomically and without following links; resolves with the path. On any
  * failure the temporary file is removed and the error rethrown (the old dump stays).
  */
-export async function writeDump(dir: string, name: string, text: string, write: DumpWrite = (fh, d) => fh.write(d)): Promise<string> {
+export async function writeDump(
+  dir: string, name: string, text: string, write: DumpWrite = (fh, d) => fh.write(d),
+): Promise<string> {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.${process.pid}.${++seq}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

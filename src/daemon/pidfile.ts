@@ -13,6 +13,9 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
+/** A new file only, never through a symlink. */
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
 /** Test hook: how the pid reaches the open file (default writeFileSync). */
 export type PidWrite = (fd: number, text: string) => void;
 
@@ -35,11 +38,12 @@ function writePid(path: string, fd: number, pid: number, write: PidWrite): void 
 
 export function acquirePidFile(path: string, pid = process.pid, write: PidWrite = writeFileSync): () => void {
   try { mkdirSync(dirname(path), { recursive: true }); } catch (e) {
-    throw new PidFileError(`cannot create the pid file's directory ${dirname(path)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new PidFileError(`cannot create the pid file's directory ${dirname(path)}: ${code}`);
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      const fd = openSync(path, CREATE, 0o644);
       writePid(path, fd, pid, write);
       return () => {
         try { if (readFileSync(path, 'utf8').trim() === String(pid)) unlinkSync(path); } catch { /* already gone */ }

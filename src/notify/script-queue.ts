@@ -27,6 +27,8 @@ export interface QueueItem {
   supersedes: boolean;
 }
 
+interface Running { item: QueueItem; ctl: AbortController; timer?: TimerId }
+
 export interface ScriptQueueHooks {
   /** A waiting event skipped because it went stale. */
   skipped(item: QueueItem, by: string): void;
@@ -36,11 +38,20 @@ export interface ScriptQueueHooks {
 
 export class ScriptQueue {
   private readonly pending: QueueItem[] = [];
-  private running: { item: QueueItem; ctl: AbortController; timer?: TimerId } | undefined;
+  private running: Running | undefined;
   private closedWhy: string | undefined;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly clock: TrackClock, private readonly supersedeMs: number, private readonly hooks: ScriptQueueHooks) {}
+  constructor(
+    private readonly clock: TrackClock,
+    private readonly supersedeMs: number,
+    private readonly hooks: ScriptQueueHooks,
+  ) {}
+
+  /** After supersedeMs, stops `r` if it still runs: a newer state (`by`) is waiting. */
+  private armSupersede(r: Running, by: string): void {
+    r.timer = this.clock.setTimeout(() => { if (this.running === r) r.ctl.abort(`superseded by ${by}`); }, this.supersedeMs);
+  }
 
   /**
    * Queues an event's scripts; resolves when they have run, been stopped or skipped. Only a
@@ -53,7 +64,7 @@ export class ScriptQueue {
       this.pending.push(item);
       const r = this.running;
       if (supersedes && r && r.timer === undefined && !r.ctl.signal.aborted) {
-        r.timer = this.clock.setTimeout(() => { if (this.running === r) r.ctl.abort(`superseded by ${label}`); }, this.supersedeMs);
+        this.armSupersede(r, label);
       }
       this.pump();
     });
@@ -88,16 +99,16 @@ export class ScriptQueue {
         item.done();
         continue;
       }
-      const r = { item, ctl: new AbortController() } as { item: QueueItem; ctl: AbortController; timer?: TimerId };
+      const r: Running = { item, ctl: new AbortController() };
       this.running = r;
       // A newer event already waiting (queued while nothing ran) starts the clock at once.
-      if (newer) r.timer = this.clock.setTimeout(() => { if (this.running === r) r.ctl.abort(`superseded by ${newer.label}`); }, this.supersedeMs);
+      if (newer) this.armSupersede(r, newer.label);
       void this.run(r);
       return;
     }
   }
 
-  private async run(r: { item: QueueItem; ctl: AbortController; timer?: TimerId }): Promise<void> {
+  private async run(r: Running): Promise<void> {
     const { item, ctl } = r;
     for (let i = 0; i < item.jobs.length; i++) {
       if (ctl.signal.aborted) { this.hooks.cut(item, item.jobs.length - i, String(ctl.signal.reason)); break; }

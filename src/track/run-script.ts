@@ -152,7 +152,8 @@ export const runScript: ScriptRunner = (req) => {
         // Whatever it left behind in its group goes too (keepalived does the same after a TERM).
         killGroup(pid, 'SIGKILL');
         const exit = { ...(sig ? { signal: sig } : {}), ...(code !== null ? { exitCode: code } : {}) };
-        if (why === 'timeout') done({ ok: false, detail: `timed out after ${req.timeoutMs} ms`, timedOut: true, ...exit });
+        const timedOut = why === 'timeout';
+        if (timedOut) done({ ok: false, detail: `timed out after ${req.timeoutMs} ms`, timedOut, ...exit });
         else done({ ok: false, detail: `killed: ${why ?? 'aborted'}`, aborted: true, ...exit });
       } else if (sig) {
         done({ ok: false, detail: `due to signal ${sig}`, signal: sig });

@@ -19,7 +19,9 @@ type Lstat = (p: string) => Pick<Stats, 'uid' | 'gid' | 'mode' | 'isDirectory' |
 type Realpath = (p: string) => string;
 
 /** Why `path` is unsafe for a root script, or undefined when it is safe. */
-export function unsafePathReason(path: string, lstat: Lstat = lstatSync, realpath: Realpath = realpathSync): string | undefined {
+export function unsafePathReason(
+  path: string, lstat: Lstat = lstatSync, realpath: Realpath = realpathSync,
+): string | undefined {
   return walk(path, false, lstat, realpath, 0);
 }
 
@@ -36,7 +38,9 @@ function walk(path: string, wantDir: boolean, lstat: Lstat, realpath: Realpath, 
     if (!last && st.isSymbolicLink()) {
       if (st.uid !== 0) return `${cur} is a symlink owned by uid ${st.uid}, not root`;
       let target: string;
-      try { target = realpath(cur); } catch (e) { return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot resolve'}`; }
+      try { target = realpath(cur); } catch (e) {
+        return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot resolve'}`;
+      }
       if (depth > 8) return `${cur}: too many levels of symlinks`;
       const why = walk(target, true, lstat, realpath, depth + 1);
       if (why) return `${cur} → ${target}: ${why}`;

@@ -66,7 +66,8 @@ export class LogAggregator {
   drain(): Summary[] {
     const out: Summary[] = [];
     for (const [key, w] of this.windows) {
-      if (w.suppressed > 0) out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
+      if (w.suppressed === 0) continue;
+      out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
     }
     this.windows.clear();
     return out;
@@ -134,7 +135,9 @@ export class RateLimitedLog {
 
   private write(s: Summary): void {
     const secs = Math.round(s.intervalMs / 100) / 10;
-    this.o.log[s.level]({ ...s.obj, suppressed: s.suppressed, intervalMs: s.intervalMs },
-      `${s.msg} (and ${s.suppressed} more${s.key === OVERFLOW_KEY ? ' of other kinds' : ' like it'} in the last ${secs} s)`);
+    this.o.log[s.level](
+      { ...s.obj, suppressed: s.suppressed, intervalMs: s.intervalMs },
+      `${s.msg} (and ${s.suppressed} more${s.key === OVERFLOW_KEY ? ' of other kinds' : ' like it'} in the last ${secs} s)`,
+    );
   }
 }

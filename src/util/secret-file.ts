@@ -18,7 +18,9 @@ export function secretFileProblem(path: string): string | undefined {
   if (st.mode & 0o022) return `writable by group or others (mode ${mode}; chmod 600 it)`;
   try {
     const l = lstatSync(path);
-    if (l.isSymbolicLink() && l.uid !== st.uid) return `a symlink owned by uid ${l.uid} to a file owned by uid ${st.uid}`;
+    if (l.isSymbolicLink() && l.uid !== st.uid) {
+      return `a symlink owned by uid ${l.uid} to a file owned by uid ${st.uid}`;
+    }
   } catch { /* raced */ }
   return undefined;
 }
