@@ -53,9 +53,12 @@ export class SeedLab {
 
   dir(h: string): string { return this.lab.host(h).dir; }
 
-  /** `env` adds to the daemon's environment (e.g. NOTIFY_SOCKET for an sd_notify receiver). */
-  startFloatd(h: Server, env: NodeJS.ProcessEnv = {}): void {
-    const args = [...this.floatd, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
+  /**
+   * `env` adds to the daemon's environment (e.g. NOTIFY_SOCKET for an sd_notify receiver);
+   * `wrap` runs it through a command first (e.g. setpriv with a reduced capability set).
+   */
+  startFloatd(h: Server, env: NodeJS.ProcessEnv = {}, wrap: string[] = []): void {
+    const args = [...wrap, ...this.floatd, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
     // Dumps (SIGUSR1/SIGUSR2) and the API socket live in the host's own directory.
     this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock'), ...env } });
   }
