@@ -52,7 +52,7 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
     if (!cfg.enabled || !provider) return;
     // Loaded once VRRP is up (onReady): metrics and the dashboard are not on the start-up path.
     const { ApiServer } = await import('../api/server.js');
-    const routes = verbs ? (await import('../api/verbs.js')).verbRoutes(verbs) : [];
+    const routes = [...(verbs ? (await import('../api/verbs.js')).verbRoutes(verbs) : []), ...(await import('../api/lb-routes.js')).lbRoutes()];
     server = new ApiServer({ config: cfg, log, token: token(cfg, log), provider, routes });
     await server.start();
   };

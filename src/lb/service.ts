@@ -36,6 +36,8 @@ export class LbService {
   private stopped = false;
   private lastApply: LbStatus['lastApply'];
   private readonly rotations = new Map<string, RotationEntry[]>();
+  /** Real servers ("address:port") drained by the operator: weight 0, no new connections. */
+  private readonly drained = new Set<string>();
 
   constructor(private readonly o: LbServiceOptions) {
     this.backend = o.backend ?? new NftBackend();
@@ -67,8 +69,22 @@ export class LbService {
     if (this.vss.length) await this.backend.clear().catch((e: unknown) => this.o.log.error({ event: 'lb.clear_failed', err: String(e) }, `load balancer: ${String(e)}`));
   }
 
+  /**
+   * Drain: the server gets weight 0 in every virtual server (new connections go elsewhere, open
+   * ones finish through conntrack) until undrained. Not kept across a restart.
+   */
+  async drain(rs: string, on: boolean): Promise<{ ok: boolean; message: string }> {
+    if (!this.vss.some((v) => v.realServers.some((r) => rsKey(r) === rs))) return { ok: false, message: `no real server ${rs}` };
+    if (on) this.drained.add(rs); else this.drained.delete(rs);
+    this.o.log.info({ event: on ? 'lb.drain' : 'lb.undrain', rs }, `real server ${rs} ${on ? 'drained: no new connections' : 'back from drain'}`);
+    await this.recompute();
+    return { ok: this.lastApply?.ok ?? false, message: `${rs} ${on ? 'drained' : 'undrained'}${this.lastApply?.ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`}` };
+  }
+
+  isDrained(rs: string): boolean { return this.drained.has(rs); }
+
   status(): LbStatus {
-    return lbStatus(this.vss, this.states, this.rotations, (ch, r) => this.pool.state(checkKey(ch, r)), this.backend.name, this.lastApply);
+    return lbStatus(this.vss, this.states, this.rotations, (ch, r) => this.pool.state(checkKey(ch, r)), this.backend.name, this.lastApply, this.drained);
   }
 
   counters(): ReturnType<LbBackend['counters']> { return this.backend.counters(this.vss); }
@@ -86,7 +102,7 @@ export class LbService {
       const { state, events } = stepVs(v, this.states.get(v.key), this.rsStates(v));
       this.states.set(v.key, state);
       this.run(v, events);
-      this.rotations.set(v.key, rotation(v, state));
+      this.rotations.set(v.key, rotation(v, state).map((r) => (this.drained.has(rsKey(r)) && !r.sorry ? { ...r, weight: 0 } : r)));
     }
     for (const k of this.rotations.keys()) if (!this.states.has(k)) this.rotations.delete(k);
     await this.apply();

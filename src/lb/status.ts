@@ -9,6 +9,8 @@ export interface LbRealServerStatus {
   configuredWeight: number;
   /** Weight in the kernel's rotation; 0 = listed without new connections; null = not listed. */
   weight: number | null;
+  /** Drained by the operator (weight 0 until undrained). */
+  drained: boolean;
   checks: LbCheckStatus[];
 }
 export interface LbVirtualServerStatus {
@@ -25,7 +27,7 @@ export interface LbStatus {
 
 export function lbStatus(
   vss: VirtualServerConfig[], states: Map<string, VsState>, rotations: Map<string, RotationEntry[]>,
-  check: (ch: LvsCheckConfig, rs: RealServerConfig) => CheckState | undefined, backend: string, lastApply: LbStatus['lastApply'],
+  check: (ch: LvsCheckConfig, rs: RealServerConfig) => CheckState | undefined, backend: string, lastApply: LbStatus['lastApply'], drained: ReadonlySet<string> = new Set(),
 ): LbStatus {
   return {
     backend,
@@ -36,7 +38,7 @@ export function lbStatus(
         const s = st?.rs.get(rsKey(r));
         const inRot = rot.find((x) => !x.sorry && x.address === r.address && x.port === r.port);
         return {
-          address: r.address, port: r.port, alive: s?.alive ?? false, configuredWeight: r.weight, weight: inRot ? inRot.weight : null,
+          address: r.address, port: r.port, alive: s?.alive ?? false, configuredWeight: r.weight, weight: inRot ? inRot.weight : null, drained: drained.has(rsKey(r)),
           checks: r.checks.map((ch) => {
             const c = check(ch, r);
             return { kind: ch.kind, up: c?.up ?? false, failures: c?.failures ?? 0, runs: c?.runs ?? 0, detail: c?.detail ?? '' };

@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
 import { REPO_ROOT } from '../../src/lab/seed-lab.js';
@@ -17,7 +17,9 @@ import { LbLab, LB_VIP, RS_IPS, tally } from '../../src/lab/lb-lab.js';
 
 const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'nft']) ?? false;
 
-const lvs = (sched: string, weights: number[]): string => `
+let api = '';
+const TOKEN = 'lb-test-token-0123456789abcdef';
+const lvs = (sched: string, weights: number[]): string => `${api}
 virtual_server ${LB_VIP} 80 {
   delay_loop 1
   lvs_sched ${sched}
@@ -40,6 +42,8 @@ let lab: LbLab;
 before(async () => {
   if (skip) return;
   lab = new LbLab();
+  writeFileSync(join(lab.dir('lb1'), 'token'), TOKEN, { mode: 0o600 });
+  api = `floatd_api {\n  socket ${lab.dir('lb1')}/floatd.sock\n  token_file ${lab.dir('lb1')}/token\n}\n`;
   lab.writeConfig('lb1', lvs('rr', [1, 1, 1]));
   lab.startFloatd('lb1');
   await lab.waitFor('lb1 holds the VIP', () => lab.holdsVip('lb1'), 10_000);
@@ -165,4 +169,20 @@ test('sh: every connection from one client goes to the same real server; persist
   await lab.waitFor('persistence rules', () => /update @p\w+ \{ ip saddr : ip daddr \. tcp dport \}/.test(lab.ruleset('lb1')), 5000);
   const p = tally(lab.requests(20));
   assert.equal(Object.keys(p).length, 1, `persistent client: ${JSON.stringify(p)}`);
+});
+
+test('drain through the API: no new connection reaches the drained server; undrain brings it back', { skip }, async () => {
+  lab.writeConfig('lb1', lvs('rr', [1, 1, 1]));
+  lab.signalFloatd('lb1', 'HUP');
+  await lab.waitFor('rr rules', () => lab.ruleset('lb1').includes('numgen inc mod 3 map') && !lab.ruleset('lb1').includes('update @p'), 5000);
+  const sock = `${lab.dir('lb1')}/floatd.sock`;
+  const post = (q: string, token = TOKEN): string => lab.lab.exec('lb1', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', `Authorization: Bearer ${token}`, '--unix-socket', sock, `http://localhost/api/v1/lb/drain?${q}`], true);
+  assert.equal(post('rs=203.0.113.12:80&state=on', 'wrong-token-0000000000000'), '401', 'the verb needs the token');
+  assert.equal(post('rs=203.0.113.99:80&state=on'), '404');
+  assert.equal(post('rs=203.0.113.12:80&state=on'), '200');
+  assert.deepEqual(tally(lab.requests(20)), { rs1: 10, rs3: 10 });
+  const st = JSON.parse(lab.lab.exec('lb1', ['curl', '-s', '--unix-socket', sock, 'http://localhost/api/v1/status'])) as { lb: { virtualServers: { realServers: { address: string; drained: boolean; weight: number | null }[] }[] } };
+  assert.deepEqual(st.lb.virtualServers[0]!.realServers.map((r) => [r.address, r.drained]), [['203.0.113.11', false], ['203.0.113.12', true], ['203.0.113.13', false]]);
+  assert.equal(post('rs=203.0.113.12:80&state=off'), '200');
+  assert.deepEqual(tally(lab.requests(30)), { rs1: 10, rs2: 10, rs3: 10 });
 });
