@@ -30,11 +30,18 @@ export function isPrivateDir(dir: string, uid = process.getuid?.() ?? 0): boolea
  */
 export function dumpDirectory(base: string): string {
   if (isPrivateDir(base)) return base;
+  // A fresh mkdtemp directory is reused by later dumps while it stays private.
+  const made = madeDirs.get(base);
+  if (made !== undefined && isPrivateDir(made)) return made;
   const sub = join(base, 'floatd');
   try { mkdirSync(sub, { mode: 0o700 }); } catch { /* exists (checked next) or cannot be made */ }
   if (isPrivateDir(sub) && (lstatSync(sub).mode & 0o077) === 0) return sub;
-  return mkdtempSync(join(base, 'floatd-'));
+  const fresh = mkdtempSync(join(base, 'floatd-'));
+  madeDirs.set(base, fresh);
+  return fresh;
 }
+
+const madeDirs = new Map<string, string>();
 
 /** Test hook: how bytes reach the open file. */
 export type DumpWrite = (fh: { write(data: string): Promise<unknown> }, data: string) => Promise<unknown>;

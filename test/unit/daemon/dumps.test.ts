@@ -33,6 +33,7 @@ test('a planted base/floatd (a symlink, or a directory others can write) is not 
     assert.notEqual(dir, join(base, 'floatd'));
     assert.match(dir, /floatd-\w{6}$/);
     assert.equal(lstatSync(dir).mode & 0o777, 0o700);
+    assert.equal(dumpDirectory(base), dir, 'the next dump reuses it (no directory per signal)');
     rmSync(elsewhere, { recursive: true, force: true });
     const base2 = shared();
     mkdirSync(join(base2, 'floatd'), { mode: 0o777 });
