@@ -73,8 +73,15 @@ export class QuorumGate {
         ttlUs: q.ttlMs * 1000, renewUs: q.renewMs * 1000, marginUs: q.marginMs * 1000,
         kernelLifetimeUs: q.kernelLifetimeS * 1_000_000, retryUs: Math.max(q.renewMs, 250) * 1000,
       });
-      this.slots.set(e.holder, { e, key: quorumKey(q, e.holder), m, backend });
+      const slot: Slot = { e, key: quorumKey(q, e.holder), m, backend };
+      this.slots.set(e.holder, slot);
+      this.watch(slot); // from the start: a BACKUP that becomes a candidate must not miss the release
     }
+  }
+
+  private watch(s: Slot): void {
+    s.watch ??= s.backend.watch(s.key, (ev) => this.step(s.e.holder,
+      ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder }));
   }
 
   has(holder: string): boolean { return this.slots.has(holder); }
@@ -161,8 +168,7 @@ export class QuorumGate {
     const log = this.o.log;
     switch (a.type) {
       case 'acquire': {
-        s.watch ??= s.backend.watch(s.key, (ev) => this.step(holder,
-          ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder }));
+        this.watch(s);
         const req = a.req;
         s.backend.acquire(s.key, this.o.nodeName, s.e.quorum.ttlMs / 1000).then((r) => {
           this.step(holder, r.ok
