@@ -11,6 +11,10 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 import { globFiles } from './glob.js';
+import { LIMITS } from './limits.js';
+
+export { LIMITS } from './limits.js';
+export { tree, type Node } from './tree.js';
 
 export interface Token {
   text: string; file: string; line: number; col: number; quoted: boolean;
@@ -30,22 +34,6 @@ interface State {
   stopped: boolean;
 }
 
-/**
- * Input bounds (issue 15 item 9): each ends in one positioned error, in bounded time and memory.
- * Real configurations are far below them (keepalived's own lines are at most 1024 bytes).
- */
-export const LIMITS = {
-  /** Lines read in total, source and generated (`~SEQ`, multi-line definitions) together. */
-  lines: 200_000,
-  /** Characters one line may have, as written or after its definitions are replaced. */
-  lineLength: 65_536,
-  /** Files opened through `include`, in total. */
-  files: 1_000,
-  /** `include` nesting. */
-  includeDepth: 16,
-  /** `{ }` nesting (keepalived's deepest is 4: virtual_server / real_server / HTTP_GET / url). */
-  blockDepth: 32,
-} as const;
 
 /** `${_HASH}` / `${_BANG}` stand in as private-use characters until the line is split,
   so they never start a comment. */
@@ -337,52 +325,4 @@ export function lex(path: string, text: string, o: LexOptions = {}): { tokens: T
   const tokens: Token[] = [];
   lexFile(path, text, st, tokens);
   return { tokens, diagnostics: st.diags };
-}
-
-/** A statement: keyword, its arguments on the same line, and a `{ }` block if one follows. */
-export interface Node { key: Token; args: Token[]; children?: Node[]; close?: Token }
-
-/** Groups tokens into statements (one per line) and blocks. Unbalanced braces are reported. */
-export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
-  let i = 0;
-  const block = (depth: number): Node[] => {
-    const nodes: Node[] = [];
-    while (i < tokens.length) {
-      const t = tokens[i]!;
-      if (t.text === '}' && !t.quoted) {
-        if (depth === 0) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col,
-          message: "unexpected '}' with no open block", hint: 'remove it, or look for a missing \'{\' above' }); i++;
-          continue; }
-        return nodes;
-      }
-      if (t.text === '{' && !t.quoted) { diags.push({ severity: 'error', file: t.file, line: t.line, col: t.col,
-        message: "'{' without a keyword before it" }); i++; continue; }
-      const node: Node = { key: t, args: [] };
-      i++;
-      while (i < tokens.length && tokens[i]!.stmt === t.stmt && !(['{', '}'].includes(tokens[i]!.text) &&
-        !tokens[i]!.quoted)) node.args.push(tokens[i++]!);
-      if (i < tokens.length && tokens[i]!.text === '{' && !tokens[i]!.quoted) {
-        const open = tokens[i]!;
-        i++;
-        if (depth + 1 > LIMITS.blockDepth) { tooDeep(open); continue; }
-        node.children = block(depth + 1);
-        if (i < tokens.length) { node.close = tokens[i]; i++; } else diags.push({ severity: 'error', file: open.file,
-          line: open.line, col: open.col, keyword: t.text, message: `block '${t.text}' is never closed`,
-          hint: "add the missing '}'" });
-      }
-      nodes.push(node);
-    }
-    return nodes;
-  };
-  /** Skips a block nested too deeply, to its matching '}', without recursing. */
-  const tooDeep = (open: Token): void => {
-    diags.push({ severity: 'error', file: open.file, line: open.line, col: open.col, code: 'limit',
-      message: `blocks nested more than ${LIMITS.blockDepth} deep; this block is skipped` });
-    for (let level = 1; i < tokens.length && level > 0; i++) {
-      const t = tokens[i]!;
-      if (!t.quoted && t.text === '{') level++;
-      else if (!t.quoted && t.text === '}') level--;
-    }
-  };
-  return block(0);
 }
