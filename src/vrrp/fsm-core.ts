@@ -101,7 +101,7 @@ export class InstanceCore {
 
   /** Every protocol timer; a timed hold outlives state changes. */
   protected cancelAll(out: Action[]): void {
-    for (const t of [...this._timers.keys()]) if (t !== 'holdEnd') this.cancelTimer(out, t);
+    for (const t of [...this._timers.keys()]) if (t !== 'holdEnd' && t !== 'handoverLimit') this.cancelTimer(out, t);
     this._firstAdvertPending = false;
   }
 
@@ -134,6 +134,9 @@ export class InstanceCore {
    */
   protected becomeMaster(now: number, out: Action[], reason: Reason): void {
     this.cancelAll(out);
+    // Back to MASTER while a switchover still held the VIPs: they stay, the wait ends.
+    this._handoverPending = false;
+    this.cancelTimer(out, 'handoverLimit');
     const p = this.params;
     this._masterAdverIntCs = p.advertIntervalCs;
     this._wantState = 'MASTER';
@@ -170,11 +173,19 @@ export class InstanceCore {
   }
 
   protected enterFault(out: Action[], reason: Reason): void {
+    if (this._handoverPending) this.dropPendingVips(out);
     if (this._state === 'MASTER') this.releaseMaster(out, true);
     else this.cancelAll(out);
     this._wantState = 'FAULT';
     this._preemptUntil = undefined;
     this.transition(out, 'FAULT', reason);
+  }
+
+  /** A switchover's kept VIPs go now (the instance leaves BACKUP another way). */
+  protected dropPendingVips(out: Action[]): void {
+    this._handoverPending = false;
+    this.cancelTimer(out, 'handoverLimit');
+    out.push({ type: 'removeVips' });
   }
 
   protected faultReason(init: boolean): Reason {

@@ -55,6 +55,9 @@ export class VrrpInstance extends InstanceCore {
   }
 
   private onAdvert(now: number, ev: Extract<Event, { type: 'advert' }>, out: Action[]): void {
+    if (this._state === 'BACKUP' && this._handoverPending && ev.priority > 0 && ev.from !== this.params.myAddress) {
+      this.endHandover(out, 'the new MASTER has announced itself');
+    }
     if (this._state === 'BACKUP') this.backupRx(now, ev, out);
     else if (this._state === 'MASTER') this.masterRx(now, ev, out);
     else if (this._state === 'STOP' && this._handoverPending && ev.priority > 0 && ev.from !== this.params.myAddress) {
@@ -257,7 +260,11 @@ export class VrrpInstance extends InstanceCore {
       this._handoverPending = true;
       this.setTimer(out, 'handoverLimit', now + bound);
     } else if (this._state === 'MASTER') this.releaseMaster(out, true);
-    else this.cancelAll(out);
+    else {
+      // A switchover still holding the VIPs keeps waiting on a graceful stop, not on a reload's.
+      if (this._handoverPending && !handover) this.dropPendingVips(out);
+      this.cancelAll(out);
+    }
     if (!this._handoverPending) this.cancelTimer(out, 'holdEnd');
     this._wantState = 'STOP';
     this.transition(out, 'STOP', { kind: 'shutdown', text: `${this.tag()} Stopping (shutdown)` });
@@ -277,11 +284,17 @@ export class VrrpInstance extends InstanceCore {
       const s = Math.round((ev.holdUntilUs - now) / 1e6);
       this.setHold(out, 'handover', true, ev.holdUntilUs, `hand-over: lowest priority for ${s} s`);
     } else if (this._holds.has('handover')) this.setHold(out, 'handover', false, undefined, 'hand-over hold cleared');
-    this.releaseMaster(out, true);
+    const bound = this.params.shutdownHandoverUs ?? 0;
+    const keep = ev.keepVips === true && bound > 0;
+    if (keep) { this.cancelAll(out); out.push({ type: 'sendAdvert', priority: 0 }); } else this.releaseMaster(out, true);
     this._masterAddress = undefined;
     this._masterPriority = undefined;
     const reason: Reason = { kind: 'handover', text: `${this.tag()} Leaving MASTER STATE (hand-over${ev.text ? `: ${ev.text}` : ''})` };
     this.enterBackup(now, out, reason, 'full');
+    if (keep) {
+      this._handoverPending = true;
+      this.setTimer(out, 'handoverLimit', now + bound);
+    }
   }
 
   private onInhibit(now: number, ev: Extract<Event, { type: 'inhibit' }>, out: Action[]): void {

@@ -71,9 +71,10 @@ export type Event =
   /**
    * Operator hand-over (API): a MASTER resigns with a priority-0 advert and becomes BACKUP.
    * `holdUntilUs`: it also stays at the lowest priority until then (hold 'handover'); absent:
-   * an earlier hand-over's hold ends now.
+   * an earlier hand-over's hold ends now. `keepVips` (switchover): the VIPs stay until another
+   * router's advert with priority > 0 arrives, at most shutdownHandoverUs (as a graceful stop).
    */
-  | { type: 'handover'; text?: string; holdUntilUs?: number }
+  | { type: 'handover'; text?: string; holdUntilUs?: number; keepVips?: boolean }
   /** The dataplane finished the VIP adds and GARPs that the last addVips/garp asked for. */
   | { type: 'vipsReady' }
   /**

@@ -1,0 +1,73 @@
+/**
+ * Read-only views of the running daemon: the transition history (ring buffer + monotonic
+ * counts) and the status snapshot the API, dumps and metrics read.
+ */
+import type { FloatdConfig } from '../config/index.js';
+import type { TrackerSet } from '../track/tracker-set.js';
+import type { VrrpState } from '../vrrp/fsm.js';
+import type { VrrpNode } from '../vrrp/node.js';
+import type { DaemonStatus, InstanceStatus, TransitionRecord } from './status-types.js';
+import type { InstanceRuntime } from './executor.js';
+import { vipSpecs } from './mapping.js';
+import type { VipConfig } from '../config/model.js';
+
+const MAX_TRANSITIONS = 200;
+
+type Count = NonNullable<DaemonStatus['transitionCounts']>[number];
+
+export class History {
+  readonly transitions: TransitionRecord[] = [];
+  private readonly counts = new Map<string, Count>();
+
+  constructor(private readonly wallMs: () => number) {}
+
+  record(kind: 'INSTANCE' | 'GROUP', name: string, from: VrrpState, to: VrrpState, reasonKind: string, reason: string,
+    priority: number): void {
+    this.transitions.push({ time: new Date(this.wallMs()).toISOString(), instance: name, kind, from, to, reasonKind, reason, priority });
+    const key = `${kind} ${name} ${to} ${reasonKind}`;
+    const c = this.counts.get(key) ?? { instance: name, kind, to, reasonKind, count: 0 };
+    c.count++;
+    this.counts.set(key, c);
+    if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
+  }
+
+  countList(): Count[] { return [...this.counts.values()].map((c) => ({ ...c })); }
+}
+
+export interface StatusInputs {
+  cfg: FloatdConfig;
+  node: VrrpNode;
+  insts: ReadonlyMap<string, InstanceRuntime>;
+  trackers: TrackerSet | undefined;
+  extraVips(name: string): VipConfig[];
+  /** Addresses on each interface as the kernel last reported them (undefined: not read yet). */
+  present(ifname: string, address: string): boolean | undefined;
+}
+
+export function instanceStatus(i: StatusInputs, rt: InstanceRuntime): InstanceStatus {
+  const ic = rt.cfg;
+  const inst = i.node.instance(ic.name);
+  const unicast = ic.unicastPeers.length > 0;
+  return {
+    name: ic.name, interface: ic.interface, vrid: ic.vrid, version: ic.version, family: ic.family,
+    state: inst?.state ?? 'INIT', since: rt.since, lastReason: rt.lastReason,
+    basePriority: inst?.basePriority ?? ic.priority, effectivePriority: inst?.effectivePriority ?? ic.priority,
+    advertIntervalCs: ic.advertIntervalCs, unicast,
+    ...(inst?.masterAddress !== undefined ? { master: { address: inst.masterAddress, priority: inst.masterPriority ?? 0 } } : {}),
+    vips: vipSpecs(ic, i.extraVips(ic.name)).map((s) => ({
+      address: `${s.address}/${s.prefix}`, dev: s.ifname, present: i.present(s.ifname, s.address) ?? rt.vipsUp,
+    })),
+    peers: (unicast ? ic.unicastPeers.map((p) => p.address) : [...rt.peers.keys()]).map((a) => {
+      const h = rt.peers.get(a);
+      return { address: a, ...(h ? { lastHeard: h.lastHeard, priority: h.priority, advertIntervalCs: h.advertIntervalCs } : {}) };
+    }),
+    trackers: (i.trackers?.status(ic.name) ?? []).map((t) => ({
+      name: t.name, type: t.type, status: t.status, weight: t.weight, reverse: t.reverse,
+      ...(t.lastResult !== undefined ? { lastResult: t.lastResult } : {}),
+      ...(t.lastDurationMs !== undefined ? { lastDurationMs: t.lastDurationMs } : {}),
+      ...(t.lastRun !== undefined ? { lastRun: t.lastRun } : {}),
+    })),
+    ...(rt.syncGroup ? { syncGroup: rt.syncGroup } : {}),
+    floatingIps: ic.floatingIps, counters: structuredClone(rt.counters),
+  };
+}
