@@ -2,7 +2,10 @@
  * The web dashboard: one self-contained page (no build step, nothing loaded from elsewhere)
  * that polls /api/v1/status. Every value is put in the page with textContent, never as HTML,
  * so names from a config file cannot inject markup. Check history is kept by the page itself:
- * one dot per check run seen since the page was opened.
+ * one dot per check run seen since the page was opened. The operator's verbs (reload,
+ * switchover, maintenance) are buttons that POST with the token typed into the header; the
+ * token lives in the page's memory only (never stored) and is sent with the status polls too,
+ * which an off-host listener requires.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -51,6 +54,13 @@ export const DASHBOARD_HTML = `<!doctype html>
   .tr .why { font-size:13px; }
   .empty { color:var(--mute); font-style:italic; padding:8px 0; }
   code { font-family:ui-monospace, Menlo, monospace; }
+  header input { font:13px system-ui, sans-serif; padding:3px 6px; border-radius:4px; border:1px solid #4a5263; background:#2a3140; color:#fff; width:15em; }
+  button { font:12px system-ui, sans-serif; padding:3px 9px; border-radius:4px; border:1px solid var(--line); background:#fff; cursor:pointer; }
+  header button { border-color:#4a5263; background:#2a3140; color:#fff; }
+  button:disabled { opacity:.45; cursor:default; }
+  .acts { margin-left:auto; display:flex; gap:6px; }
+  .maint { font-weight:700; font-size:12px; padding:2px 8px; border-radius:10px; background:#f0b429; color:#1d2330; }
+  #actmsg { font-size:13px; color:#b9c0cf; } #actmsg.bad { color:#ff9b9b; }
 </style>
 </head>
 <body>
@@ -58,6 +68,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   <h1>floatd</h1>
   <span class="meta" id="who">connecting…</span>
   <span class="conn" id="conn"></span>
+  <input type="password" id="token" placeholder="API token (actions)" autocomplete="off" aria-label="API token">
+  <button type="button" id="reload" title="re-read the configuration (SIGHUP)">Reload</button>
+  <span id="actmsg" data-testid="actmsg"></span>
 </header>
 <main>
   <div>
@@ -127,6 +140,34 @@ export const DASHBOARD_HTML = `<!doctype html>
     return el("table", {}, [el("thead", {}, [head]), el("tbody", {}, rows)]);
   }
 
+  var maint = {};
+  function token() { return document.getElementById("token").value.trim(); }
+  function auth() { var t = token(); return t ? { authorization: "Bearer " + t } : {}; }
+  function say(text, bad) { var m = document.getElementById("actmsg"); m.className = bad ? "bad" : ""; m.textContent = text; }
+  /** One action: POST with the token; the answer's message (or error) is shown in the header. */
+  function act(path) {
+    if (!token()) { say("type the API token first", true); return; }
+    say("…");
+    fetch(path, { method: "POST", cache: "no-store", headers: auth() }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (b) { say((r.ok ? "" : "HTTP " + r.status + ": ") + (b.message || b.error || "done"), !r.ok); });
+    }).catch(function (e) { say(e.message, true); });
+  }
+  function button(label, path, enabled, title) {
+    var b = el("button", { text: label, title: title, "data-action": label.toLowerCase().replace(/ /g, "-") });
+    b.type = "button"; b.disabled = !enabled;
+    b.addEventListener("click", function () { act(path); });
+    return b;
+  }
+  function actions(inst) {
+    var q = encodeURIComponent(inst.name);
+    var inMaint = !!maint[inst.name];
+    return el("span", { cls: "acts" }, [
+      button("Switchover", "api/v1/instances/" + q + "/switchover", inst.state === "MASTER", "move MASTER to the peer without losing a request"),
+      inMaint ? button("Maintenance off", "api/v1/instances/" + q + "/maintenance?state=off", true, "back to the configured priority")
+        : button("Maintenance on", "api/v1/instances/" + q + "/maintenance?state=on", true, "leave MASTER and stay BACKUP until off (kept across restarts)"),
+    ]);
+  }
+
   function instanceCard(inst) {
     var held = inst.state === "MASTER";
     var top = el("div", { cls: "top" }, [
@@ -136,6 +177,8 @@ export const DASHBOARD_HTML = `<!doctype html>
       kv("priority", inst.basePriority === inst.effectivePriority ? inst.basePriority : inst.basePriority + " → " + inst.effectivePriority),
       held ? kv("master", "this node" + (inst.master ? " (" + inst.master.address + ")" : "")) : inst.state === "BACKUP" && inst.master ? kv("master", inst.master.address + " (" + inst.master.priority + ")") : null,
       inst.syncGroup ? kv("group", inst.syncGroup) : null,
+      maint[inst.name] ? el("span", { cls: "maint", "data-testid": "maintenance", text: "maintenance" }) : null,
+      actions(inst),
     ]);
     var vips = el("div", { cls: "vips" }, inst.vips.map(function (v) {
       return el("span", { cls: "vip" + (held && v.present ? " held" : ""), "data-testid": "vip", title: held ? "held by this node" : "not held here", text: v.address + " " + v.dev });
@@ -181,10 +224,15 @@ export const DASHBOARD_HTML = `<!doctype html>
     tl.replaceChildren.apply(tl, rows.length ? rows : [el("div", { cls: "empty", text: "no transitions yet" })]);
   }
 
+  document.getElementById("reload").addEventListener("click", function () { act("api/v1/reload"); });
   function poll() {
-    fetch("api/v1/status", { cache: "no-store" }).then(function (r) {
+    // The maintenance list is a read of its own; an older daemon without it just shows none.
+    var m = fetch("api/v1/maintenance", { cache: "no-store", headers: auth() }).then(function (r) { return r.ok ? r.json() : { instances: {} }; }, function () { return { instances: {} }; });
+    fetch("api/v1/status", { cache: "no-store", headers: auth() }).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
+    }).then(function (s) {
+      return m.then(function (x) { maint = x.instances || {}; return s; });
     }).then(function (s) {
       render(s);
       var c = document.getElementById("conn");
