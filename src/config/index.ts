@@ -1,8 +1,8 @@
 /** keepalived.conf in, a typed configuration and positioned diagnostics out. */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { lex, tree } from './lexer.js';
 import { buildModel } from './parse.js';
+import { readConfigFile } from './read-file.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { FloatdConfig } from './model.js';
 
@@ -51,7 +51,7 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
   const file = resolve(path);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readConfigFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return { config: null, diagnostics: [{ severity: 'error', file: path, line: 0, col: 0,

@@ -6,7 +6,8 @@
  * keepalived does), the pre-defined `${_PWD}`, `${_INSTANCE}`, `${_RANDOM [MIN [MAX]]}`,
  * `${_HASH}`, `${_BANG}`, and `~SEQ(var, start, step, end)` / `~SEQx(…)` sequence lines.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { readConfigFile } from './read-file.js';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
@@ -275,7 +276,7 @@ function include(path: string, words: Word[], st: State, out: Token[], diag: Dia
       return;
     }
     let t: string;
-    try { t = (st.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f); } catch (e) {
+    try { t = (st.o.readFile ?? readConfigFile)(f); } catch (e) {
       diag('error', arg.col, 'include', `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       continue;
     }

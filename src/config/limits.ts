@@ -8,6 +8,8 @@ export const LIMITS = {
   lines: 200_000,
   /** Characters one line may have, as written or after its definitions are replaced. */
   lineLength: 65_536,
+  /** Bytes one file may have (the main file or an included one). */
+  fileBytes: 16 * 1024 * 1024,
   /** Files opened through `include`, in total. */
   files: 1_000,
   /** `include` nesting. */

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigBounded, parseConfigText, formatDiagnostic, MAX_DIAGNOSTICS, type Diagnostic, type LoadResult } from '../../../src/config/index.js';
@@ -151,4 +152,23 @@ test('a line over 64 KiB is a positioned error, not quadratic work', () => {
   const d = limitError(r, /line longer than 65536/);
   assert.equal(d.line, 5);
   assert.ok(ms < 1000, `${ms} ms`);
+});
+
+test('only regular files of at most 16 MiB are read: /dev/zero, a FIFO, a directory, a huge file are positioned errors, never a hang', async () => {
+  const dir = tmp();
+  execFileSync('mkfifo', [join(dir, 'fifo.conf')]);
+  mkdirSync(join(dir, 'sub.conf'));
+  writeFileSync(join(dir, 'big.conf'), '');
+  truncateSync(join(dir, 'big.conf'), 17 * 1024 * 1024);
+  for (const [inc, why] of [['/dev/zero', 'not a regular file'], ['fifo.conf', 'not a regular file'], ['sub.conf', 'not a regular file'], ['big.conf', 'larger than 16 MiB']] as const) {
+    const { r, ms } = await bounded(`${INST}include ${inc}\n`, 'k.conf', dir);
+    const d = limitError(r, new RegExp(`cannot read .*: ${why}`));
+    assert.equal(`${d.line}:${d.col}`, '5:9', inc);
+    assert.ok(ms < 5000, `${inc}: ${ms} ms`);
+  }
+  for (const f of ['/dev/zero', join(dir, 'fifo.conf'), join(dir, 'big.conf')]) {
+    const r = await loadConfigBounded(f, { timeoutMs: 30_000 });
+    assert.equal(r.config, null);
+    assert.match(r.diagnostics[0]!.message, /cannot read: (not a regular file|larger than 16 MiB)/, f);
+  }
 });
