@@ -21,6 +21,13 @@ export class ClaimEvidence {
 
   constructor(private readonly peers: ReadonlySet<string>, private readonly windowUs: number) {}
 
+  /** A reload builds a new reconciler: it keeps what this one knew (a reload must not forget a partition). */
+  inheritFrom(prev: ClaimEvidence): void {
+    this.lastHeardUs = prev.lastHeardUs;
+    this.last = prev.last;
+    this.otherSeenAt = prev.otherSeenAt;
+  }
+
   /** A valid advert from a peer arrived: contact, so no claim older than this is fresh. */
   heard(now: number): void {
     this.lastHeardUs = now;

@@ -144,6 +144,12 @@ export class Reconciler {
     this.evidence = new ClaimEvidence(new Set(s.peers ?? []), (s.claimWindowMs ?? DEFAULT_RECONCILER.claimWindowMs ?? 0) * 1000);
   }
 
+  /** After a reload: the old reconciler's evidence about peers' claims (and this node's id) carry over. */
+  inheritFrom(prev: Reconciler): void {
+    this.evidence.inheritFrom(prev.evidence);
+    this.self ??= prev.self;
+  }
+
   view(): ReconcilerView {
     const v: ReconcilerView = { desired: this.desired, phase: this.phase, callsThisFailover: this.callsThisFailover, calls: this.calls };
     if (this.self !== undefined) v.self = this.self;

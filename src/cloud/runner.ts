@@ -88,6 +88,12 @@ export class FloatingIpRunner {
     this.apply(this.rec.step(this.deps.clock.nowUs(), { type: 'desire', want, reason }));
   }
 
+  /** A reload: the previous runner of the same address hands over what it knew about claims. */
+  inheritFrom(prev: FloatingIpRunner): void {
+    if (prev.cfg.provider !== this.cfg.provider || prev.cfg.address !== this.cfg.address) return;
+    this.rec.inheritFrom(prev.rec);
+  }
+
   /** The fencing check may answer differently now (quorum acquired): a fenced address is looked at again at once. */
   permitChanged(): void {
     if (this.rec.view().phase === 'fenced') this.feed({ type: 'timer' });

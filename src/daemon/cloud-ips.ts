@@ -26,10 +26,14 @@ export class CloudIps {
   private readonly runners = new Map<string, FloatingIpRunner>();
   private readonly states = new Map<string, VrrpStateName>();
 
-  constructor(private readonly cfg: FloatdConfig, deps: CloudIpsDeps) {
+  /** `prev`: the CloudIps of the configuration before a reload (stopped): what it knew carries over. */
+  constructor(private readonly cfg: FloatdConfig, deps: CloudIpsDeps, prev?: CloudIps) {
     for (const f of cfg.floatingIps) {
       if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) continue;
-      this.runners.set(f.name, new FloatingIpRunner(f, deps));
+      const r = new FloatingIpRunner(f, deps);
+      const old = prev?.runners.get(f.name);
+      if (old) r.inheritFrom(old);
+      this.runners.set(f.name, r);
     }
   }
 

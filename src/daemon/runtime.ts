@@ -135,7 +135,7 @@ export class Runtime implements RuntimeLike {
       log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers,
       onContest: (name, reason) => void this.notifier.floatingIp(name, reason ? 'CONTESTED' : 'UNCONTESTED', reason ?? 'the address is claimed again'),
       mayAssign: (fip) => this.quorum?.permit(fip) ?? { ok: true },
-    });
+    }, this.cloud); // a reload keeps what the old one knew about peers' claims (issue 13)
     this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
       log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
     });

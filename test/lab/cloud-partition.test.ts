@@ -3,7 +3,8 @@
  * (peers 101 102) against the DigitalOcean emulator, a process on the client host. Each server
  * then drops every packet from the other (nftables in its own namespace) while both still
  * reach the API: lb2 becomes MASTER and takes the reserved IP over — once — and lb1, still
- * MASTER, reports it contested and makes no assign. When the drop rules go, VRRP converges on
+ * MASTER, reports it contested and makes no assign (a SIGHUP reload of lb1 in the middle
+ * included). When the drop rules go, VRRP converges on
  * lb1 (priority 200) and the address follows it with one move. Needs root.
  *
  * FLOATD_PARTITION_S sets the partition's length (default 25 s; issue 13's figure is 60 s);
@@ -112,6 +113,12 @@ test(`a ${PARTITION_S} s partition between the two servers moves the reserved IP
   partition(true);
   await s.waitFor('lb2 becomes MASTER', () => /Entering MASTER STATE/.test(s.log('lb2')), 10_000);
   await s.waitFor('lb2 takes the reserved IP over', () => holder() === '102', 10_000);
+  await s.waitFor('lb1 says contested', () => /cloud\.contested/.test(s.log('lb1')), 10_000).catch(() => undefined);
+  // A reload on the contested node in the middle of the partition must not forget it (the
+  // config must change, or the reload is a no-op: 2 → 2.0 rebuilds the runtime, same meaning).
+  const conf1 = join(s.dir('lb1'), 'keepalived.conf');
+  writeFileSync(conf1, readFileSync(conf1, 'utf8').replace('reconcile_interval 2\n', 'reconcile_interval 2.0\n'));
+  s.signalFloatd('lb1', 'HUP');
   await new Promise((r) => setTimeout(r, PARTITION_S * 1000 - (Date.now() - t0 - start)));
   const during = changesSince(start);
   const now = live();
@@ -125,12 +132,15 @@ test(`a ${PARTITION_S} s partition between the two servers moves the reserved IP
   await new Promise((r) => setTimeout(r, 5000)); // it stays there
   const after = changesSince(healed);
   console.log(`# heal: ${after} holder change(s), holder ${String(holder())}; holders seen ${JSON.stringify(seen.map(([t, h]) => `${t}:${h}`))}`);
+  if (process.env.FLOATD_PARTITION_LOG) console.log(s.log('lb1').split('\n').filter((l) => /cloud\.|reload|Entering/.test(l)).slice(-40).join('\n'));
   if (!PEERS) return; // the baseline only measures
   assert.equal(during, 1, `holder changes during the partition: ${JSON.stringify(seen)}`);
   assert.equal(posts, 1, 'one assign in all: lb2\'s takeover');
   assert.equal(a.phase, 'contested');
   assert.match(a.contested ?? '', /^contested: the provider shows 102 as holder; this node cannot hear its peer/);
   assert.match(s.log('lb1'), /cloud\.contested/);
+  assert.match(s.log('lb1'), /daemon\.reloaded/, 'the reload mid-partition happened');
+  assert.doesNotMatch(s.log('lb1'), /configuration unchanged/, 'the reload rebuilt the runtime');
   assert.equal(holder(), '101');
   assert.equal(after, 1, 'the heal moves it once, to the VRRP winner');
   assert.ok(s.holds('lb1') && !s.holds('lb2'), 'VRRP converged on lb1');

@@ -160,3 +160,21 @@ test('property: over random partitions, timings and flaps, ≤ 1 holder change p
     },
   ), { numRuns: 400 });
 });
+
+test('a reload during a partition does not forget it: the new reconciler inherits the evidence and stays contested', () => {
+  const { rec, at } = solo();
+  at(0, { type: 'desire', want: 'hold', reason: 't' });
+  at(10, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'me' });
+  at(10_000, { type: 'timer' });
+  at(10_010, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' });
+  assert.equal(rec.view().phase, 'contested');
+  const fresh = new Reconciler({ ...DEFAULT_RECONCILER, reconcileMs: 10_000, peers: ['me', 'peer'], claimWindowMs: 1000 }, () => 0.5, 'me');
+  const forgetful = new Reconciler({ ...DEFAULT_RECONCILER, reconcileMs: 10_000, peers: ['me', 'peer'], claimWindowMs: 1000 }, () => 0.5, 'me');
+  fresh.inheritFrom(rec);
+  for (const [r, expect] of [[fresh, []], [forgetful, ['assign']]] as const) {
+    r.step(12_000_000, { type: 'desire', want: 'hold', reason: 'reload: was MASTER' });
+    const out = r.step(12_010_000, { type: 'result', gen: gen(r), op: 'holder', ok: true, value: 'peer' });
+    assert.deepEqual(calls(out), expect);
+  }
+  assert.equal(fresh.view().phase, 'contested');
+});
