@@ -25,27 +25,56 @@ const DAEMONS = (process.env.FLOATD_BENCH_DAEMONS ?? 'floatd,keepalived').split(
 /** FLOATD_CHECK_INTERVAL overrides floatd's check interval (e.g. 0.1, the tracking issue's setting). */
 const FLOATD_CHECK = process.env.FLOATD_CHECK_INTERVAL ?? '0.05';
 
-type Mode = 'seed' | 'fastest' | 'sigterm' | 'sigkill' | 'sigterm-fast' | 'sigkill-fast';
+type Mode = 'seed' | 'fastest' | 'process-fast' | 'sigterm' | 'sigkill' | 'sigterm-fast' | 'sigkill-fast';
 const MODES: Mode[] = ['seed', 'fastest', 'sigterm', 'sigkill', 'sigterm-fast', 'sigkill-fast'];
+/** Not in the default series: run it by name. */
+const EXTRA_MODES: Mode[] = ['process-fast'];
 const LABELS: Record<Mode, string> = {
   seed: 'nginx stop, seed config (v2, advert 1 s, pidof every 2 s)',
   fastest: `nginx stop, fastest (v3 advert 0.1 s; floatd HTTP check ${FLOATD_CHECK} s, keepalived pidof 1 s)`,
+  'process-fast': 'nginx stop, v3 advert 0.1 s; floatd track_process (pidfd), keepalived pidof 1 s',
   sigterm: 'SIGTERM on the MASTER, seed config (advert 1 s)',
   sigkill: 'SIGKILL on the MASTER, seed config (advert 1 s)',
   'sigterm-fast': 'SIGTERM on the MASTER, fastest (advert 0.1 s)',
   'sigkill-fast': 'SIGKILL on the MASTER, fastest (advert 0.1 s)',
 };
 const fastMode = (m: Mode): boolean => m === 'fastest' || m.endsWith('-fast');
-interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs: number; failbackMs: number; failbackLost: number }
+/** floatd's check in a fast mode: the native HTTP check, or track_process (keepalived's proc
+ * connector sees nothing in the lab's PID namespaces, so keepalived keeps `pidof`). */
+function floatdCheck(mode: Mode): { def: string; track: string } {
+  if (mode === 'process-fast') {
+    return { def: "vrrp_track_process chk_nginx {\n    process nginx\n    quorum 1\n    weight 0\n}", track: 'track_process {\n        chk_nginx\n    }' };
+  }
+  return {
+    def: `vrrp_script chk_nginx {\n    http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}\n}`,
+    track: 'track_script {\n        chk_nginx\n    }',
+  };
+}
+interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs: number; failbackMs: number; failbackLost: number; vipAddMs?: number }
+
+/**
+ * floatd only: ms from lb2's "Entering MASTER STATE" log line to its "added <VIP>" line — the
+ * data-plane step of the takeover, measured inside the daemon (less exposed to the machine's load
+ * than the client's gap).
+ */
+function vipAddDelay(log: string, sinceMs: number): number | undefined {
+  const lines = log.split('\n');
+  const at = (l: string | undefined): number => Date.parse(l?.match(/^(\S+Z)/)?.[1] ?? '');
+  const i = lines.findIndex((l) => /Entering MASTER STATE/.test(l) && at(l) >= sinceMs);
+  const j = lines.findIndex((l, k) => k > i && /\[vip\.add /.test(l));
+  if (i < 0 || j < 0) return undefined;
+  const d = at(lines[j]) - at(lines[i]);
+  return Number.isFinite(d) ? d : undefined;
+}
 
 /**
  * Each daemon at its fastest: VRRPv3 adverts every 0.1 s; floatd with its native HTTP check
  * every 0.05 s (its minimum), keepalived with `pidof` every 1 s (its minimum script interval).
  */
-function fastest(daemon: Daemon) {
-  return (h: 'lb1' | 'lb2'): string => `vrrp_script chk_nginx {
-    ${daemon !== 'keepalived' ? `http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}` : 'script "pidof nginx"\n    interval 1'}
-}
+function fastest(daemon: Daemon, mode: Mode) {
+  const c = daemon !== 'keepalived' ? floatdCheck(mode)
+    : { def: 'vrrp_script chk_nginx {\n    script "pidof nginx"\n    interval 1\n}', track: 'track_script {\n        chk_nginx\n    }' };
+  return (h: 'lb1' | 'lb2'): string => `${c.def}
 vrrp_instance VI_1 {
     interface eth1
     state ${h === 'lb1' ? 'MASTER' : 'BACKUP'}
@@ -53,9 +82,7 @@ vrrp_instance VI_1 {
     virtual_router_id 33
     version 3
     advert_int 0.1
-    track_script {
-        chk_nginx
-    }
+    ${c.track}
     virtual_ipaddress {
         ${SEED_VIP}/24
     }
@@ -84,7 +111,7 @@ function signalLb1(s: SeedLab, daemon: Daemon, sig: 'TERM' | 'KILL'): string[] {
 const alive = (s: SeedLab, pids: string[]): boolean => pids.some((p) => s.lab.exec('lb1', ['sh', '-c', `kill -0 ${p} 2>/dev/null && echo y || true`]).trim() === 'y');
 
 async function once(daemon: Daemon, mode: Mode): Promise<Run> {
-  const s = new SeedLab(fastMode(mode) ? { configText: fastest(daemon) } : {});
+  const s = new SeedLab(fastMode(mode) ? { configText: fastest(daemon, mode) } : {});
   const start = (h: 'lb1' | 'lb2'): void => (daemon === 'keepalived' ? s.startKeepalived(h)
     : s.startFloatd(h, daemon === 'floatd-ip' ? { FLOATD_NETLINK: '0' } : {}));
   const signal = mode.startsWith('sigterm') ? 'TERM' : mode.startsWith('sigkill') ? 'KILL' : undefined;
@@ -110,7 +137,8 @@ async function once(daemon: Daemon, mode: Mode): Promise<Run> {
       if (!(await waitFor(() => probe.firstAnswer(t1, /lb1/) !== undefined, 20_000))) throw new Error(`${daemon}: lb1 never served again`);
       const b = probe.firstAnswer(t1, /lb1/)!;
       await sleep(1200); // let requests sent before the fail-back answer time out and be counted
-      return { daemon, mode, gapMs: a.recv! - t0, lost: probe.lost(t0, a.sent), phaseMs, failbackMs: b.recv! - t1, failbackLost: probe.lost(t1, b.sent) };
+      const vipAddMs = daemon === 'keepalived' ? undefined : vipAddDelay(s.log('lb2'), t0);
+      return { daemon, mode, ...(vipAddMs !== undefined ? { vipAddMs } : {}), gapMs: a.recv! - t0, lost: probe.lost(t0, a.sent), phaseMs, failbackMs: b.recv! - t1, failbackLost: probe.lost(t1, b.sent) };
     } finally {
       probe.stop();
     }
@@ -122,7 +150,7 @@ async function once(daemon: Daemon, mode: Mode): Promise<Run> {
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 5);
   const modes = (process.argv[3] ?? MODES.join(',')).split(',') as Mode[];
-  const bad = modes.filter((m) => !MODES.includes(m));
+  const bad = modes.filter((m) => !MODES.includes(m) && !EXTRA_MODES.includes(m));
   if (bad.length) throw new Error(`unknown mode ${bad.join(', ')}: expected ${MODES.join(', ')}`);
   const all: Run[] = [];
   const failures: string[] = [];
@@ -144,8 +172,9 @@ async function main(): Promise<void> {
   const stat = (rs: Run[]) => ({
     median: median(rs.map((r) => r.gapMs)), min: Math.min(...rs.map((r) => r.gapMs)), max: Math.max(...rs.map((r) => r.gapMs)), lost: median(rs.map((r) => r.lost)),
     failback: median(rs.map((r) => r.failbackMs)), failbackLost: median(rs.map((r) => r.failbackLost)),
+    vipAdd: rs.some((r) => r.vipAddMs !== undefined) ? median(rs.flatMap((r) => (r.vipAddMs !== undefined ? [r.vipAddMs] : []))) : undefined,
   });
-  process.stdout.write(`| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back |\n|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(`| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back | MASTER → VIP added (lb2's log, median) |\n|---|---|---|---|---|---|---|---|\n`);
   const summary: Record<string, unknown> = {};
   const names: Record<Daemon, string> = { floatd: 'floatd', 'floatd-ip': 'floatd with `ip` (FLOATD_NETLINK=0)', keepalived: 'keepalived 2.2.7' };
   for (const m of modes) {
@@ -155,7 +184,8 @@ async function main(): Promise<void> {
     for (const d of DAEMONS) {
       const x = st[d]!;
       const ratio = d !== 'keepalived' && k ? `**${(x.median / k.median).toFixed(2)}**` : '';
-      process.stdout.write(`| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ${x.failback} ms | ${x.failbackLost} |\n`);
+      const va = x.vipAdd !== undefined ? `${x.vipAdd} ms` : '–';
+      process.stdout.write(`| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ${x.failback} ms | ${x.failbackLost} | ${va} |\n`);
     }
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
