@@ -14,7 +14,7 @@ import { openVrrpSocket, type VrrpPacket, type VrrpSocket } from '../net/vrrp-so
 import { LinkWatch } from '../net/link-watch.js';
 import { TrackerSet, type TrackerSetOptions } from '../track/tracker-set.js';
 import type { ScriptIdentity } from '../track/types.js';
-import { Notifier } from '../notify/notifier.js';
+import { Notifier, type NotifierHandOver } from '../notify/notifier.js';
 import { afterMs, trackClockFrom, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
@@ -127,7 +127,9 @@ export class Runtime implements RuntimeLike {
     await this.build(r.config, new Set());
   }
 
-  private async build(cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet): Promise<void> {
+  private async build(
+    cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet, prevNotify?: NotifierHandOver,
+  ): Promise<void> {
     this.cfg = cfg;
     this.configLoadedAt = this.isoNow();
     const log = this.o.log;
@@ -163,7 +165,10 @@ export class Runtime implements RuntimeLike {
     this.scriptUser = this.resolveScriptUser(cfg);
     const nc = notifierConfig(cfg, this.scriptUser, (f) => (this.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f).trim());
     for (const d of nc.disabled) log.error({ event: 'notify.webhook_config', webhook: d.name }, `notify_webhook ${d.name} disabled: ${d.error}`);
-    this.notifier = new Notifier(nc.config, { log, clock: trackClockFrom(this.o.clock) });
+    // After a reload: states already announced are not announced again (a kept MASTER does not
+    // re-run notify_master) and scripts still running go on, queued before the new events.
+    const carry = prevNotify ? { previous: prevNotify } : {};
+    this.notifier = new Notifier(nc.config, { log, clock: trackClockFrom(this.o.clock), ...carry });
     try { this.notifier.open(); } catch (e) { log.error({ event: 'notify.fifo_error' }, (e as Error).message); }
     this.buildTrackers();
     if (prevTrackers) this.trackers!.inheritFrom(prevTrackers);
@@ -372,12 +377,13 @@ export class Runtime implements RuntimeLike {
     const trackersStopped = await this.teardown(plan.keepMaster, 'reload', false);
     const oldTrackers = this.trackers;
     // Running notify scripts and checks finish in the background: adverts never wait for them.
-    void this.notifier.close();
+    // The notifier hands its queues and announced states to the next one (notify/notifier.ts).
+    const notifyCarry = this.notifier.handOver();
     void trackersStopped;
     this.insts.clear();
     this.trackers = undefined;
     this.linkWatch = undefined;
-    await this.build(next, plan.keepMaster, oldTrackers);
+    await this.build(next, plan.keepMaster, oldTrackers, notifyCarry);
     const newVips = [...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg, this.cloud?.localVips(rt.cfg.name)));
     for (const s of vipsToDrop(oldVips, newVips)) this.exec.enqueue(() => this.dataplane.removeAddress(s).then(() => undefined, () => undefined));
     await this.exec.idle();

@@ -67,6 +67,8 @@ test('SIGHUP: a MASTER whose instance did not change keeps the VIP; a bad file i
   await waitFor('lb1 holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 12_000);
   const conf = join(s.dir('lb1'), 'keepalived.conf');
   const good = readFileSync(conf, 'utf8');
+  const masterRuns = (): number => (s.notifyLog('lb1').match(/notify_master ran on lb1/g) ?? []).length;
+  const before = masterRuns();
   writeFileSync(conf, `${good}\nvrrp_script unused_check {\n    script "true"\n}\n`);
   s.signalFloatd('lb1', 'HUP');
   for (let i = 0; i < 40; i++) {
@@ -77,6 +79,10 @@ test('SIGHUP: a MASTER whose instance did not change keeps the VIP; a bad file i
   const afterReload = s.log('lb1').split('Reloading configuration').at(-1) ?? '';
   assert.match(afterReload, /Entering MASTER STATE \(was MASTER before reload\)/, 'the instance itself stayed MASTER');
   assert.doesNotMatch(afterReload, /Entering BACKUP STATE/);
+  // A reload that keeps MASTER does not re-run notify_master (issue 15 item 25).
+  assert.match(afterReload, /still MASTER after the reload: notify scripts not run again/);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(masterRuns(), before, 'notify_master did not run again');
   writeFileSync(conf, `${good}\nvrrp_instance broken {\n    virtual_router_id 999\n}\n`);
   s.signalFloatd('lb1', 'HUP');
   await waitFor('the bad file is refused', () => /reload refused/.test(s.log('lb1')), 3_000);
