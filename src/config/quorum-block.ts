@@ -52,7 +52,12 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   for (const e of n.children ?? []) {
     const k = e.key.text;
     if (k === 'password') {
-      c.err(e.key, k, 'a password never goes in the configuration', 'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)');
+      c.err(
+        e.key,
+        k,
+        'a password never goes in the configuration',
+        'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)'
+      );
       continue;
     }
     if (NOT_YET.has(k)) { c.info(e.key, k, 'parsed but not yet supported by floatd'); continue; }
@@ -71,7 +76,11 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
         if (a.text !== 'etcd') c.err(a, k, `expected etcd (the only backend so far), got "${a.text}"`);
         break;
       case 'key':
-        if (!/^\/[^\s]*[^/\s]$/.test(a.text)) c.err(a, k, `expected an etcd key prefix starting with / (e.g. /floatd/web), got "${a.text}"`);
+        if (!/^\/[^\s]*[^/\s]$/.test(a.text)) c.err(
+          a,
+          k,
+          `expected an etcd key prefix starting with / (e.g. /floatd/web), got "${a.text}"`
+        );
         q.key = a.text;
         break;
       case 'ttl': { const v = seconds(c, e, 1, 60, true); if (v !== undefined) q.ttlMs = v; break; }
@@ -82,7 +91,12 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
       case 'on_quorum_loss':
         if (a.text === 'fence') q.onQuorumLoss = 'fence';
         else if (a.text === 'failsafe') {
-          c.warn(a, k, 'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)', 'write on_quorum_loss fence');
+          c.warn(
+            a,
+            k,
+            'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)',
+            'write on_quorum_loss fence'
+          );
         } else c.err(a, k, `expected fence or failsafe, got "${a.text}"`);
         break;
       case 'ca_file': (q.tls ??= {}).caFile = a.text; break;
@@ -95,17 +109,36 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   }
   checkTimes(c, n, q, set);
   if (!backendSeen) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no backend`, 'add: backend etcd');
-  if (q.endpoints.length === 0) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no endpoints`, 'add: endpoints http://198.51.100.100:2379 …');
-  if (!q.key) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no key`, 'add: key /floatd/<cluster> (one lease key per instance or sync group under it)');
+  if (q.endpoints.length === 0) c.err(
+    n.key,
+    'floatd_quorum',
+    `floatd_quorum ${q.name} has no endpoints`,
+    'add: endpoints http://198.51.100.100:2379 …'
+  );
+  if (!q.key) c.err(
+    n.key,
+    'floatd_quorum',
+    `floatd_quorum ${q.name} has no key`,
+    'add: key /floatd/<cluster> (one lease key per instance or sync group under it)'
+  );
   if (q.tls && (q.tls.certFile === undefined) !== (q.tls.keyFile === undefined)) {
     c.err(n.key, 'cert_file', 'cert_file and key_file go together (a client certificate needs its key)');
   }
   if (q.auth) {
     if (!q.auth.username) c.err(n.key, 'username', 'password_file/password_env without username');
-    else if (!q.auth.passwordFile && !q.auth.passwordEnv) c.err(n.key, 'username', 'username without password_file or password_env');
+    else if (!q.auth.passwordFile && !q.auth.passwordEnv) c.err(
+      n.key,
+      'username',
+      'username without password_file or password_env'
+    );
   }
   const plain = q.endpoints.some((u) => u.startsWith('http://'));
-  if (plain && (q.tls || q.auth)) c.warn(n.key, 'endpoints', 'TLS or a password is configured but some endpoints are http://; the password would travel in clear', 'use https:// endpoints');
+  if (plain && (q.tls || q.auth)) c.warn(
+    n.key,
+    'endpoints',
+    'TLS or a password is configured but some endpoints are http://; the password would travel in clear',
+    'use https:// endpoints'
+  );
   return q;
 }
 
@@ -114,7 +147,11 @@ function endpoints(c: BlockCtx, e: Node, q: QuorumConfig): void {
   if (words.length === 0) { c.err(e.key, 'endpoints', 'expected one or more http(s)://HOST:PORT URLs'); return; }
   for (const w of words) {
     const m = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(w.text);
-    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) { c.err(w, 'endpoints', `expected http(s)://HOST:PORT, got "${w.text}"`); continue; }
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) { c.err(
+      w,
+      'endpoints',
+      `expected http(s)://HOST:PORT, got "${w.text}"`
+    ); continue; }
     q.endpoints.push(w.text.replace(/\/$/, ''));
   }
 }
@@ -131,12 +168,25 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
     c.warn(at('ttl'), 'ttl', 'etcd grants at least 2 s with its default timing (heartbeat 100 ms, election 1000 ms)',
       'ttl 1 needs every member at --election-timeout ≤ 666; floatd warns at run time if etcd grants more');
   }
-  if (q.marginMs >= q.ttlMs) { c.err(at('margin'), 'margin', `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`); return; }
+  if (q.marginMs >= q.ttlMs) { c.err(
+    at('margin'),
+    'margin',
+    `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`
+  ); return; }
   const window = q.ttlMs - q.marginMs;
   if (q.renewMs >= window) {
-    c.err(at('renew'), 'renew', `renew ${q.renewMs / 1000} s must be below ttl − margin (${window / 1000} s): the holder would fence between renewals`);
+    c.err(
+      at('renew'),
+      'renew',
+      `renew ${q.renewMs / 1000} s must be below ttl − margin (${window / 1000} s): the holder would fence between renewals`
+    );
   } else if (q.renewMs * 2 > window) {
-    c.warn(at('renew'), 'renew', `one lost renewal fences the holder (renew ${q.renewMs / 1000} s, ttl − margin ${window / 1000} s)`, `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`);
+    c.warn(
+      at('renew'),
+      'renew',
+      `one lost renewal fences the holder (renew ${q.renewMs / 1000} s, ttl − margin ${window / 1000} s)`,
+      `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`
+    );
   }
   if (q.kernelLifetimeS >= ttlS) {
     c.err(at('kernel_lifetime'), 'kernel_lifetime', `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP after the lease could expire`,
@@ -161,7 +211,11 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
   const missing = (who: string, q: string, pos: Pos): void => {
     diags.push({ severity: 'error', ...pos, keyword: 'quorum', message: `${who} refers to floatd_quorum ${q}, which is not defined`, hint: `define it: floatd_quorum ${q} { backend etcd … }` });
   };
-  for (const sg of cfg.syncGroups) if (sg.quorum && !names.has(sg.quorum)) missing(`vrrp_sync_group ${sg.name}`, sg.quorum, sg.quorumPos ?? sg.pos);
+  for (const sg of cfg.syncGroups) if (sg.quorum && !names.has(sg.quorum)) missing(
+    `vrrp_sync_group ${sg.name}`,
+    sg.quorum,
+    sg.quorumPos ?? sg.pos
+  );
   for (const ic of cfg.instances) {
     if (!ic.quorum) continue;
     if (!names.has(ic.quorum)) missing(`vrrp_instance ${ic.name}`, ic.quorum, ic.quorumPos ?? ic.pos);

@@ -15,7 +15,9 @@ export async function addWithLifetime(spec: AddressSpec, seconds: number, guard:
 }
 
 /** Refreshes (netlink: re-creates if the kernel expired it) each address while `guard()` holds; returns how many ran. */
-export async function refreshLifetimes(specs: readonly AddressSpec[], seconds: number, guard: () => boolean): Promise<number> {
+export async function refreshLifetimes(
+  specs: readonly AddressSpec[], seconds: number, guard: () => boolean,
+): Promise<number> {
   let n = 0;
   for (const s of specs) {
     if (!guard()) break;

@@ -99,7 +99,8 @@ export class QuorumWiring {
     this.gate.want(holder);
     if (!this.deniedLogged.has(holder)) {
       this.deniedLogged.add(holder);
-      this.o.log.info({ event: 'quorum.denied', instance, holder }, `(${instance}) stays BACKUP (quorum_denied): ${this.gate.deniedText(holder)}`);
+      const text = `(${instance}) stays BACKUP (quorum_denied): ${this.gate.deniedText(holder)}`;
+      this.o.log.info({ event: 'quorum.denied', instance, holder }, text);
     }
     this.o.hooks.changed?.(instance);
     return false;
@@ -116,7 +117,8 @@ export class QuorumWiring {
     const holder = this.holderOf.get(instance);
     const s = holder === undefined ? 0 : this.lifetimeOf.get(holder) ?? 0;
     if (holder === undefined || s === 0) return undefined;
-    return { seconds: s, guard: () => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.gate.mayHold(holder) };
+    const guard = (): boolean => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.gate.mayHold(holder);
+    return { seconds: s, guard };
   }
 
   /**
