@@ -116,10 +116,7 @@ function method(c: LvsCtx, e: Node): LvsMethod | undefined {
   const a = c.arg(e, 0, 'NAT or DR');
   if (!a) return undefined;
   if (a.text === 'NAT') return 'NAT';
-  if (a.text === 'DR') {
-    c.err(a, e.key.text, 'DR is not supported yet by floatd\'s nftables backend', 'use NAT (real servers route replies back through the load balancer)');
-    return undefined;
-  }
+  if (a.text === 'DR') return 'DR';
   if (a.text === 'TUN') c.err(a, e.key.text, 'TUN (IP-in-IP) is not supported by floatd', 'use NAT');
   else c.err(a, e.key.text, `expected NAT, DR or TUN, got "${a.text}"`);
   return undefined;
@@ -146,6 +143,17 @@ function head(c: LvsCtx, n: Node, groups: Map<string, Group>): Pick<VirtualServe
   if (p === undefined) return undefined;
   const family = isIP(a0.text) as 4 | 6;
   return { key: `${family === 6 ? `[${a0.text}]` : a0.text}:${p}`, family, endpoints: [{ address: a0.text, port: p }], fwmarks: [] };
+}
+
+/** What nftables' DR (netdev ingress, before conntrack) can do; false after a positioned error. */
+function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
+  if (vs.family === 6 || vs.fwmarks.length) {
+    c.err(n.key, 'lvs_method', `DR for ${vs.family === 6 ? 'IPv6' : 'fwmark'} services is not supported yet by floatd`, 'use an IPv4 address service, or NAT');
+    return false;
+  }
+  if (vs.persistenceTimeoutS) c.warn(n.key, 'persistence_timeout', 'not honoured with DR (no connection state at ingress): use lvs_sched sh, which keeps a client on one server');
+  if (vs.sched === 'rr' || vs.sched === 'wrr') c.warn(n.key, 'lvs_sched', `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the spread is statistical, not in turn`);
+  return true;
 }
 
 function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualServerConfig | undefined {
@@ -220,9 +228,15 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
   if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) c.warn(n.key, 'hysteresis', `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
   vs.delayLoopMs = d.delayLoopMs;
   vs.key += `/${vs.protocol}`;
+  if (vs.method === 'DR' && !drOk(c, n, vs)) ok = false;
   for (const e of rsNodes) {
     const rs = realServer(c, e, vs, d, inhibit);
     if (!rs) { ok = false; continue; }
+    if (vs.method === 'DR' && rs.port !== 0 && vs.endpoints.some((x) => x.port !== rs.port)) {
+      c.err(e.key, 'real_server', `real_server ${rs.address} port ${rs.port}: DR cannot change the port`, `use the virtual server's port (${vs.endpoints[0]?.port ?? ''})`);
+      ok = false;
+      continue;
+    }
     if (vs.realServers.some((x) => x.address === rs.address && x.port === rs.port)) c.err(e.key, 'real_server', `duplicate real_server ${rs.address} ${rs.port}`);
     else vs.realServers.push(rs);
   }

@@ -60,7 +60,12 @@ export class LbLab {
   readonly lab: Lab;
   readonly lbs: ('lb1' | 'lb2')[];
 
-  constructor(opts: { pair?: boolean } = {}) {
+  /**
+   * `dr`: the LVS-DR layout instead: each real server also holds the VIP on its loopback (ARP
+   * for it suppressed: arp_ignore 1, arp_announce 2) and an address on the client network
+   * (192.0.2.2x), so it answers the client directly.
+   */
+  constructor(opts: { pair?: boolean; dr?: boolean } = {}) {
     this.lbs = opts.pair ? ['lb1', 'lb2'] : ['lb1'];
     this.lab = new Lab({ hosts: [...this.lbs, 'rs1', 'rs2', 'rs3', 'client'] });
     try {
@@ -73,6 +78,11 @@ export class LbLab {
         this.lab.exec(h, ['ip', 'addr', 'flush', 'dev', 'eth1']);
         this.lab.exec(h, ['ip', 'addr', 'add', `${RS_IPS[i]}/24`, 'dev', 'eth1']);
         this.lab.exec(h, ['ip', 'route', 'add', 'default', 'via', LB_INTERNAL_VIP]);
+        if (opts.dr) {
+          for (const k of ['net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2', 'net.ipv4.conf.eth1.arp_ignore=1', 'net.ipv4.conf.eth1.arp_announce=2']) this.lab.exec(h, ['sysctl', '-qw', k]);
+          this.lab.exec(h, ['ip', 'addr', 'add', `${LB_VIP}/32`, 'dev', 'lo']);
+          this.lab.exec(h, ['ip', 'addr', 'add', `192.0.2.2${i + 1}/24`, 'dev', 'eth1']);
+        }
         mkdirSync(join(host.dir, 'tmp'), { recursive: true });
         writeFileSync(join(host.dir, 'nginx.conf'), rsNginx(host.dir, h));
         this.nginx(h, true);

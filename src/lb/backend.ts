@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import type { VirtualServerConfig } from '../config/lvs-model.js';
 import type { RotationEntry } from './membership.js';
 import { planTables, TABLE, type NftFamily } from './nft-plan.js';
-import { diffTable, dropTable, parseActual, type ActualTable } from './nft-diff.js';
+import { diffGeneric, diffTable, dropTable, parseActual, type ActualTable } from './nft-diff.js';
+import { drTable } from './nft-dr.js';
 
 export interface RsCounters { inPackets: number; inBytes: number; outPackets: number; outBytes: number; conns: number }
 
@@ -47,10 +48,11 @@ export function execFile(prefix: string[] = []): Exec {
 
 export class NftBackend implements LbBackend {
   readonly name = 'nftables';
-  private families = new Set<NftFamily>();
+  private families = new Set<NftFamily | 'netdev'>();
+  private readonly routeDev = new Map<string, string>();
   constructor(private readonly exec: Exec = execFile()) {}
 
-  private async actual(f: NftFamily): Promise<ActualTable | undefined> {
+  private async actual(f: NftFamily | 'netdev'): Promise<ActualTable | undefined> {
     const r = await this.exec(['nft', '-j', 'list', 'table', f, TABLE]);
     if (r.code !== 0) {
       if (/No such file|does not exist/i.test(r.stderr)) return undefined;
@@ -62,14 +64,37 @@ export class NftBackend implements LbBackend {
   async apply(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>): Promise<{ changed: boolean; script: string }> {
     const tables = planTables(vss, rotations);
     let script = '';
-    const now = new Set(tables.map((t) => t.family));
+    const now = new Set<NftFamily | 'netdev'>(tables.map((t) => t.family));
     for (const t of tables) script += diffTable(t, await this.actual(t.family));
+    const dr = vss.filter((v) => v.method === 'DR');
+    if (dr.length) {
+      now.add('netdev');
+      script += diffGeneric(drTable(dr, rotations, await this.devices(dr)), await this.actual('netdev'));
+    }
     for (const f of this.families) if (!now.has(f) && (await this.actual(f))) script += dropTable(f);
     this.families = now;
     if (!script) return { changed: false, script };
     const r = await this.exec(['nft', '-f', '-'], script);
     if (r.code !== 0) throw new Error(`nft transaction refused: ${r.stderr.trim()}`);
     return { changed: true, script };
+  }
+
+  /** The interface each DR service's real servers are reached on (the kernel's route to the first). */
+  private async devices(dr: VirtualServerConfig[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const v of dr) {
+      const to = v.realServers[0]?.address ?? v.sorry?.address;
+      if (!to) continue;
+      let dev = this.routeDev.get(to);
+      if (!dev) {
+        const r = await this.exec(['ip', '-j', 'route', 'get', to]);
+        dev = r.code === 0 ? (JSON.parse(r.stdout) as { dev?: string }[])[0]?.dev : undefined;
+        if (!dev) throw new Error(`no route to real server ${to} for ${v.key} (DR needs it on a local network)`);
+        this.routeDev.set(to, dev);
+      }
+      out.set(v.key, dev);
+    }
+    return out;
   }
 
   async counters(vss: VirtualServerConfig[]): Promise<Map<string, RsCounters>> {
@@ -87,7 +112,7 @@ export class NftBackend implements LbBackend {
   }
 
   async clear(): Promise<void> {
-    for (const f of ['ip', 'ip6'] as const) if (await this.actual(f)) await this.exec(['nft', '-f', '-'], dropTable(f));
+    for (const f of ['ip', 'ip6', 'netdev'] as const) if (await this.actual(f)) await this.exec(['nft', '-f', '-'], dropTable(f));
     this.families.clear();
   }
 }

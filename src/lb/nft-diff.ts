@@ -77,68 +77,85 @@ function baseRules(d: DesiredTable): Map<string, string[]> {
   ]);
 }
 
-/** One script that turns `actual` (absent: no table yet) into `d`; '' when nothing differs. */
-export function diffTable(d: DesiredTable, actual: ActualTable | undefined): string {
-  const f: NftFamily = d.family;
-  const T = `${f} ${TABLE}`;
+/** A table as the diff sees it: objects by name, map contents, chains with their rules. */
+export interface GenericTable {
+  family: NftFamily | 'netdev';
+  counters: Set<string>;
+  /** Map name → its declaration ("type … : …;"). */
+  maps: Map<string, string>;
+  /** Map name → key → value, as nft prints them. */
+  elements: Map<string, Map<string, string>>;
+  /** Maps whose values are object names (written quoted). */
+  quoted: Set<string>;
+  /** Chain name → base-chain declaration (absent: a regular chain) and rules. */
+  chains: Map<string, { decl?: string; rules: string[] }>;
+  /** Dynamic maps whose entries must point at one of `live` (stale persistence). */
+  prune: { map: string; live: Set<string> }[];
+}
+
+/** The NAT table (ip/ip6) in the generic shape. */
+export function natTable(d: DesiredTable): GenericTable {
+  const addr = d.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+  const maps = new Map<string, string>([
+    ['disp', `type ${addr} . inet_proto . inet_service : verdict;`], ['dispm', 'type mark : verdict;'],
+    ['cin', `type ${addr} . inet_service : counter;`], ['cout', `type ${addr} . inet_service : counter;`], ['cconn', `type ${addr} . inet_service : counter;`],
+  ]);
+  for (const v of d.vss) {
+    maps.set(v.slotMap, `${v.slotType};`);
+    if (v.persist) maps.set(v.persist.map, `type ${v.persist.type}; flags dynamic,timeout; timeout ${v.persist.timeoutS}s;`);
+  }
+  const elements = new Map<string, Map<string, string>>();
+  elements.set('disp', new Map(d.vss.flatMap((v) => v.dispatch.map((k) => [k, `jump ${v.id}`] as const))));
+  elements.set('dispm', new Map(d.vss.flatMap((v) => v.marks.map((k) => [String(k), `jump ${v.id}`] as const))));
+  for (const [m, sfx] of COUNTER_KINDS) elements.set(m, new Map([...d.counters].map(([n, v]) => [v, n + sfx] as const)));
+  for (const v of d.vss) elements.set(v.slotMap, new Map(v.slots.map((x, i) => [String(i), x] as const)));
+  const chains = new Map<string, { decl?: string; rules: string[] }>();
+  for (const [name, rules] of baseRules(d)) chains.set(name, { decl: BASE[name]!, rules });
+  for (const v of d.vss) chains.set(v.id, { rules: v.rules });
+  return {
+    family: d.family, maps, elements, chains, quoted: new Set(['cin', 'cout', 'cconn']),
+    counters: new Set([...d.counters.keys()].flatMap((n) => COUNTER_KINDS.map(([, sfx]) => n + sfx))),
+    prune: d.vss.flatMap((v) => (v.persist ? [{ map: v.persist.map, live: new Set(v.slots) }] : [])),
+  };
+}
+
+/** One script that turns `actual` (absent: no table yet) into `g`; '' when nothing differs. */
+export function diffGeneric(g: GenericTable, actual: ActualTable | undefined): string {
+  const T = `${g.family} ${TABLE}`;
   const a = actual ?? emptyActual();
   const adds: string[] = [];
   const elems: string[] = [];
   const rules: string[] = [];
   const dels: string[] = [];
   if (!actual) adds.push(`add table ${T}`);
-  const addr = f === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
-  const mapTypes = new Map<string, string>([
-    ['disp', `type ${addr} . inet_proto . inet_service : verdict;`], ['dispm', 'type mark : verdict;'],
-    ['cin', `type ${addr} . inet_service : counter;`], ['cout', `type ${addr} . inet_service : counter;`], ['cconn', `type ${addr} . inet_service : counter;`],
-  ]);
-  for (const v of d.vss) {
-    mapTypes.set(v.slotMap, `${v.slotType};`);
-    if (v.persist) mapTypes.set(v.persist.map, `type ${v.persist.type}; flags dynamic,timeout; timeout ${v.persist.timeoutS}s;`);
-  }
   // Counters first (maps refer to them), then maps, then chains (verdict elements jump to them).
-  const counterNames = new Set([...d.counters.keys()].flatMap((n) => COUNTER_KINDS.map(([, sfx]) => n + sfx)));
-  for (const name of counterNames) if (!a.counters.has(name)) adds.push(`add counter ${T} ${name}`);
-  for (const [name, type] of mapTypes) if (!a.maps.has(name)) adds.push(`add map ${T} ${name} { ${type} }`);
-  const chains = new Map<string, string[]>(baseRules(d));
-  for (const v of d.vss) chains.set(v.id, v.rules);
-  for (const name of chains.keys()) if (!a.chains.has(name)) adds.push(`add chain ${T} ${name}${BASE[name] ? ` { ${BASE[name]} }` : ''}`);
-
-  const want = new Map<string, Map<string, string>>();
-  want.set('disp', new Map(d.vss.flatMap((v) => v.dispatch.map((k) => [k, `jump ${v.id}`] as const))));
-  want.set('dispm', new Map(d.vss.flatMap((v) => v.marks.map((k) => [String(k), `jump ${v.id}`] as const))));
-  for (const [m, sfx] of COUNTER_KINDS) want.set(m, new Map([...d.counters].map(([n, v]) => [v, n + sfx] as const)));
-  for (const v of d.vss) want.set(v.slotMap, new Map(v.slots.map((s, i) => [String(i), s] as const)));
-  const quoteIfCounter = (m: string, val: string): string => (m.startsWith('c') ? `"${val}"` : val);
-  for (const [m, w] of want) {
+  for (const name of g.counters) if (!a.counters.has(name)) adds.push(`add counter ${T} ${name}`);
+  for (const [name, type] of g.maps) if (!a.maps.has(name)) adds.push(`add map ${T} ${name} { ${type} }`);
+  for (const [name, c] of g.chains) if (!a.chains.has(name)) adds.push(`add chain ${T} ${name}${c.decl ? ` { ${c.decl} }` : ''}`);
+  for (const [m, w] of g.elements) {
     const have = a.maps.get(m) ?? new Map<string, string>();
-    for (const [k, val] of have) {
-      if (w.get(k) !== val) elems.push(`delete element ${T} ${m} { ${k} }`);
-    }
-    for (const [k, val] of w) {
-      if (have.get(k) !== val) elems.push(`add element ${T} ${m} { ${k} : ${quoteIfCounter(m, val)} }`);
-    }
+    for (const [k, val] of have) if (w.get(k) !== val) elems.push(`delete element ${T} ${m} { ${k} }`);
+    for (const [k, val] of w) if (have.get(k) !== val) elems.push(`add element ${T} ${m} { ${k} : ${g.quoted.has(m) ? `"${val}"` : val} }`);
   }
   // Persistence entries pointing at a server no longer in the slots go (the client picks anew).
-  for (const v of d.vss) {
-    if (!v.persist) continue;
-    const live = new Set(v.slots);
-    for (const [k, val] of a.maps.get(v.persist.map) ?? []) if (!live.has(val)) elems.push(`delete element ${T} ${v.persist.map} { ${k} }`);
-  }
-  for (const [name, body] of chains) {
+  for (const p of g.prune) for (const [k, val] of a.maps.get(p.map) ?? []) if (!p.live.has(val)) elems.push(`delete element ${T} ${p.map} { ${k} }`);
+  for (const [name, c] of g.chains) {
     const have = a.chains.get(name) ?? [];
-    const sigs = body.map(sig);
-    if (have.length === sigs.length && have.every((s, i) => s === sigs[i])) continue;
+    const sigs = c.rules.map(sig);
+    if (have.length === sigs.length && have.every((x, i) => x === sigs[i])) continue;
     if (have.length) rules.push(`flush chain ${T} ${name}`);
-    for (const r of body) rules.push(`add rule ${T} ${name} ${r} comment "${sig(r)}"`);
+    for (const r of c.rules) rules.push(`add rule ${T} ${name} ${r} comment "${sig(r)}"`);
   }
   // Gone: chains before the maps they use, map elements before the counters they name.
-  for (const name of a.chains.keys()) if (!chains.has(name)) dels.push(`delete chain ${T} ${name}`);
-  for (const name of a.maps.keys()) if (!mapTypes.has(name)) dels.push(`delete map ${T} ${name}`);
-  for (const name of a.counters.keys()) if (!counterNames.has(name)) dels.push(`delete counter ${T} ${name}`);
+  for (const name of a.chains.keys()) if (!g.chains.has(name)) dels.push(`delete chain ${T} ${name}`);
+  for (const name of a.maps.keys()) if (!g.maps.has(name)) dels.push(`delete map ${T} ${name}`);
+  for (const name of a.counters.keys()) if (!g.counters.has(name)) dels.push(`delete counter ${T} ${name}`);
   const all = [...adds, ...elems, ...rules, ...dels];
   return all.length ? all.join('\n') + '\n' : '';
 }
 
+/** The NAT table's script (see natTable / diffGeneric). */
+export const diffTable = (d: DesiredTable, actual: ActualTable | undefined): string => diffGeneric(natTable(d), actual);
+
 /** Removes the whole table (stop without keeping rules). */
-export const dropTable = (f: NftFamily): string => `delete table ${f} ${TABLE}\n`;
+export const dropTable = (f: NftFamily | 'netdev'): string => `delete table ${f} ${TABLE}\n`;

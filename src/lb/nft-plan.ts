@@ -102,7 +102,7 @@ export function planVs(vs: VirtualServerConfig, rot: RotationEntry[]): DesiredVs
 export function planTables(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>): DesiredTable[] {
   const out: DesiredTable[] = [];
   for (const fam of ['ip', 'ip6'] as const) {
-    const mine = vss.filter((v) => (v.family === 6 ? 'ip6' : 'ip') === fam);
+    const mine = vss.filter((v) => v.method === 'NAT' && (v.family === 6 ? 'ip6' : 'ip') === fam);
     if (!mine.length) continue;
     const counters = new Map<string, string>();
     for (const v of mine) for (const r of [...v.realServers, ...(v.sorry ? [v.sorry] : [])]) {

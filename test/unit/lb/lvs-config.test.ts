@@ -120,3 +120,27 @@ test('fwmark services may leave the real server port out (the connection keeps i
   assert.deepEqual(r.lines, []);
   assert.equal(r.vss[0]!.realServers[0]!.port, 0);
 });
+
+test('DR: an IPv4 address service; a port change, fwmark or IPv6 is a positioned error; rr says it spreads by flow hash', () => {
+  const ok = parse(`virtual_server 192.0.2.100 80 {
+  lvs_sched rr
+  lvs_method DR
+  real_server 203.0.113.11 80 { }
+}`);
+  assert.ok(ok.config);
+  assert.equal(ok.vss[0]!.method, 'DR');
+  assert.match(ok.lines.join('\n'), /:1:1: warning: lvs_sched: with DR, rr picks by a hash of the client address and port/);
+  const bad = parse(`virtual_server 192.0.2.100 80 {
+  lvs_sched sh
+  lvs_method DR
+  real_server 203.0.113.11 8080 { }
+}
+virtual_server fwmark 3 {
+  lvs_sched sh
+  lb_kind DR
+  real_server 203.0.113.11 { }
+}`);
+  assert.equal(bad.config, null);
+  assert.match(bad.lines.join('\n'), /:4:3: error: real_server: real_server 203\.0\.113\.11 port 8080: DR cannot change the port/);
+  assert.match(bad.lines.join('\n'), /:6:1: error: lvs_method: DR for fwmark services is not supported yet/);
+});

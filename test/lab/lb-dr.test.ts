@@ -1,0 +1,58 @@
+/**
+ * Lab: LVS-DR through floatd's nftables backend (a netdev ingress chain forwarding the packet
+ * unchanged to the real server's MAC). The real servers hold the VIP on their loopback with
+ * ARP suppressed and answer the client directly. Connections spread over the three servers by
+ * flow hash; nginx stopped on one takes it out and no new connection reaches it. Needs root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
+import { LbLab, LB_VIP, RS_IPS, tally } from '../../src/lab/lb-lab.js';
+
+const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'nft']) ?? false;
+
+const LVS = `
+virtual_server ${LB_VIP} 80 {
+  delay_loop 1
+  lvs_sched rr
+  lvs_method DR
+  protocol TCP
+${RS_IPS.map((ip) => `  real_server ${ip} 80 {
+    TCP_CHECK {
+      connect_timeout 0.5
+      retry 1
+      delay_before_retry 0.2
+    }
+  }`).join('\n')}
+}
+`;
+
+let lab: LbLab;
+const drRules = (): string => lab.lab.exec('lb1', ['nft', 'list', 'table', 'netdev', 'floatd_lb'], true);
+before(async () => {
+  if (skip) return;
+  lab = new LbLab({ dr: true });
+  lab.writeConfig('lb1', LVS);
+  lab.startFloatd('lb1');
+  await lab.waitFor('lb1 holds the VIP', () => lab.holdsVip('lb1'), 10_000);
+  await lab.waitFor('DR rules', () => drRules().includes('mod 3 seed'), 5000);
+});
+after(() => lab?.destroy());
+
+test('DR: the balancer forwards unchanged frames; all three real servers answer the client directly', { skip }, () => {
+  assert.match(drRules(), /fwd ip to jhash ip saddr \. tcp sport mod 3 seed 0x[0-9a-f]+ map @t\w+ device "eth1"/);
+  assert.equal(lab.ruleset('lb1'), '', 'no NAT table for a DR service');
+  const t = tally(lab.requests(90));
+  assert.equal(t.failed, undefined, JSON.stringify(t));
+  for (const h of ['rs1', 'rs2', 'rs3']) assert.ok((t[h] ?? 0) >= 10, `${h} served ${t[h] ?? 0} of 90 (flow hash): ${JSON.stringify(t)}`);
+});
+
+test('DR: nginx stopped on rs1 takes it out of rotation; no new connection reaches it', { skip }, async () => {
+  lab.nginx('rs1', false);
+  await lab.waitFor('rs1 out', () => drRules().includes('mod 2 seed'), 4000);
+  const t = tally(lab.requests(40));
+  assert.equal(t.rs1, undefined);
+  assert.equal(t.failed, undefined, JSON.stringify(t));
+  lab.nginx('rs1', true);
+  await lab.waitFor('rs1 back', () => drRules().includes('mod 3 seed'), 4000);
+});
