@@ -2,7 +2,7 @@
  * The top level as a table: every top-level keyword, the phase it is read in, and how. To add
  * a block (e.g. `virtual_server`, `floatd_quorum`), write its reader in its own file and add
  * one entry here; add a check over the whole model to FINISH if it refers to other blocks.
- * See /work/coord/notes/config-api.md.
+ * docs/config.md, "Adding a keyword or a block", says how.
  */
 import { apiBlock } from './api-block.js';
 import type { Ctx } from './ctx.js';

@@ -1,6 +1,6 @@
 /**
  * keepalived.conf statements → the typed model, with keepalived's defaults and checks
- * (keepalived-digest.md §2.3, App. A). The blocks are tables (blocks.ts, one file per block);
+ * (keepalived.conf(5), keepalived 2.2.7's parsers). The blocks are tables (blocks.ts, one file per block);
  * this runs them in phase order. Every finding carries file:line:col; nothing throws on bad input.
  */
 import type { Diagnostic } from './diagnostics.js';

@@ -4,7 +4,7 @@
  * (test/unit/config/docs.test.ts against docs/config.md) all come from it, so they cannot drift.
  *
  * To add a keyword, add an entry; to add a block, write a schema in its own file and read it
- * with `readBlock` (see /work/coord/notes/config-api.md and blocks.ts for top-level blocks).
+ * with `readBlock` (docs/config.md, "Adding a keyword or a block"; blocks.ts for top-level blocks).
  */
 import type { Ctx } from './ctx.js';
 import type { Node } from './lexer.js';
