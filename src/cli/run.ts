@@ -105,6 +105,8 @@ export async function runRun(o: RunOptions): Promise<number> {
     },
     onStopping: async () => { await services.onStopping(); await lb.onStopping(); },
     onReloaded: async () => { await services.onReloaded(); await lb.onReloaded(); },
+    onReloading: () => services.onReloading(),
+    onReloadDone: () => services.onReloadDone(),
     createRuntime: async () => runtime = new Runtime({
       configFile: o.file,
       clock: realClock,

@@ -17,6 +17,10 @@ import { withLb } from '../lb/hooks.js';
 export interface Services {
   onReady(ctl: DaemonControl): Promise<void>;
   onReloaded(): Promise<void>;
+  /** sd_notify RELOADING=1 (with MONOTONIC_USEC) as a reload begins. */
+  onReloading(): void;
+  /** sd_notify READY=1 with the status once it is over (also after a refused file). */
+  onReloadDone(): void;
   onStopping(): Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
   let server: ApiServer | undefined;
   let current = effective(api);
   let provider: ApiProvider | undefined;
+  let statusText = (): string => 'running';
 
   const open = async (cfg: ApiConfig): Promise<void> => {
     if (!cfg.enabled || !provider) return;
@@ -70,8 +75,11 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
         };
         await open(current);
       }
-      sd.ready(() => (rt.status ? statusLine(rt.status()) : 'running'));
+      if (rt.status) { const st = rt.status.bind(rt); statusText = () => statusLine(st()); }
+      sd.ready(statusText);
     },
+    onReloading() { sd.reloading(); },
+    onReloadDone() { sd.reloaded(statusText()); },
     async onReloaded() {
       const cfg = await reloadConfig();
       if (!cfg) return;

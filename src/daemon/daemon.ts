@@ -43,6 +43,10 @@ export interface DaemonOptions {
   onStopping?(): void | Promise<void>;
   /** Called after each accepted reload (the API re-reads its block and token). */
   onReloaded?(): void | Promise<void>;
+  /** Called as each reload begins (sd_notify RELOADING=1). */
+  onReloading?(): void;
+  /** Called when each reload is over, taken or refused, after onReloaded (sd_notify READY=1). */
+  onReloadDone?(ok: boolean): void;
 }
 
 /** Runs until a stop signal; resolves with the process exit code. */
@@ -69,9 +73,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // Reloads (SIGHUP or the API) run one at a time.
   const reload = (): Promise<{ ok: boolean; message: string }> => {
     const r = reloading.then(async () => {
-      const res = await runtime.reload();
-      if (res.ok) await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) => log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`));
-      return res;
+      let ok = false;
+      opts.onReloading?.();
+      try {
+        const res = await runtime.reload();
+        ok = res.ok;
+        if (res.ok) await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) => log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`));
+        return res;
+      } finally {
+        opts.onReloadDone?.(ok);
+      }
     });
     reloading = r.catch(() => undefined);
     return r;

@@ -56,3 +56,26 @@ test('a failing onReady is logged and the daemon still runs and stops', async ()
   assert.equal(await done, 0);
   assert.deepEqual(events, ['start', 'runtime.stop']);
 });
+
+test('each reload is framed by onReloading and onReloadDone (sd_notify RELOADING=1 … READY=1), also when refused', async () => {
+  const events: string[] = [];
+  let ctl: DaemonControl | undefined;
+  let refuse = false;
+  const rt = fakeRuntime(events);
+  const reload = rt.reload.bind(rt);
+  rt.reload = async () => (refuse ? { ok: false, message: 'bad file' } : reload());
+  const done = runDaemon({
+    dumpDir: tmpdir(), log, createRuntime: async () => rt,
+    onReady: (c) => { ctl = c; },
+    onReloading: () => events.push('reloading'),
+    onReloaded: () => { events.push('reloaded hook'); },
+    onReloadDone: (ok) => events.push(`done ${ok}`),
+  });
+  await tick();
+  await ctl!.reload();
+  refuse = true;
+  assert.equal((await ctl!.reload()).ok, false);
+  assert.deepEqual(events.slice(1), ['reloading', 'reload 1 begin', 'reload 1 end', 'reloaded hook', 'done true', 'reloading', 'done false']);
+  process.emit('SIGTERM');
+  assert.equal(await done, 0);
+});
