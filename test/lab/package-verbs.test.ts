@@ -60,7 +60,7 @@ async function measured(what: string, to: Server, act: () => Promise<void>): Pro
   return { lost: probe.lost(t0 - 500, t1), sent: probe.records().filter((r) => r.sent >= t0 - 500 && r.sent < t1).length };
 }
 
-test('switchover: MASTER moves to the peer with 0 requests lost; no token: refused (exit 4)', { skip, timeout: 60_000 }, async () => {
+test('switchover: MASTER moves to the peer with 0 requests lost; no token: refused (exit 4)', { skip, timeout: 60_000 }, async (t) => {
   await s.waitFor('lb1 holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
   await s.waitFor('the probe is answered by lb1', () => probe.firstAnswer(Date.now() - 2000, /Droplet: lb1/) !== undefined, 5_000);
   const cmd = s.floatd;
@@ -75,13 +75,14 @@ test('switchover: MASTER moves to the peer with 0 requests lost; no token: refus
     assert.match(res.out, /VI_1 left MASTER/);
   });
   assert.ok(r.sent > 50, `the probe ran (${r.sent} requests)`);
+  t.diagnostic(`switchover: ${r.lost} lost of ${r.sent} requests (one every 20 ms)`);
   assert.equal(r.lost, 0, `requests lost during the switchover (of ${r.sent})`);
   assert.match(s.log('lb1'), /the new MASTER has announced itself: removing the VIPs/);
   const again = await floatd('lb1', 'switchover');
   assert.equal(again.code, 1, 'a BACKUP has nothing to switch over');
 });
 
-test('maintenance on survives a reload and a restart; off gives the priority back; on as MASTER loses 0 requests', { skip, timeout: 120_000 }, async () => {
+test('maintenance on survives a reload and a restart; off gives the priority back; on as MASTER loses 0 requests', { skip, timeout: 120_000 }, async (t) => {
   const on = await floatd('lb1', 'maintenance', 'on', 'VI_1');
   assert.equal(on.code, 0, on.err);
   const state = join(s.dir('lb1'), 'state', 'maintenance.json');
@@ -109,6 +110,7 @@ test('maintenance on survives a reload and a restart; off gives the priority bac
     const res = await floatd('lb1', 'maintenance', 'on');
     assert.equal(res.code, 0, res.err);
   });
+  t.diagnostic(`maintenance on as MASTER: ${away.lost} lost of ${away.sent} requests`);
   assert.equal(away.lost, 0, `requests lost when a MASTER goes into maintenance (of ${away.sent})`);
   assert.equal((await floatd('lb1', 'maintenance', 'off')).code, 0);
   // maintenance off → lb1 preempts back (keepalived's preemption: not measured here).
