@@ -4,40 +4,73 @@
  * configuration that could let two nodes hold an address is refused before the daemon runs.
  * A password never goes inline: it comes from a file or the environment.
  */
+import type { Ctx } from './ctx.js';
 import type { Node, Token } from './lexer.js';
 import type { FloatdConfig, InstanceConfig, Pos, QuorumConfig, SyncGroupConfig } from './model.js';
 import type { Diagnostic } from './diagnostics.js';
-import { distance } from './distance.js';
+import { readBlock, type Keyword, type Schema } from './schema.js';
 
-interface BlockCtx {
-  at(t: Token): Pos;
-  err(t: Token, keyword: string, message: string, hint?: string): void;
-  warn(t: Token, keyword: string, message: string, hint?: string): void;
-  info(t: Token, keyword: string, message: string): void;
-  arg(n: Node, i?: number, what?: string): Token | undefined;
-}
+type BlockCtx = Ctx;
+/** The block being read, with the tokens of the keywords written (defaults and positions depend on them). */
+interface T { q: QuorumConfig; set: Map<string, Token>; backend: boolean }
+type K = Keyword<T>;
 
-const KNOWN = ['backend', 'endpoints', 'key', 'ttl', 'renew', 'margin', 'kernel_lifetime', 'on_quorum_loss',
-  'ca_file', 'cert_file', 'key_file', 'username', 'password_file', 'password_env', 'dial_timeout'];
-/** Sketched in the design, not built: noted, not acted on. */
-const NOT_YET = new Set(['watchdog']);
-
-/** Seconds with fractions, in [min, max]; milliseconds out. */
-function seconds(c: BlockCtx, e: Node, min: number, max: number, integer = false): number | undefined {
-  const a = c.arg(e, 0, 'a number of seconds');
-  if (!a) return undefined;
+/** A keyword with one value: `read` gets it (and the token is remembered), or "expected a value" is reported. */
+const one = (read: (c: Ctx, a: Token, t: T, e: Node) => void): K => ({
+  status: 'floatd',
+  read: (c, e, t) => { const a = c.arg(e, 0, `a value for ${e.key.text}`); if (a) { t.set.set(e.key.text, a); read(c, a, t, e); } },
+});
+/** Seconds (whole when `integer`) in [min, max], milliseconds into `put`. */
+const secs = (min: number, max: number, put: (q: QuorumConfig, ms: number) => void, integer = false): K => one((c, a, t, e) => {
   const ok = integer ? /^\d+$/.test(a.text) : /^\d+(\.\d+)?$/.test(a.text);
   const v = Number(a.text);
-  if (!ok || v < min || v > max) {
-    c.err(a, e.key.text, `expected ${integer ? 'whole ' : ''}seconds ${min}..${max}, got "${a.text}"`);
-    return undefined;
-  }
-  return Math.round(v * 1000);
-}
+  if (!ok || v < min || v > max) c.err(a, e.key.text, `expected ${integer ? 'whole ' : ''}seconds ${min}..${max}, got "${a.text}"`);
+  else put(t.q, Math.round(v * 1000));
+});
+const file = (put: (q: QuorumConfig, f: string) => void): K => one((_c, a, t) => put(t.q, a.text));
+const auth = (q: QuorumConfig): NonNullable<QuorumConfig['auth']> => (q.auth ??= { username: '' });
 
-/** Defaults for a TTL (ms): renew every ttl/5, fence 0.5 s early (0.3 s at ttl 1), kernel backstop ttl − 1 s. */
+export const QUORUM_SCHEMA: Schema<T> = {
+  backend: one((c, a, t) => {
+    t.backend = true;
+    if (a.text !== 'etcd') c.err(a, 'backend', `expected etcd (the only backend so far), got "${a.text}"`);
+  }),
+  endpoints: { status: 'floatd', shape: 'any', read: (c, e, t) => { endpoints(c, e, t.q); t.set.set('endpoints', e.key); } },
+  key: one((c, a, t) => {
+    if (!/^\/[^\s]*[^/\s]$/.test(a.text)) {
+      c.err(a, 'key', `expected an etcd key prefix starting with / (e.g. /floatd/web), got "${a.text}"`);
+    }
+    t.q.key = a.text;
+  }),
+  ttl: secs(1, 60, (q, v) => { q.ttlMs = v; }, true),
+  renew: secs(0.05, 30, (q, v) => { q.renewMs = v; }),
+  margin: secs(0, 30, (q, v) => { q.marginMs = v; }),
+  dial_timeout: secs(0.1, 30, (q, v) => { q.dialTimeoutMs = v; }),
+  kernel_lifetime: secs(0, 59, (q, v) => { q.kernelLifetimeS = v / 1000; }, true),
+  on_quorum_loss: one((c, a, t) => {
+    if (a.text === 'fence') t.q.onQuorumLoss = 'fence';
+    else if (a.text === 'failsafe') {
+      c.warn(a, 'on_quorum_loss', 'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)',
+        'write on_quorum_loss fence');
+    } else c.err(a, 'on_quorum_loss', `expected fence or failsafe, got "${a.text}"`);
+  }),
+  ca_file: file((q, f) => { (q.tls ??= {}).caFile = f; }),
+  cert_file: file((q, f) => { (q.tls ??= {}).certFile = f; }),
+  key_file: file((q, f) => { (q.tls ??= {}).keyFile = f; }),
+  username: file((q, f) => { auth(q).username = f; }),
+  password_file: file((q, f) => { auth(q).passwordFile = f; }),
+  password_env: file((q, f) => { auth(q).passwordEnv = f; }),
+  password: { status: 'floatd', shape: 'any', read: (c, e) => {
+    c.err(e.key, 'password', 'a password never goes in the configuration',
+      'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)');
+  } },
+  watchdog: {},
+};
+
+/** Defaults for a TTL (ms): renew every ttl/5, fence 0.5 s early (0.3 s at ttl 1), kernel backstop ttl − 1 s (at most 1). */
 export function quorumDefaults(ttlMs: number): { renewMs: number; marginMs: number; kernelLifetimeS: number } {
-  return { renewMs: Math.round(ttlMs / 5), marginMs: ttlMs >= 2000 ? 500 : 300, kernelLifetimeS: Math.max(0, Math.min(1, ttlMs / 1000 - 1)) };
+  const kernelLifetimeS = Math.max(0, Math.min(1, ttlMs / 1000 - 1));
+  return { renewMs: Math.round(ttlMs / 5), marginMs: ttlMs >= 2000 ? 500 : 300, kernelLifetimeS };
 }
 
 export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
@@ -47,66 +80,10 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
     name: name.text, backend: 'etcd', endpoints: [], key: '', ttlMs: 2000, renewMs: 0, marginMs: 0, kernelLifetimeS: 0,
     onQuorumLoss: 'fence', dialTimeoutMs: 1000, pos: c.at(n.key),
   };
-  const set = new Map<string, Token>();
-  let backendSeen = false;
-  for (const e of n.children ?? []) {
-    const k = e.key.text;
-    if (k === 'password') {
-      c.err(
-        e.key,
-        k,
-        'a password never goes in the configuration',
-        'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)'
-      );
-      continue;
-    }
-    if (NOT_YET.has(k)) { c.info(e.key, k, 'parsed but not yet supported by floatd'); continue; }
-    if (!KNOWN.includes(k)) {
-      const near = KNOWN.find((x) => distance(x, k) <= 2);
-      c.warn(e.key, k, 'unknown keyword in floatd_quorum, ignored', near ? `did you mean '${near}'?` : undefined);
-      continue;
-    }
-    if (k === 'endpoints') { endpoints(c, e, q); set.set(k, e.key); continue; }
-    const a = c.arg(e, 0, `a value for ${k}`);
-    if (!a) continue;
-    set.set(k, a);
-    switch (k) {
-      case 'backend':
-        backendSeen = true;
-        if (a.text !== 'etcd') c.err(a, k, `expected etcd (the only backend so far), got "${a.text}"`);
-        break;
-      case 'key':
-        if (!/^\/[^\s]*[^/\s]$/.test(a.text)) c.err(
-          a,
-          k,
-          `expected an etcd key prefix starting with / (e.g. /floatd/web), got "${a.text}"`
-        );
-        q.key = a.text;
-        break;
-      case 'ttl': { const v = seconds(c, e, 1, 60, true); if (v !== undefined) q.ttlMs = v; break; }
-      case 'renew': { const v = seconds(c, e, 0.05, 30); if (v !== undefined) q.renewMs = v; break; }
-      case 'margin': { const v = seconds(c, e, 0, 30); if (v !== undefined) q.marginMs = v; break; }
-      case 'dial_timeout': { const v = seconds(c, e, 0.1, 30); if (v !== undefined) q.dialTimeoutMs = v; break; }
-      case 'kernel_lifetime': { const v = seconds(c, e, 0, 59, true); if (v !== undefined) q.kernelLifetimeS = v / 1000; break; }
-      case 'on_quorum_loss':
-        if (a.text === 'fence') q.onQuorumLoss = 'fence';
-        else if (a.text === 'failsafe') {
-          c.warn(
-            a,
-            k,
-            'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)',
-            'write on_quorum_loss fence'
-          );
-        } else c.err(a, k, `expected fence or failsafe, got "${a.text}"`);
-        break;
-      case 'ca_file': (q.tls ??= {}).caFile = a.text; break;
-      case 'cert_file': (q.tls ??= {}).certFile = a.text; break;
-      case 'key_file': (q.tls ??= {}).keyFile = a.text; break;
-      case 'username': (q.auth ??= { username: '' }).username = a.text; break;
-      case 'password_file': (q.auth ??= { username: '' }).passwordFile = a.text; break;
-      case 'password_env': (q.auth ??= { username: '' }).passwordEnv = a.text; break;
-    }
-  }
+  const t: T = { q, set: new Map(), backend: false };
+  readBlock(c, 'floatd_quorum', n, QUORUM_SCHEMA, t);
+  const set = t.set;
+  const backendSeen = t.backend;
   checkTimes(c, n, q, set);
   if (!backendSeen) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no backend`, 'add: backend etcd');
   if (q.endpoints.length === 0) c.err(

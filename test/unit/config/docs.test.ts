@@ -15,6 +15,7 @@ import { TRACK_FILE_SCHEMA, TRACK_PROCESS_SCHEMA } from '../../../src/config/tra
 import { FLOATING_IP_SCHEMA } from '../../../src/config/floating-ip-block.js';
 import { WEBHOOK_SCHEMA } from '../../../src/config/webhook-block.js';
 import { API_SCHEMA } from '../../../src/config/api-block.js';
+import { QUORUM_SCHEMA } from '../../../src/config/quorum-block.js';
 import { statusOf, type Keyword, type Status } from '../../../src/config/schema.js';
 
 const root = new URL('../../../', import.meta.url).pathname.replace(/\/dist\/$/, '/');
@@ -36,6 +37,7 @@ add('vrrp_track_process', TRACK_PROCESS_SCHEMA as Table);
 add('floating_ip', FLOATING_IP_SCHEMA as Table);
 add('notify_webhook', WEBHOOK_SCHEMA as Table);
 add('floatd_api', API_SCHEMA as Table);
+add('floatd_quorum', QUORUM_SCHEMA as Table);
 
 function docStatus(cell: string): Status | undefined {
   const s = cell.trim();
