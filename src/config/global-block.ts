@@ -89,6 +89,9 @@ export const GLOBAL_SCHEMA: K = {
   notify_fifo: fifo,
   vrrp_notify_fifo: fifo,
   vrrp_startup_delay: secs(0, 3600, (g, v) => { g.vrrpStartupDelayMs = v; }, 'unsupported'),
+  // floatd additions: keepalived's notify scripts have no timeout and never wait (docs/tracking.md).
+  notify_script_timeout: { ...secs(0.1, 3600, (g, v) => { g.notifyScriptTimeoutMs = v; }), status: 'floatd' },
+  notify_supersede_delay: { ...secs(0, 60, (g, v) => { g.notifySupersedeMs = v; }), status: 'floatd' },
   vrrp_garp_master_delay: secs(0, 255, (g, v) => { g.garpMasterDelayMs = v; }),
   vrrp_garp_master_repeat: num(1, 255, (g, v) => { g.garpMasterRepeat = v; }),
   vrrp_garp_master_refresh: secs(0, 86400, (g, v) => { g.garpMasterRefreshMs = v; }),

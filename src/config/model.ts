@@ -143,6 +143,10 @@ export interface GlobalDefs {
   checkUnicastSrc: boolean;
   notifyFifo?: string;
   vrrpStartupDelayMs: number;
+  /** floatd: `notify_script_timeout SECS`, each notify script's timeout (default 30 s). */
+  notifyScriptTimeoutMs?: number;
+  /** floatd: `notify_supersede_delay SECS`, how long a newer state waits for running notify scripts (default 1 s). */
+  notifySupersedeMs?: number;
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;

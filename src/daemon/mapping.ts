@@ -178,6 +178,8 @@ export function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
       webhooks,
       scriptSecurity: cfg.global.enableScriptSecurity,
       ...(scriptUser ? { scriptUser } : {}),
+      ...(cfg.global.notifyScriptTimeoutMs !== undefined ? { scriptTimeoutMs: cfg.global.notifyScriptTimeoutMs } : {}),
+      ...(cfg.global.notifySupersedeMs !== undefined ? { supersedeMs: cfg.global.notifySupersedeMs } : {}),
     },
   };
 }
