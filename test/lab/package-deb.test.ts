@@ -18,9 +18,13 @@ import { labUnavailable } from '../../src/lab/prerequisites.js';
 import { hasPython, notifyReceiver, type NotifyReceiver } from '../unit/api/notify-receiver.js';
 
 const installedAlready = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'floatd'], { encoding: 'utf8' }).stdout.includes('installed');
+// Depends: nodejs (>= 20): a node from elsewhere (a tarball, nvm) would make dpkg -i refuse.
+const nodeVersion = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'nodejs'], { encoding: 'utf8' }).stdout.trim();
+const nodePackaged = nodeVersion !== '' && spawnSync('dpkg', ['--compare-versions', nodeVersion, 'ge', '20']).status === 0;
 const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'dpkg-deb'])
   ?? (hasPython ? undefined : 'python3 (the syslog socket) is missing')
-  ?? (installedAlready ? 'a floatd package is already installed on this machine (not this test\'s to remove)' : false);
+  ?? (installedAlready ? 'a floatd package is already installed on this machine (not this test\'s to remove)' : undefined)
+  ?? (nodePackaged ? false : `nodejs >= 20 is not installed as a Debian package here (${nodeVersion || 'none'}): dpkg -i would refuse the Depends`);
 
 const BIN = '/usr/bin/floatd';
 const KA_CONF = '/etc/keepalived/keepalived.conf';
