@@ -482,6 +482,39 @@ test('GARP burst: 40 VIPs × 5 through the kept socket reach the peer without bl
   assert.deepEqual([...new Set(seen)].sort(), [...vips].sort());
 });
 
+/** Inside a new PID namespace (own /proc): track a process, kill it, print ms to "quorum lost". */
+const PID_NS_AGENT = `
+import { spawn } from 'node:child_process';
+const { TrackerSet } = await import(process.env.M_TRACK);
+const child = spawn('sleep', ['60.25'], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 100));
+let lostAt;
+const set = new TrackerSet({
+  checks: [], files: [], processPollMs: 10000,
+  processes: [{ name: 'p', process: 'sleep', params: ['60.25'], weight: 0, reverse: false }],
+  instances: [{ name: 'VI', basePriority: 100, tracks: [{ kind: 'process', name: 'p', weight: 0, reverse: false }] }],
+}, { onChange: (_i, c) => { if (c.faults.length) lostAt ??= performance.now(); } });
+await set.start();
+const t0 = performance.now();
+child.kill('SIGKILL');
+while (lostAt === undefined && performance.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 2));
+process.stdout.write(JSON.stringify({ pid: child.pid, ms: lostAt === undefined ? -1 : lostAt - t0 }));
+await set.stop();
+`;
+
+test('track_process in a PID namespace: a death is seen through the pidfd in milliseconds', { skip }, () => {
+  const script = join(dir, 'pidns-agent.mjs');
+  writeFileSync(script, PID_NS_AGENT);
+  const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, ...process.execArgv, script], {
+    encoding: 'utf8', timeout: 20_000, env: { ...process.env, M_TRACK: new URL(`../../src/track/tracker-set${ext}`, import.meta.url).href },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { pid: number; ms: number };
+  console.log(`# PID namespace: pid ${out.pid} (the namespace's view), quorum lost ${out.ms.toFixed(1)} ms after SIGKILL (scan every 10 s)`);
+  assert.ok(out.pid < 100, 'the process lives in a fresh PID namespace');
+  assert.ok(out.ms >= 0 && out.ms < 500, `detected in ${out.ms} ms`);
+});
+
 const hasKeepalived = existsSync('/usr/sbin/keepalived');
 const kaSkip = skip || (!hasKeepalived && 'keepalived not installed');
 
