@@ -32,6 +32,14 @@ export async function fetchStatus(to: ApiTarget, timeoutMs = 3000): Promise<Daem
   try { return JSON.parse(r.body) as DaemonStatus; } catch { throw new Unreachable(`${where} did not answer JSON`); }
 }
 
+/** The instances in maintenance; none when the daemon does not answer it (an older one). */
+async function fetchMaintenance(to: ApiTarget): Promise<Record<string, { since: string; by: string }>> {
+  try {
+    const r = await apiRequest(to, 'GET', '/api/v1/maintenance');
+    return r.status === 200 ? ((JSON.parse(r.body) as { instances?: Record<string, { since: string; by: string }> }).instances ?? {}) : {};
+  } catch { return {}; }
+}
+
 export function exitCodeFor(s: DaemonStatus): number {
   return s.instances.some((i) => i.state === 'FAULT') ? EXIT_FAULT : EXIT_OK;
 }
@@ -65,7 +73,7 @@ function prio(i: InstanceStatus): string {
   return i.basePriority === i.effectivePriority ? String(i.basePriority) : `${i.basePriority}→${i.effectivePriority}`;
 }
 
-export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean; transitions?: number } = {}): string {
+export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean; transitions?: number; maintenance?: Record<string, { since: string; by: string }> } = {}): string {
   const now = o.now ?? realClock.wallMs();
   const c = (code: string, t: string): string => (o.color ? `\x1b[${code}m${t}\x1b[0m` : t);
   const state = (st: string, padded: string): string => c(COLORS[st as VrrpStateName] ?? '0', padded);
@@ -84,6 +92,8 @@ export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean
     (col, cell, padded) => (col === 1 ? state(cell, padded) : padded),
   ));
   if (s.instances.length === 0) out.push('(no vrrp_instance)');
+  const maint = Object.entries(o.maintenance ?? {});
+  if (maint.length) out.push('', `IN MAINTENANCE (lowest priority until \`floatd maintenance off\`): ${maint.map(([n, m]) => `${n} since ${ago(m.since, now)}`).join(', ')}`);
   const peers = s.instances.flatMap((i) => i.peers.map((p) => [i.name, p.address, p.priority !== undefined ? String(p.priority) : '-', ago(p.lastHeard, now)]));
   if (peers.length) { out.push(''); out.push(...table(['INSTANCE', 'PEER', 'PRIO', 'LAST HEARD'], peers)); }
   const trackers = s.instances.flatMap((i) => i.trackers.filter((t) => t.type !== 'interface' || t.status !== 'up' || t.weight !== 0).map((t) => [
@@ -129,7 +139,7 @@ export async function runStatus(o: StatusOptions): Promise<number> {
   const once = async (): Promise<number> => {
     try {
       const s = await fetchStatus(to);
-      out.write(o.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s, { color }));
+      out.write(o.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s, { color, maintenance: await fetchMaintenance(to) }));
       return exitCodeFor(s);
     } catch (e) {
       if (!(e instanceof Unreachable)) throw e;

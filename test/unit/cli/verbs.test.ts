@@ -71,3 +71,12 @@ test('maintenance writes the set first, then re-weighs the instance; all instanc
   assert.equal(v.maintenance(undefined, false, 'cli').code, 200);
   assert.deepEqual(v.maintained(), {});
 });
+
+test('floatd status names the instances in maintenance', async () => {
+  const { formatStatus } = await import('../../../src/cli/status.js');
+  const { sampleStatus } = await import('../api/status-fixture.js');
+  const now = Date.parse('2026-12-02T07:00:00Z');
+  const text = formatStatus(sampleStatus(new Date(now)), { now, maintenance: { VI_1: { since: '2026-12-02T06:58:00Z', by: 'api' } } });
+  assert.match(text, /IN MAINTENANCE \(lowest priority until `floatd maintenance off`\): VI_1 since 2m ago/);
+  assert.doesNotMatch(formatStatus(sampleStatus(new Date(now)), { now }), /MAINTENANCE/);
+});
