@@ -43,7 +43,7 @@ test('serve: a digitalocean emulator in its own process, driven through the cont
     try {
       assert.equal(info.provider, 'digitalocean');
       assert.deepEqual(Object.keys(info.metadata), ['101', '102']);
-      const settings = { address: '203.0.113.10', token: TOKEN, apiUrl: info.apiUrl, metadataUrl: info.metadata['102']!, timeoutMs: 2000, options: { poll_interval: '0.05' } };
+      const settings = { address: '203.0.113.10', token: TOKEN, apiUrl: info.apiUrl, metadataUrl: info.metadata['102']!, timeoutMs: 10_000, options: { poll_interval: '0.05' } };
       const p = providers.digitalocean!(settings);
       assert.equal(await p.whoAmI(), '102');
       await p.assign('102');
@@ -86,7 +86,7 @@ test('serve: every provider\'s emulator runs as a process and a driver moves the
       writeFileSync(join(dir, 'token'), token);
       const { child, info } = await serve([provider, '--token-file', join(dir, 'token'), '--nodes', `${a},${b}`, '--ip', `${ip}=${a}`, '--action-delay-ms', '50']);
       try {
-        const p = providers[provider]!({ address: ip, token, apiUrl: info.apiUrl, metadataUrl: info.metadata[b]!, timeoutMs: 2000, options: { poll_interval: '0.05' } });
+        const p = providers[provider]!({ address: ip, token, apiUrl: info.apiUrl, metadataUrl: info.metadata[b]!, timeoutMs: 10_000, options: { poll_interval: '0.05' } });
         assert.equal(await p.whoAmI(), b, provider);
         assert.equal(await p.holder(), a, provider);
         await p.assign(b);

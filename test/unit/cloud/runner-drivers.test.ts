@@ -46,7 +46,7 @@ for (const [provider, fx] of Object.entries(FIXTURES)) {
     const runner = (node: string, tokenFile: string): FloatingIpRunner => {
       const cfg: FloatingIpConfig = {
         name: 'web', provider, address: fx.address, tokenFile, apiUrl: emu.apiUrl, metadataUrl: emu.metadataUrl(node),
-        options: { poll_interval: '0.05', timeout: '1', backoff_base: '0.05', backoff_max: '0.5', reconcile_interval: '60' },
+        options: { poll_interval: '0.05', timeout: '5', backoff_base: '0.05', backoff_max: '0.5', reconcile_interval: '60' },
         pos: { file: 'test', line: 1, col: 1 },
       };
       const r = new FloatingIpRunner(cfg, { log: pino({ level: 'silent' }), clock: realClock, factories: providers });
