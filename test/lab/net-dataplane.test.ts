@@ -86,6 +86,14 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       }
       r = { usPerOp: ((performance.now() - t0) * 1000) / (2 * c.n) };
     }
+    if (c.op === 'watch-ip') { // the fallback: deps given without subscribe = ip monitor + sysfs + polls
+      const w = new LinkWatch({ deps: {} }).start();
+      w.on('link', (e) => out({ ev: 'link-ip', ...e }));
+      w.on('address-removed', (e) => out({ ev: 'address-removed-ip', ...e }));
+      w.watchLink(c.ifname);
+      w.watchAddress(c.ifname, c.address);
+      r = w.source();
+    }
     if (c.op === 'burst') { // c.vips × c.repeat announcements, as a takeover sends them
       const t0 = performance.now();
       for (let k = 0; k < c.repeat; k++) for (const v of c.vips) announceAddress(c.ifname, v);
@@ -396,6 +404,20 @@ function kernelAddrs(): { local: string; prefixlen: number; valid_life_time?: nu
   const j = JSON.parse(sh(['ip', '-n', NS_A, '-json', 'addr', 'show', 'dev', IF_A])) as { addr_info: { local: string; prefixlen: number; valid_life_time?: number }[] }[];
   return j[0]?.addr_info ?? [];
 }
+
+test('fallback without netlink: ip monitor + sysfs still report a deletion and a carrier loss', { skip }, async () => {
+  sh(['ip', '-n', NS_A, 'addr', 'add', '192.0.2.79/32', 'dev', IF_A]);
+  const w = await A.cmd({ op: 'watch-ip', ifname: IF_A, address: '192.0.2.79' });
+  assert.equal(w.r, 'ip-monitor');
+  await A.wait((m) => m.ev === 'link-ip' && m.up === true);
+  await new Promise((r) => setTimeout(r, 500)); // let the monitor child start
+  sh(['ip', '-n', NS_A, 'addr', 'del', '192.0.2.79/32', 'dev', IF_A]);
+  assert.equal((await A.wait((m) => m.ev === 'address-removed-ip', 5000)).address, '192.0.2.79');
+  sh(['ip', '-n', NS_B, 'link', 'set', IF_B, 'down']);
+  await A.wait((m) => m.ev === 'link-ip' && m.up === false, 5000);
+  sh(['ip', '-n', NS_B, 'link', 'set', IF_B, 'up']);
+  await A.wait((m) => m.ev === 'link-ip' && m.up === true && A.events.some((e) => e.ev === 'link-ip' && e.up === false), 5000);
+});
 
 test('netlink: VIP add/remove in the namespace, idempotent, seen by ip; presence is the kernel\'s', { skip }, async () => {
   const v4 = { ifname: IF_A, address: '192.0.2.101', prefix: 24, label: `${IF_A}:2`, broadcast: '+' };
