@@ -11,7 +11,7 @@ import { loadConfig, formatDiagnostic } from '../config/index.js';
 import { applyScheduling } from '../daemon/scheduling.js';
 import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
-import { createLogger, type Logger } from '../util/log.js';
+import { createLogger, formatLogBody, type Logger } from '../util/log.js';
 import { logSink } from './syslog.js';
 import { MaintenanceStore, maintenancePath } from './maintenance-store.js';
 import { operatorVerbs } from './operator-verbs.js';
@@ -36,7 +36,11 @@ const DETACH_WAIT_MS = 30_000;
 function logger(o: RunOptions): Logger {
   const level = o.detail ? 'debug' : 'info';
   if (!o.logTo) return createLogger({ json: o.json, level });
-  const sink = logSink({ ...(o.logTo.syslog ? { syslog: o.logTo.syslog } : {}), ...(o.logTo.console ? { console: process.stderr } : {}) });
+  // Detached by detach(): until "ready", errors also go back to the waiting parent's stderr.
+  const toParent = (rec: Record<string, unknown>): void => {
+    if (process.send && process.connected && typeof rec.level === 'number' && rec.level >= 50) process.send({ error: formatLogBody(rec) });
+  };
+  const sink = logSink({ ...(o.logTo.syslog ? { syslog: o.logTo.syslog } : {}), ...(o.logTo.console ? { console: process.stderr } : {}), also: toParent });
   return createLogger({ json: true, level, stream: sink });
 }
 
@@ -62,8 +66,11 @@ async function detach(o: RunOptions): Promise<number> {
     const timer = afterMs(realClock, DETACH_WAIT_MS, () => {
       done(0, `the daemon (pid ${child.pid}) is still starting after ${DETACH_WAIT_MS / 1000} s; see its log`);
     });
-    child.on('message', (m) => { if (m === 'ready') done(0); });
-    child.on('exit', (code, sig) => done(1, `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`));
+    child.on('message', (m: unknown) => {
+      if (m === 'ready') done(0);
+      else if (m && typeof m === 'object' && typeof (m as { error?: unknown }).error === 'string') process.stderr.write(`floatd: ${(m as { error: string }).error}\n`);
+    });
+    child.on('close', (code, sig) => done(1, `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`));
     child.on('error', (e) => done(1, `cannot start the daemon: ${e.message}`));
   });
 }

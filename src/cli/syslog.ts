@@ -48,6 +48,8 @@ export interface LogSinkOptions {
   syslog?: { facility: number; socket?: string; ident?: string; send?: DgramSend };
   /** Human lines to this stream (-l, or the foreground). */
   console?: NodeJS.WritableStream;
+  /** Each record also goes here (the detached daemon's start-up errors, back to the parent's stderr). */
+  also?: (rec: Record<string, unknown>) => void;
 }
 
 /** A pino destination (JSON lines in) that fans each record out to syslog and the console. */
@@ -71,6 +73,7 @@ export function logSink(o: LogSinkOptions): Writable {
         try { rec = JSON.parse(line) as Record<string, unknown>; } catch { rec = { level: 30, msg: line }; }
         sendSyslog(rec);
         o.console?.write(formatHumanLine(rec));
+        o.also?.(rec);
       }
       cb();
     },

@@ -58,6 +58,11 @@ test('daemon mode: returns once up, pid file names the daemon, syslog has the ev
   const master = await syslog.waitFor((m) => /Entering MASTER STATE/.test(m), 10_000);
   assert.match(master, /^<15[89]>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d floatd\[\d+\]: \(VI_1\) Entering MASTER STATE.*\[vrrp\.transition /);
   await syslog.waitFor((m) => /^<159>/.test(m), 5_000); // -D: debug lines too
+  // A second daemon on the same pid file is refused, and says why on the terminal it was started from.
+  const second = s.lab.run('lb1', [...s.floatd, '-f', conf, '-p', pidFile], env());
+  assert.equal(second.status, 1, second.stderr);
+  assert.match(second.stderr, new RegExp(`another floatd is running with pid ${pid}`));
+  assert.equal(readFileSync(pidFile, 'utf8').trim(), pid, 'the running daemon keeps its pid file');
   s.lab.run('lb1', ['kill', '-TERM', pid]);
   await s.waitFor('the pid file is removed', () => !existsSync(pidFile), 10_000);
   await syslog.waitFor((m) => /\[daemon\.stopped /.test(m), 5_000);
