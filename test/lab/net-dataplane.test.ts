@@ -537,6 +537,54 @@ test('track_process in a PID namespace: a death is seen through the pidfd in mil
   assert.ok(out.ms >= 0 && out.ms < 500, `detected in ${out.ms} ms`);
 });
 
+/** In NS_A with RLIMIT_NOFILE 256: take the data plane's descriptors, exhaust the rest, then use it. */
+const FD_AGENT = `
+import { openSync, closeSync } from 'node:fs';
+const { prepareDataplane } = await import(process.env.M_PREP);
+const { LinkWatch, sysfsLinkState } = await import(process.env.M_WATCH);
+const { addAddress, removeAddress, addressPresent } = await import(process.env.M_ADDR);
+const { announceAddress } = await import(process.env.M_GARP);
+const ifname = process.argv[2];
+const prep = prepareDataplane([ifname]);
+const w = new LinkWatch().start();
+const links = [];
+w.on('link', (e) => links.push(e));
+w.watchLink(ifname);
+const held = [];
+let emfile = false;
+try { for (;;) held.push(openSync('/dev/null', 'r')); } catch (e) { emfile = e.code === 'EMFILE'; }
+const r = { kernel: prep.kernel, emfile, held: held.length, source: w.source() };
+try {
+  r.sysfs = sysfsLinkState(ifname);
+  r.linkState = w.linkState(ifname);
+  r.pollEvents = (w.pollLinks(), links.length);
+  r.added = await addAddress({ ifname, address: '192.0.2.150', prefix: 32 });
+  r.present = await addressPresent(ifname, '192.0.2.150');
+  r.garp = announceAddress(ifname, '192.0.2.150');
+  r.removed = await removeAddress({ ifname, address: '192.0.2.150', prefix: 32 });
+} catch (e) { r.error = e.code + ' ' + e.message; }
+for (const fd of held) closeSync(fd);
+w.stop();
+process.stdout.write(JSON.stringify({ ...r, links }));
+`;
+
+test('descriptors exhausted (EMFILE): VIP add/remove, GARP and link state still work; no "link down"', { skip }, () => {
+  const script = join(dir, 'fd-agent.mjs');
+  writeFileSync(script, FD_AGENT);
+  const r = spawnSync('ip', ['netns', 'exec', NS_A, 'prlimit', '--nofile=256:256', process.execPath, ...process.execArgv, script, IF_A], {
+    encoding: 'utf8', timeout: 30_000,
+    env: { ...process.env, M_PREP: modUrl('prepare'), M_WATCH: modUrl('link-watch'), M_ADDR: modUrl('addresses'), M_GARP: modUrl('garp') },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const o = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.deepEqual({ kernel: o.kernel, emfile: o.emfile, source: o.source }, { kernel: 'netlink', emfile: true, source: 'netlink' });
+  assert.equal(o.error, undefined, String(o.error));
+  assert.equal(o.sysfs, 'unknown', 'sysfs cannot be read without a descriptor: unknown, not down');
+  assert.equal(o.linkState, 'up', 'netlink on the socket taken at start still answers');
+  assert.deepEqual(o.links, [{ ifname: IF_A, up: true, exists: true }], 'no link-down event');
+  assert.deepEqual([o.added, o.present, o.garp, o.removed], [true, true, true, true]);
+});
+
 const hasKeepalived = existsSync('/usr/sbin/keepalived');
 const kaSkip = skip || (!hasKeepalived && 'keepalived not installed');
 
