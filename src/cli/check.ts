@@ -26,7 +26,7 @@ export function summarise(cfg: FloatdConfig): string {
     lines.push(`vrrp_script ${s.name}: ${what} every ${s.intervalMs / 1000} s (timeout ${s.timeoutMs / 1000} s, rise ${s.rise}, fall ${s.fall}, weight ${s.weight})`);
   }
   for (const g of cfg.syncGroups) lines.push(`vrrp_sync_group ${g.name}: ${g.members.join(', ')}`);
-  for (const f of cfg.floatingIps) lines.push(`floating_ip ${f.name}: ${f.provider} ${f.address}, token from ${f.tokenFile ? `file ${f.tokenFile}` : f.tokenEnv ? `env ${f.tokenEnv}` : "the provider's default credential chain"}`);
+  for (const f of cfg.floatingIps) lines.push(`floating_ip ${f.name}: ${f.provider} ${f.address}, token from ${f.tokenFile ? `file ${f.tokenFile}` : f.tokenEnv ? `env ${f.tokenEnv}` : "the provider's default credential chain"}${f.peers ? `, peers ${f.peers.join(' ')}` : ''}`);
   for (const w of cfg.webhooks) lines.push(`notify_webhook ${w.name}: POST ${w.url.replace(/\?.*$/, '')}${w.instances ? ` for ${w.instances.join(', ')}` : ''}`);
   lines.push(...describeVirtualServers(cfg.virtualServers ?? []));
   return lines.join('\n');
