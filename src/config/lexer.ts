@@ -30,7 +30,7 @@ interface State {
   /** Files being read, outermost first (a file that includes itself is a loop). */
   stack: string[];
   /** Lines read so far (files, expansions, ~SEQ) and files opened: bounded in total. */
-  lines: number; files: number;
+  lines: number; files: number; chars: number; tokens: number;
   /** Set once a total bound is hit: reading stops. */
   stopped: boolean;
 }
@@ -43,6 +43,8 @@ const BANG = '\uE001';
 const unmask = (t: string): string => t.replace(/\uE000/g, '#').replace(/\uE001/g, '!');
 
 const OCT = /[0-7]{1,3}/y;
+/** Characters that end a run of plain word characters in splitLine. */
+const WORD_STOP = new Set([' ', '\t', '\r', '{', '}', '"', '$']);
 const HEX = /[0-9a-fA-F]{1,2}/y;
 
 /** keepalived's escapes inside double quotes: \a \b \E \f \n \r \t \v \nnn \xXX \cC, else the character itself. */
@@ -89,7 +91,14 @@ export function splitLine(line: string): Word[] {
         if (close !== -1 && close < i) close = line.indexOf('}', i);
         if (close > 0) { text += line.slice(i, close + 1); i = close + 1; continue; }
       }
-      if (line[i] !== '"') { text += line[i]; i++; continue; }
+      if (line[i] !== '"') {
+        // A run of plain characters is copied at once (not one concatenation per character).
+        let j = i + 1;
+        while (j < line.length && !WORD_STOP.has(line[j]!)) j++;
+        text += line.slice(i, j);
+        i = j;
+        continue;
+      }
       quoted = true;
       const open = i;
       i++;
@@ -176,7 +185,8 @@ const SEQ_RE = /^\s*~SEQ(x?)\(([^)]*)\)\s*(.*)$/;
 const MAX_SEQ = 100_000;
 
 /** Feeds lines to processLine, collecting multi-line definitions (`$NAME=` … `\`) first. */
-function processLines(path: string, lines: Line[], st: State, out: Token[], depth: number): void {
+/** `reread`: lines a definition produced from one already counted (they count toward the text and word bounds only). */
+function processLines(path: string, lines: Line[], st: State, out: Token[], depth: number, reread = false): void {
   for (let n = 0; n < lines.length && !st.stopped; n++) {
     const l = lines[n]!;
     const def = DEF_RE.exec(l.text);
@@ -194,23 +204,23 @@ function processLines(path: string, lines: Line[], st: State, out: Token[], dept
       st.defs.set(def[1]!, parts.join('\n'));
       continue;
     }
-    processLine(path, l, st, out, depth);
+    processLine(path, l, st, out, depth, reread);
   }
 }
 
 type Diag = (severity: Diagnostic['severity'], col: number, keyword: string, message: string, code?: 'limit') => void;
 
-function processLine(path: string, l: Line, st: State, out: Token[], depth: number): void {
+function processLine(path: string, l: Line, st: State, out: Token[], depth: number, reread = false): void {
   const diag: Diag = (severity, col, keyword, message, code) => {
     st.diags.push({ severity, file: path, line: l.line, col, keyword, message, ...(code ? { code } : {}) });
   };
   if (st.stopped) return;
   if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)',
     'limit'); return; }
-  if (++st.lines > LIMITS.lines) {
-    diag('error', 1, 'include',
-      `more than ${LIMITS.lines} lines in all (files, ~SEQ and definitions together); reading stops here`, 'limit');
-    st.stopped = true;
+  const all = '(files, ~SEQ and definitions together)';
+  if (!reread && ++st.lines > LIMITS.lines) { stop(diag, `more than ${LIMITS.lines} lines in all ${all}`, st); return; }
+  if ((st.chars += l.text.length) > LIMITS.chars) {
+    stop(diag, `more than ${LIMITS.chars / 1024 / 1024} MiB of text in all ${all}`, st);
     return;
   }
   if (l.text.length > LIMITS.lineLength) { diag('error', 1, 'line',
@@ -237,15 +247,25 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
   }
   if (expanded !== raw) {
     // Re-read what the definitions produced: it may be several lines, a conditional, a definition.
-    processLines(path, expanded.split('\n').map((text) => ({ text, line: l.line })), st, out, depth + 1);
+    processLines(path, expanded.split('\n').map((text) => ({ text, line: l.line })), st, out, depth + 1, true);
     return;
   }
   const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0 }));
   for (const w of words) if (w.unterminated) diag('error', w.unterminated + col0, 'quote',
     'a double quote is never closed on this line');
   if (words[0]?.text === 'include' && !words[0].quoted) { include(path, words, st, out, diag); return; }
+  if ((st.tokens += words.length) > LIMITS.tokens) {
+    stop(diag, `more than ${LIMITS.tokens} words in all`, st);
+    return;
+  }
   const stmt = ++st.stmt;
   for (const w of words) out.push({ text: w.text, file: path, line: l.line, col: w.col, quoted: w.quoted, stmt });
+}
+
+/** A total bound was hit: one error here, and reading stops. */
+function stop(diag: Diag, what: string, st: State): void {
+  diag('error', 1, 'include', `${what}; reading stops here`, 'limit');
+  st.stopped = true;
 }
 
 /** The identity of a file for loop detection: its real path when it exists. */
@@ -322,7 +342,7 @@ function lexFile(path: string, text: string, st: State, out: Token[]): void {
 
 export function lex(path: string, text: string, o: LexOptions = {}): { tokens: Token[]; diagnostics: Diagnostic[] } {
   const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0, stack: [identity(path)], lines: 0, files: 1,
-    stopped: false };
+    chars: 0, tokens: 0, stopped: false };
   const tokens: Token[] = [];
   lexFile(path, text, st, tokens);
   return { tokens, diagnostics: st.diags };

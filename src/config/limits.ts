@@ -6,6 +6,10 @@
 export const LIMITS = {
   /** Lines read in total, source and generated (`~SEQ`, multi-line definitions) together. */
   lines: 200_000,
+  /** Characters read in total (every line, as written and as expanded): `~SEQ` of long lines stops here. */
+  chars: 16 * 1024 * 1024,
+  /** Words produced in total. */
+  tokens: 500_000,
   /** Characters one line may have, as written or after its definitions are replaced. */
   lineLength: 65_536,
   /** Bytes one file may have (the main file or an included one). */

@@ -116,7 +116,7 @@ test('two files including each other: a loop too', async () => {
 });
 
 test('nested ~SEQ, each under the per-sequence bound: the total number of lines is bounded', async () => {
-  const { r, ms } = await bounded(`${INST}~SEQ(a, 1, 99999) ~SEQ(b, 1, 99999) x $a $b\n`);
+  const { r, ms } = await bounded(`${INST}~SEQ(a, 1, 99999) ~SEQ(b, 1, 99999) x\${a}_\${b}\n`);
   const d = limitError(r, /more than 200000 lines in all/);
   assert.equal(`${d.line}:${d.col}`, '5:1');
   assert.ok(ms < 20_000, `${ms} ms`);
@@ -171,4 +171,12 @@ test('only regular files of at most 16 MiB are read: /dev/zero, a FIFO, a direct
     assert.equal(r.config, null);
     assert.match(r.diagnostics[0]!.message, /cannot read: (not a regular file|larger than 16 MiB)/, f);
   }
+});
+
+test('~SEQ of long lines is bounded by the words and the text read in all, not only by lines', () => {
+  const words = timed(`~SEQ(a, 1, 99999) ${'x '.repeat(30_000)}\n`);
+  limitError(words.r, /more than 500000 words in all; reading stops here/);
+  const text = timed(`~SEQ(a, 1, 99999) ${'x'.repeat(60_000)}\n`);
+  limitError(text.r, /more than 16 MiB of text in all/);
+  assert.ok(words.ms < 10_000 && text.ms < 10_000, `${words.ms} ms, ${text.ms} ms`);
 });
