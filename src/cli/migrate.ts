@@ -115,6 +115,7 @@ export function formatHint(h: MigrationHint): string {
     `    provider ${call.provider}`,
     `    address ${addr ?? 'ADDRESS'}${addrNote}`,
     credentials.trimEnd(),
+    "    peers ID ID                 # the provider's ids of both nodes: a partition then moves the address once (docs/cloud.md)",
     '}',
   ];
   if (call.tokenVar) lines.push('', `  The script holds ${call.tokenVar} in clear: move the token to the file above (install -m 0600 /dev/stdin /etc/floatd/${call.provider}.token) and delete it from the script. docs/cloud.md lists the scope it needs.`);

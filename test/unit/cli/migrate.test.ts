@@ -52,7 +52,7 @@ test('floatd check prints the floating_ip block for the seed config and its mast
   const r = await check(conf);
   assert.equal(r.code, 0);
   assert.match(r.out, new RegExp(`${conf.replace(/[.]/g, '\\.')}:\\d+:\\d+: info: vrrp_instance VI_1: notify script .* moves a DigitalOcean floating IP with DigitalOcean's assign-ip \\(line 10 of `));
-  assert.match(r.out, /floating_ip fip_vi_1 \{\n {4}provider digitalocean\n {4}address 203\.0\.113\.10\n {4}token_file \/etc\/floatd\/digitalocean\.token {3}# mode 0600: the DO_TOKEN the script sets\n\}/);
+  assert.match(r.out, /floating_ip fip_vi_1 \{\n {4}provider digitalocean\n {4}address 203\.0\.113\.10\n {4}token_file \/etc\/floatd\/digitalocean\.token {3}# mode 0600: the DO_TOKEN the script sets\n {4}peers ID ID .*\n\}/);
   assert.doesNotMatch(r.out, /dop_v1_secret/);
   assert.match(r.out, /configuration OK/);
   // The printed block, pasted in, is accepted and the hint goes away.
