@@ -3,7 +3,7 @@
 # Safe to run repeatedly: apt-get runs only when a package is missing.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
-pkgs=(iproute2 procps psmisc curl keepalived nginx-light etcd-server util-linux tshark chromium nftables haproxy wrk prometheus)
+pkgs=(iproute2 procps psmisc curl keepalived nginx-light etcd-server util-linux tshark chromium nftables haproxy wrk prometheus man-db)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
