@@ -8,6 +8,7 @@ import type { Node, Token } from './lexer.js';
 import { splitCommand } from './lexer.js';
 import type { HttpUrl, LvsCheckConfig } from './lvs-model.js';
 import type { Pos } from './model.js';
+import { EXTRA_CHECKS, extraCheck, extraKeyword, type ExtraState } from './lvs-check-extra.js';
 
 export interface LvsCtx {
   at(t: Token): Pos;
@@ -29,8 +30,8 @@ export interface CheckDefaults {
   virtualhost?: string;
 }
 
-export const SUPPORTED_CHECKS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK'];
-const NOT_YET_CHECKS = ['DNS_CHECK', 'SMTP_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'];
+export const SUPPORTED_CHECKS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', ...EXTRA_CHECKS];
+const NOT_YET_CHECKS = ['PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'];
 export const ALL_CHECKS = [...SUPPORTED_CHECKS, ...NOT_YET_CHECKS];
 const NOT_HONOURED = 'parsed but not honoured by floatd';
 
@@ -101,6 +102,7 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
   let sni = false;
   let httpVersion: '1.0' | '1.1' = '1.0';
   let vhost = d.virtualhost;
+  const x: ExtraState = { hosts: [] };
   for (const e of n.children ?? []) {
     const k = e.key.text;
     if (timing(c, e, d)) continue;
@@ -134,7 +136,7 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
       case 'bind_if': case 'fwmark': case 'log_all_failures': case 'fast_recovery': case 'tls_compliant': case 'smtp_alert':
         c.warn(e.key, k, NOT_HONOURED);
         break;
-      default: c.warn(e.key, k, `unknown keyword in ${kind}, ignored`);
+      default: if (!extraKeyword(c, kind, e, x)) c.warn(e.key, k, `unknown keyword in ${kind}, ignored`);
     }
   }
   const base = {
@@ -146,6 +148,8 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
     if (!urls.length) { c.err(n.key, kind, `${kind} without a url block`, 'add: url { path / }'); return undefined; }
     return { kind, ...base, retry: d.retry ?? 1, urls, sni, httpVersion, ...(vhost ? { virtualhost: vhost } : {}) };
   }
+  const extra = extraCheck(kind, base, x, d.retry, d.delayBeforeRetryMs !== undefined);
+  if (extra) return extra;
   if (kind === 'MISC_CHECK') {
     if (!argv.length) { c.err(n.key, kind, 'MISC_CHECK without misc_path'); return undefined; }
     return { kind, ...base, retry: d.retry ?? 0, argv, timeoutMs: miscTimeoutMs ?? d.delayLoopMs, dynamic, ...(user ? { user } : {}) };

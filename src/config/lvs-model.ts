@@ -55,7 +55,27 @@ export interface MiscCheckConfig extends CheckBase {
   dynamic: boolean;
   user?: string;
 }
-export type LvsCheckConfig = TcpCheckConfig | HttpCheckConfig | MiscCheckConfig;
+export interface SmtpCheckConfig extends CheckBase {
+  kind: 'SMTP_CHECK';
+  heloName: string;
+  /** `host { connect_ip … }` blocks: every one must pass (none: the real server itself). */
+  hosts: { connectIp?: string; connectPort?: number; bindTo?: string }[];
+}
+export interface UdpCheckConfig extends CheckBase {
+  kind: 'UDP_CHECK';
+  /** Hex bytes sent ('' = an empty datagram). */
+  payload: string;
+  /** A reply is needed (hex: it must start with these bytes); absent: no ICMP error is enough. */
+  requireReply?: string | true;
+  minReplyLength?: number;
+  maxReplyLength?: number;
+}
+export interface DnsCheckConfig extends CheckBase {
+  kind: 'DNS_CHECK';
+  type: 'A' | 'NS' | 'CNAME' | 'SOA' | 'MX' | 'TXT' | 'AAAA';
+  name: string;
+}
+export type LvsCheckConfig = TcpCheckConfig | HttpCheckConfig | MiscCheckConfig | SmtpCheckConfig | UdpCheckConfig | DnsCheckConfig;
 
 export interface RealServerConfig {
   address: string;

@@ -13,6 +13,7 @@ import type { LvsCheckConfig, HttpCheckConfig, HttpUrl } from '../config/lvs-mod
 import type { TrackClock } from '../track/clock.js';
 import { runScript, type ScriptRunner } from '../track/run-script.js';
 import { resolveUser } from '../track/users.js';
+import { dnsProbe, smtpProbe, udpProbe } from './probes-extra.js';
 
 export interface LbProbeResult { ok: boolean; detail: string; weight?: number }
 export type LbProbe = (signal: AbortSignal) => Promise<LbProbeResult>;
@@ -25,12 +26,13 @@ function netError(e: unknown): string {
   return err.code ? `${err.syscall ?? 'request'} ${err.code}` : err.message;
 }
 
-/** Settles once: a timeout, an abort or the exchange itself. */
-function once(clock: TrackClock, ms: number, signal: AbortSignal, cleanup: () => void): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
+/** Settles once: a timeout (`onTimeout`, default a failure), an abort or the exchange itself. */
+export function settleOnce(clock: TrackClock, ms: number, signal: AbortSignal, cleanup: () => void,
+  onTimeout: () => LbProbeResult = () => ({ ok: false, detail: `timed out after ${ms} ms` })): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
   let resolve!: (r: LbProbeResult) => void;
   const done = new Promise<LbProbeResult>((r) => { resolve = r; });
   let settled = false;
-  const t = clock.setTimeout(() => finish({ ok: false, detail: `timed out after ${ms} ms` }), ms);
+  const t = clock.setTimeout(() => finish(onTimeout()), ms);
   const onAbort = (): void => finish({ ok: false, detail: 'aborted' });
   signal.addEventListener('abort', onAbort, { once: true });
   function finish(r: LbProbeResult): void {
@@ -47,7 +49,7 @@ function once(clock: TrackClock, ms: number, signal: AbortSignal, cleanup: () =>
 export function tcpProbe(host: string, port: number, timeoutMs: number, clock: TrackClock, bindTo?: string, bindPort?: number): LbProbe {
   return (signal) => {
     const sock = net.connect({ host, port, ...(bindTo ? { localAddress: bindTo } : {}), ...(bindPort ? { localPort: bindPort } : {}) });
-    const o = once(clock, timeoutMs, signal, () => sock.destroy());
+    const o = settleOnce(clock, timeoutMs, signal, () => sock.destroy());
     sock.once('connect', () => o.finish({ ok: true, detail: `connected to ${host}:${port}` }));
     sock.once('error', (e) => o.finish({ ok: false, detail: netError(e) }));
     return o.done;
@@ -67,7 +69,7 @@ function fetchUrl(ch: HttpCheckConfig, host: string, port: number, u: HttpUrl, c
     ...(ch.bindTo ? { localAddress: ch.bindTo } : {}),
     ...(tls ? { rejectUnauthorized: false, ...(ch.sni && (vhost ?? !net.isIP(host)) ? { servername: vhost ?? host } : {}) } : {}),
   });
-  const o = once(clock, ch.connectTimeoutMs, signal, () => req.destroy());
+  const o = settleOnce(clock, ch.connectTimeoutMs, signal, () => req.destroy());
   req.on('error', (e) => o.finish({ ok: false, detail: netError(e) }));
   req.on('response', (res) => {
     const status = res.statusCode ?? 0;
@@ -122,5 +124,8 @@ export function probeFor(ch: LvsCheckConfig, t: Target, clock: TrackClock, runne
     case 'TCP_CHECK': return tcpProbe(ch.connectIp ?? t.address, ch.connectPort ?? t.port, ch.connectTimeoutMs, clock, ch.bindTo, ch.bindPort);
     case 'HTTP_GET': case 'SSL_GET': return httpProbe(ch, t, clock);
     case 'MISC_CHECK': return miscProbe(ch, clock, runner);
+    case 'SMTP_CHECK': return smtpProbe(ch, t, clock);
+    case 'UDP_CHECK': return udpProbe(ch, t, clock);
+    case 'DNS_CHECK': return dnsProbe(ch, t, clock);
   }
 }
