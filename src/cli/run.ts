@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { loadConfig, formatDiagnostic } from '../config/index.js';
+import { loadConfig, loadConfigBounded, formatDiagnostic } from '../config/index.js';
 import { applyScheduling } from '../daemon/scheduling.js';
 import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
@@ -119,8 +119,11 @@ export async function runRun(o: RunOptions): Promise<number> {
       clock: realClock,
       log,
       holds: () => maintenance.names(),
-      load: async (path) => {
-        const r = await loadConfig(path, { configIds: o.configIds });
+      load: async (path, purpose) => {
+        // A reload parses in a bounded worker: adverts never wait for it (issue 15 item 6).
+        const r = purpose === 'reload'
+          ? await loadConfigBounded(path, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' })
+          : await loadConfig(path, { configIds: o.configIds });
         return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
       },
     }),

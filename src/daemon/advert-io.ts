@@ -6,14 +6,30 @@
 import type { InstanceConfig } from '../config/index.js';
 import type { VrrpPacket } from '../net/vrrp-socket.js';
 import { buildIpv4Packet, decodeAdvert, encodeAdvert, parseIpv4Packet, type Advert } from '../vrrp/packet.js';
-import { validateAdvert } from '../vrrp/validate.js';
+import { validateAdvert, type Expect } from '../vrrp/validate.js';
 import type { DropReason } from '../vrrp/drop-reasons.js';
 import { advertFor, expectFor } from './mapping.js';
+
+/** Per configuration: the advert template and the receive expectations (built once, not per packet). */
+const templates = new WeakMap<InstanceConfig, Advert>();
+const expectations = new WeakMap<InstanceConfig, Expect>();
+
+function template(ic: InstanceConfig): Advert {
+  let t = templates.get(ic);
+  if (!t) templates.set(ic, (t = advertFor(ic, 0)));
+  return t;
+}
+
+function expectation(ic: InstanceConfig): Expect {
+  let e = expectations.get(ic);
+  if (!e) expectations.set(ic, (e = expectFor(ic)));
+  return e;
+}
 
 /** One advert frame per destination; `nextIpId` gives the IPv4 id for each frame. */
 export function advertFrames(ic: InstanceConfig, src: string, dsts: readonly string[], priority: number,
   nextIpId: () => number): Array<{ bytes: Uint8Array; dst: string }> {
-  const adv: Advert = advertFor(ic, priority);
+  const adv: Advert = { ...template(ic), priority };
   return dsts.map((dst) => {
     const payload = encodeAdvert(adv, ic.family, { src, dst });
     if (ic.family === 6) return { bytes: payload, dst };
@@ -46,7 +62,7 @@ export function decodeReceived(p: VrrpPacket, family: 4 | 6):
 /** The second stage: does the advert match what this instance expects? */
 export function checkForInstance(ic: InstanceConfig, p: VrrpPacket, family: 4 | 6, d: { advert: Advert; payload: Buffer; ttl: number }):
   Received {
-  const v = validateAdvert(d.payload, d.advert, { family, src: p.src, dst: p.dst, ttl: d.ttl }, expectFor(ic));
+  const v = validateAdvert(d.payload, d.advert, { family, src: p.src, dst: p.dst, ttl: d.ttl }, expectation(ic));
   return v.ok ? { ok: true, advert: d.advert } : { ok: false, reason: v.reason, message: v.message };
 }
 

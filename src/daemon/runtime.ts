@@ -34,10 +34,12 @@ import { planReload, vipsToDrop } from './reload-plan.js';
 import { checkForInstance, decodeReceived, DropLog } from './advert-io.js';
 import { RuntimeFaults } from './runtime-faults.js';
 import { QuorumWiring } from '../quorum/wiring.js';
+import { FloatdError, refuse, withCode } from '../errors.js';
 
 export interface RuntimeOptions {
   configFile: string;
-  load(path: string): Promise<{ config: FloatdConfig | null; errors: string[] }>;
+  /** Reads the configuration; 'reload' must not block the event loop (a worker parse, issue 15 item 6). */
+  load(path: string, purpose?: 'start' | 'reload'): Promise<{ config: FloatdConfig | null; errors: string[] }>;
   clock: Clock;
   log: Logger;
   /** Test hook: replaces raw sockets (the simulator and unit tests use an in-memory network). */
@@ -123,7 +125,7 @@ export class Runtime implements RuntimeLike {
 
   async start(): Promise<void> {
     const r = await this.o.load(this.o.configFile);
-    if (!r.config) throw new Error(`configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`);
+    if (!r.config) throw new FloatdError('CONFIG_UNUSABLE', `configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`);
     await this.build(r.config, new Set());
   }
 
@@ -189,7 +191,7 @@ export class Runtime implements RuntimeLike {
       this.faults.clear(ic.name, 'socket');
     } catch (e) {
       const msg = `cannot open VRRP socket on ${ic.interface}: ${(e as Error).message}`;
-      this.o.log.error({ event: 'vrrp.socket_error', instance: ic.name, err: (e as Error).message }, msg);
+      this.o.log.error({ event: 'vrrp.socket_error', code: 'SOCKET_OPEN_FAILED', instance: ic.name, err: (e as Error).message }, withCode('SOCKET_OPEN_FAILED', msg));
       this.faults.set(ic.name, 'socket', msg, () => { if (!this.stopping && this.insts.get(ic.name) === rt) this.openSocket(rt); });
     }
   }
@@ -228,6 +230,8 @@ export class Runtime implements RuntimeLike {
   /** A missing interface is a fault until it appears (link watch or the backoff retry). */
   private missingInterface(rt: InstanceRuntime): void {
     const ic = rt.cfg;
+    this.o.log.error({ event: 'vrrp.interface_missing', code: 'INTERFACE_MISSING', instance: ic.name },
+      withCode('INTERFACE_MISSING', `(${ic.name}) interface ${ic.interface} does not exist: FAULT until it appears`));
     this.faults.set(ic.name, 'interface', `interface ${ic.interface} does not exist`, () => {
       void this.dataplane.interfaceInfo(ic.interface).then((info) => {
         if (this.stopping || this.insts.get(ic.name) !== rt) return;
@@ -363,14 +367,14 @@ export class Runtime implements RuntimeLike {
   }
 
   async reload(): Promise<{ ok: boolean; message: string }> {
-    const r = await this.o.load(this.o.configFile);
-    if (!r.config) return { ok: false, message: r.errors.join('; ') };
+    const r = await this.o.load(this.o.configFile, 'reload');
+    if (!r.config) return refuse('CONFIG_UNUSABLE', r.errors.join('; '));
     const next = r.config;
     // Quorum instances re-elect: the lease is the old process's and goes back with its VIPs.
     const plan = planReload(this.cfg, next, (n) => this.node.instance(n)?.state, (n) => this.quorum?.holder(n) === undefined);
     if (plan.kind === 'refuse') {
-      this.o.log.error({ event: 'config.reload_refused' }, plan.message);
-      return { ok: false, message: plan.message };
+      this.o.log.error({ event: 'config.reload_refused', code: 'RELOAD_NO_INSTANCE' }, withCode('RELOAD_NO_INSTANCE', plan.message));
+      return refuse('RELOAD_NO_INSTANCE', plan.message);
     }
     if (plan.kind === 'unchanged') return { ok: true, message: plan.message };
     const oldVips = [...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg, this.cloud?.localVips(rt.cfg.name)));
@@ -435,6 +439,9 @@ export class Runtime implements RuntimeLike {
     return { ...(epoch !== undefined ? { epoch } : {}), ...(text ? { quorumReason: `quorum_denied: ${text}` } : {}) };
   }
 
+  /** The kernel queue's current tail: resolves once every change queued so far has run (tests, simulator). */
+  idle(): Promise<void> { return this.exec.idle(); }
+
   /** Read-only view of an instance's state machine (the simulator's property checks). */
   machine(name: string): Pick<VrrpInstance, 'state' | 'effectivePriority' | 'faulted' | 'handoverPending'> | undefined {
     return this.node?.instance(name);
@@ -450,8 +457,8 @@ export class Runtime implements RuntimeLike {
    */
   handover(name: string, holdS: number, keepVips = false): { ok: boolean; message: string } {
     const inst = this.node.instance(name);
-    if (!inst || !this.trackers) return { ok: false, message: `no instance ${name}` };
-    if (inst.state !== 'MASTER') return { ok: false, message: `${name} is ${inst.state}, not MASTER: nothing to hand over` };
+    if (!inst || !this.trackers) return refuse('NO_SUCH_INSTANCE', `no instance ${name}`);
+    if (inst.state !== 'MASTER') return refuse('NOT_MASTER', `${name} is ${inst.state}, not MASTER: nothing to hand over`);
     const text = `requested through the API${holdS > 0 ? `, holding off for ${holdS} s` : ''}`;
     const holdUntilUs = holdS > 0 ? this.o.clock.nowUs() + Math.round(holdS * 1e6) : undefined;
     this.step(name, { type: 'handover', text, ...(holdUntilUs !== undefined ? { holdUntilUs } : {}), ...(keepVips ? { keepVips } : {}) });
@@ -471,7 +478,7 @@ export class Runtime implements RuntimeLike {
   /** The maintenance set (o.holds) changed for `name`: the FSM's 'maintenance' hold; a held MASTER switches over. */
   holdChanged(name: string, reason: string): { ok: boolean; message: string } {
     const inst = this.node.instance(name);
-    if (!inst || !this.trackers) return { ok: false, message: `no instance ${name}` };
+    if (!inst || !this.trackers) return refuse('NO_SUCH_INSTANCE', `no instance ${name}`);
     const on = this.o.holds?.().has(name) === true;
     this.step(name, { type: 'hold', key: 'maintenance', on, text: reason });
     if (on && this.node.instance(name)?.state === 'MASTER') return this.switchover(name, 0);

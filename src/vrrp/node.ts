@@ -1,6 +1,6 @@
 /**
  * All VRRP instances and sync groups of one daemon. Routes events to instances and applies
- * the sync-group coupling (digest §6). Pure like the instances: events in, actions out.
+ * the sync-group coupling (keepalived vrrp_sync.c; docs/state-machine.md). Pure like the instances: events in, actions out.
  */
 import { VrrpInstance, type Action, type Event, type InstanceParams, type SyncDirective, type VrrpState, type Reason } from './fsm.js';
 import { canGoMaster, directiveFor, groupState, type MemberView, type SyncGroupParams } from './sync-group.js';

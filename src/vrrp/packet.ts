@@ -19,7 +19,21 @@ export interface Advert {
   checksum?: number;
 }
 
+/** Parsed addresses (a daemon sees the same few over and over); bounded. */
+const bytesCache = new Map<string, Buffer>();
+
+/** The address's bytes (a fresh copy: callers may write into it). */
 export function ipBytes(addr: string): Buffer {
+  let b = bytesCache.get(addr);
+  if (!b) {
+    b = parseIpBytes(addr);
+    if (bytesCache.size >= 1024) bytesCache.clear();
+    bytesCache.set(addr, b);
+  }
+  return Buffer.from(b);
+}
+
+function parseIpBytes(addr: string): Buffer {
   if (isIP(addr) === 4) return Buffer.from(addr.split('.').map(Number));
   const [head = '', tail = ''] = addr.split('::');
   const h = head ? head.split(':') : [];

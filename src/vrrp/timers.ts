@@ -1,6 +1,6 @@
 /**
  * VRRP timer arithmetic, in integer microseconds with keepalived's truncation
- * (digest §2.2), and the source-address tie-break (digest §2.6).
+ * (RFC 3768 §6.1, RFC 5798 §6.1), and the source-address tie-break (RFC 5798 §6.4.3).
  */
 
 export const US_PER_CS = 10_000;
@@ -27,7 +27,7 @@ export function masterDownUs(version: VrrpVersion, priority: number, masterAdver
   return downTimerAdverts * masterAdverIntCs * US_PER_CS + skewUs(version, priority, masterAdverIntCs);
 }
 
-/** Effective priority (digest §3.1): owners (255) ignore weights, others clamp to 1..254. */
+/** Effective priority (keepalived vrrp_set_effective_priority): owners (255) ignore weights, others clamp to 1..254. */
 export function effectivePriority(base: number, delta: number): number {
   if (base === 255) return 255;
   return Math.min(254, Math.max(1, base + delta));

@@ -1,5 +1,5 @@
 /**
- * keepalived's receive checks on a decoded advert, in keepalived's order (digest §1.6), with
+ * keepalived's receive checks on a decoded advert, in keepalived's order (vrrp.c vrrp_check_packet), with
  * floatd's stricter defaults as parameters: TTL 255 also in unicast, and unicast adverts only
  * from configured peers. Messages keep keepalived's wording (without the "(instance) " prefix).
  */
