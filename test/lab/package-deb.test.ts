@@ -90,6 +90,10 @@ test('dpkg -i, the installed check, the installed daemon fails over in a lab, dp
   assert.ok(files.includes(BIN));
   const unit = readFileSync('/lib/systemd/system/floatd.service', 'utf8');
   assert.match(unit, /^ExecStart=\/usr\/bin\/floatd run -f \$\{FLOATD_CONF\}/m);
+  if (sh(['systemd-analyze', '--version']).status === 0) {
+    const v = sh(['systemd-analyze', 'verify', '/lib/systemd/system/floatd.service']);
+    assert.equal(v.status, 0, `systemd-analyze verify: ${v.out}${v.err}`);
+  }
   assert.match(sh([BIN, '-v']).out, /^floatd \d/);
   assert.equal(hash(KA_CONF), kaConfBefore, 'installing did not create or change /etc/keepalived/keepalived.conf');
 
