@@ -53,6 +53,11 @@ export interface ReconcilerSettings {
   peers?: readonly string[];
   /** How late an assign issued by a peer may still land (the provider's action time bound). */
   claimWindowMs?: number;
+  /**
+   * `contest_timeout`: after this long contested, claim anyway (a peer that took the address and
+   * then died in the partition would otherwise keep it). Absent: never — at most one move.
+   */
+  contestTimeoutMs?: number;
 }
 
 /** First wait for a pending provider action (grows ×1.5 up to backoffMaxMs). */
@@ -129,6 +134,8 @@ export class Reconciler {
   private lastFailoverCalls: number | undefined;
   private timerAt: number | undefined;
   private contested: string | undefined;
+  /** Since when the same fresh claim has been seen (kept across wishes; cleared when it ends). */
+  private contestSince: number | undefined;
   /** This failover waited for a pending action: look again soon after holding (a late landing). */
   private sawBusy = false;
   private busyWaits = 0;
@@ -267,9 +274,17 @@ export class Reconciler {
     const prev = this.holder;
     this.holder = value;
     this.evidence.observe(now, value);
-    if (!this.evidence.fresh(value, this.self)) this.contested = undefined;
+    const fresh = this.evidence.fresh(value, this.self);
+    if (!fresh) { this.contested = undefined; this.contestSince = undefined; }
     if (value === this.self) { this.onHeld(now, prev, out); return; }
-    if (this.evidence.fresh(value, this.self)) { this.contest(now, value ?? '', out); return; }
+    if (fresh) {
+      this.contestSince ??= now;
+      const limit = this.s.contestTimeoutMs;
+      if (limit === undefined || now - this.contestSince < limit * 1000) { this.contest(now, value ?? '', out); return; }
+      out.push({ type: 'log', level: 'warn', event: 'cloud.contest_timeout', msg: `contested for ${Math.round((now - this.contestSince) / 1e6)} s (contest_timeout ${Math.round(limit / 1000)} s): claiming the address from ${value ?? 'nobody'} anyway` });
+      this.contested = undefined;
+      this.contestSince = undefined;
+    }
     if (this.phase === 'verifying') {
       // The action said done but the provider still shows someone else: eventual consistency
       // or a competing claim. Back off and look again (which re-assigns if still not ours).

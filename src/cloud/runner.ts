@@ -53,6 +53,7 @@ export function reconcilerSettings(cfg: FloatingIpConfig): ReconcilerSettings {
     peers: cfg.peers ?? [],
     // An assign a peer issued may land this late: its action's limit plus one request timeout.
     claimWindowMs: num('action_timeout', 1000, 60_000) + num('timeout', 1000, 10_000),
+    ...(cfg.options.contest_timeout !== undefined ? { contestTimeoutMs: num('contest_timeout', 1000, 0) } : {}),
   };
 }
 

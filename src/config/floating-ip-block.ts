@@ -23,6 +23,7 @@ const NUMERIC: Record<string, [number, number, string]> = {
   error_retry: [1, 86_400, 'seconds before retrying after an auth/not-found/invalid answer'],
   poll_interval: [0.05, 60, "seconds between polls of the provider's action"],
   action_timeout: [1, 3600, "seconds the provider's action may take"],
+  contest_timeout: [1, 86_400, 'seconds a MASTER leaves the address to a peer it cannot hear before claiming it anyway'],
 };
 
 /** Provider-specific words the drivers read from `options`. */

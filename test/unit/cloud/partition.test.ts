@@ -178,3 +178,20 @@ test('a reload during a partition does not forget it: the new reconciler inherit
   }
   assert.equal(fresh.view().phase, 'contested');
 });
+
+test('contest_timeout (opt-in): a peer that took the address and died in the partition loses it after the timeout', () => {
+  const rec = new Reconciler({ ...DEFAULT_RECONCILER, reconcileMs: 10_000, peers: ['me', 'peer'], claimWindowMs: 1000, contestTimeoutMs: 25_000 }, () => 0.5, 'me');
+  const at = (ms: number, ev: Parameters<Reconciler['step']>[1]): ReconcilerAction[] => rec.step(ms * 1000, ev);
+  at(0, { type: 'desire', want: 'hold', reason: 't' });
+  at(10, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'me' });
+  at(10_000, { type: 'timer' });
+  assert.deepEqual(calls(at(10_010, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []); // contested since 10 s
+  at(20_010, { type: 'timer' });
+  assert.deepEqual(calls(at(20_020, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []);
+  at(30_020, { type: 'timer' });
+  assert.deepEqual(calls(at(30_030, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []); // 20 s < 25 s
+  at(40_030, { type: 'timer' });
+  const out = at(40_040, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' });
+  assert.deepEqual(calls(out), ['assign']);
+  assert.ok(out.some((a) => a.type === 'log' && a.event === 'cloud.contest_timeout'));
+});
