@@ -227,8 +227,9 @@ export class ApiServer {
     }
     const path = url.pathname.replace(/\/+$/, '') || '/';
     // Off-host, reads need the token too (Prometheus: `authorization: { credentials_file: … }`);
-    // /healthz stays open for load balancers' probes.
-    if (kind === 'offhost' && path !== '/healthz' && !this.authorised(req, res, path)) return;
+    // open: /healthz for load balancers' probes, and the dashboard page itself (it holds no data;
+    // its polls carry the token typed into it).
+    if (kind === 'offhost' && path !== '/healthz' && path !== '/' && !this.authorised(req, res, path)) return;
     const method = req.method ?? 'GET';
     const p = this.o.provider;
 

@@ -46,7 +46,7 @@ export const API_SCHEMA: Schema<ApiTarget> = {
       if (typeof l === 'string') { c.err(a, 'listen', l); return; }
       (t.listens ??= []).push(l);
       if (!isLoopback(l.host)) c.info(a, 'listen',
-        `the API listens off-host on ${a.text}: every request but /healthz needs the bearer token there, reads included`);
+        `the API listens off-host on ${a.text}: every request but /healthz and the dashboard page needs the bearer token there, reads included`);
     },
   },
   socket: {

@@ -36,13 +36,14 @@ async function serve(token: string | undefined, fn: (ports: { off: number; loop:
 
 test('off-host: reads need the token (401 without, 200 with); /healthz open; loopback and socket unchanged', async () => {
   await serve(TOKEN, async ({ off, loop, socket }) => {
-    for (const p of ['/api/v1/status', '/api/v1/instances', '/metrics', '/', '/api/v1/maintenance']) {
+    for (const p of ['/api/v1/status', '/api/v1/instances', '/metrics', '/api/v1/transitions', '/api/v1/maintenance']) {
       assert.equal(await get({ port: off }, p), 401, `${p} off-host without a token`);
     }
     assert.equal(await get({ port: off }, '/api/v1/status', 'wrong-token-0123456789'), 401);
     assert.equal(await get({ port: off }, '/api/v1/status', TOKEN), 200);
     assert.equal(await get({ port: off }, '/metrics', TOKEN), 200);
     assert.equal(await get({ port: off }, '/healthz'), 200);
+    assert.equal(await get({ port: off }, '/'), 200, 'the dashboard page (no data in it) loads; its polls need the token');
     assert.equal(await get({ port: loop }, '/api/v1/status'), 200, 'loopback reads stay open');
     assert.equal(await get({ socketPath: socket }, '/api/v1/status'), 200, 'socket reads stay open (0660)');
   });
