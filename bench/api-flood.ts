@@ -2,7 +2,7 @@
  * A local user opens thousands of half-open connections to the API (issue 15 item 4: 20,000
  * from `nobody` once exhausted floatd's descriptors). The API runs in a child process (so its
  * descriptors can be counted in /proc); the parent opens N connections that never send a
- * byte, to the unix socket and the loopback port, while it asks /healthz every 50 ms.
+ * byte, to the unix socket and the loopback port, while a third process asks /healthz every 50 ms.
  * Reported per mode: the most descriptors the API process held, the /healthz answers and
  * their latency. Modes: `bounded` (max_connections 64, floatd's default) and `unbounded`
  * (max_connections 4096 and a 60 s idle time: close to the old behaviour, for contrast).
@@ -57,16 +57,9 @@ async function run(mode: 'bounded' | 'unbounded', n: number): Promise<ModeResult
   const baseFds = fds(pid);
   let maxFds = baseFds;
   const sampler = setInterval(() => { maxFds = Math.max(maxFds, fds(pid)); }, 20);
-  const lat: number[] = [];
-  let failed = 0;
-  let probing = true;
-  const prober = (async () => {
-    while (probing) {
-      const ms = await healthz(port);
-      if (ms === undefined) failed++; else lat.push(ms);
-      await sleep(50);
-    }
-  })();
+  // The prober is its own process (a monitoring client), not slowed by the flood's own loop.
+  const probe: ChildProcess = fork(fileURLToPath(import.meta.url), ['probe', String(port)], { stdio: 'inherit' });
+  await new Promise((resolve) => probe.once('message', resolve));
   const held: Socket[] = [];
   for (let i = 0; i < n; i++) {
     const s = i % 2 ? connect(socket) : connect({ host: '127.0.0.1', port });
@@ -77,8 +70,8 @@ async function run(mode: 'bounded' | 'unbounded', n: number): Promise<ModeResult
     if (i % 200 === 199) await sleep(5);
   }
   await sleep(1500);
-  probing = false;
-  await prober;
+  probe.send('stop');
+  const { lat, failed } = await new Promise<{ lat: number[]; failed: number }>((resolve) => probe.once('message', resolve as never));
   clearInterval(sampler);
   child.send('counts');
   const shed = await new Promise((resolve) => child.once('message', (m: { counts: unknown }) => resolve(m.counts)));
@@ -101,5 +94,21 @@ async function main(): Promise<void> {
   for (const r of results) console.log(`| ${r.mode} | ${r.connections} | ${r.baseFds} → ${r.maxFds} | ${r.healthzOk} / ${r.healthzFailed} | ${r.latencyP50Ms.toFixed(1)} / ${r.latencyMaxMs.toFixed(1)} |`);
 }
 
+/** /healthz every 50 ms until told to stop; sends back the latencies and the failures. */
+async function probeLoop(port: number): Promise<void> {
+  const lat: number[] = [];
+  let failed = 0;
+  let stop = false;
+  process.on('message', () => { stop = true; });
+  process.send!('ready');
+  while (!stop) {
+    const ms = await healthz(port);
+    if (ms === undefined) failed++; else lat.push(ms);
+    await sleep(50);
+  }
+  process.send!({ lat, failed }, () => process.exit(0));
+}
+
 if (process.argv[2] === 'serve') void serve(Number(process.argv[3]), process.argv[4]!);
+else if (process.argv[2] === 'probe') void probeLoop(Number(process.argv[3]));
 else await main();
