@@ -7,7 +7,6 @@
  */
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Lab, nginxConf } from './netns-lab.js';
 import { REPO_ROOT } from './seed-lab.js';
 import { pollUntil } from './wait.js';
@@ -28,7 +27,6 @@ export interface QuorumLabOptions {
 export class QuorumLab {
   readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client', ...ETCD] });
   readonly floatd = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js')];
-  private readonly etcd = new Map<string, ChildProcess>();
 
   constructor(readonly opts: QuorumLabOptions = {}) {
     try {
@@ -74,12 +72,11 @@ ${q ? '    quorum main\n' : ''}}\n`;
   startEtcd(e: string): void {
     const cluster = ETCD.map((x) => `${x}=http://${this.lab.host(x).ip}:2380`).join(',');
     const ip = this.lab.host(e).ip;
-    const child = this.lab.spawn(e, ['etcd', '--name', e, '--data-dir', join(this.lab.host(e).dir, 'etcd'),
+    this.lab.spawn(e, ['etcd', '--name', e, '--data-dir', join(this.lab.host(e).dir, 'etcd'),
       '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
       '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
       '--initial-cluster', cluster, '--initial-cluster-state', existsSync(join(this.lab.host(e).dir, 'etcd')) ? 'existing' : 'new',
       '--initial-cluster-token', `floatd-${this.lab.id}`, '--log-level', 'warn'], `etcd-${e}.log`);
-    this.etcd.set(e, child);
   }
 
   /** Resolves when every member answers /health true. */
@@ -88,10 +85,24 @@ ${q ? '    quorum main\n' : ''}}\n`;
       this.lab.exec('client', ['curl', '-s', '--max-time', '0.5', `http://${this.lab.host(e).ip}:2379/health`], true))), ms);
   }
 
-  /** The member etcd reports as leader (by its /v3 status through the client host). */
+  /** The member etcd reports as leader (each member's /v3/maintenance/status, asked from the client host). */
+  etcdLeader(): string | undefined {
+    for (const e of ETCD) {
+      const out = this.lab.exec('client', ['curl', '-s', '--max-time', '0.5', '-X', 'POST', '-d', '{}',
+        `http://${this.lab.host(e).ip}:2379/v3/maintenance/status`], true);
+      try {
+        const j = JSON.parse(out) as { header?: { member_id?: string }; leader?: string };
+        if (j.leader && j.header?.member_id === j.leader) return e;
+      } catch { /* not answering */ }
+    }
+    return undefined;
+  }
+
+  /** Signals the member's etcd process itself, inside its host (the spawned child is nsenter, which forks). */
   etcdSignal(e: string, sig: 'STOP' | 'CONT' | 'KILL'): void {
-    const c = this.etcd.get(e);
-    if (c?.pid) spawnSync('kill', [`-${sig}`, String(c.pid)]);
+    const pid = this.lab.exec(e, ['pidof', 'etcd'], true).trim();
+    if (!pid) throw new Error(`etcd is not running on ${e}`);
+    this.lab.exec(e, ['kill', `-${sig}`, ...pid.split(/\s+/)]);
   }
 
   startFloatd(h: QServer): void {

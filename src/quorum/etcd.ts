@@ -31,6 +31,8 @@ export interface LeaseBackend {
   watch(key: string, on: (ev: KeyEvent) => void): { close(): void };
   /** Linearizable check, right before an irreversible act (a cloud assign): is `epoch` still the key's? */
   confirm(key: string, epoch: number): Promise<boolean>;
+  /** Use the next endpoint from now on (the current one stalls or fails). */
+  failover?(): void;
   close(): void;
 }
 
@@ -61,23 +63,39 @@ export function etcdOptions(q: QuorumConfig, env: NodeJS.ProcessEnv = process.en
   return o;
 }
 
+/**
+ * One etcd3 client per endpoint, used one at a time: a member that is stopped (SIGSTOP, a hung
+ * VM) keeps its TCP connections open and never answers, which the client's own pool does not
+ * notice on a stream. floatd moves to the next endpoint on a failed request, a broken stream or
+ * a stalled one (the lease machine's `switchEndpoint`).
+ */
 export class EtcdBackend implements LeaseBackend {
-  private readonly client: Etcd3;
+  private readonly clients: Etcd3[];
+  private cur = 0;
 
   constructor(options: IOptions, private readonly clock: Clock, private readonly timeoutMs: number) {
-    this.client = new Etcd3(options);
+    const hosts = typeof options.hosts === 'string' ? [options.hosts] : options.hosts;
+    this.clients = hosts.map((h) => new Etcd3({ ...options, hosts: [h] }));
+  }
+
+  private get client(): Etcd3 { return this.clients[this.cur]!; }
+  failover(): void { this.cur = (this.cur + 1) % this.clients.length; }
+  /** A failed call moves to the next endpoint before the error goes on. */
+  private async failing<R>(p: Promise<R>): Promise<R> {
+    try { return await p; } catch (e) { this.failover(); throw e; }
   }
 
   private call(): { deadline: number } { return { deadline: this.clock.wallMs() + this.timeoutMs }; }
 
   async acquire(key: string, value: string, ttlS: number): Promise<AcquireResult> {
     const k = Buffer.from(key);
-    const grant = await this.client.leaseClient.leaseGrant({ TTL: ttlS, ID: 0 }, this.call());
-    const txn = await this.client.kv.txn({
+    const client = this.client;
+    const grant = await this.failing(client.leaseClient.leaseGrant({ TTL: ttlS, ID: 0 }, this.call()));
+    const txn = await this.failing(client.kv.txn({
       compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
       success: [{ request_put: { key: k, value: Buffer.from(value), lease: grant.ID } }],
       failure: [{ request_range: { key: k } }],
-    }, this.call()).catch(async (e: unknown) => {
+    }, this.call())).catch(async (e: unknown) => {
       void this.revoke(grant.ID);
       throw e;
     });
@@ -130,11 +148,11 @@ export class EtcdBackend implements LeaseBackend {
   }
 
   async confirm(key: string, epoch: number): Promise<boolean> {
-    const txn = await this.client.kv.txn({
+    const txn = await this.failing(this.client.kv.txn({
       compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: epoch }],
-    }, this.call());
+    }, this.call()));
     return txn.succeeded;
   }
 
-  close(): void { this.client.close(); }
+  close(): void { for (const c of this.clients) c.close(); }
 }

@@ -187,7 +187,7 @@ export class QuorumGate {
             gen,
             s: s.backend.keepAlive(leaseId,
               (ttlS) => this.step(holder, { type: 'renewed', leaseId, gen, ttlUs: ttlS * 1_000_000 }),
-              (why) => this.step(holder, { type: 'renewFailed', leaseId, gen, error: why })),
+              (why) => { s.backend.failover?.(); this.step(holder, { type: 'renewFailed', leaseId, gen, error: why }); }),
           };
         }
         s.stream.s.send();
@@ -208,6 +208,10 @@ export class QuorumGate {
         this.o.hooks.onFence(holder, a.kind, a.reason);
         break;
       case 'kernelRefresh': this.o.hooks.onKernelRefresh(holder, a.notAfterUs); break;
+      case 'switchEndpoint':
+        log.warn({ event: 'quorum.endpoint', holder, key: s.key }, `(${holder}) ${a.why}: next etcd endpoint`);
+        s.backend.failover?.();
+        break;
       case 'log': log[a.level]({ event: 'quorum.log', holder, key: s.key }, a.text); break;
     }
   }

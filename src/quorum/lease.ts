@@ -61,6 +61,8 @@ export type LeaseAction =
    * from an older stream must be reported with that stream's number, and are then ignored).
    */
   | { type: 'renew'; leaseId: string; gen: number }
+  /** The keepalive stream gets no answers (a stopped etcd member keeps its TCP connection): use another endpoint. */
+  | { type: 'switchEndpoint'; why: string }
   /** Revoke; `afterRelease`: only once the VIPs are gone (runtime orders it behind the VIP removal). */
   | { type: 'revoke'; leaseId: string; afterRelease: boolean }
   /** This node may hold the VIP from now until `deadlineUs` (extended silently on renewals). */
@@ -254,11 +256,21 @@ export class LeaseMachine {
       this.retryAt = undefined;
       if (this.wanted && (this._phase === 'denied' || this._phase === 'unreachable')) this.acquire(now, out);
     }
+    const oldest = this.pending[0];
+    if (this.held && oldest !== undefined && now - oldest >= this.stallUs()) {
+      // No answer on this stream for a renewal period: a new stream, on another member.
+      this.pending.length = 0;
+      this.gen++;
+      out.push({ type: 'switchEndpoint', why: `no keepalive answer for ${Math.round((now - oldest) / 1000)} ms` });
+    }
     if (this.held && this.nextRenewAt !== undefined && now >= this.nextRenewAt) {
       this.renew(now, out);
       this.nextRenewAt = now + this.t.renewUs;
     }
   }
+
+  /** A renewal unanswered for one renewal period (answers take milliseconds) stalls its stream. */
+  private stallUs(): number { return Math.max(this.t.renewUs, 250_000); }
 
   private renew(now: number, out: LeaseAction[]): void {
     if (!this.held || this.pending.length >= MAX_PENDING) return;

@@ -22,24 +22,21 @@ test('acquire: the deadline counts from the send time of the acquire, not the re
   assert.ok(!m.mayHold(deadline));
 });
 
-test('renewals: each ack moves the deadline to its own send time + ttl − margin; replies match oldest first', () => {
+test('renewals: each ack moves the deadline to its own send time + ttl − margin (not the reply time)', () => {
   const { m } = holding(0);
-  const r1 = m.step(400_000, { type: 'timer' });
-  assert.deepEqual(r1, [{ type: 'renew', leaseId: 'L1', gen: 1 }]);
-  const r2 = m.step(800_000, { type: 'timer' });
-  assert.deepEqual(types(r2), ['renew']);
-  // The first reply arrives late, after the second was sent: it is credited to the first send.
-  const a = m.step(900_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
+  assert.deepEqual(m.step(400_000, { type: 'timer' }), [{ type: 'renew', leaseId: 'L1', gen: 1 }]);
+  const a = m.step(650_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
   assert.equal(m.deadlineUs, 400_000 + ttlEff - T.marginUs);
   assert.deepEqual(a, [{ type: 'kernelRefresh', notAfterUs: 400_000 + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US }]);
-  m.step(950_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
+  assert.deepEqual(types(m.step(800_000, { type: 'timer' })), ['renew']);
+  m.step(805_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
   assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs);
 });
 
 test('no ack: the holder fences at the deadline and asks again (VRRP still wants MASTER)', () => {
   const { m } = holding(0);
   const d = m.deadlineUs!;
-  for (let t = 400_000; t < d; t += 400_000) assert.deepEqual(types(m.step(t, { type: 'timer' })), ['renew']);
+  for (let t = 400_000; t < d; t += 400_000) assert.ok(types(m.step(t, { type: 'timer' })).includes('renew'));
   assert.equal(m.nextWake(), d);
   const out = m.step(d, { type: 'timer' });
   assert.deepEqual(types(out), ['fence', 'revoke', 'acquire']);
@@ -140,4 +137,15 @@ test('etcd granting less than the ttl asked for is refused', () => {
 test('someone else created the key while we thought we held it: fence', () => {
   const { m } = holding(0);
   assert.deepEqual(types(m.step(10_000, { type: 'keyCreated', epoch: 50, holder: 'lb2' })), ['fence', 'revoke']);
+});
+
+test('a stream that stops answering (a stopped etcd member) is abandoned after one renewal period: another endpoint', () => {
+  const { m } = holding(0);
+  assert.deepEqual(types(m.step(400_000, { type: 'timer' })), ['renew']);
+  const out = m.step(800_000, { type: 'timer' });
+  assert.deepEqual(types(out), ['switchEndpoint', 'renew']);
+  assert.equal((out[1] as { gen: number }).gen, 2, 'the next renewal goes on a new stream');
+  assert.ok(800_000 < m.deadlineUs!, 'well before the deadline');
+  m.step(810_000, { type: 'renewed', leaseId: 'L1', gen: 2, ttlUs: T.ttlUs });
+  assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs, 'credited to the new stream\'s send, not the stalled one');
 });
