@@ -49,7 +49,12 @@ export interface Metrics {
   render(): Promise<string>;
 }
 
-export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetrics?: boolean } = {}): Metrics {
+/** What each API listener holds and has shed (conn-limit.ts), for the floatd_api_* metrics. */
+export interface ListenerCounts { what: string; open: number; evicted: number; refused: number; idle: number }
+
+export function createMetrics(
+  getStatus: () => DaemonStatus, opts: { processMetrics?: boolean; connections?: () => ListenerCounts[] } = {},
+): Metrics {
   const registry = new Registry();
   // The event-loop-lag histogram samples on a timer: every 10 ms by default, 100 wake-ups a
   // second that were the largest part of an idle daemon's CPU. Once a second is enough to see lag.
@@ -89,6 +94,18 @@ export function createMetrics(getStatus: () => DaemonStatus, opts: { processMetr
   });
 
   // ---- floatd's own ----
+  const conns = opts.connections;
+  if (conns) {
+    new Gauge({ name: 'floatd_api_connections', help: 'Connections each API listener holds now', labelNames: ['listener'], registers,
+      collect() { this.reset(); for (const c of conns()) this.set({ listener: c.what }, c.open); } });
+    new Counter({
+      name: 'floatd_api_connections_closed_total', labelNames: ['listener', 'why'], registers,
+      help: 'API connections closed by the bound (evicted: oldest idle at the cap; refused: all busy; idle: sent nothing)',
+      collect() {
+        this.reset();
+        for (const c of conns()) for (const why of ['evicted', 'refused', 'idle'] as const) this.inc({ listener: c.what, why }, c[why]);
+      } });
+  }
   gauge('floatd_info', 'Build and identity (always 1)', ['version', 'router_id', 'hostname'], (set, s) => set({ version: s.version, router_id: s.routerId, hostname: s.hostname }, 1));
   gauge('floatd_vrrp_instance_state', 'One sample per instance and state, 1 for the current state', ['iname', 'state'], (set, s) => {
     for (const i of s.instances) for (const st of Object.keys(STATE_NUMBER) as VrrpStateName[]) set({ iname: i.name, state: st }, i.state === st ? 1 : 0);

@@ -119,7 +119,7 @@ export class ApiServer {
   readonly listening: Listening = { tcp: [] };
 
   constructor(private readonly o: ApiServerOptions) {
-    this.metrics = createMetrics(() => o.provider.status(), { processMetrics: o.processMetrics });
+    this.metrics = createMetrics(() => o.provider.status(), { processMetrics: o.processMetrics, connections: () => this.connectionCounts() });
     this.token = o.token;
     this.limited = new RateLimitedLog({ log: o.log, clock: o.clock ?? realClock });
   }

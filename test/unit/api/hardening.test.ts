@@ -27,6 +27,18 @@ function raw(to: { port: number } | { path: string }, request: string): Promise<
   });
 }
 
+function body(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => { data += c; });
+    s.on('error', reject);
+    s.on('close', () => resolve(data));
+    s.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+  });
+}
+
 const get = (path: string, host: string | null, extra = ''): string =>
   `GET ${path} HTTP/1.1\r\n${host === null ? '' : `Host: ${host}\r\n`}${extra}Connection: close\r\n\r\n`;
 
@@ -137,6 +149,11 @@ test('half-open connections: each listener holds at most max_connections; a real
       assert.equal(await raw(to, get('/healthz', 'localhost')), 200);
       for (const s of idle) s.destroy();
     }
+    const m = await body(port, '/metrics');
+    assert.match(m, new RegExp(`floatd_api_connections_closed_total\\{listener="127\\.0\\.0\\.1:${port}",why="evicted"\\} (\\d+)`));
+    const evicted = Number(new RegExp(`floatd_api_connections_closed_total\\{listener="127\\.0\\.0\\.1:${port}",why="evicted"\\} (\\d+)`).exec(m)![1]);
+    assert.ok(evicted >= 184, `metric says ${evicted} evicted`);
+    assert.match(m, /floatd_api_connections\{listener="[^"]+"\} \d+/);
   }, { maxConnections: 16 });
 });
 
