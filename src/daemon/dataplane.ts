@@ -4,6 +4,7 @@
  */
 import { addAddress, addRoute, interfaceInfo, listAddresses, refreshLifetime, removeAddress, removeRoute } from '../net/addresses.js';
 import { announceAddress } from '../net/garp.js';
+import { prepareDataplane } from '../net/prepare.js';
 import type { DataplanePort } from './ports.js';
 
 export const kernelDataplane: DataplanePort = {
@@ -15,4 +16,5 @@ export const kernelDataplane: DataplanePort = {
   refreshLifetime: (s, seconds) => refreshLifetime(s, seconds),
   announce: (ifname, address) => announceAddress(ifname, address),
   listAddresses: async (ifname) => (await listAddresses(ifname)).map((a) => a.address),
+  prepare: (ifnames) => prepareDataplane(ifnames).failed.map((f) => `${f.ifname}: ${f.error}`),
 };

@@ -23,6 +23,9 @@ export interface DataplanePort {
   announce(ifname: string, address: string): boolean;
   /** The addresses on the interface now (what "present" in status reports). */
   listAddresses(ifname: string): Promise<string[]>;
+  /** Takes the data plane's descriptors now (netlink, a packet socket per interface), before any
+   * descriptor pressure (issue 15 item 4); returns what could not be opened, as messages. */
+  prepare?(ifnames: string[]): string[];
 }
 
 export type SocketOpener = (o: VrrpSocketOptions) => VrrpSocket;

@@ -144,6 +144,10 @@ export class Runtime implements RuntimeLike {
       log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
     });
     const infos = await Promise.all(cfg.instances.map((ic) => this.dataplane.interfaceInfo(ic.interface)));
+    // The netlink and GARP sockets now, not during a takeover under descriptor pressure (issue 15 item 4).
+    for (const m of this.dataplane.prepare?.(cfg.instances.map((ic) => ic.interface)) ?? []) {
+      log.warn({ event: 'garp.error', err: m }, `GARP socket not open yet (${m}); opened at the first announcement`);
+    }
     const params = cfg.instances.map((ic, i) => {
       const info = infos[i];
       const src = ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ? '0.0.0.0' : '::');
