@@ -99,7 +99,7 @@ export async function runRun(o: RunOptions): Promise<number> {
   let runtime: Runtime | undefined;
   const verbs = operatorVerbs(() => runtime, maintenance, log, () => new Date(realClock.wallMs()).toISOString());
   const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config, verbs);
-  const lb = lbHooks(first.config, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config);
+  const lb = lbHooks(first.config, log, () => loadConfig(o.file, { configIds: o.configIds }));
   return runDaemon({
     pidFile: o.pidFile,
     dumpDir,

@@ -161,7 +161,7 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
   if (!h) return undefined;
   const vs: VirtualServerConfig = {
     ...h, protocol: 'TCP', sched: 'wrr', hashPort: false, method: 'NAT', delayLoopMs: 60_000, quorum: 1, hysteresis: 0,
-    alpha: false, omega: false, realServers: [], pos: c.at(n.key),
+    alpha: false, omega: false, realServers: [], pos: c.at(n.key), ...(n.close && n.close.file === n.key.file ? { endLine: n.close.line } : {}),
   };
   const d: CheckDefaults = { delayLoopMs: 60_000, connectTimeoutMs: 5000, alpha: false };
   let schedSet = false;

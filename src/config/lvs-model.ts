@@ -116,4 +116,6 @@ export interface VirtualServerConfig {
   virtualhost?: string;
   realServers: RealServerConfig[];
   pos: Pos;
+  /** Line of the block's closing brace (in pos.file): its diagnostics are the ones inside. */
+  endLine?: number;
 }

@@ -4,6 +4,7 @@
  * scripts run) on the way out. Nothing loads when the configuration has no virtual_server.
  */
 import type { FloatdConfig } from '../config/model.js';
+import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
 import { trackClockFrom } from '../track/clock.js';
 import { realClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -19,9 +20,19 @@ export function withLb(s: DaemonStatus): DaemonStatus {
   return current?.active ? { ...s, lb: current.status() } : s;
 }
 
+/** The warnings positioned inside a virtual_server block. */
+export function lvsWarnings(cfg: FloatdConfig, diags: Diagnostic[]): Diagnostic[] {
+  const spans = (cfg.virtualServers ?? []).map((v) => [v.pos.file, v.pos.line, v.endLine ?? v.pos.line] as const);
+  return diags.filter((d) => d.severity === 'warning' && spans.some(([f, a, b]) => d.file === f && d.line >= a && d.line <= b));
+}
+
 export interface LbHooks { onReady(): Promise<void>; onReloaded(): Promise<void>; onStopping(): Promise<void> }
 
-export function lbHooks(first: FloatdConfig, log: Logger, reloadConfig: () => Promise<FloatdConfig | null>): LbHooks {
+/**
+ * `reloadConfig` reads the file again after an accepted reload. The warnings inside virtual_server
+ * blocks are logged then (at start `floatd run` logs every diagnostic; a reload logs only errors).
+ */
+export function lbHooks(first: FloatdConfig, log: Logger, reloadConfig: () => Promise<{ config: FloatdConfig | null; diagnostics: Diagnostic[] }>): LbHooks {
   const start = async (cfg: FloatdConfig): Promise<void> => {
     const vss = cfg.virtualServers ?? [];
     if (!vss.length && !current) return;
@@ -33,7 +44,12 @@ export function lbHooks(first: FloatdConfig, log: Logger, reloadConfig: () => Pr
   };
   return {
     onReady: () => start(first),
-    async onReloaded() { const cfg = await reloadConfig(); if (cfg) await start(cfg); },
+    async onReloaded() {
+      const r = await reloadConfig();
+      if (!r.config) return;
+      for (const d of lvsWarnings(r.config, r.diagnostics)) log.warn({ event: 'config.diagnostic' }, formatDiagnostic(d));
+      await start(r.config);
+    },
     async onStopping() { await current?.stop(); current = undefined; },
   };
 }

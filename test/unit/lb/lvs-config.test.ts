@@ -144,3 +144,19 @@ virtual_server fwmark 3 {
   assert.match(bad.lines.join('\n'), /:4:3: error: real_server: real_server 203\.0\.113\.11 port 8080: DR cannot change the port/);
   assert.match(bad.lines.join('\n'), /:6:1: error: lvs_method: DR for fwmark services is not supported yet/);
 });
+
+test('the warnings inside virtual_server blocks are the ones a reload logs', async () => {
+  const { lvsWarnings } = await import('../../../src/lb/hooks.js');
+  const r = parse(`global_defs {
+  smtp_server 192.0.2.1
+}
+virtual_server 192.0.2.100 80 {
+  lvs_sched rr
+  ha_suspend
+  real_server 203.0.113.11 80 { }
+}`);
+  assert.ok(r.config);
+  const w = lvsWarnings(r.config, r.diagnostics);
+  assert.deepEqual(w.map((d) => `${d.line}:${d.keyword}`), ['6:ha_suspend']);
+  assert.ok(r.diagnostics.some((d) => d.line === 2 && d.severity === 'warning'), 'the global_defs warning exists but is not an LVS one');
+});
