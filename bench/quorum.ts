@@ -9,17 +9,19 @@
  * - partition: host↔host partition for 10 s, both reaching etcd; dual-holder seconds for floatd
  *   with quorum, floatd without, keepalived.
  * - etcd-cut: the holder cut from etcd (not from its peer) for 10 s: dual-holder seconds, fence (ms).
- * Usage (root): node dist/bench/quorum.js [runs=5] [modes=crash,sigstop,sigterm,partition,etcd-cut]
+ * - jitter: advert interval jitter at the MASTER (0.1 s adverts, 20 s captured with dumpcap), with and
+ *   without the quorum block (the etcd client on the same event loop).
+ * Usage (root): node dist/bench/quorum.js [runs=5] [modes=crash,sigstop,sigterm,partition,etcd-cut,jitter]
  *   → markdown + bench/results/quorum.json
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HolderSampler, QuorumLab, QUORUM_VIP, type QServer } from '../src/lab/quorum-lab.js';
 import { REPO_ROOT } from '../src/lab/seed-lab.js';
 import { ClientProbe } from '../src/lab/client-probe.js';
-import { median, sleep } from './stats.js';
+import { median, quantile, sleep } from './stats.js';
 
-type Mode = 'crash' | 'sigstop' | 'sigterm' | 'partition' | 'etcd-cut';
+type Mode = 'crash' | 'sigstop' | 'sigterm' | 'partition' | 'etcd-cut' | 'jitter';
 const runs = Number(process.argv[2] ?? 5);
 const modes = (process.argv[3] ?? 'crash,sigstop,sigterm,partition,etcd-cut').split(',') as Mode[];
 const out: Record<string, unknown> = { date: new Date().toISOString(), runs };
@@ -154,6 +156,25 @@ async function etcdCut(): Promise<void> {
   console.log(`| holder cut from etcd 10 s → it fences, ms | ${fmt(fence)} | dual samples ${dual} |`);
 }
 
+async function jitter(): Promise<void> {
+  const res: Record<string, { adverts: number; p50Ms: number; p99Ms: number; maxMs: number }> = {};
+  for (const [label, quorum] of [['with quorum (etcd client running)', true], ['without quorum', false]] as const) {
+    res[label] = await withLab({ quorum, advertInt: 0.1 }, 'floatd', async (q) => {
+      const pcap = join(q.lab.host('lb1').dir, 'adverts.pcapng');
+      const cap = q.lab.spawn('lb1', ['dumpcap', '-q', '-i', 'eth1', '-f', `ip proto 112 and src host ${q.lab.host('lb1').ip}`,
+        '-a', 'duration:20', '-w', pcap], 'dumpcap.log');
+      const code = await new Promise<number | null>((resolve) => cap.once('exit', resolve));
+      if (code !== 0) throw new Error(`dumpcap: ${readFileSync(join(q.lab.dir, 'dumpcap.log'), 'utf8')}`);
+      const t = q.lab.exec('lb1', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch']).split('\n').filter(Boolean).map((x) => Number(x) * 1000);
+      const dev = t.slice(1).map((x, i) => Math.abs(x - t[i]! - 100)).sort((a, b) => a - b);
+      return { adverts: t.length, p50Ms: quantile(dev, 0.5), p99Ms: quantile(dev, 0.99), maxMs: dev[dev.length - 1] ?? 0 };
+    });
+    const r = res[label]!;
+    console.log(`| advert jitter at 0.1 s, ${label}: p50 / p99 / max, ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ${r.maxMs.toFixed(2)} | ${r.adverts} adverts |`);
+  }
+  out.jitter = res;
+}
+
 console.log('| quorum lab (ttl 2, etcd defaults, VRRPv3 advert 0.2 s) | value | notes |\n|---|---|---|');
 for (const m of modes) {
   if (m === 'crash') await crash();
@@ -161,6 +182,7 @@ for (const m of modes) {
   else if (m === 'sigterm') await sigterm();
   else if (m === 'partition') await partition();
   else if (m === 'etcd-cut') await etcdCut();
+  else if (m === 'jitter') await jitter();
 }
 mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
 writeFileSync(join(REPO_ROOT, 'bench/results/quorum.json'), JSON.stringify(out, null, 2) + '\n');
