@@ -15,6 +15,7 @@ import { LinkWatch } from '../net/link-watch.js';
 import { TrackerSet, type TrackerSetOptions } from '../track/tracker-set.js';
 import type { ScriptIdentity } from '../track/types.js';
 import { Notifier, type NotifierHandOver } from '../notify/notifier.js';
+import { readSecretFile } from '../util/secret-file.js';
 import { afterMs, trackClockFrom, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
@@ -169,7 +170,9 @@ export class Runtime implements RuntimeLike {
     const gates = this.quorum ? { mayMaster: this.quorum.mayMaster } : {};
     this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })), gates);
     this.scriptUser = this.resolveScriptUser(cfg);
-    const nc = notifierConfig(cfg, this.scriptUser, (f) => (this.o.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(f).trim());
+    // Webhook secrets (authorization_file, secret_file): warned about when others can read them, never logged.
+    const readFile = this.o.readFile ?? ((p: string): string => readFileSync(p, 'utf8'));
+    const nc = notifierConfig(cfg, this.scriptUser, (f) => readSecretFile(f, log, 'notify_webhook secret', readFile));
     for (const d of nc.disabled) log.error({ event: 'notify.webhook_config', webhook: d.name }, `notify_webhook ${d.name} disabled: ${d.error}`);
     // After a reload: states already announced are not announced again (a kept MASTER does not
     // re-run notify_master) and scripts still running go on, queued before the new events.

@@ -3,7 +3,7 @@
  * or others can read, or that is a symlink someone else could point elsewhere, is warned
  * about when it is read. The secret it holds is registered for log redaction (redact.ts).
  */
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { registerSecret } from './redact.js';
 
 export interface WarnLog { warn(obj: object, msg: string): void }
@@ -11,7 +11,7 @@ export interface WarnLog { warn(obj: object, msg: string): void }
 /** Why `path` is too open for a secret, or undefined when only its owner can read it. */
 export function secretFileProblem(path: string): string | undefined {
   let st;
-  try { st = statSync(path); } catch (e) { return `cannot stat: ${(e as NodeJS.ErrnoException).code ?? String(e)}`; }
+  try { st = statSync(path); } catch { return undefined; } // nothing to judge (the read reports a missing file)
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
   if (st.mode & 0o004) return `readable by everyone (mode ${mode}; chmod 600 it)`;
   if (st.mode & 0o040) return `readable by group ${st.gid} (mode ${mode}; chmod 600 it)`;
@@ -23,6 +23,18 @@ export function secretFileProblem(path: string): string | undefined {
     }
   } catch { /* raced */ }
   return undefined;
+}
+
+/**
+ * Reads a secret file (trimmed), warns when others can read it, and registers the value for log
+ * redaction: the one call for every secret floatd reads from a file. Throws what readFileSync throws.
+ */
+export function readSecretFile(
+  path: string, log: WarnLog, what: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+): string {
+  const value = read(path).trim();
+  warnIfWorldReadable(path, log, what, value);
+  return value;
 }
 
 /**

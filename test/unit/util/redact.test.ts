@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, formatHumanLine, registerSecret } from '../../../src/util/log.js';
 import { clearSecrets, escapeControl, redactSecrets } from '../../../src/util/redact.js';
-import { secretFileProblem, warnIfWorldReadable } from '../../../src/util/secret-file.js';
+import { readSecretFile, secretFileProblem, warnIfWorldReadable } from '../../../src/util/secret-file.js';
 import { logSink } from '../../../src/cli/syslog.js';
 
 const TOKEN = 'dop_v1_9f3c2a7b41e8d05c6a9b2f7e13d48c0a';
@@ -89,6 +89,25 @@ test('warnIfWorldReadable: warns for a secret file others or the group can read;
     assert.equal(warnIfWorldReadable(f, log, 'DigitalOcean token', TOKEN), undefined);
     assert.equal(warned.length, 1);
     assert.ok(redactSecrets(`x ${TOKEN} y`).includes('[redacted]'), 'the content is registered for redaction');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    clearSecrets();
+  }
+});
+
+test('readSecretFile: trimmed value, a warning when others can read the file, and the value redacted from then on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'floatd-secret-'));
+  try {
+    const f = join(dir, 'hook.secret');
+    writeFileSync(f, `  ${TOKEN}\n`);
+    chmodSync(f, 0o604);
+    const warned: string[] = [];
+    const v = readSecretFile(f, { warn: (_o, m) => { warned.push(m); } }, 'notify_webhook secret');
+    assert.equal(v, TOKEN);
+    assert.equal(warned.length, 1);
+    assert.match(warned[0]!, /^notify_webhook secret file .* is readable by everyone/);
+    assert.equal(redactSecrets(`hmac key ${TOKEN.slice(2, 14)}`), 'hmac key [redacted]');
+    assert.throws(() => readSecretFile(join(dir, 'missing'), { warn: () => undefined }, 'x'), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     clearSecrets();
