@@ -31,7 +31,7 @@ export function apiRequest(to: ApiTarget, method: 'GET' | 'POST', path: string, 
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? 'no socket there' : e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'EACCES' ? 'permission denied' : e.code ?? e.message;
+      const why = e.code === 'ENOENT' ? 'no socket there' : e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'EACCES' ? "permission denied: root or members of floatd_api's socket_group can connect" : e.code ?? e.message;
       reject(new Unreachable(`floatd is not running or not reachable at ${where} (${why})`));
     });
     req.end();
