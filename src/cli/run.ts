@@ -99,7 +99,8 @@ export async function runRun(o: RunOptions): Promise<number> {
   let runtime: Runtime | undefined;
   const verbs = operatorVerbs(() => runtime, maintenance, log, () => new Date(realClock.wallMs()).toISOString());
   const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config, verbs);
-  const lb = lbHooks(first.config, log, () => loadConfig(o.file, { configIds: o.configIds }));
+  // After an accepted reload: parsed again in the bounded worker, off the event loop.
+  const lb = lbHooks(first.config, log, () => loadConfigBounded(o.file, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' }));
   return runDaemon({
     pidFile: o.pidFile,
     dumpDir,

@@ -17,7 +17,7 @@ import { INSTANCE_SCHEMA } from '../../../src/config/instance-block.js';
 import { SCRIPT_SCHEMA } from '../../../src/config/script-block.js';
 
 const root = new URL('../../../', import.meta.url).pathname.replace(/\/dist\/$/, '/');
-const SEEDS = ['examples/seed-master.conf', 'examples/seed-backup.conf', 'test/fixtures/configs/keepalived-sweep.conf', 'test/fixtures/configs/floatd-additions.conf']
+const SEEDS = ['examples/seed-master.conf', 'examples/seed-backup.conf', 'examples/lvs-nat.conf', 'test/fixtures/configs/keepalived-sweep.conf', 'test/fixtures/configs/floatd-additions.conf']
   .map((f) => ({ file: join(root, f), text: readFileSync(join(root, f), 'utf8') }));
 /** Cases per run: the big sweep fixture costs ~3 ms a parse, the others < 1 ms. */
 const RUNS = Number(process.env.FLOATD_FUZZ_RUNS ?? 10_000);
