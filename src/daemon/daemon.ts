@@ -78,7 +78,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       try {
         const res = await runtime.reload();
         ok = res.ok;
-        if (res.ok) await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) => log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`));
+        if (res.ok) await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) =>
+          log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`));
         return res;
       } finally {
         opts.onReloadDone?.(ok);
@@ -108,14 +109,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       log.info({ event: 'daemon.reload' }, 'Reloading configuration (SIGHUP)');
       reload().then((r) => {
         if (r.ok) log.info({ event: 'daemon.reloaded' }, r.message);
-        else log.error({ event: 'daemon.reload_failed' }, `reload refused, keeping the running configuration: ${r.message}`);
+        else log.error({ event: 'daemon.reload_failed' },
+          `reload refused, keeping the running configuration: ${r.message}`);
       }).catch((e: unknown) => log.error({ event: 'daemon.reload_failed', err: String(e) }, 'reload failed'));
     };
     const dump = (file: string, text: () => string, what: string): void => {
       // A private directory, O_EXCL|O_NOFOLLOW, then a rename (dumps.ts): no link is followed.
       Promise.resolve().then(() => writeDump(dumpDirectory(opts.dumpDir), file, text())).then(
         (path) => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
-        (e: unknown) => log.error({ event: 'daemon.dump_failed', dir: opts.dumpDir, err: String(e) }, `could not write ${what}: ${String(e)}`),
+        (e: unknown) => log.error({ event: 'daemon.dump_failed', dir: opts.dumpDir, err: String(e) },
+          `could not write ${what}: ${String(e)}`),
       );
     };
     const onTerm = (): void => stop('SIGTERM');

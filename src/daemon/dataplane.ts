@@ -2,7 +2,9 @@
  * The dataplane port's adapter for the kernel: net/addresses.ts (rtnetlink through the addon, `ip` as
  * the fallback) for addresses and routes, the addon's packet socket for GARP/NA.
  */
-import { addAddress, addRoute, interfaceInfo, listAddresses, refreshLifetime, removeAddress, removeRoute } from '../net/addresses.js';
+import {
+  addAddress, addRoute, interfaceInfo, listAddresses, refreshLifetime, removeAddress, removeRoute,
+} from '../net/addresses.js';
 import { announceAddress } from '../net/garp.js';
 import { prepareDataplane } from '../net/prepare.js';
 import type { DataplanePort } from './ports.js';

@@ -96,7 +96,8 @@ export class Executor {
     this.d.history.record('GROUP', group, t.from, t.to, t.reason.kind, t.reason.text, 0);
     this.d.log.info({ event: 'vrrp.group_transition', group, from: t.from, to: t.to }, t.reason.text);
     if (t.from === 'MASTER') this.d.quorum()?.leftMaster(group, t.reason.text);
-    if (t.to !== 'INIT') void this.d.notifier().notify({ kind: 'GROUP', name: group, from: t.from, to: t.to, priority: 0, reason: t.reason.text });
+    if (t.to !== 'INIT') void this.d.notifier().notify({ kind: 'GROUP', name: group, from: t.from, to: t.to,
+      priority: 0, reason: t.reason.text });
   }
 
   protected one(name: string, rt: InstanceRuntime, a: Action): void {
@@ -106,7 +107,8 @@ export class Executor {
       case 'addVips': {
         const q = this.d.quorum();
         if (q && !q.mayAddVips(name)) {
-          log.error({ event: 'quorum.refused', instance: name }, `(${name}) not adding VIPs: this node does not hold the lease`);
+          log.error({ event: 'quorum.refused', instance: name },
+            `(${name}) not adding VIPs: this node does not hold the lease`);
           break;
         }
         this.changeVips(rt, true);
@@ -117,7 +119,8 @@ export class Executor {
       case 'reportVipsReady': this.enqueue(() => this.d.feed(name, { type: 'vipsReady' })); break;
       case 'transition': this.transition(name, rt, a); break;
       case 'priorityChanged':
-        log.info({ event: 'vrrp.priority', instance: name, from: a.from, to: a.to }, `Changing effective priority from ${a.from} to ${a.to}`);
+        log.info({ event: 'vrrp.priority', instance: name, from: a.from, to: a.to },
+          `Changing effective priority from ${a.from} to ${a.to}`);
         break;
       case 'masterRxLowerPri': {
         const prio = this.d.node().instance(name)?.effectivePriority ?? 0;
@@ -160,7 +163,8 @@ export class Executor {
     if (a.to === 'INIT') return;
     const epoch = q?.epoch(name);
     void this.d.notifier().notify({
-      kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority, reason: a.reason.text,
+      kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority,
+        reason: a.reason.text,
       ...(rt.syncGroup ? { group: rt.syncGroup } : {}), ...(epoch !== undefined && a.to === 'MASTER' ? { epoch } : {}),
     });
   }
@@ -175,7 +179,8 @@ export class Executor {
         rt.counters.advertsSent++;
         if (priority === 0) rt.counters.priorityZeroSent++;
       } catch (e) {
-        this.d.log.warn({ event: 'vrrp.send_error', instance: ic.name, dst, err: (e as NodeJS.ErrnoException).code ?? String(e) },
+        this.d.log.warn({ event: 'vrrp.send_error', instance: ic.name, dst,
+          err: (e as NodeJS.ErrnoException).code ?? String(e) },
           `cannot send advert to ${dst}: ${(e as Error).message}`);
       }
     }
@@ -192,13 +197,15 @@ export class Executor {
         try {
           if (up) {
             if (await this.addOne(name, s)) {
-              log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname }, `added ${s.address}/${s.prefix} on ${s.ifname}`);
+              log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname },
+                `added ${s.address}/${s.prefix} on ${s.ifname}`);
             }
             watch?.watchAddress(s.ifname, s.address);
           } else {
             watch?.unwatchAddress(s.ifname, s.address);
             if (await dataplane.removeAddress(s)) {
-              log.info({ event: 'vip.del', instance: name, address: s.address, dev: s.ifname }, `removed ${s.address}/${s.prefix} from ${s.ifname}`);
+              log.info({ event: 'vip.del', instance: name, address: s.address, dev: s.ifname },
+                `removed ${s.address}/${s.prefix} from ${s.ifname}`);
             }
           }
         } catch (e) {
@@ -208,7 +215,8 @@ export class Executor {
       }
       for (const r of rt.cfg.routes) {
         try { await (up ? dataplane.addRoute(r) : dataplane.removeRoute(r)); } catch (e) {
-          log.error({ event: 'route.error', instance: name, err: (e as Error).message }, `virtual_route ${r.join(' ')}: ${(e as Error).message}`);
+          log.error({ event: 'route.error', instance: name, err: (e as Error).message },
+            `virtual_route ${r.join(' ')}: ${(e as Error).message}`);
         }
       }
       this.d.afterVipChange(specs.map((s) => s.ifname));
@@ -227,17 +235,20 @@ export class Executor {
 
   private garp(rt: InstanceRuntime, burst: string): void {
     const g = rt.cfg.garp;
-    const repeat = burst === 'refresh' ? g.masterRefreshRepeat : burst === 'lowerPrio' ? g.lowerPrioRepeat : g.masterRepeat;
+    const repeat = burst === 'refresh' ? g.masterRefreshRepeat : burst === 'lowerPrio' ?
+      g.lowerPrioRepeat : g.masterRepeat;
     const specs = vipSpecs(rt.cfg, this.d.extraVips(rt.cfg.name));
     this.enqueue(() => {
       for (let i = 0; i < Math.max(1, repeat); i++) {
         for (const s of specs) {
           try { if (this.d.dataplane.announce(s.ifname, s.address)) rt.counters.garpsSent++; } catch (e) {
-            this.d.log.warn({ event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message }, `gratuitous ARP failed: ${(e as Error).message}`);
+            this.d.log.warn({ event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message },
+              `gratuitous ARP failed: ${(e as Error).message}`);
           }
         }
       }
-      this.d.log.debug({ event: 'garp.sent', instance: rt.cfg.name, burst, repeat }, `Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`);
+      this.d.log.debug({ event: 'garp.sent', instance: rt.cfg.name, burst, repeat },
+        `Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`);
     });
   }
 }

@@ -12,7 +12,8 @@ import type { VrrpSocketOptions } from '../net/vrrp-socket.js';
 import type { NotifierConfig, NotifyTargets } from '../notify/notifier.js';
 import type { WebhookConfig } from '../notify/webhook.js';
 import type {
-  CheckSpec, CheckCommon, InstanceTrackingSpec, ScriptIdentity, TrackFileSpec, TrackingConfig, TrackProcessSpec, TrackRef,
+  CheckSpec, CheckCommon, InstanceTrackingSpec, ScriptIdentity, TrackFileSpec, TrackingConfig, TrackProcessSpec,
+    TrackRef,
 } from '../track/types.js';
 import type { InstanceParams } from '../vrrp/fsm.js';
 import type { Advert } from '../vrrp/packet.js';
@@ -52,7 +53,8 @@ export function destinations(ic: InstanceConfig): string[] {
   return ic.unicastPeers.length > 0 ? ic.unicastPeers.map((p) => p.address) : [group(ic)];
 }
 
-function group(ic: InstanceConfig): string { return ic.mcastGroup ?? (ic.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6); }
+function group(ic: InstanceConfig): string { return ic.mcastGroup ?? (ic.family === 4 ?
+  VRRP_GROUP_V4 : VRRP_GROUP_V6); }
 
 export function socketOptions(ic: InstanceConfig, src: string): VrrpSocketOptions {
   const unicast = ic.unicastPeers.length > 0;
@@ -93,7 +95,8 @@ export function advertFor(ic: InstanceConfig, priority: number): Advert {
 /** The kernel addresses an instance holds as MASTER (VIPs, excluded VIPs, cloud-local extras). */
 export function vipSpecs(ic: InstanceConfig, extra: InstanceConfig['vips'] = []): AddressSpec[] {
   return [...ic.vips, ...ic.excludedVips, ...extra].map((v) => defined<AddressSpec>({
-    ifname: v.dev ?? ic.interface, address: v.address, prefix: v.prefix, label: v.label, scope: v.scope, broadcast: v.brd,
+    ifname: v.dev ?? ic.interface, address: v.address, prefix: v.prefix, label: v.label, scope: v.scope,
+      broadcast: v.brd,
     peer: undefined, nodad: undefined, preferredLft: undefined, validLft: undefined, noprefixroute: undefined,
   } satisfies All<AddressSpec>));
 }
@@ -124,8 +127,10 @@ export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
       name: f.name, path: f.path, weight: f.weight, reverse: f.reverse, initFile: f.initFile, pollMs: undefined,
     } satisfies All<TrackFileSpec>)),
     processes: cfg.trackProcesses.map((p) => defined<TrackProcessSpec>({
-      name: p.name, process: p.process, weight: p.weight, reverse: p.reverse, quorum: p.quorum, fullCommand: p.fullCommand,
-      params: p.params, paramMatch: p.paramMatch, quorumMax: p.quorumMax, forkDelayMs: p.forkDelayMs, terminateDelayMs: p.terminateDelayMs,
+      name: p.name, process: p.process, weight: p.weight, reverse: p.reverse, quorum: p.quorum,
+        fullCommand: p.fullCommand,
+      params: p.params, paramMatch: p.paramMatch, quorumMax: p.quorumMax, forkDelayMs: p.forkDelayMs,
+        terminateDelayMs: p.terminateDelayMs,
     } satisfies All<TrackProcessSpec>)),
     scriptSecurity: cfg.global.enableScriptSecurity,
     scriptUser,
@@ -133,7 +138,8 @@ export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
     instances: cfg.instances.map((ic) => {
       const tracks: TrackRef[] = [];
       if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
-      for (const t of ic.trackInterfaces) if (t.name !== ic.interface || ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
+      for (const t of ic.trackInterfaces) if (t.name !== ic.interface ||
+        ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
       for (const t of ic.trackScripts) tracks.push({ kind: 'script', ...t });
       for (const t of ic.trackFiles) tracks.push({ kind: 'file', ...t });
       for (const t of ic.trackProcesses) tracks.push({ kind: 'process', ...t });
@@ -147,7 +153,8 @@ export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
 
 function targets(n: NotifyConfig): NotifyTargets {
   return defined<NotifyTargets>({
-    master: n.master, backup: n.backup, fault: n.fault, stop: n.stop, generic: n.generic, masterRxLowerPri: n.masterRxLowerPri,
+    master: n.master, backup: n.backup, fault: n.fault, stop: n.stop, generic: n.generic,
+      masterRxLowerPri: n.masterRxLowerPri,
     deleted: undefined, notifyDeleted: undefined,
   } satisfies All<NotifyTargets>);
 }
@@ -157,17 +164,20 @@ export function webhookConfig(w: WebhookDef, read: (file: string) => string): We
   const headers = { ...w.headers };
   if (w.authorizationFile) headers.Authorization = read(w.authorizationFile);
   return defined<WebhookConfig>({
-    url: w.url, headers, secret: w.secretFile ? read(w.secretFile) : undefined, timeoutMs: w.timeoutMs, retries: w.retries,
+    url: w.url, headers, secret: w.secretFile ? read(w.secretFile) : undefined, timeoutMs: w.timeoutMs,
+      retries: w.retries,
     backoffMs: w.backoffMs, maxBackoffMs: w.maxBackoffMs, tlsVerify: w.tlsVerify, only: w.instances,
   } satisfies All<WebhookConfig>);
 }
 
 /** The notifier's view; webhooks whose secrets cannot be read come back in `disabled`. */
-export function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | undefined, read: (file: string) => string):
+export function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | undefined,
+  read: (file: string) => string):
   { config: NotifierConfig; disabled: Array<{ name: string; error: string }> } {
   const disabled: Array<{ name: string; error: string }> = [];
   const webhooks = cfg.webhooks.flatMap((w) => {
-    try { return [webhookConfig(w, read)]; } catch (e) { disabled.push({ name: w.name, error: (e as Error).message }); return []; }
+    try { return [webhookConfig(w, read)]; } catch (e) { disabled.push({ name: w.name,
+      error: (e as Error).message }); return []; }
   });
   return {
     disabled,
@@ -189,8 +199,11 @@ export function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
  * VrrpScript fails to compile until it is named here. 'pos' is for diagnostics only.
  */
 export const SCRIPT_FIELDS = {
-  name: 'check', kind: 'check', argv: 'script check', url: 'http check', expectStatus: 'http check', expectBody: 'http check',
-  tlsVerify: 'http check', host: 'http Host header / tcp host', port: 'tcp check', intervalMs: 'check', timeoutMs: 'check',
-  weight: 'check', reverse: 'check', rise: 'check', fall: 'check', initFail: 'check', user: 'script check', group: 'script check',
+  name: 'check', kind: 'check', argv: 'script check', url: 'http check', expectStatus: 'http check',
+    expectBody: 'http check',
+  tlsVerify: 'http check', host: 'http Host header / tcp host', port: 'tcp check', intervalMs: 'check',
+    timeoutMs: 'check',
+  weight: 'check', reverse: 'check', rise: 'check', fall: 'check', initFail: 'check', user: 'script check',
+    group: 'script check',
   pos: 'diagnostics only',
 } as const satisfies Record<keyof VrrpScript, string>;

@@ -10,7 +10,7 @@ import type { FloatdConfig } from '../config/index.js';
 import { resolveUser } from '../track/users.js';
 import { VrrpNode } from '../vrrp/node.js';
 import type { Event, VrrpInstance } from '../vrrp/fsm.js';
-import { openVrrpSocket, type VrrpPacket, type VrrpSocket } from '../net/vrrp-socket.js';
+import { openVrrpSocket } from '../net/vrrp-socket.js';
 import { LinkWatch } from '../net/link-watch.js';
 import { TrackerSet, type TrackerSetOptions } from '../track/tracker-set.js';
 import type { ScriptIdentity } from '../track/types.js';
@@ -29,12 +29,14 @@ import { providers } from '../cloud/providers/index.js';
 import type { DataplanePort, LinkWatchPort, SocketOpener } from './ports.js';
 import { kernelDataplane } from './dataplane.js';
 import { Executor, type ExecutorDeps, type InstanceRuntime } from './executor.js';
-import { History, instanceStatus } from './views.js';
+import { History, instanceStatus, KernelPresence } from './views.js';
 import { destinations, instanceParams, notifierConfig, socketOptions, trackingConfig, vipSpecs } from './mapping.js';
 import { planReload, vipsToDrop } from './reload-plan.js';
-import { checkForInstance, decodeReceived, DropLog } from './advert-io.js';
+import { AdvertReceiver } from './advert-io.js';
 import { RuntimeFaults } from './runtime-faults.js';
-import { QuorumWiring } from '../quorum/wiring.js';
+import type { QuorumWiring } from '../quorum/wiring.js';
+import { buildQuorum, quorumFields, type QuorumBridge } from './quorum-bridge.js';
+import { handover, holdChanged, setInput, switchover, type Verdict, type VerbHost } from './verbs.js';
 import { FloatdError, refuse, withCode } from '../errors.js';
 
 export interface RuntimeOptions {
@@ -61,8 +63,6 @@ export interface RuntimeOptions {
   holds?: () => ReadonlySet<string>;
 }
 
-const DROP_LOG_WINDOW_US = 10_000_000;
-
 export class Runtime implements RuntimeLike {
   private cfg!: FloatdConfig;
   private node!: VrrpNode;
@@ -79,21 +79,24 @@ export class Runtime implements RuntimeLike {
   private readonly exec: Executor;
   private readonly faults: RuntimeFaults;
   private readonly dataplane: DataplanePort;
-  private readonly drops: DropLog;
+  private readonly receiver: AdvertReceiver;
   private readonly startedAt: string;
   private configLoadedAt: string;
-  /** Addresses per interface as last read from the kernel, with the read's sequence number. */
-  private readonly present = new Map<string, { seq: number; addrs: Set<string> }>();
-  private presentSeq = 0;
-  /** Interfaces re-read after a VIP change, read not back yet: status shows the intent meanwhile. */
-  private readonly presentPending = new Map<string, number>();
+  private readonly presence: KernelPresence;
   private stopping = false;
+
+  /** What quorum mode may do to the runtime (quorum-bridge.ts). */
+  private readonly bridge: QuorumBridge = {
+    clock: () => this.o.clock, log: () => this.o.log, node: () => this.node, instance: (n) => this.insts.get(n),
+    exec: () => this.exec, cloud: () => this.cloud, step: (n, ev) => this.step(n, ev),
+  };
 
   constructor(private readonly o: RuntimeOptions) {
     this.startedAt = this.isoNow();
     this.configLoadedAt = this.startedAt;
     this.history = new History(() => o.clock.wallMs());
     this.dataplane = o.dataplane ?? kernelDataplane;
+    this.presence = new KernelPresence(this.dataplane);
     const deps: ExecutorDeps = {
       clock: o.clock, log: o.log, dataplane: this.dataplane, history: this.history,
       node: () => this.node, instance: (n) => this.insts.get(n), notifier: () => this.notifier,
@@ -101,13 +104,13 @@ export class Runtime implements RuntimeLike {
       onState: (n, to, reason) => this.cloud?.onState(n, to as never, reason),
       quorum: () => this.quorum,
       feed: (n, ev) => this.step(n, ev),
-      afterVipChange: (ifnames) => this.refreshPresent(ifnames, true),
+      afterVipChange: (ifnames) => this.presence.refresh(ifnames, true),
     };
     this.exec = o.makeExecutor ? o.makeExecutor(deps) : new Executor(deps);
     this.faults = new RuntimeFaults(o.clock, (name, reason) => this.stepTracking(name, reason));
-    this.drops = new DropLog(DROP_LOG_WINDOW_US, (key, line, count) => {
-      const [instance, reason] = key.split('\0');
-      o.log.info({ event: 'vrrp.drop', instance, reason, count }, line);
+    this.receiver = new AdvertReceiver({
+      clock: o.clock, log: o.log, instances: () => this.insts.values(), isoNow: () => this.isoNow(),
+      fromPeer: (name) => this.cloud?.onAdvert(name), step: (name, ev) => this.step(name, ev),
     });
   }
 
@@ -121,12 +124,14 @@ export class Runtime implements RuntimeLike {
   private stepTracking(name: string, reason: string): void {
     if (!this.insts.has(name) || !this.trackers) return;
     const agg = this.trackers.aggregate(name);
-    this.step(name, { type: 'tracking', priorityDelta: agg.priorityDelta, faults: [...agg.faults, ...this.faults.of(name)], reason });
+    this.step(name, { type: 'tracking', priorityDelta: agg.priorityDelta, faults: [...agg.faults,
+      ...this.faults.of(name)], reason });
   }
 
   async start(): Promise<void> {
     const r = await this.o.load(this.o.configFile);
-    if (!r.config) throw new FloatdError('CONFIG_UNUSABLE', `configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`);
+    if (!r.config) throw new FloatdError('CONFIG_UNUSABLE',
+      `configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`);
     await this.build(r.config, new Set());
   }
 
@@ -138,10 +143,11 @@ export class Runtime implements RuntimeLike {
     const log = this.o.log;
     this.cloud = new CloudIps(cfg, {
       log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers,
-      onContest: (name, reason) => void this.notifier.floatingIp(name, reason ? 'CONTESTED' : 'UNCONTESTED', reason ?? 'the address is claimed again'),
+      onContest: (name, reason) => void this.notifier.floatingIp(name, reason ? 'CONTESTED' : 'UNCONTESTED',
+        reason ?? 'the address is claimed again'),
       mayAssign: (fip) => this.quorum?.permit(fip) ?? { ok: true },
     }, this.cloud); // a reload keeps what the old one knew about peers' claims (issue 13)
-    this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.onPacket(p, s), (e) => {
+    this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.receiver.packet(p, s), (e) => {
       log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
     });
     const infos = await Promise.all(cfg.instances.map((ic) => this.dataplane.interfaceInfo(ic.interface)));
@@ -151,12 +157,15 @@ export class Runtime implements RuntimeLike {
     }
     const params = cfg.instances.map((ic, i) => {
       const info = infos[i];
-      const src = ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ? '0.0.0.0' : '::');
+      const src = ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ?
+        '0.0.0.0' : '::');
       const rt: InstanceRuntime = {
-        cfg: ic, src, dsts: destinations(ic), ipId: 0, timers: new Map(), vipsUp: false, since: this.isoNow(), lastReason: 'starting',
+        cfg: ic, src, dsts: destinations(ic), ipId: 0, timers: new Map(), vipsUp: false, since: this.isoNow(),
+          lastReason: 'starting',
         peers: new Map(),
         counters: {
-          advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0, priorityZeroReceived: 0,
+          advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0,
+            priorityZeroReceived: 0,
           garpsSent: 0, dropped: {},
         },
       };
@@ -165,15 +174,18 @@ export class Runtime implements RuntimeLike {
       this.openSocket(rt);
       return instanceParams(ic, src);
     });
-    for (const g of cfg.syncGroups) for (const m of g.members) { const rt = this.insts.get(m); if (rt) rt.syncGroup = g.name; }
-    this.quorum = cfg.quorums.length > 0 ? this.buildQuorum(cfg) : undefined;
+    for (const g of cfg.syncGroups) {
+      for (const m of g.members) { const rt = this.insts.get(m); if (rt) rt.syncGroup = g.name; }
+    }
+    this.quorum = cfg.quorums.length > 0 ? buildQuorum(cfg, this.bridge) : undefined;
     const gates = this.quorum ? { mayMaster: this.quorum.mayMaster } : {};
     this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })), gates);
     this.scriptUser = this.resolveScriptUser(cfg);
     // Webhook secrets (authorization_file, secret_file): warned about when others can read them, never logged.
     const readFile = this.o.readFile ?? ((p: string): string => readFileSync(p, 'utf8'));
     const nc = notifierConfig(cfg, this.scriptUser, (f) => readSecretFile(f, log, 'notify_webhook secret', readFile));
-    for (const d of nc.disabled) log.error({ event: 'notify.webhook_config', webhook: d.name }, `notify_webhook ${d.name} disabled: ${d.error}`);
+    for (const d of nc.disabled) log.error({ event: 'notify.webhook_config', webhook: d.name },
+      `notify_webhook ${d.name} disabled: ${d.error}`);
     // After a reload: states already announced are not announced again (a kept MASTER does not
     // re-run notify_master) and scripts still running go on, queued before the new events.
     const carry = prevNotify ? { previous: prevNotify } : {};
@@ -184,8 +196,10 @@ export class Runtime implements RuntimeLike {
     // Trackers' initial view goes in before start, so a faulted instance starts in FAULT.
     for (const name of this.insts.keys()) this.stepTracking(name, 'initial tracking state');
     // Maintenance holds apply before the first election.
-    for (const name of this.o.holds?.() ?? []) if (this.insts.has(name)) this.step(name, { type: 'hold', key: 'maintenance', on: true, text: 'maintenance' });
-    for (const name of this.insts.keys()) this.step(name, { type: 'start', ...(wasMaster.has(name) ? { wasMaster: true } : {}) });
+    for (const name of this.o.holds?.() ?? []) if (this.insts.has(name)) this.step(name, { type: 'hold',
+      key: 'maintenance', on: true, text: 'maintenance' });
+    for (const name of this.insts.keys()) this.step(name, { type: 'start',
+      ...(wasMaster.has(name) ? { wasMaster: true } : {}) });
     await this.trackers!.start();
     this.linkWatch?.start();
   }
@@ -198,40 +212,11 @@ export class Runtime implements RuntimeLike {
       this.faults.clear(ic.name, 'socket');
     } catch (e) {
       const msg = `cannot open VRRP socket on ${ic.interface}: ${(e as Error).message}`;
-      this.o.log.error({ event: 'vrrp.socket_error', code: 'SOCKET_OPEN_FAILED', instance: ic.name, err: (e as Error).message }, withCode('SOCKET_OPEN_FAILED', msg));
-      this.faults.set(ic.name, 'socket', msg, () => { if (!this.stopping && this.insts.get(ic.name) === rt) this.openSocket(rt); });
+      this.o.log.error({ event: 'vrrp.socket_error', code: 'SOCKET_OPEN_FAILED', instance: ic.name,
+        err: (e as Error).message }, withCode('SOCKET_OPEN_FAILED', msg));
+      this.faults.set(ic.name, 'socket', msg,
+        () => { if (!this.stopping && this.insts.get(ic.name) === rt) this.openSocket(rt); });
     }
-  }
-
-  private buildQuorum(cfg: FloatdConfig): QuorumWiring | undefined {
-    const w = new QuorumWiring(cfg, {
-      clock: this.o.clock, log: this.o.log,
-      hooks: {
-        fence: (name, text) => {
-          const rt = this.insts.get(name);
-          if (!rt) return;
-          if (rt.vipsUp) this.exec.changeVips(rt, false);
-          this.cloud?.permitChanged();
-          this.step(name, { type: 'handover', text });
-        },
-        granted: (name) => { this.quorumGranted(name); this.cloud?.permitChanged(); },
-        vipSpecs: (name) => { const rt = this.insts.get(name); return rt ? vipSpecs(rt.cfg, this.cloud?.localVips(name)) : []; },
-        vipsUp: (name) => this.insts.get(name)?.vipsUp === true,
-        enqueue: (job) => this.exec.enqueue(job),
-      },
-    });
-    return w.size > 0 ? w : undefined;
-  }
-
-  /** The lease is held: an instance whose down timer was denied becomes MASTER now, not at its re-armed timer. */
-  private quorumGranted(name: string): void {
-    const inst = this.node.instance(name);
-    const rt = this.insts.get(name);
-    const due = inst?.timers.get('masterDown');
-    if (!inst || !rt || inst.state !== 'BACKUP' || inst.wantState !== 'MASTER' || due === undefined) return;
-    const h = rt.timers.get('masterDown');
-    if (h) { this.o.clock.cancel(h); rt.timers.delete('masterDown'); }
-    this.exec.run(this.node.step(Math.max(due, this.o.clock.nowUs()), { type: 'timer', timer: 'masterDown' }, name));
   }
 
   /** A missing interface is a fault until it appears (link watch or the backoff retry). */
@@ -254,7 +239,8 @@ export class Runtime implements RuntimeLike {
     if (!cfg.global.scriptUser) return undefined;
     const r = resolveUser(cfg.global.scriptUser, cfg.global.scriptGroup);
     if (r.ok) return r.id;
-    this.o.log.error({ event: 'track.script_user' }, `script_user ${cfg.global.scriptUser}: ${r.error}; scripts run as floatd's own user`);
+    this.o.log.error({ event: 'track.script_user' },
+      `script_user ${cfg.global.scriptUser}: ${r.error}; scripts run as floatd's own user`);
     return undefined;
   }
 
@@ -272,7 +258,8 @@ export class Runtime implements RuntimeLike {
     }
     watch.on('link', (ev: { ifname: string; up: boolean }) => {
       set.setInterface(ev.ifname, ev.up);
-      if (ev.up) for (const rt of this.insts.values()) if (rt.cfg.interface === ev.ifname) this.faults.retryNow(rt.cfg.name);
+      if (!ev.up) return;
+      for (const rt of this.insts.values()) if (rt.cfg.interface === ev.ifname) this.faults.retryNow(rt.cfg.name);
     });
     watch.on('address-removed', (ev: { ifname: string; address: string }) => this.onVipRemoved(ev.ifname, ev.address));
     this.linkWatch = watch;
@@ -282,47 +269,21 @@ export class Runtime implements RuntimeLike {
   private onVipRemoved(ifname: string, address: string): void {
     for (const [name, rt] of this.insts) {
       if (!rt.vipsUp) continue;
-      const hit = [...rt.cfg.vips, ...rt.cfg.excludedVips].some((v) => !v.noTrack && v.address === address && (v.dev ?? rt.cfg.interface) === ifname);
+      const hit = [...rt.cfg.vips,
+        ...rt.cfg.excludedVips].some((v) => !v.noTrack && v.address === address && (v.dev ??
+          rt.cfg.interface) === ifname);
       if (!hit) continue;
       if (this.quorum?.holder(name) !== undefined) {
         // The kernel ends a VIP's lifetime when renewals stop being acknowledged: self-fencing, not
         // tampering. While the lease is held the next renewal puts it back.
-        this.o.log.info({ event: 'quorum.vip_expired', instance: name, address }, `VIP ${address} left ${ifname} (lifetime ended or removed); not re-taken by VRRP`);
+        this.o.log.info({ event: 'quorum.vip_expired', instance: name, address },
+          `VIP ${address} left ${ifname} (lifetime ended or removed); not re-taken by VRRP`);
         continue;
       }
-      this.o.log.warn({ event: 'vrrp.vip_removed', instance: name, address }, `VIP ${address} removed from ${ifname} by someone else`);
+      this.o.log.warn({ event: 'vrrp.vip_removed', instance: name, address },
+        `VIP ${address} removed from ${ifname} by someone else`);
       this.step(name, { type: 'vipRemovedExternally' });
     }
-  }
-
-  private onPacket(p: VrrpPacket, socket: VrrpSocket): void {
-    const now = this.o.clock.nowUs();
-    const mine = [...this.insts.values()].filter((r) => r.socket === socket);
-    const d = decodeReceived(p, socket.family);
-    if (!d.ok) {
-      // Before the VRID is known: counted on the instance with that VRID, else on every instance of the socket.
-      const hit = mine.filter((r) => r.cfg.vrid === d.vrid);
-      for (const rt of hit.length > 0 ? hit : mine) this.countDrop(now, rt, d.reason, p.src, d.message);
-      return;
-    }
-    const rt = mine.find((r) => r.cfg.vrid === d.advert.vrid);
-    if (!rt) {
-      for (const r of mine) this.countDrop(now, r, 'unknown_vrid', p.src, `advert for VRID ${d.advert.vrid} from ${p.src}: no such instance here`);
-      return;
-    }
-    const v = checkForInstance(rt.cfg, p, socket.family, d);
-    if (!v.ok) { this.countDrop(now, rt, v.reason, p.src, v.message); return; }
-    const adv = v.advert;
-    rt.counters.advertsReceived++;
-    if (adv.priority === 0) rt.counters.priorityZeroReceived++;
-    rt.peers.set(p.src, { lastHeard: this.isoNow(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
-    if (p.src !== rt.src) this.cloud?.onAdvert(rt.cfg.name);
-    this.step(rt.cfg.name, { type: 'advert', from: p.src, priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
-  }
-
-  private countDrop(now: number, rt: InstanceRuntime, reason: string, from: string, message: string): void {
-    rt.counters.dropped[reason] = (rt.counters.dropped[reason] ?? 0) + 1;
-    this.drops.drop(now, rt.cfg.name, reason, from, message);
   }
 
   /**
@@ -357,7 +318,7 @@ export class Runtime implements RuntimeLike {
     await this.exec.idle();
     this.pool.closeAll();
     this.cloud?.stop();
-    this.drops.flush(this.o.clock.nowUs(), true);
+    this.receiver.flush();
     this.o.log.info({ event: 'daemon.stopped', reason }, `stopped: ${reason}`);
     return trackersStopped.then(() => undefined);
   }
@@ -378,9 +339,11 @@ export class Runtime implements RuntimeLike {
     if (!r.config) return refuse('CONFIG_UNUSABLE', r.errors.join('; '));
     const next = r.config;
     // Quorum instances re-elect: the lease is the old process's and goes back with its VIPs.
-    const plan = planReload(this.cfg, next, (n) => this.node.instance(n)?.state, (n) => this.quorum?.holder(n) === undefined);
+    const plan = planReload(this.cfg, next, (n) => this.node.instance(n)?.state,
+      (n) => this.quorum?.holder(n) === undefined);
     if (plan.kind === 'refuse') {
-      this.o.log.error({ event: 'config.reload_refused', code: 'RELOAD_NO_INSTANCE' }, withCode('RELOAD_NO_INSTANCE', plan.message));
+      this.o.log.error({ event: 'config.reload_refused', code: 'RELOAD_NO_INSTANCE' }, withCode('RELOAD_NO_INSTANCE',
+        plan.message));
       return refuse('RELOAD_NO_INSTANCE', plan.message);
     }
     if (plan.kind === 'unchanged') return { ok: true, message: plan.message };
@@ -396,54 +359,31 @@ export class Runtime implements RuntimeLike {
     this.linkWatch = undefined;
     await this.build(next, plan.keepMaster, oldTrackers, notifyCarry);
     const newVips = [...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg, this.cloud?.localVips(rt.cfg.name)));
-    for (const s of vipsToDrop(oldVips, newVips)) this.exec.enqueue(() => this.dataplane.removeAddress(s).then(() => undefined, () => undefined));
+    for (const s of vipsToDrop(oldVips,
+      newVips)) this.exec.enqueue(() => this.dataplane.removeAddress(s).then(() => undefined, () => undefined));
     await this.exec.idle();
     return { ok: true, message: `configuration reloaded (${plan.keepMaster.size} MASTER instance(s) kept in place)` };
-  }
-
-  /** Re-reads the addresses on these interfaces (status shows the kernel's view). */
-  private refreshPresent(ifnames: readonly string[], afterChange = false): void {
-    for (const ifname of new Set(ifnames)) {
-      const seq = ++this.presentSeq;
-      if (afterChange) this.presentPending.set(ifname, seq);
-      // A read that started earlier never overwrites a later one.
-      const keep = (addrs: Set<string> | undefined): void => {
-        if (this.presentPending.get(ifname) === seq) this.presentPending.delete(ifname);
-        const cur = this.present.get(ifname);
-        if (cur && cur.seq > seq) return;
-        if (addrs) this.present.set(ifname, { seq, addrs });
-        else this.present.delete(ifname);
-      };
-      void this.dataplane.listAddresses(ifname).then((a) => keep(new Set(a)), () => keep(undefined));
-    }
   }
 
   status(): DaemonStatus {
     const inputs = {
       cfg: this.cfg, node: this.node, insts: this.insts, trackers: this.trackers,
       extraVips: (n: string) => this.cloud?.localVips(n) ?? [],
-      present: (ifname: string, address: string) =>
-        (this.presentPending.has(ifname) ? undefined : this.present.get(ifname)?.addrs.has(address)),
+      present: (ifname: string, address: string) => this.presence.has(ifname, address),
     };
-    const instances = [...this.insts.values()].map((rt) => ({ ...instanceStatus(inputs, rt), ...this.quorumFields(rt.cfg.name) }));
-    this.refreshPresent([...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg).map((s) => s.ifname)));
+    const instances = [...this.insts.values()].map((rt) => ({ ...instanceStatus(inputs, rt),
+      ...quorumFields(this.quorum, rt.cfg.name) }));
+    this.presence.refresh([...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg).map((s) => s.ifname)));
     return {
       version: VERSION, hostname: hostname(), routerId: this.cfg.global.routerId ?? hostname(), pid: process.pid,
       startedAt: this.startedAt, configFile: this.o.configFile, configLoadedAt: this.configLoadedAt, instances,
-      syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT', members: g.members })),
+      syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT',
+        members: g.members })),
       floatingIps: this.cloud?.status() ?? [], transitions: [...this.history.transitions],
       notify: { runs: this.notifier.runs, failures: this.notifier.failures },
       transitionCounts: this.history.countList(),
       ...(this.quorum ? { quorum: this.quorum.status() } : {}),
     };
-  }
-
-  private quorumFields(name: string): { epoch?: number; quorumReason?: string } {
-    const epoch = this.quorum?.epoch(name);
-    const q = this.quorum?.status().find((x) => x.holder === (this.quorum?.holder(name) ?? ''));
-    const asking = q !== undefined && (q.phase === 'denied' || q.phase === 'unreachable' || q.phase === 'acquiring');
-    const text = asking ? this.quorum?.deniedText(name) : undefined;
-    return { ...(epoch !== undefined ? { epoch } : {}), ...(text ? { quorumReason: `quorum_denied: ${text}` } : {}) };
   }
 
   /** The kernel queue's current tail: resolves once every change queued so far has run (tests, simulator). */
@@ -457,54 +397,21 @@ export class Runtime implements RuntimeLike {
   dataDump(): string { return JSON.stringify(this.status(), null, 2) + '\n'; }
   statsDump(): string { return formatStats(this.status()); }
 
-  /**
-   * API hand-over: resign MASTER now (priority-0 advert: the peer takes over after Skew_Time)
-   * and stay BACKUP at the lowest priority for `holdS` seconds (the FSM's 'handover' hold), so
-   * preemption does not take the address straight back. holdS 0: resign only.
-   */
-  handover(name: string, holdS: number, keepVips = false): { ok: boolean; message: string } {
-    const inst = this.node.instance(name);
-    if (!inst || !this.trackers) return refuse('NO_SUCH_INSTANCE', `no instance ${name}`);
-    if (inst.state !== 'MASTER') return refuse('NOT_MASTER', `${name} is ${inst.state}, not MASTER: nothing to hand over`);
-    const text = `requested through the API${holdS > 0 ? `, holding off for ${holdS} s` : ''}`;
-    const holdUntilUs = holdS > 0 ? this.o.clock.nowUs() + Math.round(holdS * 1e6) : undefined;
-    this.step(name, { type: 'handover', text, ...(holdUntilUs !== undefined ? { holdUntilUs } : {}), ...(keepVips ? { keepVips } : {}) });
-    const prio = this.node.instance(name)?.effectivePriority ?? 1;
-    return { ok: true, message: `${name} left MASTER${holdS > 0 ? `; it stays at priority ${prio} for ${holdS} s` : ''}` };
+  /** Operator verbs (verbs.ts): hand-over, switchover, maintenance, holds and gates, all as FSM inputs. */
+  private verbHost(): VerbHost {
+    return {
+      machine: (n) => (this.trackers ? this.node?.instance(n) : undefined), nowUs: () => this.o.clock.nowUs(),
+      step: (n, ev) => this.step(n, ev), inQuorum: (n) => this.quorum?.holder(n) !== undefined,
+      held: (n) => this.o.holds?.().has(n) === true,
+    };
   }
 
-  /**
-   * Planned move (`floatd switchover`): the hand-over above, but the VIPs stay until another
-   * router's advert is heard (or advert interval + 1 s): the FSM's keepVips hand-over. In
-   * quorum mode the new MASTER needs the lease first, so the VIPs go at once.
-   */
-  switchover(name: string, holdS: number): { ok: boolean; message: string } {
-    return this.handover(name, holdS, this.quorum?.holder(name) === undefined);
-  }
-
-  /** The maintenance set (o.holds) changed for `name`: the FSM's 'maintenance' hold; a held MASTER switches over. */
-  holdChanged(name: string, reason: string): { ok: boolean; message: string } {
-    const inst = this.node.instance(name);
-    if (!inst || !this.trackers) return refuse('NO_SUCH_INSTANCE', `no instance ${name}`);
-    const on = this.o.holds?.().has(name) === true;
-    this.step(name, { type: 'hold', key: 'maintenance', on, text: reason });
-    if (on && this.node.instance(name)?.state === 'MASTER') return this.switchover(name, 0);
-    return { ok: true, message: `${name} is ${this.node.instance(name)?.state ?? 'INIT'} at priority ${this.node.instance(name)?.effectivePriority ?? '?'}` };
-  }
-
-  /**
-   * Generic inputs for other features (docs: /work/coord/notes/core-api.md): a soft hold
-   * (lowest priority) or a gate (may not be MASTER) on one instance, by key.
-   */
-  setHold(name: string, key: string, on: boolean, text?: string): boolean {
-    if (!this.node?.instance(name)) return false;
-    this.step(name, { type: 'hold', key, on, ...(text !== undefined ? { text } : {}) });
-    return true;
-  }
-
+  handover(name: string, holdS: number): Verdict { return handover(this.verbHost(), name, holdS, false); }
+  switchover(name: string, holdS: number): Verdict { return switchover(this.verbHost(), name, holdS); }
+  holdChanged(name: string, reason: string): Verdict { return holdChanged(this.verbHost(), name, reason); }
+  setHold(name: string, key: string, on: boolean, text?: string): boolean { return setInput(this.verbHost(), name,
+    'hold', key, on, text); }
   setGate(name: string, key: string, closed: boolean, text?: string): boolean {
-    if (!this.node?.instance(name)) return false;
-    this.step(name, { type: 'inhibit', key, on: closed, ...(text !== undefined ? { text } : {}) });
-    return true;
+    return setInput(this.verbHost(), name, 'inhibit', key, closed, text);
   }
 }

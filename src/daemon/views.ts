@@ -10,6 +10,7 @@ import type { DaemonStatus, InstanceStatus, TransitionRecord } from './status-ty
 import type { InstanceRuntime } from './executor.js';
 import { vipSpecs } from './mapping.js';
 import type { VipConfig } from '../config/model.js';
+import type { DataplanePort } from './ports.js';
 
 const MAX_TRANSITIONS = 200;
 
@@ -23,7 +24,8 @@ export class History {
 
   record(kind: 'INSTANCE' | 'GROUP', name: string, from: VrrpState, to: VrrpState, reasonKind: string, reason: string,
     priority: number): void {
-    this.transitions.push({ time: new Date(this.wallMs()).toISOString(), instance: name, kind, from, to, reasonKind, reason, priority });
+    this.transitions.push({ time: new Date(this.wallMs()).toISOString(), instance: name, kind, from, to, reasonKind,
+      reason, priority });
     const key = `${kind} ${name} ${to} ${reasonKind}`;
     const c = this.counts.get(key) ?? { instance: name, kind, to, reasonKind, count: 0 };
     c.count++;
@@ -53,13 +55,15 @@ export function instanceStatus(i: StatusInputs, rt: InstanceRuntime): InstanceSt
     state: inst?.state ?? 'INIT', since: rt.since, lastReason: rt.lastReason,
     basePriority: inst?.basePriority ?? ic.priority, effectivePriority: inst?.effectivePriority ?? ic.priority,
     advertIntervalCs: ic.advertIntervalCs, unicast,
-    ...(inst?.masterAddress !== undefined ? { master: { address: inst.masterAddress, priority: inst.masterPriority ?? 0 } } : {}),
+    ...(inst?.masterAddress !== undefined ? { master: { address: inst.masterAddress,
+      priority: inst.masterPriority ?? 0 } } : {}),
     vips: vipSpecs(ic, i.extraVips(ic.name)).map((s) => ({
       address: `${s.address}/${s.prefix}`, dev: s.ifname, present: i.present(s.ifname, s.address) ?? rt.vipsUp,
     })),
     peers: (unicast ? ic.unicastPeers.map((p) => p.address) : [...rt.peers.keys()]).map((a) => {
       const h = rt.peers.get(a);
-      return { address: a, ...(h ? { lastHeard: h.lastHeard, priority: h.priority, advertIntervalCs: h.advertIntervalCs } : {}) };
+      return { address: a, ...(h ? { lastHeard: h.lastHeard, priority: h.priority,
+        advertIntervalCs: h.advertIntervalCs } : {}) };
     }),
     trackers: (i.trackers?.status(ic.name) ?? []).map((t) => ({
       name: t.name, type: t.type, status: t.status, weight: t.weight, reverse: t.reverse,
@@ -70,4 +74,36 @@ export function instanceStatus(i: StatusInputs, rt: InstanceRuntime): InstanceSt
     ...(rt.syncGroup ? { syncGroup: rt.syncGroup } : {}),
     floatingIps: ic.floatingIps, counters: structuredClone(rt.counters),
   };
+}
+
+/**
+ * VIP presence as the kernel reports it (issue 15 item 26): re-read after each VIP change and
+ * on each status call. While a re-read after a change is in flight, `has` says undefined (the
+ * caller shows the intent); a read that started earlier never overwrites a later one.
+ */
+export class KernelPresence {
+  private readonly seen = new Map<string, { seq: number; addrs: Set<string> }>();
+  private readonly pending = new Map<string, number>();
+  private seq = 0;
+
+  constructor(private readonly dp: Pick<DataplanePort, 'listAddresses'>) {}
+
+  has(ifname: string, address: string): boolean | undefined {
+    return this.pending.has(ifname) ? undefined : this.seen.get(ifname)?.addrs.has(address);
+  }
+
+  refresh(ifnames: readonly string[], afterChange = false): void {
+    for (const ifname of new Set(ifnames)) {
+      const seq = ++this.seq;
+      if (afterChange) this.pending.set(ifname, seq);
+      const keep = (addrs: Set<string> | undefined): void => {
+        if (this.pending.get(ifname) === seq) this.pending.delete(ifname);
+        const cur = this.seen.get(ifname);
+        if (cur && cur.seq > seq) return;
+        if (addrs) this.seen.set(ifname, { seq, addrs });
+        else this.seen.delete(ifname);
+      };
+      void this.dp.listAddresses(ifname).then((a) => keep(new Set(a)), () => keep(undefined));
+    }
+  }
 }

@@ -82,7 +82,8 @@ export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: {
  */
 export function timeoutSignal(clock: Clock, ms: number): { signal: AbortSignal; clear(): void } {
   const ctl = new AbortController();
-  const h = afterMs(clock, ms, () => ctl.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), { weak: true });
+  const h = afterMs(clock, ms, () => ctl.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+    { weak: true });
   return { signal: ctl.signal, clear: () => clock.cancel(h) };
 }
 

@@ -88,7 +88,8 @@ export class InstanceCore {
   }
 
   protected tag(): string { return `(${this.params.name})`; }
-  protected timeoutReason(): Reason { return { kind: 'advert_timeout', text: `${this.tag()} Receive advertisement timeout` }; }
+  protected timeoutReason(): Reason { return { kind: 'advert_timeout',
+    text: `${this.tag()} Receive advertisement timeout` }; }
 
   protected setTimer(out: Action[], timer: TimerName, at: number): void {
     this._timers.set(timer, at);
@@ -117,10 +118,12 @@ export class InstanceCore {
    * Enter BACKUP with the down timer at `now + delay` ('full' = Master_Down_Interval, after
    * adopting `adoptCs` as the master's interval for v3).
    */
-  protected enterBackup(now: number, out: Action[], reason: Reason, delayUs: number | 'full', cause: Reason = this.timeoutReason(),
+  protected enterBackup(now: number, out: Action[], reason: Reason, delayUs: number | 'full',
+    cause: Reason = this.timeoutReason(),
     adoptCs?: number): void {
     this.cancelAll(out);
-    this._masterAdverIntCs = adoptCs !== undefined && this.params.version === 3 ? adoptCs : this.params.advertIntervalCs;
+    this._masterAdverIntCs = adoptCs !== undefined && this.params.version === 3 ?
+      adoptCs : this.params.advertIntervalCs;
     this._wantState = 'BACKUP';
     this._preemptUntil = undefined;
     this.transition(out, 'BACKUP', reason);
@@ -212,7 +215,8 @@ export class InstanceCore {
     const eff = effectivePriority(this._base, delta);
     this._effective = this._holds.size > 0 && eff !== 255 ? HOLD_PRIORITY : eff;
     if (this._effective === from) return;
-    const text = `${this.tag()} Changing effective priority from ${from} to ${this._effective}${why ? ` (${why})` : ''}`;
+    const text = `${this.tag()} Changing effective priority from ${from} to ${this._effective}`
+      + (why ? ` (${why})` : '');
     out.push({ type: 'priorityChanged', from, to: this._effective, reason: text });
     if (this._state === 'MASTER') this._masterPriority = this._effective;
     const due = this._timers.get('masterDown');

@@ -88,14 +88,16 @@ function pseudoHeader(family: 4 | 6, src: string, dst: string, len: number): Buf
   return b;
 }
 
-export function computeChecksum(payload: Buffer, family: 4 | 6, version: 2 | 3, src: string, dst: string, asV2 = false): number {
+export function computeChecksum(payload: Buffer, family: 4 | 6, version: 2 | 3, src: string, dst: string,
+  asV2 = false): number {
   const z = Buffer.from(payload);
   z.writeUInt16BE(0, 6);
   if (version === 2 || (family === 4 && asV2)) return inetChecksum(z);
   return inetChecksum(pseudoHeader(family, src, dst, z.length), z);
 }
 
-export function encodeAdvert(a: Advert, family: 4 | 6, ctx: { src: string; dst: string; v3ChecksumAsV2?: boolean }): Buffer {
+export function encodeAdvert(a: Advert, family: 4 | 6,
+  ctx: { src: string; dst: string; v3ChecksumAsV2?: boolean }): Buffer {
   const alen = family === 4 ? 4 : 16;
   const len = 8 + a.addresses.length * alen + (a.version === 2 ? 8 : 0);
   const b = Buffer.alloc(len);
@@ -116,12 +118,15 @@ type Fail = { ok: false; reason: DropReason; detail: string };
 export function decodeAdvert(p: Buffer, family: 4 | 6): { ok: true; advert: Advert } | Fail {
   if (p.length < 8) return { ok: false, reason: 'truncated', detail: `VRRP packet too short - ${p.length} bytes` };
   const version = p[0]! >> 4;
-  if (version !== 2 && version !== 3) return { ok: false, reason: 'version_mismatch', detail: `unknown VRRP version ${version}` };
-  if ((p[0]! & 0x0f) !== 1) return { ok: false, reason: 'invalid_type', detail: `Invalid packet type. ${p[0]! & 0x0f} and expect 1` };
+  if (version !== 2 && version !== 3) return { ok: false, reason: 'version_mismatch',
+    detail: `unknown VRRP version ${version}` };
+  if ((p[0]! & 0x0f) !== 1) return { ok: false, reason: 'invalid_type',
+    detail: `Invalid packet type. ${p[0]! & 0x0f} and expect 1` };
   const alen = family === 4 ? 4 : 16;
   const n = p[3]!;
   const need = 8 + n * alen + (version === 2 ? 8 : 0);
-  if (p.length !== need) return { ok: false, reason: 'packet_len_err', detail: `vrrp packet too ${p.length > need ? 'long' : 'short'}, length ${p.length} and expect ${need}` };
+  if (p.length !== need) return { ok: false, reason: 'packet_len_err',
+    detail: `vrrp packet too ${p.length > need ? 'long' : 'short'}, length ${p.length} and expect ${need}` };
   const addresses: string[] = [];
   for (let i = 0; i < n; i++) addresses.push(ipString(p.subarray(8 + i * alen, 8 + (i + 1) * alen)));
   const advert: Advert = {
@@ -134,7 +139,8 @@ export function decodeAdvert(p: Buffer, family: 4 | 6): { ok: true; advert: Adve
   return { ok: true, advert };
 }
 
-export function verifyChecksum(payload: Buffer, family: 4 | 6, src: string, dst: string, asV2 = false): 'ok' | 'old_unicast' | 'bad' {
+export function verifyChecksum(payload: Buffer, family: 4 | 6, src: string, dst: string,
+  asV2 = false): 'ok' | 'old_unicast' | 'bad' {
   const version = (payload[0]! >> 4) as 2 | 3;
   const got = payload.readUInt16BE(6);
   if (computeChecksum(payload, family, version, src, dst, asV2) === got) return 'ok';
@@ -153,11 +159,16 @@ export function buildIpv4Packet(payload: Buffer, o: { src: string; dst: string; 
   return Buffer.concat([h, payload]);
 }
 
-export function parseIpv4Packet(buf: Buffer): { ok: true; src: string; dst: string; ttl: number; totalLength: number; payload: Buffer } | Fail {
-  if (buf.length < 20 || buf[0]! >> 4 !== 4) return { ok: false, reason: 'truncated', detail: `IPv4 VRRP packet too short - ${buf.length} bytes` };
+export function parseIpv4Packet(buf: Buffer):
+  { ok: true; src: string; dst: string; ttl: number; totalLength: number; payload: Buffer } | Fail {
+  if (buf.length < 20 || buf[0]! >> 4 !== 4) return { ok: false, reason: 'truncated',
+    detail: `IPv4 VRRP packet too short - ${buf.length} bytes` };
   const ihl = (buf[0]! & 0x0f) * 4;
   const total = buf.readUInt16BE(2);
-  if (buf.length < ihl + 8) return { ok: false, reason: 'truncated', detail: `IPv4 VRRP packet too short - ${buf.length} bytes` };
-  if (total !== buf.length) return { ok: false, reason: 'packet_len_err', detail: `ip_tot_len mismatch against received length. ${total} and received ${buf.length}` };
-  return { ok: true, src: ipString(buf.subarray(12, 16)), dst: ipString(buf.subarray(16, 20)), ttl: buf[8]!, totalLength: total, payload: buf.subarray(ihl) };
+  if (buf.length < ihl + 8) return { ok: false, reason: 'truncated',
+    detail: `IPv4 VRRP packet too short - ${buf.length} bytes` };
+  if (total !== buf.length) return { ok: false, reason: 'packet_len_err',
+    detail: `ip_tot_len mismatch against received length. ${total} and received ${buf.length}` };
+  return { ok: true, src: ipString(buf.subarray(12, 16)), dst: ipString(buf.subarray(16, 20)), ttl: buf[8]!,
+    totalLength: total, payload: buf.subarray(ihl) };
 }

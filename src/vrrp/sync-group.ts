@@ -1,5 +1,6 @@
 /**
- * vrrp_sync_group rules (keepalived vrrp_sync.c; docs/state-machine.md), as pure functions over member states. VrrpNode applies
+ * vrrp_sync_group rules (keepalived vrrp_sync.c; docs/state-machine.md), as pure functions over
+ * member states. VrrpNode applies
  * them after every member step.
  */
 import type { SyncDirective, VrrpState } from './fsm.js';
@@ -32,7 +33,8 @@ export function canGoMaster(self: number, members: readonly MemberView[]): boole
 }
 
 /**
- * What the other members must do when one member moved `from` -> `to` (keepalived vrrp_sync.c; docs/state-machine.md): follow it
+ * What the other members must do when one member moved `from` -> `to` (keepalived vrrp_sync.c):
+ * follow it
  * to MASTER, to BACKUP (only a MASTER->BACKUP move drags others down), or into FAULT.
  * Every directive is idempotent, so cascades terminate.
  */

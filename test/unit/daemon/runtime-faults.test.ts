@@ -41,7 +41,8 @@ class FakeLink extends EventEmitter implements LinkWatchPort {
   stop(): void { /* none */ }
 }
 
-function harness(o: { conf?: () => string; failOpens?: number; noInterface?: boolean } = {}) {
+function harness(o: { conf?: () => string; failOpens?: number; noInterface?: boolean; procs?: () =>
+  Array<{ pid: number; comm: string }> } = {}) {
   const clock = new VirtualUsClock();
   const addrs = new Set<string>();
   const link = new FakeLink();
@@ -57,12 +58,14 @@ function harness(o: { conf?: () => string; failOpens?: number; noInterface?: boo
   };
   const rt = new Runtime({
     configFile: 'test.conf', clock, log: pino({ level: 'silent' }), dataplane, linkWatch: () => link,
+    ...(o.procs ? { trackerHooks: { scan: async () => o.procs!() } } : {}),
     load: async () => {
       const r = parseConfigText(o.conf?.() ?? CONF, 'test.conf');
       return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message) };
     },
     openSocket: (_so: VrrpSocketOptions) => {
-      if (fails > 0) { fails--; throw Object.assign(new Error('Cannot assign requested address'), { code: 'EADDRNOTAVAIL' }); }
+      if (fails > 0) { fails--; throw Object.assign(new Error('Cannot assign requested address'),
+        { code: 'EADDRNOTAVAIL' }); }
       const s = new FakeSocket();
       sockets.push(s);
       return s;
@@ -97,7 +100,8 @@ test('an instance whose interface does not exist is FAULT and never adds its VIP
   assert.equal(h.rt.status().transitions.filter((t) => t.to === 'MASTER').length, 0);
 });
 
-test('a reload to a file without vrrp_instance is refused and the running instance keeps going (issue 15 item 8)', async () => {
+test('a reload to a file without vrrp_instance is refused and the running instance keeps going (issue 15 item 8)',
+  async () => {
   let text = CONF;
   const h = harness({ conf: () => text });
   await h.rt.start();
@@ -113,7 +117,8 @@ test('a reload to a file without vrrp_instance is refused and the running instan
   assert.ok(h.sockets[0]!.sent > sent, 'adverts continue');
 });
 
-test('hostile packets all land in counters: short, bad type/version, wrong length, unknown VRID (issue 15 item 19)', async () => {
+test('hostile packets all land in counters: short, bad type/version, wrong length, unknown VRID (issue 15 item 19)',
+  async () => {
   const h = harness();
   await h.rt.start();
   await h.clock.runUntil(1000);
@@ -154,4 +159,52 @@ test('a reload while a notify script runs does not wait for it: adverts go on (i
   await h.clock.runUntil(11_000_000);
   assert.equal(h.state(), 'MASTER');
   assert.ok(h.sockets.at(-1)!.sent > sent, 'adverts continue after the reload');
+});
+
+test('status shows VIP presence from the kernel, not from intent (issue 15 item 26)', async () => {
+  const h = harness();
+  await h.rt.start();
+  await h.clock.runUntil(8_000_000);
+  assert.equal(h.state(), 'MASTER');
+  h.rt.status();
+  await h.clock.runUntil(8_100_000);
+  assert.equal(h.rt.status().instances[0]!.vips[0]!.present, true);
+  h.addrs.delete('203.0.113.51'); // gone behind floatd's back, no event
+  h.rt.status();
+  await h.clock.runUntil(8_200_000);
+  assert.equal(h.rt.status().instances[0]!.vips[0]!.present, false);
+});
+
+const PROC = (weight: string): string => `
+vrrp_track_process chk_nginx {
+  process nginx
+  quorum 1
+  ${weight}
+}
+` + CONF.replace('advert_int 1', 'advert_int 1\n  track_process {\n    chk_nginx\n  }');
+
+test('vrrp_track_process with weight 0: quorum lost puts the instance in FAULT (issue 15 item 3)', async () => {
+  let running = true;
+  const h = harness({ conf: () => PROC('weight 0'), procs: () => (running ? [{ pid: 4242, comm: 'nginx' }] : []) });
+  await h.rt.start();
+  await h.clock.runUntil(8_000_000);
+  assert.equal(h.state(), 'MASTER');
+  running = false;
+  await h.clock.runUntil(10_000_000);
+  assert.equal(h.state(), 'FAULT');
+  assert.equal(h.addrs.size, 0);
+});
+
+test('vrrp_track_process without a weight (keepalived default 1): quorum lost only lowers the priority by 1',
+  async () => {
+  let running = true;
+  const h = harness({ conf: () => PROC(''), procs: () => (running ? [{ pid: 4242, comm: 'nginx' }] : []) });
+  await h.rt.start();
+  await h.clock.runUntil(8_000_000);
+  assert.equal(h.state(), 'MASTER');
+  assert.equal(h.rt.machine('VI_1')?.effectivePriority, 151);
+  running = false;
+  await h.clock.runUntil(10_000_000);
+  assert.equal(h.state(), 'MASTER');
+  assert.equal(h.rt.machine('VI_1')?.effectivePriority, 150);
 });
