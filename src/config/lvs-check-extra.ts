@@ -22,12 +22,26 @@ export interface ExtraState {
   dnsName?: string;
 }
 
-const hex = (c: LvsCtx, n: Node, i = 0): string | undefined => {
-  const a = c.arg(n, i, 'hex bytes');
-  if (!a) return undefined;
-  const h = a.text.replace(/^0x/i, '');
-  if (!/^([0-9a-fA-F]{2})+$/.test(h)) { c.err(a, n.key.text, `expected hex bytes, got "${a.text}"`); return undefined; }
-  return h.toLowerCase();
+/**
+ * keepalived's free-format HEX_STR: words of hex digits, each read in pairs from the left with an
+ * odd last digit as its own byte ("Ab12f 3 456" → ab 12 0f 03 45 06); `x` is a wildcard nibble
+ * where `wild` allows it (require_reply). Returns two hex digits per byte, wildcards as "x".
+ */
+export function hexStr(words: string[], wild: boolean): string | undefined {
+  let out = '';
+  for (const w of words) {
+    if (!(wild ? /^[0-9a-fA-FxX]+$/ : /^[0-9a-fA-F]+$/).test(w)) return undefined;
+    const lw = w.toLowerCase();
+    for (let i = 0; i < lw.length; i += 2) out += i + 1 < lw.length ? lw.slice(i, i + 2) : `0${lw[i]!}`;
+  }
+  return out;
+}
+
+const hex = (c: LvsCtx, n: Node, wild: boolean): string | undefined => {
+  if (!n.args.length) { c.err(n.key, n.key.text, 'expected hex bytes'); return undefined; }
+  const h = hexStr(n.args.map((a) => a.text.replace(/^0x/i, '')), wild);
+  if (h === undefined) c.err(n.args[0]!, n.key.text, `expected hex digits${wild ? ' (x for any nibble)' : ''}, got "${n.args.map((a) => a.text).join(' ')}"`);
+  return h;
 };
 
 function host(c: LvsCtx, n: Node): ExtraState['hosts'][number] {
@@ -49,8 +63,8 @@ export function extraKeyword(c: LvsCtx, kind: string, e: Node, x: ExtraState): b
   const k = e.key.text;
   if (kind === 'SMTP_CHECK' && k === 'helo_name') { x.heloName = c.arg(e, 0, 'a host name')?.text; return true; }
   if (kind === 'SMTP_CHECK' && k === 'host') { x.hosts.push(host(c, e)); return true; }
-  if (kind === 'UDP_CHECK' && k === 'payload') { x.payload = hex(c, e); return true; }
-  if (kind === 'UDP_CHECK' && k === 'require_reply') { x.requireReply = e.args[0] ? hex(c, e) ?? true : true; return true; }
+  if (kind === 'UDP_CHECK' && k === 'payload') { x.payload = hex(c, e, false); return true; }
+  if (kind === 'UDP_CHECK' && k === 'require_reply') { x.requireReply = e.args[0] ? hex(c, e, true) ?? true : true; return true; }
   if (kind === 'UDP_CHECK' && (k === 'min_reply_length' || k === 'max_reply_length')) {
     const v = c.int(e, 0, 65535);
     if (v !== undefined) { if (k === 'min_reply_length') x.minReply = v; else x.maxReply = v; }
@@ -72,9 +86,9 @@ export function extraCheck(kind: string, base: Base, x: ExtraState, retry: numbe
   if (kind === 'SMTP_CHECK') return { kind, ...base, retry: retry ?? 1, heloName: x.heloName ?? 'localhost', hosts: x.hosts };
   if (kind === 'UDP_CHECK') {
     return {
-      kind, ...base, retry: retry ?? 1, payload: x.payload ?? '',
+      kind, ...base, retry: retry ?? 1, ...(x.payload !== undefined ? { payload: x.payload } : {}),
       ...(x.requireReply !== undefined ? { requireReply: x.requireReply } : {}),
-      ...(x.minReply !== undefined ? { minReplyLength: x.minReply } : {}), ...(x.maxReply !== undefined ? { maxReplyLength: x.maxReply } : {}),
+      ...(x.minReply !== undefined ? { minReplyLength: x.minReply } : {}), maxReplyLength: x.maxReply ?? 255,
     };
   }
   if (kind === 'DNS_CHECK') {

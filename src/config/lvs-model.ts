@@ -63,12 +63,13 @@ export interface SmtpCheckConfig extends CheckBase {
 }
 export interface UdpCheckConfig extends CheckBase {
   kind: 'UDP_CHECK';
-  /** Hex bytes sent ('' = an empty datagram). */
-  payload: string;
-  /** A reply is needed (hex: it must start with these bytes); absent: no ICMP error is enough. */
+  /** Hex bytes sent; absent: 16 random bytes (keepalived sends a random payload). */
+  payload?: string;
+  /** A reply is needed (hex, "x" = any nibble: it must match up to the shorter of the two); absent: no ICMP error is enough. */
   requireReply?: string | true;
   minReplyLength?: number;
-  maxReplyLength?: number;
+  /** Default 255, as keepalived. */
+  maxReplyLength: number;
 }
 export interface DnsCheckConfig extends CheckBase {
   kind: 'DNS_CHECK';

@@ -3,15 +3,15 @@
  * injected clock per exchange (connect_timeout), never rejecting.
  *
  * - SMTP: the 220 greeting, `HELO name` answered 250, then QUIT; every `host` must pass.
- * - UDP: the payload to the server; without require_reply a missing ICMP error is success
- *   (a connected socket reports port unreachable), with it a reply within the timeout (its
- *   length within min/max_reply_length, starting with the given bytes).
+ * - UDP: the payload (default 16 random bytes) to the server; without require_reply a missing
+ *   ICMP error is success (a connected socket reports port unreachable), with it a reply within
+ *   the timeout (length within min/max_reply_length, matching the pattern as keepalived does).
  * - DNS: one query (type, name; recursion desired) over UDP; success is an answer with
  *   RCODE NOERROR and at least one answer record, with our query id.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { DnsCheckConfig, SmtpCheckConfig, UdpCheckConfig } from '../config/lvs-model.js';
 import type { TrackClock } from '../track/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
@@ -69,16 +69,24 @@ function datagram(host: string, port: number, payload: Buffer, ms: number, clock
   return o.done;
 }
 
+/** keepalived's reply match: up to the shorter of pattern and reply, "x" nibbles match anything. */
+export function hexMatches(pattern: string, reply: Buffer): boolean {
+  const got = reply.toString('hex');
+  const n = Math.min(pattern.length, got.length);
+  for (let i = 0; i < n; i++) if (pattern[i] !== 'x' && pattern[i] !== got[i]) return false;
+  return true;
+}
+
 export function udpProbe(ch: UdpCheckConfig, t: Target, clock: TrackClock): LbProbe {
   const host = ch.connectIp ?? t.address;
   const port = ch.connectPort ?? t.port;
-  const want = typeof ch.requireReply === 'string' ? Buffer.from(ch.requireReply, 'hex') : undefined;
-  return (signal) => datagram(host, port, Buffer.from(ch.payload, 'hex'), ch.connectTimeoutMs, clock, signal, ch.bindTo,
+  const want = typeof ch.requireReply === 'string' ? ch.requireReply : undefined;
+  return (signal) => datagram(host, port, ch.payload !== undefined ? Buffer.from(ch.payload, 'hex') : randomBytes(16), ch.connectTimeoutMs, clock, signal, ch.bindTo,
     (m) => {
       if (!ch.requireReply) return undefined;
       if (ch.minReplyLength !== undefined && m.length < ch.minReplyLength) return { ok: false, detail: `reply of ${m.length} bytes, below ${ch.minReplyLength}` };
-      if (ch.maxReplyLength !== undefined && m.length > ch.maxReplyLength) return { ok: false, detail: `reply of ${m.length} bytes, above ${ch.maxReplyLength}` };
-      if (want && !m.subarray(0, want.length).equals(want)) return { ok: false, detail: 'reply does not match' };
+      if (m.length > ch.maxReplyLength) return { ok: false, detail: `reply of ${m.length} bytes, above ${ch.maxReplyLength}` };
+      if (want && !hexMatches(want, m)) return { ok: false, detail: 'reply does not match' };
       return { ok: true, detail: `UDP reply of ${m.length} bytes` };
     },
     () => (ch.requireReply ? { ok: false, detail: `no reply within ${ch.connectTimeoutMs} ms` } : { ok: true, detail: 'no ICMP error' }));

@@ -87,3 +87,16 @@ test('DNS_CHECK: NOERROR with an answer passes; NXDOMAIN or no answer fails; def
     assert.deepEqual([d.type, d.name, d.retry, d.delayBeforeRetryMs], ['SOA', '.', 3, 60_000]);
   } finally { dns.close(); }
 });
+
+test('UDP_CHECK HEX_STR: keepalived\'s free format, x nibbles, match up to the shorter length', async () => {
+  const { hexStr } = await import('../../../src/config/lvs-check-extra.js');
+  const { hexMatches } = await import('../../../src/lb/probes-extra.js');
+  assert.equal(hexStr(['Ab12f', '3', '456', '546443123'], false), 'ab120f0345065464431203');
+  assert.equal(hexStr(['zz'], false), undefined);
+  assert.equal(hexMatches('6fxx21', Buffer.from('okay!')), false);
+  assert.equal(hexMatches('6fxx', Buffer.from('ok')), true);
+  assert.equal(hexMatches('6f6b2121', Buffer.from('ok')), true, 'a reply shorter than the pattern matches up to its length');
+  const ch = checkOf('    UDP_CHECK {\n      require_reply\n    }', 'UDP');
+  assert.ok(ch.kind === 'UDP_CHECK');
+  assert.deepEqual([ch.payload, ch.maxReplyLength], [undefined, 255]);
+});
