@@ -76,10 +76,13 @@ export class FloatingIpRunner {
 
   constructor(readonly cfg: FloatingIpConfig, private readonly deps: RunnerDeps) {
     this.log = deps.log.child({ floating_ip: cfg.name });
-    this.rec = new Reconciler(reconcilerSettings(cfg), deps.random, cfg.instanceId);
     // Built once with a placeholder secret just to learn static traits; rebuilt with the token.
     const probe = this.build('');
     this.needsLocalAddress = probe?.needsLocalAddress ?? false;
+    const settings = reconcilerSettings(cfg);
+    // A provider that shows pending actions leaves only an assign still in transit to land late.
+    if (probe?.reportsPending) settings.claimWindowMs = Math.round(Number(cfg.options.timeout ?? '10') * 1000);
+    this.rec = new Reconciler(settings, deps.random, cfg.instanceId);
   }
 
   /** The wish from VRRP: hold while any instance using this address is MASTER. */

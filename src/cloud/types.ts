@@ -87,6 +87,12 @@ export interface CloudProvider {
    * VIP on the instance's interface when true.
    */
   readonly needsLocalAddress: boolean;
+  /**
+   * Optional: holder() refuses (busy) while an action of anyone's is pending on the address
+   * (DigitalOcean's `locked`). Then a clean read proves no earlier assign is still on its way,
+   * and the partition rule's claim window shrinks to one request timeout (contest.ts).
+   */
+  readonly reportsPending?: boolean;
 }
 
 export type ProviderFactory = (s: ProviderSettings) => CloudProvider;

@@ -43,6 +43,8 @@ function collectionFor(address: string, resource: string | undefined): { path: s
 class DigitalOcean implements CloudProvider {
   readonly name = 'digitalocean';
   readonly needsLocalAddress: boolean;
+  /** holder() answers busy while the reserved IP is `locked` (an action pending). */
+  readonly reportsPending = true;
   private readonly api: string;
   private readonly meta: string;
   private readonly coll: { path: string; key: string };
