@@ -359,8 +359,9 @@ export class Runtime implements RuntimeLike {
     this.linkWatch = undefined;
     await this.build(next, plan.keepMaster, oldTrackers, notifyCarry);
     const newVips = [...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg, this.cloud?.localVips(rt.cfg.name)));
-    for (const s of vipsToDrop(oldVips,
-      newVips)) this.exec.enqueue(() => this.dataplane.removeAddress(s).then(() => undefined, () => undefined));
+    for (const s of vipsToDrop(oldVips, newVips)) {
+      this.exec.enqueue(() => this.dataplane.removeAddress(s).then(() => undefined, () => undefined));
+    }
     await this.exec.idle();
     return { ok: true, message: `configuration reloaded (${plan.keepMaster.size} MASTER instance(s) kept in place)` };
   }
