@@ -113,6 +113,9 @@ export function createMetrics(
   gauge('floatd_vrrp_priority', 'Priority: base (configured) and effective (after tracking weights)', ['iname', 'intf', 'vrid', 'kind'], (set, s) => {
     for (const i of s.instances) { set({ ...instLabels(i), kind: 'base' }, i.basePriority); set({ ...instLabels(i), kind: 'effective' }, i.effectivePriority); }
   });
+  gauge('floatd_maintenance', 'Whether the instance is in maintenance (floatd maintenance on): 1 yes, 0 no', INST, (set, s) => {
+    for (const i of s.instances) set(instLabels(i), i.maintenance === true ? 1 : 0);
+  });
   gauge('floatd_vrrp_state_since_seconds', 'Seconds since the instance entered its current state', INST, (set, s) => {
     const now = realClock.wallMs();
     for (const i of s.instances) { const v = seconds(i.since, now); if (v !== undefined) set(instLabels(i), v); }

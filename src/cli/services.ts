@@ -67,7 +67,7 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
       const rt = ctl.runtime;
       if (rt.status) {
         const vrrp = rt.status.bind(rt);
-        const status = (): ReturnType<typeof vrrp> => withLb(vrrp());
+        const status = (): ReturnType<typeof vrrp> => withMaintenance(withLb(vrrp()), verbs);
         provider = {
           status,
           reload: () => ctl.reload(),
@@ -100,4 +100,11 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
       await server?.close();
     },
   };
+}
+
+/** Marks the instances in maintenance in the status the API, /metrics and the dashboard read. */
+function withMaintenance<S extends { instances: { name: string; maintenance?: boolean }[] }>(s: S, verbs: Verbs | undefined): S {
+  const m = verbs?.maintained();
+  if (!m || Object.keys(m).length === 0) return s;
+  return { ...s, instances: s.instances.map((i) => (m[i.name] ? { ...i, maintenance: true } : i)) };
 }

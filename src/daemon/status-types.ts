@@ -69,6 +69,8 @@ export interface InstanceStatus {
   peers: PeerStatus[];
   trackers: TrackerStatus[];
   syncGroup?: string;
+  /** In maintenance (`floatd maintenance on`): held at the lowest priority until turned off. */
+  maintenance?: boolean;
   floatingIps: string[];
   counters: {
     advertsSent: number;

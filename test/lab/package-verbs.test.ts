@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { SeedLab, SEED_VIP, type Server } from '../../src/lab/seed-lab.js';
 import { ClientProbe } from '../../src/lab/client-probe.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
+import { apiRequest } from '../../src/cli/api-client.js';
 
 const skip = labUnavailable() ?? false;
 const TOKEN = 'verbs-token-0123456789abcdef';
@@ -101,6 +102,9 @@ test('maintenance on survives a reload and a restart; off gives the priority bac
   }
   const st = await floatd('lb1', 'maintenance', 'status');
   assert.match(st.out, /VI_1: in maintenance since/);
+  const inst = JSON.parse((await apiRequest({ socket: sock('lb1') }, 'GET', '/api/v1/instances/VI_1')).body) as { maintenance?: boolean; effectivePriority: number; state: string };
+  assert.deepEqual([inst.maintenance, inst.effectivePriority, inst.state], [true, 1, 'BACKUP'], 'the status says so');
+  assert.match((await apiRequest({ socket: sock('lb1') }, 'GET', '/metrics')).body, /^floatd_maintenance\{[^}]*iname="VI_1"[^}]*\} 1$/m);
   const back = await measured('maintenance off', 'lb1', async () => {
     const off = await floatd('lb1', 'maintenance', 'off');
     assert.equal(off.code, 0, off.err);
