@@ -25,16 +25,49 @@ export interface CloudCall {
 interface Pattern { provider: CloudCall['provider']; tool: string; re: RegExp; arg?: RegExp; tokenVars: string[] }
 
 const PATTERNS: Pattern[] = [
-  { provider: 'digitalocean', tool: "DigitalOcean's assign-ip", re: /\bassign-ip\s+(\S+)/, tokenVars: ['DO_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN'] },
-  { provider: 'digitalocean', tool: 'doctl', re: /\bdoctl\s+compute\s+(?:floating|reserved)-ip-action\s+assign\s+(\S+)/, tokenVars: ['DIGITALOCEAN_ACCESS_TOKEN', 'DO_TOKEN'] },
-  { provider: 'digitalocean', tool: "DigitalOcean's API", re: /api\.digitalocean\.com\/v2\/(?:floating|reserved)_ips\/([^/\s"']+)\/actions/, tokenVars: ['DO_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN', 'TOKEN'] },
-  { provider: 'hetzner', tool: 'hcloud', re: /\bhcloud\s+floating-ip\s+assign\s+(\S+)/, tokenVars: ['HCLOUD_TOKEN'] },
-  { provider: 'hetzner', tool: "Hetzner Cloud's API", re: /api\.hetzner\.cloud\/v1\/floating_ips\/([^/\s"']+)\/actions\/assign/, tokenVars: ['HCLOUD_TOKEN', 'TOKEN'] },
-  { provider: 'aws', tool: 'aws ec2 associate-address', re: /\baws\s+(?:--\S+\s+(?:\S+\s+)?)*ec2\s+associate-address\b/, arg: /--(?:public-ip|allocation-id)[= ]\s*(\S+)/, tokenVars: ['AWS_SECRET_ACCESS_KEY'] },
-  { provider: 'vultr', tool: 'vultr-cli', re: /\bvultr-cli\s+reserved-ip\s+attach\s+(\S+)/, tokenVars: ['VULTR_API_KEY'] },
-  { provider: 'linode', tool: 'linode-cli', re: /\blinode-cli\s+networking\s+ip-assign\b/, arg: /--assignments\.address[= ]\s*(\S+)/, tokenVars: ['LINODE_CLI_TOKEN'] },
-  { provider: 'scaleway', tool: 'scw', re: /\bscw\s+instance\s+ip\s+attach\s+(\S+)/, tokenVars: ['SCW_SECRET_KEY'] },
-  { provider: 'gcp', tool: 'gcloud', re: /\bgcloud\s+compute\s+instances\s+(?:add-access-config|network-interfaces\s+update)\b/, arg: /--(?:address|aliases)[= ]\s*(\S+)/, tokenVars: [] },
+  {
+    provider: 'digitalocean', tool: "DigitalOcean's assign-ip", tokenVars: ['DO_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN'],
+    re: /\bassign-ip\s+(\S+)/,
+  },
+  {
+    provider: 'digitalocean', tool: 'doctl', tokenVars: ['DIGITALOCEAN_ACCESS_TOKEN', 'DO_TOKEN'],
+    re: /\bdoctl\s+compute\s+(?:floating|reserved)-ip-action\s+assign\s+(\S+)/,
+  },
+  {
+    provider: 'digitalocean', tool: "DigitalOcean's API", tokenVars: ['DO_TOKEN', 'DIGITALOCEAN_ACCESS_TOKEN', 'TOKEN'],
+    re: /api\.digitalocean\.com\/v2\/(?:floating|reserved)_ips\/([^/\s"']+)\/actions/,
+  },
+  {
+    provider: 'hetzner', tool: 'hcloud', tokenVars: ['HCLOUD_TOKEN'],
+    re: /\bhcloud\s+floating-ip\s+assign\s+(\S+)/,
+  },
+  {
+    provider: 'hetzner', tool: "Hetzner Cloud's API", tokenVars: ['HCLOUD_TOKEN', 'TOKEN'],
+    re: /api\.hetzner\.cloud\/v1\/floating_ips\/([^/\s"']+)\/actions\/assign/,
+  },
+  {
+    provider: 'aws', tool: 'aws ec2 associate-address', tokenVars: ['AWS_SECRET_ACCESS_KEY'],
+    re: /\baws\s+(?:--\S+\s+(?:\S+\s+)?)*ec2\s+associate-address\b/,
+    arg: /--(?:public-ip|allocation-id)[= ]\s*(\S+)/,
+  },
+  {
+    provider: 'vultr', tool: 'vultr-cli', tokenVars: ['VULTR_API_KEY'],
+    re: /\bvultr-cli\s+reserved-ip\s+attach\s+(\S+)/,
+  },
+  {
+    provider: 'linode', tool: 'linode-cli', tokenVars: ['LINODE_CLI_TOKEN'],
+    re: /\blinode-cli\s+networking\s+ip-assign\b/,
+    arg: /--assignments\.address[= ]\s*(\S+)/,
+  },
+  {
+    provider: 'scaleway', tool: 'scw', tokenVars: ['SCW_SECRET_KEY'],
+    re: /\bscw\s+instance\s+ip\s+attach\s+(\S+)/,
+  },
+  {
+    provider: 'gcp', tool: 'gcloud', tokenVars: [],
+    re: /\bgcloud\s+compute\s+instances\s+(?:add-access-config|network-interfaces\s+update)\b/,
+    arg: /--(?:address|aliases)[= ]\s*(\S+)/,
+  },
 ];
 
 const unquote = (v: string): string => v.replace(/^(['"])(.*)\1$/, '$2').trim();
