@@ -3,6 +3,7 @@
  * a gratuitous ARP request and an unsolicited IPv6 neighbour advertisement for a VIP.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { internetChecksum } from '../util/checksum.js';
 import { NetArgumentError, stripZone } from './validate.js';
 
 export const ETH_P_ARP = 0x0806;
@@ -41,24 +42,6 @@ export function ipv6Bytes(addr: string): Buffer {
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
-}
-
-/** RFC 1071 Internet checksum over the concatenated buffers. */
-export function internetChecksum(...parts: Uint8Array[]): number {
-  let sum = 0;
-  let odd: number | undefined;
-  for (const p of parts) {
-    for (const byte of p) {
-      if (odd === undefined) odd = byte;
-      else {
-        sum += (odd << 8) | byte;
-        odd = undefined;
-      }
-    }
-  }
-  if (odd !== undefined) sum += odd << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 function ethernet(dst: Buffer, src: Buffer, type: number): Buffer {

@@ -3,6 +3,7 @@
  * header as keepalived builds it for IP_HDRINCL. Pure; decoding never throws.
  */
 import { isIP } from 'node:net';
+import { internetChecksum } from '../util/checksum.js';
 import type { DropReason } from './drop-reasons.js';
 
 export interface Advert {
@@ -60,21 +61,6 @@ export function ipString(b: Buffer): string {
   return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
 }
 
-/** RFC 1071 one's-complement sum over the buffers, as one stream. */
-export function inetChecksum(...parts: Buffer[]): number {
-  let sum = 0;
-  let odd: number | undefined;
-  for (const p of parts) {
-    for (let i = 0; i < p.length; i++) {
-      if (odd === undefined) odd = p[i]!;
-      else { sum += (odd << 8) | p[i]!; odd = undefined; }
-    }
-  }
-  if (odd !== undefined) sum += odd << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 function pseudoHeader(family: 4 | 6, src: string, dst: string, len: number): Buffer {
   if (family === 4) {
     const b = Buffer.alloc(12);
@@ -92,8 +78,8 @@ export function computeChecksum(payload: Buffer, family: 4 | 6, version: 2 | 3, 
   asV2 = false): number {
   const z = Buffer.from(payload);
   z.writeUInt16BE(0, 6);
-  if (version === 2 || (family === 4 && asV2)) return inetChecksum(z);
-  return inetChecksum(pseudoHeader(family, src, dst, z.length), z);
+  if (version === 2 || (family === 4 && asV2)) return internetChecksum(z);
+  return internetChecksum(pseudoHeader(family, src, dst, z.length), z);
 }
 
 export function encodeAdvert(a: Advert, family: 4 | 6,
@@ -155,7 +141,7 @@ export function buildIpv4Packet(payload: Buffer, o: { src: string; dst: string; 
   h.writeUInt16BE(o.id, 4);
   h[8] = o.ttl; h[9] = 112;
   ipBytes(o.src).copy(h, 12); ipBytes(o.dst).copy(h, 16);
-  h.writeUInt16BE(inetChecksum(h), 10);
+  h.writeUInt16BE(internetChecksum(h), 10);
   return Buffer.concat([h, payload]);
 }
 

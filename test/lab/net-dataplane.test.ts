@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { addAddress, removeAddress, listAddresses, interfaceInfo, addRoute, removeRoute } from '../../src/net/addresses.js';
 import { ipRunner } from '../../src/net/iproute.js';
 import { nativeAvailable } from '../../src/net/native.js';
-import { internetChecksum } from '../../src/net/frames.js';
+import { internetChecksum } from '../../src/util/checksum.js';
 
 const isRoot = process.getuid?.() === 0;
 
