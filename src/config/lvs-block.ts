@@ -25,7 +25,8 @@ interface Group { endpoints: VsEndpoint[]; fwmarks: number[]; families: Set<4 | 
 function script(c: LvsCtx, n: Node): NotifyScript | undefined {
   const a = c.arg(n, 0, 'a script');
   if (!a) return undefined;
-  return { argv: a.quoted ? splitCommand(a.text) : [a.text], ...(n.args[1] ? { user: n.args[1].text } : {}), ...(n.args[2] ? { group: n.args[2].text } : {}) };
+  return { argv: a.quoted ? splitCommand(a.text) : [a.text], ...(n.args[1] ? { user: n.args[1].text } : {}),
+    ...(n.args[2] ? { group: n.args[2].text } : {}) };
 }
 
 function port(c: LvsCtx, t: Token | undefined, owner: Token, what: string): number | undefined {
@@ -65,7 +66,8 @@ function group(c: LvsCtx, n: Node): Group {
 
 function realServer(c: LvsCtx, n: Node, vs: VirtualServerConfig, d: CheckDefaults, inhibit: boolean): RealServerConfig | undefined {
   const addr = n.args[0];
-  if (!addr || !isIP(addr.text)) { c.err(addr ?? n.key, 'real_server', `expected real_server ADDRESS PORT, got "${addr?.text ?? ''}"`); return undefined; }
+  if (!addr || !isIP(addr.text)) { c.err(addr ?? n.key, 'real_server',
+    `expected real_server ADDRESS PORT, got "${addr?.text ?? ''}"`); return undefined; }
   // A fwmark service may leave the port out: the connection keeps its destination port (IPVS port 0).
   const p = !n.args[1] && vs.fwmarks.length && !vs.endpoints.length ? 0 : port(c, n.args[1], n.key, `real_server ${addr.text}`);
   if (p === undefined) return undefined;
@@ -89,7 +91,8 @@ function realServer(c: LvsCtx, n: Node, vs: VirtualServerConfig, d: CheckDefault
       case 'virtualhost': rd.virtualhost = c.arg(e, 0, 'a host name')?.text; break;
       case 'lvs_method': case 'lb_kind': {
         const a = c.arg(e, 0, 'NAT or DR');
-        if (a && a.text !== vs.method) c.err(a, k, `real_server ${addr.text} uses ${a.text} but its virtual_server uses ${vs.method}`, 'one forwarding method per virtual_server in floatd');
+        if (a && a.text !== vs.method) c.err(a, k,
+          `real_server ${addr.text} uses ${a.text} but its virtual_server uses ${vs.method}`, 'one forwarding method per virtual_server in floatd');
         break;
       }
       case 'uthreshold': case 'lthreshold': case 'smtp_alert': c.warn(e.key, k, NOT_HONOURED); break;
@@ -107,7 +110,8 @@ function sched(c: LvsCtx, e: Node): LvsSched | undefined {
   if (!a) return undefined;
   if (SCHEDS.includes(a.text)) return a.text as LvsSched;
   const alt = REFUSED_SCHEDS[a.text];
-  if (alt) c.err(a, e.key.text, `scheduler ${a.text} is not supported: floatd balances in nftables, which keeps no per-server connection counts`, `use ${alt}`);
+  if (alt) c.err(a, e.key.text,
+    `scheduler ${a.text} is not supported: floatd balances in nftables, which keeps no per-server connection counts`, `use ${alt}`);
   else c.err(a, e.key.text, `unknown scheduler "${a.text}"`, `supported: ${SCHEDS.join(', ')}`);
   return undefined;
 }
@@ -123,19 +127,24 @@ function method(c: LvsCtx, e: Node): LvsMethod | undefined {
 }
 
 /** The head of `virtual_server IP PORT | fwmark N | group NAME`. */
-function head(c: LvsCtx, n: Node, groups: Map<string, Group>): Pick<VirtualServerConfig, 'key' | 'family' | 'endpoints' | 'fwmarks'> | undefined {
+function head(c: LvsCtx, n: Node, groups: Map<string,
+  Group>): Pick<VirtualServerConfig, 'key' | 'family' | 'endpoints' | 'fwmarks'> | undefined {
   const [a0, a1] = n.args;
   if (!a0) { c.err(n.key, 'virtual_server', 'expected virtual_server ADDRESS PORT, fwmark N or group NAME'); return undefined; }
   if (a0.text === 'fwmark') {
     const v = Number(a1?.text);
-    if (!a1 || !/^\d+$/.test(a1.text) || v < 1 || v > 0xffffffff) { c.err(a1 ?? a0, 'virtual_server', 'expected fwmark 1..4294967295'); return undefined; }
+    if (!a1 || !/^\d+$/.test(a1.text) || v < 1 || v > 0xffffffff) { c.err(a1 ?? a0, 'virtual_server',
+      'expected fwmark 1..4294967295'); return undefined; }
     return { key: `fwmark ${v}`, family: 4, endpoints: [], fwmarks: [v] };
   }
   if (a0.text === 'group') {
     const g = a1 ? groups.get(a1.text) : undefined;
-    if (!g) { c.err(a1 ?? a0, 'virtual_server', `no virtual_server_group ${a1?.text ?? ''}`, 'define it with virtual_server_group NAME { ADDRESS PORT … }'); return undefined; }
-    if (g.families.size > 1) { c.err(g.pos, 'virtual_server_group', `virtual_server_group ${a1!.text} mixes IPv4 and IPv6`, 'one family per group'); return undefined; }
-    if (!g.endpoints.length && !g.fwmarks.length) { c.err(g.pos, 'virtual_server_group', `virtual_server_group ${a1!.text} is empty`); return undefined; }
+    if (!g) { c.err(a1 ?? a0, 'virtual_server', `no virtual_server_group ${a1?.text ?? ''}`,
+      'define it with virtual_server_group NAME { ADDRESS PORT … }'); return undefined; }
+    if (g.families.size > 1) { c.err(g.pos, 'virtual_server_group',
+      `virtual_server_group ${a1!.text} mixes IPv4 and IPv6`, 'one family per group'); return undefined; }
+    if (!g.endpoints.length && !g.fwmarks.length) { c.err(g.pos, 'virtual_server_group',
+      `virtual_server_group ${a1!.text} is empty`); return undefined; }
     return { key: `group ${a1!.text}`, family: [...g.families][0] ?? 4, endpoints: g.endpoints, fwmarks: g.fwmarks };
   }
   if (!isIP(a0.text)) { c.err(a0, 'virtual_server', `expected an IP address, fwmark or group, got "${a0.text}"`); return undefined; }
@@ -148,11 +157,14 @@ function head(c: LvsCtx, n: Node, groups: Map<string, Group>): Pick<VirtualServe
 /** What nftables' DR (netdev ingress, before conntrack) can do; false after a positioned error. */
 function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
   if (vs.family === 6 || vs.fwmarks.length) {
-    c.err(n.key, 'lvs_method', `DR for ${vs.family === 6 ? 'IPv6' : 'fwmark'} services is not supported yet by floatd`, 'use an IPv4 address service, or NAT');
+    c.err(n.key, 'lvs_method', `DR for ${vs.family === 6 ? 'IPv6' : 'fwmark'} services is not supported yet by floatd`,
+      'use an IPv4 address service, or NAT');
     return false;
   }
-  if (vs.persistenceTimeoutS) c.warn(n.key, 'persistence_timeout', 'not honoured with DR (no connection state at ingress): use lvs_sched sh, which keeps a client on one server');
-  if (vs.sched === 'rr' || vs.sched === 'wrr') c.warn(n.key, 'lvs_sched', `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the spread is statistical, not in turn`);
+  if (vs.persistenceTimeoutS) c.warn(n.key, 'persistence_timeout',
+    'not honoured with DR (no connection state at ingress): use lvs_sched sh, which keeps a client on one server');
+  if (vs.sched === 'rr' || vs.sched === 'wrr') c.warn(n.key, 'lvs_sched',
+    `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the spread is statistical, not in turn`);
   return true;
 }
 
@@ -200,7 +212,8 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
         break;
       }
       case 'sorry_server_inhibit': if (vs.sorry) vs.sorry.inhibit = true; else vs.sorry = { address: '', port: 0, inhibit: true }; break;
-      case 'sorry_server_lvs_method': { const m = method(c, e); if (m && m !== vs.method) c.err(e.key, k, 'the sorry server must use its virtual_server\'s method'); break; }
+      case 'sorry_server_lvs_method': { const m = method(c, e); if (m && m !== vs.method) c.err(e.key, k,
+        'the sorry server must use its virtual_server\'s method'); break; }
       case 'omega': vs.omega = true; break;
       case 'inhibit_on_failure': inhibit = true; break;
       case 'virtualhost': vs.virtualhost = c.arg(e, 0, 'a host name')?.text; d.virtualhost = vs.virtualhost; break;
@@ -223,9 +236,12 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
         else c.warn(e.key, k, 'unknown keyword in virtual_server, ignored');
     }
   }
-  if (!schedSet) c.warn(n.key, 'lvs_sched', 'no lvs_sched: keepalived\'s default wlc needs connection counts nftables does not keep; using wrr', 'write lvs_sched wrr (or rr)');
-  if (vs.sorry && !vs.sorry.address) { c.err(n.key, 'sorry_server_inhibit', 'sorry_server_inhibit without sorry_server'); vs.sorry = undefined; }
-  if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) c.warn(n.key, 'hysteresis', `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
+  if (!schedSet) c.warn(n.key, 'lvs_sched',
+    'no lvs_sched: keepalived\'s default wlc needs connection counts nftables does not keep; using wrr', 'write lvs_sched wrr (or rr)');
+  if (vs.sorry && !vs.sorry.address) { c.err(n.key, 'sorry_server_inhibit',
+    'sorry_server_inhibit without sorry_server'); vs.sorry = undefined; }
+  if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) c.warn(n.key, 'hysteresis',
+    `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
   vs.delayLoopMs = d.delayLoopMs;
   vs.key += `/${vs.protocol}`;
   if (vs.method === 'DR' && !drOk(c, n, vs)) ok = false;
@@ -233,15 +249,19 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
     const rs = realServer(c, e, vs, d, inhibit);
     if (!rs) { ok = false; continue; }
     if (vs.method === 'DR' && rs.port !== 0 && vs.endpoints.some((x) => x.port !== rs.port)) {
-      c.err(e.key, 'real_server', `real_server ${rs.address} port ${rs.port}: DR cannot change the port`, `use the virtual server's port (${vs.endpoints[0]?.port ?? ''})`);
+      c.err(e.key, 'real_server', `real_server ${rs.address} port ${rs.port}: DR cannot change the port`,
+        `use the virtual server's port (${vs.endpoints[0]?.port ?? ''})`);
       ok = false;
       continue;
     }
-    if (vs.realServers.some((x) => x.address === rs.address && x.port === rs.port)) c.err(e.key, 'real_server', `duplicate real_server ${rs.address} ${rs.port}`);
+    if (vs.realServers.some((x) => x.address === rs.address && x.port === rs.port)) c.err(e.key, 'real_server',
+      `duplicate real_server ${rs.address} ${rs.port}`);
     else vs.realServers.push(rs);
   }
-  if (new Set(vs.realServers.map((r) => r.port === 0)).size > 1) { c.err(n.key, 'real_server', `virtual_server ${vs.key} mixes real servers with and without a port`); ok = false; }
-  if (!vs.realServers.length && !vs.sorry) c.warn(n.key, 'virtual_server', `virtual_server ${vs.key} has no real_server: connections to it are refused`);
+  if (new Set(vs.realServers.map((r) => r.port === 0)).size > 1) { c.err(n.key, 'real_server',
+    `virtual_server ${vs.key} mixes real servers with and without a port`); ok = false; }
+  if (!vs.realServers.length && !vs.sorry) c.warn(n.key, 'virtual_server',
+    `virtual_server ${vs.key} has no real_server: connections to it are refused`);
   return ok ? vs : undefined;
 }
 

@@ -40,7 +40,8 @@ export function timing(c: LvsCtx, e: Node, d: CheckDefaults): boolean {
   switch (e.key.text) {
     case 'delay_loop': { const v = c.secs(e, 0.05, 86400); if (v !== undefined) d.delayLoopMs = v; return true; }
     case 'retry': case 'nb_get_retry': {
-      if (e.key.text === 'nb_get_retry') c.warn(e.key, 'nb_get_retry', 'nb_get_retry is the old name of retry (read as retry)', 'write retry');
+      if (e.key.text === 'nb_get_retry') c.warn(e.key, 'nb_get_retry',
+        'nb_get_retry is the old name of retry (read as retry)', 'write retry');
       const v = c.int(e, 0, 1000); if (v !== undefined) d.retry = v; return true;
     }
     case 'delay_before_retry': { const v = c.secs(e, 0, 86400); if (v !== undefined) d.delayBeforeRetryMs = v; return true; }
@@ -58,7 +59,8 @@ function statusCodes(c: LvsCtx, e: Node): [number, number][] | undefined {
     const m = /^(\d{3})(?:-(\d{3}))?$/.exec(a.text);
     const lo = Number(m?.[1]);
     const hi = Number(m?.[2] ?? m?.[1]);
-    if (!m || lo < 100 || hi > 599 || hi < lo) { c.err(a, 'status_code', `expected a status code or range 100-599, got "${a.text}"`); return undefined; }
+    if (!m || lo < 100 || hi > 599 || hi < lo) { c.err(a, 'status_code',
+      `expected a status code or range 100-599, got "${a.text}"`); return undefined; }
     out.push([lo, hi]);
   }
   if (!out.length) { c.err(e.key, 'status_code', 'expected a status code or range, e.g. 200 or 200-299'); return undefined; }
@@ -88,7 +90,8 @@ function url(c: LvsCtx, n: Node): HttpUrl | undefined {
 export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsCheckConfig | undefined {
   const kind = n.key.text;
   if (NOT_YET_CHECKS.includes(kind)) {
-    c.err(n.key, kind, `${kind} is not supported yet by floatd`, `use ${SUPPORTED_CHECKS.join(', ')}; a check that is dropped would leave the server looking healthy`);
+    c.err(n.key, kind, `${kind} is not supported yet by floatd`,
+      `use ${SUPPORTED_CHECKS.join(', ')}; a check that is dropped would leave the server looking healthy`);
     return undefined;
   }
   const d: CheckDefaults = { ...inherited };
@@ -115,7 +118,8 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
       }
       case 'connect_port': { const v = c.int(e, 1, 65535); if (v !== undefined) common.connectPort = v; break; }
       case 'bind_port': { const v = c.int(e, 1, 65535); if (v !== undefined) common.bindPort = v; break; }
-      case 'url': if (isHttp) { const u = url(c, e); if (u) urls.push(u); } else c.warn(e.key, k, `url belongs in HTTP_GET/SSL_GET, ignored in ${kind}`); break;
+      case 'url': if (isHttp) { const u = url(c, e); if (u) urls.push(u); } else c.warn(e.key, k,
+        `url belongs in HTTP_GET/SSL_GET, ignored in ${kind}`); break;
       case 'virtualhost': vhost = c.arg(e, 0, 'a host name')?.text; break;
       case 'enable_sni': sni = true; break;
       case 'http_protocol': {

@@ -40,7 +40,8 @@ export function hexStr(words: string[], wild: boolean): string | undefined {
 const hex = (c: LvsCtx, n: Node, wild: boolean): string | undefined => {
   if (!n.args.length) { c.err(n.key, n.key.text, 'expected hex bytes'); return undefined; }
   const h = hexStr(n.args.map((a) => a.text.replace(/^0x/i, '')), wild);
-  if (h === undefined) c.err(n.args[0]!, n.key.text, `expected hex digits${wild ? ' (x for any nibble)' : ''}, got "${n.args.map((a) => a.text).join(' ')}"`);
+  if (h === undefined) c.err(n.args[0]!, n.key.text,
+    `expected hex digits${wild ? ' (x for any nibble)' : ''}, got "${n.args.map((a) => a.text).join(' ')}"`);
   return h;
 };
 
@@ -82,7 +83,8 @@ export function extraKeyword(c: LvsCtx, kind: string, e: Node, x: ExtraState): b
 
 type Base = Omit<SmtpCheckConfig, 'kind' | 'retry' | 'heloName' | 'hosts'>;
 
-export function extraCheck(kind: string, base: Base, x: ExtraState, retry: number | undefined, delayBeforeRetrySet: boolean): SmtpCheckConfig | UdpCheckConfig | DnsCheckConfig | undefined {
+export function extraCheck(kind: string, base: Base, x: ExtraState, retry: number | undefined,
+  delayBeforeRetrySet: boolean): SmtpCheckConfig | UdpCheckConfig | DnsCheckConfig | undefined {
   if (kind === 'SMTP_CHECK') return { kind, ...base, retry: retry ?? 1, heloName: x.heloName ?? 'localhost', hosts: x.hosts };
   if (kind === 'UDP_CHECK') {
     return {
@@ -93,7 +95,8 @@ export function extraCheck(kind: string, base: Base, x: ExtraState, retry: numbe
   }
   if (kind === 'DNS_CHECK') {
     // keepalived: retry 3 and delay_before_retry = delay_loop for DNS_CHECK.
-    return { kind, ...base, retry: retry ?? 3, ...(delayBeforeRetrySet ? {} : { delayBeforeRetryMs: base.delayLoopMs }), type: x.dnsType ?? 'SOA', name: x.dnsName ?? '.' };
+    return { kind, ...base, retry: retry ?? 3,
+      ...(delayBeforeRetrySet ? {} : { delayBeforeRetryMs: base.delayLoopMs }), type: x.dnsType ?? 'SOA', name: x.dnsName ?? '.' };
   }
   return undefined;
 }

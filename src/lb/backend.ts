@@ -105,7 +105,8 @@ export class NftBackend implements LbBackend {
       for (const [base, value] of t.counters) {
         const get = (sfx: string): { packets: number; bytes: number } => a.counters.get(base + sfx) ?? { packets: 0, bytes: 0 };
         const [addr, port] = value.split(' . ');
-        out.set(`${t.family} ${addr} ${port}`, { inPackets: get('i').packets, inBytes: get('i').bytes, outPackets: get('o').packets, outBytes: get('o').bytes, conns: get('c').packets });
+        out.set(`${t.family} ${addr} ${port}`, { inPackets: get('i').packets, inBytes: get('i').bytes,
+          outPackets: get('o').packets, outBytes: get('o').bytes, conns: get('c').packets });
       }
     }
     return out;

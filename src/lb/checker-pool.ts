@@ -19,7 +19,8 @@ export function initialCheck(ch: LvsCheckConfig): CheckState {
 /** keepalived's checker step: the new state and when to probe next. */
 export function afterProbe(ch: LvsCheckConfig, st: CheckState, r: LbProbeResult): { state: CheckState; delayMs: number } {
   const runs = st.runs + 1;
-  if (r.ok) return { state: { up: true, failures: 0, detail: r.detail, runs, ...(r.weight !== undefined ? { weight: r.weight } : {}) }, delayMs: ch.delayLoopMs };
+  if (r.ok) return { state: { up: true, failures: 0, detail: r.detail, runs,
+    ...(r.weight !== undefined ? { weight: r.weight } : {}) }, delayMs: ch.delayLoopMs };
   const failures = st.failures + 1;
   if (st.up && failures <= ch.retry) return { state: { ...st, failures, detail: r.detail, runs }, delayMs: ch.delayBeforeRetryMs };
   return { state: { up: false, failures, detail: r.detail, runs }, delayMs: ch.delayLoopMs };
@@ -53,7 +54,8 @@ export class CheckerPool {
     for (const [k, l] of this.loops) if (!wanted.has(k)) { this.halt(l); this.loops.delete(k); }
     for (const [k, w] of wanted) {
       if (this.loops.has(k)) continue;
-      const l: Loop = { ch: w.ch, st: initialCheck(w.ch), probe: (this.o.makeProbe ?? probeFor)(w.ch, w.target, this.o.clock), stopped: false };
+      const l: Loop = { ch: w.ch, st: initialCheck(w.ch), probe: (this.o.makeProbe ?? probeFor)(w.ch, w.target,
+        this.o.clock), stopped: false };
       this.loops.set(k, l);
       const delay = w.ch.warmupMs ? Math.floor((this.o.random ?? Math.random)() * w.ch.warmupMs) : 0;
       l.timer = this.o.clock.setTimeout(() => this.run(k, l), delay);

@@ -32,7 +32,8 @@ export interface LbHooks { onReady(): Promise<void>; onReloaded(): Promise<void>
  * `reloadConfig` reads the file again after an accepted reload. The warnings inside virtual_server
  * blocks are logged then (at start `floatd run` logs every diagnostic; a reload logs only errors).
  */
-export function lbHooks(first: FloatdConfig, log: Logger, reloadConfig: () => Promise<{ config: FloatdConfig | null; diagnostics: Diagnostic[] }>): LbHooks {
+export function lbHooks(first: FloatdConfig, log: Logger,
+  reloadConfig: () => Promise<{ config: FloatdConfig | null; diagnostics: Diagnostic[] }>): LbHooks {
   const start = async (cfg: FloatdConfig): Promise<void> => {
     const vss = cfg.virtualServers ?? [];
     if (!vss.length && !current) return;

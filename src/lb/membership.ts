@@ -46,7 +46,8 @@ const liveWeight = (rs: Map<string, RsState>): number => [...rs.values()].reduce
  * The next state of a virtual service from its servers' states, with the events to run
  * (notify_up/down, quorum_up/down). `prev` undefined: start, no events (keepalived runs none).
  */
-export function stepVs(vs: VirtualServerConfig, prev: VsState | undefined, rs: Map<string, RsState>): { state: VsState; events: LbEvent[] } {
+export function stepVs(vs: VirtualServerConfig, prev: VsState | undefined, rs: Map<string,
+  RsState>): { state: VsState; events: LbEvent[] } {
   const w = liveWeight(rs);
   const events: LbEvent[] = [];
   if (!prev) return { state: { quorumUp: w >= vs.quorum, rs }, events };

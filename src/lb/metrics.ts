@@ -10,7 +10,8 @@ import { rsKey } from './membership.js';
 import { runningLb } from './hooks.js';
 import type { RsCounters } from './backend.js';
 
-const FIELDS: [string, keyof RsCounters][] = [['in_packets', 'inPackets'], ['out_packets', 'outPackets'], ['in_bytes', 'inBytes'], ['out_bytes', 'outBytes'], ['conn', 'conns']];
+const FIELDS: [string, keyof RsCounters][] = [['in_packets', 'inPackets'], ['out_packets', 'outPackets'], ['in_bytes',
+  'inBytes'], ['out_bytes', 'outBytes'], ['conn', 'conns']];
 
 export function registerLbMetrics(registers: Registry[]): void {
   let scrape: Promise<Map<string, RsCounters>> | undefined;
@@ -50,7 +51,8 @@ export function registerLbMetrics(registers: Registry[]): void {
     labelNames: ['vs', 'addr'], registers,
     collect() {
       this.reset();
-      for (const v of runningLb()?.status().virtualServers ?? []) for (const r of v.realServers) this.set({ vs: v.key, addr: rsKey(r) }, r.alive ? 1 : 0);
+      for (const v of runningLb()?.status().virtualServers ?? []) for (const r of v.realServers) this.set({ vs: v.key,
+        addr: rsKey(r) }, r.alive ? 1 : 0);
     },
   });
   new Gauge<'vs'>({

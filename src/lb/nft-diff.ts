@@ -48,7 +48,8 @@ export function parseActual(json: string): ActualTable {
     else if (item.rule) {
       const c = String(item.rule.chain);
       a.chains.set(c, [...(a.chains.get(c) ?? []), String(item.rule.comment ?? '')]);
-    } else if (item.counter) a.counters.set(String(item.counter.name), { packets: Number(item.counter.packets), bytes: Number(item.counter.bytes) });
+    } else if (item.counter) a.counters.set(String(item.counter.name), { packets: Number(item.counter.packets),
+      bytes: Number(item.counter.bytes) });
   }
   return a;
 }
@@ -98,7 +99,8 @@ export function natTable(d: DesiredTable): GenericTable {
   const addr = d.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
   const maps = new Map<string, string>([
     ['disp', `type ${addr} . inet_proto . inet_service : verdict;`], ['dispm', 'type mark : verdict;'],
-    ['cin', `type ${addr} . inet_service : counter;`], ['cout', `type ${addr} . inet_service : counter;`], ['cconn', `type ${addr} . inet_service : counter;`],
+    ['cin', `type ${addr} . inet_service : counter;`], ['cout', `type ${addr} . inet_service : counter;`], ['cconn',
+      `type ${addr} . inet_service : counter;`],
   ]);
   for (const v of d.vss) {
     maps.set(v.slotMap, `${v.slotType};`);
@@ -138,7 +140,8 @@ export function diffGeneric(g: GenericTable, actual: ActualTable | undefined): s
     for (const [k, val] of w) if (have.get(k) !== val) elems.push(`add element ${T} ${m} { ${k} : ${g.quoted.has(m) ? `"${val}"` : val} }`);
   }
   // Persistence entries pointing at a server no longer in the slots go (the client picks anew).
-  for (const p of g.prune) for (const [k, val] of a.maps.get(p.map) ?? []) if (!p.live.has(val)) elems.push(`delete element ${T} ${p.map} { ${k} }`);
+  for (const p of g.prune) for (const [k,
+    val] of a.maps.get(p.map) ?? []) if (!p.live.has(val)) elems.push(`delete element ${T} ${p.map} { ${k} }`);
   for (const [name, c] of g.chains) {
     const have = a.chains.get(name) ?? [];
     const sigs = c.rules.map(sig);

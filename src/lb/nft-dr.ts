@@ -38,10 +38,12 @@ export function drTable(vss: VirtualServerConfig[], rotations: Map<string, Rotat
     const key = kind === 'daddr' ? 'ip daddr' : kind === 'saddr' && !v.hashPort ? 'ip saddr' : `ip saddr . ${proto} sport`;
     g.maps.set(slotMap, 'typeof numgen inc mod 2 : ip daddr;');
     g.elements.set(slotMap, new Map(slots.map((s, i) => [String(i), s] as const)));
-    g.chains.set(id, { rules: slots.length ? [`meta l4proto ${proto} fwd ip to jhash ${key} mod ${n} seed ${seed} map @${slotMap} device "${dev}"`] : [] });
+    g.chains.set(id,
+      { rules: slots.length ? [`meta l4proto ${proto} fwd ip to jhash ${key} mod ${n} seed ${seed} map @${slotMap} device "${dev}"`] : [] });
     for (const e of v.endpoints) disp.set(`${canonAddr(e.address)} . ${proto} . ${e.port}`, `jump ${id}`);
     const ing = `ing_${chainPart(dev)}`;
-    g.chains.set(ing, { decl: `type filter hook ingress device "${dev}" priority -500; policy accept;`, rules: ['ip daddr . meta l4proto . th dport vmap @drdisp'] });
+    g.chains.set(ing, { decl: `type filter hook ingress device "${dev}" priority -500; policy accept;`,
+      rules: ['ip daddr . meta l4proto . th dport vmap @drdisp'] });
   }
   g.elements.set('drdisp', disp);
   return g;

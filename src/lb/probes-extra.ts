@@ -17,7 +17,8 @@ import type { TrackClock } from '../track/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';
 
-function smtpOne(host: string, port: number, helo: string, bindTo: string | undefined, ms: number, clock: TrackClock, signal: AbortSignal): Promise<LbProbeResult> {
+function smtpOne(host: string, port: number, helo: string, bindTo: string | undefined, ms: number, clock: TrackClock,
+  signal: AbortSignal): Promise<LbProbeResult> {
   const sock = net.connect({ host, port, ...(bindTo ? { localAddress: bindTo } : {}) });
   const o = settleOnce(clock, ms, signal, () => sock.destroy());
   let buf = '';
@@ -50,18 +51,21 @@ export function smtpProbe(ch: SmtpCheckConfig, t: Target, clock: TrackClock): Lb
   return async (signal) => {
     let last: LbProbeResult = { ok: false, detail: '' };
     for (const h of hosts) {
-      last = await smtpOne(h.connectIp ?? ch.connectIp ?? t.address, h.connectPort ?? ch.connectPort ?? t.port, ch.heloName, h.bindTo ?? ch.bindTo, ch.connectTimeoutMs, clock, signal);
+      last = await smtpOne(h.connectIp ?? ch.connectIp ?? t.address, h.connectPort ?? ch.connectPort ?? t.port,
+        ch.heloName, h.bindTo ?? ch.bindTo, ch.connectTimeoutMs, clock, signal);
       if (!last.ok) return last;
     }
     return last;
   };
 }
 
-function datagram(host: string, port: number, payload: Buffer, ms: number, clock: TrackClock, signal: AbortSignal, bindTo: string | undefined,
+function datagram(host: string, port: number, payload: Buffer, ms: number, clock: TrackClock, signal: AbortSignal,
+  bindTo: string | undefined,
   onReply: (m: Buffer) => LbProbeResult | undefined, onQuiet: () => LbProbeResult): Promise<LbProbeResult> {
   const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   const o = settleOnce(clock, ms, signal, () => { try { sock.close(); } catch { /* closed */ } }, onQuiet);
-  sock.on('error', (e: NodeJS.ErrnoException) => o.finish({ ok: false, detail: e.code === 'ECONNREFUSED' ? 'port unreachable' : e.code ?? e.message }));
+  sock.on('error', (e: NodeJS.ErrnoException) => o.finish({ ok: false,
+    detail: e.code === 'ECONNREFUSED' ? 'port unreachable' : e.code ?? e.message }));
   sock.on('message', (m) => { const r = onReply(m); if (r) o.finish(r); });
   sock.bind({ port: 0, ...(bindTo ? { address: bindTo } : {}) }, () => {
     sock.connect(port, host, () => sock.send(payload, (e) => { if (e) o.finish({ ok: false, detail: e.message }); }));
@@ -81,10 +85,12 @@ export function udpProbe(ch: UdpCheckConfig, t: Target, clock: TrackClock): LbPr
   const host = ch.connectIp ?? t.address;
   const port = ch.connectPort ?? t.port;
   const want = typeof ch.requireReply === 'string' ? ch.requireReply : undefined;
-  return (signal) => datagram(host, port, ch.payload !== undefined ? Buffer.from(ch.payload, 'hex') : randomBytes(16), ch.connectTimeoutMs, clock, signal, ch.bindTo,
+  return (signal) => datagram(host, port, ch.payload !== undefined ? Buffer.from(ch.payload, 'hex') : randomBytes(16),
+    ch.connectTimeoutMs, clock, signal, ch.bindTo,
     (m) => {
       if (!ch.requireReply) return undefined;
-      if (ch.minReplyLength !== undefined && m.length < ch.minReplyLength) return { ok: false, detail: `reply of ${m.length} bytes, below ${ch.minReplyLength}` };
+      if (ch.minReplyLength !== undefined && m.length < ch.minReplyLength) return { ok: false,
+        detail: `reply of ${m.length} bytes, below ${ch.minReplyLength}` };
       if (m.length > ch.maxReplyLength) return { ok: false, detail: `reply of ${m.length} bytes, above ${ch.maxReplyLength}` };
       if (want && !hexMatches(want, m)) return { ok: false, detail: 'reply does not match' };
       return { ok: true, detail: `UDP reply of ${m.length} bytes` };
@@ -110,13 +116,15 @@ export function dnsQuery(id: number, name: string, type: DnsCheckConfig['type'])
 export function dnsProbe(ch: DnsCheckConfig, t: Target, clock: TrackClock): LbProbe {
   return (signal) => {
     const id = randomInt(0, 0x10000);
-    return datagram(ch.connectIp ?? t.address, ch.connectPort ?? t.port, dnsQuery(id, ch.name, ch.type), ch.connectTimeoutMs, clock, signal, ch.bindTo,
+    return datagram(ch.connectIp ?? t.address, ch.connectPort ?? t.port, dnsQuery(id, ch.name, ch.type),
+      ch.connectTimeoutMs, clock, signal, ch.bindTo,
       (m) => {
         if (m.length < 12 || m.readUInt16BE(0) !== id) return undefined;
         const rcode = m.readUInt16BE(2) & 0xf;
         const an = m.readUInt16BE(6);
         if (rcode !== 0) return { ok: false, detail: `DNS RCODE ${rcode}` };
-        return an > 0 ? { ok: true, detail: `DNS ${ch.type} ${ch.name}: ${an} answer(s)` } : { ok: false, detail: `DNS ${ch.type} ${ch.name}: no answer` };
+        return an > 0 ? { ok: true, detail: `DNS ${ch.type} ${ch.name}: ${an} answer(s)` } : { ok: false,
+          detail: `DNS ${ch.type} ${ch.name}: no answer` };
       },
       () => ({ ok: false, detail: `no DNS reply within ${ch.connectTimeoutMs} ms` }));
   };

@@ -28,7 +28,8 @@ function netError(e: unknown): string {
 
 /** Settles once: a timeout (`onTimeout`, default a failure), an abort or the exchange itself. */
 export function settleOnce(clock: TrackClock, ms: number, signal: AbortSignal, cleanup: () => void,
-  onTimeout: () => LbProbeResult = () => ({ ok: false, detail: `timed out after ${ms} ms` })): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
+  onTimeout: () => LbProbeResult = () => ({ ok: false,
+    detail: `timed out after ${ms} ms` })): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
   let resolve!: (r: LbProbeResult) => void;
   const done = new Promise<LbProbeResult>((r) => { resolve = r; });
   let settled = false;
@@ -60,7 +61,8 @@ function statusOk(status: number, u: HttpUrl): boolean {
   return (u.statusCodes ?? [[200, 299]]).some(([lo, hi]) => status >= lo && status <= hi);
 }
 
-function fetchUrl(ch: HttpCheckConfig, host: string, port: number, u: HttpUrl, clock: TrackClock, signal: AbortSignal): Promise<LbProbeResult> {
+function fetchUrl(ch: HttpCheckConfig, host: string, port: number, u: HttpUrl, clock: TrackClock,
+  signal: AbortSignal): Promise<LbProbeResult> {
   const tls = ch.kind === 'SSL_GET';
   const vhost = u.virtualhost ?? ch.virtualhost;
   const req = (tls ? https : http).request({
@@ -80,7 +82,8 @@ function fetchUrl(ch: HttpCheckConfig, host: string, port: number, u: HttpUrl, c
     res.on('data', (b: Buffer) => { n += b.length; if (n <= BODY_LIMIT) md5.update(b); });
     res.on('end', () => {
       const got = md5.digest('hex');
-      o.finish(got === u.digest ? { ok: true, detail: `${u.path}: HTTP ${status}, digest ok` } : { ok: false, detail: `${u.path}: digest ${got}, expected ${u.digest}` });
+      o.finish(got === u.digest ? { ok: true, detail: `${u.path}: HTTP ${status}, digest ok` } : { ok: false,
+        detail: `${u.path}: digest ${got}, expected ${u.digest}` });
     });
     res.on('error', (e) => o.finish({ ok: false, detail: netError(e) }));
   });
@@ -121,7 +124,8 @@ function miscProbe(ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>, clock: T
 
 export function probeFor(ch: LvsCheckConfig, t: Target, clock: TrackClock, runner: ScriptRunner = runScript): LbProbe {
   switch (ch.kind) {
-    case 'TCP_CHECK': return tcpProbe(ch.connectIp ?? t.address, ch.connectPort ?? t.port, ch.connectTimeoutMs, clock, ch.bindTo, ch.bindPort);
+    case 'TCP_CHECK': return tcpProbe(ch.connectIp ?? t.address, ch.connectPort ?? t.port, ch.connectTimeoutMs, clock,
+      ch.bindTo, ch.bindPort);
     case 'HTTP_GET': case 'SSL_GET': return httpProbe(ch, t, clock);
     case 'MISC_CHECK': return miscProbe(ch, clock, runner);
     case 'SMTP_CHECK': return smtpProbe(ch, t, clock);

@@ -57,7 +57,8 @@ export class LbService {
     const wanted = new Map<string, { ch: LvsCheckConfig; target: Target }>();
     for (const v of vss) for (const r of v.realServers) for (const ch of r.checks) wanted.set(checkKey(ch, r), { ch, target: r });
     this.pool.sync(wanted);
-    if (vss.length) this.o.log.info({ event: 'lb.configure', virtualServers: vss.length, checks: this.pool.size, backend: this.backend.name }, `load balancer: ${vss.length} virtual server(s), ${this.pool.size} distinct check(s)`);
+    if (vss.length) this.o.log.info({ event: 'lb.configure', virtualServers: vss.length, checks: this.pool.size,
+      backend: this.backend.name }, `load balancer: ${vss.length} virtual server(s), ${this.pool.size} distinct check(s)`);
     await this.recompute();
   }
 
@@ -66,7 +67,8 @@ export class LbService {
     this.pool.stop();
     for (const v of this.vss) { const st = this.states.get(v.key); if (st) this.run(v, stopEvents(v, st)); }
     await this.applying;
-    if (this.vss.length) await this.backend.clear().catch((e: unknown) => this.o.log.error({ event: 'lb.clear_failed', err: String(e) }, `load balancer: ${String(e)}`));
+    if (this.vss.length) await this.backend.clear().catch((e: unknown) => this.o.log.error({ event: 'lb.clear_failed',
+      err: String(e) }, `load balancer: ${String(e)}`));
   }
 
   /**
@@ -76,15 +78,18 @@ export class LbService {
   async drain(rs: string, on: boolean): Promise<{ ok: boolean; message: string }> {
     if (!this.vss.some((v) => v.realServers.some((r) => rsKey(r) === rs))) return { ok: false, message: `no real server ${rs}` };
     if (on) this.drained.add(rs); else this.drained.delete(rs);
-    this.o.log.info({ event: on ? 'lb.drain' : 'lb.undrain', rs }, `real server ${rs} ${on ? 'drained: no new connections' : 'back from drain'}`);
+    this.o.log.info({ event: on ? 'lb.drain' : 'lb.undrain', rs },
+      `real server ${rs} ${on ? 'drained: no new connections' : 'back from drain'}`);
     await this.recompute();
-    return { ok: this.lastApply?.ok ?? false, message: `${rs} ${on ? 'drained' : 'undrained'}${this.lastApply?.ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`}` };
+    return { ok: this.lastApply?.ok ?? false,
+      message: `${rs} ${on ? 'drained' : 'undrained'}${this.lastApply?.ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`}` };
   }
 
   isDrained(rs: string): boolean { return this.drained.has(rs); }
 
   status(): LbStatus {
-    return lbStatus(this.vss, this.states, this.rotations, (ch, r) => this.pool.state(checkKey(ch, r)), this.backend.name, this.lastApply, this.drained);
+    return lbStatus(this.vss, this.states, this.rotations, (ch, r) => this.pool.state(checkKey(ch, r)),
+      this.backend.name, this.lastApply, this.drained);
   }
 
   counters(): ReturnType<LbBackend['counters']> { return this.backend.counters(this.vss); }
@@ -133,13 +138,15 @@ export class LbService {
     for (const e of events) {
       if ('weight' in e) {
         const up = e.type === 'quorum_up';
-        this.o.log[up ? 'info' : 'warn']({ event: `lb.${e.type}`, vs: v.key, weight: e.weight }, `${v.key}: quorum ${up ? 'gained' : 'lost'} (live weight ${e.weight}, quorum ${v.quorum} ± ${v.hysteresis})${!up && v.sorry ? ', sorry server in' : ''}`);
+        this.o.log[up ? 'info' : 'warn']({ event: `lb.${e.type}`, vs: v.key, weight: e.weight },
+          `${v.key}: quorum ${up ? 'gained' : 'lost'} (live weight ${e.weight}, quorum ${v.quorum} ± ${v.hysteresis})${!up && v.sorry ? ', sorry server in' : ''}`);
         this.script(up ? v.quorumUp : v.quorumDown, e.type);
         continue;
       }
       const rs: RealServerConfig | undefined = v.realServers.find((r) => rsKey(r) === e.rs);
       const up = e.type === 'rs_up';
-      this.o.log[up ? 'info' : 'warn']({ event: `lb.${e.type}`, vs: v.key, rs: e.rs }, `${v.key}: real server ${e.rs} ${up ? 'up, in rotation' : 'down, out of rotation'}`);
+      this.o.log[up ? 'info' : 'warn']({ event: `lb.${e.type}`, vs: v.key, rs: e.rs },
+        `${v.key}: real server ${e.rs} ${up ? 'up, in rotation' : 'down, out of rotation'}`);
       this.script(up ? rs?.notifyUp : rs?.notifyDown, e.type);
     }
   }
@@ -148,7 +155,8 @@ export class LbService {
     if (!s) return;
     const runner = this.o.runner ?? runScript;
     void runner({ argv: s.argv, timeoutMs: 30_000, clock: this.o.clock }).then((r) => {
-      if (!r.ok) this.o.log.warn({ event: 'lb.notify_failed', why, argv: s.argv.join(' ') }, `${why} script ${s.argv[0] ?? ''}: ${r.detail}`);
+      if (!r.ok) this.o.log.warn({ event: 'lb.notify_failed', why, argv: s.argv.join(' ') },
+        `${why} script ${s.argv[0] ?? ''}: ${r.detail}`);
     });
   }
 }

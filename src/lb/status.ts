@@ -27,7 +27,8 @@ export interface LbStatus {
 
 export function lbStatus(
   vss: VirtualServerConfig[], states: Map<string, VsState>, rotations: Map<string, RotationEntry[]>,
-  check: (ch: LvsCheckConfig, rs: RealServerConfig) => CheckState | undefined, backend: string, lastApply: LbStatus['lastApply'], drained: ReadonlySet<string> = new Set(),
+  check: (ch: LvsCheckConfig,
+    rs: RealServerConfig) => CheckState | undefined, backend: string, lastApply: LbStatus['lastApply'], drained: ReadonlySet<string> = new Set(),
 ): LbStatus {
   return {
     backend,
@@ -59,7 +60,8 @@ export function lbStatus(
 export function describeVirtualServers(vss: VirtualServerConfig[]): string[] {
   const lines: string[] = [];
   for (const v of vss) {
-    const extra = [v.persistenceTimeoutS ? `persistence ${v.persistenceTimeoutS} s` : '', v.quorum > 1 || v.hysteresis ? `quorum ${v.quorum}±${v.hysteresis}` : '',
+    const extra = [v.persistenceTimeoutS ? `persistence ${v.persistenceTimeoutS} s` : '',
+      v.quorum > 1 || v.hysteresis ? `quorum ${v.quorum}±${v.hysteresis}` : '',
       v.sorry ? `sorry ${v.sorry.address}:${v.sorry.port}` : '', v.alpha ? 'alpha' : '', v.omega ? 'omega' : ''].filter(Boolean);
     lines.push(`virtual_server ${v.key}: ${v.method} ${v.sched}, checks every ${v.delayLoopMs / 1000} s${extra.length ? `, ${extra.join(', ')}` : ''} (nftables)`);
     for (const r of v.realServers) {

@@ -91,7 +91,8 @@ test('a server that accepts and never answers fails after connect_timeout (the l
     assert.equal(r.ok, false);
     assert.match(r.detail, /timed out after 200 ms/);
     assert.ok(performance.now() - t0 < 1000);
-    assert.ok(ticks >= 10, `the event loop kept running (${ticks} ticks)`);
+    // A blocking probe would allow at most one tick; a loaded machine still gives several.
+    assert.ok(ticks >= 3, `the event loop kept running (${ticks} ticks)`);
   } finally { hung.close(); }
 });
 
