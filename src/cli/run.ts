@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { loadConfig, loadConfigBounded, formatDiagnostic } from '../config/index.js';
+import { loadConfig, loadConfigBounded, formatDiagnostic, logConfigDiagnostics, reloadBlockers, type FloatdConfig } from '../config/index.js';
 import { applyScheduling } from '../daemon/scheduling.js';
 import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
@@ -81,10 +81,8 @@ export async function runRun(o: RunOptions): Promise<number> {
   process.channel?.unref();
   const log = logger(o);
   const first = await loadConfig(o.file, { configIds: o.configIds });
-  for (const d of first.diagnostics) {
-    if (d.severity === 'info') continue;
-    log[d.severity === 'error' ? 'error' : 'warn']({ event: 'config.diagnostic' }, formatDiagnostic(d));
-  }
+  // Warnings and errors (unsupported keywords as config.unsupported); info lines are floatd check's.
+  logConfigDiagnostics(log, first.diagnostics.filter((d) => d.severity !== 'info'), 'start');
   if (!first.config) {
     log.error({ event: 'config.unusable', file: o.file }, `${o.file} is not usable; not starting (run: floatd check -f ${o.file})`);
     return 1;
@@ -98,7 +96,9 @@ export async function runRun(o: RunOptions): Promise<number> {
   for (const n of maintenance.names()) log.info({ event: 'verb.maintenance', instance: n, on: true }, `(${n}) in maintenance (${maintenance.path}): lowest priority`);
   let runtime: Runtime | undefined;
   const verbs = operatorVerbs(() => runtime, maintenance, log, () => new Date(realClock.wallMs()).toISOString());
-  const services = daemonServices(first.config.api, log, async () => (await loadConfig(o.file, { configIds: o.configIds })).config, verbs);
+  // The API re-reads its block from the file the runtime's reload accepted (no second parse).
+  let accepted: FloatdConfig | null = first.config;
+  const services = daemonServices(first.config.api, log, async () => accepted, verbs);
   // After an accepted reload: parsed again in the bounded worker, off the event loop.
   const lb = lbHooks(first.config, log, () => loadConfigBounded(o.file, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' }));
   return runDaemon({
@@ -125,7 +125,11 @@ export async function runRun(o: RunOptions): Promise<number> {
         const r = purpose === 'reload'
           ? await loadConfigBounded(path, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' })
           : await loadConfig(path, { configIds: o.configIds });
-        return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
+        if (purpose !== 'reload') return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
+        logConfigDiagnostics(log, r.diagnostics.filter((d) => d.severity !== 'info'), 'reload');
+        const blockers = reloadBlockers(r.diagnostics);
+        if (blockers.length === 0 && r.config) accepted = r.config;
+        return { config: blockers.length ? null : r.config, errors: blockers.map(formatDiagnostic) };
       },
     }),
   });
