@@ -30,8 +30,8 @@ export interface CheckDefaults {
   virtualhost?: string;
 }
 
-export const SUPPORTED_CHECKS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', ...EXTRA_CHECKS];
-const NOT_YET_CHECKS = ['PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'];
+export const SUPPORTED_CHECKS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'PING_CHECK', ...EXTRA_CHECKS];
+const NOT_YET_CHECKS = ['FILE_CHECK', 'BFD_CHECK'];
 export const ALL_CHECKS = [...SUPPORTED_CHECKS, ...NOT_YET_CHECKS];
 const NOT_HONOURED = 'parsed but not honoured by floatd';
 
@@ -147,7 +147,7 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
     ...common, connectTimeoutMs: d.connectTimeoutMs, delayLoopMs: d.delayLoopMs,
     delayBeforeRetryMs: d.delayBeforeRetryMs ?? (isHttp ? 3000 : 1000), warmupMs: d.warmupMs ?? 0, alpha: d.alpha, pos: c.at(n.key),
   };
-  if (kind === 'TCP_CHECK') return { kind, ...base, retry: d.retry ?? 1 };
+  if (kind === 'TCP_CHECK' || kind === 'PING_CHECK') return { kind, ...base, retry: d.retry ?? 1 };
   if (isHttp) {
     if (!urls.length) { c.err(n.key, kind, `${kind} without a url block`, 'add: url { path / }'); return undefined; }
     return { kind, ...base, retry: d.retry ?? 1, urls, sni, httpVersion, ...(vhost ? { virtualhost: vhost } : {}) };

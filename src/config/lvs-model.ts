@@ -76,7 +76,8 @@ export interface DnsCheckConfig extends CheckBase {
   type: 'A' | 'NS' | 'CNAME' | 'SOA' | 'MX' | 'TXT' | 'AAAA';
   name: string;
 }
-export type LvsCheckConfig = TcpCheckConfig | HttpCheckConfig | MiscCheckConfig | SmtpCheckConfig | UdpCheckConfig | DnsCheckConfig;
+export interface PingCheckConfig extends CheckBase { kind: 'PING_CHECK' }
+export type LvsCheckConfig = PingCheckConfig | TcpCheckConfig | HttpCheckConfig | MiscCheckConfig | SmtpCheckConfig | UdpCheckConfig | DnsCheckConfig;
 
 export interface RealServerConfig {
   address: string;

@@ -14,6 +14,7 @@ import type { TrackClock } from '../track/clock.js';
 import { runScript, type ScriptRunner } from '../track/run-script.js';
 import { resolveUser } from '../track/users.js';
 import { dnsProbe, smtpProbe, udpProbe } from './probes-extra.js';
+import { pingProbe } from './ping.js';
 
 export interface LbProbeResult { ok: boolean; detail: string; weight?: number }
 export type LbProbe = (signal: AbortSignal) => Promise<LbProbeResult>;
@@ -131,5 +132,6 @@ export function probeFor(ch: LvsCheckConfig, t: Target, clock: TrackClock, runne
     case 'SMTP_CHECK': return smtpProbe(ch, t, clock);
     case 'UDP_CHECK': return udpProbe(ch, t, clock);
     case 'DNS_CHECK': return dnsProbe(ch, t, clock);
+    case 'PING_CHECK': return pingProbe(ch, t, clock);
   }
 }

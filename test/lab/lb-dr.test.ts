@@ -56,3 +56,17 @@ test('DR: nginx stopped on rs1 takes it out of rotation; no new connection reach
   lab.nginx('rs1', true);
   await lab.waitFor('rs1 back', () => drRules().includes('mod 3 seed'), 4000);
 });
+
+test('PING_CHECK (ICMP echo through the addon): a real server that stops answering pings leaves, and returns', { skip }, async () => {
+  lab.writeConfig('lb1', LVS.replace(/TCP_CHECK \{/g, 'PING_CHECK {'));
+  lab.signalFloatd('lb1', 'HUP');
+  // The reload configured the load balancer a second time, now with ping checks.
+  await lab.waitFor('ping checks configured', () => lab.log('lb1').split('lb.configure').length > 2, 5000);
+  lab.lab.exec('rs2', ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1']);
+  await lab.waitFor('rs2 out', () => drRules().includes('mod 2 seed'), 5000);
+  assert.match(lab.log('lb1'), /real server 203\.0\.113\.12:80 down/);
+  const t = tally(lab.requests(30));
+  assert.equal(t.rs2, undefined, JSON.stringify(t));
+  lab.lab.exec('rs2', ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=0']);
+  await lab.waitFor('rs2 back', () => drRules().includes('mod 3 seed'), 5000);
+});

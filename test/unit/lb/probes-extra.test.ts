@@ -100,3 +100,11 @@ test('UDP_CHECK HEX_STR: keepalived\'s free format, x nibbles, match up to the s
   assert.ok(ch.kind === 'UDP_CHECK');
   assert.deepEqual([ch.payload, ch.maxReplyLength], [undefined, 255]);
 });
+
+test('PING_CHECK: the ICMP echo request carries a valid checksum (the kernel fills ICMPv6\'s)', async () => {
+  const { echoRequest, inetChecksum } = await import('../../../src/lb/ping.js');
+  const b = echoRequest(false, 0x1234, 7);
+  assert.deepEqual([b[0], b.readUInt16BE(4), b.readUInt16BE(6)], [8, 0x1234, 7]);
+  assert.equal(inetChecksum(b), 0, 'a packet with its checksum sums to zero');
+  assert.equal(echoRequest(true, 1, 2)[0], 128);
+});
