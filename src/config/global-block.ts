@@ -1,5 +1,5 @@
 /** `global_defs { … }`: daemon-wide settings and the instances' defaults (keepalived.conf(5)). */
-import { isIP } from 'node:net';
+import { isMulticast } from '../util/ip.js';
 import type { Ctx } from './ctx.js';
 import type { Node } from './lexer.js';
 import type { GarpExtraIf, GlobalDefs } from './model.js';
@@ -30,12 +30,6 @@ export function garpExtraIf(c: Ctx, e: Node, min: number): GarpExtraIf | undefin
   if (intervalS === undefined) { c.err(e.key, e.key.text, `expected [all] and whole seconds ${min}..86400`);
     return undefined; }
   return { intervalS, allIf };
-}
-
-export function isMulticast(ip: string): boolean {
-  if (isIP(ip) === 6) return /^ff/i.test(ip);
-  const first = Number(ip.split('.')[0]);
-  return first >= 224 && first <= 239;
 }
 
 /** What global_defs reads into: the values, and the keywords written (vrrp_min_garp leaves explicit values alone). */

@@ -2,9 +2,9 @@
  * Link-layer announcement frames, byte for byte as keepalived sends them (digest §5.3):
  * a gratuitous ARP request and an unsolicited IPv6 neighbour advertisement for a VIP.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { internetChecksum } from '../util/checksum.js';
-import { NetArgumentError, stripZone } from './validate.js';
+import { ipBytes } from '../util/ip.js';
+import { NetArgumentError } from './validate.js';
 
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_IPV6 = 0x86dd;
@@ -21,27 +21,16 @@ export function parseMac(mac: string): Buffer {
 }
 
 export function ipv4Bytes(addr: string): Buffer {
-  if (!isIPv4(addr)) throw new NetArgumentError(`${JSON.stringify(addr)} is not an IPv4 address`);
-  return Buffer.from(addr.split('.').map(Number));
+  return ipBytes(addr, 4) ?? fail(`${JSON.stringify(addr)} is not an IPv4 address`);
 }
 
 /** 16 network-order bytes of an IPv6 address (accepts ::, embedded IPv4 and a %zone). */
 export function ipv6Bytes(addr: string): Buffer {
-  const a = stripZone(addr);
-  if (!isIPv6(a)) throw new NetArgumentError(`${JSON.stringify(addr)} is not an IPv6 address`);
-  let text = a;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const b = ipv4Bytes(v4[1]!);
-    text = text.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  return ipBytes(addr, 6) ?? fail(`${JSON.stringify(addr)} is not an IPv6 address`);
+}
+
+function fail(message: string): never {
+  throw new NetArgumentError(message);
 }
 
 function ethernet(dst: Buffer, src: Buffer, type: number): Buffer {

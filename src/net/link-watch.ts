@@ -26,8 +26,9 @@ import {
 } from './link-sources.js';
 import type { HandleError } from './native.js';
 import { expiredByLifetime, type RtnlMsg } from './rtnl-codec.js';
-import { checkIfname, familyOf, stripZone } from './validate.js';
+import { checkIfname, familyOf } from './validate.js';
 import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { stripZone } from '../util/ip.js';
 
 export { parseMonitorLine, sysfsLinkState, type LinkState };
 

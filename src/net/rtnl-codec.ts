@@ -5,7 +5,7 @@
  * use, and a malformed message is skipped, never half-read. Host byte order (little endian).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipv6Bytes } from './frames.js';
+import { ipBytes, ipString as addrString } from '../util/ip.js';
 
 export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, DELADDR: 21, GETADDR: 22, NEWROUTE: 24, DELROUTE: 25 } as const;
 export const NLM_F = { REQUEST: 0x1, MULTI: 0x2, ACK: 0x4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
@@ -39,27 +39,9 @@ const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(
 const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
 
 export function addrBytes(addr: string): Buffer {
-  if (isIPv4(addr)) return Buffer.from(addr.split('.').map(Number));
-  if (isIPv6(addr)) return ipv6Bytes(addr);
-  throw new TypeError(`${JSON.stringify(addr)} is not an IP address`);
-}
-
-function addrString(b: Buffer): string | undefined {
-  if (b.length === 4) return [...b].join('.');
-  if (b.length !== 16) return undefined;
-  const words: string[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(b.readUInt16BE(i).toString(16));
-  // RFC 5952: the longest run (≥ 2) of zero words becomes "::"
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (words[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && words[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return words.join(':');
-  return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
+  const b = ipBytes(addr);
+  if (!b) throw new TypeError(`${JSON.stringify(addr)} is not an IP address`);
+  return b;
 }
 
 /** One whole message: header + fixed part + attributes. */

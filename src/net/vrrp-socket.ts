@@ -7,7 +7,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { native, type HandleError, type NativeAddon, type RawHandle, type RawOpenOptions } from './native.js';
-import { NetArgumentError, checkAddr, checkIfname, isMulticast } from './validate.js';
+import { NetArgumentError, checkAddr, checkIfname } from './validate.js';
+import { isMulticast } from '../util/ip.js';
 
 export const VRRP_PROTO = 112;
 export const AH_PROTO = 51;

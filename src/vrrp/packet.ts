@@ -2,8 +2,8 @@
  * VRRP advert codec: VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798), IPv4 and IPv6, with the IPv4
  * header as keepalived builds it for IP_HDRINCL. Pure; decoding never throws.
  */
-import { isIP } from 'node:net';
 import { internetChecksum } from '../util/checksum.js';
+import { ipBytes as parseIp, ipString } from '../util/ip.js';
 import type { DropReason } from './drop-reasons.js';
 
 export interface Advert {
@@ -23,42 +23,15 @@ export interface Advert {
 /** Parsed addresses (a daemon sees the same few over and over); bounded. */
 const bytesCache = new Map<string, Buffer>();
 
-/** The address's bytes (a fresh copy: callers may write into it). */
+/** The address's bytes (a fresh copy: callers may write into it); 16 zero bytes for a non-address. */
 export function ipBytes(addr: string): Buffer {
   let b = bytesCache.get(addr);
   if (!b) {
-    b = parseIpBytes(addr);
+    b = parseIp(addr) ?? Buffer.alloc(16);
     if (bytesCache.size >= 1024) bytesCache.clear();
     bytesCache.set(addr, b);
   }
   return Buffer.from(b);
-}
-
-function parseIpBytes(addr: string): Buffer {
-  if (isIP(addr) === 4) return Buffer.from(addr.split('.').map(Number));
-  const [head = '', tail = ''] = addr.split('::');
-  const h = head ? head.split(':') : [];
-  const t = addr.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
-  return b;
-}
-
-export function ipString(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== '0') { i++; continue; }
-    let j = i; while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
 }
 
 function pseudoHeader(family: 4 | 6, src: string, dst: string, len: number): Buffer {
@@ -114,7 +87,7 @@ export function decodeAdvert(p: Buffer, family: 4 | 6): { ok: true; advert: Adve
   if (p.length !== need) return { ok: false, reason: 'packet_len_err',
     detail: `vrrp packet too ${p.length > need ? 'long' : 'short'}, length ${p.length} and expect ${need}` };
   const addresses: string[] = [];
-  for (let i = 0; i < n; i++) addresses.push(ipString(p.subarray(8 + i * alen, 8 + (i + 1) * alen)));
+  for (let i = 0; i < n; i++) addresses.push(ipString(p.subarray(8 + i * alen, 8 + (i + 1) * alen)) ?? '');
   const advert: Advert = {
     version, vrid: p[1]!, priority: p[2]!, addresses,
     advertIntervalCs: version === 2 ? p[5]! * 100 : p.readUInt16BE(4) & 0x0fff,
@@ -155,6 +128,6 @@ export function parseIpv4Packet(buf: Buffer):
     detail: `IPv4 VRRP packet too short - ${buf.length} bytes` };
   if (total !== buf.length) return { ok: false, reason: 'packet_len_err',
     detail: `ip_tot_len mismatch against received length. ${total} and received ${buf.length}` };
-  return { ok: true, src: ipString(buf.subarray(12, 16)), dst: ipString(buf.subarray(16, 20)), ttl: buf[8]!,
+  return { ok: true, src: ipString(buf.subarray(12, 16)) ?? '', dst: ipString(buf.subarray(16, 20)) ?? '', ttl: buf[8]!,
     totalLength: total, payload: buf.subarray(ihl) };
 }

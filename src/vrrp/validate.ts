@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { DropReason } from './drop-reasons.js';
+import { isMulticast } from '../util/ip.js';
 import { ipBytes, verifyChecksum, type Advert } from './packet.js';
 
 export interface Expect {
@@ -27,7 +28,6 @@ export interface Meta { family: 4 | 6; src: string; dst: string; ttl: number }
 type Result = { ok: true } | { ok: false; reason: DropReason; message: string };
 const fail = (reason: DropReason, message: string): Result => ({ ok: false, reason, message });
 const same = (a: string, b: string): boolean => isIP(a) === isIP(b) && ipBytes(a).equals(ipBytes(b));
-const isMulticast = (a: string): boolean => (isIP(a) === 4 ? (ipBytes(a)[0]! & 0xf0) === 0xe0 : ipBytes(a)[0] === 0xff);
 
 export function validateAdvert(payload: Buffer, a: Advert, m: Meta, e: Expect): Result {
   const multicastDst = isMulticast(m.dst);

@@ -29,6 +29,7 @@ import { isIP } from 'node:net';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import { bodyDetail, checkedId, httpRequest, optionMs, trimBase, type HttpRequest, type HttpResponse, type ProviderDialect } from '../http.js';
 import { realClock } from '../../util/clock.js';
+import { ipBytes } from '../../util/ip.js';
 import { followAction, type ActionState } from '../action-poll.js';
 
 export const GCP_API_URL = 'https://compute.googleapis.com';
@@ -92,7 +93,7 @@ export function normRange(text: string, v4only: boolean): { range: string } | { 
   const len = parts[1] === undefined ? max : /^\d{1,3}$/.test(parts[1]) ? Number(parts[1]) : NaN;
   if (!(len >= 0 && len <= max)) return { error: `"${text}" has no valid prefix length (0..${max})` };
   if (fam === 4 && len < 32) {
-    const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    const n = ipBytes(ip, 4)?.readUInt32BE(0) ?? 0;
     if (n % 2 ** (32 - len) !== 0) return { error: `"${text}" does not start on a /${len} boundary` };
   }
   return { range: `${ip}/${len}` };
