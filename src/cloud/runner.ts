@@ -12,7 +12,8 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { FloatingIpConfig } from '../config/model.js';
 import type { FloatingIpStatus } from '../daemon/status-types.js';
 import { CloudError, type CloudProvider, type ProviderFactory } from './types.js';
-import { DEFAULT_RECONCILER, Reconciler, type CallError, type Desire, type ReconcilerAction, type ReconcilerSettings } from './reconciler.js';
+import { DEFAULT_RECONCILER, Reconciler, type CallError, type Desire, type ReconcilerAction,
+  type ReconcilerSettings } from './reconciler.js';
 
 export interface AssignPermit { ok: boolean; epoch?: number | string; reason?: string }
 
@@ -176,10 +177,13 @@ export class FloatingIpRunner {
       else if (op === 'holder') value = await p.holder();
       else {
         const permit = this.deps.mayAssign?.(this.cfg.name) ?? { ok: true };
-        if (!permit.ok) throw new CloudError('fenced', `fencing check refused the assign${permit.reason ? `: ${permit.reason}` : ''}`);
+        if (!permit.ok)
+          throw new CloudError('fenced',
+          `fencing check refused the assign${permit.reason ? `: ${permit.reason}` : ''}`);
         if (permit.epoch !== undefined) {
           this.epoch = permit.epoch;
-          this.log.info({ event: 'cloud.assign', epoch: String(permit.epoch) }, `assigning ${this.cfg.address} to ${self ?? '?'} under epoch ${String(permit.epoch)}`);
+          this.log.info({ event: 'cloud.assign', epoch: String(permit.epoch) },
+            `assigning ${this.cfg.address} to ${self ?? '?'} under epoch ${String(permit.epoch)}`);
         }
         await p.assign(self ?? '');
       }
@@ -218,7 +222,8 @@ export class FloatingIpRunner {
         this.http.requests += 1;
         if (typeof c.status !== 'number' || c.status >= 400) this.http.errors += 1;
         this.http.lastMs = c.ms;
-        this.log.debug({ event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms }, `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`);
+        this.log.debug({ event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms },
+          `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`);
       },
     });
   }
@@ -235,7 +240,8 @@ export class FloatingIpRunner {
         }
         return token;
       } catch (e) {
-        throw new CloudError('auth', `cannot read token_file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        throw new CloudError('auth',
+          `cannot read token_file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       }
     }
     if (tokenEnv) {

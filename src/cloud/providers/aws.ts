@@ -26,106 +26,31 @@
  * means the instance role, read from IMDS iam/security-credentials/. The SDK is given its
  * credentials, region and endpoint, so its own chain never probes 169.254.169.254, and
  * makes one attempt (maxAttempts 1): retrying is the reconciler's job.
+ * This file is the driver; IMDS and credentials are in aws-imds.ts, the SDK's loading, its
+ * middlewares and the EC2 error mapping in aws-ec2.ts.
  */
 import { isIP } from 'node:net';
 import type {
-  AssignPrivateIpAddressesCommandOutput, AssociateAddressCommandOutput, CreateRouteCommandOutput, DescribeAddressesCommandOutput,
-  DescribeNetworkInterfacesCommandOutput, DescribeRouteTablesCommandOutput, EC2Client, ReplaceRouteCommandOutput,
+  AssignPrivateIpAddressesCommandOutput, AssociateAddressCommandOutput, CreateRouteCommandOutput,
+  DescribeAddressesCommandOutput, DescribeNetworkInterfacesCommandOutput, DescribeRouteTablesCommandOutput,
+  EC2Client, ReplaceRouteCommandOutput,
 } from '@aws-sdk/client-ec2';
-import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, checkedId, httpRequest, optionMs, parseRetryAfter, trimBase, type ProviderDialect } from '../http.js';
+import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
+import { checkedId, optionMs, trimBase } from '../http.js';
 import { followAction } from '../action-poll.js';
 import { VERSION } from '../../util/version.js';
 import { realClock, timeoutSignal } from '../../util/clock.js';
-
-export const AWS_METADATA_URL = 'http://169.254.169.254';
-/** Lifetime asked for an IMDSv2 token (the maximum, 6 h); it is used for 5 h. */
-const IMDS_TOKEN_TTL_S = 21_600;
-const IMDS_TOKEN_USE_MS = 5 * 3600_000;
-/** Role credentials are fetched again this long before they expire. */
-const ROLE_MARGIN_MS = 5 * 60_000;
-/**
- * EC2 throttles with RequestLimitExceeded and no retry hint. Its buckets refill every second
- * (e.g. 20 tokens/s for describes, 5/s for mutations), so one second is the wait that works.
- */
-const THROTTLE_WAIT_MS = 1000;
+import { describeAsGet, ec2Failure, loadSdk, observe, type Sdk, type Seen, type Stack } from './aws-ec2.js';
+import { AWS_METADATA_URL, AwsMetadata, parseAwsToken, RE, type Creds } from './aws-imds.js';
 
 const MODES = ['eip', 'secondary_ip', 'route'] as const;
 type Mode = (typeof MODES)[number];
-
-const RE = {
-  region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
-  instance: /^i-[0-9a-f]{8,17}$/,
-  eni: /^eni-[0-9a-f]{8,17}$/,
-  alloc: /^eipalloc-[0-9a-f]{8,17}$/,
-  rtb: /^rtb-[0-9a-f]{8,17}$/,
-  mac: /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/,
-  role: /^[\w+=,.@-]{1,128}$/,
-  accessKey: /^[A-Z0-9]{16,128}$/,
-};
-
-/** IMDS answers errors as plain text (or a small HTML page). */
-const metaDialect: ProviderDialect = { name: 'aws metadata', errorDetail: (body) => bodyDetail(body, () => undefined) };
-
-interface Creds { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
-
-/** `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`; '' is the instance role; anything else is refused. */
-export function parseAwsToken(token: string): Creds | 'role' | undefined {
-  if (token === '') return 'role';
-  const parts = token.split(':');
-  if (parts.length < 2 || parts.length > 3 || !RE.accessKey.test(parts[0]!) || !parts[1]) return undefined;
-  return { accessKeyId: parts[0]!, secretAccessKey: parts[1], ...(parts[2] ? { sessionToken: parts[2] } : {}) };
-}
-
-const AUTH_CODES = new Set(['AuthFailure', 'UnauthorizedOperation', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'OptInRequired', 'Blocked', 'RequestExpired']);
-const THROTTLE_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
-const SERVER_CODES = new Set(['InternalError', 'InternalFailure', 'Unavailable', 'ServiceUnavailable', 'InsufficientAddressCapacity']);
-
-/**
- * An EC2 error code (or, without one, the HTTP status) as a CloudError kind. The code comes
- * first: EC2 throttles with 503 RequestLimitExceeded, which must not read as an outage.
- */
-export function classifyEc2(status: number, code: string | undefined): CloudErrorKind {
-  if (code !== undefined) {
-    if (AUTH_CODES.has(code)) return 'auth';
-    if (THROTTLE_CODES.has(code)) return 'rate_limited';
-    if (code.endsWith('.NotFound')) return 'not_found';
-    if (code === 'Resource.AlreadyAssociated' || code === 'IncorrectState') return 'busy';
-    if (SERVER_CODES.has(code)) return 'server';
-    if (/^(InvalidParameter|MissingParameter|InvalidAction|InvalidInstanceID$|InvalidNetworkInterfaceID$)/.test(code)) return 'invalid';
-  }
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 404) return 'not_found';
-  if (status === 429) return 'rate_limited';
-  if (status >= 500) return 'server';
-  return 'invalid';
-}
-
-type Sdk = typeof import('@aws-sdk/client-ec2');
-let sdkLoad: Promise<Sdk> | undefined;
-/** The SDK takes most of a second to load: only daemons with an AWS address pay for it. */
-const loadSdk = (): Promise<Sdk> => {
-  // The SDK prints a multi-line notice on Node < 22 (its releases after January 2027 will need
-  // 22) into the daemon's stderr at the first client; the locked version works on Node 20.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return (sdkLoad ??= import('@aws-sdk/client-ec2').catch((e: unknown) => { sdkLoad = undefined; throw e; }));
-};
-
-/** The part of the SDK's request and middleware stack this driver touches. */
-interface RawRequest { method: string; body?: unknown; query?: Record<string, string>; headers: Record<string, string> }
-interface RawResponse { statusCode: number; headers: Record<string, string | undefined> }
-type Handler = (args: { request: unknown }) => Promise<{ response: unknown }>;
-type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
-interface Stack { add(mw: Middleware, o: { step: 'build' | 'deserialize'; priority: 'low'; name: string }): void }
-
-/** What one API call saw on the wire, for its message and the call report. */
-interface Seen { method: string; status?: number; headers?: Record<string, string | undefined> }
 
 class Aws implements CloudProvider {
   readonly name = 'aws';
   readonly needsLocalAddress: boolean;
   private readonly mode: Mode;
-  private readonly meta: string;
+  private readonly md: AwsMetadata;
   private readonly pollMs: number;
   private readonly limitMs: number;
   private readonly problems: string[] = [];
@@ -135,40 +60,45 @@ class Aws implements CloudProvider {
   private allocationId: string | undefined;
   private eniId: string | undefined;
   private self: string | undefined;
-  private imdsToken: { value: string; until: number } | undefined;
-  private imdsTokenP: Promise<string> | undefined;
-  private role: { creds: Creds; refreshAt: number } | undefined;
-  private roleP: Promise<Creds> | undefined;
   private clientP: Promise<EC2Client> | undefined;
 
   private wallMs(): number { return (this.s.clock ?? realClock).wallMs(); }
 
   constructor(private readonly s: ProviderSettings) {
     const o = s.options;
-    this.meta = trimBase(s.metadataUrl ?? AWS_METADATA_URL);
+    this.md = new AwsMetadata(s, trimBase(s.metadataUrl ?? AWS_METADATA_URL));
     this.pollMs = optionMs(o, 'poll_interval', 1000, this.problems);
     this.limitMs = optionMs(o, 'action_timeout', 60_000, this.problems);
     this.mode = (MODES as readonly string[]).includes(o.mode ?? 'eip') ? ((o.mode ?? 'eip') as Mode) : 'eip';
-    if (o.mode !== undefined && o.mode !== this.mode) this.problems.push(`mode must be one of ${MODES.join(', ')} (got "${o.mode}")`);
+    if (o.mode !== undefined && o.mode !== this.mode)
+      this.problems.push(`mode must be one of ${MODES.join(', ')} (got "${o.mode}")`);
     this.needsLocalAddress = this.mode !== 'eip';
     this.creds = parseAwsToken(s.token);
 
     const byAllocation = this.mode === 'eip' && RE.alloc.test(s.address);
     if (!byAllocation && isIP(s.address) !== 4) {
-      this.problems.push(`address "${s.address}" must be an IPv4 address${this.mode === 'eip' ? " or the Elastic IP's allocation id (eipalloc-…)" : ''}`);
+      this.problems.push(`address "${s.address}" must be an IPv4 address`
+        + `${this.mode === 'eip' ? " or the Elastic IP's allocation id (eipalloc-…)" : ''}`);
     }
     const given = o.allocation_id ?? (byAllocation ? s.address : undefined);
     if (given !== undefined && this.mode !== 'eip') this.problems.push('allocation_id applies to mode eip only');
-    else if (given !== undefined && !RE.alloc.test(given)) this.problems.push(`allocation_id must look like eipalloc-0123456789abcdef0 (got "${given}")`);
+    else if (given !== undefined && !RE.alloc.test(given))
+      this.problems.push(`allocation_id must look like eipalloc-0123456789abcdef0 (got "${given}")`);
     else this.allocationId = given;
-    if (o.network_interface !== undefined && !RE.eni.test(o.network_interface)) this.problems.push(`network_interface must look like eni-0123456789abcdef0 (got "${o.network_interface}")`);
+    if (o.network_interface !== undefined && !RE.eni.test(o.network_interface))
+      this.problems.push(`network_interface must look like eni-0123456789abcdef0 (got "${o.network_interface}")`);
     else this.eniId = o.network_interface;
-    if (o.region !== undefined && !RE.region.test(o.region)) this.problems.push(`region must look like us-east-1 (got "${o.region}")`);
+    if (o.region !== undefined && !RE.region.test(o.region))
+      this.problems.push(`region must look like us-east-1 (got "${o.region}")`);
     else this.regionName = o.region;
     this.tables = (o.route_table ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-    if (this.mode === 'route' && this.tables.length === 0) this.problems.push('mode route needs route_table rtb-… (a comma list for several tables)');
-    if (this.mode !== 'route' && o.route_table !== undefined) this.problems.push('route_table applies to mode route only');
-    for (const t of this.tables) if (!RE.rtb.test(t)) this.problems.push(`route_table entries must look like rtb-0123456789abcdef0 (got "${t}")`);
+    if (this.mode === 'route' && this.tables.length === 0)
+      this.problems.push('mode route needs route_table rtb-… (a comma list for several tables)');
+    if (this.mode !== 'route' && o.route_table !== undefined)
+      this.problems.push('route_table applies to mode route only');
+    for (const t of this.tables) {
+      if (!RE.rtb.test(t)) this.problems.push(`route_table entries must look like rtb-0123456789abcdef0 (got "${t}")`);
+    }
     // Loaded now (the runner builds its driver at startup), so the first failover does not wait for it.
     loadSdk().catch(() => undefined);
   }
@@ -178,7 +108,7 @@ class Aws implements CloudProvider {
     if (this.s.instanceId !== undefined) return (this.self = instanceId(this.s.instanceId, 'instance_id'));
     // What assign will need from the metadata service is read now, while nothing is urgent.
     const [id] = await Promise.all([
-      this.imds('/latest/meta-data/instance-id'),
+      this.md.imds('/latest/meta-data/instance-id'),
       this.eniId === undefined ? this.imdsEni() : undefined,
       this.regionName === undefined ? this.region() : undefined,
     ]);
@@ -199,37 +129,47 @@ class Aws implements CloudProvider {
     let what: string;
     if (this.mode === 'eip') {
       const allocationId = await this.allocation();
-      await this.call<AssociateAddressCommandOutput>('AssociateAddress', (k) => new k.AssociateAddressCommand({ AllocationId: allocationId, NetworkInterfaceId: eni, AllowReassociation: true }));
+      await this.call<AssociateAddressCommandOutput>('AssociateAddress', (k) =>
+        new k.AssociateAddressCommand({
+          AllocationId: allocationId, NetworkInterfaceId: eni, AllowReassociation: true,
+        }));
       what = `AssociateAddress of ${allocationId}`;
     } else if (this.mode === 'secondary_ip') {
-      await this.call<AssignPrivateIpAddressesCommandOutput>('AssignPrivateIpAddresses', (k) => new k.AssignPrivateIpAddressesCommand({ NetworkInterfaceId: eni, PrivateIpAddresses: [this.s.address], AllowReassignment: true }));
+      await this.call<AssignPrivateIpAddressesCommandOutput>('AssignPrivateIpAddresses', (k) =>
+        new k.AssignPrivateIpAddressesCommand({
+          NetworkInterfaceId: eni, PrivateIpAddresses: [this.s.address], AllowReassignment: true,
+        }));
       what = `AssignPrivateIpAddresses of ${this.s.address}`;
     } else {
       for (const table of this.tables) await this.route(table, eni);
       what = `ReplaceRoute of ${this.s.address}/32`;
     }
     await followAction(
-      { what: `aws ${what} to ${self} (${eni})`, intervalMs: this.pollMs, limitMs: this.limitMs, ...(this.s.signal ? { signal: this.s.signal } : {}) },
+      { what: `aws ${what} to ${self} (${eni})`, intervalMs: this.pollMs, limitMs: this.limitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}) },
       async () => ((await this.holder()) === self ? { state: 'done' } : { state: 'running' }),
     );
   }
 
   private async eipHolder(): Promise<string | null> {
     const id = this.allocationId;
-    const out = await this.call<DescribeAddressesCommandOutput>('DescribeAddresses', (k) => new k.DescribeAddressesCommand(id ? { AllocationIds: [id] } : { PublicIps: [this.s.address] }));
+    const out = await this.call<DescribeAddressesCommandOutput>('DescribeAddresses', (k) =>
+      new k.DescribeAddressesCommand(id ? { AllocationIds: [id] } : { PublicIps: [this.s.address] }));
     const a = out.Addresses?.[0];
     if (!a) throw new CloudError('not_found', `aws: no Elastic IP ${id ?? this.s.address} in this account and region`);
     if (isIP(this.s.address) === 4 && a.PublicIp !== undefined && a.PublicIp !== this.s.address) {
-      throw new CloudError('invalid', `aws: allocation_id ${a.AllocationId ?? '?'} is the Elastic IP ${a.PublicIp}, not ${this.s.address}`);
+      throw new CloudError('invalid',
+        `aws: allocation_id ${a.AllocationId ?? '?'} is the Elastic IP ${a.PublicIp}, not ${this.s.address}`);
     }
     if (this.allocationId === undefined && a.AllocationId) this.allocationId = a.AllocationId;
     return a.InstanceId ?? a.NetworkInterfaceId ?? null;
   }
 
   private async secondaryHolder(): Promise<string | null> {
-    const out = await this.call<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', (k) => new k.DescribeNetworkInterfacesCommand({
-      Filters: [{ Name: 'addresses.private-ip-address', Values: [this.s.address] }],
-    }));
+    const out = await this.call<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', (k) =>
+      new k.DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'addresses.private-ip-address', Values: [this.s.address] }],
+      }));
     const n = out.NetworkInterfaces?.[0];
     return n ? (n.Attachment?.InstanceId ?? n.NetworkInterfaceId ?? null) : null;
   }
@@ -237,7 +177,8 @@ class Aws implements CloudProvider {
   /** The /32's target in every table; several different targets read as "not settled". */
   private async routeHolder(): Promise<string | null> {
     const dest = `${this.s.address}/32`;
-    const out = await this.call<DescribeRouteTablesCommandOutput>('DescribeRouteTables', (k) => new k.DescribeRouteTablesCommand({ RouteTableIds: this.tables }));
+    const out = await this.call<DescribeRouteTablesCommandOutput>('DescribeRouteTables', (k) =>
+      new k.DescribeRouteTablesCommand({ RouteTableIds: this.tables }));
     const targets: (string | null)[] = [];
     for (const t of this.tables) {
       const table = out.RouteTables?.find((x) => x.RouteTableId === t);
@@ -265,7 +206,8 @@ class Aws implements CloudProvider {
   /** The Elastic IP's allocation id: configured, or found once by address and remembered. */
   private async allocation(): Promise<string> {
     if (this.allocationId === undefined) await this.eipHolder();
-    if (this.allocationId === undefined) throw new CloudError('server', `aws DescribeAddresses: the answer for ${this.s.address} has no allocationId`);
+    if (this.allocationId === undefined) throw new CloudError('server',
+      `aws DescribeAddresses: the answer for ${this.s.address} has no allocationId`);
     return this.allocationId;
   }
 
@@ -273,103 +215,45 @@ class Aws implements CloudProvider {
   private async eni(self: string): Promise<string> {
     if (this.eniId !== undefined) return this.eniId;
     if (this.s.instanceId === undefined) return this.imdsEni();
-    const out = await this.call<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', (k) => new k.DescribeNetworkInterfacesCommand({
-      Filters: [{ Name: 'attachment.instance-id', Values: [self] }, { Name: 'attachment.device-index', Values: ['0'] }],
-    }));
+    const out = await this.call<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', (k) =>
+      new k.DescribeNetworkInterfacesCommand({
+        Filters: [
+          { Name: 'attachment.instance-id', Values: [self] }, { Name: 'attachment.device-index', Values: ['0'] },
+        ],
+      }));
     const id = out.NetworkInterfaces?.[0]?.NetworkInterfaceId;
-    if (!id) throw new CloudError('not_found', `aws: instance ${self} has no network interface at device index 0; set network_interface`);
+    if (!id) throw new CloudError('not_found',
+      `aws: instance ${self} has no network interface at device index 0; set network_interface`);
     return (this.eniId = id);
   }
 
   private async imdsEni(): Promise<string> {
-    const mac = (await this.imds('/latest/meta-data/mac')).trim();
-    if (!RE.mac.test(mac)) throw new CloudError('server', `aws metadata: mac is "${mac.slice(0, 40)}", not a MAC address`);
-    const id = (await this.imds(`/latest/meta-data/network/interfaces/macs/${mac}/interface-id`)).trim();
-    if (!RE.eni.test(id)) throw new CloudError('server', `aws metadata: interface-id is "${id.slice(0, 40)}", not an ENI id`);
+    const mac = (await this.md.imds('/latest/meta-data/mac')).trim();
+    if (!RE.mac.test(mac))
+      throw new CloudError('server', `aws metadata: mac is "${mac.slice(0, 40)}", not a MAC address`);
+    const id = (await this.md.imds(`/latest/meta-data/network/interfaces/macs/${mac}/interface-id`)).trim();
+    if (!RE.eni.test(id))
+      throw new CloudError('server', `aws metadata: interface-id is "${id.slice(0, 40)}", not an ENI id`);
     return (this.eniId = id);
   }
 
   private async region(): Promise<string> {
     if (this.regionName !== undefined) return this.regionName;
-    const r = (await this.imds('/latest/meta-data/placement/region')).trim();
-    if (!RE.region.test(r)) throw new CloudError('server', `aws metadata: placement/region is "${r.slice(0, 40)}", not a region`);
+    const r = (await this.md.imds('/latest/meta-data/placement/region')).trim();
+    if (!RE.region.test(r))
+      throw new CloudError('server', `aws metadata: placement/region is "${r.slice(0, 40)}", not a region`);
     return (this.regionName = r);
-  }
-
-  /** One IMDSv2 GET. A cached token the service no longer takes (401) is replaced once. */
-  private async imds(path: string): Promise<string> {
-    const cached = this.imdsToken !== undefined && this.wallMs() < this.imdsToken.until;
-    const get = async (token: string): Promise<string> =>
-      (await httpRequest({ ...this.s, token }, metaDialect, { method: 'GET', base: this.meta, path, headers: { accept: 'text/plain', 'x-aws-ec2-metadata-token': token } })).text;
-    const token = await this.imdsSession();
-    try {
-      return await get(token);
-    } catch (e) {
-      if (!cached || !(e instanceof CloudError) || e.status !== 401) throw e;
-      if (this.imdsToken?.value === token) this.imdsToken = undefined;
-      return get(await this.imdsSession());
-    }
-  }
-
-  /** The IMDSv2 session token, shared by concurrent reads and kept for hours. */
-  private imdsSession(): Promise<string> {
-    if (this.imdsToken !== undefined && this.wallMs() < this.imdsToken.until) return Promise.resolve(this.imdsToken.value);
-    this.imdsTokenP ??= (async () => {
-      try {
-        const r = await httpRequest({ ...this.s, token: '' }, metaDialect, {
-          method: 'PUT', base: this.meta, path: '/latest/api/token', headers: { accept: 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': String(IMDS_TOKEN_TTL_S) },
-        });
-        const value = r.text.trim();
-        if (!value) throw new CloudError('server', 'aws metadata PUT /latest/api/token: empty token');
-        this.imdsToken = { value, until: this.wallMs() + IMDS_TOKEN_USE_MS };
-        return value;
-      } finally {
-        this.imdsTokenP = undefined;
-      }
-    })();
-    return this.imdsTokenP;
   }
 
   /** Static keys from the token, or the instance role's, refreshed before they expire. */
   private credentials(): Promise<Creds> {
     if (this.creds === undefined) {
-      return Promise.reject(new CloudError('auth', 'aws: the token must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (or :SESSION_TOKEN after it); leave token_file/token_env out to use the instance role'));
+      return Promise.reject(new CloudError('auth',
+        'aws: the token must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (or :SESSION_TOKEN after it); '
+        + 'leave token_file/token_env out to use the instance role'));
     }
     if (this.creds !== 'role') return Promise.resolve(this.creds);
-    if (this.role !== undefined && this.wallMs() < this.role.refreshAt) return Promise.resolve(this.role.creds);
-    this.roleP ??= this.fetchRole().finally(() => { this.roleP = undefined; });
-    return this.roleP;
-  }
-
-  private async fetchRole(): Promise<Creds> {
-    const base = '/latest/meta-data/iam/security-credentials/';
-    let names: string;
-    try {
-      names = await this.imds(base);
-    } catch (e) {
-      if (e instanceof CloudError && e.status === 404) throw new CloudError('auth', 'aws: no token and no instance role (the metadata service lists no iam/security-credentials); attach an instance profile or set token_file');
-      throw e;
-    }
-    const role = names.split('\n').map((x) => x.trim()).find(Boolean) ?? '';
-    if (!RE.role.test(role)) throw new CloudError('auth', 'aws: the metadata service names no usable instance role');
-    let j: { Code?: unknown; AccessKeyId?: unknown; SecretAccessKey?: unknown; Token?: unknown; Expiration?: unknown };
-    try {
-      j = JSON.parse(await this.imds(base + role)) as typeof j;
-    } catch (e) {
-      if (e instanceof CloudError) throw e;
-      throw new CloudError('server', `aws metadata: the credentials of role ${role} are not JSON`);
-    }
-    if (j.Code !== 'Success' || typeof j.AccessKeyId !== 'string' || typeof j.SecretAccessKey !== 'string') {
-      throw new CloudError('auth', `aws metadata: role ${role} has no usable credentials (Code ${typeof j.Code === 'string' ? j.Code : '?'})`);
-    }
-    const exp = typeof j.Expiration === 'string' ? Date.parse(j.Expiration) : NaN;
-    const creds: Creds = {
-      accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey,
-      ...(typeof j.Token === 'string' ? { sessionToken: j.Token } : {}),
-      ...(Number.isNaN(exp) ? {} : { expiration: new Date(exp) }),
-    };
-    this.role = { creds, refreshAt: Number.isNaN(exp) ? this.wallMs() + ROLE_MARGIN_MS : Math.max(this.wallMs(), exp - ROLE_MARGIN_MS) };
-    return creds;
+    return this.md.roleCredentials();
   }
 
   private client(): Promise<EC2Client> {
@@ -388,9 +272,12 @@ class Aws implements CloudProvider {
       // 'auto' would ask IMDS on its own; 'standard' only sets timeouts, which ours replace.
       defaultsMode: 'standard',
       customUserAgent: `floatd/${VERSION}`,
-      requestHandler: { connectionTimeout: this.s.timeoutMs, requestTimeout: this.s.timeoutMs, throwOnRequestTimeout: true },
+      requestHandler: {
+        connectionTimeout: this.s.timeoutMs, requestTimeout: this.s.timeoutMs, throwOnRequestTimeout: true,
+      },
     });
-    (c.middlewareStack as unknown as Stack).add(describeAsGet, { step: 'build', priority: 'low', name: 'floatdDescribeAsGet' });
+    (c.middlewareStack as unknown as Stack).add(describeAsGet,
+      { step: 'build', priority: 'low', name: 'floatdDescribeAsGet' });
     return c;
   }
 
@@ -408,8 +295,13 @@ class Aws implements CloudProvider {
     const deadline = timer.signal;
     const abortSignal = this.s.signal ? AbortSignal.any([deadline, this.s.signal]) : deadline;
     const started = this.wallMs();
-    const report = (status: number | 'timeout' | 'network'): void => { this.s.onCall?.({ method: seen.method, path, status, ms: this.wallMs() - started }); };
-    (command as { middlewareStack: Stack }).middlewareStack.add(observe(seen, report, () => (deadline.aborted ? 'timeout' : 'network')), { step: 'deserialize', priority: 'low', name: 'floatdObserve' });
+    const report = (status: number | 'timeout' | 'network'): void => {
+      this.s.onCall?.({ method: seen.method, path, status, ms: this.wallMs() - started });
+    };
+    (command as { middlewareStack: Stack }).middlewareStack.add(
+      observe(seen, report, () => (deadline.aborted ? 'timeout' : 'network')),
+      { step: 'deserialize', priority: 'low', name: 'floatdObserve' },
+    );
     try {
       return (await client.send(command as never, { abortSignal })) as T;
     } catch (e) {
@@ -420,29 +312,13 @@ class Aws implements CloudProvider {
   }
 
   private failure(e: unknown, where: string, seen: Seen, deadline: AbortSignal): CloudError {
-    if (e instanceof CloudError) return e;
-    const err = (e ?? {}) as { name?: unknown; message?: unknown; code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: unknown } };
-    if (this.s.signal?.aborted) return new CloudError('network', `${where}: cancelled (floatd is stopping)`);
-    if (deadline.aborted || err.name === 'TimeoutError') return new CloudError('timeout', `${where}: no answer within ${this.s.timeoutMs} ms`);
-    const status = seen.status ?? (typeof err.$metadata?.httpStatusCode === 'number' ? err.$metadata.httpStatusCode : undefined);
-    const text = typeof err.message === 'string' ? err.message.slice(0, 300) : '';
-    if (status === undefined) {
-      const why = [err.code, text, err.name].find((x): x is string => typeof x === 'string' && x !== '') ?? 'request failed';
-      return new CloudError('network', this.scrub(`${where}: ${why}`));
-    }
-    if (status < 300) return new CloudError('server', this.scrub(`${where} → ${status}: unreadable answer (${text || String(err.name)})`));
-    const rawCode = typeof err.Code === 'string' ? err.Code : typeof err.name === 'string' ? err.name : undefined;
-    // The SDK names errors it could not parse generically; those carry no EC2 code.
-    const code = rawCode && !/^(Unknown|UnknownError|Error|SyntaxError|TypeError)$/.test(rawCode) ? rawCode : undefined;
-    const kind = classifyEc2(status, code);
-    const words = [code, text].filter(Boolean).join(': ');
-    const retry = kind === 'rate_limited' ? (parseRetryAfter(seen.headers?.['retry-after'] ?? null, this.wallMs()) ?? THROTTLE_WAIT_MS) : undefined;
-    return new CloudError(kind, this.scrub(`${where} → ${status}${words ? ` ${words}` : ''}`), { status, ...(retry !== undefined ? { retryAfterMs: retry } : {}) });
+    return ec2Failure(this.s, (text) => this.scrub(text), e, where, seen, deadline);
   }
 
   /** Removes every secret this driver holds from a message. */
   private scrub(text: string): string {
-    const secrets = [this.creds, this.role?.creds].flatMap((c) => (c && c !== 'role' ? [c.secretAccessKey, c.sessionToken ?? '', c.accessKeyId] : []));
+    const secrets = [this.creds, this.md.roleCreds].flatMap((c) =>
+      (c && c !== 'role' ? [c.secretAccessKey, c.sessionToken ?? '', c.accessKeyId] : []));
     return secrets.filter((x) => x.length >= 4).reduce((t, x) => t.split(x).join('[redacted]'), text);
   }
 
@@ -451,37 +327,7 @@ class Aws implements CloudProvider {
   }
 }
 
-/** Sends Describe* as GET with the parameters in the query (reads are then safe to replay and to log). */
-const describeAsGet: Middleware = (next, context) => async (args) => {
-  const req = args.request as RawRequest;
-  if (context.commandName?.startsWith('Describe') && typeof req.body === 'string') {
-    req.method = 'GET';
-    req.query = Object.fromEntries(new URLSearchParams(req.body));
-    req.body = undefined;
-    for (const h of Object.keys(req.headers)) if (/^content-(type|length)$/i.test(h)) delete req.headers[h];
-  }
-  return next(args);
-};
-
-/** Innermost middleware: sees the raw HTTP answer (status, headers) or the transport failure. */
-function observe(seen: Seen, report: (s: number | 'timeout' | 'network') => void, failedAs: () => 'timeout' | 'network'): Middleware {
-  return (next) => async (args) => {
-    seen.method = (args.request as RawRequest).method;
-    let out: { response: unknown };
-    try {
-      out = await next(args);
-    } catch (e) {
-      report((e as { name?: unknown }).name === 'TimeoutError' ? 'timeout' : failedAs());
-      throw e;
-    }
-    const res = out.response as RawResponse;
-    seen.status = res.statusCode;
-    seen.headers = res.headers;
-    report(res.statusCode);
-    return out;
-  };
-}
-
-const instanceId = (v: string, from: string): string => checkedId('aws', 'an instance id (i-…)', RE.instance, v, from);
+const instanceId = (v: string, from: string): string =>
+  checkedId('aws', 'an instance id (i-…)', RE.instance, v, from);
 
 export const aws: ProviderFactory = (s) => new Aws(s);
