@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerLbMetrics } from '../lb/metrics.js';
-import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
+import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../model/status-types.js';
 import { realClock } from '../util/clock.js';
 
 /** keepalived's own state numbers (vrrp.h), which keepalived_exporter exports as they are. */

@@ -8,7 +8,7 @@ import { connect, isIP } from 'node:net';
 import { chmodSync, chownSync, mkdirSync, renameSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ApiConfig } from '../config/model.js';
-import type { DaemonStatus } from '../daemon/status-types.js';
+import type { DaemonStatus } from '../model/status-types.js';
 import type { Logger } from '../util/log.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';

@@ -3,7 +3,7 @@
  * and the persisted maintenance set. No INSTANCE means every instance (switchover: every
  * MASTER one). The API routes (src/api/verbs.ts) and so the CLI and the dashboard call these.
  */
-import type { DaemonStatus } from '../daemon/status-types.js';
+import type { DaemonStatus } from '../model/status-types.js';
 import type { Logger } from '../util/log.js';
 import type { MaintenanceEntry, MaintenanceStore } from './maintenance-store.js';
 

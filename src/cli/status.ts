@@ -4,7 +4,7 @@
  * 0 all instances fine, 1 an instance is in FAULT, 3 the daemon is not running / unreachable.
  */
 import { apiRequest, apiTarget, Unreachable, type ApiTarget } from './api-client.js';
-import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../daemon/status-types.js';
+import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../model/status-types.js';
 import { delayMs, realClock } from '../util/clock.js';
 
 export const EXIT_OK = 0;

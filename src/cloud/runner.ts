@@ -10,7 +10,7 @@ import { registerSecret } from '../util/redact.js';
 import type { Logger } from '../util/log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { FloatingIpConfig } from '../config/model.js';
-import type { FloatingIpStatus } from '../daemon/status-types.js';
+import type { FloatingIpStatus } from '../model/status-types.js';
 import { CloudError, type CloudProvider, type ProviderFactory } from './types.js';
 import { DEFAULT_RECONCILER, Reconciler, type CallError, type Desire, type ReconcilerAction,
   type ReconcilerSettings } from './reconciler.js';

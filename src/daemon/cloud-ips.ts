@@ -5,7 +5,7 @@
  * to their instances' VIPs, so the VRRP machinery adds, announces and removes it.
  */
 import type { FloatdConfig, VipConfig } from '../config/model.js';
-import type { FloatingIpStatus, VrrpStateName } from './status-types.js';
+import type { FloatingIpStatus, VrrpStateName } from '../model/status-types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { FloatingIpRunner } from '../cloud/runner.js';

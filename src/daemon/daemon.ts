@@ -6,7 +6,7 @@
 import type { Logger } from '../util/log.js';
 import { dumpDirectory, writeDump } from './dumps.js';
 import { acquirePidFile, PidFileError } from './pidfile.js';
-import type { DaemonStatus } from './status-types.js';
+import type { DaemonStatus } from '../model/status-types.js';
 
 export interface RuntimeLike {
   start(): Promise<void>;

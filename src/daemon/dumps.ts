@@ -11,7 +11,7 @@
 import { constants, lstatSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DaemonStatus } from './status-types.js';
+import type { DaemonStatus } from '../model/status-types.js';
 
 /** Whether `dir` is a directory only we can write: no symlink, our uid, no group/other write. */
 export function isPrivateDir(dir: string, uid = process.getuid?.() ?? 0): boolean {

@@ -13,7 +13,7 @@ import type { Action, Event, TimerName } from '../vrrp/fsm.js';
 import type { NodeAction, VrrpNode } from '../vrrp/node.js';
 import type { VipConfig } from '../config/model.js';
 import type { AddressSpec } from '../net/addresses.js';
-import type { InstanceStatus } from './status-types.js';
+import type { InstanceStatus } from '../model/status-types.js';
 import type { DataplanePort, LinkWatchPort } from './ports.js';
 import type { History } from './views.js';
 import { advertFrames } from './advert-io.js';

@@ -21,7 +21,7 @@ import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
 import { SocketPool } from './socket-pool.js';
 import { formatStats } from './dumps.js';
-import type { DaemonStatus } from './status-types.js';
+import type { DaemonStatus } from '../model/status-types.js';
 import type { RuntimeLike } from './daemon.js';
 import { CloudIps } from './cloud-ips.js';
 import type { ProviderFactory } from '../cloud/types.js';

@@ -6,7 +6,7 @@ import type { FloatdConfig } from '../config/index.js';
 import type { TrackerSet } from '../track/tracker-set.js';
 import type { VrrpState } from '../vrrp/fsm.js';
 import type { VrrpNode } from '../vrrp/node.js';
-import type { DaemonStatus, InstanceStatus, TransitionRecord } from './status-types.js';
+import type { DaemonStatus, InstanceStatus, TransitionRecord } from '../model/status-types.js';
 import type { InstanceRuntime } from './executor.js';
 import { vipSpecs } from './mapping.js';
 import type { VipConfig } from '../config/model.js';

@@ -9,7 +9,7 @@ import { trackClockFrom } from '../track/clock.js';
 import { realClock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { LbService } from './service.js';
-import type { DaemonStatus } from '../daemon/status-types.js';
+import type { DaemonStatus } from '../model/status-types.js';
 
 let current: LbService | undefined;
 /** The running service, for status and metrics (undefined: no load balancer). */

@@ -2,28 +2,9 @@
 import type { LvsCheckConfig, RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 import type { CheckState } from './checker-pool.js';
 import { rsKey, type RotationEntry, type VsState } from './membership.js';
+import type { LbCheckStatus, LbRealServerStatus, LbStatus, LbVirtualServerStatus } from '../model/status-types.js';
 
-export interface LbCheckStatus { kind: string; up: boolean; failures: number; runs: number; detail: string }
-export interface LbRealServerStatus {
-  address: string; port: number; alive: boolean;
-  configuredWeight: number;
-  /** Weight in the kernel's rotation; 0 = listed without new connections; null = not listed. */
-  weight: number | null;
-  /** Drained by the operator (weight 0 until undrained). */
-  drained: boolean;
-  checks: LbCheckStatus[];
-}
-export interface LbVirtualServerStatus {
-  key: string; sched: string; method: string; protocol: string;
-  quorum: number; hysteresis: number; quorumUp: boolean; liveWeight: number;
-  sorryActive: boolean;
-  realServers: LbRealServerStatus[];
-}
-export interface LbStatus {
-  backend: string;
-  virtualServers: LbVirtualServerStatus[];
-  lastApply?: { ok: boolean; atMs: number; error?: string };
-}
+export type { LbStatus };
 
 export function lbStatus(
   vss: VirtualServerConfig[], states: Map<string, VsState>, rotations: Map<string, RotationEntry[]>,

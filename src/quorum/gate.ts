@@ -7,7 +7,10 @@ import type { QuorumConfig } from '../config/model.js';
 import { quorumKey } from '../config/quorum-block.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { LeaseMachine, type LeaseAction, type LeaseEvent, type LeasePhase } from './lease.js';
+import { LeaseMachine, type LeaseAction, type LeaseEvent } from './lease.js';
+import type { QuorumStatus } from '../model/status-types.js';
+
+export type { QuorumStatus };
 import type { KeepAliveStream, LeaseBackend } from './etcd.js';
 
 export interface GateHooks {
@@ -24,19 +27,6 @@ export interface GateHooks {
 }
 
 export interface QuorumEntry { holder: string; quorum: QuorumConfig }
-
-export interface QuorumStatus {
-  holder: string;
-  quorum: string;
-  key: string;
-  phase: LeasePhase;
-  epoch?: number;
-  /** ms left before this node fences itself (holding only). */
-  deadlineInMs?: number;
-  /** Who holds the key while this node is denied. */
-  heldBy?: { name: string; epoch: number };
-  error?: string;
-}
 
 interface Slot {
   e: QuorumEntry;

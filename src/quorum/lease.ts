@@ -6,6 +6,7 @@
  * request was *sent* (the server saw it later, so its expiry is later), scaled by the clock-rate
  * bound, minus the margin — never from a reply.
  */
+import type { LeasePhase } from '../model/status-types.js';
 
 /** Relative clock-rate error tolerated between this node and the etcd leader (1000 ppm). */
 export const CLOCK_RATE_BOUND = 1e-3;
@@ -28,7 +29,7 @@ export interface LeaseTiming {
   retryUs: number;
 }
 
-export type LeasePhase = 'idle' | 'acquiring' | 'denied' | 'unreachable' | 'holding';
+export type { LeasePhase };
 
 export type LeaseEvent =
   /** VRRP wants MASTER (its down timer fired, it preempts, it starts as owner). */

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { ApiServer } from '../../src/api/server.js';
-import type { DaemonStatus } from '../../src/daemon/status-types.js';
+import type { DaemonStatus } from '../../src/model/status-types.js';
 import { createLogger } from '../../src/util/log.js';
 
 export const CHROMIUM = process.env.FLOATD_CHROMIUM ?? '/usr/bin/chromium';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiServer } from '../../src/api/server.js';
-import type { DaemonStatus } from '../../src/daemon/status-types.js';
+import type { DaemonStatus } from '../../src/model/status-types.js';
 import { createLogger } from '../../src/util/log.js';
 import { sampleStatus, transition } from '../unit/api/status-fixture.js';
 import { browserUnavailable, launchChromium, screenshotDashboard } from './browser.js';

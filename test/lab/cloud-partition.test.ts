@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeedLab, REPO_ROOT, type Server } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
-import type { DaemonStatus } from '../../src/daemon/status-types.js';
+import type { DaemonStatus } from '../../src/model/status-types.js';
 
 const skip = labUnavailable() ?? false;
 const FIP = '203.0.113.10';

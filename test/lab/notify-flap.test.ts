@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SeedLab } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
-import type { DaemonStatus } from '../../src/daemon/status-types.js';
+import type { DaemonStatus } from '../../src/model/status-types.js';
 
 const skip = labUnavailable() ?? false;
 const HOOK_PORT = 18080;

@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { REPO_ROOT, SeedLab, SEED_VIP, type Server } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
-import type { DaemonStatus, InstanceStatus } from '../../src/daemon/status-types.js';
+import type { DaemonStatus, InstanceStatus } from '../../src/model/status-types.js';
 import { hasPython, notifyReceiver, type NotifyReceiver } from '../unit/api/notify-receiver.js';
 
 const skip = labUnavailable() ?? (hasPython ? false : 'python3 (the sd_notify receiver) is missing');

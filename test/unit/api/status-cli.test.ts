@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiServer } from '../../../src/api/server.js';
 import { formatStatus, runStatus, EXIT_FAULT, EXIT_NOT_RUNNING, EXIT_OK } from '../../../src/cli/status.js';
 import { createLogger } from '../../../src/util/log.js';
-import type { DaemonStatus } from '../../../src/daemon/status-types.js';
+import type { DaemonStatus } from '../../../src/model/status-types.js';
 import { sampleStatus } from './status-fixture.js';
 
 const log = createLogger({ level: 'silent' });

@@ -1,5 +1,5 @@
 /** A realistic DaemonStatus (the seed's two-node pair after one failover), for API, CLI and browser tests. */
-import type { DaemonStatus, TransitionRecord } from '../../../src/daemon/status-types.js';
+import type { DaemonStatus, TransitionRecord } from '../../../src/model/status-types.js';
 
 export function sampleStatus(now = new Date()): DaemonStatus {
   const at = (s: number): string => new Date(now.getTime() - s * 1000).toISOString();

@@ -7,7 +7,7 @@ import { verbRequest } from '../../../src/cli/verbs.js';
 import { MaintenanceStore } from '../../../src/cli/maintenance-store.js';
 import { operatorVerbs, type VerbRuntime } from '../../../src/cli/operator-verbs.js';
 import { createLogger } from '../../../src/util/log.js';
-import type { DaemonStatus } from '../../../src/daemon/status-types.js';
+import type { DaemonStatus } from '../../../src/model/status-types.js';
 
 const log = createLogger({ level: 'silent' });
 

@@ -3,7 +3,44 @@
  * dashboard, /metrics and the SIGUSR1 dump all read. The daemon builds a fresh snapshot on
  * demand; consumers never reach into live objects.
  */
-import type { QuorumStatus } from '../quorum/gate.js';
+
+/** A quorum lease's phase (src/quorum/lease.ts is the machine that moves through them). */
+export type LeasePhase = 'idle' | 'acquiring' | 'denied' | 'unreachable' | 'holding';
+
+export interface QuorumStatus {
+  holder: string;
+  quorum: string;
+  key: string;
+  phase: LeasePhase;
+  epoch?: number;
+  /** ms left before this node fences itself (holding only). */
+  deadlineInMs?: number;
+  /** Who holds the key while this node is denied. */
+  heldBy?: { name: string; epoch: number };
+  error?: string;
+}
+
+export interface LbCheckStatus { kind: string; up: boolean; failures: number; runs: number; detail: string }
+export interface LbRealServerStatus {
+  address: string; port: number; alive: boolean;
+  configuredWeight: number;
+  /** Weight in the kernel's rotation; 0 = listed without new connections; null = not listed. */
+  weight: number | null;
+  /** Drained by the operator (weight 0 until undrained). */
+  drained: boolean;
+  checks: LbCheckStatus[];
+}
+export interface LbVirtualServerStatus {
+  key: string; sched: string; method: string; protocol: string;
+  quorum: number; hysteresis: number; quorumUp: boolean; liveWeight: number;
+  sorryActive: boolean;
+  realServers: LbRealServerStatus[];
+}
+export interface LbStatus {
+  backend: string;
+  virtualServers: LbVirtualServerStatus[];
+  lastApply?: { ok: boolean; atMs: number; error?: string };
+}
 
 export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 
@@ -142,5 +179,5 @@ export interface DaemonStatus {
   /** Transitions since start by (instance, kind, new state, reason): monotonic, unlike the ring buffer. */
   transitionCounts?: { instance: string; kind: 'INSTANCE' | 'GROUP'; to: VrrpStateName; reasonKind: string; count: number }[];
   /** The load balancer (src/lb): virtual and real servers with their check results; absent without one. */
-  lb?: import('../lb/status.js').LbStatus;
+  lb?: LbStatus;
 }
