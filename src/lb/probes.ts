@@ -11,7 +11,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { LvsCheckConfig, HttpCheckConfig, HttpUrl } from '../config/lvs-model.js';
 import type { TrackClock } from '../track/clock.js';
-import { runScript, type ScriptRunner } from '../track/run-script.js';
+import { runScript, type ScriptRunner } from '../util/run-script.js';
 import { resolveUser } from '../track/users.js';
 import { dnsProbe, smtpProbe, udpProbe } from './probes-extra.js';
 import { pingProbe } from './ping.js';

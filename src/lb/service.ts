@@ -8,7 +8,7 @@
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 import type { NotifyScript } from '../config/model.js';
 import type { TrackClock } from '../track/clock.js';
-import { runScript, type ScriptRunner } from '../track/run-script.js';
+import { runScript, type ScriptRunner } from '../util/run-script.js';
 import type { Logger } from '../util/log.js';
 import { NftBackend, type LbBackend } from './backend.js';
 import { CheckerPool, checkKey } from './checker-pool.js';

@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { realTrackClock, type TrackClock } from '../track/clock.js';
-import type { ScriptRunner } from '../track/run-script.js';
+import type { ScriptRunner } from '../util/run-script.js';
 import { scriptProbe } from '../track/script-check.js';
 import type { ScriptIdentity } from '../track/types.js';
 import { resolveUser } from '../track/users.js';

@@ -1,12 +1,12 @@
 /**
- * A vrrp_script on its interval: the command as written (see run-script.ts), at most one run in
+ * A vrrp_script on its interval: the command as written (see src/util/run-script.ts), at most one run in
  * flight, a run past its timeout is killed (SIGTERM to its group, SIGKILL 2 s later) and counts
  * as a failure. With enable_script_security a root script that non-root users could modify is
  * refused on every run (a failure with the reason) instead of being silently dropped.
  */
 import { realTrackClock, type TrackClock } from './clock.js';
 import { PeriodicCheck, type Probe, type ProbeResult } from './periodic.js';
-import { runScript, type RunResult, type ScriptRunner } from './run-script.js';
+import { runScript, type RunResult, type ScriptRunner } from '../util/run-script.js';
 import { runsAsRoot, scriptSecurityProblem } from './script-security.js';
 
 export type ScriptResult = ProbeResult & Partial<Pick<RunResult, 'exitCode' | 'signal' | 'timedOut' | 'notRun'>>;

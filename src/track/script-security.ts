@@ -9,7 +9,7 @@
  * check; the walk then goes on below the link. A link's own mode (always 0777) means nothing.
  */
 import { lstatSync, realpathSync, type Stats } from 'node:fs';
-import { resolveCommand } from './run-script.js';
+import { resolveCommand } from '../util/run-script.js';
 
 const S_IWGRP = 0o020;
 const S_IWOTH = 0o002;

@@ -11,7 +11,7 @@ import { httpProbe, tcpProbe, type NetProbe } from './net-checks.js';
 import { PeriodicCheck, type ProbeResult } from './periodic.js';
 import { countMatches, matchesProcess, nativePidWatch, ProcessExitWatch, scanProcesses, wantsFullCommand, type PidWatchFn, type ProcEntry } from './process-tracker.js';
 import { feedResult, initialRiseFall, type CheckStatus, type RiseFallState } from './rise-fall.js';
-import type { ScriptRunner } from './run-script.js';
+import type { ScriptRunner } from '../util/run-script.js';
 import { scriptProbe, type ScriptResult } from './script-check.js';
 import type { CheckSpec, HttpCheckSpec, InstanceTrackingSpec, ScriptIdentity, TcpCheckSpec, TrackFileSpec, TrackKind, TrackProcessSpec, TrackRef, TrackingConfig } from './types.js';
 import { resolveUser } from './users.js';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../support/virtual-clock.js';
-import type { RunRequest, RunResult, ScriptRunner } from '../../../src/track/run-script.js';
+import type { RunRequest, RunResult, ScriptRunner } from '../../../src/util/run-script.js';
 import { fifoLine } from '../../../src/notify/fifo.js';
 import { Notifier, type NotifyLog } from '../../../src/notify/notifier.js';
 import { deliver, safeUrl } from '../../../src/notify/webhook.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../support/virtual-clock.js';
-import type { RunRequest, RunResult, ScriptRunner } from '../../../src/track/run-script.js';
+import type { RunRequest, RunResult, ScriptRunner } from '../../../src/util/run-script.js';
 import { Notifier, type NotifyEvent, type NotifyLog } from '../../../src/notify/notifier.js';
 
 /** A runner on the virtual clock whose scripts hang until their timeout or their signal. */

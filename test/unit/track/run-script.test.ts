@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCommand, runScript } from '../../../src/track/run-script.js';
+import { resolveCommand, runScript } from '../../../src/util/run-script.js';
 import { scriptProbe, ScriptCheck, type ScriptResult } from '../../../src/track/script-check.js';
 import { unsafePathReason } from '../../../src/track/script-security.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VirtualClock } from '../../support/virtual-clock.js';
 import { PeriodicCheck, type ProbeResult } from '../../../src/track/periodic.js';
-import type { RunRequest, RunResult, ScriptRunner } from '../../../src/track/run-script.js';
+import type { RunRequest, RunResult, ScriptRunner } from '../../../src/util/run-script.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
 import type { ProcEntry } from '../../../src/track/process-tracker.js';
 import type { ScriptCheckSpec, TrackingConfig } from '../../../src/track/types.js';
