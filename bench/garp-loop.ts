@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildGratuitousArp } from '../src/net/frames.js';
 import { announceAddress } from '../src/net/garp.js';
-import { native } from '../src/net/native.js';
+import { native } from '../src/native/addon.js';
 import { quantile, sleep } from './stats.js';
 
 const REPEAT = 5;

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { SeedLab, SEED_VIP, type Server } from '../lab/seed-lab.js';
-import { nativeAvailable } from '../net/native.js';
+import { nativeAvailable } from '../native/addon.js';
 import { delayMs, realClock } from '../util/clock.js';
 
 const REQUIRED: [string, string][] = [['ip', 'iproute2'], ['nsenter', 'util-linux'], ['unshare', 'util-linux'], ['nginx', 'nginx-light'], ['curl', 'curl'], ['pidof', 'sysvinit-utils']];

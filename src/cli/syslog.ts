@@ -7,7 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import { formatLogBody, formatHumanLine } from '../util/log.js';
-import { native } from '../net/native.js';
+import { native } from '../native/addon.js';
 import { realClock } from '../util/clock.js';
 
 export const DEFAULT_SYSLOG_SOCKET = '/dev/log';

@@ -6,7 +6,7 @@
  * A refusal (no CAP_SYS_NICE, a container's limits) is a warning: the daemon runs anyway.
  */
 import { setPriority } from 'node:os';
-import { native } from '../net/native.js';
+import { native } from '../native/addon.js';
 import type { Logger } from '../util/log.js';
 
 export interface SchedulingConfig {

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../util/log.js';
 import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { native } from '../net/native.js';
+import { native } from '../native/addon.js';
 import type { DaemonStatus } from '../model/status-types.js';
 
 export type DgramSend = (path: string, data: Buffer) => void;

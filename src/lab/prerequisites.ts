@@ -3,7 +3,7 @@
  * addon and the named programs. Lab tests skip with this reason; `floatd demo` prints it.
  */
 import { spawnSync } from 'node:child_process';
-import { nativeAvailable } from '../net/native.js';
+import { nativeAvailable } from '../native/addon.js';
 
 function netnsWorks(): boolean {
   const name = `fdprobe${process.pid}`;

@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { PingCheckConfig } from '../config/lvs-model.js';
-import { native, nativeAvailable, type RawHandle } from '../net/native.js';
+import { native, nativeAvailable, type RawHandle } from '../native/addon.js';
 import type { TrackClock } from '../track/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { buildGratuitousArp, buildUnsolicitedNa } from './frames.js';
-import { native } from './native.js';
+import { native } from '../native/addon.js';
 import { checkAddr, checkIfname, familyOf, NetArgumentError } from './validate.js';
 
 /** One interface's kept frame socket. */

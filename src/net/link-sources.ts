@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { native, type HandleError } from './native.js';
+import { native, type HandleError } from '../native/addon.js';
 import { openNetlink, type LinkState } from './netlink.js';
 import { parseMessages, RTMGRP, type RtnlMsg } from './rtnl-codec.js';
 

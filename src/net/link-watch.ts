@@ -24,7 +24,7 @@ import {
   kernelIndex, kernelLinkState, netlinkSubscribe, parseMonitorLine, spawnIpMonitor, sysfsLinkState,
   type LinkState, type Subscribe, type Subscription,
 } from './link-sources.js';
-import type { HandleError } from './native.js';
+import type { HandleError } from '../native/addon.js';
 import { expiredByLifetime, type RtnlMsg } from './rtnl-codec.js';
 import { checkIfname, familyOf } from './validate.js';
 import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';

@@ -5,7 +5,7 @@
  * answer, microseconds. Interface indexes are looked up by RTM_GETLINK (no descriptor) and
  * cached; a stale one (ENODEV) is looked up again once.
  */
-import { native, nativeAvailable, type NetlinkHandle } from './native.js';
+import { native, nativeAvailable, type NetlinkHandle } from '../native/addon.js';
 import {
   addrMessage, expiredByLifetime, getAddrDump, getLink, parseMessages, parseRoute, routeMessage,
   type AddrMsg, type AddrRequest, type LinkMsg, type RouteRequest,

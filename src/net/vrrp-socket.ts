@@ -6,7 +6,7 @@
  * builds it); IPv6 data is the VRRP payload, and the kernel fills the checksum.
  */
 import { EventEmitter } from 'node:events';
-import { native, type HandleError, type NativeAddon, type RawHandle, type RawOpenOptions } from './native.js';
+import { native, type HandleError, type NativeAddon, type RawHandle, type RawOpenOptions } from '../native/addon.js';
 import { NetArgumentError, checkAddr, checkIfname } from './validate.js';
 import { isMulticast } from '../util/ip.js';
 

@@ -11,7 +11,7 @@
  * with `initial`). Zombies don't count.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { native, nativeAvailable, type PidHandle } from '../net/native.js';
+import { native, nativeAvailable, type PidHandle } from '../native/addon.js';
 import type { TrackProcessSpec } from './types.js';
 
 export interface ProcEntry {

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { addAddress, removeAddress, listAddresses, interfaceInfo, addRoute, removeRoute } from '../../src/net/addresses.js';
 import { ipRunner } from '../../src/net/iproute.js';
-import { nativeAvailable } from '../../src/net/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { internetChecksum } from '../../src/util/checksum.js';
 
 const isRoot = process.getuid?.() === 0;

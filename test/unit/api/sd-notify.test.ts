@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SdNotify, statusLine } from '../../../src/daemon/sd-notify.js';
-import { nativeAvailable } from '../../../src/net/native.js';
+import { nativeAvailable } from '../../../src/native/addon.js';
 import { createLogger } from '../../../src/util/log.js';
 import { sampleStatus } from './status-fixture.js';
 import { hasPython, notifyReceiver } from './notify-receiver.js';

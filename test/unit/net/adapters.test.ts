@@ -5,7 +5,7 @@ import { ipv6Bytes } from '../../../src/net/frames.js';
 import { addAddress, addArgs, removeAddress, routeArgs, addRoute, removeRoute, interfaceInfo } from '../../../src/net/addresses.js';
 import type { IpResult, IpRunner } from '../../../src/net/iproute.js';
 import { Announcer, announceAddress, type GarpDeps } from '../../../src/net/garp.js';
-import { native, nativeAvailable, findAddon } from '../../../src/net/native.js';
+import { native, nativeAvailable, findAddon } from '../../../src/native/addon.js';
 
 const base: VrrpSocketOptions = { family: 4, ifname: 'eth0' };
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinkWatch, parseMonitorLine, sysfsLinkState, type AddressEvent, type LinkEvent, type LinkState } from '../../../src/net/link-watch.js';
 import type { Subscribe } from '../../../src/net/link-sources.js';
-import type { HandleError } from '../../../src/net/native.js';
+import type { HandleError } from '../../../src/native/addon.js';
 import type { AddrMsg, RtnlMsg } from '../../../src/net/rtnl-codec.js';
 import type { IpRunner } from '../../../src/net/iproute.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { nativeAvailable } from '../../../src/net/native.js';
+import { nativeAvailable } from '../../../src/native/addon.js';
 import { nativePidWatch, ProcessExitWatch, type ProcEntry } from '../../../src/track/process-tracker.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
 
