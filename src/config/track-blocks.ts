@@ -72,7 +72,8 @@ export const TRACK_PROCESS_SCHEMA: Schema<ProcTarget> = {
 };
 
 export function readTrackProcess(c: Ctx, n: Node, name: string): TrackProcessConfig {
-  const t: ProcTarget = { p: { name, process: '', fullCommand: false, weight: 1, reverse: false, quorum: 1,
+  // Default weight 0 (quorum loss = FAULT), as keepalived 2.2.7 does: test/lab/track-process-parity.test.ts.
+  const t: ProcTarget = { p: { name, process: '', fullCommand: false, weight: 0, reverse: false, quorum: 1,
     pos: c.at(n.key) } };
   readBlock(c, 'vrrp_track_process', n, TRACK_PROCESS_SCHEMA, t);
   const p = t.p;

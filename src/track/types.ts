@@ -75,7 +75,7 @@ export interface TrackProcessSpec {
   /** exact (default when params are given), initial (last param may be a prefix), partial. */
   paramMatch?: 'exact' | 'initial' | 'partial';
   fullCommand?: boolean;
-  /** Default weight 1 (keepalived). */
+  /** Default weight 0: quorum lost is FAULT, as keepalived 2.2.7 does (test/lab/track-process-parity.test.ts). */
   weight: number;
   reverse: boolean;
   /** Quorum holds while quorum ≤ count ≤ quorumMax; defaults 1 and unlimited. */

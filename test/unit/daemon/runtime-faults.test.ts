@@ -195,10 +195,22 @@ test('vrrp_track_process with weight 0: quorum lost puts the instance in FAULT (
   assert.equal(h.addrs.size, 0);
 });
 
-test('vrrp_track_process without a weight (keepalived default 1): quorum lost only lowers the priority by 1',
+test('vrrp_track_process without a weight: quorum lost is FAULT, as the real keepalived 2.2.7 does (issue 15 item 3)',
   async () => {
   let running = true;
   const h = harness({ conf: () => PROC(''), procs: () => (running ? [{ pid: 4242, comm: 'nginx' }] : []) });
+  await h.rt.start();
+  await h.clock.runUntil(8_000_000);
+  assert.equal(h.state(), 'MASTER');
+  assert.equal(h.rt.machine('VI_1')?.effectivePriority, 150);
+  running = false;
+  await h.clock.runUntil(10_000_000);
+  assert.equal(h.state(), 'FAULT');
+});
+
+test('vrrp_track_process with weight 1: quorum lost only lowers the priority by 1', async () => {
+  let running = true;
+  const h = harness({ conf: () => PROC('weight 1'), procs: () => (running ? [{ pid: 4242, comm: 'nginx' }] : []) });
   await h.rt.start();
   await h.clock.runUntil(8_000_000);
   assert.equal(h.state(), 'MASTER');
