@@ -39,7 +39,8 @@ function walk(dir: string): string[] {
 /** Relative specifiers of static imports, re-exports and `import('…')` types, comments stripped. */
 function imports(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-  return [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => m[1]!);
+  const spec = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm;
+  return [...code.matchAll(spec)].map((m) => m[1]!);
 }
 
 function rowOf(order: string[], rel: string): number {
