@@ -8,7 +8,7 @@
  */
 import type { ApiRoute, RouteContext } from './server.js';
 import { parseSeconds } from './server.js';
-import type { Verbs } from '../cli/operator-verbs.js';
+import type { Verbs } from '../model/verbs.js';
 
 const DEFAULT_SWITCHOVER_HOLD_S = 60;
 

@@ -6,10 +6,10 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { MaintenanceEntry } from '../model/verbs.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/floatd';
 
-export interface MaintenanceEntry { since: string; by: string }
 interface FileShape { version: 1; instances: Record<string, MaintenanceEntry> }
 
 export function maintenancePath(env: NodeJS.ProcessEnv = process.env): string {

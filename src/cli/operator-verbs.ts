@@ -3,25 +3,9 @@
  * and the persisted maintenance set. No INSTANCE means every instance (switchover: every
  * MASTER one). The API routes (src/api/verbs.ts) and so the CLI and the dashboard call these.
  */
-import type { DaemonStatus } from '../model/status-types.js';
 import type { Logger } from '../util/log.js';
-import type { MaintenanceEntry, MaintenanceStore } from './maintenance-store.js';
-
-export interface VerbResult { ok: boolean; message: string; code: 200 | 404 | 409 | 500 | 501 }
-
-/** What the verbs need from the runtime (RuntimeLike's optional members). */
-export interface VerbRuntime {
-  status(): DaemonStatus;
-  handover?(instance: string, holdS: number): { ok: boolean; message: string };
-  switchover?(instance: string, holdS: number): { ok: boolean; message: string };
-  holdChanged?(instance: string, reason: string): { ok: boolean; message: string };
-}
-
-export interface Verbs {
-  switchover(instance: string | undefined, holdS: number): VerbResult;
-  maintenance(instance: string | undefined, on: boolean, by: string): VerbResult;
-  maintained(): Record<string, MaintenanceEntry>;
-}
+import type { MaintenanceStore } from './maintenance-store.js';
+import type { VerbResult, VerbRuntime, Verbs } from '../model/verbs.js';
 
 const join = (rs: { ok: boolean; message: string }[]): { ok: boolean; message: string } => ({ ok: rs.every((r) => r.ok), message: rs.map((r) => r.message).join('; ') });
 

@@ -11,7 +11,7 @@ import { loadToken, TokenError } from '../api/auth.js';
 import type { DaemonControl } from '../daemon/daemon.js';
 import { SdNotify, statusLine } from '../daemon/sd-notify.js';
 import type { Logger } from '../util/log.js';
-import type { Verbs } from './operator-verbs.js';
+import type { Verbs } from '../model/verbs.js';
 import { withLb } from '../lb/hooks.js';
 
 export interface Services {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiServer } from '../../src/api/server.js';
 import { verbRoutes } from '../../src/api/verbs.js';
-import type { Verbs } from '../../src/cli/operator-verbs.js';
+import type { Verbs } from '../../src/model/verbs.js';
 import { createLogger } from '../../src/util/log.js';
 import { sampleStatus } from '../unit/api/status-fixture.js';
 import { browserUnavailable, launchChromium } from './browser.js';

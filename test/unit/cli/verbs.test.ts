@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verbRequest } from '../../../src/cli/verbs.js';
 import { MaintenanceStore } from '../../../src/cli/maintenance-store.js';
-import { operatorVerbs, type VerbRuntime } from '../../../src/cli/operator-verbs.js';
+import { operatorVerbs } from '../../../src/cli/operator-verbs.js';
+import type { VerbRuntime } from '../../../src/model/verbs.js';
 import { createLogger } from '../../../src/util/log.js';
 import type { DaemonStatus } from '../../../src/model/status-types.js';
 
