@@ -18,6 +18,6 @@ if ((${#missing[@]})); then
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   # The packaged services must not run on the host: the lab starts its own copies.
-  for s in keepalived nginx etcd prometheus; do systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true; done
+  for s in keepalived nginx etcd prometheus haproxy; do systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true; done
 fi
 scripts/build.sh
