@@ -117,7 +117,8 @@ function rssKb(lab: SeedLab, h: Server): number {
   return m ? Number(m[1]) : NaN;
 }
 
-const status = (lab: SeedLab, h: Server): Promise<DaemonStatus> => fetchStatus({ socket: join(lab.dir(h), 'floatd.sock') });
+const status = (lab: SeedLab, h: Server): Promise<DaemonStatus> =>
+  fetchStatus({ socket: join(lab.dir(h), 'floatd.sock') });
 
 function dropped(s: DaemonStatus): Record<string, number> {
   const out: Record<string, number> = {};
@@ -166,13 +167,15 @@ async function main(): Promise<void> {
     lab.lab.exec('lb1', ['nft', `add table ip pktfuzz; add chain ip pktfuzz in { type filter hook input priority 0; };
       add rule ip pktfuzz in ip saddr ${client} ip protocol 112 counter`]);
     const pcap = join(lab.dir('lb2'), 'adverts.pcapng');
-    const cap = lab.lab.spawn('lb2', ['dumpcap', '-q', '-i', 'eth1', '-f', `ip proto 112 and src host ${master}`, '-w', pcap], 'dumpcap.log');
+    const cap = lab.lab.spawn('lb2',
+      ['dumpcap', '-q', '-i', 'eth1', '-f', `ip proto 112 and src host ${master}`, '-w', pcap], 'dumpcap.log');
     await sleep(1500);
     const rss0 = rssKb(lab, 'lb1');
     const d0 = total(dropped(s0));
     const k0 = rawSocketDrops(lab);
     const rssSeries: number[] = [rss0];
-    const sender = lab.lab.spawn('client', ['python3', join(lab.dir('client'), 'send.py'), file, master, String(pps)], 'sender.log');
+    const sender = lab.lab.spawn('client',
+      ['python3', join(lab.dir('client'), 'send.py'), file, master, String(pps)], 'sender.log');
     const senderDone = new Promise<number | null>((r) => sender.once('exit', r));
     let done = false;
     void senderDone.then(() => { done = true; });
@@ -187,9 +190,14 @@ async function main(): Promise<void> {
       if (i.state !== 'MASTER' || i.counters.becameMaster !== s0.instances[0]!.counters.becameMaster) {
         changes.push(`${((performance.now() - t0) / 1000).toFixed(1)} s lb1 ${i.state} (${i.lastReason})`);
       }
-      if (b.instances[0]!.state !== 'BACKUP') changes.push(`${((performance.now() - t0) / 1000).toFixed(1)} s lb2 ${b.instances[0]!.state}`);
+      const at = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      if (b.instances[0]!.state !== 'BACKUP') changes.push(`${at} lb2 ${b.instances[0]!.state}`);
       sentSeries.push([performance.now(), i.counters.advertsSent]);
-      if (sentSeries.length % 20 === 0) { const r = rssKb(lab, 'lb1'); rssSeries.push(r); rssMax = Math.max(rssMax, r); }
+      if (sentSeries.length % 20 === 0) {
+        const r = rssKb(lab, 'lb1');
+        rssSeries.push(r);
+        rssMax = Math.max(rssMax, r);
+      }
     }
     await sleep(2000); // the last packets are read and counted
     const s1 = await status(lab, 'lb1');
@@ -210,11 +218,14 @@ async function main(): Promise<void> {
     let last = sentSeries[0]!;
     for (const p of sentSeries) if (p[1] !== last[1]) { statusGap = Math.max(statusGap, p[0] - last[0]); last = p; }
     sentSeries = [];
-    const senderOut = JSON.parse(readFileSync(join(lab.lab.dir, 'sender.log'), 'utf8').trim().split('\n').pop() ?? '{}') as
+    const senderLine = readFileSync(join(lab.lab.dir, 'sender.log'), 'utf8').trim().split('\n').pop() ?? '{}';
+    const senderOut = JSON.parse(senderLine) as
       { sent?: number; errors?: number; seconds?: number };
     const d1 = dropped(s1);
     const droppedDelta = total(d1) - d0;
-    const byReason = Object.fromEntries(Object.entries(d1).map(([r, v]) => [r, v - (dropped(s0)[r] ?? 0)]).filter(([, v]) => v !== 0));
+    const before = dropped(s0);
+    const byReason = Object.fromEntries(Object.entries(d1).map(([r, v]) => [r, v - (before[r] ?? 0)])
+      .filter(([, v]) => v !== 0));
     const maxGapMs = gaps.length ? Math.max(...gaps) : NaN;
     const summary = {
       date: new Date().toISOString(), packets: n, pps, seed: seedNo, generateS: +genS.toFixed(1),
@@ -223,7 +234,8 @@ async function main(): Promise<void> {
       rssKb: { start: rss0, max: rssMax, end: rss1, growthKb: rss1 - rss0,
         secondHalfGrowthKb: lateGrowth, everyFiveS: rssSeries },
       cadence: { advertS: ADVERT_S, captured: times.length, maxGapMs: +maxGapMs.toFixed(1),
-        statusMaxGapMs: +statusGap.toFixed(0), advertsSent: s1.instances[0]!.counters.advertsSent - s0.instances[0]!.counters.advertsSent },
+        statusMaxGapMs: +statusGap.toFixed(0),
+        advertsSent: s1.instances[0]!.counters.advertsSent - s0.instances[0]!.counters.advertsSent },
       drops: { total: droppedDelta, byReason, ratioToReached: +(droppedDelta / reached).toFixed(6),
         kernelRcvbufDrops: kernelDrops, accountedRatio: +((droppedDelta + kernelDrops) / reached).toFixed(6),
         advertsReceived: s1.instances[0]!.counters.advertsReceived - s0.instances[0]!.counters.advertsReceived },
@@ -239,4 +251,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});
