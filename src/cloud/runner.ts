@@ -218,6 +218,8 @@ export class FloatingIpRunner {
       timeoutMs: Math.round(timeoutS * 1000),
       options: this.cfg.options,
       signal: this.abort.signal,
+      // Request timeouts and retry sleeps on the daemon's clock (the one-clock rule).
+      clock: this.deps.clock,
       onCall: (c) => {
         this.http.requests += 1;
         if (typeof c.status !== 'number' || c.status >= 400) this.http.errors += 1;
