@@ -291,10 +291,15 @@ export class Notifier {
       priority: ev.basePriority ?? ev.priority, effectivePriority: ev.priority,
       ...(ev.epoch !== undefined ? { epoch: ev.epoch } : {}),
       host: this.cfg.host ?? hostname(),
-      time: new Date(this.o.wallMs ? this.o.wallMs() : this.clock.wallMs()).toISOString(),
+      time: this.wallIso(),
     });
     const wanted = (only: string[]): boolean => only.includes(ev.name) || (ev.group !== undefined && only.includes(ev.group));
     await this.postAll(body, `${ev.name} ${state}`, wanted);
+  }
+
+  /** Wall time for event bodies, from the injected clock (or the test's wallMs). */
+  private wallIso(): string {
+    return new Date(this.o.wallMs ? this.o.wallMs() : this.clock.wallMs()).toISOString();
   }
 
   /**
@@ -304,7 +309,8 @@ export class Notifier {
    */
   floatingIp(name: string, to: 'CONTESTED' | 'UNCONTESTED', reason: string): Promise<void> {
     if (!this.cfg.webhooks?.length) return Promise.resolve();
-    const body = JSON.stringify({ kind: 'FLOATING_IP', floatingIp: name, to, reason, host: this.cfg.host ?? hostname(), time: new Date((this.o.wallMs ?? Date.now)()).toISOString() });
+    const body = JSON.stringify({ kind: 'FLOATING_IP', floatingIp: name, to, reason, host: this.cfg.host ?? hostname(),
+      time: this.wallIso() });
     return this.enqueue(this.hookQueues, `FLOATING_IP:${name}`, () => this.postAll(body, `floating_ip ${name} ${to}`, (only) => only.includes(name)));
   }
 

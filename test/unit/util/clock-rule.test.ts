@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(fileURLToPath(import.meta.url), '../../../../..');
 const SRC = join(root, 'src');
 
-const RAW = /(?<![.\w])(?:setTimeout|setInterval|setImmediate)\s*\(|\bDate\.now\s*\(|\bperformance\.now\s*\(|new Date\(\s*\)|AbortSignal\.timeout\s*\(/g;
+const RAW = /(?<![.\w])(?:setTimeout|setInterval|setImmediate)\s*\(|\bDate\.now\b|\bperformance\.now\s*\(|new Date\(\s*\)|AbortSignal\.timeout\s*\(/g;
 
 /** file → why raw time is allowed there. */
 const ALLOWED: Record<string, string> = {
