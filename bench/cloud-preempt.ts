@@ -22,13 +22,29 @@ const watchS = Number(process.argv[3] ?? '40');
 
 function runner(emu: DigitalOceanEmulator, node: string): FloatingIpRunner {
   const cfg: FloatingIpConfig = {
-    name: 'web', provider: 'digitalocean', address: IP, tokenEnv: 'T', apiUrl: emu.apiUrl, metadataUrl: emu.metadataUrl(node),
-    options: { poll_interval: '1', timeout: '10' }, pos: { file: 'bench', line: 1, col: 1 },
+    name: 'web',
+    provider: 'digitalocean',
+    address: IP,
+    tokenEnv: 'T',
+    apiUrl: emu.apiUrl,
+    metadataUrl: emu.metadataUrl(node),
+    options: { poll_interval: '1', timeout: '10' },
+    pos: { file: 'bench', line: 1, col: 1 },
   };
-  return new FloatingIpRunner(cfg, { log: pino({ level: 'silent' }), clock: realClock, factories: providers, env: { T: TOKEN } });
+  return new FloatingIpRunner(cfg, {
+    log: pino({ level: 'silent' }),
+    clock: realClock,
+    factories: providers,
+    env: { T: TOKEN },
+  });
 }
 
-const emu = await startDigitalOceanEmulator({ token: TOKEN, actionDelayMs: actionMs, droplets: [{ id: 101 }, { id: 102 }], reservedIps: [{ ip: IP, dropletId: null }] });
+const emu = await startDigitalOceanEmulator({
+  token: TOKEN,
+  actionDelayMs: actionMs,
+  droplets: [{ id: 101 }, { id: 102 }],
+  reservedIps: [{ ip: IP, dropletId: null }],
+});
 const a = runner(emu, '101');
 const b = runner(emu, '102');
 a.setDesire('hold', 'old MASTER');
@@ -45,10 +61,18 @@ for (let t = 0; t < watchS * 1000; t += 50) {
   if (heldAt !== undefined && emu.holder(IP) === '101') onOld += 50;
 }
 const s = b.status();
-console.log(JSON.stringify({
-  actionMs, convergeMs: heldAt ?? null, reportedConvergeMs: s.lastConvergeMs ?? null, requests: emu.snapshot().requests - before,
-  steps: s.callsThisFailover, busyWaits: s.busyWaits ?? 0, msOnOldMasterAfterHold: onOld, finalHolder: emu.holder(IP),
-}));
+console.log(
+  JSON.stringify({
+    actionMs,
+    convergeMs: heldAt ?? null,
+    reportedConvergeMs: s.lastConvergeMs ?? null,
+    requests: emu.snapshot().requests - before,
+    steps: s.callsThisFailover,
+    busyWaits: s.busyWaits ?? 0,
+    msOnOldMasterAfterHold: onOld,
+    finalHolder: emu.holder(IP),
+  }),
+);
 a.stop();
 b.stop();
 await emu.close();

@@ -28,7 +28,6 @@ const DAEMONS: Daemon[] = ['floatd', 'keepalived'];
 const CLK_TCK = 100; // USER_HZ on Linux
 const SETTLE_S = Number(process.env.FLOATD_BENCH_SETTLE_S ?? 30);
 
-
 /** Instance i's VIP: 198.51.100.1–250, then 203.0.113.1–5 (TEST-NET only). */
 const vip = (i: number): string => (i <= 250 ? `198.51.100.${i}` : `203.0.113.${i - 250}`);
 
@@ -40,7 +39,11 @@ function config(n: number, advertS: number, rt = false): string {
   return s;
 }
 
-interface Running { lab: Lab; pidFiles: string[]; procs: ChildProcess[] }
+interface Running {
+  lab: Lab;
+  pidFiles: string[];
+  procs: ChildProcess[];
+}
 
 /** One lab host, the daemon on it with `conf`; resolves once all `n` VIPs are on eth1. */
 async function startDaemon(daemon: Daemon, conf: string, n: number): Promise<Running> {
@@ -54,11 +57,17 @@ async function startDaemon(daemon: Daemon, conf: string, n: number): Promise<Run
       pidFiles = [join(dir, 'floatd.pid')];
       const main = join(REPO_ROOT, 'dist/src/cli/main.js');
       // Info-level logs, as a packaged daemon would run; the API stays on (its default).
-      lab.spawn('bench', [process.execPath, main, 'run', '-f', file, '-p', pidFiles[0]!], 'daemon.log', { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } });
+      lab.spawn('bench', [process.execPath, main, 'run', '-f', file, '-p', pidFiles[0]!], 'daemon.log', {
+        env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') },
+      });
     } else {
       pidFiles = [join(dir, 'ka.pid'), join(dir, 'ka-vrrp.pid')];
       // -P: the VRRP subsystem only (no checker process: nothing to check here).
-      lab.spawn('bench', ['keepalived', '-n', '-l', '-P', '-f', file, '-p', pidFiles[0]!, '-r', pidFiles[1]!], 'daemon.log');
+      lab.spawn(
+        'bench',
+        ['keepalived', '-n', '-l', '-P', '-f', file, '-p', pidFiles[0]!, '-r', pidFiles[1]!],
+        'daemon.log',
+      );
     }
     const end = Date.now() + 120_000;
     while (Date.now() < end) {
@@ -66,7 +75,9 @@ async function startDaemon(daemon: Daemon, conf: string, n: number): Promise<Run
       if (up >= n && pidFiles.every((f) => existsSync(f))) return { lab, pidFiles, procs: [] };
       await sleep(200);
     }
-    throw new Error(`${daemon}: ${n} VIPs not up within 120 s\n${readFileSync(join(lab.dir, 'daemon.log'), 'utf8').split('\n').slice(-15).join('\n')}`);
+    throw new Error(
+      `${daemon}: ${n} VIPs not up within 120 s\n${readFileSync(join(lab.dir, 'daemon.log'), 'utf8').split('\n').slice(-15).join('\n')}`,
+    );
   } catch (e) {
     lab.destroy();
     throw e;
@@ -79,12 +90,21 @@ function pids(r: Running): string[] {
 
 /** CPU ticks (utime+stime) and RSS kB summed over the daemon's processes, read inside its PID namespace. */
 function sample(r: Running): { ticks: number; rssKb: number } {
-  const out = r.lab.exec('bench', ['sh', '-c', pids(r).map((p) => `cat /proc/${p}/stat; grep VmRSS /proc/${p}/status`).join('; ')]);
+  const out = r.lab.exec('bench', [
+    'sh',
+    '-c',
+    pids(r)
+      .map((p) => `cat /proc/${p}/stat; grep VmRSS /proc/${p}/status`)
+      .join('; '),
+  ]);
   let ticks = 0;
   let rssKb = 0;
   for (const line of out.split('\n')) {
     const rss = /^VmRSS:\s+(\d+)/.exec(line);
-    if (rss) { rssKb += Number(rss[1]); continue; }
+    if (rss) {
+      rssKb += Number(rss[1]);
+      continue;
+    }
     const close = line.lastIndexOf(')');
     if (close < 0) continue;
     const f = line.slice(close + 2).split(' '); // fields from 3 (state) on
@@ -93,7 +113,13 @@ function sample(r: Running): { ticks: number; rssKb: number } {
   return { ticks, rssKb };
 }
 
-interface CostRow { daemon: Daemon; instances: number; advertS: number; cpuPct: number; rssMb: number }
+interface CostRow {
+  daemon: Daemon;
+  instances: number;
+  advertS: number;
+  cpuPct: number;
+  rssMb: number;
+}
 
 async function cost(daemon: Daemon, n: number, advertS: number, windowS: number): Promise<CostRow> {
   const r = await startDaemon(daemon, config(n, advertS), n);
@@ -106,30 +132,65 @@ async function cost(daemon: Daemon, n: number, advertS: number, windowS: number)
     await sleep(windowS * 1000);
     const b = sample(r);
     const secs = (performance.now() - t0) / 1000;
-    return { daemon, instances: n, advertS, cpuPct: ((b.ticks - a.ticks) / CLK_TCK / secs) * 100, rssMb: b.rssKb / 1024 };
+    return {
+      daemon,
+      instances: n,
+      advertS,
+      cpuPct: ((b.ticks - a.ticks) / CLK_TCK / secs) * 100,
+      rssMb: b.rssKb / 1024,
+    };
   } finally {
     r.lab.destroy();
   }
 }
 
-interface JitterRow { daemon: Daemon; rt: boolean; load: boolean; adverts: number; p50Ms: number; p99Ms: number; maxMs: number }
+interface JitterRow {
+  daemon: Daemon;
+  rt: boolean;
+  load: boolean;
+  adverts: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
 
 async function jitter(daemon: Daemon, rt: boolean, load: boolean, windowS: number): Promise<JitterRow> {
   const r = await startDaemon(daemon, config(1, 0.1, rt), 1);
   const busy: ChildProcess[] = [];
   try {
     // One busy loop per core, beside the daemon (same host, same scheduler).
-    if (load) for (let i = 0; i < cpus().length; i++) busy.push(r.lab.spawn('bench', ['sh', '-c', 'while :; do :; done'], 'busy.log'));
+    if (load)
+      for (let i = 0; i < cpus().length; i++)
+        busy.push(r.lab.spawn('bench', ['sh', '-c', 'while :; do :; done'], 'busy.log'));
     await sleep(2000);
     const pcap = join(r.lab.host('bench').dir, 'adverts.pcapng');
-    const cap = r.lab.spawn('bench', ['dumpcap', '-q', '-i', 'eth1', '-f', 'ip proto 112', '-a', `duration:${windowS}`, '-w', pcap], 'dumpcap.log');
+    const cap = r.lab.spawn(
+      'bench',
+      ['dumpcap', '-q', '-i', 'eth1', '-f', 'ip proto 112', '-a', `duration:${windowS}`, '-w', pcap],
+      'dumpcap.log',
+    );
     const code = await new Promise<number | null>((resolve) => cap.once('exit', resolve));
-    if (code !== 0) throw new Error(`dumpcap exited with ${code}: ${readFileSync(join(r.lab.dir, 'dumpcap.log'), 'utf8').trim()}`);
-    const times = r.lab.exec('bench', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch'])
-      .split('\n').filter(Boolean).map((t) => Number(t) * 1000);
-    const dev = times.slice(1).map((t, i) => Math.abs(t - times[i]! - 100)).sort((x, y) => x - y);
+    if (code !== 0)
+      throw new Error(`dumpcap exited with ${code}: ${readFileSync(join(r.lab.dir, 'dumpcap.log'), 'utf8').trim()}`);
+    const times = r.lab
+      .exec('bench', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch'])
+      .split('\n')
+      .filter(Boolean)
+      .map((t) => Number(t) * 1000);
+    const dev = times
+      .slice(1)
+      .map((t, i) => Math.abs(t - times[i]! - 100))
+      .sort((x, y) => x - y);
     if (dev.length < 10) throw new Error(`${daemon}: only ${times.length} adverts captured`);
-    return { daemon, rt, load, adverts: times.length, p50Ms: quantile(dev, 0.5), p99Ms: quantile(dev, 0.99), maxMs: dev[dev.length - 1]! };
+    return {
+      daemon,
+      rt,
+      load,
+      adverts: times.length,
+      p50Ms: quantile(dev, 0.5),
+      p99Ms: quantile(dev, 0.99),
+      maxMs: dev[dev.length - 1]!,
+    };
   } finally {
     for (const b of busy) b.kill('SIGKILL');
     r.lab.destroy();
@@ -144,41 +205,71 @@ async function main(): Promise<void> {
   const costs: CostRow[] = [];
   const jitters: JitterRow[] = [];
   if (parts.includes('cost')) {
-    for (const advertS of [1, 0.1]) for (const n of [1, 16, 255]) for (const d of DAEMONS) {
-      const row = await cost(d, n, advertS, windowS);
-      costs.push(row);
-      process.stderr.write(`cost ${d} ${n} instances at ${advertS} s: ${f1(row.cpuPct)} % CPU, ${f1(row.rssMb)} MB RSS\n`);
-    }
-    process.stdout.write(`\nIdle cost (MASTER of N instances, VRRPv3 multicast, one VIP each; CPU over ${windowS} s)\n\n`);
-    process.stdout.write('| instances | advert | floatd CPU | keepalived CPU | CPU ratio | floatd RSS | keepalived RSS | RSS ratio |\n|---|---|---|---|---|---|---|---|\n');
-    for (const advertS of [1, 0.1]) for (const n of [1, 16, 255]) {
-      const fl = costs.find((c) => c.daemon === 'floatd' && c.instances === n && c.advertS === advertS)!;
-      const ka = costs.find((c) => c.daemon === 'keepalived' && c.instances === n && c.advertS === advertS)!;
-      const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(1) : '–');
-      process.stdout.write(`| ${n} | ${advertS} s | ${f1(fl.cpuPct)} % | ${f1(ka.cpuPct)} % | ${ratio(fl.cpuPct, ka.cpuPct)} | ${f1(fl.rssMb)} MB | ${f1(ka.rssMb)} MB | ${ratio(fl.rssMb, ka.rssMb)} |\n`);
-    }
+    for (const advertS of [1, 0.1])
+      for (const n of [1, 16, 255])
+        for (const d of DAEMONS) {
+          const row = await cost(d, n, advertS, windowS);
+          costs.push(row);
+          process.stderr.write(
+            `cost ${d} ${n} instances at ${advertS} s: ${f1(row.cpuPct)} % CPU, ${f1(row.rssMb)} MB RSS\n`,
+          );
+        }
+    process.stdout.write(
+      `\nIdle cost (MASTER of N instances, VRRPv3 multicast, one VIP each; CPU over ${windowS} s)\n\n`,
+    );
+    process.stdout.write(
+      '| instances | advert | floatd CPU | keepalived CPU | CPU ratio | floatd RSS | keepalived RSS | RSS ratio |\n|---|---|---|---|---|---|---|---|\n',
+    );
+    for (const advertS of [1, 0.1])
+      for (const n of [1, 16, 255]) {
+        const fl = costs.find((c) => c.daemon === 'floatd' && c.instances === n && c.advertS === advertS)!;
+        const ka = costs.find((c) => c.daemon === 'keepalived' && c.instances === n && c.advertS === advertS)!;
+        const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(1) : '–');
+        process.stdout.write(
+          `| ${n} | ${advertS} s | ${f1(fl.cpuPct)} % | ${f1(ka.cpuPct)} % | ${ratio(fl.cpuPct, ka.cpuPct)} | ${f1(fl.rssMb)} MB | ${f1(ka.rssMb)} MB | ${ratio(fl.rssMb, ka.rssMb)} |\n`,
+        );
+      }
   }
   if (parts.includes('jitter')) {
-    const variants: [Daemon, boolean][] = [['floatd', false], ['floatd', true], ['keepalived', false]];
-    for (const load of [false, true]) for (const [d, rt] of variants) {
-      const row = await jitter(d, rt, load, windowS);
-      jitters.push(row);
-      process.stderr.write(`jitter ${d}${rt ? ' rt' : ''}${load ? ' under load' : ''}: p50 ${f1(row.p50Ms)} ms, p99 ${f1(row.p99Ms)} ms, max ${f1(row.maxMs)} ms (${row.adverts} adverts)\n`);
-    }
-    process.stdout.write(`\nAdvert interval jitter (1 instance, advert 0.1 s, ${windowS} s captured at the sender; deviation from 100 ms)\n\n`);
-    process.stdout.write('| daemon | CPU load beside it | adverts | p50 | p99 | max | p99 ratio |\n|---|---|---|---|---|---|---|\n');
+    const variants: [Daemon, boolean][] = [
+      ['floatd', false],
+      ['floatd', true],
+      ['keepalived', false],
+    ];
+    for (const load of [false, true])
+      for (const [d, rt] of variants) {
+        const row = await jitter(d, rt, load, windowS);
+        jitters.push(row);
+        process.stderr.write(
+          `jitter ${d}${rt ? ' rt' : ''}${load ? ' under load' : ''}: p50 ${f1(row.p50Ms)} ms, p99 ${f1(row.p99Ms)} ms, max ${f1(row.maxMs)} ms (${row.adverts} adverts)\n`,
+        );
+      }
+    process.stdout.write(
+      `\nAdvert interval jitter (1 instance, advert 0.1 s, ${windowS} s captured at the sender; deviation from 100 ms)\n\n`,
+    );
+    process.stdout.write(
+      '| daemon | CPU load beside it | adverts | p50 | p99 | max | p99 ratio |\n|---|---|---|---|---|---|---|\n',
+    );
     for (const load of [false, true]) {
       const ka = jitters.find((j) => j.daemon === 'keepalived' && !j.rt && j.load === load)!;
       for (const [d, rt] of variants) {
         const j = jitters.find((x) => x.daemon === d && x.rt === rt && x.load === load)!;
         const ratio = d === 'floatd' && ka.p99Ms > 0 ? (j.p99Ms / ka.p99Ms).toFixed(2) : '';
         const name = d === 'keepalived' ? 'keepalived 2.2.7' : rt ? 'floatd, vrrp_rt_priority 10' : 'floatd';
-        process.stdout.write(`| ${name} | ${load ? `${cpus().length} busy loops` : 'none'} | ${j.adverts} | ${f1(j.p50Ms)} ms | ${f1(j.p99Ms)} ms | ${f1(j.maxMs)} ms | ${ratio} |\n`);
+        process.stdout.write(
+          `| ${name} | ${load ? `${cpus().length} busy loops` : 'none'} | ${j.adverts} | ${f1(j.p50Ms)} ms | ${f1(j.p99Ms)} ms | ${f1(j.maxMs)} ms | ${ratio} |\n`,
+        );
       }
     }
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO_ROOT, 'bench/results/cost.json'), JSON.stringify({ date: new Date().toISOString(), windowS, cores: cpus().length, costs, jitters }, null, 2) + '\n');
+  writeFileSync(
+    join(REPO_ROOT, 'bench/results/cost.json'),
+    JSON.stringify({ date: new Date().toISOString(), windowS, cores: cpus().length, costs, jitters }, null, 2) + '\n',
+  );
 }
 
-main().catch((e: unknown) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

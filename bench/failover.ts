@@ -43,14 +43,26 @@ const fastMode = (m: Mode): boolean => m === 'fastest' || m.endsWith('-fast');
  * connector sees nothing in the lab's PID namespaces, so keepalived keeps `pidof`). */
 function floatdCheck(mode: Mode): { def: string; track: string } {
   if (mode === 'process-fast') {
-    return { def: "vrrp_track_process chk_nginx {\n    process nginx\n    quorum 1\n    weight 0\n}", track: 'track_process {\n        chk_nginx\n    }' };
+    return {
+      def: 'vrrp_track_process chk_nginx {\n    process nginx\n    quorum 1\n    weight 0\n}',
+      track: 'track_process {\n        chk_nginx\n    }',
+    };
   }
   return {
     def: `vrrp_script chk_nginx {\n    http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}\n}`,
     track: 'track_script {\n        chk_nginx\n    }',
   };
 }
-interface Run { daemon: Daemon; mode: Mode; gapMs: number; lost: number; phaseMs: number; failbackMs: number; failbackLost: number; vipAddMs?: number }
+interface Run {
+  daemon: Daemon;
+  mode: Mode;
+  gapMs: number;
+  lost: number;
+  phaseMs: number;
+  failbackMs: number;
+  failbackLost: number;
+  vipAddMs?: number;
+}
 
 /**
  * floatd only: ms from lb2's "Entering MASTER STATE" log line to its "added <VIP>" line — the
@@ -72,8 +84,13 @@ function vipAddDelay(log: string, sinceMs: number): number | undefined {
  * every 0.05 s (its minimum), keepalived with `pidof` every 1 s (its minimum script interval).
  */
 function fastest(daemon: Daemon, mode: Mode) {
-  const c = daemon !== 'keepalived' ? floatdCheck(mode)
-    : { def: 'vrrp_script chk_nginx {\n    script "pidof nginx"\n    interval 1\n}', track: 'track_script {\n        chk_nginx\n    }' };
+  const c =
+    daemon !== 'keepalived'
+      ? floatdCheck(mode)
+      : {
+          def: 'vrrp_script chk_nginx {\n    script "pidof nginx"\n    interval 1\n}',
+          track: 'track_script {\n        chk_nginx\n    }',
+        };
   return (h: 'lb1' | 'lb2'): string => `${c.def}
 vrrp_instance VI_1 {
     interface eth1
@@ -90,10 +107,12 @@ vrrp_instance VI_1 {
 `;
 }
 
-
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (Date.now() < end) { if (cond()) return true; await sleep(20); }
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(20);
+  }
   return false;
 }
 
@@ -102,18 +121,25 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
  * parent, VRRP and checker processes all get it: a crash of the whole daemon.
  */
 function signalLb1(s: SeedLab, daemon: Daemon, sig: 'TERM' | 'KILL'): string[] {
-  const pidFiles = daemon !== 'keepalived' ? ['floatd.pid'] : sig === 'TERM' ? ['ka.pid'] : ['ka.pid', 'ka-vrrp.pid', 'ka-check.pid'];
-  const pids = pidFiles.map((f) => join(s.dir('lb1'), f)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8').trim());
+  const pidFiles =
+    daemon !== 'keepalived' ? ['floatd.pid'] : sig === 'TERM' ? ['ka.pid'] : ['ka.pid', 'ka-vrrp.pid', 'ka-check.pid'];
+  const pids = pidFiles
+    .map((f) => join(s.dir('lb1'), f))
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f, 'utf8').trim());
   s.lab.exec('lb1', ['kill', `-${sig}`, ...pids], true);
   return pids;
 }
 
-const alive = (s: SeedLab, pids: string[]): boolean => pids.some((p) => s.lab.exec('lb1', ['sh', '-c', `kill -0 ${p} 2>/dev/null && echo y || true`]).trim() === 'y');
+const alive = (s: SeedLab, pids: string[]): boolean =>
+  pids.some((p) => s.lab.exec('lb1', ['sh', '-c', `kill -0 ${p} 2>/dev/null && echo y || true`]).trim() === 'y');
 
 async function once(daemon: Daemon, mode: Mode): Promise<Run> {
   const s = new SeedLab(fastMode(mode) ? { configText: fastest(daemon, mode) } : {});
-  const start = (h: 'lb1' | 'lb2'): void => (daemon === 'keepalived' ? s.startKeepalived(h)
-    : s.startFloatd(h, daemon === 'floatd-ip' ? { FLOATD_NETLINK: '0' } : {}));
+  const start = (h: 'lb1' | 'lb2'): void =>
+    daemon === 'keepalived'
+      ? s.startKeepalived(h)
+      : s.startFloatd(h, daemon === 'floatd-ip' ? { FLOATD_NETLINK: '0' } : {});
   const signal = mode.startsWith('sigterm') ? 'TERM' : mode.startsWith('sigkill') ? 'KILL' : undefined;
   try {
     for (const h of ['lb1', 'lb2'] as const) start(h);
@@ -127,18 +153,31 @@ async function once(daemon: Daemon, mode: Mode): Promise<Run> {
       await sleep(300);
       const t0 = Date.now();
       const pids = signal ? signalLb1(s, daemon, signal) : (s.stopNginx('lb1'), []);
-      if (!(await waitFor(() => probe.firstAnswer(t0, /lb2/) !== undefined, 20_000))) throw new Error(`${daemon}: lb2 never served`);
+      if (!(await waitFor(() => probe.firstAnswer(t0, /lb2/) !== undefined, 20_000)))
+        throw new Error(`${daemon}: lb2 never served`);
       const a = probe.firstAnswer(t0, /lb2/)!;
       await sleep(fastMode(mode) ? 1000 : 3000);
       // Fail-back: nginx (or the daemon) returns on lb1, which preempts.
-      if (signal && !(await waitFor(() => !alive(s, pids), 10_000))) throw new Error(`${daemon}: lb1's daemon did not exit after SIG${signal}`);
+      if (signal && !(await waitFor(() => !alive(s, pids), 10_000)))
+        throw new Error(`${daemon}: lb1's daemon did not exit after SIG${signal}`);
       const t1 = Date.now();
-      if (signal) start('lb1'); else s.startNginx('lb1');
-      if (!(await waitFor(() => probe.firstAnswer(t1, /lb1/) !== undefined, 20_000))) throw new Error(`${daemon}: lb1 never served again`);
+      if (signal) start('lb1');
+      else s.startNginx('lb1');
+      if (!(await waitFor(() => probe.firstAnswer(t1, /lb1/) !== undefined, 20_000)))
+        throw new Error(`${daemon}: lb1 never served again`);
       const b = probe.firstAnswer(t1, /lb1/)!;
       await sleep(1200); // let requests sent before the fail-back answer time out and be counted
       const vipAddMs = daemon === 'keepalived' ? undefined : vipAddDelay(s.log('lb2'), t0);
-      return { daemon, mode, ...(vipAddMs !== undefined ? { vipAddMs } : {}), gapMs: a.recv! - t0, lost: probe.lost(t0, a.sent), phaseMs, failbackMs: b.recv! - t1, failbackLost: probe.lost(t1, b.sent) };
+      return {
+        daemon,
+        mode,
+        ...(vipAddMs !== undefined ? { vipAddMs } : {}),
+        gapMs: a.recv! - t0,
+        lost: probe.lost(t0, a.sent),
+        phaseMs,
+        failbackMs: b.recv! - t1,
+        failbackLost: probe.lost(t1, b.sent),
+      };
     } finally {
       probe.stop();
     }
@@ -154,29 +193,45 @@ async function main(): Promise<void> {
   if (bad.length) throw new Error(`unknown mode ${bad.join(', ')}: expected ${MODES.join(', ')}`);
   const all: Run[] = [];
   const failures: string[] = [];
-  for (const mode of modes) for (let i = 0; i < runs; i++) {
-    for (const d of DAEMONS) {
-      let r: Run;
-      try {
-        r = await once(d, mode);
-      } catch (e) { // a loaded machine can miss a start-up deadline: count it, keep the series
-        failures.push(`${mode} ${d} run ${i + 1}: ${(e as Error).message}`);
-        process.stderr.write(`${failures[failures.length - 1]}\n`);
-        continue;
+  for (const mode of modes)
+    for (let i = 0; i < runs; i++) {
+      for (const d of DAEMONS) {
+        let r: Run;
+        try {
+          r = await once(d, mode);
+        } catch (e) {
+          // a loaded machine can miss a start-up deadline: count it, keep the series
+          failures.push(`${mode} ${d} run ${i + 1}: ${(e as Error).message}`);
+          process.stderr.write(`${failures[failures.length - 1]}\n`);
+          continue;
+        }
+        all.push(r);
+        process.stderr.write(
+          `${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ${r.phaseMs} ms); fail-back ${r.failbackMs} ms, ${r.failbackLost} lost\n`,
+        );
       }
-      all.push(r);
-      process.stderr.write(`${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ${r.phaseMs} ms); fail-back ${r.failbackMs} ms, ${r.failbackLost} lost\n`);
     }
-  }
   const pick = (d: Daemon, m: Mode) => all.filter((r) => r.daemon === d && r.mode === m);
   const stat = (rs: Run[]) => ({
-    median: median(rs.map((r) => r.gapMs)), min: Math.min(...rs.map((r) => r.gapMs)), max: Math.max(...rs.map((r) => r.gapMs)), lost: median(rs.map((r) => r.lost)),
-    failback: median(rs.map((r) => r.failbackMs)), failbackLost: median(rs.map((r) => r.failbackLost)),
-    vipAdd: rs.some((r) => r.vipAddMs !== undefined) ? median(rs.flatMap((r) => (r.vipAddMs !== undefined ? [r.vipAddMs] : []))) : undefined,
+    median: median(rs.map((r) => r.gapMs)),
+    min: Math.min(...rs.map((r) => r.gapMs)),
+    max: Math.max(...rs.map((r) => r.gapMs)),
+    lost: median(rs.map((r) => r.lost)),
+    failback: median(rs.map((r) => r.failbackMs)),
+    failbackLost: median(rs.map((r) => r.failbackLost)),
+    vipAdd: rs.some((r) => r.vipAddMs !== undefined)
+      ? median(rs.flatMap((r) => (r.vipAddMs !== undefined ? [r.vipAddMs] : [])))
+      : undefined,
   });
-  process.stdout.write(`| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back | MASTER → VIP added (lb2's log, median) |\n|---|---|---|---|---|---|---|---|\n`);
+  process.stdout.write(
+    `| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back | MASTER → VIP added (lb2's log, median) |\n|---|---|---|---|---|---|---|---|\n`,
+  );
   const summary: Record<string, unknown> = {};
-  const names: Record<Daemon, string> = { floatd: 'floatd', 'floatd-ip': 'floatd with `ip` (FLOATD_NETLINK=0)', keepalived: 'keepalived 2.2.7' };
+  const names: Record<Daemon, string> = {
+    floatd: 'floatd',
+    'floatd-ip': 'floatd with `ip` (FLOATD_NETLINK=0)',
+    keepalived: 'keepalived 2.2.7',
+  };
   for (const m of modes) {
     const st = Object.fromEntries(DAEMONS.map((d) => [d, stat(pick(d, m))]));
     summary[m] = st;
@@ -185,13 +240,24 @@ async function main(): Promise<void> {
       const x = st[d]!;
       const ratio = d !== 'keepalived' && k ? `**${(x.median / k.median).toFixed(2)}**` : '';
       const va = x.vipAdd !== undefined ? `${x.vipAdd} ms` : '–';
-      process.stdout.write(`| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ${x.failback} ms | ${x.failbackLost} | ${va} |\n`);
+      process.stdout.write(
+        `| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ${x.failback} ms | ${x.failbackLost} | ${va} |\n`,
+      );
     }
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
   const out = process.env.FLOATD_BENCH_OUT ?? 'failover.json';
-  writeFileSync(join(REPO_ROOT, 'bench/results', out), JSON.stringify({ date: new Date().toISOString(), daemons: DAEMONS, runs: all, failures, summary }, null, 2));
-  if (failures.length) process.stdout.write(`\n${failures.length} run(s) failed and are not counted:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
+  writeFileSync(
+    join(REPO_ROOT, 'bench/results', out),
+    JSON.stringify({ date: new Date().toISOString(), daemons: DAEMONS, runs: all, failures, summary }, null, 2),
+  );
+  if (failures.length)
+    process.stdout.write(
+      `\n${failures.length} run(s) failed and are not counted:\n${failures.map((f) => `- ${f}`).join('\n')}\n`,
+    );
 }
 
-main().catch((e: unknown) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

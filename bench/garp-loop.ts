@@ -24,7 +24,14 @@ import { quantile, sleep } from './stats.js';
 
 const REPEAT = 5;
 
-interface ModeResult { mode: string; burstMsP50: number; burstMsMax: number; loopDelayP99Ms: number; loopDelayMaxMs: number; frames: number }
+interface ModeResult {
+  mode: string;
+  burstMsP50: number;
+  burstMsMax: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  frames: number;
+}
 
 type Mode = 'kept' | 'per-frame' | 'announce';
 
@@ -44,7 +51,14 @@ async function child(mode: Mode, ifname: string, bursts: number, vips: number): 
       for (const f of frames) {
         if (mode === 'kept') n.packetSend(kept, f);
         else if (mode === 'announce') announceAddress(ifname, `198.51.100.${frames.indexOf(f) + 1}`);
-        else { const s = n.packetOpen(ifname); try { n.packetSend(s, f); } finally { n.packetClose(s); } }
+        else {
+          const s = n.packetOpen(ifname);
+          try {
+            n.packetSend(s, f);
+          } finally {
+            n.packetClose(s);
+          }
+        }
         sent++;
       }
     }
@@ -55,8 +69,15 @@ async function child(mode: Mode, ifname: string, bursts: number, vips: number): 
   clearInterval(tick);
   n.packetClose(kept);
   return {
-    mode, burstMsP50: quantile([...burstMs].sort((x, y) => x - y), 0.5), burstMsMax: Math.max(...burstMs),
-    loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMaxMs: h.max / 1e6, frames: sent,
+    mode,
+    burstMsP50: quantile(
+      [...burstMs].sort((x, y) => x - y),
+      0.5,
+    ),
+    burstMsMax: Math.max(...burstMs),
+    loopDelayP99Ms: h.percentile(99) / 1e6,
+    loopDelayMaxMs: h.max / 1e6,
+    frames: sent,
   };
 }
 
@@ -78,7 +99,9 @@ async function main(): Promise<void> {
   const sfx = randomBytes(3).toString('hex');
   const ns = `fdgarp${sfx}`;
   const ifname = `fdga${sfx}`;
-  const cleanup = (): void => { spawnSync('ip', ['netns', 'del', ns]); };
+  const cleanup = (): void => {
+    spawnSync('ip', ['netns', 'del', ns]);
+  };
   process.on('exit', cleanup);
   try {
     sh(['ip', 'netns', 'add', ns]);
@@ -87,16 +110,37 @@ async function main(): Promise<void> {
     sh(['ip', '-n', ns, 'link', 'set', `fdgb${sfx}`, 'up']);
     const results: ModeResult[] = [];
     for (const mode of ['per-frame', 'kept', 'announce'] as const) {
-      const out = sh(['ip', 'netns', 'exec', ns, process.execPath, '--enable-source-maps', self!, '--child', mode, ifname, String(bursts), String(vips)]);
+      const out = sh([
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        '--enable-source-maps',
+        self!,
+        '--child',
+        mode,
+        ifname,
+        String(bursts),
+        String(vips),
+      ]);
       results.push(JSON.parse(out) as ModeResult);
     }
     const f = (x: number): string => x.toFixed(2);
-    console.log(`| ${vips} VIPs × ${REPEAT} frames, ${bursts} bursts | burst p50 | burst max | loop delay p99 | loop delay max |`);
+    console.log(
+      `| ${vips} VIPs × ${REPEAT} frames, ${bursts} bursts | burst p50 | burst max | loop delay p99 | loop delay max |`,
+    );
     console.log('|---|---|---|---|---|');
-    for (const r of results) console.log(`| ${r.mode} | ${f(r.burstMsP50)} ms | ${f(r.burstMsMax)} ms | ${f(r.loopDelayP99Ms)} ms | ${f(r.loopDelayMaxMs)} ms |`);
+    for (const r of results)
+      console.log(
+        `| ${r.mode} | ${f(r.burstMsP50)} ms | ${f(r.burstMsMax)} ms | ${f(r.loopDelayP99Ms)} ms | ${f(r.loopDelayMaxMs)} ms |`,
+      );
     const dir = join(fileURLToPath(new URL('../..', import.meta.url)), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'garp-loop.json'), JSON.stringify({ date: new Date().toISOString(), bursts, vips, repeat: REPEAT, results }, null, 2));
+    writeFileSync(
+      join(dir, 'garp-loop.json'),
+      JSON.stringify({ date: new Date().toISOString(), bursts, vips, repeat: REPEAT, results }, null, 2),
+    );
   } finally {
     cleanup();
   }

@@ -27,13 +27,15 @@ virtual_server ${LB_VIP} 80 {
   delay_loop 1
   lvs_sched rr
   protocol TCP
-${RS_IPS.map((ip) => `  real_server ${ip} 80 {
+${RS_IPS.map(
+  (ip) => `  real_server ${ip} 80 {
     TCP_CHECK {
       connect_timeout 0.5
       retry 1
       delay_before_retry 0.2
     }
-  }`).join('\n')}
+  }`,
+).join('\n')}
 }
 `;
 
@@ -56,7 +58,12 @@ ${RS_IPS.map((ip, i) => `  server rs${i + 1} ${ip}:80`).join('\n')}
 `;
 }
 
-interface WrkResult { rps: number; p50: number; p99: number; errors: number }
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
 
 /** "1.23ms" → µs. */
 function us(s: string): number {
@@ -84,13 +91,19 @@ function cpuNow(): { busy: number; total: number } {
 }
 
 function procCpu(lab: LbLab, pid: string): number {
-  const f = lab.lab.exec('lb1', ['cat', `/proc/${pid}/stat`]).split(') ')[1]!.split(' ');
+  const f = lab.lab
+    .exec('lb1', ['cat', `/proc/${pid}/stat`])
+    .split(') ')[1]!
+    .split(' ');
   return Number(f[11]) + Number(f[12]);
 }
 
 async function main(): Promise<void> {
   const lab = new LbLab();
-  const rows: Record<string, { keepalive: WrkResult[]; close: WrkResult[]; cpuUsPerReq: number[]; haproxyUsPerReq: number[] }> = {};
+  const rows: Record<
+    string,
+    { keepalive: WrkResult[]; close: WrkResult[]; cpuUsPerReq: number[]; haproxyUsPerReq: number[] }
+  > = {};
   try {
     lab.writeConfig('lb1', LVS);
     lab.startFloatd('lb1');
@@ -99,9 +112,15 @@ async function main(): Promise<void> {
     writeFileSync(join(lab.dir('lb1'), 'haproxy.cfg'), haproxyConf(lab.dir('lb1')));
     lab.lab.exec('lb1', ['haproxy', '-f', join(lab.dir('lb1'), 'haproxy.cfg')]);
     await sleep(300);
-    const hpid = readFileSync(join(lab.dir('lb1'), 'haproxy.pid'), 'utf8').trim().split('\n')[0]!;
+    const hpid = readFileSync(join(lab.dir('lb1'), 'haproxy.pid'), 'utf8')
+      .trim()
+      .split('\n')[0]!;
     lab.lab.exec('client', ['ip', 'route', 'add', '203.0.113.0/24', 'via', lab.lab.host('lb1').ip]);
-    const paths: Record<string, string> = { nftables: `http://${LB_VIP}/`, haproxy: `http://${LB_VIP}:8081/`, routed: `http://${RS_IPS[0]}/` };
+    const paths: Record<string, string> = {
+      nftables: `http://${LB_VIP}/`,
+      haproxy: `http://${LB_VIP}:8081/`,
+      routed: `http://${RS_IPS[0]}/`,
+    };
     const hz = 100;
     for (let run = 0; run < RUNS; run++) {
       for (const [name, url] of Object.entries(paths)) {
@@ -109,7 +128,19 @@ async function main(): Promise<void> {
         for (const mode of ['keepalive', 'close'] as const) {
           const c0 = cpuNow();
           const h0 = procCpu(lab, hpid);
-          const out = lab.lab.exec('client', ['wrk', '-t2', `-c${CONNS}`, `-d${SECS}s`, '--latency', ...(mode === 'close' ? ['-H', 'Connection: close'] : []), url], true);
+          const out = lab.lab.exec(
+            'client',
+            [
+              'wrk',
+              '-t2',
+              `-c${CONNS}`,
+              `-d${SECS}s`,
+              '--latency',
+              ...(mode === 'close' ? ['-H', 'Connection: close'] : []),
+              url,
+            ],
+            true,
+          );
           const c1 = cpuNow();
           const h1 = procCpu(lab, hpid);
           const r = parseWrk(out);
@@ -117,10 +148,12 @@ async function main(): Promise<void> {
           const reqs = r.rps * SECS;
           if (mode === 'keepalive') {
             // jiffies are 1/hz s; total CPU over the run divided by the requests served.
-            row.cpuUsPerReq.push(((c1.busy - c0.busy) / hz) * 1e6 / reqs);
-            row.haproxyUsPerReq.push(((h1 - h0) / hz) * 1e6 / reqs);
+            row.cpuUsPerReq.push((((c1.busy - c0.busy) / hz) * 1e6) / reqs);
+            row.haproxyUsPerReq.push((((h1 - h0) / hz) * 1e6) / reqs);
           }
-          console.error(`${name} ${mode} run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} µs, p99 ${r.p99} µs, errors ${r.errors}`);
+          console.error(
+            `${name} ${mode} run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} µs, p99 ${r.p99} µs, errors ${r.errors}`,
+          );
         }
       }
     }
@@ -134,7 +167,10 @@ async function main(): Promise<void> {
     await sleep(3000);
     probe.stop();
     const lost = probe.lost(stopAt, stopAt + 3000 + removalMs);
-    const failed = probe.records().filter((r) => r.sent >= stopAt && r.recv === undefined).map((r) => r.sent - stopAt);
+    const failed = probe
+      .records()
+      .filter((r) => r.sent >= stopAt && r.recv === undefined)
+      .map((r) => r.sent - stopAt);
     const lastFailMs = failed.length ? Math.max(...failed) : 0;
     const sent = probe.records().filter((r) => r.sent >= stopAt && r.sent < stopAt + 3000 + removalMs).length;
     lab.nginx('rs1', true);
@@ -145,17 +181,29 @@ async function main(): Promise<void> {
     const lines = [
       `| path | keep-alive req/s | p50 | p99 | new conn per request req/s | p50 | p99 | machine CPU µs/req (keep-alive) | HAProxy process µs/req |`,
       '|---|---|---|---|---|---|---|---|---|',
-      ...Object.keys(paths).map((n) => `| ${n} | ${med(ka(n), 'rps').toFixed(0)} | ${med(ka(n), 'p50')} µs | ${med(ka(n), 'p99')} µs | ${med(cl(n), 'rps').toFixed(0)} | ${med(cl(n), 'p50')} µs | ${med(cl(n), 'p99')} µs | ${median(rows[n]!.cpuUsPerReq).toFixed(1)} | ${n === 'haproxy' ? median(rows[n]!.haproxyUsPerReq).toFixed(1) : '–'} |`),
+      ...Object.keys(paths).map(
+        (n) =>
+          `| ${n} | ${med(ka(n), 'rps').toFixed(0)} | ${med(ka(n), 'p50')} µs | ${med(ka(n), 'p99')} µs | ${med(cl(n), 'rps').toFixed(0)} | ${med(cl(n), 'p50')} µs | ${med(cl(n), 'p99')} µs | ${median(rows[n]!.cpuUsPerReq).toFixed(1)} | ${n === 'haproxy' ? median(rows[n]!.haproxyUsPerReq).toFixed(1) : '–'} |`,
+      ),
       '',
       `ratios nftables ÷ HAProxy: keep-alive req/s ${(med(ka('nftables'), 'rps') / med(ka('haproxy'), 'rps')).toFixed(2)}, p99 ${(med(ka('nftables'), 'p99') / med(ka('haproxy'), 'p99')).toFixed(2)}; ` +
         `new-connection req/s ${(med(cl('nftables'), 'rps') / med(cl('haproxy'), 'rps')).toFixed(2)}, p99 ${(med(cl('nftables'), 'p99') / med(cl('haproxy'), 'p99')).toFixed(2)}`,
-      `errors (all runs): ${Object.entries(rows).map(([n, r]) => `${n} ${[...r.keepalive, ...r.close].reduce((a, x) => a + x.errors, 0)}`).join(', ')}`,
+      `errors (all runs): ${Object.entries(rows)
+        .map(([n, r]) => `${n} ${[...r.keepalive, ...r.close].reduce((a, x) => a + x.errors, 0)}`)
+        .join(', ')}`,
       '',
       `real server failure (nginx stopped on rs1, probe every 20 ms): out of rotation after ${removalMs.toFixed(0)} ms; ${lost} of ${sent} requests lost, the last one sent ${lastFailMs} ms after the stop`,
     ];
     console.log(lines.join('\n'));
     mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-    writeFileSync(join(REPO_ROOT, 'bench/results/lb.json'), JSON.stringify({ secs: SECS, runs: RUNS, conns: CONNS, rows, failure: { removalMs, lost, sent, lastFailMs } }, null, 2));
+    writeFileSync(
+      join(REPO_ROOT, 'bench/results/lb.json'),
+      JSON.stringify(
+        { secs: SECS, runs: RUNS, conns: CONNS, rows, failure: { removalMs, lost, sent, lastFailMs } },
+        null,
+        2,
+      ),
+    );
   } finally {
     lab.destroy();
   }

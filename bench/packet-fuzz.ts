@@ -29,11 +29,32 @@ const ADVERT_S = 1;
 /** xorshift32: the same packets for the same seed. */
 function prng(seed: number): () => number {
   let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
 }
 
-const KINDS = ['bitflip', 'truncate', 'extend', 'version', 'type', 'vrid', 'priority', 'count', 'interval',
-  'ttl', 'authtype', 'authdata', 'checksum', 'random'] as const;
+const KINDS = [
+  'bitflip',
+  'truncate',
+  'extend',
+  'version',
+  'type',
+  'vrid',
+  'priority',
+  'count',
+  'interval',
+  'ttl',
+  'authtype',
+  'authdata',
+  'checksum',
+  'random',
+] as const;
 type Kind = (typeof KINDS)[number];
 
 /** One fuzzed IPv4 packet (header included) from `src` to `dst`. */
@@ -45,23 +66,55 @@ function mutate(rnd: () => number, seed: Advert, src: string, dst: string, kinds
   let ttl = 255;
   let fix = (rnd() & 1) === 1; // recompute the VRRP checksum after the change
   switch (kind) {
-    case 'bitflip': for (let i = 1 + (rnd() % 8); i > 0; i--) p[rnd() % p.length]! ^= 1 << (rnd() % 8); break;
-    case 'truncate': p = p.subarray(0, rnd() % p.length); fix = false; break;
-    case 'extend': p = Buffer.concat([p, Buffer.from(Array.from({ length: 1 + (rnd() % 64) }, byte))]); break;
-    case 'version': p[0] = ((rnd() % 16) << 4) | (p[0]! & 0x0f); break;
-    case 'type': p[0] = (p[0]! & 0xf0) | (rnd() % 16); break;
-    case 'vrid': p[1] = byte(); break;
-    case 'priority': p[2] = byte(); break;
-    case 'count': p[3] = byte(); break;
-    case 'interval': p[5] = byte(); break;
-    case 'ttl': ttl = rnd() % 255; fix = true; break;
-    case 'authtype': p[4] = byte(); break;
-    case 'authdata': for (let i = 0; i < 8; i++) if (rnd() & 1) p[p.length - 8 + i] = byte(); break;
-    case 'checksum': p.writeUInt16BE(rnd() & 0xffff, 6); fix = false; break;
-    case 'random': p = Buffer.from(Array.from({ length: rnd() % 100 }, byte)); fix = false; break;
+    case 'bitflip':
+      for (let i = 1 + (rnd() % 8); i > 0; i--) p[rnd() % p.length]! ^= 1 << (rnd() % 8);
+      break;
+    case 'truncate':
+      p = p.subarray(0, rnd() % p.length);
+      fix = false;
+      break;
+    case 'extend':
+      p = Buffer.concat([p, Buffer.from(Array.from({ length: 1 + (rnd() % 64) }, byte))]);
+      break;
+    case 'version':
+      p[0] = ((rnd() % 16) << 4) | (p[0]! & 0x0f);
+      break;
+    case 'type':
+      p[0] = (p[0]! & 0xf0) | (rnd() % 16);
+      break;
+    case 'vrid':
+      p[1] = byte();
+      break;
+    case 'priority':
+      p[2] = byte();
+      break;
+    case 'count':
+      p[3] = byte();
+      break;
+    case 'interval':
+      p[5] = byte();
+      break;
+    case 'ttl':
+      ttl = rnd() % 255;
+      fix = true;
+      break;
+    case 'authtype':
+      p[4] = byte();
+      break;
+    case 'authdata':
+      for (let i = 0; i < 8; i++) if (rnd() & 1) p[p.length - 8 + i] = byte();
+      break;
+    case 'checksum':
+      p.writeUInt16BE(rnd() & 0xffff, 6);
+      fix = false;
+      break;
+    case 'random':
+      p = Buffer.from(Array.from({ length: rnd() % 100 }, byte));
+      fix = false;
+      break;
   }
   if (fix && p.length >= 8) {
-    const v = (p[0]! >> 4) === 3 ? 3 : 2;
+    const v = p[0]! >> 4 === 3 ? 3 : 2;
     p.writeUInt16BE(computeChecksum(p, 4, v, src, dst), 6);
   }
   const ip = buildIpv4Packet(p, { src, dst, ttl, id: rnd() & 0xffff });
@@ -72,8 +125,15 @@ function mutate(rnd: () => number, seed: Advert, src: string, dst: string, kinds
 /** Writes N length-prefixed packets to `file`; returns the count per mutation kind. */
 function generate(file: string, n: number, seedNo: number, src: string, dst: string): Record<string, number> {
   const rnd = prng(seedNo);
-  const seed: Advert = { version: 2, vrid: 33, priority: 100, addresses: [SEED_VIP], advertIntervalCs: 100,
-    authType: 1, authData: Buffer.from('keepaliv') };
+  const seed: Advert = {
+    version: 2,
+    vrid: 33,
+    priority: 100,
+    addresses: [SEED_VIP],
+    advertIntervalCs: 100,
+    authType: 1,
+    authData: Buffer.from('keepaliv'),
+  };
   const kinds: Record<string, number> = {};
   const fd = openSync(file, 'w');
   try {
@@ -83,10 +143,15 @@ function generate(file: string, n: number, seedNo: number, src: string, dst: str
       const len = Buffer.alloc(2);
       len.writeUInt16BE(pkt.length);
       chunk.push(len, pkt);
-      if (chunk.length >= 20_000) { writeSync(fd, Buffer.concat(chunk)); chunk = []; }
+      if (chunk.length >= 20_000) {
+        writeSync(fd, Buffer.concat(chunk));
+        chunk = [];
+      }
     }
     if (chunk.length) writeSync(fd, Buffer.concat(chunk));
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   return kinds;
 }
 
@@ -129,8 +194,12 @@ const total = (d: Record<string, number>): number => Object.values(d).reduce((a,
 
 /** Packets the kernel dropped at lb1's proto-112 raw sockets (receive buffer full): /proc/net/raw's last column. */
 function rawSocketDrops(lab: SeedLab): number {
-  return lab.lab.exec('lb1', ['cat', '/proc/net/raw']).split('\n').slice(1)
-    .map((l) => l.trim().split(/\s+/)).filter((f) => f[1]?.endsWith(':0070'))
+  return lab.lab
+    .exec('lb1', ['cat', '/proc/net/raw'])
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[1]?.endsWith(':0070'))
     .reduce((n, f) => n + Number(f[f.length - 1]), 0);
 }
 
@@ -164,21 +233,32 @@ async function main(): Promise<void> {
     const kinds = generate(file, n, seedNo, client, master);
     const genS = (performance.now() - t0g) / 1000;
     writeFileSync(join(lab.dir('client'), 'send.py'), SENDER);
-    lab.lab.exec('lb1', ['nft', `add table ip pktfuzz; add chain ip pktfuzz in { type filter hook input priority 0; };
-      add rule ip pktfuzz in ip saddr ${client} ip protocol 112 counter`]);
+    lab.lab.exec('lb1', [
+      'nft',
+      `add table ip pktfuzz; add chain ip pktfuzz in { type filter hook input priority 0; };
+      add rule ip pktfuzz in ip saddr ${client} ip protocol 112 counter`,
+    ]);
     const pcap = join(lab.dir('lb2'), 'adverts.pcapng');
-    const cap = lab.lab.spawn('lb2',
-      ['dumpcap', '-q', '-i', 'eth1', '-f', `ip proto 112 and src host ${master}`, '-w', pcap], 'dumpcap.log');
+    const cap = lab.lab.spawn(
+      'lb2',
+      ['dumpcap', '-q', '-i', 'eth1', '-f', `ip proto 112 and src host ${master}`, '-w', pcap],
+      'dumpcap.log',
+    );
     await sleep(1500);
     const rss0 = rssKb(lab, 'lb1');
     const d0 = total(dropped(s0));
     const k0 = rawSocketDrops(lab);
     const rssSeries: number[] = [rss0];
-    const sender = lab.lab.spawn('client',
-      ['python3', join(lab.dir('client'), 'send.py'), file, master, String(pps)], 'sender.log');
+    const sender = lab.lab.spawn(
+      'client',
+      ['python3', join(lab.dir('client'), 'send.py'), file, master, String(pps)],
+      'sender.log',
+    );
     const senderDone = new Promise<number | null>((r) => sender.once('exit', r));
     let done = false;
-    void senderDone.then(() => { done = true; });
+    void senderDone.then(() => {
+      done = true;
+    });
     const changes: string[] = [];
     let rssMax = rss0;
     let sentSeries: Array<[number, number]> = [];
@@ -210,42 +290,76 @@ async function main(): Promise<void> {
     const lateGrowth = rss1 - Math.max(...rssSeries.slice(0, Math.max(1, half)));
     cap.kill('SIGINT');
     await new Promise((r) => cap.once('exit', r));
-    const times = lab.lab.exec('lb2', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch'])
-      .split('\n').filter(Boolean).map((t) => Number(t) * 1000);
+    const times = lab.lab
+      .exec('lb2', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch'])
+      .split('\n')
+      .filter(Boolean)
+      .map((t) => Number(t) * 1000);
     const gaps = times.slice(1).map((t, k) => t - times[k]!);
     // advertsSent over time: the longest stretch without an increment (250 ms resolution).
     let statusGap = 0;
     let last = sentSeries[0]!;
-    for (const p of sentSeries) if (p[1] !== last[1]) { statusGap = Math.max(statusGap, p[0] - last[0]); last = p; }
+    for (const p of sentSeries)
+      if (p[1] !== last[1]) {
+        statusGap = Math.max(statusGap, p[0] - last[0]);
+        last = p;
+      }
     sentSeries = [];
     const senderLine = readFileSync(join(lab.lab.dir, 'sender.log'), 'utf8').trim().split('\n').pop() ?? '{}';
-    const senderOut = JSON.parse(senderLine) as
-      { sent?: number; errors?: number; seconds?: number };
+    const senderOut = JSON.parse(senderLine) as { sent?: number; errors?: number; seconds?: number };
     const d1 = dropped(s1);
     const droppedDelta = total(d1) - d0;
     const before = dropped(s0);
-    const byReason = Object.fromEntries(Object.entries(d1).map(([r, v]) => [r, v - (before[r] ?? 0)])
-      .filter(([, v]) => v !== 0));
+    const byReason = Object.fromEntries(
+      Object.entries(d1)
+        .map(([r, v]) => [r, v - (before[r] ?? 0)])
+        .filter(([, v]) => v !== 0),
+    );
     const maxGapMs = gaps.length ? Math.max(...gaps) : NaN;
     const summary = {
-      date: new Date().toISOString(), packets: n, pps, seed: seedNo, generateS: +genS.toFixed(1),
-      sender: senderOut, reachedHost: reached, mutations: kinds,
-      stateChanges: changes, masterStayedMaster: changes.length === 0 && s1.instances[0]!.state === 'MASTER',
-      rssKb: { start: rss0, max: rssMax, end: rss1, growthKb: rss1 - rss0,
-        secondHalfGrowthKb: lateGrowth, everyFiveS: rssSeries },
-      cadence: { advertS: ADVERT_S, captured: times.length, maxGapMs: +maxGapMs.toFixed(1),
+      date: new Date().toISOString(),
+      packets: n,
+      pps,
+      seed: seedNo,
+      generateS: +genS.toFixed(1),
+      sender: senderOut,
+      reachedHost: reached,
+      mutations: kinds,
+      stateChanges: changes,
+      masterStayedMaster: changes.length === 0 && s1.instances[0]!.state === 'MASTER',
+      rssKb: {
+        start: rss0,
+        max: rssMax,
+        end: rss1,
+        growthKb: rss1 - rss0,
+        secondHalfGrowthKb: lateGrowth,
+        everyFiveS: rssSeries,
+      },
+      cadence: {
+        advertS: ADVERT_S,
+        captured: times.length,
+        maxGapMs: +maxGapMs.toFixed(1),
         statusMaxGapMs: +statusGap.toFixed(0),
-        advertsSent: s1.instances[0]!.counters.advertsSent - s0.instances[0]!.counters.advertsSent },
-      drops: { total: droppedDelta, byReason, ratioToReached: +(droppedDelta / reached).toFixed(6),
-        kernelRcvbufDrops: kernelDrops, accountedRatio: +((droppedDelta + kernelDrops) / reached).toFixed(6),
-        advertsReceived: s1.instances[0]!.counters.advertsReceived - s0.instances[0]!.counters.advertsReceived },
+        advertsSent: s1.instances[0]!.counters.advertsSent - s0.instances[0]!.counters.advertsSent,
+      },
+      drops: {
+        total: droppedDelta,
+        byReason,
+        ratioToReached: +(droppedDelta / reached).toFixed(6),
+        kernelRcvbufDrops: kernelDrops,
+        accountedRatio: +((droppedDelta + kernelDrops) / reached).toFixed(6),
+        advertsReceived: s1.instances[0]!.counters.advertsReceived - s0.instances[0]!.counters.advertsReceived,
+      },
       peer,
     };
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
     writeFileSync(join(REPO_ROOT, 'bench/results/packet-fuzz.json'), JSON.stringify(summary, null, 2) + '\n');
     const ok = summary.masterStayedMaster && droppedDelta + kernelDrops === reached && maxGapMs < ADVERT_S * 1000 * 1.5;
-    if (!ok) { process.stderr.write('packet-fuzz: a check failed (see the summary)\n'); process.exitCode = 1; }
+    if (!ok) {
+      process.stderr.write('packet-fuzz: a check failed (see the summary)\n');
+      process.exitCode = 1;
+    }
   } finally {
     lab.destroy();
   }

@@ -26,7 +26,11 @@ const runs = Number(process.argv[2] ?? 5);
 const modes = (process.argv[3] ?? 'crash,sigstop,sigterm,partition,etcd-cut').split(',') as Mode[];
 const out: Record<string, unknown> = { date: new Date().toISOString(), runs };
 
-async function withLab<T>(opts: ConstructorParameters<typeof QuorumLab>[0], daemon: 'floatd' | 'keepalived', f: (q: QuorumLab) => Promise<T>): Promise<T> {
+async function withLab<T>(
+  opts: ConstructorParameters<typeof QuorumLab>[0],
+  daemon: 'floatd' | 'keepalived',
+  f: (q: QuorumLab) => Promise<T>,
+): Promise<T> {
   const q = new QuorumLab(opts);
   try {
     await q.etcdReady();
@@ -41,7 +45,8 @@ async function withLab<T>(opts: ConstructorParameters<typeof QuorumLab>[0], daem
   }
 }
 
-const holderOf = (q: QuorumLab): { m: QServer; o: QServer } => (q.holds('lb1') ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' });
+const holderOf = (q: QuorumLab): { m: QServer; o: QServer } =>
+  q.holds('lb1') ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' };
 async function restart(q: QuorumLab, h: QServer): Promise<void> {
   await q.waitFor(`${h} stopped`, () => !q.floatdRunning(h), 5000).catch(() => undefined);
   q.startFloatd(h);
@@ -113,12 +118,18 @@ async function sigterm(): Promise<void> {
     }
   });
   out.sigterm = { takeoverMs: takeover, lostRequests: lost, dualSamples: dual };
-  console.log(`| SIGTERM holder → peer holds, ms | ${fmt(takeover)} | requests lost ${fmt(lost)}, dual samples ${dual} |`);
+  console.log(
+    `| SIGTERM holder → peer holds, ms | ${fmt(takeover)} | requests lost ${fmt(lost)}, dual samples ${dual} |`,
+  );
 }
 
 async function partition(): Promise<void> {
   const res: Record<string, number> = {};
-  for (const [label, opts, daemon] of [['floatd quorum', {}, 'floatd'], ['floatd, no quorum', { quorum: false }, 'floatd'], ['keepalived 2.2.7', { quorum: false }, 'keepalived']] as const) {
+  for (const [label, opts, daemon] of [
+    ['floatd quorum', {}, 'floatd'],
+    ['floatd, no quorum', { quorum: false }, 'floatd'],
+    ['keepalived 2.2.7', { quorum: false }, 'keepalived'],
+  ] as const) {
     res[label] = await withLab(opts, daemon, async (q) => {
       const s = new HolderSampler(q);
       q.block('lb1', ['lb2']);
@@ -158,19 +169,50 @@ async function etcdCut(): Promise<void> {
 
 async function jitter(): Promise<void> {
   const res: Record<string, { adverts: number; p50Ms: number; p99Ms: number; maxMs: number }> = {};
-  for (const [label, quorum] of [['with quorum (etcd client running)', true], ['without quorum', false]] as const) {
+  for (const [label, quorum] of [
+    ['with quorum (etcd client running)', true],
+    ['without quorum', false],
+  ] as const) {
     res[label] = await withLab({ quorum, advertInt: 0.1 }, 'floatd', async (q) => {
       const pcap = join(q.lab.host('lb1').dir, 'adverts.pcapng');
-      const cap = q.lab.spawn('lb1', ['dumpcap', '-q', '-i', 'eth1', '-f', `ip proto 112 and src host ${q.lab.host('lb1').ip}`,
-        '-a', 'duration:20', '-w', pcap], 'dumpcap.log');
+      const cap = q.lab.spawn(
+        'lb1',
+        [
+          'dumpcap',
+          '-q',
+          '-i',
+          'eth1',
+          '-f',
+          `ip proto 112 and src host ${q.lab.host('lb1').ip}`,
+          '-a',
+          'duration:20',
+          '-w',
+          pcap,
+        ],
+        'dumpcap.log',
+      );
       const code = await new Promise<number | null>((resolve) => cap.once('exit', resolve));
       if (code !== 0) throw new Error(`dumpcap: ${readFileSync(join(q.lab.dir, 'dumpcap.log'), 'utf8')}`);
-      const t = q.lab.exec('lb1', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch']).split('\n').filter(Boolean).map((x) => Number(x) * 1000);
-      const dev = t.slice(1).map((x, i) => Math.abs(x - t[i]! - 100)).sort((a, b) => a - b);
-      return { adverts: t.length, p50Ms: quantile(dev, 0.5), p99Ms: quantile(dev, 0.99), maxMs: dev[dev.length - 1] ?? 0 };
+      const t = q.lab
+        .exec('lb1', ['tshark', '-r', pcap, '-T', 'fields', '-e', 'frame.time_epoch'])
+        .split('\n')
+        .filter(Boolean)
+        .map((x) => Number(x) * 1000);
+      const dev = t
+        .slice(1)
+        .map((x, i) => Math.abs(x - t[i]! - 100))
+        .sort((a, b) => a - b);
+      return {
+        adverts: t.length,
+        p50Ms: quantile(dev, 0.5),
+        p99Ms: quantile(dev, 0.99),
+        maxMs: dev[dev.length - 1] ?? 0,
+      };
     });
     const r = res[label]!;
-    console.log(`| advert jitter at 0.1 s, ${label}: p50 / p99 / max, ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ${r.maxMs.toFixed(2)} | ${r.adverts} adverts |`);
+    console.log(
+      `| advert jitter at 0.1 s, ${label}: p50 / p99 / max, ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ${r.maxMs.toFixed(2)} | ${r.adverts} adverts |`,
+    );
   }
   out.jitter = res;
 }

@@ -14,11 +14,18 @@ import { addAddress, removeAddress } from '../src/net/addresses.js';
 import { ipRunner } from '../src/net/iproute.js';
 import { quantile } from './stats.js';
 
-interface Row { path: string; addMedianMs: number; addP95Ms: number; delMedianMs: number; delP95Ms: number }
+interface Row {
+  path: string;
+  addMedianMs: number;
+  addP95Ms: number;
+  delMedianMs: number;
+  delP95Ms: number;
+}
 
 async function child(path: 'netlink' | 'ip', ifname: string, n: number): Promise<Row> {
   const run = path === 'ip' ? ipRunner() : undefined;
-  const add: number[] = [], del: number[] = [];
+  const add: number[] = [],
+    del: number[] = [];
   for (let i = 0; i < n; i++) {
     const spec = { ifname, address: `198.51.100.${1 + (i % 250)}`, prefix: 32 };
     let t = performance.now();
@@ -29,7 +36,13 @@ async function child(path: 'netlink' | 'ip', ifname: string, n: number): Promise
     del.push(performance.now() - t);
   }
   const s = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-  return { path, addMedianMs: quantile(s(add), 0.5), addP95Ms: quantile(s(add), 0.95), delMedianMs: quantile(s(del), 0.5), delP95Ms: quantile(s(del), 0.95) };
+  return {
+    path,
+    addMedianMs: quantile(s(add), 0.5),
+    addP95Ms: quantile(s(add), 0.95),
+    delMedianMs: quantile(s(del), 0.5),
+    delP95Ms: quantile(s(del), 0.95),
+  };
 }
 
 function sh(args: string[]): string {
@@ -40,11 +53,17 @@ function sh(args: string[]): string {
 
 async function main(): Promise<void> {
   const [, self, a1, a2, a3] = process.argv;
-  if (a1 === '--child') { process.stdout.write(JSON.stringify(await child(a2 as 'netlink' | 'ip', a3!, Number(process.argv[5])))); return; }
+  if (a1 === '--child') {
+    process.stdout.write(JSON.stringify(await child(a2 as 'netlink' | 'ip', a3!, Number(process.argv[5]))));
+    return;
+  }
   const n = Number(a1 ?? 200);
   const sfx = randomBytes(3).toString('hex');
-  const ns = `fdvip${sfx}`, ifname = `fdva${sfx}`;
-  const cleanup = (): void => { spawnSync('ip', ['netns', 'del', ns]); };
+  const ns = `fdvip${sfx}`,
+    ifname = `fdva${sfx}`;
+  const cleanup = (): void => {
+    spawnSync('ip', ['netns', 'del', ns]);
+  };
   process.on('exit', cleanup);
   try {
     sh(['ip', 'netns', 'add', ns]);
@@ -52,11 +71,14 @@ async function main(): Promise<void> {
     sh(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
     const rows: Row[] = [];
     for (const p of ['ip', 'netlink'] as const) {
-      rows.push(JSON.parse(sh(['ip', 'netns', 'exec', ns, process.execPath, self!, '--child', p, ifname, String(n)])) as Row);
+      rows.push(
+        JSON.parse(sh(['ip', 'netns', 'exec', ns, process.execPath, self!, '--child', p, ifname, String(n)])) as Row,
+      );
     }
     const f = (x: number): string => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : `${x.toFixed(2)} ms`);
     console.log(`| one VIP, n=${n} | add median | add p95 | remove median | remove p95 |\n|---|---|---|---|---|`);
-    for (const r of rows) console.log(`| ${r.path} | ${f(r.addMedianMs)} | ${f(r.addP95Ms)} | ${f(r.delMedianMs)} | ${f(r.delP95Ms)} |`);
+    for (const r of rows)
+      console.log(`| ${r.path} | ${f(r.addMedianMs)} | ${f(r.addP95Ms)} | ${f(r.delMedianMs)} | ${f(r.delP95Ms)} |`);
     const dir = join(fileURLToPath(new URL('../..', import.meta.url)), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'vip-cost.json'), JSON.stringify({ date: new Date().toISOString(), n, rows }, null, 2));

@@ -19,7 +19,10 @@ export interface TokenSource {
 }
 
 /** Reads the token named by the config; no source configured = actions disabled. */
-export function loadToken(api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>, env: NodeJS.ProcessEnv = process.env): TokenSource {
+export function loadToken(
+  api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>,
+  env: NodeJS.ProcessEnv = process.env,
+): TokenSource {
   const warnings: string[] = [];
   let raw: string | undefined;
   if (api.tokenFile) {
@@ -28,7 +31,9 @@ export function loadToken(api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>, env: N
       const why = secretFileProblem(api.tokenFile);
       if (why) warnings.push(`API token file ${api.tokenFile} is ${why}`);
     } catch (e) {
-      throw new TokenError(`cannot read the API token file ${api.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw new TokenError(
+        `cannot read the API token file ${api.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
     }
   } else if (api.tokenEnv) {
     raw = env[api.tokenEnv];
@@ -38,7 +43,8 @@ export function loadToken(api: Pick<ApiConfig, 'tokenFile' | 'tokenEnv'>, env: N
   }
   const token = raw.trim();
   registerSecret(token);
-  if (token.length < 16) throw new TokenError(`the API token from ${api.tokenFile ?? `$${api.tokenEnv}`} is shorter than 16 characters`);
+  if (token.length < 16)
+    throw new TokenError(`the API token from ${api.tokenFile ?? `$${api.tokenEnv}`} is shorter than 16 characters`);
   return { token, warnings };
 }
 

@@ -44,26 +44,48 @@ export function limitConnections(server: Server, o: ConnLimitOptions): ConnLimit
   const held = new Set<Socket>(); // insertion order = age
   const busy = new Set<Socket>();
   const idleTimers = new Map<Socket, TimerHandle>();
-  const stats = { evicted: 0, refused: 0, idle: 0, get open() { return held.size; } };
+  const stats = {
+    evicted: 0,
+    refused: 0,
+    idle: 0,
+    get open() {
+      return held.size;
+    },
+  };
   const disarm = (s: Socket): void => {
     const t = idleTimers.get(s);
-    if (t) { clock.cancel(t); idleTimers.delete(s); }
+    if (t) {
+      clock.cancel(t);
+      idleTimers.delete(s);
+    }
   };
   const arm = (s: Socket): void => {
     disarm(s);
-    idleTimers.set(s, clock.at(clock.nowUs() + o.idleMs * 1000, () => {
-      idleTimers.delete(s);
-      if (busy.has(s) || !held.has(s)) return;
-      stats.idle++;
-      onShed?.('idle');
-      s.destroy();
-    }));
+    idleTimers.set(
+      s,
+      clock.at(clock.nowUs() + o.idleMs * 1000, () => {
+        idleTimers.delete(s);
+        if (busy.has(s) || !held.has(s)) return;
+        stats.idle++;
+        onShed?.('idle');
+        s.destroy();
+      }),
+    );
   };
   server.on('connection', (sock: Socket) => {
     if (held.size >= max) {
       let victim: Socket | undefined;
-      for (const s of held) if (!busy.has(s)) { victim = s; break; }
-      if (!victim) { stats.refused++; onShed?.('refused'); sock.destroy(); return; }
+      for (const s of held)
+        if (!busy.has(s)) {
+          victim = s;
+          break;
+        }
+      if (!victim) {
+        stats.refused++;
+        onShed?.('refused');
+        sock.destroy();
+        return;
+      }
       held.delete(victim);
       stats.evicted++;
       onShed?.('evicted');
@@ -71,13 +93,20 @@ export function limitConnections(server: Server, o: ConnLimitOptions): ConnLimit
     }
     held.add(sock);
     arm(sock);
-    sock.once('close', () => { held.delete(sock); busy.delete(sock); disarm(sock); });
+    sock.once('close', () => {
+      held.delete(sock);
+      busy.delete(sock);
+      disarm(sock);
+    });
   });
   server.on('request', (req, res) => {
     const s = req.socket;
     busy.add(s);
     disarm(s);
-    res.once('close', () => { busy.delete(s); if (held.has(s) && !s.destroyed) arm(s); });
+    res.once('close', () => {
+      busy.delete(s);
+      if (held.has(s) && !s.destroyed) arm(s);
+    });
   });
   return stats;
 }

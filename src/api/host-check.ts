@@ -43,7 +43,11 @@ export function parseHostHeader(value: string): ParsedHost | undefined {
 
 /** `::0:1` and `0:0:0:0:0:0:0:1` are `::1`: the WHATWG URL parser writes the short form. */
 function canonicalV6(a: string): string {
-  try { return new URL(`http://[${a}]/`).hostname.slice(1, -1); } catch { return a.toLowerCase(); }
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a.toLowerCase();
+  }
 }
 
 /** localhost (any case), 127.0.0.0/8 as a dotted quad, ::1; and the listener's own addresses. */

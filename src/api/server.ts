@@ -19,7 +19,10 @@ import { checkHostHeader } from './host-check.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
-export interface ActionResult { ok: boolean; message: string }
+export interface ActionResult {
+  ok: boolean;
+  message: string;
+}
 
 /** What the API reads and asks; the daemon's Runtime fits it. */
 export interface ApiProvider {
@@ -69,7 +72,10 @@ export interface ApiServerOptions {
 /** A unix socket (0660), a loopback TCP listener (Host checked), or off-host TCP (every read needs the token). */
 type ListenerKind = 'socket' | 'loopback' | 'offhost';
 
-export interface Listening { socket?: string; tcp: { host: string; port: number }[] }
+export interface Listening {
+  socket?: string;
+  tcp: { host: string; port: number }[];
+}
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const DEFAULT_HOLD_S = 60;
@@ -81,7 +87,8 @@ const SECONDS = /^\d{1,6}(?:\.\d{1,3})?$/;
 /** The built-in actions. */
 const ACTIONS: ApiRoute[] = [
   {
-    method: 'POST', path: /^\/api\/v1\/reload$/,
+    method: 'POST',
+    path: /^\/api\/v1\/reload$/,
     async handle({ provider: p, log, send: reply }) {
       if (!p.reload) return reply(501, { error: 'reload is not available' });
       const r = await p.reload();
@@ -90,7 +97,8 @@ const ACTIONS: ApiRoute[] = [
     },
   },
   {
-    method: 'POST', path: /^\/api\/v1\/instances\/([^/]+)\/handover$/,
+    method: 'POST',
+    path: /^\/api\/v1\/instances\/([^/]+)\/handover$/,
     async handle({ provider: p, log, send: reply, params, url }) {
       const name = params[0]!;
       if (!p.handover) return reply(501, { error: 'hand-over is not available' });
@@ -98,7 +106,10 @@ const ACTIONS: ApiRoute[] = [
       const hold = parseSeconds(url.searchParams.get('hold'), DEFAULT_HOLD_S);
       if (hold === undefined || hold > 86_400) return reply(400, { error: 'hold must be 0..86400 seconds' });
       const r = await p.handover(name, hold);
-      log.info({ event: 'api.action', action: 'handover', instance: name, ok: r.ok }, `API hand-over of ${name}: ${r.message}`);
+      log.info(
+        { event: 'api.action', action: 'handover', instance: name, ok: r.ok },
+        `API hand-over of ${name}: ${r.message}`,
+      );
       reply(r.ok ? 200 : 409, r);
     },
   },
@@ -119,13 +130,18 @@ export class ApiServer {
   readonly listening: Listening = { tcp: [] };
 
   constructor(private readonly o: ApiServerOptions) {
-    this.metrics = createMetrics(() => o.provider.status(), { processMetrics: o.processMetrics, connections: () => this.connectionCounts() });
+    this.metrics = createMetrics(() => o.provider.status(), {
+      processMetrics: o.processMetrics,
+      connections: () => this.connectionCounts(),
+    });
     this.token = o.token;
     this.limited = new RateLimitedLog({ log: o.log, clock: o.clock ?? realClock });
   }
 
   /** A reload re-reads the token (rotation without a restart); undefined disables actions. */
-  setToken(token: string | undefined): void { this.token = token; }
+  setToken(token: string | undefined): void {
+    this.token = token;
+  }
 
   /** Opens every listener it can; one that fails is logged and skipped (the daemon keeps running). */
   async start(): Promise<Listening> {
@@ -144,18 +160,28 @@ export class ApiServer {
           renameSync(fresh, config.socket);
         } catch (e) {
           server.close();
-          try { unlinkSync(fresh); } catch { /* not there */ }
+          try {
+            unlinkSync(fresh);
+          } catch {
+            /* not there */
+          }
           throw e;
         }
         this.servers.push({ server, what: config.socket, socket: config.socket, conns });
         this.listening.socket = config.socket;
         log.info({ event: 'api.listen', socket: config.socket }, `API listening on unix socket ${config.socket}`);
       } catch (e) {
-        log.error({ event: 'api.listen_error', socket: config.socket, err: (e as NodeJS.ErrnoException).code ?? String(e) }, `API cannot listen on ${config.socket}: ${(e as Error).message}`);
+        log.error(
+          { event: 'api.listen_error', socket: config.socket, err: (e as NodeJS.ErrnoException).code ?? String(e) },
+          `API cannot listen on ${config.socket}: ${(e as Error).message}`,
+        );
       }
     }
     for (const l of config.listen) {
-      const { server, conns } = this.newServer(isLoopbackHost(l.host) ? 'loopback' : 'offhost', `${fmtHost(l.host)}:${l.port}`);
+      const { server, conns } = this.newServer(
+        isLoopbackHost(l.host) ? 'loopback' : 'offhost',
+        `${fmtHost(l.host)}:${l.port}`,
+      );
       try {
         await listen(server, { host: l.host, port: l.port });
         const a = server.address();
@@ -164,18 +190,36 @@ export class ApiServer {
         this.listening.tcp.push({ host: l.host, port });
         log.info({ event: 'api.listen', address: l.host, port }, `API listening on http://${fmtHost(l.host)}:${port}/`);
       } catch (e) {
-        log.error({ event: 'api.listen_error', address: l.host, port: l.port, err: (e as NodeJS.ErrnoException).code ?? String(e) }, `API cannot listen on ${fmtHost(l.host)}:${l.port}: ${(e as Error).message}`);
+        log.error(
+          {
+            event: 'api.listen_error',
+            address: l.host,
+            port: l.port,
+            err: (e as NodeJS.ErrnoException).code ?? String(e),
+          },
+          `API cannot listen on ${fmtHost(l.host)}:${l.port}: ${(e as Error).message}`,
+        );
       }
     }
     return this.listening;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.map(({ server, socket }) => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      if (socket) try { unlinkSync(socket); } catch { /* already gone */ }
-    })));
+    await Promise.all(
+      this.servers.map(
+        ({ server, socket }) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+            if (socket)
+              try {
+                unlinkSync(socket);
+              } catch {
+                /* already gone */
+              }
+          }),
+      ),
+    );
     this.servers.length = 0;
     this.limited.stop();
   }
@@ -195,10 +239,16 @@ export class ApiServer {
     server.keepAliveTimeout = 5_000;
     const max = this.o.config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const conns = limitConnections(server, {
-      max, idleMs: HEADERS_TIMEOUT_MS, ...(this.o.clock ? { clock: this.o.clock } : {}),
+      max,
+      idleMs: HEADERS_TIMEOUT_MS,
+      ...(this.o.clock ? { clock: this.o.clock } : {}),
       onShed: (why) => {
         if (why === 'idle') return; // routine: a client that went quiet
-        this.limited.warn(`shed ${what} ${why}`, { event: 'api.connection_shed', listener: what, why, max }, `API ${what}: ${max} connections held, ${why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'}`);
+        this.limited.warn(
+          `shed ${what} ${why}`,
+          { event: 'api.connection_shed', listener: what, why, max },
+          `API ${what}: ${max} connections held, ${why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'}`,
+        );
       },
     });
     return { server, conns };
@@ -206,14 +256,26 @@ export class ApiServer {
 
   /** Connections each listener holds now (tests, metrics). */
   connectionCounts(): { what: string; open: number; evicted: number; refused: number; idle: number }[] {
-    return this.servers.map(({ what, conns }) => ({ what, open: conns.open, evicted: conns.evicted, refused: conns.refused, idle: conns.idle }));
+    return this.servers.map(({ what, conns }) => ({
+      what,
+      open: conns.open,
+      evicted: conns.evicted,
+      refused: conns.refused,
+      idle: conns.idle,
+    }));
   }
 
-  private listenNames(): string[] { return this.o.config.listen.map((l) => l.host); }
+  private listenNames(): string[] {
+    return this.o.config.listen.map((l) => l.host);
+  }
 
   private async handle(req: IncomingMessage, res: ServerResponse, kind: ListenerKind): Promise<void> {
     let url: URL;
-    try { url = new URL(req.url ?? '/', 'http://floatd'); } catch { return send(res, 400, { error: 'malformed request target' }); }
+    try {
+      url = new URL(req.url ?? '/', 'http://floatd');
+    } catch {
+      return send(res, 400, { error: 'malformed request target' });
+    }
     // A loopback listener answers only to loopback names: a web page that rebinds its own
     // DNS name to 127.0.0.1 must not read the status through the visitor's browser. An
     // absolute-form target (`GET http://host/…`) names a host too; both must be local.
@@ -222,7 +284,8 @@ export class ApiServer {
       for (const h of absolute === undefined ? [req.headers.host] : [req.headers.host, absolute]) {
         const v = checkHostHeader(h, this.listenNames());
         if (v === 'malformed') return send(res, 400, { error: 'malformed Host header' });
-        if (v === 'foreign') return send(res, 421, { error: 'this listener answers to 127.0.0.1, [::1] or localhost only' });
+        if (v === 'foreign')
+          return send(res, 421, { error: 'this listener answers to 127.0.0.1, [::1] or localhost only' });
       }
     }
     const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -237,16 +300,28 @@ export class ApiServer {
       const m = r.path.exec(path);
       if (!m || (r.method === 'GET' ? method !== 'GET' && method !== 'HEAD' : method !== r.method)) continue;
       if (r.method === 'POST' && !this.authorised(req, res, path)) return;
-      const ctx: RouteContext = { req, res, url, params: m.slice(1).map((x) => decodePath(x ?? '')), provider: p, log: this.o.log, send: (code, body) => send(res, code, body) };
+      const ctx: RouteContext = {
+        req,
+        res,
+        url,
+        params: m.slice(1).map((x) => decodePath(x ?? '')),
+        provider: p,
+        log: this.o.log,
+        send: (code, body) => send(res, code, body),
+      };
       return await r.handle(ctx);
     }
-    if (method === 'POST') return send(res, isReadPath(path) ? 405 : 404, { error: isReadPath(path) ? 'use GET' : 'not found' });
+    if (method === 'POST')
+      return send(res, isReadPath(path) ? 405 : 404, { error: isReadPath(path) ? 'use GET' : 'not found' });
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'use GET, or POST for actions' });
 
     switch (path) {
-      case '/healthz': return send(res, 200, { status: 'ok' });
-      case '/api/v1/status': return send(res, 200, p.status());
-      case '/api/v1/instances': return send(res, 200, p.status().instances);
+      case '/healthz':
+        return send(res, 200, { status: 'ok' });
+      case '/api/v1/status':
+        return send(res, 200, p.status());
+      case '/api/v1/instances':
+        return send(res, 200, p.status().instances);
       case '/api/v1/transitions': {
         const all = p.status().transitions;
         const q = url.searchParams.get('limit');
@@ -261,12 +336,16 @@ export class ApiServer {
         return;
       }
       case '/':
-        if (!this.o.config.dashboard) return send(res, 404, { error: 'the dashboard is off (floatd_api { dashboard on })' });
+        if (!this.o.config.dashboard)
+          return send(res, 404, { error: 'the dashboard is off (floatd_api { dashboard on })' });
         res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
           // Everything is inline; nothing may load from elsewhere.
-          'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
-          'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY',
+          'content-security-policy':
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
         });
         res.end(DASHBOARD_HTML);
         return;
@@ -286,9 +365,17 @@ export class ApiServer {
     if (r === 'ok') return true;
     // Keyed by the reason only: the path is the caller's text, and one key per path would let
     // a flood of distinct paths flood the log.
-    this.limited.warn(`denied ${r}`, { event: 'api.denied', path, why: r }, `API action ${path} refused (${r === 'disabled' ? 'no token configured' : r === 'missing' ? 'no bearer token' : 'wrong token'})`);
-    if (r === 'disabled') send(res, 403, { error: 'actions are disabled: set token_file or token_env in floatd_api { }' });
-    else { res.setHeader('www-authenticate', 'Bearer realm="floatd"'); send(res, 401, { error: r === 'missing' ? 'an Authorization: Bearer token is required' : 'wrong token' }); }
+    this.limited.warn(
+      `denied ${r}`,
+      { event: 'api.denied', path, why: r },
+      `API action ${path} refused (${r === 'disabled' ? 'no token configured' : r === 'missing' ? 'no bearer token' : 'wrong token'})`,
+    );
+    if (r === 'disabled')
+      send(res, 403, { error: 'actions are disabled: set token_file or token_env in floatd_api { }' });
+    else {
+      res.setHeader('www-authenticate', 'Bearer realm="floatd"');
+      send(res, 401, { error: r === 'missing' ? 'an Authorization: Bearer token is required' : 'wrong token' });
+    }
     return false;
   }
 }
@@ -300,15 +387,26 @@ function send(res: ServerResponse, code: number, body: unknown): void {
 
 /** A malformed %-escape names no instance (404), rather than failing the request. */
 function decodePath(s: string): string {
-  try { return decodeURIComponent(s); } catch { return s; }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 function isReadPath(path: string): boolean {
-  return ['/healthz', '/api/v1/status', '/api/v1/instances', '/api/v1/transitions', '/metrics', '/'].includes(path) || /^\/api\/v1\/instances\/[^/]+$/.test(path);
+  return (
+    ['/healthz', '/api/v1/status', '/api/v1/instances', '/api/v1/transitions', '/metrics', '/'].includes(path) ||
+    /^\/api\/v1\/instances\/[^/]+$/.test(path)
+  );
 }
 
-function isLoopbackHost(h: string): boolean { return h === '::1' || h.startsWith('127.'); }
-function fmtHost(h: string): string { return isIP(h) === 6 ? `[${h}]` : h; }
+function isLoopbackHost(h: string): boolean {
+  return h === '::1' || h.startsWith('127.');
+}
+function fmtHost(h: string): string {
+  return isIP(h) === 6 ? `[${h}]` : h;
+}
 
 export { hostHeaderIsLocal } from './host-check.js';
 
@@ -328,7 +426,10 @@ function secureSocket(path: string, group: string | undefined): void {
 function listen(server: Server, at: { path: string } | { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(at, () => { server.off('error', reject); resolve(); });
+    server.listen(at, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
 }
 
@@ -341,9 +442,15 @@ async function prepareSocketPath(path: string): Promise<void> {
   if (!existsSync(path)) return;
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
-  if (alive) throw Object.assign(new Error(`another process is serving ${path} (a second floatd with the same socket?)`), { code: 'EADDRINUSE' });
+  if (alive)
+    throw Object.assign(new Error(`another process is serving ${path} (a second floatd with the same socket?)`), {
+      code: 'EADDRINUSE',
+    });
   unlinkSync(path);
 }

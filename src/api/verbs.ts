@@ -16,7 +16,10 @@ function switchover(verbs: Verbs, ctx: RouteContext, instance: string | undefine
   const hold = parseSeconds(ctx.url.searchParams.get('hold'), DEFAULT_SWITCHOVER_HOLD_S);
   if (hold === undefined || hold > 86_400) return ctx.send(400, { error: 'hold must be 0..86400 seconds' });
   const r = verbs.switchover(instance, hold);
-  ctx.log.info({ event: 'api.action', action: 'switchover', instance: instance ?? '*', ok: r.ok }, `API switchover${instance ? ` of ${instance}` : ''}: ${r.message}`);
+  ctx.log.info(
+    { event: 'api.action', action: 'switchover', instance: instance ?? '*', ok: r.ok },
+    `API switchover${instance ? ` of ${instance}` : ''}: ${r.message}`,
+  );
   ctx.send(r.code, { ok: r.ok, message: r.message });
 }
 
@@ -24,7 +27,10 @@ function maintenance(verbs: Verbs, ctx: RouteContext, instance: string | undefin
   const state = ctx.url.searchParams.get('state');
   if (state !== 'on' && state !== 'off') return ctx.send(400, { error: 'state must be on or off' });
   const r = verbs.maintenance(instance, state === 'on', 'api');
-  ctx.log.info({ event: 'api.action', action: 'maintenance', state, instance: instance ?? '*', ok: r.ok }, `API maintenance ${state}${instance ? ` for ${instance}` : ''}: ${r.message}`);
+  ctx.log.info(
+    { event: 'api.action', action: 'maintenance', state, instance: instance ?? '*', ok: r.ok },
+    `API maintenance ${state}${instance ? ` for ${instance}` : ''}: ${r.message}`,
+  );
   ctx.send(r.code, { ok: r.ok, message: r.message, maintenance: verbs.maintained() });
 }
 
@@ -32,9 +38,21 @@ export function verbRoutes(verbs: Verbs): ApiRoute[] {
   const q = (ctx: RouteContext): string | undefined => ctx.url.searchParams.get('instance') ?? undefined;
   return [
     { method: 'POST', path: /^\/api\/v1\/switchover$/, handle: (ctx) => switchover(verbs, ctx, q(ctx)) },
-    { method: 'POST', path: /^\/api\/v1\/instances\/([^/]+)\/switchover$/, handle: (ctx) => switchover(verbs, ctx, ctx.params[0]) },
+    {
+      method: 'POST',
+      path: /^\/api\/v1\/instances\/([^/]+)\/switchover$/,
+      handle: (ctx) => switchover(verbs, ctx, ctx.params[0]),
+    },
     { method: 'POST', path: /^\/api\/v1\/maintenance$/, handle: (ctx) => maintenance(verbs, ctx, q(ctx)) },
-    { method: 'POST', path: /^\/api\/v1\/instances\/([^/]+)\/maintenance$/, handle: (ctx) => maintenance(verbs, ctx, ctx.params[0]) },
-    { method: 'GET', path: /^\/api\/v1\/maintenance$/, handle: (ctx) => ctx.send(200, { instances: verbs.maintained() }) },
+    {
+      method: 'POST',
+      path: /^\/api\/v1\/instances\/([^/]+)\/maintenance$/,
+      handle: (ctx) => maintenance(verbs, ctx, ctx.params[0]),
+    },
+    {
+      method: 'GET',
+      path: /^\/api\/v1\/maintenance$/,
+      handle: (ctx) => ctx.send(200, { instances: verbs.maintained() }),
+    },
   ];
 }

@@ -12,33 +12,64 @@ export type ApiTarget = { socket: string } | { url: string };
 
 export class Unreachable extends Error {}
 
-export interface ApiAnswer { status: number; body: string }
+export interface ApiAnswer {
+  status: number;
+  body: string;
+}
 
-export function apiRequest(to: ApiTarget, method: 'GET' | 'POST', path: string, o: { token?: string; timeoutMs?: number } = {}): Promise<ApiAnswer> {
+export function apiRequest(
+  to: ApiTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  o: { token?: string; timeoutMs?: number } = {},
+): Promise<ApiAnswer> {
   return new Promise((resolve, reject) => {
     const base = 'url' in to ? new URL(to.url) : undefined;
     const rel = path.replace(/^\//, '');
-    const target = 'socket' in to
-      ? { socketPath: to.socket, path }
-      : { host: base!.hostname.replace(/^\[|\]$/g, ''), port: base!.port || 80, path: new URL(rel, base!.href.endsWith('/') ? base!.href : base!.href + '/').pathname + (rel.includes('?') ? rel.slice(rel.indexOf('?')) : '') };
+    const target =
+      'socket' in to
+        ? { socketPath: to.socket, path }
+        : {
+            host: base!.hostname.replace(/^\[|\]$/g, ''),
+            port: base!.port || 80,
+            path:
+              new URL(rel, base!.href.endsWith('/') ? base!.href : base!.href + '/').pathname +
+              (rel.includes('?') ? rel.slice(rel.indexOf('?')) : ''),
+          };
     const where = 'socket' in to ? to.socket : to.url;
-    const headers: Record<string, string> = { accept: 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+    };
     const req = request({ ...target, method, timeout: o.timeoutMs ?? 3000, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? 'no socket there' : e.code === 'ECONNREFUSED' ? 'connection refused' : e.code === 'EACCES' ? "permission denied: root or members of floatd_api's socket_group can connect" : e.code ?? e.message;
+      const why =
+        e.code === 'ENOENT'
+          ? 'no socket there'
+          : e.code === 'ECONNREFUSED'
+            ? 'connection refused'
+            : e.code === 'EACCES'
+              ? "permission denied: root or members of floatd_api's socket_group can connect"
+              : (e.code ?? e.message);
       reject(new Unreachable(`floatd is not running or not reachable at ${where} (${why})`));
     });
     req.end();
   });
 }
 
-export interface TargetOptions { socket?: string; url?: string; file?: string }
+export interface TargetOptions {
+  socket?: string;
+  url?: string;
+  file?: string;
+}
 
 /** --url, --socket, the config's floatd_api block (-f), $FLOATD_SOCKET, the default socket. */
 export async function apiTarget(o: TargetOptions): Promise<ApiTarget> {
@@ -48,13 +79,19 @@ export async function apiTarget(o: TargetOptions): Promise<ApiTarget> {
     const r = await loadConfig(o.file);
     const api = r.config?.api;
     if (api?.socket) return { socket: api.socket };
-    if (api && api.listen[0]) return { url: `http://${api.listen[0].host.includes(':') ? `[${api.listen[0].host}]` : api.listen[0].host}:${api.listen[0].port}/` };
+    if (api && api.listen[0])
+      return {
+        url: `http://${api.listen[0].host.includes(':') ? `[${api.listen[0].host}]` : api.listen[0].host}:${api.listen[0].port}/`,
+      };
   }
   return { socket: process.env.FLOATD_SOCKET || API_DEFAULT_SOCKET };
 }
 
 /** The action token: --token-file, $FLOATD_API_TOKEN, else what the config's floatd_api names. */
-export async function apiToken(o: { tokenFile?: string; file?: string }, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function apiToken(
+  o: { tokenFile?: string; file?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   if (o.tokenFile) return loadToken({ tokenFile: o.tokenFile }).token;
   if (env.FLOATD_API_TOKEN) return env.FLOATD_API_TOKEN.trim();
   if (!o.file) return undefined;

@@ -10,26 +10,51 @@ import { SeedLab, SEED_VIP, type Server } from '../lab/seed-lab.js';
 import { nativeAvailable } from '../native/addon.js';
 import { delayMs, realClock } from '../util/clock.js';
 
-const REQUIRED: [string, string][] = [['ip', 'iproute2'], ['nsenter', 'util-linux'], ['unshare', 'util-linux'], ['nginx', 'nginx-light'], ['curl', 'curl'], ['pidof', 'sysvinit-utils']];
+const REQUIRED: [string, string][] = [
+  ['ip', 'iproute2'],
+  ['nsenter', 'util-linux'],
+  ['unshare', 'util-linux'],
+  ['nginx', 'nginx-light'],
+  ['curl', 'curl'],
+  ['pidof', 'sysvinit-utils'],
+];
 
-export interface DemoOptions { loopMs?: number; out?: NodeJS.WritableStream }
+export interface DemoOptions {
+  loopMs?: number;
+  out?: NodeJS.WritableStream;
+}
 
-interface Sample { t: number; who: string }
+interface Sample {
+  t: number;
+  who: string;
+}
 
 export async function runDemo(o: DemoOptions = {}): Promise<number> {
   const out = o.out ?? process.stdout;
-  const say = (s: string): void => { out.write(s + '\n'); };
-  if (process.getuid?.() !== 0) { say('floatd demo builds network namespaces: run it as root.'); return 1; }
-  const missing = REQUIRED.filter(([bin]) => spawnSync('which', [bin]).status !== 0);
-  if (missing.length) {
-    say(`floatd demo needs: ${[...new Set(missing.map((m) => m[1]))].join(' ')}\ninstall with: scripts/setup.sh   (or apt-get install ${[...new Set(missing.map((m) => m[1]))].join(' ')})`);
+  const say = (s: string): void => {
+    out.write(s + '\n');
+  };
+  if (process.getuid?.() !== 0) {
+    say('floatd demo builds network namespaces: run it as root.');
     return 1;
   }
-  if (!nativeAvailable()) { say('the native addon is not built: run scripts/build.sh'); return 1; }
+  const missing = REQUIRED.filter(([bin]) => spawnSync('which', [bin]).status !== 0);
+  if (missing.length) {
+    say(
+      `floatd demo needs: ${[...new Set(missing.map((m) => m[1]))].join(' ')}\ninstall with: scripts/setup.sh   (or apt-get install ${[...new Set(missing.map((m) => m[1]))].join(' ')})`,
+    );
+    return 1;
+  }
+  if (!nativeAvailable()) {
+    say('the native addon is not built: run scripts/build.sh');
+    return 1;
+  }
 
   const loopMs = o.loopMs ?? 50;
   say(`floatd demo — the seed tutorial on a lab: lb1 (MASTER, priority 200) and lb2 (BACKUP, 100), VIP ${SEED_VIP}`);
-  say('building the lab: 3 network namespaces, nginx on lb1 and lb2, floatd running the seed\'s keepalived.conf on both …');
+  say(
+    "building the lab: 3 network namespaces, nginx on lb1 and lb2, floatd running the seed's keepalived.conf on both …",
+  );
   const s = new SeedLab();
   const t0 = realClock.wallMs();
   const ts = (): string => `+${((realClock.wallMs() - t0) / 1000).toFixed(2)}s`.padStart(8);
@@ -42,7 +67,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
       const fresh = text.slice(logPos[h]);
       logPos[h] = text.length;
       for (const line of fresh.split('\n')) {
-        if (/Entering|VRRP_Script|notify|added|removed|Stopping/.test(line)) say(`${ts()}  [${h}] ${line.replace(/^\S+ \S+\s+/, '')}`);
+        if (/Entering|VRRP_Script|notify|added|removed|Stopping/.test(line))
+          say(`${ts()}  [${h}] ${line.replace(/^\S+ \S+\s+/, '')}`);
       }
     }
   };
@@ -52,21 +78,28 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
       const r = s.served(0.2);
       const who = /Droplet: (\w+)/.exec(r)?.[1] ?? 'no answer';
       samples.push({ t: realClock.wallMs(), who });
-      if (who !== last) { say(`${ts()}  client: curl http://${SEED_VIP}/load.html → ${who === 'no answer' ? 'no answer' : r}`); last = who; }
+      if (who !== last) {
+        say(`${ts()}  client: curl http://${SEED_VIP}/load.html → ${who === 'no answer' ? 'no answer' : r}`);
+        last = who;
+      }
       showLogs();
       await delayMs(realClock, loopMs);
     }
   };
   const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
     const end = realClock.wallMs() + ms;
-    while (realClock.wallMs() < end) { if (cond()) return true; await delayMs(realClock, 50); }
+    while (realClock.wallMs() < end) {
+      if (cond()) return true;
+      await delayMs(realClock, 50);
+    }
     return false;
   };
   try {
     s.startFloatd('lb1');
     s.startFloatd('lb2');
     const looping = loop();
-    if (!(await waitFor(() => samples.at(-1)?.who === 'lb1', 15_000))) throw new Error('lb1 never became MASTER (see the logs above)');
+    if (!(await waitFor(() => samples.at(-1)?.who === 'lb1', 15_000)))
+      throw new Error('lb1 never became MASTER (see the logs above)');
     await delayMs(realClock, 2000);
     say(`${ts()}  >>> service nginx stop on lb1 (the seed's test)`);
     const stopAt = realClock.wallMs();
@@ -85,7 +118,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     say('');
     say('| event | gap until served by the new holder | requests without an answer |');
     say('|---|---|---|');
-    say(`| nginx stop on lb1 → lb2 serves | ${failover.gapMs} ms | ${failover.lost} of ${failover.total} (every ${loopMs} ms) |`);
+    say(
+      `| nginx stop on lb1 → lb2 serves | ${failover.gapMs} ms | ${failover.lost} of ${failover.total} (every ${loopMs} ms) |`,
+    );
     say(`| nginx back on lb1 → lb1 serves | ${failback.gapMs} ms | ${failback.lost} of ${failback.total} |`);
     say(`notify_master on lb2: ${s.notifyLog('lb2').trim() || '(not run)'}`);
     return 0;
@@ -101,9 +136,17 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
 }
 
 /** From `from` to the first answer by `to`, and the requests in between that got no answer. */
-export function measure(samples: readonly Sample[], from: number, to: string): { gapMs: number; lost: number; total: number } {
+export function measure(
+  samples: readonly Sample[],
+  from: number,
+  to: string,
+): { gapMs: number; lost: number; total: number } {
   const after = samples.filter((x) => x.t >= from);
   const first = after.find((x) => x.who === to);
   const window = first ? after.filter((x) => x.t <= first.t) : after;
-  return { gapMs: first ? first.t - from : NaN, lost: window.filter((x) => x.who === 'no answer').length, total: window.length };
+  return {
+    gapMs: first ? first.t - from : NaN,
+    lost: window.filter((x) => x.who === 'no answer').length,
+    total: window.length,
+  };
 }

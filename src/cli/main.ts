@@ -44,9 +44,18 @@ function program(): Command {
     .option('--json-logs', 'log JSON lines instead of the human format')
     .option('-D, --log-detail', 'detailed logs')
     .option('-i, --config-id <id>', 'activate @id conditional lines', collect, [])
-    .action(async (o: { useFile: string; pid?: string; jsonLogs?: boolean; logDetail?: boolean; configId: string[] }) => {
-      process.exitCode = await runRun({ file: o.useFile, pidFile: o.pid, json: o.jsonLogs, detail: o.logDetail, dontFork: true, configIds: o.configId });
-    });
+    .action(
+      async (o: { useFile: string; pid?: string; jsonLogs?: boolean; logDetail?: boolean; configId: string[] }) => {
+        process.exitCode = await runRun({
+          file: o.useFile,
+          pidFile: o.pid,
+          json: o.jsonLogs,
+          detail: o.logDetail,
+          dontFork: true,
+          configIds: o.configId,
+        });
+      },
+    );
 
   p.command('check')
     .description('parse and validate a configuration, like keepalived -t (exit 0 usable, 1 not)')
@@ -57,47 +66,95 @@ function program(): Command {
       process.exitCode = await runCheck({ file: o.useFile, json: o.json, configIds: o.configId });
     });
   p.command('status')
-    .description("who holds which VIP and why, from the running daemon (exit 0 ok, 1 an instance in FAULT, 3 not running)")
+    .description(
+      'who holds which VIP and why, from the running daemon (exit 0 ok, 1 an instance in FAULT, 3 not running)',
+    )
     .option('-s, --socket <path>', 'API unix socket (default: $FLOATD_SOCKET or /run/floatd/floatd.sock)')
     .option('--url <url>', 'API base URL instead of the socket, e.g. http://127.0.0.1:9610/')
     .option('-f, --use-file <file>', 'find the API socket in this configuration')
     .option('--json', 'print the daemon status as JSON')
     .option('-w, --watch [secs]', 'refresh every secs (default 2) until Ctrl-C')
     // Exit 1 means "an instance is in FAULT" here, so a usage error is 2.
-    .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); })
-    .action(async (o: { socket?: string; url?: string; useFile?: string; json?: boolean; watch?: string | boolean }) => {
-      const watch = o.watch === undefined ? undefined : o.watch === true ? 2 : Number(o.watch);
-      if (watch !== undefined && !(watch > 0)) { process.stderr.write('floatd status: --watch takes a number of seconds > 0\n'); process.exitCode = 2; return; }
-      process.exitCode = await runStatus({ socket: o.socket, url: o.url, file: o.useFile, json: o.json, watch });
-    });
-  const verbOpts = (c: Command): Command => c
-    .option('-s, --socket <path>', 'API unix socket (default: from the config, $FLOATD_SOCKET or /run/floatd/floatd.sock)')
-    .option('--url <url>', 'API base URL instead of the socket')
-    .option('-f, --use-file <file>', 'find the API socket and token file in this configuration (default /etc/keepalived/keepalived.conf)')
-    .option('--token-file <file>', 'the API token (default: $FLOATD_API_TOKEN, or the config\'s floatd_api token_file)')
-    .option('--json', 'print the API answer as JSON')
-    .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2); });
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    })
+    .action(
+      async (o: { socket?: string; url?: string; useFile?: string; json?: boolean; watch?: string | boolean }) => {
+        const watch = o.watch === undefined ? undefined : o.watch === true ? 2 : Number(o.watch);
+        if (watch !== undefined && !(watch > 0)) {
+          process.stderr.write('floatd status: --watch takes a number of seconds > 0\n');
+          process.exitCode = 2;
+          return;
+        }
+        process.exitCode = await runStatus({ socket: o.socket, url: o.url, file: o.useFile, json: o.json, watch });
+      },
+    );
+  const verbOpts = (c: Command): Command =>
+    c
+      .option(
+        '-s, --socket <path>',
+        'API unix socket (default: from the config, $FLOATD_SOCKET or /run/floatd/floatd.sock)',
+      )
+      .option('--url <url>', 'API base URL instead of the socket')
+      .option(
+        '-f, --use-file <file>',
+        'find the API socket and token file in this configuration (default /etc/keepalived/keepalived.conf)',
+      )
+      .option(
+        '--token-file <file>',
+        "the API token (default: $FLOATD_API_TOKEN, or the config's floatd_api token_file)",
+      )
+      .option('--json', 'print the API answer as JSON')
+      .exitOverride((err) => {
+        process.exit(err.exitCode === 0 ? 0 : 2);
+      });
   type VerbCli = { socket?: string; url?: string; useFile?: string; tokenFile?: string; json?: boolean };
-  const target = (o: VerbCli): VerbOptions => ({ socket: o.socket, url: o.url, file: o.useFile, tokenFile: o.tokenFile, json: o.json });
-  verbOpts(p.command('switchover [instance]')
-    .description('planned move of MASTER to the best peer, no request lost (all MASTER instances without INSTANCE)')
-    .option('--hold <secs>', 'stay at the lowest priority this long afterwards (default 60)'))
-    .action(async (instance: string | undefined, o: VerbCli & { hold?: string }) => {
-      const holdS = o.hold === undefined ? undefined : Number(o.hold);
-      if (holdS !== undefined && !(holdS >= 0 && holdS <= 86_400)) { process.stderr.write('floatd switchover: --hold takes 0..86400 seconds\n'); process.exitCode = 2; return; }
-      process.exitCode = await runVerb({ kind: 'switchover', instance, holdS }, target(o));
-    });
-  verbOpts(p.command('maintenance <state> [instance]')
-    .description('on: leave MASTER and stay BACKUP until off, across reloads and restarts (all instances without INSTANCE); status: list'))
-    .action(async (state: string, instance: string | undefined, o: VerbCli) => {
-      if (state !== 'on' && state !== 'off' && state !== 'status') { process.stderr.write('floatd maintenance: on, off or status\n'); process.exitCode = 2; return; }
-      process.exitCode = await runVerb({ kind: 'maintenance', state, instance }, target(o));
-    });
-  verbOpts(p.command('reload')
-    .description("reload the daemon's configuration through the API (SIGHUP's path); a refused file's diagnostics are printed, exit 1"))
-    .action(async (o: VerbCli) => { process.exitCode = await runVerb({ kind: 'reload' }, target(o)); });
+  const target = (o: VerbCli): VerbOptions => ({
+    socket: o.socket,
+    url: o.url,
+    file: o.useFile,
+    tokenFile: o.tokenFile,
+    json: o.json,
+  });
+  verbOpts(
+    p
+      .command('switchover [instance]')
+      .description('planned move of MASTER to the best peer, no request lost (all MASTER instances without INSTANCE)')
+      .option('--hold <secs>', 'stay at the lowest priority this long afterwards (default 60)'),
+  ).action(async (instance: string | undefined, o: VerbCli & { hold?: string }) => {
+    const holdS = o.hold === undefined ? undefined : Number(o.hold);
+    if (holdS !== undefined && !(holdS >= 0 && holdS <= 86_400)) {
+      process.stderr.write('floatd switchover: --hold takes 0..86400 seconds\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = await runVerb({ kind: 'switchover', instance, holdS }, target(o));
+  });
+  verbOpts(
+    p
+      .command('maintenance <state> [instance]')
+      .description(
+        'on: leave MASTER and stay BACKUP until off, across reloads and restarts (all instances without INSTANCE); status: list',
+      ),
+  ).action(async (state: string, instance: string | undefined, o: VerbCli) => {
+    if (state !== 'on' && state !== 'off' && state !== 'status') {
+      process.stderr.write('floatd maintenance: on, off or status\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = await runVerb({ kind: 'maintenance', state, instance }, target(o));
+  });
+  verbOpts(
+    p
+      .command('reload')
+      .description(
+        "reload the daemon's configuration through the API (SIGHUP's path); a refused file's diagnostics are printed, exit 1",
+      ),
+  ).action(async (o: VerbCli) => {
+    process.exitCode = await runVerb({ kind: 'reload' }, target(o));
+  });
   p.command('demo')
-    .description("the seed tutorial live on a lab of network namespaces: failover and fail-back, measured (root)")
+    .description('the seed tutorial live on a lab of network namespaces: failover and fail-back, measured (root)')
     .option('--loop-ms <ms>', 'client request interval', '50')
     .action(async (o: { loopMs: string }) => {
       process.exitCode = await runDemo({ loopMs: Number(o.loopMs) });
@@ -134,14 +191,38 @@ function keepalivedCompat(): Command {
         process.exitCode = 1;
         return;
       }
-      const logTo = { ...(o.syslog ? { syslog: { facility, ...(process.env.FLOATD_SYSLOG_SOCKET ? { socket: process.env.FLOATD_SYSLOG_SOCKET } : {}) } } : {}), console: o.logConsole === true };
-      process.exitCode = await runRun({ file: o.useFile, pidFile: o.pid, detail: o.logDetail, dontFork: o.dontFork === true, configIds: o.configId, logTo });
+      const logTo = {
+        ...(o.syslog
+          ? {
+              syslog: {
+                facility,
+                ...(process.env.FLOATD_SYSLOG_SOCKET ? { socket: process.env.FLOATD_SYSLOG_SOCKET } : {}),
+              },
+            }
+          : {}),
+        console: o.logConsole === true,
+      };
+      process.exitCode = await runRun({
+        file: o.useFile,
+        pidFile: o.pid,
+        detail: o.logDetail,
+        dontFork: o.dontFork === true,
+        configIds: o.configId,
+        logTo,
+      });
     });
 }
 
 interface CompatOptions {
-  useFile: string; dontFork?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string;
-  configTest?: string | boolean; configId: string[]; logFacility?: string; syslog: boolean;
+  useFile: string;
+  dontFork?: boolean;
+  logConsole?: boolean;
+  logDetail?: boolean;
+  pid: string;
+  configTest?: string | boolean;
+  configId: string[];
+  logFacility?: string;
+  syslog: boolean;
 }
 
 async function main(argv: string[]): Promise<void> {

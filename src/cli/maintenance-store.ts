@@ -10,7 +10,10 @@ import type { MaintenanceEntry } from '../model/verbs.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/floatd';
 
-interface FileShape { version: 1; instances: Record<string, MaintenanceEntry> }
+interface FileShape {
+  version: 1;
+  instances: Record<string, MaintenanceEntry>;
+}
 
 export function maintenancePath(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.FLOATD_STATE_DIR || DEFAULT_STATE_DIR, 'maintenance.json');
@@ -25,16 +28,24 @@ export class MaintenanceStore {
     try {
       const j = JSON.parse(readFileSync(path, 'utf8')) as Partial<FileShape>;
       for (const [k, v] of Object.entries(j.instances ?? {})) {
-        if (v && typeof v.since === 'string') this.entries.set(k, { since: v.since, by: typeof v.by === 'string' ? v.by : '?' });
+        if (v && typeof v.since === 'string')
+          this.entries.set(k, { since: v.since, by: typeof v.by === 'string' ? v.by : '?' });
       }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.loadError = `${path}: ${(e as Error).message}; no instance is in maintenance`;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.loadError = `${path}: ${(e as Error).message}; no instance is in maintenance`;
     }
   }
 
-  names(): ReadonlySet<string> { return new Set(this.entries.keys()); }
-  list(): Record<string, MaintenanceEntry> { return Object.fromEntries(this.entries); }
-  has(name: string): boolean { return this.entries.has(name); }
+  names(): ReadonlySet<string> {
+    return new Set(this.entries.keys());
+  }
+  list(): Record<string, MaintenanceEntry> {
+    return Object.fromEntries(this.entries);
+  }
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
 
   /** Changes the set and writes it; returns false when nothing changed. Throws when it cannot write. */
   set(name: string, on: boolean, entry: MaintenanceEntry): boolean {

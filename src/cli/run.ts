@@ -7,7 +7,14 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
-import { loadConfig, loadConfigBounded, formatDiagnostic, logConfigDiagnostics, reloadBlockers, type FloatdConfig } from '../config/index.js';
+import {
+  loadConfig,
+  loadConfigBounded,
+  formatDiagnostic,
+  logConfigDiagnostics,
+  reloadBlockers,
+  type FloatdConfig,
+} from '../config/index.js';
 import { applyScheduling } from '../daemon/scheduling.js';
 import { Runtime } from '../daemon/runtime.js';
 import { runDaemon } from '../daemon/daemon.js';
@@ -38,9 +45,14 @@ function logger(o: RunOptions): Logger {
   if (!o.logTo) return createLogger({ json: o.json, level });
   // Detached by detach(): until "ready", errors also go back to the waiting parent's stderr.
   const toParent = (rec: Record<string, unknown>): void => {
-    if (process.send && process.connected && typeof rec.level === 'number' && rec.level >= 50) process.send({ error: formatLogBody(rec) });
+    if (process.send && process.connected && typeof rec.level === 'number' && rec.level >= 50)
+      process.send({ error: formatLogBody(rec) });
   };
-  const sink = logSink({ ...(o.logTo.syslog ? { syslog: o.logTo.syslog } : {}), ...(o.logTo.console ? { console: process.stderr } : {}), also: toParent });
+  const sink = logSink({
+    ...(o.logTo.syslog ? { syslog: o.logTo.syslog } : {}),
+    ...(o.logTo.console ? { console: process.stderr } : {}),
+    also: toParent,
+  });
   return createLogger({ json: true, level, stream: sink });
 }
 
@@ -49,7 +61,9 @@ async function detach(o: RunOptions): Promise<number> {
   const r = await loadConfig(o.file, { configIds: o.configIds });
   for (const d of r.diagnostics) if (d.severity !== 'info') process.stderr.write(formatDiagnostic(d) + '\n');
   if (!r.config) {
-    process.stderr.write(`floatd: ${o.file} is not usable; not starting (${r.diagnostics.filter((d) => d.severity === 'error').length} error(s))\n`);
+    process.stderr.write(
+      `floatd: ${o.file} is not usable; not starting (${r.diagnostics.filter((d) => d.severity === 'error').length} error(s))\n`,
+    );
     return 1;
   }
   const args = [...process.execArgv, ...process.argv.slice(1), '--dont-fork'];
@@ -68,9 +82,15 @@ async function detach(o: RunOptions): Promise<number> {
     });
     child.on('message', (m: unknown) => {
       if (m === 'ready') done(0);
-      else if (m && typeof m === 'object' && typeof (m as { error?: unknown }).error === 'string') process.stderr.write(`floatd: ${(m as { error: string }).error}\n`);
+      else if (m && typeof m === 'object' && typeof (m as { error?: unknown }).error === 'string')
+        process.stderr.write(`floatd: ${(m as { error: string }).error}\n`);
     });
-    child.on('close', (code, sig) => done(1, `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`));
+    child.on('close', (code, sig) =>
+      done(
+        1,
+        `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`,
+      ),
+    );
     child.on('error', (e) => done(1, `cannot start the daemon: ${e.message}`));
   });
 }
@@ -82,9 +102,16 @@ export async function runRun(o: RunOptions): Promise<number> {
   const log = logger(o);
   const first = await loadConfig(o.file, { configIds: o.configIds });
   // Warnings and errors (unsupported keywords as config.unsupported); info lines are floatd check's.
-  logConfigDiagnostics(log, first.diagnostics.filter((d) => d.severity !== 'info'), 'start');
+  logConfigDiagnostics(
+    log,
+    first.diagnostics.filter((d) => d.severity !== 'info'),
+    'start',
+  );
   if (!first.config) {
-    log.error({ event: 'config.unusable', file: o.file }, `${o.file} is not usable; not starting (run: floatd check -f ${o.file})`);
+    log.error(
+      { event: 'config.unusable', file: o.file },
+      `${o.file} is not usable; not starting (run: floatd check -f ${o.file})`,
+    );
     return 1;
   }
   // keepalived applies these at start; so does floatd (a reload does not change them).
@@ -93,14 +120,25 @@ export async function runRun(o: RunOptions): Promise<number> {
   // Maintenance survives restarts: the runtime reads the set before its first election.
   const maintenance = new MaintenanceStore(maintenancePath());
   if (maintenance.loadError) log.error({ event: 'verb.maintenance_state' }, maintenance.loadError);
-  for (const n of maintenance.names()) log.info({ event: 'verb.maintenance', instance: n, on: true }, `(${n}) in maintenance (${maintenance.path}): lowest priority`);
+  for (const n of maintenance.names())
+    log.info(
+      { event: 'verb.maintenance', instance: n, on: true },
+      `(${n}) in maintenance (${maintenance.path}): lowest priority`,
+    );
   let runtime: Runtime | undefined;
-  const verbs = operatorVerbs(() => runtime, maintenance, log, () => new Date(realClock.wallMs()).toISOString());
+  const verbs = operatorVerbs(
+    () => runtime,
+    maintenance,
+    log,
+    () => new Date(realClock.wallMs()).toISOString(),
+  );
   // The API re-reads its block from the file the runtime's reload accepted (no second parse).
   let accepted: FloatdConfig | null = first.config;
   const services = daemonServices(first.config.api, log, async () => accepted, verbs);
   // After an accepted reload: parsed again in the bounded worker, off the event loop.
-  const lb = lbHooks(first.config, log, () => loadConfigBounded(o.file, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' }));
+  const lb = lbHooks(first.config, log, () =>
+    loadConfigBounded(o.file, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' }),
+  );
   return runDaemon({
     pidFile: o.pidFile,
     dumpDir,
@@ -109,28 +147,47 @@ export async function runRun(o: RunOptions): Promise<number> {
       await services.onReady(ctl);
       await lb.onReady();
       // The parent that detached this daemon waits for this word, then exits 0.
-      if (process.send && process.connected) { process.send('ready'); process.disconnect(); }
+      if (process.send && process.connected) {
+        process.send('ready');
+        process.disconnect();
+      }
     },
-    onStopping: async () => { await services.onStopping(); await lb.onStopping(); },
-    onReloaded: async () => { await services.onReloaded(); await lb.onReloaded(); },
+    onStopping: async () => {
+      await services.onStopping();
+      await lb.onStopping();
+    },
+    onReloaded: async () => {
+      await services.onReloaded();
+      await lb.onReloaded();
+    },
     onReloading: () => services.onReloading(),
     onReloadDone: () => services.onReloadDone(),
-    createRuntime: async () => runtime = new Runtime({
-      configFile: o.file,
-      clock: realClock,
-      log,
-      holds: () => maintenance.names(),
-      load: async (path, purpose) => {
-        // A reload parses in a bounded worker: adverts never wait for it (issue 15 item 6).
-        const r = purpose === 'reload'
-          ? await loadConfigBounded(path, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' })
-          : await loadConfig(path, { configIds: o.configIds });
-        if (purpose !== 'reload') return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
-        logConfigDiagnostics(log, r.diagnostics.filter((d) => d.severity !== 'info'), 'reload');
-        const blockers = reloadBlockers(r.diagnostics);
-        if (blockers.length === 0 && r.config) accepted = r.config;
-        return { config: blockers.length ? null : r.config, errors: blockers.map(formatDiagnostic) };
-      },
-    }),
+    createRuntime: async () =>
+      (runtime = new Runtime({
+        configFile: o.file,
+        clock: realClock,
+        log,
+        holds: () => maintenance.names(),
+        load: async (path, purpose) => {
+          // A reload parses in a bounded worker: adverts never wait for it (issue 15 item 6).
+          const r =
+            purpose === 'reload'
+              ? await loadConfigBounded(path, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' })
+              : await loadConfig(path, { configIds: o.configIds });
+          if (purpose !== 'reload')
+            return {
+              config: r.config,
+              errors: r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic),
+            };
+          logConfigDiagnostics(
+            log,
+            r.diagnostics.filter((d) => d.severity !== 'info'),
+            'reload',
+          );
+          const blockers = reloadBlockers(r.diagnostics);
+          if (blockers.length === 0 && r.config) accepted = r.config;
+          return { config: blockers.length ? null : r.config, errors: blockers.map(formatDiagnostic) };
+        },
+      })),
   });
 }

@@ -31,7 +31,14 @@ function effective(api: ApiConfig | undefined): ApiConfig {
 
 /** What the listeners depend on (a token change needs no reopening). */
 function listeners(c: ApiConfig): string {
-  return JSON.stringify([c.enabled, c.listen, c.socket ?? null, c.dashboard, c.socketGroup ?? null, c.maxConnections ?? null]);
+  return JSON.stringify([
+    c.enabled,
+    c.listen,
+    c.socket ?? null,
+    c.dashboard,
+    c.socketGroup ?? null,
+    c.maxConnections ?? null,
+  ]);
 }
 
 function token(c: ApiConfig, log: Logger): string | undefined {
@@ -46,7 +53,12 @@ function token(c: ApiConfig, log: Logger): string | undefined {
   }
 }
 
-export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadConfig: () => Promise<FloatdConfig | null>, verbs?: Verbs): Services {
+export function daemonServices(
+  api: ApiConfig | undefined,
+  log: Logger,
+  reloadConfig: () => Promise<FloatdConfig | null>,
+  verbs?: Verbs,
+): Services {
   const sd = new SdNotify({ log });
   let server: ApiServer | undefined;
   let current = effective(api);
@@ -57,7 +69,10 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
     if (!cfg.enabled || !provider) return;
     // Loaded once VRRP is up (onReady): metrics and the dashboard are not on the start-up path.
     const { ApiServer } = await import('../api/server.js');
-    const routes = [...(verbs ? (await import('../api/verbs.js')).verbRoutes(verbs) : []), ...(await import('../api/lb-routes.js')).lbRoutes()];
+    const routes = [
+      ...(verbs ? (await import('../api/verbs.js')).verbRoutes(verbs) : []),
+      ...(await import('../api/lb-routes.js')).lbRoutes(),
+    ];
     server = new ApiServer({ config: cfg, log, token: token(cfg, log), provider, routes });
     await server.start();
   };
@@ -75,11 +90,18 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
         };
         await open(current);
       }
-      if (rt.status) { const st = rt.status.bind(rt); statusText = () => statusLine(st()); }
+      if (rt.status) {
+        const st = rt.status.bind(rt);
+        statusText = () => statusLine(st());
+      }
       sd.ready(statusText);
     },
-    onReloading() { sd.reloading(); },
-    onReloadDone() { sd.reloaded(statusText()); },
+    onReloading() {
+      sd.reloading();
+    },
+    onReloadDone() {
+      sd.reloaded(statusText());
+    },
     async onReloaded() {
       const cfg = await reloadConfig();
       if (!cfg) return;
@@ -103,7 +125,10 @@ export function daemonServices(api: ApiConfig | undefined, log: Logger, reloadCo
 }
 
 /** Marks the instances in maintenance in the status the API, /metrics and the dashboard read. */
-function withMaintenance<S extends { instances: { name: string; maintenance?: boolean }[] }>(s: S, verbs: Verbs | undefined): S {
+function withMaintenance<S extends { instances: { name: string; maintenance?: boolean }[] }>(
+  s: S,
+  verbs: Verbs | undefined,
+): S {
   const m = verbs?.maintained();
   if (!m || Object.keys(m).length === 0) return s;
   return { ...s, instances: s.instances.map((i) => (m[i.name] ? { ...i, maintenance: true } : i)) };

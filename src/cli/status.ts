@@ -29,15 +29,23 @@ export async function fetchStatus(to: ApiTarget, timeoutMs = 3000): Promise<Daem
   const where = 'socket' in to ? to.socket : to.url;
   const r = await apiRequest(to, 'GET', '/api/v1/status', { timeoutMs });
   if (r.status !== 200) throw new Unreachable(`${where} answered HTTP ${r.status || '?'}`);
-  try { return JSON.parse(r.body) as DaemonStatus; } catch { throw new Unreachable(`${where} did not answer JSON`); }
+  try {
+    return JSON.parse(r.body) as DaemonStatus;
+  } catch {
+    throw new Unreachable(`${where} did not answer JSON`);
+  }
 }
 
 /** The instances in maintenance; none when the daemon does not answer it (an older one). */
 async function fetchMaintenance(to: ApiTarget): Promise<Record<string, { since: string; by: string }>> {
   try {
     const r = await apiRequest(to, 'GET', '/api/v1/maintenance');
-    return r.status === 200 ? ((JSON.parse(r.body) as { instances?: Record<string, { since: string; by: string }> }).instances ?? {}) : {};
-  } catch { return {}; }
+    return r.status === 200
+      ? ((JSON.parse(r.body) as { instances?: Record<string, { since: string; by: string }> }).instances ?? {})
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 export function exitCodeFor(s: DaemonStatus): number {
@@ -60,12 +68,20 @@ function ago(iso: string | undefined, now: number): string {
 }
 
 /** Columns padded to their widest cell; `paint` colours a cell after padding so widths stay right. */
-function table(head: string[], rows: string[][], paint?: (col: number, cell: string, padded: string) => string): string[] {
+function table(
+  head: string[],
+  rows: string[][],
+  paint?: (col: number, cell: string, padded: string) => string,
+): string[] {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[], p: boolean): string => r.map((cell, c) => {
-    const padded = c === r.length - 1 ? cell : cell.padEnd(w[c]!);
-    return p && paint ? paint(c, cell, padded) : padded;
-  }).join('  ').trimEnd();
+  const line = (r: string[], p: boolean): string =>
+    r
+      .map((cell, c) => {
+        const padded = c === r.length - 1 ? cell : cell.padEnd(w[c]!);
+        return p && paint ? paint(c, cell, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
   return [line(head, false), ...rows.map((r) => line(r, true))];
 }
 
@@ -73,59 +89,138 @@ function prio(i: InstanceStatus): string {
   return i.basePriority === i.effectivePriority ? String(i.basePriority) : `${i.basePriority}→${i.effectivePriority}`;
 }
 
-export function formatStatus(s: DaemonStatus, o: { now?: number; color?: boolean; transitions?: number; maintenance?: Record<string, { since: string; by: string }> } = {}): string {
+export function formatStatus(
+  s: DaemonStatus,
+  o: {
+    now?: number;
+    color?: boolean;
+    transitions?: number;
+    maintenance?: Record<string, { since: string; by: string }>;
+  } = {},
+): string {
   const now = o.now ?? realClock.wallMs();
   const c = (code: string, t: string): string => (o.color ? `\x1b[${code}m${t}\x1b[0m` : t);
   const state = (st: string, padded: string): string => c(COLORS[st as VrrpStateName] ?? '0', padded);
   const out: string[] = [];
-  out.push(`floatd ${s.version} on ${s.hostname} (router_id ${s.routerId}), pid ${s.pid}, up ${ago(s.startedAt, now).replace(' ago', '')}, config ${s.configFile}`);
+  out.push(
+    `floatd ${s.version} on ${s.hostname} (router_id ${s.routerId}), pid ${s.pid}, up ${ago(s.startedAt, now).replace(' ago', '')}, config ${s.configFile}`,
+  );
   out.push('');
-  out.push(...table(
-    ['INSTANCE', 'STATE', 'PRIO', 'VRID', 'IF', 'VIPS', 'MASTER', 'SINCE', 'REASON'],
-    s.instances.map((i) => [
-      i.name + (i.syncGroup ? ` [${i.syncGroup}]` : ''), i.state, prio(i), String(i.vrid), i.interface,
-      i.vips.map((v) => v.address + (v.dev !== i.interface ? ` dev ${v.dev}` : '')).join(' ') || '-',
-      // Only a BACKUP follows a master; in FAULT/INIT/STOP the last one seen may be stale.
-      i.state === 'MASTER' ? 'this node' : i.state === 'BACKUP' && i.master ? `${i.master.address} (${i.master.priority})` : '-',
-      ago(i.since, now), i.lastReason.replace(/^\([^)]*\) /, ''),
-    ]),
-    (col, cell, padded) => (col === 1 ? state(cell, padded) : padded),
-  ));
+  out.push(
+    ...table(
+      ['INSTANCE', 'STATE', 'PRIO', 'VRID', 'IF', 'VIPS', 'MASTER', 'SINCE', 'REASON'],
+      s.instances.map((i) => [
+        i.name + (i.syncGroup ? ` [${i.syncGroup}]` : ''),
+        i.state,
+        prio(i),
+        String(i.vrid),
+        i.interface,
+        i.vips.map((v) => v.address + (v.dev !== i.interface ? ` dev ${v.dev}` : '')).join(' ') || '-',
+        // Only a BACKUP follows a master; in FAULT/INIT/STOP the last one seen may be stale.
+        i.state === 'MASTER'
+          ? 'this node'
+          : i.state === 'BACKUP' && i.master
+            ? `${i.master.address} (${i.master.priority})`
+            : '-',
+        ago(i.since, now),
+        i.lastReason.replace(/^\([^)]*\) /, ''),
+      ]),
+      (col, cell, padded) => (col === 1 ? state(cell, padded) : padded),
+    ),
+  );
   if (s.instances.length === 0) out.push('(no vrrp_instance)');
   const maint = Object.entries(o.maintenance ?? {});
-  if (maint.length) out.push('', `IN MAINTENANCE (lowest priority until \`floatd maintenance off\`): ${maint.map(([n, m]) => `${n} since ${ago(m.since, now)}`).join(', ')}`);
-  const peers = s.instances.flatMap((i) => i.peers.map((p) => [i.name, p.address, p.priority !== undefined ? String(p.priority) : '-', ago(p.lastHeard, now)]));
-  if (peers.length) { out.push(''); out.push(...table(['INSTANCE', 'PEER', 'PRIO', 'LAST HEARD'], peers)); }
-  const trackers = s.instances.flatMap((i) => i.trackers.filter((t) => t.type !== 'interface' || t.status !== 'up' || t.weight !== 0).map((t) => [
-    t.name, t.type, i.name, t.status, t.weight ? String(t.weight) : '', t.lastResult ?? '', t.lastDurationMs !== undefined ? `${t.lastDurationMs.toFixed(1)} ms` : '', t.lastRun ? ago(t.lastRun, now) : '',
-  ]));
+  if (maint.length)
+    out.push(
+      '',
+      `IN MAINTENANCE (lowest priority until \`floatd maintenance off\`): ${maint.map(([n, m]) => `${n} since ${ago(m.since, now)}`).join(', ')}`,
+    );
+  const peers = s.instances.flatMap((i) =>
+    i.peers.map((p) => [i.name, p.address, p.priority !== undefined ? String(p.priority) : '-', ago(p.lastHeard, now)]),
+  );
+  if (peers.length) {
+    out.push('');
+    out.push(...table(['INSTANCE', 'PEER', 'PRIO', 'LAST HEARD'], peers));
+  }
+  const trackers = s.instances.flatMap((i) =>
+    i.trackers
+      .filter((t) => t.type !== 'interface' || t.status !== 'up' || t.weight !== 0)
+      .map((t) => [
+        t.name,
+        t.type,
+        i.name,
+        t.status,
+        t.weight ? String(t.weight) : '',
+        t.lastResult ?? '',
+        t.lastDurationMs !== undefined ? `${t.lastDurationMs.toFixed(1)} ms` : '',
+        t.lastRun ? ago(t.lastRun, now) : '',
+      ]),
+  );
   if (trackers.length) {
     out.push('');
-    out.push(...table(['TRACKED', 'TYPE', 'INSTANCE', 'STATUS', 'WEIGHT', 'LAST RESULT', 'TOOK', 'RAN'], trackers,
-      (col, cell, padded) => (col === 3 ? c(cell === 'up' ? '32' : cell === 'down' ? '31' : '90', padded) : padded)));
+    out.push(
+      ...table(
+        ['TRACKED', 'TYPE', 'INSTANCE', 'STATUS', 'WEIGHT', 'LAST RESULT', 'TOOK', 'RAN'],
+        trackers,
+        (col, cell, padded) => (col === 3 ? c(cell === 'up' ? '32' : cell === 'down' ? '31' : '90', padded) : padded),
+      ),
+    );
   }
   if (s.floatingIps.length) {
     out.push('');
-    out.push(...table(['FLOATING IP', 'ADDRESS', 'PROVIDER', 'HOLDER', 'PHASE', 'LAST'], s.floatingIps.map((f) => [
-      f.name, f.address, f.provider, f.holder === undefined ? 'unknown' : f.holder + (f.holder === f.self ? ' (this node)' : ''), f.phase, f.contested ?? f.lastError ?? f.lastResult ?? '',
-    ])));
+    out.push(
+      ...table(
+        ['FLOATING IP', 'ADDRESS', 'PROVIDER', 'HOLDER', 'PHASE', 'LAST'],
+        s.floatingIps.map((f) => [
+          f.name,
+          f.address,
+          f.provider,
+          f.holder === undefined ? 'unknown' : f.holder + (f.holder === f.self ? ' (this node)' : ''),
+          f.phase,
+          f.contested ?? f.lastError ?? f.lastResult ?? '',
+        ]),
+      ),
+    );
   }
   if (s.lb?.virtualServers.length) {
     out.push('');
-    out.push(...table(['VIRTUAL SERVER', 'REAL SERVER', 'ALIVE', 'WEIGHT', 'CHECKS', 'QUORUM'], s.lb.virtualServers.flatMap((v) => v.realServers.map((r, i) => [
-      i ? '' : `${v.key} ${v.sched}`, `${r.address}:${r.port}`, r.alive ? 'up' : 'down', r.weight === null ? 'out' : String(r.weight),
-      r.checks.map((k) => `${k.kind} ${k.up ? 'up' : 'down'}${k.detail ? ` (${k.detail})` : ''}`).join('; ') || 'none',
-      i ? '' : `${v.quorumUp ? 'up' : 'lost'} ${v.liveWeight}/${v.quorum}${v.sorryActive ? ', sorry server serving' : ''}`,
-    ])), (col, cell, padded) => (col === 2 ? c(cell === 'up' ? '32' : '31', padded) : padded)));
+    out.push(
+      ...table(
+        ['VIRTUAL SERVER', 'REAL SERVER', 'ALIVE', 'WEIGHT', 'CHECKS', 'QUORUM'],
+        s.lb.virtualServers.flatMap((v) =>
+          v.realServers.map((r, i) => [
+            i ? '' : `${v.key} ${v.sched}`,
+            `${r.address}:${r.port}`,
+            r.alive ? 'up' : 'down',
+            r.weight === null ? 'out' : String(r.weight),
+            r.checks.map((k) => `${k.kind} ${k.up ? 'up' : 'down'}${k.detail ? ` (${k.detail})` : ''}`).join('; ') ||
+              'none',
+            i
+              ? ''
+              : `${v.quorumUp ? 'up' : 'lost'} ${v.liveWeight}/${v.quorum}${v.sorryActive ? ', sorry server serving' : ''}`,
+          ]),
+        ),
+        (col, cell, padded) => (col === 2 ? c(cell === 'up' ? '32' : '31', padded) : padded),
+      ),
+    );
   }
   const n = o.transitions ?? 5;
   const recent = s.transitions.slice(-n).reverse();
   if (recent.length) {
     out.push('');
     out.push(`LAST TRANSITIONS (newest first, ${recent.length} of ${s.transitions.length})`);
-    out.push(...table(['WHEN', 'INSTANCE', 'CHANGE', 'WHY', 'DETAIL'], recent.map((t) => [
-      ago(t.time, now), (t.kind === 'GROUP' ? 'group ' : '') + t.instance, `${t.from} → ${t.to}`, t.reasonKind, t.reason.replace(/^\([^)]*\) /, ''),
-    ])));
+    out.push(
+      ...table(
+        ['WHEN', 'INSTANCE', 'CHANGE', 'WHY', 'DETAIL'],
+        recent.map((t) => [
+          ago(t.time, now),
+          (t.kind === 'GROUP' ? 'group ' : '') + t.instance,
+          `${t.from} → ${t.to}`,
+          t.reasonKind,
+          t.reason.replace(/^\([^)]*\) /, ''),
+        ]),
+      ),
+    );
   }
   return out.join('\n') + '\n';
 }
@@ -139,7 +234,11 @@ export async function runStatus(o: StatusOptions): Promise<number> {
   const once = async (): Promise<number> => {
     try {
       const s = await fetchStatus(to);
-      out.write(o.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s, { color, maintenance: await fetchMaintenance(to) }));
+      out.write(
+        o.json
+          ? JSON.stringify(s, null, 2) + '\n'
+          : formatStatus(s, { color, maintenance: await fetchMaintenance(to) }),
+      );
       return exitCodeFor(s);
     } catch (e) {
       if (!(e instanceof Unreachable)) throw e;
@@ -152,7 +251,9 @@ export async function runStatus(o: StatusOptions): Promise<number> {
   // --watch: redraw until interrupted; the exit code is the last refresh's.
   let code = EXIT_OK;
   let stop = false;
-  const onInt = (): void => { stop = true; };
+  const onInt = (): void => {
+    stop = true;
+  };
   process.once('SIGINT', onInt);
   try {
     while (!stop) {

@@ -33,7 +33,10 @@ function severity(level: unknown): number {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** RFC 3164 as glibc's syslog(3) writes it to /dev/log: `<PRI>Mmm dd hh:mm:ss ident[pid]: text`. */
-export function formatSyslog(rec: Record<string, unknown>, o: { facility: number; ident: string; pid: number; now?: Date }): string {
+export function formatSyslog(
+  rec: Record<string, unknown>,
+  o: { facility: number; ident: string; pid: number; now?: Date },
+): string {
   const d = o.now ?? (typeof rec.time === 'number' ? new Date(rec.time) : new Date(realClock.wallMs()));
   const p2 = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
@@ -60,7 +63,10 @@ export function logSink(o: LogSinkOptions): Writable {
     if (!sys) return;
     try {
       if (!send) send = loadSend();
-      send(sys.socket ?? DEFAULT_SYSLOG_SOCKET, Buffer.from(formatSyslog(rec, { facility: sys.facility, ident: sys.ident ?? 'floatd', pid: process.pid })));
+      send(
+        sys.socket ?? DEFAULT_SYSLOG_SOCKET,
+        Buffer.from(formatSyslog(rec, { facility: sys.facility, ident: sys.ident ?? 'floatd', pid: process.pid })),
+      );
     } catch {
       // No syslog daemon (ENOENT, ECONNREFUSED) or a full queue (EAGAIN): the line is lost, as with syslog(3).
     }
@@ -70,7 +76,11 @@ export function logSink(o: LogSinkOptions): Writable {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
         let rec: Record<string, unknown>;
-        try { rec = JSON.parse(line) as Record<string, unknown>; } catch { rec = { level: 30, msg: line }; }
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          rec = { level: 30, msg: line };
+        }
         sendSyslog(rec);
         o.console?.write(formatHumanLine(rec));
         o.also?.(rec);
@@ -82,5 +92,7 @@ export function logSink(o: LogSinkOptions): Writable {
 
 /** The addon is loaded at the first syslog line, so `floatd -v` and `check` never touch it. */
 function loadSend(): DgramSend {
-  return (path, data) => { native().unixDgramSend(path, data); };
+  return (path, data) => {
+    native().unixDgramSend(path, data);
+  };
 }

@@ -18,18 +18,22 @@ export interface VerbOptions extends TargetOptions {
   err?: NodeJS.WritableStream;
 }
 
-type Verb = { kind: 'switchover'; instance?: string; holdS?: number }
+type Verb =
+  | { kind: 'switchover'; instance?: string; holdS?: number }
   | { kind: 'maintenance'; state: 'on' | 'off' | 'status'; instance?: string }
   | { kind: 'reload' };
 
 /** The request a verb makes (pure). */
 export function verbRequest(v: Verb): { method: 'GET' | 'POST'; path: string } {
   const q = (p: Record<string, string | undefined>): string => {
-    const s = new URLSearchParams(Object.entries(p).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+    const s = new URLSearchParams(
+      Object.entries(p).filter((e): e is [string, string] => e[1] !== undefined),
+    ).toString();
     return s ? `?${s}` : '';
   };
   if (v.kind === 'reload') return { method: 'POST', path: '/api/v1/reload' };
-  if (v.kind === 'switchover') return { method: 'POST', path: `/api/v1/switchover${q({ instance: v.instance, hold: v.holdS?.toString() })}` };
+  if (v.kind === 'switchover')
+    return { method: 'POST', path: `/api/v1/switchover${q({ instance: v.instance, hold: v.holdS?.toString() })}` };
   if (v.state === 'status') return { method: 'GET', path: '/api/v1/maintenance' };
   return { method: 'POST', path: `/api/v1/maintenance${q({ state: v.state, instance: v.instance })}` };
 }
@@ -39,11 +43,14 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
   const err = o.err ?? process.stderr;
   const name = v.kind === 'maintenance' ? `maintenance ${v.state}` : v.kind;
   // The configuration names the socket and the token file; the default one only when it is there.
-  const file = o.file ?? (existsSync('/etc/keepalived/keepalived.conf') ? '/etc/keepalived/keepalived.conf' : undefined);
+  const file =
+    o.file ?? (existsSync('/etc/keepalived/keepalived.conf') ? '/etc/keepalived/keepalived.conf' : undefined);
   const { method, path } = verbRequest(v);
   let token: string | undefined;
   if (method === 'POST') {
-    try { token = await apiToken({ tokenFile: o.tokenFile, file }); } catch (e) {
+    try {
+      token = await apiToken({ tokenFile: o.tokenFile, file });
+    } catch (e) {
       err.write(`floatd ${name}: ${(e as Error).message}\n`);
       return EXIT_UNAUTHORISED;
     }
@@ -56,23 +63,40 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
     err.write(`floatd ${name}: ${e.message}\n`);
     return EXIT_UNREACHABLE;
   }
-  let body: { ok?: boolean; message?: string; error?: string; instances?: Record<string, { since: string; by: string }> } = {};
-  try { body = JSON.parse(r.body) as typeof body; } catch { /* not JSON: said below */ }
+  let body: {
+    ok?: boolean;
+    message?: string;
+    error?: string;
+    instances?: Record<string, { since: string; by: string }>;
+  } = {};
+  try {
+    body = JSON.parse(r.body) as typeof body;
+  } catch {
+    /* not JSON: said below */
+  }
   if (o.json) out.write(r.body.endsWith('\n') ? r.body : r.body + '\n');
   if (r.status === 401 || r.status === 403) {
-    if (!o.json) err.write(`floatd ${name}: ${body.error ?? `HTTP ${r.status}`}${token ? '' : ' (give --token-file FILE or $FLOATD_API_TOKEN)'}\n`);
+    if (!o.json)
+      err.write(
+        `floatd ${name}: ${body.error ?? `HTTP ${r.status}`}${token ? '' : ' (give --token-file FILE or $FLOATD_API_TOKEN)'}\n`,
+      );
     return EXIT_UNAUTHORISED;
   }
   if (r.status === 200) {
     if (!o.json) {
       if (v.kind === 'maintenance' && v.state === 'status') {
         const e = Object.entries(body.instances ?? {});
-        out.write(e.length ? e.map(([n, m]) => `${n}: in maintenance since ${m.since} (by ${m.by})`).join('\n') + '\n' : 'no instance is in maintenance\n');
+        out.write(
+          e.length
+            ? e.map(([n, m]) => `${n}: in maintenance since ${m.since} (by ${m.by})`).join('\n') + '\n'
+            : 'no instance is in maintenance\n',
+        );
       } else out.write(`${body.message ?? 'done'}\n`);
     }
     return 0;
   }
   // A refused reload's message is the file's diagnostics, one per line.
-  if (!o.json) err.write(`floatd ${name}: ${(body.message ?? body.error ?? `HTTP ${r.status}`).split('; ').join('\n')}\n`);
+  if (!o.json)
+    err.write(`floatd ${name}: ${(body.message ?? body.error ?? `HTTP ${r.status}`).split('; ').join('\n')}\n`);
   return EXIT_REFUSED;
 }

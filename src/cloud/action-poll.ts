@@ -41,8 +41,11 @@ export async function followAction(plan: PollPlan, poll: () => Promise<ActionSta
 }
 
 /** The `action` object of an answer, which must carry an id to poll. */
-export function actionOf<T extends { id?: unknown }>(provider: string, json: unknown, where: string): T & { id: number |
-  string } {
+export function actionOf<T extends { id?: unknown }>(
+  provider: string,
+  json: unknown,
+  where: string,
+): T & { id: number | string } {
   const a = (json as { action?: T } | undefined)?.action;
   if (!a || (typeof a.id !== 'number' && typeof a.id !== 'string'))
     throw new CloudError('server', `${provider} ${where}: answer has no action id`);

@@ -19,7 +19,10 @@ export class ClaimEvidence {
   /** The latest moment a holder other than `last.value` was seen. */
   private otherSeenAt: number | undefined;
 
-  constructor(private readonly peers: ReadonlySet<string>, private readonly windowUs: number) {}
+  constructor(
+    private readonly peers: ReadonlySet<string>,
+    private readonly windowUs: number,
+  ) {}
 
   /** A reload builds a new reconciler: it keeps what this one knew (a reload must not forget a partition). */
   inheritFrom(prev: ClaimEvidence): void {

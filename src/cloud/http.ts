@@ -66,13 +66,17 @@ export function resetEpochToMs(value: string | null, nowMs: number): number | un
  * A dialect's errorDetail from the parts of a JSON error body that `pick` finds; plain-text
  * bodies (metadata services, proxies) become the message, cut to 200 characters.
  */
-export function bodyDetail(body: unknown, pick: (b: Record<string, unknown>) => { code?: unknown; message?: unknown } |
-  undefined): { code?: string; message?: string } {
+export function bodyDetail(
+  body: unknown,
+  pick: (b: Record<string, unknown>) => { code?: unknown; message?: unknown } | undefined,
+): { code?: string; message?: string } {
   if (typeof body === 'string') return body.trim() ? { message: body.trim().slice(0, 200) } : {};
   if (body === null || typeof body !== 'object') return {};
   const d = pick(body as Record<string, unknown>);
-  return { ...(typeof d?.code === 'string' ? { code: d.code } : {}),
-    ...(typeof d?.message === 'string' ? { message: d.message } : {}) };
+  return {
+    ...(typeof d?.code === 'string' ? { code: d.code } : {}),
+    ...(typeof d?.message === 'string' ? { message: d.message } : {}),
+  };
 }
 
 /** An id the provider writes one way (`what`: "a droplet id", "a server UUID", …); anything else is 'invalid'. */
@@ -109,8 +113,9 @@ function parseBody(text: string): unknown {
  */
 export function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
-  const t = text.replace(/\r\n|[\r\n]/g, ' ⏎ ').replace(/[\x00-\x1f\x7f]/g, (ch) =>
-    `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const t = text
+    .replace(/\r\n|[\r\n]/g, ' ⏎ ')
+    .replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return t.length > 300 ? `${t.slice(0, 300)}…` : t;
 }
 
@@ -131,8 +136,11 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
   const signals = [deadline.signal];
   if (s.signal) signals.push(s.signal);
   // Providers ask clients to name themselves; it also tells floatd's calls apart in their logs.
-  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `floatd/${VERSION}`,
-    ...req.headers };
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'user-agent': `floatd/${VERSION}`,
+    ...req.headers,
+  };
   let payload: string | undefined;
   if (req.body !== undefined) {
     headers['content-type'] = 'application/json';
@@ -172,24 +180,30 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
     const now = clock.wallMs();
     retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now) ?? dialect.retryAfterMs?.(res.headers, now);
   }
-  return Promise.reject(new CloudError(kind, message, { status: res.status,
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }));
+  return Promise.reject(
+    new CloudError(kind, message, { status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }),
+  );
 }
 
-function transportError(e: unknown, where: string, s: HttpSettings, report: (st: 'timeout' | 'network') =>
-  void): CloudError {
+function transportError(
+  e: unknown,
+  where: string,
+  s: HttpSettings,
+  report: (st: 'timeout' | 'network') => void,
+): CloudError {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError') {
     report('timeout');
     return new CloudError('timeout', `${where}: no answer within ${s.timeoutMs} ms`);
   }
   report('network');
-  if (err.name === 'AbortError' || s.signal?.aborted) return new CloudError('network',
-    `${where}: cancelled (floatd is stopping)`);
+  if (err.name === 'AbortError' || s.signal?.aborted)
+    return new CloudError('network', `${where}: cancelled (floatd is stopping)`);
   // undici nests the reason (ECONNREFUSED…) in `cause`; some failures (a 407 without a proxy)
   // carry only an empty cause, so fall back to the outer message.
-  const why = [err.cause?.code, err.cause?.message, err.message, err.name].find((x) => typeof x === 'string' &&
-    x !== '') ?? String(e);
+  const why =
+    [err.cause?.code, err.cause?.message, err.message, err.name].find((x) => typeof x === 'string' && x !== '') ??
+    String(e);
   return new CloudError('network', scrub(`${where}: ${oneLine(why)}`, s.token));
 }
 

@@ -75,7 +75,11 @@ export const DEFAULT_RECONCILER: ReconcilerSettings = {
   claimWindowMs: 70_000,
 };
 
-export interface CallError { kind: CloudErrorKind; message: string; retryAfterMs?: number }
+export interface CallError {
+  kind: CloudErrorKind;
+  message: string;
+  retryAfterMs?: number;
+}
 
 export type ReconcilerEvent =
   | { type: 'desire'; want: Desire; reason: string }
@@ -148,8 +152,10 @@ export class Reconciler {
     fixedSelf?: string,
   ) {
     this.self = fixedSelf;
-    this.evidence = new ClaimEvidence(new Set(s.peers ?? []),
-      (s.claimWindowMs ?? DEFAULT_RECONCILER.claimWindowMs ?? 0) * 1000);
+    this.evidence = new ClaimEvidence(
+      new Set(s.peers ?? []),
+      (s.claimWindowMs ?? DEFAULT_RECONCILER.claimWindowMs ?? 0) * 1000,
+    );
   }
 
   /** After a reload: the old reconciler's evidence about peers' claims (and this node's id) carry over. */
@@ -159,8 +165,12 @@ export class Reconciler {
   }
 
   view(): ReconcilerView {
-    const v: ReconcilerView = { desired: this.desired, phase: this.phase, callsThisFailover: this.callsThisFailover,
-      calls: this.calls };
+    const v: ReconcilerView = {
+      desired: this.desired,
+      phase: this.phase,
+      callsThisFailover: this.callsThisFailover,
+      calls: this.calls,
+    };
     if (this.self !== undefined) v.self = this.self;
     if (this.holder !== undefined) v.holder = this.holder;
     if (this.lastResult !== undefined) v.lastResult = this.lastResult;
@@ -176,18 +186,35 @@ export class Reconciler {
     const out: ReconcilerAction[] = [];
     const before = this.contested;
     switch (ev.type) {
-      case 'desire': this.onDesire(now, ev.want, ev.reason, out); break;
-      case 'timer': this.onTimer(now, out); break;
-      case 'heard': this.onHeard(now, out); break;
-      case 'result': if (ev.gen === this.gen) this.onResult(now, ev, out); break;
+      case 'desire':
+        this.onDesire(now, ev.want, ev.reason, out);
+        break;
+      case 'timer':
+        this.onTimer(now, out);
+        break;
+      case 'heard':
+        this.onHeard(now, out);
+        break;
+      case 'result':
+        if (ev.gen === this.gen) this.onResult(now, ev, out);
+        break;
     }
     if (this.contested !== undefined && this.contested !== before) {
-      out.push({ type: 'log', level: 'warn', event: 'cloud.contested',
-        msg: `${this.contested}; not assigning (re-checked every ${Math.round(this.s.reconcileMs / 1000)} s)` });
+      out.push({
+        type: 'log',
+        level: 'warn',
+        event: 'cloud.contested',
+        msg: `${this.contested}; not assigning (re-checked every ${Math.round(this.s.reconcileMs / 1000)} s)`,
+      });
     } else if (before !== undefined && this.contested === undefined) {
-      out.push({ type: 'log', level: 'info', event: 'cloud.contest_ended',
-        msg: `no longer contested (${this.phase}`
-          + `${this.holder !== undefined ? `, holder ${this.holder ?? 'nobody'}` : ''})` });
+      out.push({
+        type: 'log',
+        level: 'info',
+        event: 'cloud.contest_ended',
+        msg:
+          `no longer contested (${this.phase}` +
+          `${this.holder !== undefined ? `, holder ${this.holder ?? 'nobody'}` : ''})`,
+      });
     }
     return out;
   }
@@ -206,8 +233,12 @@ export class Reconciler {
     } else {
       this.convergeStart = undefined;
       this.phase = want === 'release' ? 'released' : 'idle';
-      out.push({ type: 'log', level: 'info', event: 'cloud.release',
-        msg: `not claiming the address (${reason}); no assign calls` });
+      out.push({
+        type: 'log',
+        level: 'info',
+        event: 'cloud.release',
+        msg: `not claiming the address (${reason}); no assign calls`,
+      });
     }
   }
 
@@ -215,8 +246,12 @@ export class Reconciler {
   private onHeard(now: number, out: ReconcilerAction[]): void {
     this.evidence.heard(now);
     if (this.desired !== 'hold' || this.contested === undefined || this.phase !== 'contested') return;
-    out.push({ type: 'log', level: 'info', event: 'cloud.peer_heard',
-      msg: 'an advert from a peer arrived: contact is back; looking at the holder again' });
+    out.push({
+      type: 'log',
+      level: 'info',
+      event: 'cloud.peer_heard',
+      msg: 'an advert from a peer arrived: contact is back; looking at the holder again',
+    });
     this.cancelTimer(out);
     this.gen += 1;
     this.startFailover(now, out);
@@ -238,7 +273,10 @@ export class Reconciler {
   }
 
   private call(now: number, op: CallOp, phase: Phase, out: ReconcilerAction[]): void {
-    if (this.attempts >= this.s.maxAttempts) { this.giveUp(now, 'call budget spent', out); return; }
+    if (this.attempts >= this.s.maxAttempts) {
+      this.giveUp(now, 'call budget spent', out);
+      return;
+    }
     this.phase = phase;
     this.attempts += 1;
     this.callsThisFailover += 1;
@@ -263,7 +301,10 @@ export class Reconciler {
 
   private onResult(now: number, ev: Extract<ReconcilerEvent, { type: 'result' }>, out: ReconcilerAction[]): void {
     if (this.desired !== 'hold') return;
-    if (!ev.ok) { this.onError(now, ev.op, ev.error, out); return; }
+    if (!ev.ok) {
+      this.onError(now, ev.op, ev.error, out);
+      return;
+    }
     switch (ev.op) {
       case 'whoami':
         this.self = String(ev.value);
@@ -273,7 +314,9 @@ export class Reconciler {
         this.lastResult = `assign to ${this.self} completed`;
         this.call(now, 'holder', 'verifying', out);
         return;
-      case 'holder': this.onHolder(now, ev.value ?? null, out); return;
+      case 'holder':
+        this.onHolder(now, ev.value ?? null, out);
+        return;
     }
   }
 
@@ -282,17 +325,29 @@ export class Reconciler {
     this.holder = value;
     this.evidence.observe(now, value);
     const fresh = this.evidence.fresh(value, this.self);
-    if (!fresh) { this.contested = undefined; this.contestSince = undefined; }
-    if (value === this.self) { this.onHeld(now, prev, out); return; }
+    if (!fresh) {
+      this.contested = undefined;
+      this.contestSince = undefined;
+    }
+    if (value === this.self) {
+      this.onHeld(now, prev, out);
+      return;
+    }
     if (fresh) {
       this.contestSince ??= now;
       const limit = this.s.contestTimeoutMs;
       if (limit === undefined || now - this.contestSince < limit * 1000) {
-        this.contest(now, value ?? '', out); return;
+        this.contest(now, value ?? '', out);
+        return;
       }
-      out.push({ type: 'log', level: 'warn', event: 'cloud.contest_timeout',
-        msg: `contested for ${Math.round((now - this.contestSince) / 1e6)} s `
-          + `(contest_timeout ${Math.round(limit / 1000)} s): claiming the address from ${value ?? 'nobody'} anyway` });
+      out.push({
+        type: 'log',
+        level: 'warn',
+        event: 'cloud.contest_timeout',
+        msg:
+          `contested for ${Math.round((now - this.contestSince) / 1e6)} s ` +
+          `(contest_timeout ${Math.round(limit / 1000)} s): claiming the address from ${value ?? 'nobody'} anyway`,
+      });
       this.contested = undefined;
       this.contestSince = undefined;
     }
@@ -304,13 +359,19 @@ export class Reconciler {
       return;
     }
     if (this.phase === 'checking' && this.heldThisHold && prev === this.self) {
-      out.push({ type: 'log', level: 'warn', event: 'cloud.drift',
-        msg: `the address drifted to ${value ?? 'nobody'}; re-asserting` });
+      out.push({
+        type: 'log',
+        level: 'warn',
+        event: 'cloud.drift',
+        msg: `the address drifted to ${value ?? 'nobody'}; re-asserting`,
+      });
     }
     this.convergeStart ??= now; // drift, or a contested address now claimed: a failover starts here
     // Room for the assign and its verification, or none at all.
-    if (this.attempts + 2 > this.s.maxAttempts || this.overBudget(now)) { this.giveUp(now, 'call budget spent',
-      out); return; }
+    if (this.attempts + 2 > this.s.maxAttempts || this.overBudget(now)) {
+      this.giveUp(now, 'call budget spent', out);
+      return;
+    }
     this.call(now, 'assign', 'assigning', out);
   }
 
@@ -320,11 +381,16 @@ export class Reconciler {
       const start = this.convergeStart ?? this.budgetStart;
       this.lastConvergeUs = now - start;
       this.lastFailoverCalls = this.callsThisFailover;
-      this.lastResult = this.phase === 'verifying'
-        ? `assigned and verified: the provider reports ${this.self} as the holder`
-        : `already held by ${this.self}; no assign needed`;
-      out.push({ type: 'log', level: 'info', event: 'cloud.held',
-        msg: `${this.lastResult} (${this.callsThisFailover} call(s), ${Math.round(this.lastConvergeUs / 1000)} ms)` });
+      this.lastResult =
+        this.phase === 'verifying'
+          ? `assigned and verified: the provider reports ${this.self} as the holder`
+          : `already held by ${this.self}; no assign needed`;
+      out.push({
+        type: 'log',
+        level: 'info',
+        event: 'cloud.held',
+        msg: `${this.lastResult} (${this.callsThisFailover} call(s), ${Math.round(this.lastConvergeUs / 1000)} ms)`,
+      });
     }
     this.convergeStart = undefined;
     this.lastError = undefined;
@@ -353,15 +419,23 @@ export class Reconciler {
       // Not a provider failure: the quorum says this node may not hold it. Look again later
       // (the lease may come); never retried fast.
       this.phase = 'fenced';
-      out.push({ type: 'log', level: 'warn', event: 'cloud.fenced',
-        msg: `${e.message}; no assign (re-checked in ${Math.round(this.s.reconcileMs / 1000)} s)` });
+      out.push({
+        type: 'log',
+        level: 'warn',
+        event: 'cloud.fenced',
+        msg: `${e.message}; no assign (re-checked in ${Math.round(this.s.reconcileMs / 1000)} s)`,
+      });
       this.arm(now + this.s.reconcileMs * 1000, out);
       return;
     }
     if (e.kind === 'auth' || e.kind === 'not_found' || e.kind === 'invalid') {
       this.phase = 'failed';
-      out.push({ type: 'log', level: 'error', event: 'cloud.error',
-        msg: `${this.lastError} (${e.kind}; not retried for ${Math.round(this.s.errorRetryMs / 1000)} s)` });
+      out.push({
+        type: 'log',
+        level: 'error',
+        event: 'cloud.error',
+        msg: `${this.lastError} (${e.kind}; not retried for ${Math.round(this.s.errorRetryMs / 1000)} s)`,
+      });
       this.arm(now + this.s.errorRetryMs * 1000, out);
       return;
     }
@@ -379,7 +453,10 @@ export class Reconciler {
       delayMs = Math.min(this.s.backoffMaxMs, BUSY_WAIT_MS * 1.5 ** this.busyWaits);
       this.busyWaits += 1;
     } else {
-      if (this.overBudget(now)) { this.giveUp(now, `${e.message}; call budget spent`, out); return; }
+      if (this.overBudget(now)) {
+        this.giveUp(now, `${e.message}; call budget spent`, out);
+        return;
+      }
       const exp = Math.min(this.s.backoffMaxMs, this.s.backoffBaseMs * 2 ** this.retries);
       this.retries += 1;
       // "Full jitter" over the upper half keeps retries spread without ever retrying at once.
@@ -387,12 +464,19 @@ export class Reconciler {
     }
     if (e.retryAfterMs !== undefined) delayMs = Math.max(delayMs, e.retryAfterMs);
     const deadline = this.budgetStart + this.s.budgetMs * 1000;
-    if (now + delayMs * 1000 > deadline) { this.giveUp(now, `${e.message}; next retry would pass the time budget`,
-      out); return; }
+    if (now + delayMs * 1000 > deadline) {
+      this.giveUp(now, `${e.message}; next retry would pass the time budget`, out);
+      return;
+    }
     this.phase = 'backoff';
-    out.push({ type: 'log', level: 'warn', event: 'cloud.retry',
-      msg: `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms `
-        + `(${this.attempts}/${this.s.maxAttempts} calls spent)` });
+    out.push({
+      type: 'log',
+      level: 'warn',
+      event: 'cloud.retry',
+      msg:
+        `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms ` +
+        `(${this.attempts}/${this.s.maxAttempts} calls spent)`,
+    });
     this.arm(now + Math.round(delayMs * 1000), out);
   }
 
@@ -403,8 +487,12 @@ export class Reconciler {
   private giveUp(now: number, why: string, out: ReconcilerAction[]): void {
     this.phase = 'failed';
     this.lastError = why;
-    out.push({ type: 'log', level: 'error', event: 'cloud.gave_up',
-      msg: `${why} after ${this.callsThisFailover} call(s); next try in ${Math.round(this.s.reconcileMs / 1000)} s` });
+    out.push({
+      type: 'log',
+      level: 'error',
+      event: 'cloud.gave_up',
+      msg: `${why} after ${this.callsThisFailover} call(s); next try in ${Math.round(this.s.reconcileMs / 1000)} s`,
+    });
     this.arm(now + this.s.reconcileMs * 1000, out);
   }
 
@@ -414,6 +502,9 @@ export class Reconciler {
   }
 
   private cancelTimer(out: ReconcilerAction[]): void {
-    if (this.timerAt !== undefined) { this.timerAt = undefined; out.push({ type: 'clearTimer' }); }
+    if (this.timerAt !== undefined) {
+      this.timerAt = undefined;
+      out.push({ type: 'clearTimer' });
+    }
   }
 }

@@ -12,10 +12,20 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { FloatingIpConfig } from '../config/model.js';
 import type { FloatingIpStatus } from '../model/status-types.js';
 import { CloudError, type CloudProvider, type ProviderFactory } from './types.js';
-import { DEFAULT_RECONCILER, Reconciler, type CallError, type Desire, type ReconcilerAction,
-  type ReconcilerSettings } from './reconciler.js';
+import {
+  DEFAULT_RECONCILER,
+  Reconciler,
+  type CallError,
+  type Desire,
+  type ReconcilerAction,
+  type ReconcilerSettings,
+} from './reconciler.js';
 
-export interface AssignPermit { ok: boolean; epoch?: number | string; reason?: string }
+export interface AssignPermit {
+  ok: boolean;
+  epoch?: number | string;
+  reason?: string;
+}
 
 /** Providers whose SDK has its own credential chain (instance roles): a token is optional. */
 const TOKEN_OPTIONAL = new Set(['aws', 'gcp']);
@@ -75,7 +85,10 @@ export class FloatingIpRunner {
   private epoch: number | string | undefined;
   readonly needsLocalAddress: boolean;
 
-  constructor(readonly cfg: FloatingIpConfig, private readonly deps: RunnerDeps) {
+  constructor(
+    readonly cfg: FloatingIpConfig,
+    private readonly deps: RunnerDeps,
+  ) {
     this.log = deps.log.child({ floating_ip: cfg.name });
     // Built once with a placeholder secret just to learn static traits; rebuilt with the token.
     const probe = this.build('');
@@ -157,9 +170,14 @@ export class FloatingIpRunner {
           break;
         case 'setTimer':
           if (this.timer) this.deps.clock.cancel(this.timer);
-          this.timer = this.deps.clock.at(a.at, () => { this.timer = undefined; this.feed({ type: 'timer' }); });
+          this.timer = this.deps.clock.at(a.at, () => {
+            this.timer = undefined;
+            this.feed({ type: 'timer' });
+          });
           break;
-        case 'call': void this.call(a.op, a.gen, a.self); break;
+        case 'call':
+          void this.call(a.op, a.gen, a.self);
+          break;
       }
     }
   }
@@ -178,12 +196,16 @@ export class FloatingIpRunner {
       else {
         const permit = this.deps.mayAssign?.(this.cfg.name) ?? { ok: true };
         if (!permit.ok)
-          throw new CloudError('fenced',
-          `fencing check refused the assign${permit.reason ? `: ${permit.reason}` : ''}`);
+          throw new CloudError(
+            'fenced',
+            `fencing check refused the assign${permit.reason ? `: ${permit.reason}` : ''}`,
+          );
         if (permit.epoch !== undefined) {
           this.epoch = permit.epoch;
-          this.log.info({ event: 'cloud.assign', epoch: String(permit.epoch) },
-            `assigning ${this.cfg.address} to ${self ?? '?'} under epoch ${String(permit.epoch)}`);
+          this.log.info(
+            { event: 'cloud.assign', epoch: String(permit.epoch) },
+            `assigning ${this.cfg.address} to ${self ?? '?'} under epoch ${String(permit.epoch)}`,
+          );
         }
         await p.assign(self ?? '');
       }
@@ -224,8 +246,10 @@ export class FloatingIpRunner {
         this.http.requests += 1;
         if (typeof c.status !== 'number' || c.status >= 400) this.http.errors += 1;
         this.http.lastMs = c.ms;
-        this.log.debug({ event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms },
-          `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`);
+        this.log.debug(
+          { event: 'cloud.call', method: c.method, path: c.path, status: c.status, ms: c.ms },
+          `${c.method} ${c.path} → ${c.status} in ${c.ms} ms`,
+        );
       },
     });
   }
@@ -242,13 +266,18 @@ export class FloatingIpRunner {
         }
         return token;
       } catch (e) {
-        throw new CloudError('auth',
-          `cannot read token_file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        throw new CloudError(
+          'auth',
+          `cannot read token_file ${tokenFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        );
       }
     }
     if (tokenEnv) {
       const v = (this.deps.env ?? process.env)[tokenEnv];
-      if (v) { registerSecret(v.trim()); return v.trim(); }
+      if (v) {
+        registerSecret(v.trim());
+        return v.trim();
+      }
       throw new CloudError('auth', `token_env ${tokenEnv} is not set in floatd's environment`);
     }
     if (TOKEN_OPTIONAL.has(this.cfg.provider)) return '';

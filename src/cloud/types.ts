@@ -40,8 +40,13 @@ export class CloudError extends Error {
   }
   /** Worth retrying soon with the same input. */
   get retryable(): boolean {
-    return this.kind === 'rate_limited' || this.kind === 'busy' || this.kind === 'server' || this.kind === 'timeout' ||
-      this.kind === 'network';
+    return (
+      this.kind === 'rate_limited' ||
+      this.kind === 'busy' ||
+      this.kind === 'server' ||
+      this.kind === 'timeout' ||
+      this.kind === 'network'
+    );
   }
 }
 

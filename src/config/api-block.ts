@@ -32,21 +32,39 @@ export function isLoopback(host: string): boolean {
   return host === '::1' || host.startsWith('127.');
 }
 
-interface ApiTarget { api: ApiConfig; listens?: { host: string; port: number }[] }
+interface ApiTarget {
+  api: ApiConfig;
+  listens?: { host: string; port: number }[];
+}
 
 export const API_SCHEMA: Schema<ApiTarget> = {
-  off: { status: 'floatd', read: (_c, _e, t) => { t.api.enabled = false; } },
+  off: {
+    status: 'floatd',
+    read: (_c, _e, t) => {
+      t.api.enabled = false;
+    },
+  },
   listen: {
     status: 'floatd',
     read: (c, e, t) => {
       const a = c.arg(e, 0, 'HOST:PORT');
       if (!a) return;
-      if (a.text === 'off' || a.text === 'none') { t.listens = []; return; }
+      if (a.text === 'off' || a.text === 'none') {
+        t.listens = [];
+        return;
+      }
       const l = parseListen(a.text);
-      if (typeof l === 'string') { c.err(a, 'listen', l); return; }
+      if (typeof l === 'string') {
+        c.err(a, 'listen', l);
+        return;
+      }
       (t.listens ??= []).push(l);
-      if (!isLoopback(l.host)) c.info(a, 'listen',
-        `the API listens off-host on ${a.text}: every request but /healthz and the dashboard page needs the bearer token there, reads included`);
+      if (!isLoopback(l.host))
+        c.info(
+          a,
+          'listen',
+          `the API listens off-host on ${a.text}: every request but /healthz and the dashboard page needs the bearer token there, reads included`,
+        );
     },
   },
   socket: {
@@ -64,8 +82,8 @@ export const API_SCHEMA: Schema<ApiTarget> = {
     read: (c, e, { api }) => {
       const a = c.arg(e, 0, 'a group name or gid');
       if (!a) return;
-      if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text)) c.err(a, 'socket_group',
-        `"${a.text}" is not a group name or gid`);
+      if (!/^(?:\d+|[a-z_][a-z0-9_-]*\$?)$/i.test(a.text))
+        c.err(a, 'socket_group', `"${a.text}" is not a group name or gid`);
       else api.socketGroup = a.text;
     },
   },
@@ -78,14 +96,30 @@ export const API_SCHEMA: Schema<ApiTarget> = {
       if (v !== undefined) api.maxConnections = v;
     },
   },
-  token_file: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'a file path');
-    if (a) api.tokenFile = a.text; } },
-  token_env: { status: 'floatd', read: (c, e, { api }) => { const a = c.arg(e, 0, 'an environment variable name');
-    if (a) api.tokenEnv = a.text; } },
+  token_file: {
+    status: 'floatd',
+    read: (c, e, { api }) => {
+      const a = c.arg(e, 0, 'a file path');
+      if (a) api.tokenFile = a.text;
+    },
+  },
+  token_env: {
+    status: 'floatd',
+    read: (c, e, { api }) => {
+      const a = c.arg(e, 0, 'an environment variable name');
+      if (a) api.tokenEnv = a.text;
+    },
+  },
   token: {
-    status: 'floatd', shape: 'any',
-    read: (c, e) => c.err(e.key, 'token', 'an API token never goes in the configuration',
-      'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)'),
+    status: 'floatd',
+    shape: 'any',
+    read: (c, e) =>
+      c.err(
+        e.key,
+        'token',
+        'an API token never goes in the configuration',
+        'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)',
+      ),
   },
   dashboard: {
     status: 'floatd',

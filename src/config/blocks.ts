@@ -21,7 +21,11 @@ import { checkQuorumRefs, quorumBlock } from './quorum-block.js';
 import { readVirtualServer, readVsGroup } from './lvs-block.js';
 
 /** What top-level readers build: the model, the global_defs state and the named trackers. */
-export interface Build { cfg: FloatdConfig; global: GlobalTarget; trackables: Trackables }
+export interface Build {
+  cfg: FloatdConfig;
+  global: GlobalTarget;
+  trackables: Trackables;
+}
 
 /**
  * - phase 0: global_defs (defaults every later block uses);
@@ -40,66 +44,120 @@ export interface TopBlock {
 }
 
 /** Reads `NAME` of a named block, or says what is missing. */
-function nameOf(c: Ctx, n: Node, what: string): string | undefined { return c.arg(n, 0, what)?.text; }
-
-function named(what: string, read: (c: Ctx, n: Node, name: string, b: Build) => void, phase: 1 | 2 = 2): TopBlock {
-  return { phase, named: what, read: (c, n, b) => { const name = nameOf(c, n, what); if (name !== undefined) read(c,
-    n, name, b); } };
+function nameOf(c: Ctx, n: Node, what: string): string | undefined {
+  return c.arg(n, 0, what)?.text;
 }
 
-const trackFile = named('a name', (c, n, name, b) => { b.trackables.files.set(name, readTrackFile(c, n, name)); }, 1);
+function named(what: string, read: (c: Ctx, n: Node, name: string, b: Build) => void, phase: 1 | 2 = 2): TopBlock {
+  return {
+    phase,
+    named: what,
+    read: (c, n, b) => {
+      const name = nameOf(c, n, what);
+      if (name !== undefined) read(c, n, name, b);
+    },
+  };
+}
+
+const trackFile = named(
+  'a name',
+  (c, n, name, b) => {
+    b.trackables.files.set(name, readTrackFile(c, n, name));
+  },
+  1,
+);
 
 export const TOP: Readonly<Record<string, TopBlock>> = {
   global_defs: { phase: 0, read: (c, n, b) => readGlobalDefs(c, n, b.global) },
-  vrrp_script: named('a script name', (c, n, name, b) => { b.trackables.scripts.set(name, readScript(c, n, name)); },
-    1),
+  vrrp_script: named(
+    'a script name',
+    (c, n, name, b) => {
+      b.trackables.scripts.set(name, readScript(c, n, name));
+    },
+    1,
+  ),
   track_file: trackFile,
   vrrp_track_file: trackFile,
-  vrrp_track_process: named('a name', (c, n, name, b) => { b.trackables.procs.set(name, readTrackProcess(c, n, name));
-    }, 1),
+  vrrp_track_process: named(
+    'a name',
+    (c, n, name, b) => {
+      b.trackables.procs.set(name, readTrackProcess(c, n, name));
+    },
+    1,
+  ),
   vrrp_instance: named('an instance name', (c, n, name, b) => {
-    if (b.cfg.instances.some((i) => i.name === name)) { c.err(n.args[0]!, 'vrrp_instance',
-      `duplicate vrrp_instance ${name}`); return; }
+    if (b.cfg.instances.some((i) => i.name === name)) {
+      c.err(n.args[0]!, 'vrrp_instance', `duplicate vrrp_instance ${name}`);
+      return;
+    }
     const ic = readInstance(c, n, name, b.global.g, b.trackables);
     if (ic) b.cfg.instances.push(ic);
   }),
-  vrrp_sync_group: named('a group name', (c, n, name, b) => { b.cfg.syncGroups.push(readSyncGroup(c, n, name,
-    b.trackables)); }),
-  notify_webhook: { phase: 2, status: 'floatd', named: 'a webhook name', read: (c, n, b) => {
-    const w = webhookBlock(c, n); if (w) b.cfg.webhooks.push(w); } },
+  vrrp_sync_group: named('a group name', (c, n, name, b) => {
+    b.cfg.syncGroups.push(readSyncGroup(c, n, name, b.trackables));
+  }),
+  notify_webhook: {
+    phase: 2,
+    status: 'floatd',
+    named: 'a webhook name',
+    read: (c, n, b) => {
+      const w = webhookBlock(c, n);
+      if (w) b.cfg.webhooks.push(w);
+    },
+  },
   floating_ip: {
-    phase: 2, status: 'floatd', named: 'a floating_ip name',
+    phase: 2,
+    status: 'floatd',
+    named: 'a floating_ip name',
     read: (c, n, b) => {
       const f = floatingIpBlock(c, n);
       if (!f) return;
-      if (b.cfg.floatingIps.some((x) => x.name === f.name)) c.err(n.key, 'floating_ip',
-        `duplicate floating_ip ${f.name}`);
+      if (b.cfg.floatingIps.some((x) => x.name === f.name))
+        c.err(n.key, 'floating_ip', `duplicate floating_ip ${f.name}`);
       else b.cfg.floatingIps.push(f);
     },
   },
   floatd_api: {
-    phase: 2, status: 'floatd',
+    phase: 2,
+    status: 'floatd',
     read: (c, n, b) => {
       if (b.cfg.api) c.err(n.key, 'floatd_api', 'a second floatd_api block', 'merge the two blocks into one');
       else b.cfg.api = apiBlock(c, n);
     },
   },
   floatd_quorum: {
-    phase: 2, status: 'floatd', named: 'a floatd_quorum name',
+    phase: 2,
+    status: 'floatd',
+    named: 'a floatd_quorum name',
     read: (c, n, b) => {
       const q = quorumBlock(c, n);
-      if (q && b.cfg.quorums.some((x) => x.name === q.name)) c.err(n.key, 'floatd_quorum',
-        `duplicate floatd_quorum ${q.name}`);
+      if (q && b.cfg.quorums.some((x) => x.name === q.name))
+        c.err(n.key, 'floatd_quorum', `duplicate floatd_quorum ${q.name}`);
       else if (q) b.cfg.quorums.push(q);
     },
   },
   // keepalived's LVS half, run on nftables (src/lb, docs/lb.md).
   virtual_server_group: { phase: 1, shape: 'any', read: (c, n, b) => readVsGroup(c, n, b) },
-  virtual_server: { phase: 2, shape: 'any', read: (c, n, b) => readVirtualServer(c, n, b,
-    b.cfg.virtualServers ??= []) },
-  ...Object.fromEntries(['bfd_instance', 'static_ipaddress', 'static_routes', 'static_rules',
-    'linkbeat_interfaces', 'garp_group', 'track_group', 'interface_up_down_delays', 'SSL', 'quorum', ...ROOT_SETTINGS]
-    .map((k): [string, TopBlock] => [k, { phase: 2 }])),
+  virtual_server: {
+    phase: 2,
+    shape: 'any',
+    read: (c, n, b) => readVirtualServer(c, n, b, (b.cfg.virtualServers ??= [])),
+  },
+  ...Object.fromEntries(
+    [
+      'bfd_instance',
+      'static_ipaddress',
+      'static_routes',
+      'static_rules',
+      'linkbeat_interfaces',
+      'garp_group',
+      'track_group',
+      'interface_up_down_delays',
+      'SSL',
+      'quorum',
+      ...ROOT_SETTINGS,
+    ].map((k): [string, TopBlock] => [k, { phase: 2 }]),
+  ),
 };
 
 /** Checks over the whole model once every block is read (references between blocks, clashes). */

@@ -28,15 +28,25 @@ export function loadConfigBounded(path: string, o: BoundedOptions = {}): Promise
   const timeoutMs = o.timeoutMs ?? BOUNDED_DEFAULTS.timeoutMs;
   const maxHeapMb = o.maxHeapMb ?? BOUNDED_DEFAULTS.maxHeapMb;
   const clock = o.clock ?? realClock;
-  const opts: ParseOptions = { ...(o.configIds ? { configIds: o.configIds } : {}), ...(o.purpose ? {
-    purpose: o.purpose } : {}) };
+  const opts: ParseOptions = {
+    ...(o.configIds ? { configIds: o.configIds } : {}),
+    ...(o.purpose
+      ? {
+          purpose: o.purpose,
+        }
+      : {}),
+  };
   return new Promise((done) => {
     let settled = false;
     const w = new Worker(new URL('./load-worker.js', import.meta.url), {
       workerData: { path: resolve(path), opts },
-      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4,
-        maxHeapMb / 8)), stackSizeMb: 4 },
-      stdout: false, stderr: false,
+      resourceLimits: {
+        maxOldGenerationSizeMb: maxHeapMb,
+        maxYoungGenerationSizeMb: Math.min(32, Math.max(4, maxHeapMb / 8)),
+        stackSizeMb: 4,
+      },
+      stdout: false,
+      stderr: false,
     });
     const finish = (r: LoadResult): void => {
       if (settled) return;
@@ -45,13 +55,19 @@ export function loadConfigBounded(path: string, o: BoundedOptions = {}): Promise
       void w.terminate();
       done(r);
     };
-    const timer = afterMs(clock, timeoutMs, () => finish(failed(path,
-      `parsing took longer than ${timeoutMs} ms and was stopped; nothing was changed`)));
+    const timer = afterMs(clock, timeoutMs, () =>
+      finish(failed(path, `parsing took longer than ${timeoutMs} ms and was stopped; nothing was changed`)),
+    );
     w.once('message', (r: LoadResult) => finish(r));
     w.once('error', (e: Error & { code?: string }) => {
-      finish(failed(path, e.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? `parsing needed more than ${maxHeapMb} MB and was stopped; nothing was changed`
-        : `the parser failed: ${e.message}`));
+      finish(
+        failed(
+          path,
+          e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? `parsing needed more than ${maxHeapMb} MB and was stopped; nothing was changed`
+            : `the parser failed: ${e.message}`,
+        ),
+      );
     });
     w.once('exit', (code) => finish(failed(path, `the parser stopped (exit ${code}) without a result`)));
   });

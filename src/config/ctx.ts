@@ -18,24 +18,51 @@ export class Ctx {
   readonly diags: Diagnostic[] = [];
   private readonly suggester = new Suggester();
 
-  at(t: Token): Pos { return { file: t.file, line: t.line, col: t.col }; }
-  private add(severity: Diagnostic['severity'], t: Token | Pos, keyword: string, message: string, hint?: string,
-    code?: DiagnosticCode): void {
-    this.diags.push({ severity, file: t.file, line: t.line, col: t.col, keyword, message, ...(hint ? { hint } : {}),
-      ...(code ? { code } : {}) });
+  at(t: Token): Pos {
+    return { file: t.file, line: t.line, col: t.col };
+  }
+  private add(
+    severity: Diagnostic['severity'],
+    t: Token | Pos,
+    keyword: string,
+    message: string,
+    hint?: string,
+    code?: DiagnosticCode,
+  ): void {
+    this.diags.push({
+      severity,
+      file: t.file,
+      line: t.line,
+      col: t.col,
+      keyword,
+      message,
+      ...(hint ? { hint } : {}),
+      ...(code ? { code } : {}),
+    });
   }
   err(t: Token | Pos, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void {
-    this.add('error', t, keyword, message, hint, code); }
+    this.add('error', t, keyword, message, hint, code);
+  }
   warn(t: Token | Pos, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void {
-    this.add('warning', t, keyword, message, hint, code); }
-  info(t: Token | Pos, keyword: string, message: string): void { this.add('info', t, keyword, message); }
+    this.add('warning', t, keyword, message, hint, code);
+  }
+  info(t: Token | Pos, keyword: string, message: string): void {
+    this.add('info', t, keyword, message);
+  }
   /** A keyword floatd reads but does not act on: a positioned warning (check and the daemon's log), never "unknown". */
-  notYet(n: Node, what = NOT_YET_MSG): void { this.add('warning', n.key, n.key.text, what, undefined, 'unsupported'); }
+  notYet(n: Node, what = NOT_YET_MSG): void {
+    this.add('warning', n.key, n.key.text, what, undefined, 'unsupported');
+  }
   unknown(n: Node, where: string, known: Iterable<string>, fate = 'ignored'): void {
     const k = n.key.text;
     const near = this.suggester.hint(where, k, known);
-    this.warn(n.key, k, `unknown keyword in ${where}, ${fate}`, near ? `did you mean '${near}'?` : undefined,
-      'unknown-keyword');
+    this.warn(
+      n.key,
+      k,
+      `unknown keyword in ${where}, ${fate}`,
+      near ? `did you mean '${near}'?` : undefined,
+      'unknown-keyword',
+    );
   }
 
   arg(n: Node, i = 0, what = 'a value'): Token | undefined {
@@ -46,8 +73,10 @@ export class Ctx {
   /** A whole number min..max: digits only (an optional minus), nothing else (no 1e1, 0x18, 24.0). */
   intTok(a: Token, keyword: string, min: number, max: number): number | undefined {
     const v = Number(a.text);
-    if (!/^-?\d+$/.test(a.text) || v < min || v > max) { this.err(a, keyword,
-      `expected an integer ${min}..${max}, got "${a.text}"`); return undefined; }
+    if (!/^-?\d+$/.test(a.text) || v < min || v > max) {
+      this.err(a, keyword, `expected an integer ${min}..${max}, got "${a.text}"`);
+      return undefined;
+    }
     return v;
   }
   int(n: Node, min: number, max: number, i = 0): number | undefined {
@@ -57,8 +86,10 @@ export class Ctx {
   /** Seconds, fractions allowed (floatd); returns milliseconds (or `perSecond` units). */
   secsTok(a: Token, keyword: string, min: number, max: number, perSecond = 1000): number | undefined {
     const v = Number(a.text);
-    if (!/^\d+(\.\d+)?$/.test(a.text) || v < min || v > max) { this.err(a, keyword,
-      `expected seconds ${min}..${max}, got "${a.text}"`); return undefined; }
+    if (!/^\d+(\.\d+)?$/.test(a.text) || v < min || v > max) {
+      this.err(a, keyword, `expected seconds ${min}..${max}, got "${a.text}"`);
+      return undefined;
+    }
     return Math.round(v * perSecond);
   }
   secs(n: Node, min: number, max: number, perSecond = 1000): number | undefined {
@@ -78,8 +109,10 @@ export class Ctx {
     const a = this.arg(n, i, 'an IP address');
     if (!a) return undefined;
     const f = isIP(a.text);
-    if (!f || (family && f !== family)) { this.err(a, n.key.text,
-      `expected an IPv${family ?? '4 or IPv6'} address, got "${a.text}"`); return undefined; }
+    if (!f || (family && f !== family)) {
+      this.err(a, n.key.text, `expected an IPv${family ?? '4 or IPv6'} address, got "${a.text}"`);
+      return undefined;
+    }
     return a.text;
   }
   /** `weight N`: the one weight reader (vrrp_script, track_* entries, track files and processes). */

@@ -16,8 +16,13 @@ function charClass(p: string, i: number): { test: (ch: string) => boolean; next:
   while (j < p.length && (p[j] !== ']' || first)) {
     first = false;
     const lo = p[j]!;
-    if (p[j + 1] === '-' && j + 2 < p.length && p[j + 2] !== ']') { ranges.push([lo, p[j + 2]!]); j += 3; } else {
-      ranges.push([lo, lo]); j++; }
+    if (p[j + 1] === '-' && j + 2 < p.length && p[j + 2] !== ']') {
+      ranges.push([lo, p[j + 2]!]);
+      j += 3;
+    } else {
+      ranges.push([lo, lo]);
+      j++;
+    }
   }
   if (j >= p.length) return undefined;
   return { test: (ch) => ranges.some(([a, b]) => a <= ch && ch <= b) !== negate, next: j + 1 };
@@ -31,15 +36,26 @@ export function globMatch(pat: string, name: string): boolean {
   let starN = 0;
   while (n < name.length) {
     const c = pat[p];
-    if (c === '*') { starP = ++p; starN = n; continue; }
+    if (c === '*') {
+      starP = ++p;
+      starN = n;
+      continue;
+    }
     let ok = false;
     let next = p + 1;
     if (c === '?') ok = true;
     else if (c === '[') {
       const cls = charClass(pat, p);
-      if (cls) { ok = cls.test(name[n]!); next = cls.next; } else ok = name[n] === '[';
+      if (cls) {
+        ok = cls.test(name[n]!);
+        next = cls.next;
+      } else ok = name[n] === '[';
     } else if (c !== undefined) ok = c === name[n];
-    if (ok) { p = next; n++; continue; }
+    if (ok) {
+      p = next;
+      n++;
+      continue;
+    }
     if (starP < 0) return false;
     p = starP;
     n = ++starN;
@@ -56,8 +72,18 @@ export function globFiles(pattern: string): string[] {
   const dir = dirname(pattern);
   const pat = basename(pattern);
   try {
-    return readdirSync(dir).filter((f) => (f[0] !== '.' || pat[0] === '.') && globMatch(pat, f)).sort().map((f) =>
-      join(dir, f))
-      .filter((f) => { try { return statSync(f).isFile(); } catch { return false; } });
-  } catch { return []; }
+    return readdirSync(dir)
+      .filter((f) => (f[0] !== '.' || pat[0] === '.') && globMatch(pat, f))
+      .sort()
+      .map((f) => join(dir, f))
+      .filter((f) => {
+        try {
+          return statSync(f).isFile();
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
 }

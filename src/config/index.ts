@@ -12,7 +12,10 @@ export { reloadBlockers, logConfigDiagnostics, unsupported } from './report.js';
 export type * from './model.js';
 export type * from './lvs-model.js';
 
-export interface LoadResult { config: FloatdConfig | null; diagnostics: Diagnostic[] }
+export interface LoadResult {
+  config: FloatdConfig | null;
+  diagnostics: Diagnostic[];
+}
 export interface ParseOptions {
   configIds?: string[];
   /** `reload`: a file with no vrrp_instance is an error (a SIGHUP during a non-atomic copy must not stop every instance). */
@@ -41,10 +44,17 @@ export function capped(ds: Diagnostic[]): Diagnostic[] {
   const n = (s: Diagnostic['severity']): number => rest.filter((d) => d.severity === s).length;
   const first = rest[0]!;
   const worst = n('error') ? 'error' : n('warning') ? 'warning' : 'info';
-  return [...ds.slice(0, MAX_DIAGNOSTICS), {
-    severity: worst, file: first.file, line: first.line, col: first.col, code: 'limit',
-    message: `${rest.length} more diagnostics not shown (${n('error')} errors, ${n('warning')} warnings, ${n('info')} notes), the first here`,
-  }];
+  return [
+    ...ds.slice(0, MAX_DIAGNOSTICS),
+    {
+      severity: worst,
+      file: first.file,
+      line: first.line,
+      col: first.col,
+      code: 'limit',
+      message: `${rest.length} more diagnostics not shown (${n('error')} errors, ${n('warning')} warnings, ${n('info')} notes), the first here`,
+    },
+  ];
 }
 
 export async function loadConfig(path: string, opts: ParseOptions = {}): Promise<LoadResult> {
@@ -54,8 +64,18 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
     text = readConfigFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { config: null, diagnostics: [{ severity: 'error', file: path, line: 0, col: 0,
-      message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}` }] };
+    return {
+      config: null,
+      diagnostics: [
+        {
+          severity: 'error',
+          file: path,
+          line: 0,
+          col: 0,
+          message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}`,
+        },
+      ],
+    };
   }
   return parseConfigText(text, file, opts);
 }

@@ -18,23 +18,37 @@ export { LIMITS } from './limits.js';
 export { tree, type Node } from './tree.js';
 
 export interface Token {
-  text: string; file: string; line: number; col: number; quoted: boolean;
+  text: string;
+  file: string;
+  line: number;
+  col: number;
+  quoted: boolean;
   /** The logical line: lines made by one definition or ~SEQ share a source line but not this. */
   stmt: number;
 }
 
-export interface LexOptions { configIds?: string[]; readFile?: (path: string) => string; random?: () => number }
+export interface LexOptions {
+  configIds?: string[];
+  readFile?: (path: string) => string;
+  random?: () => number;
+}
 
 interface State {
-  defs: Map<string, string>; diags: Diagnostic[]; depth: number; o: LexOptions; stmt: number;
+  defs: Map<string, string>;
+  diags: Diagnostic[];
+  depth: number;
+  o: LexOptions;
+  stmt: number;
   /** Files being read, outermost first (a file that includes itself is a loop). */
   stack: string[];
   /** Lines read so far (files, expansions, ~SEQ) and files opened: bounded in total. */
-  lines: number; files: number; chars: number; tokens: number;
+  lines: number;
+  files: number;
+  chars: number;
+  tokens: number;
   /** Set once a total bound is hit: reading stops. */
   stopped: boolean;
 }
-
 
 /** `${_HASH}` / `${_BANG}` stand in as private-use characters until the line is split,
   so they never start a comment. */
@@ -68,8 +82,12 @@ function unescape(line: string, j: number): { ch: string; next: number } {
  * shell: `ab"c d"e` is one word `abc de`) and take escapes; `#`/`!` at the start of a word
  * outside quotes start a comment.
  */
-export interface Word { text: string; col: number; quoted: boolean;
-  /** Column of a `"` never closed. */ unterminated?: number }
+export interface Word {
+  text: string;
+  col: number;
+  quoted: boolean;
+  /** Column of a `"` never closed. */ unterminated?: number;
+}
 
 export function splitLine(line: string): Word[] {
   const out: Word[] = [];
@@ -78,9 +96,16 @@ export function splitLine(line: string): Word[] {
   let close = -2;
   while (i < line.length) {
     const c = line[i]!;
-    if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
     if (c === '#' || c === '!') break;
-    if (c === '{' || c === '}') { out.push({ text: c, col: i + 1, quoted: false }); i++; continue; }
+    if (c === '{' || c === '}') {
+      out.push({ text: c, col: i + 1, quoted: false });
+      i++;
+      continue;
+    }
     const start = i;
     let text = '';
     let quoted = false;
@@ -89,7 +114,11 @@ export function splitLine(line: string): Word[] {
       // An undefined ${NAME} stays as written, braces included (keepalived keeps it too).
       if (line[i] === '$' && line[i + 1] === '{') {
         if (close !== -1 && close < i) close = line.indexOf('}', i);
-        if (close > 0) { text += line.slice(i, close + 1); i = close + 1; continue; }
+        if (close > 0) {
+          text += line.slice(i, close + 1);
+          i = close + 1;
+          continue;
+        }
       }
       if (line[i] !== '"') {
         // A run of plain characters is copied at once (not one concatenation per character).
@@ -103,7 +132,12 @@ export function splitLine(line: string): Word[] {
       const open = i;
       i++;
       while (i < line.length && line[i] !== '"') {
-        if (line[i] === '\\') { const u = unescape(line, i); text += u.ch; i = u.next; continue; }
+        if (line[i] === '\\') {
+          const u = unescape(line, i);
+          text += u.ch;
+          i = u.next;
+          continue;
+        }
         text += line[i];
         i++;
       }
@@ -124,7 +158,11 @@ export function splitCommand(text: string): string[] {
   let word: string | undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (c === ' ' || c === '\t') { if (word !== undefined) out.push(word); word = undefined; continue; }
+    if (c === ' ' || c === '\t') {
+      if (word !== undefined) out.push(word);
+      word = undefined;
+      continue;
+    }
     if (c === "'" || c === '"') {
       const end = text.indexOf(c, i + 1);
       const stop = end < 0 ? text.length : end;
@@ -132,7 +170,10 @@ export function splitCommand(text: string): string[] {
       i = stop;
       continue;
     }
-    if (c === '\\' && i + 1 < text.length) { word = (word ?? '') + text[++i]; continue; }
+    if (c === '\\' && i + 1 < text.length) {
+      word = (word ?? '') + text[++i];
+      continue;
+    }
     word = (word ?? '') + c;
   }
   if (word !== undefined) out.push(word);
@@ -149,13 +190,15 @@ const USE_RE = new RegExp(`\\$\\{(${NAME})((?:\\s+\\d+){0,2})\\s*\\}|\\$(${NAME}
 function expand(text: string, file: string, st: State): string | undefined {
   for (let round = 0; round < 32; round++) {
     let size = text.length;
-    const next = text.replace(USE_RE, (m, braced: string | undefined, args: string | undefined,
-      bare: string | undefined) => {
-      if (size > LIMITS.lineLength) return '';
-      const r = use(m, (braced ?? bare)!, args, file, st);
-      size += r.length - m.length;
-      return r;
-    });
+    const next = text.replace(
+      USE_RE,
+      (m, braced: string | undefined, args: string | undefined, bare: string | undefined) => {
+        if (size > LIMITS.lineLength) return '';
+        const r = use(m, (braced ?? bare)!, args, file, st);
+        size += r.length - m.length;
+        return r;
+      },
+    );
     if (size > LIMITS.lineLength) return undefined;
     if (next === text) return text;
     text = next;
@@ -165,10 +208,14 @@ function expand(text: string, file: string, st: State): string | undefined {
 
 function use(m: string, name: string, args: string | undefined, file: string, st: State): string {
   switch (name) {
-    case '_PWD': return dirname(file);
-    case '_INSTANCE': return st.o.configIds?.[0] ?? hostname();
-    case '_HASH': return HASH;
-    case '_BANG': return BANG;
+    case '_PWD':
+      return dirname(file);
+    case '_INSTANCE':
+      return st.o.configIds?.[0] ?? hostname();
+    case '_HASH':
+      return HASH;
+    case '_BANG':
+      return BANG;
     case '_RANDOM': {
       const [lo = 0, hi = 32767] = (args ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
       return String(lo + Math.floor((st.o.random ?? Math.random)() * (Math.max(lo, hi) - lo + 1)));
@@ -177,7 +224,10 @@ function use(m: string, name: string, args: string | undefined, file: string, st
   return st.defs.get(name) ?? m;
 }
 
-interface Line { text: string; line: number }
+interface Line {
+  text: string;
+  line: number;
+}
 
 const DEF_RE = new RegExp(`^\\s*\\$(${NAME})=(.*)$`);
 const SEQ_RE = /^\s*~SEQ(x?)\(([^)]*)\)\s*(.*)$/;
@@ -215,16 +265,23 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
     st.diags.push({ severity, file: path, line: l.line, col, keyword, message, ...(code ? { code } : {}) });
   };
   if (st.stopped) return;
-  if (depth > 32) { diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)',
-    'limit'); return; }
+  if (depth > 32) {
+    diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)', 'limit');
+    return;
+  }
   const all = '(files, ~SEQ and definitions together)';
-  if (!reread && ++st.lines > LIMITS.lines) { stop(diag, `more than ${LIMITS.lines} lines in all ${all}`, st); return; }
+  if (!reread && ++st.lines > LIMITS.lines) {
+    stop(diag, `more than ${LIMITS.lines} lines in all ${all}`, st);
+    return;
+  }
   if ((st.chars += l.text.length) > LIMITS.chars) {
     stop(diag, `more than ${LIMITS.chars / 1024 / 1024} MiB of text in all ${all}`, st);
     return;
   }
-  if (l.text.length > LIMITS.lineLength) { diag('error', 1, 'line',
-    `line longer than ${LIMITS.lineLength} characters; ignored`, 'limit'); return; }
+  if (l.text.length > LIMITS.lineLength) {
+    diag('error', 1, 'line', `line longer than ${LIMITS.lineLength} characters; ignored`, 'limit');
+    return;
+  }
   let raw = l.text;
   let col0 = 0;
   // @id / @^id: the line counts only when the id is (or is not) one of the active config ids.
@@ -236,24 +293,45 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
     raw = raw.slice(col0);
   }
   const seq = SEQ_RE.exec(raw);
-  if (seq) { sequence(path, l, seq, st, out, depth, diag); return; }
+  if (seq) {
+    sequence(path, l, seq, st, out, depth, diag);
+    return;
+  }
   const def = DEF_RE.exec(raw);
-  if (def) { st.defs.set(def[1]!, def[2]!.trim()); return; }
+  if (def) {
+    st.defs.set(def[1]!, def[2]!.trim());
+    return;
+  }
   const expanded = expand(raw, path, st);
   if (expanded === undefined) {
-    diag('error', col0 + 1, 'definition',
-      `definitions make this line longer than ${LIMITS.lineLength} characters (a definition that doubles itself?); ignored`, 'limit');
+    diag(
+      'error',
+      col0 + 1,
+      'definition',
+      `definitions make this line longer than ${LIMITS.lineLength} characters (a definition that doubles itself?); ignored`,
+      'limit',
+    );
     return;
   }
   if (expanded !== raw) {
     // Re-read what the definitions produced: it may be several lines, a conditional, a definition.
-    processLines(path, expanded.split('\n').map((text) => ({ text, line: l.line })), st, out, depth + 1, true);
+    processLines(
+      path,
+      expanded.split('\n').map((text) => ({ text, line: l.line })),
+      st,
+      out,
+      depth + 1,
+      true,
+    );
     return;
   }
   const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0 }));
-  for (const w of words) if (w.unterminated) diag('error', w.unterminated + col0, 'quote',
-    'a double quote is never closed on this line');
-  if (words[0]?.text === 'include' && !words[0].quoted) { include(path, words, st, out, diag); return; }
+  for (const w of words)
+    if (w.unterminated) diag('error', w.unterminated + col0, 'quote', 'a double quote is never closed on this line');
+  if (words[0]?.text === 'include' && !words[0].quoted) {
+    include(path, words, st, out, diag);
+    return;
+  }
   if ((st.tokens += words.length) > LIMITS.tokens) {
     stop(diag, `more than ${LIMITS.tokens} words in all`, st);
     return;
@@ -270,24 +348,38 @@ function stop(diag: Diag, what: string, st: State): void {
 
 /** The identity of a file for loop detection: its real path when it exists. */
 function identity(f: string): string {
-  try { return realpathSync(f); } catch { return resolve(f); }
+  try {
+    return realpathSync(f);
+  } catch {
+    return resolve(f);
+  }
 }
 
 /** `include GLOB`: each matching file in name order; loops, depth and the number of files are bounded. */
 function include(path: string, words: Word[], st: State, out: Token[], diag: Diag): void {
   const arg = words[1];
-  if (!arg) { diag('error', words[0]!.col, 'include', 'expected a file name or glob'); return; }
+  if (!arg) {
+    diag('error', words[0]!.col, 'include', 'expected a file name or glob');
+    return;
+  }
   const files = globFiles(resolve(dirname(path), arg.text));
   if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`);
-  if (st.depth >= LIMITS.includeDepth) { diag('error', arg.col, 'include',
-    `includes nested more than ${LIMITS.includeDepth} deep`, 'limit'); return; }
+  if (st.depth >= LIMITS.includeDepth) {
+    diag('error', arg.col, 'include', `includes nested more than ${LIMITS.includeDepth} deep`, 'limit');
+    return;
+  }
   for (const f of files) {
     if (st.stopped) return;
     const id = identity(f);
     const loop = st.stack.indexOf(id);
     if (loop >= 0) {
-      diag('error', arg.col, 'include', `include loop: ${[...st.stack.slice(loop), id].join(' → ')}; not read again`,
-        'limit');
+      diag(
+        'error',
+        arg.col,
+        'include',
+        `include loop: ${[...st.stack.slice(loop), id].join(' → ')}; not read again`,
+        'limit',
+      );
       continue;
     }
     if (++st.files > LIMITS.files) {
@@ -296,7 +388,9 @@ function include(path: string, words: Word[], st: State, out: Token[], diag: Dia
       return;
     }
     let t: string;
-    try { t = (st.o.readFile ?? readConfigFile)(f); } catch (e) {
+    try {
+      t = (st.o.readFile ?? readConfigFile)(f);
+    } catch (e) {
       diag('error', arg.col, 'include', `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       continue;
     }
@@ -314,8 +408,12 @@ function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Tok
   const args = m[2]!.split(',').map((a) => a.trim());
   const name = args.shift() ?? '';
   const nums = args.map((a) => Number(expand(a, path, st) ?? NaN));
-  if (!new RegExp(`^${NAME}$`).test(name) || nums.length < 1 || nums.length > 3 || nums.some((x) =>
-    !Number.isInteger(x))) {
+  if (
+    !new RegExp(`^${NAME}$`).test(name) ||
+    nums.length < 1 ||
+    nums.length > 3 ||
+    nums.some((x) => !Number.isInteger(x))
+  ) {
     diag('error', 1, kw, `expected ${kw}(var, [start, [step,]] end) with whole numbers, got "${m[2]}"`);
     return;
   }
@@ -333,16 +431,34 @@ function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Tok
     st.defs.set(name, m[1] ? v.toString(16) : String(v));
     processLine(path, { text: m[3]!, line: l.line }, st, out, depth + 1);
   }
-  if (prev === undefined) st.defs.delete(name); else st.defs.set(name, prev);
+  if (prev === undefined) st.defs.delete(name);
+  else st.defs.set(name, prev);
 }
 
 function lexFile(path: string, text: string, st: State, out: Token[]): void {
-  processLines(path, text.split('\n').map((t, i) => ({ text: t, line: i + 1 })), st, out, 0);
+  processLines(
+    path,
+    text.split('\n').map((t, i) => ({ text: t, line: i + 1 })),
+    st,
+    out,
+    0,
+  );
 }
 
 export function lex(path: string, text: string, o: LexOptions = {}): { tokens: Token[]; diagnostics: Diagnostic[] } {
-  const st: State = { defs: new Map(), diags: [], depth: 0, o, stmt: 0, stack: [identity(path)], lines: 0, files: 1,
-    chars: 0, tokens: 0, stopped: false };
+  const st: State = {
+    defs: new Map(),
+    diags: [],
+    depth: 0,
+    o,
+    stmt: 0,
+    stack: [identity(path)],
+    lines: 0,
+    files: 1,
+    chars: 0,
+    tokens: 0,
+    stopped: false,
+  };
   const tokens: Token[] = [];
   lexFile(path, text, st, tokens);
   return { tokens, diagnostics: st.diags };

@@ -13,33 +13,56 @@ import type { NotifyScript } from './model.js';
 
 const SCHEDS: readonly string[] = ['rr', 'wrr', 'sh', 'dh', 'mh', 'fo'];
 const REFUSED_SCHEDS: Record<string, string> = {
-  lc: 'wrr (or mh for consistent hashing)', wlc: 'wrr with the same weights', lblc: 'dh', lblcr: 'dh', sed: 'wrr', nq: 'wrr',
-  ovf: 'fo', twos: 'wrr',
+  lc: 'wrr (or mh for consistent hashing)',
+  wlc: 'wrr with the same weights',
+  lblc: 'dh',
+  lblcr: 'dh',
+  sed: 'wrr',
+  nq: 'wrr',
+  ovf: 'fo',
+  twos: 'wrr',
 };
 const NOT_HONOURED = 'parsed but not honoured by floatd';
 /** Largest address range one `virtual_server_group` line may expand to. */
 const MAX_RANGE = 256;
 
-interface Group { endpoints: VsEndpoint[]; fwmarks: number[]; families: Set<4 | 6>; pos: Token }
+interface Group {
+  endpoints: VsEndpoint[];
+  fwmarks: number[];
+  families: Set<4 | 6>;
+  pos: Token;
+}
 
 function script(c: LvsCtx, n: Node): NotifyScript | undefined {
   const a = c.arg(n, 0, 'a script');
   if (!a) return undefined;
-  return { argv: a.quoted ? splitCommand(a.text) : [a.text], ...(n.args[1] ? { user: n.args[1].text } : {}),
-    ...(n.args[2] ? { group: n.args[2].text } : {}) };
+  return {
+    argv: a.quoted ? splitCommand(a.text) : [a.text],
+    ...(n.args[1] ? { user: n.args[1].text } : {}),
+    ...(n.args[2] ? { group: n.args[2].text } : {}),
+  };
 }
 
 function port(c: LvsCtx, t: Token | undefined, owner: Token, what: string): number | undefined {
-  if (!t) { c.err(owner, owner.text, `${what} has no port`, `write: ${owner.text} ADDRESS PORT`); return undefined; }
+  if (!t) {
+    c.err(owner, owner.text, `${what} has no port`, `write: ${owner.text} ADDRESS PORT`);
+    return undefined;
+  }
   const v = Number(t.text);
-  if (!/^\d+$/.test(t.text) || v < 1 || v > 65535) { c.err(t, owner.text, `expected a port 1..65535, got "${t.text}"`); return undefined; }
+  if (!/^\d+$/.test(t.text) || v < 1 || v > 65535) {
+    c.err(t, owner.text, `expected a port 1..65535, got "${t.text}"`);
+    return undefined;
+  }
   return v;
 }
 
 /** `192.0.2.3-10` (last IPv4 octet / IPv6 group range, keepalived's form) → addresses. */
 function expandRange(c: LvsCtx, t: Token): string[] | undefined {
   const m = /^(.*[.:])([0-9a-fA-F]+)-([0-9a-fA-F]+)$/.exec(t.text);
-  if (!m) { c.err(t, 'virtual_server_group', `expected an IP address or range, got "${t.text}"`); return undefined; }
+  if (!m) {
+    c.err(t, 'virtual_server_group', `expected an IP address or range, got "${t.text}"`);
+    return undefined;
+  }
   const v6 = m[1]!.endsWith(':');
   const lo = parseInt(m[2]!, v6 ? 16 : 10);
   const hi = parseInt(m[3]!, v6 ? 16 : 10);
@@ -55,53 +78,108 @@ function expandRange(c: LvsCtx, t: Token): string[] | undefined {
 function group(c: LvsCtx, n: Node): Group {
   const g: Group = { endpoints: [], fwmarks: [], families: new Set(), pos: n.key };
   for (const e of n.children ?? []) {
-    if (e.key.text === 'fwmark') { const v = c.int(e, 1, 0xffffffff); if (v !== undefined) g.fwmarks.push(v); continue; }
+    if (e.key.text === 'fwmark') {
+      const v = c.int(e, 1, 0xffffffff);
+      if (v !== undefined) g.fwmarks.push(v);
+      continue;
+    }
     const addrs = isIP(e.key.text) ? [e.key.text] : expandRange(c, e.key);
     const p = port(c, e.args[0], e.key, `virtual_server_group entry ${e.key.text}`);
     if (!addrs || p === undefined) continue;
-    for (const a of addrs) { g.endpoints.push({ address: a, port: p }); g.families.add(isIP(a) as 4 | 6); }
+    for (const a of addrs) {
+      g.endpoints.push({ address: a, port: p });
+      g.families.add(isIP(a) as 4 | 6);
+    }
   }
   return g;
 }
 
-function realServer(c: LvsCtx, n: Node, vs: VirtualServerConfig, d: CheckDefaults, inhibit: boolean): RealServerConfig | undefined {
+function realServer(
+  c: LvsCtx,
+  n: Node,
+  vs: VirtualServerConfig,
+  d: CheckDefaults,
+  inhibit: boolean,
+): RealServerConfig | undefined {
   const addr = n.args[0];
-  if (!addr || !isIP(addr.text)) { c.err(addr ?? n.key, 'real_server',
-    `expected real_server ADDRESS PORT, got "${addr?.text ?? ''}"`); return undefined; }
-  // A fwmark service may leave the port out: the connection keeps its destination port (IPVS port 0).
-  const p = !n.args[1] && vs.fwmarks.length && !vs.endpoints.length ? 0 : port(c, n.args[1], n.key, `real_server ${addr.text}`);
-  if (p === undefined) return undefined;
-  if (isIP(addr.text) !== vs.family) {
-    c.err(addr, 'real_server', `real_server ${addr.text} is IPv${isIP(addr.text)} but virtual_server ${vs.key} is IPv${vs.family}`,
-      'the kernel cannot NAT between address families: use real servers of the virtual address\'s family');
+  if (!addr || !isIP(addr.text)) {
+    c.err(addr ?? n.key, 'real_server', `expected real_server ADDRESS PORT, got "${addr?.text ?? ''}"`);
     return undefined;
   }
-  const rs: RealServerConfig = { address: addr.text, port: p, weight: 1, inhibitOnFailure: inhibit, checks: [], pos: c.at(n.key) };
+  // A fwmark service may leave the port out: the connection keeps its destination port (IPVS port 0).
+  const p =
+    !n.args[1] && vs.fwmarks.length && !vs.endpoints.length ? 0 : port(c, n.args[1], n.key, `real_server ${addr.text}`);
+  if (p === undefined) return undefined;
+  if (isIP(addr.text) !== vs.family) {
+    c.err(
+      addr,
+      'real_server',
+      `real_server ${addr.text} is IPv${isIP(addr.text)} but virtual_server ${vs.key} is IPv${vs.family}`,
+      "the kernel cannot NAT between address families: use real servers of the virtual address's family",
+    );
+    return undefined;
+  }
+  const rs: RealServerConfig = {
+    address: addr.text,
+    port: p,
+    weight: 1,
+    inhibitOnFailure: inhibit,
+    checks: [],
+    pos: c.at(n.key),
+  };
   const rd: CheckDefaults = { ...d };
   const checkNodes: Node[] = [];
   for (const e of n.children ?? []) {
     const k = e.key.text;
     if (timing(c, e, rd)) continue;
-    if (ALL_CHECKS.includes(k)) { checkNodes.push(e); continue; }
+    if (ALL_CHECKS.includes(k)) {
+      checkNodes.push(e);
+      continue;
+    }
     switch (k) {
-      case 'weight': { const v = c.int(e, 0, 65535); if (v !== undefined) rs.weight = v; break; }
-      case 'inhibit_on_failure': rs.inhibitOnFailure = true; break;
-      case 'notify_up': rs.notifyUp = script(c, e); break;
-      case 'notify_down': rs.notifyDown = script(c, e); break;
-      case 'virtualhost': rd.virtualhost = c.arg(e, 0, 'a host name')?.text; break;
-      case 'lvs_method': case 'lb_kind': {
-        const a = c.arg(e, 0, 'NAT or DR');
-        if (a && a.text !== vs.method) c.err(a, k,
-          `real_server ${addr.text} uses ${a.text} but its virtual_server uses ${vs.method}`, 'one forwarding method per virtual_server in floatd');
+      case 'weight': {
+        const v = c.int(e, 0, 65535);
+        if (v !== undefined) rs.weight = v;
         break;
       }
-      case 'uthreshold': case 'lthreshold': case 'smtp_alert': c.warn(e.key, k, NOT_HONOURED); break;
+      case 'inhibit_on_failure':
+        rs.inhibitOnFailure = true;
+        break;
+      case 'notify_up':
+        rs.notifyUp = script(c, e);
+        break;
+      case 'notify_down':
+        rs.notifyDown = script(c, e);
+        break;
+      case 'virtualhost':
+        rd.virtualhost = c.arg(e, 0, 'a host name')?.text;
+        break;
+      case 'lvs_method':
+      case 'lb_kind': {
+        const a = c.arg(e, 0, 'NAT or DR');
+        if (a && a.text !== vs.method)
+          c.err(
+            a,
+            k,
+            `real_server ${addr.text} uses ${a.text} but its virtual_server uses ${vs.method}`,
+            'one forwarding method per virtual_server in floatd',
+          );
+        break;
+      }
+      case 'uthreshold':
+      case 'lthreshold':
+      case 'smtp_alert':
+        c.warn(e.key, k, NOT_HONOURED);
+        break;
       default:
         if (/_CHECK$|_GET$/.test(k)) c.err(e.key, k, `unknown checker ${k}`, `checkers: ${ALL_CHECKS.join(', ')}`);
         else c.warn(e.key, k, 'unknown keyword in real_server, ignored');
     }
   }
-  for (const e of checkNodes) { const ch = checkBlock(c, e, rd); if (ch) rs.checks.push(ch); }
+  for (const e of checkNodes) {
+    const ch = checkBlock(c, e, rd);
+    if (ch) rs.checks.push(ch);
+  }
   return rs;
 }
 
@@ -110,8 +188,13 @@ function sched(c: LvsCtx, e: Node): LvsSched | undefined {
   if (!a) return undefined;
   if (SCHEDS.includes(a.text)) return a.text as LvsSched;
   const alt = REFUSED_SCHEDS[a.text];
-  if (alt) c.err(a, e.key.text,
-    `scheduler ${a.text} is not supported: floatd balances in nftables, which keeps no per-server connection counts`, `use ${alt}`);
+  if (alt)
+    c.err(
+      a,
+      e.key.text,
+      `scheduler ${a.text} is not supported: floatd balances in nftables, which keeps no per-server connection counts`,
+      `use ${alt}`,
+    );
   else c.err(a, e.key.text, `unknown scheduler "${a.text}"`, `supported: ${SCHEDS.join(', ')}`);
   return undefined;
 }
@@ -127,44 +210,88 @@ function method(c: LvsCtx, e: Node): LvsMethod | undefined {
 }
 
 /** The head of `virtual_server IP PORT | fwmark N | group NAME`. */
-function head(c: LvsCtx, n: Node, groups: Map<string,
-  Group>): Pick<VirtualServerConfig, 'key' | 'family' | 'endpoints' | 'fwmarks'> | undefined {
+function head(
+  c: LvsCtx,
+  n: Node,
+  groups: Map<string, Group>,
+): Pick<VirtualServerConfig, 'key' | 'family' | 'endpoints' | 'fwmarks'> | undefined {
   const [a0, a1] = n.args;
-  if (!a0) { c.err(n.key, 'virtual_server', 'expected virtual_server ADDRESS PORT, fwmark N or group NAME'); return undefined; }
+  if (!a0) {
+    c.err(n.key, 'virtual_server', 'expected virtual_server ADDRESS PORT, fwmark N or group NAME');
+    return undefined;
+  }
   if (a0.text === 'fwmark') {
     const v = Number(a1?.text);
-    if (!a1 || !/^\d+$/.test(a1.text) || v < 1 || v > 0xffffffff) { c.err(a1 ?? a0, 'virtual_server',
-      'expected fwmark 1..4294967295'); return undefined; }
+    if (!a1 || !/^\d+$/.test(a1.text) || v < 1 || v > 0xffffffff) {
+      c.err(a1 ?? a0, 'virtual_server', 'expected fwmark 1..4294967295');
+      return undefined;
+    }
     return { key: `fwmark ${v}`, family: 4, endpoints: [], fwmarks: [v] };
   }
   if (a0.text === 'group') {
     const g = a1 ? groups.get(a1.text) : undefined;
-    if (!g) { c.err(a1 ?? a0, 'virtual_server', `no virtual_server_group ${a1?.text ?? ''}`,
-      'define it with virtual_server_group NAME { ADDRESS PORT … }'); return undefined; }
-    if (g.families.size > 1) { c.err(g.pos, 'virtual_server_group',
-      `virtual_server_group ${a1!.text} mixes IPv4 and IPv6`, 'one family per group'); return undefined; }
-    if (!g.endpoints.length && !g.fwmarks.length) { c.err(g.pos, 'virtual_server_group',
-      `virtual_server_group ${a1!.text} is empty`); return undefined; }
+    if (!g) {
+      c.err(
+        a1 ?? a0,
+        'virtual_server',
+        `no virtual_server_group ${a1?.text ?? ''}`,
+        'define it with virtual_server_group NAME { ADDRESS PORT … }',
+      );
+      return undefined;
+    }
+    if (g.families.size > 1) {
+      c.err(
+        g.pos,
+        'virtual_server_group',
+        `virtual_server_group ${a1!.text} mixes IPv4 and IPv6`,
+        'one family per group',
+      );
+      return undefined;
+    }
+    if (!g.endpoints.length && !g.fwmarks.length) {
+      c.err(g.pos, 'virtual_server_group', `virtual_server_group ${a1!.text} is empty`);
+      return undefined;
+    }
     return { key: `group ${a1!.text}`, family: [...g.families][0] ?? 4, endpoints: g.endpoints, fwmarks: g.fwmarks };
   }
-  if (!isIP(a0.text)) { c.err(a0, 'virtual_server', `expected an IP address, fwmark or group, got "${a0.text}"`); return undefined; }
+  if (!isIP(a0.text)) {
+    c.err(a0, 'virtual_server', `expected an IP address, fwmark or group, got "${a0.text}"`);
+    return undefined;
+  }
   const p = port(c, a1, n.key, `virtual_server ${a0.text}`);
   if (p === undefined) return undefined;
   const family = isIP(a0.text) as 4 | 6;
-  return { key: `${family === 6 ? `[${a0.text}]` : a0.text}:${p}`, family, endpoints: [{ address: a0.text, port: p }], fwmarks: [] };
+  return {
+    key: `${family === 6 ? `[${a0.text}]` : a0.text}:${p}`,
+    family,
+    endpoints: [{ address: a0.text, port: p }],
+    fwmarks: [],
+  };
 }
 
 /** What nftables' DR (netdev ingress, before conntrack) can do; false after a positioned error. */
 function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
   if (vs.family === 6 || vs.fwmarks.length) {
-    c.err(n.key, 'lvs_method', `DR for ${vs.family === 6 ? 'IPv6' : 'fwmark'} services is not supported yet by floatd`,
-      'use an IPv4 address service, or NAT');
+    c.err(
+      n.key,
+      'lvs_method',
+      `DR for ${vs.family === 6 ? 'IPv6' : 'fwmark'} services is not supported yet by floatd`,
+      'use an IPv4 address service, or NAT',
+    );
     return false;
   }
-  if (vs.persistenceTimeoutS) c.warn(n.key, 'persistence_timeout',
-    'not honoured with DR (no connection state at ingress): use lvs_sched sh, which keeps a client on one server');
-  if (vs.sched === 'rr' || vs.sched === 'wrr') c.warn(n.key, 'lvs_sched',
-    `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the spread is statistical, not in turn`);
+  if (vs.persistenceTimeoutS)
+    c.warn(
+      n.key,
+      'persistence_timeout',
+      'not honoured with DR (no connection state at ingress): use lvs_sched sh, which keeps a client on one server',
+    );
+  if (vs.sched === 'rr' || vs.sched === 'wrr')
+    c.warn(
+      n.key,
+      'lvs_sched',
+      `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the spread is statistical, not in turn`,
+    );
   return true;
 }
 
@@ -172,8 +299,19 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
   const h = head(c, n, groups);
   if (!h) return undefined;
   const vs: VirtualServerConfig = {
-    ...h, protocol: 'TCP', sched: 'wrr', hashPort: false, method: 'NAT', delayLoopMs: 60_000, quorum: 1, hysteresis: 0,
-    alpha: false, omega: false, realServers: [], pos: c.at(n.key), ...(n.close && n.close.file === n.key.file ? { endLine: n.close.line } : {}),
+    ...h,
+    protocol: 'TCP',
+    sched: 'wrr',
+    hashPort: false,
+    method: 'NAT',
+    delayLoopMs: 60_000,
+    quorum: 1,
+    hysteresis: 0,
+    alpha: false,
+    omega: false,
+    realServers: [],
+    pos: c.at(n.key),
+    ...(n.close && n.close.file === n.key.file ? { endLine: n.close.line } : {}),
   };
   const d: CheckDefaults = { delayLoopMs: 60_000, connectTimeoutMs: 5000, alpha: false };
   let schedSet = false;
@@ -182,53 +320,122 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
   const rsNodes: Node[] = [];
   for (const e of n.children ?? []) {
     const k = e.key.text;
-    if (k === 'real_server') { rsNodes.push(e); continue; }
-    if (timing(c, e, d)) { if (k === 'alpha') vs.alpha = true; continue; }
+    if (k === 'real_server') {
+      rsNodes.push(e);
+      continue;
+    }
+    if (timing(c, e, d)) {
+      if (k === 'alpha') vs.alpha = true;
+      continue;
+    }
     switch (k) {
-      case 'lb_algo': case 'lvs_sched': { schedSet = true; const s = sched(c, e); if (s) vs.sched = s; else ok = false; break; }
-      case 'lb_kind': case 'lvs_method': { const m = method(c, e); if (m) vs.method = m; else ok = false; break; }
+      case 'lb_algo':
+      case 'lvs_sched': {
+        schedSet = true;
+        const s = sched(c, e);
+        if (s) vs.sched = s;
+        else ok = false;
+        break;
+      }
+      case 'lb_kind':
+      case 'lvs_method': {
+        const m = method(c, e);
+        if (m) vs.method = m;
+        else ok = false;
+        break;
+      }
       case 'protocol': {
         const a = c.arg(e, 0, 'TCP or UDP');
         if (a && (a.text === 'TCP' || a.text === 'UDP')) vs.protocol = a.text;
-        else if (a) { c.err(a, k, `protocol ${a.text} is not supported by floatd`, 'use TCP or UDP'); ok = false; }
+        else if (a) {
+          c.err(a, k, `protocol ${a.text} is not supported by floatd`, 'use TCP or UDP');
+          ok = false;
+        }
         break;
       }
-      case 'persistence_timeout': vs.persistenceTimeoutS = e.args[0] ? c.int(e, 1, 86400 * 31) : 360; break;
+      case 'persistence_timeout':
+        vs.persistenceTimeoutS = e.args[0] ? c.int(e, 1, 86400 * 31) : 360;
+        break;
       case 'persistence_granularity': {
         const a = e.args[0];
-        if (a && a.text !== '255.255.255.255' && a.text !== '128') c.warn(a, k, `${NOT_HONOURED}: persistence is per client address`);
+        if (a && a.text !== '255.255.255.255' && a.text !== '128')
+          c.warn(a, k, `${NOT_HONOURED}: persistence is per client address`);
         break;
       }
-      case 'quorum': { const v = c.int(e, 1, 0xffffffff); if (v !== undefined) vs.quorum = v; break; }
-      case 'hysteresis': { const v = c.int(e, 0, 0xffffffff); if (v !== undefined) vs.hysteresis = v; break; }
-      case 'quorum_up': vs.quorumUp = script(c, e); break;
-      case 'quorum_down': vs.quorumDown = script(c, e); break;
+      case 'quorum': {
+        const v = c.int(e, 1, 0xffffffff);
+        if (v !== undefined) vs.quorum = v;
+        break;
+      }
+      case 'hysteresis': {
+        const v = c.int(e, 0, 0xffffffff);
+        if (v !== undefined) vs.hysteresis = v;
+        break;
+      }
+      case 'quorum_up':
+        vs.quorumUp = script(c, e);
+        break;
+      case 'quorum_down':
+        vs.quorumDown = script(c, e);
+        break;
       case 'sorry_server': {
         const a = e.args[0];
-        if (!a || !isIP(a.text)) { c.err(a ?? e.key, k, 'expected sorry_server ADDRESS PORT'); break; }
-        if (isIP(a.text) !== vs.family) { c.err(a, k, `sorry_server ${a.text} is not IPv${vs.family} like its virtual_server`); break; }
+        if (!a || !isIP(a.text)) {
+          c.err(a ?? e.key, k, 'expected sorry_server ADDRESS PORT');
+          break;
+        }
+        if (isIP(a.text) !== vs.family) {
+          c.err(a, k, `sorry_server ${a.text} is not IPv${vs.family} like its virtual_server`);
+          break;
+        }
         const p = port(c, e.args[1], e.key, `sorry_server ${a.text}`);
         if (p !== undefined) vs.sorry = { address: a.text, port: p, inhibit: vs.sorry?.inhibit ?? false };
         break;
       }
-      case 'sorry_server_inhibit': if (vs.sorry) vs.sorry.inhibit = true; else vs.sorry = { address: '', port: 0, inhibit: true }; break;
-      case 'sorry_server_lvs_method': { const m = method(c, e); if (m && m !== vs.method) c.err(e.key, k,
-        'the sorry server must use its virtual_server\'s method'); break; }
-      case 'omega': vs.omega = true; break;
-      case 'inhibit_on_failure': inhibit = true; break;
-      case 'virtualhost': vs.virtualhost = c.arg(e, 0, 'a host name')?.text; d.virtualhost = vs.virtualhost; break;
-      case 'sh-port': case 'mh-port': vs.hashPort = true; break;
+      case 'sorry_server_inhibit':
+        if (vs.sorry) vs.sorry.inhibit = true;
+        else vs.sorry = { address: '', port: 0, inhibit: true };
+        break;
+      case 'sorry_server_lvs_method': {
+        const m = method(c, e);
+        if (m && m !== vs.method) c.err(e.key, k, "the sorry server must use its virtual_server's method");
+        break;
+      }
+      case 'omega':
+        vs.omega = true;
+        break;
+      case 'inhibit_on_failure':
+        inhibit = true;
+        break;
+      case 'virtualhost':
+        vs.virtualhost = c.arg(e, 0, 'a host name')?.text;
+        d.virtualhost = vs.virtualhost;
+        break;
+      case 'sh-port':
+      case 'mh-port':
+        vs.hashPort = true;
+        break;
       // floatd's slot tables hold only servers in rotation, so a hash always falls back.
-      case 'sh-fallback': case 'mh-fallback': case 'hashed': break;
+      case 'sh-fallback':
+      case 'mh-fallback':
+      case 'hashed':
+        break;
       case 'ip_family': {
         const a = c.arg(e, 0, 'inet or inet6');
-        if (a?.text === 'inet6') vs.family = 6; else if (a && a.text !== 'inet') c.err(a, k, `expected inet or inet6, got "${a.text}"`);
+        if (a?.text === 'inet6') vs.family = 6;
+        else if (a && a.text !== 'inet') c.err(a, k, `expected inet or inet6, got "${a.text}"`);
         break;
       }
       case 'ha_suspend':
         c.warn(e.key, k, `${NOT_HONOURED}: checks and rules keep running on a BACKUP, so a takeover serves at once`);
         break;
-      case 'ops': case 'flag-1': case 'flag-2': case 'flag-3': case 'smtp_alert': case 'persistence_engine': case 'lvs_sync_daemon':
+      case 'ops':
+      case 'flag-1':
+      case 'flag-2':
+      case 'flag-3':
+      case 'smtp_alert':
+      case 'persistence_engine':
+      case 'lvs_sync_daemon':
         c.warn(e.key, k, NOT_HONOURED);
         break;
       default:
@@ -236,32 +443,48 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
         else c.warn(e.key, k, 'unknown keyword in virtual_server, ignored');
     }
   }
-  if (!schedSet) c.warn(n.key, 'lvs_sched',
-    'no lvs_sched: keepalived\'s default wlc needs connection counts nftables does not keep; using wrr', 'write lvs_sched wrr (or rr)');
-  if (vs.sorry && !vs.sorry.address) { c.err(n.key, 'sorry_server_inhibit',
-    'sorry_server_inhibit without sorry_server'); vs.sorry = undefined; }
-  if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0) c.warn(n.key, 'hysteresis',
-    `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
+  if (!schedSet)
+    c.warn(
+      n.key,
+      'lvs_sched',
+      "no lvs_sched: keepalived's default wlc needs connection counts nftables does not keep; using wrr",
+      'write lvs_sched wrr (or rr)',
+    );
+  if (vs.sorry && !vs.sorry.address) {
+    c.err(n.key, 'sorry_server_inhibit', 'sorry_server_inhibit without sorry_server');
+    vs.sorry = undefined;
+  }
+  if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0)
+    c.warn(n.key, 'hysteresis', `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
   vs.delayLoopMs = d.delayLoopMs;
   vs.key += `/${vs.protocol}`;
   if (vs.method === 'DR' && !drOk(c, n, vs)) ok = false;
   for (const e of rsNodes) {
     const rs = realServer(c, e, vs, d, inhibit);
-    if (!rs) { ok = false; continue; }
-    if (vs.method === 'DR' && rs.port !== 0 && vs.endpoints.some((x) => x.port !== rs.port)) {
-      c.err(e.key, 'real_server', `real_server ${rs.address} port ${rs.port}: DR cannot change the port`,
-        `use the virtual server's port (${vs.endpoints[0]?.port ?? ''})`);
+    if (!rs) {
       ok = false;
       continue;
     }
-    if (vs.realServers.some((x) => x.address === rs.address && x.port === rs.port)) c.err(e.key, 'real_server',
-      `duplicate real_server ${rs.address} ${rs.port}`);
+    if (vs.method === 'DR' && rs.port !== 0 && vs.endpoints.some((x) => x.port !== rs.port)) {
+      c.err(
+        e.key,
+        'real_server',
+        `real_server ${rs.address} port ${rs.port}: DR cannot change the port`,
+        `use the virtual server's port (${vs.endpoints[0]?.port ?? ''})`,
+      );
+      ok = false;
+      continue;
+    }
+    if (vs.realServers.some((x) => x.address === rs.address && x.port === rs.port))
+      c.err(e.key, 'real_server', `duplicate real_server ${rs.address} ${rs.port}`);
     else vs.realServers.push(rs);
   }
-  if (new Set(vs.realServers.map((r) => r.port === 0)).size > 1) { c.err(n.key, 'real_server',
-    `virtual_server ${vs.key} mixes real servers with and without a port`); ok = false; }
-  if (!vs.realServers.length && !vs.sorry) c.warn(n.key, 'virtual_server',
-    `virtual_server ${vs.key} has no real_server: connections to it are refused`);
+  if (new Set(vs.realServers.map((r) => r.port === 0)).size > 1) {
+    c.err(n.key, 'real_server', `virtual_server ${vs.key} mixes real servers with and without a port`);
+    ok = false;
+  }
+  if (!vs.realServers.length && !vs.sorry)
+    c.warn(n.key, 'virtual_server', `virtual_server ${vs.key} has no real_server: connections to it are refused`);
   return ok ? vs : undefined;
 }
 
@@ -269,7 +492,10 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
 const groupsOf = new WeakMap<object, Map<string, Group>>();
 const groupsFor = (build: object): Map<string, Group> => {
   let g = groupsOf.get(build);
-  if (!g) { g = new Map(); groupsOf.set(build, g); }
+  if (!g) {
+    g = new Map();
+    groupsOf.set(build, g);
+  }
   return g;
 };
 
@@ -277,7 +503,10 @@ const groupsFor = (build: object): Map<string, Group> => {
 export function readVsGroup(c: LvsCtx, n: Node, build: object): void {
   const name = c.arg(n, 0, 'a group name');
   if (!name) return;
-  if (!n.children) { c.err(n.key, 'virtual_server_group', 'expected a { } block after virtual_server_group NAME'); return; }
+  if (!n.children) {
+    c.err(n.key, 'virtual_server_group', 'expected a { } block after virtual_server_group NAME');
+    return;
+  }
   const groups = groupsFor(build);
   if (groups.has(name.text)) c.err(name, 'virtual_server_group', `duplicate virtual_server_group ${name.text}`);
   else groups.set(name.text, group(c, n));
@@ -285,11 +514,24 @@ export function readVsGroup(c: LvsCtx, n: Node, build: object): void {
 
 /** `virtual_server … { … }` (phase 2), added to `out` unless refused or clashing. */
 export function readVirtualServer(c: LvsCtx, n: Node, build: object, out: VirtualServerConfig[]): void {
-  if (!n.children) { c.err(n.key, 'virtual_server', 'expected a { } block after virtual_server'); return; }
+  if (!n.children) {
+    c.err(n.key, 'virtual_server', 'expected a { } block after virtual_server');
+    return;
+  }
   const vs = virtualServer(c, n, groupsFor(build));
   if (!vs) return;
-  if (out.some((x) => x.key === vs.key)) { c.err(n.key, 'virtual_server', `duplicate virtual_server ${vs.key}`); return; }
-  const clash = out.find((x) => x.protocol === vs.protocol && x.endpoints.some((a) => vs.endpoints.some((b) => a.address === b.address && a.port === b.port)));
-  if (clash) { c.err(n.key, 'virtual_server', `virtual_server ${vs.key} overlaps ${clash.key}`); return; }
+  if (out.some((x) => x.key === vs.key)) {
+    c.err(n.key, 'virtual_server', `duplicate virtual_server ${vs.key}`);
+    return;
+  }
+  const clash = out.find(
+    (x) =>
+      x.protocol === vs.protocol &&
+      x.endpoints.some((a) => vs.endpoints.some((b) => a.address === b.address && a.port === b.port)),
+  );
+  if (clash) {
+    c.err(n.key, 'virtual_server', `virtual_server ${vs.key} overlaps ${clash.key}`);
+    return;
+  }
   out.push(vs);
 }

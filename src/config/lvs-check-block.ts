@@ -38,17 +38,39 @@ const NOT_HONOURED = 'parsed but not honoured by floatd';
 /** Common timing keywords; returns true when `e` was one of them. */
 export function timing(c: LvsCtx, e: Node, d: CheckDefaults): boolean {
   switch (e.key.text) {
-    case 'delay_loop': { const v = c.secs(e, 0.05, 86400); if (v !== undefined) d.delayLoopMs = v; return true; }
-    case 'retry': case 'nb_get_retry': {
-      if (e.key.text === 'nb_get_retry') c.warn(e.key, 'nb_get_retry',
-        'nb_get_retry is the old name of retry (read as retry)', 'write retry');
-      const v = c.int(e, 0, 1000); if (v !== undefined) d.retry = v; return true;
+    case 'delay_loop': {
+      const v = c.secs(e, 0.05, 86400);
+      if (v !== undefined) d.delayLoopMs = v;
+      return true;
     }
-    case 'delay_before_retry': { const v = c.secs(e, 0, 86400); if (v !== undefined) d.delayBeforeRetryMs = v; return true; }
-    case 'warmup': { const v = c.secs(e, 0, 86400); if (v !== undefined) d.warmupMs = v; return true; }
-    case 'connect_timeout': { const v = c.secs(e, 0.01, 3600); if (v !== undefined) d.connectTimeoutMs = v; return true; }
-    case 'alpha': d.alpha = true; return true;
-    default: return false;
+    case 'retry':
+    case 'nb_get_retry': {
+      if (e.key.text === 'nb_get_retry')
+        c.warn(e.key, 'nb_get_retry', 'nb_get_retry is the old name of retry (read as retry)', 'write retry');
+      const v = c.int(e, 0, 1000);
+      if (v !== undefined) d.retry = v;
+      return true;
+    }
+    case 'delay_before_retry': {
+      const v = c.secs(e, 0, 86400);
+      if (v !== undefined) d.delayBeforeRetryMs = v;
+      return true;
+    }
+    case 'warmup': {
+      const v = c.secs(e, 0, 86400);
+      if (v !== undefined) d.warmupMs = v;
+      return true;
+    }
+    case 'connect_timeout': {
+      const v = c.secs(e, 0.01, 3600);
+      if (v !== undefined) d.connectTimeoutMs = v;
+      return true;
+    }
+    case 'alpha':
+      d.alpha = true;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -59,11 +81,16 @@ function statusCodes(c: LvsCtx, e: Node): [number, number][] | undefined {
     const m = /^(\d{3})(?:-(\d{3}))?$/.exec(a.text);
     const lo = Number(m?.[1]);
     const hi = Number(m?.[2] ?? m?.[1]);
-    if (!m || lo < 100 || hi > 599 || hi < lo) { c.err(a, 'status_code',
-      `expected a status code or range 100-599, got "${a.text}"`); return undefined; }
+    if (!m || lo < 100 || hi > 599 || hi < lo) {
+      c.err(a, 'status_code', `expected a status code or range 100-599, got "${a.text}"`);
+      return undefined;
+    }
     out.push([lo, hi]);
   }
-  if (!out.length) { c.err(e.key, 'status_code', 'expected a status code or range, e.g. 200 or 200-299'); return undefined; }
+  if (!out.length) {
+    c.err(e.key, 'status_code', 'expected a status code or range, e.g. 200 or 200-299');
+    return undefined;
+  }
   return out;
 }
 
@@ -74,14 +101,21 @@ function url(c: LvsCtx, n: Node): HttpUrl | undefined {
     if (k === 'path') u.path = c.arg(e, 0, 'a URL path')?.text ?? '';
     else if (k === 'digest') {
       const a = c.arg(e, 0, 'an md5 digest');
-      if (a && !/^[0-9a-fA-F]{32}$/.test(a.text)) c.err(a, k, `expected 32 hex digits (md5 of the body), got "${a.text}"`);
+      if (a && !/^[0-9a-fA-F]{32}$/.test(a.text))
+        c.err(a, k, `expected 32 hex digits (md5 of the body), got "${a.text}"`);
       else if (a) u.digest = a.text.toLowerCase();
-    } else if (k === 'status_code') { const s = statusCodes(c, e); if (s) u.statusCodes = s; }
-    else if (k === 'virtualhost') u.virtualhost = c.arg(e, 0, 'a host name')?.text;
-    else if (k.startsWith('regex')) c.err(e.key, k, 'regex matching is not supported yet by floatd', 'use digest or status_code');
+    } else if (k === 'status_code') {
+      const s = statusCodes(c, e);
+      if (s) u.statusCodes = s;
+    } else if (k === 'virtualhost') u.virtualhost = c.arg(e, 0, 'a host name')?.text;
+    else if (k.startsWith('regex'))
+      c.err(e.key, k, 'regex matching is not supported yet by floatd', 'use digest or status_code');
     else c.warn(e.key, k, 'unknown keyword in url, ignored');
   }
-  if (!u.path) { c.err(n.key, 'url', 'url block without path', 'add: path /'); return undefined; }
+  if (!u.path) {
+    c.err(n.key, 'url', 'url block without path', 'add: path /');
+    return undefined;
+  }
   if (!u.path.startsWith('/')) c.warn(n.key, 'path', `path "${u.path}" does not start with "/"`);
   return u;
 }
@@ -90,8 +124,12 @@ function url(c: LvsCtx, n: Node): HttpUrl | undefined {
 export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsCheckConfig | undefined {
   const kind = n.key.text;
   if (NOT_YET_CHECKS.includes(kind)) {
-    c.err(n.key, kind, `${kind} is not supported yet by floatd`,
-      `use ${SUPPORTED_CHECKS.join(', ')}; a check that is dropped would leave the server looking healthy`);
+    c.err(
+      n.key,
+      kind,
+      `${kind} is not supported yet by floatd`,
+      `use ${SUPPORTED_CHECKS.join(', ')}; a check that is dropped would leave the server looking healthy`,
+    );
     return undefined;
   }
   const d: CheckDefaults = { ...inherited };
@@ -110,18 +148,38 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
     const k = e.key.text;
     if (timing(c, e, d)) continue;
     switch (k) {
-      case 'connect_ip': case 'bindto': {
+      case 'connect_ip':
+      case 'bindto': {
         const a = c.arg(e, 0, 'an IP address');
         if (a && !isIP(a.text)) c.err(a, k, `expected an IP address, got "${a.text}"`);
-        else if (a) { if (k === 'connect_ip') common.connectIp = a.text; else common.bindTo = a.text; }
+        else if (a) {
+          if (k === 'connect_ip') common.connectIp = a.text;
+          else common.bindTo = a.text;
+        }
         break;
       }
-      case 'connect_port': { const v = c.int(e, 1, 65535); if (v !== undefined) common.connectPort = v; break; }
-      case 'bind_port': { const v = c.int(e, 1, 65535); if (v !== undefined) common.bindPort = v; break; }
-      case 'url': if (isHttp) { const u = url(c, e); if (u) urls.push(u); } else c.warn(e.key, k,
-        `url belongs in HTTP_GET/SSL_GET, ignored in ${kind}`); break;
-      case 'virtualhost': vhost = c.arg(e, 0, 'a host name')?.text; break;
-      case 'enable_sni': sni = true; break;
+      case 'connect_port': {
+        const v = c.int(e, 1, 65535);
+        if (v !== undefined) common.connectPort = v;
+        break;
+      }
+      case 'bind_port': {
+        const v = c.int(e, 1, 65535);
+        if (v !== undefined) common.bindPort = v;
+        break;
+      }
+      case 'url':
+        if (isHttp) {
+          const u = url(c, e);
+          if (u) urls.push(u);
+        } else c.warn(e.key, k, `url belongs in HTTP_GET/SSL_GET, ignored in ${kind}`);
+        break;
+      case 'virtualhost':
+        vhost = c.arg(e, 0, 'a host name')?.text;
+        break;
+      case 'enable_sni':
+        sni = true;
+        break;
       case 'http_protocol': {
         const a = c.arg(e, 0, '1.0, 1.0C or 1.1');
         if (a && ['1.0', '1.0C', '1.0K'].includes(a.text)) httpVersion = '1.0';
@@ -134,29 +192,62 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
         if (a) argv = a.quoted ? splitCommand(a.text) : [a.text, ...e.args.slice(1).map((x) => x.text)];
         break;
       }
-      case 'misc_timeout': { const v = c.secs(e, 0.01, 3600); if (v !== undefined) miscTimeoutMs = v; break; }
-      case 'misc_dynamic': dynamic = true; break;
-      case 'user': user = c.arg(e, 0, 'a user name')?.text; break;
-      case 'bind_if': case 'fwmark': case 'log_all_failures': case 'fast_recovery': case 'tls_compliant': case 'smtp_alert':
+      case 'misc_timeout': {
+        const v = c.secs(e, 0.01, 3600);
+        if (v !== undefined) miscTimeoutMs = v;
+        break;
+      }
+      case 'misc_dynamic':
+        dynamic = true;
+        break;
+      case 'user':
+        user = c.arg(e, 0, 'a user name')?.text;
+        break;
+      case 'bind_if':
+      case 'fwmark':
+      case 'log_all_failures':
+      case 'fast_recovery':
+      case 'tls_compliant':
+      case 'smtp_alert':
         c.warn(e.key, k, NOT_HONOURED);
         break;
-      default: if (!extraKeyword(c, kind, e, x)) c.warn(e.key, k, `unknown keyword in ${kind}, ignored`);
+      default:
+        if (!extraKeyword(c, kind, e, x)) c.warn(e.key, k, `unknown keyword in ${kind}, ignored`);
     }
   }
   const base = {
-    ...common, connectTimeoutMs: d.connectTimeoutMs, delayLoopMs: d.delayLoopMs,
-    delayBeforeRetryMs: d.delayBeforeRetryMs ?? (isHttp ? 3000 : 1000), warmupMs: d.warmupMs ?? 0, alpha: d.alpha, pos: c.at(n.key),
+    ...common,
+    connectTimeoutMs: d.connectTimeoutMs,
+    delayLoopMs: d.delayLoopMs,
+    delayBeforeRetryMs: d.delayBeforeRetryMs ?? (isHttp ? 3000 : 1000),
+    warmupMs: d.warmupMs ?? 0,
+    alpha: d.alpha,
+    pos: c.at(n.key),
   };
   if (kind === 'TCP_CHECK' || kind === 'PING_CHECK') return { kind, ...base, retry: d.retry ?? 1 };
   if (isHttp) {
-    if (!urls.length) { c.err(n.key, kind, `${kind} without a url block`, 'add: url { path / }'); return undefined; }
+    if (!urls.length) {
+      c.err(n.key, kind, `${kind} without a url block`, 'add: url { path / }');
+      return undefined;
+    }
     return { kind, ...base, retry: d.retry ?? 1, urls, sni, httpVersion, ...(vhost ? { virtualhost: vhost } : {}) };
   }
   const extra = extraCheck(kind, base, x, d.retry, d.delayBeforeRetryMs !== undefined);
   if (extra) return extra;
   if (kind === 'MISC_CHECK') {
-    if (!argv.length) { c.err(n.key, kind, 'MISC_CHECK without misc_path'); return undefined; }
-    return { kind, ...base, retry: d.retry ?? 0, argv, timeoutMs: miscTimeoutMs ?? d.delayLoopMs, dynamic, ...(user ? { user } : {}) };
+    if (!argv.length) {
+      c.err(n.key, kind, 'MISC_CHECK without misc_path');
+      return undefined;
+    }
+    return {
+      kind,
+      ...base,
+      retry: d.retry ?? 0,
+      argv,
+      timeoutMs: miscTimeoutMs ?? d.delayLoopMs,
+      dynamic,
+      ...(user ? { user } : {}),
+    };
   }
   return undefined;
 }

@@ -38,7 +38,9 @@ interface CheckBase {
   pos: Pos;
 }
 
-export interface TcpCheckConfig extends CheckBase { kind: 'TCP_CHECK' }
+export interface TcpCheckConfig extends CheckBase {
+  kind: 'TCP_CHECK';
+}
 export interface HttpCheckConfig extends CheckBase {
   kind: 'HTTP_GET' | 'SSL_GET';
   urls: HttpUrl[];
@@ -76,8 +78,17 @@ export interface DnsCheckConfig extends CheckBase {
   type: 'A' | 'NS' | 'CNAME' | 'SOA' | 'MX' | 'TXT' | 'AAAA';
   name: string;
 }
-export interface PingCheckConfig extends CheckBase { kind: 'PING_CHECK' }
-export type LvsCheckConfig = PingCheckConfig | TcpCheckConfig | HttpCheckConfig | MiscCheckConfig | SmtpCheckConfig | UdpCheckConfig | DnsCheckConfig;
+export interface PingCheckConfig extends CheckBase {
+  kind: 'PING_CHECK';
+}
+export type LvsCheckConfig =
+  | PingCheckConfig
+  | TcpCheckConfig
+  | HttpCheckConfig
+  | MiscCheckConfig
+  | SmtpCheckConfig
+  | UdpCheckConfig
+  | DnsCheckConfig;
 
 export interface RealServerConfig {
   address: string;
@@ -92,7 +103,10 @@ export interface RealServerConfig {
 }
 
 /** What a virtual service matches: addresses with ports (ranges expanded), or fwmarks. */
-export interface VsEndpoint { address: string; port: number }
+export interface VsEndpoint {
+  address: string;
+  port: number;
+}
 
 export interface VirtualServerConfig {
   /** Stable identity across reloads: "192.0.2.100:80/TCP", "fwmark 1/TCP", "group WEB/TCP". */

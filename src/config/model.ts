@@ -1,13 +1,38 @@
 import type { VirtualServerConfig } from './lvs-model.js';
 /** The configuration as floatd runs it: plain data, keepalived's defaults resolved. */
-export interface Pos { file: string; line: number; col: number }
+export interface Pos {
+  file: string;
+  line: number;
+  col: number;
+}
 
-export interface VipConfig { address: string; prefix: number; dev?: string; label?: string; scope?: string;
-  brd?: string; noTrack: boolean }
-export interface NotifyScript { argv: string[]; user?: string; group?: string }
-export interface NotifyConfig { master?: NotifyScript; backup?: NotifyScript; fault?: NotifyScript;
-  stop?: NotifyScript; generic?: NotifyScript; masterRxLowerPri?: NotifyScript }
-export interface TrackEntry { name: string; weight: number; reverse: boolean }
+export interface VipConfig {
+  address: string;
+  prefix: number;
+  dev?: string;
+  label?: string;
+  scope?: string;
+  brd?: string;
+  noTrack: boolean;
+}
+export interface NotifyScript {
+  argv: string[];
+  user?: string;
+  group?: string;
+}
+export interface NotifyConfig {
+  master?: NotifyScript;
+  backup?: NotifyScript;
+  fault?: NotifyScript;
+  stop?: NotifyScript;
+  generic?: NotifyScript;
+  masterRxLowerPri?: NotifyScript;
+}
+export interface TrackEntry {
+  name: string;
+  weight: number;
+  reverse: boolean;
+}
 
 export interface InstanceConfig {
   name: string;
@@ -35,8 +60,14 @@ export interface InstanceConfig {
   trackFiles: TrackEntry[];
   trackProcesses: TrackEntry[];
   notify: NotifyConfig;
-  garp: { masterDelayMs: number; masterRepeat: number; masterRefreshMs: number; masterRefreshRepeat: number;
-    lowerPrioDelayMs: number; lowerPrioRepeat: number };
+  garp: {
+    masterDelayMs: number;
+    masterRepeat: number;
+    masterRefreshMs: number;
+    masterRefreshRepeat: number;
+    lowerPrioDelayMs: number;
+    lowerPrioRepeat: number;
+  };
   accept: boolean;
   lowerPrioNoAdvert: boolean;
   higherPrioSendAdvert: boolean;
@@ -51,7 +82,10 @@ export interface InstanceConfig {
 }
 
 /** Periodic GARP/NA on a VIP's interface other than the instance's (keepalived: VMACs only unless `all`). */
-export interface GarpExtraIf { intervalS: number; allIf: boolean }
+export interface GarpExtraIf {
+  intervalS: number;
+  allIf: boolean;
+}
 
 export interface VrrpScript {
   name: string;
@@ -76,22 +110,47 @@ export interface VrrpScript {
 }
 
 /** `vrrp_track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }` */
-export interface TrackFileConfig { name: string; path: string; weight: number; reverse: boolean; initFile?: {
-  value: number; overwrite: boolean }; pos: Pos }
+export interface TrackFileConfig {
+  name: string;
+  path: string;
+  weight: number;
+  reverse: boolean;
+  initFile?: {
+    value: number;
+    overwrite: boolean;
+  };
+  pos: Pos;
+}
 
 /** `vrrp_track_process NAME { process NAME [ARGS…]; weight N [reverse]; quorum N; quorum_max N; … }` */
 export interface TrackProcessConfig {
-  name: string; process: string; params?: string[]; paramMatch?: 'exact' | 'initial' | 'partial'; fullCommand: boolean;
-  weight: number; reverse: boolean; quorum: number; quorumMax?: number; forkDelayMs?: number;
-    terminateDelayMs?: number; pos: Pos;
+  name: string;
+  process: string;
+  params?: string[];
+  paramMatch?: 'exact' | 'initial' | 'partial';
+  fullCommand: boolean;
+  weight: number;
+  reverse: boolean;
+  quorum: number;
+  quorumMax?: number;
+  forkDelayMs?: number;
+  terminateDelayMs?: number;
+  pos: Pos;
 }
 
 export interface SyncGroupConfig {
-  name: string; members: string[]; notify?: NotifyConfig; floatingIps?: string[];
+  name: string;
+  members: string[];
+  notify?: NotifyConfig;
+  floatingIps?: string[];
   /** `quorum NAME` (floatd): one lease for the whole group. */
-  quorum?: string; quorumPos?: Pos;
+  quorum?: string;
+  quorumPos?: Pos;
   /** Group-level tracking (keepalived applies it to every member). Parsed, not acted on yet. */
-  trackScripts?: TrackEntry[]; trackInterfaces?: TrackEntry[]; trackFiles?: TrackEntry[]; trackProcesses?: TrackEntry[];
+  trackScripts?: TrackEntry[];
+  trackInterfaces?: TrackEntry[];
+  trackFiles?: TrackEntry[];
+  trackProcesses?: TrackEntry[];
   pos: Pos;
 }
 

@@ -15,8 +15,18 @@ import type { TopBlock } from './blocks.js';
 export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]): FloatdConfig {
   const c = new Ctx();
   const b: Build = {
-    cfg: { global: defaultGlobals(), scripts: [], trackFiles: [], trackProcesses: [], syncGroups: [], instances: [],
-      floatingIps: [], webhooks: [], quorums: [], files },
+    cfg: {
+      global: defaultGlobals(),
+      scripts: [],
+      trackFiles: [],
+      trackProcesses: [],
+      syncGroups: [],
+      instances: [],
+      floatingIps: [],
+      webhooks: [],
+      quorums: [],
+      files,
+    },
     global: { g: undefined as never, set: new Set() },
     trackables: { scripts: new Map(), files: new Map(), procs: new Map() },
   };
@@ -24,9 +34,15 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
   for (const phase of [0, 1, 2] as const) {
     for (const n of nodes) {
       const top = entry(TOP, n.key.text);
-      if (!top) { if (phase === 2) c.unknown(n, 'the top level', Object.keys(TOP)); continue; }
+      if (!top) {
+        if (phase === 2) c.unknown(n, 'the top level', Object.keys(TOP));
+        continue;
+      }
       if (top.phase !== phase) continue;
-      if (!top.read) { c.notYet(n); continue; }
+      if (!top.read) {
+        c.notYet(n);
+        continue;
+      }
       if (!topShape(c, n, top)) continue;
       top.read(c, n, b);
     }
@@ -44,7 +60,10 @@ export function buildModel(nodes: Node[], diags: Diagnostic[], files: string[]):
 function topShape(c: Ctx, n: Node, top: TopBlock): boolean {
   if (!top.named) return checkShape(c, n, top.shape ?? 'block');
   const k = n.key.text;
-  if (!n.children) { c.err(n.key, k, `expected a { } block after ${k}`); return false; }
+  if (!n.children) {
+    c.err(n.key, k, `expected a { } block after ${k}`);
+    return false;
+  }
   if (n.args.length > 1) c.warn(n.args[1]!, k, `words after the name of ${k} ${n.args[0]!.text} are ignored`);
   return true;
 }

@@ -12,21 +12,33 @@ import { readBlock, type Keyword, type Schema } from './schema.js';
 
 type BlockCtx = Ctx;
 /** The block being read, with the tokens of the keywords written (defaults and positions depend on them). */
-interface T { q: QuorumConfig; set: Map<string, Token>; backend: boolean }
+interface T {
+  q: QuorumConfig;
+  set: Map<string, Token>;
+  backend: boolean;
+}
 type K = Keyword<T>;
 
 /** A keyword with one value: `read` gets it (and the token is remembered), or "expected a value" is reported. */
 const one = (read: (c: Ctx, a: Token, t: T, e: Node) => void): K => ({
   status: 'floatd',
-  read: (c, e, t) => { const a = c.arg(e, 0, `a value for ${e.key.text}`); if (a) { t.set.set(e.key.text, a); read(c, a, t, e); } },
+  read: (c, e, t) => {
+    const a = c.arg(e, 0, `a value for ${e.key.text}`);
+    if (a) {
+      t.set.set(e.key.text, a);
+      read(c, a, t, e);
+    }
+  },
 });
 /** Seconds (whole when `integer`) in [min, max], milliseconds into `put`. */
-const secs = (min: number, max: number, put: (q: QuorumConfig, ms: number) => void, integer = false): K => one((c, a, t, e) => {
-  const ok = integer ? /^\d+$/.test(a.text) : /^\d+(\.\d+)?$/.test(a.text);
-  const v = Number(a.text);
-  if (!ok || v < min || v > max) c.err(a, e.key.text, `expected ${integer ? 'whole ' : ''}seconds ${min}..${max}, got "${a.text}"`);
-  else put(t.q, Math.round(v * 1000));
-});
+const secs = (min: number, max: number, put: (q: QuorumConfig, ms: number) => void, integer = false): K =>
+  one((c, a, t, e) => {
+    const ok = integer ? /^\d+$/.test(a.text) : /^\d+(\.\d+)?$/.test(a.text);
+    const v = Number(a.text);
+    if (!ok || v < min || v > max)
+      c.err(a, e.key.text, `expected ${integer ? 'whole ' : ''}seconds ${min}..${max}, got "${a.text}"`);
+    else put(t.q, Math.round(v * 1000));
+  });
 const file = (put: (q: QuorumConfig, f: string) => void): K => one((_c, a, t) => put(t.q, a.text));
 const auth = (q: QuorumConfig): NonNullable<QuorumConfig['auth']> => (q.auth ??= { username: '' });
 
@@ -35,35 +47,86 @@ export const QUORUM_SCHEMA: Schema<T> = {
     t.backend = true;
     if (a.text !== 'etcd') c.err(a, 'backend', `expected etcd (the only backend so far), got "${a.text}"`);
   }),
-  endpoints: { status: 'floatd', shape: 'any', read: (c, e, t) => { endpoints(c, e, t.q); t.set.set('endpoints', e.key); } },
+  endpoints: {
+    status: 'floatd',
+    shape: 'any',
+    read: (c, e, t) => {
+      endpoints(c, e, t.q);
+      t.set.set('endpoints', e.key);
+    },
+  },
   key: one((c, a, t) => {
     if (!/^\/[^\s]*[^/\s]$/.test(a.text)) {
       c.err(a, 'key', `expected an etcd key prefix starting with / (e.g. /floatd/web), got "${a.text}"`);
     }
     t.q.key = a.text;
   }),
-  ttl: secs(1, 60, (q, v) => { q.ttlMs = v; }, true),
-  renew: secs(0.05, 30, (q, v) => { q.renewMs = v; }),
-  margin: secs(0, 30, (q, v) => { q.marginMs = v; }),
-  dial_timeout: secs(0.1, 30, (q, v) => { q.dialTimeoutMs = v; }),
-  kernel_lifetime: secs(0, 59, (q, v) => { q.kernelLifetimeS = v / 1000; }, true),
+  ttl: secs(
+    1,
+    60,
+    (q, v) => {
+      q.ttlMs = v;
+    },
+    true,
+  ),
+  renew: secs(0.05, 30, (q, v) => {
+    q.renewMs = v;
+  }),
+  margin: secs(0, 30, (q, v) => {
+    q.marginMs = v;
+  }),
+  dial_timeout: secs(0.1, 30, (q, v) => {
+    q.dialTimeoutMs = v;
+  }),
+  kernel_lifetime: secs(
+    0,
+    59,
+    (q, v) => {
+      q.kernelLifetimeS = v / 1000;
+    },
+    true,
+  ),
   on_quorum_loss: one((c, a, t) => {
     if (a.text === 'fence') t.q.onQuorumLoss = 'fence';
     else if (a.text === 'failsafe') {
-      c.warn(a, 'on_quorum_loss', 'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)',
-        'write on_quorum_loss fence');
+      c.warn(
+        a,
+        'on_quorum_loss',
+        'on_quorum_loss failsafe is not built yet: floatd fences when it loses the lease (the safe choice)',
+        'write on_quorum_loss fence',
+      );
     } else c.err(a, 'on_quorum_loss', `expected fence or failsafe, got "${a.text}"`);
   }),
-  ca_file: file((q, f) => { (q.tls ??= {}).caFile = f; }),
-  cert_file: file((q, f) => { (q.tls ??= {}).certFile = f; }),
-  key_file: file((q, f) => { (q.tls ??= {}).keyFile = f; }),
-  username: file((q, f) => { auth(q).username = f; }),
-  password_file: file((q, f) => { auth(q).passwordFile = f; }),
-  password_env: file((q, f) => { auth(q).passwordEnv = f; }),
-  password: { status: 'floatd', shape: 'any', read: (c, e) => {
-    c.err(e.key, 'password', 'a password never goes in the configuration',
-      'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)');
-  } },
+  ca_file: file((q, f) => {
+    (q.tls ??= {}).caFile = f;
+  }),
+  cert_file: file((q, f) => {
+    (q.tls ??= {}).certFile = f;
+  }),
+  key_file: file((q, f) => {
+    (q.tls ??= {}).keyFile = f;
+  }),
+  username: file((q, f) => {
+    auth(q).username = f;
+  }),
+  password_file: file((q, f) => {
+    auth(q).passwordFile = f;
+  }),
+  password_env: file((q, f) => {
+    auth(q).passwordEnv = f;
+  }),
+  password: {
+    status: 'floatd',
+    shape: 'any',
+    read: (c, e) => {
+      c.err(
+        e.key,
+        'password',
+        'a password never goes in the configuration',
+        'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)',
+      );
+    },
+  },
   watchdog: {},
 };
 
@@ -77,8 +140,17 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   const name = c.arg(n, 0, 'a floatd_quorum name');
   if (!name) return undefined;
   const q: QuorumConfig = {
-    name: name.text, backend: 'etcd', endpoints: [], key: '', ttlMs: 2000, renewMs: 0, marginMs: 0, kernelLifetimeS: 0,
-    onQuorumLoss: 'fence', dialTimeoutMs: 1000, pos: c.at(n.key),
+    name: name.text,
+    backend: 'etcd',
+    endpoints: [],
+    key: '',
+    ttlMs: 2000,
+    renewMs: 0,
+    marginMs: 0,
+    kernelLifetimeS: 0,
+    onQuorumLoss: 'fence',
+    dialTimeoutMs: 1000,
+    pos: c.at(n.key),
   };
   const t: T = { q, set: new Map(), backend: false };
   readBlock(c, 'floatd_quorum', n, QUORUM_SCHEMA, t);
@@ -86,49 +158,51 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   const backendSeen = t.backend;
   checkTimes(c, n, q, set);
   if (!backendSeen) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no backend`, 'add: backend etcd');
-  if (q.endpoints.length === 0) c.err(
-    n.key,
-    'floatd_quorum',
-    `floatd_quorum ${q.name} has no endpoints`,
-    'add: endpoints http://198.51.100.100:2379 …'
-  );
-  if (!q.key) c.err(
-    n.key,
-    'floatd_quorum',
-    `floatd_quorum ${q.name} has no key`,
-    'add: key /floatd/<cluster> (one lease key per instance or sync group under it)'
-  );
+  if (q.endpoints.length === 0)
+    c.err(
+      n.key,
+      'floatd_quorum',
+      `floatd_quorum ${q.name} has no endpoints`,
+      'add: endpoints http://198.51.100.100:2379 …',
+    );
+  if (!q.key)
+    c.err(
+      n.key,
+      'floatd_quorum',
+      `floatd_quorum ${q.name} has no key`,
+      'add: key /floatd/<cluster> (one lease key per instance or sync group under it)',
+    );
   if (q.tls && (q.tls.certFile === undefined) !== (q.tls.keyFile === undefined)) {
     c.err(n.key, 'cert_file', 'cert_file and key_file go together (a client certificate needs its key)');
   }
   if (q.auth) {
     if (!q.auth.username) c.err(n.key, 'username', 'password_file/password_env without username');
-    else if (!q.auth.passwordFile && !q.auth.passwordEnv) c.err(
-      n.key,
-      'username',
-      'username without password_file or password_env'
-    );
+    else if (!q.auth.passwordFile && !q.auth.passwordEnv)
+      c.err(n.key, 'username', 'username without password_file or password_env');
   }
   const plain = q.endpoints.some((u) => u.startsWith('http://'));
-  if (plain && (q.tls || q.auth)) c.warn(
-    n.key,
-    'endpoints',
-    'TLS or a password is configured but some endpoints are http://; the password would travel in clear',
-    'use https:// endpoints'
-  );
+  if (plain && (q.tls || q.auth))
+    c.warn(
+      n.key,
+      'endpoints',
+      'TLS or a password is configured but some endpoints are http://; the password would travel in clear',
+      'use https:// endpoints',
+    );
   return q;
 }
 
 function endpoints(c: BlockCtx, e: Node, q: QuorumConfig): void {
   const words = [...e.args, ...(e.children ?? []).map((x) => x.key)];
-  if (words.length === 0) { c.err(e.key, 'endpoints', 'expected one or more http(s)://HOST:PORT URLs'); return; }
+  if (words.length === 0) {
+    c.err(e.key, 'endpoints', 'expected one or more http(s)://HOST:PORT URLs');
+    return;
+  }
   for (const w of words) {
     const m = /^(https?):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(w.text);
-    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) { c.err(
-      w,
-      'endpoints',
-      `expected http(s)://HOST:PORT, got "${w.text}"`
-    ); continue; }
+    if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+      c.err(w, 'endpoints', `expected http(s)://HOST:PORT, got "${w.text}"`);
+      continue;
+    }
     q.endpoints.push(w.text.replace(/\/$/, ''));
   }
 }
@@ -142,35 +216,46 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
   const at = (k: string): Token => set.get(k) ?? n.key;
   const ttlS = q.ttlMs / 1000;
   if (q.ttlMs < 2000) {
-    c.warn(at('ttl'), 'ttl', 'etcd grants at least 2 s with its default timing (heartbeat 100 ms, election 1000 ms)',
-      'ttl 1 needs every member at --election-timeout ≤ 666; floatd warns at run time if etcd grants more');
+    c.warn(
+      at('ttl'),
+      'ttl',
+      'etcd grants at least 2 s with its default timing (heartbeat 100 ms, election 1000 ms)',
+      'ttl 1 needs every member at --election-timeout ≤ 666; floatd warns at run time if etcd grants more',
+    );
   }
-  if (q.marginMs >= q.ttlMs) { c.err(
-    at('margin'),
-    'margin',
-    `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`
-  ); return; }
+  if (q.marginMs >= q.ttlMs) {
+    c.err(at('margin'), 'margin', `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`);
+    return;
+  }
   const window = q.ttlMs - q.marginMs;
   if (q.renewMs >= window) {
     c.err(
       at('renew'),
       'renew',
-      `renew ${q.renewMs / 1000} s must be below ttl − margin (${window / 1000} s): the holder would fence between renewals`
+      `renew ${q.renewMs / 1000} s must be below ttl − margin (${window / 1000} s): the holder would fence between renewals`,
     );
   } else if (q.renewMs * 2 > window) {
     c.warn(
       at('renew'),
       'renew',
       `one lost renewal fences the holder (renew ${q.renewMs / 1000} s, ttl − margin ${window / 1000} s)`,
-      `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`
+      `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`,
     );
   }
   if (q.kernelLifetimeS >= ttlS) {
-    c.err(at('kernel_lifetime'), 'kernel_lifetime', `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP after the lease could expire`,
-      ttlS > 1 ? `kernel_lifetime ${ttlS - 1}` : 'kernel_lifetime 0 (off) at ttl 1');
+    c.err(
+      at('kernel_lifetime'),
+      'kernel_lifetime',
+      `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP after the lease could expire`,
+      ttlS > 1 ? `kernel_lifetime ${ttlS - 1}` : 'kernel_lifetime 0 (off) at ttl 1',
+    );
   } else if (q.kernelLifetimeS === 0) {
-    c.warn(at(set.has('kernel_lifetime') ? 'kernel_lifetime' : 'ttl'), 'kernel_lifetime', 'no kernel backstop: a frozen (SIGSTOP) or killed holder keeps its VIP while another node takes the lease',
-      'ttl 2 with kernel_lifetime 1 (the default) lets the kernel remove the VIP by itself');
+    c.warn(
+      at(set.has('kernel_lifetime') ? 'kernel_lifetime' : 'ttl'),
+      'kernel_lifetime',
+      'no kernel backstop: a frozen (SIGSTOP) or killed holder keeps its VIP while another node takes the lease',
+      'ttl 2 with kernel_lifetime 1 (the default) lets the kernel remove the VIP by itself',
+    );
   }
 }
 
@@ -179,39 +264,62 @@ export function quorumRef(c: BlockCtx, e: Node, into: InstanceConfig | SyncGroup
   const a = c.arg(e, 0, 'a floatd_quorum name');
   if (!a) return;
   if (into.quorum) c.err(a, 'quorum', `a second quorum (${a.text}); one lease guards one instance or group`);
-  else { into.quorum = a.text; into.quorumPos = c.at(a); }
+  else {
+    into.quorum = a.text;
+    into.quorumPos = c.at(a);
+  }
 }
 
 /** Cross-block checks once the whole file is read: names exist, a grouped instance leaves the lease to its group. */
 export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
   const names = new Set(cfg.quorums.map((q) => q.name));
   const missing = (who: string, q: string, pos: Pos): void => {
-    diags.push({ severity: 'error', ...pos, keyword: 'quorum', message: `${who} refers to floatd_quorum ${q}, which is not defined`, hint: `define it: floatd_quorum ${q} { backend etcd … }` });
+    diags.push({
+      severity: 'error',
+      ...pos,
+      keyword: 'quorum',
+      message: `${who} refers to floatd_quorum ${q}, which is not defined`,
+      hint: `define it: floatd_quorum ${q} { backend etcd … }`,
+    });
   };
-  for (const sg of cfg.syncGroups) if (sg.quorum && !names.has(sg.quorum)) missing(
-    `vrrp_sync_group ${sg.name}`,
-    sg.quorum,
-    sg.quorumPos ?? sg.pos
-  );
+  for (const sg of cfg.syncGroups)
+    if (sg.quorum && !names.has(sg.quorum)) missing(`vrrp_sync_group ${sg.name}`, sg.quorum, sg.quorumPos ?? sg.pos);
   for (const ic of cfg.instances) {
     if (!ic.quorum) continue;
     if (!names.has(ic.quorum)) missing(`vrrp_instance ${ic.name}`, ic.quorum, ic.quorumPos ?? ic.pos);
     const g = cfg.syncGroups.find((s) => s.members.includes(ic.name));
     if (g) {
-      diags.push({ severity: 'error', ...(ic.quorumPos ?? ic.pos), keyword: 'quorum', message: `vrrp_instance ${ic.name} is in vrrp_sync_group ${g.name}: the group moves as one and holds one lease`, hint: `move "quorum ${ic.quorum}" into vrrp_sync_group ${g.name}` });
+      diags.push({
+        severity: 'error',
+        ...(ic.quorumPos ?? ic.pos),
+        keyword: 'quorum',
+        message: `vrrp_instance ${ic.name} is in vrrp_sync_group ${g.name}: the group moves as one and holds one lease`,
+        hint: `move "quorum ${ic.quorum}" into vrrp_sync_group ${g.name}`,
+      });
     }
   }
   for (const ic of cfg.instances) {
     const g = cfg.syncGroups.find((s) => s.members.includes(ic.name) && s.quorum);
     if ((ic.quorum || g) && ic.priority === 255) {
-      diags.push({ severity: 'error', ...(ic.quorumPos ?? g?.quorumPos ?? ic.pos), keyword: 'quorum',
+      diags.push({
+        severity: 'error',
+        ...(ic.quorumPos ?? g?.quorumPos ?? ic.pos),
+        keyword: 'quorum',
         message: `vrrp_instance ${ic.name} is the address owner (priority 255), which takes MASTER at start without waiting for the lease`,
-        hint: 'use priority 254 or lower with quorum' });
+        hint: 'use priority 254 or lower with quorum',
+      });
     }
   }
   for (const q of cfg.quorums) {
     const used = cfg.instances.some((i) => i.quorum === q.name) || cfg.syncGroups.some((g) => g.quorum === q.name);
-    if (!used) diags.push({ severity: 'warning', ...q.pos, keyword: 'floatd_quorum', message: `floatd_quorum ${q.name} is not used by any vrrp_instance or vrrp_sync_group`, hint: `add "quorum ${q.name}" to the instance or group it guards` });
+    if (!used)
+      diags.push({
+        severity: 'warning',
+        ...q.pos,
+        keyword: 'floatd_quorum',
+        message: `floatd_quorum ${q.name} is not used by any vrrp_instance or vrrp_sync_group`,
+        hint: `add "quorum ${q.name}" to the instance or group it guards`,
+      });
   }
 }
 

@@ -5,7 +5,9 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { LIMITS } from './limits.js';
 
-function fail(code: string): never { throw Object.assign(new Error(code), { code }); }
+function fail(code: string): never {
+  throw Object.assign(new Error(code), { code });
+}
 
 export function readConfigFile(path: string): string {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -14,5 +16,7 @@ export function readConfigFile(path: string): string {
     if (!st.isFile()) fail('not a regular file');
     if (st.size > LIMITS.fileBytes) fail(`larger than ${LIMITS.fileBytes / 1024 / 1024} MiB`);
     return readFileSync(fd, 'utf8');
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }

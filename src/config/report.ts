@@ -22,11 +22,21 @@ interface LogLike {
  * (event `config.diagnostic`; `config.unsupported` for parsed-but-unused keywords). Call it
  * at start and after each reload's parse, so what floatd ignores is said where operators look.
  */
-export function logConfigDiagnostics(log: LogLike, ds: readonly Diagnostic[],
-  phase: 'start' | 'reload' = 'start'): void {
+export function logConfigDiagnostics(
+  log: LogLike,
+  ds: readonly Diagnostic[],
+  phase: 'start' | 'reload' = 'start',
+): void {
   for (const d of ds) {
-    const obj = { event: d.code === 'unsupported' ? 'config.unsupported' : 'config.diagnostic', phase, ...(d.code ? {
-      code: d.code } : {}) };
+    const obj = {
+      event: d.code === 'unsupported' ? 'config.unsupported' : 'config.diagnostic',
+      phase,
+      ...(d.code
+        ? {
+            code: d.code,
+          }
+        : {}),
+    };
     log[d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info'](obj, formatDiagnostic(d));
   }
 }

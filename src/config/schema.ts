@@ -32,8 +32,12 @@ export interface Keyword<T> {
 
 export type Schema<T> = Readonly<Record<string, Keyword<T>>>;
 
-export function statusOf(k: Keyword<never>): Status { return k.status ?? (k.read ? 'honoured' : 'unsupported'); }
-export function shapeOf(k: Keyword<never>): Shape { return k.shape ?? (k.read ? 'value' : 'any'); }
+export function statusOf(k: Keyword<never>): Status {
+  return k.status ?? (k.read ? 'honoured' : 'unsupported');
+}
+export function shapeOf(k: Keyword<never>): Shape {
+  return k.shape ?? (k.read ? 'value' : 'any');
+}
 
 /** The entry for `word`, never an inherited property (`constructor`, `__proto__`). */
 export function entry<V>(s: Readonly<Record<string, V>>, word: string): V | undefined {
@@ -46,8 +50,12 @@ export function checkShape(c: Ctx, e: Node, shape: Shape): boolean {
   if (shape === 'block') {
     if (!e.children) {
       const what = e.args.length ? `; "${e.args.map((a) => a.text).join(' ')}" would be ignored` : '';
-      c.err(e.key, k, `expected a { } block after ${k}${what}`, e.args.length ?
-        `write: ${k} { ${e.args[0]!.text} } (one entry per line inside)` : undefined);
+      c.err(
+        e.key,
+        k,
+        `expected a { } block after ${k}${what}`,
+        e.args.length ? `write: ${k} { ${e.args[0]!.text} } (one entry per line inside)` : undefined,
+      );
       return false;
     }
     if (e.args.length) c.warn(e.args[0]!, k, `words after ${k} are ignored; what it takes goes inside its { } block`);
@@ -67,8 +75,14 @@ export function readBlock<T>(c: Ctx, where: string, n: Node, schema: Schema<T>, 
   for (const e of n.children ?? []) readStatement(c, where, e, schema, t, o);
 }
 
-export function readStatement<T>(c: Ctx, where: string, e: Node, schema: Schema<T>, t: T,
-  o: BlockOptions<T> = {}): void {
+export function readStatement<T>(
+  c: Ctx,
+  where: string,
+  e: Node,
+  schema: Schema<T>,
+  t: T,
+  o: BlockOptions<T> = {},
+): void {
   const kw = entry(schema, e.key.text);
   if (!kw) {
     if (!o.other?.(c, e, t)) c.unknown(e, where, Object.keys(schema));

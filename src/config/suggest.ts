@@ -32,7 +32,11 @@ export function nearest(word: string, candidates: Iterable<string>, max = 2): st
   let bestD = max + 1;
   for (const c of candidates) {
     const d = boundedDistance(word, c, Math.min(max, bestD - 1));
-    if (d < bestD) { best = c; bestD = d; if (d === 0) break; }
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+      if (d === 0) break;
+    }
   }
   return best;
 }

@@ -13,28 +13,34 @@ export function parseAddrPrefix(text: string): { address: string; prefix: number
   const slash = text.indexOf('/');
   const addr = slash < 0 ? text : text.slice(0, slash);
   const pfx = slash < 0 ? undefined : text.slice(slash + 1);
-  if (addr.includes('%')) return `a scoped address ("${addr}") is not a VIP; write the address and put the interface in dev IF`;
+  if (addr.includes('%'))
+    return `a scoped address ("${addr}") is not a VIP; write the address and put the interface in dev IF`;
   const fam = isIP(addr);
   if (fam !== 4 && fam !== 6) return `expected ADDRESS[/PREFIX], got "${text}"`;
   const max = fam === 4 ? 32 : 128;
   if (pfx === undefined) return { address: addr, prefix: max, family: fam };
-  if (!/^\d{1,3}$/.test(pfx) ||
-    Number(pfx) > max) return `bad prefix length "/${pfx}": expected a whole number 0..${max}`;
+  if (!/^\d{1,3}$/.test(pfx) || Number(pfx) > max)
+    return `bad prefix length "/${pfx}": expected a whole number 0..${max}`;
   return { address: addr, prefix: Number(pfx), family: fam };
 }
 
 export function readVip(c: Ctx, e: Node, keyword: string): (VipConfig & { family: 4 | 6 }) | undefined {
   const p = parseAddrPrefix(e.key.text);
-  if (typeof p === 'string') { c.err(e.key, keyword, p); return undefined; }
+  if (typeof p === 'string') {
+    c.err(e.key, keyword, p);
+    return undefined;
+  }
   const v: VipConfig & { family: 4 | 6 } = { address: p.address, prefix: p.prefix, noTrack: false, family: p.family };
   for (let i = 0; i < e.args.length; i++) {
     const k = e.args[i]!.text;
     const val = e.args[i + 1];
     if (k === 'no_track') v.noTrack = true;
     else if (['dev', 'label', 'scope', 'brd', 'broadcast'].includes(k) && val !== undefined) {
-      if (k === 'dev') { if (checkIfName(c, val, keyword, val.text)) v.dev = val.text;
-        } else if (k === 'label') v.label = val.text;
-      else if (k === 'scope') v.scope = val.text; else v.brd = val.text;
+      if (k === 'dev') {
+        if (checkIfName(c, val, keyword, val.text)) v.dev = val.text;
+      } else if (k === 'label') v.label = val.text;
+      else if (k === 'scope') v.scope = val.text;
+      else v.brd = val.text;
       i++;
     } else c.warn(e.args[i]!, keyword, `unsupported option "${k}" ignored`);
   }

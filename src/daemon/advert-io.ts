@@ -32,8 +32,13 @@ function expectation(ic: InstanceConfig): Expect {
 }
 
 /** One advert frame per destination; `nextIpId` gives the IPv4 id for each frame. */
-export function advertFrames(ic: InstanceConfig, src: string, dsts: readonly string[], priority: number,
-  nextIpId: () => number): Array<{ bytes: Uint8Array; dst: string }> {
+export function advertFrames(
+  ic: InstanceConfig,
+  src: string,
+  dsts: readonly string[],
+  priority: number,
+  nextIpId: () => number,
+): Array<{ bytes: Uint8Array; dst: string }> {
   const adv: Advert = { ...template(ic), priority };
   return dsts.map((dst) => {
     const payload = encodeAdvert(adv, ic.family, { src, dst });
@@ -43,12 +48,13 @@ export function advertFrames(ic: InstanceConfig, src: string, dsts: readonly str
   });
 }
 
-export type Received =
-  | { ok: true; advert: Advert }
-  | { ok: false; reason: DropReason; message: string };
+export type Received = { ok: true; advert: Advert } | { ok: false; reason: DropReason; message: string };
 
 /** The first stage: IP header and VRRP header; no instance yet. VRID from the header if readable. */
-export function decodeReceived(p: VrrpPacket, family: 4 | 6):
+export function decodeReceived(
+  p: VrrpPacket,
+  family: 4 | 6,
+):
   | { ok: true; advert: Advert; payload: Buffer; ttl: number }
   | { ok: false; reason: DropReason; message: string; vrid?: number } {
   let payload = p.data;
@@ -60,15 +66,23 @@ export function decodeReceived(p: VrrpPacket, family: 4 | 6):
     ttl = ip.ttl;
   }
   const dec = decodeAdvert(payload, family);
-  if (!dec.ok) return { ok: false, reason: dec.reason, message: dec.detail,
-    ...(payload.length >= 2 ? { vrid: payload[1]! } : {}) };
+  if (!dec.ok)
+    return {
+      ok: false,
+      reason: dec.reason,
+      message: dec.detail,
+      ...(payload.length >= 2 ? { vrid: payload[1]! } : {}),
+    };
   return { ok: true, advert: dec.advert, payload, ttl };
 }
 
 /** The second stage: does the advert match what this instance expects? */
-export function checkForInstance(ic: InstanceConfig, p: VrrpPacket, family: 4 | 6,
-  d: { advert: Advert; payload: Buffer; ttl: number }):
-  Received {
+export function checkForInstance(
+  ic: InstanceConfig,
+  p: VrrpPacket,
+  family: 4 | 6,
+  d: { advert: Advert; payload: Buffer; ttl: number },
+): Received {
   const v = validateAdvert(d.payload, d.advert, { family, src: p.src, dst: p.dst, ttl: d.ttl }, expectation(ic));
   return v.ok ? { ok: true, advert: d.advert } : { ok: false, reason: v.reason, message: v.message };
 }
@@ -80,8 +94,10 @@ export function checkForInstance(ic: InstanceConfig, p: VrrpPacket, family: 4 | 
 export class DropLog {
   private readonly open = new Map<string, { count: number; from: string; since: number; message: string }>();
 
-  constructor(private readonly windowUs: number, private readonly emit: (key: string, line: string,
-    count: number) => void) {}
+  constructor(
+    private readonly windowUs: number,
+    private readonly emit: (key: string, line: string, count: number) => void,
+  ) {}
 
   drop(nowUs: number, instance: string, reason: string, from: string, message: string): void {
     const key = `${instance}\0${reason}`;
@@ -150,18 +166,27 @@ export class AdvertReceiver {
       return;
     }
     const v = checkForInstance(rt.cfg, p, socket.family, dec);
-    if (!v.ok) { this.drop(now, rt, v.reason, p.src, v.message); return; }
+    if (!v.ok) {
+      this.drop(now, rt, v.reason, p.src, v.message);
+      return;
+    }
     const adv = v.advert;
     rt.counters.advertsReceived++;
     if (adv.priority === 0) rt.counters.priorityZeroReceived++;
     rt.peers.set(p.src, { lastHeard: this.d.isoNow(), priority: adv.priority, advertIntervalCs: adv.advertIntervalCs });
     if (p.src !== rt.src) this.d.fromPeer(rt.cfg.name);
-    this.d.step(rt.cfg.name, { type: 'advert', from: p.src, priority: adv.priority,
-      advertIntervalCs: adv.advertIntervalCs });
+    this.d.step(rt.cfg.name, {
+      type: 'advert',
+      from: p.src,
+      priority: adv.priority,
+      advertIntervalCs: adv.advertIntervalCs,
+    });
   }
 
   /** Reports every open drop window (at stop). */
-  flush(): void { this.drops.flush(this.d.clock.nowUs(), true); }
+  flush(): void {
+    this.drops.flush(this.d.clock.nowUs(), true);
+  }
 
   private drop(now: number, rt: InstanceRuntime, reason: string, from: string, message: string): void {
     rt.counters.dropped[reason] = (rt.counters.dropped[reason] ?? 0) + 1;

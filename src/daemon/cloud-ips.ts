@@ -27,7 +27,11 @@ export class CloudIps {
   private readonly states = new Map<string, VrrpStateName>();
 
   /** `prev`: the CloudIps of the configuration before a reload (stopped): what it knew carries over. */
-  constructor(private readonly cfg: FloatdConfig, deps: CloudIpsDeps, prev?: CloudIps) {
+  constructor(
+    private readonly cfg: FloatdConfig,
+    deps: CloudIpsDeps,
+    prev?: CloudIps,
+  ) {
     for (const f of cfg.floatingIps) {
       if (!cfg.instances.some((i) => i.floatingIps.includes(f.name))) continue;
       const r = new FloatingIpRunner(f, deps);
@@ -68,7 +72,9 @@ export class CloudIps {
     for (const name of ic.floatingIps) {
       const r = this.runners.get(name);
       if (!r) continue;
-      const masters = this.cfg.instances.filter((i) => i.floatingIps.includes(name) && this.states.get(i.name) === 'MASTER');
+      const masters = this.cfg.instances.filter(
+        (i) => i.floatingIps.includes(name) && this.states.get(i.name) === 'MASTER',
+      );
       if (masters.length > 0) r.setDesire('hold', `${masters.map((m) => m.name).join(', ')} MASTER: ${reason}`);
       else r.setDesire('release', `${instance} ${state}: ${reason}`);
     }

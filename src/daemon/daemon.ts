@@ -57,7 +57,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     try {
       releasePid = acquirePidFile(opts.pidFile);
     } catch (e) {
-      if (e instanceof PidFileError) { log.error({ event: 'daemon.pidfile' }, e.message); return 1; }
+      if (e instanceof PidFileError) {
+        log.error({ event: 'daemon.pidfile' }, e.message);
+        return 1;
+      }
       throw e;
     }
   }
@@ -78,8 +81,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       try {
         const res = await runtime.reload();
         ok = res.ok;
-        if (res.ok) await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) =>
-          log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`));
+        if (res.ok)
+          await Promise.resolve(opts.onReloaded?.()).catch((e: unknown) =>
+            log.error({ event: 'daemon.reload_hook_error', err: String(e) }, `after reload: ${String(e)}`),
+          );
         return res;
       } finally {
         opts.onReloadDone?.(ok);
@@ -102,24 +107,38 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         .then(() => reloading)
         .then(() => runtime.stop(`signal ${sig}`))
         .catch((e: unknown) => log.error({ event: 'daemon.stop_error', err: String(e) }, 'error while stopping'))
-        .finally(() => { cleanup(); releasePid?.(); resolve(0); });
+        .finally(() => {
+          cleanup();
+          releasePid?.();
+          resolve(0);
+        });
     };
     const onHup = (): void => {
       if (stopping) return;
       log.info({ event: 'daemon.reload' }, 'Reloading configuration (SIGHUP)');
-      reload().then((r) => {
-        if (r.ok) log.info({ event: 'daemon.reloaded' }, r.message);
-        else log.error({ event: 'daemon.reload_failed' },
-          `reload refused, keeping the running configuration: ${r.message}`);
-      }).catch((e: unknown) => log.error({ event: 'daemon.reload_failed', err: String(e) }, 'reload failed'));
+      reload()
+        .then((r) => {
+          if (r.ok) log.info({ event: 'daemon.reloaded' }, r.message);
+          else
+            log.error(
+              { event: 'daemon.reload_failed' },
+              `reload refused, keeping the running configuration: ${r.message}`,
+            );
+        })
+        .catch((e: unknown) => log.error({ event: 'daemon.reload_failed', err: String(e) }, 'reload failed'));
     };
     const dump = (file: string, text: () => string, what: string): void => {
       // A private directory, O_EXCL|O_NOFOLLOW, then a rename (dumps.ts): no link is followed.
-      Promise.resolve().then(() => writeDump(dumpDirectory(opts.dumpDir), file, text())).then(
-        (path) => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
-        (e: unknown) => log.error({ event: 'daemon.dump_failed', dir: opts.dumpDir, err: String(e) },
-          `could not write ${what}: ${String(e)}`),
-      );
+      Promise.resolve()
+        .then(() => writeDump(dumpDirectory(opts.dumpDir), file, text()))
+        .then(
+          (path) => log.info({ event: 'daemon.dump', path }, `${what} written to ${path}`),
+          (e: unknown) =>
+            log.error(
+              { event: 'daemon.dump_failed', dir: opts.dumpDir, err: String(e) },
+              `could not write ${what}: ${String(e)}`,
+            ),
+        );
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
@@ -130,7 +149,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.on('SIGHUP', onHup);
     process.on('SIGUSR1', onUsr1);
     process.on('SIGUSR2', onUsr2);
-    ready = (async () => { await opts.onReady?.({ runtime, reload }); })().catch((e: unknown) => {
+    ready = (async () => {
+      await opts.onReady?.({ runtime, reload });
+    })().catch((e: unknown) => {
       log.error({ event: 'daemon.ready_error', err: String(e) }, `start-up hook failed: ${String(e)}`);
     });
     function cleanup(): void {

@@ -3,14 +3,24 @@
  * the fallback) for addresses and routes, the addon's packet socket for GARP/NA.
  */
 import {
-  addAddress, addRoute, interfaceInfo, listAddresses, refreshLifetime, removeAddress, removeRoute,
+  addAddress,
+  addRoute,
+  interfaceInfo,
+  listAddresses,
+  refreshLifetime,
+  removeAddress,
+  removeRoute,
 } from '../net/addresses.js';
 import { announceAddress } from '../net/garp.js';
 import { prepareDataplane } from '../net/prepare.js';
 import type { DataplanePort } from './ports.js';
 
 export const kernelDataplane: DataplanePort = {
-  interfaceInfo: (ifname) => interfaceInfo(ifname).then((i) => i, () => undefined),
+  interfaceInfo: (ifname) =>
+    interfaceInfo(ifname).then(
+      (i) => i,
+      () => undefined,
+    ),
   addAddress: (s) => addAddress(s),
   removeAddress: (s) => removeAddress(s),
   addRoute: (r) => addRoute(r),

@@ -34,7 +34,11 @@ export function dumpDirectory(base: string): string {
   const made = madeDirs.get(base);
   if (made !== undefined && isPrivateDir(made)) return made;
   const sub = join(base, 'floatd');
-  try { mkdirSync(sub, { mode: 0o700 }); } catch { /* exists (checked next) or cannot be made */ }
+  try {
+    mkdirSync(sub, { mode: 0o700 });
+  } catch {
+    /* exists (checked next) or cannot be made */
+  }
   if (isPrivateDir(sub) && (lstatSync(sub).mode & 0o077) === 0) return sub;
   const fresh = mkdtempSync(join(base, 'floatd-'));
   madeDirs.set(base, fresh);
@@ -53,7 +57,10 @@ let seq = 0;
  * failure the temporary file is removed and the error rethrown (the old dump stays).
  */
 export async function writeDump(
-  dir: string, name: string, text: string, write: DumpWrite = (fh, d) => fh.write(d),
+  dir: string,
+  name: string,
+  text: string,
+  write: DumpWrite = (fh, d) => fh.write(d),
 ): Promise<string> {
   const path = join(dir, name);
   const tmp = join(dir, `.${name}.${process.pid}.${++seq}.tmp`);

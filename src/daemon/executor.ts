@@ -72,11 +72,15 @@ export class Executor {
   constructor(protected readonly d: ExecutorDeps) {}
 
   /** Waits for every queued kernel change. */
-  idle(): Promise<void> { return this.netQueue; }
+  idle(): Promise<void> {
+    return this.netQueue;
+  }
 
   /** Queues a kernel job behind the others. */
   enqueue(job: () => Promise<void> | void): Promise<void> {
-    const run = async (): Promise<void> => { await job(); };
+    const run = async (): Promise<void> => {
+      await job();
+    };
     const p = this.netQueue.then(run, run);
     this.netQueue = p;
     return p;
@@ -96,54 +100,80 @@ export class Executor {
     this.d.history.record('GROUP', group, t.from, t.to, t.reason.kind, t.reason.text, 0);
     this.d.log.info({ event: 'vrrp.group_transition', group, from: t.from, to: t.to }, t.reason.text);
     if (t.from === 'MASTER') this.d.quorum()?.leftMaster(group, t.reason.text);
-    if (t.to !== 'INIT') void this.d.notifier().notify({ kind: 'GROUP', name: group, from: t.from, to: t.to,
-      priority: 0, reason: t.reason.text });
+    if (t.to !== 'INIT')
+      void this.d
+        .notifier()
+        .notify({ kind: 'GROUP', name: group, from: t.from, to: t.to, priority: 0, reason: t.reason.text });
   }
 
   protected one(name: string, rt: InstanceRuntime, a: Action): void {
     const { log, clock } = this.d;
     switch (a.type) {
-      case 'sendAdvert': this.sendAdvert(rt, a.priority); break;
+      case 'sendAdvert':
+        this.sendAdvert(rt, a.priority);
+        break;
       case 'addVips': {
         const q = this.d.quorum();
         if (q && !q.mayAddVips(name)) {
-          log.error({ event: 'quorum.refused', instance: name },
-            `(${name}) not adding VIPs: this node does not hold the lease`);
+          log.error(
+            { event: 'quorum.refused', instance: name },
+            `(${name}) not adding VIPs: this node does not hold the lease`,
+          );
           break;
         }
         this.changeVips(rt, true);
         break;
       }
-      case 'removeVips': this.changeVips(rt, false); break;
-      case 'garp': this.garp(rt, a.burst); break;
-      case 'reportVipsReady': this.enqueue(() => this.d.feed(name, { type: 'vipsReady' })); break;
-      case 'transition': this.transition(name, rt, a); break;
+      case 'removeVips':
+        this.changeVips(rt, false);
+        break;
+      case 'garp':
+        this.garp(rt, a.burst);
+        break;
+      case 'reportVipsReady':
+        this.enqueue(() => this.d.feed(name, { type: 'vipsReady' }));
+        break;
+      case 'transition':
+        this.transition(name, rt, a);
+        break;
       case 'priorityChanged':
-        log.info({ event: 'vrrp.priority', instance: name, from: a.from, to: a.to },
-          `Changing effective priority from ${a.from} to ${a.to}`);
+        log.info(
+          { event: 'vrrp.priority', instance: name, from: a.from, to: a.to },
+          `Changing effective priority from ${a.from} to ${a.to}`,
+        );
         break;
       case 'masterRxLowerPri': {
         const prio = this.d.node().instance(name)?.effectivePriority ?? 0;
         void this.d.notifier().event(name, 'MASTER_RX_LOWER_PRI', prio);
-        log.info({ event: 'vrrp.rx_lower_pri', instance: name, peer: a.peer },
-          `Received advert from ${a.peer} with lower priority ${a.peerPriority}, ours ${prio}, forcing new election`);
+        log.info(
+          { event: 'vrrp.rx_lower_pri', instance: name, peer: a.peer },
+          `Received advert from ${a.peer} with lower priority ${a.peerPriority}, ours ${prio}, forcing new election`,
+        );
         break;
       }
       case 'setTimer': {
         const old = rt.timers.get(a.timer);
         if (old) clock.cancel(old);
-        rt.timers.set(a.timer, clock.at(a.at, () => {
-          rt.timers.delete(a.timer);
-          this.d.feed(name, { type: 'timer', timer: a.timer });
-        }));
+        rt.timers.set(
+          a.timer,
+          clock.at(a.at, () => {
+            rt.timers.delete(a.timer);
+            this.d.feed(name, { type: 'timer', timer: a.timer });
+          }),
+        );
         break;
       }
       case 'cancelTimer': {
         const h = rt.timers.get(a.timer);
-        if (h) { clock.cancel(h); rt.timers.delete(a.timer); }
+        if (h) {
+          clock.cancel(h);
+          rt.timers.delete(a.timer);
+        }
         break;
       }
-      case 'log': log[a.level]({ event: 'vrrp.log', instance: name }, a.text); break;
+      case 'log':
+        log[a.level]({ event: 'vrrp.log', instance: name }, a.text);
+        break;
     }
   }
 
@@ -158,14 +188,22 @@ export class Executor {
     if (a.from === 'MASTER') q?.leftMaster(name, a.reason.text);
     this.d.history.record('INSTANCE', name, a.from, a.to, kind, a.reason.text, prio);
     this.d.onState(name, a.to, a.reason.text);
-    this.d.log.info({ event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind },
-      transitionMessage(a.to, a.reason.kind, a.reason.text));
+    this.d.log.info(
+      { event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind },
+      transitionMessage(a.to, a.reason.kind, a.reason.text),
+    );
     if (a.to === 'INIT') return;
     const epoch = q?.epoch(name);
     void this.d.notifier().notify({
-      kind: 'INSTANCE', name, from: a.from, to: a.to, priority: prio, basePriority: rt.cfg.priority,
-        reason: a.reason.text,
-      ...(rt.syncGroup ? { group: rt.syncGroup } : {}), ...(epoch !== undefined && a.to === 'MASTER' ? { epoch } : {}),
+      kind: 'INSTANCE',
+      name,
+      from: a.from,
+      to: a.to,
+      priority: prio,
+      basePriority: rt.cfg.priority,
+      reason: a.reason.text,
+      ...(rt.syncGroup ? { group: rt.syncGroup } : {}),
+      ...(epoch !== undefined && a.to === 'MASTER' ? { epoch } : {}),
     });
   }
 
@@ -179,9 +217,10 @@ export class Executor {
         rt.counters.advertsSent++;
         if (priority === 0) rt.counters.priorityZeroSent++;
       } catch (e) {
-        this.d.log.warn({ event: 'vrrp.send_error', instance: ic.name, dst,
-          err: (e as NodeJS.ErrnoException).code ?? String(e) },
-          `cannot send advert to ${dst}: ${(e as Error).message}`);
+        this.d.log.warn(
+          { event: 'vrrp.send_error', instance: ic.name, dst, err: (e as NodeJS.ErrnoException).code ?? String(e) },
+          `cannot send advert to ${dst}: ${(e as Error).message}`,
+        );
       }
     }
   }
@@ -197,26 +236,36 @@ export class Executor {
         try {
           if (up) {
             if (await this.addOne(name, s)) {
-              log.info({ event: 'vip.add', instance: name, address: s.address, dev: s.ifname },
-                `added ${s.address}/${s.prefix} on ${s.ifname}`);
+              log.info(
+                { event: 'vip.add', instance: name, address: s.address, dev: s.ifname },
+                `added ${s.address}/${s.prefix} on ${s.ifname}`,
+              );
             }
             watch?.watchAddress(s.ifname, s.address);
           } else {
             watch?.unwatchAddress(s.ifname, s.address);
             if (await dataplane.removeAddress(s)) {
-              log.info({ event: 'vip.del', instance: name, address: s.address, dev: s.ifname },
-                `removed ${s.address}/${s.prefix} from ${s.ifname}`);
+              log.info(
+                { event: 'vip.del', instance: name, address: s.address, dev: s.ifname },
+                `removed ${s.address}/${s.prefix} from ${s.ifname}`,
+              );
             }
           }
         } catch (e) {
-          log.error({ event: 'vip.error', instance: name, address: s.address, err: (e as Error).message },
-            `cannot ${up ? 'add' : 'remove'} ${s.address}: ${(e as Error).message}`);
+          log.error(
+            { event: 'vip.error', instance: name, address: s.address, err: (e as Error).message },
+            `cannot ${up ? 'add' : 'remove'} ${s.address}: ${(e as Error).message}`,
+          );
         }
       }
       for (const r of rt.cfg.routes) {
-        try { await (up ? dataplane.addRoute(r) : dataplane.removeRoute(r)); } catch (e) {
-          log.error({ event: 'route.error', instance: name, err: (e as Error).message },
-            `virtual_route ${r.join(' ')}: ${(e as Error).message}`);
+        try {
+          await (up ? dataplane.addRoute(r) : dataplane.removeRoute(r));
+        } catch (e) {
+          log.error(
+            { event: 'route.error', instance: name, err: (e as Error).message },
+            `virtual_route ${r.join(' ')}: ${(e as Error).message}`,
+          );
         }
       }
       this.d.afterVipChange(specs.map((s) => s.ifname));
@@ -235,20 +284,26 @@ export class Executor {
 
   private garp(rt: InstanceRuntime, burst: string): void {
     const g = rt.cfg.garp;
-    const repeat = burst === 'refresh' ? g.masterRefreshRepeat : burst === 'lowerPrio' ?
-      g.lowerPrioRepeat : g.masterRepeat;
+    const repeat =
+      burst === 'refresh' ? g.masterRefreshRepeat : burst === 'lowerPrio' ? g.lowerPrioRepeat : g.masterRepeat;
     const specs = vipSpecs(rt.cfg, this.d.extraVips(rt.cfg.name));
     this.enqueue(() => {
       for (let i = 0; i < Math.max(1, repeat); i++) {
         for (const s of specs) {
-          try { if (this.d.dataplane.announce(s.ifname, s.address)) rt.counters.garpsSent++; } catch (e) {
-            this.d.log.warn({ event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message },
-              `gratuitous ARP failed: ${(e as Error).message}`);
+          try {
+            if (this.d.dataplane.announce(s.ifname, s.address)) rt.counters.garpsSent++;
+          } catch (e) {
+            this.d.log.warn(
+              { event: 'garp.error', instance: rt.cfg.name, err: (e as Error).message },
+              `gratuitous ARP failed: ${(e as Error).message}`,
+            );
           }
         }
       }
-      this.d.log.debug({ event: 'garp.sent', instance: rt.cfg.name, burst, repeat },
-        `Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`);
+      this.d.log.debug(
+        { event: 'garp.sent', instance: rt.cfg.name, burst, repeat },
+        `Sending/queueing gratuitous ARPs on ${rt.cfg.interface}`,
+      );
     });
   }
 }

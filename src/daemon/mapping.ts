@@ -12,8 +12,14 @@ import type { VrrpSocketOptions } from '../net/vrrp-socket.js';
 import type { NotifierConfig, NotifyTargets } from '../notify/notifier.js';
 import type { WebhookConfig } from '../notify/webhook.js';
 import type {
-  CheckSpec, CheckCommon, InstanceTrackingSpec, ScriptIdentity, TrackFileSpec, TrackingConfig, TrackProcessSpec,
-    TrackRef,
+  CheckSpec,
+  CheckCommon,
+  InstanceTrackingSpec,
+  ScriptIdentity,
+  TrackFileSpec,
+  TrackingConfig,
+  TrackProcessSpec,
+  TrackRef,
 } from '../track/types.js';
 import type { InstanceParams } from '../vrrp/fsm.js';
 import type { Advert } from '../vrrp/packet.js';
@@ -31,20 +37,34 @@ export const VRRP_GROUP_V4 = '224.0.0.18';
 export const VRRP_GROUP_V6 = 'ff02::12';
 
 /** How long a stopping MASTER keeps its VIPs waiting for the new MASTER: one interval + 1 s. */
-export function shutdownHandoverUs(ic: InstanceConfig): number { return ic.advertIntervalCs * 10_000 + 1_000_000; }
+export function shutdownHandoverUs(ic: InstanceConfig): number {
+  return ic.advertIntervalCs * 10_000 + 1_000_000;
+}
 
 /** An advert timer this much late still re-arms from its due time (see the FSM). */
 export const ADVERT_LATENESS_US = 2000;
 
 export function instanceParams(ic: InstanceConfig, src: string): InstanceParams {
   return defined<InstanceParams>({
-    name: ic.name, vrid: ic.vrid, version: ic.version, family: ic.family, priority: ic.priority,
-    initialState: ic.initialState, advertIntervalCs: ic.advertIntervalCs, preempt: ic.preempt,
-    preemptDelayUs: ic.preemptDelayMs * 1000, downTimerAdverts: ic.downTimerAdverts, myAddress: src,
-    lowerPrioNoAdvert: ic.lowerPrioNoAdvert, higherPrioSendAdvert: ic.higherPrioSendAdvert,
-    garpMasterDelayUs: ic.garp.masterDelayMs * 1000, garpMasterRefreshUs: ic.garp.masterRefreshMs * 1000,
+    name: ic.name,
+    vrid: ic.vrid,
+    version: ic.version,
+    family: ic.family,
+    priority: ic.priority,
+    initialState: ic.initialState,
+    advertIntervalCs: ic.advertIntervalCs,
+    preempt: ic.preempt,
+    preemptDelayUs: ic.preemptDelayMs * 1000,
+    downTimerAdverts: ic.downTimerAdverts,
+    myAddress: src,
+    lowerPrioNoAdvert: ic.lowerPrioNoAdvert,
+    higherPrioSendAdvert: ic.higherPrioSendAdvert,
+    garpMasterDelayUs: ic.garp.masterDelayMs * 1000,
+    garpMasterRefreshUs: ic.garp.masterRefreshMs * 1000,
     garpLowerPrioDelayUs: ic.garp.lowerPrioDelayMs * 1000,
-    advertAfterVips: true, shutdownHandoverUs: shutdownHandoverUs(ic), advertLatenessUs: ADVERT_LATENESS_US,
+    advertAfterVips: true,
+    shutdownHandoverUs: shutdownHandoverUs(ic),
+    advertLatenessUs: ADVERT_LATENESS_US,
   } satisfies All<InstanceParams>);
 }
 
@@ -53,15 +73,21 @@ export function destinations(ic: InstanceConfig): string[] {
   return ic.unicastPeers.length > 0 ? ic.unicastPeers.map((p) => p.address) : [group(ic)];
 }
 
-function group(ic: InstanceConfig): string { return ic.mcastGroup ?? (ic.family === 4 ?
-  VRRP_GROUP_V4 : VRRP_GROUP_V6); }
+function group(ic: InstanceConfig): string {
+  return ic.mcastGroup ?? (ic.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+}
 
 export function socketOptions(ic: InstanceConfig, src: string): VrrpSocketOptions {
   const unicast = ic.unicastPeers.length > 0;
   return defined<VrrpSocketOptions>({
-    family: ic.family, ifname: ic.interface, peers: unicast ? destinations(ic) : undefined,
-    unicastSrc: unicast ? src : undefined, mcastGroup: unicast ? undefined : group(ic),
-    mcastSrc: ic.family === 6 && !unicast ? src : undefined, proto: undefined, ttl: undefined,
+    family: ic.family,
+    ifname: ic.interface,
+    peers: unicast ? destinations(ic) : undefined,
+    unicastSrc: unicast ? src : undefined,
+    mcastGroup: unicast ? undefined : group(ic),
+    mcastSrc: ic.family === 6 && !unicast ? src : undefined,
+    proto: undefined,
+    ttl: undefined,
   } satisfies All<VrrpSocketOptions>);
 }
 
@@ -75,9 +101,15 @@ export function passBytes(pass: string): Buffer {
 export function expectFor(ic: InstanceConfig): Expect {
   const pass = ic.auth.type === 'PASS';
   return defined<Expect>({
-    version: ic.version, authType: pass ? 1 : 0, authPass: passBytes(pass ? ic.auth.pass : ''),
-    advertIntervalCs: ic.advertIntervalCs, vips: ic.vips.map((v) => v.address), unicast: ic.unicastPeers.length > 0,
-    peers: ic.unicastPeers, checkUnicastSrc: ic.checkUnicastSrc, requireTtl255: ic.unicastTtl === undefined,
+    version: ic.version,
+    authType: pass ? 1 : 0,
+    authPass: passBytes(pass ? ic.auth.pass : ''),
+    advertIntervalCs: ic.advertIntervalCs,
+    vips: ic.vips.map((v) => v.address),
+    unicast: ic.unicastPeers.length > 0,
+    peers: ic.unicastPeers,
+    checkUnicastSrc: ic.checkUnicastSrc,
+    requireTtl255: ic.unicastTtl === undefined,
     v3ChecksumAsV2: undefined,
   } satisfies All<Expect>);
 }
@@ -86,66 +118,122 @@ export function expectFor(ic: InstanceConfig): Expect {
 export function advertFor(ic: InstanceConfig, priority: number): Advert {
   const pass = ic.version === 2 && ic.auth.type === 'PASS';
   return defined<Advert>({
-    version: ic.version, vrid: ic.vrid, priority, addresses: ic.vips.map((v) => v.address),
-    advertIntervalCs: ic.advertIntervalCs, authType: pass ? 1 : 0, authData: passBytes(pass ? ic.auth.pass : ''),
+    version: ic.version,
+    vrid: ic.vrid,
+    priority,
+    addresses: ic.vips.map((v) => v.address),
+    advertIntervalCs: ic.advertIntervalCs,
+    authType: pass ? 1 : 0,
+    authData: passBytes(pass ? ic.auth.pass : ''),
     checksum: undefined,
   } satisfies All<Advert>);
 }
 
 /** The kernel addresses an instance holds as MASTER (VIPs, excluded VIPs, cloud-local extras). */
 export function vipSpecs(ic: InstanceConfig, extra: InstanceConfig['vips'] = []): AddressSpec[] {
-  return [...ic.vips, ...ic.excludedVips, ...extra].map((v) => defined<AddressSpec>({
-    ifname: v.dev ?? ic.interface, address: v.address, prefix: v.prefix, label: v.label, scope: v.scope,
+  return [...ic.vips, ...ic.excludedVips, ...extra].map((v) =>
+    defined<AddressSpec>({
+      ifname: v.dev ?? ic.interface,
+      address: v.address,
+      prefix: v.prefix,
+      label: v.label,
+      scope: v.scope,
       broadcast: v.brd,
-    peer: undefined, nodad: undefined, preferredLft: undefined, validLft: undefined, noprefixroute: undefined,
-  } satisfies All<AddressSpec>));
+      peer: undefined,
+      nodad: undefined,
+      preferredLft: undefined,
+      validLft: undefined,
+      noprefixroute: undefined,
+    } satisfies All<AddressSpec>),
+  );
 }
 
 function checkSpec(sc: VrrpScript): CheckSpec {
   const common = {
-    name: sc.name, intervalMs: sc.intervalMs, timeoutMs: sc.timeoutMs, weight: sc.weight, reverse: sc.reverse,
-    rise: sc.rise, fall: sc.fall, initFail: sc.initFail,
+    name: sc.name,
+    intervalMs: sc.intervalMs,
+    timeoutMs: sc.timeoutMs,
+    weight: sc.weight,
+    reverse: sc.reverse,
+    rise: sc.rise,
+    fall: sc.fall,
+    initFail: sc.initFail,
   } satisfies All<CheckCommon>;
   if (sc.kind === 'http') {
     return defined<CheckSpec>({
-      ...common, kind: 'http', url: sc.url ?? '', expectStatus: sc.expectStatus, expectBody: sc.expectBody,
-      tlsVerify: sc.tlsVerify, host: sc.host, method: undefined,
+      ...common,
+      kind: 'http',
+      url: sc.url ?? '',
+      expectStatus: sc.expectStatus,
+      expectBody: sc.expectBody,
+      tlsVerify: sc.tlsVerify,
+      host: sc.host,
+      method: undefined,
     } satisfies All<Extract<CheckSpec, { kind: 'http' }>>);
   }
   if (sc.kind === 'tcp') {
-    return defined<CheckSpec>({ ...common, kind: 'tcp', host: sc.host ?? '127.0.0.1', port: sc.port ?? 0 } satisfies
-      All<Extract<CheckSpec, { kind: 'tcp' }>>);
+    return defined<CheckSpec>({
+      ...common,
+      kind: 'tcp',
+      host: sc.host ?? '127.0.0.1',
+      port: sc.port ?? 0,
+    } satisfies All<Extract<CheckSpec, { kind: 'tcp' }>>);
   }
-  return defined<CheckSpec>({ ...common, kind: 'script', argv: sc.argv ?? [], user: sc.user, group: sc.group } satisfies
-    All<Extract<CheckSpec, { kind: 'script' }>>);
+  return defined<CheckSpec>({
+    ...common,
+    kind: 'script',
+    argv: sc.argv ?? [],
+    user: sc.user,
+    group: sc.group,
+  } satisfies All<Extract<CheckSpec, { kind: 'script' }>>);
 }
 
 export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | undefined): TrackingConfig {
   return defined<TrackingConfig>({
     checks: cfg.scripts.map(checkSpec),
-    files: cfg.trackFiles.map((f) => defined<TrackFileSpec>({
-      name: f.name, path: f.path, weight: f.weight, reverse: f.reverse, initFile: f.initFile, pollMs: undefined,
-    } satisfies All<TrackFileSpec>)),
-    processes: cfg.trackProcesses.map((p) => defined<TrackProcessSpec>({
-      name: p.name, process: p.process, weight: p.weight, reverse: p.reverse, quorum: p.quorum,
+    files: cfg.trackFiles.map((f) =>
+      defined<TrackFileSpec>({
+        name: f.name,
+        path: f.path,
+        weight: f.weight,
+        reverse: f.reverse,
+        initFile: f.initFile,
+        pollMs: undefined,
+      } satisfies All<TrackFileSpec>),
+    ),
+    processes: cfg.trackProcesses.map((p) =>
+      defined<TrackProcessSpec>({
+        name: p.name,
+        process: p.process,
+        weight: p.weight,
+        reverse: p.reverse,
+        quorum: p.quorum,
         fullCommand: p.fullCommand,
-      params: p.params, paramMatch: p.paramMatch, quorumMax: p.quorumMax, forkDelayMs: p.forkDelayMs,
+        params: p.params,
+        paramMatch: p.paramMatch,
+        quorumMax: p.quorumMax,
+        forkDelayMs: p.forkDelayMs,
         terminateDelayMs: p.terminateDelayMs,
-    } satisfies All<TrackProcessSpec>)),
+      } satisfies All<TrackProcessSpec>),
+    ),
     scriptSecurity: cfg.global.enableScriptSecurity,
     scriptUser,
     processPollMs: undefined,
     instances: cfg.instances.map((ic) => {
       const tracks: TrackRef[] = [];
       if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
-      for (const t of ic.trackInterfaces) if (t.name !== ic.interface ||
-        ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
+      for (const t of ic.trackInterfaces)
+        if (t.name !== ic.interface || ic.dontTrackPrimary) tracks.push({ kind: 'interface', ...t });
       for (const t of ic.trackScripts) tracks.push({ kind: 'script', ...t });
       for (const t of ic.trackFiles) tracks.push({ kind: 'file', ...t });
       for (const t of ic.trackProcesses) tracks.push({ kind: 'process', ...t });
       const inGroup = cfg.syncGroups.some((g) => g.members.includes(ic.name));
       return defined<InstanceTrackingSpec>({
-        name: ic.name, basePriority: ic.priority, inSyncGroup: inGroup, syncGroupTrackingWeight: undefined, tracks,
+        name: ic.name,
+        basePriority: ic.priority,
+        inSyncGroup: inGroup,
+        syncGroupTrackingWeight: undefined,
+        tracks,
       } satisfies All<InstanceTrackingSpec>);
     }),
   } satisfies All<TrackingConfig>);
@@ -153,9 +241,14 @@ export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
 
 function targets(n: NotifyConfig): NotifyTargets {
   return defined<NotifyTargets>({
-    master: n.master, backup: n.backup, fault: n.fault, stop: n.stop, generic: n.generic,
-      masterRxLowerPri: n.masterRxLowerPri,
-    deleted: undefined, notifyDeleted: undefined,
+    master: n.master,
+    backup: n.backup,
+    fault: n.fault,
+    stop: n.stop,
+    generic: n.generic,
+    masterRxLowerPri: n.masterRxLowerPri,
+    deleted: undefined,
+    notifyDeleted: undefined,
   } satisfies All<NotifyTargets>);
 }
 
@@ -164,20 +257,32 @@ export function webhookConfig(w: WebhookDef, read: (file: string) => string): We
   const headers = { ...w.headers };
   if (w.authorizationFile) headers.Authorization = read(w.authorizationFile);
   return defined<WebhookConfig>({
-    url: w.url, headers, secret: w.secretFile ? read(w.secretFile) : undefined, timeoutMs: w.timeoutMs,
-      retries: w.retries,
-    backoffMs: w.backoffMs, maxBackoffMs: w.maxBackoffMs, tlsVerify: w.tlsVerify, only: w.instances,
+    url: w.url,
+    headers,
+    secret: w.secretFile ? read(w.secretFile) : undefined,
+    timeoutMs: w.timeoutMs,
+    retries: w.retries,
+    backoffMs: w.backoffMs,
+    maxBackoffMs: w.maxBackoffMs,
+    tlsVerify: w.tlsVerify,
+    only: w.instances,
   } satisfies All<WebhookConfig>);
 }
 
 /** The notifier's view; webhooks whose secrets cannot be read come back in `disabled`. */
-export function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | undefined,
-  read: (file: string) => string):
-  { config: NotifierConfig; disabled: Array<{ name: string; error: string }> } {
+export function notifierConfig(
+  cfg: FloatdConfig,
+  scriptUser: ScriptIdentity | undefined,
+  read: (file: string) => string,
+): { config: NotifierConfig; disabled: Array<{ name: string; error: string }> } {
   const disabled: Array<{ name: string; error: string }> = [];
   const webhooks = cfg.webhooks.flatMap((w) => {
-    try { return [webhookConfig(w, read)]; } catch (e) { disabled.push({ name: w.name,
-      error: (e as Error).message }); return []; }
+    try {
+      return [webhookConfig(w, read)];
+    } catch (e) {
+      disabled.push({ name: w.name, error: (e as Error).message });
+      return [];
+    }
   });
   return {
     disabled,
@@ -199,11 +304,23 @@ export function notifierConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
  * VrrpScript fails to compile until it is named here. 'pos' is for diagnostics only.
  */
 export const SCRIPT_FIELDS = {
-  name: 'check', kind: 'check', argv: 'script check', url: 'http check', expectStatus: 'http check',
-    expectBody: 'http check',
-  tlsVerify: 'http check', host: 'http Host header / tcp host', port: 'tcp check', intervalMs: 'check',
-    timeoutMs: 'check',
-  weight: 'check', reverse: 'check', rise: 'check', fall: 'check', initFail: 'check', user: 'script check',
-    group: 'script check',
+  name: 'check',
+  kind: 'check',
+  argv: 'script check',
+  url: 'http check',
+  expectStatus: 'http check',
+  expectBody: 'http check',
+  tlsVerify: 'http check',
+  host: 'http Host header / tcp host',
+  port: 'tcp check',
+  intervalMs: 'check',
+  timeoutMs: 'check',
+  weight: 'check',
+  reverse: 'check',
+  rise: 'check',
+  fall: 'check',
+  initFail: 'check',
+  user: 'script check',
+  group: 'script check',
   pos: 'diagnostics only',
 } as const satisfies Record<keyof VrrpScript, string>;

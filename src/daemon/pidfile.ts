@@ -10,7 +10,12 @@ export class PidFileError extends Error {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A new file only, never through a symlink. */
@@ -28,8 +33,16 @@ function writePid(path: string, fd: number, pid: number, write: PidWrite): void 
     write(fd, `${pid}\n`);
     closeSync(fd);
   } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    try { unlinkSync(path); } catch { /* gone */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      /* gone */
+    }
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' (the disk or quota is full)' : '';
     throw new PidFileError(`cannot write the pid file ${path}: ${code}${hint}`);
@@ -37,7 +50,9 @@ function writePid(path: string, fd: number, pid: number, write: PidWrite): void 
 }
 
 export function acquirePidFile(path: string, pid = process.pid, write: PidWrite = writeFileSync): () => void {
-  try { mkdirSync(dirname(path), { recursive: true }); } catch (e) {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
     throw new PidFileError(`cannot create the pid file's directory ${dirname(path)}: ${code}`);
   }
@@ -46,18 +61,30 @@ export function acquirePidFile(path: string, pid = process.pid, write: PidWrite 
       const fd = openSync(path, CREATE, 0o644);
       writePid(path, fd, pid, write);
       return () => {
-        try { if (readFileSync(path, 'utf8').trim() === String(pid)) unlinkSync(path); } catch { /* already gone */ }
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(pid)) unlinkSync(path);
+        } catch {
+          /* already gone */
+        }
       };
     } catch (e) {
       if (e instanceof PidFileError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new PidFileError(`cannot create the pid file ${path}: ${code ?? String(e)}`);
       let other = NaN;
-      try { other = Number.parseInt(readFileSync(path, 'utf8').trim(), 10); } catch { /* raced with removal */ }
+      try {
+        other = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+      } catch {
+        /* raced with removal */
+      }
       if (Number.isInteger(other) && other > 0 && other !== pid && alive(other)) {
         throw new PidFileError(`another floatd is running with pid ${other} (pid file ${path})`);
       }
-      try { unlinkSync(path); } catch { /* raced */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* raced */
+      }
     }
   }
   throw new PidFileError(`could not take pid file ${path}`);

@@ -25,7 +25,8 @@ export interface QuorumBridge {
 
 export function buildQuorum(cfg: FloatdConfig, b: QuorumBridge): QuorumWiring | undefined {
   const w = new QuorumWiring(cfg, {
-    clock: b.clock(), log: b.log(),
+    clock: b.clock(),
+    log: b.log(),
     hooks: {
       fence: (name, text) => {
         const rt = b.instance(name);
@@ -34,9 +35,14 @@ export function buildQuorum(cfg: FloatdConfig, b: QuorumBridge): QuorumWiring | 
         b.cloud()?.permitChanged();
         b.step(name, { type: 'handover', text });
       },
-      granted: (name) => { granted(b, name); b.cloud()?.permitChanged(); },
-      vipSpecs: (name) => { const rt = b.instance(name); return rt ? vipSpecs(rt.cfg,
-        b.cloud()?.localVips(name)) : []; },
+      granted: (name) => {
+        granted(b, name);
+        b.cloud()?.permitChanged();
+      },
+      vipSpecs: (name) => {
+        const rt = b.instance(name);
+        return rt ? vipSpecs(rt.cfg, b.cloud()?.localVips(name)) : [];
+      },
       vipsUp: (name) => b.instance(name)?.vipsUp === true,
       enqueue: (job) => b.exec().enqueue(job),
     },
@@ -51,7 +57,10 @@ function granted(b: QuorumBridge, name: string): void {
   const due = inst?.timers.get('masterDown');
   if (!inst || !rt || inst.state !== 'BACKUP' || inst.wantState !== 'MASTER' || due === undefined) return;
   const h = rt.timers.get('masterDown');
-  if (h) { b.clock().cancel(h); rt.timers.delete('masterDown'); }
+  if (h) {
+    b.clock().cancel(h);
+    rt.timers.delete('masterDown');
+  }
   b.exec().run(b.node().step(Math.max(due, b.clock().nowUs()), { type: 'timer', timer: 'masterDown' }, name));
 }
 

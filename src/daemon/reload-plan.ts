@@ -13,26 +13,36 @@ export type ReloadPlan =
 
 /** keepalived matches instances across a reload by these (vrrp_exist()). */
 export function identity(ic: InstanceConfig): string {
-  return JSON.stringify([ic.vrid, ic.family, ic.interface, ic.unicastPeers.length > 0, ic.unicastSrcIp ?? '',
-    ic.mcastGroup ?? '']);
+  return JSON.stringify([
+    ic.vrid,
+    ic.family,
+    ic.interface,
+    ic.unicastPeers.length > 0,
+    ic.unicastSrcIp ?? '',
+    ic.mcastGroup ?? '',
+  ]);
 }
 
 function stripPositions(v: unknown): string {
   return JSON.stringify(v, (k, val: unknown) => (k === 'pos' || k === 'files' || k.endsWith('Pos') ? undefined : val));
 }
 
-export function planReload(cur: FloatdConfig, next: FloatdConfig, stateOf: (name: string) => string | undefined,
-  mayKeep: (name: string) => boolean = () => true): ReloadPlan {
+export function planReload(
+  cur: FloatdConfig,
+  next: FloatdConfig,
+  stateOf: (name: string) => string | undefined,
+  mayKeep: (name: string) => boolean = () => true,
+): ReloadPlan {
   if (next.instances.length === 0) {
     return { kind: 'refuse', message: 'the new configuration has no vrrp_instance; keeping the running configuration' };
   }
-  if (stripPositions(next) === stripPositions(cur)) return { kind: 'unchanged',
-    message: 'configuration unchanged; nothing to do' };
+  if (stripPositions(next) === stripPositions(cur))
+    return { kind: 'unchanged', message: 'configuration unchanged; nothing to do' };
   const keepMaster = new Set<string>();
   for (const ic of next.instances) {
     const old = cur.instances.find((o) => o.name === ic.name);
-    if (old && stateOf(ic.name) === 'MASTER' && identity(old) === identity(ic) &&
-      mayKeep(ic.name)) keepMaster.add(ic.name);
+    if (old && stateOf(ic.name) === 'MASTER' && identity(old) === identity(ic) && mayKeep(ic.name))
+      keepMaster.add(ic.name);
   }
   return { kind: 'apply', keepMaster };
 }

@@ -8,12 +8,20 @@ import { afterMs, type Clock, type TimerHandle } from '../util/clock.js';
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 
-interface Fault { text: string; retry?: () => void; timer?: TimerHandle; backoffMs: number }
+interface Fault {
+  text: string;
+  retry?: () => void;
+  timer?: TimerHandle;
+  backoffMs: number;
+}
 
 export class RuntimeFaults {
   private readonly faults = new Map<string, Map<string, Fault>>();
 
-  constructor(private readonly clock: Clock, private readonly changed: (instance: string, reason: string) => void) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly changed: (instance: string, reason: string) => void,
+  ) {}
 
   /** The fault names for the FSM, e.g. "socket: cannot open …". */
   of(instance: string): string[] {
@@ -28,7 +36,16 @@ export class RuntimeFaults {
     const backoffMs = prev ? Math.min(MAX_RETRY_MS, prev.backoffMs * 2) : FIRST_RETRY_MS;
     if (prev?.timer) this.clock.cancel(prev.timer);
     const f: Fault = { text, backoffMs, ...(retry ? { retry } : {}) };
-    if (retry) f.timer = afterMs(this.clock, backoffMs, () => { f.timer = undefined; retry(); }, { weak: true });
+    if (retry)
+      f.timer = afterMs(
+        this.clock,
+        backoffMs,
+        () => {
+          f.timer = undefined;
+          retry();
+        },
+        { weak: true },
+      );
     m.set(kind, f);
     if (!prev) this.changed(instance, text);
   }

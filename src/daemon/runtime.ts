@@ -87,8 +87,13 @@ export class Runtime implements RuntimeLike {
 
   /** What quorum mode may do to the runtime (quorum-bridge.ts). */
   private readonly bridge: QuorumBridge = {
-    clock: () => this.o.clock, log: () => this.o.log, node: () => this.node, instance: (n) => this.insts.get(n),
-    exec: () => this.exec, cloud: () => this.cloud, step: (n, ev) => this.step(n, ev),
+    clock: () => this.o.clock,
+    log: () => this.o.log,
+    node: () => this.node,
+    instance: (n) => this.insts.get(n),
+    exec: () => this.exec,
+    cloud: () => this.cloud,
+    step: (n, ev) => this.step(n, ev),
   };
 
   constructor(private readonly o: RuntimeOptions) {
@@ -98,9 +103,15 @@ export class Runtime implements RuntimeLike {
     this.dataplane = o.dataplane ?? kernelDataplane;
     this.presence = new KernelPresence(this.dataplane);
     const deps: ExecutorDeps = {
-      clock: o.clock, log: o.log, dataplane: this.dataplane, history: this.history,
-      node: () => this.node, instance: (n) => this.insts.get(n), notifier: () => this.notifier,
-      linkWatch: () => this.linkWatch, extraVips: (n) => this.cloud?.localVips(n) ?? [],
+      clock: o.clock,
+      log: o.log,
+      dataplane: this.dataplane,
+      history: this.history,
+      node: () => this.node,
+      instance: (n) => this.insts.get(n),
+      notifier: () => this.notifier,
+      linkWatch: () => this.linkWatch,
+      extraVips: (n) => this.cloud?.localVips(n) ?? [],
       onState: (n, to, reason) => this.cloud?.onState(n, to as never, reason),
       quorum: () => this.quorum,
       feed: (n, ev) => this.step(n, ev),
@@ -109,12 +120,18 @@ export class Runtime implements RuntimeLike {
     this.exec = o.makeExecutor ? o.makeExecutor(deps) : new Executor(deps);
     this.faults = new RuntimeFaults(o.clock, (name, reason) => this.stepTracking(name, reason));
     this.receiver = new AdvertReceiver({
-      clock: o.clock, log: o.log, instances: () => this.insts.values(), isoNow: () => this.isoNow(),
-      fromPeer: (name) => this.cloud?.onAdvert(name), step: (name, ev) => this.step(name, ev),
+      clock: o.clock,
+      log: o.log,
+      instances: () => this.insts.values(),
+      isoNow: () => this.isoNow(),
+      fromPeer: (name) => this.cloud?.onAdvert(name),
+      step: (name, ev) => this.step(name, ev),
     });
   }
 
-  private isoNow(): string { return new Date(this.o.clock.wallMs()).toISOString(); }
+  private isoNow(): string {
+    return new Date(this.o.clock.wallMs()).toISOString();
+  }
 
   private step(name: string | undefined, ev: Event): void {
     this.exec.run(this.node.step(this.o.clock.nowUs(), ev, name));
@@ -124,32 +141,56 @@ export class Runtime implements RuntimeLike {
   private stepTracking(name: string, reason: string): void {
     if (!this.insts.has(name) || !this.trackers) return;
     const agg = this.trackers.aggregate(name);
-    this.step(name, { type: 'tracking', priorityDelta: agg.priorityDelta, faults: [...agg.faults,
-      ...this.faults.of(name)], reason });
+    this.step(name, {
+      type: 'tracking',
+      priorityDelta: agg.priorityDelta,
+      faults: [...agg.faults, ...this.faults.of(name)],
+      reason,
+    });
   }
 
   async start(): Promise<void> {
     const r = await this.o.load(this.o.configFile);
-    if (!r.config) throw new FloatdError('CONFIG_UNUSABLE',
-      `configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`);
+    if (!r.config)
+      throw new FloatdError(
+        'CONFIG_UNUSABLE',
+        `configuration ${this.o.configFile} is not usable:\n${r.errors.join('\n')}`,
+      );
     await this.build(r.config, new Set());
   }
 
   private async build(
-    cfg: FloatdConfig, wasMaster: ReadonlySet<string>, prevTrackers?: TrackerSet, prevNotify?: NotifierHandOver,
+    cfg: FloatdConfig,
+    wasMaster: ReadonlySet<string>,
+    prevTrackers?: TrackerSet,
+    prevNotify?: NotifierHandOver,
   ): Promise<void> {
     this.cfg = cfg;
     this.configLoadedAt = this.isoNow();
     const log = this.o.log;
-    this.cloud = new CloudIps(cfg, {
-      log, clock: this.o.clock, factories: this.o.cloudProviders ?? providers,
-      onContest: (name, reason) => void this.notifier.floatingIp(name, reason ? 'CONTESTED' : 'UNCONTESTED',
-        reason ?? 'the address is claimed again'),
-      mayAssign: (fip) => this.quorum?.permit(fip) ?? { ok: true },
-    }, this.cloud); // a reload keeps what the old one knew about peers' claims (issue 13)
-    this.pool = new SocketPool(this.o.openSocket ?? openVrrpSocket, (p, s) => this.receiver.packet(p, s), (e) => {
-      log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
-    });
+    this.cloud = new CloudIps(
+      cfg,
+      {
+        log,
+        clock: this.o.clock,
+        factories: this.o.cloudProviders ?? providers,
+        onContest: (name, reason) =>
+          void this.notifier.floatingIp(
+            name,
+            reason ? 'CONTESTED' : 'UNCONTESTED',
+            reason ?? 'the address is claimed again',
+          ),
+        mayAssign: (fip) => this.quorum?.permit(fip) ?? { ok: true },
+      },
+      this.cloud,
+    ); // a reload keeps what the old one knew about peers' claims (issue 13)
+    this.pool = new SocketPool(
+      this.o.openSocket ?? openVrrpSocket,
+      (p, s) => this.receiver.packet(p, s),
+      (e) => {
+        log.warn({ event: 'vrrp.socket_error', err: e.code ?? e.message }, `socket error: ${e.message}`);
+      },
+    );
     const infos = await Promise.all(cfg.instances.map((ic) => this.dataplane.interfaceInfo(ic.interface)));
     // The netlink and GARP sockets now, not during a takeover under descriptor pressure (issue 15 item 4).
     for (const m of this.dataplane.prepare?.(cfg.instances.map((ic) => ic.interface)) ?? []) {
@@ -157,16 +198,27 @@ export class Runtime implements RuntimeLike {
     }
     const params = cfg.instances.map((ic, i) => {
       const info = infos[i];
-      const src = ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ?
-        '0.0.0.0' : '::');
+      const src =
+        ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ? '0.0.0.0' : '::');
       const rt: InstanceRuntime = {
-        cfg: ic, src, dsts: destinations(ic), ipId: 0, timers: new Map(), vipsUp: false, since: this.isoNow(),
-          lastReason: 'starting',
+        cfg: ic,
+        src,
+        dsts: destinations(ic),
+        ipId: 0,
+        timers: new Map(),
+        vipsUp: false,
+        since: this.isoNow(),
+        lastReason: 'starting',
         peers: new Map(),
         counters: {
-          advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0,
-            priorityZeroReceived: 0,
-          garpsSent: 0, dropped: {},
+          advertsSent: 0,
+          advertsReceived: 0,
+          becameMaster: 0,
+          releasedMaster: 0,
+          priorityZeroSent: 0,
+          priorityZeroReceived: 0,
+          garpsSent: 0,
+          dropped: {},
         },
       };
       this.insts.set(ic.name, rt);
@@ -175,31 +227,42 @@ export class Runtime implements RuntimeLike {
       return instanceParams(ic, src);
     });
     for (const g of cfg.syncGroups) {
-      for (const m of g.members) { const rt = this.insts.get(m); if (rt) rt.syncGroup = g.name; }
+      for (const m of g.members) {
+        const rt = this.insts.get(m);
+        if (rt) rt.syncGroup = g.name;
+      }
     }
     this.quorum = cfg.quorums.length > 0 ? buildQuorum(cfg, this.bridge) : undefined;
     const gates = this.quorum ? { mayMaster: this.quorum.mayMaster } : {};
-    this.node = new VrrpNode(params, cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })), gates);
+    this.node = new VrrpNode(
+      params,
+      cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })),
+      gates,
+    );
     this.scriptUser = this.resolveScriptUser(cfg);
     // Webhook secrets (authorization_file, secret_file): warned about when others can read them, never logged.
     const readFile = this.o.readFile ?? ((p: string): string => readFileSync(p, 'utf8'));
     const nc = notifierConfig(cfg, this.scriptUser, (f) => readSecretFile(f, log, 'notify_webhook secret', readFile));
-    for (const d of nc.disabled) log.error({ event: 'notify.webhook_config', webhook: d.name },
-      `notify_webhook ${d.name} disabled: ${d.error}`);
+    for (const d of nc.disabled)
+      log.error({ event: 'notify.webhook_config', webhook: d.name }, `notify_webhook ${d.name} disabled: ${d.error}`);
     // After a reload: states already announced are not announced again (a kept MASTER does not
     // re-run notify_master) and scripts still running go on, queued before the new events.
     const carry = prevNotify ? { previous: prevNotify } : {};
     this.notifier = new Notifier(nc.config, { log, clock: trackClockFrom(this.o.clock), ...carry });
-    try { this.notifier.open(); } catch (e) { log.error({ event: 'notify.fifo_error' }, (e as Error).message); }
+    try {
+      this.notifier.open();
+    } catch (e) {
+      log.error({ event: 'notify.fifo_error' }, (e as Error).message);
+    }
     this.buildTrackers();
     if (prevTrackers) this.trackers!.inheritFrom(prevTrackers);
     // Trackers' initial view goes in before start, so a faulted instance starts in FAULT.
     for (const name of this.insts.keys()) this.stepTracking(name, 'initial tracking state');
     // Maintenance holds apply before the first election.
-    for (const name of this.o.holds?.() ?? []) if (this.insts.has(name)) this.step(name, { type: 'hold',
-      key: 'maintenance', on: true, text: 'maintenance' });
-    for (const name of this.insts.keys()) this.step(name, { type: 'start',
-      ...(wasMaster.has(name) ? { wasMaster: true } : {}) });
+    for (const name of this.o.holds?.() ?? [])
+      if (this.insts.has(name)) this.step(name, { type: 'hold', key: 'maintenance', on: true, text: 'maintenance' });
+    for (const name of this.insts.keys())
+      this.step(name, { type: 'start', ...(wasMaster.has(name) ? { wasMaster: true } : {}) });
     await this.trackers!.start();
     this.linkWatch?.start();
   }
@@ -212,22 +275,30 @@ export class Runtime implements RuntimeLike {
       this.faults.clear(ic.name, 'socket');
     } catch (e) {
       const msg = `cannot open VRRP socket on ${ic.interface}: ${(e as Error).message}`;
-      this.o.log.error({ event: 'vrrp.socket_error', code: 'SOCKET_OPEN_FAILED', instance: ic.name,
-        err: (e as Error).message }, withCode('SOCKET_OPEN_FAILED', msg));
-      this.faults.set(ic.name, 'socket', msg,
-        () => { if (!this.stopping && this.insts.get(ic.name) === rt) this.openSocket(rt); });
+      this.o.log.error(
+        { event: 'vrrp.socket_error', code: 'SOCKET_OPEN_FAILED', instance: ic.name, err: (e as Error).message },
+        withCode('SOCKET_OPEN_FAILED', msg),
+      );
+      this.faults.set(ic.name, 'socket', msg, () => {
+        if (!this.stopping && this.insts.get(ic.name) === rt) this.openSocket(rt);
+      });
     }
   }
 
   /** A missing interface is a fault until it appears (link watch or the backoff retry). */
   private missingInterface(rt: InstanceRuntime): void {
     const ic = rt.cfg;
-    this.o.log.error({ event: 'vrrp.interface_missing', code: 'INTERFACE_MISSING', instance: ic.name },
-      withCode('INTERFACE_MISSING', `(${ic.name}) interface ${ic.interface} does not exist: FAULT until it appears`));
+    this.o.log.error(
+      { event: 'vrrp.interface_missing', code: 'INTERFACE_MISSING', instance: ic.name },
+      withCode('INTERFACE_MISSING', `(${ic.name}) interface ${ic.interface} does not exist: FAULT until it appears`),
+    );
     this.faults.set(ic.name, 'interface', `interface ${ic.interface} does not exist`, () => {
       void this.dataplane.interfaceInfo(ic.interface).then((info) => {
         if (this.stopping || this.insts.get(ic.name) !== rt) return;
-        if (!info) { this.missingInterface(rt); return; }
+        if (!info) {
+          this.missingInterface(rt);
+          return;
+        }
         this.faults.clear(ic.name, 'interface');
         if (!rt.socket) this.openSocket(rt);
       });
@@ -239,15 +310,21 @@ export class Runtime implements RuntimeLike {
     if (!cfg.global.scriptUser) return undefined;
     const r = resolveUser(cfg.global.scriptUser, cfg.global.scriptGroup);
     if (r.ok) return r.id;
-    this.o.log.error({ event: 'track.script_user' },
-      `script_user ${cfg.global.scriptUser}: ${r.error}; scripts run as floatd's own user`);
+    this.o.log.error(
+      { event: 'track.script_user' },
+      `script_user ${cfg.global.scriptUser}: ${r.error}; scripts run as floatd's own user`,
+    );
     return undefined;
   }
 
   private buildTrackers(): void {
     const set = new TrackerSet(trackingConfig(this.cfg, this.scriptUser), {
-      ...this.o.trackerHooks, log: this.o.log, clock: trackClockFrom(this.o.clock),
-      onChange: (name, ch) => { if (this.insts.has(name)) this.stepTracking(name, ch.reason); },
+      ...this.o.trackerHooks,
+      log: this.o.log,
+      clock: trackClockFrom(this.o.clock),
+      onChange: (name, ch) => {
+        if (this.insts.has(name)) this.stepTracking(name, ch.reason);
+      },
     });
     for (const w of set.warnings) this.o.log.warn({ event: 'track.config' }, w);
     const watch = this.o.linkWatch ? this.o.linkWatch() : new LinkWatch({ clock: this.o.clock });
@@ -269,19 +346,23 @@ export class Runtime implements RuntimeLike {
   private onVipRemoved(ifname: string, address: string): void {
     for (const [name, rt] of this.insts) {
       if (!rt.vipsUp) continue;
-      const hit = [...rt.cfg.vips,
-        ...rt.cfg.excludedVips].some((v) => !v.noTrack && v.address === address && (v.dev ??
-          rt.cfg.interface) === ifname);
+      const hit = [...rt.cfg.vips, ...rt.cfg.excludedVips].some(
+        (v) => !v.noTrack && v.address === address && (v.dev ?? rt.cfg.interface) === ifname,
+      );
       if (!hit) continue;
       if (this.quorum?.holder(name) !== undefined) {
         // The kernel ends a VIP's lifetime when renewals stop being acknowledged: self-fencing, not
         // tampering. While the lease is held the next renewal puts it back.
-        this.o.log.info({ event: 'quorum.vip_expired', instance: name, address },
-          `VIP ${address} left ${ifname} (lifetime ended or removed); not re-taken by VRRP`);
+        this.o.log.info(
+          { event: 'quorum.vip_expired', instance: name, address },
+          `VIP ${address} left ${ifname} (lifetime ended or removed); not re-taken by VRRP`,
+        );
         continue;
       }
-      this.o.log.warn({ event: 'vrrp.vip_removed', instance: name, address },
-        `VIP ${address} removed from ${ifname} by someone else`);
+      this.o.log.warn(
+        { event: 'vrrp.vip_removed', instance: name, address },
+        `VIP ${address} removed from ${ifname} by someone else`,
+      );
       this.step(name, { type: 'vipRemovedExternally' });
     }
   }
@@ -327,7 +408,10 @@ export class Runtime implements RuntimeLike {
   private handoversDone(): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.node.instances.some((i) => i.handoverPending)) { afterMs(this.o.clock, 5, check); return; }
+        if (this.node.instances.some((i) => i.handoverPending)) {
+          afterMs(this.o.clock, 5, check);
+          return;
+        }
         resolve();
       };
       check();
@@ -339,11 +423,17 @@ export class Runtime implements RuntimeLike {
     if (!r.config) return refuse('CONFIG_UNUSABLE', r.errors.join('; '));
     const next = r.config;
     // Quorum instances re-elect: the lease is the old process's and goes back with its VIPs.
-    const plan = planReload(this.cfg, next, (n) => this.node.instance(n)?.state,
-      (n) => this.quorum?.holder(n) === undefined);
+    const plan = planReload(
+      this.cfg,
+      next,
+      (n) => this.node.instance(n)?.state,
+      (n) => this.quorum?.holder(n) === undefined,
+    );
     if (plan.kind === 'refuse') {
-      this.o.log.error({ event: 'config.reload_refused', code: 'RELOAD_NO_INSTANCE' }, withCode('RELOAD_NO_INSTANCE',
-        plan.message));
+      this.o.log.error(
+        { event: 'config.reload_refused', code: 'RELOAD_NO_INSTANCE' },
+        withCode('RELOAD_NO_INSTANCE', plan.message),
+      );
       return refuse('RELOAD_NO_INSTANCE', plan.message);
     }
     if (plan.kind === 'unchanged') return { ok: true, message: plan.message };
@@ -360,7 +450,12 @@ export class Runtime implements RuntimeLike {
     await this.build(next, plan.keepMaster, oldTrackers, notifyCarry);
     const newVips = [...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg, this.cloud?.localVips(rt.cfg.name)));
     for (const s of vipsToDrop(oldVips, newVips)) {
-      this.exec.enqueue(() => this.dataplane.removeAddress(s).then(() => undefined, () => undefined));
+      this.exec.enqueue(() =>
+        this.dataplane.removeAddress(s).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
     }
     await this.exec.idle();
     return { ok: true, message: `configuration reloaded (${plan.keepMaster.size} MASTER instance(s) kept in place)` };
@@ -368,19 +463,34 @@ export class Runtime implements RuntimeLike {
 
   status(): DaemonStatus {
     const inputs = {
-      cfg: this.cfg, node: this.node, insts: this.insts, trackers: this.trackers,
+      cfg: this.cfg,
+      node: this.node,
+      insts: this.insts,
+      trackers: this.trackers,
       extraVips: (n: string) => this.cloud?.localVips(n) ?? [],
       present: (ifname: string, address: string) => this.presence.has(ifname, address),
     };
-    const instances = [...this.insts.values()].map((rt) => ({ ...instanceStatus(inputs, rt),
-      ...quorumFields(this.quorum, rt.cfg.name) }));
+    const instances = [...this.insts.values()].map((rt) => ({
+      ...instanceStatus(inputs, rt),
+      ...quorumFields(this.quorum, rt.cfg.name),
+    }));
     this.presence.refresh([...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg).map((s) => s.ifname)));
     return {
-      version: VERSION, hostname: hostname(), routerId: this.cfg.global.routerId ?? hostname(), pid: process.pid,
-      startedAt: this.startedAt, configFile: this.o.configFile, configLoadedAt: this.configLoadedAt, instances,
-      syncGroups: this.cfg.syncGroups.map((g) => ({ name: g.name, state: this.node.groupStates().get(g.name) ?? 'INIT',
-        members: g.members })),
-      floatingIps: this.cloud?.status() ?? [], transitions: [...this.history.transitions],
+      version: VERSION,
+      hostname: hostname(),
+      routerId: this.cfg.global.routerId ?? hostname(),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      configFile: this.o.configFile,
+      configLoadedAt: this.configLoadedAt,
+      instances,
+      syncGroups: this.cfg.syncGroups.map((g) => ({
+        name: g.name,
+        state: this.node.groupStates().get(g.name) ?? 'INIT',
+        members: g.members,
+      })),
+      floatingIps: this.cloud?.status() ?? [],
+      transitions: [...this.history.transitions],
       notify: { runs: this.notifier.runs, failures: this.notifier.failures },
       transitionCounts: this.history.countList(),
       ...(this.quorum ? { quorum: this.quorum.status() } : {}),
@@ -388,30 +498,45 @@ export class Runtime implements RuntimeLike {
   }
 
   /** The kernel queue's current tail: resolves once every change queued so far has run (tests, simulator). */
-  idle(): Promise<void> { return this.exec.idle(); }
+  idle(): Promise<void> {
+    return this.exec.idle();
+  }
 
   /** Read-only view of an instance's state machine (the simulator's property checks). */
   machine(name: string): Pick<VrrpInstance, 'state' | 'effectivePriority' | 'faulted' | 'handoverPending'> | undefined {
     return this.node?.instance(name);
   }
 
-  dataDump(): string { return JSON.stringify(this.status(), null, 2) + '\n'; }
-  statsDump(): string { return formatStats(this.status()); }
+  dataDump(): string {
+    return JSON.stringify(this.status(), null, 2) + '\n';
+  }
+  statsDump(): string {
+    return formatStats(this.status());
+  }
 
   /** Operator verbs (verbs.ts): hand-over, switchover, maintenance, holds and gates, all as FSM inputs. */
   private verbHost(): VerbHost {
     return {
-      machine: (n) => (this.trackers ? this.node?.instance(n) : undefined), nowUs: () => this.o.clock.nowUs(),
-      step: (n, ev) => this.step(n, ev), inQuorum: (n) => this.quorum?.holder(n) !== undefined,
+      machine: (n) => (this.trackers ? this.node?.instance(n) : undefined),
+      nowUs: () => this.o.clock.nowUs(),
+      step: (n, ev) => this.step(n, ev),
+      inQuorum: (n) => this.quorum?.holder(n) !== undefined,
       held: (n) => this.o.holds?.().has(n) === true,
     };
   }
 
-  handover(name: string, holdS: number): Verdict { return handover(this.verbHost(), name, holdS, false); }
-  switchover(name: string, holdS: number): Verdict { return switchover(this.verbHost(), name, holdS); }
-  holdChanged(name: string, reason: string): Verdict { return holdChanged(this.verbHost(), name, reason); }
-  setHold(name: string, key: string, on: boolean, text?: string): boolean { return setInput(this.verbHost(), name,
-    'hold', key, on, text); }
+  handover(name: string, holdS: number): Verdict {
+    return handover(this.verbHost(), name, holdS, false);
+  }
+  switchover(name: string, holdS: number): Verdict {
+    return switchover(this.verbHost(), name, holdS);
+  }
+  holdChanged(name: string, reason: string): Verdict {
+    return holdChanged(this.verbHost(), name, reason);
+  }
+  setHold(name: string, key: string, on: boolean, text?: string): boolean {
+    return setInput(this.verbHost(), name, 'hold', key, on, text);
+  }
   setGate(name: string, key: string, closed: boolean, text?: string): boolean {
     return setInput(this.verbHost(), name, 'inhibit', key, closed, text);
   }

@@ -26,16 +26,30 @@ const realDeps: SchedulingDeps = {
 
 /** Each setting: its keyword, how it is applied, and what the log says. */
 const SETTINGS = [
-  { key: 'nice', keyword: 'vrrp_priority', event: 'sched.nice', field: 'nice', apply: (d: SchedulingDeps,
-    v: number) => d.setNice(v), said: (v: number) => `process priority (nice) set to ${v}` },
-  { key: 'rtPriority', keyword: 'vrrp_rt_priority', event: 'sched.realtime', field: 'priority',
+  {
+    key: 'nice',
+    keyword: 'vrrp_priority',
+    event: 'sched.nice',
+    field: 'nice',
+    apply: (d: SchedulingDeps, v: number) => d.setNice(v),
+    said: (v: number) => `process priority (nice) set to ${v}`,
+  },
+  {
+    key: 'rtPriority',
+    keyword: 'vrrp_rt_priority',
+    event: 'sched.realtime',
+    field: 'priority',
     apply: (d: SchedulingDeps, v: number) => d.setRealtime(v),
-      said: (v: number) => `real-time scheduling SCHED_RR priority ${v}` },
+    said: (v: number) => `real-time scheduling SCHED_RR priority ${v}`,
+  },
 ] as const;
 
 /** Returns what took effect, for the status and the log. */
-export function applyScheduling(c: SchedulingConfig, log: Logger,
-  deps: SchedulingDeps = realDeps): { nice?: number; rtPriority?: number } {
+export function applyScheduling(
+  c: SchedulingConfig,
+  log: Logger,
+  deps: SchedulingDeps = realDeps,
+): { nice?: number; rtPriority?: number } {
   const done: { nice?: number; rtPriority?: number } = {};
   for (const x of SETTINGS) {
     const v = c[x.key];
@@ -45,8 +59,10 @@ export function applyScheduling(c: SchedulingConfig, log: Logger,
       done[x.key] = v;
       log.info({ event: x.event, [x.field]: v }, x.said(v));
     } catch (e) {
-      log.warn({ event: 'sched.error', err: (e as Error).message },
-        `${x.keyword} ${v} not applied: ${(e as Error).message}`);
+      log.warn(
+        { event: 'sched.error', err: (e as Error).message },
+        `${x.keyword} ${v} not applied: ${(e as Error).message}`,
+      );
     }
   }
   return done;

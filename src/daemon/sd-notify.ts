@@ -38,15 +38,24 @@ export class SdNotify {
     this.socket = env.NOTIFY_SOCKET || undefined;
     const usec = Number(env.WATCHDOG_USEC);
     const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
-    if (this.socket && Number.isFinite(usec) && usec > 0 && forUs) this.watchdogMs = Math.max(1, Math.floor(usec / 2000));
+    if (this.socket && Number.isFinite(usec) && usec > 0 && forUs)
+      this.watchdogMs = Math.max(1, Math.floor(usec / 2000));
     // Scripts floatd starts must not talk to systemd as if they were the service.
     for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
-    this.send = o.send ?? ((path, data) => { native().unixDgramSend(path, data); });
+    this.send =
+      o.send ??
+      ((path, data) => {
+        native().unixDgramSend(path, data);
+      });
   }
 
-  get enabled(): boolean { return this.socket !== undefined; }
+  get enabled(): boolean {
+    return this.socket !== undefined;
+  }
   /** Milliseconds between WATCHDOG=1 pings, when systemd asked for them. */
-  get watchdogIntervalMs(): number | undefined { return this.watchdogMs; }
+  get watchdogIntervalMs(): number | undefined {
+    return this.watchdogMs;
+  }
 
   notify(...lines: string[]): void {
     if (!this.socket || this.broken) return;
@@ -56,7 +65,10 @@ export class SdNotify {
       const code = (e as NodeJS.ErrnoException).code;
       // A missing addon will not appear later; a full queue (EAGAIN) is worth another try.
       if (code === 'FLOATD_NATIVE_MISSING') this.broken = true;
-      this.o.log.warn({ event: 'daemon.sd_notify_error', err: code ?? String(e) }, `sd_notify to ${this.socket} failed: ${(e as Error).message}`);
+      this.o.log.warn(
+        { event: 'daemon.sd_notify_error', err: code ?? String(e) },
+        `sd_notify to ${this.socket} failed: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -73,9 +85,15 @@ export class SdNotify {
       this.timer = afterMs(clock, every, tick, { weak: true });
       const s = status();
       const lines: string[] = [];
-      if (s !== this.lastStatus) { lines.push(`STATUS=${s}`); this.lastStatus = s; }
+      if (s !== this.lastStatus) {
+        lines.push(`STATUS=${s}`);
+        this.lastStatus = s;
+      }
       sinceWatchdog += every;
-      if (this.watchdogMs !== undefined && sinceWatchdog >= this.watchdogMs) { lines.push('WATCHDOG=1'); sinceWatchdog = 0; }
+      if (this.watchdogMs !== undefined && sinceWatchdog >= this.watchdogMs) {
+        lines.push('WATCHDOG=1');
+        sinceWatchdog = 0;
+      }
       if (lines.length) this.notify(...lines);
     };
     this.timer = afterMs(clock, every, tick, { weak: true });
@@ -92,7 +110,10 @@ export class SdNotify {
   }
 
   /** The reload is over (taken or refused): READY=1 and the current status. */
-  reloaded(status: string): void { this.lastStatus = status; this.notify('READY=1', `STATUS=${status}`); }
+  reloaded(status: string): void {
+    this.lastStatus = status;
+    this.notify('READY=1', `STATUS=${status}`);
+  }
 
   stopping(): void {
     if (this.timer) (this.o.clock ?? realClock).cancel(this.timer);

@@ -7,7 +7,10 @@ import type { VrrpPacket, VrrpSocket, VrrpSocketOptions } from '../net/vrrp-sock
 
 export type SocketOpener = (o: VrrpSocketOptions) => VrrpSocket;
 
-interface Entry { socket: VrrpSocket; users: Set<string> }
+interface Entry {
+  socket: VrrpSocket;
+  users: Set<string>;
+}
 
 export class SocketPool {
   private readonly entries = new Map<string, Entry>();

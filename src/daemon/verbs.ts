@@ -27,15 +27,21 @@ export interface VerbHost {
 export function handover(h: VerbHost, name: string, holdS: number, keepVips: boolean): Verdict {
   const inst = h.machine(name);
   if (!inst) return refuse('NO_SUCH_INSTANCE', `no instance ${name}`);
-  if (inst.state !== 'MASTER') return refuse('NOT_MASTER',
-    `${name} is ${inst.state}, not MASTER: nothing to hand over`);
+  if (inst.state !== 'MASTER')
+    return refuse('NOT_MASTER', `${name} is ${inst.state}, not MASTER: nothing to hand over`);
   const text = `requested through the API${holdS > 0 ? `, holding off for ${holdS} s` : ''}`;
   const holdUntilUs = holdS > 0 ? h.nowUs() + Math.round(holdS * 1e6) : undefined;
-  h.step(name, { type: 'handover', text, ...(holdUntilUs !== undefined ? { holdUntilUs } : {}),
-    ...(keepVips ? { keepVips } : {}) });
+  h.step(name, {
+    type: 'handover',
+    text,
+    ...(holdUntilUs !== undefined ? { holdUntilUs } : {}),
+    ...(keepVips ? { keepVips } : {}),
+  });
   const prio = h.machine(name)?.effectivePriority ?? 1;
-  return { ok: true,
-    message: `${name} left MASTER${holdS > 0 ? `; it stays at priority ${prio} for ${holdS} s` : ''}` };
+  return {
+    ok: true,
+    message: `${name} left MASTER${holdS > 0 ? `; it stays at priority ${prio} for ${holdS} s` : ''}`,
+  };
 }
 
 /**
@@ -57,8 +63,14 @@ export function holdChanged(h: VerbHost, name: string, reason: string): Verdict 
 }
 
 /** A generic soft hold ('hold') or gate ('inhibit') on one instance, by key (core-api notes). */
-export function setInput(h: VerbHost, name: string, type: 'hold' | 'inhibit', key: string, on: boolean,
-  text?: string): boolean {
+export function setInput(
+  h: VerbHost,
+  name: string,
+  type: 'hold' | 'inhibit',
+  key: string,
+  on: boolean,
+  text?: string,
+): boolean {
   if (!h.machine(name)) return false;
   h.step(name, { type, key, on, ...(text !== undefined ? { text } : {}) });
   return true;

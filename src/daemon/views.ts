@@ -22,10 +22,25 @@ export class History {
 
   constructor(private readonly wallMs: () => number) {}
 
-  record(kind: 'INSTANCE' | 'GROUP', name: string, from: VrrpState, to: VrrpState, reasonKind: string, reason: string,
-    priority: number): void {
-    this.transitions.push({ time: new Date(this.wallMs()).toISOString(), instance: name, kind, from, to, reasonKind,
-      reason, priority });
+  record(
+    kind: 'INSTANCE' | 'GROUP',
+    name: string,
+    from: VrrpState,
+    to: VrrpState,
+    reasonKind: string,
+    reason: string,
+    priority: number,
+  ): void {
+    this.transitions.push({
+      time: new Date(this.wallMs()).toISOString(),
+      instance: name,
+      kind,
+      from,
+      to,
+      reasonKind,
+      reason,
+      priority,
+    });
     const key = `${kind} ${name} ${to} ${reasonKind}`;
     const c = this.counts.get(key) ?? { instance: name, kind, to, reasonKind, count: 0 };
     c.count++;
@@ -33,7 +48,9 @@ export class History {
     if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
   }
 
-  countList(): Count[] { return [...this.counts.values()].map((c) => ({ ...c })); }
+  countList(): Count[] {
+    return [...this.counts.values()].map((c) => ({ ...c }));
+  }
 }
 
 export interface StatusInputs {
@@ -51,28 +68,46 @@ export function instanceStatus(i: StatusInputs, rt: InstanceRuntime): InstanceSt
   const inst = i.node.instance(ic.name);
   const unicast = ic.unicastPeers.length > 0;
   return {
-    name: ic.name, interface: ic.interface, vrid: ic.vrid, version: ic.version, family: ic.family,
-    state: inst?.state ?? 'INIT', since: rt.since, lastReason: rt.lastReason,
-    basePriority: inst?.basePriority ?? ic.priority, effectivePriority: inst?.effectivePriority ?? ic.priority,
-    advertIntervalCs: ic.advertIntervalCs, unicast,
-    ...(inst?.masterAddress !== undefined ? { master: { address: inst.masterAddress,
-      priority: inst.masterPriority ?? 0 } } : {}),
+    name: ic.name,
+    interface: ic.interface,
+    vrid: ic.vrid,
+    version: ic.version,
+    family: ic.family,
+    state: inst?.state ?? 'INIT',
+    since: rt.since,
+    lastReason: rt.lastReason,
+    basePriority: inst?.basePriority ?? ic.priority,
+    effectivePriority: inst?.effectivePriority ?? ic.priority,
+    advertIntervalCs: ic.advertIntervalCs,
+    unicast,
+    ...(inst?.masterAddress !== undefined
+      ? { master: { address: inst.masterAddress, priority: inst.masterPriority ?? 0 } }
+      : {}),
     vips: vipSpecs(ic, i.extraVips(ic.name)).map((s) => ({
-      address: `${s.address}/${s.prefix}`, dev: s.ifname, present: i.present(s.ifname, s.address) ?? rt.vipsUp,
+      address: `${s.address}/${s.prefix}`,
+      dev: s.ifname,
+      present: i.present(s.ifname, s.address) ?? rt.vipsUp,
     })),
     peers: (unicast ? ic.unicastPeers.map((p) => p.address) : [...rt.peers.keys()]).map((a) => {
       const h = rt.peers.get(a);
-      return { address: a, ...(h ? { lastHeard: h.lastHeard, priority: h.priority,
-        advertIntervalCs: h.advertIntervalCs } : {}) };
+      return {
+        address: a,
+        ...(h ? { lastHeard: h.lastHeard, priority: h.priority, advertIntervalCs: h.advertIntervalCs } : {}),
+      };
     }),
     trackers: (i.trackers?.status(ic.name) ?? []).map((t) => ({
-      name: t.name, type: t.type, status: t.status, weight: t.weight, reverse: t.reverse,
+      name: t.name,
+      type: t.type,
+      status: t.status,
+      weight: t.weight,
+      reverse: t.reverse,
       ...(t.lastResult !== undefined ? { lastResult: t.lastResult } : {}),
       ...(t.lastDurationMs !== undefined ? { lastDurationMs: t.lastDurationMs } : {}),
       ...(t.lastRun !== undefined ? { lastRun: t.lastRun } : {}),
     })),
     ...(rt.syncGroup ? { syncGroup: rt.syncGroup } : {}),
-    floatingIps: ic.floatingIps, counters: structuredClone(rt.counters),
+    floatingIps: ic.floatingIps,
+    counters: structuredClone(rt.counters),
   };
 }
 
@@ -103,7 +138,10 @@ export class KernelPresence {
         if (addrs) this.seen.set(ifname, { seq, addrs });
         else this.seen.delete(ifname);
       };
-      void this.dp.listAddresses(ifname).then((a) => keep(new Set(a)), () => keep(undefined));
+      void this.dp.listAddresses(ifname).then(
+        (a) => keep(new Set(a)),
+        () => keep(undefined),
+      );
     }
   }
 }

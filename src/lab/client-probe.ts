@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from './netns-lab.js';
 
-export interface ProbeRecord { sent: number; recv?: number; body?: string; error?: string }
+export interface ProbeRecord {
+  sent: number;
+  recv?: number;
+  body?: string;
+  error?: string;
+}
 
 const SCRIPT = `import http from 'node:http';
 const [url, every, timeout] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
@@ -49,14 +54,20 @@ export class ClientProbe {
     const out: ProbeRecord[] = [];
     for (const l of readFileSync(this.logFile, 'utf8').split('\n')) {
       if (!l.startsWith('{') || !l.endsWith('}')) continue;
-      try { out.push(JSON.parse(l) as ProbeRecord); } catch { /* a torn line */ }
+      try {
+        out.push(JSON.parse(l) as ProbeRecord);
+      } catch {
+        /* a torn line */
+      }
     }
     return out;
   }
 
   /** The first answer received after `since` (ms epoch) whose body matches. */
   firstAnswer(since: number, body: RegExp): ProbeRecord | undefined {
-    return this.records().filter((r) => r.recv !== undefined && r.sent >= since && body.test(r.body ?? '')).sort((a, b) => a.recv! - b.recv!)[0];
+    return this.records()
+      .filter((r) => r.recv !== undefined && r.sent >= since && body.test(r.body ?? ''))
+      .sort((a, b) => a.recv! - b.recv!)[0];
   }
 
   /** Requests sent in [from, to) that got no answer. */

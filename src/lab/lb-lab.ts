@@ -71,8 +71,12 @@ export class LbLab {
     try {
       this.lbs.forEach((h, i) => {
         this.lab.exec(h, ['ip', 'addr', 'add', `203.0.113.${i + 1}/24`, 'dev', 'eth1']);
-        for (const k of ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0',
-          'net.ipv4.conf.eth1.send_redirects=0']) this.lab.exec(h, ['sysctl', '-qw', k]);
+        for (const k of [
+          'net.ipv4.ip_forward=1',
+          'net.ipv4.conf.all.send_redirects=0',
+          'net.ipv4.conf.eth1.send_redirects=0',
+        ])
+          this.lab.exec(h, ['sysctl', '-qw', k]);
       });
       ['rs1', 'rs2', 'rs3'].forEach((h, i) => {
         const host = this.lab.host(h);
@@ -80,8 +84,13 @@ export class LbLab {
         this.lab.exec(h, ['ip', 'addr', 'add', `${RS_IPS[i]}/24`, 'dev', 'eth1']);
         this.lab.exec(h, ['ip', 'route', 'add', 'default', 'via', LB_INTERNAL_VIP]);
         if (opts.dr) {
-          for (const k of ['net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2',
-            'net.ipv4.conf.eth1.arp_ignore=1', 'net.ipv4.conf.eth1.arp_announce=2']) this.lab.exec(h, ['sysctl', '-qw', k]);
+          for (const k of [
+            'net.ipv4.conf.all.arp_ignore=1',
+            'net.ipv4.conf.all.arp_announce=2',
+            'net.ipv4.conf.eth1.arp_ignore=1',
+            'net.ipv4.conf.eth1.arp_announce=2',
+          ])
+            this.lab.exec(h, ['sysctl', '-qw', k]);
           this.lab.exec(h, ['ip', 'addr', 'add', `${LB_VIP}/32`, 'dev', 'lo']);
           this.lab.exec(h, ['ip', 'addr', 'add', `192.0.2.2${i + 1}/24`, 'dev', 'eth1']);
         }
@@ -95,7 +104,9 @@ export class LbLab {
     }
   }
 
-  dir(h: string): string { return this.lab.host(h).dir; }
+  dir(h: string): string {
+    return this.lab.host(h).dir;
+  }
 
   nginx(h: string, on: boolean): void {
     this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf'), ...(on ? [] : ['-s', 'stop'])]);
@@ -107,10 +118,19 @@ export class LbLab {
 
   startFloatd(h: 'lb1' | 'lb2'): void {
     const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
-    const args = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), main, 'run', '-f', join(this.dir(h),
-      'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
-    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h),
-      FLOATD_SOCKET: join(this.dir(h), 'floatd.sock') } });
+    const args = [
+      process.execPath,
+      ...(isTs ? ['--import', 'tsx'] : []),
+      main,
+      'run',
+      '-f',
+      join(this.dir(h), 'keepalived.conf'),
+      '-p',
+      join(this.dir(h), 'floatd.pid'),
+    ];
+    this.lab.spawn(h, args, `floatd-${h}.log`, {
+      env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock') },
+    });
   }
 
   signalFloatd(h: 'lb1' | 'lb2', sig: 'TERM' | 'KILL' | 'HUP'): void {
@@ -123,19 +143,31 @@ export class LbLab {
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
 
-  holdsVip(h: 'lb1' | 'lb2'): boolean { return this.lab.addresses(h).includes(LB_VIP); }
+  holdsVip(h: 'lb1' | 'lb2'): boolean {
+    return this.lab.addresses(h).includes(LB_VIP);
+  }
 
   /** n requests from the client, each on a new connection; the bodies ('' for a failure). */
   requests(n: number, timeoutS = 1): string[] {
     const urls = Array.from({ length: n }, () => `http://${LB_VIP}/`);
-    const out = this.lab.exec('client', ['curl', '-s', '-H', 'Connection: close', '--max-time', String(timeoutS), '-w',
-      '|%{http_code}\\n', ...urls], true);
-    return out.split('\n').filter(Boolean).map((l) => { const [body,
-      code] = l.split('|'); return code === '200' ? (body ?? '').trim() : ''; });
+    const out = this.lab.exec(
+      'client',
+      ['curl', '-s', '-H', 'Connection: close', '--max-time', String(timeoutS), '-w', '|%{http_code}\\n', ...urls],
+      true,
+    );
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [body, code] = l.split('|');
+        return code === '200' ? (body ?? '').trim() : '';
+      });
   }
 
   /** The nft ruleset floatd installed on a balancer. */
-  ruleset(h: 'lb1' | 'lb2'): string { return this.lab.exec(h, ['nft', 'list', 'table', 'ip', 'floatd_lb'], true); }
+  ruleset(h: 'lb1' | 'lb2'): string {
+    return this.lab.exec(h, ['nft', 'list', 'table', 'ip', 'floatd_lb'], true);
+  }
 
   async waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
     const t0 = monoMs(realClock);
@@ -143,11 +175,18 @@ export class LbLab {
       if (cond()) return monoMs(realClock) - t0;
       await delayMs(realClock, 50);
     }
-    throw new Error(`timed out after ${ms} ms waiting for: ${what}\n--- lb1\n${this.log('lb1').split('\n').slice(-30).join('\n')}`);
+    throw new Error(
+      `timed out after ${ms} ms waiting for: ${what}\n--- lb1\n${this.log('lb1').split('\n').slice(-30).join('\n')}`,
+    );
   }
 
-  destroy(): void { this.lab.destroy(); }
+  destroy(): void {
+    this.lab.destroy();
+  }
 }
 
-export const tally = (bodies: string[]): Record<string, number> => bodies.reduce<Record<string, number>>((m,
-  b) => { m[b || 'failed'] = (m[b || 'failed'] ?? 0) + 1; return m; }, {});
+export const tally = (bodies: string[]): Record<string, number> =>
+  bodies.reduce<Record<string, number>>((m, b) => {
+    m[b || 'failed'] = (m[b || 'failed'] ?? 0) + 1;
+    return m;
+  }, {});

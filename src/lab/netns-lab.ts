@@ -27,7 +27,8 @@ export interface LabOptions {
 
 function sh(argv: string[], allowFail = false): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 15_000 });
-  if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+  if (r.status !== 0 && !allowFail)
+    throw new Error(`${argv.join(' ')} failed: ${(r.stderr || r.error?.message || '').trim()}`);
   return r.stdout ?? '';
 }
 
@@ -36,10 +37,15 @@ let hooked = false;
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
-  const all = (): void => { for (const l of live) l.destroy(); };
+  const all = (): void => {
+    for (const l of live) l.destroy();
+  };
   process.on('exit', all);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => { all(); process.exit(130); });
+    process.on(sig, () => {
+      all();
+      process.exit(130);
+    });
   }
 }
 
@@ -85,13 +91,22 @@ export class Lab {
     // reaps orphans (a daemonised nginx, keepalived's children after a SIGKILL), which would
     // otherwise stay zombies that `kill -0` and pid files take for live processes.
     const reaper = '$SIG{CHLD} = sub { 1 while waitpid(-1, 1) > 0 }; sleep 3600 while 1';
-    const keeper = spawn('ip', ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', 'perl', '-e', reaper], { stdio: 'ignore', detached: true });
+    const keeper = spawn(
+      'ip',
+      ['netns', 'exec', ns, 'unshare', '--pid', '--fork', '--mount-proc', 'perl', '-e', reaper],
+      { stdio: 'ignore', detached: true },
+    );
     this.children.add(keeper);
     const host: LabHost = { name, ns, ip, initPid: 0, dir };
     this.hosts.set(name, host); // before waiting, so destroy() cleans a half-made host too
     // `ip netns exec` execs unshare (same pid); unshare --fork's child is the host's PID 1.
     for (let i = 0; i < 250 && !host.initPid; i++) {
-      host.initPid = Number(sh(['pgrep', '-P', String(keeper.pid)], true).trim().split('\n')[0]) || 0;
+      host.initPid =
+        Number(
+          sh(['pgrep', '-P', String(keeper.pid)], true)
+            .trim()
+            .split('\n')[0],
+        ) || 0;
       if (!host.initPid) spawnSync('sleep', ['0.02']);
     }
     if (!host.initPid) throw new Error(`lab: host ${name} did not start`);
@@ -113,7 +128,12 @@ export class Lab {
   }
 
   /** Runs a command inside the host and returns its exit status and output (no throwing). */
-  run(host: string, argv: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+  run(
+    host: string,
+    argv: string[],
+    env: NodeJS.ProcessEnv = process.env,
+    timeoutMs = 60_000,
+  ): { status: number | null; stdout: string; stderr: string } {
     const [cmd, ...args] = this.enter(this.host(host), argv);
     const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: timeoutMs, env });
     return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
@@ -142,7 +162,9 @@ export class Lab {
     try {
       const j = JSON.parse(out) as { addr_info?: { local: string }[] }[];
       return j.flatMap((l) => (l.addr_info ?? []).map((a) => a.local));
-    } catch { return []; }
+    } catch {
+      return [];
+    }
   }
 
   destroy(): void {
@@ -151,12 +173,28 @@ export class Lab {
     live.delete(this);
     for (const h of this.hosts.values()) {
       // Killing a pid namespace's init kills everything inside it.
-      if (h.initPid) { try { process.kill(h.initPid, 'SIGKILL'); } catch { /* gone */ } }
+      if (h.initPid) {
+        try {
+          process.kill(h.initPid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       for (const pid of sh(['ip', 'netns', 'pids', h.ns], true).split(/\s+/).filter(Boolean)) {
-        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
     }
-    for (const c of this.children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const c of this.children) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     for (const h of this.hosts.values()) sh(['ip', 'netns', 'del', h.ns], true);
     sh(['ip', 'netns', 'del', this.switchNs], true);
     rmSync(this.dir, { recursive: true, force: true });

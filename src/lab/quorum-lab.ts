@@ -26,7 +26,11 @@ export interface QuorumLabOptions {
 
 export class QuorumLab {
   readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client', ...ETCD] });
-  readonly floatd = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js')];
+  readonly floatd = [
+    process.execPath,
+    ...(isTs ? ['--import', 'tsx'] : []),
+    join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js'),
+  ];
 
   constructor(readonly opts: QuorumLabOptions = {}) {
     try {
@@ -45,13 +49,17 @@ export class QuorumLab {
     }
   }
 
-  endpoints(): string[] { return ETCD.map((e) => `http://${this.lab.host(e).ip}:2379`); }
+  endpoints(): string[] {
+    return ETCD.map((e) => `http://${this.lab.host(e).ip}:2379`);
+  }
 
   config(h: QServer): string {
     const me = this.lab.host(h);
     const peer = this.lab.host(h === 'lb1' ? 'lb2' : 'lb1');
     const q = this.opts.quorum ?? true;
-    const block = q ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n}\n` : '';
+    const block = q
+      ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n}\n`
+      : '';
     return `global_defs {\n    router_id ${h}\n}\n${block}vrrp_instance VI_1 {
     interface eth1
     state ${h === 'lb1' ? 'MASTER' : 'BACKUP'}
@@ -72,28 +80,77 @@ ${q ? '    quorum main\n' : ''}}\n`;
   startEtcd(e: string): void {
     const cluster = ETCD.map((x) => `${x}=http://${this.lab.host(x).ip}:2380`).join(',');
     const ip = this.lab.host(e).ip;
-    this.lab.spawn(e, ['etcd', '--name', e, '--data-dir', join(this.lab.host(e).dir, 'etcd'),
-      '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
-      '--listen-peer-urls', `http://${ip}:2380`, '--initial-advertise-peer-urls', `http://${ip}:2380`,
-      '--initial-cluster', cluster, '--initial-cluster-state', existsSync(join(this.lab.host(e).dir, 'etcd')) ? 'existing' : 'new',
-      '--initial-cluster-token', `floatd-${this.lab.id}`, '--log-level', 'warn'], `etcd-${e}.log`);
+    this.lab.spawn(
+      e,
+      [
+        'etcd',
+        '--name',
+        e,
+        '--data-dir',
+        join(this.lab.host(e).dir, 'etcd'),
+        '--listen-client-urls',
+        `http://${ip}:2379`,
+        '--advertise-client-urls',
+        `http://${ip}:2379`,
+        '--listen-peer-urls',
+        `http://${ip}:2380`,
+        '--initial-advertise-peer-urls',
+        `http://${ip}:2380`,
+        '--initial-cluster',
+        cluster,
+        '--initial-cluster-state',
+        existsSync(join(this.lab.host(e).dir, 'etcd')) ? 'existing' : 'new',
+        '--initial-cluster-token',
+        `floatd-${this.lab.id}`,
+        '--log-level',
+        'warn',
+      ],
+      `etcd-${e}.log`,
+    );
   }
 
   /** Resolves when every member answers /health true. */
   async etcdReady(ms = 20_000): Promise<void> {
-    await this.waitFor('etcd cluster healthy', () => ETCD.every((e) => /"health":\s*"true"/.test(
-      this.lab.exec('client', ['curl', '-s', '--max-time', '0.5', `http://${this.lab.host(e).ip}:2379/health`], true))), ms);
+    await this.waitFor(
+      'etcd cluster healthy',
+      () =>
+        ETCD.every((e) =>
+          /"health":\s*"true"/.test(
+            this.lab.exec(
+              'client',
+              ['curl', '-s', '--max-time', '0.5', `http://${this.lab.host(e).ip}:2379/health`],
+              true,
+            ),
+          ),
+        ),
+      ms,
+    );
   }
 
   /** The member etcd reports as leader (each member's /v3/maintenance/status, asked from the client host). */
   etcdLeader(): string | undefined {
     for (const e of ETCD) {
-      const out = this.lab.exec('client', ['curl', '-s', '--max-time', '0.5', '-X', 'POST', '-d', '{}',
-        `http://${this.lab.host(e).ip}:2379/v3/maintenance/status`], true);
+      const out = this.lab.exec(
+        'client',
+        [
+          'curl',
+          '-s',
+          '--max-time',
+          '0.5',
+          '-X',
+          'POST',
+          '-d',
+          '{}',
+          `http://${this.lab.host(e).ip}:2379/v3/maintenance/status`,
+        ],
+        true,
+      );
       try {
         const j = JSON.parse(out) as { header?: { member_id?: string }; leader?: string };
         if (j.leader && j.header?.member_id === j.leader) return e;
-      } catch { /* not answering */ }
+      } catch {
+        /* not answering */
+      }
     }
     return undefined;
   }
@@ -107,16 +164,41 @@ ${q ? '    quorum main\n' : ''}}\n`;
 
   startFloatd(h: QServer): void {
     const dir = this.lab.host(h).dir;
-    this.lab.spawn(h, [...this.floatd, 'run', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'floatd.pid')], `floatd-${h}.log`,
-      { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } });
+    this.lab.spawn(
+      h,
+      [...this.floatd, 'run', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'floatd.pid')],
+      `floatd-${h}.log`,
+      { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } },
+    );
   }
 
   /** keepalived on the same host and config (no quorum block: keepalived has none), for the comparison runs. */
   startKeepalived(h: QServer): void {
     const dir = this.lab.host(h).dir;
-    writeFileSync(join(dir, 'keepalived-ka.conf'), this.config(h).replace(/floatd_quorum main \{[^}]*\}\n/, '').replace('    quorum main\n', ''));
-    this.lab.spawn(h, ['keepalived', '-n', '-l', '-D', '-f', join(dir, 'keepalived-ka.conf'), '-p', join(dir, 'ka.pid'),
-      '-r', join(dir, 'ka-vrrp.pid'), '-c', join(dir, 'ka-check.pid')], `keepalived-${h}.log`);
+    writeFileSync(
+      join(dir, 'keepalived-ka.conf'),
+      this.config(h)
+        .replace(/floatd_quorum main \{[^}]*\}\n/, '')
+        .replace('    quorum main\n', ''),
+    );
+    this.lab.spawn(
+      h,
+      [
+        'keepalived',
+        '-n',
+        '-l',
+        '-D',
+        '-f',
+        join(dir, 'keepalived-ka.conf'),
+        '-p',
+        join(dir, 'ka.pid'),
+        '-r',
+        join(dir, 'ka-vrrp.pid'),
+        '-c',
+        join(dir, 'ka-check.pid'),
+      ],
+      `keepalived-${h}.log`,
+    );
   }
 
   signalFloatd(h: QServer, sig: 'TERM' | 'KILL' | 'STOP' | 'CONT'): void {
@@ -124,12 +206,17 @@ ${q ? '    quorum main\n' : ''}}\n`;
     this.lab.exec(h, ['kill', `-${sig}`, pid]);
   }
 
-  floatdRunning(h: QServer): boolean { return existsSync(join(this.lab.host(h).dir, 'floatd.pid')); }
+  floatdRunning(h: QServer): boolean {
+    return existsSync(join(this.lab.host(h).dir, 'floatd.pid'));
+  }
 
   /** Drops, inside host `h`, every packet from/to `peers` (by address); [] removes the rule. */
   block(h: QServer, peers: string[]): void {
     const ips = peers.map((p) => this.lab.host(p).ip);
-    const rules = ips.length === 0 ? '' : `table inet floatdlab {
+    const rules =
+      ips.length === 0
+        ? ''
+        : `table inet floatdlab {
   chain in { type filter hook input priority 0; ip saddr { ${ips.join(', ')} } drop; }
   chain out { type filter hook output priority 0; ip daddr { ${ips.join(', ')} } drop; }
 }\n`;
@@ -141,9 +228,13 @@ ${q ? '    quorum main\n' : ''}}\n`;
     }
   }
 
-  cutFromEtcd(h: QServer, cut: boolean): void { this.block(h, cut ? [...ETCD] : []); }
+  cutFromEtcd(h: QServer, cut: boolean): void {
+    this.block(h, cut ? [...ETCD] : []);
+  }
 
-  holds(h: QServer): boolean { return this.lab.addresses(h).includes(QUORUM_VIP); }
+  holds(h: QServer): boolean {
+    return this.lab.addresses(h).includes(QUORUM_VIP);
+  }
 
   log(h: string): string {
     const f = join(this.lab.dir, h.startsWith('e') ? `etcd-${h}.log` : `floatd-${h}.log`);
@@ -155,8 +246,9 @@ ${q ? '    quorum main\n' : ''}}\n`;
     return pollUntil(what, cond, ms, () => `--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
   }
 
-
-  destroy(): void { this.lab.destroy(); }
+  destroy(): void {
+    this.lab.destroy();
+  }
 }
 
 /** Who holds the VIP every `everyMs`, until stopped: the samples the dual-holder count is made of. */
@@ -165,7 +257,10 @@ export class HolderSampler {
   private running = true;
   private readonly done: Promise<void>;
 
-  constructor(private readonly q: QuorumLab, everyMs = 50) {
+  constructor(
+    private readonly q: QuorumLab,
+    everyMs = 50,
+  ) {
     this.done = (async () => {
       let flip = false;
       while (this.running) {
@@ -180,8 +275,14 @@ export class HolderSampler {
     })();
   }
 
-  async stop(): Promise<this> { this.running = false; await this.done; return this; }
-  dual(): number { return this.samples.filter((s) => s.lb1 && s.lb2).length; }
+  async stop(): Promise<this> {
+    this.running = false;
+    await this.done;
+    return this;
+  }
+  dual(): number {
+    return this.samples.filter((s) => s.lb1 && s.lb2).length;
+  }
   /** Seconds with two holders: each dual sample counts until the next sample (the real spacing, not the nominal one). */
   dualSeconds(): number {
     let ms = 0;
@@ -202,7 +303,10 @@ export class HolderSampler {
     let n = 0;
     for (const s of this.samples) {
       const who = s.lb1 && !s.lb2 ? 'lb1' : s.lb2 && !s.lb1 ? 'lb2' : undefined;
-      if (who && who !== last) { if (last) n++; last = who; }
+      if (who && who !== last) {
+        if (last) n++;
+        last = who;
+      }
     }
     return n;
   }

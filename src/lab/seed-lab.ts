@@ -27,11 +27,24 @@ export class SeedLab {
    * `configText` replaces the seed config; `transform` edits the mapped seed config (e.g. adds
    * a floating_ip block or notify lines) and gets the host directory for its own files.
    */
-  constructor(opts: { configText?: (server: Server) => string; transform?: (server: Server, text: string, dir: string) => string; floatd?: string[] } = {}) {
-    this.floatd = opts.floatd ?? [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js')];
+  constructor(
+    opts: {
+      configText?: (server: Server) => string;
+      transform?: (server: Server, text: string, dir: string) => string;
+      floatd?: string[];
+    } = {},
+  ) {
+    this.floatd = opts.floatd ?? [
+      process.execPath,
+      ...(isTs ? ['--import', 'tsx'] : []),
+      join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js'),
+    ];
     try {
       const ips = { [SEED_MASTER_IP]: this.lab.host('lb1').ip, [SEED_BACKUP_IP]: this.lab.host('lb2').ip };
-      for (const [h, seed] of [['lb1', 'seed-master.conf'], ['lb2', 'seed-backup.conf']] as const) {
+      for (const [h, seed] of [
+        ['lb1', 'seed-master.conf'],
+        ['lb2', 'seed-backup.conf'],
+      ] as const) {
         const host = this.lab.host(h);
         mkdirSync(join(host.dir, 'www'), { recursive: true });
         mkdirSync(join(host.dir, 'tmp'), { recursive: true });
@@ -40,7 +53,8 @@ export class SeedLab {
         const rec = join(host.dir, 'master.sh');
         writeFileSync(rec, `#!/bin/sh\necho "notify_master ran on ${h} $*" >> ${host.dir}/notify.log\n`);
         chmodSync(rec, 0o755);
-        let text = opts.configText?.(h) ?? mapSeed(readFileSync(join(REPO_ROOT, 'examples', seed), 'utf8'), ips, rec, SEED_VIP);
+        let text =
+          opts.configText?.(h) ?? mapSeed(readFileSync(join(REPO_ROOT, 'examples', seed), 'utf8'), ips, rec, SEED_VIP);
         if (opts.transform) text = opts.transform(h, text, host.dir);
         writeFileSync(join(host.dir, 'keepalived.conf'), text);
         this.startNginx(h);
@@ -51,16 +65,28 @@ export class SeedLab {
     }
   }
 
-  dir(h: string): string { return this.lab.host(h).dir; }
+  dir(h: string): string {
+    return this.lab.host(h).dir;
+  }
 
   /**
    * `env` adds to the daemon's environment (e.g. NOTIFY_SOCKET for an sd_notify receiver);
    * `wrap` runs it through a command first (e.g. setpriv with a reduced capability set).
    */
   startFloatd(h: Server, env: NodeJS.ProcessEnv = {}, wrap: string[] = []): void {
-    const args = [...wrap, ...this.floatd, 'run', '-f', join(this.dir(h), 'keepalived.conf'), '-p', join(this.dir(h), 'floatd.pid')];
+    const args = [
+      ...wrap,
+      ...this.floatd,
+      'run',
+      '-f',
+      join(this.dir(h), 'keepalived.conf'),
+      '-p',
+      join(this.dir(h), 'floatd.pid'),
+    ];
     // Dumps (SIGUSR1/SIGUSR2) and the API socket live in the host's own directory.
-    this.lab.spawn(h, args, `floatd-${h}.log`, { env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock'), ...env } });
+    this.lab.spawn(h, args, `floatd-${h}.log`, {
+      env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock'), ...env },
+    });
   }
 
   /**
@@ -73,9 +99,29 @@ export class SeedLab {
     const wrapper = join(dir, 'chk_nginx.sh');
     writeFileSync(wrapper, '#!/bin/sh\nexec pidof nginx\n');
     chmodSync(wrapper, 0o755);
-    const conf = readFileSync(join(dir, 'keepalived.conf'), 'utf8').replace('script "pidof nginx"', `script "${wrapper}"`);
+    const conf = readFileSync(join(dir, 'keepalived.conf'), 'utf8').replace(
+      'script "pidof nginx"',
+      `script "${wrapper}"`,
+    );
     writeFileSync(join(dir, 'keepalived-ka.conf'), conf);
-    this.lab.spawn(h, ['keepalived', '-n', '-l', '-D', '-f', join(dir, 'keepalived-ka.conf'), '-p', join(dir, 'ka.pid'), '-r', join(dir, 'ka-vrrp.pid'), '-c', join(dir, 'ka-check.pid')], `keepalived-${h}.log`);
+    this.lab.spawn(
+      h,
+      [
+        'keepalived',
+        '-n',
+        '-l',
+        '-D',
+        '-f',
+        join(dir, 'keepalived-ka.conf'),
+        '-p',
+        join(dir, 'ka.pid'),
+        '-r',
+        join(dir, 'ka-vrrp.pid'),
+        '-c',
+        join(dir, 'ka-check.pid'),
+      ],
+      `keepalived-${h}.log`,
+    );
   }
 
   /** Signals a server's floatd through its pid file (the pid lives in the host's PID namespace). */
@@ -84,14 +130,24 @@ export class SeedLab {
     this.lab.exec(h, ['kill', `-${sig}`, pid]);
   }
 
-  floatdRunning(h: Server): boolean { return existsSync(join(this.dir(h), 'floatd.pid')); }
-  startNginx(h: Server): void { this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf')]); }
+  floatdRunning(h: Server): boolean {
+    return existsSync(join(this.dir(h), 'floatd.pid'));
+  }
+  startNginx(h: Server): void {
+    this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf')]);
+  }
   /** The seed's `service nginx stop`. */
-  stopNginx(h: Server): void { this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf'), '-s', 'stop']); }
-  holds(h: Server): boolean { return this.lab.addresses(h).includes(SEED_VIP); }
+  stopNginx(h: Server): void {
+    this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf'), '-s', 'stop']);
+  }
+  holds(h: Server): boolean {
+    return this.lab.addresses(h).includes(SEED_VIP);
+  }
   /** One request of the seed's curl loop, from the client host. */
   served(timeoutS = 0.5): string {
-    return this.lab.exec('client', ['curl', '-s', '--max-time', String(timeoutS), `http://${SEED_VIP}/load.html`], true).trim();
+    return this.lab
+      .exec('client', ['curl', '-s', '--max-time', String(timeoutS), `http://${SEED_VIP}/load.html`], true)
+      .trim();
   }
   log(h: Server): string {
     const f = join(this.lab.dir, `floatd-${h}.log`);
@@ -111,5 +167,7 @@ export class SeedLab {
     return pollUntil(what, cond, ms, () => `--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
   }
 
-  destroy(): void { this.lab.destroy(); }
+  destroy(): void {
+    this.lab.destroy();
+  }
 }

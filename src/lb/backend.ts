@@ -14,12 +14,21 @@ import { planTables, TABLE, type NftFamily } from './nft-plan.js';
 import { diffGeneric, diffTable, dropTable, parseActual, type ActualTable } from './nft-diff.js';
 import { drTable } from './nft-dr.js';
 
-export interface RsCounters { inPackets: number; inBytes: number; outPackets: number; outBytes: number; conns: number }
+export interface RsCounters {
+  inPackets: number;
+  inBytes: number;
+  outPackets: number;
+  outBytes: number;
+  conns: number;
+}
 
 export interface LbBackend {
   readonly name: string;
   /** Makes the kernel match; `changed` false when it already did. */
-  apply(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>): Promise<{ changed: boolean; script: string }>;
+  apply(
+    vss: VirtualServerConfig[],
+    rotations: Map<string, RotationEntry[]>,
+  ): Promise<{ changed: boolean; script: string }>;
   /** Counters per real server, keyed "family address port". */
   counters(vss: VirtualServerConfig[]): Promise<Map<string, RsCounters>>;
   /** Removes everything floatd installed. */
@@ -30,20 +39,28 @@ export type Exec = (argv: string[], stdin?: string) => Promise<{ code: number; s
 
 /** Runs a command without blocking the loop; `prefix` runs it elsewhere (e.g. `ip netns exec NS`). */
 export function execFile(prefix: string[] = []): Exec {
-  return (argv, stdin) => new Promise((resolve) => {
-    const all = [...prefix, ...argv];
-    const child = spawn(all[0]!, all.slice(1), { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 10_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr?.on('data', (b: Buffer) => { stderr += b.toString(); });
-    child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    if (child.stdin) {
-      child.stdin.on('error', () => undefined); // a child that exits early: its exit code says why
-      child.stdin.end(stdin);
-    }
-  });
+  return (argv, stdin) =>
+    new Promise((resolve) => {
+      const all = [...prefix, ...argv];
+      const child = spawn(all[0]!, all.slice(1), {
+        stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        timeout: 10_000,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (b: Buffer) => {
+        stdout += b.toString();
+      });
+      child.stderr?.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
+      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      if (child.stdin) {
+        child.stdin.on('error', () => undefined); // a child that exits early: its exit code says why
+        child.stdin.end(stdin);
+      }
+    });
 }
 
 export class NftBackend implements LbBackend {
@@ -61,7 +78,10 @@ export class NftBackend implements LbBackend {
     return parseActual(r.stdout);
   }
 
-  async apply(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>): Promise<{ changed: boolean; script: string }> {
+  async apply(
+    vss: VirtualServerConfig[],
+    rotations: Map<string, RotationEntry[]>,
+  ): Promise<{ changed: boolean; script: string }> {
     const tables = planTables(vss, rotations);
     let script = '';
     const now = new Set<NftFamily | 'netdev'>(tables.map((t) => t.family));
@@ -103,17 +123,24 @@ export class NftBackend implements LbBackend {
       const a = await this.actual(t.family);
       if (!a) continue;
       for (const [base, value] of t.counters) {
-        const get = (sfx: string): { packets: number; bytes: number } => a.counters.get(base + sfx) ?? { packets: 0, bytes: 0 };
+        const get = (sfx: string): { packets: number; bytes: number } =>
+          a.counters.get(base + sfx) ?? { packets: 0, bytes: 0 };
         const [addr, port] = value.split(' . ');
-        out.set(`${t.family} ${addr} ${port}`, { inPackets: get('i').packets, inBytes: get('i').bytes,
-          outPackets: get('o').packets, outBytes: get('o').bytes, conns: get('c').packets });
+        out.set(`${t.family} ${addr} ${port}`, {
+          inPackets: get('i').packets,
+          inBytes: get('i').bytes,
+          outPackets: get('o').packets,
+          outBytes: get('o').bytes,
+          conns: get('c').packets,
+        });
       }
     }
     return out;
   }
 
   async clear(): Promise<void> {
-    for (const f of ['ip', 'ip6', 'netdev'] as const) if (await this.actual(f)) await this.exec(['nft', '-f', '-'], dropTable(f));
+    for (const f of ['ip', 'ip6', 'netdev'] as const)
+      if (await this.actual(f)) await this.exec(['nft', '-f', '-'], dropTable(f));
     this.families.clear();
   }
 }

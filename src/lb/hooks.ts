@@ -23,17 +23,26 @@ export function withLb(s: DaemonStatus): DaemonStatus {
 /** The warnings positioned inside a virtual_server block. */
 export function lvsWarnings(cfg: FloatdConfig, diags: Diagnostic[]): Diagnostic[] {
   const spans = (cfg.virtualServers ?? []).map((v) => [v.pos.file, v.pos.line, v.endLine ?? v.pos.line] as const);
-  return diags.filter((d) => d.severity === 'warning' && spans.some(([f, a, b]) => d.file === f && d.line >= a && d.line <= b));
+  return diags.filter(
+    (d) => d.severity === 'warning' && spans.some(([f, a, b]) => d.file === f && d.line >= a && d.line <= b),
+  );
 }
 
-export interface LbHooks { onReady(): Promise<void>; onReloaded(): Promise<void>; onStopping(): Promise<void> }
+export interface LbHooks {
+  onReady(): Promise<void>;
+  onReloaded(): Promise<void>;
+  onStopping(): Promise<void>;
+}
 
 /**
  * `reloadConfig` reads the file again after an accepted reload. The warnings inside virtual_server
  * blocks are logged then (at start `floatd run` logs every diagnostic; a reload logs only errors).
  */
-export function lbHooks(first: FloatdConfig, log: Logger,
-  reloadConfig: () => Promise<{ config: FloatdConfig | null; diagnostics: Diagnostic[] }>): LbHooks {
+export function lbHooks(
+  first: FloatdConfig,
+  log: Logger,
+  reloadConfig: () => Promise<{ config: FloatdConfig | null; diagnostics: Diagnostic[] }>,
+): LbHooks {
   const start = async (cfg: FloatdConfig): Promise<void> => {
     const vss = cfg.virtualServers ?? [];
     if (!vss.length && !current) return;
@@ -48,9 +57,13 @@ export function lbHooks(first: FloatdConfig, log: Logger,
     async onReloaded() {
       const r = await reloadConfig();
       if (!r.config) return;
-      for (const d of lvsWarnings(r.config, r.diagnostics)) log.warn({ event: 'config.diagnostic' }, formatDiagnostic(d));
+      for (const d of lvsWarnings(r.config, r.diagnostics))
+        log.warn({ event: 'config.diagnostic' }, formatDiagnostic(d));
       await start(r.config);
     },
-    async onStopping() { await current?.stop(); current = undefined; },
+    async onStopping() {
+      await current?.stop();
+      current = undefined;
+    },
   };
 }

@@ -14,18 +14,34 @@
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 
 /** One checker's latest verdict for one real server. */
-export interface CheckVerdict { up: boolean; weight?: number; detail?: string }
+export interface CheckVerdict {
+  up: boolean;
+  weight?: number;
+  detail?: string;
+}
 
-export interface RsState { alive: boolean; weight: number }
-export interface VsState { quorumUp: boolean; rs: Map<string, RsState> }
+export interface RsState {
+  alive: boolean;
+  weight: number;
+}
+export interface VsState {
+  quorumUp: boolean;
+  rs: Map<string, RsState>;
+}
 
 export type LbEvent =
   | { type: 'rs_up' | 'rs_down'; vs: string; rs: string }
   | { type: 'quorum_up' | 'quorum_down'; vs: string; weight: number };
 
-export interface RotationEntry { address: string; port: number; weight: number; sorry?: boolean }
+export interface RotationEntry {
+  address: string;
+  port: number;
+  weight: number;
+  sorry?: boolean;
+}
 
-export const rsKey = (r: { address: string; port: number }): string => (r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`);
+export const rsKey = (r: { address: string; port: number }): string =>
+  r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
 
 /** The verdicts of a server's checkers (in config order); undefined entries have not reported. */
 export function rsState(rs: RealServerConfig, verdicts: (CheckVerdict | undefined)[]): RsState {
@@ -40,14 +56,18 @@ export function rsState(rs: RealServerConfig, verdicts: (CheckVerdict | undefine
   return { alive, weight };
 }
 
-const liveWeight = (rs: Map<string, RsState>): number => [...rs.values()].reduce((s, r) => s + (r.alive ? r.weight : 0), 0);
+const liveWeight = (rs: Map<string, RsState>): number =>
+  [...rs.values()].reduce((s, r) => s + (r.alive ? r.weight : 0), 0);
 
 /**
  * The next state of a virtual service from its servers' states, with the events to run
  * (notify_up/down, quorum_up/down). `prev` undefined: start, no events (keepalived runs none).
  */
-export function stepVs(vs: VirtualServerConfig, prev: VsState | undefined, rs: Map<string,
-  RsState>): { state: VsState; events: LbEvent[] } {
+export function stepVs(
+  vs: VirtualServerConfig,
+  prev: VsState | undefined,
+  rs: Map<string, RsState>,
+): { state: VsState; events: LbEvent[] } {
   const w = liveWeight(rs);
   const events: LbEvent[] = [];
   if (!prev) return { state: { quorumUp: w >= vs.quorum, rs }, events };

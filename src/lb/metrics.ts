@@ -10,8 +10,13 @@ import { rsKey } from './membership.js';
 import { runningLb } from './hooks.js';
 import type { RsCounters } from './backend.js';
 
-const FIELDS: [string, keyof RsCounters][] = [['in_packets', 'inPackets'], ['out_packets', 'outPackets'], ['in_bytes',
-  'inBytes'], ['out_bytes', 'outBytes'], ['conn', 'conns']];
+const FIELDS: [string, keyof RsCounters][] = [
+  ['in_packets', 'inPackets'],
+  ['out_packets', 'outPackets'],
+  ['in_bytes', 'inBytes'],
+  ['out_bytes', 'outBytes'],
+  ['conn', 'conns'],
+];
 
 export function registerLbMetrics(registers: Registry[]): void {
   let scrape: Promise<Map<string, RsCounters>> | undefined;
@@ -19,14 +24,23 @@ export function registerLbMetrics(registers: Registry[]): void {
   const counters = (): Promise<Map<string, RsCounters>> => {
     const lb = runningLb();
     if (!lb?.active) return Promise.resolve(new Map());
-    scrape ??= lb.counters().catch(() => new Map<string, RsCounters>()).finally(() => { queueMicrotask(() => { scrape = undefined; }); });
+    scrape ??= lb
+      .counters()
+      .catch(() => new Map<string, RsCounters>())
+      .finally(() => {
+        queueMicrotask(() => {
+          scrape = undefined;
+        });
+      });
     return scrape;
   };
   for (const [suffix, field] of FIELDS) {
     for (const level of ['vip', 'rs'] as const) {
       new Gauge<'addr' | 'proto'>({
-        name: `keepalived_lvs_${level}_${suffix}`, help: `${level === 'vip' ? 'Virtual server' : 'Real server'} ${suffix.replace('_', ' ')} (nft counters; a counter that only grows)`,
-        labelNames: ['addr', 'proto'], registers,
+        name: `keepalived_lvs_${level}_${suffix}`,
+        help: `${level === 'vip' ? 'Virtual server' : 'Real server'} ${suffix.replace('_', ' ')} (nft counters; a counter that only grows)`,
+        labelNames: ['addr', 'proto'],
+        registers,
         async collect() {
           this.reset();
           const lb = runningLb();
@@ -47,17 +61,24 @@ export function registerLbMetrics(registers: Registry[]): void {
     }
   }
   new Gauge<'vs' | 'addr'>({
-    name: 'floatd_lb_real_server_up', help: 'Real server in rotation by its checks (1) or down (0); 0 on a server you expect up means its checks fail',
-    labelNames: ['vs', 'addr'], registers,
+    name: 'floatd_lb_real_server_up',
+    help: 'Real server in rotation by its checks (1) or down (0); 0 on a server you expect up means its checks fail',
+    labelNames: ['vs', 'addr'],
+    registers,
     collect() {
       this.reset();
-      for (const v of runningLb()?.status().virtualServers ?? []) for (const r of v.realServers) this.set({ vs: v.key,
-        addr: rsKey(r) }, r.alive ? 1 : 0);
+      for (const v of runningLb()?.status().virtualServers ?? [])
+        for (const r of v.realServers) this.set({ vs: v.key, addr: rsKey(r) }, r.alive ? 1 : 0);
     },
   });
   new Gauge<'vs'>({
-    name: 'floatd_lb_quorum_up', help: 'Virtual server quorum (1 held; 0 lost: the sorry server or the remaining servers serve)',
-    labelNames: ['vs'], registers,
-    collect() { this.reset(); for (const v of runningLb()?.status().virtualServers ?? []) this.set({ vs: v.key }, v.quorumUp ? 1 : 0); },
+    name: 'floatd_lb_quorum_up',
+    help: 'Virtual server quorum (1 held; 0 lost: the sorry server or the remaining servers serve)',
+    labelNames: ['vs'],
+    registers,
+    collect() {
+      this.reset();
+      for (const v of runningLb()?.status().virtualServers ?? []) this.set({ vs: v.key }, v.quorumUp ? 1 : 0);
+    },
   });
 }

@@ -31,7 +31,10 @@ export function text(v: Json): string {
   if ('elem' in o) return text((o.elem as Record<string, Json>).val);
   if ('jump' in o) return `jump ${String((o.jump as { target: string }).target)}`;
   if ('goto' in o) return `goto ${String((o.goto as { target: string }).target)}`;
-  if ('prefix' in o) { const p = o.prefix as { addr: string; len: number }; return `${p.addr}/${p.len}`; }
+  if ('prefix' in o) {
+    const p = o.prefix as { addr: string; len: number };
+    return `${p.addr}/${p.len}`;
+  }
   return JSON.stringify(v);
 }
 
@@ -42,20 +45,28 @@ export function parseActual(json: string): ActualTable {
   for (const item of doc.nftables ?? []) {
     if (item.map) {
       const m = new Map<string, string>();
-      for (const e of (item.map.elem as Json[][] | undefined) ?? []) m.set(text(e[0]), text(e[1]).replace(/^"|"$/g, ''));
+      for (const e of (item.map.elem as Json[][] | undefined) ?? [])
+        m.set(text(e[0]), text(e[1]).replace(/^"|"$/g, ''));
       a.maps.set(String(item.map.name), m);
     } else if (item.chain) a.chains.set(String(item.chain.name), a.chains.get(String(item.chain.name)) ?? []);
     else if (item.rule) {
       const c = String(item.rule.chain);
       a.chains.set(c, [...(a.chains.get(c) ?? []), String(item.rule.comment ?? '')]);
-    } else if (item.counter) a.counters.set(String(item.counter.name), { packets: Number(item.counter.packets),
-      bytes: Number(item.counter.bytes) });
+    } else if (item.counter)
+      a.counters.set(String(item.counter.name), {
+        packets: Number(item.counter.packets),
+        bytes: Number(item.counter.bytes),
+      });
   }
   return a;
 }
 
 /** Per real server: packets/bytes towards it, from it, and new connections. */
-export const COUNTER_KINDS = [['cin', 'i'], ['cout', 'o'], ['cconn', 'c']] as const;
+export const COUNTER_KINDS = [
+  ['cin', 'i'],
+  ['cout', 'o'],
+  ['cconn', 'c'],
+] as const;
 
 const BASE: Record<string, string> = {
   pre: 'type nat hook prerouting priority dstnat; policy accept;',
@@ -67,13 +78,17 @@ const BASE: Record<string, string> = {
 function baseRules(d: DesiredTable): Map<string, string[]> {
   const f = d.family;
   const dispatch = [`${f} daddr . meta l4proto . th dport vmap @disp`, 'meta mark vmap @dispm'];
-  const counted = d.counters.size ? [
-    `ct direction original counter name ${f} daddr . th dport map @cin`,
-    `ct direction reply counter name ${f} saddr . th sport map @cout`,
-    `ct state new counter name ${f} daddr . th dport map @cconn`,
-  ] : [];
+  const counted = d.counters.size
+    ? [
+        `ct direction original counter name ${f} daddr . th dport map @cin`,
+        `ct direction reply counter name ${f} saddr . th sport map @cout`,
+        `ct state new counter name ${f} daddr . th dport map @cconn`,
+      ]
+    : [];
   return new Map([
-    ['pre', dispatch], ['out', dispatch], ['lbfwd', counted],
+    ['pre', dispatch],
+    ['out', dispatch],
+    ['lbfwd', counted],
     ['lbpost', d.vss.flatMap((v) => v.persist?.postRules ?? [])],
   ]);
 }
@@ -98,24 +113,32 @@ export interface GenericTable {
 export function natTable(d: DesiredTable): GenericTable {
   const addr = d.family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
   const maps = new Map<string, string>([
-    ['disp', `type ${addr} . inet_proto . inet_service : verdict;`], ['dispm', 'type mark : verdict;'],
-    ['cin', `type ${addr} . inet_service : counter;`], ['cout', `type ${addr} . inet_service : counter;`], ['cconn',
-      `type ${addr} . inet_service : counter;`],
+    ['disp', `type ${addr} . inet_proto . inet_service : verdict;`],
+    ['dispm', 'type mark : verdict;'],
+    ['cin', `type ${addr} . inet_service : counter;`],
+    ['cout', `type ${addr} . inet_service : counter;`],
+    ['cconn', `type ${addr} . inet_service : counter;`],
   ]);
   for (const v of d.vss) {
     maps.set(v.slotMap, `${v.slotType};`);
-    if (v.persist) maps.set(v.persist.map, `type ${v.persist.type}; flags dynamic,timeout; timeout ${v.persist.timeoutS}s;`);
+    if (v.persist)
+      maps.set(v.persist.map, `type ${v.persist.type}; flags dynamic,timeout; timeout ${v.persist.timeoutS}s;`);
   }
   const elements = new Map<string, Map<string, string>>();
   elements.set('disp', new Map(d.vss.flatMap((v) => v.dispatch.map((k) => [k, `jump ${v.id}`] as const))));
   elements.set('dispm', new Map(d.vss.flatMap((v) => v.marks.map((k) => [String(k), `jump ${v.id}`] as const))));
-  for (const [m, sfx] of COUNTER_KINDS) elements.set(m, new Map([...d.counters].map(([n, v]) => [v, n + sfx] as const)));
+  for (const [m, sfx] of COUNTER_KINDS)
+    elements.set(m, new Map([...d.counters].map(([n, v]) => [v, n + sfx] as const)));
   for (const v of d.vss) elements.set(v.slotMap, new Map(v.slots.map((x, i) => [String(i), x] as const)));
   const chains = new Map<string, { decl?: string; rules: string[] }>();
   for (const [name, rules] of baseRules(d)) chains.set(name, { decl: BASE[name]!, rules });
   for (const v of d.vss) chains.set(v.id, { rules: v.rules });
   return {
-    family: d.family, maps, elements, chains, quoted: new Set(['cin', 'cout', 'cconn']),
+    family: d.family,
+    maps,
+    elements,
+    chains,
+    quoted: new Set(['cin', 'cout', 'cconn']),
     counters: new Set([...d.counters.keys()].flatMap((n) => COUNTER_KINDS.map(([, sfx]) => n + sfx))),
     prune: d.vss.flatMap((v) => (v.persist ? [{ map: v.persist.map, live: new Set(v.slots) }] : [])),
   };
@@ -133,15 +156,18 @@ export function diffGeneric(g: GenericTable, actual: ActualTable | undefined): s
   // Counters first (maps refer to them), then maps, then chains (verdict elements jump to them).
   for (const name of g.counters) if (!a.counters.has(name)) adds.push(`add counter ${T} ${name}`);
   for (const [name, type] of g.maps) if (!a.maps.has(name)) adds.push(`add map ${T} ${name} { ${type} }`);
-  for (const [name, c] of g.chains) if (!a.chains.has(name)) adds.push(`add chain ${T} ${name}${c.decl ? ` { ${c.decl} }` : ''}`);
+  for (const [name, c] of g.chains)
+    if (!a.chains.has(name)) adds.push(`add chain ${T} ${name}${c.decl ? ` { ${c.decl} }` : ''}`);
   for (const [m, w] of g.elements) {
     const have = a.maps.get(m) ?? new Map<string, string>();
     for (const [k, val] of have) if (w.get(k) !== val) elems.push(`delete element ${T} ${m} { ${k} }`);
-    for (const [k, val] of w) if (have.get(k) !== val) elems.push(`add element ${T} ${m} { ${k} : ${g.quoted.has(m) ? `"${val}"` : val} }`);
+    for (const [k, val] of w)
+      if (have.get(k) !== val) elems.push(`add element ${T} ${m} { ${k} : ${g.quoted.has(m) ? `"${val}"` : val} }`);
   }
   // Persistence entries pointing at a server no longer in the slots go (the client picks anew).
-  for (const p of g.prune) for (const [k,
-    val] of a.maps.get(p.map) ?? []) if (!p.live.has(val)) elems.push(`delete element ${T} ${p.map} { ${k} }`);
+  for (const p of g.prune)
+    for (const [k, val] of a.maps.get(p.map) ?? [])
+      if (!p.live.has(val)) elems.push(`delete element ${T} ${p.map} { ${k} }`);
   for (const [name, c] of g.chains) {
     const have = a.chains.get(name) ?? [];
     const sigs = c.rules.map(sig);

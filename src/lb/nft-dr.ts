@@ -19,10 +19,19 @@ import { selectorKind, slotTable } from './slots.js';
 const chainPart = (dev: string): string => dev.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** `devices`: virtual server key → the interface its real servers are reached on. */
-export function drTable(vss: VirtualServerConfig[], rotations: Map<string, RotationEntry[]>, devices: Map<string, string>): GenericTable {
+export function drTable(
+  vss: VirtualServerConfig[],
+  rotations: Map<string, RotationEntry[]>,
+  devices: Map<string, string>,
+): GenericTable {
   const g: GenericTable = {
-    family: 'netdev', counters: new Set(), maps: new Map([['drdisp', 'type ipv4_addr . inet_proto . inet_service : verdict;']]),
-    elements: new Map(), quoted: new Set(), chains: new Map(), prune: [],
+    family: 'netdev',
+    counters: new Set(),
+    maps: new Map([['drdisp', 'type ipv4_addr . inet_proto . inet_service : verdict;']]),
+    elements: new Map(),
+    quoted: new Set(),
+    chains: new Map(),
+    prune: [],
   };
   const disp = new Map<string, string>();
   for (const v of vss) {
@@ -35,15 +44,21 @@ export function drTable(vss: VirtualServerConfig[], rotations: Map<string, Rotat
     const n = Math.max(1, slots.length);
     const kind = selectorKind(v.sched);
     const seed = `0x${createHash('sha1').update(v.key).digest('hex').slice(0, 8)}`;
-    const key = kind === 'daddr' ? 'ip daddr' : kind === 'saddr' && !v.hashPort ? 'ip saddr' : `ip saddr . ${proto} sport`;
+    const key =
+      kind === 'daddr' ? 'ip daddr' : kind === 'saddr' && !v.hashPort ? 'ip saddr' : `ip saddr . ${proto} sport`;
     g.maps.set(slotMap, 'typeof numgen inc mod 2 : ip daddr;');
     g.elements.set(slotMap, new Map(slots.map((s, i) => [String(i), s] as const)));
-    g.chains.set(id,
-      { rules: slots.length ? [`meta l4proto ${proto} fwd ip to jhash ${key} mod ${n} seed ${seed} map @${slotMap} device "${dev}"`] : [] });
+    g.chains.set(id, {
+      rules: slots.length
+        ? [`meta l4proto ${proto} fwd ip to jhash ${key} mod ${n} seed ${seed} map @${slotMap} device "${dev}"`]
+        : [],
+    });
     for (const e of v.endpoints) disp.set(`${canonAddr(e.address)} . ${proto} . ${e.port}`, `jump ${id}`);
     const ing = `ing_${chainPart(dev)}`;
-    g.chains.set(ing, { decl: `type filter hook ingress device "${dev}" priority -500; policy accept;`,
-      rules: ['ip daddr . meta l4proto . th dport vmap @drdisp'] });
+    g.chains.set(ing, {
+      decl: `type filter hook ingress device "${dev}" priority -500; policy accept;`,
+      rules: ['ip daddr . meta l4proto . th dport vmap @drdisp'],
+    });
   }
   g.elements.set('drdisp', disp);
   return g;

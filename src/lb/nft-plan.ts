@@ -48,11 +48,14 @@ export interface DesiredTable {
   counters: Map<string, string>;
 }
 
-export const shortId = (prefix: string, text: string): string => prefix + createHash('sha1').update(text).digest('hex').slice(0, 10);
+export const shortId = (prefix: string, text: string): string =>
+  prefix + createHash('sha1').update(text).digest('hex').slice(0, 10);
 const addrT = (f: NftFamily): string => (f === 'ip' ? 'ipv4_addr' : 'ipv6_addr');
 
 /** nft prints IPv6 compressed and lower-case; so does the plan, so diffs compare like with like. */
-export function canonAddr(a: string): string { return a.includes(':') ? new URL(`http://[${a}]`).hostname.slice(1, -1) : a; }
+export function canonAddr(a: string): string {
+  return a.includes(':') ? new URL(`http://[${a}]`).hostname.slice(1, -1) : a;
+}
 
 function value(r: { address: string; port: number }, keepPort: boolean): string {
   return keepPort ? canonAddr(r.address) : `${canonAddr(r.address)} . ${r.port}`;
@@ -71,7 +74,10 @@ export function planVs(vs: VirtualServerConfig, rot: RotationEntry[]): DesiredVs
   const kind = selectorKind(vs.sched);
   const seed = `0x${createHash('sha1').update(vs.key).digest('hex').slice(0, 8)}`;
   const src = `${fam} saddr${vs.hashPort ? ` . ${proto} sport` : ''}`;
-  const sel = kind === 'numgen' ? `numgen inc mod ${n}` : `jhash ${kind === 'saddr' ? src : `${fam} daddr`} mod ${n} seed ${seed}`;
+  const sel =
+    kind === 'numgen'
+      ? `numgen inc mod ${n}`
+      : `jhash ${kind === 'saddr' ? src : `${fam} daddr`} mod ${n} seed ${seed}`;
   const to = keepPort ? `dnat ${fam} to` : `${l4} dnat ${fam} addr . port to`;
   const rules: string[] = [];
   let persist: DesiredVs['persist'];
@@ -81,7 +87,8 @@ export function planVs(vs: VirtualServerConfig, rot: RotationEntry[]): DesiredVs
     const ptype = `${addrT(fam)} : ${addrT(fam)}${keepPort ? '' : ' . inet_service'}`;
     const pmap = shortId('p', `${vs.key} ${ptype} ${vs.persistenceTimeoutS}`);
     rules.push(`${to} ${fam} saddr map @${pmap}`);
-    const post = vs.endpoints.map((e) => `${l4} ct state new ct original ${fam} daddr ${canonAddr(e.address)} ct original proto-dst ${e.port}`)
+    const post = vs.endpoints
+      .map((e) => `${l4} ct state new ct original ${fam} daddr ${canonAddr(e.address)} ct original proto-dst ${e.port}`)
       .concat(vs.fwmarks.map((m) => `ct state new meta mark ${m}`))
       .map((m) => `${m} update @${pmap} { ${fam} saddr : ${fam} daddr${keepPort ? '' : ` . ${proto} dport`} }`);
     persist = { map: pmap, timeoutS: vs.persistenceTimeoutS, type: ptype, postRules: post };
@@ -90,11 +97,16 @@ export function planVs(vs: VirtualServerConfig, rot: RotationEntry[]): DesiredVs
   if (slots.length) rules.push(`${to} ${sel} map @${slotMap}`);
   const values = [...new Set([...vs.realServers, ...(vs.sorry ? [vs.sorry] : [])].map((r) => value(r, keepPort)))];
   return {
-    id, key: vs.key, slotMap,
+    id,
+    key: vs.key,
+    slotMap,
     dispatch: vs.endpoints.map((e) => `${canonAddr(e.address)} . ${proto} . ${e.port}`),
     marks: vs.fwmarks,
     slotType,
-    slots, rules, values, ...(persist ? { persist } : {}),
+    slots,
+    rules,
+    values,
+    ...(persist ? { persist } : {}),
   };
 }
 
@@ -105,9 +117,11 @@ export function planTables(vss: VirtualServerConfig[], rotations: Map<string, Ro
     const mine = vss.filter((v) => v.method === 'NAT' && (v.family === 6 ? 'ip6' : 'ip') === fam);
     if (!mine.length) continue;
     const counters = new Map<string, string>();
-    for (const v of mine) for (const r of [...v.realServers, ...(v.sorry ? [v.sorry] : [])]) {
-      if (r.port) counters.set(shortId('r', `${fam} ${canonAddr(r.address)} ${r.port}`), `${canonAddr(r.address)} . ${r.port}`);
-    }
+    for (const v of mine)
+      for (const r of [...v.realServers, ...(v.sorry ? [v.sorry] : [])]) {
+        if (r.port)
+          counters.set(shortId('r', `${fam} ${canonAddr(r.address)} ${r.port}`), `${canonAddr(r.address)} . ${r.port}`);
+      }
     out.push({ family: fam, vss: mine.map((v) => planVs(v, rotations.get(v.key) ?? [])), counters });
   }
   return out;

@@ -37,14 +37,19 @@ const sockets = new Map<4 | 6, RawHandle>();
 function socket(family: 4 | 6): RawHandle {
   let h = sockets.get(family);
   if (h) return h;
-  h = native().rawOpen(family, family === 4 ? 1 : 58, family === 4 ? { hdrincl: 0 } : { checksumOffset: -1 }, (err, data, src) => {
-    if (err || !data || !src) return;
-    // IPv4 raw sockets deliver the IP header; IPv6 ones do not.
-    const icmp = family === 4 ? data.subarray((data[0]! & 0x0f) * 4) : data;
-    if (icmp.length < 8 || icmp[0] !== (family === 4 ? 0 : 129)) return;
-    const key = `${icmp.readUInt16BE(4)}/${icmp.readUInt16BE(6)}`;
-    waiting.get(key)?.(src);
-  });
+  h = native().rawOpen(
+    family,
+    family === 4 ? 1 : 58,
+    family === 4 ? { hdrincl: 0 } : { checksumOffset: -1 },
+    (err, data, src) => {
+      if (err || !data || !src) return;
+      // IPv4 raw sockets deliver the IP header; IPv6 ones do not.
+      const icmp = family === 4 ? data.subarray((data[0]! & 0x0f) * 4) : data;
+      if (icmp.length < 8 || icmp[0] !== (family === 4 ? 0 : 129)) return;
+      const key = `${icmp.readUInt16BE(4)}/${icmp.readUInt16BE(6)}`;
+      waiting.get(key)?.(src);
+    },
+  );
   native().rawSetRef(h, false);
   sockets.set(family, h);
   return h;
@@ -54,13 +59,21 @@ export function pingProbe(ch: PingCheckConfig, t: Target, clock: TrackClock): Lb
   const to = ch.connectIp ?? t.address;
   const family = isIPv6(to) ? 6 : 4;
   return (signal) => {
-    if (!nativeAvailable()) return Promise.resolve({ ok: false, detail: 'PING_CHECK needs the native addon (scripts/build.sh)' });
+    if (!nativeAvailable())
+      return Promise.resolve({ ok: false, detail: 'PING_CHECK needs the native addon (scripts/build.sh)' });
     const id = randomInt(0, 0x10000);
     const seq = randomInt(0, 0x10000);
     const key = `${id}/${seq}`;
-    const o = settleOnce(clock, ch.connectTimeoutMs, signal, () => waiting.delete(key),
-      () => ({ ok: false, detail: `no echo reply within ${ch.connectTimeoutMs} ms` }));
-    waiting.set(key, (from) => { if (from === to) o.finish({ ok: true, detail: `echo reply from ${from}` }); });
+    const o = settleOnce(
+      clock,
+      ch.connectTimeoutMs,
+      signal,
+      () => waiting.delete(key),
+      () => ({ ok: false, detail: `no echo reply within ${ch.connectTimeoutMs} ms` }),
+    );
+    waiting.set(key, (from) => {
+      if (from === to) o.finish({ ok: true, detail: `echo reply from ${from}` });
+    });
     try {
       native().rawSend(socket(family), echoRequest(family === 6, id, seq), to, ch.bindTo);
     } catch (e) {

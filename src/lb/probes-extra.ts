@@ -17,8 +17,15 @@ import type { TrackClock } from '../track/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';
 
-function smtpOne(host: string, port: number, helo: string, bindTo: string | undefined, ms: number, clock: TrackClock,
-  signal: AbortSignal): Promise<LbProbeResult> {
+function smtpOne(
+  host: string,
+  port: number,
+  helo: string,
+  bindTo: string | undefined,
+  ms: number,
+  clock: TrackClock,
+  signal: AbortSignal,
+): Promise<LbProbeResult> {
   const sock = net.connect({ host, port, ...(bindTo ? { localAddress: bindTo } : {}) });
   const o = settleOnce(clock, ms, signal, () => sock.destroy());
   let buf = '';
@@ -28,15 +35,24 @@ function smtpOne(host: string, port: number, helo: string, bindTo: string | unde
     buf += chunk;
     // A reply is complete at a line "NNN text" (no dash after the code).
     const m = /(?:^|\r?\n)(\d{3}) [^\n]*\r?\n$/.exec(buf);
-    if (!m) { if (buf.length > 16_384) o.finish({ ok: false, detail: 'SMTP reply too long' }); return; }
+    if (!m) {
+      if (buf.length > 16_384) o.finish({ ok: false, detail: 'SMTP reply too long' });
+      return;
+    }
     const code = m[1]!;
     buf = '';
     if (stage === 'greeting') {
-      if (code !== '220') { o.finish({ ok: false, detail: `SMTP greeting ${code}` }); return; }
+      if (code !== '220') {
+        o.finish({ ok: false, detail: `SMTP greeting ${code}` });
+        return;
+      }
       stage = 'helo';
       sock.write(`HELO ${helo}\r\n`);
     } else {
-      if (code !== '250') { o.finish({ ok: false, detail: `SMTP HELO answered ${code}` }); return; }
+      if (code !== '250') {
+        o.finish({ ok: false, detail: `SMTP HELO answered ${code}` });
+        return;
+      }
       sock.end('QUIT\r\n');
       o.finish({ ok: true, detail: `SMTP ${host}:${port} 220/250` });
     }
@@ -51,24 +67,59 @@ export function smtpProbe(ch: SmtpCheckConfig, t: Target, clock: TrackClock): Lb
   return async (signal) => {
     let last: LbProbeResult = { ok: false, detail: '' };
     for (const h of hosts) {
-      last = await smtpOne(h.connectIp ?? ch.connectIp ?? t.address, h.connectPort ?? ch.connectPort ?? t.port,
-        ch.heloName, h.bindTo ?? ch.bindTo, ch.connectTimeoutMs, clock, signal);
+      last = await smtpOne(
+        h.connectIp ?? ch.connectIp ?? t.address,
+        h.connectPort ?? ch.connectPort ?? t.port,
+        ch.heloName,
+        h.bindTo ?? ch.bindTo,
+        ch.connectTimeoutMs,
+        clock,
+        signal,
+      );
       if (!last.ok) return last;
     }
     return last;
   };
 }
 
-function datagram(host: string, port: number, payload: Buffer, ms: number, clock: TrackClock, signal: AbortSignal,
+function datagram(
+  host: string,
+  port: number,
+  payload: Buffer,
+  ms: number,
+  clock: TrackClock,
+  signal: AbortSignal,
   bindTo: string | undefined,
-  onReply: (m: Buffer) => LbProbeResult | undefined, onQuiet: () => LbProbeResult): Promise<LbProbeResult> {
+  onReply: (m: Buffer) => LbProbeResult | undefined,
+  onQuiet: () => LbProbeResult,
+): Promise<LbProbeResult> {
   const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-  const o = settleOnce(clock, ms, signal, () => { try { sock.close(); } catch { /* closed */ } }, onQuiet);
-  sock.on('error', (e: NodeJS.ErrnoException) => o.finish({ ok: false,
-    detail: e.code === 'ECONNREFUSED' ? 'port unreachable' : e.code ?? e.message }));
-  sock.on('message', (m) => { const r = onReply(m); if (r) o.finish(r); });
+  const o = settleOnce(
+    clock,
+    ms,
+    signal,
+    () => {
+      try {
+        sock.close();
+      } catch {
+        /* closed */
+      }
+    },
+    onQuiet,
+  );
+  sock.on('error', (e: NodeJS.ErrnoException) =>
+    o.finish({ ok: false, detail: e.code === 'ECONNREFUSED' ? 'port unreachable' : (e.code ?? e.message) }),
+  );
+  sock.on('message', (m) => {
+    const r = onReply(m);
+    if (r) o.finish(r);
+  });
   sock.bind({ port: 0, ...(bindTo ? { address: bindTo } : {}) }, () => {
-    sock.connect(port, host, () => sock.send(payload, (e) => { if (e) o.finish({ ok: false, detail: e.message }); }));
+    sock.connect(port, host, () =>
+      sock.send(payload, (e) => {
+        if (e) o.finish({ ok: false, detail: e.message });
+      }),
+    );
   });
   return o.done;
 }
@@ -85,24 +136,39 @@ export function udpProbe(ch: UdpCheckConfig, t: Target, clock: TrackClock): LbPr
   const host = ch.connectIp ?? t.address;
   const port = ch.connectPort ?? t.port;
   const want = typeof ch.requireReply === 'string' ? ch.requireReply : undefined;
-  return (signal) => datagram(host, port, ch.payload !== undefined ? Buffer.from(ch.payload, 'hex') : randomBytes(16),
-    ch.connectTimeoutMs, clock, signal, ch.bindTo,
-    (m) => {
-      if (!ch.requireReply) return undefined;
-      if (ch.minReplyLength !== undefined && m.length < ch.minReplyLength) return { ok: false,
-        detail: `reply of ${m.length} bytes, below ${ch.minReplyLength}` };
-      if (m.length > ch.maxReplyLength) return { ok: false, detail: `reply of ${m.length} bytes, above ${ch.maxReplyLength}` };
-      if (want && !hexMatches(want, m)) return { ok: false, detail: 'reply does not match' };
-      return { ok: true, detail: `UDP reply of ${m.length} bytes` };
-    },
-    () => (ch.requireReply ? { ok: false, detail: `no reply within ${ch.connectTimeoutMs} ms` } : { ok: true, detail: 'no ICMP error' }));
+  return (signal) =>
+    datagram(
+      host,
+      port,
+      ch.payload !== undefined ? Buffer.from(ch.payload, 'hex') : randomBytes(16),
+      ch.connectTimeoutMs,
+      clock,
+      signal,
+      ch.bindTo,
+      (m) => {
+        if (!ch.requireReply) return undefined;
+        if (ch.minReplyLength !== undefined && m.length < ch.minReplyLength)
+          return { ok: false, detail: `reply of ${m.length} bytes, below ${ch.minReplyLength}` };
+        if (m.length > ch.maxReplyLength)
+          return { ok: false, detail: `reply of ${m.length} bytes, above ${ch.maxReplyLength}` };
+        if (want && !hexMatches(want, m)) return { ok: false, detail: 'reply does not match' };
+        return { ok: true, detail: `UDP reply of ${m.length} bytes` };
+      },
+      () =>
+        ch.requireReply
+          ? { ok: false, detail: `no reply within ${ch.connectTimeoutMs} ms` }
+          : { ok: true, detail: 'no ICMP error' },
+    );
 }
 
 const QTYPE: Record<DnsCheckConfig['type'], number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28 };
 
 export function dnsQuery(id: number, name: string, type: DnsCheckConfig['type']): Buffer {
   const labels = name.split('.').filter(Boolean);
-  const q = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])]);
+  const q = Buffer.concat([
+    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])),
+    Buffer.from([0]),
+  ]);
   const h = Buffer.alloc(12);
   h.writeUInt16BE(id, 0);
   h.writeUInt16BE(0x0100, 2); // RD
@@ -116,16 +182,24 @@ export function dnsQuery(id: number, name: string, type: DnsCheckConfig['type'])
 export function dnsProbe(ch: DnsCheckConfig, t: Target, clock: TrackClock): LbProbe {
   return (signal) => {
     const id = randomInt(0, 0x10000);
-    return datagram(ch.connectIp ?? t.address, ch.connectPort ?? t.port, dnsQuery(id, ch.name, ch.type),
-      ch.connectTimeoutMs, clock, signal, ch.bindTo,
+    return datagram(
+      ch.connectIp ?? t.address,
+      ch.connectPort ?? t.port,
+      dnsQuery(id, ch.name, ch.type),
+      ch.connectTimeoutMs,
+      clock,
+      signal,
+      ch.bindTo,
       (m) => {
         if (m.length < 12 || m.readUInt16BE(0) !== id) return undefined;
         const rcode = m.readUInt16BE(2) & 0xf;
         const an = m.readUInt16BE(6);
         if (rcode !== 0) return { ok: false, detail: `DNS RCODE ${rcode}` };
-        return an > 0 ? { ok: true, detail: `DNS ${ch.type} ${ch.name}: ${an} answer(s)` } : { ok: false,
-          detail: `DNS ${ch.type} ${ch.name}: no answer` };
+        return an > 0
+          ? { ok: true, detail: `DNS ${ch.type} ${ch.name}: ${an} answer(s)` }
+          : { ok: false, detail: `DNS ${ch.type} ${ch.name}: no answer` };
       },
-      () => ({ ok: false, detail: `no DNS reply within ${ch.connectTimeoutMs} ms` }));
+      () => ({ ok: false, detail: `no DNS reply within ${ch.connectTimeoutMs} ms` }),
+    );
   };
 }

@@ -16,9 +16,16 @@ import { resolveUser } from '../track/users.js';
 import { dnsProbe, smtpProbe, udpProbe } from './probes-extra.js';
 import { pingProbe } from './ping.js';
 
-export interface LbProbeResult { ok: boolean; detail: string; weight?: number }
+export interface LbProbeResult {
+  ok: boolean;
+  detail: string;
+  weight?: number;
+}
 export type LbProbe = (signal: AbortSignal) => Promise<LbProbeResult>;
-export interface Target { address: string; port: number }
+export interface Target {
+  address: string;
+  port: number;
+}
 
 const BODY_LIMIT = 1 << 20;
 
@@ -28,11 +35,17 @@ function netError(e: unknown): string {
 }
 
 /** Settles once: a timeout (`onTimeout`, default a failure), an abort or the exchange itself. */
-export function settleOnce(clock: TrackClock, ms: number, signal: AbortSignal, cleanup: () => void,
-  onTimeout: () => LbProbeResult = () => ({ ok: false,
-    detail: `timed out after ${ms} ms` })): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
+export function settleOnce(
+  clock: TrackClock,
+  ms: number,
+  signal: AbortSignal,
+  cleanup: () => void,
+  onTimeout: () => LbProbeResult = () => ({ ok: false, detail: `timed out after ${ms} ms` }),
+): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
   let resolve!: (r: LbProbeResult) => void;
-  const done = new Promise<LbProbeResult>((r) => { resolve = r; });
+  const done = new Promise<LbProbeResult>((r) => {
+    resolve = r;
+  });
   let settled = false;
   const t = clock.setTimeout(() => finish(onTimeout()), ms);
   const onAbort = (): void => finish({ ok: false, detail: 'aborted' });
@@ -48,9 +61,21 @@ export function settleOnce(clock: TrackClock, ms: number, signal: AbortSignal, c
   return { done, finish };
 }
 
-export function tcpProbe(host: string, port: number, timeoutMs: number, clock: TrackClock, bindTo?: string, bindPort?: number): LbProbe {
+export function tcpProbe(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  clock: TrackClock,
+  bindTo?: string,
+  bindPort?: number,
+): LbProbe {
   return (signal) => {
-    const sock = net.connect({ host, port, ...(bindTo ? { localAddress: bindTo } : {}), ...(bindPort ? { localPort: bindPort } : {}) });
+    const sock = net.connect({
+      host,
+      port,
+      ...(bindTo ? { localAddress: bindTo } : {}),
+      ...(bindPort ? { localPort: bindPort } : {}),
+    });
     const o = settleOnce(clock, timeoutMs, signal, () => sock.destroy());
     sock.once('connect', () => o.finish({ ok: true, detail: `connected to ${host}:${port}` }));
     sock.once('error', (e) => o.finish({ ok: false, detail: netError(e) }));
@@ -62,29 +87,59 @@ function statusOk(status: number, u: HttpUrl): boolean {
   return (u.statusCodes ?? [[200, 299]]).some(([lo, hi]) => status >= lo && status <= hi);
 }
 
-function fetchUrl(ch: HttpCheckConfig, host: string, port: number, u: HttpUrl, clock: TrackClock,
-  signal: AbortSignal): Promise<LbProbeResult> {
+function fetchUrl(
+  ch: HttpCheckConfig,
+  host: string,
+  port: number,
+  u: HttpUrl,
+  clock: TrackClock,
+  signal: AbortSignal,
+): Promise<LbProbeResult> {
   const tls = ch.kind === 'SSL_GET';
   const vhost = u.virtualhost ?? ch.virtualhost;
   const req = (tls ? https : http).request({
-    host, port, path: u.path, method: 'GET', agent: false,
-    headers: { host: vhost ?? (host.includes(':') ? `[${host}]` : host), 'user-agent': 'floatd-lb-check', connection: 'close' },
+    host,
+    port,
+    path: u.path,
+    method: 'GET',
+    agent: false,
+    headers: {
+      host: vhost ?? (host.includes(':') ? `[${host}]` : host),
+      'user-agent': 'floatd-lb-check',
+      connection: 'close',
+    },
     ...(ch.bindTo ? { localAddress: ch.bindTo } : {}),
-    ...(tls ? { rejectUnauthorized: false, ...(ch.sni && (vhost ?? !net.isIP(host)) ? { servername: vhost ?? host } : {}) } : {}),
+    ...(tls
+      ? { rejectUnauthorized: false, ...(ch.sni && (vhost ?? !net.isIP(host)) ? { servername: vhost ?? host } : {}) }
+      : {}),
   });
   const o = settleOnce(clock, ch.connectTimeoutMs, signal, () => req.destroy());
   req.on('error', (e) => o.finish({ ok: false, detail: netError(e) }));
   req.on('response', (res) => {
     const status = res.statusCode ?? 0;
-    if (!statusOk(status, u)) { res.resume(); o.finish({ ok: false, detail: `${u.path}: HTTP ${status}` }); return; }
-    if (!u.digest) { res.resume(); res.on('end', () => o.finish({ ok: true, detail: `${u.path}: HTTP ${status}` })); return; }
+    if (!statusOk(status, u)) {
+      res.resume();
+      o.finish({ ok: false, detail: `${u.path}: HTTP ${status}` });
+      return;
+    }
+    if (!u.digest) {
+      res.resume();
+      res.on('end', () => o.finish({ ok: true, detail: `${u.path}: HTTP ${status}` }));
+      return;
+    }
     const md5 = createHash('md5');
     let n = 0;
-    res.on('data', (b: Buffer) => { n += b.length; if (n <= BODY_LIMIT) md5.update(b); });
+    res.on('data', (b: Buffer) => {
+      n += b.length;
+      if (n <= BODY_LIMIT) md5.update(b);
+    });
     res.on('end', () => {
       const got = md5.digest('hex');
-      o.finish(got === u.digest ? { ok: true, detail: `${u.path}: HTTP ${status}, digest ok` } : { ok: false,
-        detail: `${u.path}: digest ${got}, expected ${u.digest}` });
+      o.finish(
+        got === u.digest
+          ? { ok: true, detail: `${u.path}: HTTP ${status}, digest ok` }
+          : { ok: false, detail: `${u.path}: digest ${got}, expected ${u.digest}` },
+      );
     });
     res.on('error', (e) => o.finish({ ok: false, detail: netError(e) }));
   });
@@ -107,7 +162,11 @@ function httpProbe(ch: HttpCheckConfig, t: Target, clock: TrackClock): LbProbe {
 }
 
 /** MISC_CHECK: exit 0 up, 1 down; with misc_dynamic 2..255 up with weight status − 2. */
-function miscProbe(ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>, clock: TrackClock, runner: ScriptRunner): LbProbe {
+function miscProbe(
+  ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>,
+  clock: TrackClock,
+  runner: ScriptRunner,
+): LbProbe {
   let ids: { uid?: number; gid?: number } = {};
   if (ch.user) {
     const r = resolveUser(ch.user);
@@ -125,13 +184,27 @@ function miscProbe(ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>, clock: T
 
 export function probeFor(ch: LvsCheckConfig, t: Target, clock: TrackClock, runner: ScriptRunner = runScript): LbProbe {
   switch (ch.kind) {
-    case 'TCP_CHECK': return tcpProbe(ch.connectIp ?? t.address, ch.connectPort ?? t.port, ch.connectTimeoutMs, clock,
-      ch.bindTo, ch.bindPort);
-    case 'HTTP_GET': case 'SSL_GET': return httpProbe(ch, t, clock);
-    case 'MISC_CHECK': return miscProbe(ch, clock, runner);
-    case 'SMTP_CHECK': return smtpProbe(ch, t, clock);
-    case 'UDP_CHECK': return udpProbe(ch, t, clock);
-    case 'DNS_CHECK': return dnsProbe(ch, t, clock);
-    case 'PING_CHECK': return pingProbe(ch, t, clock);
+    case 'TCP_CHECK':
+      return tcpProbe(
+        ch.connectIp ?? t.address,
+        ch.connectPort ?? t.port,
+        ch.connectTimeoutMs,
+        clock,
+        ch.bindTo,
+        ch.bindPort,
+      );
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return httpProbe(ch, t, clock);
+    case 'MISC_CHECK':
+      return miscProbe(ch, clock, runner);
+    case 'SMTP_CHECK':
+      return smtpProbe(ch, t, clock);
+    case 'UDP_CHECK':
+      return udpProbe(ch, t, clock);
+    case 'DNS_CHECK':
+      return dnsProbe(ch, t, clock);
+    case 'PING_CHECK':
+      return pingProbe(ch, t, clock);
   }
 }

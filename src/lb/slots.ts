@@ -10,12 +10,18 @@
 import { createHash } from 'node:crypto';
 import type { LvsSched } from '../config/lvs-model.js';
 
-export interface SlotServer { address: string; port: number; weight: number }
+export interface SlotServer {
+  address: string;
+  port: number;
+  weight: number;
+}
 
 export const SH_BUCKETS = 256;
 export const MH_TABLE = 4093;
 
-function gcd(a: number, b: number): number { return b ? gcd(b, a % b) : a; }
+function gcd(a: number, b: number): number {
+  return b ? gcd(b, a % b) : a;
+}
 const gcdOf = (ws: number[]): number => ws.reduce((g, w) => gcd(g, w), 0) || 1;
 
 /** IPVS wrr: scan servers, lowering the current weight by gcd each round, taking those at or above it. */
@@ -39,7 +45,10 @@ function buckets<T extends SlotServer>(servers: T[], size: number): T[] {
   for (let i = 0; i < size; i++) {
     const s = live[p]!;
     out.push(s);
-    if (++n >= s.weight / g) { p = (p + 1) % live.length; n = 0; }
+    if (++n >= s.weight / g) {
+      p = (p + 1) % live.length;
+      n = 0;
+    }
   }
   return out;
 }
@@ -55,7 +64,12 @@ export function maglev<T extends SlotServer>(servers: T[], size = MH_TABLE): T[]
   const g = gcdOf(live.map((s) => s.weight));
   const perm = live.map((s) => {
     const name = `${s.address}:${s.port}`;
-    return { offset: hash32(name, 'o') % size, skip: (hash32(name, 's') % (size - 1)) + 1, next: 0, turns: s.weight / g };
+    return {
+      offset: hash32(name, 'o') % size,
+      skip: (hash32(name, 's') % (size - 1)) + 1,
+      next: 0,
+      turns: s.weight / g,
+    };
   });
   const table: (T | undefined)[] = new Array(size).fill(undefined);
   let filled = 0;
@@ -64,7 +78,10 @@ export function maglev<T extends SlotServer>(servers: T[], size = MH_TABLE): T[]
       const p = perm[i]!;
       for (let t = 0; t < p.turns && filled < size; t++) {
         let c = (p.offset + p.next * p.skip) % size;
-        while (table[c] !== undefined) { p.next++; c = (p.offset + p.next * p.skip) % size; }
+        while (table[c] !== undefined) {
+          p.next++;
+          c = (p.offset + p.next * p.skip) % size;
+        }
         table[c] = live[i];
         p.next++;
         filled++;
@@ -78,11 +95,17 @@ export function maglev<T extends SlotServer>(servers: T[], size = MH_TABLE): T[]
 export function slotTable<T extends SlotServer>(sched: LvsSched, servers: T[]): T[] {
   const live = servers.filter((s) => s.weight > 0);
   switch (sched) {
-    case 'rr': return live;
-    case 'wrr': return wrrSequence(live);
-    case 'fo': return live.length ? [live.reduce((a, b) => (b.weight > a.weight ? b : a))] : [];
-    case 'sh': case 'dh': return buckets(live, SH_BUCKETS);
-    case 'mh': return maglev(live);
+    case 'rr':
+      return live;
+    case 'wrr':
+      return wrrSequence(live);
+    case 'fo':
+      return live.length ? [live.reduce((a, b) => (b.weight > a.weight ? b : a))] : [];
+    case 'sh':
+    case 'dh':
+      return buckets(live, SH_BUCKETS);
+    case 'mh':
+      return maglev(live);
   }
 }
 

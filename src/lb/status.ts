@@ -7,9 +7,13 @@ import type { LbCheckStatus, LbRealServerStatus, LbStatus, LbVirtualServerStatus
 export type { LbStatus };
 
 export function lbStatus(
-  vss: VirtualServerConfig[], states: Map<string, VsState>, rotations: Map<string, RotationEntry[]>,
-  check: (ch: LvsCheckConfig,
-    rs: RealServerConfig) => CheckState | undefined, backend: string, lastApply: LbStatus['lastApply'], drained: ReadonlySet<string> = new Set(),
+  vss: VirtualServerConfig[],
+  states: Map<string, VsState>,
+  rotations: Map<string, RotationEntry[]>,
+  check: (ch: LvsCheckConfig, rs: RealServerConfig) => CheckState | undefined,
+  backend: string,
+  lastApply: LbStatus['lastApply'],
+  drained: ReadonlySet<string> = new Set(),
 ): LbStatus {
   return {
     backend,
@@ -20,17 +24,35 @@ export function lbStatus(
         const s = st?.rs.get(rsKey(r));
         const inRot = rot.find((x) => !x.sorry && x.address === r.address && x.port === r.port);
         return {
-          address: r.address, port: r.port, alive: s?.alive ?? false, configuredWeight: r.weight, weight: inRot ? inRot.weight : null, drained: drained.has(rsKey(r)),
+          address: r.address,
+          port: r.port,
+          alive: s?.alive ?? false,
+          configuredWeight: r.weight,
+          weight: inRot ? inRot.weight : null,
+          drained: drained.has(rsKey(r)),
           checks: r.checks.map((ch) => {
             const c = check(ch, r);
-            return { kind: ch.kind, up: c?.up ?? false, failures: c?.failures ?? 0, runs: c?.runs ?? 0, detail: c?.detail ?? '' };
+            return {
+              kind: ch.kind,
+              up: c?.up ?? false,
+              failures: c?.failures ?? 0,
+              runs: c?.runs ?? 0,
+              detail: c?.detail ?? '',
+            };
           }),
         };
       });
       return {
-        key: v.key, sched: v.sched, method: v.method, protocol: v.protocol, quorum: v.quorum, hysteresis: v.hysteresis,
-        quorumUp: st?.quorumUp ?? false, liveWeight: [...(st?.rs.values() ?? [])].reduce((a, r) => a + (r.alive ? r.weight : 0), 0),
-        sorryActive: rot.some((x) => x.sorry && x.weight > 0), realServers: rss,
+        key: v.key,
+        sched: v.sched,
+        method: v.method,
+        protocol: v.protocol,
+        quorum: v.quorum,
+        hysteresis: v.hysteresis,
+        quorumUp: st?.quorumUp ?? false,
+        liveWeight: [...(st?.rs.values() ?? [])].reduce((a, r) => a + (r.alive ? r.weight : 0), 0),
+        sorryActive: rot.some((x) => x.sorry && x.weight > 0),
+        realServers: rss,
       };
     }),
     ...(lastApply ? { lastApply } : {}),
@@ -41,13 +63,21 @@ export function lbStatus(
 export function describeVirtualServers(vss: VirtualServerConfig[]): string[] {
   const lines: string[] = [];
   for (const v of vss) {
-    const extra = [v.persistenceTimeoutS ? `persistence ${v.persistenceTimeoutS} s` : '',
+    const extra = [
+      v.persistenceTimeoutS ? `persistence ${v.persistenceTimeoutS} s` : '',
       v.quorum > 1 || v.hysteresis ? `quorum ${v.quorum}±${v.hysteresis}` : '',
-      v.sorry ? `sorry ${v.sorry.address}:${v.sorry.port}` : '', v.alpha ? 'alpha' : '', v.omega ? 'omega' : ''].filter(Boolean);
-    lines.push(`virtual_server ${v.key}: ${v.method} ${v.sched}, checks every ${v.delayLoopMs / 1000} s${extra.length ? `, ${extra.join(', ')}` : ''} (nftables)`);
+      v.sorry ? `sorry ${v.sorry.address}:${v.sorry.port}` : '',
+      v.alpha ? 'alpha' : '',
+      v.omega ? 'omega' : '',
+    ].filter(Boolean);
+    lines.push(
+      `virtual_server ${v.key}: ${v.method} ${v.sched}, checks every ${v.delayLoopMs / 1000} s${extra.length ? `, ${extra.join(', ')}` : ''} (nftables)`,
+    );
     for (const r of v.realServers) {
       const checks = r.checks.map((c) => c.kind).join(', ') || 'no checker (always up)';
-      lines.push(`  real_server ${rsKey(r)} weight ${r.weight}${r.inhibitOnFailure ? ' inhibit_on_failure' : ''}: ${checks}`);
+      lines.push(
+        `  real_server ${rsKey(r)} weight ${r.weight}${r.inhibitOnFailure ? ' inhibit_on_failure' : ''}: ${checks}`,
+      );
     }
   }
   return lines;

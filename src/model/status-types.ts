@@ -20,9 +20,17 @@ export interface QuorumStatus {
   error?: string;
 }
 
-export interface LbCheckStatus { kind: string; up: boolean; failures: number; runs: number; detail: string }
+export interface LbCheckStatus {
+  kind: string;
+  up: boolean;
+  failures: number;
+  runs: number;
+  detail: string;
+}
 export interface LbRealServerStatus {
-  address: string; port: number; alive: boolean;
+  address: string;
+  port: number;
+  alive: boolean;
   configuredWeight: number;
   /** Weight in the kernel's rotation; 0 = listed without new connections; null = not listed. */
   weight: number | null;
@@ -31,8 +39,14 @@ export interface LbRealServerStatus {
   checks: LbCheckStatus[];
 }
 export interface LbVirtualServerStatus {
-  key: string; sched: string; method: string; protocol: string;
-  quorum: number; hysteresis: number; quorumUp: boolean; liveWeight: number;
+  key: string;
+  sched: string;
+  method: string;
+  protocol: string;
+  quorum: number;
+  hysteresis: number;
+  quorumUp: boolean;
+  liveWeight: number;
   sorryActive: boolean;
   realServers: LbRealServerStatus[];
 }
@@ -177,7 +191,13 @@ export interface DaemonStatus {
   /** Quorum mode (docs/quorum.md): one entry per lease key (instance or sync group). */
   quorum?: QuorumStatus[];
   /** Transitions since start by (instance, kind, new state, reason): monotonic, unlike the ring buffer. */
-  transitionCounts?: { instance: string; kind: 'INSTANCE' | 'GROUP'; to: VrrpStateName; reasonKind: string; count: number }[];
+  transitionCounts?: {
+    instance: string;
+    kind: 'INSTANCE' | 'GROUP';
+    to: VrrpStateName;
+    reasonKind: string;
+    count: number;
+  }[];
   /** The load balancer (src/lb): virtual and real servers with their check results; absent without one. */
   lb?: LbStatus;
 }

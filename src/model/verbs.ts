@@ -5,9 +5,16 @@
 import type { DaemonStatus } from './status-types.js';
 
 /** One instance's persisted maintenance mark (cli/maintenance-store.ts keeps the set). */
-export interface MaintenanceEntry { since: string; by: string }
+export interface MaintenanceEntry {
+  since: string;
+  by: string;
+}
 
-export interface VerbResult { ok: boolean; message: string; code: 200 | 404 | 409 | 500 | 501 }
+export interface VerbResult {
+  ok: boolean;
+  message: string;
+  code: 200 | 404 | 409 | 500 | 501;
+}
 
 /** What the verbs need from the runtime (RuntimeLike's optional members). */
 export interface VerbRuntime {

@@ -20,8 +20,9 @@ export function addrRequest(spec: AddressSpec, fam: 4 | 6, addr: string, prefix:
   if (spec.peer) r.peer = checkAddr(spec.peer, fam, 'peer');
   let flags = 0;
   if (fam === 4) {
-    if (spec.broadcast === '+') { if (prefix < 31) r.broadcast = broadcastOf(addr, prefix); }
-    else if (spec.broadcast && spec.broadcast !== '-') r.broadcast = checkAddr(spec.broadcast, 4, 'brd');
+    if (spec.broadcast === '+') {
+      if (prefix < 31) r.broadcast = broadcastOf(addr, prefix);
+    } else if (spec.broadcast && spec.broadcast !== '-') r.broadcast = checkAddr(spec.broadcast, 4, 'brd');
     if (spec.label) r.label = spec.label;
     if (spec.scope !== undefined) {
       const n = SCOPES[spec.scope] ?? (/^\d+$/.test(spec.scope) ? Number(spec.scope) : undefined);
@@ -41,9 +42,13 @@ export function addrRequest(spec: AddressSpec, fam: 4 | 6, addr: string, prefix:
 
 export function toIfAddress(a: AddrMsg): IfAddress {
   return {
-    family: a.family, address: a.address, prefix: a.prefix, scope: SCOPE_NAMES[a.scope] ?? String(a.scope),
+    family: a.family,
+    address: a.address,
+    prefix: a.prefix,
+    scope: SCOPE_NAMES[a.scope] ?? String(a.scope),
     ...(a.label ? { label: a.label } : {}),
-    secondary: (a.flags & IFA_F.SECONDARY) !== 0, deprecated: (a.flags & IFA_F.DEPRECATED) !== 0,
+    secondary: (a.flags & IFA_F.SECONDARY) !== 0,
+    deprecated: (a.flags & IFA_F.DEPRECATED) !== 0,
     tentative: (a.flags & IFA_F.TENTATIVE) !== 0,
     ...(a.validLft !== undefined && a.validLft !== FOREVER ? { validLft: a.validLft } : {}),
   };
@@ -52,11 +57,21 @@ export function toIfAddress(a: AddrMsg): IfAddress {
 export function interfaceInfoNl(nl: Netlink, ifname: string): InterfaceInfo {
   const l = nl.link(ifname);
   if (!l) throw new NetArgumentError(`interface ${ifname} not found`);
-  const addrs = nl.dumpAddresses().filter((a) => a.index === l.index).map(toIfAddress);
+  const addrs = nl
+    .dumpAddresses()
+    .filter((a) => a.index === l.index)
+    .map(toIfAddress);
   const v4 = addrs.find((a) => a.family === 4 && !a.secondary && a.scope !== 'host');
   const ll = addrs.find((a) => a.family === 6 && a.scope === 'link');
   return {
-    ifname, ifindex: l.index, mac: l.mac ?? '', up: l.up, operstate: l.operstate ?? 'UNKNOWN', mtu: l.mtu ?? 0,
-    ...(v4 ? { ipv4: v4.address } : {}), ...(ll ? { linkLocal6: ll.address } : {}), addresses: addrs,
+    ifname,
+    ifindex: l.index,
+    mac: l.mac ?? '',
+    up: l.up,
+    operstate: l.operstate ?? 'UNKNOWN',
+    mtu: l.mtu ?? 0,
+    ...(v4 ? { ipv4: v4.address } : {}),
+    ...(ll ? { linkLocal6: ll.address } : {}),
+    addresses: addrs,
   };
 }

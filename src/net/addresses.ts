@@ -89,7 +89,11 @@ export function addArgs(spec: AddressSpec): string[] {
   const a = ['addr', 'add', `${addr}/${prefix}`];
   if (spec.peer) a.push('peer', checkAddr(spec.peer, fam, 'peer'));
   if (fam === 4) {
-    if (spec.broadcast) a.push('broadcast', spec.broadcast === '+' || spec.broadcast === '-' ? spec.broadcast : checkAddr(spec.broadcast, 4, 'brd'));
+    if (spec.broadcast)
+      a.push(
+        'broadcast',
+        spec.broadcast === '+' || spec.broadcast === '-' ? spec.broadcast : checkAddr(spec.broadcast, 4, 'brd'),
+      );
     if (spec.scope) a.push('scope', spec.scope);
   }
   a.push('dev', spec.ifname);
@@ -118,7 +122,9 @@ export function parseAddrInfo(links: JsonLink[]): IfAddress[] {
         secondary: !!ai.secondary,
         deprecated: !!ai.deprecated,
         tentative: !!ai.tentative,
-        ...(ai.valid_life_time !== undefined && ai.valid_life_time < 0xffff_ffff ? { validLft: ai.valid_life_time } : {}),
+        ...(ai.valid_life_time !== undefined && ai.valid_life_time < 0xffff_ffff
+          ? { validLft: ai.valid_life_time }
+          : {}),
       });
     }
   }
@@ -158,7 +164,10 @@ export async function refreshLifetime(spec: AddressSpec, seconds: number, run?: 
   if (s.preferredLft === 'forever') delete s.preferredLft;
   const { fam, addr, prefix } = norm(s);
   const nl = kernel(run);
-  if (nl) { nl.replaceAddress(spec.ifname, addrRequest(s, fam, addr, prefix)); return; }
+  if (nl) {
+    nl.replaceAddress(spec.ifname, addrRequest(s, fam, addr, prefix));
+    return;
+  }
   const args = addArgs(s);
   args[1] = 'change';
   const r = await (run ?? defaultIp)(args);
@@ -189,11 +198,18 @@ export async function addAddress(spec: AddressSpec, run?: IpRunner): Promise<boo
 export async function removeAddress(spec: AddressSpec, run?: IpRunner): Promise<boolean> {
   const { fam, addr, prefix } = norm(spec);
   const nl = kernel(run);
-  if (nl) return nl.removeAddress(spec.ifname, { family: fam, address: addr, prefix, ...(spec.peer ? { peer: checkAddr(spec.peer, fam, 'peer') } : {}) });
+  if (nl)
+    return nl.removeAddress(spec.ifname, {
+      family: fam,
+      address: addr,
+      prefix,
+      ...(spec.peer ? { peer: checkAddr(spec.peer, fam, 'peer') } : {}),
+    });
   const args = ['addr', 'del', `${addr}/${prefix}`, 'dev', spec.ifname];
   const r = await (run ?? defaultIp)(args);
   if (r.code === 0) return true;
-  if (/Cannot assign requested address|Address not found|Cannot find device|does not exist/i.test(r.stderr)) return false;
+  if (/Cannot assign requested address|Address not found|Cannot find device|does not exist/i.test(r.stderr))
+    return false;
   throw new IpCommandError(args, r);
 }
 

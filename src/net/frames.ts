@@ -15,7 +15,8 @@ export const NA_FLAG_SOLICITED = 0x40;
 export const NA_FLAG_OVERRIDE = 0x20;
 
 export function parseMac(mac: string): Buffer {
-  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(mac);
+  const m =
+    /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(mac);
   if (!m) throw new NetArgumentError(`${JSON.stringify(mac)} is not a MAC address`);
   return Buffer.from(m.slice(1).map((h) => parseInt(h, 16)));
 }

@@ -12,7 +12,10 @@ export type IpRunner = (args: string[]) => Promise<IpResult>;
 
 export class IpCommandError extends Error {
   readonly code = 'FLOATD_IP';
-  constructor(readonly args: string[], readonly result: IpResult) {
+  constructor(
+    readonly args: string[],
+    readonly result: IpResult,
+  ) {
     super(`ip ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
   }
 }
@@ -22,15 +25,20 @@ export function ipRunner(opts: { netns?: string; bin?: string; timeoutMs?: numbe
   const pre = opts.netns ? ['-n', opts.netns] : [];
   return (args) =>
     new Promise((resolve) => {
-      execFile(opts.bin ?? 'ip', [...pre, ...args], { timeout: opts.timeoutMs ?? 5000, encoding: 'utf8' }, (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
-        if (e && typeof e.code === 'string') {
-          // spawn failure (ENOENT: iproute2 not installed) rather than a non-zero exit
-          resolve({ code: -1, stdout: '', stderr: `cannot run ip: ${e.message}` });
-          return;
-        }
-        resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
-      });
+      execFile(
+        opts.bin ?? 'ip',
+        [...pre, ...args],
+        { timeout: opts.timeoutMs ?? 5000, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
+          if (e && typeof e.code === 'string') {
+            // spawn failure (ENOENT: iproute2 not installed) rather than a non-zero exit
+            resolve({ code: -1, stdout: '', stderr: `cannot run ip: ${e.message}` });
+            return;
+          }
+          resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
 }
 

@@ -17,7 +17,10 @@ export type { LinkState };
 const IFF_UP = 0x1;
 
 /** Link state from sysfs; `read` is replaceable so a test can inject EMFILE. */
-export function sysfsLinkState(ifname: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): LinkState {
+export function sysfsLinkState(
+  ifname: string,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): LinkState {
   let flags: number;
   try {
     flags = parseInt(read(`/sys/class/net/${ifname}/flags`).trim(), 16);
@@ -46,7 +49,9 @@ export function parseMonitorLine(line: string): { deleted: boolean; ifname: stri
   return { deleted: !!m[1], ifname: m[2]!, address: m[3]! };
 }
 
-export interface Subscription { close(): void }
+export interface Subscription {
+  close(): void;
+}
 
 /** Kernel link + address events, or undefined when the addon is not there. */
 export type Subscribe = (onMsgs: (m: RtnlMsg[]) => void, onError: (e: HandleError) => void) => Subscription | undefined;

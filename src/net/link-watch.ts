@@ -21,8 +21,15 @@ import { listAddresses } from './addresses.js';
 import { ipv6Bytes } from './frames.js';
 import { defaultIp, type IpRunner } from './iproute.js';
 import {
-  kernelIndex, kernelLinkState, netlinkSubscribe, parseMonitorLine, spawnIpMonitor, sysfsLinkState,
-  type LinkState, type Subscribe, type Subscription,
+  kernelIndex,
+  kernelLinkState,
+  netlinkSubscribe,
+  parseMonitorLine,
+  spawnIpMonitor,
+  sysfsLinkState,
+  type LinkState,
+  type Subscribe,
+  type Subscription,
 } from './link-sources.js';
 import type { HandleError } from '../native/addon.js';
 import { expiredByLifetime, type RtnlMsg } from './rtnl-codec.js';
@@ -92,8 +99,14 @@ export class LinkWatch extends EventEmitter {
   private readonly watched = new Map<string, AddressEvent>(); // key → addr; present = believed present
   /** Safety-net polls: slow while the monitor reports events, fast while there is none. */
   private readonly polls = [
-    this.poller(() => this.pollLinks(), () => (this.monitor ? this.opts.linkPollMs ?? 1000 : this.opts.fallbackLinkPollMs ?? 100)),
-    this.poller(() => this.reconcileAddresses(), () => (this.monitor ? this.opts.addressPollMs ?? 30_000 : this.opts.fallbackPollMs ?? 2000)),
+    this.poller(
+      () => this.pollLinks(),
+      () => (this.monitor ? (this.opts.linkPollMs ?? 1000) : (this.opts.fallbackLinkPollMs ?? 100)),
+    ),
+    this.poller(
+      () => this.reconcileAddresses(),
+      () => (this.monitor ? (this.opts.addressPollMs ?? 30_000) : (this.opts.fallbackPollMs ?? 2000)),
+    ),
   ];
   private restartTimer: TimerHandle | undefined;
   private monitor: ChildProcess | undefined;
@@ -118,7 +131,9 @@ export class LinkWatch extends EventEmitter {
     return this.sub ? 'netlink' : this.monitor ? 'ip-monitor' : 'poll';
   }
 
-  private clock(): Clock { return this.opts.clock ?? realClock; }
+  private clock(): Clock {
+    return this.opts.clock ?? realClock;
+  }
 
   /** Current state: true/false, undefined if the interface does not exist or cannot be read now. */
   linkUp(ifname: string): boolean | undefined {
@@ -155,7 +170,10 @@ export class LinkWatch extends EventEmitter {
     if (!this.stopped) return this;
     this.stopped = false;
     try {
-      this.sub = this.deps.subscribe?.((m) => this.handleKernel(m), (e) => this.kernelError(e));
+      this.sub = this.deps.subscribe?.(
+        (m) => this.handleKernel(m),
+        (e) => this.kernelError(e),
+      );
     } catch {
       this.sub = undefined; // e.g. EMFILE at start: the fallback still works
     }
@@ -228,7 +246,9 @@ export class LinkWatch extends EventEmitter {
         present = new Set(list.map((a) => addrKey(ifname, a.address)));
       } catch (e) {
         // interface gone: every watched address on it is gone too; any other failure: unknown
-        const gone = /not found|ENODEV|does not exist/i.test(`${(e as Error).message} ${String((e as NodeJS.ErrnoException).code)}`);
+        const gone = /not found|ENODEV|does not exist/i.test(
+          `${(e as Error).message} ${String((e as NodeJS.ErrnoException).code)}`,
+        );
         if (!gone) continue;
         present = new Set();
       }
@@ -239,7 +259,10 @@ export class LinkWatch extends EventEmitter {
   /** Feeds one monitor line (exported for tests). */
   handleMonitorLine(line: string): void {
     // A link line (`IDX: IF[@PEER]: <FLAGS> …`): re-read the watched links now.
-    if (/^(?:Deleted\s+)?\d+:\s+\S+:\s+</.test(line.trim())) { this.pollLinks(); return; }
+    if (/^(?:Deleted\s+)?\d+:\s+\S+:\s+</.test(line.trim())) {
+      this.pollLinks();
+      return;
+    }
     const p = parseMonitorLine(line);
     if (!p?.deleted) return;
     const k = addrKey(p.ifname, p.address);
@@ -256,7 +279,10 @@ export class LinkWatch extends EventEmitter {
   /** A timer that runs `fn`, then re-arms with the period `periodMs()` gives at that moment. */
   private poller(fn: () => void | Promise<void>, periodMs: () => number): { rearm(): void; stop(): void } {
     let timer: TimerHandle | undefined;
-    const clear = (): void => { if (timer) this.clock().cancel(timer); timer = undefined; };
+    const clear = (): void => {
+      if (timer) this.clock().cancel(timer);
+      timer = undefined;
+    };
     const rearm = (): void => {
       clear();
       if (this.stopped) return;
@@ -288,7 +314,9 @@ export class LinkWatch extends EventEmitter {
       this.rearmPolls();
       // After a restart, catch up on what happened while no one listened.
       this.restartTimer = afterMs(this.clock(), 1000, () => {
-        this.startMonitor(); this.pollLinks(); void this.reconcileAddresses();
+        this.startMonitor();
+        this.pollLinks();
+        void this.reconcileAddresses();
       });
     });
   }

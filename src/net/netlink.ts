@@ -7,8 +7,17 @@
  */
 import { native, nativeAvailable, type NetlinkHandle } from '../native/addon.js';
 import {
-  addrMessage, expiredByLifetime, getAddrDump, getLink, parseMessages, parseRoute, routeMessage,
-  type AddrMsg, type AddrRequest, type LinkMsg, type RouteRequest,
+  addrMessage,
+  expiredByLifetime,
+  getAddrDump,
+  getLink,
+  parseMessages,
+  parseRoute,
+  routeMessage,
+  type AddrMsg,
+  type AddrRequest,
+  type LinkMsg,
+  type RouteRequest,
 } from './rtnl-codec.js';
 
 /** What a kernel round trip needs: tests give a fake, the real one is the addon. */
@@ -46,7 +55,10 @@ export class Netlink {
     try {
       replies = this.t.request(getLink(this.next(), ifname));
     } catch (e) {
-      if (errCode(e) === 'ENODEV') { this.indexes.delete(ifname); return undefined; }
+      if (errCode(e) === 'ENODEV') {
+        this.indexes.delete(ifname);
+        return undefined;
+      }
       throw e;
     }
     const l = replies.flatMap(parseMessages).find((m): m is LinkMsg => m.kind === 'link');
@@ -114,11 +126,17 @@ export class Netlink {
   }
 
   dumpAddresses(): AddrMsg[] {
-    return this.t.request(getAddrDump(this.next())).flatMap(parseMessages).filter((m): m is AddrMsg => m.kind === 'addr');
+    return this.t
+      .request(getAddrDump(this.next()))
+      .flatMap(parseMessages)
+      .filter((m): m is AddrMsg => m.kind === 'addr');
   }
 
   dumpLinks(): LinkMsg[] {
-    const links = this.t.request(getLink(this.next())).flatMap(parseMessages).filter((m): m is LinkMsg => m.kind === 'link');
+    const links = this.t
+      .request(getLink(this.next()))
+      .flatMap(parseMessages)
+      .filter((m): m is LinkMsg => m.kind === 'link');
     for (const l of links) if (l.ifname) this.indexes.set(l.ifname, l.index);
     return links;
   }
@@ -156,7 +174,10 @@ let shared: Netlink | undefined | null;
  */
 export function openNetlink(): Netlink | undefined {
   if (shared !== undefined) return shared ?? undefined;
-  if (process.env.FLOATD_NETLINK === '0' || !nativeAvailable()) { shared = null; return undefined; }
+  if (process.env.FLOATD_NETLINK === '0' || !nativeAvailable()) {
+    shared = null;
+    return undefined;
+  }
   const n = native();
   let h: NetlinkHandle;
   try {

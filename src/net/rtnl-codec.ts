@@ -7,11 +7,36 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipBytes, ipString as addrString } from '../util/ip.js';
 
-export const RTM = { NEWLINK: 16, DELLINK: 17, GETLINK: 18, NEWADDR: 20, DELADDR: 21, GETADDR: 22, NEWROUTE: 24, DELROUTE: 25 } as const;
-export const NLM_F = { REQUEST: 0x1, MULTI: 0x2, ACK: 0x4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400 } as const;
+export const RTM = {
+  NEWLINK: 16,
+  DELLINK: 17,
+  GETLINK: 18,
+  NEWADDR: 20,
+  DELADDR: 21,
+  GETADDR: 22,
+  NEWROUTE: 24,
+  DELROUTE: 25,
+} as const;
+export const NLM_F = {
+  REQUEST: 0x1,
+  MULTI: 0x2,
+  ACK: 0x4,
+  DUMP: 0x300,
+  REPLACE: 0x100,
+  EXCL: 0x200,
+  CREATE: 0x400,
+} as const;
 export const RTMGRP = { LINK: 0x1, IPV4_IFADDR: 0x10, IPV6_IFADDR: 0x100 } as const;
 export const IFF = { UP: 0x1, RUNNING: 0x40, NOARP: 0x80, LOWER_UP: 0x10000 } as const;
-export const IFA_F = { SECONDARY: 0x1, NODAD: 0x2, DADFAILED: 0x8, DEPRECATED: 0x20, TENTATIVE: 0x40, PERMANENT: 0x80, NOPREFIXROUTE: 0x200 } as const;
+export const IFA_F = {
+  SECONDARY: 0x1,
+  NODAD: 0x2,
+  DADFAILED: 0x8,
+  DEPRECATED: 0x20,
+  TENTATIVE: 0x40,
+  PERMANENT: 0x80,
+  NOPREFIXROUTE: 0x200,
+} as const;
 const IFA = { ADDRESS: 1, LOCAL: 2, LABEL: 3, BROADCAST: 4, CACHEINFO: 6, FLAGS: 8 } as const;
 const IFLA = { ADDRESS: 1, IFNAME: 3, MTU: 4, OPERSTATE: 16 } as const;
 const OPERSTATES = ['UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP'];
@@ -21,7 +46,17 @@ const HDR = 16;
 export const FOREVER = 0xffff_ffff;
 
 export const SCOPES: Record<string, number> = { global: 0, universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
-const RT_TYPES: Record<string, number> = { unicast: 1, local: 2, broadcast: 3, anycast: 4, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8, throw: 9 };
+const RT_TYPES: Record<string, number> = {
+  unicast: 1,
+  local: 2,
+  broadcast: 3,
+  anycast: 4,
+  multicast: 5,
+  blackhole: 6,
+  unreachable: 7,
+  prohibit: 8,
+  throw: 9,
+};
 const TABLES: Record<string, number> = { main: 254, local: 255, default: 253 };
 const PROTOS: Record<string, number> = { kernel: 2, boot: 3, static: 4 };
 
@@ -35,7 +70,11 @@ function attr(type: number, data: Buffer): Buffer {
   return b;
 }
 
-const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0, 0); return b; };
+const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0, 0);
+  return b;
+};
 const cstr = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.alloc(1)]);
 
 export function addrBytes(addr: string): Buffer {
@@ -107,7 +146,13 @@ export function addrMessage(kind: 'add' | 'replace' | 'del', r: AddrRequest, seq
   }
   const type = kind === 'del' ? RTM.DELADDR : RTM.NEWADDR;
   const nf = kind === 'add' ? NLM_F.CREATE | NLM_F.EXCL : kind === 'replace' ? NLM_F.CREATE | NLM_F.REPLACE : 0;
-  return message(type, nf | NLM_F.ACK, seq, ifaddrmsg(r.family, r.prefix, flags, kind === 'del' ? 0 : r.scope ?? 0, r.index), attrs);
+  return message(
+    type,
+    nf | NLM_F.ACK,
+    seq,
+    ifaddrmsg(r.family, r.prefix, flags, kind === 'del' ? 0 : (r.scope ?? 0), r.index),
+    attrs,
+  );
 }
 
 export function getAddrDump(seq: number, family: 4 | 6 | 0 = 0): Buffer {
@@ -169,20 +214,38 @@ export function parseRoute(words: readonly string[]): RouteRequest | undefined {
     r.dstLen = l;
   }
   for (; i < w.length; i += 2) {
-    const k = w[i]!, v = w[i + 1];
-    if (k === 'onlink') { r.onlink = true; i--; continue; }
+    const k = w[i]!,
+      v = w[i + 1];
+    if (k === 'onlink') {
+      r.onlink = true;
+      i--;
+      continue;
+    }
     if (v === undefined) return undefined;
     if (k === 'via' || k === 'src') {
       const f = famOf(v);
       if (!f || (fam && fam !== f)) return undefined; // RTA_VIA (another family) is not covered
       fam = f;
-      if (k === 'via') r.gateway = v; else r.src = v;
+      if (k === 'via') r.gateway = v;
+      else r.src = v;
     } else if (k === 'dev' || k === 'oif') r.dev = v;
-    else if (k === 'metric' || k === 'preference' || k === 'priority') { const n = num(v); if (n === undefined) return undefined; r.metric = n; }
-    else if (k === 'table') { const n = TABLES[v] ?? num(v); if (n === undefined) return undefined; r.table = n; }
-    else if (k === 'scope') { const n = SCOPES[v] ?? num(v, 255); if (n === undefined) return undefined; r.scope = n; }
-    else if (k === 'proto' || k === 'protocol') { const n = PROTOS[v] ?? num(v, 255); if (n === undefined) return undefined; r.protocol = n; }
-    else return undefined;
+    else if (k === 'metric' || k === 'preference' || k === 'priority') {
+      const n = num(v);
+      if (n === undefined) return undefined;
+      r.metric = n;
+    } else if (k === 'table') {
+      const n = TABLES[v] ?? num(v);
+      if (n === undefined) return undefined;
+      r.table = n;
+    } else if (k === 'scope') {
+      const n = SCOPES[v] ?? num(v, 255);
+      if (n === undefined) return undefined;
+      r.scope = n;
+    } else if (k === 'proto' || k === 'protocol') {
+      const n = PROTOS[v] ?? num(v, 255);
+      if (n === undefined) return undefined;
+      r.protocol = n;
+    } else return undefined;
   }
   r.family = fam ?? 4;
   return r;
@@ -195,7 +258,8 @@ export function routeMessage(kind: 'add' | 'del', r: RouteRequest, index: number
   if (scope === undefined) {
     if (!add) scope = SCOPES.nowhere!;
     else if (r.type === RT_TYPES.local) scope = SCOPES.host!;
-    else if (r.type === RT_TYPES.broadcast || r.type === RT_TYPES.multicast || r.type === RT_TYPES.anycast) scope = SCOPES.link!;
+    else if (r.type === RT_TYPES.broadcast || r.type === RT_TYPES.multicast || r.type === RT_TYPES.anycast)
+      scope = SCOPES.link!;
     else if (r.type === RT_TYPES.unicast && !r.gateway) scope = SCOPES.link!;
     else scope = 0;
   }
@@ -214,7 +278,13 @@ export function routeMessage(kind: 'add' | 'del', r: RouteRequest, index: number
   if (index !== undefined) attrs.push(attr(RTA.OIF, u32(index)));
   if (r.metric !== undefined) attrs.push(attr(RTA.PRIORITY, u32(r.metric)));
   if (r.table >= 256) attrs.push(attr(RTA.TABLE, u32(r.table)));
-  return message(add ? RTM.NEWROUTE : RTM.DELROUTE, (add ? NLM_F.CREATE | NLM_F.EXCL : 0) | NLM_F.ACK, seq, fixed, attrs);
+  return message(
+    add ? RTM.NEWROUTE : RTM.DELROUTE,
+    (add ? NLM_F.CREATE | NLM_F.EXCL : 0) | NLM_F.ACK,
+    seq,
+    fixed,
+    attrs,
+  );
 }
 
 // ---- parsing ----
@@ -270,7 +340,8 @@ function nulString(b: Buffer | undefined): string | undefined {
 
 function parseOne(b: Buffer, off: number, len: number): RtnlMsg | undefined {
   const type = b.readUInt16LE(off + 4);
-  const body = off + HDR, end = off + len;
+  const body = off + HDR,
+    end = off + len;
   if (type === RTM.NEWLINK || type === RTM.DELLINK) {
     if (end - body < 16) return undefined;
     const flags = b.readUInt32LE(body + 8);
@@ -280,8 +351,12 @@ function parseOne(b: Buffer, off: number, len: number): RtnlMsg | undefined {
     const mtu = a.get(IFLA.MTU);
     const op = a.get(IFLA.OPERSTATE);
     return {
-      kind: 'link', deleted: type === RTM.DELLINK, index: b.readInt32LE(body + 4), flags,
-      up: (flags & IFF.UP) !== 0 && (flags & IFF.LOWER_UP) !== 0, ...(ifname !== undefined ? { ifname } : {}),
+      kind: 'link',
+      deleted: type === RTM.DELLINK,
+      index: b.readInt32LE(body + 4),
+      flags,
+      up: (flags & IFF.UP) !== 0 && (flags & IFF.LOWER_UP) !== 0,
+      ...(ifname !== undefined ? { ifname } : {}),
       ...(mac && mac.length > 0 ? { mac: [...mac].map((x) => x.toString(16).padStart(2, '0')).join(':') } : {}),
       ...(mtu && mtu.length >= 4 ? { mtu: mtu.readUInt32LE(0) } : {}),
       ...(op && op.length >= 1 ? { operstate: OPERSTATES[op.readUInt8(0)] ?? 'UNKNOWN' } : {}),
@@ -300,9 +375,15 @@ function parseOne(b: Buffer, off: number, len: number): RtnlMsg | undefined {
     const ci = a.get(IFA.CACHEINFO);
     const label = nulString(a.get(IFA.LABEL));
     return {
-      kind: 'addr', deleted: type === RTM.DELADDR, family, prefix: b.readUInt8(body + 1),
-      flags: fl && fl.length >= 4 ? fl.readUInt32LE(0) : b.readUInt8(body + 2), scope: b.readUInt8(body + 3),
-      index: b.readUInt32LE(body + 4), address, ...(label !== undefined ? { label } : {}),
+      kind: 'addr',
+      deleted: type === RTM.DELADDR,
+      family,
+      prefix: b.readUInt8(body + 1),
+      flags: fl && fl.length >= 4 ? fl.readUInt32LE(0) : b.readUInt8(body + 2),
+      scope: b.readUInt8(body + 3),
+      index: b.readUInt32LE(body + 4),
+      address,
+      ...(label !== undefined ? { label } : {}),
       ...(ci && ci.length >= 8 ? { preferredLft: ci.readUInt32LE(0), validLft: ci.readUInt32LE(4) } : {}),
     };
   }

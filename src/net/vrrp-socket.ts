@@ -80,8 +80,10 @@ export function resolveVrrpSocketOptions(o: VrrpSocketOptions): Resolved {
     throw new NetArgumentError(`proto must be 112, or 51 (AH) for IPv4, got ${String(proto)}`);
   }
   const ttl = o.ttl ?? 255;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new NetArgumentError(`ttl must be 1..255, got ${String(ttl)}`);
-  if (o.peers !== undefined && !Array.isArray(o.peers)) throw new NetArgumentError('peers must be an array of addresses');
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255)
+    throw new NetArgumentError(`ttl must be 1..255, got ${String(ttl)}`);
+  if (o.peers !== undefined && !Array.isArray(o.peers))
+    throw new NetArgumentError('peers must be an array of addresses');
   const peers = (o.peers ?? []).map((p, i) => checkAddr(p, family, `unicast peer #${i + 1}`));
   const src = o.unicastSrc === undefined ? undefined : checkAddr(o.unicastSrc, family, 'unicast_src_ip');
   if (peers.length > 0) {
@@ -93,7 +95,12 @@ export function resolveVrrpSocketOptions(o: VrrpSocketOptions): Resolved {
     for (const p of peers) if (isMulticast(p)) throw new NetArgumentError(`unicast peer ${p} is a multicast address`);
     return { family, ifname, proto, ttl, mode: 'unicast', local: src, defaultSrc: src };
   }
-  const group = o.mcastGroup === undefined ? (family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6) : checkAddr(o.mcastGroup, family, 'mcast_dst_ip');
+  const group =
+    o.mcastGroup === undefined
+      ? family === 4
+        ? VRRP_GROUP_V4
+        : VRRP_GROUP_V6
+      : checkAddr(o.mcastGroup, family, 'mcast_dst_ip');
   if (!isMulticast(group)) throw new NetArgumentError(`mcast_dst_ip ${group} is not a multicast address`);
   const mcastSrc = o.mcastSrc === undefined ? src : checkAddr(o.mcastSrc, family, 'mcast_src_ip');
   return { family, ifname, proto, ttl, mode: 'multicast', local: group, defaultSrc: mcastSrc };
@@ -114,21 +121,28 @@ class RawVrrpSocket implements VrrpSocket {
   private keepRef = true;
   private closed = false;
 
-  constructor(private readonly r: Resolved, private readonly ops: RawOps) {
+  constructor(
+    private readonly r: Resolved,
+    private readonly ops: RawOps,
+  ) {
     this.family = r.family;
     this.ifname = r.ifname;
     this.mode = r.mode;
     this.localAddress = r.local;
     this.defaultSrc = r.defaultSrc;
-    this.opts = r.mode === 'multicast'
-      ? { ifname: r.ifname, group: r.local, bind: r.local, ttl: r.ttl }
-      : { ifname: r.ifname, bind: r.local, ttl: r.ttl };
+    this.opts =
+      r.mode === 'multicast'
+        ? { ifname: r.ifname, group: r.local, bind: r.local, ttl: r.ttl }
+        : { ifname: r.ifname, bind: r.local, ttl: r.ttl };
     this.handle = this.open();
   }
 
   private open(): RawHandle {
     const h = this.ops.rawOpen(this.r.family, this.r.proto, this.opts, (err, data, src, dst, ttl, ifindex) => {
-      if (err) { this.failed(h, err); return; }
+      if (err) {
+        this.failed(h, err);
+        return;
+      }
       const p: VrrpPacket = { data: data!, src: src!, dst: dst!, ttl: ttl!, ifindex: ifindex! };
       this.events.emit('packet', p);
     });
@@ -177,7 +191,8 @@ class RawVrrpSocket implements VrrpSocket {
   send(bytes: Uint8Array, dst: string, src?: string): number {
     if (!this.handle) throw Object.assign(new Error(`VRRP socket on ${this.ifname} is closed`), { code: 'EBADF' });
     const to = checkAddr(dst, this.family, 'destination');
-    const from = src === undefined ? (this.family === 6 ? this.defaultSrc : undefined) : checkAddr(src, this.family, 'source');
+    const from =
+      src === undefined ? (this.family === 6 ? this.defaultSrc : undefined) : checkAddr(src, this.family, 'source');
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return this.ops.rawSend(this.handle, buf, to, from);
   }

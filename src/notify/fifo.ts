@@ -9,7 +9,8 @@ import { closeSync, constants, lstatSync, openSync, unlinkSync, writeSync } from
 import { resolveCommand } from '../util/run-script.js';
 import type { ScriptIdentity } from '../track/types.js';
 
-export type FifoState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED' | 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY';
+export type FifoState =
+  'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED' | 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY';
 
 /** keepalived's exact line: `INSTANCE "VI_1" MASTER 200\n`; groups always report priority 0. */
 export function fifoLine(kind: 'INSTANCE' | 'GROUP', name: string, state: FifoState, priority: number): string {
@@ -35,11 +36,18 @@ export class NotifyFifo {
   /** Creates/opens the FIFO and starts its script; throws a plain message on a user mistake. */
   open(): void {
     let st;
-    try { st = lstatSync(this.o.path); } catch { st = undefined; }
+    try {
+      st = lstatSync(this.o.path);
+    } catch {
+      st = undefined;
+    }
     if (st && !st.isFIFO()) throw new Error(`notify_fifo ${this.o.path} exists and is not a FIFO`);
     if (!st) {
       const r = spawnSync('mkfifo', ['-m', '0644', this.o.path], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`cannot create notify_fifo ${this.o.path}: ${(r.stderr || r.error?.message || 'mkfifo failed').trim()}`);
+      if (r.status !== 0)
+        throw new Error(
+          `cannot create notify_fifo ${this.o.path}: ${(r.stderr || r.error?.message || 'mkfifo failed').trim()}`,
+        );
       this.created = true;
     }
     this.fd = openSync(this.o.path, constants.O_RDWR | constants.O_NONBLOCK);
@@ -48,14 +56,20 @@ export class NotifyFifo {
 
   private startScript(s: { argv: string[]; id?: ScriptIdentity }): void {
     const r = resolveCommand([...s.argv, this.o.path]);
-    if (!r.ok) { this.o.onWarn?.(`notify_fifo_script not started: ${r.error}`); return; }
+    if (!r.ok) {
+      this.o.onWarn?.(`notify_fifo_script not started: ${r.error}`);
+      return;
+    }
     const child = spawn(r.file, r.args, {
-      argv0: r.argv0, stdio: 'ignore', detached: true,
+      argv0: r.argv0,
+      stdio: 'ignore',
+      detached: true,
       ...(s.id ? { uid: s.id.uid, gid: s.id.gid } : {}),
     });
     child.on('error', (e) => this.o.onWarn?.(`notify_fifo_script ${s.argv[0] ?? ''} failed to start: ${e.message}`));
     child.on('exit', (code, sig) => {
-      if (this.child === child) this.o.onWarn?.(`notify_fifo_script ${s.argv[0] ?? ''} exited (${sig ?? `status ${code}`})`);
+      if (this.child === child)
+        this.o.onWarn?.(`notify_fifo_script ${s.argv[0] ?? ''} exited (${sig ?? `status ${code}`})`);
       this.child = undefined;
     });
     this.child = child;
@@ -78,10 +92,28 @@ export class NotifyFifo {
   close(): void {
     const c = this.child;
     this.child = undefined;
-    if (c?.pid) { try { process.kill(-c.pid, 'SIGTERM'); } catch { /* gone */ } }
-    if (this.fd !== undefined) { try { closeSync(this.fd); } catch { /* closed */ } }
+    if (c?.pid) {
+      try {
+        process.kill(-c.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* closed */
+      }
+    }
     this.fd = undefined;
-    if (this.created) { try { unlinkSync(this.o.path); } catch { /* gone */ } }
+    if (this.created) {
+      try {
+        unlinkSync(this.o.path);
+      } catch {
+        /* gone */
+      }
+    }
     this.created = false;
   }
 }

@@ -23,7 +23,11 @@ import { ScriptQueue, type ScriptJob } from './script-queue.js';
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
 
 /** A notify script as configured: `notify_master "/path/x.sh arg" [user [group]]`. */
-export interface NotifyScript { argv: string[]; user?: string; group?: string }
+export interface NotifyScript {
+  argv: string[];
+  user?: string;
+  group?: string;
+}
 
 export interface NotifyTargets {
   master?: NotifyScript;
@@ -121,7 +125,10 @@ export class Notifier {
   private readonly log: NotifyLog;
   private readonly abort = new AbortController();
 
-  constructor(private readonly cfg: NotifierConfig, private readonly o: NotifierOptions = {}) {
+  constructor(
+    private readonly cfg: NotifierConfig,
+    private readonly o: NotifierOptions = {},
+  ) {
     this.clock = o.clock ?? realTrackClock;
     this.log = o.log ?? silent;
     this.previous = new Map(o.previous?.states ?? []);
@@ -129,7 +136,9 @@ export class Notifier {
   }
 
   /** The last state announced per `KIND:name`. */
-  lastStates(): Map<string, NotifyState> { return new Map([...this.previous, ...this.announced]); }
+  lastStates(): Map<string, NotifyState> {
+    return new Map([...this.previous, ...this.announced]);
+  }
 
   /**
    * Reload without waiting: the last announced states and the script queues (running scripts
@@ -170,8 +179,15 @@ export class Notifier {
     if (ev.from === 'INIT' && before === state) {
       // A reload kept this state (keepalived's reload_master): nothing changed for the scripts.
       this.announced.set(key, state);
-      this.log.info({ event: 'notify.unchanged', instance: ev.kind === 'INSTANCE' ? ev.name : undefined, group: ev.kind === 'GROUP' ? ev.name : undefined, state },
-        `(${ev.name}) still ${state} after the reload: notify scripts not run again`);
+      this.log.info(
+        {
+          event: 'notify.unchanged',
+          instance: ev.kind === 'INSTANCE' ? ev.name : undefined,
+          group: ev.kind === 'GROUP' ? ev.name : undefined,
+          state,
+        },
+        `(${ev.name}) still ${state} after the reload: notify scripts not run again`,
+      );
       return Promise.resolve();
     }
     this.announced.set(key, state);
@@ -179,9 +195,17 @@ export class Notifier {
     const jobs: Array<{ script: NotifyScript; argv: string[] }> = [];
     const specific = scriptFor(targets, state);
     if (specific) jobs.push({ script: specific, argv: specific.argv });
-    if (targets.generic) jobs.push({ script: targets.generic, argv: [...targets.generic.argv, ev.kind, ev.name, state, String(prio)] });
-    const timeoutMs = state === 'STOP' ? this.cfg.stopTimeoutMs ?? 1000 : this.cfg.scriptTimeoutMs ?? 30_000;
-    const done = this.queue(key).push(state, jobs.map((j): ScriptJob => (signal) => this.runScript(ev, state, j.script, j.argv, timeoutMs, signal)));
+    if (targets.generic)
+      jobs.push({ script: targets.generic, argv: [...targets.generic.argv, ev.kind, ev.name, state, String(prio)] });
+    const timeoutMs = state === 'STOP' ? (this.cfg.stopTimeoutMs ?? 1000) : (this.cfg.scriptTimeoutMs ?? 30_000);
+    const done = this.queue(key).push(
+      state,
+      jobs.map(
+        (j): ScriptJob =>
+          (signal) =>
+            this.runScript(ev, state, j.script, j.argv, timeoutMs, signal),
+      ),
+    );
     if (this.cfg.webhooks?.length) this.enqueue(this.hookQueues, key, () => this.sendWebhooks(ev, state));
     return done;
   }
@@ -190,12 +214,27 @@ export class Notifier {
    * Events that are not state changes: MASTER_RX_LOWER_PRI runs notify_master_rx_lower_pri and
    * writes the FIFO line; MASTER_PRIORITY / BACKUP_PRIORITY (notify_priority_changes) only the line.
    */
-  event(name: string, state: 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY', priority: number): Promise<void> {
+  event(
+    name: string,
+    state: 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY',
+    priority: number,
+  ): Promise<void> {
     this.writeFifo(fifoLine('INSTANCE', name, state, priority));
     const script = state === 'MASTER_RX_LOWER_PRI' ? this.cfg.instances?.[name]?.masterRxLowerPri : undefined;
     if (!script) return Promise.resolve();
-    const ev: NotifyEvent = { kind: 'INSTANCE', name, from: 'MASTER', to: 'MASTER', priority, reason: 'received an advert with lower priority' };
-    return this.queue(`INSTANCE:${name}`).push(state, [(signal) => this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutMs ?? 30_000, signal)], false);
+    const ev: NotifyEvent = {
+      kind: 'INSTANCE',
+      name,
+      from: 'MASTER',
+      to: 'MASTER',
+      priority,
+      reason: 'received an advert with lower priority',
+    };
+    return this.queue(`INSTANCE:${name}`).push(
+      state,
+      [(signal) => this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutMs ?? 30_000, signal)],
+      false,
+    );
   }
 
   private queue(key: string): ScriptQueue {
@@ -205,10 +244,16 @@ export class Notifier {
       const name = rest.join(':');
       const who = kind === 'GROUP' ? { group: name } : { instance: name };
       q = new ScriptQueue(this.clock, this.cfg.supersedeMs ?? 1000, {
-        skipped: (item, by) => this.log.warn({ event: 'notify.skipped', ...who, state: item.label, by },
-          `notify ${item.label} scripts for ${name} skipped: superseded by ${by} before they could start`),
-        cut: (item, remaining, why) => this.log.warn({ event: 'notify.skipped', ...who, state: item.label, remaining, why },
-          `notify ${item.label}: ${remaining} script(s) for ${name} not run (${why})`),
+        skipped: (item, by) =>
+          this.log.warn(
+            { event: 'notify.skipped', ...who, state: item.label, by },
+            `notify ${item.label} scripts for ${name} skipped: superseded by ${by} before they could start`,
+          ),
+        cut: (item, remaining, why) =>
+          this.log.warn(
+            { event: 'notify.skipped', ...who, state: item.label, remaining, why },
+            `notify ${item.label}: ${remaining} script(s) for ${name} not run (${why})`,
+          ),
       });
       this.scriptQueues.set(key, q);
     }
@@ -217,10 +262,21 @@ export class Notifier {
 
   /** Waits until every queued script and webhook has finished, or until timeoutMs. */
   async drain(timeoutMs?: number): Promise<void> {
-    const all = Promise.all([...[...this.scriptQueues.values()].map((q) => q.idle()), ...this.hookQueues.values()]).then(() => undefined);
-    if (timeoutMs === undefined) { await all; return; }
+    const all = Promise.all([
+      ...[...this.scriptQueues.values()].map((q) => q.idle()),
+      ...this.hookQueues.values(),
+    ]).then(() => undefined);
+    if (timeoutMs === undefined) {
+      await all;
+      return;
+    }
     let t: unknown;
-    await Promise.race([all, new Promise<void>((r) => { t = this.clock.setTimeout(r, timeoutMs); })]);
+    await Promise.race([
+      all,
+      new Promise<void>((r) => {
+        t = this.clock.setTimeout(r, timeoutMs);
+      }),
+    ]);
     this.clock.clearTimeout(t);
   }
 
@@ -237,7 +293,9 @@ export class Notifier {
     this.fifos.length = 0;
   }
 
-  get fifoDropped(): number { return this.fifos.reduce((n, f) => n + f.dropped, 0); }
+  get fifoDropped(): number {
+    return this.fifos.reduce((n, f) => n + f.dropped, 0);
+  }
 
   private writeFifo(line: string): void {
     for (const f of this.fifos) f.write(line);
@@ -249,7 +307,9 @@ export class Notifier {
       this.log.warn({ event: 'notify.error', target: key }, `notify for ${key} failed: ${String(e)}`);
     });
     queues.set(key, next);
-    void next.then(() => { if (queues.get(key) === next) queues.delete(key); });
+    void next.then(() => {
+      if (queues.get(key) === next) queues.delete(key);
+    });
     return next;
   }
 
@@ -259,10 +319,23 @@ export class Notifier {
     return r.ok ? r.id : r.error;
   }
 
-  private async runScript(ev: NotifyEvent, state: string, s: NotifyScript, argv: string[], timeoutMs: number, signal: AbortSignal): Promise<void> {
+  private async runScript(
+    ev: NotifyEvent,
+    state: string,
+    s: NotifyScript,
+    argv: string[],
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const id = this.identity(s);
     const script = s.argv[0] ?? '';
-    const fields = { event: 'notify.run', instance: ev.kind === 'INSTANCE' ? ev.name : undefined, group: ev.kind === 'GROUP' ? ev.name : undefined, state, script };
+    const fields = {
+      event: 'notify.run',
+      instance: ev.kind === 'INSTANCE' ? ev.name : undefined,
+      group: ev.kind === 'GROUP' ? ev.name : undefined,
+      state,
+      script,
+    };
     this.runs++;
     if (typeof id === 'string') {
       this.failures++;
@@ -270,7 +343,10 @@ export class Notifier {
       return;
     }
     const r = await scriptProbe({
-      argv, intervalMs: timeoutMs, timeoutMs, clock: this.clock,
+      argv,
+      intervalMs: timeoutMs,
+      timeoutMs,
+      clock: this.clock,
       ...(ev.epoch !== undefined ? { env: { ...process.env, FLOATD_EPOCH: String(ev.epoch) } } : {}),
       ...(id ? { uid: id.uid, gid: id.gid } : {}),
       ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
@@ -278,8 +354,16 @@ export class Notifier {
     })(signal);
     if (!r.ok) this.failures++;
     // Only the script path is logged: its arguments may carry secrets.
-    if (r.ok) this.log.info({ ...fields, result: r.detail, durationMs: Math.round(r.durationMs) }, `notify ${state} script ${script} ${r.detail}`);
-    else this.log.warn({ ...fields, result: r.detail, durationMs: Math.round(r.durationMs) }, `notify ${state} script ${script} failed: ${r.detail}`);
+    if (r.ok)
+      this.log.info(
+        { ...fields, result: r.detail, durationMs: Math.round(r.durationMs) },
+        `notify ${state} script ${script} ${r.detail}`,
+      );
+    else
+      this.log.warn(
+        { ...fields, result: r.detail, durationMs: Math.round(r.durationMs) },
+        `notify ${state} script ${script} failed: ${r.detail}`,
+      );
   }
 
   private async sendWebhooks(ev: NotifyEvent, state: NotifyState): Promise<void> {
@@ -287,13 +371,17 @@ export class Notifier {
       kind: ev.kind,
       instance: ev.kind === 'INSTANCE' ? ev.name : undefined,
       group: ev.kind === 'GROUP' ? ev.name : ev.group,
-      from: ev.from, to: state, reason: ev.reason,
-      priority: ev.basePriority ?? ev.priority, effectivePriority: ev.priority,
+      from: ev.from,
+      to: state,
+      reason: ev.reason,
+      priority: ev.basePriority ?? ev.priority,
+      effectivePriority: ev.priority,
       ...(ev.epoch !== undefined ? { epoch: ev.epoch } : {}),
       host: this.cfg.host ?? hostname(),
       time: this.wallIso(),
     });
-    const wanted = (only: string[]): boolean => only.includes(ev.name) || (ev.group !== undefined && only.includes(ev.group));
+    const wanted = (only: string[]): boolean =>
+      only.includes(ev.name) || (ev.group !== undefined && only.includes(ev.group));
     await this.postAll(body, `${ev.name} ${state}`, wanted);
   }
 
@@ -309,29 +397,52 @@ export class Notifier {
    */
   floatingIp(name: string, to: 'CONTESTED' | 'UNCONTESTED', reason: string): Promise<void> {
     if (!this.cfg.webhooks?.length) return Promise.resolve();
-    const body = JSON.stringify({ kind: 'FLOATING_IP', floatingIp: name, to, reason, host: this.cfg.host ?? hostname(),
-      time: this.wallIso() });
-    return this.enqueue(this.hookQueues, `FLOATING_IP:${name}`, () => this.postAll(body, `floating_ip ${name} ${to}`, (only) => only.includes(name)));
+    const body = JSON.stringify({
+      kind: 'FLOATING_IP',
+      floatingIp: name,
+      to,
+      reason,
+      host: this.cfg.host ?? hostname(),
+      time: this.wallIso(),
+    });
+    return this.enqueue(this.hookQueues, `FLOATING_IP:${name}`, () =>
+      this.postAll(body, `floating_ip ${name} ${to}`, (only) => only.includes(name)),
+    );
   }
 
   private async postAll(body: string, what: string, wanted: (only: string[]) => boolean): Promise<void> {
     for (const hook of this.cfg.webhooks ?? []) {
       if (hook.only && !wanted(hook.only)) continue;
-      const r = await deliver(hook, body, { clock: this.clock, signal: this.abort.signal, ...(this.o.post ? { post: this.o.post } : {}) });
+      const r = await deliver(hook, body, {
+        clock: this.clock,
+        signal: this.abort.signal,
+        ...(this.o.post ? { post: this.o.post } : {}),
+      });
       const fields = { event: 'notify.webhook', target: safeUrl(hook.url), attempts: r.attempts, result: r.detail };
-      if (r.ok) { this.webhooksSent++; this.log.info(fields, `webhook ${safeUrl(hook.url)} delivered (${what})`); }
-      else { this.webhooksFailed++; this.log.warn(fields, `webhook ${safeUrl(hook.url)} failed after ${r.attempts} attempt(s): ${r.detail}`); }
+      if (r.ok) {
+        this.webhooksSent++;
+        this.log.info(fields, `webhook ${safeUrl(hook.url)} delivered (${what})`);
+      } else {
+        this.webhooksFailed++;
+        this.log.warn(fields, `webhook ${safeUrl(hook.url)} failed after ${r.attempts} attempt(s): ${r.detail}`);
+      }
     }
   }
 }
 
 function scriptFor(t: NotifyTargets, state: NotifyState | FifoState): NotifyScript | undefined {
   switch (state) {
-    case 'MASTER': return t.master;
-    case 'BACKUP': return t.backup;
-    case 'FAULT': return t.fault;
-    case 'STOP': return t.stop;
-    case 'DELETED': return t.deleted;
-    default: return undefined;
+    case 'MASTER':
+      return t.master;
+    case 'BACKUP':
+      return t.backup;
+    case 'FAULT':
+      return t.fault;
+    case 'STOP':
+      return t.stop;
+    case 'DELETED':
+      return t.deleted;
+    default:
+      return undefined;
   }
 }

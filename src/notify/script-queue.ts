@@ -27,7 +27,11 @@ export interface QueueItem {
   supersedes: boolean;
 }
 
-interface Running { item: QueueItem; ctl: AbortController; timer?: TimerId }
+interface Running {
+  item: QueueItem;
+  ctl: AbortController;
+  timer?: TimerId;
+}
 
 export interface ScriptQueueHooks {
   /** A waiting event skipped because it went stale. */
@@ -50,7 +54,9 @@ export class ScriptQueue {
 
   /** After supersedeMs, stops `r` if it still runs: a newer state (`by`) is waiting. */
   private armSupersede(r: Running, by: string): void {
-    r.timer = this.clock.setTimeout(() => { if (this.running === r) r.ctl.abort(`superseded by ${by}`); }, this.supersedeMs);
+    r.timer = this.clock.setTimeout(() => {
+      if (this.running === r) r.ctl.abort(`superseded by ${by}`);
+    }, this.supersedeMs);
   }
 
   /**
@@ -59,7 +65,10 @@ export class ScriptQueue {
    */
   push(label: string, jobs: ScriptJob[], supersedes = true): Promise<void> {
     return new Promise<void>((resolve) => {
-      if (this.closedWhy !== undefined) { resolve(); return; }
+      if (this.closedWhy !== undefined) {
+        resolve();
+        return;
+      }
       const item: QueueItem = { label, raisedAt: this.clock.now(), jobs, done: resolve, supersedes };
       this.pending.push(item);
       const r = this.running;
@@ -70,7 +79,9 @@ export class ScriptQueue {
     });
   }
 
-  get busy(): boolean { return this.running !== undefined || this.pending.length > 0; }
+  get busy(): boolean {
+    return this.running !== undefined || this.pending.length > 0;
+  }
 
   /** Resolves once nothing runs or waits. */
   idle(): Promise<void> {
@@ -81,7 +92,10 @@ export class ScriptQueue {
   /** Stops the running script and drops the waiting ones, all logged with `why`. */
   close(why: string): void {
     this.closedWhy = why;
-    for (const item of this.pending.splice(0)) { this.hooks.cut(item, item.jobs.length, why); item.done(); }
+    for (const item of this.pending.splice(0)) {
+      this.hooks.cut(item, item.jobs.length, why);
+      item.done();
+    }
     this.running?.ctl.abort(why);
   }
 
@@ -111,8 +125,15 @@ export class ScriptQueue {
   private async run(r: Running): Promise<void> {
     const { item, ctl } = r;
     for (let i = 0; i < item.jobs.length; i++) {
-      if (ctl.signal.aborted) { this.hooks.cut(item, item.jobs.length - i, String(ctl.signal.reason)); break; }
-      try { await item.jobs[i]!(ctl.signal); } catch { /* a job logs its own failure */ }
+      if (ctl.signal.aborted) {
+        this.hooks.cut(item, item.jobs.length - i, String(ctl.signal.reason));
+        break;
+      }
+      try {
+        await item.jobs[i]!(ctl.signal);
+      } catch {
+        /* a job logs its own failure */
+      }
     }
     if (r.timer !== undefined) this.clock.clearTimeout(r.timer);
     this.running = undefined;

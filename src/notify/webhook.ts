@@ -28,7 +28,12 @@ export interface WebhookConfig {
   only?: string[];
 }
 
-export interface AttemptResult { ok: boolean; retry: boolean; detail: string; retryAfterMs?: number }
+export interface AttemptResult {
+  ok: boolean;
+  retry: boolean;
+  detail: string;
+  retryAfterMs?: number;
+}
 
 export type WebhookPoster = (cfg: WebhookConfig, body: string, clock: TrackClock) => Promise<AttemptResult>;
 
@@ -43,41 +48,65 @@ export function safeUrl(url: string): string {
 }
 
 /** One POST attempt; never rejects. */
-export const postOnce: WebhookPoster = (cfg, body, clock) => new Promise((resolve) => {
-  let u: URL;
-  try { u = new URL(cfg.url); } catch { resolve({ ok: false, retry: false, detail: 'invalid webhook url' }); return; }
-  const tls = u.protocol === 'https:';
-  const headers: Record<string, string> = {
-    'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'floatd',
-    ...cfg.headers,
-  };
-  if (cfg.secret) headers['x-floatd-signature'] = `sha256=${createHmac('sha256', cfg.secret).update(body).digest('hex')}`;
-  let settled = false;
-  const finish = (r: AttemptResult): void => {
-    if (settled) return;
-    settled = true;
-    clock.clearTimeout(timer);
-    resolve(r);
-  };
-  const req = (tls ? https : http).request(u, { method: 'POST', headers, ...(tls ? { rejectUnauthorized: cfg.tlsVerify ?? true } : {}) });
-  const timeoutMs = cfg.timeoutMs ?? 5000;
-  const timer = clock.setTimeout(() => { finish({ ok: false, retry: true, detail: `timed out after ${timeoutMs} ms` }); req.destroy(); }, timeoutMs);
-  req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, retry: true, detail: e.code ?? e.message }));
-  req.on('response', (res) => {
-    res.resume();
-    const s = res.statusCode ?? 0;
-    const ra = Number(res.headers['retry-after']);
-    const retryAfter = Number.isFinite(ra) && ra >= 0 ? { retryAfterMs: ra * 1000 } : {};
-    if (s >= 200 && s < 300) finish({ ok: true, retry: false, detail: `HTTP ${s}` });
-    else finish({ ok: false, retry: s === 408 || s === 429 || s >= 500, detail: `HTTP ${s}`, ...retryAfter });
+export const postOnce: WebhookPoster = (cfg, body, clock) =>
+  new Promise((resolve) => {
+    let u: URL;
+    try {
+      u = new URL(cfg.url);
+    } catch {
+      resolve({ ok: false, retry: false, detail: 'invalid webhook url' });
+      return;
+    }
+    const tls = u.protocol === 'https:';
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'user-agent': 'floatd',
+      ...cfg.headers,
+    };
+    if (cfg.secret)
+      headers['x-floatd-signature'] = `sha256=${createHmac('sha256', cfg.secret).update(body).digest('hex')}`;
+    let settled = false;
+    const finish = (r: AttemptResult): void => {
+      if (settled) return;
+      settled = true;
+      clock.clearTimeout(timer);
+      resolve(r);
+    };
+    const req = (tls ? https : http).request(u, {
+      method: 'POST',
+      headers,
+      ...(tls ? { rejectUnauthorized: cfg.tlsVerify ?? true } : {}),
+    });
+    const timeoutMs = cfg.timeoutMs ?? 5000;
+    const timer = clock.setTimeout(() => {
+      finish({ ok: false, retry: true, detail: `timed out after ${timeoutMs} ms` });
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, retry: true, detail: e.code ?? e.message }));
+    req.on('response', (res) => {
+      res.resume();
+      const s = res.statusCode ?? 0;
+      const ra = Number(res.headers['retry-after']);
+      const retryAfter = Number.isFinite(ra) && ra >= 0 ? { retryAfterMs: ra * 1000 } : {};
+      if (s >= 200 && s < 300) finish({ ok: true, retry: false, detail: `HTTP ${s}` });
+      else finish({ ok: false, retry: s === 408 || s === 429 || s >= 500, detail: `HTTP ${s}`, ...retryAfter });
+    });
+    req.end(body);
   });
-  req.end(body);
-});
 
-export interface DeliveryResult { ok: boolean; attempts: number; detail: string }
+export interface DeliveryResult {
+  ok: boolean;
+  attempts: number;
+  detail: string;
+}
 
 /** Delivers with retries; the number of attempts is bounded by retries+1. */
-export async function deliver(cfg: WebhookConfig, body: string, opts: { clock?: TrackClock; post?: WebhookPoster; signal?: AbortSignal } = {}): Promise<DeliveryResult> {
+export async function deliver(
+  cfg: WebhookConfig,
+  body: string,
+  opts: { clock?: TrackClock; post?: WebhookPoster; signal?: AbortSignal } = {},
+): Promise<DeliveryResult> {
   const clock = opts.clock ?? realTrackClock;
   const post = opts.post ?? postOnce;
   const max = 1 + Math.max(0, cfg.retries ?? 4);
@@ -86,7 +115,8 @@ export async function deliver(cfg: WebhookConfig, body: string, opts: { clock?: 
   let last: AttemptResult = { ok: false, retry: false, detail: 'not sent' };
   for (let attempt = 1; attempt <= max; attempt++) {
     last = await post(cfg, body, clock);
-    if (last.ok || !last.retry || attempt === max || opts.signal?.aborted) return { ok: last.ok, attempts: attempt, detail: last.detail };
+    if (last.ok || !last.retry || attempt === max || opts.signal?.aborted)
+      return { ok: last.ok, attempts: attempt, detail: last.detail };
     const wait = Math.min(cap, Math.max(backoff, last.retryAfterMs ?? 0));
     await sleep(clock, wait, opts.signal);
     backoff = Math.min(cap, backoff * 2);
@@ -96,8 +126,14 @@ export async function deliver(cfg: WebhookConfig, body: string, opts: { clock?: 
 
 function sleep(clock: TrackClock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = clock.setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = (): void => { clock.clearTimeout(t); resolve(); };
+    const t = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clock.clearTimeout(t);
+      resolve();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

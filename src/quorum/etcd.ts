@@ -56,7 +56,9 @@ export function etcdOptions(q: QuorumConfig, env: NodeJS.ProcessEnv = process.en
     };
   }
   if (q.auth) {
-    const password = q.auth.passwordFile ? readFileSync(q.auth.passwordFile, 'utf8').trim() : env[q.auth.passwordEnv ?? ''];
+    const password = q.auth.passwordFile
+      ? readFileSync(q.auth.passwordFile, 'utf8').trim()
+      : env[q.auth.passwordEnv ?? ''];
     if (password === undefined) throw new Error(`floatd_quorum ${q.name}: ${q.auth.passwordEnv} is not set`);
     o.auth = { username: q.auth.username, password };
   }
@@ -73,33 +75,54 @@ export class EtcdBackend implements LeaseBackend {
   private readonly clients: Etcd3[];
   private cur = 0;
 
-  constructor(options: IOptions, private readonly clock: Clock, private readonly timeoutMs: number) {
+  constructor(
+    options: IOptions,
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+  ) {
     const hosts = typeof options.hosts === 'string' ? [options.hosts] : options.hosts;
     this.clients = hosts.map((h) => new Etcd3({ ...options, hosts: [h] }));
   }
 
-  private get client(): Etcd3 { return this.clients[this.cur]!; }
-  failover(): void { this.cur = (this.cur + 1) % this.clients.length; }
+  private get client(): Etcd3 {
+    return this.clients[this.cur]!;
+  }
+  failover(): void {
+    this.cur = (this.cur + 1) % this.clients.length;
+  }
   /** A failed call moves to the next endpoint before the error goes on. */
   private async failing<R>(p: Promise<R>): Promise<R> {
-    try { return await p; } catch (e) { this.failover(); throw e; }
+    try {
+      return await p;
+    } catch (e) {
+      this.failover();
+      throw e;
+    }
   }
 
-  private call(): { deadline: number } { return { deadline: this.clock.wallMs() + this.timeoutMs }; }
+  private call(): { deadline: number } {
+    return { deadline: this.clock.wallMs() + this.timeoutMs };
+  }
 
   async acquire(key: string, value: string, ttlS: number): Promise<AcquireResult> {
     const k = Buffer.from(key);
     const client = this.client;
     const grant = await this.failing(client.leaseClient.leaseGrant({ TTL: ttlS, ID: 0 }, this.call()));
-    const txn = await this.failing(client.kv.txn({
-      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: Buffer.from(value), lease: grant.ID } }],
-      failure: [{ request_range: { key: k } }],
-    }, this.call())).catch(async (e: unknown) => {
+    const txn = await this.failing(
+      client.kv.txn(
+        {
+          compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key: k, value: Buffer.from(value), lease: grant.ID } }],
+          failure: [{ request_range: { key: k } }],
+        },
+        this.call(),
+      ),
+    ).catch(async (e: unknown) => {
       void this.revoke(grant.ID);
       throw e;
     });
-    if (txn.succeeded) return { ok: true, leaseId: grant.ID, epoch: Number(txn.header.revision), ttlS: Number(grant.TTL) };
+    if (txn.succeeded)
+      return { ok: true, leaseId: grant.ID, epoch: Number(txn.header.revision), ttlS: Number(grant.TTL) };
     void this.revoke(grant.ID); // not needed: the key is someone else's
     const kv = txn.responses[0]?.response_range?.kvs[0];
     if (!kv) return { ok: false, holder: '?', holderEpoch: 0, holderLease: '0' }; // deleted meanwhile: retry
@@ -110,49 +133,100 @@ export class EtcdBackend implements LeaseBackend {
     let closed = false;
     let queued = 0;
     let stream: Awaited<ReturnType<Etcd3['leaseClient']['leaseKeepAlive']>> | undefined;
-    const end = (why: string): void => { if (!closed) { closed = true; stream?.cancel(); onEnd(why); } };
-    this.client.leaseClient.leaseKeepAlive().then((s) => {
-      if (closed) { s.cancel(); return; }
-      stream = s;
-      s.on('data', (r) => { if (!closed) onReply(Number(r.TTL)); });
-      s.on('error', (e) => end(e.message));
-      s.on('end', () => end('stream ended'));
-      for (; queued > 0; queued--) s.write({ ID: leaseId });
-    }, (e: Error) => end(e.message));
+    const end = (why: string): void => {
+      if (!closed) {
+        closed = true;
+        stream?.cancel();
+        onEnd(why);
+      }
+    };
+    this.client.leaseClient.leaseKeepAlive().then(
+      (s) => {
+        if (closed) {
+          s.cancel();
+          return;
+        }
+        stream = s;
+        s.on('data', (r) => {
+          if (!closed) onReply(Number(r.TTL));
+        });
+        s.on('error', (e) => end(e.message));
+        s.on('end', () => end('stream ended'));
+        for (; queued > 0; queued--) s.write({ ID: leaseId });
+      },
+      (e: Error) => end(e.message),
+    );
     return {
-      send: () => { if (closed) return; if (stream) stream.write({ ID: leaseId }); else queued++; },
-      close: () => { if (!closed) { closed = true; stream?.cancel(); } },
+      send: () => {
+        if (closed) return;
+        if (stream) stream.write({ ID: leaseId });
+        else queued++;
+      },
+      close: () => {
+        if (!closed) {
+          closed = true;
+          stream?.cancel();
+        }
+      },
     };
   }
 
   async revoke(leaseId: string): Promise<void> {
-    await this.client.leaseClient.leaseRevoke({ ID: leaseId }, this.call()).then(() => undefined, () => undefined);
+    await this.client.leaseClient.leaseRevoke({ ID: leaseId }, this.call()).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   watch(key: string, on: (ev: KeyEvent) => void): { close(): void } {
     let closed = false;
     let watcher: { cancel(): Promise<void> } | undefined;
     const open = (): void => {
-      void this.client.watch().key(key).create().then((w) => {
-        if (closed) { void w.cancel(); return; }
-        watcher = w;
-        w.on('delete', () => on({ type: 'deleted' }));
-        w.on('put', (kv) => {
-          if (kv.version === '1') on({ type: 'created', epoch: Number(kv.create_revision), holder: kv.value.toString() });
-        });
-        w.on('error', () => undefined); // the client re-creates a broken watch; no deadline depends on it
-      }, () => { if (!closed) this.clock.at(this.clock.nowUs() + 1_000_000, open, { weak: true }); });
+      void this.client
+        .watch()
+        .key(key)
+        .create()
+        .then(
+          (w) => {
+            if (closed) {
+              void w.cancel();
+              return;
+            }
+            watcher = w;
+            w.on('delete', () => on({ type: 'deleted' }));
+            w.on('put', (kv) => {
+              if (kv.version === '1')
+                on({ type: 'created', epoch: Number(kv.create_revision), holder: kv.value.toString() });
+            });
+            w.on('error', () => undefined); // the client re-creates a broken watch; no deadline depends on it
+          },
+          () => {
+            if (!closed) this.clock.at(this.clock.nowUs() + 1_000_000, open, { weak: true });
+          },
+        );
     };
     open();
-    return { close: () => { closed = true; void watcher?.cancel(); } };
+    return {
+      close: () => {
+        closed = true;
+        void watcher?.cancel();
+      },
+    };
   }
 
   async confirm(key: string, epoch: number): Promise<boolean> {
-    const txn = await this.failing(this.client.kv.txn({
-      compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: epoch }],
-    }, this.call()));
+    const txn = await this.failing(
+      this.client.kv.txn(
+        {
+          compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: epoch }],
+        },
+        this.call(),
+      ),
+    );
     return txn.succeeded;
   }
 
-  close(): void { for (const c of this.clients) c.close(); }
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
 }

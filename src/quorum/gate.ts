@@ -26,7 +26,10 @@ export interface GateHooks {
   onChange?(holder: string): void;
 }
 
-export interface QuorumEntry { holder: string; quorum: QuorumConfig }
+export interface QuorumEntry {
+  holder: string;
+  quorum: QuorumConfig;
+}
 
 interface Slot {
   e: QuorumEntry;
@@ -54,14 +57,23 @@ export class QuorumGate {
   /** Revokes on their way (some wait for the VIP removal): stop() lets them finish before closing. */
   private readonly revoking = new Set<Promise<void>>();
 
-  constructor(entries: readonly QuorumEntry[], private readonly o: GateOptions) {
+  constructor(
+    entries: readonly QuorumEntry[],
+    private readonly o: GateOptions,
+  ) {
     for (const e of entries) {
       let backend = this.backends.get(e.quorum.name);
-      if (!backend) { backend = o.backendFor(e.quorum); this.backends.set(e.quorum.name, backend); }
+      if (!backend) {
+        backend = o.backendFor(e.quorum);
+        this.backends.set(e.quorum.name, backend);
+      }
       const q = e.quorum;
       const m = new LeaseMachine(quorumKey(q, e.holder), {
-        ttlUs: q.ttlMs * 1000, renewUs: q.renewMs * 1000, marginUs: q.marginMs * 1000,
-        kernelLifetimeUs: q.kernelLifetimeS * 1_000_000, retryUs: Math.max(q.renewMs, 250) * 1000,
+        ttlUs: q.ttlMs * 1000,
+        renewUs: q.renewMs * 1000,
+        marginUs: q.marginMs * 1000,
+        kernelLifetimeUs: q.kernelLifetimeS * 1_000_000,
+        retryUs: Math.max(q.renewMs, 250) * 1000,
       });
       const slot: Slot = { e, key: quorumKey(q, e.holder), m, backend };
       this.slots.set(e.holder, slot);
@@ -70,19 +82,31 @@ export class QuorumGate {
   }
 
   private watch(s: Slot): void {
-    s.watch ??= s.backend.watch(s.key, (ev) => this.step(s.e.holder,
-      ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder }));
+    s.watch ??= s.backend.watch(s.key, (ev) =>
+      this.step(
+        s.e.holder,
+        ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder },
+      ),
+    );
   }
 
-  has(holder: string): boolean { return this.slots.has(holder); }
+  has(holder: string): boolean {
+    return this.slots.has(holder);
+  }
   mayHold(holder: string): boolean {
     const s = this.slots.get(holder);
     return s === undefined || s.m.mayHold(this.o.clock.nowUs());
   }
-  epoch(holder: string): number | undefined { return this.slots.get(holder)?.m.epoch; }
+  epoch(holder: string): number | undefined {
+    return this.slots.get(holder)?.m.epoch;
+  }
 
-  want(holder: string): void { this.step(holder, { type: 'want' }); }
-  unwant(holder: string, why: string): void { this.step(holder, { type: 'unwant', why }); }
+  want(holder: string): void {
+    this.step(holder, { type: 'want' });
+  }
+  unwant(holder: string, why: string): void {
+    this.step(holder, { type: 'unwant', why });
+  }
 
   /** Right before an irreversible act: is this node's epoch still the key's (a linearizable read)? */
   async confirm(holder: string): Promise<boolean> {
@@ -108,7 +132,10 @@ export class QuorumGate {
     return [...this.slots.values()].map((s) => {
       const d = s.m.deadlineUs;
       return {
-        holder: s.e.holder, quorum: s.e.quorum.name, key: s.key, phase: s.m.phase,
+        holder: s.e.holder,
+        quorum: s.e.quorum.name,
+        key: s.key,
+        phase: s.m.phase,
         ...(s.m.epoch !== undefined ? { epoch: s.m.epoch } : {}),
         ...(d !== undefined && s.m.mayHold(now) ? { deadlineInMs: Math.round((d - now) / 1000) } : {}),
         ...(s.m.phase === 'denied' && s.m.holder ? { heldBy: s.m.holder } : {}),
@@ -150,7 +177,10 @@ export class QuorumGate {
     s.timer = undefined;
     const w = s.m.nextWake();
     if (w === undefined) return;
-    s.timer = this.o.clock.at(w, () => { s.timer = undefined; this.step(s.e.holder, { type: 'timer' }); });
+    s.timer = this.o.clock.at(w, () => {
+      s.timer = undefined;
+      this.step(s.e.holder, { type: 'timer' });
+    });
   }
 
   private act(s: Slot, a: LeaseAction): void {
@@ -160,12 +190,24 @@ export class QuorumGate {
       case 'acquire': {
         this.watch(s);
         const req = a.req;
-        s.backend.acquire(s.key, this.o.nodeName, s.e.quorum.ttlMs / 1000).then((r) => {
-          this.step(holder, r.ok
-            ? { type: 'acquired', req, leaseId: r.leaseId, epoch: r.epoch, grantedTtlUs: r.ttlS * 1_000_000 }
-            : { type: 'denied', req, holder: r.holder, holderEpoch: r.holderEpoch, holderLease: r.holderLease,
-              mine: r.holder === this.o.nodeName });
-        }, (e: Error) => this.step(holder, { type: 'failed', req, error: e.message }));
+        s.backend.acquire(s.key, this.o.nodeName, s.e.quorum.ttlMs / 1000).then(
+          (r) => {
+            this.step(
+              holder,
+              r.ok
+                ? { type: 'acquired', req, leaseId: r.leaseId, epoch: r.epoch, grantedTtlUs: r.ttlS * 1_000_000 }
+                : {
+                    type: 'denied',
+                    req,
+                    holder: r.holder,
+                    holderEpoch: r.holderEpoch,
+                    holderLease: r.holderLease,
+                    mine: r.holder === this.o.nodeName,
+                  },
+            );
+          },
+          (e: Error) => this.step(holder, { type: 'failed', req, error: e.message }),
+        );
         break;
       }
       case 'renew': {
@@ -175,34 +217,48 @@ export class QuorumGate {
           const leaseId = a.leaseId;
           s.stream = {
             gen,
-            s: s.backend.keepAlive(leaseId,
+            s: s.backend.keepAlive(
+              leaseId,
               (ttlS) => this.step(holder, { type: 'renewed', leaseId, gen, ttlUs: ttlS * 1_000_000 }),
-              (why) => { s.backend.failover?.(); this.step(holder, { type: 'renewFailed', leaseId, gen, error: why }); }),
+              (why) => {
+                s.backend.failover?.();
+                this.step(holder, { type: 'renewFailed', leaseId, gen, error: why });
+              },
+            ),
           };
         }
         s.stream.s.send();
         break;
       }
       case 'revoke': {
-        const p = (a.afterRelease ? this.o.hooks.vipsGone(holder) : Promise.resolve()).then(() => s.backend.revoke(a.leaseId));
+        const p = (a.afterRelease ? this.o.hooks.vipsGone(holder) : Promise.resolve()).then(() =>
+          s.backend.revoke(a.leaseId),
+        );
         this.revoking.add(p);
         void p.finally(() => this.revoking.delete(p));
         break;
       }
       case 'hold':
-        log.info({ event: 'quorum.hold', holder, key: s.key, epoch: a.epoch }, `(${holder}) holding ${s.key}, epoch ${a.epoch}`);
+        log.info(
+          { event: 'quorum.hold', holder, key: s.key, epoch: a.epoch },
+          `(${holder}) holding ${s.key}, epoch ${a.epoch}`,
+        );
         this.o.hooks.onHold(holder, a.epoch);
         break;
       case 'fence':
         log.warn({ event: 'quorum.fence', holder, key: s.key, kind: a.kind }, `(${holder}) ${a.reason}`);
         this.o.hooks.onFence(holder, a.kind, a.reason);
         break;
-      case 'kernelRefresh': this.o.hooks.onKernelRefresh(holder, a.notAfterUs); break;
+      case 'kernelRefresh':
+        this.o.hooks.onKernelRefresh(holder, a.notAfterUs);
+        break;
       case 'switchEndpoint':
         log.warn({ event: 'quorum.endpoint', holder, key: s.key }, `(${holder}) ${a.why}: next etcd endpoint`);
         s.backend.failover?.();
         break;
-      case 'log': log[a.level]({ event: 'quorum.log', holder, key: s.key }, a.text); break;
+      case 'log':
+        log[a.level]({ event: 'quorum.log', holder, key: s.key }, a.text);
+        break;
     }
   }
 }

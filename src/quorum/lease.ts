@@ -74,7 +74,12 @@ export type LeaseAction =
   | { type: 'kernelRefresh'; notAfterUs: number }
   | { type: 'log'; level: 'info' | 'warn'; text: string };
 
-interface Held { leaseId: string; epoch: number; deadline: number; granted: boolean }
+interface Held {
+  leaseId: string;
+  epoch: number;
+  deadline: number;
+  granted: boolean;
+}
 
 export class LeaseMachine {
   private _phase: LeasePhase = 'idle';
@@ -90,17 +95,32 @@ export class LeaseMachine {
   private _holder: { name: string; epoch: number } | undefined;
   private lastError = '';
 
-  constructor(readonly key: string, readonly t: Readonly<LeaseTiming>) {}
+  constructor(
+    readonly key: string,
+    readonly t: Readonly<LeaseTiming>,
+  ) {}
 
-  get phase(): LeasePhase { return this._phase; }
-  get epoch(): number | undefined { return this.held?.granted ? this.held.epoch : undefined; }
-  get deadlineUs(): number | undefined { return this.held?.granted ? this.held.deadline : undefined; }
+  get phase(): LeasePhase {
+    return this._phase;
+  }
+  get epoch(): number | undefined {
+    return this.held?.granted ? this.held.epoch : undefined;
+  }
+  get deadlineUs(): number | undefined {
+    return this.held?.granted ? this.held.deadline : undefined;
+  }
   /** Who holds the key when we are denied. */
-  get holder(): { name: string; epoch: number } | undefined { return this._holder; }
-  get error(): string { return this.lastError; }
+  get holder(): { name: string; epoch: number } | undefined {
+    return this._holder;
+  }
+  get error(): string {
+    return this.lastError;
+  }
 
   /** The only question the VIP side asks. */
-  mayHold(now: number): boolean { return this.held?.granted === true && now < this.held.deadline; }
+  mayHold(now: number): boolean {
+    return this.held?.granted === true && now < this.held.deadline;
+  }
 
   nextWake(): number | undefined {
     let w: number | undefined;
@@ -114,10 +134,19 @@ export class LeaseMachine {
     const out: LeaseAction[] = [];
     this.checkDeadline(now, out); // before anything: a late reply never revives a passed deadline
     switch (ev.type) {
-      case 'want': this.wanted = true; if (this._phase === 'idle') this.acquire(now, out); break;
-      case 'unwant': this.unwant(ev.why, out); break;
-      case 'acquired': this.onAcquired(now, ev, out); break;
-      case 'denied': this.onDenied(now, ev, out); break;
+      case 'want':
+        this.wanted = true;
+        if (this._phase === 'idle') this.acquire(now, out);
+        break;
+      case 'unwant':
+        this.unwant(ev.why, out);
+        break;
+      case 'acquired':
+        this.onAcquired(now, ev, out);
+        break;
+      case 'denied':
+        this.onDenied(now, ev, out);
+        break;
       case 'failed':
         if (ev.req !== this.req || this._phase !== 'acquiring') break;
         this.acquireSentAt = undefined;
@@ -125,7 +154,9 @@ export class LeaseMachine {
         this._phase = this.wanted ? 'unreachable' : 'idle';
         if (this.wanted) this.retryAt = now + this.t.retryUs;
         break;
-      case 'renewed': this.onRenewed(now, ev, out); break;
+      case 'renewed':
+        this.onRenewed(now, ev, out);
+        break;
       case 'renewFailed':
         if (this.held?.leaseId === ev.leaseId && ev.gen === this.gen) {
           this.pending.length = 0;
@@ -134,7 +165,8 @@ export class LeaseMachine {
         }
         break;
       case 'keyDeleted':
-        if (this.held) this.lose(out, 'lease_gone', `the key ${this.key} was deleted (revoked or expired at the server)`);
+        if (this.held)
+          this.lose(out, 'lease_gone', `the key ${this.key} was deleted (revoked or expired at the server)`);
         if (this.wanted && this._phase !== 'acquiring' && this._phase !== 'holding') this.acquire(now, out);
         break;
       case 'keyCreated':
@@ -143,7 +175,9 @@ export class LeaseMachine {
         }
         if (!this.held) this._holder = { name: ev.holder, epoch: ev.epoch };
         break;
-      case 'timer': this.onTimer(now, out); break;
+      case 'timer':
+        this.onTimer(now, out);
+        break;
     }
     return out;
   }
@@ -164,7 +198,11 @@ export class LeaseMachine {
     if (this.held?.granted && now >= this.held.deadline) {
       const lateMs = Math.round((now - this.held.deadline) / 1000);
       const late = lateMs > 0 ? ` (${lateMs} ms late)` : '';
-      this.lose(out, 'deadline', `no renewal of ${this.key} acknowledged in time: fencing before the lease can expire${late}`);
+      this.lose(
+        out,
+        'deadline',
+        `no renewal of ${this.key} acknowledged in time: fencing before the lease can expire${late}`,
+      );
       if (this.wanted) this.acquire(now, out);
     }
   }
@@ -182,7 +220,10 @@ export class LeaseMachine {
     if (ev.req !== this.req || sentAt === undefined || this._phase !== 'acquiring' || !this.wanted) {
       // A grant nobody waits for any more: give it back at once.
       out.push({ type: 'revoke', leaseId: ev.leaseId, afterRelease: false });
-      if (ev.req === this.req && this._phase === 'acquiring') { this.acquireSentAt = undefined; this._phase = 'idle'; }
+      if (ev.req === this.req && this._phase === 'acquiring') {
+        this.acquireSentAt = undefined;
+        this._phase = 'idle';
+      }
       return;
     }
     this.acquireSentAt = undefined;
@@ -234,7 +275,10 @@ export class LeaseMachine {
       out.push({ type: 'log', level: 'info', text });
       out.push({ type: 'revoke', leaseId: ev.holderLease, afterRelease: true });
     }
-    if (!this.wanted) { this._phase = 'idle'; this.retryAt = undefined; }
+    if (!this.wanted) {
+      this._phase = 'idle';
+      this.retryAt = undefined;
+    }
   }
 
   private onRenewed(now: number, ev: Extract<LeaseEvent, { type: 'renewed' }>, out: LeaseAction[]): void {
@@ -271,7 +315,9 @@ export class LeaseMachine {
   }
 
   /** A renewal unanswered for one renewal period (answers take milliseconds) stalls its stream. */
-  private stallUs(): number { return Math.max(this.t.renewUs, 250_000); }
+  private stallUs(): number {
+    return Math.max(this.t.renewUs, 250_000);
+  }
 
   private renew(now: number, out: LeaseAction[]): void {
     if (!this.held || this.pending.length >= MAX_PENDING) return;

@@ -16,7 +16,9 @@ export async function addWithLifetime(spec: AddressSpec, seconds: number, guard:
 
 /** Refreshes (netlink: re-creates if the kernel expired it) each address while `guard()` holds; returns how many ran. */
 export async function refreshLifetimes(
-  specs: readonly AddressSpec[], seconds: number, guard: () => boolean,
+  specs: readonly AddressSpec[],
+  seconds: number,
+  guard: () => boolean,
 ): Promise<number> {
   let n = 0;
   for (const s of specs) {

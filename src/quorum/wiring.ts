@@ -47,7 +47,10 @@ export class QuorumWiring {
   /** floating_ip name → the lease holders of the instances that carry it. */
   private readonly fipHolders = new Map<string, Set<string>>();
 
-  constructor(cfg: FloatdConfig, private readonly o: WiringOptions) {
+  constructor(
+    cfg: FloatdConfig,
+    private readonly o: WiringOptions,
+  ) {
     const entries: QuorumEntry[] = [];
     const byName = new Map(cfg.quorums.map((q) => [q.name, q]));
     for (const g of cfg.syncGroups) {
@@ -73,24 +76,40 @@ export class QuorumWiring {
     }
     const h = o.hooks;
     this.gate = new QuorumGate(entries, {
-      clock: o.clock, log: o.log, nodeName: o.nodeName ?? cfg.global.routerId ?? hostname(),
+      clock: o.clock,
+      log: o.log,
+      nodeName: o.nodeName ?? cfg.global.routerId ?? hostname(),
       backendFor: o.backendFor ?? ((q) => new EtcdBackend(etcdOptions(q), o.clock, q.dialTimeoutMs)),
       hooks: {
-        onHold: (holder) => { this.deniedLogged.delete(holder); for (const m of this.members(holder)) h.granted(m); },
+        onHold: (holder) => {
+          this.deniedLogged.delete(holder);
+          for (const m of this.members(holder)) h.granted(m);
+        },
         onFence: (holder, kind, reason) => {
           if (kind === 'released') return; // the FSM is already leaving MASTER
-          for (const m of this.members(holder)) { this.lostText.set(m, reason); h.fence(m, `quorum lost: ${reason}`); }
+          for (const m of this.members(holder)) {
+            this.lostText.set(m, reason);
+            h.fence(m, `quorum lost: ${reason}`);
+          }
         },
         onKernelRefresh: (holder, notAfterUs) => this.refresh(holder, notAfterUs),
         vipsGone: () => h.enqueue(async () => undefined),
-        onChange: (holder) => { for (const m of this.members(holder)) h.changed?.(m); },
+        onChange: (holder) => {
+          for (const m of this.members(holder)) h.changed?.(m);
+        },
       },
     });
   }
 
-  get size(): number { return this.membersOf.size; }
-  holder(instance: string): string | undefined { return this.holderOf.get(instance); }
-  private members(holder: string): string[] { return this.membersOf.get(holder) ?? []; }
+  get size(): number {
+    return this.membersOf.size;
+  }
+  holder(instance: string): string | undefined {
+    return this.holderOf.get(instance);
+  }
+  private members(holder: string): string[] {
+    return this.membersOf.get(holder) ?? [];
+  }
 
   /** VrrpNode's gate: may this instance go MASTER now? Asking is wanting: a denied holder acquires. */
   readonly mayMaster = (instance: string): boolean => {
@@ -115,7 +134,7 @@ export class QuorumWiring {
   /** The VIP lifetime (s) to add an instance's addresses with, and the guard for it; undefined: plain add. */
   lifetime(instance: string): { seconds: number; guard: () => boolean } | undefined {
     const holder = this.holderOf.get(instance);
-    const s = holder === undefined ? 0 : this.lifetimeOf.get(holder) ?? 0;
+    const s = holder === undefined ? 0 : (this.lifetimeOf.get(holder) ?? 0);
     if (holder === undefined || s === 0) return undefined;
     const guard = (): boolean => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.gate.mayHold(holder);
     return { seconds: s, guard };
@@ -161,9 +180,13 @@ export class QuorumWiring {
     this.gate.unwant(holder, why);
   }
 
-  status(): QuorumStatus[] { return this.gate.status(); }
+  status(): QuorumStatus[] {
+    return this.gate.status();
+  }
 
-  async stop(why: string): Promise<void> { await this.gate.stop(why); }
+  async stop(why: string): Promise<void> {
+    await this.gate.stop(why);
+  }
 
   private refresh(holder: string, notAfterUs: number): void {
     this.notAfter.set(holder, notAfterUs);
@@ -173,9 +196,17 @@ export class QuorumWiring {
     for (const m of this.members(holder)) {
       if (!this.o.hooks.vipsUp(m)) continue;
       const specs = this.o.hooks.vipSpecs(m);
-      void this.o.hooks.enqueue(() => refreshLifetimes(specs, seconds, guard).then(() => undefined, (e: Error) => {
-        this.o.log.warn({ event: 'quorum.lifetime_error', instance: m }, `(${m}) VIP lifetime refresh failed: ${e.message}`);
-      }));
+      void this.o.hooks.enqueue(() =>
+        refreshLifetimes(specs, seconds, guard).then(
+          () => undefined,
+          (e: Error) => {
+            this.o.log.warn(
+              { event: 'quorum.lifetime_error', instance: m },
+              `(${m}) VIP lifetime refresh failed: ${e.message}`,
+            );
+          },
+        ),
+      );
     }
   }
 }

@@ -9,9 +9,7 @@ import { fileContribution } from './weights.js';
 import type { TrackKind, TrackRef } from './types.js';
 
 /** The observable state of one tracker. */
-export type TrackerValue =
-  | { kind: Exclude<TrackKind, 'file'>; status: CheckStatus }
-  | { kind: 'file'; value: number };
+export type TrackerValue = { kind: Exclude<TrackKind, 'file'>; status: CheckStatus } | { kind: 'file'; value: number };
 
 export interface InstanceAggregate {
   /** Σ weighted contributions; the state machine adds it to the base priority and clamps. */
@@ -22,10 +20,18 @@ export interface InstanceAggregate {
   pendingInit: boolean;
 }
 
-export interface TrackContribution { ref: TrackRef; delta: number; fault: boolean; pending: boolean }
+export interface TrackContribution {
+  ref: TrackRef;
+  delta: number;
+  fault: boolean;
+  pending: boolean;
+}
 
 /** Each tracking line's share; lines whose tracker is unknown are skipped (keepalived ignores them). */
-export function contributions(tracks: readonly TrackRef[], lookup: (t: TrackRef) => TrackerValue | undefined): TrackContribution[] {
+export function contributions(
+  tracks: readonly TrackRef[],
+  lookup: (t: TrackRef) => TrackerValue | undefined,
+): TrackContribution[] {
   const out: TrackContribution[] = [];
   for (const ref of tracks) {
     const v = lookup(ref);
@@ -40,7 +46,10 @@ export function contributions(tracks: readonly TrackRef[], lookup: (t: TrackRef)
   return out;
 }
 
-export function aggregate(tracks: readonly TrackRef[], lookup: (t: TrackRef) => TrackerValue | undefined): InstanceAggregate {
+export function aggregate(
+  tracks: readonly TrackRef[],
+  lookup: (t: TrackRef) => TrackerValue | undefined,
+): InstanceAggregate {
   let priorityDelta = 0;
   const faults: string[] = [];
   let pendingInit = false;
@@ -53,6 +62,10 @@ export function aggregate(tracks: readonly TrackRef[], lookup: (t: TrackRef) => 
 }
 
 export function sameAggregate(a: InstanceAggregate, b: InstanceAggregate): boolean {
-  return a.priorityDelta === b.priorityDelta && a.pendingInit === b.pendingInit &&
-    a.faults.length === b.faults.length && a.faults.every((f, i) => f === b.faults[i]);
+  return (
+    a.priorityDelta === b.priorityDelta &&
+    a.pendingInit === b.pendingInit &&
+    a.faults.length === b.faults.length &&
+    a.faults.every((f, i) => f === b.faults[i])
+  );
 }

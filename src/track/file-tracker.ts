@@ -21,9 +21,12 @@ export function parseTrackFileValue(text: string): number | undefined {
   const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX](?=[0-9a-fA-F])[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)?/.exec(text);
   const digits = m?.[2];
   if (!digits) return 0;
-  const n = digits.length > 1 && /^0[xX]/.test(digits) ? BigInt(digits)
-    : digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`)
-      : BigInt(digits);
+  const n =
+    digits.length > 1 && /^0[xX]/.test(digits)
+      ? BigInt(digits)
+      : digits.length > 1 && digits.startsWith('0')
+        ? BigInt(`0o${digits.slice(1)}`)
+        : BigInt(digits);
   const v = m?.[1] === '-' ? -n : n;
   if (v < BigInt(INT32_MIN) || v > BigInt(INT32_MAX) + 1n) return undefined;
   return Number(v);
@@ -63,9 +66,14 @@ export class FileTracker {
       this.watcher = watch(dirname(this.o.path), { persistent: false }, (_ev, name) => {
         if (name === null || name === base) this.refresh();
       });
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
     } catch (e) {
-      this.o.onWarn?.(`cannot watch ${dirname(this.o.path)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); polling ${this.o.path} every ${this.o.pollMs ?? 2000} ms`);
+      this.o.onWarn?.(
+        `cannot watch ${dirname(this.o.path)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); polling ${this.o.path} every ${this.o.pollMs ?? 2000} ms`,
+      );
     }
     this.arm();
   }
@@ -80,13 +88,19 @@ export class FileTracker {
 
   private arm(): void {
     if (this.stopped) return;
-    this.timer = this.clock.setTimeout(() => { this.refresh(); this.arm(); }, this.o.pollMs ?? 2000);
+    this.timer = this.clock.setTimeout(() => {
+      this.refresh();
+      this.arm();
+    }, this.o.pollMs ?? 2000);
   }
 
   /** Re-reads now; concurrent requests collapse into one extra read. */
   refresh(): void {
     if (this.stopped) return;
-    if (this.reading) { this.again = true; return; }
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
     this.reading = true;
     void this.read().then((v) => {
       this.reading = false;
@@ -95,7 +109,10 @@ export class FileTracker {
         this.value = v;
         this.o.onValue(v, `${this.o.path} now ${v}`);
       }
-      if (this.again) { this.again = false; this.refresh(); }
+      if (this.again) {
+        this.again = false;
+        this.refresh();
+      }
     });
   }
 
@@ -121,7 +138,12 @@ export class FileTracker {
 
   private async writeInit(init: { value: number; overwrite: boolean }): Promise<void> {
     if (!init.overwrite) {
-      try { await access(this.o.path); return; } catch { /* missing: create it */ }
+      try {
+        await access(this.o.path);
+        return;
+      } catch {
+        /* missing: create it */
+      }
     }
     try {
       await writeFile(this.o.path, `${init.value}\n`);

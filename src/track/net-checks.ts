@@ -13,7 +13,10 @@ import type { HttpCheckSpec, TcpCheckSpec } from './types.js';
 
 const BODY_LIMIT = 64 * 1024;
 
-export interface NetProbe { probe: Probe; close(): void }
+export interface NetProbe {
+  probe: Probe;
+  close(): void;
+}
 
 export function statusOk(status: number, ranges: ReadonlyArray<readonly [number, number]> | undefined): boolean {
   const rs = ranges && ranges.length ? ranges : [[200, 299] as const];
@@ -31,11 +34,21 @@ function netError(e: unknown): string {
 }
 
 /** A deadline shared by the whole exchange; `finish` settles once. */
-function deadline(clock: TrackClock, timeoutMs: number, signal: AbortSignal, onExpire: (why: string) => void): { clear(): void } {
+function deadline(
+  clock: TrackClock,
+  timeoutMs: number,
+  signal: AbortSignal,
+  onExpire: (why: string) => void,
+): { clear(): void } {
   const t = clock.setTimeout(() => onExpire(`timed out after ${timeoutMs} ms`), timeoutMs);
   const onAbort = (): void => onExpire('aborted');
   signal.addEventListener('abort', onAbort, { once: true });
-  return { clear: () => { clock.clearTimeout(t); signal.removeEventListener('abort', onAbort); } };
+  return {
+    clear: () => {
+      clock.clearTimeout(t);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 export function httpProbe(spec: HttpCheckSpec, clock: TrackClock = realTrackClock): NetProbe {
@@ -45,67 +58,82 @@ export function httpProbe(spec: HttpCheckSpec, clock: TrackClock = realTrackCloc
     ? new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: spec.tlsVerify ?? true })
     : new http.Agent({ keepAlive: true, maxSockets: 1 });
   const timeoutMs = spec.timeoutMs ?? spec.intervalMs;
-  const probe: Probe = (signal) => new Promise<ProbeResult>((resolve) => {
-    const t0 = clock.now();
-    let settled = false;
-    const finish = (ok: boolean, detail: string): void => {
-      if (settled) return;
-      settled = true;
-      dl.clear();
-      resolve({ ok, detail, durationMs: clock.now() - t0 });
-    };
-    const headers: Record<string, string> = { 'user-agent': 'floatd-check' };
-    if (spec.host) headers.host = spec.host;
-    const req = (tls ? https : http).request(url, {
-      method: spec.method ?? 'GET', agent, headers,
-      ...(tls && spec.host ? { servername: spec.host.replace(/:\d+$/, '') } : {}),
-    });
-    const dl = deadline(clock, timeoutMs, signal, (why) => { finish(false, why); req.destroy(); });
-    req.on('error', (e) => finish(false, netError(e)));
-    req.on('response', (res) => {
-      const status = res.statusCode ?? 0;
-      if (!statusOk(status, spec.expectStatus)) {
-        res.resume();
-        finish(false, `HTTP ${status} (expected ${describeRanges(spec.expectStatus)})`);
-        return;
-      }
-      if (spec.expectBody === undefined) {
-        res.resume(); // drain so the keep-alive socket is reused
-        res.on('end', () => finish(true, `HTTP ${status}`));
-        res.on('error', (e) => finish(false, netError(e)));
-        return;
-      }
-      const want = spec.expectBody;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < BODY_LIMIT) body += chunk;
-        if (body.includes(want)) { finish(true, `HTTP ${status}`); res.resume(); }
+  const probe: Probe = (signal) =>
+    new Promise<ProbeResult>((resolve) => {
+      const t0 = clock.now();
+      let settled = false;
+      const finish = (ok: boolean, detail: string): void => {
+        if (settled) return;
+        settled = true;
+        dl.clear();
+        resolve({ ok, detail, durationMs: clock.now() - t0 });
+      };
+      const headers: Record<string, string> = { 'user-agent': 'floatd-check' };
+      if (spec.host) headers.host = spec.host;
+      const req = (tls ? https : http).request(url, {
+        method: spec.method ?? 'GET',
+        agent,
+        headers,
+        ...(tls && spec.host ? { servername: spec.host.replace(/:\d+$/, '') } : {}),
       });
-      res.on('end', () => finish(body.includes(want), body.includes(want) ? `HTTP ${status}` : `HTTP ${status} but the body lacks ${JSON.stringify(want)}`));
-      res.on('error', (e) => finish(false, netError(e)));
+      const dl = deadline(clock, timeoutMs, signal, (why) => {
+        finish(false, why);
+        req.destroy();
+      });
+      req.on('error', (e) => finish(false, netError(e)));
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (!statusOk(status, spec.expectStatus)) {
+          res.resume();
+          finish(false, `HTTP ${status} (expected ${describeRanges(spec.expectStatus)})`);
+          return;
+        }
+        if (spec.expectBody === undefined) {
+          res.resume(); // drain so the keep-alive socket is reused
+          res.on('end', () => finish(true, `HTTP ${status}`));
+          res.on('error', (e) => finish(false, netError(e)));
+          return;
+        }
+        const want = spec.expectBody;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < BODY_LIMIT) body += chunk;
+          if (body.includes(want)) {
+            finish(true, `HTTP ${status}`);
+            res.resume();
+          }
+        });
+        res.on('end', () =>
+          finish(
+            body.includes(want),
+            body.includes(want) ? `HTTP ${status}` : `HTTP ${status} but the body lacks ${JSON.stringify(want)}`,
+          ),
+        );
+        res.on('error', (e) => finish(false, netError(e)));
+      });
+      req.end();
     });
-    req.end();
-  });
   return { probe, close: () => agent.destroy() };
 }
 
 export function tcpProbe(spec: TcpCheckSpec, clock: TrackClock = realTrackClock): NetProbe {
   const timeoutMs = spec.timeoutMs ?? spec.intervalMs;
-  const probe: Probe = (signal) => new Promise<ProbeResult>((resolve) => {
-    const t0 = clock.now();
-    let settled = false;
-    const sock = net.connect({ host: spec.host, port: spec.port });
-    const finish = (ok: boolean, detail: string): void => {
-      if (settled) return;
-      settled = true;
-      dl.clear();
-      sock.destroy();
-      resolve({ ok, detail, durationMs: clock.now() - t0 });
-    };
-    const dl = deadline(clock, timeoutMs, signal, (why) => finish(false, why));
-    sock.once('connect', () => finish(true, `connected to ${spec.host}:${spec.port}`));
-    sock.once('error', (e) => finish(false, netError(e)));
-  });
+  const probe: Probe = (signal) =>
+    new Promise<ProbeResult>((resolve) => {
+      const t0 = clock.now();
+      let settled = false;
+      const sock = net.connect({ host: spec.host, port: spec.port });
+      const finish = (ok: boolean, detail: string): void => {
+        if (settled) return;
+        settled = true;
+        dl.clear();
+        sock.destroy();
+        resolve({ ok, detail, durationMs: clock.now() - t0 });
+      };
+      const dl = deadline(clock, timeoutMs, signal, (why) => finish(false, why));
+      sock.once('connect', () => finish(true, `connected to ${spec.host}:${spec.port}`));
+      sock.once('error', (e) => finish(false, netError(e)));
+    });
   return { probe, close: () => undefined };
 }

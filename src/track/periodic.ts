@@ -35,7 +35,9 @@ export class PeriodicCheck {
 
   constructor(private readonly o: PeriodicOptions) {}
 
-  get running(): boolean { return this.inFlight !== undefined; }
+  get running(): boolean {
+    return this.inFlight !== undefined;
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -64,8 +66,14 @@ export class PeriodicCheck {
     const ac = new AbortController();
     this.abort = ac;
     this.inFlight = this.o.probe(ac.signal).then(
-      (r) => { this.finish(); if (!this.stopped) this.o.onResult(r); },
-      (e: unknown) => { this.finish(); if (!this.stopped) this.o.onResult({ ok: false, detail: `probe error: ${String(e)}`, durationMs: 0 }); },
+      (r) => {
+        this.finish();
+        if (!this.stopped) this.o.onResult(r);
+      },
+      (e: unknown) => {
+        this.finish();
+        if (!this.stopped) this.o.onResult({ ok: false, detail: `probe error: ${String(e)}`, durationMs: 0 });
+      },
     );
   }
 

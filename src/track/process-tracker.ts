@@ -57,24 +57,33 @@ export function parseStat(text: string): { comm: string; state: string } | undef
 /** Reads every live process under procRoot; cmdline only when asked. Never throws. */
 export async function scanProcesses(procRoot = '/proc', withArgv = false): Promise<ProcEntry[]> {
   let names: string[];
-  try { names = await readdir(procRoot); } catch { return []; }
+  try {
+    names = await readdir(procRoot);
+  } catch {
+    return [];
+  }
   const out: ProcEntry[] = [];
-  await Promise.all(names.filter((n) => /^\d+$/.test(n)).map(async (n) => {
-    try {
-      const st = parseStat(await readFile(`${procRoot}/${n}/stat`, 'utf8'));
-      if (!st || st.state === 'Z') return;
-      const e: ProcEntry = { pid: Number(n), comm: st.comm };
-      if (withArgv) {
-        const raw = await readFile(`${procRoot}/${n}/cmdline`, 'utf8');
-        e.argv = raw.split('\0');
-        if (e.argv.length > 1 && e.argv[e.argv.length - 1] === '') e.argv.pop();
-      }
-      out.push(e);
-    } catch { /* exited while we looked */ }
-  }));
+  await Promise.all(
+    names
+      .filter((n) => /^\d+$/.test(n))
+      .map(async (n) => {
+        try {
+          const st = parseStat(await readFile(`${procRoot}/${n}/stat`, 'utf8'));
+          if (!st || st.state === 'Z') return;
+          const e: ProcEntry = { pid: Number(n), comm: st.comm };
+          if (withArgv) {
+            const raw = await readFile(`${procRoot}/${n}/cmdline`, 'utf8');
+            e.argv = raw.split('\0');
+            if (e.argv.length > 1 && e.argv[e.argv.length - 1] === '') e.argv.pop();
+          }
+          out.push(e);
+        } catch {
+          /* exited while we looked */
+        }
+      }),
+  );
   return out;
 }
-
 
 /** Starts watching one pid; the callback runs once when it exits. Throws ESRCH if it is gone. */
 export type PidWatchFn = (pid: number, onExit: () => void) => { close(): void };
@@ -105,20 +114,38 @@ export class ProcessExitWatch {
   private procs: ProcEntry[] = [];
   private readonly watches = new Map<number, { close(): void }>();
 
-  constructor(private readonly onChange: (procs: ProcEntry[]) => void, private readonly watch: PidWatchFn | undefined) {}
+  constructor(
+    private readonly onChange: (procs: ProcEntry[]) => void,
+    private readonly watch: PidWatchFn | undefined,
+  ) {}
 
   /** After each scan: remember it and watch its processes for which `counts` holds. */
   update(procs: ProcEntry[], counts: (p: ProcEntry) => boolean): void {
     this.procs = procs;
     if (!this.watch) return;
-    const want = new Set(procs.filter(counts).slice(0, MAX_PID_WATCHES).map((p) => p.pid));
-    for (const [pid, w] of this.watches) if (!want.has(pid)) { w.close(); this.watches.delete(pid); }
+    const want = new Set(
+      procs
+        .filter(counts)
+        .slice(0, MAX_PID_WATCHES)
+        .map((p) => p.pid),
+    );
+    for (const [pid, w] of this.watches)
+      if (!want.has(pid)) {
+        w.close();
+        this.watches.delete(pid);
+      }
     for (const pid of want) {
       if (this.watches.has(pid)) continue;
       try {
-        this.watches.set(pid, this.watch(pid, () => this.exited(pid)));
+        this.watches.set(
+          pid,
+          this.watch(pid, () => this.exited(pid)),
+        );
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ESRCH') { this.exited(pid); return; } // died since the scan
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') {
+          this.exited(pid);
+          return;
+        } // died since the scan
         // EMFILE and the like: the scan will notice instead
       }
     }

@@ -7,7 +7,10 @@
  */
 export type CheckStatus = 'init' | 'up' | 'down';
 
-export interface RiseFallState { counter: number; status: CheckStatus }
+export interface RiseFallState {
+  counter: number;
+  status: CheckStatus;
+}
 
 export function initialRiseFall(rise: number, initFail: boolean): RiseFallState {
   return initFail ? { counter: 0, status: 'down' } : { counter: rise - 1, status: 'init' };

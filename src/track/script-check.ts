@@ -29,7 +29,10 @@ export interface ScriptCheckOptions {
 
 /** One run of a script with the security gate; usable for notify scripts too. */
 export function scriptProbe(
-  o: Pick<ScriptCheckOptions, 'argv' | 'timeoutMs' | 'intervalMs' | 'uid' | 'gid' | 'scriptSecurity' | 'clock' | 'runner'> & { env?: NodeJS.ProcessEnv },
+  o: Pick<
+    ScriptCheckOptions,
+    'argv' | 'timeoutMs' | 'intervalMs' | 'uid' | 'gid' | 'scriptSecurity' | 'clock' | 'runner'
+  > & { env?: NodeJS.ProcessEnv },
 ): (signal: AbortSignal) => Promise<ScriptResult> {
   const runner = o.runner ?? runScript;
   return async (signal) => {
@@ -38,9 +41,13 @@ export function scriptProbe(
       if (problem) return { ok: false, detail: `refused: ${problem}`, durationMs: 0, notRun: true };
     }
     return runner({
-      argv: o.argv, timeoutMs: o.timeoutMs ?? o.intervalMs, signal,
-      ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}),
-      ...(o.clock ? { clock: o.clock } : {}), ...(o.env ? { env: o.env } : {}),
+      argv: o.argv,
+      timeoutMs: o.timeoutMs ?? o.intervalMs,
+      signal,
+      ...(o.uid !== undefined ? { uid: o.uid } : {}),
+      ...(o.gid !== undefined ? { gid: o.gid } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.env ? { env: o.env } : {}),
     });
   };
 }
@@ -51,13 +58,24 @@ export class ScriptCheck {
   constructor(o: ScriptCheckOptions) {
     const probe: Probe = scriptProbe(o);
     this.p = new PeriodicCheck({
-      intervalMs: o.intervalMs, clock: o.clock ?? realTrackClock, probe,
-      onResult: (r) => o.onResult(r), ...(o.onSkip ? { onSkip: o.onSkip } : {}),
+      intervalMs: o.intervalMs,
+      clock: o.clock ?? realTrackClock,
+      probe,
+      onResult: (r) => o.onResult(r),
+      ...(o.onSkip ? { onSkip: o.onSkip } : {}),
     });
   }
 
-  get running(): boolean { return this.p.running; }
-  get skipped(): number { return this.p.skipped; }
-  start(): void { this.p.start(); }
-  stop(): Promise<void> { return this.p.stop(); }
+  get running(): boolean {
+    return this.p.running;
+  }
+  get skipped(): number {
+    return this.p.skipped;
+  }
+  start(): void {
+    this.p.start();
+  }
+  stop(): Promise<void> {
+    return this.p.stop();
+  }
 }

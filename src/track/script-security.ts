@@ -20,7 +20,9 @@ type Realpath = (p: string) => string;
 
 /** Why `path` is unsafe for a root script, or undefined when it is safe. */
 export function unsafePathReason(
-  path: string, lstat: Lstat = lstatSync, realpath: Realpath = realpathSync,
+  path: string,
+  lstat: Lstat = lstatSync,
+  realpath: Realpath = realpathSync,
 ): string | undefined {
   return walk(path, false, lstat, realpath, 0);
 }
@@ -33,12 +35,18 @@ function walk(path: string, wantDir: boolean, lstat: Lstat, realpath: Realpath, 
     cur = i === 0 ? '/' : `${cur === '/' ? '' : cur}/${parts[i - 1]}`;
     const last = i === parts.length;
     let st;
-    try { st = lstat(cur); } catch (e) { return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot stat'}`; }
+    try {
+      st = lstat(cur);
+    } catch (e) {
+      return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot stat'}`;
+    }
     const dir = st.isDirectory();
     if (!last && st.isSymbolicLink()) {
       if (st.uid !== 0) return `${cur} is a symlink owned by uid ${st.uid}, not root`;
       let target: string;
-      try { target = realpath(cur); } catch (e) {
+      try {
+        target = realpath(cur);
+      } catch (e) {
         return `${cur}: ${(e as NodeJS.ErrnoException).code ?? 'cannot resolve'}`;
       }
       if (depth > 8) return `${cur}: too many levels of symlinks`;
@@ -52,7 +60,8 @@ function walk(path: string, wantDir: boolean, lstat: Lstat, realpath: Realpath, 
     if (st.uid !== 0) return `${cur} is owned by uid ${st.uid}, not root`;
     const checked = (dir && !(st.mode & S_ISVTX)) || st.isFile();
     if (!checked) continue;
-    if (st.gid !== 0 && st.mode & S_IWGRP) return `${cur} is writable by group ${st.gid}${dir ? ' (no sticky bit)' : ''}`;
+    if (st.gid !== 0 && st.mode & S_IWGRP)
+      return `${cur} is writable by group ${st.gid}${dir ? ' (no sticky bit)' : ''}`;
     if (st.mode & S_IWOTH) return `${cur} is writable by everyone${dir ? ' (no sticky bit)' : ''}`;
   }
   return undefined;
@@ -66,11 +75,15 @@ export function scriptSecurityProblem(argv: readonly string[]): string | undefin
   const r = resolveCommand(argv);
   if (!r.ok) return undefined; // reported as "cannot run" when it is run
   if (r.viaShell && r.args[0] === '-c') return undefined;
-  const file = r.viaShell ? r.args[0] ?? r.file : r.file;
+  const file = r.viaShell ? (r.args[0] ?? r.file) : r.file;
   const why = unsafePathReason(file);
   if (why) return `unsafe permissions for script ${file}: ${why}`;
   let real: string;
-  try { real = realpathSync(file); } catch { return undefined; }
+  try {
+    real = realpathSync(file);
+  } catch {
+    return undefined;
+  }
   if (real === file) return undefined;
   const whyReal = unsafePathReason(real);
   return whyReal ? `unsafe permissions for script ${file} (really ${real}): ${whyReal}` : undefined;

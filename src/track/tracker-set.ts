@@ -9,11 +9,31 @@ import { aggregate, contributions, sameAggregate, type InstanceAggregate, type T
 import { FileTracker } from './file-tracker.js';
 import { httpProbe, tcpProbe, type NetProbe } from './net-checks.js';
 import { PeriodicCheck, type ProbeResult } from './periodic.js';
-import { countMatches, matchesProcess, nativePidWatch, ProcessExitWatch, scanProcesses, wantsFullCommand, type PidWatchFn, type ProcEntry } from './process-tracker.js';
+import {
+  countMatches,
+  matchesProcess,
+  nativePidWatch,
+  ProcessExitWatch,
+  scanProcesses,
+  wantsFullCommand,
+  type PidWatchFn,
+  type ProcEntry,
+} from './process-tracker.js';
 import { feedResult, initialRiseFall, type CheckStatus, type RiseFallState } from './rise-fall.js';
 import type { ScriptRunner } from '../util/run-script.js';
 import { scriptProbe, type ScriptResult } from './script-check.js';
-import type { CheckSpec, HttpCheckSpec, InstanceTrackingSpec, ScriptIdentity, TcpCheckSpec, TrackFileSpec, TrackKind, TrackProcessSpec, TrackRef, TrackingConfig } from './types.js';
+import type {
+  CheckSpec,
+  HttpCheckSpec,
+  InstanceTrackingSpec,
+  ScriptIdentity,
+  TcpCheckSpec,
+  TrackFileSpec,
+  TrackKind,
+  TrackProcessSpec,
+  TrackRef,
+  TrackingConfig,
+} from './types.js';
 import { resolveUser } from './users.js';
 import { hasQuorum, normaliseTracks } from './weights.js';
 
@@ -58,15 +78,40 @@ export interface TrackerSetOptions {
   pidWatch?: PidWatchFn | null;
 }
 
-interface Last { result: string; durationMs?: number; at: number }
+interface Last {
+  result: string;
+  durationMs?: number;
+  at: number;
+}
 
 type Tracker =
-  | { kind: 'script'; name: string; spec: CheckSpec; rf: RiseFallState; last?: Last; lastExit?: number; check?: PeriodicCheck; net?: NetProbe }
+  | {
+      kind: 'script';
+      name: string;
+      spec: CheckSpec;
+      rf: RiseFallState;
+      last?: Last;
+      lastExit?: number;
+      check?: PeriodicCheck;
+      net?: NetProbe;
+    }
   | { kind: 'interface'; name: string; status: CheckStatus; last?: Last }
   | { kind: 'file'; name: string; spec: TrackFileSpec; value: number; last?: Last; ft?: FileTracker }
-  | { kind: 'process'; name: string; spec: TrackProcessSpec; status: CheckStatus; count: number; last?: Last; pending?: { up: boolean; timer: TimerId } };
+  | {
+      kind: 'process';
+      name: string;
+      spec: TrackProcessSpec;
+      status: CheckStatus;
+      count: number;
+      last?: Last;
+      pending?: { up: boolean; timer: TimerId };
+    };
 
-interface InstanceRt { spec: InstanceTrackingSpec; tracks: TrackRef[]; agg: InstanceAggregate }
+interface InstanceRt {
+  spec: InstanceTrackingSpec;
+  tracks: TrackRef[];
+  agg: InstanceAggregate;
+}
 
 const silent: TrackLog = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 
@@ -84,9 +129,15 @@ export class TrackerSet {
   private started = false;
   private stopped = false;
 
-  constructor(private readonly cfg: TrackingConfig, private readonly o: TrackerSetOptions) {
+  constructor(
+    private readonly cfg: TrackingConfig,
+    private readonly o: TrackerSetOptions,
+  ) {
     this.clock = o.clock ?? realTrackClock;
-    const pidWatch = o.pidWatch === null || cfg.processes.length === 0 ? undefined : o.pidWatch ?? (o.scan ? undefined : nativePidWatch());
+    const pidWatch =
+      o.pidWatch === null || cfg.processes.length === 0
+        ? undefined
+        : (o.pidWatch ?? (o.scan ? undefined : nativePidWatch()));
     this.exits = new ProcessExitWatch((procs) => this.applyProcesses(procs, false), pidWatch);
     this.log = o.log ?? silent;
     const checks = new Map(cfg.checks.map((c) => [c.name, c]));
@@ -113,13 +164,19 @@ export class TrackerSet {
     for (const rt of this.instances.values()) rt.agg = this.compute(rt);
   }
 
-  private makeTracker(t: TrackRef, checks: Map<string, CheckSpec>, files: Map<string, TrackFileSpec>, procs: Map<string, TrackProcessSpec>): Tracker | undefined {
+  private makeTracker(
+    t: TrackRef,
+    checks: Map<string, CheckSpec>,
+    files: Map<string, TrackFileSpec>,
+    procs: Map<string, TrackProcessSpec>,
+  ): Tracker | undefined {
     switch (t.kind) {
       case 'script': {
         const spec = checks.get(t.name);
         return spec && { kind: 'script', name: t.name, spec, rf: initialRiseFall(spec.rise, spec.initFail) };
       }
-      case 'interface': return { kind: 'interface', name: t.name, status: 'init' };
+      case 'interface':
+        return { kind: 'interface', name: t.name, status: 'init' };
       case 'file': {
         const spec = files.get(t.name);
         return spec && { kind: 'file', name: t.name, spec, value: 0 };
@@ -151,10 +208,24 @@ export class TrackerSet {
       const p = prev.trackers.get(k);
       if (!p || p.kind !== t.kind) continue;
       if ('spec' in t && 'spec' in p && JSON.stringify(t.spec) !== JSON.stringify(p.spec)) continue;
-      if (t.kind === 'script' && p.kind === 'script') { t.rf = p.rf; t.last = p.last; t.lastExit = p.lastExit; }
-      if (t.kind === 'interface' && p.kind === 'interface') { t.status = p.status; t.last = p.last; }
-      if (t.kind === 'file' && p.kind === 'file') { t.value = p.value; t.last = p.last; }
-      if (t.kind === 'process' && p.kind === 'process') { t.status = p.status; t.count = p.count; t.last = p.last; }
+      if (t.kind === 'script' && p.kind === 'script') {
+        t.rf = p.rf;
+        t.last = p.last;
+        t.lastExit = p.lastExit;
+      }
+      if (t.kind === 'interface' && p.kind === 'interface') {
+        t.status = p.status;
+        t.last = p.last;
+      }
+      if (t.kind === 'file' && p.kind === 'file') {
+        t.value = p.value;
+        t.last = p.last;
+      }
+      if (t.kind === 'process' && p.kind === 'process') {
+        t.status = p.status;
+        t.count = p.count;
+        t.last = p.last;
+      }
     }
     for (const rt of this.instances.values()) rt.agg = this.compute(rt);
   }
@@ -181,7 +252,10 @@ export class TrackerSet {
     this.exits.close();
     const waits: Promise<void>[] = [];
     for (const t of this.trackers.values()) {
-      if (t.kind === 'script') { if (t.check) waits.push(t.check.stop()); t.net?.close(); }
+      if (t.kind === 'script') {
+        if (t.check) waits.push(t.check.stop());
+        t.net?.close();
+      }
       if (t.kind === 'file') t.ft?.stop();
       if (t.kind === 'process' && t.pending) this.clock.clearTimeout(t.pending.timer);
     }
@@ -207,8 +281,13 @@ export class TrackerSet {
     return contributions(rt.tracks, (r) => this.value(r)).map((c) => {
       const t = this.trackers.get(key(c.ref.kind, c.ref.name));
       const row: TrackerRow = {
-        name: c.ref.name, type: t?.kind === 'script' ? t.spec.kind : c.ref.kind,
-        status: statusOf(t, c.fault), weight: c.ref.weight, reverse: c.ref.reverse, delta: c.delta, fault: c.fault,
+        name: c.ref.name,
+        type: t?.kind === 'script' ? t.spec.kind : c.ref.kind,
+        status: statusOf(t, c.fault),
+        weight: c.ref.weight,
+        reverse: c.ref.reverse,
+        delta: c.delta,
+        fault: c.fault,
       };
       if (t?.last) {
         row.lastResult = t.last.result;
@@ -233,7 +312,9 @@ export class TrackerSet {
         probe = (): Promise<ScriptResult> => Promise.resolve({ ok: false, detail, durationMs: 0, notRun: true });
       } else {
         probe = scriptProbe({
-          argv: spec.argv, intervalMs: spec.intervalMs, clock: this.clock,
+          argv: spec.argv,
+          intervalMs: spec.intervalMs,
+          clock: this.clock,
           ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
           ...(id ? { uid: id.uid, gid: id.gid } : {}),
           ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
@@ -245,14 +326,24 @@ export class TrackerSet {
       probe = t.net.probe;
     }
     t.check = new PeriodicCheck({
-      intervalMs: spec.intervalMs, clock: this.clock, probe,
+      intervalMs: spec.intervalMs,
+      clock: this.clock,
+      probe,
       onResult: (r) => this.onCheckResult(t, r),
-      onSkip: () => this.log.info({ event: 'track.skip', tracker: t.name }, `Track script ${t.name} is already running, expect idle - skipping run`),
+      onSkip: () =>
+        this.log.info(
+          { event: 'track.skip', tracker: t.name },
+          `Track script ${t.name} is already running, expect idle - skipping run`,
+        ),
     });
     t.check.start();
   }
 
-  private scriptIdentity(name: string, user: string | undefined, group: string | undefined): ScriptIdentity | undefined | string {
+  private scriptIdentity(
+    name: string,
+    user: string | undefined,
+    group: string | undefined,
+  ): ScriptIdentity | undefined | string {
     if (user === undefined) return this.cfg.scriptUser;
     const r = resolveUser(user, group);
     if (r.ok) return r.id;
@@ -264,22 +355,33 @@ export class TrackerSet {
   private onCheckResult(t: Extract<Tracker, { kind: 'script' }>, r: ScriptResult): void {
     t.last = { result: r.detail, durationMs: r.durationMs, at: this.clock.wallMs() };
     if (r.exitCode !== undefined && r.exitCode !== t.lastExit) {
-      if (t.lastExit !== undefined || r.exitCode !== 0) this.log.info({ event: 'track.exit', tracker: t.name, code: r.exitCode }, `Script \`${t.name}\` now returning ${r.exitCode}`);
+      if (t.lastExit !== undefined || r.exitCode !== 0)
+        this.log.info(
+          { event: 'track.exit', tracker: t.name, code: r.exitCode },
+          `Script \`${t.name}\` now returning ${r.exitCode}`,
+        );
       t.lastExit = r.exitCode;
     }
     const before = t.rf;
     t.rf = feedResult(t.rf, r.ok, t.spec.rise, t.spec.fall);
     if (before.status === t.rf.status) return;
     const what = t.rf.status === 'up' ? 'succeeded' : r.timedOut ? 'timed_out' : `failed (${r.detail})`;
-    this.log.info({ event: 'track.change', tracker: t.name, status: t.rf.status, result: r.detail }, `VRRP_Script(${t.name}) ${what}`);
-    this.changed(t, `${t.name} ${t.rf.status === 'up' ? `succeeded (${r.detail})` : r.timedOut ? `timed out (${r.detail})` : `failed (${r.detail})`}`);
+    this.log.info(
+      { event: 'track.change', tracker: t.name, status: t.rf.status, result: r.detail },
+      `VRRP_Script(${t.name}) ${what}`,
+    );
+    this.changed(
+      t,
+      `${t.name} ${t.rf.status === 'up' ? `succeeded (${r.detail})` : r.timedOut ? `timed out (${r.detail})` : `failed (${r.detail})`}`,
+    );
   }
 
   // ---- files ----
 
   private async startFile(t: Extract<Tracker, { kind: 'file' }>): Promise<void> {
     const ft = new FileTracker({
-      path: t.spec.path, clock: this.clock,
+      path: t.spec.path,
+      clock: this.clock,
       ...(t.spec.pollMs !== undefined ? { pollMs: t.spec.pollMs } : {}),
       ...(t.spec.initFile ? { initFile: t.spec.initFile } : {}),
       onValue: (v) => this.onFileValue(t, v),
@@ -287,7 +389,10 @@ export class TrackerSet {
     });
     t.ft = ft;
     await ft.start();
-    if (this.stopped) { ft.stop(); return; }
+    if (this.stopped) {
+      ft.stop();
+      return;
+    }
     if (ft.value !== t.value) this.onFileValue(t, ft.value);
     else t.last = { result: `value ${t.value}`, at: this.clock.wallMs() };
   }
@@ -295,7 +400,10 @@ export class TrackerSet {
   private onFileValue(t: Extract<Tracker, { kind: 'file' }>, v: number): void {
     t.value = v;
     t.last = { result: `value ${v}`, at: this.clock.wallMs() };
-    this.log.info({ event: 'track.file', tracker: t.name, value: v }, `Tracked file ${t.name} (${t.spec.path}) now ${v}`);
+    this.log.info(
+      { event: 'track.file', tracker: t.name, value: v },
+      `Tracked file ${t.name} (${t.spec.path}) now ${v}`,
+    );
     this.changed(t, `track_file ${t.name} is ${v}`);
   }
 
@@ -303,13 +411,18 @@ export class TrackerSet {
 
   private armProcessScan(): void {
     if (this.stopped || ![...this.trackers.values()].some((t) => t.kind === 'process')) return;
-    this.procTimer = this.clock.setTimeout(() => {
-      void this.scanProcesses(false).finally(() => this.armProcessScan());
-    }, Math.max(50, this.cfg.processPollMs ?? 1000));
+    this.procTimer = this.clock.setTimeout(
+      () => {
+        void this.scanProcesses(false).finally(() => this.armProcessScan());
+      },
+      Math.max(50, this.cfg.processPollMs ?? 1000),
+    );
   }
 
   private async scanProcesses(initial: boolean): Promise<void> {
-    const ts = [...this.trackers.values()].filter((t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process');
+    const ts = [...this.trackers.values()].filter(
+      (t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process',
+    );
     const withArgv = ts.some((t) => wantsFullCommand(t.spec));
     const procs = await (this.o.scan ?? ((a: boolean) => scanProcesses('/proc', a)))(withArgv);
     if (this.stopped) return;
@@ -320,28 +433,45 @@ export class TrackerSet {
   /** Recounts every process tracker from a scan (or from the last one minus an exited process). */
   private applyProcesses(procs: ProcEntry[], initial: boolean): void {
     if (this.stopped) return;
-    const ts = [...this.trackers.values()].filter((t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process');
+    const ts = [...this.trackers.values()].filter(
+      (t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process',
+    );
     for (const t of ts) {
       t.count = countMatches(t.spec, procs);
       const up = hasQuorum(t.count, t.spec.quorum, t.spec.quorumMax);
       t.last = { result: `${t.count} running`, at: this.clock.wallMs() };
       const want: CheckStatus = up ? 'up' : 'down';
       if (want === t.status) {
-        if (t.pending) { this.clock.clearTimeout(t.pending.timer); t.pending = undefined; }
+        if (t.pending) {
+          this.clock.clearTimeout(t.pending.timer);
+          t.pending = undefined;
+        }
         continue;
       }
-      const delay = initial ? 0 : (up ? t.spec.forkDelayMs : t.spec.terminateDelayMs) ?? 0;
-      if (delay <= 0) { this.setProcess(t, up); continue; }
+      const delay = initial ? 0 : ((up ? t.spec.forkDelayMs : t.spec.terminateDelayMs) ?? 0);
+      if (delay <= 0) {
+        this.setProcess(t, up);
+        continue;
+      }
       if (t.pending?.up === up) continue;
       if (t.pending) this.clock.clearTimeout(t.pending.timer);
-      t.pending = { up, timer: this.clock.setTimeout(() => { t.pending = undefined; this.setProcess(t, up); }, delay) };
+      t.pending = {
+        up,
+        timer: this.clock.setTimeout(() => {
+          t.pending = undefined;
+          this.setProcess(t, up);
+        }, delay),
+      };
     }
   }
 
   private setProcess(t: Extract<Tracker, { kind: 'process' }>, up: boolean): void {
     t.status = up ? 'up' : 'down';
     const q = `quorum ${t.spec.quorum ?? 1}${t.spec.quorumMax !== undefined ? `..${t.spec.quorumMax}` : ''}`;
-    this.log.info({ event: 'track.process', tracker: t.name, count: t.count }, `Quorum ${up ? 'gained' : 'lost'} for tracked process ${t.name}`);
+    this.log.info(
+      { event: 'track.process', tracker: t.name, count: t.count },
+      `Quorum ${up ? 'gained' : 'lost'} for tracked process ${t.name}`,
+    );
     this.changed(t, `process ${t.name} quorum ${up ? 'gained' : 'lost'} (${t.count} running, ${q})`);
   }
 
@@ -351,10 +481,14 @@ export class TrackerSet {
     const t = this.trackers.get(key(r.kind, r.name));
     if (!t) return undefined;
     switch (t.kind) {
-      case 'script': return { kind: 'script', status: t.rf.status };
-      case 'interface': return { kind: 'interface', status: t.status };
-      case 'file': return { kind: 'file', value: t.value };
-      case 'process': return { kind: 'process', status: t.status };
+      case 'script':
+        return { kind: 'script', status: t.rf.status };
+      case 'interface':
+        return { kind: 'interface', status: t.status };
+      case 'file':
+        return { kind: 'file', value: t.value };
+      case 'process':
+        return { kind: 'process', status: t.status };
     }
   }
 
@@ -381,9 +515,12 @@ function defaultNetProbe(spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock):
 function statusOf(t: Tracker | undefined, fault: boolean): CheckStatus {
   if (!t) return 'init';
   switch (t.kind) {
-    case 'script': return t.rf.status;
-    case 'file': return fault ? 'down' : 'up';
-    default: return t.status;
+    case 'script':
+      return t.rf.status;
+    case 'file':
+      return fault ? 'down' : 'up';
+    default:
+      return t.status;
   }
 }
 

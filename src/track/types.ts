@@ -111,7 +111,10 @@ export interface InstanceTrackingSpec {
   tracks: TrackRef[];
 }
 
-export interface ScriptIdentity { uid: number; gid: number }
+export interface ScriptIdentity {
+  uid: number;
+  gid: number;
+}
 
 export interface TrackingConfig {
   checks: CheckSpec[];

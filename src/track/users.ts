@@ -5,11 +5,17 @@
 import { readFileSync } from 'node:fs';
 import type { ScriptIdentity } from './types.js';
 
-export interface IdFiles { passwd?: string; group?: string }
+export interface IdFiles {
+  passwd?: string;
+  group?: string;
+}
 
 function table(path: string): string[][] {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'));
   } catch {
     return [];
   }

@@ -8,7 +8,10 @@ import type { InstanceTrackingSpec, TrackRef } from './types.js';
 /** Contribution at or below this makes a track_file a fault (keepalived's -254). */
 export const FILE_FAULT = -254;
 
-export interface NormalisedTracks { tracks: TrackRef[]; warnings: string[] }
+export interface NormalisedTracks {
+  tracks: TrackRef[];
+  warnings: string[];
+}
 
 /**
  * Applies keepalived's vrrp_complete_instance() rules. An address owner (priority 255) cannot
@@ -21,17 +24,26 @@ export function normaliseTracks(spec: InstanceTrackingSpec): NormalisedTracks {
   const owner = spec.basePriority === 255;
   const syncNoWeight = !!spec.inSyncGroup && !spec.syncGroupTrackingWeight;
   if (!owner && !syncNoWeight) return { tracks: dedupe(spec.tracks), warnings: [] };
-  const why = syncNoWeight ? 'sync group (set sync_group_tracking_weight to keep weights)' : 'priority 255 (address owner)';
+  const why = syncNoWeight
+    ? 'sync group (set sync_group_tracking_weight to keep weights)'
+    : 'priority 255 (address owner)';
   const tracks: TrackRef[] = [];
   const warnings: string[] = [];
   for (const t of dedupe(spec.tracks)) {
-    if (t.weight === 0) { tracks.push(t); continue; }
+    if (t.weight === 0) {
+      tracks.push(t);
+      continue;
+    }
     if (t.kind === 'interface' && syncNoWeight) {
       tracks.push({ ...t, weight: 0 });
-      warnings.push(`(${spec.name}) ignoring weight of tracked interface ${t.name} due to ${why}: it now puts the instance in FAULT when down`);
+      warnings.push(
+        `(${spec.name}) ignoring weight of tracked interface ${t.name} due to ${why}: it now puts the instance in FAULT when down`,
+      );
     } else if (t.kind === 'file' && t.weight === 1) {
       tracks.push({ ...t, weight: 0 });
-      warnings.push(`(${spec.name}) ignoring weight of tracked file ${t.name} due to ${why}: a non-zero value now means FAULT (specify weight 0 to silence this)`);
+      warnings.push(
+        `(${spec.name}) ignoring weight of tracked file ${t.name} due to ${why}: a non-zero value now means FAULT (specify weight 0 to silence this)`,
+      );
     } else {
       warnings.push(`(${spec.name}) ignoring tracked ${t.kind} ${t.name} with weight ${t.weight} due to ${why}`);
     }

@@ -21,7 +21,9 @@ export interface Clock {
   cancel(h: TimerHandle): void;
 }
 
-export interface TimerHandle { readonly id: number }
+export interface TimerHandle {
+  readonly id: number;
+}
 
 const origin = process.hrtime.bigint();
 
@@ -39,7 +41,10 @@ export const realClock: Clock = (() => {
       const arm = (): void => {
         const delayMs = Math.max(0, (atUs - nowUs()) / 1000);
         const t = setTimeout(() => {
-          if (nowUs() < atUs) { arm(); return; }
+          if (nowUs() < atUs) {
+            arm();
+            return;
+          }
           timers.delete(id);
           fn();
         }, Math.ceil(delayMs));
@@ -51,7 +56,10 @@ export const realClock: Clock = (() => {
     },
     cancel(h) {
       const t = timers.get(h.id);
-      if (t) { clearTimeout(t); timers.delete(h.id); }
+      if (t) {
+        clearTimeout(t);
+        timers.delete(h.id);
+      }
     },
   };
 })();
@@ -64,14 +72,30 @@ export function afterMs(clock: Clock, ms: number, fn: () => void, opts?: { weak?
 }
 
 /** Monotonic milliseconds (fractional) from the clock: durations in ms-configured code. */
-export function monoMs(clock: Clock): number { return clock.nowUs() / US_PER_MS; }
+export function monoMs(clock: Clock): number {
+  return clock.nowUs() / US_PER_MS;
+}
 
 /** Waits `ms`; resolves true when the time has passed, false at once when `signal` aborts. */
 export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: { weak?: boolean }): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) { resolve(false); return; }
-    const onAbort = (): void => { clock.cancel(h); resolve(false); };
-    const h = afterMs(clock, ms, () => { signal?.removeEventListener('abort', onAbort); resolve(true); }, opts);
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    const onAbort = (): void => {
+      clock.cancel(h);
+      resolve(false);
+    };
+    const h = afterMs(
+      clock,
+      ms,
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      opts,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -82,8 +106,9 @@ export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: {
  */
 export function timeoutSignal(clock: Clock, ms: number): { signal: AbortSignal; clear(): void } {
   const ctl = new AbortController();
-  const h = afterMs(clock, ms, () => ctl.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
-    { weak: true });
+  const h = afterMs(clock, ms, () => ctl.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), {
+    weak: true,
+  });
   return { signal: ctl.signal, clear: () => clock.cancel(h) };
 }
 
@@ -109,7 +134,9 @@ export function trackClockFrom(c: Clock): TrackClock {
     now: () => monoMs(c),
     wallMs: () => c.wallMs(),
     setTimeout: (fn, ms) => afterMs(c, ms, fn, { weak: true }),
-    clearTimeout: (id) => { if (id !== undefined) c.cancel(id as TimerHandle); },
+    clearTimeout: (id) => {
+      if (id !== undefined) c.cancel(id as TimerHandle);
+    },
   };
 }
 

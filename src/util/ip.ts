@@ -19,7 +19,12 @@ export function ipBytes(addr: string, family?: 4 | 6): Buffer | undefined {
   let v4: Buffer | undefined;
   if (text.includes('.')) {
     const colon = text.lastIndexOf(':');
-    v4 = Buffer.from(text.slice(colon + 1).split('.').map(Number));
+    v4 = Buffer.from(
+      text
+        .slice(colon + 1)
+        .split('.')
+        .map(Number),
+    );
     text = `${text.slice(0, colon + 1)}0:0`;
   }
   const [head = '', tail] = text.includes('::') ? text.split('::') : [text, undefined];
@@ -38,12 +43,19 @@ export function ipString(b: Uint8Array): string | undefined {
   if (b.length !== 16) return undefined;
   const words: string[] = [];
   for (let i = 0; i < 16; i += 2) words.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  let best = -1, bestLen = 1;
+  let best = -1,
+    bestLen = 1;
   for (let i = 0; i < 8;) {
-    if (words[i] !== '0') { i++; continue; }
+    if (words[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && words[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return words.join(':');

@@ -22,7 +22,12 @@ export interface LogOptions {
 }
 
 const LEVEL_NAMES: Record<number, string> = {
-  10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL',
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO ',
+  40: 'WARN ',
+  50: 'ERROR',
+  60: 'FATAL',
 };
 
 const SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'event', 'instance']);
@@ -38,7 +43,11 @@ export function formatLogBody(rec: Record<string, unknown>): string {
     const s = typeof v === 'string' ? v : JSON.stringify(v);
     extras.push(`${escapeControl(k)}=${/[\s"]/.test(s) ? JSON.stringify(s) : escapeControl(s)}`);
   }
-  const tail = rec.event ? ` [${String(rec.event)}${extras.length ? ' ' + extras.join(' ') : ''}]` : extras.length ? ` [${extras.join(' ')}]` : '';
+  const tail = rec.event
+    ? ` [${String(rec.event)}${extras.length ? ' ' + extras.join(' ') : ''}]`
+    : extras.length
+      ? ` [${extras.join(' ')}]`
+      : '';
   return `${inst}${msg}${tail}`;
 }
 
@@ -87,7 +96,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
       base: opts.base ?? null,
       timestamp: pino.stdTimeFunctions.epochTime,
       // Secrets never reach a log line, whatever a caller passes by mistake.
-      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization'],
+        censor: '[redacted]',
+      },
     },
     dest as pino.DestinationStream,
   );

@@ -21,16 +21,32 @@ export interface LineLog {
   error(obj: object, msg: string): void;
 }
 
-export interface Summary { key: string; level: Level; obj: object; msg: string; suppressed: number; intervalMs: number }
+export interface Summary {
+  key: string;
+  level: Level;
+  obj: object;
+  msg: string;
+  suppressed: number;
+  intervalMs: number;
+}
 
-interface Window { endsAt: number; suppressed: number; level: Level; obj: object; msg: string }
+interface Window {
+  endsAt: number;
+  suppressed: number;
+  level: Level;
+  obj: object;
+  msg: string;
+}
 
 export const OVERFLOW_KEY = '(other keys)';
 
 export class LogAggregator {
   private readonly windows = new Map<string, Window>();
 
-  constructor(readonly intervalMs: number, readonly maxKeys = 1000) {}
+  constructor(
+    readonly intervalMs: number,
+    readonly maxKeys = 1000,
+  ) {}
 
   /** 'log': write this line now; 'count': it is counted into the key's next summary. */
   hit(key: string, nowMs: number, level: Level, obj: object, msg: string): 'log' | 'count' {
@@ -45,7 +61,9 @@ export class LogAggregator {
     }
     w.suppressed++;
     // The summary carries the latest line's fields and wording.
-    w.level = level; w.obj = obj; w.msg = msg;
+    w.level = level;
+    w.obj = obj;
+    w.msg = msg;
     return 'count';
   }
 
@@ -54,7 +72,10 @@ export class LogAggregator {
     const out: Summary[] = [];
     for (const [key, w] of this.windows) {
       if (w.endsAt > nowMs) continue;
-      if (w.suppressed === 0) { this.windows.delete(key); continue; }
+      if (w.suppressed === 0) {
+        this.windows.delete(key);
+        continue;
+      }
       out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
       w.suppressed = 0;
       w.endsAt = nowMs + this.intervalMs;
@@ -80,7 +101,9 @@ export class LogAggregator {
     return best;
   }
 
-  get keys(): number { return this.windows.size; }
+  get keys(): number {
+    return this.windows.size;
+  }
 }
 
 export interface RateLimitedLogOptions {
@@ -107,10 +130,18 @@ export class RateLimitedLog {
     this.arm();
   }
 
-  debug(key: string, obj: object, msg: string): void { this.line(key, 'debug', obj, msg); }
-  info(key: string, obj: object, msg: string): void { this.line(key, 'info', obj, msg); }
-  warn(key: string, obj: object, msg: string): void { this.line(key, 'warn', obj, msg); }
-  error(key: string, obj: object, msg: string): void { this.line(key, 'error', obj, msg); }
+  debug(key: string, obj: object, msg: string): void {
+    this.line(key, 'debug', obj, msg);
+  }
+  info(key: string, obj: object, msg: string): void {
+    this.line(key, 'info', obj, msg);
+  }
+  warn(key: string, obj: object, msg: string): void {
+    this.line(key, 'warn', obj, msg);
+  }
+  error(key: string, obj: object, msg: string): void {
+    this.line(key, 'error', obj, msg);
+  }
 
   /** Writes every pending summary and stops the timer. */
   stop(): void {
@@ -125,12 +156,17 @@ export class RateLimitedLog {
     if (at === undefined || (this.timerAt !== undefined && this.timerAt <= at)) return;
     if (this.timer) this.o.clock.cancel(this.timer);
     this.timerAt = at;
-    this.timer = afterMs(this.o.clock, Math.max(0, at - monoMs(this.o.clock)), () => {
-      this.timer = undefined;
-      this.timerAt = undefined;
-      for (const s of this.agg.due(monoMs(this.o.clock))) this.write(s);
-      this.arm();
-    }, { weak: true });
+    this.timer = afterMs(
+      this.o.clock,
+      Math.max(0, at - monoMs(this.o.clock)),
+      () => {
+        this.timer = undefined;
+        this.timerAt = undefined;
+        for (const s of this.agg.due(monoMs(this.o.clock))) this.write(s);
+        this.arm();
+      },
+      { weak: true },
+    );
   }
 
   private write(s: Summary): void {

@@ -40,7 +40,10 @@ function rebuild(): void {
   const w = new Set<string>();
   const short: string[] = [];
   for (const s of secrets) {
-    if (s.length < WINDOW) { short.push(s.toLowerCase()); continue; }
+    if (s.length < WINDOW) {
+      short.push(s.toLowerCase());
+      continue;
+    }
     for (const v of variants(s)) {
       const lv = v.toLowerCase();
       for (let i = 0; i + WINDOW <= lv.length; i++) w.add(lv.slice(i, i + WINDOW));
@@ -75,7 +78,10 @@ export function redactSecrets(text: string): string {
   let i = 0;
   if (windows.size > 0) {
     while (i + WINDOW <= lower.length) {
-      if (!windows.has(lower.slice(i, i + WINDOW))) { i++; continue; }
+      if (!windows.has(lower.slice(i, i + WINDOW))) {
+        i++;
+        continue;
+      }
       let end = i + WINDOW;
       // Extend while the next window still belongs to a secret.
       while (end < lower.length && windows.has(lower.slice(end - WINDOW + 1, end + 1))) end++;
@@ -103,10 +109,14 @@ export function escapeControl(s: string): string {
   // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     switch (c) {
-      case '\n': return '\\n';
-      case '\r': return '\\r';
-      case '\t': return '\\t';
-      default: return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default:
+        return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
     }
   });
 }

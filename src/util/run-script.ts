@@ -44,8 +44,7 @@ export interface RunResult {
 export type ScriptRunner = (req: RunRequest) => Promise<RunResult>;
 
 export type Resolved =
-  | { ok: true; file: string; args: string[]; argv0: string; viaShell: boolean }
-  | { ok: false; error: string };
+  { ok: true; file: string; args: string[]; argv0: string; viaShell: boolean } | { ok: false; error: string };
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -61,9 +60,17 @@ export function resolveCommand(argv: readonly string[], env: NodeJS.ProcessEnv =
   const path = cmd.includes('/') ? cmd : lookPath(cmd, env.PATH ?? DEFAULT_PATH);
   if (!path) return { ok: false, error: `${cmd}: not found in PATH` };
   let st;
-  try { st = statSync(path); } catch (e) { return { ok: false, error: `${path}: ${errCode(e)}` }; }
+  try {
+    st = statSync(path);
+  } catch (e) {
+    return { ok: false, error: `${path}: ${errCode(e)}` };
+  }
   if (!st.isFile()) return { ok: false, error: `${path}: not a regular file` };
-  try { accessSync(path, constants.X_OK); } catch { return { ok: false, error: `${path}: not executable` }; }
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    return { ok: false, error: `${path}: not executable` };
+  }
   if (!hasExecHeader(path)) {
     // No shebang: keepalived falls back to system(), i.e. the shell reads the file as a script.
     return { ok: true, file: '/bin/sh', args: [path, ...rest], argv0: '/bin/sh', viaShell: true };
@@ -78,7 +85,9 @@ function lookPath(name: string, pathVar: string): string | undefined {
     try {
       accessSync(p, constants.X_OK);
       if (statSync(p).isFile()) return p;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return undefined;
 }
@@ -131,10 +140,19 @@ export const runScript: ScriptRunner = (req) => {
       if (phase !== 'running') return;
       phase = 'term';
       killGroup(pid, 'SIGTERM');
-      killTimer = clock.setTimeout(() => { phase = 'kill'; killGroup(pid, 'SIGKILL'); }, req.killGraceMs ?? 2000);
+      killTimer = clock.setTimeout(() => {
+        phase = 'kill';
+        killGroup(pid, 'SIGKILL');
+      }, req.killGraceMs ?? 2000);
     };
-    const timer = clock.setTimeout(() => { why ??= 'timeout'; terminate(); }, req.timeoutMs);
-    const onAbort = (): void => { why ??= abortText(req.signal?.reason); terminate(); };
+    const timer = clock.setTimeout(() => {
+      why ??= 'timeout';
+      terminate();
+    }, req.timeoutMs);
+    const onAbort = (): void => {
+      why ??= abortText(req.signal?.reason);
+      terminate();
+    };
     req.signal?.addEventListener('abort', onAbort, { once: true });
     if (req.signal?.aborted) onAbort();
     let settled = false;
@@ -146,7 +164,9 @@ export const runScript: ScriptRunner = (req) => {
       req.signal?.removeEventListener('abort', onAbort);
       resolve({ ...res, durationMs: clock.now() - t0 });
     };
-    child.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, detail: `cannot run ${req.argv[0]}: ${e.code ?? e.message}`, notRun: true }));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      done({ ok: false, detail: `cannot run ${req.argv[0]}: ${e.code ?? e.message}`, notRun: true }),
+    );
     child.on('exit', (code, sig) => {
       if (phase !== 'running') {
         // Whatever it left behind in its group goes too (keepalived does the same after a TERM).
@@ -173,5 +193,9 @@ function abortText(reason: unknown): string {
 
 function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   if (!pid) return;
-  try { process.kill(-pid, sig); } catch { /* already gone */ }
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    /* already gone */
+  }
 }

@@ -6,12 +6,18 @@
 import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { registerSecret } from './redact.js';
 
-export interface WarnLog { warn(obj: object, msg: string): void }
+export interface WarnLog {
+  warn(obj: object, msg: string): void;
+}
 
 /** Why `path` is too open for a secret, or undefined when only its owner can read it. */
 export function secretFileProblem(path: string): string | undefined {
   let st;
-  try { st = statSync(path); } catch { return undefined; } // nothing to judge (the read reports a missing file)
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  } // nothing to judge (the read reports a missing file)
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
   if (st.mode & 0o004) return `readable by everyone (mode ${mode}; chmod 600 it)`;
   if (st.mode & 0o040) return `readable by group ${st.gid} (mode ${mode}; chmod 600 it)`;
@@ -21,7 +27,9 @@ export function secretFileProblem(path: string): string | undefined {
     if (l.isSymbolicLink() && l.uid !== st.uid) {
       return `a symlink owned by uid ${l.uid} to a file owned by uid ${st.uid}`;
     }
-  } catch { /* raced */ }
+  } catch {
+    /* raced */
+  }
   return undefined;
 }
 
@@ -30,7 +38,10 @@ export function secretFileProblem(path: string): string | undefined {
  * redaction: the one call for every secret floatd reads from a file. Throws what readFileSync throws.
  */
 export function readSecretFile(
-  path: string, log: WarnLog, what: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+  path: string,
+  log: WarnLog,
+  what: string,
+  read: (p: string) => string = (p) => readFileSync(p, 'utf8'),
 ): string {
   const value = read(path).trim();
   warnIfWorldReadable(path, log, what, value);

@@ -56,25 +56,51 @@ export class InstanceCore {
     this.hooks = hooks;
   }
 
-  get state(): VrrpState { return this._state; }
+  get state(): VrrpState {
+    return this._state;
+  }
   /** What it would be without sync-group constraints (keepalived's wantstate). */
-  get wantState(): VrrpState { return this._wantState; }
-  get basePriority(): number { return this._base; }
-  get effectivePriority(): number { return this._effective; }
-  get masterAddress(): string | undefined { return this._masterAddress; }
-  get masterPriority(): number | undefined { return this._masterPriority; }
+  get wantState(): VrrpState {
+    return this._wantState;
+  }
+  get basePriority(): number {
+    return this._base;
+  }
+  get effectivePriority(): number {
+    return this._effective;
+  }
+  get masterAddress(): string | undefined {
+    return this._masterAddress;
+  }
+  get masterPriority(): number | undefined {
+    return this._masterPriority;
+  }
   /** Interval used for the down timer (v3 BACKUP adopts the master's). */
-  get masterAdverIntCs(): number { return this._masterAdverIntCs; }
+  get masterAdverIntCs(): number {
+    return this._masterAdverIntCs;
+  }
   /** Own fault triggers (from tracking), not counting a fault imposed by the sync group. */
-  get faults(): readonly string[] { return this._faults; }
-  get faulted(): boolean { return this._faults.length > 0 || this._groupFault; }
-  get timers(): ReadonlyMap<TimerName, number> { return this._timers; }
+  get faults(): readonly string[] {
+    return this._faults;
+  }
+  get faulted(): boolean {
+    return this._faults.length > 0 || this._groupFault;
+  }
+  get timers(): ReadonlyMap<TimerName, number> {
+    return this._timers;
+  }
   /** Active soft holds, by key. */
-  get holds(): readonly string[] { return [...this._holds.keys()]; }
+  get holds(): readonly string[] {
+    return [...this._holds.keys()];
+  }
   /** Closed gates, by key. */
-  get gates(): readonly string[] { return [...this._gates.keys()]; }
+  get gates(): readonly string[] {
+    return [...this._gates.keys()];
+  }
   /** Stopped, but still holding the VIPs until the new MASTER speaks (or the bound passes). */
-  get handoverPending(): boolean { return this._handoverPending; }
+  get handoverPending(): boolean {
+    return this._handoverPending;
+  }
 
   nextDeadline(): number | undefined {
     let min: number | undefined;
@@ -82,14 +108,19 @@ export class InstanceCore {
     return min;
   }
 
-  skewUs(): number { return skewUs(this.params.version, this._effective, this._masterAdverIntCs); }
+  skewUs(): number {
+    return skewUs(this.params.version, this._effective, this._masterAdverIntCs);
+  }
   masterDownUs(): number {
     return masterDownUs(this.params.version, this._effective, this._masterAdverIntCs, this.params.downTimerAdverts);
   }
 
-  protected tag(): string { return `(${this.params.name})`; }
-  protected timeoutReason(): Reason { return { kind: 'advert_timeout',
-    text: `${this.tag()} Receive advertisement timeout` }; }
+  protected tag(): string {
+    return `(${this.params.name})`;
+  }
+  protected timeoutReason(): Reason {
+    return { kind: 'advert_timeout', text: `${this.tag()} Receive advertisement timeout` };
+  }
 
   protected setTimer(out: Action[], timer: TimerName, at: number): void {
     this._timers.set(timer, at);
@@ -112,18 +143,25 @@ export class InstanceCore {
     out.push({ type: 'transition', from, to, reason });
   }
 
-  protected isOwnerMaster(): boolean { return this._base === 255 && this.params.initialState === 'MASTER'; }
+  protected isOwnerMaster(): boolean {
+    return this._base === 255 && this.params.initialState === 'MASTER';
+  }
 
   /**
    * Enter BACKUP with the down timer at `now + delay` ('full' = Master_Down_Interval, after
    * adopting `adoptCs` as the master's interval for v3).
    */
-  protected enterBackup(now: number, out: Action[], reason: Reason, delayUs: number | 'full',
+  protected enterBackup(
+    now: number,
+    out: Action[],
+    reason: Reason,
+    delayUs: number | 'full',
     cause: Reason = this.timeoutReason(),
-    adoptCs?: number): void {
+    adoptCs?: number,
+  ): void {
     this.cancelAll(out);
-    this._masterAdverIntCs = adoptCs !== undefined && this.params.version === 3 ?
-      adoptCs : this.params.advertIntervalCs;
+    this._masterAdverIntCs =
+      adoptCs !== undefined && this.params.version === 3 ? adoptCs : this.params.advertIntervalCs;
     this._wantState = 'BACKUP';
     this._preemptUntil = undefined;
     this.transition(out, 'BACKUP', reason);
@@ -215,8 +253,8 @@ export class InstanceCore {
     const eff = effectivePriority(this._base, delta);
     this._effective = this._holds.size > 0 && eff !== 255 ? HOLD_PRIORITY : eff;
     if (this._effective === from) return;
-    const text = `${this.tag()} Changing effective priority from ${from} to ${this._effective}`
-      + (why ? ` (${why})` : '');
+    const text =
+      `${this.tag()} Changing effective priority from ${from} to ${this._effective}` + (why ? ` (${why})` : '');
     out.push({ type: 'priorityChanged', from, to: this._effective, reason: text });
     if (this._state === 'MASTER') this._masterPriority = this._effective;
     const due = this._timers.get('masterDown');

@@ -10,7 +10,15 @@ import { InstanceCore } from './fsm-core.js';
 import type { Action, Event, Reason, TimerName } from './types.js';
 
 export type {
-  Action, Event, GarpBurst, InstanceParams, Reason, ReasonKind, SyncDirective, TimerName, VrrpState,
+  Action,
+  Event,
+  GarpBurst,
+  InstanceParams,
+  Reason,
+  ReasonKind,
+  SyncDirective,
+  TimerName,
+  VrrpState,
 } from './types.js';
 export { HOLD_PRIORITY, type InstanceHooks } from './fsm-core.js';
 
@@ -18,17 +26,39 @@ export class VrrpInstance extends InstanceCore {
   step(now: number, ev: Event): Action[] {
     const out: Action[] = [];
     switch (ev.type) {
-      case 'start': this.onStart(now, out, ev.wasMaster === true); break;
-      case 'advert': this.onAdvert(now, ev, out); break;
-      case 'timer': this.onTimer(now, ev.timer, out); break;
-      case 'tracking': this.onTracking(now, ev, out); break;
-      case 'vipRemovedExternally': this.onVipRemoved(now, out); break;
-      case 'shutdown': this.onShutdown(now, ev.handover === true, out); break;
-      case 'handover': this.onHandover(now, ev, out); break;
-      case 'syncGroup': this.onSync(now, ev, out); break;
-      case 'vipsReady': this.firstAdvert(out); break;
-      case 'hold': this.setHold(out, ev.key, ev.on, ev.untilUs, ev.text ?? `${ev.key} ${ev.on ? 'on' : 'off'}`); break;
-      case 'inhibit': this.onInhibit(now, ev, out); break;
+      case 'start':
+        this.onStart(now, out, ev.wasMaster === true);
+        break;
+      case 'advert':
+        this.onAdvert(now, ev, out);
+        break;
+      case 'timer':
+        this.onTimer(now, ev.timer, out);
+        break;
+      case 'tracking':
+        this.onTracking(now, ev, out);
+        break;
+      case 'vipRemovedExternally':
+        this.onVipRemoved(now, out);
+        break;
+      case 'shutdown':
+        this.onShutdown(now, ev.handover === true, out);
+        break;
+      case 'handover':
+        this.onHandover(now, ev, out);
+        break;
+      case 'syncGroup':
+        this.onSync(now, ev, out);
+        break;
+      case 'vipsReady':
+        this.firstAdvert(out);
+        break;
+      case 'hold':
+        this.setHold(out, ev.key, ev.on, ev.untilUs, ev.text ?? `${ev.key} ${ev.on ? 'on' : 'off'}`);
+        break;
+      case 'inhibit':
+        this.onInhibit(now, ev, out);
+        break;
     }
     return out;
   }
@@ -46,8 +76,10 @@ export class VrrpInstance extends InstanceCore {
       return;
     }
     if (wasMaster && !gated) {
-      this.becomeMaster(now, out, { kind: 'init',
-        text: `${this.tag()} Entering MASTER STATE (was MASTER before reload)` });
+      this.becomeMaster(now, out, {
+        kind: 'init',
+        text: `${this.tag()} Entering MASTER STATE (was MASTER before reload)`,
+      });
       return;
     }
     // Stale VIPs left by a crash go first; then wait the full Master_Down_Interval.
@@ -70,8 +102,12 @@ export class VrrpInstance extends InstanceCore {
   private backupRx(now: number, ev: Extract<Event, { type: 'advert' }>, out: Action[]): void {
     if (ev.priority === 0) {
       out.push({ type: 'log', level: 'info', text: `${this.tag()} Backup received priority 0 advertisement` });
-      this._downCause = { kind: 'priority_zero', text: `${this.tag()} Backup received priority 0 advertisement`,
-        peer: ev.from, peerPriority: 0 };
+      this._downCause = {
+        kind: 'priority_zero',
+        text: `${this.tag()} Backup received priority 0 advertisement`,
+        peer: ev.from,
+        peerPriority: 0,
+      };
       this.setTimer(out, 'masterDown', now + this.skewUs());
       return;
     }
@@ -86,8 +122,11 @@ export class VrrpInstance extends InstanceCore {
         if (ev.priority >= this._effective) this._preemptUntil = undefined;
         else if (this._preemptUntil === undefined) {
           this._preemptUntil = now + p.preemptDelayUs;
-          out.push({ type: 'log', level: 'info',
-            text: `${this.tag()} start preempt delay (${p.preemptDelayUs / 1e6} s)` });
+          out.push({
+            type: 'log',
+            level: 'info',
+            text: `${this.tag()} start preempt delay (${p.preemptDelayUs / 1e6} s)`,
+          });
         }
       }
       this._downCause = this.timeoutReason();
@@ -95,8 +134,11 @@ export class VrrpInstance extends InstanceCore {
       return;
     }
     // Lower priority and we may preempt: discard, and do NOT refresh the down timer.
-    out.push({ type: 'log', level: 'info',
-      text: `${this.tag()} received lower priority (${ev.priority}) advert from ${ev.from} - discarding` });
+    out.push({
+      type: 'log',
+      level: 'info',
+      text: `${this.tag()} received lower priority (${ev.priority}) advert from ${ev.from} - discarding`,
+    });
     this._downCause = {
       kind: 'preempt',
       text: `${this.tag()} Preempting master ${ev.from} (priority ${ev.priority}, ours ${this._effective})`,
@@ -115,9 +157,10 @@ export class VrrpInstance extends InstanceCore {
     let ownerConflict = false;
     if (ev.priority === 255 && this._effective === 255) {
       ownerConflict = true;
-      const text = `${this.tag()} CONFIGURATION ERROR: local instance and a remote instance are both configured as `
-        + 'address owner, '
-        + 'please fix - reducing local priority';
+      const text =
+        `${this.tag()} CONFIGURATION ERROR: local instance and a remote instance are both configured as ` +
+        'address owner, ' +
+        'please fix - reducing local priority';
       out.push({ type: 'log', level: 'error', text });
       this._base = 254;
       this.applyPriority(this._delta, text, out);
@@ -127,15 +170,20 @@ export class VrrpInstance extends InstanceCore {
     const higher = ev.priority > mine || (ev.priority === mine && cmp > 0);
     const lower = ev.priority < mine || (ev.priority === mine && cmp < 0);
     if (ev.priority === mine && cmp === 0) {
-      out.push({ type: 'log', level: 'warn',
-        text: `${this.tag()} WARNING - equal priority advert received from remote host with our IP address.` });
+      out.push({
+        type: 'log',
+        level: 'warn',
+        text: `${this.tag()} WARNING - equal priority advert received from remote host with our IP address.`,
+      });
       return;
     }
     if (lower) {
       const suffix = p.lowerPrioNoAdvert ? '' : ', forcing new election';
-      out.push({ type: 'log', level: 'info',
-        text: `${this.tag()} Received advert from ${ev.from} with lower priority ${ev.priority}, ours ${mine}`
-          + suffix });
+      out.push({
+        type: 'log',
+        level: 'info',
+        text: `${this.tag()} Received advert from ${ev.from} with lower priority ${ev.priority}, ours ${mine}` + suffix,
+      });
       if (!p.lowerPrioNoAdvert) out.push({ type: 'sendAdvert', priority: mine });
       out.push({ type: 'garp', burst: 'lowerPrio' });
       const d = p.garpLowerPrioDelayUs ?? 0;
@@ -148,8 +196,8 @@ export class VrrpInstance extends InstanceCore {
       const text = ownerConflict
         ? `${this.tag()} CONFIGURATION ERROR: both address owner; yielding to ${ev.from} (priority reduced to 254)`
         : ev.priority === mine
-          ? `${this.tag()} Master received advert from ${ev.from} with same priority ${ev.priority} `
-            + 'but higher IP address than ours'
+          ? `${this.tag()} Master received advert from ${ev.from} with same priority ${ev.priority} ` +
+            'but higher IP address than ours'
           : `${this.tag()} Master received advert from ${ev.from} with higher priority ${ev.priority}, ours ${mine}`;
       this.releaseMaster(out, false);
       this._masterAddress = ev.from;
@@ -166,7 +214,9 @@ export class VrrpInstance extends InstanceCore {
     this._timers.delete(timer);
     const p = this.params;
     switch (timer) {
-      case 'masterDown': this.downTimer(now, out); return;
+      case 'masterDown':
+        this.downTimer(now, out);
+        return;
       case 'advert': {
         if (this._state !== 'MASTER') return;
         this._firstAdvertPending = false;
@@ -179,7 +229,9 @@ export class VrrpInstance extends InstanceCore {
         this.setTimer(out, 'advert', from + p.advertIntervalCs * US_PER_CS);
         return;
       }
-      case 'firstAdvert': this.firstAdvert(out); return;
+      case 'firstAdvert':
+        this.firstAdvert(out);
+        return;
       case 'garpDelayed':
         if (this._state === 'MASTER') out.push({ type: 'garp', burst: 'delayed' });
         return;
@@ -192,15 +244,18 @@ export class VrrpInstance extends InstanceCore {
         if (this._state === 'MASTER') out.push({ type: 'garp', burst: 'lowerPrio' });
         return;
       case 'handoverLimit':
-        if (this._handoverPending) this.endHandover(out,
-          `no new MASTER heard within ${Math.round((p.shutdownHandoverUs ?? 0) / 1000)} ms`);
+        if (this._handoverPending)
+          this.endHandover(out, `no new MASTER heard within ${Math.round((p.shutdownHandoverUs ?? 0) / 1000)} ms`);
         return;
       case 'holdEnd': {
         const ended = [...this._holds].filter(([, u]) => u !== undefined && u <= now).map(([k]) => k);
         for (const k of ended) this._holds.delete(k);
         this.armHoldTimer(out);
-        this.applyPriority(this._delta,
-          ended.includes('handover') ? 'hand-over hold ended' : `hold ended (${ended.join(', ')})`, out);
+        this.applyPriority(
+          this._delta,
+          ended.includes('handover') ? 'hand-over hold ended' : `hold ended (${ended.join(', ')})`,
+          out,
+        );
         return;
       }
     }
@@ -221,8 +276,11 @@ export class VrrpInstance extends InstanceCore {
     this._wantState = 'MASTER';
     if (this.hooks.canGoMaster && !this.hooks.canGoMaster()) {
       // Sync group: stay BACKUP until every member wants MASTER; re-arm.
-      this.setTimer(out, 'masterDown', now + p.advertIntervalCs * US_PER_CS + skewMinUs(p.version,
-        this._masterAdverIntCs));
+      this.setTimer(
+        out,
+        'masterDown',
+        now + p.advertIntervalCs * US_PER_CS + skewMinUs(p.version, this._masterAdverIntCs),
+      );
       return;
     }
     this.becomeMaster(now, out, this._downCause);
@@ -239,8 +297,10 @@ export class VrrpInstance extends InstanceCore {
       if (ev.reason) r.text += `: ${ev.reason}`;
       this.enterFault(out, r);
     } else if (wasFaulted && !this.faulted && this._state === 'FAULT') {
-      this.leaveFault(now, out, { kind: 'recovered',
-        text: `${this.tag()} Entering BACKUP STATE (fault cleared${ev.reason ? `: ${ev.reason}` : ''})` });
+      this.leaveFault(now, out, {
+        kind: 'recovered',
+        text: `${this.tag()} Entering BACKUP STATE (fault cleared${ev.reason ? `: ${ev.reason}` : ''})`,
+      });
     }
   }
 
@@ -254,8 +314,10 @@ export class VrrpInstance extends InstanceCore {
     if (this._state !== 'MASTER') return;
     // keepalived's set_vrrp_backup: resign, then re-take after Skew_Time and re-add the VIPs.
     this.releaseMaster(out, true);
-    const reason: Reason = { kind: 'vip_removed',
-      text: `${this.tag()} Virtual address removed externally; leaving MASTER to re-take it` };
+    const reason: Reason = {
+      kind: 'vip_removed',
+      text: `${this.tag()} Virtual address removed externally; leaving MASTER to re-take it`,
+    };
     this.enterBackup(now, out, reason, this.skewUs(), reason);
   }
 
@@ -300,12 +362,16 @@ export class VrrpInstance extends InstanceCore {
     } else if (this._holds.has('handover')) this.setHold(out, 'handover', false, undefined, 'hand-over hold cleared');
     const bound = this.params.shutdownHandoverUs ?? 0;
     const keep = ev.keepVips === true && bound > 0;
-    if (keep) { this.cancelAll(out); out.push({ type: 'sendAdvert', priority: 0 }); } else this.releaseMaster(out,
-      true);
+    if (keep) {
+      this.cancelAll(out);
+      out.push({ type: 'sendAdvert', priority: 0 });
+    } else this.releaseMaster(out, true);
     this._masterAddress = undefined;
     this._masterPriority = undefined;
-    const reason: Reason = { kind: 'handover',
-      text: `${this.tag()} Leaving MASTER STATE (hand-over${ev.text ? `: ${ev.text}` : ''})` };
+    const reason: Reason = {
+      kind: 'handover',
+      text: `${this.tag()} Leaving MASTER STATE (hand-over${ev.text ? `: ${ev.text}` : ''})`,
+    };
     this.enterBackup(now, out, reason, 'full');
     if (keep) {
       this._handoverPending = true;
@@ -338,8 +404,8 @@ export class VrrpInstance extends InstanceCore {
         return;
       case 'FAULT':
         this._groupFault = true;
-        if (this._state === 'BACKUP' || this._state === 'MASTER') this.enterFault(out, { ...this.faultReason(false),
-          kind: 'sync_group', text: ev.text });
+        if (this._state === 'BACKUP' || this._state === 'MASTER')
+          this.enterFault(out, { ...this.faultReason(false), kind: 'sync_group', text: ev.text });
         return;
       case 'RECOVER':
         this._groupFault = false;

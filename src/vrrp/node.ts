@@ -4,7 +4,13 @@
  * instances: events in, actions out.
  */
 import {
-  VrrpInstance, type Action, type Event, type InstanceParams, type SyncDirective, type VrrpState, type Reason,
+  VrrpInstance,
+  type Action,
+  type Event,
+  type InstanceParams,
+  type SyncDirective,
+  type VrrpState,
+  type Reason,
 } from './fsm.js';
 import { canGoMaster, directiveFor, groupState, type MemberView, type SyncGroupParams } from './sync-group.js';
 
@@ -32,8 +38,11 @@ export class VrrpNode {
    * `gates.mayMaster`: asked (after the sync-group rule) whenever an instance's down timer would
    * make it MASTER; false keeps it BACKUP and re-arms the timer (quorum mode, docs/quorum.md).
    */
-  constructor(instances: readonly InstanceParams[], syncGroups: readonly SyncGroupParams[] = [],
-    gates: NodeGates = {}) {
+  constructor(
+    instances: readonly InstanceParams[],
+    syncGroups: readonly SyncGroupParams[] = [],
+    gates: NodeGates = {},
+  ) {
     for (const g of syncGroups) {
       const group: Group = { params: { name: g.name, members: [] }, members: [], state: 'INIT' };
       for (const m of g.members) {
@@ -47,17 +56,25 @@ export class VrrpNode {
       const group = this.groupOf.get(p.name);
       const gate = gates.mayMaster;
       const grouped = group ? (): boolean => this.memberMayMaster(group, p.name) : undefined;
-      const canGoMaster = grouped && gate ? (): boolean => grouped() && gate(p.name) : grouped ?? (gate ?
-        (): boolean => gate(p.name) : undefined);
+      const canGoMaster =
+        grouped && gate
+          ? (): boolean => grouped() && gate(p.name)
+          : (grouped ?? (gate ? (): boolean => gate(p.name) : undefined));
       const inst = new VrrpInstance(p, canGoMaster ? { canGoMaster } : {});
       this.byName.set(p.name, inst);
       if (group) group.members.push(inst);
     }
   }
 
-  get instances(): readonly VrrpInstance[] { return [...this.byName.values()]; }
-  instance(name: string): VrrpInstance | undefined { return this.byName.get(name); }
-  groupStates(): ReadonlyMap<string, VrrpState> { return new Map(this.groups.map((g) => [g.params.name, g.state])); }
+  get instances(): readonly VrrpInstance[] {
+    return [...this.byName.values()];
+  }
+  instance(name: string): VrrpInstance | undefined {
+    return this.byName.get(name);
+  }
+  groupStates(): ReadonlyMap<string, VrrpState> {
+    return new Map(this.groups.map((g) => [g.params.name, g.state]));
+  }
 
   nextDeadline(): number | undefined {
     let min: number | undefined;
@@ -71,8 +88,8 @@ export class VrrpNode {
   /** Feed one event to one instance, or to every instance when `instance` is omitted. */
   step(now: number, event: Event, instance?: string): NodeAction[] {
     const out: NodeAction[] = [];
-    const targets = instance === undefined ? [...this.byName.values()] : [this.byName.get(instance)].filter((i) =>
-      i !== undefined);
+    const targets =
+      instance === undefined ? [...this.byName.values()] : [this.byName.get(instance)].filter((i) => i !== undefined);
     for (const inst of targets) this.run(now, inst, event, out);
     return out;
   }
@@ -94,8 +111,9 @@ export class VrrpNode {
       for (const a of actions) {
         // A split brain just ended: refresh ARP caches for the siblings too (keepalived does).
         if (a.type === 'masterRxLowerPri') {
-          for (const m of group.members) if (m !== inst && m.state === 'MASTER') out.push({ instance: m.params.name,
-            action: { type: 'garp', burst: 'lowerPrio' } });
+          for (const m of group.members)
+            if (m !== inst && m.state === 'MASTER')
+              out.push({ instance: m.params.name, action: { type: 'garp', burst: 'lowerPrio' } });
         }
         if (a.type !== 'transition') continue;
         const d = directiveFor(a.from, a.to);
@@ -109,14 +127,19 @@ export class VrrpNode {
     }
   }
 
-  private tell(now: number, group: Group, except: VrrpInstance | undefined, to: SyncDirective,
-    queue: Array<[VrrpInstance, Event]>): void {
+  private tell(
+    now: number,
+    group: Group,
+    except: VrrpInstance | undefined,
+    to: SyncDirective,
+    queue: Array<[VrrpInstance, Event]>,
+  ): void {
     const text = `VRRP_Group(${group.params.name}) Syncing instances to ${to === 'RECOVER' ? 'BACKUP' : to} state`;
     for (const m of group.members) {
       if (m === except || m.state === 'INIT' || m.state === 'STOP') {
         // INIT members still learn about a group fault so they start in FAULT.
-        if (m !== except && m.state === 'INIT' && (to === 'FAULT' || to === 'RECOVER')) m.step(now,
-          { type: 'syncGroup', group: group.params.name, to, text });
+        if (m !== except && m.state === 'INIT' && (to === 'FAULT' || to === 'RECOVER'))
+          m.step(now, { type: 'syncGroup', group: group.params.name, to, text });
         continue;
       }
       queue.push([m, { type: 'syncGroup', group: group.params.name, to, text }]);
@@ -129,8 +152,15 @@ export class VrrpNode {
     const from = group.state;
     group.state = next;
     const kind = next === 'FAULT' ? 'fault' : next === 'STOP' ? 'shutdown' : 'sync_group';
-    out.push({ group: group.params.name, action: { type: 'transition', from, to: next, reason: { kind,
-      text: `VRRP_Group(${group.params.name}) Entering ${next} STATE` } } });
+    out.push({
+      group: group.params.name,
+      action: {
+        type: 'transition',
+        from,
+        to: next,
+        reason: { kind, text: `VRRP_Group(${group.params.name}) Entering ${next} STATE` },
+      },
+    });
   }
 }
 

@@ -24,8 +24,12 @@ export function skewMinUs(version: VrrpVersion, masterAdverIntCs: number): numbe
 }
 
 /** Master_Down_Interval = down_timer_adverts * Master_Adver_Interval + Skew_Time. */
-export function masterDownUs(version: VrrpVersion, priority: number, masterAdverIntCs: number,
-  downTimerAdverts: number): number {
+export function masterDownUs(
+  version: VrrpVersion,
+  priority: number,
+  masterAdverIntCs: number,
+  downTimerAdverts: number,
+): number {
   return downTimerAdverts * masterAdverIntCs * US_PER_CS + skewUs(version, priority, masterAdverIntCs);
 }
 

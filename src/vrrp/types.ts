@@ -7,7 +7,11 @@ export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 
 /** masterDown: BACKUP's Master_Down timer; advert: MASTER's advert tick; garp*: GARP bursts. */
 export type TimerName =
-  | 'masterDown' | 'advert' | 'garpDelayed' | 'garpRefresh' | 'garpLowerPrio'
+  | 'masterDown'
+  | 'advert'
+  | 'garpDelayed'
+  | 'garpRefresh'
+  | 'garpLowerPrio'
   /** New MASTER: the bound on waiting for the VIPs before the first advert (advertAfterVips). */
   | 'firstAdvert'
   /** Stopping MASTER: the bound on keeping the VIPs until a new MASTER speaks. */
@@ -138,4 +142,3 @@ export type Action =
   | { type: 'cancelTimer'; timer: TimerName }
   /** Something worth a log line that is not a transition (discarded advert, config error). */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };
-

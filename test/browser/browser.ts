@@ -12,17 +12,29 @@ export const CHROMIUM = process.env.FLOATD_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Why browser tests cannot run here, or false. */
 export function browserUnavailable(): string | false {
-  return existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; scripts/setup.sh does it in CI)`;
+  return existsSync(CHROMIUM)
+    ? false
+    : `${CHROMIUM} is missing (apt-get install chromium; scripts/setup.sh does it in CI)`;
 }
 
 export function launchChromium(): Promise<Browser> {
   // --no-sandbox: chromium's sandbox refuses to start as root, which CI is.
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'], timeout: 30_000 });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+    timeout: 30_000,
+  });
 }
 
 /** Serves `status` on a loopback port and saves a full-page screenshot of the dashboard. */
 export async function screenshotDashboard(status: DaemonStatus, path: string): Promise<void> {
-  const srv = new ApiServer({ config: { enabled: true, listen: [{ host: '127.0.0.1', port: 0 }], dashboard: true }, provider: { status: () => status }, log: createLogger({ level: 'silent' }), processMetrics: false });
+  const srv = new ApiServer({
+    config: { enabled: true, listen: [{ host: '127.0.0.1', port: 0 }], dashboard: true },
+    provider: { status: () => status },
+    log: createLogger({ level: 'silent' }),
+    processMetrics: false,
+  });
   const { tcp } = await srv.start();
   const browser = await launchChromium();
   try {

@@ -12,11 +12,27 @@
 import { isIP } from 'node:net';
 import { Faults } from './faults.js';
 import {
-  EmuError, Timers, closeServer, serveTree, snapshotOf, startApiServer, startMetadataServers,
-  type EmuRequest, type EmulatorHandle, type ListenOptions, type MetaTree, type RateLimit, type Reply, type Route,
+  EmuError,
+  Timers,
+  closeServer,
+  serveTree,
+  snapshotOf,
+  startApiServer,
+  startMetadataServers,
+  type EmuRequest,
+  type EmulatorHandle,
+  type ListenOptions,
+  type MetaTree,
+  type RateLimit,
+  type Reply,
+  type Route,
 } from './kit.js';
 
-export interface DoDropletSpec { id: number; name?: string; region?: string }
+export interface DoDropletSpec {
+  id: number;
+  name?: string;
+  region?: string;
+}
 export interface DoReservedIpSpec {
   ip: string;
   dropletId?: number | null;
@@ -63,7 +79,10 @@ export interface DoActionRecord {
 export interface DoState {
   /** `busyUntil`: a droplet event (resize, snapshot, another IP action) runs until then (ms). */
   droplets: Map<number, Required<DoDropletSpec> & { busyUntil: number }>;
-  ips: Map<string, { ip: string; region: string; dropletId: number | null; pending: number | undefined; byoip: boolean }>;
+  ips: Map<
+    string,
+    { ip: string; region: string; dropletId: number | null; pending: number | undefined; byoip: boolean }
+  >;
   actions: Map<number, DoActionRecord>;
 }
 
@@ -85,7 +104,12 @@ const MESSAGES: Partial<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 const CODES: Partial<Record<number, string>> = {
-  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 422: 'unprocessable_entity', 429: 'too_many_requests',
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  422: 'unprocessable_entity',
+  429: 'too_many_requests',
 };
 
 function macFor(id: number): string {
@@ -113,25 +137,66 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
   const timers = new Timers();
   const delay = o.actionDelayMs ?? 200;
   const state: DoState = { droplets: new Map(), ips: new Map(), actions: new Map() };
-  for (const d of o.droplets) state.droplets.set(d.id, { id: d.id, name: d.name ?? `droplet-${d.id}`, region: d.region ?? 'nyc3', busyUntil: 0 });
-  for (const r of o.reservedIps) state.ips.set(r.ip, { ip: r.ip, region: r.region ?? 'nyc3', dropletId: r.dropletId ?? null, pending: undefined, byoip: r.byoip ?? false });
+  for (const d of o.droplets)
+    state.droplets.set(d.id, { id: d.id, name: d.name ?? `droplet-${d.id}`, region: d.region ?? 'nyc3', busyUntil: 0 });
+  for (const r of o.reservedIps)
+    state.ips.set(r.ip, {
+      ip: r.ip,
+      region: r.region ?? 'nyc3',
+      dropletId: r.dropletId ?? null,
+      pending: undefined,
+      byoip: r.byoip ?? false,
+    });
   let nextAction = 1_000_001;
 
-  const region = (slug: string): unknown => ({ name: slug, slug, features: ['metadata'], available: true, sizes: ['s-1vcpu-1gb'] });
+  const region = (slug: string): unknown => ({
+    name: slug,
+    slug,
+    features: ['metadata'],
+    available: true,
+    sizes: ['s-1vcpu-1gb'],
+  });
   const dropletJson = (id: number): unknown => {
     const d = state.droplets.get(id);
     if (!d) return null;
-    return { id: d.id, name: d.name, memory: 1024, vcpus: 1, disk: 25, locked: false, status: 'active', region: region(d.region), tags: [], networks: { v4: [], v6: [] } };
+    return {
+      id: d.id,
+      name: d.name,
+      memory: 1024,
+      vcpus: 1,
+      disk: 25,
+      locked: false,
+      status: 'active',
+      region: region(d.region),
+      tags: [],
+      networks: { v4: [], v6: [] },
+    };
   };
   const ipJson = (c: Collection, ip: string): unknown => {
     const r = state.ips.get(ip)!;
-    const droplet = o.scopes && !o.scopes.includes('droplet:read') ? {} : { droplet: r.dropletId === null ? null : dropletJson(r.dropletId) };
+    const droplet =
+      o.scopes && !o.scopes.includes('droplet:read')
+        ? {}
+        : { droplet: r.dropletId === null ? null : dropletJson(r.dropletId) };
     if (c.family === 6) return { ip: r.ip, region_slug: r.region, ...droplet, reserved_at: '2026-01-01T00:00:00Z' };
-    return { ip: r.ip, region: region(r.region), ...droplet, locked: r.pending !== undefined, project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988' };
+    return {
+      ip: r.ip,
+      region: region(r.region),
+      ...droplet,
+      locked: r.pending !== undefined,
+      project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988',
+    };
   };
   const actionJson = (a: DoActionRecord): unknown => ({
-    id: a.id, status: a.status, type: a.type, started_at: a.started_at, completed_at: a.completed_at,
-    resource_id: a.resource_id, resource_type: a.resource_type, region: region(a.region_slug), region_slug: a.region_slug,
+    id: a.id,
+    status: a.status,
+    type: a.type,
+    started_at: a.started_at,
+    completed_at: a.completed_at,
+    resource_id: a.resource_id,
+    resource_type: a.resource_type,
+    region: region(a.region_slug),
+    region_slug: a.region_slug,
     project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988',
   });
   const find = (c: Collection, ip: string): NonNullable<ReturnType<DoState['ips']['get']>> => {
@@ -147,33 +212,53 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
     let target: number | null = null;
     if (b.type === 'assign') {
       // assign-ip (DO's own tutorial script) sends droplet_id as a string; accept both.
-      const n = typeof b.droplet_id === 'number' ? b.droplet_id : typeof b.droplet_id === 'string' && /^\d+$/.test(b.droplet_id) ? Number(b.droplet_id) : NaN;
+      const n =
+        typeof b.droplet_id === 'number'
+          ? b.droplet_id
+          : typeof b.droplet_id === 'string' && /^\d+$/.test(b.droplet_id)
+            ? Number(b.droplet_id)
+            : NaN;
       if (!Number.isInteger(n)) throw new EmuError(422, 'droplet_id is required for assign and must be an integer');
       const d = state.droplets.get(n);
       if (!d) throw new EmuError(422, 'Droplet not found.');
-      if (d.region !== r.region) throw new EmuError(422, `The droplet is in ${d.region}, the reserved IP in ${r.region}.`);
+      if (d.region !== r.region)
+        throw new EmuError(422, `The droplet is in ${d.region}, the reserved IP in ${r.region}.`);
       target = n;
     }
     if (r.pending !== undefined) throw new EmuError(422, `The ${NOUN[c.resource]} already has a pending event.`);
     // terraform-provider-digitalocean#1034/#1565: a droplet busy with any event refuses too.
-    if (target !== null && state.droplets.get(target)!.busyUntil > Date.now()) throw new EmuError(422, 'Droplet already has a pending event.');
+    if (target !== null && state.droplets.get(target)!.busyUntil > Date.now())
+      throw new EmuError(422, 'Droplet already has a pending event.');
     if (target !== null) {
       const has = [...state.ips.values()].find((x) => x.dropletId === target && isIP(x.ip) === c.family);
       if (has) throw new EmuError(422, 'The droplet already has a reserved IP assigned.');
     } else if (r.dropletId === null) throw new EmuError(422, `The ${NOUN[c.resource]} is not assigned.`);
     const fails = faults.take(req.method, req.path, ['action_error']) !== undefined;
     const a: DoActionRecord = {
-      id: nextAction++, status: 'in-progress', type: b.type === 'assign' ? 'assign_ip' : 'unassign_ip',
-      started_at: new Date().toISOString(), completed_at: null,
-      resource_id: c.family === 4 ? ipv4ToInt(ip) : 0, resource_type: c.resource, region_slug: r.region, ip, dropletId: target,
+      id: nextAction++,
+      status: 'in-progress',
+      type: b.type === 'assign' ? 'assign_ip' : 'unassign_ip',
+      started_at: new Date().toISOString(),
+      completed_at: null,
+      resource_id: c.family === 4 ? ipv4ToInt(ip) : 0,
+      resource_type: c.resource,
+      region_slug: r.region,
+      ip,
+      dropletId: target,
     };
     state.actions.set(a.id, a);
     r.pending = a.id;
-    if (target !== null) { const d = state.droplets.get(target)!; d.busyUntil = Math.max(d.busyUntil, Date.now() + delay); }
+    if (target !== null) {
+      const d = state.droplets.get(target)!;
+      d.busyUntil = Math.max(d.busyUntil, Date.now() + delay);
+    }
     timers.after(delay, () => {
       r.pending = undefined;
       a.completed_at = new Date().toISOString();
-      if (fails) { a.status = 'errored'; return; }
+      if (fails) {
+        a.status = 'errored';
+        return;
+      }
       a.status = 'completed';
       r.dropletId = target;
       o.onChange?.();
@@ -191,31 +276,69 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
   for (const c of COLLECTIONS) {
     const base = `^/v2/${c.path}`;
     routes.push(
-      { method: 'GET', pattern: new RegExp(`${base}/?$`), handle: (r) => {
-        const all = [...state.ips.keys()].filter((ip) => isIP(ip) === c.family);
-        const perPage = Math.min(200, Number(r.query.get('per_page') ?? 20) || 20);
-        const page = Math.max(1, Number(r.query.get('page') ?? 1) || 1);
-        const items = all.slice((page - 1) * perPage, page * perPage).map((ip) => ipJson(c, ip));
-        return { status: 200, body: { [`${c.key}s`]: items, links: {}, meta: { total: all.length } } };
-      } },
-      { method: 'GET', pattern: new RegExp(`${base}/([^/]+)$`), handle: (r) => { find(c, r.params[0]!); return { status: 200, body: { [c.key]: ipJson(c, r.params[0]!) } }; } },
-      { method: 'POST', pattern: new RegExp(`${base}/([^/]+)/actions$`), handle: (r) => startAction(c, r.params[0]!, r.body, r) },
-      { method: 'GET', pattern: new RegExp(`${base}/([^/]+)/actions$`), handle: (r) => {
-        find(c, r.params[0]!);
-        const list = [...state.actions.values()].filter((a) => a.ip === r.params[0] && !state.ips.get(a.ip)?.byoip).map(actionJson);
-        return { status: 200, body: { actions: list, links: {}, meta: { total: list.length } } };
-      } },
-      { method: 'GET', pattern: new RegExp(`${base}/([^/]+)/actions/(\\d+)$`), handle: (r) => { find(c, r.params[0]!); return getAction(r.params[1]!, r.params[0]!); } },
+      {
+        method: 'GET',
+        pattern: new RegExp(`${base}/?$`),
+        handle: (r) => {
+          const all = [...state.ips.keys()].filter((ip) => isIP(ip) === c.family);
+          const perPage = Math.min(200, Number(r.query.get('per_page') ?? 20) || 20);
+          const page = Math.max(1, Number(r.query.get('page') ?? 1) || 1);
+          const items = all.slice((page - 1) * perPage, page * perPage).map((ip) => ipJson(c, ip));
+          return { status: 200, body: { [`${c.key}s`]: items, links: {}, meta: { total: all.length } } };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: new RegExp(`${base}/([^/]+)$`),
+        handle: (r) => {
+          find(c, r.params[0]!);
+          return { status: 200, body: { [c.key]: ipJson(c, r.params[0]!) } };
+        },
+      },
+      {
+        method: 'POST',
+        pattern: new RegExp(`${base}/([^/]+)/actions$`),
+        handle: (r) => startAction(c, r.params[0]!, r.body, r),
+      },
+      {
+        method: 'GET',
+        pattern: new RegExp(`${base}/([^/]+)/actions$`),
+        handle: (r) => {
+          find(c, r.params[0]!);
+          const list = [...state.actions.values()]
+            .filter((a) => a.ip === r.params[0] && !state.ips.get(a.ip)?.byoip)
+            .map(actionJson);
+          return { status: 200, body: { actions: list, links: {}, meta: { total: list.length } } };
+        },
+      },
+      {
+        method: 'GET',
+        pattern: new RegExp(`${base}/([^/]+)/actions/(\\d+)$`),
+        handle: (r) => {
+          find(c, r.params[0]!);
+          return getAction(r.params[1]!, r.params[0]!);
+        },
+      },
     );
   }
   routes.push({ method: 'GET', pattern: /^\/v2\/actions\/(\d+)$/, handle: (r) => getAction(r.params[0]!) });
 
   let handle: DigitalOceanEmulator | undefined;
   const api = await startApiServer({
-    provider: 'digitalocean', token: o.token, faults, routes, rateLimit: o.rateLimit ?? { limit: 5000, windowMs: 3_600_000 }, burstLimit: o.burstLimit ?? { limit: 250, windowMs: 60_000 },
+    provider: 'digitalocean',
+    token: o.token,
+    faults,
+    routes,
+    rateLimit: o.rateLimit ?? { limit: 5000, windowMs: 3_600_000 },
+    burstLimit: o.burstLimit ?? { limit: 250, windowMs: 60_000 },
     style: {
-      error: (status, message, code) => ({ id: code ?? CODES[status] ?? (status >= 500 ? 'server_error' : 'error'), message, request_id: `req-${Date.now()}` }),
-      rateLimitPrefix: 'ratelimit-', retryAfterOn429: false,
+      error: (status, message, code) => ({
+        id: code ?? CODES[status] ?? (status >= 500 ? 'server_error' : 'error'),
+        message,
+        request_id: `req-${Date.now()}`,
+      }),
+      rateLimitPrefix: 'ratelimit-',
+      retryAfterOn429: false,
       messages: MESSAGES,
     },
     control: () => handle!,
@@ -225,7 +348,8 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
 
   const metaTree = (id: number): MetaTree => {
     const d = state.droplets.get(id)!;
-    const held = (family: number): string | undefined => [...state.ips.values()].find((x) => x.dropletId === id && isIP(x.ip) === family)?.ip;
+    const held = (family: number): string | undefined =>
+      [...state.ips.values()].find((x) => x.dropletId === id && isIP(x.ip) === family)?.ip;
     const ripDir = (): MetaTree => {
       const v4 = held(4);
       const v6 = held(6);
@@ -238,9 +362,24 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
     return {
       metadata: {
         v1: {
-          id: String(id), hostname: d.name, region: d.region, 'user-data': '', 'vendor-data': '', 'public-keys': '', tags: '',
-          interfaces: { public: { '0': { mac: macFor(id), type: 'public', anchor_ipv4: { address: anchor, netmask: '255.255.0.0', gateway: '10.17.0.1' } } } },
-          reserved_ip: ripDir(), floating_ip: { ipv4: ripDir().ipv4 as MetaTree },
+          id: String(id),
+          hostname: d.name,
+          region: d.region,
+          'user-data': '',
+          'vendor-data': '',
+          'public-keys': '',
+          tags: '',
+          interfaces: {
+            public: {
+              '0': {
+                mac: macFor(id),
+                type: 'public',
+                anchor_ipv4: { address: anchor, netmask: '255.255.0.0', gateway: '10.17.0.1' },
+              },
+            },
+          },
+          reserved_ip: ripDir(),
+          floating_ip: { ipv4: ripDir().ipv4 as MetaTree },
         },
       },
     };
@@ -249,13 +388,29 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
     const d = state.droplets.get(id)!;
     const v4 = [...state.ips.values()].find((x) => x.dropletId === id && isIP(x.ip) === 4)?.ip;
     const fip = v4 ? { ipv4: { active: true, ip_address: v4 } } : { ipv4: { active: false } };
-    return { droplet_id: id, hostname: d.name, region: d.region, public_keys: [], vendor_data: '', interfaces: { public: [], private: [] }, floating_ip: fip, reserved_ip: fip, dns: { nameservers: [] }, features: { dhcp_enabled: false } };
+    return {
+      droplet_id: id,
+      hostname: d.name,
+      region: d.region,
+      public_keys: [],
+      vendor_data: '',
+      interfaces: { public: [], private: [] },
+      floating_ip: fip,
+      reserved_ip: fip,
+      dns: { nameservers: [] },
+      features: { dhcp_enabled: false },
+    };
   };
-  const meta = await startMetadataServers([...state.droplets.keys()].map(String), metadataFaults, (inst, r) => {
-    if (r.method !== 'GET') return { status: 405, text: 'method not allowed' };
-    if (r.path === '/metadata/v1.json') return { status: 200, body: metadataJson(Number(inst)) };
-    return serveTree(metaTree(Number(inst)), r.path);
-  }, o.host !== undefined ? { host: o.host } : {});
+  const meta = await startMetadataServers(
+    [...state.droplets.keys()].map(String),
+    metadataFaults,
+    (inst, r) => {
+      if (r.method !== 'GET') return { status: 405, text: 'method not allowed' };
+      if (r.path === '/metadata/v1.json') return { status: 200, body: metadataJson(Number(inst)) };
+      return serveTree(metaTree(Number(inst)), r.path);
+    },
+    o.host !== undefined ? { host: o.host } : {},
+  );
 
   const holderOf = (ip: string): string | null => {
     const r = state.ips.get(ip);
@@ -271,18 +426,28 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
       const r = state.ips.get(ip);
       if (!r) throw new Error(`emulator has no reserved IP ${ip}`);
       // A drift moves the address outright, as the control panel would (no action, no lock).
-      for (const other of state.ips.values()) if (inst !== null && other !== r && other.dropletId === Number(inst) && isIP(other.ip) === isIP(ip)) other.dropletId = null;
+      for (const other of state.ips.values())
+        if (inst !== null && other !== r && other.dropletId === Number(inst) && isIP(other.ip) === isIP(ip))
+          other.dropletId = null;
       r.dropletId = inst === null ? null : Number(inst);
       o.onChange?.();
     },
-    faults, metadataFaults, state,
+    faults,
+    metadataFaults,
+    state,
     dropletEvent(id, ms) {
       const d = state.droplets.get(id);
       if (!d) throw new Error(`emulator has no droplet ${id}`);
       d.busyUntil = Math.max(d.busyUntil, Date.now() + ms);
     },
     setRateLimit: api.setRateLimit,
-    snapshot: () => snapshotOf('digitalocean', Object.fromEntries([...state.ips.keys()].map((ip) => [ip, holderOf(ip)])), faults, metadataFaults),
+    snapshot: () =>
+      snapshotOf(
+        'digitalocean',
+        Object.fromEntries([...state.ips.keys()].map((ip) => [ip, holderOf(ip)])),
+        faults,
+        metadataFaults,
+      ),
     async close() {
       timers.clear();
       await Promise.all([closeServer(api.server), meta.close()]);
@@ -290,4 +455,3 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
   };
   return handle;
 }
-

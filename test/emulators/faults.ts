@@ -15,14 +15,23 @@ export type Fault =
   /** The next asynchronous action this request starts ends in the provider's error state. */
   | { kind: 'action_error'; times?: number; match?: RegExp };
 
-export interface RequestLogEntry { method: string; path: string; status: number | 'hang'; at: number }
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number | 'hang';
+  at: number;
+}
 
 export class Faults {
   private queue: (Fault & { left: number })[] = [];
   readonly log: RequestLogEntry[] = [];
 
-  add(f: Fault): void { this.queue.push({ ...f, left: f.times ?? 1 }); }
-  clear(): void { this.queue = []; }
+  add(f: Fault): void {
+    this.queue.push({ ...f, left: f.times ?? 1 });
+  }
+  clear(): void {
+    this.queue = [];
+  }
 
   /** Take the first fault matching "METHOD /path" (consumes one of its `times`). */
   take(method: string, path: string, kinds?: Fault['kind'][]): Fault | undefined {
@@ -45,10 +54,16 @@ export class Faults {
  * Apply a transport-level fault (hang, slow) for this request. Returns true when the request
  * has been consumed (hang), false when the handler should go on (after any delay).
  */
-export async function applyTransportFault(f: Fault | undefined, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+export async function applyTransportFault(
+  f: Fault | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
   if (!f) return false;
   if (f.kind === 'hang') {
-    setTimeout(() => { req.socket.destroy(); }, f.holdMs ?? 30_000).unref();
+    setTimeout(() => {
+      req.socket.destroy();
+    }, f.holdMs ?? 30_000).unref();
     res.on('close', () => undefined);
     return true;
   }

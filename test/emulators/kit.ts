@@ -9,7 +9,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Faults, applyTransportFault, readBody, type Fault } from './faults.js';
 
-export interface Reply { status: number; body?: unknown; text?: string; headers?: Record<string, string> }
+export interface Reply {
+  status: number;
+  body?: unknown;
+  text?: string;
+  headers?: Record<string, string>;
+}
 
 export interface EmuRequest {
   method: string;
@@ -22,11 +27,21 @@ export interface EmuRequest {
   params: string[];
 }
 
-export interface Route { method: string; pattern: RegExp; handle: (r: EmuRequest) => Reply | Promise<Reply> }
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handle: (r: EmuRequest) => Reply | Promise<Reply>;
+}
 
 /** Thrown by a handler: the kit answers with the provider's error body. */
 export class EmuError extends Error {
-  constructor(readonly status: number, message: string, readonly code?: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface Style {
@@ -40,7 +55,10 @@ export interface Style {
   messages?: Partial<Record<number, string>>;
 }
 
-export interface RateLimit { limit: number; windowMs: number }
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
 
 /** Sliding window: each request holds a slot for windowMs (DO's per-request one-hour timers). */
 class RateWindow {
@@ -52,7 +70,12 @@ class RateWindow {
     if (ok) this.stamps.push(now);
     const oldest = this.stamps[0] ?? now;
     const resetMs = oldest + this.cfg.windowMs;
-    return { ok, remaining: Math.max(0, this.cfg.limit - this.stamps.length), resetS: Math.ceil(resetMs / 1000), retryAfterS: Math.max(1, Math.ceil((resetMs - now) / 1000)) };
+    return {
+      ok,
+      remaining: Math.max(0, this.cfg.limit - this.stamps.length),
+      resetS: Math.ceil(resetMs / 1000),
+      retryAfterS: Math.max(1, Math.ceil((resetMs - now) / 1000)),
+    };
   }
 }
 
@@ -85,9 +108,15 @@ export interface EmulatorHandle {
   close(): Promise<void>;
 }
 
-export interface ListenOptions { host?: string; port?: number }
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+}
 
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, o: ListenOptions = {}): Promise<{ server: Server; url: string }> {
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  o: ListenOptions = {},
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -139,34 +168,58 @@ export interface ApiServerOptions extends ListenOptions {
   control: () => EmulatorHandle;
 }
 
-export interface ApiServer { url: string; server: Server; setRateLimit(r: RateLimit): void }
+export interface ApiServer {
+  url: string;
+  server: Server;
+  setRateLimit(r: RateLimit): void;
+}
 
 /** The provider API: faults, then auth, then the rate limit, then the route. */
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   let limiter = new RateWindow(o.rateLimit);
   const burst = o.burstLimit ? new RateWindow(o.burstLimit) : undefined;
-  const errorReply = (status: number, message?: string, code?: string, headers?: Record<string, string>): Reply =>
-    ({ status, body: o.style.error(status, message ?? o.style.messages?.[status] ?? `error ${status}`, code), ...(headers ? { headers } : {}) });
+  const errorReply = (status: number, message?: string, code?: string, headers?: Record<string, string>): Reply => ({
+    status,
+    body: o.style.error(status, message ?? o.style.messages?.[status] ?? `error ${status}`, code),
+    ...(headers ? { headers } : {}),
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const raw = await readBody(req);
-    if (path.startsWith('/_emulator/')) { send(res, await controlRequest(o.control(), method, path, raw)); return; }
+    if (path.startsWith('/_emulator/')) {
+      send(res, await controlRequest(o.control(), method, path, raw));
+      return;
+    }
 
     const fault = o.faults.take(method, path, ['status', 'hang', 'slow']);
-    if (await applyTransportFault(fault, req, res)) { o.faults.log.push({ method, path, status: 'hang', at: Date.now() }); return; }
+    if (await applyTransportFault(fault, req, res)) {
+      o.faults.log.push({ method, path, status: 'hang', at: Date.now() });
+      return;
+    }
     const reply = await answer(fault, req, method, path, url.searchParams, raw);
     o.faults.log.push({ method, path, status: reply.status, at: Date.now() });
     send(res, reply);
   };
 
-  const answer = async (fault: Fault | undefined, req: IncomingMessage, method: string, path: string, query: URLSearchParams, raw: string): Promise<Reply> => {
+  const answer = async (
+    fault: Fault | undefined,
+    req: IncomingMessage,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    raw: string,
+  ): Promise<Reply> => {
     const rl = limiter.take(Date.now());
     const p = o.style.rateLimitPrefix;
     const rlHeaders: Record<string, string> = p
-      ? { [`${p}limit`]: String(limiter.cfg.limit), [`${p}remaining`]: String(rl.remaining), [`${p}reset`]: String(rl.resetS) }
+      ? {
+          [`${p}limit`]: String(limiter.cfg.limit),
+          [`${p}remaining`]: String(rl.remaining),
+          [`${p}reset`]: String(rl.resetS),
+        }
       : {};
     if (fault?.kind === 'status') {
       const extra = fault.status === 429 ? { ...rlHeaders, 'retry-after': String(fault.retryAfterS ?? 1) } : rlHeaders;
@@ -174,22 +227,46 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     }
     if (req.headers.authorization !== `Bearer ${o.token}`) return errorReply(401, undefined, undefined, rlHeaders);
     const b = burst?.take(Date.now());
-    if (b && !b.ok) return errorReply(429, undefined, undefined, { ...rlHeaders, 'retry-after': String(b.retryAfterS) });
-    if (!rl.ok) return errorReply(429, undefined, undefined, o.style.retryAfterOn429 === false ? rlHeaders : { ...rlHeaders, 'retry-after': String(rl.retryAfterS) });
+    if (b && !b.ok)
+      return errorReply(429, undefined, undefined, { ...rlHeaders, 'retry-after': String(b.retryAfterS) });
+    if (!rl.ok)
+      return errorReply(
+        429,
+        undefined,
+        undefined,
+        o.style.retryAfterOn429 === false ? rlHeaders : { ...rlHeaders, 'retry-after': String(rl.retryAfterS) },
+      );
     const reply = await route(method, path, query, req, raw);
     return { ...reply, headers: { ...rlHeaders, ...reply.headers } };
   };
 
-  const route = async (method: string, path: string, query: URLSearchParams, req: IncomingMessage, raw: string): Promise<Reply> => {
+  const route = async (
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    req: IncomingMessage,
+    raw: string,
+  ): Promise<Reply> => {
     let body: unknown;
     if (raw.trim() !== '') {
-      try { body = JSON.parse(raw); } catch { return errorReply(400, 'the request body is not valid JSON'); }
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return errorReply(400, 'the request body is not valid JSON');
+      }
     }
     for (const r of o.routes) {
       const m = r.pattern.exec(path);
       if (!m || r.method !== method) continue;
       try {
-        return await r.handle({ method, path, query, headers: req.headers, body, params: m.slice(1).map((x) => decodeURIComponent(x ?? '')) });
+        return await r.handle({
+          method,
+          path,
+          query,
+          headers: req.headers,
+          body,
+          params: m.slice(1).map((x) => decodeURIComponent(x ?? '')),
+        });
       } catch (e) {
         if (e instanceof EmuError) return errorReply(e.status, e.message, e.code);
         throw e;
@@ -199,9 +276,17 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   };
 
   const { server, url } = await listen((req, res) => {
-    handle(req, res).catch((e: unknown) => { if (!res.headersSent) send(res, { status: 500, text: String(e) }); });
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, { status: 500, text: String(e) });
+    });
   }, o);
-  return { url, server, setRateLimit: (r) => { limiter = new RateWindow(r); } };
+  return {
+    url,
+    server,
+    setRateLimit: (r) => {
+      limiter = new RateWindow(r);
+    },
+  };
 }
 
 /** The /_emulator/ control endpoints, for emulators that run their own API server (AWS). */
@@ -214,7 +299,11 @@ export async function controlRequest(h: EmulatorHandle, method: string, path: st
       (j.target === 'metadata' ? h.metadataFaults : h.faults).add(faultFromJson(j));
       return { status: 204 };
     }
-    if (key === 'DELETE /_emulator/faults') { h.faults.clear(); h.metadataFaults.clear(); return { status: 204 }; }
+    if (key === 'DELETE /_emulator/faults') {
+      h.faults.clear();
+      h.metadataFaults.clear();
+      return { status: 204 };
+    }
     if (key === 'POST /_emulator/holder') {
       const inst = j.instance;
       h.setHolder(String(j.address), inst === null || inst === undefined ? null : String(inst as string | number));
@@ -244,7 +333,9 @@ export function serveTree(tree: MetaTree, path: string): Reply {
   if (node === undefined) return { status: 404, text: 'not found' };
   if (typeof node === 'string') return { status: 200, text: node };
   if (!path.endsWith('/')) return { status: 301, headers: { location: `${path}/` }, text: '' };
-  const names = Object.entries(node).filter(([, v]) => v !== undefined).map(([k, v]) => (typeof v === 'object' ? `${k}/` : k));
+  const names = Object.entries(node)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => (typeof v === 'object' ? `${k}/` : k));
   return { status: 200, text: names.join('\n') };
 }
 
@@ -262,20 +353,36 @@ export async function startMetadataServers(
 ): Promise<MetadataServers> {
   const servers = new Map<string, { server: Server; url: string }>();
   for (const id of instances) {
-    const s = await listen((req, res) => {
-      void (async () => {
-        const url = new URL(req.url ?? '/', 'http://metadata');
-        const method = req.method ?? 'GET';
-        const fault = faults.take(method, url.pathname, ['status', 'hang', 'slow']);
-        if (await applyTransportFault(fault, req, res)) { faults.log.push({ method, path: url.pathname, status: 'hang', at: Date.now() }); return; }
-        await readBody(req);
-        const reply = fault?.kind === 'status'
-          ? { status: fault.status, text: `error ${fault.status}` }
-          : await handle(id, { method, path: url.pathname, query: url.searchParams, headers: req.headers, body: undefined, params: [] });
-        faults.log.push({ method, path: url.pathname, status: reply.status, at: Date.now() });
-        send(res, reply);
-      })().catch((e: unknown) => { if (!res.headersSent) send(res, { status: 500, text: String(e) }); });
-    }, { ...(o.host !== undefined ? { host: o.host } : {}) });
+    const s = await listen(
+      (req, res) => {
+        void (async () => {
+          const url = new URL(req.url ?? '/', 'http://metadata');
+          const method = req.method ?? 'GET';
+          const fault = faults.take(method, url.pathname, ['status', 'hang', 'slow']);
+          if (await applyTransportFault(fault, req, res)) {
+            faults.log.push({ method, path: url.pathname, status: 'hang', at: Date.now() });
+            return;
+          }
+          await readBody(req);
+          const reply =
+            fault?.kind === 'status'
+              ? { status: fault.status, text: `error ${fault.status}` }
+              : await handle(id, {
+                  method,
+                  path: url.pathname,
+                  query: url.searchParams,
+                  headers: req.headers,
+                  body: undefined,
+                  params: [],
+                });
+          faults.log.push({ method, path: url.pathname, status: reply.status, at: Date.now() });
+          send(res, reply);
+        })().catch((e: unknown) => {
+          if (!res.headersSent) send(res, { status: 500, text: String(e) });
+        });
+      },
+      { ...(o.host !== undefined ? { host: o.host } : {}) },
+    );
     servers.set(id, s);
   }
   return {
@@ -284,7 +391,9 @@ export async function startMetadataServers(
       if (!s) throw new Error(`no metadata server for instance ${instance}`);
       return s.url;
     },
-    async close() { await Promise.all([...servers.values()].map((s) => closeServer(s.server))); },
+    async close() {
+      await Promise.all([...servers.values()].map((s) => closeServer(s.server)));
+    },
   };
 }
 
@@ -292,12 +401,29 @@ export async function startMetadataServers(
 export class Timers {
   private readonly set = new Set<NodeJS.Timeout>();
   after(ms: number, fn: () => void): void {
-    const t = setTimeout(() => { this.set.delete(t); fn(); }, ms);
+    const t = setTimeout(() => {
+      this.set.delete(t);
+      fn();
+    }, ms);
     this.set.add(t);
   }
-  clear(): void { for (const t of this.set) clearTimeout(t); this.set.clear(); }
+  clear(): void {
+    for (const t of this.set) clearTimeout(t);
+    this.set.clear();
+  }
 }
 
-export function snapshotOf(provider: string, holders: Record<string, string | null>, faults: Faults, metadataFaults: Faults): EmulatorSnapshot {
-  return { provider, holders, requests: faults.log.length, metadataRequests: metadataFaults.log.length, log: faults.log.slice(-200) };
+export function snapshotOf(
+  provider: string,
+  holders: Record<string, string | null>,
+  faults: Faults,
+  metadataFaults: Faults,
+): EmulatorSnapshot {
+  return {
+    provider,
+    holders,
+    requests: faults.log.length,
+    metadataRequests: metadataFaults.log.length,
+    log: faults.log.slice(-200),
+  };
 }

@@ -22,8 +22,17 @@ import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Faults } from './faults.js';
 import {
-  Timers, closeServer, snapshotOf, startApiServer, startMetadataServers,
-  type EmuRequest, type EmulatorHandle, type ListenOptions, type RateLimit, type Reply, type Route,
+  Timers,
+  closeServer,
+  snapshotOf,
+  startApiServer,
+  startMetadataServers,
+  type EmuRequest,
+  type EmulatorHandle,
+  type ListenOptions,
+  type RateLimit,
+  type Reply,
+  type Route,
 } from './kit.js';
 
 export type ScalewayProduct = 'instance' | 'elastic_metal';
@@ -57,10 +66,20 @@ interface Fip {
   updated: string;
 }
 
-interface Srv { id: string; name: string; zone: string; product: ScalewayProduct }
+interface Srv {
+  id: string;
+  name: string;
+  zone: string;
+  product: ScalewayProduct;
+}
 
-export interface ScalewayState { servers: Map<string, Srv>; ips: Map<string, Fip> }
-export interface ScalewayEmulator extends EmulatorHandle { state: ScalewayState }
+export interface ScalewayState {
+  servers: Map<string, Srv>;
+  ips: Map<string, Fip>;
+}
+export interface ScalewayEmulator extends EmulatorHandle {
+  state: ScalewayState;
+}
 
 const ORG = '105bdce1-64c0-48ab-899d-868455867ecf';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -78,7 +97,10 @@ const TYPES: Partial<Record<number, [string, string]>> = {
 
 const MESSAGES: Partial<Record<number, string>> = {
   ...Object.fromEntries(Object.entries(TYPES).map(([k, v]) => [k, v![1]])),
-  500: 'internal server error', 502: 'bad gateway', 503: 'service unavailable', 504: 'gateway timeout',
+  500: 'internal server error',
+  502: 'bad gateway',
+  503: 'service unavailable',
+  504: 'gateway timeout',
 };
 
 /** Scaleway's error body; 5xx come from the gateway with a message only. */
@@ -93,7 +115,13 @@ function errorBody(status: number, message: string, code?: string): Record<strin
 
 /** A failure with the extra fields Scaleway puts beside type and message. */
 class ScwError extends Error {
-  constructor(readonly status: number, readonly extra: Record<string, unknown>, message = '') { super(message); }
+  constructor(
+    readonly status: number,
+    readonly extra: Record<string, unknown>,
+    message = '',
+  ) {
+    super(message);
+  }
 }
 
 const uuidFor = (n: number): string => `f1e00000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -104,15 +132,29 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
   const timers = new Timers();
   const delay = o.actionDelayMs ?? 200;
   const state: ScalewayState = { servers: new Map(), ips: new Map() };
-  o.servers.forEach((s, n) => state.servers.set(s.id, { id: s.id, name: s.name ?? `scw-node-${n + 1}`, zone: s.zone ?? 'fr-par-1', product: s.product ?? 'instance' }));
+  o.servers.forEach((s, n) =>
+    state.servers.set(s.id, {
+      id: s.id,
+      name: s.name ?? `scw-node-${n + 1}`,
+      zone: s.zone ?? 'fr-par-1',
+      product: s.product ?? 'instance',
+    }),
+  );
   const now = (): string => new Date().toISOString();
   o.ips.forEach((f, n) => {
     const bare = f.address.replace(/\/\d+$/, '');
     const v6 = isIP(bare) === 6;
     const id = f.id ?? uuidFor(n + 1);
     state.ips.set(id, {
-      id, ip: v6 ? `${bare}/64` : bare, v6, zone: f.zone ?? 'fr-par-1', product: f.product ?? 'instance',
-      server: f.server ?? null, target: undefined, failed: false, updated: now(),
+      id,
+      ip: v6 ? `${bare}/64` : bare,
+      v6,
+      zone: f.zone ?? 'fr-par-1',
+      product: f.product ?? 'instance',
+      server: f.server ?? null,
+      target: undefined,
+      failed: false,
+      updated: now(),
     });
   });
 
@@ -120,36 +162,78 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
     if (s === null) return null;
     return { id: s, name: state.servers.get(s)?.name ?? 'unknown' };
   };
-  const ipState = (f: Fip): string => (f.target !== undefined ? 'pending' : f.failed ? 'error' : f.server ? 'attached' : 'detached');
+  const ipState = (f: Fip): string =>
+    f.target !== undefined ? 'pending' : f.failed ? 'error' : f.server ? 'attached' : 'detached';
   const ipJson = (f: Fip): unknown => ({
-    id: f.id, address: f.v6 ? null : f.ip, prefix: f.v6 ? f.ip : null, reverse: null, server: serverRef(f.server),
-    organization: ORG, project: ORG, zone: f.zone, type: f.v6 ? 'routed_ipv6' : 'routed_ipv4', state: ipState(f), tags: [], ipam_id: f.id,
+    id: f.id,
+    address: f.v6 ? null : f.ip,
+    prefix: f.v6 ? f.ip : null,
+    reverse: null,
+    server: serverRef(f.server),
+    organization: ORG,
+    project: ORG,
+    zone: f.zone,
+    type: f.v6 ? 'routed_ipv6' : 'routed_ipv4',
+    state: ipState(f),
+    tags: [],
+    ipam_id: f.id,
   });
-  const fipStatus = (f: Fip): string => (f.target !== undefined ? (f.target === null ? 'detaching' : 'updating') : f.failed ? 'error' : f.server ? 'attached' : 'ready');
+  const fipStatus = (f: Fip): string =>
+    f.target !== undefined
+      ? f.target === null
+        ? 'detaching'
+        : 'updating'
+      : f.failed
+        ? 'error'
+        : f.server
+          ? 'attached'
+          : 'ready';
   const fipJson = (f: Fip): unknown => ({
-    id: f.id, organization_id: ORG, project_id: ORG, description: '', tags: [], updated_at: f.updated, created_at: '2024-08-28T11:35:04.469734Z',
-    status: fipStatus(f), ip_address: f.ip, mac_address: null, server_id: f.server, reverse: `${f.ip.replace(/[.:/]/g, '-')}.rev.poneytelecom.eu.`, zone: f.zone,
+    id: f.id,
+    organization_id: ORG,
+    project_id: ORG,
+    description: '',
+    tags: [],
+    updated_at: f.updated,
+    created_at: '2024-08-28T11:35:04.469734Z',
+    status: fipStatus(f),
+    ip_address: f.ip,
+    mac_address: null,
+    server_id: f.server,
+    reverse: `${f.ip.replace(/[.:/]/g, '-')}.rev.poneytelecom.eu.`,
+    zone: f.zone,
   });
 
   const zoneOk = (zone: string): string => {
-    if (!/^[a-z]{2}-[a-z]{3}-[1-9]$/.test(zone)) throw new ScwError(400, { details: [{ argument_name: 'zone', reason: 'constraint', help_message: 'unknown zone' }] });
+    if (!/^[a-z]{2}-[a-z]{3}-[1-9]$/.test(zone))
+      throw new ScwError(400, {
+        details: [{ argument_name: 'zone', reason: 'constraint', help_message: 'unknown zone' }],
+      });
     return zone;
   };
   /** An Instance IP by id or address, in this zone. */
   const instanceIp = (zone: string, ref: string): Fip => {
-    const f = [...state.ips.values()].find((x) => x.product === 'instance' && x.zone === zone && (x.id === ref || (!x.v6 && x.ip === ref)));
+    const f = [...state.ips.values()].find(
+      (x) => x.product === 'instance' && x.zone === zone && (x.id === ref || (!x.v6 && x.ip === ref)),
+    );
     if (!f) throw new ScwError(404, { resource: 'instance_ip', resource_id: ref });
     return f;
   };
   const flexibleIp = (zone: string, id: string): Fip => {
     const f = state.ips.get(id);
-    if (!f || f.product !== 'elastic_metal' || f.zone !== zone) throw new ScwError(403, { details: [{ resource: 'flexible_ip', action: 'read' }] });
+    if (!f || f.product !== 'elastic_metal' || f.zone !== zone)
+      throw new ScwError(403, { details: [{ resource: 'flexible_ip', action: 'read' }] });
     return f;
   };
   const serverIn = (zone: string, id: unknown, product: ScalewayProduct, arg: string): Srv => {
-    if (typeof id !== 'string' || !UUID.test(id)) throw new ScwError(400, { details: [{ argument_name: arg, reason: 'format', help_message: 'must be a UUID' }] });
+    if (typeof id !== 'string' || !UUID.test(id))
+      throw new ScwError(400, { details: [{ argument_name: arg, reason: 'format', help_message: 'must be a UUID' }] });
     const s = state.servers.get(id);
-    if (!s || s.zone !== zone || s.product !== product) throw new ScwError(404, { resource: product === 'instance' ? 'instance_server' : 'baremetal_server', resource_id: id });
+    if (!s || s.zone !== zone || s.product !== product)
+      throw new ScwError(404, {
+        resource: product === 'instance' ? 'instance_server' : 'baremetal_server',
+        resource_id: id,
+      });
     return s;
   };
 
@@ -161,87 +245,185 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
     const land = (): void => {
       f.target = undefined;
       f.updated = now();
-      if (fails) { f.failed = true; return; }
+      if (fails) {
+        f.failed = true;
+        return;
+      }
       f.server = to;
       o.onChange?.();
     };
-    if (instant) { land(); return; }
+    if (instant) {
+      land();
+      return;
+    }
     f.target = to;
     timers.after(delay, land);
   };
   const transient = (f: Fip, resource: string): void => {
-    if (f.target !== undefined) throw new ScwError(409, { resource, resource_id: f.id, current_state: f.product === 'instance' ? 'pending' : fipStatus(f) });
+    if (f.target !== undefined)
+      throw new ScwError(409, {
+        resource,
+        resource_id: f.id,
+        current_state: f.product === 'instance' ? 'pending' : fipStatus(f),
+      });
   };
 
   const page = <T>(all: T[], r: EmuRequest, sizeKey: string, dflt: number): T[] => {
     const size = Number(r.query.get(sizeKey) ?? dflt);
-    if (!Number.isInteger(size) || size < 1 || size > 100) throw new ScwError(400, { details: [{ argument_name: sizeKey, reason: 'constraint', help_message: 'must be between 1 and 100' }] });
+    if (!Number.isInteger(size) || size < 1 || size > 100)
+      throw new ScwError(400, {
+        details: [{ argument_name: sizeKey, reason: 'constraint', help_message: 'must be between 1 and 100' }],
+      });
     const p = Number(r.query.get('page') ?? 1);
-    if (!Number.isInteger(p) || p < 1) throw new ScwError(400, { details: [{ argument_name: 'page', reason: 'constraint', help_message: 'must be a positive integer' }] });
+    if (!Number.isInteger(p) || p < 1)
+      throw new ScwError(400, {
+        details: [{ argument_name: 'page', reason: 'constraint', help_message: 'must be a positive integer' }],
+      });
     return all.slice((p - 1) * size, p * size);
   };
 
   const I = '/instance/v1/zones/([^/]+)';
   const F = '/flexible-ip/v1alpha1/zones/([^/]+)/fips';
   const raw: Route[] = [
-    { method: 'GET', pattern: new RegExp(`^${I}/ips/?$`), handle: (r) => {
-      const zone = zoneOk(r.params[0]!);
-      const name = r.query.get('name');
-      const type = r.query.get('type');
-      const all = [...state.ips.values()].filter((f) => f.product === 'instance' && f.zone === zone
-        && (name === null || f.ip.includes(name)) && (type === null || type === (f.v6 ? 'routed_ipv6' : 'routed_ipv4')));
-      return { status: 200, headers: { 'x-total-count': String(all.length) }, body: { ips: page(all, r, 'per_page', 50).map(ipJson) } };
-    } },
-    { method: 'GET', pattern: new RegExp(`^${I}/ips/([^/]+)$`), handle: (r) => ({ status: 200, body: { ip: ipJson(instanceIp(zoneOk(r.params[0]!), r.params[1]!)) } }) },
-    { method: 'PATCH', pattern: new RegExp(`^${I}/ips/([^/]+)$`), handle: (r) => {
-      const zone = zoneOk(r.params[0]!);
-      const f = instanceIp(zone, r.params[1]!);
-      const body = r.body;
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ScwError(400, { details: [{ argument_name: 'body', reason: 'format' }] });
-      if (!('server' in body)) return { status: 200, body: { ip: ipJson(f) } }; // reverse/tags only: nothing to move
-      const to = (body as { server: unknown }).server;
-      const target = to === null ? null : serverIn(zone, to, 'instance', 'server').id;
-      transient(f, 'instance_ip');
-      if (target === f.server && !f.failed) return { status: 200, body: { ip: ipJson(f) } };
-      change(f, r, target, o.instantInstance === true);
-      return { status: 200, body: { ip: ipJson(f) } };
-    } },
-    { method: 'GET', pattern: new RegExp(`^${I}/servers/([^/]+)$`), handle: (r) => {
-      const zone = zoneOk(r.params[0]!);
-      const s = serverIn(zone, r.params[1], 'instance', 'server_id');
-      const ips = [...state.ips.values()].filter((f) => f.product === 'instance' && f.server === s.id);
-      return { status: 200, body: { server: {
-        id: s.id, name: s.name, hostname: s.name, zone: s.zone, state: 'running', commercial_type: 'PRO2-XXS', routed_ip_enabled: true,
-        organization: ORG, project: ORG, public_ips: ips.map((f) => ({ id: f.id, address: f.v6 ? f.ip.replace(/\/64$/, '1') : f.ip, dynamic: false, family: f.v6 ? 'inet6' : 'inet', state: ipState(f) })),
-      } } };
-    } },
-    { method: 'GET', pattern: new RegExp(`^${F}/?$`), handle: (r) => {
-      const zone = zoneOk(r.params[0]!);
-      const servers = r.query.getAll('server_ids').flatMap((x) => x.split(',')).filter(Boolean);
-      const all = [...state.ips.values()].filter((f) => f.product === 'elastic_metal' && f.zone === zone && (servers.length === 0 || (f.server !== null && servers.includes(f.server))));
-      return { status: 200, body: { total_count: all.length, flexible_ips: page(all, r, 'page_size', 20).map(fipJson) } };
-    } },
-    { method: 'GET', pattern: new RegExp(`^${F}/([^/]+)$`), handle: (r) => ({ status: 200, body: fipJson(flexibleIp(zoneOk(r.params[0]!), r.params[1]!)) }) },
-    { method: 'POST', pattern: new RegExp(`^${F}/(attach|detach)$`), handle: (r) => {
-      const zone = zoneOk(r.params[0]!);
-      const b = (r.body ?? {}) as { fips_ids?: unknown; server_id?: unknown };
-      if (!Array.isArray(b.fips_ids) || b.fips_ids.length === 0 || !b.fips_ids.every((x) => typeof x === 'string' && UUID.test(x))) {
-        throw new ScwError(400, { details: [{ argument_name: 'fips_ids', reason: 'required', help_message: 'a list of flexible IP UUIDs' }] });
-      }
-      const fips = (b.fips_ids as string[]).map((id) => flexibleIp(zone, id));
-      const attach = r.params[1] === 'attach';
-      const target = attach ? serverIn(zone, b.server_id, 'elastic_metal', 'server_id').id : null;
-      for (const f of fips) transient(f, 'flexible_ip');
-      if (!attach && fips.some((f) => f.server === null)) throw new ScwError(400, { details: [{ argument_name: 'fips_ids', reason: 'constraint', help_message: 'flexible IP is not attached' }] });
-      for (const f of fips) if (f.server !== target || f.failed) change(f, r, target);
-      return { status: 200, body: { total_count: fips.length, flexible_ips: fips.map(fipJson) } };
-    } },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${I}/ips/?$`),
+      handle: (r) => {
+        const zone = zoneOk(r.params[0]!);
+        const name = r.query.get('name');
+        const type = r.query.get('type');
+        const all = [...state.ips.values()].filter(
+          (f) =>
+            f.product === 'instance' &&
+            f.zone === zone &&
+            (name === null || f.ip.includes(name)) &&
+            (type === null || type === (f.v6 ? 'routed_ipv6' : 'routed_ipv4')),
+        );
+        return {
+          status: 200,
+          headers: { 'x-total-count': String(all.length) },
+          body: { ips: page(all, r, 'per_page', 50).map(ipJson) },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${I}/ips/([^/]+)$`),
+      handle: (r) => ({ status: 200, body: { ip: ipJson(instanceIp(zoneOk(r.params[0]!), r.params[1]!)) } }),
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^${I}/ips/([^/]+)$`),
+      handle: (r) => {
+        const zone = zoneOk(r.params[0]!);
+        const f = instanceIp(zone, r.params[1]!);
+        const body = r.body;
+        if (body === null || typeof body !== 'object' || Array.isArray(body))
+          throw new ScwError(400, { details: [{ argument_name: 'body', reason: 'format' }] });
+        if (!('server' in body)) return { status: 200, body: { ip: ipJson(f) } }; // reverse/tags only: nothing to move
+        const to = (body as { server: unknown }).server;
+        const target = to === null ? null : serverIn(zone, to, 'instance', 'server').id;
+        transient(f, 'instance_ip');
+        if (target === f.server && !f.failed) return { status: 200, body: { ip: ipJson(f) } };
+        change(f, r, target, o.instantInstance === true);
+        return { status: 200, body: { ip: ipJson(f) } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${I}/servers/([^/]+)$`),
+      handle: (r) => {
+        const zone = zoneOk(r.params[0]!);
+        const s = serverIn(zone, r.params[1], 'instance', 'server_id');
+        const ips = [...state.ips.values()].filter((f) => f.product === 'instance' && f.server === s.id);
+        return {
+          status: 200,
+          body: {
+            server: {
+              id: s.id,
+              name: s.name,
+              hostname: s.name,
+              zone: s.zone,
+              state: 'running',
+              commercial_type: 'PRO2-XXS',
+              routed_ip_enabled: true,
+              organization: ORG,
+              project: ORG,
+              public_ips: ips.map((f) => ({
+                id: f.id,
+                address: f.v6 ? f.ip.replace(/\/64$/, '1') : f.ip,
+                dynamic: false,
+                family: f.v6 ? 'inet6' : 'inet',
+                state: ipState(f),
+              })),
+            },
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${F}/?$`),
+      handle: (r) => {
+        const zone = zoneOk(r.params[0]!);
+        const servers = r.query
+          .getAll('server_ids')
+          .flatMap((x) => x.split(','))
+          .filter(Boolean);
+        const all = [...state.ips.values()].filter(
+          (f) =>
+            f.product === 'elastic_metal' &&
+            f.zone === zone &&
+            (servers.length === 0 || (f.server !== null && servers.includes(f.server))),
+        );
+        return {
+          status: 200,
+          body: { total_count: all.length, flexible_ips: page(all, r, 'page_size', 20).map(fipJson) },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${F}/([^/]+)$`),
+      handle: (r) => ({ status: 200, body: fipJson(flexibleIp(zoneOk(r.params[0]!), r.params[1]!)) }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${F}/(attach|detach)$`),
+      handle: (r) => {
+        const zone = zoneOk(r.params[0]!);
+        const b = (r.body ?? {}) as { fips_ids?: unknown; server_id?: unknown };
+        if (
+          !Array.isArray(b.fips_ids) ||
+          b.fips_ids.length === 0 ||
+          !b.fips_ids.every((x) => typeof x === 'string' && UUID.test(x))
+        ) {
+          throw new ScwError(400, {
+            details: [{ argument_name: 'fips_ids', reason: 'required', help_message: 'a list of flexible IP UUIDs' }],
+          });
+        }
+        const fips = (b.fips_ids as string[]).map((id) => flexibleIp(zone, id));
+        const attach = r.params[1] === 'attach';
+        const target = attach ? serverIn(zone, b.server_id, 'elastic_metal', 'server_id').id : null;
+        for (const f of fips) transient(f, 'flexible_ip');
+        if (!attach && fips.some((f) => f.server === null))
+          throw new ScwError(400, {
+            details: [{ argument_name: 'fips_ids', reason: 'constraint', help_message: 'flexible IP is not attached' }],
+          });
+        for (const f of fips) if (f.server !== target || f.failed) change(f, r, target);
+        return { status: 200, body: { total_count: fips.length, flexible_ips: fips.map(fipJson) } };
+      },
+    },
   ];
   const routes = raw.map((rt) => ({ ...rt, handle: withScwErrors(rt.handle) }));
 
   let handle: ScalewayEmulator | undefined;
   const api = await startApiServer({
-    provider: 'scaleway', token: o.token, faults, routes, rateLimit: o.rateLimit ?? { limit: 50, windowMs: 1000 },
+    provider: 'scaleway',
+    token: o.token,
+    faults,
+    routes,
+    rateLimit: o.rateLimit ?? { limit: 50, windowMs: 1000 },
     style: { error: errorBody, rateLimitPrefix: 'X-RateLimit-', retryAfterOn429: true, messages: MESSAGES },
     control: () => handle!,
     ...(o.host !== undefined ? { host: o.host } : {}),
@@ -254,27 +436,53 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
     const s = state.servers.get(id)!;
     const mine = [...state.ips.values()].filter((f) => f.server === s.id);
     const pub = (f: Fip, n: number): Record<string, unknown> => ({
-      id: f.id, address: f.v6 ? f.ip.replace(/\/64$/, '1') : f.ip, dynamic: false, family: f.v6 ? 'inet6' : 'inet',
-      gateway: f.v6 ? 'fe80::1' : '62.210.0.1', netmask: f.v6 ? '64' : '32',
-      provisioning_mode: f.v6 ? 'slaac' : n === 0 ? 'dhcp' : 'manual', state: 'attached', tags: [], ipam_id: f.id,
+      id: f.id,
+      address: f.v6 ? f.ip.replace(/\/64$/, '1') : f.ip,
+      dynamic: false,
+      family: f.v6 ? 'inet6' : 'inet',
+      gateway: f.v6 ? 'fe80::1' : '62.210.0.1',
+      netmask: f.v6 ? '64' : '32',
+      provisioning_mode: f.v6 ? 'slaac' : n === 0 ? 'dhcp' : 'manual',
+      state: 'attached',
+      tags: [],
+      ipam_id: f.id,
     });
     const v4 = mine.filter((f) => !f.v6).map(pub);
     return {
-      id: s.id, name: s.name, hostname: s.name, commercial_type: s.product === 'instance' ? 'PRO2-XXS' : 'EM-A115X-SSD', organization: ORG, project: ORG,
-      public_ip: v4[0] ?? null, public_ips_v4: v4, public_ips_v6: mine.filter((f) => f.v6).map(pub), ipv6: null, private_ip: null,
-      routed_ip_enabled: true, enable_ipv6: false, tags: [], location: { zone_id: s.zone, platform_id: '14', cluster_id: '38', hypervisor_id: '1502', node_id: '7' },
+      id: s.id,
+      name: s.name,
+      hostname: s.name,
+      commercial_type: s.product === 'instance' ? 'PRO2-XXS' : 'EM-A115X-SSD',
+      organization: ORG,
+      project: ORG,
+      public_ip: v4[0] ?? null,
+      public_ips_v4: v4,
+      public_ips_v6: mine.filter((f) => f.v6).map(pub),
+      ipv6: null,
+      private_ip: null,
+      routed_ip_enabled: true,
+      enable_ipv6: false,
+      tags: [],
+      location: { zone_id: s.zone, platform_id: '14', cluster_id: '38', hypervisor_id: '1502', node_id: '7' },
     };
   };
-  const meta = await startMetadataServers([...state.servers.keys()], metadataFaults, (inst, r) => {
-    if (r.method !== 'GET') return { status: 405, text: 'method not allowed' };
-    if (r.path !== '/conf') return { status: 404, text: 'not found' };
-    const doc = conf(inst);
-    return r.query.get('format') === 'json' ? { status: 200, body: doc } : { status: 200, text: flatConf(doc) };
-  }, o.host !== undefined ? { host: o.host } : {});
+  const meta = await startMetadataServers(
+    [...state.servers.keys()],
+    metadataFaults,
+    (inst, r) => {
+      if (r.method !== 'GET') return { status: 405, text: 'method not allowed' };
+      if (r.path !== '/conf') return { status: 404, text: 'not found' };
+      const doc = conf(inst);
+      return r.query.get('format') === 'json' ? { status: 200, body: doc } : { status: 200, text: flatConf(doc) };
+    },
+    o.host !== undefined ? { host: o.host } : {},
+  );
 
   const byAddress = (address: string): Fip => {
     const bare = address.replace(/\/\d+$/, '');
-    const f = [...state.ips.values()].find((x) => x.ip === address || x.ip === bare || x.id === address || (x.v6 && x.ip === `${bare}/64`));
+    const f = [...state.ips.values()].find(
+      (x) => x.ip === address || x.ip === bare || x.id === address || (x.v6 && x.ip === `${bare}/64`),
+    );
     if (!f) throw new Error(`emulator has no flexible IP ${address}`);
     return f;
   };
@@ -289,10 +497,21 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
       f.failed = false;
       o.onChange?.();
     },
-    faults, metadataFaults, state,
+    faults,
+    metadataFaults,
+    state,
     setRateLimit: api.setRateLimit,
-    snapshot: () => snapshotOf('scaleway', Object.fromEntries([...state.ips.values()].map((f) => [f.ip, f.server])), faults, metadataFaults),
-    async close() { timers.clear(); await Promise.all([closeServer(api.server), meta.close()]); },
+    snapshot: () =>
+      snapshotOf(
+        'scaleway',
+        Object.fromEntries([...state.ips.values()].map((f) => [f.ip, f.server])),
+        faults,
+        metadataFaults,
+      ),
+    async close() {
+      timers.clear();
+      await Promise.all([closeServer(api.server), meta.close()]);
+    },
   };
   return handle;
 }

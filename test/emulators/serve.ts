@@ -31,58 +31,70 @@ export interface AccountSpec extends ListenOptions {
 }
 
 export const emulators: Record<string, (s: AccountSpec) => Promise<EmulatorHandle>> = {
-  digitalocean: (s) => startDigitalOceanEmulator({
-    token: s.token,
-    droplets: s.nodes.map((n) => ({ id: Number(n) })),
-    reservedIps: s.ips.map((i) => ({ ip: i.address, dropletId: i.holder === null ? null : Number(i.holder) })),
-    ...common(s),
-  }),
-  hetzner: (s) => startHetznerEmulator({
-    token: s.token,
-    servers: s.nodes.map((n) => ({ id: Number(n) })),
-    floatingIps: s.ips.map((i) => ({ ip: i.address, server: i.holder === null ? null : Number(i.holder) })),
-    ...common(s),
-  }),
-  vultr: (s) => startVultrEmulator({
-    token: s.token,
-    instances: s.nodes.map((id) => ({ id })),
-    reservedIps: s.ips.map((i) => ({ ip: i.address, instanceId: i.holder })),
-    ...common(s),
-  }),
+  digitalocean: (s) =>
+    startDigitalOceanEmulator({
+      token: s.token,
+      droplets: s.nodes.map((n) => ({ id: Number(n) })),
+      reservedIps: s.ips.map((i) => ({ ip: i.address, dropletId: i.holder === null ? null : Number(i.holder) })),
+      ...common(s),
+    }),
+  hetzner: (s) =>
+    startHetznerEmulator({
+      token: s.token,
+      servers: s.nodes.map((n) => ({ id: Number(n) })),
+      floatingIps: s.ips.map((i) => ({ ip: i.address, server: i.holder === null ? null : Number(i.holder) })),
+      ...common(s),
+    }),
+  vultr: (s) =>
+    startVultrEmulator({
+      token: s.token,
+      instances: s.nodes.map((id) => ({ id })),
+      reservedIps: s.ips.map((i) => ({ ip: i.address, instanceId: i.holder })),
+      ...common(s),
+    }),
   // IP assignment is synchronous on Linode: no action delay.
-  linode: (s) => startLinodeEmulator({
-    token: s.token,
-    linodes: s.nodes.map((n) => ({ id: Number(n) })),
-    ips: s.ips.map((i) => ({ address: i.address, linodeId: i.holder === null ? null : Number(i.holder) })),
-    ...(s.onChange ? { onChange: s.onChange } : {}),
-    ...(s.host !== undefined ? { host: s.host } : {}),
-    ...(s.port !== undefined ? { port: s.port } : {}),
-  }),
+  linode: (s) =>
+    startLinodeEmulator({
+      token: s.token,
+      linodes: s.nodes.map((n) => ({ id: Number(n) })),
+      ips: s.ips.map((i) => ({ address: i.address, linodeId: i.holder === null ? null : Number(i.holder) })),
+      ...(s.onChange ? { onChange: s.onChange } : {}),
+      ...(s.host !== undefined ? { host: s.host } : {}),
+      ...(s.port !== undefined ? { port: s.port } : {}),
+    }),
   // Nodes are VM names; an address is an alias IP range on the holder's nic0.
-  gcp: (s) => startGcpEmulator({
-    token: s.token,
-    instances: s.nodes.map((name) => ({ name })),
-    aliases: s.ips.map((i) => ({ range: i.address, instance: i.holder })),
-    ...common(s),
-  }),
-  scaleway: (s) => startScalewayEmulator({
-    token: s.token,
-    servers: s.nodes.map((id) => ({ id })),
-    ips: s.ips.map((i) => ({ address: i.address, server: i.holder })),
-    ...common(s),
-  }),
+  gcp: (s) =>
+    startGcpEmulator({
+      token: s.token,
+      instances: s.nodes.map((name) => ({ name })),
+      aliases: s.ips.map((i) => ({ range: i.address, instance: i.holder })),
+      ...common(s),
+    }),
+  scaleway: (s) =>
+    startScalewayEmulator({
+      token: s.token,
+      servers: s.nodes.map((id) => ({ id })),
+      ips: s.ips.map((i) => ({ address: i.address, server: i.holder })),
+      ...common(s),
+    }),
   // The token is ACCESS_KEY_ID:SECRET_ACCESS_KEY; addresses are Elastic IPs; actionDelayMs is
   // how long DescribeAddresses lags behind an AssociateAddress (EC2 answers at once).
-  aws: (s) => startAwsEmulator({
-    credentials: [awsKeys(s.token)],
-    instances: s.nodes.map((id) => ({ id })),
-    addresses: s.ips.map((i) => ({ publicIp: i.address, instanceId: i.holder })),
-    ...common(s),
-  }),
+  aws: (s) =>
+    startAwsEmulator({
+      credentials: [awsKeys(s.token)],
+      instances: s.nodes.map((id) => ({ id })),
+      addresses: s.ips.map((i) => ({ publicIp: i.address, instanceId: i.holder })),
+      ...common(s),
+    }),
 };
 
 /** The options every emulator takes the same way. */
-export function common(s: AccountSpec): { actionDelayMs?: number; onChange?: () => void; host?: string; port?: number } {
+export function common(s: AccountSpec): {
+  actionDelayMs?: number;
+  onChange?: () => void;
+  host?: string;
+  port?: number;
+} {
   return {
     ...(s.actionDelayMs !== undefined ? { actionDelayMs: s.actionDelayMs } : {}),
     ...(s.onChange ? { onChange: s.onChange } : {}),
@@ -101,11 +113,18 @@ export function parseServeArgs(argv: string[]): { provider: string; spec: Accoun
     args: argv,
     allowPositionals: true,
     options: {
-      host: { type: 'string' }, port: { type: 'string' },
-      'token-file': { type: 'string' }, token: { type: 'string' },
-      nodes: { type: 'string' }, droplets: { type: 'string' }, servers: { type: 'string' }, instances: { type: 'string' }, linodes: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'token-file': { type: 'string' },
+      token: { type: 'string' },
+      nodes: { type: 'string' },
+      droplets: { type: 'string' },
+      servers: { type: 'string' },
+      instances: { type: 'string' },
+      linodes: { type: 'string' },
       ip: { type: 'string', multiple: true },
-      'action-delay-ms': { type: 'string' }, 'state-file': { type: 'string' },
+      'action-delay-ms': { type: 'string' },
+      'state-file': { type: 'string' },
     },
   });
   const provider = positionals[0];
@@ -115,7 +134,10 @@ export function parseServeArgs(argv: string[]): { provider: string; spec: Accoun
   if (!token) fail('--token-file F (or --token T) is required');
   const nodeList = values.nodes ?? values.droplets ?? values.servers ?? values.instances ?? values.linodes;
   if (!nodeList) fail('--nodes A,B is required');
-  const nodes = nodeList.split(',').map((x) => x.trim()).filter(Boolean);
+  const nodes = nodeList
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const ips = (values.ip ?? []).map((x) => {
     const eq = x.indexOf('=');
     if (eq <= 0) fail(`--ip takes ADDRESS=NODE or ADDRESS= (got "${x}")`);
@@ -135,7 +157,9 @@ export function parseServeArgs(argv: string[]): { provider: string; spec: Accoun
     provider: provider!,
     stateFile: values['state-file'],
     spec: {
-      token: token!, nodes, ips,
+      token: token!,
+      nodes,
+      ips,
       ...(actionDelayMs !== undefined ? { actionDelayMs } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(port !== undefined ? { port } : {}),
@@ -154,8 +178,18 @@ async function main(): Promise<void> {
   emu = await emulators[provider]!({ ...spec, onChange: writeState });
   writeState();
   const metadata = Object.fromEntries(spec.nodes.map((n) => [n, emu!.metadataUrl(n)]));
-  process.stdout.write(JSON.stringify({ provider, apiUrl: emu.apiUrl, controlUrl: `${emu.apiUrl}/_emulator`, metadata, pid: process.pid }) + '\n');
-  const stop = (): void => { void emu!.close().then(() => process.exit(0)); };
+  process.stdout.write(
+    JSON.stringify({
+      provider,
+      apiUrl: emu.apiUrl,
+      controlUrl: `${emu.apiUrl}/_emulator`,
+      metadata,
+      pid: process.pid,
+    }) + '\n',
+  );
+  const stop = (): void => {
+    void emu!.close().then(() => process.exit(0));
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

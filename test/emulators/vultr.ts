@@ -10,8 +10,19 @@
 import { isIP } from 'node:net';
 import { Faults } from './faults.js';
 import {
-  EmuError, Timers, closeServer, serveTree, snapshotOf, startApiServer, startMetadataServers,
-  type EmuRequest, type EmulatorHandle, type ListenOptions, type RateLimit, type Reply, type Route,
+  EmuError,
+  Timers,
+  closeServer,
+  serveTree,
+  snapshotOf,
+  startApiServer,
+  startMetadataServers,
+  type EmuRequest,
+  type EmulatorHandle,
+  type ListenOptions,
+  type RateLimit,
+  type Reply,
+  type Route,
 } from './kit.js';
 
 export interface VultrEmulatorOptions extends ListenOptions {
@@ -27,14 +38,32 @@ export interface VultrEmulatorOptions extends ListenOptions {
   onChange?: () => void;
 }
 
-interface Rip { id: string; ip: string; region: string; ipType: 'v4' | 'v6'; size: number; instance: string; pending: boolean }
+interface Rip {
+  id: string;
+  ip: string;
+  region: string;
+  ipType: 'v4' | 'v6';
+  size: number;
+  instance: string;
+  pending: boolean;
+}
 
-export interface VultrState { instances: Map<string, { id: string; hostname: string; region: string }>; rips: Map<string, Rip> }
-export interface VultrEmulator extends EmulatorHandle { state: VultrState }
+export interface VultrState {
+  instances: Map<string, { id: string; hostname: string; region: string }>;
+  rips: Map<string, Rip>;
+}
+export interface VultrEmulator extends EmulatorHandle {
+  state: VultrState;
+}
 
 const MESSAGES: Partial<Record<number, string>> = {
-  400: 'Invalid request.', 401: 'Invalid API token.', 403: 'Unauthorized IP address.', 404: 'Not found.', 429: 'Rate limit reached - please try your request again later.',
-  500: 'Internal server error.', 503: 'Service unavailable.',
+  400: 'Invalid request.',
+  401: 'Invalid API token.',
+  403: 'Unauthorized IP address.',
+  404: 'Not found.',
+  429: 'Rate limit reached - please try your request again later.',
+  500: 'Internal server error.',
+  503: 'Service unavailable.',
 };
 
 /** A stable UUID-shaped id from a number, like Vultr's. */
@@ -49,14 +78,35 @@ export async function startVultrEmulator(o: VultrEmulatorOptions): Promise<Vultr
   const timers = new Timers();
   const delay = o.actionDelayMs ?? 200;
   const state: VultrState = { instances: new Map(), rips: new Map() };
-  for (const i of o.instances) state.instances.set(i.id, { id: i.id, hostname: i.hostname ?? `vultr-${i.id.slice(0, 8)}`, region: i.region ?? 'ewr' });
+  for (const i of o.instances)
+    state.instances.set(i.id, {
+      id: i.id,
+      hostname: i.hostname ?? `vultr-${i.id.slice(0, 8)}`,
+      region: i.region ?? 'ewr',
+    });
   o.reservedIps.forEach((r, n) => {
     const v6 = isIP(r.ip) === 6;
     const id = r.id ?? uuidFor(n + 1);
-    state.rips.set(id, { id, ip: r.ip, region: r.region ?? 'ewr', ipType: v6 ? 'v6' : 'v4', size: v6 ? 64 : 32, instance: r.instanceId ?? '', pending: false });
+    state.rips.set(id, {
+      id,
+      ip: r.ip,
+      region: r.region ?? 'ewr',
+      ipType: v6 ? 'v6' : 'v4',
+      size: v6 ? 64 : 32,
+      instance: r.instanceId ?? '',
+      pending: false,
+    });
   });
 
-  const ripJson = (r: Rip): unknown => ({ id: r.id, region: r.region, ip_type: r.ipType, subnet: r.ip, subnet_size: r.size, label: `rip-${r.ip}`, instance_id: r.instance });
+  const ripJson = (r: Rip): unknown => ({
+    id: r.id,
+    region: r.region,
+    ip_type: r.ipType,
+    subnet: r.ip,
+    subnet_size: r.size,
+    label: `rip-${r.ip}`,
+    instance_id: r.instance,
+  });
   const ripOf = (id: string): Rip => {
     const r = state.rips.get(id);
     if (!r) throw new EmuError(404, 'Reserved IP not found.');
@@ -75,33 +125,61 @@ export async function startVultrEmulator(o: VultrEmulatorOptions): Promise<Vultr
   };
 
   const routes: Route[] = [
-    { method: 'GET', pattern: /^\/v2\/reserved-ips\/?$/, handle: (r) => {
-      const all = [...state.rips.values()];
-      const per = Math.min(500, Number(r.query.get('per_page') ?? 100) || 100);
-      const from = Number(r.query.get('cursor') ?? 0) || 0;
-      const next = from + per < all.length ? String(from + per) : '';
-      return { status: 200, body: { reserved_ips: all.slice(from, from + per).map(ripJson), meta: { total: all.length, links: { next, prev: from > 0 ? String(Math.max(0, from - per)) : '' } } } };
-    } },
-    { method: 'GET', pattern: /^\/v2\/reserved-ips\/([^/]+)$/, handle: (r) => ({ status: 200, body: { reserved_ip: ripJson(ripOf(r.params[0]!)) } }) },
-    { method: 'POST', pattern: /^\/v2\/reserved-ips\/([^/]+)\/attach$/, handle: (r) => {
-      const rip = ripOf(r.params[0]!);
-      const to = (r.body as { instance_id?: unknown } | undefined)?.instance_id;
-      if (typeof to !== 'string' || !state.instances.has(to)) throw new EmuError(400, 'Invalid instance ID.');
-      if (state.instances.get(to)!.region !== rip.region) throw new EmuError(400, 'Reserved IP and instance must be in the same region.');
-      if (rip.pending || (rip.instance !== '' && !o.allowReassign)) throw new EmuError(400, 'Reserved IP is already attached to an instance.');
-      return change(rip, r, to);
-    } },
-    { method: 'POST', pattern: /^\/v2\/reserved-ips\/([^/]+)\/detach$/, handle: (r) => {
-      const rip = ripOf(r.params[0]!);
-      if (rip.pending) throw new EmuError(400, 'Reserved IP has a pending change.');
-      if (rip.instance === '') throw new EmuError(400, 'Reserved IP is not attached to an instance.');
-      return change(rip, r, '');
-    } },
+    {
+      method: 'GET',
+      pattern: /^\/v2\/reserved-ips\/?$/,
+      handle: (r) => {
+        const all = [...state.rips.values()];
+        const per = Math.min(500, Number(r.query.get('per_page') ?? 100) || 100);
+        const from = Number(r.query.get('cursor') ?? 0) || 0;
+        const next = from + per < all.length ? String(from + per) : '';
+        return {
+          status: 200,
+          body: {
+            reserved_ips: all.slice(from, from + per).map(ripJson),
+            meta: { total: all.length, links: { next, prev: from > 0 ? String(Math.max(0, from - per)) : '' } },
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v2\/reserved-ips\/([^/]+)$/,
+      handle: (r) => ({ status: 200, body: { reserved_ip: ripJson(ripOf(r.params[0]!)) } }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v2\/reserved-ips\/([^/]+)\/attach$/,
+      handle: (r) => {
+        const rip = ripOf(r.params[0]!);
+        const to = (r.body as { instance_id?: unknown } | undefined)?.instance_id;
+        if (typeof to !== 'string' || !state.instances.has(to)) throw new EmuError(400, 'Invalid instance ID.');
+        if (state.instances.get(to)!.region !== rip.region)
+          throw new EmuError(400, 'Reserved IP and instance must be in the same region.');
+        if (rip.pending || (rip.instance !== '' && !o.allowReassign))
+          throw new EmuError(400, 'Reserved IP is already attached to an instance.');
+        return change(rip, r, to);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v2\/reserved-ips\/([^/]+)\/detach$/,
+      handle: (r) => {
+        const rip = ripOf(r.params[0]!);
+        if (rip.pending) throw new EmuError(400, 'Reserved IP has a pending change.');
+        if (rip.instance === '') throw new EmuError(400, 'Reserved IP is not attached to an instance.');
+        return change(rip, r, '');
+      },
+    },
   ];
 
   let handle: VultrEmulator | undefined;
   const api = await startApiServer({
-    provider: 'vultr', token: o.token, faults, routes, rateLimit: o.rateLimit ?? { limit: 30, windowMs: 1000 },
+    provider: 'vultr',
+    token: o.token,
+    faults,
+    routes,
+    rateLimit: o.rateLimit ?? { limit: 30, windowMs: 1000 },
     style: { error: (status, message) => ({ error: message, status }), retryAfterOn429: false, messages: MESSAGES },
     control: () => handle!,
     ...(o.host !== undefined ? { host: o.host } : {}),
@@ -110,20 +188,38 @@ export async function startVultrEmulator(o: VultrEmulatorOptions): Promise<Vultr
 
   const doc = (id: string): Record<string, unknown> => {
     const i = state.instances.get(id)!;
-    const extra = [...state.rips.values()].filter((r) => r.instance === id && r.ipType === 'v4').map((r) => ({ address: r.ip, netmask: '255.255.255.255' }));
+    const extra = [...state.rips.values()]
+      .filter((r) => r.instance === id && r.ipType === 'v4')
+      .map((r) => ({ address: r.ip, netmask: '255.255.255.255' }));
     return {
-      hostname: i.hostname, instanceid: String(Math.abs(hash(id)) % 100_000_000), 'instance-v2-id': id,
+      hostname: i.hostname,
+      instanceid: String(Math.abs(hash(id)) % 100_000_000),
+      'instance-v2-id': id,
       region: { regioncode: i.region.toUpperCase(), countrycode: 'US' },
-      interfaces: [{ mac: '56:00:02:56:12:8e', 'network-type': 'public', ipv4: { address: '192.0.2.50', netmask: '255.255.254.0', gateway: '192.0.2.1', additional: extra }, ipv6: { additional: [] } }],
+      interfaces: [
+        {
+          mac: '56:00:02:56:12:8e',
+          'network-type': 'public',
+          ipv4: { address: '192.0.2.50', netmask: '255.255.254.0', gateway: '192.0.2.1', additional: extra },
+          ipv6: { additional: [] },
+        },
+      ],
     };
   };
-  const meta = await startMetadataServers([...state.instances.keys()], metadataFaults, (inst, r) => {
-    if (r.method !== 'GET') return { status: 405, text: 'method not allowed' };
-    const d = doc(inst);
-    if (r.path === '/v1.json') return { status: 200, body: d };
-    const flat = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-    return serveTree({ v1: flat }, r.path);
-  }, o.host !== undefined ? { host: o.host } : {});
+  const meta = await startMetadataServers(
+    [...state.instances.keys()],
+    metadataFaults,
+    (inst, r) => {
+      if (r.method !== 'GET') return { status: 405, text: 'method not allowed' };
+      const d = doc(inst);
+      if (r.path === '/v1.json') return { status: 200, body: d };
+      const flat = Object.fromEntries(
+        Object.entries(d).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+      );
+      return serveTree({ v1: flat }, r.path);
+    },
+    o.host !== undefined ? { host: o.host } : {},
+  );
 
   const byIp = (ip: string): Rip => {
     const r = [...state.rips.values()].find((x) => x.ip === ip);
@@ -135,11 +231,25 @@ export async function startVultrEmulator(o: VultrEmulatorOptions): Promise<Vultr
     apiUrl: api.url,
     metadataUrl: (inst) => meta.url(String(inst)),
     holder: (ip) => byIp(ip).instance || null,
-    setHolder(ip, inst) { byIp(ip).instance = inst === null ? '' : String(inst); o.onChange?.(); },
-    faults, metadataFaults, state,
+    setHolder(ip, inst) {
+      byIp(ip).instance = inst === null ? '' : String(inst);
+      o.onChange?.();
+    },
+    faults,
+    metadataFaults,
+    state,
     setRateLimit: api.setRateLimit,
-    snapshot: () => snapshotOf('vultr', Object.fromEntries([...state.rips.values()].map((r) => [r.ip, r.instance || null])), faults, metadataFaults),
-    async close() { timers.clear(); await Promise.all([closeServer(api.server), meta.close()]); },
+    snapshot: () =>
+      snapshotOf(
+        'vultr',
+        Object.fromEntries([...state.rips.values()].map((r) => [r.ip, r.instance || null])),
+        faults,
+        metadataFaults,
+      ),
+    async close() {
+      timers.clear();
+      await Promise.all([closeServer(api.server), meta.close()]);
+    },
   };
   return handle;
 }

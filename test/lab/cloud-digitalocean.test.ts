@@ -22,7 +22,11 @@ let s: SeedLab;
 let emu: { apiUrl: string; controlUrl: string; metadata: Record<string, string> };
 let stateFile: string;
 
-interface EmuState { holders: Record<string, string | null>; requests: number; log: { method: string; path: string; status: number | 'hang' }[] }
+interface EmuState {
+  holders: Record<string, string | null>;
+  requests: number;
+  log: { method: string; path: string; status: number | 'hang' }[];
+}
 const emuState = (): EmuState => JSON.parse(readFileSync(stateFile, 'utf8')) as EmuState;
 const holder = (): string | null | undefined => (existsSync(stateFile) ? emuState().holders[FIP] : undefined);
 const waitFor = (what: string, cond: () => boolean, ms: number): Promise<number> => s.waitFor(what, cond, ms);
@@ -55,19 +59,56 @@ before(async () => {
   chmodSync(tokenFile, 0o600);
   stateFile = join(client.dir, 'do-state.json');
   const serve = join(REPO_ROOT, 'dist/test/emulators/serve.js');
-  s.lab.spawn('client', [process.execPath, serve, 'digitalocean', '--host', client.ip, '--port', '0', '--token-file', tokenFile,
-    '--nodes', '101,102', '--ip', `${FIP}=`, '--action-delay-ms', '300', '--state-file', stateFile], 'do-emulator.log');
+  s.lab.spawn(
+    'client',
+    [
+      process.execPath,
+      serve,
+      'digitalocean',
+      '--host',
+      client.ip,
+      '--port',
+      '0',
+      '--token-file',
+      tokenFile,
+      '--nodes',
+      '101,102',
+      '--ip',
+      `${FIP}=`,
+      '--action-delay-ms',
+      '300',
+      '--state-file',
+      stateFile,
+    ],
+    'do-emulator.log',
+  );
   const out = join(s.lab.dir, 'do-emulator.log');
-  await waitFor('the emulator is listening', () => existsSync(out) && readFileSync(out, 'utf8').includes('"apiUrl"'), 10_000);
-  emu = JSON.parse(readFileSync(out, 'utf8').split('\n').find((l) => l.includes('"apiUrl"'))!) as typeof emu;
+  await waitFor(
+    'the emulator is listening',
+    () => existsSync(out) && readFileSync(out, 'utf8').includes('"apiUrl"'),
+    10_000,
+  );
+  emu = JSON.parse(
+    readFileSync(out, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"apiUrl"'))!,
+  ) as typeof emu;
   for (const h of ['lb1', 'lb2'] as const) {
     const conf = join(s.dir(h), 'keepalived.conf');
     const token = join(s.dir(h), 'do.token');
     writeFileSync(token, TOKEN + '\n');
     chmodSync(token, 0o600);
-    const block = `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n    api_url ${emu.apiUrl}\n` +
+    const block =
+      `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n    api_url ${emu.apiUrl}\n` +
       `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n}\n`;
-    writeFileSync(conf, block + readFileSync(conf, 'utf8').replace('    virtual_router_id 33\n', '    virtual_router_id 33\n    floating_ip web\n'));
+    writeFileSync(
+      conf,
+      block +
+        readFileSync(conf, 'utf8').replace(
+          '    virtual_router_id 33\n',
+          '    virtual_router_id 33\n    floating_ip web\n',
+        ),
+    );
   }
   // lb2 starts once lb1 is MASTER: started together on a loaded machine, lb2's down timer can
   // expire before lb1's first advert, and a MASTER, however brief, rightly calls the API.
@@ -81,62 +122,84 @@ after(() => {
   if (!skip) s.destroy();
 });
 
-test('the MASTER claims the reserved IP: assigned and verified, as the emulator and the status both say', { skip, timeout: 30_000 }, async () => {
-  await waitFor('lb1 holds the VIP', () => s.holds('lb1'), 10_000);
-  await waitFor('the emulator shows the reserved IP on droplet 101', () => holder() === '101', 10_000);
-  await waitFor('lb1 reports it held', () => status('lb1').floatingIps[0]?.phase === 'held', 5_000);
-  const f = status('lb1').floatingIps[0]!;
-  assert.equal(f.self, '101');
-  assert.equal(f.holder, '101');
-  assert.match(f.lastResult ?? '', /assigned and verified/);
-  assert.equal(f.lastFailoverCalls, 4, 'whoami, holder, assign, verify');
-  const b = status('lb2').floatingIps[0]!;
-  assert.equal(b.desired, 'release');
-  assert.equal(b.calls, 0, 'a BACKUP never calls the API');
-});
+test(
+  'the MASTER claims the reserved IP: assigned and verified, as the emulator and the status both say',
+  { skip, timeout: 30_000 },
+  async () => {
+    await waitFor('lb1 holds the VIP', () => s.holds('lb1'), 10_000);
+    await waitFor('the emulator shows the reserved IP on droplet 101', () => holder() === '101', 10_000);
+    await waitFor('lb1 reports it held', () => status('lb1').floatingIps[0]?.phase === 'held', 5_000);
+    const f = status('lb1').floatingIps[0]!;
+    assert.equal(f.self, '101');
+    assert.equal(f.holder, '101');
+    assert.match(f.lastResult ?? '', /assigned and verified/);
+    assert.equal(f.lastFailoverCalls, 4, 'whoami, holder, assign, verify');
+    const b = status('lb2').floatingIps[0]!;
+    assert.equal(b.desired, 'release');
+    assert.equal(b.calls, 0, 'a BACKUP never calls the API');
+  },
+);
 
-test('nginx stops on lb1 → the reserved IP moves to lb2\'s droplet; nginx returns → back to lb1', { skip, timeout: 40_000 }, async () => {
-  s.stopNginx('lb1');
-  await waitFor('lb2 holds the VIP', () => s.holds('lb2'), 10_000);
-  const t = await waitFor('the emulator shows droplet 102', () => holder() === '102', 10_000);
-  assert.ok(t < 5000, `assign took ${t} ms after the VRRP move`);
-  // docs/dashboard-cloud.png is this: lb2's dashboard once it holds the reserved IP.
-  if (process.env.FLOATD_SCREENSHOT) {
+test(
+  "nginx stops on lb1 → the reserved IP moves to lb2's droplet; nginx returns → back to lb1",
+  { skip, timeout: 40_000 },
+  async () => {
+    s.stopNginx('lb1');
+    await waitFor('lb2 holds the VIP', () => s.holds('lb2'), 10_000);
+    const t = await waitFor('the emulator shows droplet 102', () => holder() === '102', 10_000);
+    assert.ok(t < 5000, `assign took ${t} ms after the VRRP move`);
+    // docs/dashboard-cloud.png is this: lb2's dashboard once it holds the reserved IP.
+    if (process.env.FLOATD_SCREENSHOT) {
+      await waitFor('lb2 reports it held', () => status('lb2').floatingIps[0]?.phase === 'held', 5_000);
+      const { screenshotDashboard } = await import('../browser/browser.js');
+      await screenshotDashboard(status('lb2'), process.env.FLOATD_SCREENSHOT.replace(/\.png$/, '-cloud.png'));
+    }
+    s.startNginx('lb1');
+    await waitFor('lb1 holds the VIP again', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
+    await waitFor('the emulator shows droplet 101 again', () => holder() === '101', 10_000);
+  },
+);
+
+test(
+  "drift: the address moved behind floatd's back is re-asserted at the next reconcile",
+  { skip, timeout: 30_000 },
+  async () => {
+    await waitFor('lb1 reports it held', () => status('lb1').floatingIps[0]?.phase === 'held', 5_000);
+    const logged = s.log('lb1').length;
+    control('POST', '/holder', { address: FIP, instance: 102 });
+    assert.equal(holder(), '102');
+    await waitFor('lb1 re-asserts the reserved IP', () => holder() === '101', 8_000);
+    assert.match(s.log('lb1').slice(logged), /the address drifted to 102; re-asserting/);
+  },
+);
+
+test(
+  'with 429, 500 and a hung request injected, the failover still converges within the call budget',
+  { skip, timeout: 60_000 },
+  async () => {
+    const before = emuState().requests;
+    control('POST', '/faults', {
+      kind: 'status',
+      status: 429,
+      retryAfterS: 1,
+      times: 1,
+      match: 'POST /v2/reserved_ips',
+    });
+    control('POST', '/faults', { kind: 'status', status: 500, times: 2, match: 'POST /v2/reserved_ips' });
+    control('POST', '/faults', { kind: 'hang', holdMs: 3000, times: 1, match: 'GET /v2/reserved_ips' });
+    s.stopNginx('lb1');
+    await waitFor('lb2 holds the VIP', () => s.holds('lb2'), 10_000);
+    await waitFor('the emulator shows droplet 102 despite the faults', () => holder() === '102', 30_000);
     await waitFor('lb2 reports it held', () => status('lb2').floatingIps[0]?.phase === 'held', 5_000);
-    const { screenshotDashboard } = await import('../browser/browser.js');
-    await screenshotDashboard(status('lb2'), process.env.FLOATD_SCREENSHOT.replace(/\.png$/, '-cloud.png'));
-  }
-  s.startNginx('lb1');
-  await waitFor('lb1 holds the VIP again', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
-  await waitFor('the emulator shows droplet 101 again', () => holder() === '101', 10_000);
-});
-
-test('drift: the address moved behind floatd\'s back is re-asserted at the next reconcile', { skip, timeout: 30_000 }, async () => {
-  await waitFor('lb1 reports it held', () => status('lb1').floatingIps[0]?.phase === 'held', 5_000);
-  const logged = s.log('lb1').length;
-  control('POST', '/holder', { address: FIP, instance: 102 });
-  assert.equal(holder(), '102');
-  await waitFor('lb1 re-asserts the reserved IP', () => holder() === '101', 8_000);
-  assert.match(s.log('lb1').slice(logged), /the address drifted to 102; re-asserting/);
-});
-
-test('with 429, 500 and a hung request injected, the failover still converges within the call budget', { skip, timeout: 60_000 }, async () => {
-  const before = emuState().requests;
-  control('POST', '/faults', { kind: 'status', status: 429, retryAfterS: 1, times: 1, match: 'POST /v2/reserved_ips' });
-  control('POST', '/faults', { kind: 'status', status: 500, times: 2, match: 'POST /v2/reserved_ips' });
-  control('POST', '/faults', { kind: 'hang', holdMs: 3000, times: 1, match: 'GET /v2/reserved_ips' });
-  s.stopNginx('lb1');
-  await waitFor('lb2 holds the VIP', () => s.holds('lb2'), 10_000);
-  await waitFor('the emulator shows droplet 102 despite the faults', () => holder() === '102', 30_000);
-  await waitFor('lb2 reports it held', () => status('lb2').floatingIps[0]?.phase === 'held', 5_000);
-  const f = status('lb2').floatingIps[0]!;
-  const calls = emuState().requests - before;
-  assert.ok((f.lastFailoverCalls ?? 99) <= 10, `${f.lastFailoverCalls} calls in one failover`);
-  assert.ok(calls <= 16, `${calls} API requests in all (action polls included)`);
-  assert.match(s.log('lb2'), /cloud\.retry/);
-  s.startNginx('lb1');
-  await waitFor('back on lb1', () => holder() === '101', 20_000);
-});
+    const f = status('lb2').floatingIps[0]!;
+    const calls = emuState().requests - before;
+    assert.ok((f.lastFailoverCalls ?? 99) <= 10, `${f.lastFailoverCalls} calls in one failover`);
+    assert.ok(calls <= 16, `${calls} API requests in all (action polls included)`);
+    assert.match(s.log('lb2'), /cloud\.retry/);
+    s.startNginx('lb1');
+    await waitFor('back on lb1', () => holder() === '101', 20_000);
+  },
+);
 
 test('the token never appears in logs or dumps', { skip }, () => {
   for (const h of ['lb1', 'lb2'] as const) {

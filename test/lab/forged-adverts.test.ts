@@ -33,36 +33,42 @@ for (const c of cases) for (const dst of ${JSON.stringify(peers)}) for (let i = 
 sock.close();
 `;
 
-test('forged adverts (wrong password, wrong VRID, TTL 64, not a peer) are dropped and counted; no state changes', { skip, timeout: 60_000 }, async () => {
-  const s = new SeedLab();
-  try {
-    s.startFloatd('lb1');
-    s.startFloatd('lb2');
-    const end = Date.now() + 12_000;
-    while (!(s.holds('lb1') && !s.holds('lb2')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(s.holds('lb1'), 'lb1 became MASTER');
-    const transitions = (h: 'lb1' | 'lb2') => (s.log(h).match(/Entering/g) ?? []).length;
-    const before = [transitions('lb1'), transitions('lb2')];
-    const client = s.lab.host('client');
-    const script = join(client.dir, 'forge.mjs');
-    writeFileSync(script, SENDER(join(REPO_ROOT, 'dist'), client.ip, [s.lab.host('lb1').ip, s.lab.host('lb2').ip]));
-    s.lab.exec('client', [process.execPath, script]);
-    await new Promise((r) => setTimeout(r, 4000)); // longer than Master_Down_Interval (3.6 s)
-    assert.deepEqual([transitions('lb1'), transitions('lb2')], before, 'no state change');
-    assert.ok(s.holds('lb1') && !s.holds('lb2'), 'lb1 still holds the VIP alone');
-    for (const h of ['lb1', 'lb2'] as const) {
-      s.signalFloatd(h, 'USR1');
-      const dump = join(s.dir(h), 'floatd.data');
-      const t0 = Date.now();
-      while (!existsSync(dump) && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 50));
-      const status = JSON.parse(readFileSync(dump, 'utf8')) as { instances: { counters: { dropped: Record<string, number> } }[] };
-      const dropped = status.instances[0]!.counters.dropped;
-      // Checks run in keepalived's order: TTL first, then the password; the VRID is a demux key.
-      assert.equal(dropped.auth_failure, 3, `${h}: ${JSON.stringify(dropped)}`);
-      assert.equal(dropped.ip_ttl_err, 3, `${h}: ${JSON.stringify(dropped)}`);
-      assert.equal(dropped.not_a_peer, 3, `${h}: ${JSON.stringify(dropped)}`);
+test(
+  'forged adverts (wrong password, wrong VRID, TTL 64, not a peer) are dropped and counted; no state changes',
+  { skip, timeout: 60_000 },
+  async () => {
+    const s = new SeedLab();
+    try {
+      s.startFloatd('lb1');
+      s.startFloatd('lb2');
+      const end = Date.now() + 12_000;
+      while (!(s.holds('lb1') && !s.holds('lb2')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(s.holds('lb1'), 'lb1 became MASTER');
+      const transitions = (h: 'lb1' | 'lb2') => (s.log(h).match(/Entering/g) ?? []).length;
+      const before = [transitions('lb1'), transitions('lb2')];
+      const client = s.lab.host('client');
+      const script = join(client.dir, 'forge.mjs');
+      writeFileSync(script, SENDER(join(REPO_ROOT, 'dist'), client.ip, [s.lab.host('lb1').ip, s.lab.host('lb2').ip]));
+      s.lab.exec('client', [process.execPath, script]);
+      await new Promise((r) => setTimeout(r, 4000)); // longer than Master_Down_Interval (3.6 s)
+      assert.deepEqual([transitions('lb1'), transitions('lb2')], before, 'no state change');
+      assert.ok(s.holds('lb1') && !s.holds('lb2'), 'lb1 still holds the VIP alone');
+      for (const h of ['lb1', 'lb2'] as const) {
+        s.signalFloatd(h, 'USR1');
+        const dump = join(s.dir(h), 'floatd.data');
+        const t0 = Date.now();
+        while (!existsSync(dump) && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 50));
+        const status = JSON.parse(readFileSync(dump, 'utf8')) as {
+          instances: { counters: { dropped: Record<string, number> } }[];
+        };
+        const dropped = status.instances[0]!.counters.dropped;
+        // Checks run in keepalived's order: TTL first, then the password; the VRID is a demux key.
+        assert.equal(dropped.auth_failure, 3, `${h}: ${JSON.stringify(dropped)}`);
+        assert.equal(dropped.ip_ttl_err, 3, `${h}: ${JSON.stringify(dropped)}`);
+        assert.equal(dropped.not_a_peer, 3, `${h}: ${JSON.stringify(dropped)}`);
+      }
+    } finally {
+      s.destroy();
     }
-  } finally {
-    s.destroy();
-  }
-});
+  },
+);

@@ -22,28 +22,69 @@ const skip = process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false;
 function fullDisk(kib = 64): { dir: string; done: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-full-'));
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kib}k,mode=0700`, 'tmpfs', dir]);
-  if (m.status !== 0) { rmSync(dir, { recursive: true, force: true }); throw new Error(`mount: ${m.stderr.toString()}`); }
+  if (m.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mount: ${m.stderr.toString()}`);
+  }
   writeFileSync(join(dir, 'floatd.stats'), 'old\n');
-  try { writeFileSync(join(dir, 'fill'), Buffer.alloc(kib * 1024)); } catch { /* ENOSPC: full, as wanted */ }
-  return { dir, done: () => { spawnSync('umount', [dir]); rmSync(dir, { recursive: true, force: true }); } };
+  try {
+    writeFileSync(join(dir, 'fill'), Buffer.alloc(kib * 1024));
+  } catch {
+    /* ENOSPC: full, as wanted */
+  }
+  return {
+    dir,
+    done: () => {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
-test('full disk: the pid file cannot be written → PidFileError with ENOSPC, no empty pid file; the daemon exits 1 saying so', { skip }, async () => {
-  const disk = fullDisk();
-  try {
-    const path = join(disk.dir, 'floatd.pid');
-    assert.throws(() => acquirePidFile(path), (e: unknown) => e instanceof PidFileError && /ENOSPC/.test(e.message));
-    assert.equal(existsSync(path), false, 'no empty pid file');
-    const lines: string[] = [];
-    const log = createLogger({ json: true, stream: new Writable({ write(c: Buffer, _e, cb) { lines.push(c.toString()); cb(); } }) });
-    let created = false;
-    const code = await runDaemon({ pidFile: path, dumpDir: disk.dir, log, createRuntime: async () => { created = true; throw new Error('not reached'); } });
-    assert.equal(code, 1);
-    assert.equal(created, false);
-    assert.ok(lines.some((l) => l.includes('"event":"daemon.pidfile"') && l.includes('ENOSPC (the disk or quota is full)')), lines.join(''));
-    assert.equal(existsSync(path), false);
-  } finally { disk.done(); }
-});
+test(
+  'full disk: the pid file cannot be written → PidFileError with ENOSPC, no empty pid file; the daemon exits 1 saying so',
+  { skip },
+  async () => {
+    const disk = fullDisk();
+    try {
+      const path = join(disk.dir, 'floatd.pid');
+      assert.throws(
+        () => acquirePidFile(path),
+        (e: unknown) => e instanceof PidFileError && /ENOSPC/.test(e.message),
+      );
+      assert.equal(existsSync(path), false, 'no empty pid file');
+      const lines: string[] = [];
+      const log = createLogger({
+        json: true,
+        stream: new Writable({
+          write(c: Buffer, _e, cb) {
+            lines.push(c.toString());
+            cb();
+          },
+        }),
+      });
+      let created = false;
+      const code = await runDaemon({
+        pidFile: path,
+        dumpDir: disk.dir,
+        log,
+        createRuntime: async () => {
+          created = true;
+          throw new Error('not reached');
+        },
+      });
+      assert.equal(code, 1);
+      assert.equal(created, false);
+      assert.ok(
+        lines.some((l) => l.includes('"event":"daemon.pidfile"') && l.includes('ENOSPC (the disk or quota is full)')),
+        lines.join(''),
+      );
+      assert.equal(existsSync(path), false);
+    } finally {
+      disk.done();
+    }
+  },
+);
 
 test('full disk: a dump that cannot be written leaves no *.tmp and keeps the previous one', { skip }, async () => {
   const disk = fullDisk();
@@ -51,5 +92,7 @@ test('full disk: a dump that cannot be written leaves no *.tmp and keeps the pre
     await assert.rejects(writeDump(disk.dir, 'floatd.stats', 'x'.repeat(256 * 1024)), /ENOSPC/);
     assert.deepEqual(readdirSync(disk.dir).sort(), ['fill', 'floatd.stats']);
     assert.equal(readFileSync(join(disk.dir, 'floatd.stats'), 'utf8'), 'old\n');
-  } finally { disk.done(); }
+  } finally {
+    disk.done();
+  }
 });

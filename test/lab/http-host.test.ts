@@ -25,14 +25,21 @@ const VIP = '198.51.100.100';
 let lab: Lab;
 let dir: string;
 
-const accessLog = (): string => (existsSync(join(dir, 'access.log')) ? readFileSync(join(dir, 'access.log'), 'utf8') : '');
+const accessLog = (): string =>
+  existsSync(join(dir, 'access.log')) ? readFileSync(join(dir, 'access.log'), 'utf8') : '';
 const daemonLog = (): string => {
   const f = join(lab.dir, 'floatd.log');
   return existsSync(f) ? readFileSync(f, 'utf8') : '';
 };
 const holds = (): boolean => lab.addresses('lb1').includes(VIP);
 const waitFor = (what: string, cond: () => boolean, ms: number): Promise<number> =>
-  pollUntil(what, cond, ms, () => `--- floatd\n${daemonLog().split('\n').slice(-20).join('\n')}\n--- access.log\n${accessLog().split('\n').slice(-5).join('\n')}`);
+  pollUntil(
+    what,
+    cond,
+    ms,
+    () =>
+      `--- floatd\n${daemonLog().split('\n').slice(-20).join('\n')}\n--- access.log\n${accessLog().split('\n').slice(-5).join('\n')}`,
+  );
 
 function nginxConf(): string {
   return `daemon on;
@@ -82,29 +89,60 @@ before(() => {
   writeFileSync(join(dir, 'nginx.conf'), nginxConf());
   lab.exec('lb1', ['nginx', '-c', join(dir, 'nginx.conf')]);
   writeFileSync(join(dir, 'keepalived.conf'), floatdConf(GOOD));
-  const floatd = [process.execPath, ...(isTs ? ['--import', 'tsx'] : []), join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js')];
-  lab.spawn('lb1', [...floatd, 'run', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'floatd.pid')], 'floatd.log',
-    { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } });
+  const floatd = [
+    process.execPath,
+    ...(isTs ? ['--import', 'tsx'] : []),
+    join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js'),
+  ];
+  lab.spawn(
+    'lb1',
+    [...floatd, 'run', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'floatd.pid')],
+    'floatd.log',
+    { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } },
+  );
 });
 
 after(() => {
   if (!skip) lab.destroy();
 });
 
-test('http_host: the server sees exactly the configured Host header and the check passes', { skip, timeout: 20_000 }, async () => {
-  await waitFor('a health request in the access log', () => /uri=\/health/.test(accessLog()), 8_000);
-  await waitFor('floatd holds the VIP (the check passed)', holds, 10_000);
-  const lines = accessLog().split('\n').filter((l) => l.includes('uri=/health'));
-  assert.ok(lines.length >= 1);
-  for (const l of lines) assert.equal(l, `host=[${GOOD}] uri=/health status=200`);
-});
+test(
+  'http_host: the server sees exactly the configured Host header and the check passes',
+  { skip, timeout: 20_000 },
+  async () => {
+    await waitFor('a health request in the access log', () => /uri=\/health/.test(accessLog()), 8_000);
+    await waitFor('floatd holds the VIP (the check passed)', holds, 10_000);
+    const lines = accessLog()
+      .split('\n')
+      .filter((l) => l.includes('uri=/health'));
+    assert.ok(lines.length >= 1);
+    for (const l of lines) assert.equal(l, `host=[${GOOD}] uri=/health status=200`);
+  },
+);
 
-test('http_host: a wrong host (reloaded) gets 404 from the Host-routing server, and the instance goes FAULT', { skip, timeout: 20_000 }, async () => {
-  writeFileSync(join(dir, 'keepalived.conf'), floatdConf(WRONG));
-  lab.exec('lb1', ['kill', '-HUP', readFileSync(join(dir, 'floatd.pid'), 'utf8').trim()]);
-  await waitFor('a request with the wrong host', () => accessLog().includes(`host=[${WRONG}] uri=/health status=404`), 8_000);
-  await waitFor('the instance enters FAULT and releases the VIP', () => /Entering FAULT STATE/.test(daemonLog()) && !holds(), 8_000);
-  // Every request carried one of the two configured names, never the URL's address.
-  const hosts = new Set(accessLog().split('\n').filter(Boolean).map((l) => /host=\[([^\]]*)\]/.exec(l)?.[1]));
-  assert.deepEqual([...hosts].sort(), [GOOD, WRONG].sort());
-});
+test(
+  'http_host: a wrong host (reloaded) gets 404 from the Host-routing server, and the instance goes FAULT',
+  { skip, timeout: 20_000 },
+  async () => {
+    writeFileSync(join(dir, 'keepalived.conf'), floatdConf(WRONG));
+    lab.exec('lb1', ['kill', '-HUP', readFileSync(join(dir, 'floatd.pid'), 'utf8').trim()]);
+    await waitFor(
+      'a request with the wrong host',
+      () => accessLog().includes(`host=[${WRONG}] uri=/health status=404`),
+      8_000,
+    );
+    await waitFor(
+      'the instance enters FAULT and releases the VIP',
+      () => /Entering FAULT STATE/.test(daemonLog()) && !holds(),
+      8_000,
+    );
+    // Every request carried one of the two configured names, never the URL's address.
+    const hosts = new Set(
+      accessLog()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => /host=\[([^\]]*)\]/.exec(l)?.[1]),
+    );
+    assert.deepEqual([...hosts].sort(), [GOOD, WRONG].sort());
+  },
+);

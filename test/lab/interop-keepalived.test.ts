@@ -12,7 +12,10 @@ const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'keepalived'
 
 async function waitFor(s: SeedLab, what: string, cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  while (Date.now() < end) { if (cond()) return; await new Promise((r) => setTimeout(r, 50)); }
+  while (Date.now() < end) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   throw new Error(`timed out waiting for: ${what}\n${s.log('lb1').slice(-1500)}\n${s.log('lb2').slice(-1500)}`);
 }
 
@@ -42,28 +45,36 @@ vrrp_instance VI_3 {
 `;
 }
 
-const MODES = [['seed config, VRRPv2 unicast + PASS', undefined], ['VRRPv3 multicast', v3Multicast]] as const;
+const MODES = [
+  ['seed config, VRRPv2 unicast + PASS', undefined],
+  ['VRRPv3 multicast', v3Multicast],
+] as const;
 
-for (const [mode, configText] of MODES) for (const floatdOn of ['lb1', 'lb2'] as const) {
-  const kaOn: Server = floatdOn === 'lb1' ? 'lb2' : 'lb1';
-  test(`${mode}: floatd on ${floatdOn} and keepalived on ${kaOn} fail over and back`, { skip, timeout: 60_000 }, async () => {
-    const s = new SeedLab(configText ? { configText } : {});
-    try {
-      s.startFloatd(floatdOn);
-      s.startKeepalived(kaOn);
-      await waitFor(s, 'lb1 (priority 200) holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
-      s.stopNginx('lb1');
-      await waitFor(s, 'lb2 takes over', () => s.holds('lb2') && !s.holds('lb1'), 10_000);
-      await waitFor(s, 'the client is served by lb2', () => /lb2/.test(s.served()), 5_000);
-      s.startNginx('lb1');
-      await waitFor(s, 'lb1 preempts back', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
-      await waitFor(s, 'the client is served by lb1', () => /lb1/.test(s.served()), 5_000);
-      const kaLog = s.keepalivedLog(kaOn);
-      assert.match(kaLog, /Entering (MASTER|BACKUP) STATE/, 'keepalived ran');
-      const complaints = kaLog.split('\n').filter((l) => COMPLAINT.test(l) && !/script|security/i.test(l));
-      assert.deepEqual(complaints, [], 'keepalived complained about floatd\'s adverts');
-    } finally {
-      s.destroy();
-    }
-  });
-}
+for (const [mode, configText] of MODES)
+  for (const floatdOn of ['lb1', 'lb2'] as const) {
+    const kaOn: Server = floatdOn === 'lb1' ? 'lb2' : 'lb1';
+    test(
+      `${mode}: floatd on ${floatdOn} and keepalived on ${kaOn} fail over and back`,
+      { skip, timeout: 60_000 },
+      async () => {
+        const s = new SeedLab(configText ? { configText } : {});
+        try {
+          s.startFloatd(floatdOn);
+          s.startKeepalived(kaOn);
+          await waitFor(s, 'lb1 (priority 200) holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
+          s.stopNginx('lb1');
+          await waitFor(s, 'lb2 takes over', () => s.holds('lb2') && !s.holds('lb1'), 10_000);
+          await waitFor(s, 'the client is served by lb2', () => /lb2/.test(s.served()), 5_000);
+          s.startNginx('lb1');
+          await waitFor(s, 'lb1 preempts back', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
+          await waitFor(s, 'the client is served by lb1', () => /lb1/.test(s.served()), 5_000);
+          const kaLog = s.keepalivedLog(kaOn);
+          assert.match(kaLog, /Entering (MASTER|BACKUP) STATE/, 'keepalived ran');
+          const complaints = kaLog.split('\n').filter((l) => COMPLAINT.test(l) && !/script|security/i.test(l));
+          assert.deepEqual(complaints, [], "keepalived complained about floatd's adverts");
+        } finally {
+          s.destroy();
+        }
+      },
+    );
+  }

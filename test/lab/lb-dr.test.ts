@@ -17,13 +17,15 @@ virtual_server ${LB_VIP} 80 {
   lvs_sched rr
   lvs_method DR
   protocol TCP
-${RS_IPS.map((ip) => `  real_server ${ip} 80 {
+${RS_IPS.map(
+  (ip) => `  real_server ${ip} 80 {
     TCP_CHECK {
       connect_timeout 0.5
       retry 1
       delay_before_retry 0.2
     }
-  }`).join('\n')}
+  }`,
+).join('\n')}
 }
 `;
 
@@ -44,7 +46,8 @@ test('DR: the balancer forwards unchanged frames; all three real servers answer 
   assert.equal(lab.ruleset('lb1'), '', 'no NAT table for a DR service');
   const t = tally(lab.requests(90));
   assert.equal(t.failed, undefined, JSON.stringify(t));
-  for (const h of ['rs1', 'rs2', 'rs3']) assert.ok((t[h] ?? 0) >= 10, `${h} served ${t[h] ?? 0} of 90 (flow hash): ${JSON.stringify(t)}`);
+  for (const h of ['rs1', 'rs2', 'rs3'])
+    assert.ok((t[h] ?? 0) >= 10, `${h} served ${t[h] ?? 0} of 90 (flow hash): ${JSON.stringify(t)}`);
 });
 
 test('DR: nginx stopped on rs1 takes it out of rotation; no new connection reaches it', { skip }, async () => {
@@ -57,16 +60,20 @@ test('DR: nginx stopped on rs1 takes it out of rotation; no new connection reach
   await lab.waitFor('rs1 back', () => drRules().includes('mod 3 seed'), 4000);
 });
 
-test('PING_CHECK (ICMP echo through the addon): a real server that stops answering pings leaves, and returns', { skip }, async () => {
-  lab.writeConfig('lb1', LVS.replace(/TCP_CHECK \{/g, 'PING_CHECK {'));
-  lab.signalFloatd('lb1', 'HUP');
-  // The reload configured the load balancer a second time, now with ping checks.
-  await lab.waitFor('ping checks configured', () => lab.log('lb1').split('lb.configure').length > 2, 5000);
-  lab.lab.exec('rs2', ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1']);
-  await lab.waitFor('rs2 out', () => drRules().includes('mod 2 seed'), 5000);
-  assert.match(lab.log('lb1'), /real server 203\.0\.113\.12:80 down/);
-  const t = tally(lab.requests(30));
-  assert.equal(t.rs2, undefined, JSON.stringify(t));
-  lab.lab.exec('rs2', ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=0']);
-  await lab.waitFor('rs2 back', () => drRules().includes('mod 3 seed'), 5000);
-});
+test(
+  'PING_CHECK (ICMP echo through the addon): a real server that stops answering pings leaves, and returns',
+  { skip },
+  async () => {
+    lab.writeConfig('lb1', LVS.replace(/TCP_CHECK \{/g, 'PING_CHECK {'));
+    lab.signalFloatd('lb1', 'HUP');
+    // The reload configured the load balancer a second time, now with ping checks.
+    await lab.waitFor('ping checks configured', () => lab.log('lb1').split('lb.configure').length > 2, 5000);
+    lab.lab.exec('rs2', ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=1']);
+    await lab.waitFor('rs2 out', () => drRules().includes('mod 2 seed'), 5000);
+    assert.match(lab.log('lb1'), /real server 203\.0\.113\.12:80 down/);
+    const t = tally(lab.requests(30));
+    assert.equal(t.rs2, undefined, JSON.stringify(t));
+    lab.lab.exec('rs2', ['sysctl', '-qw', 'net.ipv4.icmp_echo_ignore_all=0']);
+    await lab.waitFor('rs2 back', () => drRules().includes('mod 3 seed'), 5000);
+  },
+);

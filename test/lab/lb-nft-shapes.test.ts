@@ -14,16 +14,25 @@ import { NftBackend, execFile } from '../../src/lb/backend.js';
 import type { RotationEntry } from '../../src/lb/membership.js';
 import type { VirtualServerConfig } from '../../src/config/lvs-model.js';
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : spawnSync('which', ['nft']).status !== 0 ? 'needs nft (scripts/setup.sh)' : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root'
+    : spawnSync('which', ['nft']).status !== 0
+      ? 'needs nft (scripts/setup.sh)'
+      : false;
 const ns = `fdlbshape${randomBytes(3).toString('hex')}`;
 
 const CONF = `
 virtual_server_group G { 192.0.2.10-12 80
   fwmark 9 }
-${['rr', 'wrr', 'sh', 'dh', 'mh', 'fo'].map((s, i) => `virtual_server 192.0.2.${20 + i} 80 { lvs_sched ${s}
+${['rr', 'wrr', 'sh', 'dh', 'mh', 'fo']
+  .map(
+    (s, i) => `virtual_server 192.0.2.${20 + i} 80 { lvs_sched ${s}
   real_server 203.0.113.11 80 { weight 2 }
   real_server 203.0.113.12 8080 { weight 1 }
-}`).join('\n')}
+}`,
+  )
+  .join('\n')}
 virtual_server 192.0.2.30 443 { lvs_sched sh
   sh-port
   persistence_timeout 60
@@ -63,15 +72,23 @@ before(() => {
   assert.ok(r.config, JSON.stringify(r.diagnostics.filter((d) => d.severity === 'error')));
   vss = r.config.virtualServers!;
 });
-after(() => { if (!skip) spawnSync('ip', ['netns', 'del', ns]); });
+after(() => {
+  if (!skip) spawnSync('ip', ['netns', 'del', ns]);
+});
 
-const all = (): Map<string, RotationEntry[]> => new Map(vss.map((v) => [v.key, v.realServers.map((r) => ({ address: r.address, port: r.port, weight: r.weight }))]));
+const all = (): Map<string, RotationEntry[]> =>
+  new Map(vss.map((v) => [v.key, v.realServers.map((r) => ({ address: r.address, port: r.port, weight: r.weight }))]));
 
 test('every shape is accepted by the kernel, and a second apply changes nothing', { skip }, async () => {
   const b = new NftBackend(execFile(['ip', 'netns', 'exec', ns]));
   const first = await b.apply(vss, all());
   assert.equal(first.changed, true);
-  for (const t of ['ip', 'ip6', 'netdev']) assert.equal(spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', t, 'floatd_lb']).status, 0, `table ${t}`);
+  for (const t of ['ip', 'ip6', 'netdev'])
+    assert.equal(
+      spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', t, 'floatd_lb']).status,
+      0,
+      `table ${t}`,
+    );
   const again = await b.apply(vss, all());
   assert.equal(again.script, '', 'the kernel already matches');
   // One server leaves everywhere, then returns: only slot elements and rules change, then nothing.

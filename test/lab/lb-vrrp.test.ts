@@ -16,11 +16,13 @@ virtual_server ${LB_VIP} 80 {
   delay_loop 1
   lvs_sched rr
   protocol TCP
-${RS_IPS.map((ip) => `  real_server ${ip} 80 {
+${RS_IPS.map(
+  (ip) => `  real_server ${ip} 80 {
     TCP_CHECK {
       connect_timeout 0.5
     }
-  }`).join('\n')}
+  }`,
+).join('\n')}
 }
 `;
 
@@ -34,7 +36,8 @@ before(async () => {
   await lab.waitFor('lb1 holds the VIP', () => lab.holdsVip('lb1'), 10_000);
   lab.startFloatd('lb2');
   await lab.waitFor('lb2 up as BACKUP', () => /Entering BACKUP STATE/.test(lab.log('lb2')), 10_000);
-  for (const h of ['lb1', 'lb2'] as const) await lab.waitFor(`${h} rules`, () => lab.ruleset(h).includes('numgen inc mod 3'), 5000);
+  for (const h of ['lb1', 'lb2'] as const)
+    await lab.waitFor(`${h} rules`, () => lab.ruleset(h).includes('numgen inc mod 3'), 5000);
 });
 after(() => lab?.destroy());
 
@@ -49,7 +52,11 @@ test('MASTER killed: the BACKUP takes both VIPs and serves at once', { skip }, a
   // A killed daemon leaves its addresses behind (as keepalived does); the cable goes too, as
   // when the machine dies, so only the new MASTER answers for the VIPs.
   lab.lab.setLink('lb1', false);
-  const ms = await lab.waitFor('lb2 holds both VIPs', () => lab.holdsVip('lb2') && lab.lab.addresses('lb2').includes(LB_INTERNAL_VIP), 10_000);
+  const ms = await lab.waitFor(
+    'lb2 holds both VIPs',
+    () => lab.holdsVip('lb2') && lab.lab.addresses('lb2').includes(LB_INTERNAL_VIP),
+    10_000,
+  );
   ctx.diagnostic(`takeover: ${ms} ms`);
   const t = tally(lab.requests(30, 2));
   assert.deepEqual(t, { rs1: 10, rs2: 10, rs3: 10 });

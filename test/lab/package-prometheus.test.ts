@@ -28,7 +28,10 @@ before(async () => {
   if (skipLab) return;
   s = new SeedLab();
   for (const h of ['lb1', 'lb2'] as const) {
-    appendFileSync(join(s.dir(h), 'keepalived.conf'), `\nfloatd_api {\n    listen off\n    socket ${join(s.dir(h), 'api.sock')}\n}\n`);
+    appendFileSync(
+      join(s.dir(h), 'keepalived.conf'),
+      `\nfloatd_api {\n    listen off\n    socket ${join(s.dir(h), 'api.sock')}\n}\n`,
+    );
     s.startFloatd(h);
   }
   await s.waitFor('lb1 holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
@@ -38,14 +41,18 @@ before(async () => {
     const req = request({ socketPath: join(s.dir('lb2'), 'api.sock'), path: '/metrics' }, (res) => {
       let b = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { b += c; });
+      res.on('data', (c: string) => {
+        b += c;
+      });
       res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`HTTP ${res.statusCode}`))));
     });
     req.on('error', reject);
     req.end();
   });
 });
-after(() => { if (!skipLab) s.destroy(); });
+after(() => {
+  if (!skipLab) s.destroy();
+});
 
 test('promtool check metrics: a live /metrics after a failover passes', { skip: skipLab, timeout: 60_000 }, () => {
   assert.match(metrics, /^keepalived_vrrp_state\{[^}]*iname="VI_1"[^}]*\} 2$/m, 'lb2 reports MASTER');
@@ -63,8 +70,19 @@ test('alert rules: promtool check rules and promtool test rules', { skip: noProm
   assert.match(check.stdout, /SUCCESS: 7 rules found/);
   const unit = spawnSync('promtool', ['test', 'rules', RULES_TEST], { encoding: 'utf8' });
   assert.equal(unit.status, 0, unit.stdout + unit.stderr);
-  for (const a of ['FloatdTwoMasters', 'FloatdNoMaster', 'FloatdFault', 'FloatdFlapping', 'FloatdCloudAddressNotVerified', 'FloatdCloudContested']) {
-    assert.match(readFileSync(RULES_TEST, 'utf8'), new RegExp(`alertname: ${a}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), `${a} has a firing unit test`);
+  for (const a of [
+    'FloatdTwoMasters',
+    'FloatdNoMaster',
+    'FloatdFault',
+    'FloatdFlapping',
+    'FloatdCloudAddressNotVerified',
+    'FloatdCloudContested',
+  ]) {
+    assert.match(
+      readFileSync(RULES_TEST, 'utf8'),
+      new RegExp(`alertname: ${a}\\n\\s+exp_alerts:\\n\\s+- exp_labels`),
+      `${a} has a firing unit test`,
+    );
   }
 });
 
@@ -76,7 +94,9 @@ function metricNames(expr: string): string[] {
 
 test('every metric the rules and the dashboard query is served by floatd', { skip: skipLab, timeout: 10_000 }, () => {
   const served = new Set([...metrics.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!));
-  const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { title: string; type: string; targets: { expr: string }[] }[] };
+  const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    panels: { title: string; type: string; targets: { expr: string }[] }[];
+  };
   const used = new Set<string>();
   for (const p of dash.panels) for (const t of p.targets) for (const n of metricNames(t.expr)) used.add(n);
   for (const n of metricNames(readFileSync(RULES, 'utf8').replace(/^\s*#.*$/gm, ''))) used.add(n);
@@ -86,6 +106,9 @@ test('every metric the rules and the dashboard query is served by floatd', { ski
   const types = new Set(dash.panels.map((p) => p.type));
   assert.ok(types.has('state-timeline'), 'a state timeline per instance');
   for (const want of [/state per instance/i, /transitions/i, /check latency/i, /cloud api calls/i]) {
-    assert.ok(dash.panels.some((p) => want.test(p.title)), `a panel for ${want}`);
+    assert.ok(
+      dash.panels.some((p) => want.test(p.title)),
+      `a panel for ${want}`,
+    );
   }
 });

@@ -42,46 +42,64 @@ const noDual = (what: string): void => assert.equal(sampler.dual(), 0, `${what}:
 const restart = async (h: QServer): Promise<void> => {
   await q.waitFor(`${h}'s floatd is gone`, () => !q.floatdRunning(h), 5000).catch(() => undefined);
   q.startFloatd(h);
-  await q.waitFor(`${h} is BACKUP again`, () => /Entering BACKUP STATE/.test(q.log(h).split('floatd starting').at(-1) ?? q.log(h)), 10_000).catch(() => undefined);
+  await q
+    .waitFor(
+      `${h} is BACKUP again`,
+      () => /Entering BACKUP STATE/.test(q.log(h).split('floatd starting').at(-1) ?? q.log(h)),
+      10_000,
+    )
+    .catch(() => undefined);
 };
 
-test('host↔host partition, both reaching etcd: the BACKUP stays BACKUP (quorum_denied), no second holder', { skip, timeout: 30_000 }, async () => {
-  const { m, o } = await holder();
-  q.block('lb1', ['lb2']);
-  q.block('lb2', ['lb1']);
-  await sleep(5000);
-  assert.ok(q.holds(m) && !q.holds(o), `${m} keeps the VIP, ${o} never takes it`);
-  assert.match(q.log(o), /quorum_denied/);
-  q.block('lb1', []);
-  q.block('lb2', []);
-  await sleep(1500);
-  assert.ok(q.holds(m) && !q.holds(o));
-  noDual('partition');
-});
+test(
+  'host↔host partition, both reaching etcd: the BACKUP stays BACKUP (quorum_denied), no second holder',
+  { skip, timeout: 30_000 },
+  async () => {
+    const { m, o } = await holder();
+    q.block('lb1', ['lb2']);
+    q.block('lb2', ['lb1']);
+    await sleep(5000);
+    assert.ok(q.holds(m) && !q.holds(o), `${m} keeps the VIP, ${o} never takes it`);
+    assert.match(q.log(o), /quorum_denied/);
+    q.block('lb1', []);
+    q.block('lb2', []);
+    await sleep(1500);
+    assert.ok(q.holds(m) && !q.holds(o));
+    noDual('partition');
+  },
+);
 
-test('SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime), the peer takes over after the lease', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = await holder();
-  q.signalFloatd(m, 'STOP');
-  const gone = await q.waitFor(`${m}'s VIP leaves while it is stopped`, () => !q.holds(m), 4000);
-  assert.ok(gone < 2000, `VIP gone ${gone} ms after SIGSTOP (kernel_lifetime 1 s + rounding)`);
-  const took = await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
-  await sleep(Math.max(0, 5000 - took));
-  q.signalFloatd(m, 'CONT');
-  await sleep(3000);
-  assert.ok(q.holds(o) !== q.holds(m), 'one holder after the stopped daemon resumes');
-  noDual('SIGSTOP');
-});
+test(
+  'SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime), the peer takes over after the lease',
+  { skip, timeout: 40_000 },
+  async () => {
+    const { m, o } = await holder();
+    q.signalFloatd(m, 'STOP');
+    const gone = await q.waitFor(`${m}'s VIP leaves while it is stopped`, () => !q.holds(m), 4000);
+    assert.ok(gone < 2000, `VIP gone ${gone} ms after SIGSTOP (kernel_lifetime 1 s + rounding)`);
+    const took = await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
+    await sleep(Math.max(0, 5000 - took));
+    q.signalFloatd(m, 'CONT');
+    await sleep(3000);
+    assert.ok(q.holds(o) !== q.holds(m), 'one holder after the stopped daemon resumes');
+    noDual('SIGSTOP');
+  },
+);
 
-test('SIGKILL of the MASTER: the peer holds within the lease expiry; the restarted node waits', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = await holder();
-  q.signalFloatd(m, 'KILL');
-  const t = await q.waitFor(`${o} takes over after the crash`, () => q.holds(o) && !q.holds(m), 8000);
-  assert.ok(t < 4500, `crash failover ${t} ms`);
-  await restart(m);
-  await sleep(1500);
-  assert.ok(q.holds(o) && !q.holds(m), 'the restarted node does not take the lease back');
-  noDual('SIGKILL');
-});
+test(
+  'SIGKILL of the MASTER: the peer holds within the lease expiry; the restarted node waits',
+  { skip, timeout: 40_000 },
+  async () => {
+    const { m, o } = await holder();
+    q.signalFloatd(m, 'KILL');
+    const t = await q.waitFor(`${o} takes over after the crash`, () => q.holds(o) && !q.holds(m), 8000);
+    assert.ok(t < 4500, `crash failover ${t} ms`);
+    await restart(m);
+    await sleep(1500);
+    assert.ok(q.holds(o) && !q.holds(m), 'the restarted node does not take the lease back');
+    noDual('SIGKILL');
+  },
+);
 
 test('SIGTERM of the MASTER: priority 0 and revoke; the peer holds quickly', { skip, timeout: 30_000 }, async () => {
   const { m, o } = await holder();
@@ -92,51 +110,65 @@ test('SIGTERM of the MASTER: priority 0 and revoke; the peer holds quickly', { s
   noDual('SIGTERM');
 });
 
-test('MASTER cut from etcd but not from its peer: it fences itself, the peer takes over after the lease', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = await holder();
-  q.cutFromEtcd(m, true);
-  const gone = await q.waitFor(`${m} fences`, () => !q.holds(m), 4000);
-  assert.ok(gone < 2500, `fenced ${gone} ms after the cut (ttl 2 − margin 0.5 from the last acked renewal)`);
-  await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
-  await sleep(2000);
-  assert.ok(!q.holds(m), `${m} stays out while it cannot reach etcd`);
-  assert.match(q.log(m), /quorum\.fence|quorum lost/);
-  q.cutFromEtcd(m, false);
-  await sleep(2000);
-  assert.ok(q.holds(o) && !q.holds(m));
-  noDual('cut from etcd');
-});
+test(
+  'MASTER cut from etcd but not from its peer: it fences itself, the peer takes over after the lease',
+  { skip, timeout: 40_000 },
+  async () => {
+    const { m, o } = await holder();
+    q.cutFromEtcd(m, true);
+    const gone = await q.waitFor(`${m} fences`, () => !q.holds(m), 4000);
+    assert.ok(gone < 2500, `fenced ${gone} ms after the cut (ttl 2 − margin 0.5 from the last acked renewal)`);
+    await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
+    await sleep(2000);
+    assert.ok(!q.holds(m), `${m} stays out while it cannot reach etcd`);
+    assert.match(q.log(m), /quorum\.fence|quorum lost/);
+    q.cutFromEtcd(m, false);
+    await sleep(2000);
+    assert.ok(q.holds(o) && !q.holds(m));
+    noDual('cut from etcd');
+  },
+);
 
-test('etcd leader killed during a failover (SIGKILL of the MASTER at the same moment): one holder, after the new etcd leader', { skip, timeout: 40_000 }, async () => {
-  const { m, o } = await holder();
-  const leader = q.etcdLeader();
-  assert.ok(leader, 'etcd reports a leader');
-  q.signalFloatd(m, 'KILL');
-  q.etcdSignal(leader, 'KILL');
-  const t = await q.waitFor(`${o} takes over with ${leader} gone`, () => q.holds(o) && !q.holds(m), 12_000);
-  assert.ok(t < 8000, `failover with an etcd election ${t} ms`);
-  console.log(`failover with the etcd leader (${leader}) killed at the same moment: ${t} ms`);
-  assert.equal(q.lab.exec(leader, ['pidof', 'etcd'], true).trim(), '', `etcd on ${leader} is really gone`);
-  q.startEtcd(leader);
-  await q.etcdReady();
-  await restart(m);
-  noDual('etcd leader killed');
-});
+test(
+  'etcd leader killed during a failover (SIGKILL of the MASTER at the same moment): one holder, after the new etcd leader',
+  { skip, timeout: 40_000 },
+  async () => {
+    const { m, o } = await holder();
+    const leader = q.etcdLeader();
+    assert.ok(leader, 'etcd reports a leader');
+    q.signalFloatd(m, 'KILL');
+    q.etcdSignal(leader, 'KILL');
+    const t = await q.waitFor(`${o} takes over with ${leader} gone`, () => q.holds(o) && !q.holds(m), 12_000);
+    assert.ok(t < 8000, `failover with an etcd election ${t} ms`);
+    console.log(`failover with the etcd leader (${leader}) killed at the same moment: ${t} ms`);
+    assert.equal(q.lab.exec(leader, ['pidof', 'etcd'], true).trim(), '', `etcd on ${leader} is really gone`);
+    q.startEtcd(leader);
+    await q.etcdReady();
+    await restart(m);
+    noDual('etcd leader killed');
+  },
+);
 
-test('each etcd follower stopped in turn (quorum kept; it keeps its TCP connections open): the holder keeps the VIP', { skip, timeout: 30_000 }, async () => {
-  const { m, o } = await holder();
-  // Each follower in turn, so the member the holder's keepalive stream uses is among them. (Stopping the
-  // leader stops every renewal for an election: the VIP then blinks, see docs/quorum.md, Limits.)
-  const leader = q.etcdLeader();
-  for (const e of ['e1', 'e2', 'e3'].filter((x) => x !== leader)) {
-    q.etcdSignal(e, 'STOP');
-    await sleep(4000);
-    assert.ok(q.holds(m) && !q.holds(o), `with ${e} stopped, two of three members still grant renewals`);
-    q.etcdSignal(e, 'CONT');
-    await sleep(500);
-  }
-  noDual('one etcd member down');
-  await sampler.stop();
-  console.log(`quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ${sampler.dual()} with two holders, ${sampler.changes()} holder changes`);
-  assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
-});
+test(
+  'each etcd follower stopped in turn (quorum kept; it keeps its TCP connections open): the holder keeps the VIP',
+  { skip, timeout: 30_000 },
+  async () => {
+    const { m, o } = await holder();
+    // Each follower in turn, so the member the holder's keepalive stream uses is among them. (Stopping the
+    // leader stops every renewal for an election: the VIP then blinks, see docs/quorum.md, Limits.)
+    const leader = q.etcdLeader();
+    for (const e of ['e1', 'e2', 'e3'].filter((x) => x !== leader)) {
+      q.etcdSignal(e, 'STOP');
+      await sleep(4000);
+      assert.ok(q.holds(m) && !q.holds(o), `with ${e} stopped, two of three members still grant renewals`);
+      q.etcdSignal(e, 'CONT');
+      await sleep(500);
+    }
+    noDual('one etcd member down');
+    await sampler.stop();
+    console.log(
+      `quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ${sampler.dual()} with two holders, ${sampler.changes()} holder changes`,
+    );
+    assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
+  },
+);

@@ -22,9 +22,14 @@ function netnsWorks(): boolean {
   return ok;
 }
 const missing = ['nginx', 'nsenter', 'unshare', 'pidof'].filter((b) => spawnSync('which', [b]).status !== 0);
-const skip = process.getuid?.() !== 0 ? 'needs root and network namespaces'
-  : missing.length ? `missing ${missing.join(', ')} (run scripts/setup.sh)`
-  : !netnsWorks() ? 'needs network namespaces (ip netns add failed)' : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root and network namespaces'
+    : missing.length
+      ? `missing ${missing.join(', ')} (run scripts/setup.sh)`
+      : !netnsWorks()
+        ? 'needs network namespaces (ip netns add failed)'
+        : false;
 
 const isTs = import.meta.url.endsWith('.ts');
 // nsenter starts the agent in /, so the tsx loader is named by its absolute URL.
@@ -41,7 +46,13 @@ process.stdin.on('end', () => void set.stop().then(() => process.exit(0)));
 process.stdin.resume();
 `;
 
-interface Change { instance: string; priorityDelta: number; faults: string[]; pendingInit: boolean; reason: string }
+interface Change {
+  instance: string;
+  priorityDelta: number;
+  faults: string[];
+  pendingInit: boolean;
+  reason: string;
+}
 
 let lab: Lab;
 let agent: ChildProcess;
@@ -78,26 +89,46 @@ before(() => {
   const cfg: TrackingConfig = {
     checks: [
       { kind: 'script', name: 'chk_nginx', argv: ['pidof', 'nginx'], intervalMs: 200, ...common },
-      { kind: 'http', name: 'chk_http', url: `http://${lab.host('lb1').ip}/health`, expectBody: 'ok from lb1', intervalMs: 100, timeoutMs: 300, ...common, rise: 2, fall: 2 },
+      {
+        kind: 'http',
+        name: 'chk_http',
+        url: `http://${lab.host('lb1').ip}/health`,
+        expectBody: 'ok from lb1',
+        intervalMs: 100,
+        timeoutMs: 300,
+        ...common,
+        rise: 2,
+        fall: 2,
+      },
       { kind: 'tcp', name: 'chk_peer', host: lab.host('lb2').ip, port: 80, intervalMs: 100, timeoutMs: 300, ...common },
     ],
     files: [],
     processes: [{ name: 'nginx_procs', process: 'nginx', weight: 0, reverse: false, quorum: 1 }],
     processPollMs: 100,
-    instances: [{
-      name: 'VI_1', basePriority: 200, tracks: [
-        { kind: 'script', name: 'chk_nginx', weight: 0, reverse: false },
-        { kind: 'script', name: 'chk_http', weight: -50, reverse: false },
-        { kind: 'script', name: 'chk_peer', weight: 10, reverse: false },
-        { kind: 'process', name: 'nginx_procs', weight: 0, reverse: false },
-      ],
-    }],
+    instances: [
+      {
+        name: 'VI_1',
+        basePriority: 200,
+        tracks: [
+          { kind: 'script', name: 'chk_nginx', weight: 0, reverse: false },
+          { kind: 'script', name: 'chk_http', weight: -50, reverse: false },
+          { kind: 'script', name: 'chk_peer', weight: 10, reverse: false },
+          { kind: 'process', name: 'nginx_procs', weight: 0, reverse: false },
+        ],
+      },
+    ],
   };
   const agentFile = join(lab.dir, 'track-agent.mjs');
   writeFileSync(agentFile, AGENT);
-  agent = lab.spawn('lb1', [process.execPath, ...(isTs ? ['--import', import.meta.resolve('tsx')] : []), agentFile, JSON.stringify(cfg)], 'agent.log', {
-    stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, M_TRACK: modUrl },
-  });
+  agent = lab.spawn(
+    'lb1',
+    [process.execPath, ...(isTs ? ['--import', import.meta.resolve('tsx')] : []), agentFile, JSON.stringify(cfg)],
+    'agent.log',
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, M_TRACK: modUrl },
+    },
+  );
   createInterface({ input: agent.stderr! }).on('line', (line) => output.push(line));
   createInterface({ input: agent.stdout! }).on('line', (line) => {
     output.push(line);
@@ -117,23 +148,33 @@ test('nginx up on both hosts: no fault, the peer check adds its weight', { skip,
   assert.deepEqual(last()?.faults, []);
 });
 
-test('nginx stopped on lb1: pidof and the process tracker fault, the HTTP check lowers the priority', { skip, timeout: 20_000 }, async () => {
-  const t0 = Date.now();
-  nginx('lb1', true);
-  const ms = await waitFor('both fault triggers', () => ['chk_nginx', 'nginx_procs'].every((f) => last()?.faults.includes(f) ?? false));
-  await waitFor('the HTTP check after fall 2', () => last()?.priorityDelta === -40);
-  assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
-  assert.ok(ms < 1500);
-  // lb2 still runs nginx, but in its own PID namespace: lb1's pidof must not see it.
-  assert.ok(changes.some((c) => /chk_nginx failed \(exited with status 1\)/.test(c.reason)));
-  assert.ok(changes.some((c) => /process nginx_procs quorum lost \(0 running, quorum 1\)/.test(c.reason)));
-});
+test(
+  'nginx stopped on lb1: pidof and the process tracker fault, the HTTP check lowers the priority',
+  { skip, timeout: 20_000 },
+  async () => {
+    const t0 = Date.now();
+    nginx('lb1', true);
+    const ms = await waitFor('both fault triggers', () =>
+      ['chk_nginx', 'nginx_procs'].every((f) => last()?.faults.includes(f) ?? false),
+    );
+    await waitFor('the HTTP check after fall 2', () => last()?.priorityDelta === -40);
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+    assert.ok(ms < 1500);
+    // lb2 still runs nginx, but in its own PID namespace: lb1's pidof must not see it.
+    assert.ok(changes.some((c) => /chk_nginx failed \(exited with status 1\)/.test(c.reason)));
+    assert.ok(changes.some((c) => /process nginx_procs quorum lost \(0 running, quorum 1\)/.test(c.reason)));
+  },
+);
 
-test('nginx stopped on lb2: the TCP check across the lab network drops its bonus', { skip, timeout: 20_000 }, async () => {
-  nginx('lb2', true);
-  await waitFor('the peer check fails', () => last()?.priorityDelta === -50);
-  assert.match(last()?.reason ?? '', /chk_peer failed \(connect ECONNREFUSED\)/);
-});
+test(
+  'nginx stopped on lb2: the TCP check across the lab network drops its bonus',
+  { skip, timeout: 20_000 },
+  async () => {
+    nginx('lb2', true);
+    await waitFor('the peer check fails', () => last()?.priorityDelta === -50);
+    assert.match(last()?.reason ?? '', /chk_peer failed \(connect ECONNREFUSED\)/);
+  },
+);
 
 test('nginx back on both: everything recovers', { skip, timeout: 20_000 }, async () => {
   nginx('lb1', false);
@@ -143,10 +184,15 @@ test('nginx back on both: everything recovers', { skip, timeout: 20_000 }, async
 
 const KEEPALIVED = '/usr/sbin/keepalived';
 
-test('for comparison: keepalived 2.2.7\'s track_process, in the same namespaces, cannot see nginx', { skip: skip || (!existsSync(KEEPALIVED) && 'keepalived not installed'), timeout: 20_000 }, async () => {
-  const host = lab.host('lb1');
-  const conf = join(host.dir, 'keepalived.conf');
-  writeFileSync(conf, `vrrp_track_process tp_nginx {
+test(
+  "for comparison: keepalived 2.2.7's track_process, in the same namespaces, cannot see nginx",
+  { skip: skip || (!existsSync(KEEPALIVED) && 'keepalived not installed'), timeout: 20_000 },
+  async () => {
+    const host = lab.host('lb1');
+    const conf = join(host.dir, 'keepalived.conf');
+    writeFileSync(
+      conf,
+      `vrrp_track_process tp_nginx {
   process nginx
   weight 0
 }
@@ -158,17 +204,23 @@ vrrp_instance VI_9 {
   virtual_ipaddress { 198.51.100.209/32 }
   track_process { tp_nginx }
 }
-`);
-  const log = join(lab.dir, 'keepalived.log');
-  const ka = lab.spawn('lb1', [KEEPALIVED, '-n', '-l', '-D', '-f', conf, '-p', join(host.dir, 'ka.pid'), '-r', join(host.dir, 'ka-vrrp.pid')], 'keepalived.log');
-  try {
-    const text = (): string => (existsSync(log) ? readFileSync(log, 'utf8') : '');
-    await waitFor('keepalived to judge the process', () => /quorum not achieved|Quorum gained/.test(text()), 10_000);
-    assert.match(text(), /Failed to set\/clear process event listen/);
-    assert.match(text(), /\(VI_9\) entering FAULT state \(tracked process tp_nginx quorum not achieved\)/);
-    // Meanwhile floatd's tracker, polling /proc in the same namespace, sees nginx running.
-    assert.equal(last()?.faults.includes('nginx_procs'), false);
-  } finally {
-    ka.kill('SIGTERM');
-  }
-});
+`,
+    );
+    const log = join(lab.dir, 'keepalived.log');
+    const ka = lab.spawn(
+      'lb1',
+      [KEEPALIVED, '-n', '-l', '-D', '-f', conf, '-p', join(host.dir, 'ka.pid'), '-r', join(host.dir, 'ka-vrrp.pid')],
+      'keepalived.log',
+    );
+    try {
+      const text = (): string => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+      await waitFor('keepalived to judge the process', () => /quorum not achieved|Quorum gained/.test(text()), 10_000);
+      assert.match(text(), /Failed to set\/clear process event listen/);
+      assert.match(text(), /\(VI_9\) entering FAULT state \(tracked process tp_nginx quorum not achieved\)/);
+      // Meanwhile floatd's tracker, polling /proc in the same namespace, sees nginx running.
+      assert.equal(last()?.faults.includes('nginx_procs'), false);
+    } finally {
+      ka.kill('SIGTERM');
+    }
+  },
+);

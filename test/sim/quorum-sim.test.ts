@@ -34,17 +34,23 @@ if (ONE !== undefined) {
       if (run.violations.length) bad.push(...run.violations.slice(0, 1));
       if (bad.length >= 5) break;
     }
-    console.log(`quorum sim: ${RUNS} schedules, ${events} lease events, ${holds} VIP takes (${takeovers} by another node), ${fences} fences, ${Date.now() - started} ms`);
+    console.log(
+      `quorum sim: ${RUNS} schedules, ${events} lease events, ${holds} VIP takes (${takeovers} by another node), ${fences} fences, ${Date.now() - started} ms`,
+    );
     assert.deepEqual(bad, [], `replay with FLOATD_QUORUM_SIM_SEED=<seed>`);
     // The schedules exercise the property: nodes do take and lose the VIP.
-    assert.ok(holds > RUNS && takeovers > RUNS / 2 && fences > RUNS / 4, `holds ${holds}, takeovers ${takeovers}, fences ${fences}`);
+    assert.ok(
+      holds > RUNS && takeovers > RUNS / 2 && fences > RUNS / 4,
+      `holds ${holds}, takeovers ${takeovers}, fences ${fences}`,
+    );
   });
 }
 
 test('the simulator catches a holder that fences too late (deadline past the server expiry)', () => {
   let found = 0;
   for (let i = 0; i < 3000 && found === 0; i++) {
-    found += runQuorumScenario(BASE + i, { timing: (t) => ({ ...t, marginUs: -t.ttlUs, kernelLifetimeUs: 0 }) }).violations.length;
+    found += runQuorumScenario(BASE + i, { timing: (t) => ({ ...t, marginUs: -t.ttlUs, kernelLifetimeUs: 0 }) })
+      .violations.length;
   }
   assert.ok(found > 0, 'a margin of −ttl must produce a dual holder somewhere');
 });
@@ -52,7 +58,8 @@ test('the simulator catches a holder that fences too late (deadline past the ser
 test('without the kernel backstop a stopped or killed holder overlaps (why kernel_lifetime exists)', () => {
   let found = 0;
   for (let i = 0; i < 3000 && found === 0; i++) {
-    found += runQuorumScenario(BASE + i, { timing: (t) => ({ ...t, kernelLifetimeUs: 0 }), forceFreezes: true }).violations.length;
+    found += runQuorumScenario(BASE + i, { timing: (t) => ({ ...t, kernelLifetimeUs: 0 }), forceFreezes: true })
+      .violations.length;
   }
   assert.ok(found > 0, 'kernel_lifetime 0 with SIGSTOP/SIGKILL must produce a dual holder somewhere');
 });

@@ -39,12 +39,18 @@ export interface QuorumRun {
   trace?: string[];
 }
 
-interface Ev { t: number; seq: number; f: () => void }
+interface Ev {
+  t: number;
+  seq: number;
+  f: () => void;
+}
 
 class Heap {
   private a: Ev[] = [];
   private seq = 0;
-  get size(): number { return this.a.length; }
+  get size(): number {
+    return this.a.length;
+  }
   push(t: number, f: () => void): void {
     const e = { t, seq: this.seq++, f };
     const a = this.a;
@@ -80,8 +86,16 @@ class Heap {
 }
 const less = (x: Ev, y: Ev): boolean => x.t < y.t || (x.t === y.t && x.seq < y.seq);
 
-interface Lease { id: string; ttlUs: number; expiry: number }
-interface Key { holder: string; epoch: number; lease: string }
+interface Lease {
+  id: string;
+  ttlUs: number;
+  expiry: number;
+}
+interface Key {
+  holder: string;
+  epoch: number;
+  lease: string;
+}
 
 interface Node {
   name: string;
@@ -109,8 +123,11 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   const ttlS = [1, 2, 2, 2, 3][uni(r, 0, 4)]!;
   const ttlUs = ttlS * 1_000_000;
   const base: LeaseTiming = {
-    ttlUs, renewUs: ttlUs / 5, marginUs: ttlS >= 2 ? 500_000 : 300_000,
-    kernelLifetimeUs: Math.max(0, ttlS - 1) * 1_000_000, retryUs: 500_000,
+    ttlUs,
+    renewUs: ttlUs / 5,
+    marginUs: ttlS >= 2 ? 500_000 : 300_000,
+    kernelLifetimeUs: Math.max(0, ttlS - 1) * 1_000_000,
+    retryUs: 500_000,
   };
   const timing = opts.timing ? opts.timing(base) : base;
   // Without a kernel backstop a stopped or killed holder keeps its VIP (documented): no pauses or crashes then.
@@ -133,7 +150,9 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   let lastHolder: Node | undefined;
   let fences = 0;
   let events = 0;
-  const log = (s: string): void => { trace?.push(`${(now / 1000).toFixed(1).padStart(8)} ms ${s}`); };
+  const log = (s: string): void => {
+    trace?.push(`${(now / 1000).toFixed(1).padStart(8)} ms ${s}`);
+  };
 
   // ---- etcd ----
   const leases = new Map<string, Lease>();
@@ -142,12 +161,25 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   let nextLease = 1;
   let leaderFrom = 0; // no leader before this time
   const leader = (): boolean => now >= leaderFrom;
-  const notify = (ev: LeaseEvent): void => { for (const n of nodes) if (!n.partitioned) deliverLater(n, () => feed(n, ev)); };
+  const notify = (ev: LeaseEvent): void => {
+    for (const n of nodes) if (!n.partitioned) deliverLater(n, () => feed(n, ev));
+  };
   const dropKeyIf = (leaseId: string): void => {
-    if (key && key.lease === leaseId) { key = undefined; rev++; log('etcd: key deleted'); notify({ type: 'keyDeleted' }); }
+    if (key && key.lease === leaseId) {
+      key = undefined;
+      rev++;
+      log('etcd: key deleted');
+      notify({ type: 'keyDeleted' });
+    }
   };
   const tick = (): void => {
-    if (leader()) for (const l of [...leases.values()]) if (l.expiry <= now) { leases.delete(l.id); log(`etcd: lease ${l.id} expired`); dropKeyIf(l.id); }
+    if (leader())
+      for (const l of [...leases.values()])
+        if (l.expiry <= now) {
+          leases.delete(l.id);
+          log(`etcd: lease ${l.id} expired`);
+          dropKeyIf(l.id);
+        }
     if (now + 500_000 < endUs) q.push(now + 500_000, tick);
   };
   q.push(tickPhase, tick);
@@ -159,16 +191,32 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   const held = (n: Node, t: number): boolean => n.vip && (timing.kernelLifetimeUs === 0 || t < n.kernelExpiry);
 
   const mkNode = (i: number): Node => ({
-    name: `n${i}`, m: new LeaseMachine('/floatd/sim/VI_1', timing), incarnation: 0,
-    off: uni(r, 0, 1e9), rate: 1 + (r() * 2 - 1) * 9e-4, state: 'up', buffer: [], partitioned: false,
-    wake: -1, wakeToken: 0, netFree: 0, vip: false, kernelExpiry: 0, gen: 0, upFree: 0, downFree: 0, broken: false,
+    name: `n${i}`,
+    m: new LeaseMachine('/floatd/sim/VI_1', timing),
+    incarnation: 0,
+    off: uni(r, 0, 1e9),
+    rate: 1 + (r() * 2 - 1) * 9e-4,
+    state: 'up',
+    buffer: [],
+    partitioned: false,
+    wake: -1,
+    wakeToken: 0,
+    netFree: 0,
+    vip: false,
+    kernelExpiry: 0,
+    gen: 0,
+    upFree: 0,
+    downFree: 0,
+    broken: false,
   });
   const nodes: Node[] = Array.from({ length: nNodes }, (_, i) => mkNode(i));
 
   /** Deliver a network message (or watch event) to a node after a link delay; lost if partitioned on arrival. */
   function deliverLater(n: Node, f: () => void, at = now + delay()): void {
     const inc = n.incarnation;
-    q.push(at, () => { if (!n.partitioned && n.incarnation === inc) enqueue(n, f); });
+    q.push(at, () => {
+      if (!n.partitioned && n.incarnation === inc) enqueue(n, f);
+    });
   }
   function enqueue(n: Node, f: () => void): void {
     if (n.state === 'dead') return;
@@ -188,7 +236,10 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
     const token = ++n.wakeToken;
     const inc = n.incarnation;
     q.push(Math.max(now, toReal(n, w)) + uni(r, 0, maxLagUs), () => {
-      if (n.incarnation === inc && token === n.wakeToken) { n.wake = -1; enqueue(n, () => feed(n, { type: 'timer' })); }
+      if (n.incarnation === inc && token === n.wakeToken) {
+        n.wake = -1;
+        enqueue(n, () => feed(n, { type: 'timer' }));
+      }
     });
   }
   /** Serialised VIP changes that take time, like the runtime's netQueue. Returns the effect time. */
@@ -210,39 +261,75 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       if (lastHolder && lastHolder !== n) takeovers++;
       lastHolder = n;
       log(`${n.name}: VIP up`);
-      for (const o of nodes) if (o !== n && held(o, now)) violations.push(`seed ${seed} at ${now} µs: ${n.name} took the VIP while ${o.name} still held it`);
+      for (const o of nodes)
+        if (o !== n && held(o, now))
+          violations.push(`seed ${seed} at ${now} µs: ${n.name} took the VIP while ${o.name} still held it`);
     }
   }
 
   function act(n: Node, a: LeaseAction): void {
     const lnow = local(n);
     switch (a.type) {
-      case 'acquire': acquire(n, a.req); break;
-      case 'renew': renew(n, a.leaseId, a.gen); break;
+      case 'acquire':
+        acquire(n, a.req);
+        break;
+      case 'renew':
+        renew(n, a.leaseId, a.gen);
+        break;
       case 'revoke': {
-        const send = (): void => deliverServer(n, () => { if (leader()) { leases.delete(a.leaseId); dropKeyIf(a.leaseId); } });
-        if (a.afterRelease) q.push(Math.max(now, n.netFree), send); else send();
+        const send = (): void =>
+          deliverServer(n, () => {
+            if (leader()) {
+              leases.delete(a.leaseId);
+              dropKeyIf(a.leaseId);
+            }
+          });
+        if (a.afterRelease) q.push(Math.max(now, n.netFree), send);
+        else send();
         break;
       }
-      case 'hold': log(`${n.name}: hold epoch ${a.epoch}`); net(n, () => vipUp(n)); break; // FSM addVips
+      case 'hold':
+        log(`${n.name}: hold epoch ${a.epoch}`);
+        net(n, () => vipUp(n));
+        break; // FSM addVips
       case 'kernelRefresh':
         // The adapter checks the guard right before the syscall; the change lands after it.
         if (lnow <= a.notAfterUs) net(n, () => vipUp(n));
         break;
-      case 'fence': fences++; log(`${n.name}: fence (${a.kind})`); net(n, () => { n.vip = false; }); break;
-      case 'log': break;
+      case 'fence':
+        fences++;
+        log(`${n.name}: fence (${a.kind})`);
+        net(n, () => {
+          n.vip = false;
+        });
+        break;
+      case 'log':
+        break;
     }
   }
   function deliverServer(n: Node, f: () => void): void {
     if (n.partitioned) return;
     const at = now + delay();
-    q.push(at, () => { if (!n.partitioned) f(); });
+    q.push(at, () => {
+      if (!n.partitioned) f();
+    });
   }
   function acquire(n: Node, req: number): void {
     const inc = n.incarnation;
     let done = false;
-    const reply = (ev: LeaseEvent): void => deliverLater(n, () => { if (!done && n.incarnation === inc) { done = true; feed(n, ev); } });
-    q.push(now + dialUs, () => { if (!done && n.incarnation === inc) { done = true; enqueue(n, () => feed(n, { type: 'failed', req, error: 'timeout' })); } });
+    const reply = (ev: LeaseEvent): void =>
+      deliverLater(n, () => {
+        if (!done && n.incarnation === inc) {
+          done = true;
+          feed(n, ev);
+        }
+      });
+    q.push(now + dialUs, () => {
+      if (!done && n.incarnation === inc) {
+        done = true;
+        enqueue(n, () => feed(n, { type: 'failed', req, error: 'timeout' }));
+      }
+    });
     deliverServer(n, () => {
       if (!leader()) return;
       const l: Lease = { id: `L${nextLease++}`, ttlUs, expiry: now + ttlUs };
@@ -250,10 +337,20 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       const back = delay() + delay();
       q.push(now + back, () => {
         if (n.partitioned || !leader()) return;
-        if (!leases.has(l.id)) { reply({ type: 'failed', req, error: 'lease expired before the txn' }); return; }
+        if (!leases.has(l.id)) {
+          reply({ type: 'failed', req, error: 'lease expired before the txn' });
+          return;
+        }
         if (key) {
           leases.delete(l.id);
-          reply({ type: 'denied', req, holder: key.holder, holderEpoch: key.epoch, holderLease: key.lease, mine: key.holder === n.name });
+          reply({
+            type: 'denied',
+            req,
+            holder: key.holder,
+            holderEpoch: key.epoch,
+            holderLease: key.lease,
+            mine: key.holder === n.name,
+          });
           return;
         }
         key = { holder: n.name, epoch: ++rev, lease: l.id };
@@ -264,18 +361,33 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
     });
   }
   function renew(n: Node, leaseId: string, gen: number): void {
-    if (gen !== n.gen) { n.gen = gen; n.broken = false; n.upFree = now; n.downFree = now; }
+    if (gen !== n.gen) {
+      n.gen = gen;
+      n.broken = false;
+      n.upFree = now;
+      n.downFree = now;
+    }
     if (n.broken) return;
     const breakStream = (): void => {
       if (n.broken) return;
       n.broken = true;
-      deliverLater(n, () => feed(n, { type: 'renewFailed', leaseId, gen, error: 'stream broken' }), now + uni(r, 100_000, 1_000_000));
+      deliverLater(
+        n,
+        () => feed(n, { type: 'renewFailed', leaseId, gen, error: 'stream broken' }),
+        now + uni(r, 100_000, 1_000_000),
+      );
     };
-    if (n.partitioned) { breakStream(); return; }
+    if (n.partitioned) {
+      breakStream();
+      return;
+    }
     const at = Math.max(now + delay(), n.upFree);
     n.upFree = at;
     q.push(at, () => {
-      if (n.partitioned || n.gen !== gen || n.broken) { breakStream(); return; }
+      if (n.partitioned || n.gen !== gen || n.broken) {
+        breakStream();
+        return;
+      }
       if (!leader()) return; // no leader: the request waits and is answered by none
       const l = leases.get(leaseId);
       if (l) l.expiry = now + l.ttlUs;
@@ -284,44 +396,76 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       n.downFree = back;
       const inc = n.incarnation;
       q.push(back, () => {
-        if (n.partitioned) { breakStream(); return; }
-        if (n.incarnation === inc && n.gen === gen && !n.broken) enqueue(n, () => feed(n, { type: 'renewed', leaseId, gen, ttlUs: ttl }));
+        if (n.partitioned) {
+          breakStream();
+          return;
+        }
+        if (n.incarnation === inc && n.gen === gen && !n.broken)
+          enqueue(n, () => feed(n, { type: 'renewed', leaseId, gen, ttlUs: ttl }));
       });
     });
   }
 
   // ---- disturbances ----
-  const at = (t: number, f: () => void): void => { if (t < endUs) q.push(t, f); };
+  const at = (t: number, f: () => void): void => {
+    if (t < endUs) q.push(t, f);
+  };
   for (const n of nodes) {
     // VRRP abstracted: each node wants MASTER or not, toggling; while it wants, its down timer re-fires.
     let wants = r() < 0.85;
     const toggle = (): void => {
       wants = !wants;
-      if (n.state !== 'dead') enqueue(n, () => feed(n, wants ? { type: 'want' } : { type: 'unwant', why: 'left MASTER' }));
+      if (n.state !== 'dead')
+        enqueue(n, () => feed(n, wants ? { type: 'want' } : { type: 'unwant', why: 'left MASTER' }));
       at(now + uni(r, 300_000, 8_000_000), toggle);
     };
     const again = (): void => {
       if (wants && n.state !== 'dead') enqueue(n, () => feed(n, { type: 'want' }));
       at(now + uni(r, 200_000, 1_200_000), again);
     };
-    at(uni(r, 0, 300_000), () => { if (wants) feed(n, { type: 'want' }); at(now + uni(r, 300_000, 8_000_000), toggle); at(now + 500_000, again); });
+    at(uni(r, 0, 300_000), () => {
+      if (wants) feed(n, { type: 'want' });
+      at(now + uni(r, 300_000, 8_000_000), toggle);
+      at(now + 500_000, again);
+    });
     for (let t = uni(r, 0, 3_000_000); t < endUs; t += uni(r, 500_000, 6_000_000)) {
       const kind = uni(r, 0, 9);
       const len = uni(r, 50_000, 2 * ttlUs + 2_000_000);
-      if (kind <= 3) { at(t, () => { n.partitioned = true; log(`${n.name}: cut from etcd`); }); at(t + len, () => { n.partitioned = false; log(`${n.name}: reaches etcd`); }); }
-      else if (kind <= 5 && freezes) { at(t, () => pause(n)); at(t + len, () => resume(n)); }
-      else if (kind === 6 && freezes) { at(t, () => crash(n)); at(t + len, () => restart(n)); }
+      if (kind <= 3) {
+        at(t, () => {
+          n.partitioned = true;
+          log(`${n.name}: cut from etcd`);
+        });
+        at(t + len, () => {
+          n.partitioned = false;
+          log(`${n.name}: reaches etcd`);
+        });
+      } else if (kind <= 5 && freezes) {
+        at(t, () => pause(n));
+        at(t + len, () => resume(n));
+      } else if (kind === 6 && freezes) {
+        at(t, () => crash(n));
+        at(t + len, () => restart(n));
+      }
     }
   }
   for (let t = uni(r, 0, 6_000_000); t < endUs; t += uni(r, 2_000_000, 10_000_000)) {
     const gap = uni(r, electionUs, uni(r, 0, 3) === 0 ? 3 * ttlUs + 2_000_000 : 2 * electionUs);
-    at(t, () => { leaderFrom = now + gap; log('etcd: leader lost'); });
+    at(t, () => {
+      leaderFrom = now + gap;
+      log('etcd: leader lost');
+    });
     at(t + gap, () => {
       for (const l of leases.values()) l.expiry = now + electionUs + l.ttlUs;
       log('etcd: new leader, leases extended');
     });
   }
-  function pause(n: Node): void { if (n.state === 'up') { n.state = 'paused'; log(`${n.name}: SIGSTOP`); } }
+  function pause(n: Node): void {
+    if (n.state === 'up') {
+      n.state = 'paused';
+      log(`${n.name}: SIGSTOP`);
+    }
+  }
   function resume(n: Node): void {
     if (n.state !== 'paused') return;
     n.state = 'up';
@@ -344,10 +488,15 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
     n.wake = -1;
     n.gen = 0;
     log(`${n.name}: restarted`);
-    net(n, () => { n.vip = false; }); // start-up removes stale VIPs first (the FSM's INIT → BACKUP)
+    net(n, () => {
+      n.vip = false;
+    }); // start-up removes stale VIPs first (the FSM's INIT → BACKUP)
     feed(n, { type: 'want' });
   }
 
-  for (let e = q.pop(); e && e.t < endUs; e = q.pop()) { now = e.t; e.f(); }
+  for (let e = q.pop(); e && e.t < endUs; e = q.pop()) {
+    now = e.t;
+    e.f();
+  }
   return { seed, violations, holds, takeovers, fences, events, ...(trace ? { trace } : {}) };
 }

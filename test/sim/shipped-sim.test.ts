@@ -50,8 +50,10 @@ class SwappedVipExecutor extends Executor {
 test('a bug planted in the executor (two actions swapped) is caught by the shipped simulation', async () => {
   const seeds = seedsFrom(BASE_SEED, 20);
   let caught = 0;
-  for (const seed of seeds) if (!(await runShipped(generate(seed), { makeExecutor: (d) => new SwappedVipExecutor(d) })).ok) caught++;
+  for (const seed of seeds)
+    if (!(await runShipped(generate(seed), { makeExecutor: (d) => new SwappedVipExecutor(d) })).ok) caught++;
   assert.ok(caught >= seeds.length / 2, `only ${caught} of ${seeds.length} scenarios caught the swapped VIP actions`);
   // The same seeds pass with the shipped executor: the failures are the planted bug's.
-  for (const seed of seeds.slice(0, 5)) assert.ok((await runShipped(generate(seed))).ok, `seed ${seed} fails without the bug`);
+  for (const seed of seeds.slice(0, 5))
+    assert.ok((await runShipped(generate(seed))).ok, `seed ${seed} fails without the bug`);
 });

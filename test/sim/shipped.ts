@@ -22,58 +22,110 @@ const silent = pino({ level: 'silent' });
 
 /** keepalived.conf for one simulated node. */
 export function nodeConfig(n: NodeSpec, sc: SimScenario): string {
-  const inst = (p: InstanceParams): string => [
-    `vrrp_instance ${p.name} {`, '  interface eth0', `  state ${p.initialState}`, `  virtual_router_id ${p.vrid}`,
-    `  priority ${p.priority}`, `  version ${p.version}`, `  advert_int ${p.advertIntervalCs / 100}`,
-    ...(p.preempt ? [] : ['  nopreempt']), ...(p.preemptDelayUs > 0 ? [`  preempt_delay ${p.preemptDelayUs / 1e6}`] : []),
-    `  down_timer_adverts ${p.downTimerAdverts}`, `  lower_prio_no_advert ${p.lowerPrioNoAdvert}`,
-    `  higher_prio_send_advert ${p.higherPrioSendAdvert}`, `  garp_master_delay ${p.garpMasterDelayUs / 1e6}`,
-    `  garp_master_refresh ${p.garpMasterRefreshUs / 1e6}`,
-    `  virtual_ipaddress { ${vipOf(sc.family, p.vrid)}/${sc.family === 4 ? 24 : 64} }`, '}',
-  ].join('\n');
-  const groups = (n.groups ?? []).map((g) => `vrrp_sync_group ${g.name} {\n  group {\n    ${g.members.join('\n    ')}\n  }\n}`);
+  const inst = (p: InstanceParams): string =>
+    [
+      `vrrp_instance ${p.name} {`,
+      '  interface eth0',
+      `  state ${p.initialState}`,
+      `  virtual_router_id ${p.vrid}`,
+      `  priority ${p.priority}`,
+      `  version ${p.version}`,
+      `  advert_int ${p.advertIntervalCs / 100}`,
+      ...(p.preempt ? [] : ['  nopreempt']),
+      ...(p.preemptDelayUs > 0 ? [`  preempt_delay ${p.preemptDelayUs / 1e6}`] : []),
+      `  down_timer_adverts ${p.downTimerAdverts}`,
+      `  lower_prio_no_advert ${p.lowerPrioNoAdvert}`,
+      `  higher_prio_send_advert ${p.higherPrioSendAdvert}`,
+      `  garp_master_delay ${p.garpMasterDelayUs / 1e6}`,
+      `  garp_master_refresh ${p.garpMasterRefreshUs / 1e6}`,
+      `  virtual_ipaddress { ${vipOf(sc.family, p.vrid)}/${sc.family === 4 ? 24 : 64} }`,
+      '}',
+    ].join('\n');
+  const groups = (n.groups ?? []).map(
+    (g) => `vrrp_sync_group ${g.name} {\n  group {\n    ${g.members.join('\n    ')}\n  }\n}`,
+  );
   return [`global_defs {\n  router_id ${n.name}\n}`, ...n.instances.map(inst), ...groups].join('\n');
 }
 
-export function vipOf(family: 4 | 6, vrid: number): string { return family === 4 ? `203.0.113.${vrid}` : `2001:db8:1::${vrid}`; }
+export function vipOf(family: 4 | 6, vrid: number): string {
+  return family === 4 ? `203.0.113.${vrid}` : `2001:db8:1::${vrid}`;
+}
 
 /** A per-node view of the shared clock: a crashed node's timers all die with it. */
 class NodeClock implements Clock {
   private readonly mine = new Set<number>();
   dead = false;
   constructor(private readonly c: VirtualUsClock) {}
-  nowUs(): number { return this.c.nowUs(); }
-  wallMs(): number { return this.c.wallMs(); }
+  nowUs(): number {
+    return this.c.nowUs();
+  }
+  wallMs(): number {
+    return this.c.wallMs();
+  }
   at(atUs: number, fn: () => void): TimerHandle {
-    const h = this.c.at(atUs, () => { this.mine.delete(h.id); if (!this.dead) fn(); });
+    const h = this.c.at(atUs, () => {
+      this.mine.delete(h.id);
+      if (!this.dead) fn();
+    });
     this.mine.add(h.id);
     return h;
   }
-  cancel(h: TimerHandle): void { this.mine.delete(h.id); this.c.cancel(h); }
-  kill(): void { this.dead = true; for (const id of this.mine) this.c.cancel({ id }); this.mine.clear(); }
+  cancel(h: TimerHandle): void {
+    this.mine.delete(h.id);
+    this.c.cancel(h);
+  }
+  kill(): void {
+    this.dead = true;
+    for (const id of this.mine) this.c.cancel({ id });
+    this.mine.clear();
+  }
 }
 
 class SimSocket extends EventEmitter implements VrrpSocket {
   readonly mode = 'multicast' as const;
   readonly localAddress: string;
   closed = false;
-  constructor(readonly family: 4 | 6, readonly ifname: string, group: string, private readonly send_: (s: SimSocket, b: Uint8Array, dst: string) => void) {
+  constructor(
+    readonly family: 4 | 6,
+    readonly ifname: string,
+    group: string,
+    private readonly send_: (s: SimSocket, b: Uint8Array, dst: string) => void,
+  ) {
     super();
     this.localAddress = group;
   }
-  send(bytes: Uint8Array, dst: string): number { if (!this.closed) this.send_(this, bytes, dst); return bytes.length; }
-  ref(): void { /* nothing keeps a virtual process alive */ }
-  close(): void { this.closed = true; }
+  send(bytes: Uint8Array, dst: string): number {
+    if (!this.closed) this.send_(this, bytes, dst);
+    return bytes.length;
+  }
+  ref(): void {
+    /* nothing keeps a virtual process alive */
+  }
+  close(): void {
+    this.closed = true;
+  }
 }
 
 class SimLinkWatch extends EventEmitter implements LinkWatchPort {
   up = true;
-  watchLink(): void { /* one interface, always watched */ }
-  linkUp(): boolean { return this.up; }
-  watchAddress(): void { /* the simulator reports removals itself */ }
-  unwatchAddress(): void { /* idem */ }
-  start(): this { return this; }
-  stop(): void { /* idem */ }
+  watchLink(): void {
+    /* one interface, always watched */
+  }
+  linkUp(): boolean {
+    return this.up;
+  }
+  watchAddress(): void {
+    /* the simulator reports removals itself */
+  }
+  unwatchAddress(): void {
+    /* idem */
+  }
+  start(): this {
+    return this;
+  }
+  stop(): void {
+    /* idem */
+  }
 }
 
 interface SimHost {
@@ -99,9 +151,15 @@ export interface ShippedOptions {
 function dataplane(h: SimHost): DataplanePort {
   return {
     interfaceInfo: async () => ({ ipv4: h.address, linkLocal6: h.address }),
-    addAddress: async (s) => { const had = h.addrs.has(s.address); h.addrs.add(s.address); return !had; },
+    addAddress: async (s) => {
+      const had = h.addrs.has(s.address);
+      h.addrs.add(s.address);
+      return !had;
+    },
     removeAddress: async (s) => h.addrs.delete(s.address),
-    addRoute: async () => true, removeRoute: async () => true, refreshLifetime: async () => undefined,
+    addRoute: async () => true,
+    removeRoute: async () => true,
+    refreshLifetime: async () => undefined,
     announce: () => true,
     listAddresses: async () => [...h.addrs],
   };
@@ -116,11 +174,23 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
   let checks = 0;
   let healChecks = 0;
   let transitions = 0;
-  const fail = (msg: string): void => { if (failures.length < 5) failures.push(`t=${clock.nowUs()}µs: ${msg}`); };
+  const fail = (msg: string): void => {
+    if (failures.length < 5) failures.push(`t=${clock.nowUs()}µs: ${msg}`);
+  };
   const hosts = new Map<string, SimHost>();
   sc.nodes.forEach((n, i) => {
     const address = sc.family === 4 ? `192.0.2.${10 + i}` : `2001:db8::${(10 + i).toString(16)}`;
-    hosts.set(n.name, { name: n.name, address, spec: n, conf: nodeConfig(n, sc), sockets: [], addrs: new Set(), link: new SimLinkWatch(), linkDown: false, stopping: false });
+    hosts.set(n.name, {
+      name: n.name,
+      address,
+      spec: n,
+      conf: nodeConfig(n, sc),
+      sockets: [],
+      addrs: new Set(),
+      link: new SimLinkWatch(),
+      linkDown: false,
+      stopping: false,
+    });
   });
   const delay = (from: string, to: string): number | undefined => {
     if (sides.length > 0 && !sides.some((s) => s.includes(from) && s.includes(to))) return undefined;
@@ -152,17 +222,24 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
     h.link.removeAllListeners();
     h.link.up = !h.linkDown;
     const rt = new Runtime({
-      configFile: `${h.name}.conf`, clock: nc, log: silent,
+      configFile: `${h.name}.conf`,
+      clock: nc,
+      log: silent,
       load: async () => {
         const res = parseConfigText(h.conf, `${h.name}.conf`);
-        return { config: res.config, errors: res.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message) };
+        return {
+          config: res.config,
+          errors: res.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message),
+        };
       },
       openSocket: (so: VrrpSocketOptions) => {
         const s = new SimSocket(so.family, so.ifname, so.mcastGroup ?? '', (sock, b, dst) => deliver(h, sock, b, dst));
         h.sockets.push(s);
         return s;
       },
-      dataplane: dataplane(h), linkWatch: () => h.link, readFile: () => '',
+      dataplane: dataplane(h),
+      linkWatch: () => h.link,
+      readFile: () => '',
       ...(o.makeExecutor ? { makeExecutor: o.makeExecutor } : {}),
     });
     h.runtime = rt;
@@ -175,19 +252,29 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
     h.runtime = undefined;
     h.addrs.clear();
   };
-  const names = (vrid: number): Array<{ h: SimHost; inst: string }> => [...hosts.values()].flatMap((h) => {
-    const p = h.spec.instances.find((x) => x.vrid === vrid);
-    return p ? [{ h, inst: p.name }] : [];
-  });
+  const names = (vrid: number): Array<{ h: SimHost; inst: string }> =>
+    [...hosts.values()].flatMap((h) => {
+      const p = h.spec.instances.find((x) => x.vrid === vrid);
+      return p ? [{ h, inst: p.name }] : [];
+    });
   const machine = (h: SimHost, inst: string) => (h.clock?.dead === false ? h.runtime?.machine(inst) : undefined);
   const holds = (h: SimHost, vrid: number): boolean => h.addrs.has(vipOf(sc.family, vrid));
   const vrids = [...new Set(sc.nodes.flatMap((n) => n.instances.map((p) => p.vrid)))];
-  const eligible = (vrid: number) => names(vrid).flatMap(({ h, inst }) => {
-    const m = machine(h, inst);
-    return m && !m.faulted && m.state !== 'STOP' && m.state !== 'INIT' && !h.stopping ? [{ node: h.name, prio: m.effectivePriority }] : [];
-  });
-  const masters = (vrid: number): string[] => names(vrid).filter(({ h, inst }) => machine(h, inst)?.state === 'MASTER').map(({ h }) => h.name);
-  const holders = (vrid: number): string[] => names(vrid).filter(({ h }) => holds(h, vrid)).map(({ h }) => h.name);
+  const eligible = (vrid: number) =>
+    names(vrid).flatMap(({ h, inst }) => {
+      const m = machine(h, inst);
+      return m && !m.faulted && m.state !== 'STOP' && m.state !== 'INIT' && !h.stopping
+        ? [{ node: h.name, prio: m.effectivePriority }]
+        : [];
+    });
+  const masters = (vrid: number): string[] =>
+    names(vrid)
+      .filter(({ h, inst }) => machine(h, inst)?.state === 'MASTER')
+      .map(({ h }) => h.name);
+  const holders = (vrid: number): string[] =>
+    names(vrid)
+      .filter(({ h }) => holds(h, vrid))
+      .map(({ h }) => h.name);
   // Settle: the runtimes' kernel queues drained (vipsReady can queue more), plus a few turns
   // for the async edges (start-up's config load and interface reads).
   clock.settle = async () => {
@@ -204,16 +291,22 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
   let lastChangeAt = 0;
   // After every step: VIPs only while MASTER (or while a stopping MASTER waits for the new one).
   clock.onStep = () => {
-    for (const h of hosts.values()) for (const p of h.spec.instances) {
-      const m = machine(h, p.name);
-      const key = `${h.name}/${p.name}`;
-      const st = m?.state ?? 'DOWN';
-      if (lastState.get(key) !== st) { lastState.set(key, st); transitions++; lastChangeAt = clock.nowUs(); o.log?.(`${clock.nowUs()}µs ${key} ${st}`); }
-      const held = holds(h, p.vrid);
-      if (st === 'FAULT' && held) fail(`${key} holds the VIP in FAULT`);
-      if (held && st !== 'MASTER' && !m?.handoverPending && !h.stopping) fail(`${key} holds the VIP in ${st}`);
-      if (st === 'MASTER' && !held && !h.stopping) fail(`${key} is MASTER without its VIP`);
-    }
+    for (const h of hosts.values())
+      for (const p of h.spec.instances) {
+        const m = machine(h, p.name);
+        const key = `${h.name}/${p.name}`;
+        const st = m?.state ?? 'DOWN';
+        if (lastState.get(key) !== st) {
+          lastState.set(key, st);
+          transitions++;
+          lastChangeAt = clock.nowUs();
+          o.log?.(`${clock.nowUs()}µs ${key} ${st}`);
+        }
+        const held = holds(h, p.vrid);
+        if (st === 'FAULT' && held) fail(`${key} holds the VIP in FAULT`);
+        if (held && st !== 'MASTER' && !m?.handoverPending && !h.stopping) fail(`${key} holds the VIP in ${st}`);
+        if (st === 'MASTER' && !held && !h.stopping) fail(`${key} is MASTER without its VIP`);
+      }
   };
   const times = [...new Set(sc.timeline.map((e) => e.at))].sort((a, b) => a - b);
   for (const e of sc.timeline) {
@@ -222,23 +315,52 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
       o.log?.(`${e.at}µs ${JSON.stringify(d)}`);
       const h = 'node' in d ? hosts.get(d.node) : undefined;
       switch (d.kind) {
-        case 'start': if (h) boot(h); break;
-        case 'crash': if (h) crash(h); break;
-        case 'restart': if (h) boot(h); break;
+        case 'start':
+          if (h) boot(h);
+          break;
+        case 'crash':
+          if (h) crash(h);
+          break;
+        case 'restart':
+          if (h) boot(h);
+          break;
         case 'shutdown': {
           if (!h?.runtime) break;
           const rt = h.runtime;
           h.stopping = true;
-          void rt.stop('sim').then(() => { if (h.runtime === rt) crash(h); });
+          void rt.stop('sim').then(() => {
+            if (h.runtime === rt) crash(h);
+          });
           break;
         }
-        case 'partition': sides = d.sides; break;
-        case 'heal': sides = []; break;
-        case 'lossStart': loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p }; break;
-        case 'lossEnd': loss = undefined; break;
-        case 'fault': if (h) { h.linkDown = true; h.link.up = false; h.link.emit('link', { ifname: 'eth0', up: false }); } break;
-        case 'recover': if (h) { h.linkDown = false; h.link.up = true; h.link.emit('link', { ifname: 'eth0', up: true }); } break;
-        case 'priority': break; // no weighted trackers in the generated configs (see the test's note)
+        case 'partition':
+          sides = d.sides;
+          break;
+        case 'heal':
+          sides = [];
+          break;
+        case 'lossStart':
+          loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p };
+          break;
+        case 'lossEnd':
+          loss = undefined;
+          break;
+        case 'fault':
+          if (h) {
+            h.linkDown = true;
+            h.link.up = false;
+            h.link.emit('link', { ifname: 'eth0', up: false });
+          }
+          break;
+        case 'recover':
+          if (h) {
+            h.linkDown = false;
+            h.link.up = true;
+            h.link.emit('link', { ifname: 'eth0', up: true });
+          }
+          break;
+        case 'priority':
+          break; // no weighted trackers in the generated configs (see the test's note)
         case 'vipRemoved': {
           const p = h?.spec.instances.find((x) => x.name === d.instance);
           if (!h || !p || !h.addrs.delete(vipOf(sc.family, p.vrid))) break;
@@ -252,21 +374,33 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
   const B = settleBoundUs(sc);
   const H = healBoundUs(sc);
   const anyNopreempt = sc.nodes.some((n) => n.instances.some((p) => !p.preempt));
-  let part = false, lossOn = false, prevLen = 0, prevSettled = false;
+  let part = false,
+    lossOn = false,
+    prevLen = 0,
+    prevSettled = false;
   for (let i = 0; i < times.length; i++) {
     const start = times[i]!;
     const end = i + 1 < times.length ? times[i + 1]! : sc.endUs;
     let healed = false;
-    for (const e of sc.timeline) if (e.at === start) {
-      if (e.d.kind === 'partition') part = true;
-      if (e.d.kind === 'heal') { part = false; healed = true; }
-      if (e.d.kind === 'lossStart') lossOn = true;
-      if (e.d.kind === 'lossEnd') lossOn = false;
-    }
+    for (const e of sc.timeline)
+      if (e.at === start) {
+        if (e.d.kind === 'partition') part = true;
+        if (e.d.kind === 'heal') {
+          part = false;
+          healed = true;
+        }
+        if (e.d.kind === 'lossStart') lossOn = true;
+        if (e.d.kind === 'lossEnd') lossOn = false;
+      }
     const clean = !part && !lossOn;
     if (healed && clean && prevSettled && prevLen > B && end - start > H + 1) {
       clock.at(start + H + 1, () => {
-        for (const vrid of vrids) { checks++; healChecks++; const m = masters(vrid); if (m.length > 1) fail(`VRID ${vrid}: ${m.length} MASTERs ${H + 1}µs after the heal`); }
+        for (const vrid of vrids) {
+          checks++;
+          healChecks++;
+          const m = masters(vrid);
+          if (m.length > 1) fail(`VRID ${vrid}: ${m.length} MASTERs ${H + 1}µs after the heal`);
+        }
       });
     }
     prevLen = end - start;
@@ -278,19 +412,25 @@ export async function runShipped(sc: SimScenario, o: ShippedOptions = {}): Promi
         const el = eligible(vrid);
         const m = masters(vrid);
         const hd = holders(vrid);
-        if (m.length !== (el.length > 0 ? 1 : 0)) fail(`VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after ${start}µs; eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`);
+        if (m.length !== (el.length > 0 ? 1 : 0))
+          fail(
+            `VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after ${start}µs; eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`,
+          );
         if (hd.length > 1) fail(`VRID ${vrid}: VIP held by ${hd.join(',')}`);
         if (!anyNopreempt && el.length > 0 && m.length === 1) {
           const best = Math.max(...el.map((x) => x.prio));
           const mine = el.find((x) => x.node === m[0]);
-          if (!mine || mine.prio !== best) fail(`VRID ${vrid}: MASTER is ${m[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
+          if (!mine || mine.prio !== best)
+            fail(`VRID ${vrid}: MASTER is ${m[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
         }
       }
     });
     clock.at(end - 1, () => {
       checks++;
       if (lastChangeAt > start + B) fail(`steady state changed at ${lastChangeAt}µs, quiet since ${start}µs`);
-      for (const vrid of vrids) if (holders(vrid).length > 1) fail(`VRID ${vrid}: VIP held by ${holders(vrid).join(',')} at end of quiet segment`);
+      for (const vrid of vrids)
+        if (holders(vrid).length > 1)
+          fail(`VRID ${vrid}: VIP held by ${holders(vrid).join(',')} at end of quiet segment`);
     });
   }
   await clock.runUntil(sc.endUs);
@@ -308,7 +448,10 @@ export const SHIPPED_COUNT = Number(process.env['FLOATD_SHIPPED_SIM_COUNT'] ?? 1
 export const BASE_SEED = Number(process.env['FLOATD_SIM_BASE_SEED'] ?? 20261125);
 
 /** Runs shard `index` of `of` of the seeds through the shipped composition; returns the failures (≤ 10). */
-export async function shippedShard(index: number, of: number): Promise<{ ran: number; checks: number; failed: string[] }> {
+export async function shippedShard(
+  index: number,
+  of: number,
+): Promise<{ ran: number; checks: number; failed: string[] }> {
   const all = seedsFrom(BASE_SEED, SHIPPED_COUNT);
   const mine = all.slice(Math.floor((all.length * index) / of), Math.floor((all.length * (index + 1)) / of));
   const failed: string[] = [];
@@ -319,10 +462,14 @@ export async function shippedShard(index: number, of: number): Promise<{ ran: nu
     checks += res.checks;
     transitions += res.transitions;
     if (!res.ok && failed.length < 10) {
-      failed.push(`seed ${seed}: ${res.failures.join('; ')}\n  replay: FLOATD_SHIPPED_SIM_SEED=${seed} node --test dist/test/sim/shipped-sim.test.js`);
+      failed.push(
+        `seed ${seed}: ${res.failures.join('; ')}\n  replay: FLOATD_SHIPPED_SIM_SEED=${seed} node --test dist/test/sim/shipped-sim.test.js`,
+      );
     }
   }
-  console.log(`shipped composition: ${mine.length} of ${SHIPPED_COUNT} scenarios (base seed ${BASE_SEED}, shard ${index + 1}/${of}), `
-    + `${checks} property checks, ${transitions} transitions, ${failed.length} failing`);
+  console.log(
+    `shipped composition: ${mine.length} of ${SHIPPED_COUNT} scenarios (base seed ${BASE_SEED}, shard ${index + 1}/${of}), ` +
+      `${checks} property checks, ${transitions} transitions, ${failed.length} failing`,
+  );
   return { ran: mine.length, checks, failed };
 }

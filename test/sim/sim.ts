@@ -73,9 +73,17 @@ export function generate(seed: number): SimScenario {
   const nodes: NodeSpec[] = [];
   for (let i = 0; i < n; i++) {
     const isOwner = i === owner;
-    const priority = isOwner ? 255 : r() < 0.15 && i > 0 ? (nodes[0]!.instances[0]!.priority === 255 ? 200 : nodes[0]!.instances[0]!.priority) : int(r, 1, 254);
+    const priority = isOwner
+      ? 255
+      : r() < 0.15 && i > 0
+        ? nodes[0]!.instances[0]!.priority === 255
+          ? 200
+          : nodes[0]!.instances[0]!.priority
+        : int(r, 1, 254);
     const base: Omit<InstanceParams, 'name' | 'vrid'> = {
-      version, family, priority,
+      version,
+      family,
+      priority,
       initialState: isOwner || r() < 0.3 ? 'MASTER' : 'BACKUP',
       advertIntervalCs: version === 2 ? v2Interval : pick(r, [50, 100, 100, 200]),
       preempt: isOwner || r() >= 0.12,
@@ -88,14 +96,18 @@ export function generate(seed: number): SimScenario {
       garpMasterRefreshUs: r() < 0.2 ? 3_000_000 : 0,
     };
     // keepalived clears nopreempt/preempt_delay with state MASTER.
-    if (base.initialState === 'MASTER') { base.preempt = true; base.preemptDelayUs = 0; }
+    if (base.initialState === 'MASTER') {
+      base.preempt = true;
+      base.preemptDelayUs = 0;
+    }
     const instances: InstanceParams[] = [{ ...base, name: 'VI_1', vrid: 51 }];
     if (sync) instances.push({ ...base, name: 'VI_2', vrid: 52 });
     nodes.push({ name: `n${i}`, instances, groups: sync ? [{ name: 'G', members: ['VI_1', 'VI_2'] }] : [] });
   }
   const names = nodes.map((x) => x.name);
   const timeline: SimScenario['timeline'] = [];
-  for (const nm of names) timeline.push({ at: r() < 0.5 ? 0 : int(r, 0, 20) * 100_000, d: { kind: 'start', node: nm } });
+  for (const nm of names)
+    timeline.push({ at: r() < 0.5 ? 0 : int(r, 0, 20) * 100_000, d: { kind: 'start', node: nm } });
   // Disturbances, each at a random time; state is tracked so each one makes sense.
   const up = new Set(names);
   const faulted = new Set<string>();
@@ -132,7 +144,10 @@ export function generate(seed: number): SimScenario {
     } else if (choice <= 9) d = { kind: 'priority', node, delta: int(r, -120, 120) };
     else d = { kind: 'vipRemoved', node, instance: inst };
     if (d.kind === 'crash' || d.kind === 'shutdown') up.delete(node);
-    if (d.kind === 'restart') { up.add(node); for (const x of [...faulted]) if (x.startsWith(`${node}/`)) faulted.delete(x); }
+    if (d.kind === 'restart') {
+      up.add(node);
+      for (const x of [...faulted]) if (x.startsWith(`${node}/`)) faulted.delete(x);
+    }
     if (d.kind === 'fault') faulted.add(`${node}/${d.instance}`);
     if (d.kind === 'recover') faulted.delete(`${node}/${d.instance}`);
     if (d.kind === 'partition') partitioned = true;
@@ -146,15 +161,28 @@ export function generate(seed: number): SimScenario {
   if (partitioned) timeline.push({ at: t, d: { kind: 'heal' } });
   if (lossy) timeline.push({ at: t, d: { kind: 'lossEnd' } });
   timeline.sort((a, b) => a.at - b.at);
-  const sc: SimScenario = { seed, version, family, nodes, baseDelayUs: int(r, 0, 2000), jitterUs: int(r, 0, 1000), timeline, endUs: 0 };
+  const sc: SimScenario = {
+    seed,
+    version,
+    family,
+    nodes,
+    baseDelayUs: int(r, 0, 2000),
+    jitterUs: int(r, 0, 1000),
+    timeline,
+    endUs: 0,
+  };
   sc.endUs = t + settleBoundUs(sc) + 5_000_000;
   return sc;
 }
 
 /** Largest one-way delay. */
-export function maxDelayUs(sc: SimScenario): number { return sc.baseDelayUs + sc.jitterUs; }
+export function maxDelayUs(sc: SimScenario): number {
+  return sc.baseDelayUs + sc.jitterUs;
+}
 
-function allParams(sc: SimScenario): InstanceParams[] { return sc.nodes.flatMap((n) => n.instances); }
+function allParams(sc: SimScenario): InstanceParams[] {
+  return sc.nodes.flatMap((n) => n.instances);
+}
 
 export function maxAdvertUs(sc: SimScenario): number {
   return Math.max(...allParams(sc).map((p) => p.advertIntervalCs)) * US_PER_CS;
@@ -178,13 +206,29 @@ export function settleBoundUs(sc: SimScenario): number {
   const pd = Math.max(...ps.map((p) => p.preemptDelayUs));
   const sync = sc.nodes.some((n) => (n.groups ?? []).length > 0);
   const d = maxDelayUs(sc);
-  return mdi + advMaxCs * US_PER_CS + 2 * d + (pd > 0 ? mdi + pd + d : 0) + (sync ? advMaxCs * US_PER_CS + skewUs(sc.version, 1, advMaxCs) : 0);
+  return (
+    mdi +
+    advMaxCs * US_PER_CS +
+    2 * d +
+    (pd > 0 ? mdi + pd + d : 0) +
+    (sync ? advMaxCs * US_PER_CS + skewUs(sc.version, 1, advMaxCs) : 0)
+  );
 }
 
 /** Heal bound H: the winner's next advert is sent within one interval and arrives within max delay. */
-export function healBoundUs(sc: SimScenario): number { return maxAdvertUs(sc) + maxDelayUs(sc); }
+export function healBoundUs(sc: SimScenario): number {
+  return maxAdvertUs(sc) + maxDelayUs(sc);
+}
 
-interface Segment { start: number; end: number; clean: boolean; partitioned: boolean; afterHeal: boolean; prevLen: number; prevSettledSides: boolean }
+interface Segment {
+  start: number;
+  end: number;
+  clean: boolean;
+  partitioned: boolean;
+  afterHeal: boolean;
+  prevLen: number;
+  prevSettledSides: boolean;
+}
 
 export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
   const r = prng(sc.seed ^ 0x5bd1e995);
@@ -198,7 +242,9 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
     if (loss && loss.links.has(`${from}>${to}`) && r() < loss.p) return undefined;
     return sc.baseDelayUs + (sc.jitterUs > 0 ? Math.floor(r() * (sc.jitterUs + 1)) : 0);
   });
-  const fail = (msg: string): void => { if (failures.length < 5) failures.push(`t=${world.now}µs: ${msg}`); };
+  const fail = (msg: string): void => {
+    if (failures.length < 5) failures.push(`t=${world.now}µs: ${msg}`);
+  };
   for (const n of sc.nodes) world.addNode(n);
   const deltas = new Map<string, number>();
 
@@ -219,43 +265,93 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       const d = e.d;
       log?.(`${e.at}µs ${JSON.stringify(d)}`);
       switch (d.kind) {
-        case 'start': world.inject(d.node, { type: 'start' }); break;
-        case 'crash': world.crash(d.node); break;
-        case 'restart': world.restart(d.node); break;
-        case 'shutdown': world.inject(d.node, { type: 'shutdown' }); world.crash(d.node); break;
-        case 'partition': sides = d.sides; break;
-        case 'heal': sides = []; break;
-        case 'lossStart': loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p }; break;
-        case 'lossEnd': loss = undefined; break;
-        case 'fault': world.inject(d.node, { type: 'tracking', priorityDelta: deltas.get(d.node) ?? 0, faults: ['chk'], reason: 'check failed' }, d.instance); break;
-        case 'recover': world.inject(d.node, { type: 'tracking', priorityDelta: deltas.get(d.node) ?? 0, faults: [], reason: 'check ok' }, d.instance); break;
+        case 'start':
+          world.inject(d.node, { type: 'start' });
+          break;
+        case 'crash':
+          world.crash(d.node);
+          break;
+        case 'restart':
+          world.restart(d.node);
+          break;
+        case 'shutdown':
+          world.inject(d.node, { type: 'shutdown' });
+          world.crash(d.node);
+          break;
+        case 'partition':
+          sides = d.sides;
+          break;
+        case 'heal':
+          sides = [];
+          break;
+        case 'lossStart':
+          loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p };
+          break;
+        case 'lossEnd':
+          loss = undefined;
+          break;
+        case 'fault':
+          world.inject(
+            d.node,
+            { type: 'tracking', priorityDelta: deltas.get(d.node) ?? 0, faults: ['chk'], reason: 'check failed' },
+            d.instance,
+          );
+          break;
+        case 'recover':
+          world.inject(
+            d.node,
+            { type: 'tracking', priorityDelta: deltas.get(d.node) ?? 0, faults: [], reason: 'check ok' },
+            d.instance,
+          );
+          break;
         case 'priority': {
           deltas.set(d.node, d.delta);
           for (const p of world.spec(d.node)!.instances) {
             const faults = world.node(d.node)?.instance(p.name)?.faults ?? [];
-            world.inject(d.node, { type: 'tracking', priorityDelta: d.delta, faults: [...faults], reason: 'weight' }, p.name);
+            world.inject(
+              d.node,
+              { type: 'tracking', priorityDelta: d.delta, faults: [...faults], reason: 'weight' },
+              p.name,
+            );
           }
           break;
         }
-        case 'vipRemoved': world.inject(d.node, { type: 'vipRemovedExternally' }, d.instance); break;
+        case 'vipRemoved':
+          world.inject(d.node, { type: 'vipRemovedExternally' }, d.instance);
+          break;
       }
     });
   }
   // Segments between disturbances, with the network condition during each.
   const segs: Segment[] = [];
   {
-    let part = false, lossOn = false, prevLen = 0, prevSettledSides = false;
+    let part = false,
+      lossOn = false,
+      prevLen = 0,
+      prevSettledSides = false;
     for (let i = 0; i < times.length; i++) {
       const start = times[i]!;
       const end = i + 1 < times.length ? times[i + 1]! : sc.endUs;
       let healed = false;
-      for (const e of sc.timeline) if (e.at === start) {
-        if (e.d.kind === 'partition') part = true;
-        if (e.d.kind === 'heal') { part = false; healed = true; }
-        if (e.d.kind === 'lossStart') lossOn = true;
-        if (e.d.kind === 'lossEnd') lossOn = false;
-      }
-      segs.push({ start, end, clean: !part && !lossOn, partitioned: part, afterHeal: healed, prevLen, prevSettledSides });
+      for (const e of sc.timeline)
+        if (e.at === start) {
+          if (e.d.kind === 'partition') part = true;
+          if (e.d.kind === 'heal') {
+            part = false;
+            healed = true;
+          }
+          if (e.d.kind === 'lossStart') lossOn = true;
+          if (e.d.kind === 'lossEnd') lossOn = false;
+        }
+      segs.push({
+        start,
+        end,
+        clean: !part && !lossOn,
+        partitioned: part,
+        afterHeal: healed,
+        prevLen,
+        prevSettledSides,
+      });
       prevLen = end - start;
       prevSettledSides = part && !lossOn;
     }
@@ -271,18 +367,21 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       const v = world.node(node);
       const p = world.spec(node)!.instances.find((x) => x.vrid === vrid);
       const inst = p && v?.instance(p.name);
-      if (inst && !inst.faulted && inst.state !== 'STOP' && inst.state !== 'INIT') out.push({ node, prio: inst.effectivePriority, addr: p.myAddress });
+      if (inst && !inst.faulted && inst.state !== 'STOP' && inst.state !== 'INIT')
+        out.push({ node, prio: inst.effectivePriority, addr: p.myAddress });
     }
     return out;
   };
-  const masters = (vrid: number): string[] => world.nodeNames().filter((node) => {
-    const p = world.spec(node)!.instances.find((x) => x.vrid === vrid);
-    return p !== undefined && world.node(node)?.instance(p.name)?.state === 'MASTER';
-  });
-  const holders = (vrid: number): string[] => world.nodeNames().filter((node) => {
-    const p = world.spec(node)!.instances.find((x) => x.vrid === vrid);
-    return p !== undefined && world.holdsVip(node, p.name);
-  });
+  const masters = (vrid: number): string[] =>
+    world.nodeNames().filter((node) => {
+      const p = world.spec(node)!.instances.find((x) => x.vrid === vrid);
+      return p !== undefined && world.node(node)?.instance(p.name)?.state === 'MASTER';
+    });
+  const holders = (vrid: number): string[] =>
+    world.nodeNames().filter((node) => {
+      const p = world.spec(node)!.instances.find((x) => x.vrid === vrid);
+      return p !== undefined && world.holdsVip(node, p.name);
+    });
 
   for (const seg of segs) {
     if (seg.afterHeal && seg.clean && seg.prevSettledSides && seg.prevLen > B && seg.end - seg.start > H + 1) {
@@ -291,7 +390,8 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
           checks++;
           healChecks++;
           const m = masters(vrid);
-          if (m.length > 1) fail(`VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${H + 1}µs after the heal (bound ${H}µs)`);
+          if (m.length > 1)
+            fail(`VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${H + 1}µs after the heal (bound ${H}µs)`);
         }
       });
     }
@@ -305,7 +405,10 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
         const el = eligible(vrid);
         const m = masters(vrid);
         const h = holders(vrid);
-        if (m.length !== (el.length > 0 ? 1 : 0)) fail(`VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after the disturbance at ${seg.start}µs; eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`);
+        if (m.length !== (el.length > 0 ? 1 : 0))
+          fail(
+            `VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after the disturbance at ${seg.start}µs; eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`,
+          );
         if (h.length > 1) fail(`VRID ${vrid}: VIP held by ${h.join(',')}`);
         if (!anyNopreempt && el.length > 0 && m.length === 1) {
           // Highest effective priority wins. Among equal priorities a BACKUP accepts the
@@ -313,7 +416,8 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
           // only decides between simultaneous MASTERs: any of the tied nodes may hold it.
           const best = Math.max(...el.map((x) => x.prio));
           const mine = el.find((x) => x.node === m[0]);
-          if (!mine || mine.prio !== best) fail(`VRID ${vrid}: MASTER is ${m[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
+          if (!mine || mine.prio !== best)
+            fail(`VRID ${vrid}: MASTER is ${m[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
         }
       }
     });
@@ -323,13 +427,19 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       const extra = world.transitions.slice(baseline).filter((x) => x.at > checkAt && x.at < seg.end);
       if (extra.length > 0) {
         const x = extra[0]!;
-        fail(`steady state changed: ${x.node}/${x.instance} ${x.from}->${x.to} (${x.kind}) at ${x.at}µs, quiet since ${seg.start}µs`);
+        fail(
+          `steady state changed: ${x.node}/${x.instance} ${x.from}->${x.to} (${x.kind}) at ${x.at}µs, quiet since ${seg.start}µs`,
+        );
       }
-      for (const vrid of vrids) if (holders(vrid).length > 1) fail(`VRID ${vrid}: VIP held by ${holders(vrid).join(',')} at end of quiet segment`);
+      for (const vrid of vrids)
+        if (holders(vrid).length > 1)
+          fail(`VRID ${vrid}: VIP held by ${holders(vrid).join(',')} at end of quiet segment`);
     });
   }
 
   world.runUntil(sc.endUs);
-  if (log) for (const x of world.transitions) log(`  ${x.at}µs ${x.node}/${x.instance} ${x.from}->${x.to} ${x.kind}: ${x.text}`);
+  if (log)
+    for (const x of world.transitions)
+      log(`  ${x.at}µs ${x.node}/${x.instance} ${x.from}->${x.to} ${x.kind}: ${x.text}`);
   return { ok: failures.length === 0, failures, checks, healChecks, transitions: world.transitions.length };
 }

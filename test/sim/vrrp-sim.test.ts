@@ -37,9 +37,12 @@ if (replay !== undefined) {
       checks += res.checks;
       healChecks += res.healChecks;
       transitions += res.transitions;
-      if (!res.ok && failed.length < 10) failed.push(`seed ${seed}: ${res.failures.join('; ')}\n  replay: ${replayCommand(seed)}`);
+      if (!res.ok && failed.length < 10)
+        failed.push(`seed ${seed}: ${res.failures.join('; ')}\n  replay: ${replayCommand(seed)}`);
     }
-    console.log(`simulated ${count} scenarios (base seed ${baseSeed}): ${checks} property checks (${healChecks} after partition heals), ${transitions} transitions, ${failed.length} failing, ${Date.now() - t0} ms`);
+    console.log(
+      `simulated ${count} scenarios (base seed ${baseSeed}): ${checks} property checks (${healChecks} after partition heals), ${transitions} transitions, ${failed.length} failing, ${Date.now() - t0} ms`,
+    );
     assert.equal(failed.length, 0, failed.join('\n'));
   });
 }

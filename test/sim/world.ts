@@ -35,21 +35,39 @@ export interface ActionRecord {
 /** One-way delay for a packet from → to at `now`, or undefined to drop it. */
 export type LinkModel = (from: string, to: string, now: number) => number | undefined;
 
-interface QItem { at: number; seq: number; run: () => void }
+interface QItem {
+  at: number;
+  seq: number;
+  run: () => void;
+}
 
 class Heap {
   private a: QItem[] = [];
-  get size(): number { return this.a.length; }
-  peek(): QItem | undefined { return this.a[0]; }
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): QItem | undefined {
+    return this.a[0];
+  }
   private less(i: number, j: number): boolean {
-    const x = this.a[i]!, y = this.a[j]!;
+    const x = this.a[i]!,
+      y = this.a[j]!;
     return x.at < y.at || (x.at === y.at && x.seq < y.seq);
   }
-  private swap(i: number, j: number): void { const t = this.a[i]!; this.a[i] = this.a[j]!; this.a[j] = t; }
+  private swap(i: number, j: number): void {
+    const t = this.a[i]!;
+    this.a[i] = this.a[j]!;
+    this.a[j] = t;
+  }
   push(it: QItem): void {
     this.a.push(it);
     let i = this.a.length - 1;
-    while (i > 0) { const p = (i - 1) >> 1; if (!this.less(i, p)) break; this.swap(i, p); i = p; }
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
   }
   pop(): QItem | undefined {
     const top = this.a[0];
@@ -58,12 +76,14 @@ class Heap {
       this.a[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < this.a.length && this.less(l, m)) m = l;
         if (r < this.a.length && this.less(r, m)) m = r;
         if (m === i) break;
-        this.swap(i, m); i = m;
+        this.swap(i, m);
+        i = m;
       }
     }
     return top;
@@ -96,14 +116,30 @@ export class World {
   constructor(public link: LinkModel) {}
 
   addNode(spec: NodeSpec): void {
-    this.nodes.set(spec.name, { spec, vrrp: new VrrpNode(spec.instances, spec.groups ?? []), incarnation: 0, vips: new Map(), timerGen: new Map() });
+    this.nodes.set(spec.name, {
+      spec,
+      vrrp: new VrrpNode(spec.instances, spec.groups ?? []),
+      incarnation: 0,
+      vips: new Map(),
+      timerGen: new Map(),
+    });
   }
 
-  nodeNames(): string[] { return [...this.nodes.keys()]; }
-  node(name: string): VrrpNode | undefined { return this.nodes.get(name)?.vrrp; }
-  isUp(name: string): boolean { return this.nodes.get(name)?.vrrp !== undefined; }
-  holdsVip(node: string, instance: string): boolean { return this.nodes.get(node)?.vips.get(instance) === true; }
-  spec(name: string): NodeSpec | undefined { return this.nodes.get(name)?.spec; }
+  nodeNames(): string[] {
+    return [...this.nodes.keys()];
+  }
+  node(name: string): VrrpNode | undefined {
+    return this.nodes.get(name)?.vrrp;
+  }
+  isUp(name: string): boolean {
+    return this.nodes.get(name)?.vrrp !== undefined;
+  }
+  holdsVip(node: string, instance: string): boolean {
+    return this.nodes.get(node)?.vips.get(instance) === true;
+  }
+  spec(name: string): NodeSpec | undefined {
+    return this.nodes.get(name)?.spec;
+  }
 
   at(t: number, run: () => void): void {
     this.q.push({ at: Math.max(t, this.now), seq: this.seq++, run });
@@ -155,15 +191,36 @@ export class World {
       if (this.recordActions) this.actions.push({ at: this.now, node: name, instance: inst, action: a });
       switch (a.type) {
         case 'transition':
-          this.transitions.push({ at: this.now, node: name, instance: inst, from: a.from, to: a.to, kind: a.reason.kind, text: a.reason.text });
+          this.transitions.push({
+            at: this.now,
+            node: name,
+            instance: inst,
+            from: a.from,
+            to: a.to,
+            kind: a.reason.kind,
+            text: a.reason.text,
+          });
           break;
-        case 'addVips': n.vips.set(inst, true); break;
-        case 'removeVips': n.vips.set(inst, false); break;
-        case 'setTimer': this.armTimer(n, inst, a.timer, a.at); break;
-        case 'cancelTimer': this.bumpGen(n, inst, a.timer); break;
-        case 'sendAdvert': this.broadcast(n, inst, a.priority); break;
-        case 'reportVipsReady': this.vipsReady(n, inst); break;
-        default: break;
+        case 'addVips':
+          n.vips.set(inst, true);
+          break;
+        case 'removeVips':
+          n.vips.set(inst, false);
+          break;
+        case 'setTimer':
+          this.armTimer(n, inst, a.timer, a.at);
+          break;
+        case 'cancelTimer':
+          this.bumpGen(n, inst, a.timer);
+          break;
+        case 'sendAdvert':
+          this.broadcast(n, inst, a.priority);
+          break;
+        case 'reportVipsReady':
+          this.vipsReady(n, inst);
+          break;
+        default:
+          break;
       }
     }
     this.onStep?.(this, name);
@@ -205,7 +262,9 @@ export class World {
       const ev: Event = { type: 'advert', from: p.myAddress, priority, advertIntervalCs: p.advertIntervalCs };
       this.at(this.now + delay, () => {
         if (!dst.vrrp) return; // host down: lost
-        const targets = dst.spec.instances.filter((i) => i.vrid === p.vrid && i.family === p.family && i.version === p.version);
+        const targets = dst.spec.instances.filter(
+          (i) => i.vrid === p.vrid && i.family === p.family && i.version === p.version,
+        );
         for (const t of targets) {
           // v2 receivers drop a mismatched interval (digest §1.6 check i).
           if (p.version === 2 && t.advertIntervalCs !== p.advertIntervalCs) continue;

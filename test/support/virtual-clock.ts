@@ -4,7 +4,12 @@
  */
 import type { TimerId, TrackClock } from '../../src/util/clock.js';
 
-interface VTimer { id: number; at: number; seq: number; fn: () => void }
+interface VTimer {
+  id: number;
+  at: number;
+  seq: number;
+  fn: () => void;
+}
 
 /**
  * A virtual clock for tests: time moves only through advance()/runUntil(); due timers fire in
@@ -16,8 +21,12 @@ export class VirtualClock implements TrackClock {
   private seq = 0;
   private readonly timers = new Map<number, VTimer>();
 
-  now(): number { return this.t; }
-  wallMs(): number { return 1_800_000_000_000 + this.t; }
+  now(): number {
+    return this.t;
+  }
+  wallMs(): number {
+    return 1_800_000_000_000 + this.t;
+  }
 
   setTimeout(fn: () => void, ms: number): TimerId {
     const id = ++this.seq;
@@ -30,7 +39,9 @@ export class VirtualClock implements TrackClock {
   }
 
   /** Number of timers still armed. */
-  get pending(): number { return this.timers.size; }
+  get pending(): number {
+    return this.timers.size;
+  }
 
   /** Moves time forward by ms, firing every timer that falls due on the way. */
   async advance(ms: number): Promise<void> {

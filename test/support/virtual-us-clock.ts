@@ -5,7 +5,11 @@
  */
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
 
-interface VT { id: number; at: number; fn: () => void }
+interface VT {
+  id: number;
+  at: number;
+  fn: () => void;
+}
 
 export class VirtualUsClock implements Clock {
   private t = 0;
@@ -16,8 +20,12 @@ export class VirtualUsClock implements Clock {
   /** How to let the work a timer started finish (default: microtask turns). */
   settle: () => Promise<void> = () => settle();
 
-  nowUs(): number { return this.t; }
-  wallMs(): number { return 1_800_000_000_000 + Math.floor(this.t / 1000); }
+  nowUs(): number {
+    return this.t;
+  }
+  wallMs(): number {
+    return 1_800_000_000_000 + Math.floor(this.t / 1000);
+  }
 
   at(atUs: number, fn: () => void): TimerHandle {
     const id = ++this.seq;
@@ -25,9 +33,13 @@ export class VirtualUsClock implements Clock {
     return { id };
   }
 
-  cancel(h: TimerHandle): void { this.timers.delete(h.id); }
+  cancel(h: TimerHandle): void {
+    this.timers.delete(h.id);
+  }
 
-  get pending(): number { return this.timers.size; }
+  get pending(): number {
+    return this.timers.size;
+  }
 
   private next(end: number): VT | undefined {
     let best: VT | undefined;

@@ -13,11 +13,23 @@ import { realClock } from '../../util/clock.js';
  */
 const THROTTLE_WAIT_MS = 1000;
 
-const AUTH_CODES = new Set(['AuthFailure', 'UnauthorizedOperation', 'InvalidClientTokenId', 'SignatureDoesNotMatch',
-  'OptInRequired', 'Blocked', 'RequestExpired']);
+const AUTH_CODES = new Set([
+  'AuthFailure',
+  'UnauthorizedOperation',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'OptInRequired',
+  'Blocked',
+  'RequestExpired',
+]);
 const THROTTLE_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);
-const SERVER_CODES = new Set(['InternalError', 'InternalFailure', 'Unavailable', 'ServiceUnavailable',
-  'InsufficientAddressCapacity']);
+const SERVER_CODES = new Set([
+  'InternalError',
+  'InternalFailure',
+  'Unavailable',
+  'ServiceUnavailable',
+  'InsufficientAddressCapacity',
+]);
 
 /**
  * An EC2 error code (or, without one, the HTTP status) as a CloudError kind. The code comes
@@ -47,12 +59,23 @@ export const loadSdk = (): Promise<Sdk> => {
   // The SDK prints a multi-line notice on Node < 22 (its releases after January 2027 will need
   // 22) into the daemon's stderr at the first client; the locked version works on Node 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return (sdkLoad ??= import('@aws-sdk/client-ec2').catch((e: unknown) => { sdkLoad = undefined; throw e; }));
+  return (sdkLoad ??= import('@aws-sdk/client-ec2').catch((e: unknown) => {
+    sdkLoad = undefined;
+    throw e;
+  }));
 };
 
 /** The part of the SDK's request and middleware stack this driver touches. */
-interface RawRequest { method: string; body?: unknown; query?: Record<string, string>; headers: Record<string, string> }
-interface RawResponse { statusCode: number; headers: Record<string, string | undefined> }
+interface RawRequest {
+  method: string;
+  body?: unknown;
+  query?: Record<string, string>;
+  headers: Record<string, string>;
+}
+interface RawResponse {
+  statusCode: number;
+  headers: Record<string, string | undefined>;
+}
 type Handler = (args: { request: unknown }) => Promise<{ response: unknown }>;
 type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
 export interface Stack {
@@ -60,29 +83,42 @@ export interface Stack {
 }
 
 /** What one API call saw on the wire, for its message and the call report. */
-export interface Seen { method: string; status?: number; headers?: Record<string, string | undefined> }
+export interface Seen {
+  method: string;
+  status?: number;
+  headers?: Record<string, string | undefined>;
+}
 
 /**
  * An SDK failure as a CloudError whose message reads `aws GET /?Action=X → 401 AuthFailure: …`;
  * scrub removes the driver's secrets from it.
  */
 export function ec2Failure(
-  s: ProviderSettings, scrub: (text: string) => string, e: unknown, where: string, seen: Seen, deadline: AbortSignal,
+  s: ProviderSettings,
+  scrub: (text: string) => string,
+  e: unknown,
+  where: string,
+  seen: Seen,
+  deadline: AbortSignal,
 ): CloudError {
   const wallMs = (): number => (s.clock ?? realClock).wallMs();
   if (e instanceof CloudError) return e;
   const err = (e ?? {}) as {
-    name?: unknown; message?: unknown; code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: unknown };
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    Code?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
   };
   if (s.signal?.aborted) return new CloudError('network', `${where}: cancelled (floatd is stopping)`);
   if (deadline.aborted || err.name === 'TimeoutError')
     return new CloudError('timeout', `${where}: no answer within ${s.timeoutMs} ms`);
-  const status = seen.status
-    ?? (typeof err.$metadata?.httpStatusCode === 'number' ? err.$metadata.httpStatusCode : undefined);
+  const status =
+    seen.status ?? (typeof err.$metadata?.httpStatusCode === 'number' ? err.$metadata.httpStatusCode : undefined);
   const text = typeof err.message === 'string' ? err.message.slice(0, 300) : '';
   if (status === undefined) {
-    const why = [err.code, text, err.name].find((x): x is string => typeof x === 'string' && x !== '')
-      ?? 'request failed';
+    const why =
+      [err.code, text, err.name].find((x): x is string => typeof x === 'string' && x !== '') ?? 'request failed';
     return new CloudError('network', scrub(`${where}: ${why}`));
   }
   if (status < 300)
@@ -92,11 +128,14 @@ export function ec2Failure(
   const code = rawCode && !/^(Unknown|UnknownError|Error|SyntaxError|TypeError)$/.test(rawCode) ? rawCode : undefined;
   const kind = classifyEc2(status, code);
   const words = [code, text].filter(Boolean).join(': ');
-  const retry = kind === 'rate_limited'
-    ? (parseRetryAfter(seen.headers?.['retry-after'] ?? null, wallMs()) ?? THROTTLE_WAIT_MS)
-    : undefined;
-  return new CloudError(kind, scrub(`${where} → ${status}${words ? ` ${words}` : ''}`),
-    { status, ...(retry !== undefined ? { retryAfterMs: retry } : {}) });
+  const retry =
+    kind === 'rate_limited'
+      ? (parseRetryAfter(seen.headers?.['retry-after'] ?? null, wallMs()) ?? THROTTLE_WAIT_MS)
+      : undefined;
+  return new CloudError(kind, scrub(`${where} → ${status}${words ? ` ${words}` : ''}`), {
+    status,
+    ...(retry !== undefined ? { retryAfterMs: retry } : {}),
+  });
 }
 
 /** Sends Describe* as GET with the parameters in the query (reads are then safe to replay and to log). */
@@ -113,7 +152,9 @@ export const describeAsGet: Middleware = (next, context) => async (args) => {
 
 /** Innermost middleware: sees the raw HTTP answer (status, headers) or the transport failure. */
 export function observe(
-  seen: Seen, report: (s: number | 'timeout' | 'network') => void, failedAs: () => 'timeout' | 'network',
+  seen: Seen,
+  report: (s: number | 'timeout' | 'network') => void,
+  failedAs: () => 'timeout' | 'network',
 ): Middleware {
   return (next) => async (args) => {
     seen.method = (args.request as RawRequest).method;

@@ -27,10 +27,16 @@ export const RE = {
 
 /** IMDS answers errors as plain text (or a small HTML page). */
 const metaDialect: ProviderDialect = {
-  name: 'aws metadata', errorDetail: (body) => bodyDetail(body, () => undefined),
+  name: 'aws metadata',
+  errorDetail: (body) => bodyDetail(body, () => undefined),
 };
 
-export interface Creds { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
+export interface Creds {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
 
 /** `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]`; '' is the instance role; anything else is refused. */
 export function parseAwsToken(token: string): Creds | 'role' | undefined {
@@ -47,19 +53,32 @@ export class AwsMetadata {
   private role: { creds: Creds; refreshAt: number } | undefined;
   private roleP: Promise<Creds> | undefined;
 
-  constructor(private readonly s: ProviderSettings, private readonly meta: string) {}
+  constructor(
+    private readonly s: ProviderSettings,
+    private readonly meta: string,
+  ) {}
 
-  private wallMs(): number { return (this.s.clock ?? realClock).wallMs(); }
+  private wallMs(): number {
+    return (this.s.clock ?? realClock).wallMs();
+  }
 
   /** The role's credentials last fetched, if any (for scrubbing messages). */
-  get roleCreds(): Creds | undefined { return this.role?.creds; }
+  get roleCreds(): Creds | undefined {
+    return this.role?.creds;
+  }
 
   /** One IMDSv2 GET. A cached token the service no longer takes (401) is replaced once. */
   async imds(path: string): Promise<string> {
     const cached = this.imdsToken !== undefined && this.wallMs() < this.imdsToken.until;
     const get = async (token: string): Promise<string> =>
-      (await httpRequest({ ...this.s, token }, metaDialect, { method: 'GET', base: this.meta, path,
-        headers: { accept: 'text/plain', 'x-aws-ec2-metadata-token': token } })).text;
+      (
+        await httpRequest({ ...this.s, token }, metaDialect, {
+          method: 'GET',
+          base: this.meta,
+          path,
+          headers: { accept: 'text/plain', 'x-aws-ec2-metadata-token': token },
+        })
+      ).text;
     const token = await this.imdsSession();
     try {
       return await get(token);
@@ -77,7 +96,9 @@ export class AwsMetadata {
     this.imdsTokenP ??= (async () => {
       try {
         const r = await httpRequest({ ...this.s, token: '' }, metaDialect, {
-          method: 'PUT', base: this.meta, path: '/latest/api/token',
+          method: 'PUT',
+          base: this.meta,
+          path: '/latest/api/token',
           headers: { accept: 'text/plain', 'x-aws-ec2-metadata-token-ttl-seconds': String(IMDS_TOKEN_TTL_S) },
         });
         const value = r.text.trim();
@@ -94,7 +115,9 @@ export class AwsMetadata {
   /** The instance role's credentials, refreshed before they expire. */
   roleCredentials(): Promise<Creds> {
     if (this.role !== undefined && this.wallMs() < this.role.refreshAt) return Promise.resolve(this.role.creds);
-    this.roleP ??= this.fetchRole().finally(() => { this.roleP = undefined; });
+    this.roleP ??= this.fetchRole().finally(() => {
+      this.roleP = undefined;
+    });
     return this.roleP;
   }
 
@@ -104,12 +127,19 @@ export class AwsMetadata {
     try {
       names = await this.imds(base);
     } catch (e) {
-      if (e instanceof CloudError && e.status === 404) throw new CloudError('auth',
-        'aws: no token and no instance role (the metadata service lists no iam/security-credentials); '
-        + 'attach an instance profile or set token_file');
+      if (e instanceof CloudError && e.status === 404)
+        throw new CloudError(
+          'auth',
+          'aws: no token and no instance role (the metadata service lists no iam/security-credentials); ' +
+            'attach an instance profile or set token_file',
+        );
       throw e;
     }
-    const role = names.split('\n').map((x) => x.trim()).find(Boolean) ?? '';
+    const role =
+      names
+        .split('\n')
+        .map((x) => x.trim())
+        .find(Boolean) ?? '';
     if (!RE.role.test(role)) throw new CloudError('auth', 'aws: the metadata service names no usable instance role');
     let j: { Code?: unknown; AccessKeyId?: unknown; SecretAccessKey?: unknown; Token?: unknown; Expiration?: unknown };
     try {
@@ -119,12 +149,15 @@ export class AwsMetadata {
       throw new CloudError('server', `aws metadata: the credentials of role ${role} are not JSON`);
     }
     if (j.Code !== 'Success' || typeof j.AccessKeyId !== 'string' || typeof j.SecretAccessKey !== 'string') {
-      throw new CloudError('auth',
-        `aws metadata: role ${role} has no usable credentials (Code ${typeof j.Code === 'string' ? j.Code : '?'})`);
+      throw new CloudError(
+        'auth',
+        `aws metadata: role ${role} has no usable credentials (Code ${typeof j.Code === 'string' ? j.Code : '?'})`,
+      );
     }
     const exp = typeof j.Expiration === 'string' ? Date.parse(j.Expiration) : NaN;
     const creds: Creds = {
-      accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey,
+      accessKeyId: j.AccessKeyId,
+      secretAccessKey: j.SecretAccessKey,
       ...(typeof j.Token === 'string' ? { sessionToken: j.Token } : {}),
       ...(Number.isNaN(exp) ? {} : { expiration: new Date(exp) }),
     };

@@ -31,9 +31,14 @@
  */
 import { isIP } from 'node:net';
 import type {
-  AssignPrivateIpAddressesCommandOutput, AssociateAddressCommandOutput, CreateRouteCommandOutput,
-  DescribeAddressesCommandOutput, DescribeNetworkInterfacesCommandOutput, DescribeRouteTablesCommandOutput,
-  EC2Client, ReplaceRouteCommandOutput,
+  AssignPrivateIpAddressesCommandOutput,
+  AssociateAddressCommandOutput,
+  CreateRouteCommandOutput,
+  DescribeAddressesCommandOutput,
+  DescribeNetworkInterfacesCommandOutput,
+  DescribeRouteTablesCommandOutput,
+  EC2Client,
+  ReplaceRouteCommandOutput,
 } from '@aws-sdk/client-ec2';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import { checkedId, optionMs, trimBase } from '../http.js';
@@ -62,7 +67,9 @@ class Aws implements CloudProvider {
   private self: string | undefined;
   private clientP: Promise<EC2Client> | undefined;
 
-  private wallMs(): number { return (this.s.clock ?? realClock).wallMs(); }
+  private wallMs(): number {
+    return (this.s.clock ?? realClock).wallMs();
+  }
 
   constructor(private readonly s: ProviderSettings) {
     const o = s.options;
@@ -77,8 +84,10 @@ class Aws implements CloudProvider {
 
     const byAllocation = this.mode === 'eip' && RE.alloc.test(s.address);
     if (!byAllocation && isIP(s.address) !== 4) {
-      this.problems.push(`address "${s.address}" must be an IPv4 address`
-        + `${this.mode === 'eip' ? " or the Elastic IP's allocation id (eipalloc-…)" : ''}`);
+      this.problems.push(
+        `address "${s.address}" must be an IPv4 address` +
+          `${this.mode === 'eip' ? " or the Elastic IP's allocation id (eipalloc-…)" : ''}`,
+      );
     }
     const given = o.allocation_id ?? (byAllocation ? s.address : undefined);
     if (given !== undefined && this.mode !== 'eip') this.problems.push('allocation_id applies to mode eip only');
@@ -91,7 +100,10 @@ class Aws implements CloudProvider {
     if (o.region !== undefined && !RE.region.test(o.region))
       this.problems.push(`region must look like us-east-1 (got "${o.region}")`);
     else this.regionName = o.region;
-    this.tables = (o.route_table ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+    this.tables = (o.route_table ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     if (this.mode === 'route' && this.tables.length === 0)
       this.problems.push('mode route needs route_table rtb-… (a comma list for several tables)');
     if (this.mode !== 'route' && o.route_table !== undefined)
@@ -129,47 +141,68 @@ class Aws implements CloudProvider {
     let what: string;
     if (this.mode === 'eip') {
       const allocationId = await this.allocation();
-      await this.call<AssociateAddressCommandOutput>('AssociateAddress', (k) =>
-        new k.AssociateAddressCommand({
-          AllocationId: allocationId, NetworkInterfaceId: eni, AllowReassociation: true,
-        }));
+      await this.call<AssociateAddressCommandOutput>(
+        'AssociateAddress',
+        (k) =>
+          new k.AssociateAddressCommand({
+            AllocationId: allocationId,
+            NetworkInterfaceId: eni,
+            AllowReassociation: true,
+          }),
+      );
       what = `AssociateAddress of ${allocationId}`;
     } else if (this.mode === 'secondary_ip') {
-      await this.call<AssignPrivateIpAddressesCommandOutput>('AssignPrivateIpAddresses', (k) =>
-        new k.AssignPrivateIpAddressesCommand({
-          NetworkInterfaceId: eni, PrivateIpAddresses: [this.s.address], AllowReassignment: true,
-        }));
+      await this.call<AssignPrivateIpAddressesCommandOutput>(
+        'AssignPrivateIpAddresses',
+        (k) =>
+          new k.AssignPrivateIpAddressesCommand({
+            NetworkInterfaceId: eni,
+            PrivateIpAddresses: [this.s.address],
+            AllowReassignment: true,
+          }),
+      );
       what = `AssignPrivateIpAddresses of ${this.s.address}`;
     } else {
       for (const table of this.tables) await this.route(table, eni);
       what = `ReplaceRoute of ${this.s.address}/32`;
     }
     await followAction(
-      { what: `aws ${what} to ${self} (${eni})`, intervalMs: this.pollMs, limitMs: this.limitMs,
-        ...(this.s.signal ? { signal: this.s.signal } : {}) },
+      {
+        what: `aws ${what} to ${self} (${eni})`,
+        intervalMs: this.pollMs,
+        limitMs: this.limitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}),
+      },
       async () => ((await this.holder()) === self ? { state: 'done' } : { state: 'running' }),
     );
   }
 
   private async eipHolder(): Promise<string | null> {
     const id = this.allocationId;
-    const out = await this.call<DescribeAddressesCommandOutput>('DescribeAddresses', (k) =>
-      new k.DescribeAddressesCommand(id ? { AllocationIds: [id] } : { PublicIps: [this.s.address] }));
+    const out = await this.call<DescribeAddressesCommandOutput>(
+      'DescribeAddresses',
+      (k) => new k.DescribeAddressesCommand(id ? { AllocationIds: [id] } : { PublicIps: [this.s.address] }),
+    );
     const a = out.Addresses?.[0];
     if (!a) throw new CloudError('not_found', `aws: no Elastic IP ${id ?? this.s.address} in this account and region`);
     if (isIP(this.s.address) === 4 && a.PublicIp !== undefined && a.PublicIp !== this.s.address) {
-      throw new CloudError('invalid',
-        `aws: allocation_id ${a.AllocationId ?? '?'} is the Elastic IP ${a.PublicIp}, not ${this.s.address}`);
+      throw new CloudError(
+        'invalid',
+        `aws: allocation_id ${a.AllocationId ?? '?'} is the Elastic IP ${a.PublicIp}, not ${this.s.address}`,
+      );
     }
     if (this.allocationId === undefined && a.AllocationId) this.allocationId = a.AllocationId;
     return a.InstanceId ?? a.NetworkInterfaceId ?? null;
   }
 
   private async secondaryHolder(): Promise<string | null> {
-    const out = await this.call<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', (k) =>
-      new k.DescribeNetworkInterfacesCommand({
-        Filters: [{ Name: 'addresses.private-ip-address', Values: [this.s.address] }],
-      }));
+    const out = await this.call<DescribeNetworkInterfacesCommandOutput>(
+      'DescribeNetworkInterfaces',
+      (k) =>
+        new k.DescribeNetworkInterfacesCommand({
+          Filters: [{ Name: 'addresses.private-ip-address', Values: [this.s.address] }],
+        }),
+    );
     const n = out.NetworkInterfaces?.[0];
     return n ? (n.Attachment?.InstanceId ?? n.NetworkInterfaceId ?? null) : null;
   }
@@ -177,8 +210,10 @@ class Aws implements CloudProvider {
   /** The /32's target in every table; several different targets read as "not settled". */
   private async routeHolder(): Promise<string | null> {
     const dest = `${this.s.address}/32`;
-    const out = await this.call<DescribeRouteTablesCommandOutput>('DescribeRouteTables', (k) =>
-      new k.DescribeRouteTablesCommand({ RouteTableIds: this.tables }));
+    const out = await this.call<DescribeRouteTablesCommandOutput>(
+      'DescribeRouteTables',
+      (k) => new k.DescribeRouteTablesCommand({ RouteTableIds: this.tables }),
+    );
     const targets: (string | null)[] = [];
     for (const t of this.tables) {
       const table = out.RouteTables?.find((x) => x.RouteTableId === t);
@@ -206,8 +241,8 @@ class Aws implements CloudProvider {
   /** The Elastic IP's allocation id: configured, or found once by address and remembered. */
   private async allocation(): Promise<string> {
     if (this.allocationId === undefined) await this.eipHolder();
-    if (this.allocationId === undefined) throw new CloudError('server',
-      `aws DescribeAddresses: the answer for ${this.s.address} has no allocationId`);
+    if (this.allocationId === undefined)
+      throw new CloudError('server', `aws DescribeAddresses: the answer for ${this.s.address} has no allocationId`);
     return this.allocationId;
   }
 
@@ -215,15 +250,22 @@ class Aws implements CloudProvider {
   private async eni(self: string): Promise<string> {
     if (this.eniId !== undefined) return this.eniId;
     if (this.s.instanceId === undefined) return this.imdsEni();
-    const out = await this.call<DescribeNetworkInterfacesCommandOutput>('DescribeNetworkInterfaces', (k) =>
-      new k.DescribeNetworkInterfacesCommand({
-        Filters: [
-          { Name: 'attachment.instance-id', Values: [self] }, { Name: 'attachment.device-index', Values: ['0'] },
-        ],
-      }));
+    const out = await this.call<DescribeNetworkInterfacesCommandOutput>(
+      'DescribeNetworkInterfaces',
+      (k) =>
+        new k.DescribeNetworkInterfacesCommand({
+          Filters: [
+            { Name: 'attachment.instance-id', Values: [self] },
+            { Name: 'attachment.device-index', Values: ['0'] },
+          ],
+        }),
+    );
     const id = out.NetworkInterfaces?.[0]?.NetworkInterfaceId;
-    if (!id) throw new CloudError('not_found',
-      `aws: instance ${self} has no network interface at device index 0; set network_interface`);
+    if (!id)
+      throw new CloudError(
+        'not_found',
+        `aws: instance ${self} has no network interface at device index 0; set network_interface`,
+      );
     return (this.eniId = id);
   }
 
@@ -248,16 +290,23 @@ class Aws implements CloudProvider {
   /** Static keys from the token, or the instance role's, refreshed before they expire. */
   private credentials(): Promise<Creds> {
     if (this.creds === undefined) {
-      return Promise.reject(new CloudError('auth',
-        'aws: the token must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (or :SESSION_TOKEN after it); '
-        + 'leave token_file/token_env out to use the instance role'));
+      return Promise.reject(
+        new CloudError(
+          'auth',
+          'aws: the token must be ACCESS_KEY_ID:SECRET_ACCESS_KEY (or :SESSION_TOKEN after it); ' +
+            'leave token_file/token_env out to use the instance role',
+        ),
+      );
     }
     if (this.creds !== 'role') return Promise.resolve(this.creds);
     return this.md.roleCredentials();
   }
 
   private client(): Promise<EC2Client> {
-    this.clientP ??= this.makeClient().catch((e: unknown) => { this.clientP = undefined; throw e; });
+    this.clientP ??= this.makeClient().catch((e: unknown) => {
+      this.clientP = undefined;
+      throw e;
+    });
     return this.clientP;
   }
 
@@ -273,11 +322,16 @@ class Aws implements CloudProvider {
       defaultsMode: 'standard',
       customUserAgent: `floatd/${VERSION}`,
       requestHandler: {
-        connectionTimeout: this.s.timeoutMs, requestTimeout: this.s.timeoutMs, throwOnRequestTimeout: true,
+        connectionTimeout: this.s.timeoutMs,
+        requestTimeout: this.s.timeoutMs,
+        throwOnRequestTimeout: true,
       },
     });
-    (c.middlewareStack as unknown as Stack).add(describeAsGet,
-      { step: 'build', priority: 'low', name: 'floatdDescribeAsGet' });
+    (c.middlewareStack as unknown as Stack).add(describeAsGet, {
+      step: 'build',
+      priority: 'low',
+      name: 'floatdDescribeAsGet',
+    });
     return c;
   }
 
@@ -318,7 +372,8 @@ class Aws implements CloudProvider {
   /** Removes every secret this driver holds from a message. */
   private scrub(text: string): string {
     const secrets = [this.creds, this.md.roleCreds].flatMap((c) =>
-      (c && c !== 'role' ? [c.secretAccessKey, c.sessionToken ?? '', c.accessKeyId] : []));
+      c && c !== 'role' ? [c.secretAccessKey, c.sessionToken ?? '', c.accessKeyId] : [],
+    );
     return secrets.filter((x) => x.length >= 4).reduce((t, x) => t.split(x).join('[redacted]'), text);
   }
 
@@ -327,7 +382,6 @@ class Aws implements CloudProvider {
   }
 }
 
-const instanceId = (v: string, from: string): string =>
-  checkedId('aws', 'an instance id (i-…)', RE.instance, v, from);
+const instanceId = (v: string, from: string): string => checkedId('aws', 'an instance id (i-…)', RE.instance, v, from);
 
 export const aws: ProviderFactory = (s) => new Aws(s);

@@ -10,8 +10,17 @@
  */
 import { isIP } from 'node:net';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, digitsId, httpRequest, optionMs, resetEpochToMs, trimBase, type HttpRequest, type HttpResponse,
-  type ProviderDialect } from '../http.js';
+import {
+  bodyDetail,
+  digitsId,
+  httpRequest,
+  optionMs,
+  resetEpochToMs,
+  trimBase,
+  type HttpRequest,
+  type HttpResponse,
+  type ProviderDialect,
+} from '../http.js';
 import { actionOf, followAction, type ActionState } from '../action-poll.js';
 
 export const DO_API_URL = 'https://api.digitalocean.com';
@@ -32,7 +41,11 @@ const dialect: ProviderDialect = {
 
 const metaDialect: ProviderDialect = { ...dialect, name: 'digitalocean metadata' };
 
-interface DoAction { id?: unknown; status?: unknown; type?: unknown }
+interface DoAction {
+  id?: unknown;
+  status?: unknown;
+  type?: unknown;
+}
 
 /** The address's API collection and JSON key: reserved_ips/reserved_ip, floating_ips/floating_ip, reserved_ipv6. */
 function collectionFor(address: string, resource: string | undefined): { path: string; key: string } {
@@ -60,7 +73,8 @@ class DigitalOcean implements CloudProvider {
     const family = isIP(s.address);
     if (family === 0)
       this.problems.push(
-        `address "${s.address}" is not an IP address (DigitalOcean names reserved IPs by their address)`);
+        `address "${s.address}" is not an IP address (DigitalOcean names reserved IPs by their address)`,
+      );
     const res = s.options.mode;
     if (res !== undefined && res !== 'reserved_ips' && res !== 'floating_ips')
       this.problems.push(`option mode must be reserved_ips or floating_ips (got "${res}")`);
@@ -74,34 +88,43 @@ class DigitalOcean implements CloudProvider {
     this.check();
     if (this.s.instanceId !== undefined) return digitsId('digitalocean', 'droplet', this.s.instanceId, 'instance_id');
     // No Authorization header: the token is for the API only.
-    const r = await httpRequest(this.s, metaDialect, { method: 'GET', base: this.meta, path: '/metadata/v1/id',
-      headers: { accept: 'text/plain' } });
+    const r = await httpRequest(this.s, metaDialect, {
+      method: 'GET',
+      base: this.meta,
+      path: '/metadata/v1/id',
+      headers: { accept: 'text/plain' },
+    });
     return digitsId('digitalocean', 'droplet', r.text.trim(), 'the metadata service /metadata/v1/id');
   }
 
   async holder(): Promise<string | null> {
     this.check();
     const r = await this.call({ method: 'GET', base: this.api, path: this.ipPath() });
-    const ip = (r.json as Record<string, { droplet?: { id?: unknown } | null; locked?: unknown } | undefined> |
-      undefined)?.[this.coll.key];
-    if (!ip) throw new CloudError('server',
-      `digitalocean GET ${this.ipPath()}: answer has no "${this.coll.key}" object`);
+    const ip = (
+      r.json as Record<string, { droplet?: { id?: unknown } | null; locked?: unknown } | undefined> | undefined
+    )?.[this.coll.key];
+    if (!ip)
+      throw new CloudError('server', `digitalocean GET ${this.ipPath()}: answer has no "${this.coll.key}" object`);
     // DO leaves `droplet` out (rather than null) for a token without droplet:read: the holder
     // cannot be known, so nothing may be assigned (issue 15 item 20). Not retried fast.
     if (!('droplet' in ip)) {
-      throw new CloudError('auth',
-        `digitalocean GET ${this.ipPath()}: the answer has no "droplet" field: the token lacks the droplet:read scope, `
-        + `so floatd cannot see who holds ${this.s.address} and will not assign it (reserved_ip:update needs `
-        + 'reserved_ip:read, droplet:read, regions:read, sizes:read, actions:read, image:read)');
+      throw new CloudError(
+        'auth',
+        `digitalocean GET ${this.ipPath()}: the answer has no "droplet" field: the token lacks the droplet:read scope, ` +
+          `so floatd cannot see who holds ${this.s.address} and will not assign it (reserved_ip:update needs ` +
+          'reserved_ip:read, droplet:read, regions:read, sizes:read, actions:read, image:read)',
+      );
     }
     const id = ip.droplet?.id;
     const holder = id === undefined || id === null ? null : String(id);
     // `locked`: an action is pending on the IP. Its outcome decides the holder; assigning now
     // would be refused (422) or, worse, be overtaken by it (issue 15 item 21). Wait for it.
     if (ip.locked === true)
-      throw new CloudError('busy',
-      `digitalocean GET ${this.ipPath()}: the reserved IP is locked `
-      + `(an action is pending; holder now ${holder ?? 'nobody'})`);
+      throw new CloudError(
+        'busy',
+        `digitalocean GET ${this.ipPath()}: the reserved IP is locked ` +
+          `(an action is pending; holder now ${holder ?? 'nobody'})`,
+      );
     return holder;
   }
 
@@ -110,32 +133,55 @@ class DigitalOcean implements CloudProvider {
     const droplet = Number(digitsId('digitalocean', 'droplet', self, 'the droplet to assign to'));
     let post: HttpResponse;
     try {
-      post = await this.call({ method: 'POST', base: this.api, path: `${this.ipPath()}/actions`,
-        body: { type: 'assign', droplet_id: droplet } });
+      post = await this.call({
+        method: 'POST',
+        base: this.api,
+        path: `${this.ipPath()}/actions`,
+        body: { type: 'assign', droplet_id: droplet },
+      });
     } catch (e) {
       // DO refuses to assign a droplet the reserved IP it already has (422, as for a droplet
       // holding another one). If it is ours already — an earlier action finished after all —
       // the move is done; otherwise DO's refusal stands.
-      if (e instanceof CloudError && e.status === 422 && e.kind === 'invalid' &&
-        (await this.holder().catch(() => undefined)) === self) return;
+      if (
+        e instanceof CloudError &&
+        e.status === 422 &&
+        e.kind === 'invalid' &&
+        (await this.holder().catch(() => undefined)) === self
+      )
+        return;
       throw e;
     }
     const action = actionOf<DoAction>('digitalocean', post.json, `POST ${this.ipPath()}/actions`);
     const first = actionState(action);
-    if (first.state === 'failed') throw new CloudError('server',
-      `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self}) ended in error: ${first.why}`);
+    if (first.state === 'failed')
+      throw new CloudError(
+        'server',
+        `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self}) ended in error: ${first.why}`,
+      );
     if (first.state === 'done') return;
     // IPv4 actions are readable in the IP's own collection with the reserved_ip scope; IPv6
     // actions only through the global /v2/actions.
-    const pollPath = this.coll.path === 'reserved_ipv6' ? `/v2/actions/${String(action.id)}` :
-      `${this.ipPath()}/actions/${String(action.id)}`;
+    const pollPath =
+      this.coll.path === 'reserved_ipv6'
+        ? `/v2/actions/${String(action.id)}`
+        : `${this.ipPath()}/actions/${String(action.id)}`;
     await followAction(
-      { what: `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self})`, intervalMs: this.pollMs,
-        limitMs: this.actionLimitMs, ...(this.s.signal ? { signal: this.s.signal } : {}) },
+      {
+        what: `digitalocean action ${String(action.id)} (assign ${this.s.address} to ${self})`,
+        intervalMs: this.pollMs,
+        limitMs: this.actionLimitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}),
+      },
       async () => {
         try {
-          return actionState(actionOf<DoAction>('digitalocean',
-            (await this.call({ method: 'GET', base: this.api, path: pollPath })).json, `GET ${pollPath}`));
+          return actionState(
+            actionOf<DoAction>(
+              'digitalocean',
+              (await this.call({ method: 'GET', base: this.api, path: pollPath })).json,
+              `GET ${pollPath}`,
+            ),
+          );
         } catch (e) {
           // An action can 404 for a while after it was created, and a BYOIP address's actions
           // never show up (DO's Terraform provider, #1557/#1558): then the IP itself says.
@@ -153,8 +199,10 @@ class DigitalOcean implements CloudProvider {
 
   /** An API request, with the token. */
   private call(req: HttpRequest): Promise<HttpResponse> {
-    return httpRequest(this.s, dialect, { ...req, headers: { authorization: `Bearer ${this.s.token}`,
-      ...req.headers } });
+    return httpRequest(this.s, dialect, {
+      ...req,
+      headers: { authorization: `Bearer ${this.s.token}`, ...req.headers },
+    });
   }
 
   private check(): void {

@@ -24,12 +24,13 @@ export const OPERATION = /^[A-Za-z0-9_-]{1,128}$/;
 
 export const dialect: ProviderDialect = {
   name: 'gcp',
-  errorDetail: (body) => bodyDetail(body, (b) => {
-    const e = b.error as { message?: unknown; status?: unknown; errors?: { reason?: unknown }[] } | undefined;
-    if (!e || typeof e !== 'object') return undefined;
-    const reason = Array.isArray(e.errors) ? e.errors[0]?.reason : undefined;
-    return { code: typeof reason === 'string' ? reason : e.status, message: e.message };
-  }),
+  errorDetail: (body) =>
+    bodyDetail(body, (b) => {
+      const e = b.error as { message?: unknown; status?: unknown; errors?: { reason?: unknown }[] } | undefined;
+      if (!e || typeof e !== 'object') return undefined;
+      const reason = Array.isArray(e.errors) ? e.errors[0]?.reason : undefined;
+      return { code: typeof reason === 'string' ? reason : e.status, message: e.message };
+    }),
   classify(status, code) {
     if (status === 403 && code !== undefined && RATE_REASONS.has(code)) return 'rate_limited';
     // A resource quota (routes per network, …): retrying soon cannot help, and it is no auth problem.
@@ -42,18 +43,43 @@ export const dialect: ProviderDialect = {
 };
 export const metaDialect: ProviderDialect = { ...dialect, name: 'gcp metadata' };
 
-export interface AliasRange { ipCidrRange?: unknown; subnetworkRangeName?: unknown }
-export interface Nic { name?: unknown; network?: unknown; fingerprint?: unknown; aliasIpRanges?: unknown }
-export interface Instance { name?: unknown; zone?: unknown; networkInterfaces?: unknown }
+export interface AliasRange {
+  ipCidrRange?: unknown;
+  subnetworkRangeName?: unknown;
+}
+export interface Nic {
+  name?: unknown;
+  network?: unknown;
+  fingerprint?: unknown;
+  aliasIpRanges?: unknown;
+}
+export interface Instance {
+  name?: unknown;
+  zone?: unknown;
+  networkInterfaces?: unknown;
+}
 export interface Operation {
-  name?: unknown; status?: unknown; error?: { errors?: { code?: unknown; message?: unknown }[] };
+  name?: unknown;
+  status?: unknown;
+  error?: { errors?: { code?: unknown; message?: unknown }[] };
 }
 export interface Route {
-  destRange?: unknown; network?: unknown; nextHopInstance?: unknown;
-  nextHopIp?: unknown; nextHopGateway?: unknown; nextHopIlb?: unknown;
+  destRange?: unknown;
+  network?: unknown;
+  nextHopInstance?: unknown;
+  nextHopIp?: unknown;
+  nextHopGateway?: unknown;
+  nextHopIlb?: unknown;
 }
-export interface Where { name: string; zone: string }
-export interface Held { where: Where; inst: Instance; nic: Nic }
+export interface Where {
+  name: string;
+  zone: string;
+}
+export interface Held {
+  where: Where;
+  inst: Instance;
+  nic: Nic;
+}
 
 /** "203.0.113.10" → "203.0.113.10/32"; a range must start on its prefix boundary. Error text when not. */
 export function normRange(text: string, v4only: boolean): { range: string } | { error: string } {
@@ -89,20 +115,22 @@ export function rangesOf(n: Nic): AliasRange[] {
 
 /** The alias ranges as they go back into a PATCH body (only the two fields the API takes). */
 export function bodyRanges(rs: AliasRange[]): { ipCidrRange: string; subnetworkRangeName?: string }[] {
-  return rs.filter((r) => typeof r.ipCidrRange === 'string').map((r) => ({
-    ipCidrRange: r.ipCidrRange as string,
-    ...(typeof r.subnetworkRangeName === 'string' ? { subnetworkRangeName: r.subnetworkRangeName } : {}),
-  }));
+  return rs
+    .filter((r) => typeof r.ipCidrRange === 'string')
+    .map((r) => ({
+      ipCidrRange: r.ipCidrRange as string,
+      ...(typeof r.subnetworkRangeName === 'string' ? { subnetworkRangeName: r.subnetworkRangeName } : {}),
+    }));
 }
 
 export function opState(op: Operation | undefined): ActionState {
   if (op?.status !== 'DONE') return { state: 'running' };
   const errs = op.error?.errors;
   if (!Array.isArray(errs) || errs.length === 0) return { state: 'done' };
-  const why = errs.map((e) => [e.code, e.message].filter((x): x is string =>
-    typeof x === 'string').join(': ')).join('; ');
+  const why = errs
+    .map((e) => [e.code, e.message].filter((x): x is string => typeof x === 'string').join(': '))
+    .join('; ');
   return { state: 'failed', why: why || 'error' };
 }
 
-export const instanceName = (v: string, from: string): string =>
-  checkedId('gcp', 'an instance name', NAME, v, from);
+export const instanceName = (v: string, from: string): string => checkedId('gcp', 'an instance name', NAME, v, from);

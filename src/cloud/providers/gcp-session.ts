@@ -11,7 +11,12 @@ import { dialect, metaDialect, OPERATION, opState, PROJECT, segment, ZONE, type 
 
 /** Where a GcpSession sends its requests and how it follows operations. */
 export interface GcpEndpoints {
-  api: string; meta: string; pollMs: number; limitMs: number; project: string | undefined; zone: string | undefined;
+  api: string;
+  meta: string;
+  pollMs: number;
+  limitMs: number;
+  project: string | undefined;
+  zone: string | undefined;
 }
 
 export class GcpSession {
@@ -24,7 +29,10 @@ export class GcpSession {
   /** An access token from the metadata server, and until when it is used. */
   private access: { token: string; until: number } | undefined;
 
-  constructor(private readonly s: ProviderSettings, e: GcpEndpoints) {
+  constructor(
+    private readonly s: ProviderSettings,
+    e: GcpEndpoints,
+  ) {
     this.api = e.api;
     this.meta = e.meta;
     this.pollMs = e.pollMs;
@@ -33,7 +41,9 @@ export class GcpSession {
     this.zone = e.zone;
   }
 
-  private wallMs(): number { return (this.s.clock ?? realClock).wallMs(); }
+  private wallMs(): number {
+    return (this.s.clock ?? realClock).wallMs();
+  }
 
   /** Follows a zone or global operation until DONE, from the answer that started it. */
   async waitOp(json: unknown, where: string, what: string, opsPath: string): Promise<void> {
@@ -46,8 +56,12 @@ export class GcpSession {
     if (first.state === 'done') return;
     const path = opsPath + op.name;
     await followAction(
-      { what: label, intervalMs: this.pollMs, limitMs: this.limitMs,
-        ...(this.s.signal ? { signal: this.s.signal } : {}) },
+      {
+        what: label,
+        intervalMs: this.pollMs,
+        limitMs: this.limitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}),
+      },
       async () => opState((await this.call({ method: 'GET', path })).json as Operation | undefined),
     );
   }
@@ -60,8 +74,10 @@ export class GcpSession {
     if (this.project === undefined) {
       const v = (await this.metaGet('project/project-id')).text.trim();
       if (!PROJECT.test(v)) {
-        throw new CloudError('invalid',
-          `gcp: the metadata server project/project-id gave "${v.slice(0, 64)}", not a project id`);
+        throw new CloudError(
+          'invalid',
+          `gcp: the metadata server project/project-id gave "${v.slice(0, 64)}", not a project id`,
+        );
       }
       this.project = v;
     }
@@ -73,8 +89,10 @@ export class GcpSession {
       const v = (await this.metaGet('instance/zone')).text.trim();
       const z = segment(v, 'zones') ?? '';
       if (!ZONE.test(z)) {
-        throw new CloudError('invalid',
-          `gcp: the metadata server instance/zone gave "${v.slice(0, 64)}", not projects/N/zones/ZONE`);
+        throw new CloudError(
+          'invalid',
+          `gcp: the metadata server instance/zone gave "${v.slice(0, 64)}", not projects/N/zones/ZONE`,
+        );
       }
       this.zone = z;
     }
@@ -85,13 +103,17 @@ export class GcpSession {
   async metaGet(path: string): Promise<HttpResponse> {
     const full = `/computeMetadata/v1/${path}`;
     const r = await httpRequest({ ...this.s, token: '' }, metaDialect, {
-      method: 'GET', base: this.meta, path: full,
+      method: 'GET',
+      base: this.meta,
+      path: full,
       headers: { 'metadata-flavor': 'Google', accept: 'text/plain, application/json' },
     });
     if (r.headers.get('metadata-flavor') !== 'Google') {
-      throw new CloudError('invalid',
-        `gcp metadata GET ${full}: the answer has no "Metadata-Flavor: Google", so it is not a Compute Engine `
-        + 'metadata server (set project, zone and instance_id, or metadata_url)');
+      throw new CloudError(
+        'invalid',
+        `gcp metadata GET ${full}: the answer has no "Metadata-Flavor: Google", so it is not a Compute Engine ` +
+          'metadata server (set project, zone and instance_id, or metadata_url)',
+      );
     }
     return r;
   }
@@ -106,16 +128,21 @@ export class GcpSession {
       r = await this.metaGet('instance/service-accounts/default/token');
     } catch (e) {
       if (e instanceof CloudError && e.kind === 'not_found') {
-        throw new CloudError('auth',
-          'gcp: this VM has no service account (metadata instance/service-accounts/default/token → 404); '
-          + 'attach one or set token_file', { status: 404 });
+        throw new CloudError(
+          'auth',
+          'gcp: this VM has no service account (metadata instance/service-accounts/default/token → 404); ' +
+            'attach one or set token_file',
+          { status: 404 },
+        );
       }
       throw e;
     }
     const j = r.json as { access_token?: unknown; expires_in?: unknown } | undefined;
     if (typeof j?.access_token !== 'string' || j.access_token === '') {
-      throw new CloudError('server',
-        'gcp metadata GET /computeMetadata/v1/instance/service-accounts/default/token: answer has no access_token');
+      throw new CloudError(
+        'server',
+        'gcp metadata GET /computeMetadata/v1/instance/service-accounts/default/token: answer has no access_token',
+      );
     }
     const ttl = typeof j.expires_in === 'number' && j.expires_in > 0 ? j.expires_in : 0;
     // Renewed a minute early (half the lifetime if shorter), so it never expires mid-failover.
@@ -126,8 +153,11 @@ export class GcpSession {
   async call(req: Omit<HttpRequest, 'base'>): Promise<HttpResponse> {
     const token = await this.accessToken();
     try {
-      return await httpRequest({ ...this.s, token }, dialect,
-        { ...req, base: this.api, headers: { authorization: `Bearer ${token}`, ...req.headers } });
+      return await httpRequest({ ...this.s, token }, dialect, {
+        ...req,
+        base: this.api,
+        headers: { authorization: `Bearer ${token}`, ...req.headers },
+      });
     } catch (e) {
       // A metadata token refused (revoked, or expired early): fetch a new one next time.
       if (e instanceof CloudError && e.status === 401 && this.s.token === '') this.access = undefined;

@@ -30,8 +30,22 @@
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
 import { optionMs, trimBase } from '../http.js';
 import {
-  bodyRanges, instanceName, NAME, NIC, nicsOf, normRange, PROJECT, rangesOf, segment, ZONE,
-  type AliasRange, type Held, type Instance, type Nic, type Route, type Where,
+  bodyRanges,
+  instanceName,
+  NAME,
+  NIC,
+  nicsOf,
+  normRange,
+  PROJECT,
+  rangesOf,
+  segment,
+  ZONE,
+  type AliasRange,
+  type Held,
+  type Instance,
+  type Nic,
+  type Route,
+  type Where,
 } from './gcp-compute.js';
 import { GcpSession } from './gcp-session.js';
 
@@ -93,8 +107,8 @@ class Gcp implements CloudProvider {
     }
     if (this.mode === 'alias') {
       // Route-only options in alias mode are a sign the block means something else: say so.
-      for (const k of ['ip_id', 'network'] as const) if (o[k] !== undefined)
-        this.problems.push(`option ${k} applies to mode route only`);
+      for (const k of ['ip_id', 'network'] as const)
+        if (o[k] !== undefined) this.problems.push(`option ${k} applies to mode route only`);
     } else if (o.alias_range !== undefined) this.problems.push('option alias_range applies to mode alias only');
   }
 
@@ -122,7 +136,10 @@ class Gcp implements CloudProvider {
   private async assignAlias(self: string): Promise<void> {
     const zone = await this.gce.selfZone();
     const me = await this.instance({ name: self, zone });
-    if (this.nicWith(me)) { this.last = { name: self, zone }; return; }
+    if (this.nicWith(me)) {
+      this.last = { name: self, zone };
+      return;
+    }
     const mine = nicsOf(me).find((n) => n.name === this.nic);
     if (!mine) throw new CloudError('invalid', `gcp: instance ${self} has no network interface ${this.nic}`);
     const h = await this.findHolder(self);
@@ -141,8 +158,8 @@ class Gcp implements CloudProvider {
       // Refused because another VM took the range after we freed it: a race, not a wrong request.
       if (e instanceof CloudError && e.kind === 'invalid') {
         const now = await this.findHolder(self).catch(() => null);
-        if (now && now.where.name !== self) throw new CloudError('busy',
-          `${e.message} (${this.range} is now on ${now.where.name})`, { status: 400 });
+        if (now && now.where.name !== self)
+          throw new CloudError('busy', `${e.message} (${this.range} is now on ${now.where.name})`, { status: 400 });
       }
       throw e;
     }
@@ -170,8 +187,9 @@ class Gcp implements CloudProvider {
     const base = await this.gce.base();
     let pageToken = '';
     for (let page = 0; page < MAX_PAGES; page++) {
-      const path = `${base}/aggregated/instances?maxResults=500`
-        + `${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`;
+      const path =
+        `${base}/aggregated/instances?maxResults=500` +
+        `${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`;
       const j = (await this.gce.call({ method: 'GET', path })).json as
         { items?: Record<string, { instances?: unknown }>; nextPageToken?: unknown } | undefined;
       for (const scope of Object.values(j?.items ?? {})) {
@@ -184,19 +202,23 @@ class Gcp implements CloudProvider {
       pageToken = j.nextPageToken;
     }
     // Not found in the pages looked at is not "nobody": adding it could collide with a VM further on.
-    throw new CloudError('invalid',
-      `gcp: ${this.range} not found in the first ${MAX_PAGES * 500} instances of the project `
-      + `(GET ${base}/aggregated/instances)`);
+    throw new CloudError(
+      'invalid',
+      `gcp: ${this.range} not found in the first ${MAX_PAGES * 500} instances of the project ` +
+        `(GET ${base}/aggregated/instances)`,
+    );
   }
 
   private async updateNic(w: Where, nic: Nic, ranges: AliasRange[], what: string): Promise<void> {
     const nicName = typeof nic.name === 'string' && NIC.test(nic.name) ? nic.name : undefined;
-    if (!nicName || typeof nic.fingerprint !== 'string') throw new CloudError('server',
-      `gcp: instance ${w.name}'s network interface has no name or fingerprint`);
+    if (!nicName || typeof nic.fingerprint !== 'string')
+      throw new CloudError('server', `gcp: instance ${w.name}'s network interface has no name or fingerprint`);
     const base = await this.gce.base();
     const path = `${base}/zones/${w.zone}/instances/${w.name}/updateNetworkInterface?networkInterface=${nicName}`;
     const r = await this.gce.call({
-      method: 'PATCH', path, body: { aliasIpRanges: bodyRanges(ranges), fingerprint: nic.fingerprint },
+      method: 'PATCH',
+      path,
+      body: { aliasIpRanges: bodyRanges(ranges), fingerprint: nic.fingerprint },
     });
     await this.gce.waitOp(r.json, `PATCH ${path}`, what, `${base}/zones/${w.zone}/operations/`);
   }
@@ -204,8 +226,8 @@ class Gcp implements CloudProvider {
   private async instance(w: Where): Promise<Instance> {
     const path = `${await this.gce.base()}/zones/${w.zone}/instances/${w.name}`;
     const j = (await this.gce.call({ method: 'GET', path })).json as Instance | undefined;
-    if (!j || !Array.isArray(j.networkInterfaces)) throw new CloudError('server',
-      `gcp GET ${path}: answer has no "networkInterfaces"`);
+    if (!j || !Array.isArray(j.networkInterfaces))
+      throw new CloudError('server', `gcp GET ${path}: answer has no "networkInterfaces"`);
     return j;
   }
 
@@ -238,12 +260,14 @@ class Gcp implements CloudProvider {
       if (e instanceof CloudError && e.kind === 'not_found') return null;
       throw e;
     }
-    if (!j || typeof j.destRange !== 'string') throw new CloudError('server',
-      `gcp GET ${path}: answer has no "destRange"`);
+    if (!j || typeof j.destRange !== 'string')
+      throw new CloudError('server', `gcp GET ${path}: answer has no "destRange"`);
     const dest = normRange(j.destRange, false);
     if (!('range' in dest) || dest.range !== this.range) {
-      throw new CloudError('invalid',
-        `gcp: route ${this.routeName} is for ${j.destRange}, not ${this.range}; name another route with ip_id`);
+      throw new CloudError(
+        'invalid',
+        `gcp: route ${this.routeName} is for ${j.destRange}, not ${this.range}; name another route with ip_id`,
+      );
     }
     return j;
   }
@@ -271,8 +295,7 @@ class Gcp implements CloudProvider {
     if (route) {
       try {
         const r = await this.gce.call({ method: 'DELETE', path });
-        await this.gce.waitOp(r.json, `DELETE ${path}`, `delete route ${this.routeName}`,
-          `${base}/global/operations/`);
+        await this.gce.waitOp(r.json, `DELETE ${path}`, `delete route ${this.routeName}`, `${base}/global/operations/`);
       } catch (e) {
         if (!(e instanceof CloudError) || e.kind !== 'not_found') throw e; // already gone: insert ours
       }
@@ -280,23 +303,31 @@ class Gcp implements CloudProvider {
     network ??= await this.selfNetwork({ name: self, zone });
     const body = {
       name: this.routeName,
-      network: network.startsWith('https://') ? network :
-        `${RESOURCE_BASE}/${network.startsWith('projects/') ? '' : `projects/${project}/`}${network}`,
+      network: network.startsWith('https://')
+        ? network
+        : `${RESOURCE_BASE}/${network.startsWith('projects/') ? '' : `projects/${project}/`}${network}`,
       destRange: this.range,
       nextHopInstance: `${RESOURCE_BASE}/projects/${project}/zones/${zone}/instances/${self}`,
       priority: 1000,
       description: `floatd floating address ${this.range}`,
     };
     const r = await this.gce.call({ method: 'POST', path: `${base}/global/routes`, body });
-    await this.gce.waitOp(r.json, `POST ${base}/global/routes`, `insert route ${this.routeName} via ${self}`,
-      `${base}/global/operations/`);
+    await this.gce.waitOp(
+      r.json,
+      `POST ${base}/global/routes`,
+      `insert route ${this.routeName} via ${self}`,
+      `${base}/global/operations/`,
+    );
   }
 
   /** The VPC network of our interface, for the route (once; `network` overrides). */
   private async selfNetwork(w: Where): Promise<string> {
     const nic = nicsOf(await this.instance(w)).find((n) => n.name === this.nic);
-    if (!nic || typeof nic.network !== 'string') throw new CloudError('invalid',
-      `gcp: instance ${w.name} has no network interface ${this.nic}; set option network`);
+    if (!nic || typeof nic.network !== 'string')
+      throw new CloudError(
+        'invalid',
+        `gcp: instance ${w.name} has no network interface ${this.nic}; set option network`,
+      );
     return (this.network = nic.network);
   }
 

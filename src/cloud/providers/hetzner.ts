@@ -11,8 +11,17 @@
 import { isIP } from 'node:net';
 import { inSubnet } from '../ip.js';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, digitsId, httpRequest, optionMs, resetEpochToMs, trimBase, type HttpRequest, type HttpResponse,
-  type ProviderDialect } from '../http.js';
+import {
+  bodyDetail,
+  digitsId,
+  httpRequest,
+  optionMs,
+  resetEpochToMs,
+  trimBase,
+  type HttpRequest,
+  type HttpResponse,
+  type ProviderDialect,
+} from '../http.js';
 import { actionOf, followAction, type ActionState } from '../action-poll.js';
 
 export const HETZNER_API_URL = 'https://api.hetzner.cloud';
@@ -41,7 +50,11 @@ const dialect: ProviderDialect = {
 };
 const metaDialect: ProviderDialect = { ...dialect, name: 'hetzner metadata' };
 
-interface HAction { id?: unknown; status?: unknown; error?: { code?: unknown; message?: unknown } | null }
+interface HAction {
+  id?: unknown;
+  status?: unknown;
+  error?: { code?: unknown; message?: unknown } | null;
+}
 
 class Hetzner implements CloudProvider {
   readonly name = 'hetzner';
@@ -69,16 +82,23 @@ class Hetzner implements CloudProvider {
   async whoAmI(): Promise<string> {
     this.check();
     if (this.s.instanceId !== undefined) return digitsId('hetzner', 'server', this.s.instanceId, 'instance_id');
-    const r = await httpRequest(this.s, metaDialect, { method: 'GET', base: this.meta,
-      path: '/hetzner/v1/metadata/instance-id', headers: { accept: 'text/plain' } });
+    const r = await httpRequest(this.s, metaDialect, {
+      method: 'GET',
+      base: this.meta,
+      path: '/hetzner/v1/metadata/instance-id',
+      headers: { accept: 'text/plain' },
+    });
     return digitsId('hetzner', 'server', r.text.trim(), 'the metadata service instance-id');
   }
 
   async holder(): Promise<string | null> {
     this.check();
     const path = `/v1/floating_ips/${await this.ipId()}`;
-    const fip = (await this.call({ method: 'GET', base: this.api, path })).json as {
-      floating_ip?: { server?: unknown } } | undefined;
+    const fip = (await this.call({ method: 'GET', base: this.api, path })).json as
+      | {
+          floating_ip?: { server?: unknown };
+        }
+      | undefined;
     if (!fip?.floating_ip) throw new CloudError('server', `hetzner GET ${path}: answer has no "floating_ip" object`);
     const srv = fip.floating_ip.server;
     return srv === null || srv === undefined ? null : String(srv);
@@ -102,18 +122,31 @@ class Hetzner implements CloudProvider {
   private async act(command: 'assign' | 'unassign', body: unknown): Promise<void> {
     const id = await this.ipId();
     const path = `/v1/floating_ips/${id}/actions/${command}`;
-    const action = actionOf<HAction>('hetzner', (await this.call({ method: 'POST', base: this.api, path,
-      ...(body !== undefined ? { body } : {}) })).json, `POST ${path}`);
+    const action = actionOf<HAction>(
+      'hetzner',
+      (await this.call({ method: 'POST', base: this.api, path, ...(body !== undefined ? { body } : {}) })).json,
+      `POST ${path}`,
+    );
     const what = `hetzner action ${String(action.id)} (${command} floating IP ${id})`;
     const first = actionState(action);
     if (first.state === 'failed') throw new CloudError('server', `${what} ended in error: ${first.why}`);
     if (first.state === 'done') return;
     const pollPath = `/v1/actions/${String(action.id)}`;
     await followAction(
-      { what, intervalMs: this.pollMs, limitMs: this.actionLimitMs,
-        ...(this.s.signal ? { signal: this.s.signal } : {}) },
-      async () => actionState(actionOf<HAction>('hetzner', (await this.call({ method: 'GET', base: this.api,
-        path: pollPath })).json, `GET ${pollPath}`)),
+      {
+        what,
+        intervalMs: this.pollMs,
+        limitMs: this.actionLimitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}),
+      },
+      async () =>
+        actionState(
+          actionOf<HAction>(
+            'hetzner',
+            (await this.call({ method: 'GET', base: this.api, path: pollPath })).json,
+            `GET ${pollPath}`,
+          ),
+        ),
     );
   }
 
@@ -124,23 +157,28 @@ class Hetzner implements CloudProvider {
     for (let page = 1; page <= MAX_PAGES; page++) {
       const path = `/v1/floating_ips?page=${page}&per_page=50`;
       const j = (await this.call({ method: 'GET', base: this.api, path })).json as
-        { floating_ips?: { id?: unknown; ip?: unknown }[]; meta?: { pagination?: { next_page?: unknown } } } |
-          undefined;
-      const hit = (j?.floating_ips ?? []).find((f) => typeof f.ip === 'string' &&
-        (v6 ? inPrefix(this.s.address, f.ip) : f.ip === this.s.address));
+        | { floating_ips?: { id?: unknown; ip?: unknown }[]; meta?: { pagination?: { next_page?: unknown } } }
+        | undefined;
+      const hit = (j?.floating_ips ?? []).find(
+        (f) => typeof f.ip === 'string' && (v6 ? inPrefix(this.s.address, f.ip) : f.ip === this.s.address),
+      );
       if (hit && (typeof hit.id === 'number' || typeof hit.id === 'string')) {
         this.id = String(hit.id);
         return this.id;
       }
       if (typeof j?.meta?.pagination?.next_page !== 'number') break;
     }
-    throw new CloudError('not_found',
-      `hetzner: no floating IP ${this.s.address} in this project (looked through GET /v1/floating_ips)`);
+    throw new CloudError(
+      'not_found',
+      `hetzner: no floating IP ${this.s.address} in this project (looked through GET /v1/floating_ips)`,
+    );
   }
 
   private call(req: HttpRequest): Promise<HttpResponse> {
-    return httpRequest(this.s, dialect, { ...req, headers: { authorization: `Bearer ${this.s.token}`,
-      ...req.headers } });
+    return httpRequest(this.s, dialect, {
+      ...req,
+      headers: { authorization: `Bearer ${this.s.token}`, ...req.headers },
+    });
   }
 
   private check(): void {

@@ -11,8 +11,16 @@
  */
 import { isIP } from 'node:net';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, digitsId, httpRequest, resetEpochToMs, trimBase, type HttpRequest, type HttpResponse,
-  type ProviderDialect } from '../http.js';
+import {
+  bodyDetail,
+  digitsId,
+  httpRequest,
+  resetEpochToMs,
+  trimBase,
+  type HttpRequest,
+  type HttpResponse,
+  type ProviderDialect,
+} from '../http.js';
 
 export const LINODE_API_URL = 'https://api.linode.com';
 export const LINODE_METADATA_URL = 'http://169.254.169.254';
@@ -22,10 +30,13 @@ const METADATA_TOKEN_TTL_S = 300;
 const dialect: ProviderDialect = {
   name: 'linode',
   // {"errors":[{"field":"…","reason":"…"}]}
-  errorDetail: (body) => bodyDetail(body, (b) => {
-    const e = Array.isArray(b.errors) ? (b.errors[0] as { field?: unknown; reason?: unknown } | undefined) : undefined;
-    return { ...(typeof e?.field === 'string' ? { code: e.field } : {}), message: e?.reason };
-  }),
+  errorDetail: (body) =>
+    bodyDetail(body, (b) => {
+      const e = Array.isArray(b.errors)
+        ? (b.errors[0] as { field?: unknown; reason?: unknown } | undefined)
+        : undefined;
+      return { ...(typeof e?.field === 'string' ? { code: e.field } : {}), message: e?.reason };
+    }),
   // linodego retries 400 "Linode busy." (linodeBusyRetryCondition) and 408
   // (requestTimeoutRetryCondition): both pass. Every other 400 is the request's own fault.
   classify(status, _code, message) {
@@ -37,7 +48,11 @@ const dialect: ProviderDialect = {
 };
 const metaDialect: ProviderDialect = { ...dialect, name: 'linode metadata' };
 
-interface LinodeIp { address?: unknown; linode_id?: unknown; region?: unknown }
+interface LinodeIp {
+  address?: unknown;
+  linode_id?: unknown;
+  region?: unknown;
+}
 
 class Linode implements CloudProvider {
   readonly name = 'linode';
@@ -53,8 +68,10 @@ class Linode implements CloudProvider {
     this.region = s.options.region;
     if (isIP(s.address) === 0) this.problems.push(`address "${s.address}" is not an IP address`);
     if (s.options.mode !== undefined && s.options.mode !== 'assign') {
-      this.problems.push(`mode "${s.options.mode}" is not supported: only assign moves an address by API `
-        + '(shared IPs fail over by BGP, which the API cannot report)');
+      this.problems.push(
+        `mode "${s.options.mode}" is not supported: only assign moves an address by API ` +
+          '(shared IPs fail over by BGP, which the API cannot report)',
+      );
     }
   }
 
@@ -62,16 +79,26 @@ class Linode implements CloudProvider {
     this.check();
     if (this.s.instanceId !== undefined) return digitsId('linode', 'Linode', this.s.instanceId, 'instance_id');
     const tok = await httpRequest(this.s, metaDialect, {
-      method: 'PUT', base: this.meta, path: '/v1/token', headers: { accept: 'text/plain',
-        'metadata-token-expiry-seconds': String(METADATA_TOKEN_TTL_S) },
+      method: 'PUT',
+      base: this.meta,
+      path: '/v1/token',
+      headers: { accept: 'text/plain', 'metadata-token-expiry-seconds': String(METADATA_TOKEN_TTL_S) },
     });
     const token = tok.text.trim();
     if (!token) throw new CloudError('server', 'linode metadata PUT /v1/token: empty token');
-    const r = await httpRequest({ ...this.s, token }, metaDialect,
-      { method: 'GET', base: this.meta, path: '/v1/instance', headers: { 'metadata-token': token } });
+    const r = await httpRequest({ ...this.s, token }, metaDialect, {
+      method: 'GET',
+      base: this.meta,
+      path: '/v1/instance',
+      headers: { 'metadata-token': token },
+    });
     const id = (r.json as { id?: unknown } | undefined)?.id;
-    return digitsId('linode', 'Linode', typeof id === 'number' || typeof id === 'string' ? String(id) : '',
-      'the metadata service /v1/instance');
+    return digitsId(
+      'linode',
+      'Linode',
+      typeof id === 'number' || typeof id === 'string' ? String(id) : '',
+      'the metadata service /v1/instance',
+    );
   }
 
   async holder(): Promise<string | null> {
@@ -85,29 +112,38 @@ class Linode implements CloudProvider {
     this.check();
     const linode = Number(digitsId('linode', 'Linode', self, 'the Linode to assign to'));
     const region = this.region ?? (await this.learnRegion());
-    await this.call({ method: 'POST', base: this.api, path: '/v4/networking/ips/assign',
-      body: { region, assignments: [{ address: this.s.address, linode_id: linode }] } });
+    await this.call({
+      method: 'POST',
+      base: this.api,
+      path: '/v4/networking/ips/assign',
+      body: { region, assignments: [{ address: this.s.address, linode_id: linode }] },
+    });
   }
 
   private async get(): Promise<LinodeIp> {
     const path = `/v4/networking/ips/${this.s.address}`; // validated as an IP: nothing to escape
     const ip = (await this.call({ method: 'GET', base: this.api, path })).json as LinodeIp | undefined;
-    if (!ip || typeof ip !== 'object') throw new CloudError('server',
-      `linode GET ${path}: answer is not an IP address object`);
+    if (!ip || typeof ip !== 'object')
+      throw new CloudError('server', `linode GET ${path}: answer is not an IP address object`);
     if (this.region === undefined && typeof ip.region === 'string') this.region = ip.region;
     return ip;
   }
 
   private async learnRegion(): Promise<string> {
     await this.get();
-    if (this.region === undefined) throw new CloudError('invalid',
-      `linode: the API did not say which region ${this.s.address} is in; set region in the floating_ip block`);
+    if (this.region === undefined)
+      throw new CloudError(
+        'invalid',
+        `linode: the API did not say which region ${this.s.address} is in; set region in the floating_ip block`,
+      );
     return this.region;
   }
 
   private call(req: HttpRequest): Promise<HttpResponse> {
-    return httpRequest(this.s, dialect, { ...req, headers: { authorization: `Bearer ${this.s.token}`,
-      ...req.headers } });
+    return httpRequest(this.s, dialect, {
+      ...req,
+      headers: { authorization: `Bearer ${this.s.token}`, ...req.headers },
+    });
   }
 
   private check(): void {

@@ -24,11 +24,24 @@
  */
 import { isIP } from 'node:net';
 import { inSubnet } from '../ip.js';
-import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFactory,
-  type ProviderSettings } from '../types.js';
 import {
-  bodyDetail, checkedId, httpRequest, optionMs, parseRetryAfter, resetEpochToMs, trimBase,
-  type HttpRequest, type HttpResponse, type ProviderDialect,
+  CloudError,
+  type CloudErrorKind,
+  type CloudProvider,
+  type ProviderFactory,
+  type ProviderSettings,
+} from '../types.js';
+import {
+  bodyDetail,
+  checkedId,
+  httpRequest,
+  optionMs,
+  parseRetryAfter,
+  resetEpochToMs,
+  trimBase,
+  type HttpRequest,
+  type HttpResponse,
+  type ProviderDialect,
 } from '../http.js';
 import { followAction, type ActionState } from '../action-poll.js';
 
@@ -78,12 +91,12 @@ function expiredKind(status: number): CloudErrorKind {
 function detail(b: Record<string, unknown>): { code?: unknown; message?: unknown } {
   const words = [b.message, b.help_message].find((x) => typeof x === 'string' && x !== '') as string | undefined;
   const extra: string[] = [];
-  if (typeof b.resource === 'string') extra.push(typeof b.resource_id === 'string' ? `${b.resource} ${b.resource_id}` :
-    b.resource);
+  if (typeof b.resource === 'string')
+    extra.push(typeof b.resource_id === 'string' ? `${b.resource} ${b.resource_id}` : b.resource);
   if (typeof b.current_state === 'string') extra.push(`state ${b.current_state}`);
   if (Array.isArray(b.details)) {
-    for (const d of b.details as Record<string, unknown>[]) if (typeof d?.argument_name === 'string')
-      extra.push(`${d.argument_name}: ${String(d.reason ?? 'invalid')}`);
+    for (const d of b.details as Record<string, unknown>[])
+      if (typeof d?.argument_name === 'string') extra.push(`${d.argument_name}: ${String(d.reason ?? 'invalid')}`);
   }
   const message = [words, extra.length ? `(${extra.join(', ')})` : undefined].filter(Boolean).join(' ');
   return { code: b.type, ...(message ? { message } : {}) };
@@ -116,7 +129,10 @@ function dialectFor(name: string): ProviderDialect {
   let last: unknown;
   return {
     name,
-    errorDetail: (body) => { last = body; return bodyDetail(body, detail); },
+    errorDetail: (body) => {
+      last = body;
+      return bodyDetail(body, detail);
+    },
     classify: (status, code) => {
       if (code === 'resource_expired') return expiredKind(status);
       const k = code !== undefined ? KINDS[code] : undefined;
@@ -131,9 +147,19 @@ function dialectFor(name: string): ProviderDialect {
   };
 }
 
-interface InstanceIp { id?: unknown; address?: unknown; prefix?: unknown; server?: { id?: unknown } |
-  null; state?: unknown }
-interface FlexibleIp { id?: unknown; ip_address?: unknown; server_id?: unknown; status?: unknown }
+interface InstanceIp {
+  id?: unknown;
+  address?: unknown;
+  prefix?: unknown;
+  server?: { id?: unknown } | null;
+  state?: unknown;
+}
+interface FlexibleIp {
+  id?: unknown;
+  ip_address?: unknown;
+  server_id?: unknown;
+  status?: unknown;
+}
 
 class Scaleway implements CloudProvider {
   readonly name = 'scaleway';
@@ -196,21 +222,30 @@ class Scaleway implements CloudProvider {
       const first = (r.json as { flexible_ips?: FlexibleIp[] } | undefined)?.flexible_ips?.find((f) => f.id === id);
       if (!first) throw new CloudError('server', `scaleway POST ${path}: answer does not list flexible IP ${id}`);
       await this.settle(`attach of flexible IP ${id} to ${self}`, fipState(first, self, true), async () =>
-        fipState(await this.fip(), self, false));
+        fipState(await this.fip(), self, false),
+      );
       return;
     }
     const path = await this.ipPath();
     const r = await this.call({ method: 'PATCH', base: this.api, path, body: { server: self } });
     await this.settle(`move of flexible IP ${this.ipRef()} to ${self}`, ipState(ipOf(r, path), self, true), async () =>
-      ipState(await this.instanceIp(), self, false));
+      ipState(await this.instanceIp(), self, false),
+    );
   }
 
   /** The change is done, failed, or followed by polls of the IP. */
   private async settle(what: string, first: ActionState, poll: () => Promise<ActionState>): Promise<void> {
     if (first.state === 'done') return;
     if (first.state === 'failed') throw new CloudError('server', `scaleway ${what} ended in error: ${first.why}`);
-    await followAction({ what: `scaleway ${what}`, intervalMs: this.pollMs, limitMs: this.limitMs,
-      ...(this.s.signal ? { signal: this.s.signal } : {}) }, poll);
+    await followAction(
+      {
+        what: `scaleway ${what}`,
+        intervalMs: this.pollMs,
+        limitMs: this.limitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}),
+      },
+      poll,
+    );
   }
 
   private async instanceIp(): Promise<InstanceIp> {
@@ -221,17 +256,21 @@ class Scaleway implements CloudProvider {
   private async fip(): Promise<FlexibleIp> {
     const path = `${await this.fipBase()}/${await this.fipId()}`;
     const f = (await this.call({ method: 'GET', base: this.api, path })).json as FlexibleIp | undefined;
-    if (!f || typeof f !== 'object' || f.id === undefined) throw new CloudError('server',
-      `scaleway GET ${path}: answer is not a flexible IP`);
+    if (!f || typeof f !== 'object' || f.id === undefined)
+      throw new CloudError('server', `scaleway GET ${path}: answer is not a flexible IP`);
     return f;
   }
 
   private async ipPath(): Promise<string> {
     const base = `/instance/v1/zones/${await this.zoneOf()}/ips`;
     if (this.id === undefined && isIP(this.s.address) === 6) {
-      this.id = await this.lookup(base, 'ips', (page) => `${base}?per_page=${PER_PAGE}&page=${page}`,
+      this.id = await this.lookup(
+        base,
+        'ips',
+        (page) => `${base}?per_page=${PER_PAGE}&page=${page}`,
         (ip: InstanceIp) =>
-        ip.address === this.s.address || (typeof ip.prefix === 'string' && covers(ip.prefix, this.s.address)));
+          ip.address === this.s.address || (typeof ip.prefix === 'string' && covers(ip.prefix, this.s.address)),
+      );
     }
     return `${base}/${this.ipRef()}`;
   }
@@ -247,23 +286,35 @@ class Scaleway implements CloudProvider {
   private async fipId(): Promise<string> {
     if (this.id !== undefined) return this.id;
     const base = await this.fipBase();
-    return (this.id = await this.lookup(base, 'flexible_ips', (page) => `${base}?page=${page}&page_size=${PER_PAGE}`,
-      (f: FlexibleIp) =>
-      typeof f.ip_address === 'string' && covers(f.ip_address, this.s.address)));
+    return (this.id = await this.lookup(
+      base,
+      'flexible_ips',
+      (page) => `${base}?page=${page}&page_size=${PER_PAGE}`,
+      (f: FlexibleIp) => typeof f.ip_address === 'string' && covers(f.ip_address, this.s.address),
+    ));
   }
 
   /** Pages through a list (bounded) for the configured address; the hit's id. */
-  private async lookup<T extends { id?: unknown }>(base: string, key: string, pagePath: (page: number) => string,
-    hit: (x: T) => boolean): Promise<string> {
+  private async lookup<T extends { id?: unknown }>(
+    base: string,
+    key: string,
+    pagePath: (page: number) => string,
+    hit: (x: T) => boolean,
+  ): Promise<string> {
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const list = ((await this.call({ method: 'GET', base: this.api, path: pagePath(page) })).json as Record<string,
-        T[] | undefined> | undefined)?.[key] ?? [];
+      const list =
+        (
+          (await this.call({ method: 'GET', base: this.api, path: pagePath(page) })).json as
+            Record<string, T[] | undefined> | undefined
+        )?.[key] ?? [];
       const found = list.find(hit);
       if (found && typeof found.id === 'string') return found.id;
       if (list.length < PER_PAGE) break;
     }
-    throw new CloudError('not_found',
-      `scaleway: no flexible IP ${this.s.address} in zone ${await this.zoneOf()} (looked through GET ${base})`);
+    throw new CloudError(
+      'not_found',
+      `scaleway: no flexible IP ${this.s.address} in zone ${await this.zoneOf()} (looked through GET ${base})`,
+    );
   }
 
   private async zoneOf(): Promise<string> {
@@ -274,24 +325,32 @@ class Scaleway implements CloudProvider {
 
   /** The metadata document; it also gives the zone when none is configured. */
   private async conf(): Promise<{ id?: unknown }> {
-    const r = await httpRequest(this.s, dialectFor('scaleway metadata'),
-      { method: 'GET', base: this.meta, path: '/conf?format=json' });
+    const r = await httpRequest(this.s, dialectFor('scaleway metadata'), {
+      method: 'GET',
+      base: this.meta,
+      path: '/conf?format=json',
+    });
     const conf = r.json as { id?: unknown; location?: { zone_id?: unknown } } | undefined;
-    if (!conf || typeof conf !== 'object') throw new CloudError('server',
-      'scaleway metadata GET /conf?format=json: answer is not JSON');
+    if (!conf || typeof conf !== 'object')
+      throw new CloudError('server', 'scaleway metadata GET /conf?format=json: answer is not JSON');
     if (this.zone === undefined) {
       const z = conf.location?.zone_id;
-      if (typeof z !== 'string' || !ZONE.test(z)) throw new CloudError('invalid',
-        `scaleway: the metadata service gave no zone (location.zone_id "${String(z).slice(0, 40)}"); `
-        + 'set the zone option');
+      if (typeof z !== 'string' || !ZONE.test(z))
+        throw new CloudError(
+          'invalid',
+          `scaleway: the metadata service gave no zone (location.zone_id "${String(z).slice(0, 40)}"); ` +
+            'set the zone option',
+        );
       this.zone = z;
     }
     return conf;
   }
 
   private call(req: HttpRequest): Promise<HttpResponse> {
-    return httpRequest(this.s, dialectFor('scaleway'), { ...req,
-      headers: { 'x-auth-token': this.s.token, ...req.headers } });
+    return httpRequest(this.s, dialectFor('scaleway'), {
+      ...req,
+      headers: { 'x-auth-token': this.s.token, ...req.headers },
+    });
   }
 
   private check(): void {

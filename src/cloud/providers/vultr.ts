@@ -12,8 +12,15 @@
 import { isIP } from 'node:net';
 import { inSubnet } from '../ip.js';
 import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../types.js';
-import { bodyDetail, httpRequest, optionMs, trimBase, type HttpRequest, type HttpResponse,
-  type ProviderDialect } from '../http.js';
+import {
+  bodyDetail,
+  httpRequest,
+  optionMs,
+  trimBase,
+  type HttpRequest,
+  type HttpResponse,
+  type ProviderDialect,
+} from '../http.js';
 import { followAction } from '../action-poll.js';
 
 export const VULTR_API_URL = 'https://api.vultr.com';
@@ -29,7 +36,12 @@ const dialect: ProviderDialect = {
 };
 const metaDialect: ProviderDialect = { ...dialect, name: 'vultr metadata' };
 
-interface ReservedIp { id?: unknown; subnet?: unknown; subnet_size?: unknown; instance_id?: unknown }
+interface ReservedIp {
+  id?: unknown;
+  subnet?: unknown;
+  subnet_size?: unknown;
+  instance_id?: unknown;
+}
 
 class Vultr implements CloudProvider {
   readonly name = 'vultr';
@@ -69,8 +81,8 @@ class Vultr implements CloudProvider {
     this.check();
     instanceId(self, 'the instance to assign to');
     const id = await this.ipId();
-    const attach = (): Promise<HttpResponse> => this.call({ method: 'POST', base: this.api,
-      path: `/v2/reserved-ips/${id}/attach`, body: { instance_id: self } });
+    const attach = (): Promise<HttpResponse> =>
+      this.call({ method: 'POST', base: this.api, path: `/v2/reserved-ips/${id}/attach`, body: { instance_id: self } });
     try {
       await attach();
     } catch (e) {
@@ -89,16 +101,21 @@ class Vultr implements CloudProvider {
   /** Polls the reserved IP until its holder satisfies `ok`. */
   private async waitFor(what: string, ok: (holder: string | null) => boolean): Promise<void> {
     await followAction(
-      { what: `vultr ${what}`, intervalMs: this.pollMs, limitMs: this.limitMs,
-        ...(this.s.signal ? { signal: this.s.signal } : {}) },
+      {
+        what: `vultr ${what}`,
+        intervalMs: this.pollMs,
+        limitMs: this.limitMs,
+        ...(this.s.signal ? { signal: this.s.signal } : {}),
+      },
       async () => (ok(await this.holder()) ? { state: 'done' } : { state: 'running' }),
     );
   }
 
   private async get(): Promise<ReservedIp> {
     const path = `/v2/reserved-ips/${await this.ipId()}`;
-    const rip = ((await this.call({ method: 'GET', base: this.api, path })).json as { reserved_ip?: ReservedIp } |
-      undefined)?.reserved_ip;
+    const rip = (
+      (await this.call({ method: 'GET', base: this.api, path })).json as { reserved_ip?: ReservedIp } | undefined
+    )?.reserved_ip;
     if (!rip) throw new CloudError('server', `vultr GET ${path}: answer has no "reserved_ip" object`);
     return rip;
   }
@@ -109,21 +126,29 @@ class Vultr implements CloudProvider {
     let cursor = '';
     for (let page = 0; page < MAX_PAGES; page++) {
       const path = `/v2/reserved-ips?per_page=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const j = (await this.call({ method: 'GET', base: this.api, path })).json as {
-        reserved_ips?: ReservedIp[]; meta?: { links?: { next?: unknown } } } | undefined;
+      const j = (await this.call({ method: 'GET', base: this.api, path })).json as
+        | {
+            reserved_ips?: ReservedIp[];
+            meta?: { links?: { next?: unknown } };
+          }
+        | undefined;
       const hit = (j?.reserved_ips ?? []).find((r) => covers(r, this.s.address));
       if (hit && typeof hit.id === 'string') return (this.id = hit.id);
       const next = j?.meta?.links?.next;
       if (typeof next !== 'string' || next === '') break;
       cursor = next;
     }
-    throw new CloudError('not_found',
-      `vultr: no reserved IP ${this.s.address} in this account (looked through GET /v2/reserved-ips)`);
+    throw new CloudError(
+      'not_found',
+      `vultr: no reserved IP ${this.s.address} in this account (looked through GET /v2/reserved-ips)`,
+    );
   }
 
   private call(req: HttpRequest): Promise<HttpResponse> {
-    return httpRequest(this.s, dialect, { ...req, headers: { authorization: `Bearer ${this.s.token}`,
-      ...req.headers } });
+    return httpRequest(this.s, dialect, {
+      ...req,
+      headers: { authorization: `Bearer ${this.s.token}`, ...req.headers },
+    });
   }
 
   private check(): void {
@@ -138,8 +163,8 @@ function covers(r: ReservedIp, address: string): boolean {
 }
 
 function instanceId(v: string, from: string): string {
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw new CloudError('invalid',
-    `vultr: ${from} gave "${v.slice(0, 40)}", not an instance id`);
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(v))
+    throw new CloudError('invalid', `vultr: ${from} gave "${v.slice(0, 40)}", not an instance id`);
   return v;
 }
 

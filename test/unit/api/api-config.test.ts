@@ -12,18 +12,24 @@ test('no floatd_api block: the model has no api entry (the daemon applies its de
 });
 
 test('floatd_api: listen (repeatable), socket, token_file, dashboard', () => {
-  const r = parseConfigText(`floatd_api {
+  const r = parseConfigText(
+    `floatd_api {
   listen 127.0.0.1:9700
   listen [::1]:9701
   socket /tmp/x/floatd.sock
   token_file /etc/floatd/api.token
   dashboard off
 }
-${INSTANCE}`, 'a.conf');
+${INSTANCE}`,
+    'a.conf',
+  );
   assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
   const api = r.config.api!;
   assert.equal(api.enabled, true);
-  assert.deepEqual(api.listen, [{ host: '127.0.0.1', port: 9700 }, { host: '::1', port: 9701 }]);
+  assert.deepEqual(api.listen, [
+    { host: '127.0.0.1', port: 9700 },
+    { host: '::1', port: 9701 },
+  ]);
   assert.equal(api.socket, '/tmp/x/floatd.sock');
   assert.equal(api.tokenFile, '/etc/floatd/api.token');
   assert.equal(api.dashboard, false);
@@ -44,7 +50,10 @@ test('floatd_api: defaults inside an empty block, `off`, `listen off`, `socket o
 test('floatd_api: an off-host listen is said (info), an inline token is an error with a hint', () => {
   const r = parseConfigText(`floatd_api {\n  listen 192.0.2.10:9610\n}\n${INSTANCE}`, 'a.conf');
   assert.ok(r.config);
-  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.line, d.col]), [['info', 2, 10]]);
+  assert.deepEqual(
+    r.diagnostics.map((d) => [d.severity, d.line, d.col]),
+    [['info', 2, 10]],
+  );
   const bad = parseConfigText(`floatd_api {\n  token s3cret\n}\n${INSTANCE}`, 'a.conf');
   assert.equal(bad.config, null);
   const d = bad.diagnostics.find((x) => x.severity === 'error')!;
@@ -54,7 +63,8 @@ test('floatd_api: an off-host listen is said (info), an inline token is an error
 });
 
 test('floatd_api: positioned errors for bad addresses, values and misspellings', () => {
-  const r = parseConfigText(`floatd_api {
+  const r = parseConfigText(
+    `floatd_api {
   listen localhost:9610
   listen 127.0.0.1:70000
   socket relative.sock
@@ -63,10 +73,19 @@ test('floatd_api: positioned errors for bad addresses, values and misspellings',
 }
 floatd_api {
 }
-${INSTANCE}`, 'a.conf');
+${INSTANCE}`,
+    'a.conf',
+  );
   assert.equal(r.config, null);
   const got = r.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col} ${d.keyword}`);
-  assert.deepEqual(got, ['error 2:10 listen', 'error 3:10 listen', 'error 4:10 socket', 'error 5:13 dashboard', 'warning 6:3 tokn_file', 'error 8:1 floatd_api']);
+  assert.deepEqual(got, [
+    'error 2:10 listen',
+    'error 3:10 listen',
+    'error 4:10 socket',
+    'error 5:13 dashboard',
+    'warning 6:3 tokn_file',
+    'error 8:1 floatd_api',
+  ]);
   assert.match(r.diagnostics[4]!.hint ?? '', /token_file/);
 });
 
@@ -78,7 +97,10 @@ test('parseListen: host:port, [v6]:port, bare port', () => {
 });
 
 test('floatd_api: socket_group and max_connections; bad values are positioned errors', () => {
-  const r = parseConfigText(`floatd_api {\n  socket_group floatd-readers\n  max_connections 32\n}\n${INSTANCE}`, 'a.conf');
+  const r = parseConfigText(
+    `floatd_api {\n  socket_group floatd-readers\n  max_connections 32\n}\n${INSTANCE}`,
+    'a.conf',
+  );
   assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
   assert.equal(r.config.api!.socketGroup, 'floatd-readers');
   assert.equal(r.config.api!.maxConnections, 32);

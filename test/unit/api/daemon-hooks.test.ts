@@ -11,8 +11,12 @@ const tick = (ms = 10): Promise<void> => new Promise((r) => setTimeout(r, ms));
 function fakeRuntime(events: string[]): RuntimeLike {
   let reloads = 0;
   return {
-    async start() { events.push('start'); },
-    async stop() { events.push('runtime.stop'); },
+    async start() {
+      events.push('start');
+    },
+    async stop() {
+      events.push('runtime.stop');
+    },
     async reload() {
       const n = ++reloads;
       events.push(`reload ${n} begin`);
@@ -29,9 +33,18 @@ test('onReady gets the runtime after start; reloads from SIGHUP and the API run 
   const events: string[] = [];
   let ctl: DaemonControl | undefined;
   const done = runDaemon({
-    dumpDir: tmpdir(), log, createRuntime: async () => fakeRuntime(events),
-    onReady: async (c) => { ctl = c; events.push('ready'); },
-    onStopping: async () => { events.push('stopping'); await tick(20); events.push('stopping done'); },
+    dumpDir: tmpdir(),
+    log,
+    createRuntime: async () => fakeRuntime(events),
+    onReady: async (c) => {
+      ctl = c;
+      events.push('ready');
+    },
+    onStopping: async () => {
+      events.push('stopping');
+      await tick(20);
+      events.push('stopping done');
+    },
   });
   await tick();
   assert.ok(ctl);
@@ -48,8 +61,12 @@ test('onReady gets the runtime after start; reloads from SIGHUP and the API run 
 test('a failing onReady is logged and the daemon still runs and stops', async () => {
   const events: string[] = [];
   const done = runDaemon({
-    dumpDir: tmpdir(), log, createRuntime: async () => fakeRuntime(events),
-    onReady: () => { throw new Error('port in use'); },
+    dumpDir: tmpdir(),
+    log,
+    createRuntime: async () => fakeRuntime(events),
+    onReady: () => {
+      throw new Error('port in use');
+    },
   });
   await tick();
   process.emit('SIGTERM');
@@ -65,17 +82,31 @@ test('each reload is framed by onReloading and onReloadDone (sd_notify RELOADING
   const reload = rt.reload.bind(rt);
   rt.reload = async () => (refuse ? { ok: false, message: 'bad file' } : reload());
   const done = runDaemon({
-    dumpDir: tmpdir(), log, createRuntime: async () => rt,
-    onReady: (c) => { ctl = c; },
+    dumpDir: tmpdir(),
+    log,
+    createRuntime: async () => rt,
+    onReady: (c) => {
+      ctl = c;
+    },
     onReloading: () => events.push('reloading'),
-    onReloaded: () => { events.push('reloaded hook'); },
+    onReloaded: () => {
+      events.push('reloaded hook');
+    },
     onReloadDone: (ok) => events.push(`done ${ok}`),
   });
   await tick();
   await ctl!.reload();
   refuse = true;
   assert.equal((await ctl!.reload()).ok, false);
-  assert.deepEqual(events.slice(1), ['reloading', 'reload 1 begin', 'reload 1 end', 'reloaded hook', 'done true', 'reloading', 'done false']);
+  assert.deepEqual(events.slice(1), [
+    'reloading',
+    'reload 1 begin',
+    'reload 1 end',
+    'reloaded hook',
+    'done true',
+    'reloading',
+    'done false',
+  ]);
   process.emit('SIGTERM');
   assert.equal(await done, 0);
 });

@@ -5,9 +5,21 @@ import { VrrpInstance, type Action, type InstanceParams } from '../../../src/vrr
 import { masterDownUs } from '../../../src/vrrp/timers.js';
 
 const P: InstanceParams = {
-  name: 'VI_1', vrid: 33, version: 2, family: 4, priority: 150, initialState: 'BACKUP', advertIntervalCs: 100,
-  preempt: true, preemptDelayUs: 0, downTimerAdverts: 3, myAddress: '192.0.2.5', lowerPrioNoAdvert: false,
-  higherPrioSendAdvert: false, garpMasterDelayUs: 0, garpMasterRefreshUs: 0,
+  name: 'VI_1',
+  vrid: 33,
+  version: 2,
+  family: 4,
+  priority: 150,
+  initialState: 'BACKUP',
+  advertIntervalCs: 100,
+  preempt: true,
+  preemptDelayUs: 0,
+  downTimerAdverts: 3,
+  myAddress: '192.0.2.5',
+  lowerPrioNoAdvert: false,
+  higherPrioSendAdvert: false,
+  garpMasterDelayUs: 0,
+  garpMasterRefreshUs: 0,
 };
 
 function master(): { i: VrrpInstance; at: number } {
@@ -23,7 +35,10 @@ test('a MASTER hands over: priority-0 advert, VIPs removed, BACKUP with a full d
   const { i, at } = master();
   const out = i.step(at + 10, { type: 'handover', text: 'requested through the API' });
   const kinds = out.map((a) => a.type);
-  assert.deepEqual(out.filter((a): a is Extract<Action, { type: 'sendAdvert' }> => a.type === 'sendAdvert').map((a) => a.priority), [0]);
+  assert.deepEqual(
+    out.filter((a): a is Extract<Action, { type: 'sendAdvert' }> => a.type === 'sendAdvert').map((a) => a.priority),
+    [0],
+  );
   assert.ok(kinds.indexOf('sendAdvert') < kinds.indexOf('removeVips'));
   const t = out.find((a): a is Extract<Action, { type: 'transition' }> => a.type === 'transition')!;
   assert.deepEqual([t.from, t.to, t.reason.kind], ['MASTER', 'BACKUP', 'handover']);

@@ -5,11 +5,18 @@ import { sampleStatus } from './status-fixture.js';
 
 /** The value of one sample in Prometheus text, found by name and exact label set. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const got = (m[2] ?? '').split(/,(?=[a-z_]+=")/).filter(Boolean).sort().join(',');
+    const got = (m[2] ?? '')
+      .split(/,(?=[a-z_]+=")/)
+      .filter(Boolean)
+      .sort()
+      .join(',');
     if (got === want) return Number(m[3]);
   }
   return undefined;
@@ -21,7 +28,10 @@ test('keepalived_exporter names and labels: state per VIP, counters per instance
   const inst = { iname: 'VI_1', intf: 'eth1', vrid: '33' };
   assert.equal(sample(t, 'keepalived_up'), 1);
   assert.equal(sample(t, 'keepalived_vrrp_state', { ...inst, ip_address: '192.0.2.100' }), 2);
-  assert.equal(sample(t, 'keepalived_vrrp_state', { iname: 'VI_6', intf: 'eth1', vrid: '34', ip_address: '2001:db8::100' }), 3);
+  assert.equal(
+    sample(t, 'keepalived_vrrp_state', { iname: 'VI_6', intf: 'eth1', vrid: '34', ip_address: '2001:db8::100' }),
+    3,
+  );
   assert.equal(sample(t, 'keepalived_advertisements_received_total', inst), 570);
   assert.equal(sample(t, 'keepalived_advertisements_sent_total', inst), 30);
   assert.equal(sample(t, 'keepalived_become_master_total', inst), 1);
@@ -38,8 +48,14 @@ test('keepalived_exporter names and labels: state per VIP, counters per instance
 test('floatd metrics: drops by reason, transitions by reason, trackers, cloud, notify', async () => {
   const m = createMetrics(() => sampleStatus(), { processMetrics: false });
   const t = await m.render();
-  assert.equal(sample(t, 'floatd_adverts_dropped_total', { iname: 'VI_1', intf: 'eth1', vrid: '33', reason: 'ip_ttl_err' }), 2);
-  assert.equal(sample(t, 'floatd_transitions_total', { iname: 'VI_1', kind: 'INSTANCE', to: 'MASTER', reason: 'priority_zero' }), 1);
+  assert.equal(
+    sample(t, 'floatd_adverts_dropped_total', { iname: 'VI_1', intf: 'eth1', vrid: '33', reason: 'ip_ttl_err' }),
+    2,
+  );
+  assert.equal(
+    sample(t, 'floatd_transitions_total', { iname: 'VI_1', kind: 'INSTANCE', to: 'MASTER', reason: 'priority_zero' }),
+    1,
+  );
   assert.equal(sample(t, 'floatd_vrrp_instance_state', { iname: 'VI_6', state: 'FAULT' }), 1);
   assert.equal(sample(t, 'floatd_vrrp_instance_state', { iname: 'VI_6', state: 'MASTER' }), 0);
   assert.equal(sample(t, 'floatd_vrrp_priority', { iname: 'VI_6', intf: 'eth1', vrid: '34', kind: 'effective' }), 90);
@@ -60,13 +76,32 @@ test('floatd metrics: drops by reason, transitions by reason, trackers, cloud, n
 test('each scrape reads one fresh snapshot; samples of vanished instances go away; process metrics on by default', async () => {
   let calls = 0;
   let st = sampleStatus();
-  const m = createMetrics(() => { calls++; return st; });
+  const m = createMetrics(() => {
+    calls++;
+    return st;
+  });
   const first = await m.render();
   assert.equal(calls, 1);
   assert.match(first, /^process_cpu_user_seconds_total /m);
-  st = { ...st, instances: st.instances.filter((i) => i.name === 'VI_1'), transitions: [], transitionCounts: [{ instance: 'VI_1', kind: 'INSTANCE', to: 'MASTER', reasonKind: 'priority_zero', count: 7 }] };
+  st = {
+    ...st,
+    instances: st.instances.filter((i) => i.name === 'VI_1'),
+    transitions: [],
+    transitionCounts: [{ instance: 'VI_1', kind: 'INSTANCE', to: 'MASTER', reasonKind: 'priority_zero', count: 7 }],
+  };
   const second = await m.render();
   assert.equal(calls, 2);
-  assert.equal(sample(second, 'keepalived_vrrp_state', { iname: 'VI_6', intf: 'eth1', vrid: '34', ip_address: '2001:db8::100' }), undefined);
-  assert.equal(sample(second, 'floatd_transitions_total', { iname: 'VI_1', kind: 'INSTANCE', to: 'MASTER', reason: 'priority_zero' }), 7);
+  assert.equal(
+    sample(second, 'keepalived_vrrp_state', { iname: 'VI_6', intf: 'eth1', vrid: '34', ip_address: '2001:db8::100' }),
+    undefined,
+  );
+  assert.equal(
+    sample(second, 'floatd_transitions_total', {
+      iname: 'VI_1',
+      kind: 'INSTANCE',
+      to: 'MASTER',
+      reason: 'priority_zero',
+    }),
+    7,
+  );
 });

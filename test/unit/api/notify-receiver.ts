@@ -42,10 +42,13 @@ export async function notifyReceiver(path: string, idleS = 60): Promise<NotifyRe
       for (;;) {
         const m = messages.find(match);
         if (m !== undefined) return m;
-        if (Date.now() - t0 > ms) throw new Error(`no matching sd_notify message in ${ms} ms; got: ${JSON.stringify(messages)}`);
+        if (Date.now() - t0 > ms)
+          throw new Error(`no matching sd_notify message in ${ms} ms; got: ${JSON.stringify(messages)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    close() { py.kill(); },
+    close() {
+      py.kill();
+    },
   };
 }

@@ -10,7 +10,11 @@ import { sampleStatus } from './status-fixture.js';
 import { hasPython, notifyReceiver } from './notify-receiver.js';
 
 const log = createLogger({ level: 'silent' });
-const skip = !nativeAvailable() ? 'native addon not built (scripts/build.sh)' : !hasPython ? 'python3 (the test receiver) is missing' : false;
+const skip = !nativeAvailable()
+  ? 'native addon not built (scripts/build.sh)'
+  : !hasPython
+    ? 'python3 (the test receiver) is missing'
+    : false;
 
 /** Starts a receiver, runs `drive`, and returns every datagram up to STOPPING=1. */
 async function receive(path: string, drive: () => Promise<void>): Promise<string[]> {
@@ -30,7 +34,11 @@ test('READY with STATUS, WATCHDOG at half WATCHDOG_USEC, STATUS on a state chang
     const path = join(dir, 'notify');
     let state = 'VI_1 BACKUP (prio 100)';
     const msgs = await receive(path, async () => {
-      const env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: path, WATCHDOG_USEC: '200000', WATCHDOG_PID: String(process.pid) };
+      const env: NodeJS.ProcessEnv = {
+        NOTIFY_SOCKET: path,
+        WATCHDOG_USEC: '200000',
+        WATCHDOG_PID: String(process.pid),
+      };
       const sd = new SdNotify({ log, env });
       assert.equal(sd.watchdogIntervalMs, 100);
       assert.equal(env.NOTIFY_SOCKET, undefined, 'children must not inherit NOTIFY_SOCKET');
@@ -67,7 +75,11 @@ test('without NOTIFY_SOCKET nothing is sent; WATCHDOG_PID for another process me
   off.stopping();
   assert.equal(off.enabled, false);
   assert.deepEqual(sent, []);
-  const other = new SdNotify({ log, env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' }, send: () => {} });
+  const other = new SdNotify({
+    log,
+    env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' },
+    send: () => {},
+  });
   assert.equal(other.watchdogIntervalMs, undefined);
 });
 
@@ -78,7 +90,13 @@ test('statusLine names each instance with its state and priority', () => {
 
 test('a reload sends RELOADING=1 with MONOTONIC_USEC (CLOCK_MONOTONIC µs), then READY=1 with the status', () => {
   const sent: string[] = [];
-  const sd = new SdNotify({ log, env: { NOTIFY_SOCKET: '/run/systemd/notify' }, send: (_p, d) => { sent.push(d.toString()); } });
+  const sd = new SdNotify({
+    log,
+    env: { NOTIFY_SOCKET: '/run/systemd/notify' },
+    send: (_p, d) => {
+      sent.push(d.toString());
+    },
+  });
   const before = process.hrtime.bigint() / 1000n;
   sd.reloading();
   const after = process.hrtime.bigint() / 1000n;
@@ -91,6 +109,13 @@ test('a reload sends RELOADING=1 with MONOTONIC_USEC (CLOCK_MONOTONIC µs), then
   assert.deepEqual(sent[1]!.split('\n'), ['READY=1', 'STATUS=VI_1 MASTER (prio 200)']);
   // The value is injectable (tests, and where the monotonic source differs).
   const fixed: string[] = [];
-  new SdNotify({ log, env: { NOTIFY_SOCKET: '/x' }, send: (_p, d) => { fixed.push(d.toString()); }, monotonicUs: () => 42n }).reloading();
+  new SdNotify({
+    log,
+    env: { NOTIFY_SOCKET: '/x' },
+    send: (_p, d) => {
+      fixed.push(d.toString());
+    },
+    monotonicUs: () => 42n,
+  }).reloading();
   assert.match(fixed[0]!, /^RELOADING=1\nMONOTONIC_USEC=42\n/);
 });

@@ -32,10 +32,20 @@ test('reload: a rotated API token replaces the old one; a new socket path is reo
   writeFileSync(tokenFile, first, { mode: 0o600 });
   let api: ApiConfig = { enabled: true, listen: [], socket: join(dir, 'a.sock'), tokenFile, dashboard: false };
   let reloads = 0;
-  const services = daemonServices(api, log, async () => ({ api } as unknown as FloatdConfig));
+  const services = daemonServices(api, log, async () => ({ api }) as unknown as FloatdConfig);
   const ctl = {
-    runtime: { status: () => sampleStatus(), start: async () => {}, stop: async () => {}, reload: async () => ({ ok: true, message: '' }), dataDump: () => '', statsDump: () => '' },
-    reload: async () => { reloads++; return { ok: true, message: 'reloaded' }; },
+    runtime: {
+      status: () => sampleStatus(),
+      start: async () => {},
+      stop: async () => {},
+      reload: async () => ({ ok: true, message: '' }),
+      dataDump: () => '',
+      statsDump: () => '',
+    },
+    reload: async () => {
+      reloads++;
+      return { ok: true, message: 'reloaded' };
+    },
   } as unknown as DaemonControl;
   try {
     await services.onReady(ctl);

@@ -17,21 +17,50 @@ const TOKEN = 'offhost-token-0123456789';
 
 function get(to: { port: number } | { socketPath: string }, path: string, token?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ ...('port' in to ? { host: '127.0.0.1', port: to.port } : to), path, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const req = request(
+      {
+        ...('port' in to ? { host: '127.0.0.1', port: to.port } : to),
+        path,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-async function serve(token: string | undefined, fn: (ports: { off: number; loop: number; socket: string }) => Promise<void>): Promise<void> {
+async function serve(
+  token: string | undefined,
+  fn: (ports: { off: number; loop: number; socket: string }) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-offhost-'));
   const socket = join(dir, 'floatd.sock');
   const srv = new ApiServer({
-    config: { enabled: true, listen: [{ host: '0.0.0.0', port: 0 }, { host: '127.0.0.1', port: 0 }], socket, dashboard: true },
-    provider: { status: () => sampleStatus() }, log: createLogger({ level: 'silent' }), token, processMetrics: false,
+    config: {
+      enabled: true,
+      listen: [
+        { host: '0.0.0.0', port: 0 },
+        { host: '127.0.0.1', port: 0 },
+      ],
+      socket,
+      dashboard: true,
+    },
+    provider: { status: () => sampleStatus() },
+    log: createLogger({ level: 'silent' }),
+    token,
+    processMetrics: false,
   });
   const l = await srv.start();
-  try { await fn({ off: l.tcp[0]!.port, loop: l.tcp[1]!.port, socket }); } finally { await srv.close(); rmSync(dir, { recursive: true, force: true }); }
+  try {
+    await fn({ off: l.tcp[0]!.port, loop: l.tcp[1]!.port, socket });
+  } finally {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('off-host: reads need the token (401 without, 200 with); /healthz open; loopback and socket unchanged', async () => {
@@ -43,7 +72,11 @@ test('off-host: reads need the token (401 without, 200 with); /healthz open; loo
     assert.equal(await get({ port: off }, '/api/v1/status', TOKEN), 200);
     assert.equal(await get({ port: off }, '/metrics', TOKEN), 200);
     assert.equal(await get({ port: off }, '/healthz'), 200);
-    assert.equal(await get({ port: off }, '/'), 200, 'the dashboard page (no data in it) loads; its polls need the token');
+    assert.equal(
+      await get({ port: off }, '/'),
+      200,
+      'the dashboard page (no data in it) loads; its polls need the token',
+    );
     assert.equal(await get({ port: loop }, '/api/v1/status'), 200, 'loopback reads stay open');
     assert.equal(await get({ socketPath: socket }, '/api/v1/status'), 200, 'socket reads stay open (0660)');
   });

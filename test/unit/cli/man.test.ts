@@ -15,7 +15,10 @@ const MAIN = join(REPO_ROOT, 'dist/src/cli/main.js');
 const skip = spawnSync('man', ['--version']).status === 0 ? false : 'man (man-db) missing';
 
 function render(page: string): string {
-  const r = spawnSync('man', ['--warnings', '-l', page], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8', MANWIDTH: '100', MAN_KEEP_FORMATTING: '' } });
+  const r = spawnSync('man', ['--warnings', '-l', page], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C.UTF-8', MANWIDTH: '100', MAN_KEEP_FORMATTING: '' },
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr.trim(), '', `groff warnings in ${page}`);
   return r.stdout.replace(/.\x08/g, '');
@@ -35,7 +38,16 @@ test('floatd(8): renders cleanly; names every command, keepalived option and sig
   assert.match(text, /CAP_NET_RAW/);
 });
 
-test('floatd-keepalived.conf(5): renders cleanly; names floatd\'s additions', { skip }, () => {
+test("floatd-keepalived.conf(5): renders cleanly; names floatd's additions", { skip }, () => {
   const text = render(MAN5);
-  for (const k of ['floating_ip', 'floatd_api', 'notify_webhook', 'floatd_quorum', 'http_get', 'tcp_connect', 'token_file']) assert.ok(text.includes(k), k);
+  for (const k of [
+    'floating_ip',
+    'floatd_api',
+    'notify_webhook',
+    'floatd_quorum',
+    'http_get',
+    'tcp_connect',
+    'token_file',
+  ])
+    assert.ok(text.includes(k), k);
 });

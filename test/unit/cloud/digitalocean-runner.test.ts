@@ -17,13 +17,37 @@ import { TOKEN } from './provider-contract.js';
 
 const IP = '203.0.113.10';
 
-function runner(emu: DigitalOceanEmulator, node: string, options: Record<string, string> = {}, lines?: string[]): FloatingIpRunner {
+function runner(
+  emu: DigitalOceanEmulator,
+  node: string,
+  options: Record<string, string> = {},
+  lines?: string[],
+): FloatingIpRunner {
   const cfg: FloatingIpConfig = {
-    name: 'web', provider: 'digitalocean', address: IP, tokenEnv: 'T', apiUrl: emu.apiUrl, metadataUrl: emu.metadataUrl(node),
-    options: { poll_interval: '0.05', timeout: '1', backoff_base: '0.05', backoff_max: '2', reconcile_interval: '60', ...options },
+    name: 'web',
+    provider: 'digitalocean',
+    address: IP,
+    tokenEnv: 'T',
+    apiUrl: emu.apiUrl,
+    metadataUrl: emu.metadataUrl(node),
+    options: {
+      poll_interval: '0.05',
+      timeout: '1',
+      backoff_base: '0.05',
+      backoff_max: '2',
+      reconcile_interval: '60',
+      ...options,
+    },
     pos: { file: 'test', line: 1, col: 1 },
   };
-  const log = pino({ level: 'info' }, { write: (l: string) => { lines?.push(l); } });
+  const log = pino(
+    { level: 'info' },
+    {
+      write: (l: string) => {
+        lines?.push(l);
+      },
+    },
+  );
   return new FloatingIpRunner(cfg, { log, clock: realClock, factories: providers, env: { T: TOKEN } });
 }
 
@@ -37,7 +61,12 @@ async function until(what: string, cond: () => boolean, limitMs: number): Promis
 }
 
 test('item 20: a token without droplet:read — said clearly, no assign, no retry storm', async () => {
-  const emu = await startDigitalOceanEmulator({ token: TOKEN, droplets: [{ id: 101 }, { id: 102 }], reservedIps: [{ ip: IP, dropletId: 101 }], scopes: ['reserved_ip:read', 'reserved_ip:update'] });
+  const emu = await startDigitalOceanEmulator({
+    token: TOKEN,
+    droplets: [{ id: 101 }, { id: 102 }],
+    reservedIps: [{ ip: IP, dropletId: 101 }],
+    scopes: ['reserved_ip:read', 'reserved_ip:update'],
+  });
   const r = runner(emu, '102');
   try {
     r.setDesire('hold', 'test');
@@ -54,14 +83,19 @@ test('item 20: a token without droplet:read — said clearly, no assign, no retr
   }
 });
 
-test('item 21: the old MASTER\'s in-flight assign (an 1.5 s action) is waited for, not fought; the new MASTER ends up holding it', async () => {
-  const emu = await startDigitalOceanEmulator({ token: TOKEN, actionDelayMs: 1500, droplets: [{ id: 101 }, { id: 102 }], reservedIps: [{ ip: IP, dropletId: null }] });
+test("item 21: the old MASTER's in-flight assign (an 1.5 s action) is waited for, not fought; the new MASTER ends up holding it", async () => {
+  const emu = await startDigitalOceanEmulator({
+    token: TOKEN,
+    actionDelayMs: 1500,
+    droplets: [{ id: 101 }, { id: 102 }],
+    reservedIps: [{ ip: IP, dropletId: null }],
+  });
   const lines: string[] = [];
   const a = runner(emu, '101');
   const b = runner(emu, '102', {}, lines);
   try {
     a.setDesire('hold', 'old MASTER');
-    await until('a\'s assign is pending', () => emu.snapshot().log.some((l) => l.method === 'POST'), 2000);
+    await until("a's assign is pending", () => emu.snapshot().log.some((l) => l.method === 'POST'), 2000);
     a.setDesire('release', 'preempted');
     const t0 = Date.now();
     b.setDesire('hold', 'preempt');
@@ -84,7 +118,12 @@ test('item 21: the old MASTER\'s in-flight assign (an 1.5 s action) is waited fo
 });
 
 test('item 21: a late landing after the hold is corrected by the early re-read (5 s, not the reconcile interval)', async () => {
-  const emu = await startDigitalOceanEmulator({ token: TOKEN, actionDelayMs: 300, droplets: [{ id: 101 }, { id: 102 }], reservedIps: [{ ip: IP, dropletId: 101 }] });
+  const emu = await startDigitalOceanEmulator({
+    token: TOKEN,
+    actionDelayMs: 300,
+    droplets: [{ id: 101 }, { id: 102 }],
+    reservedIps: [{ ip: IP, dropletId: 101 }],
+  });
   const b = runner(emu, '102');
   try {
     emu.dropletEvent(102, 400); // "422 Droplet already has a pending event": busy, waited for
@@ -99,7 +138,12 @@ test('item 21: a late landing after the hold is corrected by the early re-read (
 });
 
 test('item 23: a failover that spent its budget reports its convergence time from its start, not from the last retry', async () => {
-  const emu = await startDigitalOceanEmulator({ token: TOKEN, actionDelayMs: 50, droplets: [{ id: 101 }, { id: 102 }], reservedIps: [{ ip: IP, dropletId: 101 }] });
+  const emu = await startDigitalOceanEmulator({
+    token: TOKEN,
+    actionDelayMs: 50,
+    droplets: [{ id: 101 }, { id: 102 }],
+    reservedIps: [{ ip: IP, dropletId: 101 }],
+  });
   const b = runner(emu, '102', { max_calls: '4', reconcile_interval: '1', backoff_max: '0.1' });
   try {
     emu.faults.add({ kind: 'status', status: 500, times: 4, match: /^GET \/v2/ });

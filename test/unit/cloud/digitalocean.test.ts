@@ -3,30 +3,58 @@ import assert from 'node:assert/strict';
 import { digitalocean } from '../../../src/cloud/providers/digitalocean.js';
 import { closeServer, listen } from '../../emulators/kit.js';
 import { startDigitalOceanEmulator, type DigitalOceanEmulator } from '../../emulators/digitalocean.js';
-import { TOKEN, answered, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import {
+  TOKEN,
+  answered,
+  driverFor,
+  providerContract,
+  rejectsKind,
+  type ContractFixture,
+} from './provider-contract.js';
 
 const IP = '203.0.113.10';
-const start = (actionDelayMs: number, extra: Partial<Parameters<typeof startDigitalOceanEmulator>[0]> = {}): Promise<DigitalOceanEmulator> =>
+const start = (
+  actionDelayMs: number,
+  extra: Partial<Parameters<typeof startDigitalOceanEmulator>[0]> = {},
+): Promise<DigitalOceanEmulator> =>
   startDigitalOceanEmulator({
-    token: TOKEN, actionDelayMs,
+    token: TOKEN,
+    actionDelayMs,
     droplets: [{ id: 101 }, { id: 102 }, { id: 103, region: 'ams3' }],
-    reservedIps: [{ ip: IP, dropletId: 101 }, { ip: '203.0.113.11', dropletId: null }, { ip: '2001:db8::10', dropletId: 101 }, { ip: '203.0.113.12', dropletId: null, byoip: true }],
+    reservedIps: [
+      { ip: IP, dropletId: 101 },
+      { ip: '203.0.113.11', dropletId: null },
+      { ip: '2001:db8::10', dropletId: 101 },
+      { ip: '203.0.113.12', dropletId: null, byoip: true },
+    ],
     ...extra,
   });
 
 const fixture: ContractFixture = {
-  provider: 'digitalocean', factory: digitalocean, address: IP, emuAddress: IP, nodes: ['101', '102'],
-  start: (o) => start(o.actionDelayMs), async: true,
-  holderPath: /^GET \/v2\/reserved_ips\/203/, assignPath: /^POST \/v2\/reserved_ips\/.*\/actions$/,
+  provider: 'digitalocean',
+  factory: digitalocean,
+  address: IP,
+  emuAddress: IP,
+  nodes: ['101', '102'],
+  start: (o) => start(o.actionDelayMs),
+  async: true,
+  holderPath: /^GET \/v2\/reserved_ips\/203/,
+  assignPath: /^POST \/v2\/reserved_ips\/.*\/actions$/,
   pollPath: /^GET .*actions/,
 };
 providerContract(fixture);
 
 let emu: DigitalOceanEmulator | undefined;
-after(async () => { await emu?.close(); });
-const fresh = async (delay = 100): Promise<DigitalOceanEmulator> => { await emu?.close(); emu = await start(delay); return emu; };
+after(async () => {
+  await emu?.close();
+});
+const fresh = async (delay = 100): Promise<DigitalOceanEmulator> => {
+  await emu?.close();
+  emu = await start(delay);
+  return emu;
+};
 
-test('digitalocean: assign is one POST with droplet_id as a number, then polls of the action in the IP\'s own collection', async () => {
+test("digitalocean: assign is one POST with droplet_id as a number, then polls of the action in the IP's own collection", async () => {
   const e = await fresh(120);
   const { p, calls } = driverFor(fixture, e, '102');
   await p.assign('102');
@@ -41,7 +69,8 @@ test('digitalocean: assign is one POST with droplet_id as a number, then polls o
 
 test('digitalocean: metadata reserved_ip/ipv4/active flips when the action completes, not before', async () => {
   const e = await fresh(200);
-  const get = async (id: number, path: string): Promise<Response> => fetch(e.metadataUrl(id) + path, { redirect: 'manual' });
+  const get = async (id: number, path: string): Promise<Response> =>
+    fetch(e.metadataUrl(id) + path, { redirect: 'manual' });
   const active = async (id: number): Promise<string> => (await get(id, '/metadata/v1/reserved_ip/ipv4/active')).text();
   assert.equal(await active(101), 'true');
   assert.equal(await active(102), 'false');
@@ -54,13 +83,19 @@ test('digitalocean: metadata reserved_ip/ipv4/active flips when the action compl
   assert.equal(await active(101), 'false');
   assert.equal(await active(102), 'true');
   assert.equal((await get(101, '/metadata/v1/reserved_ip/ipv4/ip_address')).status, 404);
-  const doc = (await (await get(102, '/metadata/v1.json')).json()) as { droplet_id: number; reserved_ip: { ipv4: { active: boolean; ip_address: string } } };
+  const doc = (await (await get(102, '/metadata/v1.json')).json()) as {
+    droplet_id: number;
+    reserved_ip: { ipv4: { active: boolean; ip_address: string } };
+  };
   assert.deepEqual([doc.droplet_id, doc.reserved_ip.ipv4.active, doc.reserved_ip.ipv4.ip_address], [102, true, IP]);
   // DO's index rules: a directory without its slash is a 301, with it a listing.
   const redirect = await get(102, '/metadata/v1/reserved_ip');
   assert.equal(redirect.status, 301);
   assert.equal(redirect.headers.get('location'), '/metadata/v1/reserved_ip/');
-  assert.deepEqual((await (await get(102, '/metadata/v1/reserved_ip/ipv4/')).text()).split('\n'), ['active', 'ip_address']);
+  assert.deepEqual((await (await get(102, '/metadata/v1/reserved_ip/ipv4/')).text()).split('\n'), [
+    'active',
+    'ip_address',
+  ]);
 });
 
 test('digitalocean: the emulator locks the IP while an action runs and shows it', async () => {
@@ -72,21 +107,26 @@ test('digitalocean: the emulator locks the IP while an action runs and shows it'
   const j = (await res.json()) as { reserved_ip: { locked: boolean; droplet: { id: number } } };
   assert.equal(j.reserved_ip.locked, true);
   assert.equal(j.reserved_ip.droplet.id, 101);
-  assert.ok(res.headers.get('ratelimit-limit') && res.headers.get('ratelimit-remaining') && res.headers.get('ratelimit-reset'));
+  assert.ok(
+    res.headers.get('ratelimit-limit') && res.headers.get('ratelimit-remaining') && res.headers.get('ratelimit-reset'),
+  );
   await moving;
 });
 
-test('digitalocean: the busy error carries DO\'s own words', async () => {
+test("digitalocean: the busy error carries DO's own words", async () => {
   const e = await fresh(200);
   const moving = driverFor(fixture, e, '102').p.assign('102');
   await answered(e, fixture.assignPath);
   const err = await rejectsKind(driverFor(fixture, e, '101').p.assign('101'), 'busy');
-  assert.match(err.message, /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved IP already has a pending event\.$/);
+  assert.match(
+    err.message,
+    /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved IP already has a pending event\.$/,
+  );
   assert.equal(err.retryable, true);
   await moving;
 });
 
-test('digitalocean: refusals that are not busy are \'invalid\' (other region, droplet already holding one, unknown droplet)', async () => {
+test("digitalocean: refusals that are not busy are 'invalid' (other region, droplet already holding one, unknown droplet)", async () => {
   const e = await fresh(50);
   e.setHolder('203.0.113.11', 102);
   const { p } = driverFor(fixture, e, '102');
@@ -106,7 +146,9 @@ test('digitalocean: an address the account does not have is not_found', async ()
 
 test('digitalocean: the legacy floating_ips path and an api_url ending in /v2 work the same', async () => {
   const e = await fresh(60);
-  const { p, calls } = driverFor({ ...fixture, options: { mode: 'floating_ips' } }, e, '102', { apiUrl: `${e.apiUrl}/v2/` });
+  const { p, calls } = driverFor({ ...fixture, options: { mode: 'floating_ips' } }, e, '102', {
+    apiUrl: `${e.apiUrl}/v2/`,
+  });
   assert.equal(await p.holder(), '101');
   await p.assign('102');
   assert.equal(await p.holder(), '102');
@@ -125,7 +167,9 @@ test('digitalocean: reserved IPv6 needs the address on an interface and moves th
 });
 
 test('digitalocean: metadata that is not a droplet id, or an address that is not an IP, is refused as invalid', async () => {
-  const { server, url } = await listen((_req, res) => { res.end('i-0abc'); });
+  const { server, url } = await listen((_req, res) => {
+    res.end('i-0abc');
+  });
   try {
     const p = digitalocean({ address: IP, token: TOKEN, metadataUrl: url, timeoutMs: 1000, options: {} });
     const err = await rejectsKind(p.whoAmI(), 'invalid');
@@ -137,14 +181,17 @@ test('digitalocean: metadata that is not a droplet id, or an address that is not
   await rejectsKind(p2.holder(), 'invalid');
 });
 
-test('digitalocean: the burst limit\'s 429 says retry-after; the hourly limit\'s only ratelimit-reset, which the driver uses', async () => {
+test("digitalocean: the burst limit's 429 says retry-after; the hourly limit's only ratelimit-reset, which the driver uses", async () => {
   await emu?.close();
   emu = await start(50, { burstLimit: { limit: 2, windowMs: 60_000 } });
   const { p } = driverFor(fixture, emu, '102');
   await p.holder();
   await p.holder();
   const burst = await rejectsKind(p.holder(), 'rate_limited');
-  assert.ok(burst.retryAfterMs !== undefined && burst.retryAfterMs >= 59_000 && burst.retryAfterMs <= 60_000, `burst ${burst.retryAfterMs}`);
+  assert.ok(
+    burst.retryAfterMs !== undefined && burst.retryAfterMs >= 59_000 && burst.retryAfterMs <= 60_000,
+    `burst ${burst.retryAfterMs}`,
+  );
   await emu.close();
   emu = await start(50, { rateLimit: { limit: 1, windowMs: 3_600_000 } });
   const { p: p2 } = driverFor(fixture, emu, '102');
@@ -155,14 +202,20 @@ test('digitalocean: the burst limit\'s 429 says retry-after; the hourly limit\'s
   assert.equal(res.headers.get('ratelimit-limit'), '1');
   assert.equal(res.headers.get('ratelimit-remaining'), '0');
   const hourly = await rejectsKind(p2.holder(), 'rate_limited');
-  assert.ok(hourly.retryAfterMs !== undefined && hourly.retryAfterMs > 3_500_000 && hourly.retryAfterMs <= 3_601_000, `hourly ${hourly.retryAfterMs}`);
+  assert.ok(
+    hourly.retryAfterMs !== undefined && hourly.retryAfterMs > 3_500_000 && hourly.retryAfterMs <= 3_601_000,
+    `hourly ${hourly.retryAfterMs}`,
+  );
 });
 
-test('digitalocean: DO\'s 422 for assigning a droplet the IP it already has counts as done (one look at the holder)', async () => {
+test("digitalocean: DO's 422 for assigning a droplet the IP it already has counts as done (one look at the holder)", async () => {
   const e = await fresh(50);
   const { p, calls } = driverFor(fixture, e, '101');
   await p.assign('101');
-  assert.deepEqual(calls.map((c) => `${c.method} ${c.status}`), ['POST 422', 'GET 200']);
+  assert.deepEqual(
+    calls.map((c) => `${c.method} ${c.status}`),
+    ['POST 422', 'GET 200'],
+  );
   assert.equal(e.holder(IP), '101');
 });
 
@@ -181,6 +234,11 @@ test('digitalocean: a BYOIP address whose actions 404 is followed through the IP
   assert.equal(e.holder('203.0.113.12'), '102');
   const polls = calls.slice(1);
   assert.ok(polls.some((c) => c.status === 404 && /\/actions\/\d+$/.test(c.path)));
-  assert.deepEqual(polls.at(-1), { ...polls.at(-1)!, method: 'GET', path: '/v2/reserved_ips/203.0.113.12', status: 200 });
+  assert.deepEqual(polls.at(-1), {
+    ...polls.at(-1)!,
+    method: 'GET',
+    path: '/v2/reserved_ips/203.0.113.12',
+    status: 200,
+  });
   assert.ok(calls.length <= 1 + 2 * (Math.ceil(120 / 50) + 2), `${calls.length} calls`);
 });

@@ -12,22 +12,35 @@ import { realClock } from '../../../src/util/clock.js';
 import { CloudError } from '../../../src/cloud/types.js';
 import type { FloatingIpConfig } from '../../../src/config/model.js';
 import { startGcpEmulator, type GcpEmulator, type GcpEmulatorOptions } from '../../emulators/gcp.js';
-import { TOKEN, answered, driverFor, providerContract, rejectsKind, type ContractFixture } from './provider-contract.js';
+import {
+  TOKEN,
+  answered,
+  driverFor,
+  providerContract,
+  rejectsKind,
+  type ContractFixture,
+} from './provider-contract.js';
 
 const IP = '203.0.113.10/32';
 const [A, B, C] = ['web-a', 'web-b', 'web-c'];
 const OPTIONS = { project: 'floatd-test', zone: 'europe-west1-b' };
 const start = (actionDelayMs: number, extra: Partial<GcpEmulatorOptions> = {}): Promise<GcpEmulator> =>
   startGcpEmulator({
-    token: TOKEN, actionDelayMs,
+    token: TOKEN,
+    actionDelayMs,
     instances: [{ name: A }, { name: B }, { name: C, zone: 'europe-west1-c' }],
     aliases: [{ range: IP, instance: A }],
     ...extra,
   });
 
 const fixture: ContractFixture = {
-  provider: 'gcp', factory: gcp, address: IP, emuAddress: IP, nodes: [A, B],
-  start: (o) => start(o.actionDelayMs), async: true,
+  provider: 'gcp',
+  factory: gcp,
+  address: IP,
+  emuAddress: IP,
+  nodes: [A, B],
+  start: (o) => start(o.actionDelayMs),
+  async: true,
   holderPath: /^GET \/compute\/v1\/projects\/[^/]+\/(aggregated\/instances|zones\/[^/]+\/instances)/,
   assignPath: /^PATCH \/compute\/v1\/projects\/[^/]+\/zones\/[^/]+\/instances\/[^/]+\/updateNetworkInterface$/,
   pollPath: /^GET \/compute\/v1\/projects\/[^/]+\/zones\/[^/]+\/operations\//,
@@ -38,10 +51,18 @@ const fixture: ContractFixture = {
 providerContract(fixture);
 
 let emu: GcpEmulator | undefined;
-after(async () => { await emu?.close(); });
-const fresh = async (delay = 80, extra: Partial<GcpEmulatorOptions> = {}): Promise<GcpEmulator> => { await emu?.close(); emu = await start(delay, extra); return emu; };
-const short = (path: string): string => path.replace('/compute/v1/projects/floatd-test', '').replace(/operations\/[^/?]+/, 'operations/OP');
-const aliases = (e: GcpEmulator, name: string): string[] => e.state.instances.get(name)!.nics[0]!.aliasIpRanges.map((a) => a.ipCidrRange);
+after(async () => {
+  await emu?.close();
+});
+const fresh = async (delay = 80, extra: Partial<GcpEmulatorOptions> = {}): Promise<GcpEmulator> => {
+  await emu?.close();
+  emu = await start(delay, extra);
+  return emu;
+};
+const short = (path: string): string =>
+  path.replace('/compute/v1/projects/floatd-test', '').replace(/operations\/[^/?]+/, 'operations/OP');
+const aliases = (e: GcpEmulator, name: string): string[] =>
+  e.state.instances.get(name)!.nics[0]!.aliasIpRanges.map((a) => a.ipCidrRange);
 
 test('gcp: a move is GET self, GET holder, PATCH the holder without the range, wait DONE, PATCH self with it, wait DONE', async () => {
   const e = await fresh(100);
@@ -52,7 +73,9 @@ test('gcp: a move is GET self, GET holder, PATCH the holder without the range, w
   const fpB = e.state.instances.get(B)!.nics[0]!.fingerprint;
   calls.length = 0;
   await p.assign(B);
-  const seq = calls.map((c) => `${c.method} ${short(c.path)}`).filter((x, i, all) => !(x.includes('operations') && all[i - 1] === x));
+  const seq = calls
+    .map((c) => `${c.method} ${short(c.path)}`)
+    .filter((x, i, all) => !(x.includes('operations') && all[i - 1] === x));
   assert.deepEqual(seq, [
     `GET /zones/europe-west1-b/instances/${B}`,
     `GET /zones/europe-west1-b/instances/${A}`,
@@ -70,15 +93,27 @@ test('gcp: a move is GET self, GET holder, PATCH the holder without the range, w
   // The holder is remembered: verifying costs one GET.
   calls.length = 0;
   assert.equal(await p.holder(), B);
-  assert.deepEqual(calls.map((c) => short(c.path)), [`/zones/europe-west1-b/instances/${B}`]);
+  assert.deepEqual(
+    calls.map((c) => short(c.path)),
+    [`/zones/europe-west1-b/instances/${B}`],
+  );
   console.log(`# gcp: a move took ${seq.length} distinct steps`);
 });
 
 test('gcp: the VM that already has the range makes no PATCH; other alias ranges on the NICs are kept', async () => {
-  const e = await fresh(60, { aliases: [{ range: IP, instance: A }, { range: '203.0.113.64/28', instance: A }, { range: '203.0.113.20', instance: B }] });
+  const e = await fresh(60, {
+    aliases: [
+      { range: IP, instance: A },
+      { range: '203.0.113.64/28', instance: A },
+      { range: '203.0.113.20', instance: B },
+    ],
+  });
   const { p, calls } = driverFor(fixture, e, A);
   await p.assign(A);
-  assert.deepEqual(calls.map((c) => c.method), ['GET']);
+  assert.deepEqual(
+    calls.map((c) => c.method),
+    ['GET'],
+  );
   const { p: pb } = driverFor(fixture, e, B);
   await pb.assign(B);
   assert.deepEqual(aliases(e, A), ['203.0.113.64/28']);
@@ -92,12 +127,18 @@ test('gcp: a holder in another zone is found through the aggregated list and mov
   assert.equal(e.holder(IP), B);
   const paths = calls.map((c) => `${c.method} ${short(c.path)}`);
   assert.ok(paths.includes('GET /aggregated/instances?maxResults=500'), paths.join('\n'));
-  assert.ok(paths.includes(`PATCH /zones/europe-west1-c/instances/${C}/updateNetworkInterface?networkInterface=nic0`), paths.join('\n'));
+  assert.ok(
+    paths.includes(`PATCH /zones/europe-west1-c/instances/${C}/updateNetworkInterface?networkInterface=nic0`),
+    paths.join('\n'),
+  );
   assert.ok(paths.includes('GET /zones/europe-west1-c/operations/OP'), paths.join('\n'));
 });
 
 test('gcp: the holder is looked for through bounded pages of the aggregated list, then remembered', async () => {
-  const many = Array.from({ length: 1100 }, (_, i) => ({ name: `vm-${i}`, zone: i % 2 ? 'europe-west1-c' : 'europe-west1-d' }));
+  const many = Array.from({ length: 1100 }, (_, i) => ({
+    name: `vm-${i}`,
+    zone: i % 2 ? 'europe-west1-c' : 'europe-west1-d',
+  }));
   const e = await fresh(60, { instances: [...many, { name: A }, { name: B }], aliases: [{ range: IP, instance: A }] });
   const { p, calls } = driverFor(fixture, e, B);
   assert.equal(await p.holder(), A);
@@ -119,7 +160,10 @@ test('gcp: a stale fingerprint (412 conditionNotMet) is busy', async () => {
   e.state.instances.get(B)!.nics[0]!.fingerprint = 'c3RhbGUtZnA=';
   const err = await rejectsKind(moving, 'busy');
   assert.equal(err.status, 412);
-  assert.match(err.message, /^gcp PATCH \S+\/instances\/web-b\/updateNetworkInterface\?networkInterface=nic0 → 412 conditionNotMet: /);
+  assert.match(
+    err.message,
+    /^gcp PATCH \S+\/instances\/web-b\/updateNetworkInterface\?networkInterface=nic0 → 412 conditionNotMet: /,
+  );
   assert.equal(e.holder(IP), null, 'freed from web-a, not yet on web-b: the reconciler retries');
   await driverFor(fixture, e, B).p.assign(B);
   assert.equal(e.holder(IP), B);
@@ -145,18 +189,38 @@ test('gcp: the emulator refuses a range another VM holds (400, clear message) an
   const base = `${e.apiUrl}/compute/v1/projects/floatd-test/zones/europe-west1-b/instances`;
   const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const nicOf = async (name: string): Promise<{ fingerprint: string }> =>
-    ((await (await fetch(`${base}/${name}`, { headers: auth })).json()) as { networkInterfaces: { fingerprint: string }[] }).networkInterfaces[0]!;
-  const patch = async (name: string, body: unknown): Promise<{ status: number; json: { error?: { message: string; errors: { reason: string }[] }; status?: string } }> => {
-    const r = await fetch(`${base}/${name}/updateNetworkInterface?networkInterface=nic0`, { method: 'PATCH', headers: auth, body: JSON.stringify(body) });
+    (
+      (await (await fetch(`${base}/${name}`, { headers: auth })).json()) as {
+        networkInterfaces: { fingerprint: string }[];
+      }
+    ).networkInterfaces[0]!;
+  const patch = async (
+    name: string,
+    body: unknown,
+  ): Promise<{
+    status: number;
+    json: { error?: { message: string; errors: { reason: string }[] }; status?: string };
+  }> => {
+    const r = await fetch(`${base}/${name}/updateNetworkInterface?networkInterface=nic0`, {
+      method: 'PATCH',
+      headers: auth,
+      body: JSON.stringify(body),
+    });
     return { status: r.status, json: (await r.json()) as never };
   };
-  const taken = await patch(B, { aliasIpRanges: [{ ipCidrRange: '203.0.113.10' }], fingerprint: (await nicOf(B)).fingerprint });
+  const taken = await patch(B, {
+    aliasIpRanges: [{ ipCidrRange: '203.0.113.10' }],
+    fingerprint: (await nicOf(B)).fingerprint,
+  });
   assert.equal(taken.status, 400);
   assert.match(taken.json.error!.message, /already in use by instance 'web-a'/);
   const stale = await patch(B, { aliasIpRanges: [], fingerprint: 'bm90LWl0' });
   assert.equal(stale.status, 412);
   assert.equal(stale.json.error!.errors[0]!.reason, 'conditionNotMet');
-  const outside = await patch(B, { aliasIpRanges: [{ ipCidrRange: '192.0.2.7/32' }], fingerprint: (await nicOf(B)).fingerprint });
+  const outside = await patch(B, {
+    aliasIpRanges: [{ ipCidrRange: '192.0.2.7/32' }],
+    fingerprint: (await nicOf(B)).fingerprint,
+  });
   assert.match(outside.json.error!.message, /not within the primary range/);
   const first = await patch(A, { aliasIpRanges: [], fingerprint: (await nicOf(A)).fingerprint });
   assert.equal(first.status, 200);
@@ -174,7 +238,9 @@ test('gcp: alias_range names the subnet secondary range the address comes from',
   const { p } = driverFor({ ...fixture, address: '198.51.100.7', options: { ...OPTIONS, alias_range: 'vips' } }, e, B);
   assert.equal(await p.holder(), A);
   await p.assign(B);
-  assert.deepEqual(e.state.instances.get(B)!.nics[0]!.aliasIpRanges, [{ ipCidrRange: '198.51.100.7/32', subnetworkRangeName: 'vips' }]);
+  assert.deepEqual(e.state.instances.get(B)!.nics[0]!.aliasIpRanges, [
+    { ipCidrRange: '198.51.100.7/32', subnetworkRangeName: 'vips' },
+  ]);
   // Without it the range is looked for in the primary range and refused.
   e.setHolder('198.51.100.7', null);
   const err = await rejectsKind(driverFor({ ...fixture, address: '198.51.100.7' }, e, A).p.assign(A), 'invalid');
@@ -189,23 +255,41 @@ test('gcp: without project/zone options both come from the metadata server, once
   await p.assign(B);
   assert.equal(await p.holder(), B);
   const metaPaths = e.metadataFaults.log.slice(m0).map((x) => x.path);
-  assert.deepEqual(metaPaths.sort(), ['/computeMetadata/v1/instance/name', '/computeMetadata/v1/instance/zone', '/computeMetadata/v1/project/project-id']);
-  assert.ok(calls.every((c) => c.path.startsWith('/compute/v1/projects/floatd-test/') || c.path.startsWith('/computeMetadata/')));
+  assert.deepEqual(metaPaths.sort(), [
+    '/computeMetadata/v1/instance/name',
+    '/computeMetadata/v1/instance/zone',
+    '/computeMetadata/v1/project/project-id',
+  ]);
+  assert.ok(
+    calls.every(
+      (c) => c.path.startsWith('/compute/v1/projects/floatd-test/') || c.path.startsWith('/computeMetadata/'),
+    ),
+  );
 
   const bare = await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/name`);
   assert.equal(bare.status, 403);
-  const ok = await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/zone`, { headers: { 'Metadata-Flavor': 'Google' } });
+  const ok = await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/zone`, {
+    headers: { 'Metadata-Flavor': 'Google' },
+  });
   assert.equal(ok.headers.get('metadata-flavor'), 'Google');
   assert.equal(await ok.text(), 'projects/424242424242/zones/europe-west1-b');
-  const proxied = await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/name`, { headers: { 'Metadata-Flavor': 'Google', 'X-Forwarded-For': '192.0.2.1' } });
+  const proxied = await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/name`, {
+    headers: { 'Metadata-Flavor': 'Google', 'X-Forwarded-For': '192.0.2.1' },
+  });
   assert.equal(proxied.status, 403);
   // The guest agent reads the aliases from here: after the move web-b's NIC lists the range.
-  const nics = (await (await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/network-interfaces/?recursive=true`, { headers: { 'Metadata-Flavor': 'Google' } })).json()) as { ipAliases: string[] }[];
+  const nics = (await (
+    await fetch(`${e.metadataUrl(B)}/computeMetadata/v1/instance/network-interfaces/?recursive=true`, {
+      headers: { 'Metadata-Flavor': 'Google' },
+    })
+  ).json()) as { ipAliases: string[] }[];
   assert.deepEqual(nics[0]!.ipAliases, [IP]);
 });
 
 test('gcp: a server that is not a GCE metadata server (no Metadata-Flavor answer header) is refused', async () => {
-  const srv = createServer((_req, res) => { res.end('web-b'); });
+  const srv = createServer((_req, res) => {
+    res.end('web-b');
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   try {
     const port = (srv.address() as { port: number }).port;
@@ -244,13 +328,29 @@ test('gcp: with no token configured the service account token comes from the met
   assert.match(none.message, /no service account/);
 });
 
-test('gcp: Google\'s error reasons: 403 rate limit is rate_limited, 403 permission is auth, 429 without Retry-After waits 5 s', async () => {
-  const bodies: [number, string][] = [[403, 'rateLimitExceeded'], [403, 'userRateLimitExceeded'], [403, 'forbidden'], [403, 'quotaExceeded'], [400, 'resourceNotReady'], [409, 'alreadyExists'], [500, 'backendError']];
+test("gcp: Google's error reasons: 403 rate limit is rate_limited, 403 permission is auth, 429 without Retry-After waits 5 s", async () => {
+  const bodies: [number, string][] = [
+    [403, 'rateLimitExceeded'],
+    [403, 'userRateLimitExceeded'],
+    [403, 'forbidden'],
+    [403, 'quotaExceeded'],
+    [400, 'resourceNotReady'],
+    [409, 'alreadyExists'],
+    [500, 'backendError'],
+  ];
   let next: [number, string] = bodies[0]!;
   const srv = createServer((_req, res) => {
     const [status, reason] = next;
     res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: status, message: `said with ${reason}`, errors: [{ message: `said with ${reason}`, domain: 'global', reason }] } }));
+    res.end(
+      JSON.stringify({
+        error: {
+          code: status,
+          message: `said with ${reason}`,
+          errors: [{ message: `said with ${reason}`, domain: 'global', reason }],
+        },
+      }),
+    );
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   try {
@@ -259,15 +359,23 @@ test('gcp: Google\'s error reasons: 403 rate limit is rate_limited, 403 permissi
     const kinds: Record<string, string> = {};
     for (const b of bodies) {
       next = b;
-      const err = await p.holder().then(() => undefined, (x: unknown) => x as CloudError);
+      const err = await p.holder().then(
+        () => undefined,
+        (x: unknown) => x as CloudError,
+      );
       assert.ok(err instanceof CloudError);
       assert.match(err.message, new RegExp(`→ ${b[0]} ${b[1]}: said with ${b[1]}$`));
       kinds[b[1]] = err.kind;
       if (err.kind === 'rate_limited') assert.equal(err.retryAfterMs, 5000);
     }
     assert.deepEqual(kinds, {
-      rateLimitExceeded: 'rate_limited', userRateLimitExceeded: 'rate_limited', forbidden: 'auth', quotaExceeded: 'invalid',
-      resourceNotReady: 'busy', alreadyExists: 'busy', backendError: 'server',
+      rateLimitExceeded: 'rate_limited',
+      userRateLimitExceeded: 'rate_limited',
+      forbidden: 'auth',
+      quotaExceeded: 'invalid',
+      resourceNotReady: 'busy',
+      alreadyExists: 'busy',
+      backendError: 'server',
     });
   } finally {
     await new Promise<void>((r) => srv.close(() => r()));
@@ -285,7 +393,8 @@ test('gcp: an outage (5xx on every request) is server on every call; a failed PA
   const e = await fresh();
   const { p } = driverFor(fixture, e, B);
   e.faults.add({ kind: 'status', status: 503, times: 3 });
-  for (let i = 0; i < 3; i++) assert.equal((await rejectsKind(i === 2 ? p.assign(B) : p.holder(), 'server')).status, 503);
+  for (let i = 0; i < 3; i++)
+    assert.equal((await rejectsKind(i === 2 ? p.assign(B) : p.holder(), 'server')).status, 503);
   e.faults.add({ kind: 'status', status: 500, match: fixture.assignPath });
   await rejectsKind(p.assign(B), 'server');
   assert.equal(e.holder(IP), A);
@@ -303,7 +412,14 @@ test('gcp: mode route moves a static route (delete, insert) through global opera
   assert.equal(e.holder(VIP), B);
   assert.equal(await p.holder(), B);
   const steps = calls.map((c) => `${c.method} ${short(c.path)}`).filter((x, i, all) => all[i - 1] !== x);
-  assert.deepEqual(steps, ['GET /global/routes/floatd-vip', 'DELETE /global/routes/floatd-vip', 'GET /global/operations/OP', 'POST /global/routes', 'GET /global/operations/OP', 'GET /global/routes/floatd-vip']);
+  assert.deepEqual(steps, [
+    'GET /global/routes/floatd-vip',
+    'DELETE /global/routes/floatd-vip',
+    'GET /global/operations/OP',
+    'POST /global/routes',
+    'GET /global/operations/OP',
+    'GET /global/routes/floatd-vip',
+  ]);
   const r = e.state.routes.get('floatd-vip')!;
   assert.deepEqual([r.network, r.destRange, r.hop.name], ['default', VIP, B]);
 
@@ -313,7 +429,10 @@ test('gcp: mode route moves a static route (delete, insert) through global opera
   await p2.assign(A);
   assert.equal(e.state.routes.get('floatd-198-51-100-80-32')?.hop.name, A);
   // A route of that name for another range is not ours to move.
-  const wrong = await rejectsKind(driverFor({ ...fixture, address: '198.51.100.81', options: { ...opts } }, e, A).p.holder(), 'invalid');
+  const wrong = await rejectsKind(
+    driverFor({ ...fixture, address: '198.51.100.81', options: { ...opts } }, e, A).p.holder(),
+    'invalid',
+  );
   assert.match(wrong.message, /route floatd-vip is for 198\.51\.100\.77\/32/);
   // A failed insert is undone by the emulator and reported as server.
   e.faults.add({ kind: 'action_error', match: /^POST / });
@@ -353,7 +472,12 @@ test('gcp: through the runner, an address already held costs no PATCH, and a bad
   const runners: FloatingIpRunner[] = [];
   const runner = (node: string, tokenFile: string): FloatingIpRunner => {
     const cfg: FloatingIpConfig = {
-      name: 'web', provider: 'gcp', address: IP, tokenFile, apiUrl: e.apiUrl, metadataUrl: e.metadataUrl(node),
+      name: 'web',
+      provider: 'gcp',
+      address: IP,
+      tokenFile,
+      apiUrl: e.apiUrl,
+      metadataUrl: e.metadataUrl(node),
       options: { poll_interval: '0.05', timeout: '1', backoff_base: '0.05', reconcile_interval: '60', ...OPTIONS },
       pos: { file: 'test', line: 1, col: 1 },
     };
@@ -363,7 +487,10 @@ test('gcp: through the runner, an address already held costs no PATCH, and a bad
   };
   const until = async (cond: () => boolean): Promise<void> => {
     const t0 = Date.now();
-    while (!cond()) { if (Date.now() - t0 > 3000) throw new Error('not within 3 s'); await new Promise((r) => setTimeout(r, 10)); }
+    while (!cond()) {
+      if (Date.now() - t0 > 3000) throw new Error('not within 3 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   try {
     writeFileSync(join(dir, 'good'), TOKEN);

@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Server } from 'node:http';
 import { CloudError, type CloudErrorKind } from '../../../src/cloud/types.js';
-import { httpRequest, optionMs, parseRetryAfter, resetEpochToMs, type ProviderDialect } from '../../../src/cloud/http.js';
+import {
+  httpRequest,
+  optionMs,
+  parseRetryAfter,
+  resetEpochToMs,
+  type ProviderDialect,
+} from '../../../src/cloud/http.js';
 import { closeServer, listen } from '../../emulators/kit.js';
 
 /** Answers with the status, headers and body the request's query asks for. */
@@ -16,18 +22,31 @@ let base: string;
 before(async () => {
   ({ server, url: base } = await listen((req, res) => {
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
-    const headers = { 'x-ua': req.headers['user-agent'] ?? '', ...(JSON.parse(q.get('h') ?? '{}') as Record<string, string>) };
+    const headers = {
+      'x-ua': req.headers['user-agent'] ?? '',
+      ...(JSON.parse(q.get('h') ?? '{}') as Record<string, string>),
+    };
     res.writeHead(Number(q.get('s') ?? 200), { 'content-type': 'application/json', ...headers });
     // b64: a body the path must not show as text (it may hold the token).
     const b64 = q.get('b64');
     res.end(b64 !== null ? Buffer.from(b64, 'base64url').toString('utf8') : (q.get('b') ?? ''));
   }));
 });
-after(async () => { await closeServer(server); });
+after(async () => {
+  await closeServer(server);
+});
 
 const dialect: ProviderDialect = {
   name: 'testcloud',
-  errorDetail: (b) => (typeof b === 'object' && b !== null ? { code: (b as { id?: string }).id, message: (b as { message?: string }).message } as { code?: string; message?: string } : typeof b === 'string' && b ? { message: b } : {}),
+  errorDetail: (b) =>
+    typeof b === 'object' && b !== null
+      ? ({ code: (b as { id?: string }).id, message: (b as { message?: string }).message } as {
+          code?: string;
+          message?: string;
+        })
+      : typeof b === 'string' && b
+        ? { message: b }
+        : {},
   classify: (status, code) => (status === 422 && code === 'pending' ? 'busy' : undefined),
 };
 
@@ -40,38 +59,50 @@ function expectedKind(status: number, code: string): CloudErrorKind {
   return 'invalid';
 }
 
-test('http: every 4xx/5xx gets its kind, and the message names method, path, status and the provider\'s words — never the token', async () => {
-  await fc.assert(fc.asyncProperty(
-    // 407 is left out: undici takes it for a proxy's challenge and fails the fetch ('network').
-    fc.integer({ min: 400, max: 599 }).filter((s) => s !== 407),
-    fc.constantFrom('pending', 'unprocessable_entity', 'not_found'),
-    fc.string({ minLength: 8, maxLength: 40 }).filter((t) => /^[\x21-\x7e]+$/.test(t) && !t.includes('%')),
-    fc.boolean(),
-    async (status, code, token, echo) => {
-      // A provider that echoes the token back in its message must still not leak it.
-      const message = echo ? `bad token ${token}` : 'nope';
-      const path = `/v2/x?s=${status}&b64=${Buffer.from(JSON.stringify({ id: code, message })).toString('base64url')}`;
-      const calls: unknown[] = [];
-      try {
-        await httpRequest({ token, timeoutMs: 2000, onCall: (c) => calls.push(c) }, dialect, { method: 'POST', base, path, body: {} });
-        assert.fail('resolved');
-      } catch (e) {
-        assert.ok(e instanceof CloudError);
-        assert.equal(e.kind, expectedKind(status, code));
-        assert.equal(e.status, status);
-        assert.ok(!e.message.includes(token), e.message);
-        assert.ok(e.message.startsWith(`testcloud POST ${path} → ${status} ${code}: `), e.message);
-        assert.equal(calls.length, 1);
-      }
-    },
-  ), { numRuns: 60 });
+test("http: every 4xx/5xx gets its kind, and the message names method, path, status and the provider's words — never the token", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      // 407 is left out: undici takes it for a proxy's challenge and fails the fetch ('network').
+      fc.integer({ min: 400, max: 599 }).filter((s) => s !== 407),
+      fc.constantFrom('pending', 'unprocessable_entity', 'not_found'),
+      fc.string({ minLength: 8, maxLength: 40 }).filter((t) => /^[\x21-\x7e]+$/.test(t) && !t.includes('%')),
+      fc.boolean(),
+      async (status, code, token, echo) => {
+        // A provider that echoes the token back in its message must still not leak it.
+        const message = echo ? `bad token ${token}` : 'nope';
+        const path = `/v2/x?s=${status}&b64=${Buffer.from(JSON.stringify({ id: code, message })).toString('base64url')}`;
+        const calls: unknown[] = [];
+        try {
+          await httpRequest({ token, timeoutMs: 2000, onCall: (c) => calls.push(c) }, dialect, {
+            method: 'POST',
+            base,
+            path,
+            body: {},
+          });
+          assert.fail('resolved');
+        } catch (e) {
+          assert.ok(e instanceof CloudError);
+          assert.equal(e.kind, expectedKind(status, code));
+          assert.equal(e.status, status);
+          assert.ok(!e.message.includes(token), e.message);
+          assert.ok(e.message.startsWith(`testcloud POST ${path} → ${status} ${code}: `), e.message);
+          assert.equal(calls.length, 1);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
 
-test('http: Retry-After (seconds or a date) wins; else the dialect\'s reset header; 2xx/3xx resolve with JSON parsed', async () => {
+test("http: Retry-After (seconds or a date) wins; else the dialect's reset header; 2xx/3xx resolve with JSON parsed", async () => {
   const hinted = (h: Record<string, string>): string => `/r?s=429&h=${encodeURIComponent(JSON.stringify(h))}`;
   const withReset: ProviderDialect = { ...dialect, retryAfterMs: (hd, now) => resetEpochToMs(hd.get('x-reset'), now) };
   const err = async (path: string, d = withReset): Promise<CloudError> => {
-    try { await httpRequest({ token: 't', timeoutMs: 1000 }, d, { method: 'GET', base, path }); } catch (e) { return e as CloudError; }
+    try {
+      await httpRequest({ token: 't', timeoutMs: 1000 }, d, { method: 'GET', base, path });
+    } catch (e) {
+      return e as CloudError;
+    }
     throw new Error('resolved');
   };
   assert.equal((await err(hinted({ 'retry-after': '7' }))).retryAfterMs, 7000);
@@ -79,7 +110,11 @@ test('http: Retry-After (seconds or a date) wins; else the dialect\'s reset head
   const r = (await err(hinted({ 'x-reset': String(reset) }))).retryAfterMs!;
   assert.ok(r > 28_000 && r <= 30_000, String(r));
   assert.equal((await err(hinted({}), dialect)).retryAfterMs, undefined);
-  const ok = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, { method: 'GET', base, path: `/ok?s=201&b=${encodeURIComponent('{"a":1}')}` });
+  const ok = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, {
+    method: 'GET',
+    base,
+    path: `/ok?s=201&b=${encodeURIComponent('{"a":1}')}`,
+  });
   assert.deepEqual(ok.json, { a: 1 });
   assert.match(ok.headers.get('x-ua') ?? '', /^floatd\/\d+\.\d+\.\d+$/);
   const moved = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, { method: 'GET', base, path: '/m?s=301' });
@@ -104,7 +139,10 @@ test('http: parseRetryAfter and optionMs', () => {
 test('a provider reply with CRLF (or any control character) stays on one line in the error message', async () => {
   const body = JSON.stringify({ id: 'bad', message: 'first line\r\nINFO forged line\nthird\x1b[31m' });
   const path = `/crlf?s=422&b64=${Buffer.from(body).toString('base64url')}`;
-  const e = await httpRequest({ token: 't0ken-123456', timeoutMs: 1000 }, dialect, { method: 'GET', base, path }).then(() => undefined, (x: unknown) => x as CloudError);
+  const e = await httpRequest({ token: 't0ken-123456', timeoutMs: 1000 }, dialect, { method: 'GET', base, path }).then(
+    () => undefined,
+    (x: unknown) => x as CloudError,
+  );
   assert.ok(e instanceof CloudError);
   assert.doesNotMatch(e.message, /[\r\n\x00-\x1f]/);
   assert.match(e.message, /422 bad: first line ⏎ INFO forged line ⏎ third\\x1b\[31m$/);

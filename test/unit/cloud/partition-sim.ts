@@ -6,11 +6,20 @@
  * at once), and one provider register whose assigns land after an action delay. Virtual time
  * in ms; every holder change is recorded.
  */
-import { DEFAULT_RECONCILER, Reconciler, type ReconcilerAction, type ReconcilerSettings } from '../../../src/cloud/reconciler.js';
+import {
+  DEFAULT_RECONCILER,
+  Reconciler,
+  type ReconcilerAction,
+  type ReconcilerSettings,
+} from '../../../src/cloud/reconciler.js';
 
 type Ev = { at: number; seq: number; fn: () => void };
 
-export interface SimNodeSpec { id: string; priority: number; phaseMs: number }
+export interface SimNodeSpec {
+  id: string;
+  priority: number;
+  phaseMs: number;
+}
 
 export interface SimOptions {
   latencyMs: number;
@@ -25,7 +34,10 @@ class SimNode {
   state: 'MASTER' | 'BACKUP' | 'FAULT' | 'DEAD' = 'BACKUP';
   lastRxMs = 0;
   timer: number | undefined;
-  constructor(readonly spec: SimNodeSpec, readonly rec: Reconciler) {}
+  constructor(
+    readonly spec: SimNodeSpec,
+    readonly rec: Reconciler,
+  ) {}
 }
 
 export class PairSim {
@@ -39,21 +51,34 @@ export class PairSim {
   private q: Ev[] = [];
   private seq = 0;
 
-  constructor(specs: SimNodeSpec[], initialHolder: string | null, private readonly o: SimOptions) {
+  constructor(
+    specs: SimNodeSpec[],
+    initialHolder: string | null,
+    private readonly o: SimOptions,
+  ) {
     this.holder = initialHolder;
     const peers = o.peers ?? specs.map((s) => s.id);
-    this.nodes = specs.map((s) => new SimNode(s, new Reconciler({ ...DEFAULT_RECONCILER, peers, ...o.settings }, o.random ?? (() => 0.5), s.id)));
+    this.nodes = specs.map(
+      (s) =>
+        new SimNode(s, new Reconciler({ ...DEFAULT_RECONCILER, peers, ...o.settings }, o.random ?? (() => 0.5), s.id)),
+    );
     for (const n of this.nodes) this.tick(n);
   }
 
-  node(id: string): SimNode { return this.nodes.find((n) => n.spec.id === id)!; }
+  node(id: string): SimNode {
+    return this.nodes.find((n) => n.spec.id === id)!;
+  }
 
   /** Runs the highest priority node as MASTER from the start (as after a normal boot). */
   start(masterId: string): void {
     const m = this.node(masterId);
     m.state = 'MASTER';
     this.feed(m, { type: 'desire', want: 'hold', reason: 'sim start' });
-    for (const n of this.nodes) if (n !== m) { n.lastRxMs = this.now; this.feed(n, { type: 'desire', want: 'release', reason: 'sim start' }); }
+    for (const n of this.nodes)
+      if (n !== m) {
+        n.lastRxMs = this.now;
+        this.feed(n, { type: 'desire', want: 'release', reason: 'sim start' });
+      }
   }
 
   at(ms: number, fn: () => void): void {
@@ -69,7 +94,10 @@ export class PairSim {
         if (b === undefined || e.at < b.at || (e.at === b.at && e.seq < b.seq)) best = i;
       }
       const e = this.q[best];
-      if (e === undefined || e.at > untilMs) { this.now = untilMs; return; }
+      if (e === undefined || e.at > untilMs) {
+        this.now = untilMs;
+        return;
+      }
       this.q.splice(best, 1);
       this.now = e.at;
       e.fn();
@@ -83,11 +111,14 @@ export class PairSim {
     const was = n.state;
     n.state = state;
     if (state === 'MASTER') this.feed(n, { type: 'desire', want: 'hold', reason: 'sim' });
-    else if (was === 'MASTER' || state === 'DEAD') this.feed(n, { type: 'desire', want: state === 'DEAD' ? 'idle' : 'release', reason: 'sim' });
+    else if (was === 'MASTER' || state === 'DEAD')
+      this.feed(n, { type: 'desire', want: state === 'DEAD' ? 'idle' : 'release', reason: 'sim' });
     if (state === 'BACKUP') n.lastRxMs = this.now;
   }
 
-  private other(n: SimNode): SimNode | undefined { return this.nodes.find((x) => x !== n); }
+  private other(n: SimNode): SimNode | undefined {
+    return this.nodes.find((x) => x !== n);
+  }
 
   /** One advert from `from` (if it gets through). */
   private advert(from: SimNode): void {
@@ -112,7 +143,10 @@ export class PairSim {
     const next = Math.floor((this.now - n.spec.phaseMs) / 1000) * 1000 + 1000 + n.spec.phaseMs;
     this.at(next, () => {
       if (n.state === 'MASTER') this.advert(n);
-      else if (n.state === 'BACKUP' && this.now - n.lastRxMs >= 3000) { this.setState(n.spec.id, 'MASTER'); this.advert(n); }
+      else if (n.state === 'BACKUP' && this.now - n.lastRxMs >= 3000) {
+        this.setState(n.spec.id, 'MASTER');
+        this.advert(n);
+      }
       this.tick(n);
     });
   }
@@ -128,20 +162,30 @@ export class PairSim {
       else if (a.type === 'clearTimer') n.timer = undefined;
       else if (a.type === 'setTimer') {
         const token = (n.timer = this.seq);
-        this.at(a.at / 1000, () => { if (n.timer === token) { n.timer = undefined; this.feed(n, { type: 'timer' }); } });
+        this.at(a.at / 1000, () => {
+          if (n.timer === token) {
+            n.timer = undefined;
+            this.feed(n, { type: 'timer' });
+          }
+        });
       } else if (a.type === 'call') this.call(n, a);
     }
   }
 
   private call(n: SimNode, a: Extract<ReconcilerAction, { type: 'call' }>): void {
-    const answer = (value?: string | null): void => { this.feed(n, { type: 'result', gen: a.gen, op: a.op, ok: true, value }); };
+    const answer = (value?: string | null): void => {
+      this.feed(n, { type: 'result', gen: a.gen, op: a.op, ok: true, value });
+    };
     if (a.op === 'holder') this.at(this.now + this.o.latencyMs, () => answer(this.holder));
     else if (a.op === 'whoami') this.at(this.now + this.o.latencyMs, () => answer(n.spec.id));
     else {
       this.assigns.push({ at: this.now, by: n.spec.id });
       const target = a.self ?? null;
       this.at(this.now + this.o.actionMs, () => {
-        if (this.holder !== target) { this.changes.push({ at: this.now, from: this.holder, to: target }); this.holder = target; }
+        if (this.holder !== target) {
+          this.changes.push({ at: this.now, from: this.holder, to: target });
+          this.holder = target;
+        }
       });
       this.at(this.now + this.o.actionMs + this.o.latencyMs, () => answer());
     }

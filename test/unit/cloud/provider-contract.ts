@@ -8,13 +8,23 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudError, type CloudErrorKind, type CloudProvider, type ProviderFactory, type ProviderSettings } from '../../../src/cloud/types.js';
+import {
+  CloudError,
+  type CloudErrorKind,
+  type CloudProvider,
+  type ProviderFactory,
+  type ProviderSettings,
+} from '../../../src/cloud/types.js';
 import type { EmulatorHandle } from '../../emulators/kit.js';
 
 export const TOKEN = 'test-token-4f9a1c2e7b';
 
 /** A loopback server that answers every request with one status, body and headers. */
-export async function canned(status: number, body: unknown, headers: Record<string, string> = {}): Promise<{ url: string; close: () => Promise<void> }> {
+export async function canned(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ url: string; close: () => Promise<void> }> {
   const srv = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -22,7 +32,14 @@ export async function canned(status: number, body: unknown, headers: Record<stri
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  };
 }
 
 export interface ContractFixture {
@@ -49,13 +66,29 @@ export interface ContractFixture {
   badOptions?: Record<string, string>;
 }
 
-export interface Call { method: string; path: string; status: number | 'timeout' | 'network'; ms: number }
+export interface Call {
+  method: string;
+  path: string;
+  status: number | 'timeout' | 'network';
+  ms: number;
+}
 
-export function driverFor(f: ContractFixture, emu: EmulatorHandle, node: string, over: Partial<ProviderSettings> = {}): { p: CloudProvider; calls: Call[] } {
+export function driverFor(
+  f: ContractFixture,
+  emu: EmulatorHandle,
+  node: string,
+  over: Partial<ProviderSettings> = {},
+): { p: CloudProvider; calls: Call[] } {
   const calls: Call[] = [];
   const p = f.factory({
-    address: f.address, token: TOKEN, apiUrl: emu.apiUrl, metadataUrl: emu.metadataUrl(node), timeoutMs: 2000,
-    options: { poll_interval: '0.05', ...f.options }, onCall: (c) => calls.push(c), ...over,
+    address: f.address,
+    token: TOKEN,
+    apiUrl: emu.apiUrl,
+    metadataUrl: emu.metadataUrl(node),
+    timeoutMs: 2000,
+    options: { poll_interval: '0.05', ...f.options },
+    onCall: (c) => calls.push(c),
+    ...over,
   });
   return { p, calls };
 }
@@ -74,7 +107,9 @@ export async function rejectsKind(pr: Promise<unknown>, kind: CloudErrorKind): P
 /** Waits (bounded) until the emulator has answered a request matching `re` ("METHOD /path"). */
 export async function answered(emu: EmulatorHandle, re: RegExp, limitMs = 3000): Promise<void> {
   const t0 = Date.now();
-  while (!emu.faults.log.some((e) => re.test(`${e.method} ${e.path}`) && typeof e.status === 'number' && e.status < 300)) {
+  while (
+    !emu.faults.log.some((e) => re.test(`${e.method} ${e.path}`) && typeof e.status === 'number' && e.status < 300)
+  ) {
     if (Date.now() - t0 > limitMs) throw new Error(`no successful ${re} within ${limitMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -98,7 +133,9 @@ export function providerContract(f: ContractFixture): void {
     emu = await f.start({ actionDelayMs: DELAY });
     return emu;
   };
-  after(async () => { await emu?.close(); });
+  after(async () => {
+    await emu?.close();
+  });
 
   test(`${f.provider}: whoAmI reads each node's metadata service; instance_id skips it`, async () => {
     await fresh();
@@ -127,8 +164,13 @@ export function providerContract(f: ContractFixture): void {
     // Bounded: one mutating call (plus lookups) and a poll per interval while the action runs.
     const most = f.maxAssignCalls ?? 2 + Math.ceil(DELAY / 50) + 3;
     assert.ok(assignCalls.length >= 1 && assignCalls.length <= most, `assign made ${assignCalls.length} calls`);
-    assert.ok(assignCalls.every((c) => typeof c.status === 'number' && c.status < 500), 'no failed call on the happy path');
-    console.log(`# ${f.provider}: assign took ${ms} ms and ${assignCalls.length} HTTP calls (${assignCalls.map((c) => `${c.method} ${c.path}`).join(', ')})`);
+    assert.ok(
+      assignCalls.every((c) => typeof c.status === 'number' && c.status < 500),
+      'no failed call on the happy path',
+    );
+    console.log(
+      `# ${f.provider}: assign took ${ms} ms and ${assignCalls.length} HTTP calls (${assignCalls.map((c) => `${c.method} ${c.path}`).join(', ')})`,
+    );
   });
 
   test(`${f.provider}: the node that already holds it sees itself; drift is reported`, async () => {
@@ -166,9 +208,15 @@ export function providerContract(f: ContractFixture): void {
     // request or, where it looks the address up first, more).
     emu.setRateLimit({ limit: 2, windowMs: 60_000 });
     let e2: unknown;
-    for (let i = 0; i < 4 && e2 === undefined; i++) await p.holder().catch((e: unknown) => { e2 = e; });
+    for (let i = 0; i < 4 && e2 === undefined; i++)
+      await p.holder().catch((e: unknown) => {
+        e2 = e;
+      });
     assert.ok(e2 instanceof CloudError && e2.kind === 'rate_limited', `expected rate_limited, got ${String(e2)}`);
-    assert.ok(e2.retryAfterMs !== undefined && e2.retryAfterMs > 0 && e2.retryAfterMs <= 61_000, `retryAfterMs ${e2.retryAfterMs}`);
+    assert.ok(
+      e2.retryAfterMs !== undefined && e2.retryAfterMs > 0 && e2.retryAfterMs <= 61_000,
+      `retryAfterMs ${e2.retryAfterMs}`,
+    );
   });
 
   test(`${f.provider}: 5xx is 'server'; a refused connection is 'network'`, async () => {
@@ -216,7 +264,10 @@ export function providerContract(f: ContractFixture): void {
   });
 
   if (f.async) asyncContract(f, fresh);
-  if (f.pollPath) pollContract(f, f.pollPath, fresh, (e) => { emu = e; });
+  if (f.pollPath)
+    pollContract(f, f.pollPath, fresh, (e) => {
+      emu = e;
+    });
 }
 
 function asyncContract(f: ContractFixture, fresh: () => Promise<EmulatorHandle>): void {
@@ -243,7 +294,12 @@ function asyncContract(f: ContractFixture, fresh: () => Promise<EmulatorHandle>)
   });
 }
 
-function pollContract(f: ContractFixture, pollPath: RegExp, fresh: () => Promise<EmulatorHandle>, replace: (e: EmulatorHandle) => void): void {
+function pollContract(
+  f: ContractFixture,
+  pollPath: RegExp,
+  fresh: () => Promise<EmulatorHandle>,
+  replace: (e: EmulatorHandle) => void,
+): void {
   const b = f.nodes[1];
   test(`${f.provider}: a failed poll is asked again; a change that never ends is 'timeout' after action_timeout`, async () => {
     let emu = await fresh();
@@ -259,7 +315,9 @@ function pollContract(f: ContractFixture, pollPath: RegExp, fresh: () => Promise
     await emu.close();
     emu = await f.start({ actionDelayMs: 5000 });
     replace(emu);
-    const { p: p2, calls: c2 } = driverFor(f, emu, b, { options: { poll_interval: '0.05', action_timeout: '0.3', ...f.options } });
+    const { p: p2, calls: c2 } = driverFor(f, emu, b, {
+      options: { poll_interval: '0.05', action_timeout: '0.3', ...f.options },
+    });
     const t0 = Date.now();
     const e = await rejectsKind(p2.assign(b), 'timeout');
     assert.ok(Date.now() - t0 < 1500);

@@ -1,13 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_RECONCILER, Reconciler, type CallError, type CallOp, type ReconcilerAction, type ReconcilerSettings } from '../../../src/cloud/reconciler.js';
+import {
+  DEFAULT_RECONCILER,
+  Reconciler,
+  type CallError,
+  type CallOp,
+  type ReconcilerAction,
+  type ReconcilerSettings,
+} from '../../../src/cloud/reconciler.js';
 
 /**
  * Virtual-time harness: a simulated provider answers each call after `latencyMs`, taking
  * faults from a script; the holder can be moved behind our back (drift).
  */
-interface SimCall { op: CallOp; at: number; desired: string }
+interface SimCall {
+  op: CallOp;
+  at: number;
+  desired: string;
+}
 
 class Sim {
   now = 0; // µs
@@ -21,7 +32,11 @@ class Sim {
   maxPerFailover = 0;
   readonly events: string[] = [];
 
-  constructor(settings: Partial<ReconcilerSettings> = {}, private readonly latencyMs = 50, self?: string) {
+  constructor(
+    settings: Partial<ReconcilerSettings> = {},
+    private readonly latencyMs = 50,
+    self?: string,
+  ) {
     this.rec = new Reconciler({ ...DEFAULT_RECONCILER, ...settings }, () => 0.5, self);
   }
 
@@ -39,7 +54,11 @@ class Sim {
         this.calls.push({ op: a.op, at: this.now, desired: this.desired });
         const v = this.rec.view();
         this.maxPerFailover = Math.max(this.maxPerFailover, v.callsThisFailover - (v.busyWaits ?? 0));
-        const p: { at: number; gen: number; op: CallOp; self?: string } = { at: this.now + this.latencyMs * 1000, gen: a.gen, op: a.op };
+        const p: { at: number; gen: number; op: CallOp; self?: string } = {
+          at: this.now + this.latencyMs * 1000,
+          gen: a.gen,
+          op: a.op,
+        };
         if (a.self !== undefined) p.self = a.self;
         this.pending.push(p);
       }
@@ -50,15 +69,22 @@ class Sim {
   run(untilMs: number): void {
     const end = untilMs * 1000;
     for (let guard = 0; guard < 100_000; guard++) {
-      const nextCall = this.pending.reduce<number | undefined>((m, p) => (m === undefined || p.at < m ? p.at : m), undefined);
+      const nextCall = this.pending.reduce<number | undefined>(
+        (m, p) => (m === undefined || p.at < m ? p.at : m),
+        undefined,
+      );
       const next = Math.min(nextCall ?? Infinity, this.timerAt ?? Infinity);
-      if (next > end) { this.now = end; return; }
+      if (next > end) {
+        this.now = end;
+        return;
+      }
       this.now = next;
       if (nextCall === next) {
         const i = this.pending.findIndex((p) => p.at === next);
         const p = this.pending.splice(i, 1)[0]!;
         const fault = this.faults.shift();
-        if (fault) this.apply(this.rec.step(this.now, { type: 'result', gen: p.gen, op: p.op, ok: false, error: fault }));
+        if (fault)
+          this.apply(this.rec.step(this.now, { type: 'result', gen: p.gen, op: p.op, ok: false, error: fault }));
         else {
           let value: string | null | undefined;
           if (p.op === 'whoami') value = 'me';
@@ -74,7 +100,9 @@ class Sim {
     throw new Error('simulation did not settle');
   }
 
-  ops(): string { return this.calls.map((c) => c.op).join(','); }
+  ops(): string {
+    return this.calls.map((c) => c.op).join(',');
+  }
 }
 
 const server: CallError = { kind: 'server', message: 'HTTP 500' };
@@ -114,7 +142,10 @@ test('while held, the holder is re-read every reconcile interval; drift is re-as
   s.holder = 'thief';
   s.run(35_000);
   assert.ok(s.events.includes('cloud.drift'));
-  assert.deepEqual(s.calls.slice(-3).map((c) => c.op), ['holder', 'assign', 'holder']);
+  assert.deepEqual(
+    s.calls.slice(-3).map((c) => c.op),
+    ['holder', 'assign', 'holder'],
+  );
   assert.equal(s.holder, 'me');
 });
 
@@ -190,23 +221,37 @@ test('assign reported done but the provider still shows someone else: look again
 
 test('property: never assign unless holding is wanted; calls per failover bounded; finite faults converge', () => {
   const kinds = ['server', 'timeout', 'network', 'busy', 'rate_limited'] as const;
-  fc.assert(fc.property(
-    fc.array(fc.record({ at: fc.integer({ min: 0, max: 300_000 }), want: fc.constantFrom('hold', 'release', 'idle') as fc.Arbitrary<'hold' | 'release' | 'idle'> }), { maxLength: 8 }),
-    fc.array(fc.option(fc.constantFrom(...kinds), { nil: undefined }), { maxLength: 12 }),
-    fc.integer({ min: 1, max: 500 }),
-    fc.integer({ min: 4, max: 12 }),
-    (desires, faultKinds, latency, maxAttempts) => {
-      const s = new Sim({ maxAttempts, reconcileMs: 30_000, budgetMs: 120_000 }, latency);
-      s.faults = faultKinds.map((k) => (k ? { kind: k, message: k, ...(k === 'rate_limited' ? { retryAfterMs: 2000 } : {}) } : undefined));
-      for (const d of [...desires].sort((a, b) => a.at - b.at)) { s.run(d.at); s.desire(d.want); }
-      s.desire('hold');
-      const t0 = s.now / 1000;
-      s.run(t0 + 600_000);
-      for (const c of s.calls) if (c.op === 'assign') assert.equal(c.desired, 'hold');
-      assert.ok(s.maxPerFailover <= maxAttempts, `${s.maxPerFailover} calls in one failover > ${maxAttempts}`);
-      assert.equal(s.holder, 'me');
-      assert.equal(s.rec.view().holder, 'me');
-      assert.ok(['held', 'checking'].includes(s.rec.view().phase), s.rec.view().phase); // a periodic re-read may be in flight
-    },
-  ), { numRuns: 300 });
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          at: fc.integer({ min: 0, max: 300_000 }),
+          want: fc.constantFrom('hold', 'release', 'idle') as fc.Arbitrary<'hold' | 'release' | 'idle'>,
+        }),
+        { maxLength: 8 },
+      ),
+      fc.array(fc.option(fc.constantFrom(...kinds), { nil: undefined }), { maxLength: 12 }),
+      fc.integer({ min: 1, max: 500 }),
+      fc.integer({ min: 4, max: 12 }),
+      (desires, faultKinds, latency, maxAttempts) => {
+        const s = new Sim({ maxAttempts, reconcileMs: 30_000, budgetMs: 120_000 }, latency);
+        s.faults = faultKinds.map((k) =>
+          k ? { kind: k, message: k, ...(k === 'rate_limited' ? { retryAfterMs: 2000 } : {}) } : undefined,
+        );
+        for (const d of [...desires].sort((a, b) => a.at - b.at)) {
+          s.run(d.at);
+          s.desire(d.want);
+        }
+        s.desire('hold');
+        const t0 = s.now / 1000;
+        s.run(t0 + 600_000);
+        for (const c of s.calls) if (c.op === 'assign') assert.equal(c.desired, 'hold');
+        assert.ok(s.maxPerFailover <= maxAttempts, `${s.maxPerFailover} calls in one failover > ${maxAttempts}`);
+        assert.equal(s.holder, 'me');
+        assert.equal(s.rec.view().holder, 'me');
+        assert.ok(['held', 'checking'].includes(s.rec.view().phase), s.rec.view().phase); // a periodic re-read may be in flight
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

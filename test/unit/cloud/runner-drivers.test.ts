@@ -21,11 +21,21 @@ import { TOKEN } from './provider-contract.js';
 const FIXTURES: Record<string, { nodes: [string, string]; address: string; token?: string }> = {
   digitalocean: { nodes: ['101', '102'], address: '203.0.113.10' },
   hetzner: { nodes: ['42', '43'], address: '203.0.113.20' },
-  vultr: { nodes: ['2b9bf5fb-1644-4e0a-b706-1116ab64d783', '792199bb-620a-4e2c-ba3d-126c58f7f9d4'], address: '203.0.113.30' },
+  vultr: {
+    nodes: ['2b9bf5fb-1644-4e0a-b706-1116ab64d783', '792199bb-620a-4e2c-ba3d-126c58f7f9d4'],
+    address: '203.0.113.30',
+  },
   linode: { nodes: ['123', '234'], address: '203.0.113.40' },
   gcp: { nodes: ['lb-1', 'lb-2'], address: '203.0.113.66/32' },
-  scaleway: { nodes: ['6c0ffee0-5ca1-4e00-8000-000000000001', '6c0ffee0-5ca1-4e00-8000-000000000002'], address: '203.0.113.70' },
-  aws: { nodes: ['i-0a11a11a11a11a11a', 'i-0b22b22b22b22b22b'], address: '203.0.113.80', token: `AKIAFLOATDRUNNER0001:${TOKEN}` },
+  scaleway: {
+    nodes: ['6c0ffee0-5ca1-4e00-8000-000000000001', '6c0ffee0-5ca1-4e00-8000-000000000002'],
+    address: '203.0.113.70',
+  },
+  aws: {
+    nodes: ['i-0a11a11a11a11a11a', 'i-0b22b22b22b22b22b'],
+    address: '203.0.113.80',
+    token: `AKIAFLOATDRUNNER0001:${TOKEN}`,
+  },
 };
 
 async function until(what: string, cond: () => boolean, limitMs: number): Promise<number> {
@@ -41,12 +51,28 @@ for (const [provider, fx] of Object.entries(FIXTURES)) {
   test(`runner + ${provider} driver + emulator: hold converges and verifies; faults are ridden out; a wrong token does not storm`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'floatd-runner-'));
     const token = fx.token ?? TOKEN;
-    const emu = await emulators[provider]!({ token, nodes: [...fx.nodes], ips: [{ address: fx.address, holder: fx.nodes[0] }], actionDelayMs: 100 });
+    const emu = await emulators[provider]!({
+      token,
+      nodes: [...fx.nodes],
+      ips: [{ address: fx.address, holder: fx.nodes[0] }],
+      actionDelayMs: 100,
+    });
     const runners: FloatingIpRunner[] = [];
     const runner = (node: string, tokenFile: string): FloatingIpRunner => {
       const cfg: FloatingIpConfig = {
-        name: 'web', provider, address: fx.address, tokenFile, apiUrl: emu.apiUrl, metadataUrl: emu.metadataUrl(node),
-        options: { poll_interval: '0.05', timeout: '5', backoff_base: '0.05', backoff_max: '0.5', reconcile_interval: '60' },
+        name: 'web',
+        provider,
+        address: fx.address,
+        tokenFile,
+        apiUrl: emu.apiUrl,
+        metadataUrl: emu.metadataUrl(node),
+        options: {
+          poll_interval: '0.05',
+          timeout: '5',
+          backoff_base: '0.05',
+          backoff_max: '0.5',
+          reconcile_interval: '60',
+        },
         pos: { file: 'test', line: 1, col: 1 },
       };
       const r = new FloatingIpRunner(cfg, { log: pino({ level: 'silent' }), clock: realClock, factories: providers });
@@ -66,7 +92,9 @@ for (const [provider, fx] of Object.entries(FIXTURES)) {
       assert.equal(emu.holder(fx.address), b);
       assert.equal(rb.status().holder, b);
       assert.equal(rb.status().callsThisFailover, 4);
-      console.log(`# ${provider}: runner converged in ${ms} ms, 4 calls, ${emu.snapshot().requests - before} API requests`);
+      console.log(
+        `# ${provider}: runner converged in ${ms} ms, 4 calls, ${emu.snapshot().requests - before} API requests`,
+      );
       rb.setDesire('release', 'test');
 
       // 2. a takes it back through a 429 and a 503 on its first API requests.

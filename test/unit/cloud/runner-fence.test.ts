@@ -11,18 +11,37 @@ import { realClock } from '../../../src/util/clock.js';
 import type { CloudProvider, ProviderSettings } from '../../../src/cloud/types.js';
 import type { FloatingIpConfig } from '../../../src/config/model.js';
 
-const cfg: FloatingIpConfig = { name: 'web', provider: 'fake', address: '203.0.113.10', tokenEnv: 'T', instanceId: '101', options: { reconcile_interval: '60' }, pos: { file: 'f', line: 1, col: 1 } };
+const cfg: FloatingIpConfig = {
+  name: 'web',
+  provider: 'fake',
+  address: '203.0.113.10',
+  tokenEnv: 'T',
+  instanceId: '101',
+  options: { reconcile_interval: '60' },
+  pos: { file: 'f', line: 1, col: 1 },
+};
 
 function fake(): { provider: (s: ProviderSettings) => CloudProvider; assigns: string[]; holder: { v: string | null } } {
   const assigns: string[] = [];
   const holder = { v: '102' as string | null };
   return {
-    assigns, holder,
+    assigns,
+    holder,
     provider: (s) => ({
-      name: 'fake', needsLocalAddress: false,
+      name: 'fake',
+      needsLocalAddress: false,
       whoAmI: () => Promise.resolve('101'),
-      holder: () => { s.onCall?.({ method: 'GET', path: '/ip', status: 200, ms: 7 }); return Promise.resolve(holder.v); },
-      assign: (self) => { s.onCall?.({ method: 'POST', path: '/ip/actions', status: 500, ms: 11 }); s.onCall?.({ method: 'POST', path: '/ip/actions', status: 201, ms: 13 }); assigns.push(self); holder.v = self; return Promise.resolve(); },
+      holder: () => {
+        s.onCall?.({ method: 'GET', path: '/ip', status: 200, ms: 7 });
+        return Promise.resolve(holder.v);
+      },
+      assign: (self) => {
+        s.onCall?.({ method: 'POST', path: '/ip/actions', status: 500, ms: 11 });
+        s.onCall?.({ method: 'POST', path: '/ip/actions', status: 201, ms: 13 });
+        assigns.push(self);
+        holder.v = self;
+        return Promise.resolve();
+      },
     }),
   };
 }
@@ -33,7 +52,16 @@ test('the fencing check runs right before each assign: refused → no assign req
   const f = fake();
   let permit: AssignPermit = { ok: false, reason: 'quorum main: lease held by 198.51.100.2' };
   const asked: string[] = [];
-  const r = new FloatingIpRunner(cfg, { log: pino({ level: 'silent' }), clock: realClock, factories: { fake: f.provider }, env: { T: 'x' }, mayAssign: (n) => { asked.push(n); return permit; } });
+  const r = new FloatingIpRunner(cfg, {
+    log: pino({ level: 'silent' }),
+    clock: realClock,
+    factories: { fake: f.provider },
+    env: { T: 'x' },
+    mayAssign: (n) => {
+      asked.push(n);
+      return permit;
+    },
+  });
   try {
     r.setDesire('hold', 'test');
     await settle();
@@ -54,7 +82,12 @@ test('the fencing check runs right before each assign: refused → no assign req
 
 test('status counts HTTP requests (not reconciler steps), failed ones, and the last latency', async () => {
   const f = fake();
-  const r = new FloatingIpRunner(cfg, { log: pino({ level: 'silent' }), clock: realClock, factories: { fake: f.provider }, env: { T: 'x' } });
+  const r = new FloatingIpRunner(cfg, {
+    log: pino({ level: 'silent' }),
+    clock: realClock,
+    factories: { fake: f.provider },
+    env: { T: 'x' },
+  });
   try {
     r.setDesire('hold', 'test');
     await settle();
@@ -79,7 +112,18 @@ test('a token file group or others can read is warned about once (security.secre
   chmodSync(file, 0o644);
   const lines: string[] = [];
   const f = fake();
-  const r = new FloatingIpRunner({ ...cfg, tokenEnv: undefined, tokenFile: file } as FloatingIpConfig, { log: pino({ level: 'info' }, { write: (l: string) => { lines.push(l); } }), clock: realClock, factories: { fake: f.provider } });
+  const r = new FloatingIpRunner({ ...cfg, tokenEnv: undefined, tokenFile: file } as FloatingIpConfig, {
+    log: pino(
+      { level: 'info' },
+      {
+        write: (l: string) => {
+          lines.push(l);
+        },
+      },
+    ),
+    clock: realClock,
+    factories: { fake: f.provider },
+  });
   try {
     r.setDesire('hold', 'one');
     await settle();
@@ -88,7 +132,10 @@ test('a token file group or others can read is warned about once (security.secre
     await settle();
     const warned = lines.filter((l) => l.includes('security.secret_file'));
     assert.equal(warned.length, 1, lines.join(''));
-    assert.match(warned[0]!, /fake token \(floating_ip web\) file .*do\.token is readable by everyone \(mode 0644; chmod 600 it\)/);
+    assert.match(
+      warned[0]!,
+      /fake token \(floating_ip web\) file .*do\.token is readable by everyone \(mode 0644; chmod 600 it\)/,
+    );
     assert.ok(!lines.join('').includes('dop_v1_secret_value_0123'));
   } finally {
     r.stop();

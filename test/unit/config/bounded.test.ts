@@ -11,17 +11,27 @@ const root = new URL('../../../', import.meta.url).pathname.replace(/\/dist\/$/,
 test('the bounded loader gives exactly what loadConfig gives (seed, sweep, a broken file, a missing file)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-bounded-'));
   writeFileSync(join(dir, 'bad.conf'), 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 256\n}\n');
-  for (const f of [join(root, 'examples/seed-master.conf'), join(root, 'test/fixtures/configs/keepalived-sweep.conf'), join(dir, 'bad.conf'), join(dir, 'none.conf')]) {
+  for (const f of [
+    join(root, 'examples/seed-master.conf'),
+    join(root, 'test/fixtures/configs/keepalived-sweep.conf'),
+    join(dir, 'bad.conf'),
+    join(dir, 'none.conf'),
+  ]) {
     assert.deepEqual(await loadConfigBounded(f), await loadConfig(f), f);
   }
-  assert.deepEqual(await loadConfigBounded(join(root, 'examples/seed-master.conf'), { configIds: ['x'] }), await loadConfig(join(root, 'examples/seed-master.conf'), { configIds: ['x'] }));
+  assert.deepEqual(
+    await loadConfigBounded(join(root, 'examples/seed-master.conf'), { configIds: ['x'] }),
+    await loadConfig(join(root, 'examples/seed-master.conf'), { configIds: ['x'] }),
+  );
 });
 
 test('the event loop keeps running while the worker parses', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-bounded-'));
   writeFileSync(join(dir, 'big.conf'), `~SEQ(a, 1, 60000) x$a 1\n`);
   let ticks = 0;
-  const iv = setInterval(() => { ticks++; }, 5);
+  const iv = setInterval(() => {
+    ticks++;
+  }, 5);
   const r = await loadConfigBounded(join(dir, 'big.conf'));
   clearInterval(iv);
   assert.ok(r.diagnostics.length > 0);

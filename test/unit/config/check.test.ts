@@ -11,7 +11,9 @@ const root = new URL('../../../', import.meta.url).pathname.replace(/\/dist\/$/,
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
   let buf = '';
-  stream.on('data', (c: Buffer) => { buf += c.toString(); });
+  stream.on('data', (c: Buffer) => {
+    buf += c.toString();
+  });
   return { stream, text: () => buf };
 }
 

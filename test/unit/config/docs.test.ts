@@ -25,7 +25,9 @@ const topStatus = (k: string): Status => TOP[k]!.status ?? (TOP[k]!.read ? 'hono
 /** docs heading → the keywords and their status. */
 const SECTIONS: Record<string, Map<string, Status>> = {};
 const add = (heading: string, ...tables: Table[]): void => {
-  SECTIONS[heading] = new Map(tables.flatMap((t) => Object.entries(t).map(([k, v]) => [k, statusOf(v)] as [string, Status])));
+  SECTIONS[heading] = new Map(
+    tables.flatMap((t) => Object.entries(t).map(([k, v]) => [k, statusOf(v)] as [string, Status])),
+  );
 };
 SECTIONS['Top level'] = new Map(Object.keys(TOP).map((k) => [k, topStatus(k)]));
 add('global_defs', GLOBAL_SCHEMA as Table);
@@ -54,7 +56,11 @@ function documented(): Map<string, Map<string, Status | undefined>> {
   let cur: Map<string, Status | undefined> | undefined;
   for (const line of doc.slice(doc.indexOf('## Keywords')).split('\n')) {
     const h = /^### (.+)$/.exec(line);
-    if (h) { cur = new Map(); out.set(h[1]!.trim(), cur); continue; }
+    if (h) {
+      cur = new Map();
+      out.set(h[1]!.trim(), cur);
+      continue;
+    }
     const row = /^\| (.+) \| (.+) \|$/.exec(line);
     if (!cur || !row || row[1] === 'Keyword') continue;
     for (const m of row[1]!.matchAll(/`([A-Za-z0-9_]+)`/g)) cur.set(m[1]!, docStatus(row[2]!));
@@ -67,12 +73,17 @@ test('docs/config.md lists every keyword of every block with the status its sche
   const problems: string[] = [];
   for (const [heading, table] of Object.entries(SECTIONS)) {
     const rows = doc.get(heading);
-    if (!rows) { problems.push(`no "### ${heading}" section`); continue; }
+    if (!rows) {
+      problems.push(`no "### ${heading}" section`);
+      continue;
+    }
     for (const [k, st] of table) {
       if (!rows.has(k)) problems.push(`${heading}: ${k} (${st}) is not documented`);
-      else if (rows.get(k) !== st) problems.push(`${heading}: ${k} is ${st} in the schema, "${rows.get(k) ?? '?'}" in the docs`);
+      else if (rows.get(k) !== st)
+        problems.push(`${heading}: ${k} is ${st} in the schema, "${rows.get(k) ?? '?'}" in the docs`);
     }
-    for (const k of rows.keys()) if (!table.has(k)) problems.push(`${heading}: ${k} is documented but not in the schema`);
+    for (const k of rows.keys())
+      if (!table.has(k)) problems.push(`${heading}: ${k} is documented but not in the schema`);
   }
   assert.deepEqual(problems, []);
 });

@@ -9,7 +9,14 @@ import { mkdtempSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigBounded, parseConfigText, formatDiagnostic, MAX_DIAGNOSTICS, type Diagnostic, type LoadResult } from '../../../src/config/index.js';
+import {
+  loadConfigBounded,
+  parseConfigText,
+  formatDiagnostic,
+  MAX_DIAGNOSTICS,
+  type Diagnostic,
+  type LoadResult,
+} from '../../../src/config/index.js';
 import { globMatch } from '../../../src/config/glob.js';
 import { LIMITS } from '../../../src/config/lexer.js';
 
@@ -68,9 +75,24 @@ test('include [ and include [z-a].conf: no RegExp from the text, just "no file m
 });
 
 test('glob matching: *, ?, sets, negated sets, reversed ranges, a lone [', () => {
-  const yes: [string, string][] = [['*.conf', 'a.conf'], ['?.conf', 'b.conf'], ['[ab].conf', 'b.conf'], ['[!a].conf', 'c.conf'], ['[a-c]*', 'cat'],
-    ['[', '['], ['x[.conf', 'x[.conf'], ['*a*b*c', 'xaybzc'], ['[]x]', ']']];
-  const no: [string, string][] = [['*.conf', 'a.cfg'], ['[z-a].conf', 'm.conf'], ['[!a].conf', 'a.conf'], ['?.conf', 'ab.conf'], ['*a*b*c', 'xaybz']];
+  const yes: [string, string][] = [
+    ['*.conf', 'a.conf'],
+    ['?.conf', 'b.conf'],
+    ['[ab].conf', 'b.conf'],
+    ['[!a].conf', 'c.conf'],
+    ['[a-c]*', 'cat'],
+    ['[', '['],
+    ['x[.conf', 'x[.conf'],
+    ['*a*b*c', 'xaybzc'],
+    ['[]x]', ']'],
+  ];
+  const no: [string, string][] = [
+    ['*.conf', 'a.cfg'],
+    ['[z-a].conf', 'm.conf'],
+    ['[!a].conf', 'a.conf'],
+    ['?.conf', 'ab.conf'],
+    ['*a*b*c', 'xaybz'],
+  ];
   for (const [p, n] of yes) assert.equal(globMatch(p, n), true, `${p} ~ ${n}`);
   for (const [p, n] of no) assert.equal(globMatch(p, n), false, `${p} !~ ${n}`);
   const t0 = process.hrtime.bigint();
@@ -85,7 +107,11 @@ test('an include glob reads the matching files in name order', async () => {
   writeFileSync(join(dir, 'd/a1.conf'), INST);
   writeFileSync(join(dir, 'd/c1.txt'), 'garbage {\n');
   const { r } = await bounded('include d/[ab]?.conf\n', 'k.conf', dir);
-  assert.deepEqual(r.config?.instances.map((i) => i.name), ['A', 'B'], dump(r.diagnostics));
+  assert.deepEqual(
+    r.config?.instances.map((i) => i.name),
+    ['A', 'B'],
+    dump(r.diagnostics),
+  );
 });
 
 test('more than 120,000 diagnostics: no crash; the result carries 1,000 and says how many more', () => {
@@ -101,7 +127,11 @@ test('more than 120,000 diagnostics: no crash; the result carries 1,000 and says
 
 test('a file that includes itself (3 times) is an include loop, reported at once', async () => {
   const dir = tmp();
-  const { r, ms } = await bounded(`${INST}include self.conf\ninclude self.conf\ninclude ./self.conf\n`, 'self.conf', dir);
+  const { r, ms } = await bounded(
+    `${INST}include self.conf\ninclude self.conf\ninclude ./self.conf\n`,
+    'self.conf',
+    dir,
+  );
   const d = limitError(r, /include loop: .*self\.conf → .*self\.conf/);
   assert.equal(`${d.line}:${d.col}`, '5:9');
   assert.equal(r.diagnostics.filter((x) => /include loop/.test(x.message)).length, 3);
@@ -160,7 +190,12 @@ test('only regular files of at most 16 MiB are read: /dev/zero, a FIFO, a direct
   mkdirSync(join(dir, 'sub.conf'));
   writeFileSync(join(dir, 'big.conf'), '');
   truncateSync(join(dir, 'big.conf'), 17 * 1024 * 1024);
-  for (const [inc, why] of [['/dev/zero', 'not a regular file'], ['fifo.conf', 'not a regular file'], ['sub.conf', 'not a regular file'], ['big.conf', 'larger than 16 MiB']] as const) {
+  for (const [inc, why] of [
+    ['/dev/zero', 'not a regular file'],
+    ['fifo.conf', 'not a regular file'],
+    ['sub.conf', 'not a regular file'],
+    ['big.conf', 'larger than 16 MiB'],
+  ] as const) {
     const { r, ms } = await bounded(`${INST}include ${inc}\n`, 'k.conf', dir);
     const d = limitError(r, new RegExp(`cannot read .*: ${why}`));
     assert.equal(`${d.line}:${d.col}`, '5:9', inc);

@@ -32,7 +32,10 @@ test('one weight reader: scripts -253..253 (±254 clamped with a warning that sa
   const w = s.diagnostics.find((d) => d.keyword === 'weight');
   assert.equal(w?.severity, 'warning');
   assert.match(w!.message, /-253\.\.253: 254 is used as 253/);
-  for (const [text, pos] of [[script('  weight 255\n'), '3:10'], [script('  weight -1e2\n'), '3:10']] as const) {
+  for (const [text, pos] of [
+    [script('  weight 255\n'), '3:10'],
+    [script('  weight -1e2\n'), '3:10'],
+  ] as const) {
     const bad = parseConfigText(text, 'b.conf');
     const e = bad.diagnostics.find((d) => d.severity === 'error');
     assert.equal(`${e?.line}:${e?.col}`, pos);

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dumpDirectory, isPrivateDir, writeDump } from '../../../src/daemon/dumps.js';
@@ -21,7 +32,9 @@ test('a shared base like /tmp is never written directly: dumps go to a 0700 dire
     assert.equal(lstatSync(dir).mode & 0o777, 0o700);
     // A private base (the unit's /run/floatd, a lab host's directory) is used as it is.
     assert.equal(dumpDirectory(dir), dir);
-  } finally { rmSync(base, { recursive: true, force: true }); }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
 
 test('a planted base/floatd (a symlink, or a directory others can write) is not used', () => {
@@ -40,7 +53,9 @@ test('a planted base/floatd (a symlink, or a directory others can write) is not 
     chmodSync(join(base2, 'floatd'), 0o777);
     assert.notEqual(dumpDirectory(base2), join(base2, 'floatd'));
     rmSync(base2, { recursive: true, force: true });
-  } finally { rmSync(base, { recursive: true, force: true }); }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
 
 test('writeDump replaces a symlink at the dump name instead of writing through it (CVE-2018-19044)', async () => {
@@ -54,17 +69,23 @@ test('writeDump replaces a symlink at the dump name instead of writing through i
     assert.equal(lstatSync(path).isSymbolicLink(), false);
     assert.equal(lstatSync(path).mode & 0o777, 0o600);
     assert.equal(readFileSync(path, 'utf8'), '{"instances":[]}\n');
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a failed dump (disk full) leaves no *.tmp and keeps the previous dump', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-dump-'));
   try {
     await writeDump(dir, 'floatd.stats', 'old\n');
-    const enospc = async (): Promise<never> => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); };
+    const enospc = async (): Promise<never> => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    };
     await assert.rejects(writeDump(dir, 'floatd.stats', 'new\n', enospc), /ENOSPC/);
     assert.deepEqual(readdirSync(dir), ['floatd.stats']);
     assert.equal(readFileSync(join(dir, 'floatd.stats'), 'utf8'), 'old\n');
     assert.equal(existsSync(join(dir, 'floatd.stats.tmp')), false);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -28,8 +28,13 @@ test('a stale pid file left by a crashed daemon is taken over', () => {
 test('a full disk: a clear PidFileError and no empty pid file left behind; the next start works', () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-pid-'));
   const path = join(dir, 'floatd.pid');
-  const enospc = (): void => { throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); };
-  assert.throws(() => acquirePidFile(path, process.pid, enospc), (e: unknown) => e instanceof PidFileError && /ENOSPC \(the disk or quota is full\)/.test(e.message));
+  const enospc = (): void => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  assert.throws(
+    () => acquirePidFile(path, process.pid, enospc),
+    (e: unknown) => e instanceof PidFileError && /ENOSPC \(the disk or quota is full\)/.test(e.message),
+  );
   assert.equal(existsSync(path), false, 'no empty pid file');
   // An empty pid file left by an older version is stale, not "another floatd".
   writeFileSync(path, '');

@@ -26,25 +26,53 @@ vrrp_instance VI_1 {
 `;
 
 class FakeSocket extends EventEmitter implements VrrpSocket {
-  readonly family = 4 as const; readonly ifname = 'eth0'; readonly mode = 'multicast' as const; readonly localAddress = '224.0.0.18';
+  readonly family = 4 as const;
+  readonly ifname = 'eth0';
+  readonly mode = 'multicast' as const;
+  readonly localAddress = '224.0.0.18';
   sent = 0;
-  send(b: Uint8Array): number { this.sent++; return b.length; }
-  ref(): void { /* virtual */ }
-  close(): void { /* virtual */ }
+  send(b: Uint8Array): number {
+    this.sent++;
+    return b.length;
+  }
+  ref(): void {
+    /* virtual */
+  }
+  close(): void {
+    /* virtual */
+  }
 }
 
 class FakeLink extends EventEmitter implements LinkWatchPort {
   up = true;
-  watchLink(): void { /* one link */ }
-  linkUp(): boolean | undefined { return this.up ? true : undefined; }
-  watchAddress(): void { /* none */ }
-  unwatchAddress(): void { /* none */ }
-  start(): this { return this; }
-  stop(): void { /* none */ }
+  watchLink(): void {
+    /* one link */
+  }
+  linkUp(): boolean | undefined {
+    return this.up ? true : undefined;
+  }
+  watchAddress(): void {
+    /* none */
+  }
+  unwatchAddress(): void {
+    /* none */
+  }
+  start(): this {
+    return this;
+  }
+  stop(): void {
+    /* none */
+  }
 }
 
-function harness(o: { conf?: () => string; failOpens?: number; noInterface?: boolean; procs?: () =>
-  Array<{ pid: number; comm: string }> } = {}) {
+function harness(
+  o: {
+    conf?: () => string;
+    failOpens?: number;
+    noInterface?: boolean;
+    procs?: () => Array<{ pid: number; comm: string }>;
+  } = {},
+) {
   const clock = new VirtualUsClock();
   const addrs = new Set<string>();
   const link = new FakeLink();
@@ -53,21 +81,34 @@ function harness(o: { conf?: () => string; failOpens?: number; noInterface?: boo
   const sockets: FakeSocket[] = [];
   const dataplane: DataplanePort = {
     interfaceInfo: async () => (o.noInterface ? undefined : { ipv4: '192.0.2.10' }),
-    addAddress: async (s) => { const had = addrs.has(s.address); addrs.add(s.address); return !had; },
+    addAddress: async (s) => {
+      const had = addrs.has(s.address);
+      addrs.add(s.address);
+      return !had;
+    },
     removeAddress: async (s) => addrs.delete(s.address),
-    addRoute: async () => true, removeRoute: async () => true, refreshLifetime: async () => undefined,
-    announce: () => true, listAddresses: async () => [...addrs],
+    addRoute: async () => true,
+    removeRoute: async () => true,
+    refreshLifetime: async () => undefined,
+    announce: () => true,
+    listAddresses: async () => [...addrs],
   };
   const rt = new Runtime({
-    configFile: 'test.conf', clock, log: pino({ level: 'silent' }), dataplane, linkWatch: () => link,
+    configFile: 'test.conf',
+    clock,
+    log: pino({ level: 'silent' }),
+    dataplane,
+    linkWatch: () => link,
     ...(o.procs ? { trackerHooks: { scan: async () => o.procs!() } } : {}),
     load: async () => {
       const r = parseConfigText(o.conf?.() ?? CONF, 'test.conf');
       return { config: r.config, errors: r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message) };
     },
     openSocket: (_so: VrrpSocketOptions) => {
-      if (fails > 0) { fails--; throw Object.assign(new Error('Cannot assign requested address'),
-        { code: 'EADDRNOTAVAIL' }); }
+      if (fails > 0) {
+        fails--;
+        throw Object.assign(new Error('Cannot assign requested address'), { code: 'EADDRNOTAVAIL' });
+      }
       const s = new FakeSocket();
       sockets.push(s);
       return s;
@@ -102,8 +143,7 @@ test('an instance whose interface does not exist is FAULT and never adds its VIP
   assert.equal(h.rt.status().transitions.filter((t) => t.to === 'MASTER').length, 0);
 });
 
-test('a reload to a file without vrrp_instance is refused and the running instance keeps going (issue 15 item 8)',
-  async () => {
+test('a reload to a file without vrrp_instance is refused and the running instance keeps going (issue 15 item 8)', async () => {
   let text = CONF;
   const h = harness({ conf: () => text });
   await h.rt.start();
@@ -119,23 +159,27 @@ test('a reload to a file without vrrp_instance is refused and the running instan
   assert.ok(h.sockets[0]!.sent > sent, 'adverts continue');
 });
 
-test('hostile packets all land in counters: short, bad type/version, wrong length, unknown VRID (issue 15 item 19)',
-  async () => {
+test('hostile packets all land in counters: short, bad type/version, wrong length, unknown VRID (issue 15 item 19)', async () => {
   const h = harness();
   await h.rt.start();
   await h.clock.runUntil(1000);
   const s = h.sockets[0]!;
   const ip = (payload: number[]): Buffer => {
     const b = Buffer.alloc(20 + payload.length);
-    b[0] = 0x45; b.writeUInt16BE(b.length, 2); b[8] = 255; b[9] = 112;
-    b.set([192, 0, 2, 99], 12); b.set([224, 0, 0, 18], 16); b.set(payload, 20);
+    b[0] = 0x45;
+    b.writeUInt16BE(b.length, 2);
+    b[8] = 255;
+    b[9] = 112;
+    b.set([192, 0, 2, 99], 12);
+    b.set([224, 0, 0, 18], 16);
+    b.set(payload, 20);
     return b;
   };
   const pkt = (data: Buffer) => ({ data, src: '192.0.2.99', dst: '224.0.0.18', ttl: 255, ifindex: 1 });
-  s.emit('packet', pkt(Buffer.from([0x45, 0])));                       // truncated IP
-  s.emit('packet', pkt(ip([0x21, 51, 100, 1, 0, 1, 0, 0])));           // length error (1 address, none sent)
+  s.emit('packet', pkt(Buffer.from([0x45, 0]))); // truncated IP
+  s.emit('packet', pkt(ip([0x21, 51, 100, 1, 0, 1, 0, 0]))); // length error (1 address, none sent)
   s.emit('packet', pkt(ip([0x23, 51, 100, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))); // bad type
-  s.emit('packet', pkt(ip([0x51, 51, 100, 0, 0, 1, 0, 0])));           // bad version
+  s.emit('packet', pkt(ip([0x51, 51, 100, 0, 0, 1, 0, 0]))); // bad version
   s.emit('packet', pkt(ip([0x21, 99, 100, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]))); // VRID 99
   const dropped = h.rt.status().instances[0]!.counters.dropped;
   const total = Object.values(dropped).reduce((a, b) => a + b, 0);
@@ -154,7 +198,10 @@ test('a reload while a notify script runs does not wait for it: adverts go on (i
   text = base.replace('priority 150', 'priority 160');
   // The old runtime awaited the notifier (and its running script) before rebuilding: on this
   // virtual clock that wait never ends. Give the reload one real second.
-  const wall = new Promise<'stuck'>((r) => { const t = setTimeout(() => r('stuck'), 1000); t.unref(); });
+  const wall = new Promise<'stuck'>((r) => {
+    const t = setTimeout(() => r('stuck'), 1000);
+    t.unref();
+  });
   const r = await Promise.race([h.rt.reload(), wall]);
   assert.notEqual(r, 'stuck', 'the reload waited for the notify script');
   const sent = h.sockets.at(-1)!.sent;
@@ -177,7 +224,8 @@ test('status shows VIP presence from the kernel, not from intent (issue 15 item 
   assert.equal(h.rt.status().instances[0]!.vips[0]!.present, false);
 });
 
-const PROC = (weight: string): string => `
+const PROC = (weight: string): string =>
+  `
 vrrp_track_process chk_nginx {
   process nginx
   quorum 1
@@ -197,8 +245,7 @@ test('vrrp_track_process with weight 0: quorum lost puts the instance in FAULT (
   assert.equal(h.addrs.size, 0);
 });
 
-test('vrrp_track_process without a weight: quorum lost is FAULT, as the real keepalived 2.2.7 does (issue 15 item 3)',
-  async () => {
+test('vrrp_track_process without a weight: quorum lost is FAULT, as the real keepalived 2.2.7 does (issue 15 item 3)', async () => {
   let running = true;
   const h = harness({ conf: () => PROC(''), procs: () => (running ? [{ pid: 4242, comm: 'nginx' }] : []) });
   await h.rt.start();
@@ -223,8 +270,12 @@ test('vrrp_track_process with weight 1: quorum lost only lowers the priority by 
   assert.equal(h.rt.machine('VI_1')?.effectivePriority, 150);
 });
 
-type Mutation = { k: 'flip'; at: number; bit: number } | { k: 'set'; at: number; v: number } | { k: 'cut'; at: number }
-  | { k: 'grow'; extra: Uint8Array } | { k: 'noise'; bytes: Uint8Array };
+type Mutation =
+  | { k: 'flip'; at: number; bit: number }
+  | { k: 'set'; at: number; v: number }
+  | { k: 'cut'; at: number }
+  | { k: 'grow'; extra: Uint8Array }
+  | { k: 'noise'; bytes: Uint8Array };
 
 /** One hostile change to a valid advert: a bit flip, a byte overwrite, a cut, an extension, or noise. */
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
@@ -247,44 +298,58 @@ function mutate(base: Buffer, ms: readonly Mutation[]): Buffer {
   return b;
 }
 
-test('property, 100,000 hostile packets through the shipped receive path: none throws, each lands in exactly '
-  + 'one counter, the MASTER stays MASTER (issue 15, tests that keep it fixed)', async () => {
-  const h = harness({ conf: () => CONF.replace('state BACKUP', 'state MASTER') });
-  await h.rt.start();
-  await h.clock.runUntil(5_000_000);
-  assert.equal(h.state(), 'MASTER');
-  const s = h.sockets[0]!;
-  const src = '192.0.2.99';
-  const dst = '224.0.0.18';
-  const advert = { version: 2 as const, vrid: 51, priority: 100, addresses: ['203.0.113.51'], advertIntervalCs: 100,
-    authType: 0 as const, authData: Buffer.alloc(8) };
-  const base = Buffer.from(buildIpv4Packet(encodeAdvert(advert, 4, { src, dst }), { src, dst, ttl: 255, id: 1 }));
-  const counted = (): number => {
-    const c = h.rt.status().instances[0]!.counters;
-    return c.advertsReceived + Object.values(c.dropped).reduce((a, b) => a + b, 0);
-  };
-  // The valid lower-priority advert is accepted (so the mutations start from a packet that passes).
-  const before = h.rt.status().instances[0]!.counters.advertsReceived;
-  s.emit('packet', { data: base, src, dst, ttl: 255, ifindex: 1 });
-  assert.equal(h.rt.status().instances[0]!.counters.advertsReceived, before + 1, 'the unmutated advert is accepted');
-  const N = 100_000;
-  const cases = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 4 }), N);
-  const start = counted();
-  const acceptedBefore = h.rt.status().instances[0]!.counters.advertsReceived;
-  const sentBefore = s.sent;
-  for (let i = 0; i < N; i++) {
-    const data = mutate(base, cases[i]!);
-    assert.doesNotThrow(() => s.emit('packet', { data, src, dst, ttl: 255, ifindex: 1 }),
-      `case ${i}: ${data.toString('hex')}`);
-    // Virtual time moves 10 ms per 100 packets (10 s in all): the MASTER's own adverts keep their cadence.
-    if (i % 100 === 99) await h.clock.runUntil(h.clock.nowUs() + 10_000);
-  }
-  assert.equal(counted() - start, N, 'every packet is either an accepted advert or a counted drop');
-  assert.equal(h.state(), 'MASTER', 'no hostile packet moved the MASTER');
-  // Mutations outside the VRRP payload (IP id, TOS, flags) leave a valid lower-priority advert; the MASTER
-  // answers each with an advert of its own, as keepalived does. Beyond those, one per second, never fewer.
-  const accepted = h.rt.status().instances[0]!.counters.advertsReceived - acceptedBefore;
-  const adverts = s.sent - sentBefore;
-  assert.ok(adverts >= 9 && adverts <= 11 + accepted,
-    `adverts in 10 s: ${adverts} (${accepted} accepted lower-priority)`);
-});
+test(
+  'property, 100,000 hostile packets through the shipped receive path: none throws, each lands in exactly ' +
+    'one counter, the MASTER stays MASTER (issue 15, tests that keep it fixed)',
+  async () => {
+    const h = harness({ conf: () => CONF.replace('state BACKUP', 'state MASTER') });
+    await h.rt.start();
+    await h.clock.runUntil(5_000_000);
+    assert.equal(h.state(), 'MASTER');
+    const s = h.sockets[0]!;
+    const src = '192.0.2.99';
+    const dst = '224.0.0.18';
+    const advert = {
+      version: 2 as const,
+      vrid: 51,
+      priority: 100,
+      addresses: ['203.0.113.51'],
+      advertIntervalCs: 100,
+      authType: 0 as const,
+      authData: Buffer.alloc(8),
+    };
+    const base = Buffer.from(buildIpv4Packet(encodeAdvert(advert, 4, { src, dst }), { src, dst, ttl: 255, id: 1 }));
+    const counted = (): number => {
+      const c = h.rt.status().instances[0]!.counters;
+      return c.advertsReceived + Object.values(c.dropped).reduce((a, b) => a + b, 0);
+    };
+    // The valid lower-priority advert is accepted (so the mutations start from a packet that passes).
+    const before = h.rt.status().instances[0]!.counters.advertsReceived;
+    s.emit('packet', { data: base, src, dst, ttl: 255, ifindex: 1 });
+    assert.equal(h.rt.status().instances[0]!.counters.advertsReceived, before + 1, 'the unmutated advert is accepted');
+    const N = 100_000;
+    const cases = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 4 }), N);
+    const start = counted();
+    const acceptedBefore = h.rt.status().instances[0]!.counters.advertsReceived;
+    const sentBefore = s.sent;
+    for (let i = 0; i < N; i++) {
+      const data = mutate(base, cases[i]!);
+      assert.doesNotThrow(
+        () => s.emit('packet', { data, src, dst, ttl: 255, ifindex: 1 }),
+        `case ${i}: ${data.toString('hex')}`,
+      );
+      // Virtual time moves 10 ms per 100 packets (10 s in all): the MASTER's own adverts keep their cadence.
+      if (i % 100 === 99) await h.clock.runUntil(h.clock.nowUs() + 10_000);
+    }
+    assert.equal(counted() - start, N, 'every packet is either an accepted advert or a counted drop');
+    assert.equal(h.state(), 'MASTER', 'no hostile packet moved the MASTER');
+    // Mutations outside the VRRP payload (IP id, TOS, flags) leave a valid lower-priority advert; the MASTER
+    // answers each with an advert of its own, as keepalived does. Beyond those, one per second, never fewer.
+    const accepted = h.rt.status().instances[0]!.counters.advertsReceived - acceptedBefore;
+    const adverts = s.sent - sentBefore;
+    assert.ok(
+      adverts >= 9 && adverts <= 11 + accepted,
+      `adverts in 10 s: ${adverts} (${accepted} accepted lower-priority)`,
+    );
+  },
+);

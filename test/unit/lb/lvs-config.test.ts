@@ -85,7 +85,10 @@ test('a real server without a port, or of the other family, is a positioned erro
 }`);
   assert.equal(r.config, null);
   assert.match(r.lines[0]!, /:3:3: error: real_server: real_server 203\.0\.113\.11 has no port/);
-  assert.match(r.lines[1]!, /:4:15: error: real_server: real_server 2001:db8::1 is IPv6 but virtual_server 192\.0\.2\.100:80\/TCP is IPv4/);
+  assert.match(
+    r.lines[1]!,
+    /:4:15: error: real_server: real_server 2001:db8::1 is IPv6 but virtual_server 192\.0\.2\.100:80\/TCP is IPv4/,
+  );
 });
 
 test('what is parsed but not honoured is a positioned warning, and the default wlc is said aloud', () => {
@@ -105,7 +108,10 @@ test('virtual_server_group expands ranges and refuses a family mix', () => {
   fwmark 7 }
 virtual_server group G { lvs_sched rr
   real_server 203.0.113.11 80 { } }`);
-  assert.deepEqual(ok.vss[0]!.endpoints.map((e) => e.address), ['192.0.2.3', '192.0.2.4', '192.0.2.5']);
+  assert.deepEqual(
+    ok.vss[0]!.endpoints.map((e) => e.address),
+    ['192.0.2.3', '192.0.2.4', '192.0.2.5'],
+  );
   assert.deepEqual(ok.vss[0]!.fwmarks, [7]);
   const bad = parse(`virtual_server_group G { 192.0.2.3 80
   2001:db8::1 80 }
@@ -129,7 +135,10 @@ test('DR: an IPv4 address service; a port change, fwmark or IPv6 is a positioned
 }`);
   assert.ok(ok.config);
   assert.equal(ok.vss[0]!.method, 'DR');
-  assert.match(ok.lines.join('\n'), /:1:1: warning: lvs_sched: with DR, rr picks by a hash of the client address and port/);
+  assert.match(
+    ok.lines.join('\n'),
+    /:1:1: warning: lvs_sched: with DR, rr picks by a hash of the client address and port/,
+  );
   const bad = parse(`virtual_server 192.0.2.100 80 {
   lvs_sched sh
   lvs_method DR
@@ -141,7 +150,10 @@ virtual_server fwmark 3 {
   real_server 203.0.113.11 { }
 }`);
   assert.equal(bad.config, null);
-  assert.match(bad.lines.join('\n'), /:4:3: error: real_server: real_server 203\.0\.113\.11 port 8080: DR cannot change the port/);
+  assert.match(
+    bad.lines.join('\n'),
+    /:4:3: error: real_server: real_server 203\.0\.113\.11 port 8080: DR cannot change the port/,
+  );
   assert.match(bad.lines.join('\n'), /:6:1: error: lvs_method: DR for fwmark services is not supported yet/);
 });
 
@@ -157,6 +169,12 @@ virtual_server 192.0.2.100 80 {
 }`);
   assert.ok(r.config);
   const w = lvsWarnings(r.config, r.diagnostics);
-  assert.deepEqual(w.map((d) => `${d.line}:${d.keyword}`), ['6:ha_suspend']);
-  assert.ok(r.diagnostics.some((d) => d.line === 2 && d.severity === 'warning'), 'the global_defs warning exists but is not an LVS one');
+  assert.deepEqual(
+    w.map((d) => `${d.line}:${d.keyword}`),
+    ['6:ha_suspend'],
+  );
+  assert.ok(
+    r.diagnostics.some((d) => d.line === 2 && d.severity === 'warning'),
+    'the global_defs warning exists but is not an LVS one',
+  );
 });

@@ -14,7 +14,8 @@ const CONF = `virtual_server 192.0.2.100 80 {
   real_server 203.0.113.13 80 { weight 1 }
 }`;
 const vss = parseConfigText(CONF, 't.conf').config!.virtualServers!;
-const rot = (addrs: string[], w = 1) => new Map([[vss[0]!.key, addrs.map((a) => ({ address: a, port: 80, weight: w }))]]);
+const rot = (addrs: string[], w = 1) =>
+  new Map([[vss[0]!.key, addrs.map((a) => ({ address: a, port: 80, weight: w }))]]);
 const ALL = ['203.0.113.11', '203.0.113.12', '203.0.113.13'];
 
 /** What the kernel would hold after applying `d` (the shape parseActual yields). */
@@ -57,7 +58,16 @@ test('a server leaving changes its slots only; the others keep their place (elem
 
 test('a weight change reaches the kernel (keepalived #1354) and only the rule and slots that differ change', () => {
   const [before] = planTables(vss, rot(ALL));
-  const w = new Map([[vss[0]!.key, [{ address: '203.0.113.11', port: 80, weight: 2 }, { address: '203.0.113.12', port: 80, weight: 1 }, { address: '203.0.113.13', port: 80, weight: 1 }]]]);
+  const w = new Map([
+    [
+      vss[0]!.key,
+      [
+        { address: '203.0.113.11', port: 80, weight: 2 },
+        { address: '203.0.113.12', port: 80, weight: 1 },
+        { address: '203.0.113.13', port: 80, weight: 1 },
+      ],
+    ],
+  ]);
   const [after] = planTables(vss, w);
   const script = diffTable(after!, applied(before!));
   assert.match(script, /mod 4 map/);
@@ -65,14 +75,21 @@ test('a weight change reaches the kernel (keepalived #1354) and only the rule an
 });
 
 test('parseActual reads nft -j output: map elements, rule comments, counters', () => {
-  const json = JSON.stringify({ nftables: [
-    { map: { name: 'disp', elem: [[{ concat: ['192.0.2.100', 'tcp', 80] }, { jump: { target: 'v_x' } }]] } },
-    { map: { name: 'sx', elem: [[0, { concat: ['203.0.113.11', 80] }]] } },
-    { map: { name: 'px', elem: [[{ elem: { val: '198.51.100.7', timeout: 30, expires: 20 } }, { concat: ['203.0.113.11', 80] }]] } },
-    { chain: { name: 'v_x' } },
-    { rule: { chain: 'v_x', comment: 'fdabc' } },
-    { counter: { name: 'r1i', packets: 5, bytes: 300 } },
-  ] });
+  const json = JSON.stringify({
+    nftables: [
+      { map: { name: 'disp', elem: [[{ concat: ['192.0.2.100', 'tcp', 80] }, { jump: { target: 'v_x' } }]] } },
+      { map: { name: 'sx', elem: [[0, { concat: ['203.0.113.11', 80] }]] } },
+      {
+        map: {
+          name: 'px',
+          elem: [[{ elem: { val: '198.51.100.7', timeout: 30, expires: 20 } }, { concat: ['203.0.113.11', 80] }]],
+        },
+      },
+      { chain: { name: 'v_x' } },
+      { rule: { chain: 'v_x', comment: 'fdabc' } },
+      { counter: { name: 'r1i', packets: 5, bytes: 300 } },
+    ],
+  });
   const a = parseActual(json);
   assert.equal(a.maps.get('disp')!.get('192.0.2.100 . tcp . 80'), 'jump v_x');
   assert.equal(a.maps.get('sx')!.get('0'), '203.0.113.11 . 80');
@@ -81,12 +98,20 @@ test('parseActual reads nft -j output: map elements, rule comments, counters', (
   assert.deepEqual(a.counters.get('r1i'), { packets: 5, bytes: 300 });
 });
 
-const tcp = (over: Partial<LvsCheckConfig> = {}): LvsCheckConfig => ({
-  kind: 'TCP_CHECK', connectTimeoutMs: 1000, retry: 2, delayBeforeRetryMs: 500, delayLoopMs: 3000, warmupMs: 0, alpha: false,
-  pos: { file: 't', line: 1, col: 1 }, ...over,
-} as LvsCheckConfig);
+const tcp = (over: Partial<LvsCheckConfig> = {}): LvsCheckConfig =>
+  ({
+    kind: 'TCP_CHECK',
+    connectTimeoutMs: 1000,
+    retry: 2,
+    delayBeforeRetryMs: 500,
+    delayLoopMs: 3000,
+    warmupMs: 0,
+    alpha: false,
+    pos: { file: 't', line: 1, col: 1 },
+    ...over,
+  }) as LvsCheckConfig;
 
-test('checker timing is keepalived\'s: retry after delay_before_retry, down after retry+1 failures, up on one success', () => {
+test("checker timing is keepalived's: retry after delay_before_retry, down after retry+1 failures, up on one success", () => {
   const ch = tcp();
   let s = initialCheck(ch);
   let r = afterProbe(ch, s, { ok: false, detail: 'x' });
@@ -106,8 +131,18 @@ test('the pool runs one probe per distinct check, and a hung probe times out on 
   let calls = 0;
   const changes: string[] = [];
   const pool = new CheckerPool({
-    clock, onChange: (k) => changes.push(k),
-    makeProbe: (ch) => (signal) => { calls++; return new Promise((res) => { const t = clock.setTimeout(() => res({ ok: false, detail: 'timeout' }), ch.connectTimeoutMs); signal.addEventListener('abort', () => { clock.clearTimeout(t); res({ ok: false, detail: 'aborted' }); }); }); },
+    clock,
+    onChange: (k) => changes.push(k),
+    makeProbe: (ch) => (signal) => {
+      calls++;
+      return new Promise((res) => {
+        const t = clock.setTimeout(() => res({ ok: false, detail: 'timeout' }), ch.connectTimeoutMs);
+        signal.addEventListener('abort', () => {
+          clock.clearTimeout(t);
+          res({ ok: false, detail: 'aborted' });
+        });
+      });
+    },
   });
   const ch = tcp({ retry: 0 });
   pool.sync(new Map([['a', { ch, target: { address: '203.0.113.11', port: 80 } }]]));

@@ -13,28 +13,38 @@ import { probeFor } from '../../../src/lb/probes.js';
 import { realTrackClock } from '../../../src/track/clock.js';
 
 function checkOf(body: string): LvsCheckConfig {
-  const r = parseConfigText(`virtual_server 127.0.0.1 80 {
+  const r = parseConfigText(
+    `virtual_server 127.0.0.1 80 {
   lvs_sched rr
   real_server 127.0.0.1 80 {
 ${body}
   }
-}`, 't.conf');
+}`,
+    't.conf',
+  );
   assert.ok(r.config, JSON.stringify(r.diagnostics));
   return r.config.virtualServers![0]!.realServers[0]!.checks[0]!;
 }
 
 async function server(handler: http.RequestListener): Promise<{ port: number; close(): void; hosts: string[] }> {
   const hosts: string[] = [];
-  const s = http.createServer((req, res) => { hosts.push(req.headers.host ?? ''); handler(req, res); });
+  const s = http.createServer((req, res) => {
+    hosts.push(req.headers.host ?? '');
+    handler(req, res);
+  });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return { port: (s.address() as AddressInfo).port, close: () => s.close(), hosts };
 }
 
-const run = (ch: LvsCheckConfig, port: number) => probeFor(ch, { address: '127.0.0.1', port }, realTrackClock)(new AbortController().signal);
+const run = (ch: LvsCheckConfig, port: number) =>
+  probeFor(ch, { address: '127.0.0.1', port }, realTrackClock)(new AbortController().signal);
 
 test('HTTP_GET: status ranges, md5 digest of the body, virtualhost as Host; connect_port overrides', async () => {
   const body = 'hello floatd\n';
-  const srv = await server((req, res) => { res.statusCode = req.url === '/down' ? 503 : 200; res.end(body); });
+  const srv = await server((req, res) => {
+    res.statusCode = req.url === '/down' ? 503 : 200;
+    res.end(body);
+  });
   try {
     const md5 = createHash('md5').update(body).digest('hex');
     const ok = checkOf(`HTTP_GET {
@@ -69,7 +79,9 @@ test('HTTP_GET: status ranges, md5 digest of the body, virtualhost as Host; conn
       }
     }`);
     assert.equal((await run(accept503, srv.port)).ok, true);
-  } finally { srv.close(); }
+  } finally {
+    srv.close();
+  }
 });
 
 test('a server that accepts and never answers fails after connect_timeout (the loop is never blocked)', async () => {
@@ -93,7 +105,9 @@ test('a server that accepts and never answers fails after connect_timeout (the l
     assert.ok(performance.now() - t0 < 1000);
     // A blocking probe would allow at most one tick; a loaded machine still gives several.
     assert.ok(ticks >= 3, `the event loop kept running (${ticks} ticks)`);
-  } finally { hung.close(); }
+  } finally {
+    hung.close();
+  }
 });
 
 test('TCP_CHECK: connect succeeds or is refused', async () => {
@@ -101,7 +115,9 @@ test('TCP_CHECK: connect succeeds or is refused', async () => {
   try {
     const ch = checkOf('TCP_CHECK {\n    }');
     assert.equal((await run(ch, srv.port)).ok, true);
-  } finally { srv.close(); }
+  } finally {
+    srv.close();
+  }
   const ch = checkOf('TCP_CHECK {\n    }');
   const r = await run(ch, srv.port);
   assert.equal(r.ok, false);
@@ -113,7 +129,8 @@ test('MISC_CHECK: exit 0 up, 1 down, misc_dynamic 2..255 up with weight status â
   const script = join(dir, 'chk.sh');
   writeFileSync(script, '#!/bin/sh\n[ "$1" = sleep ] && sleep 5\nexit "$1"\n');
   chmodSync(script, 0o755);
-  const misc = (arg: string, extra = ''): LvsCheckConfig => checkOf(`MISC_CHECK {
+  const misc = (arg: string, extra = ''): LvsCheckConfig =>
+    checkOf(`MISC_CHECK {
       misc_path "${script} ${arg}"
       misc_timeout 0.3
 ${extra}

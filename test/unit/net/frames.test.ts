@@ -8,10 +8,18 @@ test('gratuitous ARP is a broadcast REQUEST with sender = target = VIP and broad
   const f = buildGratuitousArp(MAC, '192.0.2.100');
   assert.equal(
     f.toString('hex'),
-    'ffffffffffff' + '02005e100001' + '0806' + // Ethernet
-      '0001' + '0800' + '06' + '04' + '0001' + // ARP: Ethernet/IPv4, REQUEST
-      '02005e100001' + 'c0000264' + // sender HW, sender IP
-      'ffffffffffff' + 'c0000264', // target HW broadcast, target IP
+    'ffffffffffff' +
+      '02005e100001' +
+      '0806' + // Ethernet
+      '0001' +
+      '0800' +
+      '06' +
+      '04' +
+      '0001' + // ARP: Ethernet/IPv4, REQUEST
+      '02005e100001' +
+      'c0000264' + // sender HW, sender IP
+      'ffffffffffff' +
+      'c0000264', // target HW broadcast, target IP
   );
 });
 
@@ -20,9 +28,22 @@ test('unsolicited NA matches the Wireshark-validated bytes (checksum 0x991c)', (
   assert.equal(f.length, 86);
   assert.equal(
     f.toString('hex'),
-    '333300000001' + '02005e100001' + '86dd' +
-      '60000000' + '0020' + '3a' + 'ff' + '20010db8000000000000000000000100' + 'ff020000000000000000000000000001' +
-      '88' + '00' + '991c' + '20000000' + '20010db8000000000000000000000100' + '0201' + '02005e100001',
+    '333300000001' +
+      '02005e100001' +
+      '86dd' +
+      '60000000' +
+      '0020' +
+      '3a' +
+      'ff' +
+      '20010db8000000000000000000000100' +
+      'ff020000000000000000000000000001' +
+      '88' +
+      '00' +
+      '991c' +
+      '20000000' +
+      '20010db8000000000000000000000100' +
+      '0201' +
+      '02005e100001',
   );
 });
 

@@ -6,9 +6,15 @@ import { notifierConfig } from '../../../src/daemon/mapping.js';
 const INSTANCE = `vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 33\n  priority 200\n  notify_master /bin/true\n}\n`;
 
 test('global_defs notify_script_timeout / notify_supersede_delay reach the notifier (seconds, fractions allowed)', () => {
-  const r = parseConfigText(`global_defs {\n  notify_script_timeout 5\n  notify_supersede_delay 0.25\n}\n${INSTANCE}`, 'a.conf');
+  const r = parseConfigText(
+    `global_defs {\n  notify_script_timeout 5\n  notify_supersede_delay 0.25\n}\n${INSTANCE}`,
+    'a.conf',
+  );
   assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
-  assert.deepEqual(r.diagnostics.filter((d) => d.severity !== 'info'), []);
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.severity !== 'info'),
+    [],
+  );
   const nc = notifierConfig(r.config, undefined, () => '').config;
   assert.equal(nc.scriptTimeoutMs, 5000);
   assert.equal(nc.supersedeMs, 250);
@@ -16,6 +22,13 @@ test('global_defs notify_script_timeout / notify_supersede_delay reach the notif
   const d = notifierConfig(parseConfigText(INSTANCE, 'b.conf').config!, undefined, () => '').config;
   assert.equal(d.scriptTimeoutMs, undefined);
   assert.equal(d.supersedeMs, undefined);
-  const bad = parseConfigText(`global_defs {\n  notify_script_timeout 0\n  notify_supersede_delay 999\n}\n${INSTANCE}`, 'c.conf');
-  assert.equal(bad.diagnostics.filter((x) => x.severity === 'error').length, 2, bad.diagnostics.map(formatDiagnostic).join('\n'));
+  const bad = parseConfigText(
+    `global_defs {\n  notify_script_timeout 0\n  notify_supersede_delay 999\n}\n${INSTANCE}`,
+    'c.conf',
+  );
+  assert.equal(
+    bad.diagnostics.filter((x) => x.severity === 'error').length,
+    2,
+    bad.diagnostics.map(formatDiagnostic).join('\n'),
+  );
 });

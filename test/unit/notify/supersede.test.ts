@@ -7,29 +7,47 @@ import { Notifier, type NotifyEvent, type NotifyLog } from '../../../src/notify/
 /** A runner on the virtual clock whose scripts hang until their timeout or their signal. */
 function hangingRunner(clock: VirtualClock) {
   const runs: Array<{ script: string; start: number; end?: number; detail?: string }> = [];
-  const runner: ScriptRunner = (req: RunRequest) => new Promise<RunResult>((resolve) => {
-    const rec: { script: string; start: number; end?: number; detail?: string } = { script: req.argv.join(' '), start: clock.now() };
-    runs.push(rec);
-    const finish = (detail: string, extra: Partial<RunResult>): void => {
-      if (rec.end !== undefined) return;
-      rec.end = clock.now();
-      rec.detail = detail;
-      clock.clearTimeout(t);
-      resolve({ ok: false, detail, durationMs: rec.end - rec.start, ...extra });
-    };
-    const t = clock.setTimeout(() => finish(`timed out after ${req.timeoutMs} ms`, { timedOut: true }), req.timeoutMs);
-    req.signal?.addEventListener('abort', () => finish(`killed: ${String(req.signal!.reason)}`, { aborted: true }), { once: true });
-  });
+  const runner: ScriptRunner = (req: RunRequest) =>
+    new Promise<RunResult>((resolve) => {
+      const rec: { script: string; start: number; end?: number; detail?: string } = {
+        script: req.argv.join(' '),
+        start: clock.now(),
+      };
+      runs.push(rec);
+      const finish = (detail: string, extra: Partial<RunResult>): void => {
+        if (rec.end !== undefined) return;
+        rec.end = clock.now();
+        rec.detail = detail;
+        clock.clearTimeout(t);
+        resolve({ ok: false, detail, durationMs: rec.end - rec.start, ...extra });
+      };
+      const t = clock.setTimeout(
+        () => finish(`timed out after ${req.timeoutMs} ms`, { timedOut: true }),
+        req.timeoutMs,
+      );
+      req.signal?.addEventListener('abort', () => finish(`killed: ${String(req.signal!.reason)}`, { aborted: true }), {
+        once: true,
+      });
+    });
   return { runner, runs };
 }
 
 function logs(): { log: NotifyLog; lines: Array<{ obj: Record<string, unknown>; msg: string }> } {
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];
-  const push = (obj: object, msg: string): void => { lines.push({ obj: obj as Record<string, unknown>, msg }); };
+  const push = (obj: object, msg: string): void => {
+    lines.push({ obj: obj as Record<string, unknown>, msg });
+  };
   return { log: { info: push, warn: push }, lines };
 }
 
-const ev = (from: string, to: NotifyEvent['to'], name = 'VI_1'): NotifyEvent => ({ kind: 'INSTANCE', name, from, to, priority: 100, reason: 'test' });
+const ev = (from: string, to: NotifyEvent['to'], name = 'VI_1'): NotifyEvent => ({
+  kind: 'INSTANCE',
+  name,
+  from,
+  to,
+  priority: 100,
+  reason: 'test',
+});
 const TARGETS = { master: { argv: ['/m.sh'] }, backup: { argv: ['/b.sh'] }, fault: { argv: ['/f.sh'] } };
 
 test('a hung notify_backup delays notify_master by supersedeMs, not the 30 s script timeout', async () => {
@@ -41,7 +59,13 @@ test('a hung notify_backup delays notify_master by supersedeMs, not the 30 s scr
   await clock.advance(100);
   void n.notify(ev('BACKUP', 'MASTER'));
   await clock.advance(2000);
-  assert.deepEqual(runs.map((r) => [r.script, r.start]), [['/b.sh', 0], ['/m.sh', 1100]]);
+  assert.deepEqual(
+    runs.map((r) => [r.script, r.start]),
+    [
+      ['/b.sh', 0],
+      ['/m.sh', 1100],
+    ],
+  );
   assert.equal(runs[0]!.detail, 'killed: superseded by MASTER');
   const killed = lines.find((l) => l.obj.event === 'notify.run' && l.obj.state === 'BACKUP');
   assert.match(killed?.msg ?? '', /notify BACKUP script \/b\.sh failed: killed: superseded by MASTER/);
@@ -55,7 +79,10 @@ test('flapping behind a hung script: stale waiting states are skipped, the newes
   const clock = new VirtualClock();
   const { runner, runs } = hangingRunner(clock);
   const { log, lines } = logs();
-  const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeMs: 500, scriptTimeoutMs: 5000 }, { clock, runner, log });
+  const n = new Notifier(
+    { instances: { VI_1: TARGETS }, supersedeMs: 500, scriptTimeoutMs: 5000 },
+    { clock, runner, log },
+  );
   void n.notify(ev('INIT', 'BACKUP'));
   await clock.advance(100);
   void n.notify(ev('BACKUP', 'MASTER'));
@@ -65,7 +92,14 @@ test('flapping behind a hung script: stale waiting states are skipped, the newes
   const last = n.notify(ev('BACKUP', 'MASTER'));
   await clock.advance(10_000);
   await last;
-  assert.deepEqual(runs.map((r) => [r.script, r.start]), [['/b.sh', 0], ['/m.sh', 600], ['/m.sh', 1100]]);
+  assert.deepEqual(
+    runs.map((r) => [r.script, r.start]),
+    [
+      ['/b.sh', 0],
+      ['/m.sh', 600],
+      ['/m.sh', 1100],
+    ],
+  );
   assert.ok(lines.some((l) => l.obj.event === 'notify.skipped' && l.obj.state === 'BACKUP' && l.obj.by === 'MASTER'));
   assert.equal(runs[2]!.detail, 'timed out after 5000 ms', 'the newest event is never cut');
 });
@@ -73,12 +107,19 @@ test('flapping behind a hung script: stale waiting states are skipped, the newes
 test('fast scripts are not cut: every state runs, in order, when each script is quick', async () => {
   const clock = new VirtualClock();
   const starts: string[] = [];
-  const runner: ScriptRunner = (req) => new Promise((resolve) => {
-    starts.push(req.argv[0]!);
-    clock.setTimeout(() => resolve({ ok: true, detail: 'exited with status 0', durationMs: 50 }), 50);
-  });
+  const runner: ScriptRunner = (req) =>
+    new Promise((resolve) => {
+      starts.push(req.argv[0]!);
+      clock.setTimeout(() => resolve({ ok: true, detail: 'exited with status 0', durationMs: 50 }), 50);
+    });
   const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeMs: 1000 }, { clock, runner });
-  for (const [f, t] of [['INIT', 'BACKUP'], ['BACKUP', 'MASTER'], ['MASTER', 'FAULT'], ['FAULT', 'BACKUP']] as const) void n.notify(ev(f, t));
+  for (const [f, t] of [
+    ['INIT', 'BACKUP'],
+    ['BACKUP', 'MASTER'],
+    ['MASTER', 'FAULT'],
+    ['FAULT', 'BACKUP'],
+  ] as const)
+    void n.notify(ev(f, t));
   await clock.advance(1000);
   assert.deepEqual(starts, ['/b.sh', '/m.sh', '/f.sh', '/b.sh']);
 });
@@ -105,7 +146,10 @@ test('a reload hands over: a kept MASTER does not re-run notify_master; a runnin
   void n2.notify(ev('MASTER', 'BACKUP'));
   await clock.advance(1500);
   assert.equal(runs[1]!.detail, 'killed: superseded by BACKUP');
-  assert.deepEqual(runs.map((r) => r.script), ['/b.sh', '/m.sh', '/b.sh']);
+  assert.deepEqual(
+    runs.map((r) => r.script),
+    ['/b.sh', '/m.sh', '/b.sh'],
+  );
   // A state that did change across the reload runs its scripts.
   const n3 = new Notifier(cfg, { clock, runner, log, previous: n2.handOver() });
   void n3.notify(ev('INIT', 'MASTER'));

@@ -2,35 +2,70 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, formatDiagnostic } from '../../../src/config/index.js';
 
-const INST = (name: string, vrid: number, extra = '') => `vrrp_instance ${name} {\n  interface eth1\n  virtual_router_id ${vrid}\n  priority 100\n${extra}}\n`;
+const INST = (name: string, vrid: number, extra = '') =>
+  `vrrp_instance ${name} {\n  interface eth1\n  virtual_router_id ${vrid}\n  priority 100\n${extra}}\n`;
 const BLOCK = (body: string) => `floatd_quorum main {\n${body}}\n`;
-const GOOD = '  backend etcd\n  endpoints http://198.51.100.100:2379 http://198.51.100.101:2379 http://198.51.100.102:2379\n  key /floatd/web\n';
+const GOOD =
+  '  backend etcd\n  endpoints http://198.51.100.100:2379 http://198.51.100.101:2379 http://198.51.100.102:2379\n  key /floatd/web\n';
 
 test('a floatd_quorum block is modelled with defaults derived from the ttl', () => {
   const r = parseConfigText(BLOCK(GOOD + '  ttl 2\n') + INST('VI_1', 1, '  quorum main\n'), 'q.conf');
   assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
   const [q] = r.config.quorums;
-  assert.deepEqual(q && { e: q.endpoints.length, key: q.key, ttl: q.ttlMs, renew: q.renewMs, margin: q.marginMs, k: q.kernelLifetimeS, loss: q.onQuorumLoss },
-    { e: 3, key: '/floatd/web', ttl: 2000, renew: 400, margin: 500, k: 1, loss: 'fence' });
+  assert.deepEqual(
+    q && {
+      e: q.endpoints.length,
+      key: q.key,
+      ttl: q.ttlMs,
+      renew: q.renewMs,
+      margin: q.marginMs,
+      k: q.kernelLifetimeS,
+      loss: q.onQuorumLoss,
+    },
+    { e: 3, key: '/floatd/web', ttl: 2000, renew: 400, margin: 500, k: 1, loss: 'fence' },
+  );
   assert.equal(r.config.instances[0]?.quorum, 'main');
-  assert.deepEqual(r.diagnostics.filter((d) => d.severity !== 'info'), []);
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.severity !== 'info'),
+    [],
+  );
 });
 
 test('explicit knobs, TLS and a password file; a sync group carries the quorum', () => {
-  const r = parseConfigText(BLOCK(`  backend etcd\n  endpoints https://[2001:db8::1]:2379\n  key /floatd/db\n  ttl 3\n  renew 0.5\n  margin 0.8\n  kernel_lifetime 2
-  on_quorum_loss fence\n  ca_file /etc/floatd/ca.pem\n  cert_file /etc/floatd/c.pem\n  key_file /etc/floatd/k.pem\n  username floatd\n  password_file /etc/floatd/etcd.pw\n`)
-    + INST('A', 1) + INST('B', 2) + 'vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n  quorum main\n}\n', 'q.conf');
+  const r = parseConfigText(
+    BLOCK(`  backend etcd\n  endpoints https://[2001:db8::1]:2379\n  key /floatd/db\n  ttl 3\n  renew 0.5\n  margin 0.8\n  kernel_lifetime 2
+  on_quorum_loss fence\n  ca_file /etc/floatd/ca.pem\n  cert_file /etc/floatd/c.pem\n  key_file /etc/floatd/k.pem\n  username floatd\n  password_file /etc/floatd/etcd.pw\n`) +
+      INST('A', 1) +
+      INST('B', 2) +
+      'vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n  quorum main\n}\n',
+    'q.conf',
+  );
   assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
   const q = r.config.quorums[0]!;
-  assert.deepEqual([q.ttlMs, q.renewMs, q.marginMs, q.kernelLifetimeS, q.tls?.caFile, q.auth?.passwordFile], [3000, 500, 800, 2, '/etc/floatd/ca.pem', '/etc/floatd/etcd.pw']);
+  assert.deepEqual(
+    [q.ttlMs, q.renewMs, q.marginMs, q.kernelLifetimeS, q.tls?.caFile, q.auth?.passwordFile],
+    [3000, 500, 800, 2, '/etc/floatd/ca.pem', '/etc/floatd/etcd.pw'],
+  );
   assert.equal(r.config.syncGroups[0]?.quorum, 'main');
 });
 
 const BAD: [string, string, string][] = [
-  [BLOCK('  backend consul\n  endpoints http://198.51.100.1:2379\n  key /k\n') + INST('V', 1, '  quorum main\n'), '2:11', 'expected etcd'],
+  [
+    BLOCK('  backend consul\n  endpoints http://198.51.100.1:2379\n  key /k\n') + INST('V', 1, '  quorum main\n'),
+    '2:11',
+    'expected etcd',
+  ],
   [BLOCK('  backend etcd\n  key /k\n') + INST('V', 1, '  quorum main\n'), '1:1', 'has no endpoints'],
-  [BLOCK('  backend etcd\n  endpoints 198.51.100.1:2379\n  key /k\n') + INST('V', 1, '  quorum main\n'), '3:13', 'expected http(s)://HOST:PORT'],
-  [BLOCK('  backend etcd\n  endpoints http://198.51.100.1:2379\n  key floatd\n') + INST('V', 1, '  quorum main\n'), '4:7', 'starting with /'],
+  [
+    BLOCK('  backend etcd\n  endpoints 198.51.100.1:2379\n  key /k\n') + INST('V', 1, '  quorum main\n'),
+    '3:13',
+    'expected http(s)://HOST:PORT',
+  ],
+  [
+    BLOCK('  backend etcd\n  endpoints http://198.51.100.1:2379\n  key floatd\n') + INST('V', 1, '  quorum main\n'),
+    '4:7',
+    'starting with /',
+  ],
   [BLOCK(GOOD + '  password s3cret\n') + INST('V', 1, '  quorum main\n'), '5:3', 'never goes in the configuration'],
   [BLOCK(GOOD + '  ttl 2\n  margin 2\n') + INST('V', 1, '  quorum main\n'), '6:10', 'must be below ttl'],
   [BLOCK(GOOD + '  ttl 2\n  renew 1.5\n') + INST('V', 1, '  quorum main\n'), '6:9', 'must be below ttl − margin'],
@@ -38,7 +73,14 @@ const BAD: [string, string, string][] = [
   [BLOCK(GOOD + '  ttl 1.5\n') + INST('V', 1, '  quorum main\n'), '5:7', 'whole seconds'],
   [BLOCK(GOOD + '  on_quorum_loss panic\n') + INST('V', 1, '  quorum main\n'), '5:18', 'expected fence or failsafe'],
   [BLOCK(GOOD) + INST('V', 1, '  quorum other\n'), '10:10', 'floatd_quorum other, which is not defined'],
-  [BLOCK(GOOD) + INST('A', 1, '  quorum main\n') + INST('B', 2) + 'vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n}\n', '10:10', 'holds one lease'],
+  [
+    BLOCK(GOOD) +
+      INST('A', 1, '  quorum main\n') +
+      INST('B', 2) +
+      'vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n}\n',
+    '10:10',
+    'holds one lease',
+  ],
   [BLOCK(GOOD) + INST('V', 1, '  quorum main\n').replace('priority 100', 'priority 255'), '10:10', 'address owner'],
   [BLOCK(GOOD + '  cert_file /c.pem\n') + INST('V', 1, '  quorum main\n'), '1:1', 'go together'],
   [BLOCK(GOOD + '  username u\n') + INST('V', 1, '  quorum main\n'), '1:1', 'without password_file'],

@@ -15,10 +15,20 @@ class FakeClock implements Clock {
   now = 0;
   private id = 0;
   private timers = new Map<number, { at: number; fn: () => void }>();
-  nowUs(): number { return this.now; }
-  wallMs(): number { return 1.7e12 + this.now / 1000; }
-  at(at: number, fn: () => void): TimerHandle { const id = ++this.id; this.timers.set(id, { at, fn }); return { id }; }
-  cancel(h: TimerHandle): void { this.timers.delete(h.id); }
+  nowUs(): number {
+    return this.now;
+  }
+  wallMs(): number {
+    return 1.7e12 + this.now / 1000;
+  }
+  at(at: number, fn: () => void): TimerHandle {
+    const id = ++this.id;
+    this.timers.set(id, { at, fn });
+    return { id };
+  }
+  cancel(h: TimerHandle): void {
+    this.timers.delete(h.id);
+  }
   async advance(us: number): Promise<void> {
     const end = this.now + us;
     for (;;) {
@@ -41,12 +51,23 @@ class Store {
   rev = 1;
   watchers: ((e: KeyEvent) => void)[] = [];
   cut = new Set<string>();
-  constructor(readonly clock: FakeClock, readonly ttlUs: number) {}
+  constructor(
+    readonly clock: FakeClock,
+    readonly ttlUs: number,
+  ) {}
   expire(): void {
-    for (const [id, exp] of this.leases) if (exp <= this.clock.now) { this.leases.delete(id); this.drop(id); }
+    for (const [id, exp] of this.leases)
+      if (exp <= this.clock.now) {
+        this.leases.delete(id);
+        this.drop(id);
+      }
   }
   drop(id: string): void {
-    if (this.key?.lease === id) { this.key = undefined; this.rev++; for (const w of this.watchers) w({ type: 'deleted' }); }
+    if (this.key?.lease === id) {
+      this.key = undefined;
+      this.rev++;
+      for (const w of this.watchers) w({ type: 'deleted' });
+    }
   }
   backend(node: string): LeaseBackend {
     const never = new Promise<never>(() => undefined);
@@ -55,7 +76,8 @@ class Store {
       acquire: async (_k, value): Promise<AcquireResult> => {
         if (this.cut.has(node)) return never;
         this.expire();
-        if (this.key) return { ok: false, holder: this.key.value, holderEpoch: this.key.rev, holderLease: this.key.lease };
+        if (this.key)
+          return { ok: false, holder: this.key.value, holderEpoch: this.key.rev, holderLease: this.key.lease };
         const id = `L${this.rev}`;
         this.leases.set(id, this.clock.now + this.ttlUs);
         this.key = { value, lease: id, rev: ++this.rev };
@@ -73,11 +95,21 @@ class Store {
       }),
       revoke: async (id) => {
         await Promise.resolve();
-        if (!closed && !this.cut.has(node)) { this.leases.delete(id); this.drop(id); }
+        if (!closed && !this.cut.has(node)) {
+          this.leases.delete(id);
+          this.drop(id);
+        }
       },
-      watch: (_k, on) => { this.watchers.push((e) => { if (!this.cut.has(node)) on(e); }); return { close: () => undefined }; },
+      watch: (_k, on) => {
+        this.watchers.push((e) => {
+          if (!this.cut.has(node)) on(e);
+        });
+        return { close: () => undefined };
+      },
       confirm: async () => true,
-      close: () => { closed = true; },
+      close: () => {
+        closed = true;
+      },
     };
   }
 }
@@ -89,11 +121,16 @@ vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 1\n  priority 100\n 
 function node(name: string, clock: FakeClock, store: Store, events: string[]): QuorumWiring {
   const cfg = parseConfigText(CONF, 'q.conf').config!;
   return new QuorumWiring(cfg, {
-    clock, log: createLogger({ level: 'silent' }), nodeName: name, backendFor: () => store.backend(name),
+    clock,
+    log: createLogger({ level: 'silent' }),
+    nodeName: name,
+    backendFor: () => store.backend(name),
     hooks: {
       fence: (i, text) => events.push(`${name} fence ${i}: ${text.slice(0, 40)}`),
       granted: (i) => events.push(`${name} granted ${i}`),
-      vipSpecs: () => [], vipsUp: () => false, enqueue: async (job) => job(),
+      vipSpecs: () => [],
+      vipsUp: () => false,
+      enqueue: async (job) => job(),
     },
   });
 }

@@ -1,8 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLOCK_RATE_BOUND, KERNEL_LATE_US, LeaseMachine, type LeaseAction, type LeaseTiming } from '../../../src/quorum/lease.js';
+import {
+  CLOCK_RATE_BOUND,
+  KERNEL_LATE_US,
+  LeaseMachine,
+  type LeaseAction,
+  type LeaseTiming,
+} from '../../../src/quorum/lease.js';
 
-const T: LeaseTiming = { ttlUs: 2_000_000, renewUs: 400_000, marginUs: 500_000, kernelLifetimeUs: 1_000_000, retryUs: 500_000 };
+const T: LeaseTiming = {
+  ttlUs: 2_000_000,
+  renewUs: 400_000,
+  marginUs: 500_000,
+  kernelLifetimeUs: 1_000_000,
+  retryUs: 500_000,
+};
 const ttlEff = Math.floor(T.ttlUs * (1 - CLOCK_RATE_BOUND));
 const types = (a: LeaseAction[]): string[] => a.map((x) => x.type);
 
@@ -16,7 +28,10 @@ function holding(at = 1000): { m: LeaseMachine; out: LeaseAction[] } {
 test('acquire: the deadline counts from the send time of the acquire, not the reply', () => {
   const { m, out } = holding(1000);
   const deadline = 1000 + ttlEff - T.marginUs;
-  assert.deepEqual(out, [{ type: 'hold', epoch: 42, deadlineUs: deadline }, { type: 'kernelRefresh', notAfterUs: 1000 + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US }]);
+  assert.deepEqual(out, [
+    { type: 'hold', epoch: 42, deadlineUs: deadline },
+    { type: 'kernelRefresh', notAfterUs: 1000 + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US },
+  ]);
   assert.equal(m.epoch, 42);
   assert.ok(m.mayHold(deadline - 1));
   assert.ok(!m.mayHold(deadline));
@@ -67,7 +82,11 @@ test('a broken keepalive stream: its late replies are ignored (a new stream numb
 test('TTL 0 in a keepalive reply or the key deleted: fence at once', () => {
   const a = holding(0).m;
   a.step(400_000, { type: 'timer' });
-  assert.deepEqual(types(a.step(410_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: 0 })), ['fence', 'revoke', 'acquire']);
+  assert.deepEqual(types(a.step(410_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: 0 })), [
+    'fence',
+    'revoke',
+    'acquire',
+  ]);
   const b = holding(0).m;
   assert.deepEqual(types(b.step(100_000, { type: 'keyDeleted' })), ['fence', 'revoke', 'acquire']);
 });
@@ -75,7 +94,10 @@ test('TTL 0 in a keepalive reply or the key deleted: fence at once', () => {
 test('denied: stays out, learns the holder, acquires as soon as the key is deleted', () => {
   const m = new LeaseMachine('/floatd/web/VI_1', T);
   m.step(0, { type: 'want' });
-  assert.deepEqual(m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'X', mine: false }), []);
+  assert.deepEqual(
+    m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'X', mine: false }),
+    [],
+  );
   assert.equal(m.phase, 'denied');
   assert.deepEqual(m.holder, { name: 'lb1', epoch: 7 });
   assert.equal(m.mayHold(3000), false);
@@ -87,7 +109,10 @@ test('denied by our own previous run: revoke it once the stale VIPs are gone', (
   const m = new LeaseMachine('/floatd/web/VI_1', T);
   m.step(0, { type: 'want' });
   const out = m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'OLD', mine: true });
-  assert.deepEqual(out.filter((a) => a.type === 'revoke'), [{ type: 'revoke', leaseId: 'OLD', afterRelease: true }]);
+  assert.deepEqual(
+    out.filter((a) => a.type === 'revoke'),
+    [{ type: 'revoke', leaseId: 'OLD', afterRelease: true }],
+  );
 });
 
 test('unreachable: retries at the retry interval', () => {
@@ -102,7 +127,8 @@ test('unreachable: retries at the retry interval', () => {
 test('unwant while holding: fence (VIPs off) first, then revoke once they are gone', () => {
   const { m } = holding(0);
   assert.deepEqual(m.step(100_000, { type: 'unwant', why: 'SIGTERM' }), [
-    { type: 'fence', kind: 'released', reason: 'SIGTERM' }, { type: 'revoke', leaseId: 'L1', afterRelease: true },
+    { type: 'fence', kind: 'released', reason: 'SIGTERM' },
+    { type: 'revoke', leaseId: 'L1', afterRelease: true },
   ]);
   assert.equal(m.phase, 'idle');
 });
@@ -111,7 +137,9 @@ test('a grant that arrives after VRRP stopped wanting is revoked, never held', (
   const m = new LeaseMachine('/floatd/web/VI_1', T);
   m.step(0, { type: 'want' });
   m.step(1000, { type: 'unwant', why: 'higher priority advert' });
-  assert.deepEqual(m.step(2000, { type: 'acquired', req: 1, leaseId: 'L9', epoch: 5, grantedTtlUs: T.ttlUs }), [{ type: 'revoke', leaseId: 'L9', afterRelease: false }]);
+  assert.deepEqual(m.step(2000, { type: 'acquired', req: 1, leaseId: 'L9', epoch: 5, grantedTtlUs: T.ttlUs }), [
+    { type: 'revoke', leaseId: 'L9', afterRelease: false },
+  ]);
   assert.equal(m.phase, 'idle');
   assert.equal(m.mayHold(2000), false);
 });
@@ -122,7 +150,10 @@ test('a slow acquire (too late to arm the kernel backstop) holds only after a pr
   const out = m.step(800_000, { type: 'acquired', req: 1, leaseId: 'L1', epoch: 3, grantedTtlUs: T.ttlUs });
   assert.deepEqual(out, [{ type: 'renew', leaseId: 'L1', gen: 1 }]);
   assert.equal(m.mayHold(800_000), false);
-  assert.deepEqual(types(m.step(805_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs })), ['hold', 'kernelRefresh']);
+  assert.deepEqual(types(m.step(805_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs })), [
+    'hold',
+    'kernelRefresh',
+  ]);
   assert.ok(m.mayHold(805_000));
 });
 
@@ -147,5 +178,5 @@ test('a stream that stops answering (a stopped etcd member) is abandoned after o
   assert.equal((out[1] as { gen: number }).gen, 2, 'the next renewal goes on a new stream');
   assert.ok(800_000 < m.deadlineUs!, 'well before the deadline');
   m.step(810_000, { type: 'renewed', leaseId: 'L1', gen: 2, ttlUs: T.ttlUs });
-  assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs, 'credited to the new stream\'s send, not the stalled one');
+  assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs, "credited to the new stream's send, not the stalled one");
 });

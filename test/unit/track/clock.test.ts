@@ -24,21 +24,29 @@ test('the virtual clock fires timers in deadline order, ties in creation order, 
   assert.equal(c.pending, 0);
 });
 
-test('trackClockFrom adapts the daemon\'s µs clock', () => {
+test("trackClockFrom adapts the daemon's µs clock", () => {
   let now = 5_000_000;
   const armed: Array<{ at: number; fn: () => void }> = [];
   const daemon: Clock = {
-    nowUs: () => now, wallMs: () => 0,
-    at: (at, fn) => { armed.push({ at, fn }); return { id: armed.length }; },
-    cancel: (h: TimerHandle) => { armed.splice(h.id - 1, 1); },
+    nowUs: () => now,
+    wallMs: () => 0,
+    at: (at, fn) => {
+      armed.push({ at, fn });
+      return { id: armed.length };
+    },
+    cancel: (h: TimerHandle) => {
+      armed.splice(h.id - 1, 1);
+    },
   };
   const c = trackClockFrom(daemon);
   assert.equal(c.now(), 5000);
-  c.setTimeout(() => { now = 7; }, 1.5);
+  c.setTimeout(() => {
+    now = 7;
+  }, 1.5);
   assert.equal(armed[0]?.at, 5_001_500);
 });
 
-test('a pino logger serves as the trackers\' and the notifier\'s log', () => {
+test("a pino logger serves as the trackers' and the notifier's log", () => {
   const log = createLogger({ level: 'silent' });
   const t: TrackLog = log;
   const n: NotifyLog = log;

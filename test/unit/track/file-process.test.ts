@@ -5,7 +5,13 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTracker, parseTrackFileValue } from '../../../src/track/file-tracker.js';
-import { countMatches, matchesProcess, parseStat, scanProcesses, type ProcEntry } from '../../../src/track/process-tracker.js';
+import {
+  countMatches,
+  matchesProcess,
+  parseStat,
+  scanProcesses,
+  type ProcEntry,
+} from '../../../src/track/process-tracker.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
 import type { TrackProcessSpec } from '../../../src/track/types.js';
 
@@ -21,8 +27,19 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
 
 test('track_file values parse like C strtol(…, 0): blanks, sign, hex, octal, trailing junk, nothing = 0', () => {
   const cases: Array<[string, number | undefined]> = [
-    ['5', 5], ['  -12\n', -12], ['+7 apples', 7], ['0x1F', 31], ['-0x10', -16], ['010', 8], ['09', 0],
-    ['', 0], ['abc', 0], ['0x', 0], ['2147483648', 2147483648], ['2147483649', undefined], ['-2147483649', undefined],
+    ['5', 5],
+    ['  -12\n', -12],
+    ['+7 apples', 7],
+    ['0x1F', 31],
+    ['-0x10', -16],
+    ['010', 8],
+    ['09', 0],
+    ['', 0],
+    ['abc', 0],
+    ['0x', 0],
+    ['2147483648', 2147483648],
+    ['2147483649', undefined],
+    ['-2147483649', undefined],
   ];
   for (const [text, want] of cases) assert.equal(parseTrackFileValue(text), want, JSON.stringify(text));
 });
@@ -52,13 +69,16 @@ test('init_file creates the file when missing, and overwrites only when asked', 
   const dir = mkdtempSync(join(tmpdir(), 'floatd-file-'));
   const path = join(dir, 'v');
   const a = new FileTracker({ path, initFile: { value: 4, overwrite: false }, onValue: () => undefined });
-  await a.start(); a.stop();
+  await a.start();
+  a.stop();
   assert.equal(readFileSync(path, 'utf8'), '4\n');
   const b = new FileTracker({ path, initFile: { value: 9, overwrite: false }, onValue: () => undefined });
-  await b.start(); b.stop();
+  await b.start();
+  b.stop();
   assert.equal(b.value, 4);
   const c = new FileTracker({ path, initFile: { value: 9, overwrite: true }, onValue: () => undefined });
-  await c.start(); c.stop();
+  await c.start();
+  c.stop();
   assert.equal(c.value, 9);
 });
 
@@ -66,16 +86,28 @@ test('a track_file in a TrackerSet: value × weight moves the priority; a big en
   const dir = mkdtempSync(join(tmpdir(), 'floatd-file-'));
   const path = join(dir, 'maint');
   const changes: TrackingChange[] = [];
-  const set = new TrackerSet({
-    checks: [], processes: [], files: [{ name: 'maint', path, weight: -10, reverse: false, pollMs: 60_000 }],
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'file', name: 'maint', weight: -10, reverse: false }] }],
-  }, { onChange: (_i, c) => changes.push(c) });
+  const set = new TrackerSet(
+    {
+      checks: [],
+      processes: [],
+      files: [{ name: 'maint', path, weight: -10, reverse: false, pollMs: 60_000 }],
+      instances: [
+        { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'file', name: 'maint', weight: -10, reverse: false }] },
+      ],
+    },
+    { onChange: (_i, c) => changes.push(c) },
+  );
   await set.start();
   try {
     assert.deepEqual(set.aggregate('VI_1'), { priorityDelta: 0, faults: [], pendingInit: false });
     writeFileSync(path, '3');
     await until(() => changes.length === 1);
-    assert.deepEqual(changes[0], { priorityDelta: -30, faults: [], pendingInit: false, reason: 'track_file maint is 3' });
+    assert.deepEqual(changes[0], {
+      priorityDelta: -30,
+      faults: [],
+      pendingInit: false,
+      reason: 'track_file maint is 3',
+    });
     writeFileSync(path, '30');
     await until(() => changes.length === 2);
     assert.deepEqual(changes[1]?.faults, ['maint']);
@@ -86,7 +118,13 @@ test('a track_file in a TrackerSet: value × weight moves the priority; a big en
   }
 });
 
-const P = (over: Partial<TrackProcessSpec>): TrackProcessSpec => ({ name: 'p', process: 'nginx', weight: 0, reverse: false, ...over });
+const P = (over: Partial<TrackProcessSpec>): TrackProcessSpec => ({
+  name: 'p',
+  process: 'nginx',
+  weight: 0,
+  reverse: false,
+  ...over,
+});
 
 test('process matching follows keepalived: comm by default, argv[0] + params with full_command', () => {
   const procs: ProcEntry[] = [
@@ -95,9 +133,14 @@ test('process matching follows keepalived: comm by default, argv[0] + params wit
     { pid: 3, comm: 'python3', argv: ['/usr/bin/python3', '/srv/app.py', '--port', '8080'] },
   ];
   assert.equal(countMatches(P({}), procs), 2);
-  assert.equal(countMatches(P({ process: '/usr/sbin/nginx', fullCommand: true }), procs), 0, 'exact: no params means no params');
+  assert.equal(
+    countMatches(P({ process: '/usr/sbin/nginx', fullCommand: true }), procs),
+    0,
+    'exact: no params means no params',
+  );
   assert.equal(countMatches(P({ process: '/usr/sbin/nginx', params: ['-c', '/etc/nginx/nginx.conf'] }), procs), 1);
-  const py = (params: string[], paramMatch: TrackProcessSpec['paramMatch']): boolean => matchesProcess(P({ process: '/usr/bin/python3', params, paramMatch }), procs[2]!);
+  const py = (params: string[], paramMatch: TrackProcessSpec['paramMatch']): boolean =>
+    matchesProcess(P({ process: '/usr/bin/python3', params, paramMatch }), procs[2]!);
   assert.equal(py(['/srv/app.py'], 'exact'), false);
   assert.equal(py(['/srv/app.py'], 'partial'), true);
   assert.equal(py(['/srv/app.py', '--po'], 'partial'), false);

@@ -9,7 +9,9 @@ import type { HttpCheckSpec } from '../../../src/track/types.js';
 
 const signal = (): AbortSignal => new AbortController().signal;
 
-async function server(handler: http.RequestListener): Promise<{ url: string; srv: http.Server; sockets: () => number }> {
+async function server(
+  handler: http.RequestListener,
+): Promise<{ url: string; srv: http.Server; sockets: () => number }> {
   const srv = http.createServer(handler);
   let conns = 0;
   srv.on('connection', () => conns++);
@@ -18,25 +20,49 @@ async function server(handler: http.RequestListener): Promise<{ url: string; srv
   return { url: `http://127.0.0.1:${port}`, srv, sockets: () => conns };
 }
 
-const close = (srv: net.Server): Promise<void> => new Promise((r) => { (srv as http.Server).closeAllConnections?.(); srv.close(() => r()); });
+const close = (srv: net.Server): Promise<void> =>
+  new Promise((r) => {
+    (srv as http.Server).closeAllConnections?.();
+    srv.close(() => r());
+  });
 
 const spec = (url: string, over: Partial<HttpCheckSpec> = {}): HttpCheckSpec => ({
-  kind: 'http', name: 'chk_web', url, intervalMs: 50, timeoutMs: 500, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false, ...over,
+  kind: 'http',
+  name: 'chk_web',
+  url,
+  intervalMs: 50,
+  timeoutMs: 500,
+  weight: 0,
+  reverse: false,
+  rise: 1,
+  fall: 1,
+  initFail: false,
+  ...over,
 });
 
 test('status ranges: default 2xx; configured ranges inclusive', () => {
   assert.equal(statusOk(204, undefined), true);
   assert.equal(statusOk(301, undefined), false);
   assert.equal(statusOk(301, [[200, 399]]), true);
-  assert.equal(statusOk(503, [[200, 200], [503, 503]]), true);
+  assert.equal(
+    statusOk(503, [
+      [200, 200],
+      [503, 503],
+    ]),
+    true,
+  );
 });
 
 test('HTTP check: status, body substring, Host header, over one keep-alive connection', async () => {
   let hostSeen = '';
   const s = await server((req, res) => {
     hostSeen = req.headers.host ?? '';
-    if (req.url === '/health') { res.end('status: ok'); return; }
-    res.statusCode = 503; res.end('down');
+    if (req.url === '/health') {
+      res.end('status: ok');
+      return;
+    }
+    res.statusCode = 503;
+    res.end('down');
   });
   try {
     const ok = httpProbe(spec(`${s.url}/health`, { expectBody: 'ok', host: 'www.example.test' }));
@@ -85,9 +111,21 @@ test('HTTP and TCP checks report refused connections', async () => {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const { port } = srv.address() as AddressInfo;
-  const common = { name: 't', intervalMs: 100, timeoutMs: 500, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false };
+  const common = {
+    name: 't',
+    intervalMs: 100,
+    timeoutMs: 500,
+    weight: 0,
+    reverse: false,
+    rise: 1,
+    fall: 1,
+    initFail: false,
+  };
   const up = tcpProbe({ kind: 'tcp', host: '127.0.0.1', port, ...common });
-  assert.deepEqual({ ...(await up.probe(signal())), durationMs: 0 }, { ok: true, detail: `connected to 127.0.0.1:${port}`, durationMs: 0 });
+  assert.deepEqual(
+    { ...(await up.probe(signal())), durationMs: 0 },
+    { ok: true, detail: `connected to 127.0.0.1:${port}`, durationMs: 0 },
+  );
   await close(srv);
   const down = await tcpProbe({ kind: 'tcp', host: '127.0.0.1', port, ...common }).probe(signal());
   assert.equal(down.ok, false);
@@ -99,13 +137,23 @@ test('HTTP and TCP checks report refused connections', async () => {
 
 test('HTTP check at a 50 ms interval with rise 3 / fall 2 follows a real server going down and up', async () => {
   let healthy = true;
-  const s = await server((_req, res) => { res.statusCode = healthy ? 200 : 500; res.end(); });
+  const s = await server((_req, res) => {
+    res.statusCode = healthy ? 200 : 500;
+    res.end();
+  });
   const changes: Array<{ at: number; c: TrackingChange }> = [];
   const t0 = Date.now();
-  const set = new TrackerSet({
-    checks: [spec(s.url, { rise: 3, fall: 2, timeoutMs: 200 })], files: [], processes: [],
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_web', weight: -50, reverse: false }] }],
-  }, { onChange: (_i, c) => changes.push({ at: Date.now() - t0, c }) });
+  const set = new TrackerSet(
+    {
+      checks: [spec(s.url, { rise: 3, fall: 2, timeoutMs: 200 })],
+      files: [],
+      processes: [],
+      instances: [
+        { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_web', weight: -50, reverse: false }] },
+      ],
+    },
+    { onChange: (_i, c) => changes.push({ at: Date.now() - t0, c }) },
+  );
   try {
     await set.start();
     await new Promise((r) => setTimeout(r, 300));

@@ -23,8 +23,11 @@ test('fall 3 needs three consecutive failures from up; rise 3 needs three succes
 });
 
 test('a check flapping every other result never changes state with rise 3 / fall 3', () => {
-  const statuses = run(3, 3, [true, ...Array.from({ length: 40 }, (_, i) => i % 2 === 0 ? false : true)]);
-  assert.ok(statuses.every((s) => s === 'up'), statuses.join(','));
+  const statuses = run(3, 3, [true, ...Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? false : true))]);
+  assert.ok(
+    statuses.every((s) => s === 'up'),
+    statuses.join(','),
+  );
 });
 
 test('weights: 0 is a fault trigger, positive adds while up, negative subtracts while down, reverse flips', () => {
@@ -40,15 +43,23 @@ test('weights: 0 is a fault trigger, positive adds while up, negative subtracts 
 });
 
 test('property: a weighted tracker never faults; the counter stays within [0, rise+fall-1]', () => {
-  fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.array(fc.boolean(), { maxLength: 60 }),
-    fc.integer({ min: -253, max: 253 }).filter((w) => w !== 0), fc.boolean(), (rise, fall, results, w, rev) => {
-      let s = initialRiseFall(rise, false);
-      for (const ok of results) {
-        s = feedResult(s, ok, rise, fall);
-        assert.ok(s.counter >= 0 && s.counter <= rise + fall - 1);
-        assert.equal(contribution(s.status, w, rev).fault, false);
-      }
-    }));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.boolean(), { maxLength: 60 }),
+      fc.integer({ min: -253, max: 253 }).filter((w) => w !== 0),
+      fc.boolean(),
+      (rise, fall, results, w, rev) => {
+        let s = initialRiseFall(rise, false);
+        for (const ok of results) {
+          s = feedResult(s, ok, rise, fall);
+          assert.ok(s.counter >= 0 && s.counter <= rise + fall - 1);
+          assert.equal(contribution(s.status, w, rev).fault, false);
+        }
+      },
+    ),
+  );
 });
 
 /**
@@ -74,7 +85,11 @@ test('the counter follows keepalived step by step (table)', () => {
     let s = initialRiseFall(rise, initFail);
     const got = [...results].map((c) => (s = feedResult(s, c === 'T', rise, fall)));
     const label = `rise ${rise} fall ${fall}${initFail ? ' init_fail' : ''} ${results}`;
-    assert.deepEqual(got.map((g) => g.counter), counters, label);
+    assert.deepEqual(
+      got.map((g) => g.counter),
+      counters,
+      label,
+    );
     assert.equal(got.map((g) => g.status).join(' '), statuses, label);
   }
 });
@@ -85,14 +100,22 @@ test('a fresh check is init (keepalived holds fault-trigger instances until the 
 });
 
 test('property: after `fall` failures a check is down, after `rise` successes it is up, whatever came before', () => {
-  fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.boolean(), fc.array(fc.boolean(), { maxLength: 30 }), (rise, fall, initFail, prefix) => {
-    let s = initialRiseFall(rise, initFail);
-    for (const ok of prefix) s = feedResult(s, ok, rise, fall);
-    let d = s;
-    for (let i = 0; i < fall; i++) d = feedResult(d, false, rise, fall);
-    assert.equal(d.status, 'down');
-    let u = s;
-    for (let i = 0; i < rise; i++) u = feedResult(u, true, rise, fall);
-    assert.equal(u.status, 'up');
-  }));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.boolean(),
+      fc.array(fc.boolean(), { maxLength: 30 }),
+      (rise, fall, initFail, prefix) => {
+        let s = initialRiseFall(rise, initFail);
+        for (const ok of prefix) s = feedResult(s, ok, rise, fall);
+        let d = s;
+        for (let i = 0; i < fall; i++) d = feedResult(d, false, rise, fall);
+        assert.equal(d.status, 'down');
+        let u = s;
+        for (let i = 0; i < rise; i++) u = feedResult(u, true, rise, fall);
+        assert.equal(u.status, 'up');
+      },
+    ),
+  );
 });

@@ -50,7 +50,11 @@ test('a hung script is killed at its timeout, with everything in its process gro
 
 test('a script that ignores SIGTERM gets SIGKILL after the grace period', async () => {
   const t0 = Date.now();
-  const r = await runScript({ argv: ['sh', '-c', "trap '' TERM; sleep 30; sleep 30"], timeoutMs: 200, killGraceMs: 300 });
+  const r = await runScript({
+    argv: ['sh', '-c', "trap '' TERM; sleep 30; sleep 30"],
+    timeoutMs: 200,
+    killGraceMs: 300,
+  });
   const took = Date.now() - t0;
   assert.equal(r.timedOut, true);
   assert.equal(r.signal, 'SIGKILL');
@@ -59,7 +63,10 @@ test('a script that ignores SIGTERM gets SIGKILL after the grace period', async 
 
 test('failures carry keepalived-style reasons; a missing command is a failure, not a crash', async () => {
   assert.equal((await runScript({ argv: ['sh', '-c', 'exit 3'], timeoutMs: 2000 })).detail, 'exited with status 3');
-  assert.equal((await runScript({ argv: ['sh', '-c', 'kill -USR1 $$'], timeoutMs: 2000 })).detail, 'due to signal SIGUSR1');
+  assert.equal(
+    (await runScript({ argv: ['sh', '-c', 'kill -USR1 $$'], timeoutMs: 2000 })).detail,
+    'due to signal SIGUSR1',
+  );
   const missing = await runScript({ argv: ['/nonexistent/check'], timeoutMs: 1000 });
   assert.equal(missing.ok, false);
   assert.equal(missing.notRun, true);
@@ -89,51 +96,68 @@ test('a script without a shebang runs through /bin/sh, as keepalived falls back 
   assert.equal((await runScript({ argv: [s, 'no'], timeoutMs: 2000 })).ok, false);
 });
 
-test('a `</path` file test runs through the shell (keepalived\'s special case)', async () => {
+test("a `</path` file test runs through the shell (keepalived's special case)", async () => {
   assert.equal((await runScript({ argv: ['</dev/null'], timeoutMs: 2000 })).ok, true);
   assert.equal((await runScript({ argv: ['</nonexistent/floatd'], timeoutMs: 2000 })).ok, false);
 });
 
-test('user/group: the script runs with the given uid and gid', { skip: !isRoot && 'needs root to switch user' }, async () => {
-  const r = await runScript({ argv: ['sh', '-c', 'test "$(id -u):$(id -g)" = 65534:65534'], timeoutMs: 2000, uid: 65534, gid: 65534 });
-  assert.equal(r.ok, true, r.detail);
-});
+test(
+  'user/group: the script runs with the given uid and gid',
+  { skip: !isRoot && 'needs root to switch user' },
+  async () => {
+    const r = await runScript({
+      argv: ['sh', '-c', 'test "$(id -u):$(id -g)" = 65534:65534'],
+      timeoutMs: 2000,
+      uid: 65534,
+      gid: 65534,
+    });
+    assert.equal(r.ok, true, r.detail);
+  },
+);
 
-test('script security: every path component must be root-owned and not writable by others', { skip: !isRoot && 'needs root to chown' }, () => {
-  const dir = realpathSync(tmp());
-  const s = join(dir, 'chk.sh');
-  writeFileSync(s, '#!/bin/sh\nexit 0\n');
-  chmodSync(s, 0o755);
-  assert.equal(unsafePathReason(s), undefined);
-  chmodSync(s, 0o757);
-  assert.equal(unsafePathReason(s), `${s} is writable by everyone`);
-  chmodSync(s, 0o775);
-  assert.equal(unsafePathReason(s), undefined, 'group root may write');
-  chownSync(s, 0, 1000);
-  assert.equal(unsafePathReason(s), `${s} is writable by group 1000`);
-  chownSync(s, 65534, 0);
-  chmodSync(s, 0o755);
-  assert.equal(unsafePathReason(s), `${s} is owned by uid 65534, not root`);
-  chownSync(s, 0, 0);
-  chmodSync(dir, 0o777);
-  assert.equal(unsafePathReason(s), `${dir} is writable by everyone (no sticky bit)`);
-  chmodSync(dir, 0o1777);
-  assert.equal(unsafePathReason(s), undefined, 'a sticky directory is fine, like /tmp');
-});
+test(
+  'script security: every path component must be root-owned and not writable by others',
+  { skip: !isRoot && 'needs root to chown' },
+  () => {
+    const dir = realpathSync(tmp());
+    const s = join(dir, 'chk.sh');
+    writeFileSync(s, '#!/bin/sh\nexit 0\n');
+    chmodSync(s, 0o755);
+    assert.equal(unsafePathReason(s), undefined);
+    chmodSync(s, 0o757);
+    assert.equal(unsafePathReason(s), `${s} is writable by everyone`);
+    chmodSync(s, 0o775);
+    assert.equal(unsafePathReason(s), undefined, 'group root may write');
+    chownSync(s, 0, 1000);
+    assert.equal(unsafePathReason(s), `${s} is writable by group 1000`);
+    chownSync(s, 65534, 0);
+    chmodSync(s, 0o755);
+    assert.equal(unsafePathReason(s), `${s} is owned by uid 65534, not root`);
+    chownSync(s, 0, 0);
+    chmodSync(dir, 0o777);
+    assert.equal(unsafePathReason(s), `${dir} is writable by everyone (no sticky bit)`);
+    chmodSync(dir, 0o1777);
+    assert.equal(unsafePathReason(s), undefined, 'a sticky directory is fine, like /tmp');
+  },
+);
 
-test('with enable_script_security an unsafe root script is refused with the reason, never run', { skip: !isRoot && 'needs root' }, async () => {
-  const dir = realpathSync(tmp());
-  const marker = join(dir, 'ran');
-  const s = join(dir, 'chk.sh');
-  writeFileSync(s, `#!/bin/sh\ntouch ${marker}\n`);
-  chmodSync(s, 0o757);
-  const r = await scriptProbe({ argv: [s], intervalMs: 1000, scriptSecurity: true })(new AbortController().signal);
-  assert.equal(r.ok, false);
-  assert.equal(r.detail, `refused: unsafe permissions for script ${s}: ${s} is writable by everyone`);
-  assert.equal(existsSync(marker), false);
-  const insecure = await scriptProbe({ argv: [s], intervalMs: 1000 })(new AbortController().signal);
-  assert.equal(insecure.ok, true, 'without script security it runs (keepalived only warns)');
-});
+test(
+  'with enable_script_security an unsafe root script is refused with the reason, never run',
+  { skip: !isRoot && 'needs root' },
+  async () => {
+    const dir = realpathSync(tmp());
+    const marker = join(dir, 'ran');
+    const s = join(dir, 'chk.sh');
+    writeFileSync(s, `#!/bin/sh\ntouch ${marker}\n`);
+    chmodSync(s, 0o757);
+    const r = await scriptProbe({ argv: [s], intervalMs: 1000, scriptSecurity: true })(new AbortController().signal);
+    assert.equal(r.ok, false);
+    assert.equal(r.detail, `refused: unsafe permissions for script ${s}: ${s} is writable by everyone`);
+    assert.equal(existsSync(marker), false);
+    const insecure = await scriptProbe({ argv: [s], intervalMs: 1000 })(new AbortController().signal);
+    assert.equal(insecure.ok, true, 'without script security it runs (keepalived only warns)');
+  },
+);
 
 test('ScriptCheck runs on its interval with real processes and stops cleanly', async () => {
   const results: ScriptResult[] = [];

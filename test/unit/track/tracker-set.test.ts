@@ -20,12 +20,29 @@ function scriptedRunner(clock: VirtualClock, outcomes: Array<boolean | { ok: boo
     maxInFlight = Math.max(maxInFlight, inFlight);
     return new Promise<RunResult>((resolve) => {
       let done = false;
-      const finish = (r: RunResult): void => { if (done) return; done = true; inFlight--; resolve(r); };
+      const finish = (r: RunResult): void => {
+        if (done) return;
+        done = true;
+        inFlight--;
+        resolve(r);
+      };
       req.signal?.addEventListener('abort', () => finish({ ok: false, detail: 'aborted', durationMs: 0 }));
       if (ms > req.timeoutMs) {
-        clock.setTimeout(() => finish({ ok: false, detail: `timed out after ${req.timeoutMs} ms`, durationMs: req.timeoutMs, timedOut: true }), req.timeoutMs);
+        clock.setTimeout(
+          () =>
+            finish({
+              ok: false,
+              detail: `timed out after ${req.timeoutMs} ms`,
+              durationMs: req.timeoutMs,
+              timedOut: true,
+            }),
+          req.timeoutMs,
+        );
       } else {
-        clock.setTimeout(() => finish({ ok, detail: `exited with status ${ok ? 0 : 1}`, exitCode: ok ? 0 : 1, durationMs: ms }), ms);
+        clock.setTimeout(
+          () => finish({ ok, detail: `exited with status ${ok ? 0 : 1}`, exitCode: ok ? 0 : 1, durationMs: ms }),
+          ms,
+        );
       }
     });
   };
@@ -33,17 +50,32 @@ function scriptedRunner(clock: VirtualClock, outcomes: Array<boolean | { ok: boo
 }
 
 const script = (over: Partial<ScriptCheckSpec> = {}): ScriptCheckSpec => ({
-  kind: 'script', name: 'chk_nginx', argv: ['pidof', 'nginx'], intervalMs: 2000, weight: 0, reverse: false, rise: 1, fall: 1, initFail: false, ...over,
+  kind: 'script',
+  name: 'chk_nginx',
+  argv: ['pidof', 'nginx'],
+  intervalMs: 2000,
+  weight: 0,
+  reverse: false,
+  rise: 1,
+  fall: 1,
+  initFail: false,
+  ...over,
 });
 
-function setup(cfg: Partial<TrackingConfig>, makeRunner?: (clock: VirtualClock) => ScriptRunner, scan?: () => Promise<ProcEntry[]>) {
+function setup(
+  cfg: Partial<TrackingConfig>,
+  makeRunner?: (clock: VirtualClock) => ScriptRunner,
+  scan?: () => Promise<ProcEntry[]>,
+) {
   const clock = new VirtualClock();
   const runner = makeRunner?.(clock);
   const changes: Array<[string, TrackingChange]> = [];
   const full: TrackingConfig = { checks: [], files: [], processes: [], instances: [], ...cfg };
   const set = new TrackerSet(full, {
-    clock, onChange: (i, c) => changes.push([i, c]),
-    ...(runner ? { runner } : {}), ...(scan ? { scan: async () => scan() } : {}),
+    clock,
+    onChange: (i, c) => changes.push([i, c]),
+    ...(runner ? { runner } : {}),
+    ...(scan ? { scan: async () => scan() } : {}),
   });
   return { clock, set, changes };
 }
@@ -55,12 +87,19 @@ test('PeriodicCheck runs at start and then every interval; a slow run makes the 
   let max = 0;
   const durations = [10, 250, 10, 10];
   const p = new PeriodicCheck({
-    intervalMs: 100, clock,
+    intervalMs: 100,
+    clock,
     probe: () => {
       starts.push(clock.now());
-      inFlight++; max = Math.max(max, inFlight);
+      inFlight++;
+      max = Math.max(max, inFlight);
       const ms = durations.shift() ?? 10;
-      return new Promise<ProbeResult>((r) => clock.setTimeout(() => { inFlight--; r({ ok: true, detail: 'ok', durationMs: ms }); }, ms));
+      return new Promise<ProbeResult>((r) =>
+        clock.setTimeout(() => {
+          inFlight--;
+          r({ ok: true, detail: 'ok', durationMs: ms });
+        }, ms),
+      );
     },
     onResult: () => undefined,
   });
@@ -75,16 +114,27 @@ test('PeriodicCheck runs at start and then every interval; a slow run makes the 
 });
 
 test('the seed case: pidof nginx fails once with weight 0, fall 1 → the instance gets a fault, then recovers', async () => {
-  const { clock, set, changes } = setup({
-    checks: [script()],
-    instances: [{ name: 'VI_1', basePriority: 200, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] }],
-  }, (c) => scriptedRunner(c, [true, true, false, false, true]).runner);
+  const { clock, set, changes } = setup(
+    {
+      checks: [script()],
+      instances: [
+        { name: 'VI_1', basePriority: 200, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] },
+      ],
+    },
+    (c) => scriptedRunner(c, [true, true, false, false, true]).runner,
+  );
   assert.deepEqual(set.aggregate('VI_1'), { priorityDelta: 0, faults: [], pendingInit: true });
   await set.start();
   await clock.advance(10);
-  assert.deepEqual(changes.shift(), ['VI_1', { priorityDelta: 0, faults: [], pendingInit: false, reason: 'chk_nginx succeeded (exited with status 0)' }]);
+  assert.deepEqual(changes.shift(), [
+    'VI_1',
+    { priorityDelta: 0, faults: [], pendingInit: false, reason: 'chk_nginx succeeded (exited with status 0)' },
+  ]);
   await clock.advance(4000);
-  assert.deepEqual(changes.shift(), ['VI_1', { priorityDelta: 0, faults: ['chk_nginx'], pendingInit: false, reason: 'chk_nginx failed (exited with status 1)' }]);
+  assert.deepEqual(changes.shift(), [
+    'VI_1',
+    { priorityDelta: 0, faults: ['chk_nginx'], pendingInit: false, reason: 'chk_nginx failed (exited with status 1)' },
+  ]);
   assert.equal(changes.length, 0);
   await clock.advance(4000);
   assert.equal(changes.shift()?.[1].faults.length, 0);
@@ -97,10 +147,21 @@ test('a weighted check moves the priority only, and only after rise/fall consecu
   const s = scriptedRunner(clock, [true, false, false, false, true, true, true]);
   const { set, changes } = (() => {
     const changes: Array<[string, TrackingChange]> = [];
-    const set = new TrackerSet({
-      checks: [script({ rise: 3, fall: 3, intervalMs: 1000 })], files: [], processes: [],
-      instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: -60, reverse: false }] }],
-    }, { clock, runner: s.runner, onChange: (i, c) => changes.push([i, c]) });
+    const set = new TrackerSet(
+      {
+        checks: [script({ rise: 3, fall: 3, intervalMs: 1000 })],
+        files: [],
+        processes: [],
+        instances: [
+          {
+            name: 'VI_1',
+            basePriority: 100,
+            tracks: [{ kind: 'script', name: 'chk_nginx', weight: -60, reverse: false }],
+          },
+        ],
+      },
+      { clock, runner: s.runner, onChange: (i, c) => changes.push([i, c]) },
+    );
     return { set, changes };
   })();
   assert.equal(set.aggregate('VI_1').pendingInit, false); // weighted trackers never hold an instance
@@ -108,12 +169,18 @@ test('a weighted check moves the priority only, and only after rise/fall consecu
   await clock.advance(2500); // T F F
   assert.equal(changes.length, 0);
   await clock.advance(1000); // F → down
-  assert.deepEqual(changes.map((c) => c[1].priorityDelta), [-60]);
+  assert.deepEqual(
+    changes.map((c) => c[1].priorityDelta),
+    [-60],
+  );
   assert.deepEqual(changes[0]?.[1].faults, []);
   await clock.advance(2000); // T T
   assert.equal(changes.length, 1);
   await clock.advance(1000); // T → up
-  assert.deepEqual(changes.map((c) => c[1].priorityDelta), [-60, 0]);
+  assert.deepEqual(
+    changes.map((c) => c[1].priorityDelta),
+    [-60, 0],
+  );
   await set.stop();
 });
 
@@ -122,10 +189,17 @@ test('a flapping check with rise 3 / fall 3 never flips the aggregate', async ()
   const outcomes = [true, ...Array.from({ length: 60 }, (_, i) => i % 3 !== 2)]; // T T F T T F …
   const s = scriptedRunner(clock, outcomes);
   const changes: TrackingChange[] = [];
-  const set = new TrackerSet({
-    checks: [script({ rise: 3, fall: 3, intervalMs: 100 })], files: [], processes: [],
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] }],
-  }, { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) });
+  const set = new TrackerSet(
+    {
+      checks: [script({ rise: 3, fall: 3, intervalMs: 100 })],
+      files: [],
+      processes: [],
+      instances: [
+        { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] },
+      ],
+    },
+    { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) },
+  );
   await set.start();
   await clock.advance(6000);
   assert.equal(changes.length, 1); // only leaving init
@@ -137,14 +211,24 @@ test('a run past its timeout counts as a failure and the script never runs twice
   const clock = new VirtualClock();
   const s = scriptedRunner(clock, [true, { ok: true, ms: 5000 }, true, true]);
   const changes: TrackingChange[] = [];
-  const set = new TrackerSet({
-    checks: [script({ intervalMs: 1000, timeoutMs: 2500 })], files: [], processes: [],
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] }],
-  }, { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) });
+  const set = new TrackerSet(
+    {
+      checks: [script({ intervalMs: 1000, timeoutMs: 2500 })],
+      files: [],
+      processes: [],
+      instances: [
+        { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] },
+      ],
+    },
+    { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) },
+  );
   await set.start();
   await clock.advance(3900); // runs at 0 and 1000 (hangs until 3500); ticks at 2000 and 3000 skip
   assert.equal(s.maxInFlight(), 1);
-  assert.deepEqual(s.calls.map((c) => c.timeoutMs), [2500, 2500]);
+  assert.deepEqual(
+    s.calls.map((c) => c.timeoutMs),
+    [2500, 2500],
+  );
   assert.match(changes.at(-1)?.reason ?? '', /chk_nginx timed out/);
   assert.deepEqual(changes.at(-1)?.faults, ['chk_nginx']);
   await set.stop();
@@ -154,14 +238,24 @@ test('init_fail starts the instance in fault until the script succeeds', async (
   const clock = new VirtualClock();
   const s = scriptedRunner(clock, [true, true]);
   const changes: TrackingChange[] = [];
-  const set = new TrackerSet({
-    checks: [script({ initFail: true, rise: 2 })], files: [], processes: [],
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] }],
-  }, { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) });
+  const set = new TrackerSet(
+    {
+      checks: [script({ initFail: true, rise: 2 })],
+      files: [],
+      processes: [],
+      instances: [
+        { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] },
+      ],
+    },
+    { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) },
+  );
   assert.deepEqual(set.aggregate('VI_1'), { priorityDelta: 0, faults: ['chk_nginx'], pendingInit: false });
   await set.start();
   await clock.advance(2100);
-  assert.deepEqual(changes.map((c) => c.faults), [[]]);
+  assert.deepEqual(
+    changes.map((c) => c.faults),
+    [[]],
+  );
   await set.stop();
 });
 
@@ -169,7 +263,14 @@ test('interfaces: events from the link watcher; unweighted down is a fault, weig
   const { set, changes } = setup({
     instances: [
       { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'interface', name: 'eth1', weight: 0, reverse: false }] },
-      { name: 'VI_2', basePriority: 100, tracks: [{ kind: 'interface', name: 'eth1', weight: -20, reverse: false }, { kind: 'interface', name: 'eth2', weight: 10, reverse: false }] },
+      {
+        name: 'VI_2',
+        basePriority: 100,
+        tracks: [
+          { kind: 'interface', name: 'eth1', weight: -20, reverse: false },
+          { kind: 'interface', name: 'eth2', weight: 10, reverse: false },
+        ],
+      },
     ],
   });
   assert.deepEqual(set.interfaces().sort(), ['eth1', 'eth2']);
@@ -188,10 +289,22 @@ test('interfaces: events from the link watcher; unweighted down is a fault, weig
 });
 
 test('an owner ignores a weighted check entirely; unknown tracker names are reported, not fatal', async () => {
-  const { set, clock } = setup({
-    checks: [script()],
-    instances: [{ name: 'VI_1', basePriority: 255, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 50, reverse: false }, { kind: 'script', name: 'nope', weight: 0, reverse: false }] }],
-  }, () => async () => ({ ok: true, detail: 'exited with status 0', durationMs: 1 }));
+  const { set, clock } = setup(
+    {
+      checks: [script()],
+      instances: [
+        {
+          name: 'VI_1',
+          basePriority: 255,
+          tracks: [
+            { kind: 'script', name: 'chk_nginx', weight: 50, reverse: false },
+            { kind: 'script', name: 'nope', weight: 0, reverse: false },
+          ],
+        },
+      ],
+    },
+    () => async () => ({ ok: true, detail: 'exited with status 0', durationMs: 1 }),
+  );
   assert.match(set.warnings.join('\n'), /ignoring tracked script chk_nginx with weight 50 due to priority 255/);
   assert.match(set.warnings.join('\n'), /tracks script nope, which is not defined/);
   assert.deepEqual(set.status('VI_1'), []);
@@ -202,18 +315,33 @@ test('an owner ignores a weighted check entirely; unknown tracker names are repo
 });
 
 test('track_process: quorum from /proc scans, with terminate_delay debouncing a brief loss', async () => {
-  let procs: ProcEntry[] = [{ pid: 10, comm: 'nginx' }, { pid: 11, comm: 'nginx' }];
-  const { set, clock, changes } = setup({
-    processes: [{ name: 'nginx', process: 'nginx', weight: 0, reverse: false, quorum: 2, terminateDelayMs: 1500 }],
-    processPollMs: 500,
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'process', name: 'nginx', weight: 0, reverse: false }] }],
-  }, undefined, async () => procs);
+  let procs: ProcEntry[] = [
+    { pid: 10, comm: 'nginx' },
+    { pid: 11, comm: 'nginx' },
+  ];
+  const { set, clock, changes } = setup(
+    {
+      processes: [{ name: 'nginx', process: 'nginx', weight: 0, reverse: false, quorum: 2, terminateDelayMs: 1500 }],
+      processPollMs: 500,
+      instances: [
+        { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'process', name: 'nginx', weight: 0, reverse: false }] },
+      ],
+    },
+    undefined,
+    async () => procs,
+  );
   assert.equal(set.aggregate('VI_1').pendingInit, true);
   await set.start();
-  assert.deepEqual(changes.map((c) => c[1].faults), [[]]);
+  assert.deepEqual(
+    changes.map((c) => c[1].faults),
+    [[]],
+  );
   procs = [{ pid: 10, comm: 'nginx' }];
   await clock.advance(1000); // lost, but within terminate_delay
-  procs = [{ pid: 10, comm: 'nginx' }, { pid: 12, comm: 'nginx' }];
+  procs = [
+    { pid: 10, comm: 'nginx' },
+    { pid: 12, comm: 'nginx' },
+  ];
   await clock.advance(1000);
   assert.equal(changes.length, 1);
   procs = [];
@@ -227,8 +355,12 @@ test('track_process: quorum from /proc scans, with terminate_delay debouncing a 
 test('a reload keeps the results of unchanged trackers, so the instance does not go back to init', async () => {
   const clock = new VirtualClock();
   const cfg: TrackingConfig = {
-    checks: [script()], files: [], processes: [],
-    instances: [{ name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] }],
+    checks: [script()],
+    files: [],
+    processes: [],
+    instances: [
+      { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'script', name: 'chk_nginx', weight: 0, reverse: false }] },
+    ],
   };
   const runner: ScriptRunner = async () => ({ ok: false, detail: 'exited with status 1', durationMs: 1 });
   const a = new TrackerSet(cfg, { clock, runner, onChange: () => undefined });
@@ -239,7 +371,10 @@ test('a reload keeps the results of unchanged trackers, so the instance does not
   const b = new TrackerSet(cfg, { clock, runner, onChange: () => undefined });
   b.inheritFrom(a);
   assert.deepEqual(b.aggregate('VI_1'), { priorityDelta: 0, faults: ['chk_nginx'], pendingInit: false });
-  const changed = new TrackerSet({ ...cfg, checks: [script({ argv: ['true'] })] }, { clock, runner, onChange: () => undefined });
+  const changed = new TrackerSet(
+    { ...cfg, checks: [script({ argv: ['true'] })] },
+    { clock, runner, onChange: () => undefined },
+  );
   changed.inheritFrom(a);
   assert.equal(changed.aggregate('VI_1').pendingInit, true);
 });

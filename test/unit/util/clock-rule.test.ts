@@ -12,12 +12,14 @@ import { fileURLToPath } from 'node:url';
 const root = join(fileURLToPath(import.meta.url), '../../../../..');
 const SRC = join(root, 'src');
 
-const RAW = /(?<![.\w])(?:setTimeout|setInterval|setImmediate)\s*\(|\bDate\.now\b|\bperformance\.now\s*\(|new Date\(\s*\)|AbortSignal\.timeout\s*\(/g;
+const RAW =
+  /(?<![.\w])(?:setTimeout|setInterval|setImmediate)\s*\(|\bDate\.now\b|\bperformance\.now\s*\(|new Date\(\s*\)|AbortSignal\.timeout\s*\(/g;
 
 /** file → why raw time is allowed there. */
 const ALLOWED: Record<string, string> = {
   'src/util/clock.ts': 'the clock module itself',
-  'src/api/dashboard.ts': 'browser JavaScript inside a string, served to the dashboard page; it never runs in the daemon',
+  'src/api/dashboard.ts':
+    'browser JavaScript inside a string, served to the dashboard page; it never runs in the daemon',
   'src/lab/client-probe.ts': 'the probe is JavaScript source for a separate process on the lab client host',
 };
 
@@ -39,7 +41,9 @@ test('no raw setTimeout/setInterval/Date.now/performance.now in src/ outside the
     const rel = relative(root, f);
     if (rel in ALLOWED) continue;
     const lines = code(readFileSync(f, 'utf8')).split('\n');
-    lines.forEach((l, i) => { for (const m of l.matchAll(RAW)) found.push(`${rel}:${i + 1}: ${m[0]}`); });
+    lines.forEach((l, i) => {
+      for (const m of l.matchAll(RAW)) found.push(`${rel}:${i + 1}: ${m[0]}`);
+    });
   }
   assert.deepEqual(found, [], `use the injected Clock (src/util/clock.ts) instead:\n${found.join('\n')}`);
 });

@@ -47,7 +47,9 @@ function rowOf(order: string[], rel: string): number {
 
 test('the layer table lists every folder and top-level file in src/', () => {
   const order = layers();
-  const missing = readdirSync(SRC).map((n) => `src/${n}`).filter((p) => !order.includes(p));
+  const missing = readdirSync(SRC)
+    .map((n) => `src/${n}`)
+    .filter((p) => !order.includes(p));
   assert.deepEqual(missing, [], 'add these to the table in docs/architecture.md, in layer order');
 });
 
@@ -71,8 +73,9 @@ test('every allow-listed upward import still exists (a stale exception is remove
   const order = layers();
   for (const edge of Object.keys(ALLOWED)) {
     const [from = '', to = ''] = edge.split(' -> ');
-    const specs = imports(readFileSync(join(root, from), 'utf8'))
-      .map((s) => normalize(join(dirname(from), s)).replace(/\.js$/, '.ts'));
+    const specs = imports(readFileSync(join(root, from), 'utf8')).map((s) =>
+      normalize(join(dirname(from), s)).replace(/\.js$/, '.ts'),
+    );
     assert.ok(specs.includes(to), `${edge} is no longer imported`);
     assert.ok(rowOf(order, to) > rowOf(order, from), `${edge} is no longer upward`);
   }

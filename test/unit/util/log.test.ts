@@ -4,8 +4,18 @@ import { PassThrough } from 'node:stream';
 import { createLogger, formatHumanLine } from '../../../src/util/log.js';
 
 test('human format puts instance, keepalived-style message and event on one line', () => {
-  const line = formatHumanLine({ level: 30, time: 0, instance: 'VI_1', msg: 'Entering MASTER STATE', event: 'vrrp.transition', reason: 'advert timeout' });
-  assert.equal(line, '1970-01-01T00:00:00.000Z INFO  (VI_1) Entering MASTER STATE [vrrp.transition reason="advert timeout"]\n');
+  const line = formatHumanLine({
+    level: 30,
+    time: 0,
+    instance: 'VI_1',
+    msg: 'Entering MASTER STATE',
+    event: 'vrrp.transition',
+    reason: 'advert timeout',
+  });
+  assert.equal(
+    line,
+    '1970-01-01T00:00:00.000Z INFO  (VI_1) Entering MASTER STATE [vrrp.transition reason="advert timeout"]\n',
+  );
 });
 
 test('a token passed by mistake is redacted in JSON logs', async () => {

@@ -16,7 +16,11 @@ function usClock(vc: VirtualClock): Clock {
 
 function sink(): { log: LineLog; lines: { level: string; obj: Record<string, unknown>; msg: string }[] } {
   const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
-  const at = (level: string) => (obj: object, msg: string): void => { lines.push({ level, obj: obj as Record<string, unknown>, msg }); };
+  const at =
+    (level: string) =>
+    (obj: object, msg: string): void => {
+      lines.push({ level, obj: obj as Record<string, unknown>, msg });
+    };
   return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 
@@ -27,7 +31,10 @@ test('aggregator: first occurrence logged, the rest counted into one summary per
   assert.equal(a.hit('other', 0, 'warn', {}, 'n'), 'log');
   assert.deepEqual(a.due(999), []);
   const s = a.due(1000);
-  assert.deepEqual(s.map((x) => [x.key, x.suppressed]), [['k', 5]]);
+  assert.deepEqual(
+    s.map((x) => [x.key, x.suppressed]),
+    [['k', 5]],
+  );
   // 'other' had no repeats: forgotten; 'k' opened another window, which ends empty.
   assert.equal(a.keys, 1);
   assert.deepEqual(a.due(2000), []);
@@ -40,7 +47,10 @@ test('aggregator: keys are bounded; past the bound new keys share one counted ov
   for (const k of ['a', 'b', 'c']) assert.equal(a.hit(k, 0, 'info', {}, k), 'log');
   for (let i = 0; i < 100; i++) assert.equal(a.hit(`src-${i}`, 1, 'info', {}, 'x'), 'count');
   assert.equal(a.keys, 4);
-  assert.deepEqual(a.due(1001).map((x) => [x.key, x.suppressed]), [[OVERFLOW_KEY, 100]]);
+  assert.deepEqual(
+    a.due(1001).map((x) => [x.key, x.suppressed]),
+    [[OVERFLOW_KEY, 100]],
+  );
 });
 
 test('RateLimitedLog on the injected clock: 10,000 refused calls in 10 s make 1 line + 1 summary with the count', async () => {
@@ -48,7 +58,11 @@ test('RateLimitedLog on the injected clock: 10,000 refused calls in 10 s make 1 
   const { log, lines } = sink();
   const rl = new RateLimitedLog({ log, clock: usClock(vc), intervalMs: 10_000 });
   for (let i = 0; i < 10_000; i++) {
-    rl.warn('denied mismatch', { event: 'api.denied', why: 'mismatch' }, 'API action /api/v1/reload refused (wrong token)');
+    rl.warn(
+      'denied mismatch',
+      { event: 'api.denied', why: 'mismatch' },
+      'API action /api/v1/reload refused (wrong token)',
+    );
     if (i % 1000 === 999) await vc.advance(900);
   }
   assert.equal(lines.length, 1);

@@ -23,15 +23,25 @@ test('every echo of a registered secret is redacted: exact, prefix, substring, u
   registerSecret(TOKEN);
   const b64 = Buffer.from(TOKEN).toString('base64');
   const echoes = [
-    TOKEN, TOKEN.slice(0, 12), TOKEN.slice(10, 22), TOKEN.slice(-9), TOKEN.toUpperCase(), TOKEN.slice(3, 20).toLowerCase(),
-    b64, b64.slice(4, 20), Buffer.from(`Bearer ${TOKEN}`).toString('base64'), Buffer.from(`x:${TOKEN}`).toString('base64url'),
-    Buffer.from(TOKEN).toString('hex'), encodeURIComponent(TOKEN),
+    TOKEN,
+    TOKEN.slice(0, 12),
+    TOKEN.slice(10, 22),
+    TOKEN.slice(-9),
+    TOKEN.toUpperCase(),
+    TOKEN.slice(3, 20).toLowerCase(),
+    b64,
+    b64.slice(4, 20),
+    Buffer.from(`Bearer ${TOKEN}`).toString('base64'),
+    Buffer.from(`x:${TOKEN}`).toString('base64url'),
+    Buffer.from(TOKEN).toString('hex'),
+    encodeURIComponent(TOKEN),
   ];
   for (const e of echoes) {
     const line = redactSecrets(`provider said: unauthorized token ${e} (HTTP 401)`);
     assert.ok(line.includes('[redacted]'), `${e} → ${line}`);
     // Nothing of length 8 from the token survives, in any case.
-    for (let i = 0; i + 8 <= TOKEN.length; i++) assert.ok(!line.toLowerCase().includes(TOKEN.slice(i, i + 8).toLowerCase()), `${e} → ${line}`);
+    for (let i = 0; i + 8 <= TOKEN.length; i++)
+      assert.ok(!line.toLowerCase().includes(TOKEN.slice(i, i + 8).toLowerCase()), `${e} → ${line}`);
   }
   // Ordinary text is left alone; 7-character fragments pass.
   assert.equal(redactSecrets('assign 203.0.113.10 to droplet 1001: ok'), 'assign 203.0.113.10 to droplet 1001: ok');
@@ -44,7 +54,14 @@ test('the logger scrubs registered secrets from every field and message, JSON, c
   registerSecret(TOKEN);
   for (const json of [true, false]) {
     const c = capture(json);
-    c.log.warn({ event: 'cloud.error', body: `{"message":"bad token ${TOKEN.toUpperCase()}"}`, err: new Error(`401 for ${TOKEN.slice(0, 16)}`) }, `call failed: ${Buffer.from(TOKEN).toString('base64')}`);
+    c.log.warn(
+      {
+        event: 'cloud.error',
+        body: `{"message":"bad token ${TOKEN.toUpperCase()}"}`,
+        err: new Error(`401 for ${TOKEN.slice(0, 16)}`),
+      },
+      `call failed: ${Buffer.from(TOKEN).toString('base64')}`,
+    );
     c.log.flush();
     await new Promise((r) => setImmediate(r));
     const t = c.text();
@@ -53,7 +70,14 @@ test('the logger scrubs registered secrets from every field and message, JSON, c
     assert.ok(!t.includes(Buffer.from(TOKEN).toString('base64').slice(0, 12)), t);
   }
   const sent: string[] = [];
-  const sink = logSink({ syslog: { facility: 3, send: (_p, d) => { sent.push(d.toString()); } } });
+  const sink = logSink({
+    syslog: {
+      facility: 3,
+      send: (_p, d) => {
+        sent.push(d.toString());
+      },
+    },
+  });
   const log = createLogger({ json: true, stream: sink });
   log.error({ event: 'cloud.error' }, `echo ${TOKEN}`);
   log.flush();
@@ -66,7 +90,14 @@ test('the logger scrubs registered secrets from every field and message, JSON, c
 test('CR/LF in a provider reply or any untrusted string cannot split a console line', () => {
   assert.equal(escapeControl('a\r\nb\tc\u0000\u001b[31m\u2028'), 'a\\r\\nb\\tc\\u0000\\u001b[31m\\u2028');
   const forged = 'oops\r\n2026-12-02T00:00:00.000Z INFO  (VI_1) Entering MASTER STATE';
-  const line = formatHumanLine({ level: 50, time: 0, msg: `provider replied: ${forged}`, event: 'cloud.error', body: forged, instance: 'VI_1\nX' });
+  const line = formatHumanLine({
+    level: 50,
+    time: 0,
+    msg: `provider replied: ${forged}`,
+    event: 'cloud.error',
+    body: forged,
+    instance: 'VI_1\nX',
+  });
   assert.equal(line.split('\n').length, 2, line); // one line plus the final newline
   assert.ok(!/[\r\u2028]/.test(line.slice(0, -1)));
   assert.match(line, /provider replied: oops\\r\\n2026/);
@@ -78,7 +109,11 @@ test('warnIfWorldReadable: warns for a secret file others or the group can read;
     const f = join(dir, 'do.token');
     writeFileSync(f, `${TOKEN}\n`);
     const warned: string[] = [];
-    const log = { warn: (_o: object, m: string) => { warned.push(m); } };
+    const log = {
+      warn: (_o: object, m: string) => {
+        warned.push(m);
+      },
+    };
     chmodSync(f, 0o644);
     assert.match(warnIfWorldReadable(f, log, 'DigitalOcean token') ?? '', /readable by everyone \(mode 0644/);
     assert.equal(warned.length, 1);
@@ -102,7 +137,15 @@ test('readSecretFile: trimmed value, a warning when others can read the file, an
     writeFileSync(f, `  ${TOKEN}\n`);
     chmodSync(f, 0o604);
     const warned: string[] = [];
-    const v = readSecretFile(f, { warn: (_o, m) => { warned.push(m); } }, 'notify_webhook secret');
+    const v = readSecretFile(
+      f,
+      {
+        warn: (_o, m) => {
+          warned.push(m);
+        },
+      },
+      'notify_webhook secret',
+    );
     assert.equal(v, TOKEN);
     assert.equal(warned.length, 1);
     assert.match(warned[0]!, /^notify_webhook secret file .* is readable by everyone/);

@@ -7,7 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIpv4Packet, decodeAdvert, encodeAdvert, parseIpv4Packet, verifyChecksum } from '../../../src/vrrp/packet.js';
+import {
+  buildIpv4Packet,
+  decodeAdvert,
+  encodeAdvert,
+  parseIpv4Packet,
+  verifyChecksum,
+} from '../../../src/vrrp/packet.js';
 
 const dir = join(new URL('../../../', import.meta.url).pathname.replace(/\/dist\/$/, '/'), 'test/fixtures/captures');
 const files = readdirSync(dir).filter((f) => f.startsWith('keepalived-') && f.endsWith('.json'));
@@ -28,7 +34,12 @@ for (const f of files) {
       const d = decodeAdvert(ip.payload, 4);
       assert.ok(d.ok, JSON.stringify(d));
       assert.equal(verifyChecksum(ip.payload, 4, ip.src, ip.dst), 'ok');
-      const again = buildIpv4Packet(encodeAdvert(d.advert, 4, { src: ip.src, dst: ip.dst }), { src: ip.src, dst: ip.dst, ttl: ip.ttl, id: pkt.readUInt16BE(4) });
+      const again = buildIpv4Packet(encodeAdvert(d.advert, 4, { src: ip.src, dst: ip.dst }), {
+        src: ip.src,
+        dst: ip.dst,
+        ttl: ip.ttl,
+        id: pkt.readUInt16BE(4),
+      });
       assert.equal(again.toString('hex'), p.hex);
     }
   });

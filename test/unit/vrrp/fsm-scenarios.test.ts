@@ -16,8 +16,16 @@ for (const { file, scenario } of scenarios) {
     assert.deepEqual(got, scenario.transitions);
     let from = 0;
     for (const want of scenario.actions ?? []) {
-      const idx = w.actions.findIndex((a, i) => i >= from && a.at === want.at && a.node === want.node && a.instance === want.instance
-        && Object.entries(want.action).every(([k, v]) => JSON.stringify((a.action as Record<string, unknown>)[k]) === JSON.stringify(v)));
+      const idx = w.actions.findIndex(
+        (a, i) =>
+          i >= from &&
+          a.at === want.at &&
+          a.node === want.node &&
+          a.instance === want.instance &&
+          Object.entries(want.action).every(
+            ([k, v]) => JSON.stringify((a.action as Record<string, unknown>)[k]) === JSON.stringify(v),
+          ),
+      );
       assert.ok(idx >= 0, `expected action ${JSON.stringify(want)} (after #${from})`);
       from = idx + 1;
     }
@@ -26,7 +34,8 @@ for (const { file, scenario } of scenarios) {
       const i = w.node(node)?.instance(inst);
       assert.ok(i, `no ${key}`);
       if (want.state !== undefined) assert.equal(i.state, want.state, `${key} state`);
-      if (want.effectivePriority !== undefined) assert.equal(i.effectivePriority, want.effectivePriority, `${key} effective priority`);
+      if (want.effectivePriority !== undefined)
+        assert.equal(i.effectivePriority, want.effectivePriority, `${key} effective priority`);
       if (want.basePriority !== undefined) assert.equal(i.basePriority, want.basePriority, `${key} base priority`);
       if (want.holdsVip !== undefined) assert.equal(w.holdsVip(node, inst), want.holdsVip, `${key} VIP`);
     }

@@ -6,15 +6,57 @@ import { VrrpNode } from '../../../src/vrrp/node.js';
 import { compareAddresses, effectivePriority, masterDownUs, skewUs } from '../../../src/vrrp/timers.js';
 
 const P = (over: Partial<InstanceParams> = {}): InstanceParams => ({
-  name: 'VI_1', vrid: 33, version: 2, family: 4, priority: 100, initialState: 'BACKUP', advertIntervalCs: 100,
-  preempt: true, preemptDelayUs: 0, downTimerAdverts: 3, myAddress: '192.0.2.5', lowerPrioNoAdvert: false,
-  higherPrioSendAdvert: false, garpMasterDelayUs: 5_000_000, garpMasterRefreshUs: 0, ...over,
+  name: 'VI_1',
+  vrid: 33,
+  version: 2,
+  family: 4,
+  priority: 100,
+  initialState: 'BACKUP',
+  advertIntervalCs: 100,
+  preempt: true,
+  preemptDelayUs: 0,
+  downTimerAdverts: 3,
+  myAddress: '192.0.2.5',
+  lowerPrioNoAdvert: false,
+  higherPrioSendAdvert: false,
+  garpMasterDelayUs: 5_000_000,
+  garpMasterRefreshUs: 0,
+  ...over,
 });
-const adv = (from: string, priority: number, advertIntervalCs = 100) => ({ type: 'advert' as const, from, priority, advertIntervalCs });
-const types = (as: Action[]) => as.map((a) => (a.type === 'garp' ? `garp:${a.burst}` : a.type === 'sendAdvert' ? `advert:${a.priority}` : a.type === 'transition' ? `${a.from}->${a.to}` : a.type === 'setTimer' || a.type === 'cancelTimer' ? `${a.type}:${a.timer}` : a.type));
-const fire = (i: VrrpInstance) => { const at = i.nextDeadline()!; const t = [...i.timers].find(([, v]) => v === at)![0]; return { at, out: i.step(at, { type: 'timer', timer: t }) }; };
-const started = (over: Partial<InstanceParams> = {}, now = 0) => { const i = new VrrpInstance(P(over)); i.step(now, { type: 'start' }); return i; };
-const toMaster = (over: Partial<InstanceParams> = {}) => { const i = started(over); const { at } = fire(i); assert.equal(i.state, 'MASTER'); return { i, at }; };
+const adv = (from: string, priority: number, advertIntervalCs = 100) => ({
+  type: 'advert' as const,
+  from,
+  priority,
+  advertIntervalCs,
+});
+const types = (as: Action[]) =>
+  as.map((a) =>
+    a.type === 'garp'
+      ? `garp:${a.burst}`
+      : a.type === 'sendAdvert'
+        ? `advert:${a.priority}`
+        : a.type === 'transition'
+          ? `${a.from}->${a.to}`
+          : a.type === 'setTimer' || a.type === 'cancelTimer'
+            ? `${a.type}:${a.timer}`
+            : a.type,
+  );
+const fire = (i: VrrpInstance) => {
+  const at = i.nextDeadline()!;
+  const t = [...i.timers].find(([, v]) => v === at)![0];
+  return { at, out: i.step(at, { type: 'timer', timer: t }) };
+};
+const started = (over: Partial<InstanceParams> = {}, now = 0) => {
+  const i = new VrrpInstance(P(over));
+  i.step(now, { type: 'start' });
+  return i;
+};
+const toMaster = (over: Partial<InstanceParams> = {}) => {
+  const i = started(over);
+  const { at } = fire(i);
+  assert.equal(i.state, 'MASTER');
+  return { i, at };
+};
 
 test('skew and Master_Down_Interval match keepalived (µs, truncated)', () => {
   assert.equal(skewUs(2, 100, 100), 609_375);
@@ -40,15 +82,24 @@ test('addresses compare as unsigned big-endian integers (v4 and v6), never throw
   assert.equal(compareAddresses('2001:db8:0:0::1', '2001:db8::1'), 0);
   assert.equal(compareAddresses('::ffff:192.0.2.1', '::ffff:c000:201'), 0);
   assert.ok(compareAddresses('garbage', '192.0.2.1') < 0);
-  fc.assert(fc.property(fc.ipV4(), fc.ipV4(), (a, b) => {
-    const n = (s: string) => s.split('.').reduce((x, o) => x * 256 + Number(o), 0);
-    assert.equal(Math.sign(compareAddresses(a, b)), Math.sign(n(a) - n(b)));
-  }));
+  fc.assert(
+    fc.property(fc.ipV4(), fc.ipV4(), (a, b) => {
+      const n = (s: string) => s.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+      assert.equal(Math.sign(compareAddresses(a, b)), Math.sign(n(a) - n(b)));
+    }),
+  );
 });
 
 test('start: owner with state MASTER is MASTER at once; others BACKUP with the full down timer', () => {
   const o = new VrrpInstance(P({ priority: 255, initialState: 'MASTER' }));
-  assert.deepEqual(types(o.step(0, { type: 'start' })), ['advert:255', 'addVips', 'garp:master', 'INIT->MASTER', 'setTimer:garpDelayed', 'setTimer:advert']);
+  assert.deepEqual(types(o.step(0, { type: 'start' })), [
+    'advert:255',
+    'addVips',
+    'garp:master',
+    'INIT->MASTER',
+    'setTimer:garpDelayed',
+    'setTimer:advert',
+  ]);
   const b = new VrrpInstance(P({ priority: 150, initialState: 'MASTER' }));
   assert.deepEqual(types(b.step(0, { type: 'start' })), ['removeVips', 'INIT->BACKUP', 'setTimer:masterDown']);
   assert.equal(b.nextDeadline(), 3_414_062);
@@ -109,7 +160,15 @@ test('BACKUP: nopreempt accepts a lower master; preempt_delay accepts until the 
 test('becoming MASTER: advert first, then VIPs, GARP, notify, delayed GARP and advert timer', () => {
   const i = started({ garpMasterRefreshUs: 10_000_000 });
   const { at, out } = fire(i);
-  assert.deepEqual(types(out), ['advert:100', 'addVips', 'garp:master', 'BACKUP->MASTER', 'setTimer:garpDelayed', 'setTimer:garpRefresh', 'setTimer:advert']);
+  assert.deepEqual(types(out), [
+    'advert:100',
+    'addVips',
+    'garp:master',
+    'BACKUP->MASTER',
+    'setTimer:garpDelayed',
+    'setTimer:garpRefresh',
+    'setTimer:advert',
+  ]);
   assert.deepEqual(out.at(-1), { type: 'setTimer', timer: 'advert', at: at + 1_000_000 });
   assert.equal(i.masterAddress, '192.0.2.5');
 });
@@ -117,7 +176,13 @@ test('becoming MASTER: advert first, then VIPs, GARP, notify, delayed GARP and a
 test('MASTER: higher priority, or equal priority with higher address -> BACKUP without priority 0', () => {
   const { i } = toMaster();
   const out = i.step(5_000_000, adv('192.0.2.6', 100));
-  assert.deepEqual(types(out), ['cancelTimer:garpDelayed', 'cancelTimer:advert', 'removeVips', 'MASTER->BACKUP', 'setTimer:masterDown']);
+  assert.deepEqual(types(out), [
+    'cancelTimer:garpDelayed',
+    'cancelTimer:advert',
+    'removeVips',
+    'MASTER->BACKUP',
+    'setTimer:masterDown',
+  ]);
   const t = out.find((a) => a.type === 'transition');
   assert.ok(t?.type === 'transition' && t.reason.text.includes('same priority 100 but higher IP address'));
   const { i: j } = toMaster();
@@ -127,7 +192,13 @@ test('MASTER: higher priority, or equal priority with higher address -> BACKUP w
 
 test('MASTER: lower priority -> advert now (unless lower_prio_no_advert) and lower-prio GARP', () => {
   const { i } = toMaster({ garpLowerPrioDelayUs: 5_000_000 });
-  assert.deepEqual(types(i.step(5_000_000, adv('192.0.2.4', 100))), ['log', 'advert:100', 'garp:lowerPrio', 'setTimer:garpLowerPrio', 'masterRxLowerPri']);
+  assert.deepEqual(types(i.step(5_000_000, adv('192.0.2.4', 100))), [
+    'log',
+    'advert:100',
+    'garp:lowerPrio',
+    'setTimer:garpLowerPrio',
+    'masterRxLowerPri',
+  ]);
   const { i: q } = toMaster({ lowerPrioNoAdvert: true });
   assert.deepEqual(types(q.step(5_000_000, adv('192.0.2.9', 20))), ['log', 'garp:lowerPrio', 'masterRxLowerPri']);
   assert.equal(q.state, 'MASTER');
@@ -171,8 +242,19 @@ test('priority change in BACKUP shifts the pending down timer by the skew differ
 
 test('FAULT: from MASTER one priority-0 advert and VIPs removed; adverts ignored; leave -> BACKUP full timer', () => {
   const { i } = toMaster();
-  const out = i.step(5_000_000, { type: 'tracking', priorityDelta: 0, faults: ['chk_nginx'], reason: 'VRRP_Script(chk_nginx) failed' });
-  assert.deepEqual(types(out), ['cancelTimer:garpDelayed', 'cancelTimer:advert', 'advert:0', 'removeVips', 'MASTER->FAULT']);
+  const out = i.step(5_000_000, {
+    type: 'tracking',
+    priorityDelta: 0,
+    faults: ['chk_nginx'],
+    reason: 'VRRP_Script(chk_nginx) failed',
+  });
+  assert.deepEqual(types(out), [
+    'cancelTimer:garpDelayed',
+    'cancelTimer:advert',
+    'advert:0',
+    'removeVips',
+    'MASTER->FAULT',
+  ]);
   assert.equal(out.filter((a) => a.type === 'sendAdvert').length, 1);
   assert.deepEqual(i.step(5_500_000, adv('192.0.2.9', 0)), []);
   assert.deepEqual(i.step(5_500_000, adv('192.0.2.9', 200)), []);
@@ -191,7 +273,13 @@ test('VIP removed externally while MASTER: resign, re-take after Skew_Time', () 
 
 test('shutdown: MASTER sends priority 0 and removes VIPs, every state ends in STOP', () => {
   const { i } = toMaster();
-  assert.deepEqual(types(i.step(9_000_000, { type: 'shutdown' })), ['cancelTimer:garpDelayed', 'cancelTimer:advert', 'advert:0', 'removeVips', 'MASTER->STOP']);
+  assert.deepEqual(types(i.step(9_000_000, { type: 'shutdown' })), [
+    'cancelTimer:garpDelayed',
+    'cancelTimer:advert',
+    'advert:0',
+    'removeVips',
+    'MASTER->STOP',
+  ]);
   const b = started();
   assert.deepEqual(types(b.step(1, { type: 'shutdown' })), ['cancelTimer:masterDown', 'BACKUP->STOP']);
   assert.deepEqual(b.step(2, { type: 'shutdown' }), []);
@@ -219,7 +307,11 @@ test('sync group: members wait for each other, move to MASTER together, fault to
   assert.ok(out.some((a) => 'group' in a && a.action.to === 'MASTER'));
   // A lower MASTER heard on A: lower-prio GARPs for the sibling B too.
   const low = n.step(3_900_000, adv('192.0.2.1', 50), 'A');
-  assert.ok(low.some((a) => 'instance' in a && a.instance === 'B' && a.action.type === 'garp' && a.action.burst === 'lowerPrio'));
+  assert.ok(
+    low.some(
+      (a) => 'instance' in a && a.instance === 'B' && a.action.type === 'garp' && a.action.burst === 'lowerPrio',
+    ),
+  );
   // One member higher-priority advert -> the whole group BACKUP.
   n.step(4_000_000, adv('192.0.2.9', 200), 'B');
   assert.equal(n.instance('A')!.state, 'BACKUP');
@@ -243,19 +335,43 @@ test('sync group: a member faulted at start keeps the whole group in FAULT', () 
 
 test('random event streams never throw and keep VIPs only while MASTER', () => {
   const ev = fc.oneof(
-    fc.record({ type: fc.constant('advert' as const), from: fc.constantFrom('192.0.2.1', '192.0.2.9', 'bad'), priority: fc.integer({ min: 0, max: 255 }), advertIntervalCs: fc.integer({ min: 1, max: 4095 }) }),
-    fc.record({ type: fc.constant('tracking' as const), priorityDelta: fc.integer({ min: -300, max: 300 }), faults: fc.constantFrom([], ['x']), reason: fc.constant('') }),
-    fc.constantFrom({ type: 'vipRemovedExternally' as const }, { type: 'start' as const }, { type: 'timer' as const, timer: 'masterDown' as const }, { type: 'timer' as const, timer: 'advert' as const }),
+    fc.record({
+      type: fc.constant('advert' as const),
+      from: fc.constantFrom('192.0.2.1', '192.0.2.9', 'bad'),
+      priority: fc.integer({ min: 0, max: 255 }),
+      advertIntervalCs: fc.integer({ min: 1, max: 4095 }),
+    }),
+    fc.record({
+      type: fc.constant('tracking' as const),
+      priorityDelta: fc.integer({ min: -300, max: 300 }),
+      faults: fc.constantFrom([], ['x']),
+      reason: fc.constant(''),
+    }),
+    fc.constantFrom(
+      { type: 'vipRemovedExternally' as const },
+      { type: 'start' as const },
+      { type: 'timer' as const, timer: 'masterDown' as const },
+      { type: 'timer' as const, timer: 'advert' as const },
+    ),
   );
-  fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5_000_000 }), ev), { maxLength: 60 }), fc.constantFrom(2, 3), (steps, version) => {
-    const i = new VrrpInstance(P({ version: version as 2 | 3 }));
-    let now = 0;
-    let vip = false;
-    for (const [dt, e] of steps) {
-      now += dt;
-      for (const a of i.step(now, e as Event)) { if (a.type === 'addVips') vip = true; if (a.type === 'removeVips') vip = false; }
-      assert.equal(vip, i.state === 'MASTER');
-      assert.ok(i.effectivePriority >= 1 && i.effectivePriority <= 255);
-    }
-  }));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 5_000_000 }), ev), { maxLength: 60 }),
+      fc.constantFrom(2, 3),
+      (steps, version) => {
+        const i = new VrrpInstance(P({ version: version as 2 | 3 }));
+        let now = 0;
+        let vip = false;
+        for (const [dt, e] of steps) {
+          now += dt;
+          for (const a of i.step(now, e as Event)) {
+            if (a.type === 'addVips') vip = true;
+            if (a.type === 'removeVips') vip = false;
+          }
+          assert.equal(vip, i.state === 'MASTER');
+          assert.ok(i.effectivePriority >= 1 && i.effectivePriority <= 255);
+        }
+      },
+    ),
+  );
 });

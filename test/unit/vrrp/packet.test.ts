@@ -5,7 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { buildIpv4Packet, decodeAdvert, encodeAdvert, parseIpv4Packet, verifyChecksum, computeChecksum, ipBytes } from '../../../src/vrrp/packet.js';
+import {
+  buildIpv4Packet,
+  decodeAdvert,
+  encodeAdvert,
+  parseIpv4Packet,
+  verifyChecksum,
+  computeChecksum,
+  ipBytes,
+} from '../../../src/vrrp/packet.js';
 import { ipString } from '../../../src/util/ip.js';
 import { validateAdvert, type Expect } from '../../../src/vrrp/validate.js';
 
@@ -16,7 +24,11 @@ const CAPTURES = {
   v2prio0: '45c0 0028 000a 0000 ff70 3684 c000 020b c000 020c 2121 0001 0101 7ff1 c000 0232 6b65 6570 616c 6976',
 };
 // IPv6 v3 payload from keepalived (VRID 34, prio 250 crafted by Node through the kernel's checksum).
-const V6 = { src: 'fe80::3c55:ecff:fea2:c08a', dst: 'ff02::12', payload: '3122 fa01 0064 bfcd 2001 0db8 0000 0000 0000 0000 0000 0050' };
+const V6 = {
+  src: 'fe80::3c55:ecff:fea2:c08a',
+  dst: 'ff02::12',
+  payload: '3122 fa01 0064 bfcd 2001 0db8 0000 0000 0000 0000 0000 0050',
+};
 
 for (const [name, h] of Object.entries(CAPTURES)) {
   test(`keepalived capture ${name}: decoded and re-encoded byte for byte`, () => {
@@ -28,7 +40,12 @@ for (const [name, h] of Object.entries(CAPTURES)) {
     assert.equal(d.advert.vrid, 33);
     assert.deepEqual(d.advert.addresses, ['192.0.2.50']);
     assert.equal(verifyChecksum(ip.payload, 4, ip.src, ip.dst), 'ok');
-    const again = buildIpv4Packet(encodeAdvert(d.advert, 4, { src: ip.src, dst: ip.dst }), { src: ip.src, dst: ip.dst, ttl: ip.ttl, id: pkt.readUInt16BE(4) });
+    const again = buildIpv4Packet(encodeAdvert(d.advert, 4, { src: ip.src, dst: ip.dst }), {
+      src: ip.src,
+      dst: ip.dst,
+      ttl: ip.ttl,
+      id: pkt.readUInt16BE(4),
+    });
     assert.equal(again.toString('hex'), pkt.toString('hex'));
   });
 }
@@ -61,26 +78,47 @@ test('digest checksum vector: VRRPv3 IPv4 0x082d with the pseudo-header, 0xf2c6 
 
 test('property: encode then decode is the identity (v2/v3, IPv4/IPv6)', () => {
   const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
-  const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((g) => ipString(Buffer.from(g.flatMap((x) => [x >> 8, x & 0xff])))!);
-  fc.assert(fc.property(fc.constantFrom(4 as const, 6 as const), fc.constantFrom(2 as const, 3 as const), fc.integer({ min: 1, max: 255 }), fc.nat(255),
-    fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), (family, version, vrid, priority, n, secs) => {
-      const addresses = fc.sample(family === 4 ? v4 : v6, n);
-      const a = { version, vrid, priority, addresses, advertIntervalCs: version === 2 ? secs * 100 : secs * 10, authType: version === 2 ? 1 as const : 0 as const, authData: version === 2 ? Buffer.from('secret\0\0') : Buffer.alloc(0) };
-      const src = family === 4 ? '192.0.2.1' : 'fe80::1';
-      const dst = family === 4 ? '224.0.0.18' : 'ff02::12';
-      const enc = encodeAdvert(a, family, { src, dst });
-      const d = decodeAdvert(enc, family);
-      assert.ok(d.ok);
-      assert.deepEqual({ ...d.advert, checksum: undefined }, { ...a, checksum: undefined });
-      assert.equal(verifyChecksum(enc, family, src, dst), 'ok');
-    }));
+  const v6 = fc
+    .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+    .map((g) => ipString(Buffer.from(g.flatMap((x) => [x >> 8, x & 0xff])))!);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(4 as const, 6 as const),
+      fc.constantFrom(2 as const, 3 as const),
+      fc.integer({ min: 1, max: 255 }),
+      fc.nat(255),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 40 }),
+      (family, version, vrid, priority, n, secs) => {
+        const addresses = fc.sample(family === 4 ? v4 : v6, n);
+        const a = {
+          version,
+          vrid,
+          priority,
+          addresses,
+          advertIntervalCs: version === 2 ? secs * 100 : secs * 10,
+          authType: version === 2 ? (1 as const) : (0 as const),
+          authData: version === 2 ? Buffer.from('secret\0\0') : Buffer.alloc(0),
+        };
+        const src = family === 4 ? '192.0.2.1' : 'fe80::1';
+        const dst = family === 4 ? '224.0.0.18' : 'ff02::12';
+        const enc = encodeAdvert(a, family, { src, dst });
+        const d = decodeAdvert(enc, family);
+        assert.ok(d.ok);
+        assert.deepEqual({ ...d.advert, checksum: undefined }, { ...a, checksum: undefined });
+        assert.equal(verifyChecksum(enc, family, src, dst), 'ok');
+      },
+    ),
+  );
 });
 
 test('property: decoding never throws on arbitrary bytes', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), fc.constantFrom(4 as const, 6 as const), (b, fam) => {
-    decodeAdvert(Buffer.from(b), fam);
-    parseIpv4Packet(Buffer.from(b));
-  }));
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 120 }), fc.constantFrom(4 as const, 6 as const), (b, fam) => {
+      decodeAdvert(Buffer.from(b), fam);
+      parseIpv4Packet(Buffer.from(b));
+    }),
+  );
 });
 
 test('address helpers round-trip canonical IPv6 text', () => {
@@ -91,8 +129,15 @@ test('address helpers round-trip canonical IPv6 text', () => {
 });
 
 const seedExpect: Expect = {
-  version: 2, authType: 1, authPass: Buffer.from('keepaliv'), advertIntervalCs: 100, vips: ['192.0.2.50'], unicast: true,
-  peers: [{ address: '192.0.2.11' }], checkUnicastSrc: true, requireTtl255: true,
+  version: 2,
+  authType: 1,
+  authPass: Buffer.from('keepaliv'),
+  advertIntervalCs: 100,
+  vips: ['192.0.2.50'],
+  unicast: true,
+  peers: [{ address: '192.0.2.11' }],
+  checkUnicastSrc: true,
+  requireTtl255: true,
 };
 
 function seedAdvert(): { payload: Buffer; advert: ReturnType<typeof decodeAdvert> & { ok: true } } {
@@ -105,14 +150,22 @@ function seedAdvert(): { payload: Buffer; advert: ReturnType<typeof decodeAdvert
 
 test('validation accepts the seed advert from the configured peer', () => {
   const { payload, advert } = seedAdvert();
-  assert.deepEqual(validateAdvert(payload, advert.advert, { family: 4, src: '192.0.2.11', dst: '192.0.2.12', ttl: 255 }, seedExpect), { ok: true });
+  assert.deepEqual(
+    validateAdvert(payload, advert.advert, { family: 4, src: '192.0.2.11', dst: '192.0.2.12', ttl: 255 }, seedExpect),
+    { ok: true },
+  );
 });
 
 test('validation drops with a typed reason: wrong password, TTL, not a peer, interval, address list, checksum', () => {
   const { payload, advert } = seedAdvert();
   const meta = { family: 4 as const, src: '192.0.2.11', dst: '192.0.2.12', ttl: 255 };
   const reason = (m = meta, e: Partial<Expect> = {}, p = payload) => {
-    const r = validateAdvert(p, decodeAdvert(p, 4).ok ? (decodeAdvert(p, 4) as { advert: typeof advert.advert }).advert : advert.advert, m, { ...seedExpect, ...e });
+    const r = validateAdvert(
+      p,
+      decodeAdvert(p, 4).ok ? (decodeAdvert(p, 4) as { advert: typeof advert.advert }).advert : advert.advert,
+      m,
+      { ...seedExpect, ...e },
+    );
     return r.ok ? 'ok' : r.reason;
   };
   assert.equal(reason(meta, { authPass: Buffer.from('otherpw\0') }), 'auth_failure');

@@ -10,9 +10,19 @@ import type { Event, InstanceParams } from '../../../../src/vrrp/fsm.js';
 import type { SyncGroupParams } from '../../../../src/vrrp/sync-group.js';
 
 export const DEFAULT_PARAMS: Omit<InstanceParams, 'name' | 'myAddress'> = {
-  vrid: 33, version: 2, family: 4, priority: 100, initialState: 'BACKUP', advertIntervalCs: 100,
-  preempt: true, preemptDelayUs: 0, downTimerAdverts: 3, lowerPrioNoAdvert: false,
-  higherPrioSendAdvert: false, garpMasterDelayUs: 5_000_000, garpMasterRefreshUs: 0,
+  vrid: 33,
+  version: 2,
+  family: 4,
+  priority: 100,
+  initialState: 'BACKUP',
+  advertIntervalCs: 100,
+  preempt: true,
+  preemptDelayUs: 0,
+  downTimerAdverts: 3,
+  lowerPrioNoAdvert: false,
+  higherPrioSendAdvert: false,
+  garpMasterDelayUs: 5_000_000,
+  garpMasterRefreshUs: 0,
 };
 
 export interface ScenarioInput {
@@ -35,7 +45,11 @@ export interface Scenario {
   /** Every timer fires this late. */
   timerLateUs?: number;
   defaults?: Partial<InstanceParams>;
-  nodes: Array<{ name: string; instances: Array<Partial<InstanceParams> & { name: string; myAddress: string }>; groups?: SyncGroupParams[] }>;
+  nodes: Array<{
+    name: string;
+    instances: Array<Partial<InstanceParams> & { name: string; myAddress: string }>;
+    groups?: SyncGroupParams[];
+  }>;
   inputs: ScenarioInput[];
   until: number;
   /** [at, node, instance, from, to, reasonKind] */
@@ -57,7 +71,9 @@ function repoRoot(): string {
 
 export function loadScenarios(): Array<{ file: string; scenario: Scenario }> {
   const dir = join(repoRoot(), 'test/unit/vrrp/scenarios');
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
     .map((file) => ({ file, scenario: JSON.parse(readFileSync(join(dir, file), 'utf8')) as Scenario }));
 }
 
