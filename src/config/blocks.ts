@@ -18,7 +18,8 @@ import { readTrackFile, readTrackProcess, type Trackables } from './track-blocks
 import { webhookBlock } from './webhook-block.js';
 import { crossChecks } from './cross-checks.js';
 import { checkQuorumRefs, quorumBlock } from './quorum-block.js';
-import { readVirtualServer, readVsGroup } from './lvs-block.js';
+import { readVirtualServer } from './lvs-block.js';
+import { readVsGroup } from './lvs-group.js';
 
 /** What top-level readers build: the model, the global_defs state and the named trackers. */
 export interface Build {

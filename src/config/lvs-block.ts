@@ -5,11 +5,11 @@
  * positioned warning (never "configuration OK" in silence).
  */
 import { isIP } from 'node:net';
-import type { Node, Token } from './lexer.js';
-import { splitCommand } from './lexer.js';
-import { ALL_CHECKS, checkBlock, timing, type CheckDefaults, type LvsCtx } from './lvs-check-block.js';
-import type { LvsMethod, LvsSched, RealServerConfig, VirtualServerConfig, VsEndpoint } from './lvs-model.js';
-import type { NotifyScript } from './model.js';
+import type { Node } from './lexer.js';
+import { ALL_CHECKS, timing, type CheckDefaults, type LvsCtx } from './lvs-check-block.js';
+import { groupsFor, head, port, type Group } from './lvs-group.js';
+import type { LvsMethod, LvsSched, VirtualServerConfig } from './lvs-model.js';
+import { realServer, script } from './lvs-rs-block.js';
 
 const SCHEDS: readonly string[] = ['rr', 'wrr', 'sh', 'dh', 'mh', 'fo'];
 const REFUSED_SCHEDS: Record<string, string> = {
@@ -23,166 +23,6 @@ const REFUSED_SCHEDS: Record<string, string> = {
   twos: 'wrr',
 };
 const NOT_HONOURED = 'parsed but not honoured by floatd';
-/** Largest address range one `virtual_server_group` line may expand to. */
-const MAX_RANGE = 256;
-
-interface Group {
-  endpoints: VsEndpoint[];
-  fwmarks: number[];
-  families: Set<4 | 6>;
-  pos: Token;
-}
-
-function script(c: LvsCtx, n: Node): NotifyScript | undefined {
-  const a = c.arg(n, 0, 'a script');
-  if (!a) return undefined;
-  return {
-    argv: a.quoted ? splitCommand(a.text) : [a.text],
-    ...(n.args[1] ? { user: n.args[1].text } : {}),
-    ...(n.args[2] ? { group: n.args[2].text } : {}),
-  };
-}
-
-function port(c: LvsCtx, t: Token | undefined, owner: Token, what: string): number | undefined {
-  if (!t) {
-    c.err(owner, owner.text, `${what} has no port`, `write: ${owner.text} ADDRESS PORT`);
-    return undefined;
-  }
-  const v = Number(t.text);
-  if (!/^\d+$/.test(t.text) || v < 1 || v > 65535) {
-    c.err(t, owner.text, `expected a port 1..65535, got "${t.text}"`);
-    return undefined;
-  }
-  return v;
-}
-
-/** `192.0.2.3-10` (last IPv4 octet / IPv6 group range, keepalived's form) → addresses. */
-function expandRange(c: LvsCtx, t: Token): string[] | undefined {
-  const m = /^(.*[.:])([0-9a-fA-F]+)-([0-9a-fA-F]+)$/.exec(t.text);
-  if (!m) {
-    c.err(t, 'virtual_server_group', `expected an IP address or range, got "${t.text}"`);
-    return undefined;
-  }
-  const v6 = m[1]!.endsWith(':');
-  const lo = parseInt(m[2]!, v6 ? 16 : 10);
-  const hi = parseInt(m[3]!, v6 ? 16 : 10);
-  if (!isIP(m[1]! + m[2]!) || hi < lo || hi > (v6 ? 0xffff : 255) || hi - lo >= MAX_RANGE) {
-    c.err(t, 'virtual_server_group', `bad address range "${t.text}"`, `at most ${MAX_RANGE} addresses per line`);
-    return undefined;
-  }
-  const out: string[] = [];
-  for (let i = lo; i <= hi; i++) out.push(m[1]! + (v6 ? i.toString(16) : String(i)));
-  return out;
-}
-
-function group(c: LvsCtx, n: Node): Group {
-  const g: Group = { endpoints: [], fwmarks: [], families: new Set(), pos: n.key };
-  for (const e of n.children ?? []) {
-    if (e.key.text === 'fwmark') {
-      const v = c.int(e, 1, 0xffffffff);
-      if (v !== undefined) g.fwmarks.push(v);
-      continue;
-    }
-    const addrs = isIP(e.key.text) ? [e.key.text] : expandRange(c, e.key);
-    const p = port(c, e.args[0], e.key, `virtual_server_group entry ${e.key.text}`);
-    if (!addrs || p === undefined) continue;
-    for (const a of addrs) {
-      g.endpoints.push({ address: a, port: p });
-      g.families.add(isIP(a) as 4 | 6);
-    }
-  }
-  return g;
-}
-
-function realServer(
-  c: LvsCtx,
-  n: Node,
-  vs: VirtualServerConfig,
-  d: CheckDefaults,
-  inhibit: boolean,
-): RealServerConfig | undefined {
-  const addr = n.args[0];
-  if (!addr || !isIP(addr.text)) {
-    c.err(addr ?? n.key, 'real_server', `expected real_server ADDRESS PORT, got "${addr?.text ?? ''}"`);
-    return undefined;
-  }
-  // A fwmark service may leave the port out: the connection keeps its destination port (IPVS port 0).
-  const p =
-    !n.args[1] && vs.fwmarks.length && !vs.endpoints.length ? 0 : port(c, n.args[1], n.key, `real_server ${addr.text}`);
-  if (p === undefined) return undefined;
-  if (isIP(addr.text) !== vs.family) {
-    c.err(
-      addr,
-      'real_server',
-      `real_server ${addr.text} is IPv${isIP(addr.text)} but virtual_server ${vs.key} is IPv${vs.family}`,
-      "the kernel cannot NAT between address families: use real servers of the virtual address's family",
-    );
-    return undefined;
-  }
-  const rs: RealServerConfig = {
-    address: addr.text,
-    port: p,
-    weight: 1,
-    inhibitOnFailure: inhibit,
-    checks: [],
-    pos: c.at(n.key),
-  };
-  const rd: CheckDefaults = { ...d };
-  const checkNodes: Node[] = [];
-  for (const e of n.children ?? []) {
-    const k = e.key.text;
-    if (timing(c, e, rd)) continue;
-    if (ALL_CHECKS.includes(k)) {
-      checkNodes.push(e);
-      continue;
-    }
-    switch (k) {
-      case 'weight': {
-        const v = c.int(e, 0, 65535);
-        if (v !== undefined) rs.weight = v;
-        break;
-      }
-      case 'inhibit_on_failure':
-        rs.inhibitOnFailure = true;
-        break;
-      case 'notify_up':
-        rs.notifyUp = script(c, e);
-        break;
-      case 'notify_down':
-        rs.notifyDown = script(c, e);
-        break;
-      case 'virtualhost':
-        rd.virtualhost = c.arg(e, 0, 'a host name')?.text;
-        break;
-      case 'lvs_method':
-      case 'lb_kind': {
-        const a = c.arg(e, 0, 'NAT or DR');
-        if (a && a.text !== vs.method)
-          c.err(
-            a,
-            k,
-            `real_server ${addr.text} uses ${a.text} but its virtual_server uses ${vs.method}`,
-            'one forwarding method per virtual_server in floatd',
-          );
-        break;
-      }
-      case 'uthreshold':
-      case 'lthreshold':
-      case 'smtp_alert':
-        c.warn(e.key, k, NOT_HONOURED);
-        break;
-      default:
-        if (/_CHECK$|_GET$/.test(k)) c.err(e.key, k, `unknown checker ${k}`, `checkers: ${ALL_CHECKS.join(', ')}`);
-        else c.warn(e.key, k, 'unknown keyword in real_server, ignored');
-    }
-  }
-  for (const e of checkNodes) {
-    const ch = checkBlock(c, e, rd);
-    if (ch) rs.checks.push(ch);
-  }
-  return rs;
-}
-
 function sched(c: LvsCtx, e: Node): LvsSched | undefined {
   const a = c.arg(e, 0, 'a scheduler');
   if (!a) return undefined;
@@ -207,66 +47,6 @@ function method(c: LvsCtx, e: Node): LvsMethod | undefined {
   if (a.text === 'TUN') c.err(a, e.key.text, 'TUN (IP-in-IP) is not supported by floatd', 'use NAT');
   else c.err(a, e.key.text, `expected NAT, DR or TUN, got "${a.text}"`);
   return undefined;
-}
-
-/** The head of `virtual_server IP PORT | fwmark N | group NAME`. */
-function head(
-  c: LvsCtx,
-  n: Node,
-  groups: Map<string, Group>,
-): Pick<VirtualServerConfig, 'key' | 'family' | 'endpoints' | 'fwmarks'> | undefined {
-  const [a0, a1] = n.args;
-  if (!a0) {
-    c.err(n.key, 'virtual_server', 'expected virtual_server ADDRESS PORT, fwmark N or group NAME');
-    return undefined;
-  }
-  if (a0.text === 'fwmark') {
-    const v = Number(a1?.text);
-    if (!a1 || !/^\d+$/.test(a1.text) || v < 1 || v > 0xffffffff) {
-      c.err(a1 ?? a0, 'virtual_server', 'expected fwmark 1..4294967295');
-      return undefined;
-    }
-    return { key: `fwmark ${v}`, family: 4, endpoints: [], fwmarks: [v] };
-  }
-  if (a0.text === 'group') {
-    const g = a1 ? groups.get(a1.text) : undefined;
-    if (!g) {
-      c.err(
-        a1 ?? a0,
-        'virtual_server',
-        `no virtual_server_group ${a1?.text ?? ''}`,
-        'define it with virtual_server_group NAME { ADDRESS PORT … }',
-      );
-      return undefined;
-    }
-    if (g.families.size > 1) {
-      c.err(
-        g.pos,
-        'virtual_server_group',
-        `virtual_server_group ${a1!.text} mixes IPv4 and IPv6`,
-        'one family per group',
-      );
-      return undefined;
-    }
-    if (!g.endpoints.length && !g.fwmarks.length) {
-      c.err(g.pos, 'virtual_server_group', `virtual_server_group ${a1!.text} is empty`);
-      return undefined;
-    }
-    return { key: `group ${a1!.text}`, family: [...g.families][0] ?? 4, endpoints: g.endpoints, fwmarks: g.fwmarks };
-  }
-  if (!isIP(a0.text)) {
-    c.err(a0, 'virtual_server', `expected an IP address, fwmark or group, got "${a0.text}"`);
-    return undefined;
-  }
-  const p = port(c, a1, n.key, `virtual_server ${a0.text}`);
-  if (p === undefined) return undefined;
-  const family = isIP(a0.text) as 4 | 6;
-  return {
-    key: `${family === 6 ? `[${a0.text}]` : a0.text}:${p}`,
-    family,
-    endpoints: [{ address: a0.text, port: p }],
-    fwmarks: [],
-  };
 }
 
 /** What nftables' DR (netdev ingress, before conntrack) can do; false after a positioned error. */
@@ -486,30 +266,6 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
   if (!vs.realServers.length && !vs.sorry)
     c.warn(n.key, 'virtual_server', `virtual_server ${vs.key} has no real_server: connections to it are refused`);
   return ok ? vs : undefined;
-}
-
-/** The groups read so far, per parse (virtual_server_group is read in phase 1, before its users). */
-const groupsOf = new WeakMap<object, Map<string, Group>>();
-const groupsFor = (build: object): Map<string, Group> => {
-  let g = groupsOf.get(build);
-  if (!g) {
-    g = new Map();
-    groupsOf.set(build, g);
-  }
-  return g;
-};
-
-/** `virtual_server_group NAME { … }` (phase 1). */
-export function readVsGroup(c: LvsCtx, n: Node, build: object): void {
-  const name = c.arg(n, 0, 'a group name');
-  if (!name) return;
-  if (!n.children) {
-    c.err(n.key, 'virtual_server_group', 'expected a { } block after virtual_server_group NAME');
-    return;
-  }
-  const groups = groupsFor(build);
-  if (groups.has(name.text)) c.err(name, 'virtual_server_group', `duplicate virtual_server_group ${name.text}`);
-  else groups.set(name.text, group(c, n));
 }
 
 /** `virtual_server … { … }` (phase 2), added to `out` unless refused or clashing. */

@@ -2,7 +2,7 @@
  * The typed model of keepalived's LVS half: `virtual_server` (IP PORT, fwmark, group),
  * `real_server` and the health checkers, with keepalived 2.2.7's defaults resolved
  * (keepalived.conf(5); digest §8). What floatd's nftables backend cannot honour never gets
- * here silently: the parser says so with a position (src/config/lvs-block.ts).
+ * here silently: the parser says so with a position (src/config/lvs-block.ts, lvs-group.ts, lvs-rs-block.ts).
  */
 import type { NotifyScript, Pos } from './model.js';
 
