@@ -278,12 +278,10 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
       );
     }
     if (a.instance !== null)
-      state.instances
-        .get(a.instance)
-        ?.nics[0]?.aliasIpRanges.push({
-          ipCidrRange: range,
-          ...(a.subnetworkRangeName ? { subnetworkRangeName: a.subnetworkRangeName } : {}),
-        });
+      state.instances.get(a.instance)?.nics[0]?.aliasIpRanges.push({
+        ipCidrRange: range,
+        ...(a.subnetworkRangeName ? { subnetworkRangeName: a.subnetworkRangeName } : {}),
+      });
   }
   for (const r of o.routes ?? []) {
     const range = cidr(r.destRange);
