@@ -9,6 +9,7 @@ import type { Node } from './lexer.js';
 import { ALL_CHECKS, timing, type CheckDefaults, type LvsCtx } from './lvs-check-block.js';
 import { groupsFor, head, port, type Group } from './lvs-group.js';
 import type { LvsMethod, LvsSched, VirtualServerConfig } from './lvs-model.js';
+import type { TrackFileConfig } from './model.js';
 import { realServer, script } from './lvs-rs-block.js';
 
 const SCHEDS: readonly string[] = ['rr', 'wrr', 'sh', 'dh', 'mh', 'fo'];
@@ -75,7 +76,12 @@ function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
   return true;
 }
 
-function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualServerConfig | undefined {
+function virtualServer(
+  c: LvsCtx,
+  n: Node,
+  groups: Map<string, Group>,
+  trackFiles: ReadonlyMap<string, TrackFileConfig>,
+): VirtualServerConfig | undefined {
   const h = head(c, n, groups);
   if (!h) return undefined;
   const vs: VirtualServerConfig = {
@@ -93,7 +99,7 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
     pos: c.at(n.key),
     ...(n.close && n.close.file === n.key.file ? { endLine: n.close.line } : {}),
   };
-  const d: CheckDefaults = { delayLoopMs: 60_000, connectTimeoutMs: 5000, alpha: false };
+  const d: CheckDefaults = { delayLoopMs: 60_000, connectTimeoutMs: 5000, alpha: false, trackFiles };
   let schedSet = false;
   let inhibit = false;
   let ok = true;
@@ -269,12 +275,17 @@ function virtualServer(c: LvsCtx, n: Node, groups: Map<string, Group>): VirtualS
 }
 
 /** `virtual_server … { … }` (phase 2), added to `out` unless refused or clashing. */
-export function readVirtualServer(c: LvsCtx, n: Node, build: object, out: VirtualServerConfig[]): void {
+export function readVirtualServer(
+  c: LvsCtx,
+  n: Node,
+  build: { trackables: { files: ReadonlyMap<string, TrackFileConfig> } },
+  out: VirtualServerConfig[],
+): void {
   if (!n.children) {
     c.err(n.key, 'virtual_server', 'expected a { } block after virtual_server');
     return;
   }
-  const vs = virtualServer(c, n, groupsFor(build));
+  const vs = virtualServer(c, n, groupsFor(build), build.trackables.files);
   if (!vs) return;
   if (out.some((x) => x.key === vs.key)) {
     c.err(n.key, 'virtual_server', `duplicate virtual_server ${vs.key}`);

@@ -1,14 +1,16 @@
 /**
  * The health checkers inside a `real_server` block (keepalived.conf(5), 2.2.7): TCP_CHECK,
- * HTTP_GET, SSL_GET and MISC_CHECK are built; every other checker is a positioned error saying
- * it is not supported yet (a server whose check is dropped silently would look healthy).
+ * HTTP_GET, SSL_GET, MISC_CHECK and PING_CHECK here, SMTP/UDP/DNS_CHECK in lvs-check-extra.ts,
+ * FILE_CHECK in lvs-check-file.ts. BFD_CHECK is a positioned error saying why (a server whose
+ * check is dropped silently would look healthy).
  */
 import { isIP } from 'node:net';
 import type { Node, Token } from './lexer.js';
 import { splitCommand } from './lexer.js';
 import type { HttpUrl, LvsCheckConfig } from './lvs-model.js';
-import type { Pos } from './model.js';
+import type { Pos, TrackFileConfig } from './model.js';
 import { EXTRA_CHECKS, extraCheck, extraKeyword, type ExtraState } from './lvs-check-extra.js';
+import { fileCheck } from './lvs-check-file.js';
 
 export interface LvsCtx {
   at(t: Token): Pos;
@@ -28,10 +30,20 @@ export interface CheckDefaults {
   connectTimeoutMs: number;
   alpha: boolean;
   virtualhost?: string;
+  /** The top-level track_file blocks, for FILE_CHECK. */
+  trackFiles?: ReadonlyMap<string, TrackFileConfig>;
 }
 
-export const SUPPORTED_CHECKS = ['TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'PING_CHECK', ...EXTRA_CHECKS];
-const NOT_YET_CHECKS = ['FILE_CHECK', 'BFD_CHECK'];
+export const SUPPORTED_CHECKS = [
+  'TCP_CHECK',
+  'HTTP_GET',
+  'SSL_GET',
+  'MISC_CHECK',
+  'PING_CHECK',
+  'FILE_CHECK',
+  ...EXTRA_CHECKS,
+];
+const NOT_YET_CHECKS = ['BFD_CHECK'];
 export const ALL_CHECKS = [...SUPPORTED_CHECKS, ...NOT_YET_CHECKS];
 const NOT_HONOURED = 'parsed but not honoured by floatd';
 
@@ -123,15 +135,16 @@ function url(c: LvsCtx, n: Node): HttpUrl | undefined {
 /** One checker block; undefined when it is refused (with the reason already reported). */
 export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsCheckConfig | undefined {
   const kind = n.key.text;
-  if (NOT_YET_CHECKS.includes(kind)) {
+  if (kind === 'BFD_CHECK') {
     c.err(
       n.key,
       kind,
-      `${kind} is not supported yet by floatd`,
+      'BFD_CHECK is not supported by floatd: it follows a bfd_instance session, and floatd runs no BFD daemon',
       `use ${SUPPORTED_CHECKS.join(', ')}; a check that is dropped would leave the server looking healthy`,
     );
     return undefined;
   }
+  if (kind === 'FILE_CHECK') return fileCheck(c, n, inherited);
   const d: CheckDefaults = { ...inherited };
   const isHttp = kind === 'HTTP_GET' || kind === 'SSL_GET';
   const common: { connectIp?: string; connectPort?: number; bindTo?: string; bindPort?: number } = {};

@@ -81,7 +81,22 @@ export interface DnsCheckConfig extends CheckBase {
 export interface PingCheckConfig extends CheckBase {
   kind: 'PING_CHECK';
 }
+/**
+ * `FILE_CHECK { track_file NAME; weight N [reverse] }`: the integer in a `track_file`'s file,
+ * watched (no probing, no timing options). weight 0: a non-zero value is down (reverse: zero is);
+ * otherwise value × weight (negated with reverse) is added to the server's weight, and a product
+ * at or below −2^31 is down (keepalived 2.2.7 check_file.c / track_file.c).
+ */
+export interface FileCheckConfig extends CheckBase {
+  kind: 'FILE_CHECK';
+  trackFile: string;
+  path: string;
+  weight: number;
+  reverse: boolean;
+  initFile?: { value: number; overwrite: boolean };
+}
 export type LvsCheckConfig =
+  | FileCheckConfig
   | PingCheckConfig
   | TcpCheckConfig
   | HttpCheckConfig

@@ -4,21 +4,29 @@
  * (`afterProbe`): after a failure while up, retry after delay_before_retry until `retry` more
  * failures, then down; any success is up; the next regular check comes delay_loop later. The
  * first check waits a random part of `warmup`. All waiting is on the injected clock.
+ * FILE_CHECK is not probed: one watcher per file (src/track/file-tracker.ts), shared by every
+ * check that reads it, sets the verdict when the value changes (file-check.ts).
  */
-import type { LvsCheckConfig } from '../config/lvs-model.js';
+import type { FileCheckConfig, LvsCheckConfig } from '../config/lvs-model.js';
 import type { TrackClock, TimerId } from '../track/clock.js';
+import { FileTracker } from '../track/file-tracker.js';
+import { fileVerdict } from './file-check.js';
 import type { CheckVerdict } from './membership.js';
-import { probeFor, type LbProbe, type LbProbeResult, type Target } from './probes.js';
+import { probeFor, type LbProbe, type LbProbeResult, type ProbedCheck, type Target } from './probes.js';
 
 export interface CheckState {
   up: boolean;
   failures: number;
   weight?: number;
+  /** FILE_CHECK: added to the server's weight. */
+  delta?: number;
   detail: string;
   runs: number;
 }
 
 export function initialCheck(ch: LvsCheckConfig): CheckState {
+  // A watched file starts down until its first read (a moment): never in rotation against it.
+  if (ch.kind === 'FILE_CHECK') return { up: false, failures: 0, detail: `reading ${ch.path}`, runs: 0 };
   return {
     up: !ch.alpha,
     failures: 0,
@@ -56,8 +64,16 @@ interface Loop {
   st: CheckState;
   timer?: TimerId;
   abort?: AbortController;
-  probe: LbProbe;
+  /** Absent for FILE_CHECK (watched, not probed). */
+  probe?: LbProbe;
   stopped: boolean;
+}
+
+/** One watcher per file (and init_file), shared by the FILE_CHECKs that read it. */
+interface Watched {
+  tracker: FileTracker;
+  keys: Set<string>;
+  read: boolean;
 }
 
 export interface PoolOptions {
@@ -66,11 +82,15 @@ export interface PoolOptions {
   random?: () => number;
   /** A verdict changed (up/down or dynamic weight). */
   onChange(key: string): void;
-  makeProbe?: (ch: LvsCheckConfig, t: Target, clock: TrackClock) => LbProbe;
+  makeProbe?: (ch: ProbedCheck, t: Target, clock: TrackClock) => LbProbe;
+  /** How often a watched file is also re-read (default 2000 ms, FileTracker's). */
+  filePollMs?: number;
+  onWarn?(msg: string): void;
 }
 
 export class CheckerPool {
   private readonly loops = new Map<string, Loop>();
+  private readonly files = new Map<string, Watched>();
   constructor(private readonly o: PoolOptions) {}
 
   get size(): number {
@@ -83,13 +103,20 @@ export class CheckerPool {
       if (!wanted.has(k)) {
         this.halt(l);
         this.loops.delete(k);
+        this.unwatch(k, l.ch);
       }
     for (const [k, w] of wanted) {
       if (this.loops.has(k)) continue;
+      const ch = w.ch;
+      if (ch.kind === 'FILE_CHECK') {
+        this.loops.set(k, { ch, st: initialCheck(ch), stopped: false });
+        this.watch(k, ch);
+        continue;
+      }
       const l: Loop = {
-        ch: w.ch,
-        st: initialCheck(w.ch),
-        probe: (this.o.makeProbe ?? probeFor)(w.ch, w.target, this.o.clock),
+        ch,
+        st: initialCheck(ch),
+        probe: (this.o.makeProbe ?? probeFor)(ch, w.target, this.o.clock),
         stopped: false,
       };
       this.loops.set(k, l);
@@ -101,7 +128,12 @@ export class CheckerPool {
   verdict(key: string): CheckVerdict | undefined {
     const l = this.loops.get(key);
     if (!l) return undefined;
-    return { up: l.st.up, detail: l.st.detail, ...(l.st.weight !== undefined ? { weight: l.st.weight } : {}) };
+    return {
+      up: l.st.up,
+      detail: l.st.detail,
+      ...(l.st.weight !== undefined ? { weight: l.st.weight } : {}),
+      ...(l.st.delta ? { delta: l.st.delta } : {}),
+    };
   }
 
   state(key: string): CheckState | undefined {
@@ -111,6 +143,62 @@ export class CheckerPool {
   stop(): void {
     for (const l of this.loops.values()) this.halt(l);
     this.loops.clear();
+    for (const f of this.files.values()) f.tracker.stop();
+    this.files.clear();
+  }
+
+  private fileId = (ch: FileCheckConfig): string => JSON.stringify([ch.path, ch.initFile ?? null]);
+
+  private watch(key: string, ch: FileCheckConfig): void {
+    const id = this.fileId(ch);
+    let f = this.files.get(id);
+    if (!f) {
+      const w: Watched = {
+        keys: new Set(),
+        read: false,
+        tracker: new FileTracker({
+          path: ch.path,
+          clock: this.o.clock,
+          ...(this.o.filePollMs ? { pollMs: this.o.filePollMs } : {}),
+          ...(ch.initFile ? { initFile: ch.initFile } : {}),
+          onValue: (v) => this.fileValue(w, v),
+          onWarn: (m) => this.o.onWarn?.(m),
+        }),
+      };
+      f = w;
+      this.files.set(id, w);
+      void w.tracker.start().then(() => {
+        w.read = true;
+        this.fileValue(w, w.tracker.value);
+      });
+    }
+    f.keys.add(key);
+    if (f.read) this.fileValue(f, f.tracker.value, key);
+  }
+
+  private unwatch(key: string, ch: LvsCheckConfig): void {
+    if (ch.kind !== 'FILE_CHECK') return;
+    const id = this.fileId(ch);
+    const f = this.files.get(id);
+    if (!f) return;
+    f.keys.delete(key);
+    if (f.keys.size) return;
+    f.tracker.stop();
+    this.files.delete(id);
+  }
+
+  /** A file's value reached the checks reading it (or only `only`). */
+  private fileValue(f: Watched, v: number, only?: string): void {
+    let changed = false;
+    for (const k of only ? [only] : f.keys) {
+      const l = this.loops.get(k);
+      if (!l || l.stopped || l.ch.kind !== 'FILE_CHECK') continue;
+      const r = fileVerdict(l.ch, v);
+      const before = l.st;
+      l.st = { up: r.up, failures: r.up ? 0 : 1, detail: r.detail, runs: before.runs + 1, delta: r.delta };
+      if (before.up !== r.up || (before.delta ?? 0) !== r.delta) changed = true;
+    }
+    if (changed) this.o.onChange(only ?? [...f.keys][0] ?? '');
   }
 
   private halt(l: Loop): void {
@@ -120,7 +208,7 @@ export class CheckerPool {
   }
 
   private run(key: string, l: Loop): void {
-    if (l.stopped) return;
+    if (l.stopped || !l.probe) return;
     const ac = new AbortController();
     l.abort = ac;
     l.probe(ac.signal)

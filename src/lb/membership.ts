@@ -9,7 +9,8 @@
  * - with quorum lost and a sorry_server, only the sorry server serves; without one the live
  *   servers keep serving (quorum_down still runs);
  * - `inhibit_on_failure` keeps a dead server listed with weight 0 (no new connections);
- * - MISC_CHECK `misc_dynamic` sets the weight from the exit code.
+ * - MISC_CHECK `misc_dynamic` sets the weight from the exit code; FILE_CHECK adds its delta;
+ *   the result is clamped to 0..65535 (0: listed, no new connections).
  */
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 
@@ -17,6 +18,8 @@ import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.
 export interface CheckVerdict {
   up: boolean;
   weight?: number;
+  /** Added to the weight (FILE_CHECK with a weight). */
+  delta?: number;
   detail?: string;
 }
 
@@ -47,13 +50,15 @@ export const rsKey = (r: { address: string; port: number }): string =>
 export function rsState(rs: RealServerConfig, verdicts: (CheckVerdict | undefined)[]): RsState {
   let alive = true;
   let weight = rs.weight;
+  let delta = 0;
   rs.checks.forEach((ch, i) => {
     const v = verdicts[i];
-    const up = v ? v.up : !ch.alpha;
+    const up = v ? v.up : !ch.alpha && ch.kind !== 'FILE_CHECK';
     if (!up) alive = false;
     if (v?.weight !== undefined) weight = v.weight;
+    if (v?.delta) delta += v.delta;
   });
-  return { alive, weight };
+  return { alive, weight: Math.max(0, Math.min(65535, weight + delta)) };
 }
 
 const liveWeight = (rs: Map<string, RsState>): number =>

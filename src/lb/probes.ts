@@ -22,6 +22,8 @@ export interface LbProbeResult {
   weight?: number;
 }
 export type LbProbe = (signal: AbortSignal) => Promise<LbProbeResult>;
+/** The checkers that probe (FILE_CHECK is watched instead: checker-pool.ts). */
+export type ProbedCheck = Exclude<LvsCheckConfig, { kind: 'FILE_CHECK' }>;
 export interface Target {
   address: string;
   port: number;
@@ -182,7 +184,7 @@ function miscProbe(
   };
 }
 
-export function probeFor(ch: LvsCheckConfig, t: Target, clock: TrackClock, runner: ScriptRunner = runScript): LbProbe {
+export function probeFor(ch: ProbedCheck, t: Target, clock: TrackClock, runner: ScriptRunner = runScript): LbProbe {
   switch (ch.kind) {
     case 'TCP_CHECK':
       return tcpProbe(

@@ -53,6 +53,7 @@ export class LbService {
     this.pool = new CheckerPool({
       clock: o.clock,
       onChange: () => this.changed(),
+      onWarn: (m) => o.log.warn({ event: 'lb.check_warning' }, m),
       ...(o.random ? { random: o.random } : {}),
       ...(o.makeProbe ? { makeProbe: o.makeProbe } : {}),
     });

@@ -6,6 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
 import { LbLab, LB_VIP, RS_IPS, tally } from '../../src/lab/lb-lab.js';
 
@@ -77,3 +78,26 @@ test(
     await lab.waitFor('rs2 back', () => drRules().includes('mod 3 seed'), 5000);
   },
 );
+
+test('FILE_CHECK (a watched track_file): writing 1 takes rs3 out at once, 0 brings it back', { skip }, async () => {
+  const file = `${lab.dir('lb1')}/rs3.maint`;
+  writeFileSync(file, '0\n');
+  const conf = `track_file rs3_maint {\n  file ${file}\n  weight 0\n}\n${LVS.replace(
+    `real_server ${RS_IPS[2]} 80 {`,
+    `real_server ${RS_IPS[2]} 80 {\n    FILE_CHECK { track_file rs3_maint }`,
+  )}`;
+  lab.writeConfig('lb1', conf);
+  const n = lab.log('lb1').split('lb.configure').length;
+  lab.signalFloatd('lb1', 'HUP');
+  await lab.waitFor('file checks configured', () => lab.log('lb1').split('lb.configure').length > n, 5000);
+  await lab.waitFor('three in rotation', () => drRules().includes('mod 3 seed'), 5000);
+  writeFileSync(file, '1\n');
+  const ms = await lab.waitFor('rs3 out', () => drRules().includes('mod 2 seed'), 3000);
+  assert.ok(ms < 1500, `out ${ms} ms after the write (watched, not polled)`);
+  assert.match(lab.log('lb1'), /real server 203\.0\.113\.13:80 down/);
+  const t = tally(lab.requests(30));
+  assert.equal(t.rs3, undefined, JSON.stringify(t));
+  assert.equal(t.failed, undefined, JSON.stringify(t));
+  writeFileSync(file, '0\n');
+  await lab.waitFor('rs3 back', () => drRules().includes('mod 3 seed'), 3000);
+});

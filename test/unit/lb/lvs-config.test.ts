@@ -67,13 +67,13 @@ test('unsupported schedulers, methods and checkers are positioned errors naming 
   const r = parse(`virtual_server 192.0.2.100 80 {
   lb_algo wlc
   lb_kind TUN
-  real_server 203.0.113.11 80 { FILE_CHECK { } }
+  real_server 203.0.113.11 80 { BFD_CHECK { name b1 } }
   real_server 203.0.113.12 80 { FOO_CHECK { } }
 }`);
   assert.equal(r.config, null);
   assert.match(r.lines.join('\n'), /keepalived.conf:2:11: error: lb_algo: scheduler wlc is not supported.*use wrr/);
   assert.match(r.lines.join('\n'), /:3:11: error: lb_kind: TUN .*not supported/);
-  assert.match(r.lines.join('\n'), /:4:33: error: FILE_CHECK: FILE_CHECK is not supported yet/);
+  assert.match(r.lines.join('\n'), /:4:33: error: BFD_CHECK: BFD_CHECK is not supported by floatd: .*no BFD daemon/);
   assert.match(r.lines.join('\n'), /:5:33: error: FOO_CHECK: unknown checker FOO_CHECK/);
 });
 
