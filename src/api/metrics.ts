@@ -164,7 +164,9 @@ export function createMetrics(
       name: 'floatd_api_connections_closed_total',
       labelNames: ['listener', 'why'],
       registers,
-      help: 'API connections closed by the bound (evicted: oldest idle at the cap; refused: all busy; idle: sent nothing)',
+      help:
+        'API connections closed by the bound (evicted: oldest ' +
+        'idle at the cap; refused: all busy; idle: sent nothing)',
       collect() {
         this.reset();
         for (const c of conns())

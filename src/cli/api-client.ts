@@ -79,10 +79,8 @@ export async function apiTarget(o: TargetOptions): Promise<ApiTarget> {
     const r = await loadConfig(o.file);
     const api = r.config?.api;
     if (api?.socket) return { socket: api.socket };
-    if (api && api.listen[0])
-      return {
-        url: `http://${api.listen[0].host.includes(':') ? `[${api.listen[0].host}]` : api.listen[0].host}:${api.listen[0].port}/`,
-      };
+    const l = api?.listen[0];
+    if (l) return { url: `http://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}/` };
   }
   return { socket: process.env.FLOATD_SOCKET || API_DEFAULT_SOCKET };
 }

@@ -20,8 +20,11 @@ export function summarise(cfg: FloatdConfig): string {
     const peers = i.unicastPeers.length
       ? `unicast ${i.unicastSrcIp ?? '(interface address)'} → ${i.unicastPeers.map((p) => p.address).join(', ')}`
       : `multicast ${i.mcastGroup ?? (i.family === 4 ? cfg.global.mcastGroup4 : cfg.global.mcastGroup6)}`;
+    const preempt = i.preempt ? 'preempt' : 'nopreempt';
+    const delay = i.preemptDelayMs ? ` (delay ${i.preemptDelayMs / 1000} s)` : '';
     lines.push(
-      `vrrp_instance ${i.name}: ${i.initialState} priority ${i.priority}, VRID ${i.vrid} on ${i.interface}, VRRPv${i.version} IPv${i.family}, advert ${i.advertIntervalCs / 100} s, ${i.preempt ? 'preempt' : 'nopreempt'}${i.preemptDelayMs ? ` (delay ${i.preemptDelayMs / 1000} s)` : ''}`,
+      `vrrp_instance ${i.name}: ${i.initialState} priority ${i.priority}, VRID ${i.vrid} on ${i.interface}, ` +
+        `VRRPv${i.version} IPv${i.family}, advert ${i.advertIntervalCs / 100} s, ${preempt}${delay}`,
     );
     lines.push(`  ${peers}; auth ${i.auth.type}`);
     lines.push(
@@ -44,18 +47,24 @@ export function summarise(cfg: FloatdConfig): string {
           ? `GET ${s.url}`
           : `connects to ${s.host}:${s.port}`;
     lines.push(
-      `vrrp_script ${s.name}: ${what} every ${s.intervalMs / 1000} s (timeout ${s.timeoutMs / 1000} s, rise ${s.rise}, fall ${s.fall}, weight ${s.weight})`,
+      `vrrp_script ${s.name}: ${what} every ${s.intervalMs / 1000} s ` +
+        `(timeout ${s.timeoutMs / 1000} s, rise ${s.rise}, fall ${s.fall}, weight ${s.weight})`,
     );
   }
   for (const g of cfg.syncGroups) lines.push(`vrrp_sync_group ${g.name}: ${g.members.join(', ')}`);
-  for (const f of cfg.floatingIps)
-    lines.push(
-      `floating_ip ${f.name}: ${f.provider} ${f.address}, token from ${f.tokenFile ? `file ${f.tokenFile}` : f.tokenEnv ? `env ${f.tokenEnv}` : "the provider's default credential chain"}${f.peers ? `, peers ${f.peers.join(' ')}` : ''}`,
-    );
-  for (const w of cfg.webhooks)
-    lines.push(
-      `notify_webhook ${w.name}: POST ${w.url.replace(/\?.*$/, '')}${w.instances ? ` for ${w.instances.join(', ')}` : ''}`,
-    );
+  for (const f of cfg.floatingIps) {
+    const token = f.tokenFile
+      ? `file ${f.tokenFile}`
+      : f.tokenEnv
+        ? `env ${f.tokenEnv}`
+        : "the provider's default credential chain";
+    const peers = f.peers ? `, peers ${f.peers.join(' ')}` : '';
+    lines.push(`floating_ip ${f.name}: ${f.provider} ${f.address}, token from ${token}${peers}`);
+  }
+  for (const w of cfg.webhooks) {
+    const only = w.instances ? ` for ${w.instances.join(', ')}` : '';
+    lines.push(`notify_webhook ${w.name}: POST ${w.url.replace(/\?.*$/, '')}${only}`);
+  }
   lines.push(...describeVirtualServers(cfg.virtualServers ?? []));
   return lines.join('\n');
 }

@@ -40,9 +40,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   }
   const missing = REQUIRED.filter(([bin]) => spawnSync('which', [bin]).status !== 0);
   if (missing.length) {
-    say(
-      `floatd demo needs: ${[...new Set(missing.map((m) => m[1]))].join(' ')}\ninstall with: scripts/setup.sh   (or apt-get install ${[...new Set(missing.map((m) => m[1]))].join(' ')})`,
-    );
+    const pkgs = [...new Set(missing.map((m) => m[1]))].join(' ');
+    say(`floatd demo needs: ${pkgs}\ninstall with: scripts/setup.sh   (or apt-get install ${pkgs})`);
     return 1;
   }
   if (!nativeAvailable()) {
@@ -53,7 +52,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
   const loopMs = o.loopMs ?? 50;
   say(`floatd demo — the seed tutorial on a lab: lb1 (MASTER, priority 200) and lb2 (BACKUP, 100), VIP ${SEED_VIP}`);
   say(
-    "building the lab: 3 network namespaces, nginx on lb1 and lb2, floatd running the seed's keepalived.conf on both …",
+    'building the lab: 3 network namespaces, nginx on lb1 and lb2, ' +
+      "floatd running the seed's keepalived.conf on both …",
   );
   const s = new SeedLab();
   const t0 = realClock.wallMs();
@@ -118,9 +118,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     say('');
     say('| event | gap until served by the new holder | requests without an answer |');
     say('|---|---|---|');
-    say(
-      `| nginx stop on lb1 → lb2 serves | ${failover.gapMs} ms | ${failover.lost} of ${failover.total} (every ${loopMs} ms) |`,
-    );
+    const lost = `${failover.lost} of ${failover.total} (every ${loopMs} ms)`;
+    say(`| nginx stop on lb1 → lb2 serves | ${failover.gapMs} ms | ${lost} |`);
     say(`| nginx back on lb1 → lb1 serves | ${failback.gapMs} ms | ${failback.lost} of ${failback.total} |`);
     say(`notify_master on lb2: ${s.notifyLog('lb2').trim() || '(not run)'}`);
     return 0;

@@ -134,7 +134,8 @@ function program(): Command {
     p
       .command('maintenance <state> [instance]')
       .description(
-        'on: leave MASTER and stay BACKUP until off, across reloads and restarts (all instances without INSTANCE); status: list',
+        'on: leave MASTER and stay BACKUP until off, across reloads and restarts ' +
+          '(all instances without INSTANCE); status: list',
       ),
   ).action(async (state: string, instance: string | undefined, o: VerbCli) => {
     if (state !== 'on' && state !== 'off' && state !== 'status') {
@@ -148,7 +149,8 @@ function program(): Command {
     p
       .command('reload')
       .description(
-        "reload the daemon's configuration through the API (SIGHUP's path); a refused file's diagnostics are printed, exit 1",
+        "reload the daemon's configuration through the API (SIGHUP's path); " +
+          "a refused file's diagnostics are printed, exit 1",
       ),
   ).action(async (o: VerbCli) => {
     process.exitCode = await runVerb({ kind: 'reload' }, target(o));

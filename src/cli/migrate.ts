@@ -193,33 +193,40 @@ export function formatHint(h: MigrationHint): string {
   const { instance: ic, call } = h;
   const name = `fip_${ic.name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
   const addr = call.address;
+  const named = addr && /x/i.test(addr) ? 'fill in the real address' : "the provider's id for it, or the address";
   const addrNote =
     addr === undefined
       ? '   # the address the script moves (not found in it)'
       : isIP(addr)
         ? ''
-        : `   # as the script names it: ${/x/i.test(addr) ? 'fill in the real address' : "the provider's id for it, or the address"}`;
+        : `   # as the script names it: ${named}`;
   const credentials =
     call.provider === 'aws'
       ? '    # credentials: the instance role by default (token_file /etc/floatd/aws.key: KEY_ID:SECRET)\n'
       : call.provider === 'gcp'
         ? "    # credentials: the VM's service account by default\n"
-        : `    token_file /etc/floatd/${call.provider}.token   # mode 0600${call.tokenVar ? `: the ${call.tokenVar} the script sets` : ''}\n`;
+        : `    token_file /etc/floatd/${call.provider}.token   # mode 0600` +
+          `${call.tokenVar ? `: the ${call.tokenVar} the script sets` : ''}\n`;
+  const at = `${ic.pos.file}:${ic.pos.line}:${ic.pos.col}`;
   const lines = [
-    `${ic.pos.file}:${ic.pos.line}:${ic.pos.col}: info: vrrp_instance ${ic.name}: notify script "${h.script}" moves a ${PROVIDER_NAMES[call.provider]} floating IP with ${call.tool} (${h.where});` +
-      ` floatd can do that itself (bounded retries, verification, never as BACKUP). Replace the notify line with \`floating_ip ${name}\` in vrrp_instance ${ic.name} and add:`,
+    `${at}: info: vrrp_instance ${ic.name}: notify script "${h.script}" moves a ${PROVIDER_NAMES[call.provider]} ` +
+      `floating IP with ${call.tool} (${h.where}); floatd can do that itself (bounded retries, verification, ` +
+      `never as BACKUP). Replace the notify line with \`floating_ip ${name}\` in vrrp_instance ${ic.name} and add:`,
     '',
     `floating_ip ${name} {`,
     `    provider ${call.provider}`,
     `    address ${addr ?? 'ADDRESS'}${addrNote}`,
     credentials.trimEnd(),
-    "    peers ID ID                 # the provider's ids of both nodes: a partition then moves the address once (docs/cloud.md)",
+    "    peers ID ID                 # the provider's ids of both nodes: " +
+      'a partition then moves the address once (docs/cloud.md)',
     '}',
   ];
   if (call.tokenVar)
     lines.push(
       '',
-      `  The script holds ${call.tokenVar} in clear: move the token to the file above (install -m 0600 /dev/stdin /etc/floatd/${call.provider}.token) and delete it from the script. docs/cloud.md lists the scope it needs.`,
+      `  The script holds ${call.tokenVar} in clear: move the token to the file above ` +
+        `(install -m 0600 /dev/stdin /etc/floatd/${call.provider}.token) and delete it from the script. ` +
+        'docs/cloud.md lists the scope it needs.',
     );
   return lines.join('\n');
 }

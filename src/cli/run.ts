@@ -61,9 +61,8 @@ async function detach(o: RunOptions): Promise<number> {
   const r = await loadConfig(o.file, { configIds: o.configIds });
   for (const d of r.diagnostics) if (d.severity !== 'info') process.stderr.write(formatDiagnostic(d) + '\n');
   if (!r.config) {
-    process.stderr.write(
-      `floatd: ${o.file} is not usable; not starting (${r.diagnostics.filter((d) => d.severity === 'error').length} error(s))\n`,
-    );
+    const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`floatd: ${o.file} is not usable; not starting (${errors} error(s))\n`);
     return 1;
   }
   const args = [...process.execArgv, ...process.argv.slice(1), '--dont-fork'];
@@ -88,7 +87,8 @@ async function detach(o: RunOptions): Promise<number> {
     child.on('close', (code, sig) =>
       done(
         1,
-        `the daemon exited during start-up (${sig ?? `status ${code}`}); its log says why (syslog: journalctl -t floatd)`,
+        `the daemon exited during start-up (${sig ?? `status ${code}`}); ` +
+          'its log says why (syslog: journalctl -t floatd)',
       ),
     );
     child.on('error', (e) => done(1, `cannot start the daemon: ${e.message}`));

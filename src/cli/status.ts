@@ -102,8 +102,9 @@ export function formatStatus(
   const c = (code: string, t: string): string => (o.color ? `\x1b[${code}m${t}\x1b[0m` : t);
   const state = (st: string, padded: string): string => c(COLORS[st as VrrpStateName] ?? '0', padded);
   const out: string[] = [];
+  const up = ago(s.startedAt, now).replace(' ago', '');
   out.push(
-    `floatd ${s.version} on ${s.hostname} (router_id ${s.routerId}), pid ${s.pid}, up ${ago(s.startedAt, now).replace(' ago', '')}, config ${s.configFile}`,
+    `floatd ${s.version} on ${s.hostname} (router_id ${s.routerId}), pid ${s.pid}, up ${up}, config ${s.configFile}`,
   );
   out.push('');
   out.push(
@@ -133,7 +134,8 @@ export function formatStatus(
   if (maint.length)
     out.push(
       '',
-      `IN MAINTENANCE (lowest priority until \`floatd maintenance off\`): ${maint.map(([n, m]) => `${n} since ${ago(m.since, now)}`).join(', ')}`,
+      'IN MAINTENANCE (lowest priority until `floatd maintenance off`): ' +
+        maint.map(([n, m]) => `${n} since ${ago(m.since, now)}`).join(', '),
     );
   const peers = s.instances.flatMap((i) =>
     i.peers.map((p) => [i.name, p.address, p.priority !== undefined ? String(p.priority) : '-', ago(p.lastHeard, now)]),
@@ -197,7 +199,8 @@ export function formatStatus(
               'none',
             i
               ? ''
-              : `${v.quorumUp ? 'up' : 'lost'} ${v.liveWeight}/${v.quorum}${v.sorryActive ? ', sorry server serving' : ''}`,
+              : `${v.quorumUp ? 'up' : 'lost'} ${v.liveWeight}/${v.quorum}` +
+                (v.sorryActive ? ', sorry server serving' : ''),
           ]),
         ),
         (col, cell, padded) => (col === 2 ? c(cell === 'up' ? '32' : '31', padded) : padded),

@@ -39,9 +39,11 @@ export function formatSyslog(
 ): string {
   const d = o.now ?? (typeof rec.time === 'number' ? new Date(rec.time) : new Date(realClock.wallMs()));
   const p2 = (n: number): string => String(n).padStart(2, '0');
-  const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+  const time = `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+  const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${time}`;
   // One record is one datagram: newlines inside a message would read as separate lines.
-  return `<${o.facility * 8 + severity(rec.level)}>${stamp} ${o.ident}[${o.pid}]: ${formatLogBody(rec).replace(/\n/g, ' ')}`;
+  const body = formatLogBody(rec).replace(/\n/g, ' ');
+  return `<${o.facility * 8 + severity(rec.level)}>${stamp} ${o.ident}[${o.pid}]: ${body}`;
 }
 
 export type DgramSend = (path: string, data: Buffer) => void;

@@ -78,7 +78,8 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
   if (r.status === 401 || r.status === 403) {
     if (!o.json)
       err.write(
-        `floatd ${name}: ${body.error ?? `HTTP ${r.status}`}${token ? '' : ' (give --token-file FILE or $FLOATD_API_TOKEN)'}\n`,
+        `floatd ${name}: ${body.error ?? `HTTP ${r.status}`}` +
+          `${token ? '' : ' (give --token-file FILE or $FLOATD_API_TOKEN)'}\n`,
       );
     return EXIT_UNAUTHORISED;
   }

@@ -63,7 +63,8 @@ export const API_SCHEMA: Schema<ApiTarget> = {
         c.info(
           a,
           'listen',
-          `the API listens off-host on ${a.text}: every request but /healthz and the dashboard page needs the bearer token there, reads included`,
+          `the API listens off-host on ${a.text}: every request but /healthz and the dashboard page needs the ` +
+            'bearer token there, reads included',
         );
     },
   },

@@ -165,8 +165,10 @@ export function floatingIpBlock(c: Ctx, n: Node): FloatingIpConfig | undefined {
     c.warn(
       n.key,
       'floating_ip',
-      `floating_ip ${f.name} lists no peers: in a partition every MASTER re-asserts the address, so it changes hands at every reconcile`,
-      "add: peers ID ID (the provider's ids of the nodes that may hold it, this one included; docs/cloud.md, Partitions)",
+      `floating_ip ${f.name} lists no peers: in a partition every MASTER re-asserts the address, so it changes ` +
+        'hands at every reconcile',
+      "add: peers ID ID (the provider's ids of the nodes that " +
+        'may hold it, this one included; docs/cloud.md, Partitions)',
     );
   }
   return f;

@@ -28,7 +28,10 @@ function charClass(p: string, i: number): { test: (ch: string) => boolean; next:
   return { test: (ch) => ranges.some(([a, b]) => a <= ch && ch <= b) !== negate, next: j + 1 };
 }
 
-/** Whether `name` matches `pat` (no `/` in either). Iterative with one backtrack point per `*`: linear-ish, no blow-up. */
+/**
+ * Whether `name` matches `pat` (no `/` in either). Iterative with one backtrack point per `*`:
+ * linear-ish, no blow-up.
+ */
 export function globMatch(pat: string, name: string): boolean {
   let p = 0;
   let n = 0;

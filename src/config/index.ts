@@ -18,7 +18,10 @@ export interface LoadResult {
 }
 export interface ParseOptions {
   configIds?: string[];
-  /** `reload`: a file with no vrrp_instance is an error (a SIGHUP during a non-atomic copy must not stop every instance). */
+  /**
+   * `reload`: a file with no vrrp_instance is an error (a SIGHUP during a non-atomic copy must not
+   * stop every instance).
+   */
   purpose?: 'check' | 'run' | 'reload';
   /** How `include`d files are read (tests); default: the file system. */
   readFile?: (path: string) => string;
@@ -52,7 +55,9 @@ export function capped(ds: Diagnostic[]): Diagnostic[] {
       line: first.line,
       col: first.col,
       code: 'limit',
-      message: `${rest.length} more diagnostics not shown (${n('error')} errors, ${n('warning')} warnings, ${n('info')} notes), the first here`,
+      message:
+        `${rest.length} more diagnostics not shown (${n('error')} errors, ${n('warning')} warnings, ` +
+        `${n('info')} notes), the first here`,
     },
   ];
 }

@@ -72,7 +72,8 @@ function srcIp(c: Ctx, e: Node, t: InstanceTarget): void {
     c.warn(
       e.args[0]!,
       e.key.text,
-      `the source address was already ${t.ic.unicastSrcIp}; ${v} replaces it (unicast_src_ip and mcast_src_ip are one setting)`,
+      `the source address was already ${t.ic.unicastSrcIp}; ${v} replaces it (unicast_src_ip and mcast_src_ip are ` +
+        'one setting)',
     );
   }
   t.ic.unicastSrcIp = v;
@@ -119,7 +120,8 @@ export const AUTH_SCHEMA: Schema<InstanceTarget> = {
         c.err(
           v,
           'auth_type',
-          'floatd does not implement AH: its adverts would go out unauthenticated and an AH peer would ignore them (two MASTERs)',
+          'floatd does not implement AH: its adverts would go out unauthenticated and an AH peer would ignore ' +
+            'them (two MASTERs)',
           'use auth_type PASS, or no authentication block, on every node of the pair',
         );
       } else if (v) ic.auth.type = 'PASS';

@@ -308,7 +308,8 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
       'error',
       col0 + 1,
       'definition',
-      `definitions make this line longer than ${LIMITS.lineLength} characters (a definition that doubles itself?); ignored`,
+      `definitions make this line longer than ${LIMITS.lineLength} ` +
+        'characters (a definition that doubles itself?); ignored',
       'limit',
     );
     return;

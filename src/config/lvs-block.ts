@@ -71,7 +71,8 @@ function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
     c.warn(
       n.key,
       'lvs_sched',
-      `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the spread is statistical, not in turn`,
+      `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the ` +
+        'spread is statistical, not in turn',
     );
   return true;
 }

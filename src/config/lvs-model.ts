@@ -67,7 +67,10 @@ export interface UdpCheckConfig extends CheckBase {
   kind: 'UDP_CHECK';
   /** Hex bytes sent; absent: 16 random bytes (keepalived sends a random payload). */
   payload?: string;
-  /** A reply is needed (hex, "x" = any nibble: it must match up to the shorter of the two); absent: no ICMP error is enough. */
+  /**
+   * A reply is needed (hex, "x" = any nibble: it must match up to the shorter of the two); absent:
+   * no ICMP error is enough.
+   */
   requireReply?: string | true;
   minReplyLength?: number;
   /** Default 255, as keepalived. */

@@ -130,7 +130,10 @@ export const QUORUM_SCHEMA: Schema<T> = {
   watchdog: {},
 };
 
-/** Defaults for a TTL (ms): renew every ttl/5, fence 0.5 s early (0.3 s at ttl 1), kernel backstop ttl − 1 s (at most 1). */
+/**
+ * Defaults for a TTL (ms): renew every ttl/5, fence 0.5 s early (0.3 s at ttl 1), kernel backstop
+ * ttl − 1 s (at most 1).
+ */
 export function quorumDefaults(ttlMs: number): { renewMs: number; marginMs: number; kernelLifetimeS: number } {
   const kernelLifetimeS = Math.max(0, Math.min(1, ttlMs / 1000 - 1));
   return { renewMs: Math.round(ttlMs / 5), marginMs: ttlMs >= 2000 ? 500 : 300, kernelLifetimeS };
@@ -232,7 +235,8 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
     c.err(
       at('renew'),
       'renew',
-      `renew ${q.renewMs / 1000} s must be below ttl − margin (${window / 1000} s): the holder would fence between renewals`,
+      `renew ${q.renewMs / 1000} s must be below ttl − margin ` +
+        `(${window / 1000} s): the holder would fence between renewals`,
     );
   } else if (q.renewMs * 2 > window) {
     c.warn(
@@ -246,7 +250,8 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
     c.err(
       at('kernel_lifetime'),
       'kernel_lifetime',
-      `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP after the lease could expire`,
+      `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP ` +
+        'after the lease could expire',
       ttlS > 1 ? `kernel_lifetime ${ttlS - 1}` : 'kernel_lifetime 0 (off) at ttl 1',
     );
   } else if (q.kernelLifetimeS === 0) {
@@ -305,7 +310,9 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
         severity: 'error',
         ...(ic.quorumPos ?? g?.quorumPos ?? ic.pos),
         keyword: 'quorum',
-        message: `vrrp_instance ${ic.name} is the address owner (priority 255), which takes MASTER at start without waiting for the lease`,
+        message:
+          `vrrp_instance ${ic.name} is the address owner (priority 255), which takes MASTER at start ` +
+          'without waiting for the lease',
         hint: 'use priority 254 or lower with quorum',
       });
     }

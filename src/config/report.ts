@@ -1,4 +1,7 @@
-/** What the daemon does with a parse's diagnostics: log them (start and reload) and decide whether a reload may go ahead. */
+/**
+ * What the daemon does with a parse's diagnostics: log them (start and reload) and decide whether a
+ * reload may go ahead.
+ */
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 
 /** The findings that make a reload refuse a file: every error, and a file without any vrrp_instance. */

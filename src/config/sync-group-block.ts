@@ -12,7 +12,10 @@ interface SyncTarget {
   t: Trackables;
 }
 
-/** Checked like an instance's; every member instance tracks them too (crossChecks adds them, keepalived's semantics). */
+/**
+ * Checked like an instance's; every member instance tracks them too (crossChecks adds them,
+ * keepalived's semantics).
+ */
 function track(k: TrackKeyword): Keyword<SyncTarget> {
   return {
     shape: 'block',

@@ -1,4 +1,7 @@
-/** A `virtual_ipaddress` / `virtual_ipaddress_excluded` line: `ADDRESS[/PREFIX] [dev IF] [label L] [scope S] [brd B] [no_track]`. */
+/**
+ * A `virtual_ipaddress` / `virtual_ipaddress_excluded` line: `ADDRESS[/PREFIX] [dev IF] [label L]
+ * [scope S] [brd B] [no_track]`.
+ */
 import { isIP } from 'node:net';
 import type { Ctx } from './ctx.js';
 import type { Node } from './lexer.js';

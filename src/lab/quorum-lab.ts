@@ -58,7 +58,8 @@ export class QuorumLab {
     const peer = this.lab.host(h === 'lb1' ? 'lb2' : 'lb1');
     const q = this.opts.quorum ?? true;
     const block = q
-      ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n}\n`
+      ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n` +
+        `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n}\n`
       : '';
     return `global_defs {\n    router_id ${h}\n}\n${block}vrrp_instance VI_1 {
     interface eth1
@@ -283,7 +284,10 @@ export class HolderSampler {
   dual(): number {
     return this.samples.filter((s) => s.lb1 && s.lb2).length;
   }
-  /** Seconds with two holders: each dual sample counts until the next sample (the real spacing, not the nominal one). */
+  /**
+   * Seconds with two holders: each dual sample counts until the next sample (the real spacing, not
+   * the nominal one).
+   */
   dualSeconds(): number {
     let ms = 0;
     for (let i = 0; i + 1 < this.samples.length; i++) {

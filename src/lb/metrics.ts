@@ -38,7 +38,9 @@ export function registerLbMetrics(registers: Registry[]): void {
     for (const level of ['vip', 'rs'] as const) {
       new Gauge<'addr' | 'proto'>({
         name: `keepalived_lvs_${level}_${suffix}`,
-        help: `${level === 'vip' ? 'Virtual server' : 'Real server'} ${suffix.replace('_', ' ')} (nft counters; a counter that only grows)`,
+        help:
+          `${level === 'vip' ? 'Virtual server' : 'Real server'} ${suffix.replace('_', ' ')} (nft counters; a ` +
+          'counter that only grows)',
         labelNames: ['addr', 'proto'],
         registers,
         async collect() {

@@ -81,7 +81,8 @@ export function planVs(vs: VirtualServerConfig, rot: RotationEntry[]): DesiredVs
   const to = keepPort ? `dnat ${fam} to` : `${l4} dnat ${fam} addr . port to`;
   const rules: string[] = [];
   let persist: DesiredVs['persist'];
-  const slotType = `typeof numgen inc mod 2 : ${fam} daddr${keepPort ? '' : ` . ${proto === 'udp' ? 'udp' : 'tcp'} dport`}`;
+  const dport = keepPort ? '' : ` . ${proto === 'udp' ? 'udp' : 'tcp'} dport`;
+  const slotType = `typeof numgen inc mod 2 : ${fam} daddr${dport}`;
   const slotMap = shortId('s', `${vs.key} ${slotType}`);
   if (vs.persistenceTimeoutS && slots.length) {
     const ptype = `${addrT(fam)} : ${addrT(fam)}${keepPort ? '' : ' . inet_service'}`;

@@ -110,10 +110,8 @@ export class LbService {
       `real server ${rs} ${on ? 'drained: no new connections' : 'back from drain'}`,
     );
     await this.recompute();
-    return {
-      ok: this.lastApply?.ok ?? false,
-      message: `${rs} ${on ? 'drained' : 'undrained'}${this.lastApply?.ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`}`,
-    };
+    const failed = this.lastApply?.ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`;
+    return { ok: this.lastApply?.ok ?? false, message: `${rs} ${on ? 'drained' : 'undrained'}${failed}` };
   }
 
   isDrained(rs: string): boolean {
@@ -200,7 +198,8 @@ export class LbService {
         const up = e.type === 'quorum_up';
         this.o.log[up ? 'info' : 'warn'](
           { event: `lb.${e.type}`, vs: v.key, weight: e.weight },
-          `${v.key}: quorum ${up ? 'gained' : 'lost'} (live weight ${e.weight}, quorum ${v.quorum} ± ${v.hysteresis})${!up && v.sorry ? ', sorry server in' : ''}`,
+          `${v.key}: quorum ${up ? 'gained' : 'lost'} (live weight ${e.weight}, quorum ${v.quorum} ± ` +
+            `${v.hysteresis})${!up && v.sorry ? ', sorry server in' : ''}`,
         );
         this.script(up ? v.quorumUp : v.quorumDown, e.type);
         continue;

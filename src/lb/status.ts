@@ -70,8 +70,9 @@ export function describeVirtualServers(vss: VirtualServerConfig[]): string[] {
       v.alpha ? 'alpha' : '',
       v.omega ? 'omega' : '',
     ].filter(Boolean);
+    const more = extra.length ? `, ${extra.join(', ')}` : '';
     lines.push(
-      `virtual_server ${v.key}: ${v.method} ${v.sched}, checks every ${v.delayLoopMs / 1000} s${extra.length ? `, ${extra.join(', ')}` : ''} (nftables)`,
+      `virtual_server ${v.key}: ${v.method} ${v.sched}, checks every ${v.delayLoopMs / 1000} s${more} (nftables)`,
     );
     for (const r of v.realServers) {
       const checks = r.checks.map((c) => c.kind).join(', ') || 'no checker (always up)';

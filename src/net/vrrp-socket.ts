@@ -89,7 +89,8 @@ export function resolveVrrpSocketOptions(o: VrrpSocketOptions): Resolved {
   if (peers.length > 0) {
     if (!src) {
       throw new NetArgumentError(
-        `unicast VRRP on ${ifname} needs unicastSrc (keepalived uses the interface's primary address; see interfaceInfo())`,
+        `unicast VRRP on ${ifname} needs unicastSrc (keepalived ` +
+          `uses the interface's primary address; see interfaceInfo())`,
       );
     }
     for (const p of peers) if (isMulticast(p)) throw new NetArgumentError(`unicast peer ${p} is a multicast address`);

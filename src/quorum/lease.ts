@@ -228,7 +228,9 @@ export class LeaseMachine {
     }
     this.acquireSentAt = undefined;
     if (ev.grantedTtlUs < this.t.ttlUs) {
-      const text = `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key}, less than ttl ${this.t.ttlUs / 1e6} s: refusing it`;
+      const text =
+        `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key}, ` +
+        `less than ttl ${this.t.ttlUs / 1e6} s: refusing it`;
       out.push({ type: 'log', level: 'warn', text });
       out.push({ type: 'revoke', leaseId: ev.leaseId, afterRelease: false });
       this._phase = 'unreachable';
@@ -236,7 +238,9 @@ export class LeaseMachine {
       return;
     }
     if (ev.grantedTtlUs > this.t.ttlUs) {
-      const text = `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key} (asked ${this.t.ttlUs / 1e6} s): failover waits longer`;
+      const text =
+        `etcd granted ${ev.grantedTtlUs / 1e6} s for ${this.key} ` +
+        `(asked ${this.t.ttlUs / 1e6} s): failover waits longer`;
       out.push({ type: 'log', level: 'warn', text });
     }
     this._phase = 'holding';

@@ -14,7 +14,10 @@ export async function addWithLifetime(spec: AddressSpec, seconds: number, guard:
   return false;
 }
 
-/** Refreshes (netlink: re-creates if the kernel expired it) each address while `guard()` holds; returns how many ran. */
+/**
+ * Refreshes (netlink: re-creates if the kernel expired it) each address while `guard()` holds;
+ * returns how many ran.
+ */
 export async function refreshLifetimes(
   specs: readonly AddressSpec[],
   seconds: number,

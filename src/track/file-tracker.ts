@@ -72,7 +72,8 @@ export class FileTracker {
       });
     } catch (e) {
       this.o.onWarn?.(
-        `cannot watch ${dirname(this.o.path)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); polling ${this.o.path} every ${this.o.pollMs ?? 2000} ms`,
+        `cannot watch ${dirname(this.o.path)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); polling ` +
+          `${this.o.path} every ${this.o.pollMs ?? 2000} ms`,
       );
     }
     this.arm();

@@ -37,12 +37,14 @@ export function normaliseTracks(spec: InstanceTrackingSpec): NormalisedTracks {
     if (t.kind === 'interface' && syncNoWeight) {
       tracks.push({ ...t, weight: 0 });
       warnings.push(
-        `(${spec.name}) ignoring weight of tracked interface ${t.name} due to ${why}: it now puts the instance in FAULT when down`,
+        `(${spec.name}) ignoring weight of tracked interface ${t.name} due to ${why}: it now puts the instance in ` +
+          'FAULT when down',
       );
     } else if (t.kind === 'file' && t.weight === 1) {
       tracks.push({ ...t, weight: 0 });
       warnings.push(
-        `(${spec.name}) ignoring weight of tracked file ${t.name} due to ${why}: a non-zero value now means FAULT (specify weight 0 to silence this)`,
+        `(${spec.name}) ignoring weight of tracked file ${t.name} due to ${why}: a non-zero value now means FAULT ` +
+          '(specify weight 0 to silence this)',
       );
     } else {
       warnings.push(`(${spec.name}) ignoring tracked ${t.kind} ${t.name} with weight ${t.weight} due to ${why}`);

@@ -173,7 +173,8 @@ export class RateLimitedLog {
     const secs = Math.round(s.intervalMs / 100) / 10;
     this.o.log[s.level](
       { ...s.obj, suppressed: s.suppressed, intervalMs: s.intervalMs },
-      `${s.msg} (and ${s.suppressed} more${s.key === OVERFLOW_KEY ? ' of other kinds' : ' like it'} in the last ${secs} s)`,
+      `${s.msg} (and ${s.suppressed} more${s.key === OVERFLOW_KEY ? ' of other kinds' : ' like it'} ` +
+        `in the last ${secs} s)`,
     );
   }
 }

@@ -110,7 +110,8 @@ class DigitalOcean implements CloudProvider {
     if (!('droplet' in ip)) {
       throw new CloudError(
         'auth',
-        `digitalocean GET ${this.ipPath()}: the answer has no "droplet" field: the token lacks the droplet:read scope, ` +
+        `digitalocean GET ${this.ipPath()}: the answer has no "droplet" field: ` +
+          'the token lacks the droplet:read scope, ' +
           `so floatd cannot see who holds ${this.s.address} and will not assign it (reserved_ip:update needs ` +
           'reserved_ip:read, droplet:read, regions:read, sizes:read, actions:read, image:read)',
       );
