@@ -39,7 +39,8 @@ ${checks}
 test("FILE_CHECK reads its track_file by name; without its own weight it takes the block's", () => {
   const r = parse(
     conf(
-      '    FILE_CHECK { track_file maint }\n    FILE_CHECK { track_file load }\n    FILE_CHECK {\n      track_file load\n      weight 3\n    }',
+      '    FILE_CHECK { track_file maint }\n    FILE_CHECK { track_file load }\n    FILE_CHECK {\n' +
+        '      track_file load\n      weight 3\n    }',
     ),
   );
   assert.deepEqual(r.lines, []);
@@ -55,10 +56,12 @@ test("FILE_CHECK reads its track_file by name; without its own weight it takes t
   assert.deepEqual([c!.weight, c!.reverse], [3, false], "its own weight replaces the track_file's, reverse included");
 });
 
-test('FILE_CHECK: an unknown track_file, none at all, a bad weight option are positioned errors; other options warn', () => {
+test('FILE_CHECK: unknown or missing track_file, bad weight option: positioned errors; other options warn', () => {
   const r = parse(
     conf(
-      '    FILE_CHECK { track_file nosuch }\n    FILE_CHECK { weight 2 }\n    FILE_CHECK {\n      track_file maint\n      weight 1 sideways\n    }\n    FILE_CHECK {\n      track_file maint\n      connect_timeout 3\n    }',
+      '    FILE_CHECK { track_file nosuch }\n    FILE_CHECK { weight 2 }\n    FILE_CHECK {\n' +
+        '      track_file maint\n      weight 1 sideways\n    }\n    FILE_CHECK {\n      track_file maint\n' +
+        '      connect_timeout 3\n    }',
     ),
   );
   assert.equal(r.config, null);
