@@ -5,7 +5,8 @@
  */
 import type { AddressSpec, IfAddress, InterfaceInfo } from './addresses.js';
 import type { Netlink } from './netlink.js';
-import { broadcastOf, FOREVER, IFA_F, SCOPES, type AddrMsg, type AddrRequest } from './rtnl-codec.js';
+import { broadcastOf, FOREVER, IFA_F, SCOPES, type AddrRequest } from './rtnl-codec.js';
+import type { AddrMsg } from './rtnl-parse.js';
 import { checkAddr, NetArgumentError } from './validate.js';
 
 const SCOPE_NAMES: Record<number, string> = { 0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere' };

@@ -10,7 +10,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { native, type HandleError } from '../native/addon.js';
 import { openNetlink, type LinkState } from './netlink.js';
-import { parseMessages, RTMGRP, type RtnlMsg } from './rtnl-codec.js';
+import { RTMGRP } from './rtnl-codec.js';
+import { parseMessages, type RtnlMsg } from './rtnl-parse.js';
 
 export type { LinkState };
 

@@ -32,7 +32,7 @@ import {
   type Subscription,
 } from './link-sources.js';
 import type { HandleError } from '../native/addon.js';
-import { expiredByLifetime, type RtnlMsg } from './rtnl-codec.js';
+import { expiredByLifetime, type RtnlMsg } from './rtnl-parse.js';
 import { checkIfname, familyOf } from './validate.js';
 import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { stripZone } from '../util/ip.js';

@@ -6,19 +6,9 @@
  * cached; a stale one (ENODEV) is looked up again once.
  */
 import { native, nativeAvailable, type NetlinkHandle } from '../native/addon.js';
-import {
-  addrMessage,
-  expiredByLifetime,
-  getAddrDump,
-  getLink,
-  parseMessages,
-  parseRoute,
-  routeMessage,
-  type AddrMsg,
-  type AddrRequest,
-  type LinkMsg,
-  type RouteRequest,
-} from './rtnl-codec.js';
+import { addrMessage, getAddrDump, getLink, type AddrRequest } from './rtnl-codec.js';
+import { expiredByLifetime, parseMessages, type AddrMsg, type LinkMsg } from './rtnl-parse.js';
+import { parseRoute, routeMessage, type RouteRequest } from './rtnl-route.js';
 
 /** What a kernel round trip needs: tests give a fake, the real one is the addon. */
 export interface NetlinkTransport {

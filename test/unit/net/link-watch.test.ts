@@ -10,7 +10,7 @@ import {
 } from '../../../src/net/link-watch.js';
 import type { Subscribe } from '../../../src/net/link-sources.js';
 import type { HandleError } from '../../../src/native/addon.js';
-import type { AddrMsg, RtnlMsg } from '../../../src/net/rtnl-codec.js';
+import type { AddrMsg, RtnlMsg } from '../../../src/net/rtnl-parse.js';
 import type { IpRunner } from '../../../src/net/iproute.js';
 
 test('monitor lines are parsed for deletions of IPv4 and IPv6 addresses', () => {

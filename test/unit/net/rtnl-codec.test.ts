@@ -1,20 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  addrMessage,
-  broadcastOf,
-  expiredByLifetime,
-  FOREVER,
-  getLink,
-  IFA_F,
-  NLM_F,
-  parseMessages,
-  parseRoute,
-  routeMessage,
-  RTM,
-  type AddrMsg,
-} from '../../../src/net/rtnl-codec.js';
+import { addrMessage, broadcastOf, FOREVER, getLink, IFA_F, NLM_F, RTM } from '../../../src/net/rtnl-codec.js';
+import { expiredByLifetime, parseMessages, type AddrMsg } from '../../../src/net/rtnl-parse.js';
+import { parseRoute, routeMessage } from '../../../src/net/rtnl-route.js';
 import { addrRequest } from '../../../src/net/address-netlink.js';
 import { Netlink } from '../../../src/net/netlink.js';
 
