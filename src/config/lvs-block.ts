@@ -50,17 +50,8 @@ function method(c: LvsCtx, e: Node): LvsMethod | undefined {
   return undefined;
 }
 
-/** What nftables' DR (netdev ingress, before conntrack) can do; false after a positioned error. */
-function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
-  if (vs.family === 6 || vs.fwmarks.length) {
-    c.err(
-      n.key,
-      'lvs_method',
-      `DR for ${vs.family === 6 ? 'IPv6' : 'fwmark'} services is not supported yet by floatd`,
-      'use an IPv4 address service, or NAT',
-    );
-    return false;
-  }
+/** What nftables' DR (per packet, before conntrack) can do: warnings only. */
+function drWarnings(c: LvsCtx, n: Node, vs: VirtualServerConfig): void {
   if (vs.persistenceTimeoutS)
     c.warn(
       n.key,
@@ -74,7 +65,6 @@ function drOk(c: LvsCtx, n: Node, vs: VirtualServerConfig): boolean {
       `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the ` +
         'spread is statistical, not in turn',
     );
-  return true;
 }
 
 function virtualServer(
@@ -245,7 +235,7 @@ function virtualServer(
     c.warn(n.key, 'hysteresis', `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
   vs.delayLoopMs = d.delayLoopMs;
   vs.key += `/${vs.protocol}`;
-  if (vs.method === 'DR' && !drOk(c, n, vs)) ok = false;
+  if (vs.method === 'DR') drWarnings(c, n, vs);
   for (const e of rsNodes) {
     const rs = realServer(c, e, vs, d, inhibit);
     if (!rs) {

@@ -12,7 +12,7 @@ import type { VirtualServerConfig } from '../config/lvs-model.js';
 import type { RotationEntry } from './membership.js';
 import { planTables, TABLE, type NftFamily } from './nft-plan.js';
 import { diffGeneric, diffTable, dropTable, parseActual, type ActualTable } from './nft-diff.js';
-import { drTable } from './nft-dr.js';
+import { DR_MARK_TABLE, drCounterKeys, drTables } from './nft-dr.js';
 
 export interface RsCounters {
   inPackets: number;
@@ -63,17 +63,28 @@ export function execFile(prefix: string[] = []): Exec {
     });
 }
 
+const NAT_TABLES = [
+  ['ip', TABLE],
+  ['ip6', TABLE],
+] as const;
+const DR_TABLES = [
+  ['netdev', TABLE],
+  ['ip', DR_MARK_TABLE],
+  ['ip6', DR_MARK_TABLE],
+] as const;
+
 export class NftBackend implements LbBackend {
   readonly name = 'nftables';
-  private families = new Set<NftFamily | 'netdev'>();
+  /** The tables floatd installed, "family name". */
+  private tables = new Set<string>();
   private readonly routeDev = new Map<string, string>();
   constructor(private readonly exec: Exec = execFile()) {}
 
-  private async actual(f: NftFamily | 'netdev'): Promise<ActualTable | undefined> {
-    const r = await this.exec(['nft', '-j', 'list', 'table', f, TABLE]);
+  private async actual(f: NftFamily | 'netdev', name = TABLE): Promise<ActualTable | undefined> {
+    const r = await this.exec(['nft', '-j', 'list', 'table', f, name]);
     if (r.code !== 0) {
       if (/No such file|does not exist/i.test(r.stderr)) return undefined;
-      throw new Error(`nft list table ${f} ${TABLE}: ${r.stderr.trim()}`);
+      throw new Error(`nft list table ${f} ${name}: ${r.stderr.trim()}`);
     }
     return parseActual(r.stdout);
   }
@@ -84,15 +95,19 @@ export class NftBackend implements LbBackend {
   ): Promise<{ changed: boolean; script: string }> {
     const tables = planTables(vss, rotations);
     let script = '';
-    const now = new Set<NftFamily | 'netdev'>(tables.map((t) => t.family));
+    const now = new Set<string>(tables.map((t) => `${t.family} ${TABLE}`));
     for (const t of tables) script += diffTable(t, await this.actual(t.family));
     const dr = vss.filter((v) => v.method === 'DR');
-    if (dr.length) {
-      now.add('netdev');
-      script += diffGeneric(drTable(dr, rotations, await this.devices(dr)), await this.actual('netdev'));
+    if (dr.length)
+      for (const g of drTables(dr, rotations, await this.devices(dr))) {
+        now.add(`${g.family} ${g.name ?? TABLE}`);
+        script += diffGeneric(g, await this.actual(g.family, g.name));
+      }
+    for (const t of this.tables) {
+      const [f, name] = t.split(' ') as [NftFamily | 'netdev', string];
+      if (!now.has(t) && (await this.actual(f, name))) script += dropTable(f, name);
     }
-    for (const f of this.families) if (!now.has(f) && (await this.actual(f))) script += dropTable(f);
-    this.families = now;
+    this.tables = now;
     if (!script) return { changed: false, script };
     const r = await this.exec(['nft', '-f', '-'], script);
     if (r.code !== 0) throw new Error(`nft transaction refused: ${r.stderr.trim()}`);
@@ -135,12 +150,30 @@ export class NftBackend implements LbBackend {
         });
       }
     }
+    // DR: packets and bytes towards each server (the replies bypass the balancer; no connection count).
+    const dr = drCounterKeys(vss);
+    if (dr.size)
+      for (const [f, name] of DR_TABLES) {
+        const a = await this.actual(f, name);
+        for (const [c, key] of dr) {
+          const n = a?.counters.get(c);
+          if (!n) continue;
+          const was = out.get(key);
+          out.set(key, {
+            inPackets: n.packets + (was?.inPackets ?? 0),
+            inBytes: n.bytes + (was?.inBytes ?? 0),
+            outPackets: was?.outPackets ?? 0,
+            outBytes: was?.outBytes ?? 0,
+            conns: was?.conns ?? 0,
+          });
+        }
+      }
     return out;
   }
 
   async clear(): Promise<void> {
-    for (const f of ['ip', 'ip6', 'netdev'] as const)
-      if (await this.actual(f)) await this.exec(['nft', '-f', '-'], dropTable(f));
-    this.families.clear();
+    for (const [f, name] of [...NAT_TABLES, ...DR_TABLES])
+      if (await this.actual(f, name)) await this.exec(['nft', '-f', '-'], dropTable(f, name));
+    this.tables.clear();
   }
 }

@@ -96,6 +96,8 @@ function baseRules(d: DesiredTable): Map<string, string[]> {
 /** A table as the diff sees it: objects by name, map contents, chains with their rules. */
 export interface GenericTable {
   family: NftFamily | 'netdev';
+  /** Default floatd_lb. */
+  name?: string;
   counters: Set<string>;
   /** Map name → its declaration ("type … : …;"). */
   maps: Map<string, string>;
@@ -146,7 +148,7 @@ export function natTable(d: DesiredTable): GenericTable {
 
 /** One script that turns `actual` (absent: no table yet) into `g`; '' when nothing differs. */
 export function diffGeneric(g: GenericTable, actual: ActualTable | undefined): string {
-  const T = `${g.family} ${TABLE}`;
+  const T = `${g.family} ${g.name ?? TABLE}`;
   const a = actual ?? emptyActual();
   const adds: string[] = [];
   const elems: string[] = [];
@@ -187,4 +189,4 @@ export function diffGeneric(g: GenericTable, actual: ActualTable | undefined): s
 export const diffTable = (d: DesiredTable, actual: ActualTable | undefined): string => diffGeneric(natTable(d), actual);
 
 /** Removes the whole table (stop without keeping rules). */
-export const dropTable = (f: NftFamily | 'netdev'): string => `delete table ${f} ${TABLE}\n`;
+export const dropTable = (f: NftFamily | 'netdev', name = TABLE): string => `delete table ${f} ${name}\n`;

@@ -43,12 +43,25 @@ before(async () => {
 after(() => lab?.destroy());
 
 test('DR: the balancer forwards unchanged frames; all three real servers answer the client directly', { skip }, () => {
-  assert.match(drRules(), /fwd ip to jhash ip saddr \. tcp sport mod 3 seed 0x[0-9a-f]+ map @t\w+ device "eth1"/);
+  assert.match(
+    drRules(),
+    /meta mark set jhash ip saddr \. tcp sport mod 3 seed 0x[0-9a-f]+ counter name meta mark map @c\w+ fwd ip to meta mark map @t\w+ device "eth1"/,
+  );
   assert.equal(lab.ruleset('lb1'), '', 'no NAT table for a DR service');
   const t = tally(lab.requests(90));
   assert.equal(t.failed, undefined, JSON.stringify(t));
   for (const h of ['rs1', 'rs2', 'rs3'])
     assert.ok((t[h] ?? 0) >= 10, `${h} served ${t[h] ?? 0} of 90 (flow hash): ${JSON.stringify(t)}`);
+  // DR counters: every real server's named counter saw the packets sent to it.
+  const counters = JSON.parse(
+    lab.lab.exec('lb1', ['nft', '-j', 'list', 'counters', 'table', 'netdev', 'floatd_lb'], true),
+  ) as {
+    nftables: { counter?: { packets: number } }[];
+  };
+  const packets = counters.nftables.flatMap((x) => (x.counter ? [x.counter.packets] : []));
+  assert.equal(packets.length, 3, JSON.stringify(counters));
+  for (const p of packets)
+    assert.ok(p >= 10 * 5, `each server ≥ 10 connections × 5 packets, got ${packets.join(', ')}`);
 });
 
 test('DR: nginx stopped on rs1 takes it out of rotation; no new connection reaches it', { skip }, async () => {
@@ -60,6 +73,38 @@ test('DR: nginx stopped on rs1 takes it out of rotation; no new connection reach
   lab.nginx('rs1', true);
   await lab.waitFor('rs1 back', () => drRules().includes('mod 3 seed'), 4000);
 });
+
+test(
+  'DR for a fwmark service: the operator marks in mangle prerouting, floatd dups to a server and drops',
+  { skip },
+  async () => {
+    const marks = `${lab.dir('lb1')}/opmark.nft`;
+    writeFileSync(
+      marks,
+      `add table ip opmark
+add chain ip opmark pre { type filter hook prerouting priority mangle; policy accept; }
+add rule ip opmark pre ip daddr ${LB_VIP} tcp dport 80 meta mark set 5
+`,
+    );
+    lab.lab.exec('lb1', ['nft', '-f', marks]);
+    lab.writeConfig('lb1', LVS.replace(`virtual_server ${LB_VIP} 80 {`, 'virtual_server fwmark 5 {'));
+    const n = lab.log('lb1').split('lb.configure').length;
+    lab.signalFloatd('lb1', 'HUP');
+    await lab.waitFor('fwmark configured', () => lab.log('lb1').split('lb.configure').length > n, 5000);
+    const marked = (): string => lab.lab.exec('lb1', ['nft', 'list', 'table', 'ip', 'floatd_lbdr'], true);
+    await lab.waitFor('fwmark DR rules', () => /dup to meta mark map @t\w+ device "eth1" drop/.test(marked()), 5000);
+    const t = tally(lab.requests(60));
+    assert.equal(t.failed, undefined, JSON.stringify(t));
+    for (const h of ['rs1', 'rs2', 'rs3']) assert.ok((t[h] ?? 0) >= 5, `${h}: ${JSON.stringify(t)}`);
+    assert.equal(drRules(), '', 'no netdev table for a fwmark-only configuration');
+    lab.lab.exec('lb1', ['nft', 'delete', 'table', 'ip', 'opmark']);
+    lab.writeConfig('lb1', LVS);
+    const m = lab.log('lb1').split('lb.configure').length;
+    lab.signalFloatd('lb1', 'HUP');
+    await lab.waitFor('back to the address service', () => lab.log('lb1').split('lb.configure').length > m, 5000);
+    await lab.waitFor('DR rules', () => drRules().includes('mod 3 seed'), 5000);
+  },
+);
 
 test(
   'PING_CHECK (ICMP echo through the addon): a real server that stops answering pings leaves, and returns',

@@ -1,6 +1,7 @@
 /**
  * Lab (real kernel, one throwaway network namespace): every shape of virtual service the
- * planner builds — each scheduler, persistence, fwmark, groups with ranges, UDP, IPv6, DR —
+ * planner builds — each scheduler, persistence, fwmark, groups with ranges, UDP, IPv6, DR for
+ * IPv4/IPv6 address and fwmark services —
  * is accepted by nft, and a second apply against what the kernel then holds (read back through
  * `nft -j list table`) changes nothing. Then a server leaves, comes back, and everything goes:
  * the kernel ends empty. Needs root and nft.
@@ -59,6 +60,23 @@ virtual_server 192.0.2.40 80 { lvs_sched rr
   real_server 203.0.113.11 80 { }
   real_server 203.0.113.12 80 { }
 }
+virtual_server 2001:db8::140 80 { lvs_sched mh
+  lvs_method DR
+  real_server 2001:db8::11 80 { }
+  real_server 2001:db8::12 80 { }
+}
+virtual_server fwmark 11 { lvs_sched sh
+  lvs_method DR
+  real_server 203.0.113.11 { }
+  real_server 203.0.113.12 { }
+}
+virtual_server fwmark 12 { lvs_sched wrr
+  ip_family inet6
+  protocol UDP
+  lvs_method DR
+  real_server 2001:db8::11 53 { weight 2 }
+  real_server 2001:db8::12 53 { }
+}
 `;
 
 let vss: VirtualServerConfig[] = [];
@@ -68,6 +86,7 @@ before(() => {
   spawnSync('ip', ['-n', ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth2']);
   for (const d of ['lo', 'eth1', 'eth2']) spawnSync('ip', ['-n', ns, 'link', 'set', d, 'up']);
   spawnSync('ip', ['-n', ns, 'addr', 'add', '203.0.113.1/24', 'dev', 'eth1']);
+  spawnSync('ip', ['-n', ns, 'addr', 'add', '2001:db8::1/64', 'dev', 'eth1', 'nodad']);
   const r = parseConfigText(CONF, 'shapes.conf');
   assert.ok(r.config, JSON.stringify(r.diagnostics.filter((d) => d.severity === 'error')));
   vss = r.config.virtualServers!;
@@ -83,12 +102,16 @@ test('every shape is accepted by the kernel, and a second apply changes nothing'
   const b = new NftBackend(execFile(['ip', 'netns', 'exec', ns]));
   const first = await b.apply(vss, all());
   assert.equal(first.changed, true);
-  for (const t of ['ip', 'ip6', 'netdev'])
+  for (const t of ['ip floatd_lb', 'ip6 floatd_lb', 'netdev floatd_lb', 'ip floatd_lbdr', 'ip6 floatd_lbdr'])
     assert.equal(
-      spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', t, 'floatd_lb']).status,
+      spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', ...t.split(' ')]).status,
       0,
       `table ${t}`,
     );
+  // DR counters are read back per real server (packets towards it; none sent here).
+  const c = await b.counters(vss);
+  assert.deepEqual(c.get('ip6 2001:db8::11 80'), { inPackets: 0, inBytes: 0, outPackets: 0, outBytes: 0, conns: 0 });
+  assert.ok(c.has('ip 203.0.113.11 0'), 'fwmark DR server counted');
   const again = await b.apply(vss, all());
   assert.equal(again.script, '', 'the kernel already matches');
   // One server leaves everywhere, then returns: only slot elements and rules change, then nothing.

@@ -127,7 +127,7 @@ test('fwmark services may leave the real server port out (the connection keeps i
   assert.equal(r.vss[0]!.realServers[0]!.port, 0);
 });
 
-test('DR: an IPv4 address service; a port change, fwmark or IPv6 is a positioned error; rr says it spreads by flow hash', () => {
+test('DR: IPv4, IPv6 and fwmark services; a port change is a positioned error; rr says it spreads by flow hash', () => {
   const ok = parse(`virtual_server 192.0.2.100 80 {
   lvs_sched rr
   lvs_method DR
@@ -144,17 +144,30 @@ test('DR: an IPv4 address service; a port change, fwmark or IPv6 is a positioned
   lvs_method DR
   real_server 203.0.113.11 8080 { }
 }
-virtual_server fwmark 3 {
-  lvs_sched sh
-  lb_kind DR
-  real_server 203.0.113.11 { }
-}`);
+`);
   assert.equal(bad.config, null);
   assert.match(
     bad.lines.join('\n'),
     /:4:3: error: real_server: real_server 203\.0\.113\.11 port 8080: DR cannot change the port/,
   );
-  assert.match(bad.lines.join('\n'), /:6:1: error: lvs_method: DR for fwmark services is not supported yet/);
+  const more = parse(`virtual_server fwmark 3 {
+  lvs_sched sh
+  lb_kind DR
+  real_server 203.0.113.11 { }
+}
+virtual_server 2001:db8::100 80 {
+  lvs_sched mh
+  lvs_method DR
+  real_server 2001:db8::11 80 { }
+}`);
+  assert.deepEqual(more.lines, []);
+  assert.deepEqual(
+    more.vss.map((v) => [v.key, v.method, v.family]),
+    [
+      ['fwmark 3/TCP', 'DR', 4],
+      ['[2001:db8::100]:80/TCP', 'DR', 6],
+    ],
+  );
 });
 
 test('the warnings inside virtual_server blocks are the ones a reload logs', async () => {
