@@ -23,7 +23,6 @@ const LONG_FILES: Record<string, string> = {
   'src/notify/notifier.ts': 'core',
   'src/api/server.ts': 'errors',
   'src/vrrp/fsm.ts': 'shape',
-  'src/config/lexer.ts': 'shape',
   'src/config/instance-block.ts': 'shape',
 };
 
