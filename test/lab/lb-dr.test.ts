@@ -45,7 +45,10 @@ after(() => lab?.destroy());
 test('DR: the balancer forwards unchanged frames; all three real servers answer the client directly', { skip }, () => {
   assert.match(
     drRules(),
-    /meta mark set jhash ip saddr \. tcp sport mod 3 seed 0x[0-9a-f]+ counter name meta mark map @c\w+ fwd ip to meta mark map @t\w+ device "eth1"/,
+    new RegExp(
+      'meta mark set jhash ip saddr \\. tcp sport mod 3 seed 0x[0-9a-f]+ ' +
+        'counter name meta mark map @c\\w+ fwd ip to meta mark map @t\\w+ device "eth1"',
+    ),
   );
   assert.equal(lab.ruleset('lb1'), '', 'no NAT table for a DR service');
   const t = tally(lab.requests(90));

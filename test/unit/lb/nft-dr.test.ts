@@ -48,7 +48,10 @@ test('DR tables: netdev for address services (both families), floatd_lbdr per fa
   const rules = [...nd!.chains.values()].flatMap((c) => c.rules).join('\n');
   assert.match(
     rules,
-    /meta mark set jhash ip saddr \. tcp sport mod 2 seed 0x\w+ counter name meta mark map @c\w+ fwd ip to meta mark map @t\w+ device "eth1"/,
+    new RegExp(
+      'meta mark set jhash ip saddr \\. tcp sport mod 2 seed 0x\\w+ ' +
+        'counter name meta mark map @c\\w+ fwd ip to meta mark map @t\\w+ device "eth1"',
+    ),
   );
   assert.match(
     rules,
@@ -74,7 +77,7 @@ test('DR tables: netdev for address services (both families), floatd_lbdr per fa
   assert.ok([...keys.values()].includes('ip 203.0.113.13 0'));
 });
 
-test('DR: no server in rotation leaves the service chain empty (the VIP answers itself); a leaving server changes elements only', () => {
+test('DR: no server in rotation: an empty service chain; a server leaving changes elements only', () => {
   const none = new Map([...all].map(([k]) => [k, []]));
   const [nd] = drTables(vss, none, devs);
   for (const [name, c] of nd!.chains) if (name.startsWith('d_')) assert.deepEqual(c.rules, []);
