@@ -213,6 +213,14 @@ export function createMetrics(
       if (v !== undefined) set(instLabels(i), v);
     }
   });
+  gauge(
+    'floatd_vrrp_state_reason',
+    'The reason of the current state (1), by reason kind: the last transition, or quorum_denied while denied',
+    ['iname', 'intf', 'vrid', 'reason'],
+    (set, s) => {
+      for (const i of s.instances) if (i.reasonKind) set({ ...instLabels(i), reason: i.reasonKind }, 1);
+    },
+  );
   counter(
     'floatd_adverts_dropped_total',
     'Received adverts dropped, by reason (names from src/vrrp/drop-reasons.ts)',

@@ -61,7 +61,10 @@ export interface QuorumHooks {
   mayAddVips(instance: string): boolean;
   lifetime(instance: string): { seconds: number; guard: () => boolean } | undefined;
   epoch(instance: string): number | undefined;
-  takeLostText(instance: string): string | undefined;
+  /** The FSM's wantLease / releaseLease. */
+  want(instance: string): void;
+  release(instance: string, why: string): void;
+  /** A sync group left MASTER: its lease goes back. */
   leftMaster(name: string, why: string): void;
 }
 
@@ -171,6 +174,12 @@ export class Executor {
         }
         break;
       }
+      case 'wantLease':
+        this.d.quorum()?.want(name);
+        break;
+      case 'releaseLease':
+        this.d.quorum()?.release(name, a.why);
+        break;
       case 'log':
         log[a.level]({ event: 'vrrp.log', instance: name }, a.text);
         break;
@@ -184,9 +193,7 @@ export class Executor {
     rt.since = new Date(this.d.clock.wallMs()).toISOString();
     rt.lastReason = a.reason.text;
     const q = this.d.quorum();
-    const kind = q?.takeLostText(name) !== undefined ? 'quorum_lost' : a.reason.kind;
-    if (a.from === 'MASTER') q?.leftMaster(name, a.reason.text);
-    this.d.history.record('INSTANCE', name, a.from, a.to, kind, a.reason.text, prio);
+    this.d.history.record('INSTANCE', name, a.from, a.to, a.reason.kind, a.reason.text, prio);
     this.d.onState(name, a.to, a.reason.text);
     this.d.log.info(
       { event: 'vrrp.transition', instance: name, from: a.from, to: a.to, reason: a.reason.kind },

@@ -44,7 +44,8 @@ export function shutdownHandoverUs(ic: InstanceConfig): number {
 /** An advert timer this much late still re-arms from its due time (see the FSM). */
 export const ADVERT_LATENESS_US = 2000;
 
-export function instanceParams(ic: InstanceConfig, src: string): InstanceParams {
+/** `quorum`: the instance (or its sync group) names a floatd_quorum: MASTER only under the lease. */
+export function instanceParams(ic: InstanceConfig, src: string, quorum = false): InstanceParams {
   return defined<InstanceParams>({
     name: ic.name,
     vrid: ic.vrid,
@@ -65,6 +66,7 @@ export function instanceParams(ic: InstanceConfig, src: string): InstanceParams 
     advertAfterVips: true,
     shutdownHandoverUs: shutdownHandoverUs(ic),
     advertLatenessUs: ADVERT_LATENESS_US,
+    quorum: quorum || undefined,
   } satisfies All<InstanceParams>);
 }
 

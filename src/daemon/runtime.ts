@@ -35,6 +35,8 @@ import { planReload, vipsToDrop } from './reload-plan.js';
 import { AdvertReceiver } from './advert-io.js';
 import { RuntimeFaults } from './runtime-faults.js';
 import type { QuorumWiring } from '../quorum/wiring.js';
+import type { LeaseBackend } from '../quorum/etcd.js';
+import type { QuorumConfig } from '../config/model.js';
 import { buildQuorum, quorumFields, type QuorumBridge } from './quorum-bridge.js';
 import { handover, holdChanged, setInput, switchover, type Verdict, type VerbHost } from './verbs.js';
 import { FloatdError, refuse, withCode } from '../errors.js';
@@ -59,6 +61,8 @@ export interface RuntimeOptions {
   makeExecutor?: (deps: ExecutorDeps) => Executor;
   /** Notify scripts and secret files; default: fs. */
   readFile?: (file: string) => string;
+  /** Test hook: quorum mode's lease store (the simulator's in-memory etcd); default: etcd. */
+  leaseBackend?: (q: QuorumConfig) => LeaseBackend;
   /** Instances held at the lowest priority with no end (maintenance, persisted by the caller). */
   holds?: () => ReadonlySet<string>;
 }
@@ -89,7 +93,6 @@ export class Runtime implements RuntimeLike {
   private readonly bridge: QuorumBridge = {
     clock: () => this.o.clock,
     log: () => this.o.log,
-    node: () => this.node,
     instance: (n) => this.insts.get(n),
     exec: () => this.exec,
     cloud: () => this.cloud,
@@ -97,6 +100,7 @@ export class Runtime implements RuntimeLike {
   };
 
   constructor(private readonly o: RuntimeOptions) {
+    if (o.leaseBackend) this.bridge.backendFor = o.leaseBackend;
     this.startedAt = this.isoNow();
     this.configLoadedAt = this.startedAt;
     this.history = new History(() => o.clock.wallMs());
@@ -224,7 +228,8 @@ export class Runtime implements RuntimeLike {
       this.insts.set(ic.name, rt);
       if (!info) this.missingInterface(rt);
       this.openSocket(rt);
-      return instanceParams(ic, src);
+      const inQuorum = ic.quorum !== undefined || cfg.syncGroups.some((g) => g.quorum && g.members.includes(ic.name));
+      return instanceParams(ic, src, inQuorum);
     });
     for (const g of cfg.syncGroups) {
       for (const m of g.members) {
@@ -233,11 +238,9 @@ export class Runtime implements RuntimeLike {
       }
     }
     this.quorum = cfg.quorums.length > 0 ? buildQuorum(cfg, this.bridge) : undefined;
-    const gates = this.quorum ? { mayMaster: this.quorum.mayMaster } : {};
     this.node = new VrrpNode(
       params,
       cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })),
-      gates,
     );
     this.scriptUser = this.resolveScriptUser(cfg);
     // Webhook secrets (authorization_file, secret_file): warned about when others can read them, never logged.
@@ -472,7 +475,7 @@ export class Runtime implements RuntimeLike {
     };
     const instances = [...this.insts.values()].map((rt) => ({
       ...instanceStatus(inputs, rt),
-      ...quorumFields(this.quorum, rt.cfg.name),
+      ...quorumFields(this.quorum, rt.cfg.name, this.node.instance(rt.cfg.name)?.quorumDenied?.text),
     }));
     this.presence.refresh([...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg).map((s) => s.ifname)));
     return {

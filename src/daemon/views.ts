@@ -76,6 +76,7 @@ export function instanceStatus(i: StatusInputs, rt: InstanceRuntime): InstanceSt
     state: inst?.state ?? 'INIT',
     since: rt.since,
     lastReason: rt.lastReason,
+    ...(inst ? { reasonKind: inst.stateReason.kind } : {}),
     basePriority: inst?.basePriority ?? ic.priority,
     effectivePriority: inst?.effectivePriority ?? ic.priority,
     advertIntervalCs: ic.advertIntervalCs,

@@ -107,6 +107,8 @@ export interface InstanceStatus {
   state: VrrpStateName;
   since: string; // ISO time of the last transition
   lastReason: string;
+  /** Machine-readable reason of the current state: the last transition's kind, or `quorum_denied` while denied. */
+  reasonKind?: string;
   /** Quorum mode: the lease epoch (fencing token) while this node holds it. */
   epoch?: number;
   /** Quorum mode: why this BACKUP is not MASTER although its down timer fired (`quorum_denied: …`). */

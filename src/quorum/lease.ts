@@ -94,6 +94,8 @@ export class LeaseMachine {
   private retryAt: number | undefined;
   private _holder: { name: string; epoch: number } | undefined;
   private lastError = '';
+  /** The watch saw the key deleted while an acquire was in flight: a denial that follows is stale. */
+  private deletedWhileAcquiring = false;
 
   constructor(
     readonly key: string,
@@ -167,6 +169,7 @@ export class LeaseMachine {
       case 'keyDeleted':
         if (this.held)
           this.lose(out, 'lease_gone', `the key ${this.key} was deleted (revoked or expired at the server)`);
+        if (this._phase === 'acquiring') this.deletedWhileAcquiring = true;
         if (this.wanted && this._phase !== 'acquiring' && this._phase !== 'holding') this.acquire(now, out);
         break;
       case 'keyCreated':
@@ -209,6 +212,7 @@ export class LeaseMachine {
 
   private acquire(now: number, out: LeaseAction[]): void {
     this.req++;
+    this.deletedWhileAcquiring = false;
     this.acquireSentAt = now;
     this.retryAt = undefined;
     this._phase = 'acquiring';
@@ -282,7 +286,7 @@ export class LeaseMachine {
     if (!this.wanted) {
       this._phase = 'idle';
       this.retryAt = undefined;
-    }
+    } else if (this.deletedWhileAcquiring) this.acquire(now, out); // released meanwhile: at once, not at the retry
   }
 
   private onRenewed(now: number, ev: Extract<LeaseEvent, { type: 'renewed' }>, out: LeaseAction[]): void {

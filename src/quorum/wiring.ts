@@ -1,9 +1,9 @@
 /**
  * Quorum mode inside the daemon: maps instances to their lease holder (the instance, or its
- * sync group), owns the QuorumGate and turns its callbacks into what the runtime does (fence
- * = drop VIPs and resign; grant = let the pending down timer fire; kernel refresh = VIP
- * lifetimes). The runtime asks it three questions: may this instance go MASTER, may it add
- * its VIPs, and what epoch does it hold.
+ * sync group), owns the QuorumGate and turns its callbacks into `lease` events for the VRRP
+ * state machine (held / denied / lost: the FSM decides what each means, src/vrrp/fsm-gates.ts)
+ * and kernel refreshes of the VIP lifetimes. The FSM's wantLease/releaseLease actions come in
+ * through want/release; the executor also asks may it add VIPs, and what epoch is held.
  */
 import { hostname } from 'node:os';
 import type { FloatdConfig, QuorumConfig } from '../config/model.js';
@@ -15,10 +15,8 @@ import { QuorumGate, type QuorumEntry, type QuorumStatus } from './gate.js';
 import { refreshLifetimes } from './vip-lifetime.js';
 
 export interface WiringHooks {
-  /** Drop the instance's VIPs now and leave MASTER (priority 0). */
-  fence(instance: string, text: string): void;
-  /** The lease is held: an instance waiting to be MASTER may become it now. */
-  granted(instance: string): void;
+  /** Feed the instance's state machine a `lease` event (held, denied with who holds it, lost = fenced). */
+  lease(instance: string, status: 'held' | 'denied' | 'lost', text?: string): void;
   vipSpecs(instance: string): AddressSpec[];
   /** Whether the instance has its VIPs up (what the runtime believes). */
   vipsUp(instance: string): boolean;
@@ -42,8 +40,6 @@ export class QuorumWiring {
   private readonly membersOf = new Map<string, string[]>();
   private readonly lifetimeOf = new Map<string, number>();
   private readonly notAfter = new Map<string, number>();
-  private readonly lostText = new Map<string, string>();
-  private readonly deniedLogged = new Set<string>();
   /** floating_ip name → the lease holders of the instances that carry it. */
   private readonly fipHolders = new Map<string, Set<string>>();
 
@@ -82,20 +78,21 @@ export class QuorumWiring {
       backendFor: o.backendFor ?? ((q) => new EtcdBackend(etcdOptions(q), o.clock, q.dialTimeoutMs)),
       hooks: {
         onHold: (holder) => {
-          this.deniedLogged.delete(holder);
-          for (const m of this.members(holder)) h.granted(m);
+          for (const m of this.members(holder)) h.lease(m, 'held');
         },
         onFence: (holder, kind, reason) => {
-          if (kind === 'released') return; // the FSM is already leaving MASTER
-          for (const m of this.members(holder)) {
-            this.lostText.set(m, reason);
-            h.fence(m, `quorum lost: ${reason}`);
-          }
+          if (kind === 'released') return; // the FSM gave it back
+          for (const m of this.members(holder)) h.lease(m, 'lost', reason);
         },
         onKernelRefresh: (holder, notAfterUs) => this.refresh(holder, notAfterUs),
         vipsGone: () => h.enqueue(async () => undefined),
         onChange: (holder) => {
-          for (const m of this.members(holder)) h.changed?.(m);
+          const phase = this.gate.status().find((x) => x.holder === holder)?.phase;
+          const denied = phase === 'denied' || phase === 'unreachable';
+          for (const m of this.members(holder)) {
+            if (denied) h.lease(m, 'denied', this.gate.deniedText(holder));
+            h.changed?.(m);
+          }
         },
       },
     });
@@ -111,19 +108,26 @@ export class QuorumWiring {
     return this.membersOf.get(holder) ?? [];
   }
 
-  /** VrrpNode's gate: may this instance go MASTER now? Asking is wanting: a denied holder acquires. */
-  readonly mayMaster = (instance: string): boolean => {
+  /**
+   * The FSM's wantLease. A lease already held (a sync group's, taken for a sibling) is answered
+   * at once, after the current actions run; otherwise the machine acquires (or keeps asking).
+   */
+  want(instance: string): void {
     const holder = this.holderOf.get(instance);
-    if (holder === undefined || this.gate.mayHold(holder)) return true;
-    this.gate.want(holder);
-    if (!this.deniedLogged.has(holder)) {
-      this.deniedLogged.add(holder);
-      const text = `(${instance}) stays BACKUP (quorum_denied): ${this.gate.deniedText(holder)}`;
-      this.o.log.info({ event: 'quorum.denied', instance, holder }, text);
+    if (holder === undefined) return;
+    if (this.gate.mayHold(holder)) {
+      queueMicrotask(() => {
+        if (this.gate.mayHold(holder)) this.o.hooks.lease(instance, 'held');
+      });
+      return;
     }
-    this.o.hooks.changed?.(instance);
-    return false;
-  };
+    this.gate.want(holder);
+  }
+
+  /** The FSM's releaseLease: an instance (or, for a group, the whole group) gives the lease back. */
+  release(instance: string, why: string): void {
+    this.leftMaster(instance, why);
+  }
 
   /** Defence in depth at the last step: VIPs go up only under a held lease. */
   mayAddVips(instance: string): boolean {
@@ -159,17 +163,6 @@ export class QuorumWiring {
   epoch(instance: string): number | undefined {
     const holder = this.holderOf.get(instance);
     return holder === undefined ? undefined : this.gate.epoch(holder);
-  }
-
-  /** Why a quorum instance is not MASTER (for status), or the text of the last fence (once, for the transition). */
-  deniedText(instance: string): string | undefined {
-    const holder = this.holderOf.get(instance);
-    return holder === undefined || this.gate.mayHold(holder) ? undefined : this.gate.deniedText(holder);
-  }
-  takeLostText(instance: string): string | undefined {
-    const t = this.lostText.get(instance);
-    this.lostText.delete(instance);
-    return t;
   }
 
   /** An instance (or, for a group, the whole group) left MASTER: give the lease back. */

@@ -5,7 +5,7 @@
  * daemon must perform them.
  */
 import { effectivePriority, masterDownUs, skewUs, US_PER_CS } from './timers.js';
-import type { Action, InstanceParams, Reason, TimerName, VrrpState } from './types.js';
+import type { Action, Event, InstanceParams, Reason, TimerName, VrrpState } from './types.js';
 
 export interface InstanceHooks {
   /**
@@ -46,6 +46,14 @@ export class InstanceCore {
   protected _handoverPending = false;
   /** A gate kept a BACKUP from going MASTER (logged once per closing). */
   protected _gateLogged = false;
+  /** Quorum mode: the last `lease` event said held, and it has not been given back since. */
+  protected _leaseHeld = false;
+  /** Quorum mode: the lease was asked for (wantLease) and not given back (releaseLease). */
+  protected _leaseWanted = false;
+  /** Quorum mode: why this BACKUP is not MASTER although its down timer fired (quorum_denied). */
+  protected _denied: Reason | undefined;
+  /** The reason of the last transition. */
+  protected _reason: Reason;
 
   constructor(params: InstanceParams, hooks: InstanceHooks = {}) {
     this.params = { ...params };
@@ -53,6 +61,7 @@ export class InstanceCore {
     this._effective = effectivePriority(params.priority, 0);
     this._masterAdverIntCs = params.advertIntervalCs;
     this._downCause = this.timeoutReason();
+    this._reason = { kind: 'init', text: `${this.tag()} starting` };
     this.hooks = hooks;
   }
 
@@ -101,6 +110,18 @@ export class InstanceCore {
   get handoverPending(): boolean {
     return this._handoverPending;
   }
+  /** Why the instance is in its state: the last transition's reason, or quorum_denied while denied. */
+  get stateReason(): Reason {
+    return this._denied ?? this._reason;
+  }
+  /** Quorum mode: the denial that keeps this BACKUP from MASTER, if any. */
+  get quorumDenied(): Reason | undefined {
+    return this._denied;
+  }
+  /** Quorum mode: the lease is held / asked for. */
+  get lease(): { held: boolean; wanted: boolean } {
+    return { held: this._leaseHeld, wanted: this._leaseWanted };
+  }
 
   nextDeadline(): number | undefined {
     let min: number | undefined;
@@ -140,6 +161,8 @@ export class InstanceCore {
   protected transition(out: Action[], to: VrrpState, reason: Reason): void {
     const from = this._state;
     this._state = to;
+    this._reason = reason;
+    this._denied = undefined;
     out.push({ type: 'transition', from, to, reason });
   }
 
@@ -206,20 +229,37 @@ export class InstanceCore {
     out.push({ type: 'sendAdvert', priority: this._effective });
   }
 
-  /** Leave MASTER: optional priority-0 advert (once, see docs), VIPs removed. */
+  /** Leave MASTER: optional priority-0 advert (once, see docs), VIPs removed, then the lease given back. */
   protected releaseMaster(out: Action[], resign: boolean): void {
     this.cancelAll(out);
     if (resign) out.push({ type: 'sendAdvert', priority: 0 });
     out.push({ type: 'removeVips' });
+    this.giveLease(out, `${this.tag()} leaving MASTER`);
   }
 
   protected enterFault(out: Action[], reason: Reason): void {
     if (this._handoverPending) this.dropPendingVips(out);
     if (this._state === 'MASTER') this.releaseMaster(out, true);
     else this.cancelAll(out);
+    this.giveLease(out, `${this.tag()} entering FAULT`);
     this._wantState = 'FAULT';
     this._preemptUntil = undefined;
     this.transition(out, 'FAULT', reason);
+  }
+
+  /** Quorum mode: ask for the lease (the lease machine ignores a repeat while it is asking). */
+  protected askLease(out: Action[]): void {
+    this._leaseWanted = true;
+    out.push({ type: 'wantLease' });
+  }
+
+  /** Quorum mode: give the lease back, after any VIP removal already queued. */
+  protected giveLease(out: Action[], why: string): void {
+    if (!this.params.quorum || (!this._leaseWanted && !this._leaseHeld)) return;
+    this._leaseWanted = false;
+    this._leaseHeld = false;
+    this._denied = undefined;
+    out.push({ type: 'releaseLease', why });
   }
 
   /** A switchover's kept VIPs go now (the instance leaves BACKUP another way). */

@@ -5,8 +5,8 @@
  * asks for timers with setTimer/cancelTimer and ignores a timer event that is stale (not due,
  * or cancelled). The vocabulary is in types.ts, the shared moves in fsm-core.ts.
  */
-import { compareAddresses, skewMinUs, US_PER_CS } from './timers.js';
-import { InstanceCore } from './fsm-core.js';
+import { compareAddresses, US_PER_CS } from './timers.js';
+import { GatedCore } from './fsm-gates.js';
 import type { Action, Event, Reason, TimerName } from './types.js';
 
 export type {
@@ -22,7 +22,7 @@ export type {
 } from './types.js';
 export { HOLD_PRIORITY, type InstanceHooks } from './fsm-core.js';
 
-export class VrrpInstance extends InstanceCore {
+export class VrrpInstance extends GatedCore {
   step(now: number, ev: Event): Action[] {
     const out: Action[] = [];
     switch (ev.type) {
@@ -59,6 +59,9 @@ export class VrrpInstance extends InstanceCore {
       case 'inhibit':
         this.onInhibit(now, ev, out);
         break;
+      case 'lease':
+        this.onLease(now, ev, out);
+        break;
     }
     return out;
   }
@@ -70,7 +73,7 @@ export class VrrpInstance extends InstanceCore {
       this.enterFault(out, this.faultReason(true));
       return;
     }
-    const gated = this._gates.size > 0;
+    const gated = this._gates.size > 0 || this.params.quorum === true;
     if (this.isOwnerMaster() && !gated) {
       this.becomeMaster(now, out, { kind: 'init', text: `${this.tag()} Entering MASTER STATE (address owner)` });
       return;
@@ -109,6 +112,11 @@ export class VrrpInstance extends InstanceCore {
         peerPriority: 0,
       };
       this.setTimer(out, 'masterDown', now + this.skewUs());
+      // Quorum mode: ask now; the lease (once the old holder revokes it) makes us MASTER at once.
+      if (this.params.quorum && this._gates.size === 0) {
+        this._wantState = 'MASTER';
+        this.askLease(out);
+      }
       return;
     }
     const p = this.params;
@@ -131,6 +139,7 @@ export class VrrpInstance extends InstanceCore {
       }
       this._downCause = this.timeoutReason();
       this.setTimer(out, 'masterDown', now + this.masterDownUs());
+      this.giveLease(out, `${this.tag()} following MASTER ${ev.from}`);
       return;
     }
     // Lower priority and we may preempt: discard, and do NOT refresh the down timer.
@@ -261,31 +270,6 @@ export class VrrpInstance extends InstanceCore {
     }
   }
 
-  private downTimer(now: number, out: Action[]): void {
-    if (this._state !== 'BACKUP') return;
-    const p = this.params;
-    const gate = this.gateReason();
-    if (gate) {
-      // A closed gate: stay BACKUP and look again a down interval later.
-      this._wantState = 'BACKUP';
-      if (!this._gateLogged) out.push({ type: 'log', level: 'info', text: `${gate.text}: staying BACKUP` });
-      this._gateLogged = true;
-      this.setTimer(out, 'masterDown', now + this.masterDownUs());
-      return;
-    }
-    this._wantState = 'MASTER';
-    if (this.hooks.canGoMaster && !this.hooks.canGoMaster()) {
-      // Sync group: stay BACKUP until every member wants MASTER; re-arm.
-      this.setTimer(
-        out,
-        'masterDown',
-        now + p.advertIntervalCs * US_PER_CS + skewMinUs(p.version, this._masterAdverIntCs),
-      );
-      return;
-    }
-    this.becomeMaster(now, out, this._downCause);
-  }
-
   private onTracking(now: number, ev: Extract<Event, { type: 'tracking' }>, out: Action[]): void {
     if (this._state === 'STOP') return;
     this.applyPriority(ev.priorityDelta, ev.reason, out);
@@ -340,6 +324,7 @@ export class VrrpInstance extends InstanceCore {
       // A switchover still holding the VIPs keeps waiting on a graceful stop, not on a reload's.
       if (this._handoverPending && !handover) this.dropPendingVips(out);
       this.cancelAll(out);
+      this.giveLease(out, `${this.tag()} stopping`);
     }
     if (!this._handoverPending) this.cancelTimer(out, 'holdEnd');
     this._wantState = 'STOP';
@@ -379,22 +364,16 @@ export class VrrpInstance extends InstanceCore {
     }
   }
 
-  private onInhibit(now: number, ev: Extract<Event, { type: 'inhibit' }>, out: Action[]): void {
-    if (ev.on) this._gates.set(ev.key, ev.text ?? '');
-    else if (this._gates.delete(ev.key) && this._gates.size === 0) this._gateLogged = false;
-    const gate = this.gateReason();
-    if (!gate || this._state !== 'MASTER') return;
-    this.releaseMaster(out, true);
-    this._masterAddress = undefined;
-    this._masterPriority = undefined;
-    this.enterBackup(now, out, gate, 'full');
-  }
-
   private onSync(now: number, ev: Extract<Event, { type: 'syncGroup' }>, out: Action[]): void {
     const reason: Reason = { kind: 'sync_group', text: ev.text };
     switch (ev.to) {
       case 'MASTER':
-        if (this._state === 'BACKUP' && this._gates.size === 0) this.becomeMaster(now, out, reason);
+        if (this._state !== 'BACKUP' || this._gates.size > 0) return;
+        if (this.params.quorum && !this._leaseHeld) {
+          this._wantState = 'MASTER';
+          this._downCause = reason;
+          this.askLease(out);
+        } else this.becomeMaster(now, out, reason);
         return;
       case 'BACKUP':
         if (this._state === 'MASTER') {

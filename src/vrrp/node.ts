@@ -18,10 +18,6 @@ export type NodeAction =
   | { instance: string; action: Action }
   | { group: string; action: { type: 'transition'; from: VrrpState; to: VrrpState; reason: Reason } };
 
-export interface NodeGates {
-  mayMaster?(instance: string): boolean;
-}
-
 interface Group {
   params: SyncGroupParams;
   members: VrrpInstance[];
@@ -33,16 +29,8 @@ export class VrrpNode {
   private readonly groupOf = new Map<string, Group>();
   private readonly groups: Group[] = [];
 
-  /**
-   * Unknown group members are ignored and an instance joins only its first group (as keepalived).
-   * `gates.mayMaster`: asked (after the sync-group rule) whenever an instance's down timer would
-   * make it MASTER; false keeps it BACKUP and re-arms the timer (quorum mode, docs/quorum.md).
-   */
-  constructor(
-    instances: readonly InstanceParams[],
-    syncGroups: readonly SyncGroupParams[] = [],
-    gates: NodeGates = {},
-  ) {
+  /** Unknown group members are ignored and an instance joins only its first group (as keepalived). */
+  constructor(instances: readonly InstanceParams[], syncGroups: readonly SyncGroupParams[] = []) {
     for (const g of syncGroups) {
       const group: Group = { params: { name: g.name, members: [] }, members: [], state: 'INIT' };
       for (const m of g.members) {
@@ -54,13 +42,7 @@ export class VrrpNode {
     }
     for (const p of instances) {
       const group = this.groupOf.get(p.name);
-      const gate = gates.mayMaster;
-      const grouped = group ? (): boolean => this.memberMayMaster(group, p.name) : undefined;
-      const canGoMaster =
-        grouped && gate
-          ? (): boolean => grouped() && gate(p.name)
-          : (grouped ?? (gate ? (): boolean => gate(p.name) : undefined));
-      const inst = new VrrpInstance(p, canGoMaster ? { canGoMaster } : {});
+      const inst = new VrrpInstance(p, group ? { canGoMaster: () => this.memberMayMaster(group, p.name) } : {});
       this.byName.set(p.name, inst);
       if (group) group.members.push(inst);
     }

@@ -59,6 +59,12 @@ export interface InstanceParams {
    * re-arms from now (no catch-up burst). 0/absent: always from now.
    */
   advertLatenessUs?: number;
+  /**
+   * Quorum mode (docs/quorum.md): MASTER only under a held lease. An expired down timer (or a
+   * priority-0 advert) asks for it (`wantLease`) and the instance stays BACKUP until the
+   * `lease` event says it is held; a lost lease resigns it (priority 0) with reason quorum_lost.
+   */
+  quorum?: boolean;
 }
 
 export type SyncDirective = 'MASTER' | 'BACKUP' | 'FAULT' | 'RECOVER';
@@ -93,6 +99,11 @@ export type Event =
    * `key` names the gate and is the reason shown (e.g. 'quorum_denied').
    */
   | { type: 'inhibit'; key: string; on: boolean; text?: string }
+  /**
+   * Quorum mode: the lease machine's answer. held: this node may hold the VIPs; denied: another
+   * holds the key (or etcd does not answer), `text` says who; lost: fenced, the VIPs must go now.
+   */
+  | { type: 'lease'; status: 'held' | 'denied' | 'lost'; text?: string }
   /** Sent by VrrpNode to couple the members of a vrrp_sync_group. */
   | { type: 'syncGroup'; group: string; to: SyncDirective; text: string };
 
@@ -112,7 +123,11 @@ export type ReasonKind =
   /** A gate ('inhibit' event) made the MASTER resign; reason.gate names it. */
   | 'inhibited'
   /** The hand-over hold ended (the instance is back at its priority). */
-  | 'hold';
+  | 'hold'
+  /** Quorum mode: the down timer fired but another node holds the lease (a state reason, no transition). */
+  | 'quorum_denied'
+  /** Quorum mode: the lease was lost (renewals unanswered, key deleted): resigned with priority 0. */
+  | 'quorum_lost';
 
 export interface Reason {
   kind: ReasonKind;
@@ -140,5 +155,9 @@ export type Action =
   | { type: 'masterRxLowerPri'; peer: string; peerPriority: number }
   | { type: 'setTimer'; timer: TimerName; at: number }
   | { type: 'cancelTimer'; timer: TimerName }
+  /** Quorum mode: ask for the lease (idempotent; answered by a `lease` event). */
+  | { type: 'wantLease' }
+  /** Quorum mode: give the lease back (revoked once the VIPs queued for removal are gone). */
+  | { type: 'releaseLease'; why: string }
   /** Something worth a log line that is not a transition (discarded advert, config error). */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };

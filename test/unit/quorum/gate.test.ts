@@ -1,6 +1,6 @@
 /**
  * The daemon side of quorum mode with an in-memory lease store and a virtual µs clock: the
- * wiring answers mayMaster, fences a holder whose renewals stop being answered before the store
+ * wiring answers the FSM's wantLease with lease events, fences a holder whose renewals stop being answered before the store
  * expires its lease, and lets the other node in once the key is gone.
  */
 import { test } from 'node:test';
@@ -118,6 +118,8 @@ const CONF = `floatd_quorum main {\n  backend etcd\n  endpoints http://198.51.10
 floating_ip web {\n  provider hetzner\n  address 203.0.113.10\n  token_env T\n}
 vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 1\n  priority 100\n  quorum main\n  floating_ip web\n}\n`;
 
+const denials: string[] = [];
+
 function node(name: string, clock: FakeClock, store: Store, events: string[]): QuorumWiring {
   const cfg = parseConfigText(CONF, 'q.conf').config!;
   return new QuorumWiring(cfg, {
@@ -126,8 +128,11 @@ function node(name: string, clock: FakeClock, store: Store, events: string[]): Q
     nodeName: name,
     backendFor: () => store.backend(name),
     hooks: {
-      fence: (i, text) => events.push(`${name} fence ${i}: ${text.slice(0, 40)}`),
-      granted: (i) => events.push(`${name} granted ${i}`),
+      lease: (i, status, text) => {
+        if (status === 'held') events.push(`${name} granted ${i}`);
+        else if (status === 'lost') events.push(`${name} fence ${i}: ${text?.slice(0, 40)}`);
+        else denials.push(`${name} ${text}`);
+      },
       vipSpecs: () => [],
       vipsUp: () => false,
       enqueue: async (job) => job(),
@@ -141,22 +146,24 @@ test('the lease decides: one node granted, the other denied until the holder is 
   const ev: string[] = [];
   const a = node('lb1', clock, store, ev);
   const b = node('lb2', clock, store, ev);
-  assert.equal(a.mayMaster('VI_1'), false, 'asking is wanting: no lease yet');
+  a.want('VI_1');
+  assert.equal(a.mayAddVips('VI_1'), false, 'asking is wanting: no lease yet');
   await clock.advance(1000);
   assert.deepEqual(ev, ['lb1 granted VI_1']);
-  assert.equal(a.mayMaster('VI_1'), true);
+  assert.equal(a.mayAddVips('VI_1'), true);
   assert.deepEqual(a.permit('web'), { ok: true, epoch: 2 });
-  assert.equal(b.mayMaster('VI_1'), false);
+  denials.length = 0;
+  b.want('VI_1');
   await clock.advance(3_000_000);
-  assert.equal(b.mayMaster('VI_1'), false, 'renewals keep lb1 in; lb2 stays denied');
-  assert.match(b.deniedText('VI_1') ?? '', /held by lb1 \(epoch 2\)/);
+  assert.equal(b.mayAddVips('VI_1'), false, 'renewals keep lb1 in; lb2 stays denied');
+  assert.match(denials.join('\n'), /lb2 lease \/floatd\/t\/VI_1 is held by lb1 \(epoch 2\)/);
   assert.equal(b.permit('web').ok, false);
   store.cut.add('lb1');
   const cutAt = clock.now;
   await clock.advance(1_600_000);
   const fence = ev.findIndex((e) => e.startsWith('lb1 fence'));
   assert.ok(fence > 0, ev.join('\n'));
-  assert.equal(a.mayMaster('VI_1'), false);
+  assert.equal(a.mayAddVips('VI_1'), false);
   assert.equal(a.permit('web').ok, false, 'no cloud assign once fenced');
   assert.ok(!ev.includes('lb2 granted VI_1'), 'lb2 waits for the lease to expire at the store');
   await clock.advance(1_000_000); // the store expires the lease ≥ 2 s after lb1's last renewal
@@ -174,12 +181,12 @@ test('stopping (SIGTERM) revokes the lease after the VIPs are gone: the peer get
   const ev: string[] = [];
   const a = node('lb1', clock, store, ev);
   const b = node('lb2', clock, store, ev);
-  a.mayMaster('VI_1');
+  a.want('VI_1');
   await clock.advance(1000);
-  b.mayMaster('VI_1');
+  b.want('VI_1');
   await clock.advance(1000);
   assert.deepEqual(ev, ['lb1 granted VI_1']);
-  a.leftMaster('VI_1', 'Stopping (shutdown)');
+  a.release('VI_1', 'Stopping (shutdown)');
   await a.stop('SIGTERM');
   assert.equal(store.key?.value, 'lb2', 'the revoke landed before the client closed; the watch let lb2 in');
   await clock.advance(1000);

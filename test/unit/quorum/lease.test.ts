@@ -105,6 +105,19 @@ test('denied: stays out, learns the holder, acquires as soon as the key is delet
   assert.deepEqual(m.step(100_000, { type: 'keyDeleted' }), [{ type: 'acquire', req: 2 }]);
 });
 
+test('the key deleted while our acquire is in flight: the denial that follows is stale, ask again at once', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  assert.deepEqual(m.step(500, { type: 'keyDeleted' }), [], 'one acquire at a time');
+  const out = m.step(900, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'X', mine: false });
+  assert.deepEqual(out, [{ type: 'acquire', req: 2 }], 'not at the retry interval');
+  assert.deepEqual(
+    m.step(1500, { type: 'denied', req: 2, holder: 'lb3', holderEpoch: 9, holderLease: 'Y', mine: false }),
+    [],
+    'a fresh denial waits for the watch or the retry',
+  );
+});
+
 test('denied by our own previous run: revoke it once the stale VIPs are gone', () => {
   const m = new LeaseMachine('/floatd/web/VI_1', T);
   m.step(0, { type: 'want' });

@@ -37,6 +37,7 @@ for (const { file, scenario } of scenarios) {
       if (want.effectivePriority !== undefined)
         assert.equal(i.effectivePriority, want.effectivePriority, `${key} effective priority`);
       if (want.basePriority !== undefined) assert.equal(i.basePriority, want.basePriority, `${key} base priority`);
+      if (want.reasonKind !== undefined) assert.equal(i.stateReason.kind, want.reasonKind, `${key} state reason`);
       if (want.holdsVip !== undefined) assert.equal(w.holdsVip(node, inst), want.holdsVip, `${key} VIP`);
     }
   });

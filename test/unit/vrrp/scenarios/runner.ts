@@ -56,7 +56,10 @@ export interface Scenario {
   transitions: Array<[number, string, string, string, string, string]>;
   /** Each must match (deep subset) some recorded action at that time/node/instance, in order. */
   actions?: Array<{ at: number; node: string; instance: string; action: Record<string, unknown> }>;
-  final?: Record<string, { state?: string; effectivePriority?: number; basePriority?: number; holdsVip?: boolean }>;
+  final?: Record<
+    string,
+    { state?: string; effectivePriority?: number; basePriority?: number; holdsVip?: boolean; reasonKind?: string }
+  >;
 }
 
 function repoRoot(): string {

@@ -1,0 +1,88 @@
+/**
+ * The moves that decide whether an instance may become or stay MASTER beyond VRRP's own
+ * election: gates (the generic `inhibit` event), the sync group's rule, and quorum mode's lease
+ * (docs/quorum.md: the `lease` event and the wantLease/releaseLease actions). Pure, like
+ * fsm-core.ts; fsm.ts handles the remaining events.
+ */
+import { InstanceCore } from './fsm-core.js';
+import { skewMinUs, US_PER_CS } from './timers.js';
+import type { Action, Event } from './types.js';
+
+export class GatedCore extends InstanceCore {
+  protected downTimer(now: number, out: Action[]): void {
+    if (this._state !== 'BACKUP') return;
+    const p = this.params;
+    const gate = this.gateReason();
+    if (gate) {
+      // A closed gate: stay BACKUP and look again a down interval later.
+      this._wantState = 'BACKUP';
+      if (!this._gateLogged) out.push({ type: 'log', level: 'info', text: `${gate.text}: staying BACKUP` });
+      this._gateLogged = true;
+      this.setTimer(out, 'masterDown', now + this.masterDownUs());
+      return;
+    }
+    this._wantState = 'MASTER';
+    if (this.hooks.canGoMaster && !this.hooks.canGoMaster()) {
+      // Sync group: stay BACKUP until every member wants MASTER; re-arm.
+      this.setTimer(
+        out,
+        'masterDown',
+        now + p.advertIntervalCs * US_PER_CS + skewMinUs(p.version, this._masterAdverIntCs),
+      );
+      return;
+    }
+    if (p.quorum && !this._leaseHeld) {
+      // Quorum mode: MASTER only under the lease; the `lease` event decides, the timer re-checks.
+      this.setTimer(out, 'masterDown', now + this.masterDownUs());
+      this.askLease(out);
+      return;
+    }
+    this.becomeMaster(now, out, this._downCause);
+  }
+
+  /**
+   * Quorum mode, the lease machine's answer. held: a BACKUP that asked becomes MASTER now (not
+   * at its re-armed down timer); one that no longer wants it gives it back. denied: it stays
+   * BACKUP with the state reason quorum_denied. lost: the hand-over path (priority 0, VIPs off).
+   */
+  protected onLease(now: number, ev: Extract<Event, { type: 'lease' }>, out: Action[]): void {
+    if (!this.params.quorum) return;
+    if (ev.status === 'held') {
+      this._leaseHeld = true;
+      this._denied = undefined;
+      if (this._state === 'MASTER') return;
+      const ready = this._gates.size === 0 && (this.hooks.canGoMaster?.() ?? true);
+      if (this._state === 'BACKUP' && this._leaseWanted && this._wantState === 'MASTER' && ready)
+        this.becomeMaster(now, out, this._downCause);
+      else if (!this._leaseWanted) this.giveLease(out, `${this.tag()} lease not needed in ${this._state}`);
+      return;
+    }
+    this._leaseHeld = false;
+    if (ev.status === 'denied') {
+      if (this._state !== 'BACKUP' || !this._leaseWanted) return;
+      const text = `${this.tag()} stays BACKUP (quorum_denied): ${ev.text ?? 'the lease is held by another node'}`;
+      if (this._denied?.text !== text) out.push({ type: 'log', level: 'info', text });
+      this._denied = { kind: 'quorum_denied', text };
+      return;
+    }
+    if (this._handoverPending) this.dropPendingVips(out);
+    if (this._state !== 'MASTER') return;
+    this.releaseMaster(out, true);
+    this._masterAddress = undefined;
+    this._masterPriority = undefined;
+    const text = `${this.tag()} Leaving MASTER STATE (quorum lost${ev.text ? `: ${ev.text}` : ''})`;
+    this.enterBackup(now, out, { kind: 'quorum_lost', text }, 'full');
+  }
+
+  /** A gate closed or opened; a closed one makes a MASTER resign into BACKUP. */
+  protected onInhibit(now: number, ev: Extract<Event, { type: 'inhibit' }>, out: Action[]): void {
+    if (ev.on) this._gates.set(ev.key, ev.text ?? '');
+    else if (this._gates.delete(ev.key) && this._gates.size === 0) this._gateLogged = false;
+    const gate = this.gateReason();
+    if (!gate || this._state !== 'MASTER') return;
+    this.releaseMaster(out, true);
+    this._masterAddress = undefined;
+    this._masterPriority = undefined;
+    this.enterBackup(now, out, gate, 'full');
+  }
+}
