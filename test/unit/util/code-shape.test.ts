@@ -22,7 +22,6 @@ const LONG_FILES: Record<string, string> = {
   'src/track/tracker-set.ts': 'core',
   'src/notify/notifier.ts': 'core',
   'src/api/server.ts': 'errors',
-  'src/vrrp/fsm.ts': 'shape',
   'src/config/instance-block.ts': 'shape',
 };
 
