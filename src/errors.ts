@@ -1,18 +1,66 @@
 /**
- * Stable error codes for what a user or an API client can see (docs/errors.md). The code is the
- * contract (scripts and clients match on it); the message is for people and may change.
- * Start: the runtime's refusals and faults. Other modules adopt it as they are touched.
+ * Stable error codes for everything a user or an API client can see (docs/errors.md: one table per
+ * family). The code is the contract (scripts and clients match on it); the message is for people and
+ * may change. Codes are a union type: a code that is not in a table here does not compile.
  */
-export const ERRORS = {
+
+/** The runtime's refusals and faults (verbs, reload, VRRP sockets and interfaces). */
+export const RUNTIME_ERRORS = {
   CONFIG_UNUSABLE: 'the configuration has errors; nothing was started or changed',
   RELOAD_NO_INSTANCE: 'the new configuration has no vrrp_instance; the running one is kept',
   NO_SUCH_INSTANCE: 'no vrrp_instance by that name',
   NOT_MASTER: 'the instance is not MASTER, so there is nothing to hand over',
   SOCKET_OPEN_FAILED: 'the VRRP socket could not be opened; the instance is in FAULT and retries',
   INTERFACE_MISSING: "the instance's interface does not exist; the instance is in FAULT until it appears",
+  MAINTENANCE_STORE_FAILED: 'the maintenance set could not be written to its file; nothing changed',
 } as const;
 
-export type ErrorCode = keyof typeof ERRORS;
+/** The local API's HTTP errors (body `{ "error": { "code", "message" } }`); runtime codes travel the same way. */
+export const API_ERRORS = {
+  BAD_REQUEST: 'the request could not be read: a malformed target, Host header or HTTP framing',
+  BAD_PARAMETER: 'a query parameter is missing or out of its range',
+  UNAUTHORIZED: 'no bearer token, or the wrong one',
+  ACTIONS_DISABLED: 'no API token is configured, so every action is refused',
+  FORBIDDEN_HOST: 'a loopback listener answers to loopback names only (DNS-rebinding guard)',
+  NOT_FOUND: 'no such endpoint',
+  METHOD_NOT_ALLOWED: 'the endpoint exists but not for this method',
+  DASHBOARD_OFF: 'the dashboard is off in floatd_api',
+  NOT_AVAILABLE: 'this daemon does not offer the action',
+  HEADERS_TOO_LARGE: 'the request headers are larger than the server accepts',
+  REQUEST_TIMEOUT: 'the request headers or body did not arrive in time',
+  INTERNAL: 'the request failed inside floatd (logged as api.error)',
+  API_TOKEN_UNUSABLE: 'the configured API token cannot be used (file unreadable, variable unset, under 16 characters)',
+} as const;
+
+/** The load balancer (docs/lb.md). */
+export const LB_ERRORS = {
+  LB_NOT_CONFIGURED: 'no virtual_server is configured, so there is no load balancer to act on',
+  LB_NO_SUCH_REAL_SERVER: 'no real_server at that address and port',
+  LB_APPLY_FAILED: 'the nftables ruleset could not be applied; the previous one stays',
+  LB_CLEAR_FAILED: "the load balancer's nftables table could not be removed",
+  LB_NOTIFY_FAILED: 'a notify_up/notify_down script of a real server failed',
+} as const;
+
+export const ERROR_FAMILIES = {
+  runtime: RUNTIME_ERRORS,
+  api: API_ERRORS,
+  lb: LB_ERRORS,
+} as const;
+
+export type RuntimeErrorCode = keyof typeof RUNTIME_ERRORS;
+export type ApiErrorCode = keyof typeof API_ERRORS;
+export type LbErrorCode = keyof typeof LB_ERRORS;
+export type ErrorCode = RuntimeErrorCode | ApiErrorCode | LbErrorCode;
+
+export const ERRORS: Readonly<Record<ErrorCode, string>> = {
+  ...RUNTIME_ERRORS,
+  ...API_ERRORS,
+  ...LB_ERRORS,
+};
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, s);
+}
 
 /** An error with a stable code (`floatd: E_CODE: message`). */
 export class FloatdError extends Error {
@@ -39,4 +87,13 @@ export function refuse(code: ErrorCode, message: string = ERRORS[code]): Refusal
 /** `E_CODE: message`, the form logs and CLI errors use. */
 export function withCode(code: ErrorCode, message: string): string {
   return `E_${code}: ${message}`;
+}
+
+/** The JSON body of every non-2xx API answer (extra fields such as `ok`, `message` may stand beside it). */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export function errorBody(code: ErrorCode, message: string = ERRORS[code]): ErrorBody {
+  return { error: { code, message } };
 }

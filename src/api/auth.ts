@@ -7,9 +7,14 @@ import { readFileSync } from 'node:fs';
 import type { ApiConfig } from '../config/model.js';
 import { registerSecret } from '../util/redact.js';
 import { secretFileProblem } from '../util/secret-file.js';
+import { FloatdError } from '../errors.js';
 
-export class TokenError extends Error {
-  readonly code = 'FLOATD_API_TOKEN';
+/** The token source is configured but unusable (unreadable, unset, too short): E_API_TOKEN_UNUSABLE. */
+export class TokenError extends FloatdError {
+  constructor(message: string) {
+    super('API_TOKEN_UNUSABLE', message);
+    this.name = 'TokenError';
+  }
 }
 
 export interface TokenSource {

@@ -149,7 +149,11 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (!token()) { say("type the API token first", true); return; }
     say("…");
     fetch(path, { method: "POST", cache: "no-store", headers: auth() }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (b) { say((r.ok ? "" : "HTTP " + r.status + ": ") + (b.message || b.error || "done"), !r.ok); });
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        var e = b.error || {};
+        var text = (b.message || e.message || "done") + (e.code ? " (E_" + e.code + ")" : "");
+        say((r.ok ? "" : "HTTP " + r.status + ": ") + text, !r.ok);
+      });
     }).catch(function (e) { say(e.message, true); });
   }
   function button(label, path, enabled, title) {

@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { API_DEFAULT_SOCKET } from '../config/api-block.js';
 import { loadConfig } from '../config/index.js';
 import { loadToken } from '../api/auth.js';
+import { isErrorCode, withCode, type ErrorCode } from '../errors.js';
 
 export type ApiTarget = { socket: string } | { url: string };
 
@@ -63,6 +64,23 @@ export function apiRequest(
     });
     req.end();
   });
+}
+
+/** The `{ error: { code, message } }` of a non-2xx answer, when it has one with a known code. */
+export function answerError(a: ApiAnswer): { code: ErrorCode; message: string } | undefined {
+  try {
+    const e = (JSON.parse(a.body) as { error?: { code?: unknown; message?: unknown } }).error;
+    if (e && isErrorCode(e.code)) return { code: e.code, message: typeof e.message === 'string' ? e.message : '' };
+  } catch {
+    /* not JSON */
+  }
+  return undefined;
+}
+
+/** `E_CODE: message` for a non-2xx answer (`HTTP 502` when it carries no code). */
+export function describeAnswer(a: ApiAnswer): string {
+  const e = answerError(a);
+  return e ? withCode(e.code, e.message) : `HTTP ${a.status || '?'}`;
 }
 
 export interface TargetOptions {

@@ -5,12 +5,20 @@
  */
 import type { Logger } from '../util/log.js';
 import type { MaintenanceStore } from './maintenance-store.js';
-import type { VerbResult, VerbRuntime, Verbs } from '../model/verbs.js';
+import type { ErrorCode } from '../errors.js';
+import type { Verdict, VerbResult, VerbRuntime, Verbs } from '../model/verbs.js';
 
-const join = (rs: { ok: boolean; message: string }[]): { ok: boolean; message: string } => ({
-  ok: rs.every((r) => r.ok),
-  message: rs.map((r) => r.message).join('; '),
-});
+/** All the answers in one; a refusal's code is the first refused one's. */
+const join = (rs: Verdict[]): Verdict => {
+  const code = rs.find((r) => !r.ok)?.code;
+  return { ok: rs.every((r) => r.ok), message: rs.map((r) => r.message).join('; '), ...(code ? { code } : {}) };
+};
+
+/** A verdict as the API answers it: 200 when done, else 409 with the refusal's code (`fallback` if none). */
+const result = (res: Verdict, fallback: ErrorCode): VerbResult =>
+  res.ok
+    ? { ok: true, message: res.message, code: 200 }
+    : { ok: false, message: res.message, code: 409, error: res.code ?? fallback };
 
 export function operatorVerbs(
   rt: () => VerbRuntime | undefined,
@@ -22,31 +30,36 @@ export function operatorVerbs(
   return {
     switchover(instance, holdS) {
       const r = rt();
-      if (!r || !(r.switchover ?? r.handover)) return { ok: false, code: 501, message: 'switchover is not available' };
-      const move = (n: string): { ok: boolean; message: string } =>
-        r.switchover ? r.switchover(n, holdS) : r.handover!(n, holdS);
+      if (!r || !(r.switchover ?? r.handover))
+        return { ok: false, code: 501, error: 'NOT_AVAILABLE', message: 'switchover is not available' };
+      const move = (n: string): Verdict => (r.switchover ? r.switchover(n, holdS) : r.handover!(n, holdS));
       if (instance !== undefined) {
-        if (!names(r).includes(instance)) return { ok: false, code: 404, message: `no instance ${instance}` };
-        const res = move(instance);
-        return { ...res, code: res.ok ? 200 : 409 };
+        if (!names(r).includes(instance))
+          return { ok: false, code: 404, error: 'NO_SUCH_INSTANCE', message: `no instance ${instance}` };
+        return result(move(instance), 'NOT_MASTER');
       }
       const masters = r
         .status()
         .instances.filter((i) => i.state === 'MASTER')
         .map((i) => i.name);
       if (masters.length === 0)
-        return { ok: false, code: 409, message: 'no instance is MASTER on this node: nothing to switch over' };
-      const res = join(masters.map(move));
-      return { ...res, code: res.ok ? 200 : 409 };
+        return {
+          ok: false,
+          code: 409,
+          error: 'NOT_MASTER',
+          message: 'no instance is MASTER on this node: nothing to switch over',
+        };
+      return result(join(masters.map(move)), 'NOT_MASTER');
     },
     maintenance(instance, on, by) {
       const r = rt();
-      if (!r?.holdChanged) return { ok: false, code: 501, message: 'maintenance is not available' };
+      if (!r?.holdChanged)
+        return { ok: false, code: 501, error: 'NOT_AVAILABLE', message: 'maintenance is not available' };
       const all = names(r);
       if (instance !== undefined && !all.includes(instance))
-        return { ok: false, code: 404, message: `no instance ${instance}` };
+        return { ok: false, code: 404, error: 'NO_SUCH_INSTANCE', message: `no instance ${instance}` };
       const targets = instance !== undefined ? [instance] : all;
-      const out: { ok: boolean; message: string }[] = [];
+      const out: Verdict[] = [];
       for (const n of targets) {
         try {
           if (!store.set(n, on, { since: now(), by })) {
@@ -54,17 +67,17 @@ export function operatorVerbs(
             continue;
           }
         } catch (e) {
-          return { ok: false, code: 500, message: `cannot write ${store.path}: ${(e as Error).message}` };
+          const message = `cannot write ${store.path}: ${(e as Error).message}`;
+          return { ok: false, code: 500, error: 'MAINTENANCE_STORE_FAILED', message };
         }
         log.info(
           { event: 'verb.maintenance', instance: n, on, by },
           `(${n}) maintenance ${on ? 'on: lowest priority, leaving MASTER' : 'off: back to its configured priority'}`,
         );
         const res = r.holdChanged(n, on ? 'maintenance on' : 'maintenance off');
-        out.push({ ok: res.ok, message: `${n}: maintenance ${on ? 'on' : 'off'} (${res.message})` });
+        out.push({ ...res, message: `${n}: maintenance ${on ? 'on' : 'off'} (${res.message})` });
       }
-      const res = join(out);
-      return { ...res, code: res.ok ? 200 : 409 };
+      return result(join(out), 'NO_SUCH_INSTANCE');
     },
     maintained: () => store.list(),
   };

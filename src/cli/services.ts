@@ -8,6 +8,7 @@ import type { ApiConfig, FloatdConfig } from '../config/model.js';
 import { defaultApiConfig } from '../config/api-block.js';
 import type { ApiServer, ApiProvider } from '../api/server.js';
 import { loadToken, TokenError } from '../api/auth.js';
+import { withCode } from '../errors.js';
 import type { DaemonControl } from '../daemon/daemon.js';
 import { SdNotify, statusLine } from '../daemon/sd-notify.js';
 import type { Logger } from '../util/log.js';
@@ -48,7 +49,7 @@ function token(c: ApiConfig, log: Logger): string | undefined {
     return t.token;
   } catch (e) {
     if (!(e instanceof TokenError)) throw e;
-    log.error({ event: 'api.token' }, `${e.message}; API actions are disabled`);
+    log.error({ event: 'api.token', code: e.code }, withCode(e.code, `${e.message}; API actions are disabled`));
     return undefined;
   }
 }

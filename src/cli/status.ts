@@ -3,7 +3,8 @@
  * VIP and why, in one screen; `--json` for scripts, `--watch` to follow it. Exit codes:
  * 0 all instances fine, 1 an instance is in FAULT, 3 the daemon is not running / unreachable.
  */
-import { apiRequest, apiTarget, Unreachable, type ApiTarget } from './api-client.js';
+import { answerError, apiRequest, apiTarget, Unreachable, type ApiTarget } from './api-client.js';
+import { withCode } from '../errors.js';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../model/status-types.js';
 import { delayMs, realClock } from '../util/clock.js';
 
@@ -28,7 +29,10 @@ export interface StatusOptions {
 export async function fetchStatus(to: ApiTarget, timeoutMs = 3000): Promise<DaemonStatus> {
   const where = 'socket' in to ? to.socket : to.url;
   const r = await apiRequest(to, 'GET', '/api/v1/status', { timeoutMs });
-  if (r.status !== 200) throw new Unreachable(`${where} answered HTTP ${r.status || '?'}`);
+  if (r.status !== 200) {
+    const e = answerError(r);
+    throw new Unreachable(`${where} answered HTTP ${r.status || '?'}${e ? `: ${withCode(e.code, e.message)}` : ''}`);
+  }
   try {
     return JSON.parse(r.body) as DaemonStatus;
   } catch {

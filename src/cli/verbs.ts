@@ -1,11 +1,13 @@
 /**
  * `floatd switchover [INSTANCE]`, `floatd maintenance on|off|status [INSTANCE]`, `floatd reload`:
- * clients of the running daemon's API (the actions need its bearer token). Exit codes: 0 done,
- * 1 refused (not MASTER, no such instance, a reload's file refused: its diagnostics on stderr),
- * 3 not running or not reachable, 4 not authorised (no token, or the wrong one).
+ * clients of the running daemon's API (the actions need its bearer token). A refusal is printed as
+ * `floatd VERB: E_CODE: message` (codes: docs/errors.md). Exit codes: 0 done, 1 refused (not MASTER,
+ * no such instance, a reload's file refused: its diagnostics on stderr, one per line), 3 not running
+ * or not reachable, 4 not authorised (E_UNAUTHORIZED, E_ACTIONS_DISABLED, or the token unreadable).
  */
 import { existsSync } from 'node:fs';
-import { apiRequest, apiTarget, apiToken, Unreachable, type TargetOptions } from './api-client.js';
+import { answerError, apiRequest, apiTarget, apiToken, Unreachable, type TargetOptions } from './api-client.js';
+import { FloatdError, withCode } from '../errors.js';
 
 export const EXIT_REFUSED = 1;
 export const EXIT_UNREACHABLE = 3;
@@ -51,7 +53,7 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
     try {
       token = await apiToken({ tokenFile: o.tokenFile, file });
     } catch (e) {
-      err.write(`floatd ${name}: ${(e as Error).message}\n`);
+      err.write(`floatd ${name}: ${e instanceof FloatdError ? withCode(e.code, e.message) : (e as Error).message}\n`);
       return EXIT_UNAUTHORISED;
     }
   }
@@ -66,7 +68,6 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
   let body: {
     ok?: boolean;
     message?: string;
-    error?: string;
     instances?: Record<string, { since: string; by: string }>;
   } = {};
   try {
@@ -75,10 +76,14 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
     /* not JSON: said below */
   }
   if (o.json) out.write(r.body.endsWith('\n') ? r.body : r.body + '\n');
+  const e = answerError(r);
+  // `E_CODE: message`; a refused reload's message is the file's diagnostics, one per line.
+  const why = (text: string): string =>
+    (e ? withCode(e.code, text) : `HTTP ${r.status}${text ? `: ${text}` : ''}`).split('; ').join('\n');
   if (r.status === 401 || r.status === 403) {
     if (!o.json)
       err.write(
-        `floatd ${name}: ${body.error ?? `HTTP ${r.status}`}` +
+        `floatd ${name}: ${why(e?.message ?? '')}` +
           `${token ? '' : ' (give --token-file FILE or $FLOATD_API_TOKEN)'}\n`,
       );
     return EXIT_UNAUTHORISED;
@@ -96,8 +101,6 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
     }
     return 0;
   }
-  // A refused reload's message is the file's diagnostics, one per line.
-  if (!o.json)
-    err.write(`floatd ${name}: ${(body.message ?? body.error ?? `HTTP ${r.status}`).split('; ').join('\n')}\n`);
+  if (!o.json) err.write(`floatd ${name}: ${why(body.message ?? e?.message ?? '')}\n`);
   return EXIT_REFUSED;
 }

@@ -4,9 +4,10 @@
  * speaks), maintenance (hold 'maintenance'), and the generic hold/gate inputs.
  */
 import { refuse } from '../errors.js';
+import type { Verdict } from '../model/verbs.js';
 import type { Event, VrrpInstance } from '../vrrp/fsm.js';
 
-export type Verdict = { ok: boolean; message: string };
+export type { Verdict } from '../model/verbs.js';
 
 export interface VerbHost {
   /** The instance's machine, or undefined when there is none (or the runtime is not built). */

@@ -5,6 +5,7 @@
  * It runs the same on MASTER and BACKUP: the rules match the virtual addresses, which only
  * the MASTER holds, so a takeover serves at once (docs/lb.md).
  */
+import { withCode } from '../errors.js';
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 import type { NotifyScript } from '../config/model.js';
 import type { TrackClock } from '../track/clock.js';
@@ -92,7 +93,10 @@ export class LbService {
       await this.backend
         .clear()
         .catch((e: unknown) =>
-          this.o.log.error({ event: 'lb.clear_failed', err: String(e) }, `load balancer: ${String(e)}`),
+          this.o.log.error(
+            { event: 'lb.clear_failed', code: 'LB_CLEAR_FAILED', err: String(e) },
+            withCode('LB_CLEAR_FAILED', `load balancer: ${String(e)}`),
+          ),
         );
   }
 
@@ -183,7 +187,10 @@ export class LbService {
             );
         } catch (e) {
           this.lastApply = { ok: false, atMs: Math.round(this.o.clock.now()), error: String(e) };
-          this.o.log.error({ event: 'lb.apply_failed', err: String(e) }, `load balancer: ${String(e)}`);
+          this.o.log.error(
+            { event: 'lb.apply_failed', code: 'LB_APPLY_FAILED', err: String(e) },
+            withCode('LB_APPLY_FAILED', `load balancer: ${String(e)}`),
+          );
         }
       } while (this.dirty && !this.stopped);
       this.applying = undefined;
@@ -220,8 +227,8 @@ export class LbService {
     void runner({ argv: s.argv, timeoutMs: 30_000, clock: this.o.clock }).then((r) => {
       if (!r.ok)
         this.o.log.warn(
-          { event: 'lb.notify_failed', why, argv: s.argv.join(' ') },
-          `${why} script ${s.argv[0] ?? ''}: ${r.detail}`,
+          { event: 'lb.notify_failed', code: 'LB_NOTIFY_FAILED', why, argv: s.argv.join(' ') },
+          withCode('LB_NOTIFY_FAILED', `${why} script ${s.argv[0] ?? ''}: ${r.detail}`),
         );
     });
   }

@@ -3,6 +3,7 @@
  * cli/operator-verbs.ts that implements them. Types only.
  */
 import type { DaemonStatus } from './status-types.js';
+import type { ErrorCode } from '../errors.js';
 
 /** One instance's persisted maintenance mark (cli/maintenance-store.ts keeps the set). */
 export interface MaintenanceEntry {
@@ -13,15 +14,25 @@ export interface MaintenanceEntry {
 export interface VerbResult {
   ok: boolean;
   message: string;
+  /** The HTTP status the API answers with. */
   code: 200 | 404 | 409 | 500 | 501;
+  /** The stable error code of a refusal (docs/errors.md). */
+  error?: ErrorCode;
+}
+
+/** A runtime verb's answer; `code` is set on a refusal. */
+export interface Verdict {
+  ok: boolean;
+  message: string;
+  code?: ErrorCode;
 }
 
 /** What the verbs need from the runtime (RuntimeLike's optional members). */
 export interface VerbRuntime {
   status(): DaemonStatus;
-  handover?(instance: string, holdS: number): { ok: boolean; message: string };
-  switchover?(instance: string, holdS: number): { ok: boolean; message: string };
-  holdChanged?(instance: string, reason: string): { ok: boolean; message: string };
+  handover?(instance: string, holdS: number): Verdict;
+  switchover?(instance: string, holdS: number): Verdict;
+  holdChanged?(instance: string, reason: string): Verdict;
 }
 
 export interface Verbs {
