@@ -142,7 +142,8 @@ export async function serveRead(res: ServerResponse, path: string, url: URL, d: 
         'cache-control': 'no-store',
         // Everything is inline; nothing may load from elsewhere.
         'content-security-policy':
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+          "connect-src 'self'; img-src data:",
         'x-content-type-options': 'nosniff',
         'x-frame-options': 'DENY',
       });

@@ -53,6 +53,7 @@ export interface Listening {
 
 /** A connection that has not sent its request headers after this long is closed. */
 const HEADERS_TIMEOUT_MS = 5_000;
+const DENIED_TEXT = { disabled: 'no token configured', missing: 'no bearer token', mismatch: 'wrong token' } as const;
 
 export class ApiServer {
   private readonly servers: { server: Server; what: string; socket?: string; conns: ConnLimitStats }[] = [];
@@ -181,7 +182,8 @@ export class ApiServer {
         this.limited.warn(
           `shed ${what} ${why}`,
           { event: 'api.connection_shed', listener: what, why, max },
-          `API ${what}: ${max} connections held, ${why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'}`,
+          `API ${what}: ${max} connections held, ` +
+            (why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'),
         );
       },
     });
@@ -263,7 +265,7 @@ export class ApiServer {
     this.limited.warn(
       `denied ${r}`,
       { event: 'api.denied', path, why: r, code: r === 'disabled' ? 'ACTIONS_DISABLED' : 'UNAUTHORIZED' },
-      `API action ${path} refused (${r === 'disabled' ? 'no token configured' : r === 'missing' ? 'no bearer token' : 'wrong token'})`,
+      `API action ${path} refused (${DENIED_TEXT[r]})`,
     );
     if (r === 'disabled')
       sendError(res, 403, 'ACTIONS_DISABLED', 'actions are disabled: set token_file or token_env in floatd_api { }');

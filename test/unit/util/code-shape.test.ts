@@ -21,7 +21,6 @@ const LONG_FILES: Record<string, string> = {
   'src/cloud/reconciler.ts': 'core',
   'src/track/tracker-set.ts': 'core',
   'src/notify/notifier.ts': 'core',
-  'src/api/server.ts': 'errors',
   'src/config/instance-block.ts': 'shape',
 };
 
@@ -36,7 +35,6 @@ const LONG_LINES_PENDING = new Set([
   'bench/lb.ts',
   'bench/quorum.ts',
   'src/api/dashboard.ts',
-  'src/api/server.ts',
   'src/track/tracker-set.ts',
   'test/emulators/aws.ts',
   'test/emulators/digitalocean.ts',
