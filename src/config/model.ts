@@ -181,7 +181,12 @@ export interface QuorumConfig {
   marginMs: number;
   /** valid_lft on every VIP, refreshed on each acknowledged renewal; 0 = off. */
   kernelLifetimeS: number;
-  onQuorumLoss: 'fence';
+  onQuorumLoss: 'fence' | 'failsafe';
+  /**
+   * `on_quorum_loss failsafe` (docs/quorum.md): every peer is asked over UDP, HMAC-signed with the
+   * secret in `secretFile`. `peers` empty: the unicast_peer addresses of what the block guards.
+   */
+  failsafe?: { peers: string[]; port: number; secretFile?: string; pos: Pos };
   dialTimeoutMs: number;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   auth?: { username: string; passwordFile?: string; passwordEnv?: string };

@@ -18,6 +18,8 @@ export interface QuorumStatus {
   /** Who holds the key while this node is denied. */
   heldBy?: { name: string; epoch: number };
   error?: string;
+  /** Holding on every peer's confirmation alone (on_quorum_loss failsafe; etcd unreachable). */
+  failsafe?: boolean;
 }
 
 export interface LbCheckStatus {

@@ -12,6 +12,8 @@ import type { QuorumStatus } from '../model/status-types.js';
 
 export type { QuorumStatus };
 import type { KeepAliveStream, LeaseBackend } from './etcd.js';
+import { answerPeer } from './failsafe.js';
+import { FailsafeLinks } from './failsafe-net.js';
 
 export interface GateHooks {
   /** The holder may hold its VIPs from now on (the FSM may go MASTER). */
@@ -29,6 +31,8 @@ export interface GateHooks {
 export interface QuorumEntry {
   holder: string;
   quorum: QuorumConfig;
+  /** on_quorum_loss failsafe: every peer to ask (src/quorum/failsafe-net.ts failsafePeers). */
+  peers?: string[];
 }
 
 interface Slot {
@@ -56,11 +60,14 @@ export class QuorumGate {
   private stopped = false;
   /** Revokes on their way (some wait for the VIP removal): stop() lets them finish before closing. */
   private readonly revoking = new Set<Promise<void>>();
+  private readonly failsafe: FailsafeLinks;
 
   constructor(
     entries: readonly QuorumEntry[],
     private readonly o: GateOptions,
   ) {
+    const now = (): number => o.clock.nowUs();
+    this.failsafe = new FailsafeLinks({ log: o.log, nodeName: o.nodeName, nowUs: now, answer: (k) => this.ask(k) });
     for (const e of entries) {
       let backend = this.backends.get(e.quorum.name);
       if (!backend) {
@@ -68,17 +75,27 @@ export class QuorumGate {
         this.backends.set(e.quorum.name, backend);
       }
       const q = e.quorum;
-      const m = new LeaseMachine(quorumKey(q, e.holder), {
-        ttlUs: q.ttlMs * 1000,
-        renewUs: q.renewMs * 1000,
-        marginUs: q.marginMs * 1000,
-        kernelLifetimeUs: q.kernelLifetimeS * 1_000_000,
-        retryUs: Math.max(q.renewMs, 250) * 1000,
-      });
+      const m = new LeaseMachine(
+        quorumKey(q, e.holder),
+        {
+          ttlUs: q.ttlMs * 1000,
+          renewUs: q.renewMs * 1000,
+          marginUs: q.marginMs * 1000,
+          kernelLifetimeUs: q.kernelLifetimeS * 1_000_000,
+          retryUs: Math.max(q.renewMs, 250) * 1000,
+        },
+        this.failsafe.machine(q, e.peers ?? []),
+      );
       const slot: Slot = { e, key: quorumKey(q, e.holder), m, backend };
       this.slots.set(e.holder, slot);
       this.watch(slot); // from the start: a BACKUP that becomes a candidate must not miss the release
     }
+  }
+
+  /** A peer's failsafe question about one of our keys. */
+  private ask(key: string): { ok: boolean; why: string } | undefined {
+    for (const s of this.slots.values()) if (s.key === key) return answerPeer(s.m, this.o.clock.nowUs());
+    return undefined;
   }
 
   private watch(s: Slot): void {
@@ -140,6 +157,7 @@ export class QuorumGate {
         ...(d !== undefined && s.m.mayHold(now) ? { deadlineInMs: Math.round((d - now) / 1000) } : {}),
         ...(s.m.phase === 'denied' && s.m.holder ? { heldBy: s.m.holder } : {}),
         ...(s.m.error ? { error: s.m.error } : {}),
+        ...(s.m.onPeers(now) ? { failsafe: true } : {}),
       };
     });
   }
@@ -161,6 +179,7 @@ export class QuorumGate {
       s.watch?.close();
     }
     for (const b of this.backends.values()) b.close();
+    this.failsafe.close();
   }
 
   private step(holder: string, ev: LeaseEvent): void {
@@ -252,6 +271,13 @@ export class QuorumGate {
       case 'kernelRefresh':
         this.o.hooks.onKernelRefresh(holder, a.notAfterUs);
         break;
+      case 'confirm': {
+        const round = a.round;
+        this.failsafe.ask(s.e.quorum, s.key, s.e.peers ?? [], (peer, ok, why) =>
+          this.step(holder, { type: 'peerAnswer', round, peer, ok, why }),
+        );
+        break;
+      }
       case 'switchEndpoint':
         log.warn({ event: 'quorum.endpoint', holder, key: s.key }, `(${holder}) ${a.why}: next etcd endpoint`);
         s.backend.failover?.();

@@ -6,7 +6,8 @@
  * request was *sent* (the server saw it later, so its expiry is later), scaled by the clock-rate
  * bound, minus the margin — never from a reply.
  */
-import type { LeasePhase } from '../model/status-types.js';
+
+import type { Failsafe } from './failsafe.js';
 
 /** Relative clock-rate error tolerated between this node and the etcd leader (1000 ppm). */
 export const CLOCK_RATE_BOUND = 1e-3;
@@ -19,66 +20,18 @@ export const KERNEL_LATE_US = 350_000;
 /** Renewals in flight before sending more is pointless (the stream is stuck). */
 const MAX_PENDING = 16;
 
-export interface LeaseTiming {
-  ttlUs: number;
-  renewUs: number;
-  marginUs: number;
-  /** VIP valid_lft refreshed on each acknowledged renewal; 0 = no kernel backstop. */
-  kernelLifetimeUs: number;
-  /** While denied or unreachable: retry this often (the key watch is the fast path). */
-  retryUs: number;
-}
-
-export type { LeasePhase };
-
-export type LeaseEvent =
-  /** VRRP wants MASTER (its down timer fired, it preempts, it starts as owner). */
-  | { type: 'want' }
-  /** VRRP left MASTER or is stopping: give the lease back. */
-  | { type: 'unwant'; why: string }
-  /** The create-if-absent transaction succeeded; epoch = the key's creation revision. */
-  | { type: 'acquired'; req: number; leaseId: string; epoch: number; grantedTtlUs: number }
-  /** The key exists. `mine`: its value names this node (a previous run of floatd). */
-  | { type: 'denied'; req: number; holder: string; holderEpoch: number; holderLease?: string; mine: boolean }
-  | { type: 'failed'; req: number; error: string }
-  /**
-   * A keepalive reply on stream `gen` (one stream answers in request order); ttlUs 0: the lease
-   * no longer exists.
-   */
-  | { type: 'renewed'; leaseId: string; gen: number; ttlUs: number }
-  /** Keepalive stream `gen` broke: its renewals in flight will never be answered. */
-  | { type: 'renewFailed'; leaseId: string; gen: number; error: string }
-  /** Watch: the key was deleted (revoked or expired at the server). */
-  | { type: 'keyDeleted' }
-  /** Watch: the key was created (by anyone) with this creation revision. */
-  | { type: 'keyCreated'; epoch: number; holder: string }
-  | { type: 'timer' };
-
-export type LeaseAction =
-  /** Grant a lease of ttl and put the key if absent (one transaction); answer with acquired/denied/failed. */
-  | { type: 'acquire'; req: number }
-  /**
-   * One keepalive request, sent now, on stream `gen` (a new number: open a new stream; replies
-   * from an older stream must be reported with that stream's number, and are then ignored).
-   */
-  | { type: 'renew'; leaseId: string; gen: number }
-  /** The keepalive stream gets no answers (a stopped etcd member keeps its TCP connection): use another endpoint. */
-  | { type: 'switchEndpoint'; why: string }
-  /** Revoke; `afterRelease`: only once the VIPs are gone (runtime orders it behind the VIP removal). */
-  | { type: 'revoke'; leaseId: string; afterRelease: boolean }
-  /** This node may hold the VIP from now until `deadlineUs` (extended silently on renewals). */
-  | { type: 'hold'; epoch: number; deadlineUs: number }
-  /** This node must not hold the VIP any more, now: VIPs off, GARP stopped, cloud calls cancelled. */
-  | { type: 'fence'; reason: string; kind: 'deadline' | 'lease_gone' | 'released' }
-  /** Refresh the VIPs' valid_lft, but only if the clock is still at or before notAfterUs when it runs. */
-  | { type: 'kernelRefresh'; notAfterUs: number }
-  | { type: 'log'; level: 'info' | 'warn'; text: string };
+export type { LeaseTiming, LeasePhase, LeaseEvent, LeaseAction } from './lease-types.js';
+import type { LeaseTiming, LeasePhase, LeaseEvent, LeaseAction } from './lease-types.js';
 
 interface Held {
   leaseId: string;
   epoch: number;
   deadline: number;
   granted: boolean;
+  /** The latest kernel-refresh guard sent (a failsafe round refreshes only beyond it). */
+  kernelNotAfter?: number;
+  /** Holding past `deadline` on the peers' promises (etcd unreachable): logged once. */
+  onPeers?: boolean;
 }
 
 export class LeaseMachine {
@@ -97,9 +50,11 @@ export class LeaseMachine {
   /** The watch saw the key deleted while an acquire was in flight: a denial that follows is stale. */
   private deletedWhileAcquiring = false;
 
+  /** `fs`: on_quorum_loss failsafe (absent: fence, the default). */
   constructor(
     readonly key: string,
     readonly t: Readonly<LeaseTiming>,
+    readonly fs?: Failsafe,
   ) {}
 
   get phase(): LeasePhase {
@@ -108,8 +63,14 @@ export class LeaseMachine {
   get epoch(): number | undefined {
     return this.held?.granted ? this.held.epoch : undefined;
   }
+  /** Until when this node may hold: the lease deadline, or later while the peers' promises cover it. */
   get deadlineUs(): number | undefined {
-    return this.held?.granted ? this.held.deadline : undefined;
+    const h = this.held;
+    return h?.granted ? Math.max(h.deadline, this.fs?.coveredUntil(h.deadline) ?? 0) : undefined;
+  }
+  /** Holding on the peers' promises alone (the lease deadline passed; etcd does not answer). */
+  onPeers(now: number): boolean {
+    return this.mayHold(now) && now >= this.held!.deadline;
   }
   /** Who holds the key when we are denied. */
   get holder(): { name: string; epoch: number } | undefined {
@@ -121,12 +82,13 @@ export class LeaseMachine {
 
   /** The only question the VIP side asks. */
   mayHold(now: number): boolean {
-    return this.held?.granted === true && now < this.held.deadline;
+    const h = this.held;
+    return h?.granted === true && (now < h.deadline || this.fs?.coveredUntil(now) !== undefined);
   }
 
   nextWake(): number | undefined {
     let w: number | undefined;
-    for (const x of [this.held?.granted ? this.held.deadline : undefined, this.nextRenewAt, this.retryAt]) {
+    for (const x of [this.deadlineUs, this.nextRenewAt, this.retryAt]) {
       if (x !== undefined && (w === undefined || x < w)) w = x;
     }
     return w;
@@ -178,6 +140,9 @@ export class LeaseMachine {
         }
         if (!this.held) this._holder = { name: ev.holder, epoch: ev.epoch };
         break;
+      case 'peerAnswer':
+        this.onPeerAnswer(now, ev, out);
+        break;
       case 'timer':
         this.onTimer(now, out);
         break;
@@ -198,6 +163,15 @@ export class LeaseMachine {
   }
 
   private checkDeadline(now: number, out: LeaseAction[]): void {
+    const h = this.held;
+    if (h?.granted && now >= h.deadline && this.fs?.coveredUntil(now) !== undefined) {
+      if (!h.onPeers) {
+        h.onPeers = true;
+        const text = `no renewal of ${this.key} acknowledged in time: holding on every peer's confirmation (failsafe)`;
+        out.push({ type: 'log', level: 'warn', text });
+      }
+      return;
+    }
     if (this.held?.granted && now >= this.held.deadline) {
       const lateMs = Math.round((now - this.held.deadline) / 1000);
       const late = lateMs > 0 ? ` (${lateMs} ms late)` : '';
@@ -263,11 +237,14 @@ export class LeaseMachine {
     const notAfter = this.kernelNotAfter(sentAt);
     const kernelOk = this.t.kernelLifetimeUs === 0 || now <= notAfter;
     if (!h.granted) {
-      if (!kernelOk) return;
+      if (!kernelOk || (this.fs && !this.fs.mayGrant(now))) return; // a peer's promise binds this node
       h.granted = true;
       out.push({ type: 'hold', epoch: h.epoch, deadlineUs: h.deadline });
     }
-    if (this.t.kernelLifetimeUs > 0 && kernelOk) out.push({ type: 'kernelRefresh', notAfterUs: notAfter });
+    if (this.t.kernelLifetimeUs > 0 && kernelOk) {
+      h.kernelNotAfter = Math.max(h.kernelNotAfter ?? 0, notAfter);
+      out.push({ type: 'kernelRefresh', notAfterUs: notAfter });
+    }
   }
 
   private onDenied(now: number, ev: Extract<LeaseEvent, { type: 'denied' }>, out: LeaseAction[]): void {
@@ -318,6 +295,7 @@ export class LeaseMachine {
     }
     if (this.held && this.nextRenewAt !== undefined && now >= this.nextRenewAt) {
       this.renew(now, out);
+      if (this.fs && this.held.granted) out.push({ type: 'confirm', round: this.fs.ask(now) });
       this.nextRenewAt = now + this.t.renewUs;
     }
   }
@@ -356,7 +334,24 @@ export class LeaseMachine {
     out.push({ type: 'revoke', leaseId: h.leaseId, afterRelease: h.granted });
   }
 
+  /** A round every peer said yes to extends the hold (and the kernel lifetime); a refusal ends the cover. */
+  private onPeerAnswer(now: number, ev: Extract<LeaseEvent, { type: 'peerAnswer' }>, out: LeaseAction[]): void {
+    const sentAt = this.fs?.roundSentAt;
+    const r = this.fs?.answer(ev.round, ev.peer, ev.ok, ev.why);
+    if (!this.held?.granted || sentAt === undefined) return;
+    const notAfterUs = this.fs!.from(sentAt).notAfterUs;
+    if (r === 'covered' && this.t.kernelLifetimeUs > 0 && now <= notAfterUs) {
+      if (notAfterUs <= (this.held.kernelNotAfter ?? 0)) return; // the renewal sent with it was acked first
+      this.held.kernelNotAfter = notAfterUs;
+      out.push({ type: 'kernelRefresh', notAfterUs });
+    } else if (r === 'refused') {
+      out.push({ type: 'log', level: 'warn', text: `failsafe for ${this.key} refused by ${this.fs!.lastRefusal}` });
+      this.checkDeadline(now, out);
+    }
+  }
+
   private clearHeld(): void {
+    this.fs?.reset();
     this.held = undefined;
     this.pending.length = 0;
     this.gen++;

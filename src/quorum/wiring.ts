@@ -13,6 +13,7 @@ import type { Logger } from '../util/log.js';
 import { EtcdBackend, etcdOptions, type LeaseBackend } from './etcd.js';
 import { QuorumGate, type QuorumEntry, type QuorumStatus } from './gate.js';
 import { refreshLifetimes } from './vip-lifetime.js';
+import { failsafePeers } from './failsafe-net.js';
 
 export interface WiringHooks {
   /** Feed the instance's state machine a `lease` event (held, denied with who holds it, lost = fenced). */
@@ -52,7 +53,7 @@ export class QuorumWiring {
     for (const g of cfg.syncGroups) {
       const q = g.quorum ? byName.get(g.quorum) : undefined;
       if (!q) continue;
-      entries.push({ holder: g.name, quorum: q });
+      entries.push({ holder: g.name, quorum: q, peers: failsafePeers(cfg, q) });
       this.membersOf.set(g.name, [...g.members]);
       for (const m of g.members) this.holderOf.set(m, g.name);
       this.lifetimeOf.set(g.name, q.kernelLifetimeS);
@@ -60,7 +61,7 @@ export class QuorumWiring {
     for (const ic of cfg.instances) {
       const q = ic.quorum ? byName.get(ic.quorum) : undefined;
       if (!q || this.holderOf.has(ic.name)) continue;
-      entries.push({ holder: ic.name, quorum: q });
+      entries.push({ holder: ic.name, quorum: q, peers: failsafePeers(cfg, q) });
       this.membersOf.set(ic.name, [ic.name]);
       this.holderOf.set(ic.name, ic.name);
       this.lifetimeOf.set(ic.name, q.kernelLifetimeS);

@@ -5,6 +5,8 @@ import { parseConfigText, formatDiagnostic } from '../../../src/config/index.js'
 const INST = (name: string, vrid: number, extra = '') =>
   `vrrp_instance ${name} {\n  interface eth1\n  virtual_router_id ${vrid}\n  priority 100\n${extra}}\n`;
 const BLOCK = (body: string) => `floatd_quorum main {\n${body}}\n`;
+const UNI = '  unicast_peer {\n    198.51.100.2\n  }\n';
+const FS = '  on_quorum_loss failsafe\n  failsafe_secret_file /k.key\n';
 const GOOD =
   '  backend etcd\n  endpoints http://198.51.100.100:2379 http://198.51.100.101:2379 http://198.51.100.102:2379\n  key /floatd/web\n';
 
@@ -85,6 +87,18 @@ const BAD: [string, string, string][] = [
   [BLOCK(GOOD + '  cert_file /c.pem\n') + INST('V', 1, '  quorum main\n'), '1:1', 'go together'],
   [BLOCK(GOOD + '  username u\n') + INST('V', 1, '  quorum main\n'), '1:1', 'without password_file'],
   [BLOCK(GOOD) + BLOCK(GOOD) + INST('V', 1, '  quorum main\n'), '6:1', 'duplicate floatd_quorum'],
+  [
+    BLOCK(GOOD + '  on_quorum_loss failsafe\n') + INST('V', 1, UNI + '  quorum main\n'),
+    '5:18',
+    'needs failsafe_secret_file',
+  ],
+  [BLOCK(GOOD + FS) + INST('V', 1, '  quorum main\n'), '5:18', 'V has no unicast_peer'],
+  [
+    BLOCK(GOOD + FS + '  failsafe_peers 198.51.100.2 lb2\n') + INST('V', 1, '  quorum main\n'),
+    '7:31',
+    'expected an IP',
+  ],
+  [BLOCK(GOOD + FS + '  failsafe_port 70000\n') + INST('V', 1, UNI + '  quorum main\n'), '7:17', 'UDP port'],
 ];
 
 /** The diagnostic of `severity` containing `msg` sits at `at`; errors leave no usable config, warnings do. */
@@ -100,7 +114,11 @@ function expectAt(severity: 'error' | 'warning', [text, at, msg]: [string, strin
 for (const c of BAD) expectAt('error', c);
 
 const WARN: [string, string, string][] = [
-  [BLOCK(GOOD + '  on_quorum_loss failsafe\n') + INST('V', 1, '  quorum main\n'), '5:18', 'failsafe is not built yet'],
+  [
+    BLOCK(GOOD + '  failsafe_port 7000\n') + INST('V', 1, '  quorum main\n'),
+    '5:17',
+    'on_quorum_loss is fence: not used',
+  ],
   [BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), '5:7', 'at least 2 s'],
   [BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), '5:7', 'no kernel backstop'],
   [BLOCK(GOOD + '  kernel_lifetime 0\n') + INST('V', 1, '  quorum main\n'), '5:19', 'no kernel backstop'],
@@ -110,6 +128,21 @@ const WARN: [string, string, string][] = [
 ];
 
 for (const c of WARN) expectAt('warning', c);
+
+test('on_quorum_loss failsafe: peers from unicast_peer (or failsafe_peers), the default port, the secret file', () => {
+  const one = parseConfigText(BLOCK(GOOD + FS) + INST('V', 1, UNI + '  quorum main\n'), 'q.conf');
+  assert.ok(one.config, one.diagnostics.map(formatDiagnostic).join('\n'));
+  const q = one.config.quorums[0]!;
+  assert.equal(q.onQuorumLoss, 'failsafe');
+  assert.deepEqual({ ...q.failsafe, pos: undefined }, { peers: [], port: 7381, secretFile: '/k.key', pos: undefined });
+  const two = parseConfigText(
+    BLOCK(GOOD + FS + '  failsafe_peers 198.51.100.2 2001:db8::3\n  failsafe_port 7000\n') +
+      INST('V', 1, '  quorum main\n'),
+    'q.conf',
+  );
+  assert.deepEqual(two.config?.quorums[0]?.failsafe?.peers, ['198.51.100.2', '2001:db8::3']);
+  assert.equal(two.config?.quorums[0]?.failsafe?.port, 7000);
+});
 
 test('ttl 1 defaults: no kernel backstop (it cannot end before the lease), 0.2 s renew, 0.3 s margin', () => {
   const r = parseConfigText(BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), 'q.conf');
