@@ -6,6 +6,8 @@
  */
 import { isIP } from 'node:net';
 import type { Ctx } from './ctx.js';
+import { checkFailsafe, checkFailsafePeers, FAILSAFE_PORT } from './quorum-failsafe.js';
+export { failsafeInstances } from './quorum-failsafe.js';
 import type { Node, Token } from './lexer.js';
 import type { FloatdConfig, InstanceConfig, Pos, QuorumConfig, SyncGroupConfig } from './model.js';
 import type { Diagnostic } from './diagnostics.js';
@@ -41,8 +43,6 @@ const secs = (min: number, max: number, put: (q: QuorumConfig, ms: number) => vo
     else put(t.q, Math.round(v * 1000));
   });
 const file = (put: (q: QuorumConfig, f: string) => void): K => one((_c, a, t) => put(t.q, a.text));
-/** The default UDP port of the failsafe confirmations (docs/quorum.md). */
-export const FAILSAFE_PORT = 7381;
 const failsafe = (t: T): NonNullable<QuorumConfig['failsafe']> =>
   (t.q.failsafe ??= { peers: [], port: FAILSAFE_PORT, pos: t.q.pos });
 const auth = (q: QuorumConfig): NonNullable<QuorumConfig['auth']> => (q.auth ??= { username: '' });
@@ -180,7 +180,7 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   const set = t.set;
   const backendSeen = t.backend;
   checkTimes(c, n, q, set);
-  checkFailsafe(c, n, q, t);
+  checkFailsafe(c, n, q, t.set);
   if (!backendSeen) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no backend`, 'add: backend etcd');
   if (q.endpoints.length === 0)
     c.err(
@@ -213,30 +213,6 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
       'use https:// endpoints',
     );
   return q;
-}
-
-/** failsafe needs a secret (the answers decide who may hold); failsafe_* without it are not used. */
-function checkFailsafe(c: BlockCtx, n: Node, q: QuorumConfig, t: T): void {
-  const first = ['failsafe_peers', 'failsafe_port', 'failsafe_secret_file'].find((k) => t.set.has(k));
-  if (q.onQuorumLoss !== 'failsafe') {
-    if (first) {
-      const text = `${first} is set but on_quorum_loss is fence: not used`;
-      c.warn(t.set.get(first)!, first, text, 'add: on_quorum_loss failsafe');
-    }
-    delete q.failsafe;
-    return;
-  }
-  const at = t.set.get('on_quorum_loss') ?? n.key;
-  const f = failsafe(t);
-  f.pos = c.at(at);
-  if (!f.secretFile) {
-    c.err(
-      at,
-      'on_quorum_loss',
-      "on_quorum_loss failsafe needs failsafe_secret_file: the peers' answers decide who may hold the VIP",
-      'add: failsafe_secret_file /etc/floatd/failsafe.key (the same secret on every node, mode 0600)',
-    );
-  }
 }
 
 function endpoints(c: BlockCtx, e: Node, q: QuorumConfig): void {
@@ -374,29 +350,6 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
         hint: `add "quorum ${q.name}" to the instance or group it guards`,
       });
   }
-}
-
-/** Failsafe asks every node that could hold: the explicit list, or every unicast_peer of what the block guards. */
-function checkFailsafePeers(cfg: FloatdConfig, q: QuorumConfig, diags: Diagnostic[]): void {
-  const f = q.failsafe;
-  if (!f || f.peers.length > 0) return;
-  const guarded = failsafeInstances(cfg, q.name);
-  const multicast = guarded.filter((i) => i.unicastPeers.length === 0).map((i) => i.name);
-  if (multicast.length > 0 || guarded.length === 0) {
-    diags.push({
-      severity: 'error',
-      ...f.pos,
-      keyword: 'on_quorum_loss',
-      message: `on_quorum_loss failsafe must ask every peer, but ${multicast.join(', ') || 'nothing'} has no unicast_peer`,
-      hint: 'list them: failsafe_peers 198.51.100.2 198.51.100.3',
-    });
-  }
-}
-
-/** The instances a floatd_quorum guards (directly, or as members of a group that names it). */
-export function failsafeInstances(cfg: FloatdConfig, quorum: string): InstanceConfig[] {
-  const groups = cfg.syncGroups.filter((g) => g.quorum === quorum);
-  return cfg.instances.filter((i) => i.quorum === quorum || groups.some((g) => g.members.includes(i.name)));
 }
 
 /** The etcd key one instance or group holds: the block's key, then the instance's or group's name. */
