@@ -24,6 +24,7 @@ if (ONE !== undefined) {
     let takeovers = 0;
     let fences = 0;
     let events = 0;
+    let onPeers = 0;
     const bad: string[] = [];
     for (let i = 0; i < RUNS; i++) {
       const run = runQuorumScenario((BASE + i) >>> 0);
@@ -31,17 +32,18 @@ if (ONE !== undefined) {
       takeovers += run.takeovers;
       fences += run.fences;
       events += run.events;
+      onPeers += run.failsafeHolds;
       if (run.violations.length) bad.push(...run.violations.slice(0, 1));
       if (bad.length >= 5) break;
     }
     console.log(
-      `quorum sim: ${RUNS} schedules, ${events} lease events, ${holds} VIP takes (${takeovers} by another node), ${fences} fences, ${Date.now() - started} ms`,
+      `quorum sim: ${RUNS} schedules, ${events} lease events, ${holds} VIP takes (${takeovers} by another node), ${fences} fences, ${onPeers} failsafe holds past the lease, ${Date.now() - started} ms`,
     );
     assert.deepEqual(bad, [], `replay with FLOATD_QUORUM_SIM_SEED=<seed>`);
     // The schedules exercise the property: nodes do take and lose the VIP.
     assert.ok(
-      holds > RUNS && takeovers > RUNS / 2 && fences > RUNS / 4,
-      `holds ${holds}, takeovers ${takeovers}, fences ${fences}`,
+      holds > RUNS && takeovers > RUNS / 2 && fences > RUNS / 4 && onPeers > RUNS / 50,
+      `holds ${holds}, takeovers ${takeovers}, fences ${fences}, failsafe holds ${onPeers}`,
     );
   });
 }
@@ -62,4 +64,26 @@ test('without the kernel backstop a stopped or killed holder overlaps (why kerne
       .violations.length;
   }
   assert.ok(found > 0, 'kernel_lifetime 0 with SIGSTOP/SIGKILL must produce a dual holder somewhere');
+});
+
+test('failsafe schedules only (etcd outages, peer cuts, pauses, crashes): never two holders, and the cover is used', () => {
+  let onPeers = 0;
+  const bad: string[] = [];
+  const n = Math.max(1000, Math.floor(RUNS / 10));
+  for (let i = 0; i < n && bad.length < 5; i++) {
+    const run = runQuorumScenario((BASE + 7_000_000 + i) >>> 0, { failsafe: true });
+    onPeers += run.failsafeHolds;
+    bad.push(...run.violations.slice(0, 1));
+  }
+  console.log(`quorum sim, failsafe: ${n} schedules, ${onPeers} holds past the lease on the peers' promises`);
+  assert.deepEqual(bad, []);
+  assert.ok(onPeers > n / 20, `failsafe holds ${onPeers}`);
+});
+
+test('the simulator catches a failsafe peer that answers yes but does not keep its promise', () => {
+  let found = 0;
+  for (let i = 0; i < 5000 && found === 0; i++) {
+    found += runQuorumScenario(BASE + i, { failsafe: true, brokenPromise: true }).violations.length;
+  }
+  assert.ok(found > 0, 'a broken promise must produce a dual holder somewhere');
 });

@@ -15,7 +15,14 @@
  *   after its valid_lft (up to KERNEL_LATE_US late) even while the process is stopped.
  * A violation is an instant where a VIP appears on one node while another node still has it.
  */
-import { LeaseMachine, type LeaseAction, type LeaseEvent, type LeaseTiming } from '../../src/quorum/lease.js';
+import {
+  KERNEL_LATE_US,
+  LeaseMachine,
+  type LeaseAction,
+  type LeaseEvent,
+  type LeaseTiming,
+} from '../../src/quorum/lease.js';
+import { answerPeer, Failsafe } from '../../src/quorum/failsafe.js';
 import { prng } from './sim.js';
 
 type Rng = () => number;
@@ -26,6 +33,10 @@ export interface QuorumScenarioOpts {
   timing?: (t: LeaseTiming) => LeaseTiming;
   /** Pause and kill nodes even without a kernel backstop (to show that it is needed). */
   forceFreezes?: boolean;
+  /** on_quorum_loss failsafe on every node (default: a third of the schedules). */
+  failsafe?: boolean;
+  /** Mutation: responders answer yes but do not keep their promise (shows the promise is what makes it safe). */
+  brokenPromise?: boolean;
 }
 
 export interface QuorumRun {
@@ -36,6 +47,8 @@ export interface QuorumRun {
   takeovers: number;
   fences: number;
   events: number;
+  /** Times a holder went on holding past its lease deadline on the peers' promises (failsafe). */
+  failsafeHolds: number;
   trace?: string[];
 }
 
@@ -106,6 +119,8 @@ interface Node {
   state: 'up' | 'paused' | 'dead';
   buffer: Array<() => void>;
   partitioned: boolean;
+  /** Cut from the other nodes (the failsafe channel; etcd may still be reachable). */
+  peerCut: boolean;
   wake: number;
   wakeToken: number;
   netFree: number;
@@ -140,6 +155,7 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   const electionUs = 1_000_000;
   const endUs = 4 * ttlUs + 4_000_000;
   const tickPhase = uni(r, 0, 499_999);
+  const fsOn = opts.failsafe ?? uni(r, 0, 2) === 0;
 
   const q = new Heap();
   let now = 0;
@@ -150,6 +166,7 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   let lastHolder: Node | undefined;
   let fences = 0;
   let events = 0;
+  let failsafeHolds = 0;
   const log = (s: string): void => {
     trace?.push(`${(now / 1000).toFixed(1).padStart(8)} ms ${s}`);
   };
@@ -190,15 +207,25 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   const delay = (): number => uni(r, 200, maxDelayUs);
   const held = (n: Node, t: number): boolean => n.vip && (timing.kernelLifetimeUs === 0 || t < n.kernelExpiry);
 
+  /** A machine for node i (fresh at start and at each restart): with failsafe, its peers are the other nodes. */
+  const machine = (i: number, startUs: number): LeaseMachine => {
+    if (!fsOn) return new LeaseMachine('/floatd/sim/VI_1', timing);
+    const peers = Array.from({ length: nNodes }, (_, j) => `n${j}`).filter((x) => x !== `n${i}`);
+    const ft = { peers, windowUs: ttlUs, marginUs: timing.marginUs, kernelLifetimeUs: timing.kernelLifetimeUs };
+    const fs = new Failsafe({ ...ft, kernelLateUs: KERNEL_LATE_US }, startUs);
+    if (opts.brokenPromise) fs.mayGrant = () => true;
+    return new LeaseMachine('/floatd/sim/VI_1', timing, fs);
+  };
   const mkNode = (i: number): Node => ({
     name: `n${i}`,
-    m: new LeaseMachine('/floatd/sim/VI_1', timing),
+    m: machine(i, 0),
     incarnation: 0,
     off: uni(r, 0, 1e9),
     rate: 1 + (r() * 2 - 1) * 9e-4,
     state: 'up',
     buffer: [],
     partitioned: false,
+    peerCut: false,
     wake: -1,
     wakeToken: 0,
     netFree: 0,
@@ -303,8 +330,30 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
           n.vip = false;
         });
         break;
-      case 'log':
+      case 'confirm':
+        confirm(n, a.round);
         break;
+      case 'log':
+        if (a.text.includes('(failsafe)')) failsafeHolds++;
+        break;
+    }
+  }
+  /** One failsafe round: a datagram to each other node, its answer back; lost if either end is cut on the way. */
+  function confirm(n: Node, round: number): void {
+    const inc = n.incarnation;
+    for (const p of nodes) {
+      if (p === n || n.peerCut || p.peerCut) continue;
+      const pinc = p.incarnation;
+      q.push(now + delay(), () => {
+        if (n.peerCut || p.peerCut || p.incarnation !== pinc) return;
+        enqueue(p, () => {
+          const a = answerPeer(p.m, local(p));
+          q.push(now + delay(), () => {
+            if (n.peerCut || p.peerCut || n.incarnation !== inc) return;
+            enqueue(n, () => feed(n, { type: 'peerAnswer', round, peer: p.name, ...a }));
+          });
+        });
+      });
     }
   }
   function deliverServer(n: Node, f: () => void): void {
@@ -429,7 +478,7 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       at(now + 500_000, again);
     });
     for (let t = uni(r, 0, 3_000_000); t < endUs; t += uni(r, 500_000, 6_000_000)) {
-      const kind = uni(r, 0, 9);
+      const kind = uni(r, 0, fsOn ? 11 : 9);
       const len = uni(r, 50_000, 2 * ttlUs + 2_000_000);
       if (kind <= 3) {
         at(t, () => {
@@ -446,6 +495,15 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       } else if (kind === 6 && freezes) {
         at(t, () => crash(n));
         at(t + len, () => restart(n));
+      } else if (kind >= 10) {
+        at(t, () => {
+          n.peerCut = true;
+          log(`${n.name}: cut from its peers`);
+        });
+        at(t + len, () => {
+          n.peerCut = false;
+          log(`${n.name}: reaches its peers`);
+        });
       }
     }
   }
@@ -484,7 +542,7 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   function restart(n: Node): void {
     if (n.state !== 'dead') return;
     n.state = 'up';
-    n.m = new LeaseMachine('/floatd/sim/VI_1', timing);
+    n.m = machine(nodes.indexOf(n), local(n));
     n.wake = -1;
     n.gen = 0;
     log(`${n.name}: restarted`);
@@ -498,5 +556,5 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
     now = e.t;
     e.f();
   }
-  return { seed, violations, holds, takeovers, fences, events, ...(trace ? { trace } : {}) };
+  return { seed, violations, holds, takeovers, fences, events, failsafeHolds, ...(trace ? { trace } : {}) };
 }
