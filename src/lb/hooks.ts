@@ -28,6 +28,16 @@ export function lvsWarnings(cfg: FloatdConfig, diags: Diagnostic[]): Diagnostic[
   );
 }
 
+/** `FLOATD_LB_RECONCILE_S` (0.1..3600): how often the tables are checked and repaired; default 30 s. */
+function reconcileMs(log: Logger): number | undefined {
+  const v = process.env.FLOATD_LB_RECONCILE_S;
+  if (v === undefined || v === '') return undefined;
+  const s = Number(v);
+  if (Number.isFinite(s) && s >= 0.1 && s <= 3600) return Math.round(s * 1000);
+  log.warn({ event: 'lb.reconcile_setting' }, `FLOATD_LB_RECONCILE_S=${v} is not 0.1..3600 seconds; using 30 s`);
+  return undefined;
+}
+
 export interface LbHooks {
   onReady(): Promise<void>;
   onReloaded(): Promise<void>;
@@ -48,7 +58,7 @@ export function lbHooks(
     if (!vss.length && !current) return;
     if (!current) {
       const { LbService } = await import('./service.js');
-      current = new LbService({ log, clock: trackClockFrom(realClock) });
+      current = new LbService({ log, clock: trackClockFrom(realClock), reconcileMs: reconcileMs(log) });
     }
     await current.configure(vss);
   };

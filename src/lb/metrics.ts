@@ -5,7 +5,7 @@
  * (one `nft -j list table` per scrape, nothing on a timer). A virtual server's figures are the
  * sums over its real servers (a server shared by two virtual servers counts in both).
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { rsKey } from './membership.js';
 import { runningLb } from './hooks.js';
 import type { RsCounters } from './backend.js';
@@ -71,6 +71,15 @@ export function registerLbMetrics(registers: Registry[]): void {
       this.reset();
       for (const v of runningLb()?.status().virtualServers ?? [])
         for (const r of v.realServers) this.set({ vs: v.key, addr: rsKey(r) }, r.alive ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'floatd_lb_repairs_total',
+    help: "Times the kernel's load-balancer tables had been changed from outside and were put back",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(runningLb()?.repairs ?? 0);
     },
   });
   new Gauge<'vs'>({

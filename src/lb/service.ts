@@ -12,6 +12,7 @@ import type { TrackClock } from '../track/clock.js';
 import { runScript, type ScriptRunner } from '../util/run-script.js';
 import type { Logger } from '../util/log.js';
 import { NftBackend, type LbBackend } from './backend.js';
+import { HealingBackend } from './healing-backend.js';
 import { CheckerPool, checkKey } from './checker-pool.js';
 import {
   rotation,
@@ -31,6 +32,8 @@ export interface LbServiceOptions {
   log: Logger;
   clock: TrackClock;
   backend?: LbBackend;
+  /** How long after an apply the kernel's tables are checked again and repaired (default 30 s). */
+  reconcileMs?: number;
   runner?: ScriptRunner;
   random?: () => number;
   makeProbe?: (ch: LvsCheckConfig, t: Target, clock: TrackClock) => LbProbe;
@@ -50,7 +53,13 @@ export class LbService {
   private readonly drained = new Set<string>();
 
   constructor(private readonly o: LbServiceOptions) {
-    this.backend = o.backend ?? new NftBackend();
+    this.backend =
+      o.backend ??
+      new HealingBackend(new NftBackend(), {
+        clock: o.clock,
+        log: o.log,
+        policy: { intervalMs: o.reconcileMs ?? 30_000 },
+      });
     this.pool = new CheckerPool({
       clock: o.clock,
       onChange: () => this.changed(),
@@ -132,6 +141,11 @@ export class LbService {
       this.lastApply,
       this.drained,
     );
+  }
+
+  /** Repairs of tables changed from outside (healing-backend.ts). */
+  get repairs(): number {
+    return this.backend instanceof HealingBackend ? this.backend.repairs : 0;
   }
 
   counters(): ReturnType<LbBackend['counters']> {

@@ -1,0 +1,120 @@
+/**
+ * The periodic reconcile: the pure policy (when to look, what to log, backing off while
+ * something outside keeps changing the tables) and the healing backend on a virtual clock.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { afterCheck, initialHeal, nextCheckMs, summarise, type HealLog } from '../../../src/lb/reconcile.js';
+import { HealingBackend } from '../../../src/lb/healing-backend.js';
+import type { LbBackend } from '../../../src/lb/backend.js';
+import type { VirtualServerConfig } from '../../../src/config/lvs-model.js';
+import { createLogger } from '../../../src/util/log.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
+
+const P = { intervalMs: 1000 };
+
+test('a clean look waits one interval; repairs in a row double the wait up to 8, logged once per doubling', () => {
+  let st = initialHeal();
+  const seen: [number, HealLog][] = [];
+  for (const changed of [false, true, true, true, true, true, true, true, true, false, false]) {
+    const r = afterCheck(P, st, changed);
+    st = r.state;
+    seen.push([r.nextMs, r.log]);
+  }
+  assert.deepEqual(seen, [
+    [1000, undefined],
+    [2000, 'repaired'],
+    [4000, 'repaired_again'],
+    [8000, undefined],
+    [8000, 'repaired_again'],
+    [8000, undefined],
+    [8000, undefined],
+    [8000, undefined],
+    [8000, 'repaired_again'],
+    [1000, 'healthy_again'],
+    [1000, undefined],
+  ]);
+  assert.equal(st.repairs, 8);
+  assert.equal(nextCheckMs({ intervalMs: 1000, maxBackoffMs: 3000 }, { repairs: 0, streak: 5 }), 3000);
+  assert.deepEqual(summarise('a\nb\nc\n', 2), { lines: 3, sample: ['a', 'b'] });
+});
+
+function fakeInner(): LbBackend & { calls: string[]; damaged: boolean; busy: boolean } {
+  const b = {
+    name: 'fake',
+    calls: [] as string[],
+    damaged: false,
+    busy: false,
+    async apply() {
+      assert.equal(b.busy, false, 'calls to the inner backend never overlap');
+      b.busy = true;
+      await Promise.resolve();
+      b.busy = false;
+      b.calls.push('apply');
+      const changed = b.damaged;
+      b.damaged = false;
+      return { changed, script: changed ? 'add table ip floatd_lb\nadd chain ip floatd_lb pre\n' : '' };
+    },
+    async counters() {
+      b.calls.push('counters');
+      return new Map();
+    },
+    async clear() {
+      b.calls.push('clear');
+    },
+  };
+  return b;
+}
+
+test('the healing backend looks one interval after an apply, puts back a damaged table, counts it', async () => {
+  const clock = new VirtualClock();
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(c: Buffer, _e, cb) {
+      lines.push(...c.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const inner = fakeInner();
+  const h = new HealingBackend(inner, { clock, log: createLogger({ json: true, stream }), policy: P });
+  const vss = [{ key: 'x' }] as unknown as VirtualServerConfig[];
+  await h.apply(vss, new Map());
+  assert.deepEqual(inner.calls, ['apply']);
+  await clock.advance(999);
+  assert.equal(inner.calls.length, 1, 'nothing before the interval');
+  await clock.advance(1);
+  assert.equal(inner.calls.length, 2, 'a look at the interval');
+  assert.equal(h.repairs, 0);
+  inner.damaged = true; // someone flushed the table
+  await clock.advance(1000);
+  assert.equal(h.repairs, 1);
+  const ev = lines.map((l) => JSON.parse(l) as { event: string; lines?: number; sample?: string[] });
+  assert.equal(ev.at(-1)!.event, 'lb.repaired');
+  assert.equal(ev.at(-1)!.lines, 2);
+  assert.deepEqual(ev.at(-1)!.sample, ['add table ip floatd_lb', 'add chain ip floatd_lb pre']);
+  // Backed off: the next look comes two intervals later.
+  await clock.advance(1999);
+  assert.equal(inner.calls.length, 3);
+  await clock.advance(1);
+  assert.equal(inner.calls.length, 4);
+  // A scrape in the middle is serialized with the looks.
+  void h.counters(vss);
+  await clock.advance(1000);
+  await h.clear();
+  assert.equal(inner.calls.at(-1), 'clear');
+  const n = inner.calls.length;
+  await clock.advance(60_000);
+  assert.equal(inner.calls.length, n, 'no look after clear');
+  assert.equal(clock.pending, 0);
+});
+
+test('nothing configured: no look at all', async () => {
+  const clock = new VirtualClock();
+  const inner = fakeInner();
+  const h = new HealingBackend(inner, { clock, log: createLogger({ level: 'silent' }), policy: P });
+  await h.apply([], new Map());
+  await clock.advance(10_000);
+  assert.deepEqual(inner.calls, ['apply']);
+  assert.equal(clock.pending, 0);
+});
