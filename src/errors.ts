@@ -36,6 +36,9 @@ export const API_ERRORS = {
 export const LB_ERRORS = {
   LB_NOT_CONFIGURED: 'no virtual_server is configured, so there is no load balancer to act on',
   LB_NO_SUCH_REAL_SERVER: 'no real_server at that address and port',
+  LB_NO_SUCH_VIRTUAL_SERVER: 'no virtual_server by that key',
+  LB_REAL_SERVER_EXISTS: 'the virtual server already has that real server',
+  LB_BAD_REAL_SERVER: 'the real server cannot be added as given',
   LB_APPLY_FAILED: 'the nftables ruleset could not be applied; the previous one stays',
   LB_CLEAR_FAILED: "the load balancer's nftables table could not be removed",
   LB_NOTIFY_FAILED: 'a notify_up/notify_down script of a real server failed',

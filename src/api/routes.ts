@@ -32,12 +32,12 @@ export interface RouteContext {
 }
 
 /**
- * One API route. POST routes are actions: they run only with the bearer token. Extra routes
+ * One API route. POST and DELETE routes are actions: they run only with the bearer token. Extra routes
  * (ApiServerOptions.routes) are matched before the built-in ones; keep each family of
  * endpoints in its own module under src/api and pass its routes in.
  */
 export interface ApiRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Matched against the path without trailing slashes, e.g. /^\/api\/v1\/instances\/([^/]+)\/handover$/. */
   path: RegExp;
   handle(ctx: RouteContext): void | Promise<void>;

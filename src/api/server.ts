@@ -235,7 +235,7 @@ export class ApiServer {
     for (const r of [...(this.o.routes ?? []), ...ACTIONS]) {
       const m = r.path.exec(path);
       if (!m || (r.method === 'GET' ? method !== 'GET' && method !== 'HEAD' : method !== r.method)) continue;
-      if (r.method === 'POST' && !this.authorised(req, res, path)) return;
+      if (r.method !== 'GET' && !this.authorised(req, res, path)) return;
       const ctx: RouteContext = {
         req,
         res,

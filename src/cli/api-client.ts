@@ -20,9 +20,9 @@ export interface ApiAnswer {
 
 export function apiRequest(
   to: ApiTarget,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
-  o: { token?: string; timeoutMs?: number } = {},
+  o: { token?: string; timeoutMs?: number; body?: string } = {},
 ): Promise<ApiAnswer> {
   return new Promise((resolve, reject) => {
     const base = 'url' in to ? new URL(to.url) : undefined;
@@ -41,6 +41,9 @@ export function apiRequest(
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...(o.body !== undefined
+        ? { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(o.body)) }
+        : {}),
     };
     const req = request({ ...target, method, timeout: o.timeoutMs ?? 3000, headers }, (res) => {
       let body = '';
@@ -62,7 +65,7 @@ export function apiRequest(
               : (e.code ?? e.message);
       reject(new Unreachable(`floatd is not running or not reachable at ${where} (${why})`));
     });
-    req.end();
+    req.end(o.body);
   });
 }
 

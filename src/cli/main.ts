@@ -155,6 +155,62 @@ function program(): Command {
   ).action(async (o: VerbCli) => {
     process.exitCode = await runVerb({ kind: 'reload' }, target(o));
   });
+  const lb = p
+    .command('lb')
+    .description("the load balancer's verbs (runtime changes: a reload or restart goes back to the file)");
+  verbOpts(
+    lb
+      .command('add <vs> <rs>')
+      .description('add real server RS (ADDRESS:PORT) to virtual server VS (e.g. 192.0.2.100:80/TCP) now')
+      .option('--weight <n>', 'weight (default 1, or the checks file’s)')
+      .option('--checks-from <rs>', 'copy the checks of this real server of the same virtual server')
+      .option('--checks-file <file>', "the inside of a real_server block, keepalived's syntax ('-': stdin)"),
+  ).action(
+    async (vs: string, rs: string, o: VerbCli & { weight?: string; checksFrom?: string; checksFile?: string }) => {
+      if (o.weight !== undefined && !/^\d{1,5}$/.test(o.weight)) {
+        process.stderr.write('floatd lb add: --weight takes 0..65535\n');
+        process.exitCode = 2;
+        return;
+      }
+      const { readFileSync } = await import('node:fs');
+      const body =
+        o.checksFile === undefined ? undefined : readFileSync(o.checksFile === '-' ? 0 : o.checksFile, 'utf8');
+      process.exitCode = await runVerb(
+        {
+          kind: 'lb-add',
+          vs,
+          rs,
+          ...(o.weight !== undefined ? { weight: Number(o.weight) } : {}),
+          ...(o.checksFrom !== undefined ? { checksFrom: o.checksFrom } : {}),
+          ...(body !== undefined ? { body } : {}),
+        },
+        target(o),
+      );
+    },
+  );
+  verbOpts(lb.command('remove <vs> <rs>').description('remove real server RS from virtual server VS now')).action(
+    async (vs: string, rs: string, o: VerbCli) => {
+      process.exitCode = await runVerb({ kind: 'lb-remove', vs, rs }, target(o));
+    },
+  );
+  verbOpts(
+    lb
+      .command('drain <rs> [state]')
+      .description('on (default): weight 0, out of each service when idle or after the timeout; off: back')
+      .option('--timeout <secs>', 'drain_timeout: out of the service after this long even if busy (default 300)'),
+  ).action(async (rs: string, state: string | undefined, o: VerbCli & { timeout?: string }) => {
+    const st = state ?? 'on';
+    const timeoutS = o.timeout === undefined ? undefined : Number(o.timeout);
+    if ((st !== 'on' && st !== 'off') || (timeoutS !== undefined && !(timeoutS >= 0 && timeoutS <= 86_400))) {
+      process.stderr.write('floatd lb drain: RS [on|off] [--timeout 0..86400]\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = await runVerb(
+      { kind: 'lb-drain', rs, state: st, ...(timeoutS !== undefined ? { timeoutS } : {}) },
+      target(o),
+    );
+  });
   p.command('demo')
     .description('the seed tutorial live on a lab of network namespaces: failover and fail-back, measured (root)')
     .option('--loop-ms <ms>', 'client request interval', '50')

@@ -23,10 +23,13 @@ export interface VerbOptions extends TargetOptions {
 type Verb =
   | { kind: 'switchover'; instance?: string; holdS?: number }
   | { kind: 'maintenance'; state: 'on' | 'off' | 'status'; instance?: string }
-  | { kind: 'reload' };
+  | { kind: 'reload' }
+  | { kind: 'lb-add'; vs: string; rs: string; weight?: number; checksFrom?: string; body?: string }
+  | { kind: 'lb-remove'; vs: string; rs: string }
+  | { kind: 'lb-drain'; rs: string; state: 'on' | 'off'; timeoutS?: number };
 
 /** The request a verb makes (pure). */
-export function verbRequest(v: Verb): { method: 'GET' | 'POST'; path: string } {
+export function verbRequest(v: Verb): { method: 'GET' | 'POST' | 'DELETE'; path: string; body?: string } {
   const q = (p: Record<string, string | undefined>): string => {
     const s = new URLSearchParams(
       Object.entries(p).filter((e): e is [string, string] => e[1] !== undefined),
@@ -34,6 +37,20 @@ export function verbRequest(v: Verb): { method: 'GET' | 'POST'; path: string } {
     return s ? `?${s}` : '';
   };
   if (v.kind === 'reload') return { method: 'POST', path: '/api/v1/reload' };
+  if (v.kind === 'lb-add') {
+    const query = q({ vs: v.vs, rs: v.rs, weight: v.weight?.toString(), checks_from: v.checksFrom });
+    return {
+      method: 'POST',
+      path: `/api/v1/lb/real-servers${query}`,
+      ...(v.body !== undefined ? { body: v.body } : {}),
+    };
+  }
+  if (v.kind === 'lb-remove') return { method: 'DELETE', path: `/api/v1/lb/real-servers${q({ vs: v.vs, rs: v.rs })}` };
+  if (v.kind === 'lb-drain')
+    return {
+      method: 'POST',
+      path: `/api/v1/lb/drain${q({ rs: v.rs, state: v.state, timeout: v.timeoutS?.toString() })}`,
+    };
   if (v.kind === 'switchover')
     return { method: 'POST', path: `/api/v1/switchover${q({ instance: v.instance, hold: v.holdS?.toString() })}` };
   if (v.state === 'status') return { method: 'GET', path: '/api/v1/maintenance' };
@@ -43,13 +60,14 @@ export function verbRequest(v: Verb): { method: 'GET' | 'POST'; path: string } {
 export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
   const out = o.out ?? process.stdout;
   const err = o.err ?? process.stderr;
-  const name = v.kind === 'maintenance' ? `maintenance ${v.state}` : v.kind;
+  const name =
+    v.kind === 'maintenance' ? `maintenance ${v.state}` : v.kind.startsWith('lb-') ? v.kind.replace('-', ' ') : v.kind;
   // The configuration names the socket and the token file; the default one only when it is there.
   const file =
     o.file ?? (existsSync('/etc/keepalived/keepalived.conf') ? '/etc/keepalived/keepalived.conf' : undefined);
-  const { method, path } = verbRequest(v);
+  const { method, path, body: sent } = verbRequest(v);
   let token: string | undefined;
-  if (method === 'POST') {
+  if (method !== 'GET') {
     try {
       token = await apiToken({ tokenFile: o.tokenFile, file });
     } catch (e) {
@@ -59,7 +77,11 @@ export async function runVerb(v: Verb, o: VerbOptions): Promise<number> {
   }
   let r;
   try {
-    r = await apiRequest(await apiTarget({ ...o, file }), method, path, { token, timeoutMs: 15_000 });
+    r = await apiRequest(await apiTarget({ ...o, file }), method, path, {
+      token,
+      timeoutMs: 15_000,
+      ...(sent !== undefined ? { body: sent } : {}),
+    });
   } catch (e) {
     if (!(e instanceof Unreachable)) throw e;
     err.write(`floatd ${name}: ${e.message}\n`);

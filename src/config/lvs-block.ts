@@ -204,7 +204,9 @@ function virtualServer(
         break;
       }
       case 'ha_suspend':
-        c.warn(e.key, k, `${NOT_HONOURED}: checks and rules keep running on a BACKUP, so a takeover serves at once`);
+        // Checks pause while no address of the service is local (src/lb/suspend.ts).
+        if (vs.fwmarks.length) c.warn(e.key, k, 'a fwmark service has no address to follow: its checks keep running');
+        else vs.haSuspend = true;
         break;
       case 'ops':
       case 'flag-1':

@@ -147,6 +147,8 @@ export interface VirtualServerConfig {
   sorry?: { address: string; port: number; inhibit: boolean };
   alpha: boolean;
   omega: boolean;
+  /** keepalived `ha_suspend`: checks pause while none of the service's addresses is local. */
+  haSuspend?: boolean;
   virtualhost?: string;
   realServers: RealServerConfig[];
   pos: Pos;

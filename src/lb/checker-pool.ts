@@ -67,6 +67,8 @@ interface Loop {
   /** Absent for FILE_CHECK (watched, not probed). */
   probe?: LbProbe;
   stopped: boolean;
+  /** ha_suspend: no probe runs; resumed with a probe at once. */
+  suspended?: boolean;
 }
 
 /** One watcher per file (and init_file), shared by the FILE_CHECKs that read it. */
@@ -140,6 +142,28 @@ export class CheckerPool {
     return this.loops.get(key)?.st;
   }
 
+  /** Suspends exactly `keys` (ha_suspend): their probes stop; the others run, a resumed one at once. */
+  suspend(keys: ReadonlySet<string>): { suspended: string[]; resumed: string[] } {
+    const out = { suspended: [] as string[], resumed: [] as string[] };
+    for (const [k, l] of this.loops) {
+      const want = keys.has(k);
+      if (want === (l.suspended ?? false)) continue;
+      l.suspended = want;
+      if (l.timer !== undefined) this.o.clock.clearTimeout(l.timer);
+      l.timer = undefined;
+      if (want) out.suspended.push(k);
+      else {
+        out.resumed.push(k);
+        if (!l.abort) l.timer = this.o.clock.setTimeout(() => this.run(k, l), 0);
+      }
+    }
+    return out;
+  }
+
+  isSuspended(key: string): boolean {
+    return this.loops.get(key)?.suspended ?? false;
+  }
+
   stop(): void {
     for (const l of this.loops.values()) this.halt(l);
     this.loops.clear();
@@ -208,7 +232,7 @@ export class CheckerPool {
   }
 
   private run(key: string, l: Loop): void {
-    if (l.stopped || !l.probe) return;
+    if (l.stopped || l.suspended || !l.probe) return;
     const ac = new AbortController();
     l.abort = ac;
     l.probe(ac.signal)
@@ -220,7 +244,7 @@ export class CheckerPool {
           const before = l.st;
           const { state, delayMs } = afterProbe(l.ch, l.st, r);
           l.st = state;
-          l.timer = this.o.clock.setTimeout(() => this.run(key, l), delayMs);
+          if (!l.suspended) l.timer = this.o.clock.setTimeout(() => this.run(key, l), delayMs);
           if (before.up !== state.up || before.weight !== state.weight) this.o.onChange(key);
         },
         () => undefined,

@@ -3,13 +3,16 @@
  * membership step (membership.ts); the rotations go to the backend, one apply at a time
  * (a change during an apply triggers one more). Notify scripts run detached from that path.
  * It runs the same on MASTER and BACKUP: the rules match the virtual addresses, which only
- * the MASTER holds, so a takeover serves at once (docs/lb.md).
+ * the MASTER holds, so a takeover serves at once (docs/lb.md) — unless a service has
+ * `ha_suspend`: then its checks pause while none of its addresses is local (suspend.ts).
+ * Operator verbs: add/remove real servers at runtime (an overlay on the file, runtime-members.ts,
+ * dropped by a reload) and drain to completion (drain.ts: out when idle, by conntrack, or at a
+ * timeout).
  */
-import { withCode } from '../errors.js';
-import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
-import type { NotifyScript } from '../config/model.js';
+import type { VirtualServerConfig } from '../config/lvs-model.js';
 import type { TrackClock } from '../track/clock.js';
-import { runScript, type ScriptRunner } from '../util/run-script.js';
+import type { ScriptRunner } from '../util/run-script.js';
+import { runEvents } from './events.js';
 import type { Logger } from '../util/log.js';
 import { NftBackend, type LbBackend } from './backend.js';
 import { HealingBackend } from './healing-backend.js';
@@ -27,6 +30,38 @@ import {
 import type { LbProbe, Target } from './probes.js';
 import type { LvsCheckConfig } from '../config/lvs-model.js';
 import { lbStatus, type LbStatus } from './status.js';
+import { readConntrack } from './conntrack.js';
+import {
+  anyDraining,
+  DEFAULT_DRAIN_TIMEOUT_S,
+  DRAIN_POLL_MS,
+  drainedPairs,
+  drainStep,
+  openConnections,
+  parseConntrack,
+  startDrain,
+  type Drain,
+} from './drain.js';
+import {
+  addRealServer,
+  effectiveVss,
+  emptyOverlay,
+  findVs,
+  isRuntimeAdded,
+  overlayEmpty,
+  removeRealServer,
+  type AddRequest,
+  type Overlay,
+} from './runtime-members.js';
+import { localAddresses, SUSPEND_POLL_MS, suspendedVs } from './suspend.js';
+import { withCode, type ErrorCode, type Refusal } from '../errors.js';
+
+/** What the operator verbs answer (the API maps code to an HTTP status). */
+export interface LbVerbResult {
+  ok: boolean;
+  message: string;
+  code?: ErrorCode;
+}
 
 export interface LbServiceOptions {
   log: Logger;
@@ -37,10 +72,24 @@ export interface LbServiceOptions {
   runner?: ScriptRunner;
   random?: () => number;
   makeProbe?: (ch: LvsCheckConfig, t: Target, clock: TrackClock) => LbProbe;
+  /** /proc/net/nf_conntrack's text (undefined: unreadable); drains count open connections with it. */
+  conntrack?: () => Promise<string | undefined>;
+  /** This host's addresses (ha_suspend); default os.networkInterfaces(). */
+  localAddresses?: () => ReadonlySet<string>;
 }
 
 export class LbService {
+  /** What runs: the file's servers with the runtime changes, minus those drained out. */
   private vss: VirtualServerConfig[] = [];
+  /** The file's virtual servers as last configured. */
+  private file: VirtualServerConfig[] = [];
+  /** The file's with the runtime changes (drained servers included): what status lists. */
+  private listed: VirtualServerConfig[] = [];
+  private overlay: Overlay = emptyOverlay();
+  private drains = new Map<string, Drain>();
+  private drainTimer: unknown;
+  private suspendTimer: unknown;
+  private suspended = new Set<string>();
   private readonly states = new Map<string, VsState>();
   private readonly pool: CheckerPool;
   private readonly backend: LbBackend;
@@ -49,8 +98,6 @@ export class LbService {
   private stopped = false;
   private lastApply: LbStatus['lastApply'];
   private readonly rotations = new Map<string, RotationEntry[]>();
-  /** Real servers ("address:port") drained by the operator: weight 0, no new connections. */
-  private readonly drained = new Set<string>();
 
   constructor(private readonly o: LbServiceOptions) {
     this.backend =
@@ -73,26 +120,99 @@ export class LbService {
     return this.vss.length > 0;
   }
 
-  /** Start or reload: checks that stay keep their state; only what differs reaches the kernel. */
+  /**
+   * Start or reload: checks that stay keep their state; only what differs reaches the kernel.
+   * The file is the truth: real servers added or removed through the API are dropped. Drains
+   * are the operator's and stay.
+   */
   async configure(vss: VirtualServerConfig[]): Promise<void> {
+    if (!overlayEmpty(this.overlay))
+      this.o.log.warn(
+        { event: 'lb.runtime_dropped' },
+        'load balancer: real servers added or removed through the API are dropped; the file says what runs',
+      );
+    this.overlay = emptyOverlay();
+    this.file = vss;
     const keys = new Set(vss.map((v) => v.key));
     for (const k of this.states.keys()) if (!keys.has(k)) this.states.delete(k);
-    this.vss = vss;
-    const wanted = new Map<string, { ch: LvsCheckConfig; target: Target }>();
-    for (const v of vss)
-      for (const r of v.realServers) for (const ch of r.checks) wanted.set(checkKey(ch, r), { ch, target: r });
-    this.pool.sync(wanted);
+    this.refresh(true);
+    for (const [rs, d] of this.drains) {
+      const fresh = startDrain(this.listed, rs, d.sinceMs, d.timeoutMs);
+      for (const [k, x] of d.vs) if (fresh.vs.has(k)) fresh.vs.set(k, x);
+      if (fresh.vs.size) this.drains.set(rs, fresh);
+      else this.drains.delete(rs);
+    }
+    this.refresh();
     if (vss.length)
       this.o.log.info(
         { event: 'lb.configure', virtualServers: vss.length, checks: this.pool.size, backend: this.backend.name },
         `load balancer: ${vss.length} virtual server(s), ${this.pool.size} distinct check(s)`,
       );
+    this.pollSuspend();
+    this.scheduleDrainPoll();
     await this.recompute();
   }
 
+  /** Membership from the file, the runtime changes and the drains; the checks follow it. */
+  private refresh(listOnly = false): void {
+    this.listed = effectiveVss(this.file, this.overlay);
+    if (listOnly) return;
+    const out = drainedPairs(this.drains);
+    this.vss = this.listed.map((v) => {
+      const gone = out.get(v.key);
+      return gone?.size ? { ...v, realServers: v.realServers.filter((r) => !gone.has(rsKey(r))) } : v;
+    });
+    const wanted = new Map<string, { ch: LvsCheckConfig; target: Target }>();
+    for (const v of this.vss)
+      for (const r of v.realServers) for (const ch of r.checks) wanted.set(checkKey(ch, r), { ch, target: r });
+    this.pool.sync(wanted);
+    this.applySuspend();
+  }
+
+  /** A running virtual server by key (or key without /PROTO when that names one). */
+  findVs(key: string): VirtualServerConfig | Refusal {
+    return findVs(this.listed, key);
+  }
+
+  /** Adds a real server to a virtual server now (not kept across a reload or restart). */
+  async add(req: AddRequest): Promise<LbVerbResult> {
+    const r = addRealServer(this.file, this.overlay, req);
+    if (!r.ok) return r;
+    this.overlay = r.overlay;
+    this.o.log.info(
+      { event: 'lb.rs_added', vs: r.vs.key, rs: rsKey(r.rs), weight: r.rs.weight, checks: r.rs.checks.length },
+      `${r.vs.key}: real server ${rsKey(r.rs)} added through the API ` +
+        `(weight ${r.rs.weight}, ${r.rs.checks.length} check(s))`,
+    );
+    return this.changedBy(`${rsKey(r.rs)} added to ${r.vs.key}`);
+  }
+
+  /** Removes a real server from a virtual server now; its open connections finish through conntrack. */
+  async remove(vs: string, rs: string): Promise<LbVerbResult> {
+    const r = removeRealServer(this.file, this.overlay, vs, rs);
+    if (!r.ok) return r;
+    this.overlay = r.overlay;
+    const d = this.drains.get(rs);
+    if (d?.vs.delete(r.vs.key) && !d.vs.size) this.drains.delete(rs);
+    this.o.log.info(
+      { event: 'lb.rs_removed', vs: r.vs.key, rs },
+      `${r.vs.key}: real server ${rs} removed through the API`,
+    );
+    return this.changedBy(`${rs} removed from ${r.vs.key}`);
+  }
+
+  private async changedBy(what: string): Promise<LbVerbResult> {
+    this.refresh();
+    await this.recompute();
+    const ok = this.lastApply?.ok ?? false;
+    return ok
+      ? { ok, message: `${what}; a runtime change: lost on reload or restart unless the file has it` }
+      : { ok, code: 'LB_APPLY_FAILED', message: `${what}, not applied: ${this.lastApply?.error ?? 'no apply'}` };
+  }
   async stop(): Promise<void> {
     this.stopped = true;
     this.pool.stop();
+    for (const t of [this.drainTimer, this.suspendTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
     for (const v of this.vss) {
       const st = this.states.get(v.key);
       if (st) this.run(v, stopEvents(v, st));
@@ -111,35 +231,118 @@ export class LbService {
 
   /**
    * Drain: the server gets weight 0 in every virtual server (new connections go elsewhere, open
-   * ones finish through conntrack) until undrained. Not kept across a restart.
+   * ones finish through conntrack); it leaves each service when it holds no open connection
+   * there, or after `timeoutS`. Undrain brings it back. Not kept across a restart.
    */
-  async drain(rs: string, on: boolean): Promise<{ ok: boolean; message: string }> {
-    if (!this.vss.some((v) => v.realServers.some((r) => rsKey(r) === rs)))
-      return { ok: false, message: `no real server ${rs}` };
-    if (on) this.drained.add(rs);
-    else this.drained.delete(rs);
+  async drain(rs: string, on: boolean, timeoutS = DEFAULT_DRAIN_TIMEOUT_S): Promise<LbVerbResult> {
+    if (!this.listed.some((v) => v.realServers.some((r) => rsKey(r) === rs)))
+      return { ok: false, code: 'LB_NO_SUCH_REAL_SERVER', message: `no real server ${rs}` };
+    if (on && !this.drains.has(rs))
+      this.drains.set(rs, startDrain(this.listed, rs, this.o.clock.now(), timeoutS * 1000));
+    else if (!on) this.drains.delete(rs);
     this.o.log.info(
-      { event: on ? 'lb.drain' : 'lb.undrain', rs },
-      `real server ${rs} ${on ? 'drained: no new connections' : 'back from drain'}`,
+      { event: on ? 'lb.drain' : 'lb.undrain', rs, ...(on ? { timeoutS } : {}) },
+      on
+        ? `real server ${rs} draining: no new connections, out when idle or after ${timeoutS} s`
+        : `real server ${rs} back from drain`,
     );
+    this.refresh();
+    this.scheduleDrainPoll();
     await this.recompute();
-    const failed = this.lastApply?.ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`;
-    return { ok: this.lastApply?.ok ?? false, message: `${rs} ${on ? 'drained' : 'undrained'}${failed}` };
+    const ok = this.lastApply?.ok ?? false;
+    return {
+      ok,
+      message: `${rs} ${on ? 'draining' : 'undrained'}${ok ? '' : `: ${this.lastApply?.error ?? 'not applied'}`}`,
+      ...(ok ? {} : { code: 'LB_APPLY_FAILED' as const }),
+    };
   }
 
   isDrained(rs: string): boolean {
-    return this.drained.has(rs);
+    return this.drains.has(rs);
+  }
+
+  private scheduleDrainPoll(): void {
+    if (this.drainTimer !== undefined || this.stopped || !anyDraining(this.drains)) return;
+    this.drainTimer = this.o.clock.setTimeout(() => {
+      this.drainTimer = undefined;
+      void this.pollDrains();
+    }, DRAIN_POLL_MS);
+  }
+
+  /** Counts each draining server's open connections; idle or timed out: out of that service. */
+  private async pollDrains(): Promise<void> {
+    if (this.stopped) return;
+    const text = await (this.o.conntrack ?? readConntrack)();
+    const open = text === undefined ? new Map<string, number>() : openConnections(parseConntrack(text), this.vss);
+    const r = drainStep(this.drains, (vs, rs) => open.get(`${vs} ${rs}`), this.o.clock.now());
+    this.drains = r.drains;
+    for (const d of r.done)
+      this.o.log.info(
+        { event: 'lb.drained', vs: d.vs, rs: d.rs, why: d.why, open: d.open },
+        `${d.vs}: real server ${d.rs} drained, out of the service (` +
+          (d.why === 'idle' ? 'no open connection)' : `timeout; ${d.open ?? 'unknown'} connection(s) still open)`),
+      );
+    if (r.done.length) {
+      this.refresh();
+      await this.recompute();
+    }
+    this.scheduleDrainPoll();
+  }
+
+  /** ha_suspend: suspends the checks only suspended services use; polls while any service has it. */
+  private applySuspend(): void {
+    if (!this.vss.some((v) => v.haSuspend)) {
+      if (this.suspended.size) this.pool.suspend(new Set());
+      this.suspended = new Set();
+      return;
+    }
+    const now = suspendedVs(this.vss, (this.o.localAddresses ?? localAddresses)());
+    const active = new Set<string>();
+    const all = new Set<string>();
+    for (const v of this.vss)
+      for (const r of v.realServers)
+        for (const ch of r.checks) {
+          all.add(checkKey(ch, r));
+          if (!now.has(v.key)) active.add(checkKey(ch, r));
+        }
+    this.pool.suspend(new Set([...all].filter((k) => !active.has(k))));
+    for (const k of now)
+      if (!this.suspended.has(k))
+        this.o.log.info({ event: 'lb.suspend', vs: k }, `${k}: no address of the service is local: checks suspended`);
+    for (const k of this.suspended)
+      if (!now.has(k) && this.vss.some((v) => v.key === k))
+        this.o.log.info({ event: 'lb.resume', vs: k }, `${k}: the service's address is local: checks resumed`);
+    this.suspended = now;
+  }
+
+  private pollSuspend(): void {
+    if (this.suspendTimer !== undefined || this.stopped || !this.vss.some((v) => v.haSuspend)) return;
+    this.suspendTimer = this.o.clock.setTimeout(() => {
+      this.suspendTimer = undefined;
+      this.applySuspend();
+      this.pollSuspend();
+    }, SUSPEND_POLL_MS);
   }
 
   status(): LbStatus {
     return lbStatus(
-      this.vss,
+      this.listed,
       this.states,
       this.rotations,
       (ch, r) => this.pool.state(checkKey(ch, r)),
       this.backend.name,
       this.lastApply,
-      this.drained,
+      {
+        drain: (vs, rs) => {
+          const d = this.drains.get(rs);
+          const x = d?.vs.get(vs);
+          return d && x ? { d, x } : undefined;
+        },
+        runtimeAdded: (vs, rs) => isRuntimeAdded(this.overlay, vs, rs),
+        removedAtRuntime: (vs) => [...(this.overlay.removed.get(vs) ?? [])],
+        suspendedVs: this.suspended,
+        checkSuspended: (ch, r) => this.pool.isSuspended(checkKey(ch, r)),
+      },
     );
   }
 
@@ -175,7 +378,9 @@ export class LbService {
       this.run(v, events);
       this.rotations.set(
         v.key,
-        rotation(v, state).map((r) => (this.drained.has(rsKey(r)) && !r.sorry ? { ...r, weight: 0 } : r)),
+        rotation(v, state).map((r) =>
+          this.drains.get(rsKey(r))?.vs.get(v.key)?.phase === 'draining' && !r.sorry ? { ...r, weight: 0 } : r,
+        ),
       );
     }
     for (const k of this.rotations.keys()) if (!this.states.has(k)) this.rotations.delete(k);
@@ -214,36 +419,6 @@ export class LbService {
   }
 
   private run(v: VirtualServerConfig, events: LbEvent[]): void {
-    for (const e of events) {
-      if ('weight' in e) {
-        const up = e.type === 'quorum_up';
-        this.o.log[up ? 'info' : 'warn'](
-          { event: `lb.${e.type}`, vs: v.key, weight: e.weight },
-          `${v.key}: quorum ${up ? 'gained' : 'lost'} (live weight ${e.weight}, quorum ${v.quorum} ± ` +
-            `${v.hysteresis})${!up && v.sorry ? ', sorry server in' : ''}`,
-        );
-        this.script(up ? v.quorumUp : v.quorumDown, e.type);
-        continue;
-      }
-      const rs: RealServerConfig | undefined = v.realServers.find((r) => rsKey(r) === e.rs);
-      const up = e.type === 'rs_up';
-      this.o.log[up ? 'info' : 'warn'](
-        { event: `lb.${e.type}`, vs: v.key, rs: e.rs },
-        `${v.key}: real server ${e.rs} ${up ? 'up, in rotation' : 'down, out of rotation'}`,
-      );
-      this.script(up ? rs?.notifyUp : rs?.notifyDown, e.type);
-    }
-  }
-
-  private script(s: NotifyScript | undefined, why: string): void {
-    if (!s) return;
-    const runner = this.o.runner ?? runScript;
-    void runner({ argv: s.argv, timeoutMs: 30_000, clock: this.o.clock }).then((r) => {
-      if (!r.ok)
-        this.o.log.warn(
-          { event: 'lb.notify_failed', code: 'LB_NOTIFY_FAILED', why, argv: s.argv.join(' ') },
-          withCode('LB_NOTIFY_FAILED', `${why} script ${s.argv[0] ?? ''}: ${r.detail}`),
-        );
-    });
+    runEvents(this.o, v, events);
   }
 }

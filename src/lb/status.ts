@@ -2,9 +2,19 @@
 import type { LvsCheckConfig, RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 import type { CheckState } from './checker-pool.js';
 import { rsKey, type RotationEntry, type VsState } from './membership.js';
+import type { Drain, DrainVs } from './drain.js';
 import type { LbCheckStatus, LbRealServerStatus, LbStatus, LbVirtualServerStatus } from '../model/status-types.js';
 
 export type { LbStatus };
+
+/** What the service adds to the plain membership: runtime changes, drains, ha_suspend. */
+export interface LbStatusExtras {
+  drain?: (vs: string, rs: string) => { d: Drain; x: DrainVs } | undefined;
+  runtimeAdded?: (vs: string, rs: string) => boolean;
+  removedAtRuntime?: (vs: string) => string[];
+  suspendedVs?: ReadonlySet<string>;
+  checkSuspended?: (ch: LvsCheckConfig, rs: RealServerConfig) => boolean;
+}
 
 export function lbStatus(
   vss: VirtualServerConfig[],
@@ -13,7 +23,7 @@ export function lbStatus(
   check: (ch: LvsCheckConfig, rs: RealServerConfig) => CheckState | undefined,
   backend: string,
   lastApply: LbStatus['lastApply'],
-  drained: ReadonlySet<string> = new Set(),
+  x: LbStatusExtras = {},
 ): LbStatus {
   return {
     backend,
@@ -23,13 +33,26 @@ export function lbStatus(
       const rss = v.realServers.map((r): LbRealServerStatus => {
         const s = st?.rs.get(rsKey(r));
         const inRot = rot.find((x) => !x.sorry && x.address === r.address && x.port === r.port);
+        const dr = x.drain?.(v.key, rsKey(r));
         return {
           address: r.address,
           port: r.port,
           alive: s?.alive ?? false,
           configuredWeight: r.weight,
           weight: inRot ? inRot.weight : null,
-          drained: drained.has(rsKey(r)),
+          drained: dr !== undefined,
+          ...(dr
+            ? {
+                drain: {
+                  phase: dr.x.phase,
+                  ...(dr.x.why ? { why: dr.x.why } : {}),
+                  ...(dr.x.open !== undefined ? { open: dr.x.open } : {}),
+                  sinceMs: Math.round(dr.d.sinceMs),
+                  timeoutS: dr.d.timeoutMs / 1000,
+                },
+              }
+            : {}),
+          origin: x.runtimeAdded?.(v.key, rsKey(r)) ? 'api' : 'file',
           checks: r.checks.map((ch) => {
             const c = check(ch, r);
             return {
@@ -37,7 +60,8 @@ export function lbStatus(
               up: c?.up ?? false,
               failures: c?.failures ?? 0,
               runs: c?.runs ?? 0,
-              detail: c?.detail ?? '',
+              detail: c?.detail ?? (dr?.x.phase === 'drained' ? 'not checked: drained out of the service' : ''),
+              ...(x.checkSuspended?.(ch, r) ? { suspended: true } : {}),
             };
           }),
         };
@@ -52,6 +76,9 @@ export function lbStatus(
         quorumUp: st?.quorumUp ?? false,
         liveWeight: [...(st?.rs.values() ?? [])].reduce((a, r) => a + (r.alive ? r.weight : 0), 0),
         sorryActive: rot.some((x) => x.sorry && x.weight > 0),
+        ...(v.sorry ? { sorry: { address: v.sorry.address, port: v.sorry.port } } : {}),
+        suspended: x.suspendedVs?.has(v.key) ?? false,
+        removedAtRuntime: x.removedAtRuntime?.(v.key) ?? [],
         realServers: rss,
       };
     }),

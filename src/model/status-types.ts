@@ -28,6 +28,8 @@ export interface LbCheckStatus {
   failures: number;
   runs: number;
   detail: string;
+  /** ha_suspend: not probing while this node holds none of the service's addresses. */
+  suspended?: boolean;
 }
 export interface LbRealServerStatus {
   address: string;
@@ -36,8 +38,12 @@ export interface LbRealServerStatus {
   configuredWeight: number;
   /** Weight in the kernel's rotation; 0 = listed without new connections; null = not listed. */
   weight: number | null;
-  /** Drained by the operator (weight 0 until undrained). */
+  /** Drained by the operator (weight 0, then out of the service; until undrained). */
   drained: boolean;
+  /** The drain in this virtual server: draining (weight 0) until idle or the timeout, then drained (out). */
+  drain?: { phase: 'draining' | 'drained'; why?: 'idle' | 'timeout'; open?: number; sinceMs: number; timeoutS: number };
+  /** 'api': added through the API at runtime (lost on reload or restart unless the file has it). */
+  origin: 'file' | 'api';
   checks: LbCheckStatus[];
 }
 export interface LbVirtualServerStatus {
@@ -50,6 +56,12 @@ export interface LbVirtualServerStatus {
   quorumUp: boolean;
   liveWeight: number;
   sorryActive: boolean;
+  /** The sorry server, when there is one. */
+  sorry?: { address: string; port: number };
+  /** ha_suspend in effect: none of the service's addresses is local, its checks pause. */
+  suspended: boolean;
+  /** The file's real servers removed through the API (back at the next reload or restart). */
+  removedAtRuntime: string[];
   realServers: LbRealServerStatus[];
 }
 export interface LbStatus {

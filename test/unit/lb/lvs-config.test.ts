@@ -98,7 +98,8 @@ test('what is parsed but not honoured is a positioned warning, and the default w
 }`);
   assert.ok(r.config);
   const all = r.lines.join('\n');
-  assert.match(all, /:2:3: warning: ha_suspend: parsed but not honoured/);
+  assert.doesNotMatch(all, /ha_suspend/, 'ha_suspend is honoured (src/lb/suspend.ts)');
+  assert.equal(r.config.virtualServers![0]!.haSuspend, true);
   assert.match(all, /:3:33: warning: uthreshold: parsed but not honoured/);
   assert.match(all, /:1:1: warning: lvs_sched: no lvs_sched: keepalived's default wlc/);
 });
@@ -177,14 +178,14 @@ test('the warnings inside virtual_server blocks are the ones a reload logs', asy
 }
 virtual_server 192.0.2.100 80 {
   lvs_sched rr
-  ha_suspend
+  persistence_engine sip
   real_server 203.0.113.11 80 { }
 }`);
   assert.ok(r.config);
   const w = lvsWarnings(r.config, r.diagnostics);
   assert.deepEqual(
     w.map((d) => `${d.line}:${d.keyword}`),
-    ['6:ha_suspend'],
+    ['6:persistence_engine'],
   );
   assert.ok(
     r.diagnostics.some((d) => d.line === 2 && d.severity === 'warning'),
