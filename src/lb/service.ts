@@ -53,7 +53,7 @@ import {
   type AddRequest,
   type Overlay,
 } from './runtime-members.js';
-import { localAddresses, SUSPEND_POLL_MS, suspendedVs } from './suspend.js';
+import { HaSuspend } from './suspend-watch.js';
 import { withCode, type ErrorCode, type Refusal } from '../errors.js';
 
 /** What the operator verbs answer (the API maps code to an HTTP status). */
@@ -88,8 +88,7 @@ export class LbService {
   private overlay: Overlay = emptyOverlay();
   private drains = new Map<string, Drain>();
   private drainTimer: unknown;
-  private suspendTimer: unknown;
-  private suspended = new Set<string>();
+  private readonly haSuspend: HaSuspend;
   private readonly states = new Map<string, VsState>();
   private readonly pool: CheckerPool;
   private readonly backend: LbBackend;
@@ -114,6 +113,7 @@ export class LbService {
       ...(o.random ? { random: o.random } : {}),
       ...(o.makeProbe ? { makeProbe: o.makeProbe } : {}),
     });
+    this.haSuspend = new HaSuspend({ ...o, pool: this.pool, vss: () => this.vss });
   }
 
   get active(): boolean {
@@ -148,7 +148,7 @@ export class LbService {
         { event: 'lb.configure', virtualServers: vss.length, checks: this.pool.size, backend: this.backend.name },
         `load balancer: ${vss.length} virtual server(s), ${this.pool.size} distinct check(s)`,
       );
-    this.pollSuspend();
+    this.haSuspend.poll();
     this.scheduleDrainPoll();
     await this.recompute();
   }
@@ -166,7 +166,7 @@ export class LbService {
     for (const v of this.vss)
       for (const r of v.realServers) for (const ch of r.checks) wanted.set(checkKey(ch, r), { ch, target: r });
     this.pool.sync(wanted);
-    this.applySuspend();
+    this.haSuspend.apply();
   }
 
   /** A running virtual server by key (or key without /PROTO when that names one). */
@@ -212,7 +212,8 @@ export class LbService {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pool.stop();
-    for (const t of [this.drainTimer, this.suspendTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
+    if (this.drainTimer !== undefined) this.o.clock.clearTimeout(this.drainTimer);
+    this.haSuspend.stop();
     for (const v of this.vss) {
       const st = this.states.get(v.key);
       if (st) this.run(v, stopEvents(v, st));
@@ -289,41 +290,6 @@ export class LbService {
     this.scheduleDrainPoll();
   }
 
-  /** ha_suspend: suspends the checks only suspended services use; polls while any service has it. */
-  private applySuspend(): void {
-    if (!this.vss.some((v) => v.haSuspend)) {
-      if (this.suspended.size) this.pool.suspend(new Set());
-      this.suspended = new Set();
-      return;
-    }
-    const now = suspendedVs(this.vss, (this.o.localAddresses ?? localAddresses)());
-    const active = new Set<string>();
-    const all = new Set<string>();
-    for (const v of this.vss)
-      for (const r of v.realServers)
-        for (const ch of r.checks) {
-          all.add(checkKey(ch, r));
-          if (!now.has(v.key)) active.add(checkKey(ch, r));
-        }
-    this.pool.suspend(new Set([...all].filter((k) => !active.has(k))));
-    for (const k of now)
-      if (!this.suspended.has(k))
-        this.o.log.info({ event: 'lb.suspend', vs: k }, `${k}: no address of the service is local: checks suspended`);
-    for (const k of this.suspended)
-      if (!now.has(k) && this.vss.some((v) => v.key === k))
-        this.o.log.info({ event: 'lb.resume', vs: k }, `${k}: the service's address is local: checks resumed`);
-    this.suspended = now;
-  }
-
-  private pollSuspend(): void {
-    if (this.suspendTimer !== undefined || this.stopped || !this.vss.some((v) => v.haSuspend)) return;
-    this.suspendTimer = this.o.clock.setTimeout(() => {
-      this.suspendTimer = undefined;
-      this.applySuspend();
-      this.pollSuspend();
-    }, SUSPEND_POLL_MS);
-  }
-
   status(): LbStatus {
     return lbStatus(
       this.listed,
@@ -340,7 +306,7 @@ export class LbService {
         },
         runtimeAdded: (vs, rs) => isRuntimeAdded(this.overlay, vs, rs),
         removedAtRuntime: (vs) => [...(this.overlay.removed.get(vs) ?? [])],
-        suspendedVs: this.suspended,
+        suspendedVs: this.haSuspend.suspended,
         checkSuspended: (ch, r) => this.pool.isSuspended(checkKey(ch, r)),
       },
     );

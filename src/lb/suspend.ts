@@ -4,7 +4,7 @@
  * (this node is not MASTER for it) and resumed when one appears. A check shared with a virtual
  * server that is not suspended keeps running (floatd runs one probe per (real server, check)).
  * A fwmark service has no address: ha_suspend does not apply to it (keepalived matches none).
- * The decision is pure; the local addresses come from the shell (os.networkInterfaces()).
+ * The decision is pure; suspend-watch.ts polls the local addresses (os.networkInterfaces()) and applies it.
  */
 import { networkInterfaces } from 'node:os';
 import type { VirtualServerConfig } from '../config/lvs-model.js';
