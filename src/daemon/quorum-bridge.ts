@@ -13,6 +13,7 @@ import type { Logger } from '../util/log.js';
 import type { Event } from '../vrrp/fsm.js';
 import type { CloudIps } from './cloud-ips.js';
 import type { Executor, InstanceRuntime } from './executor.js';
+import type { DataplanePort } from './ports.js';
 import { vipSpecs } from './mapping.js';
 
 export interface QuorumBridge {
@@ -20,6 +21,8 @@ export interface QuorumBridge {
   log(): Logger;
   instance(name: string): InstanceRuntime | undefined;
   exec(): Executor;
+  /** The kernel side (the simulator's in-memory one in tests): lifetime refreshes go through it. */
+  dataplane(): DataplanePort;
   cloud(): CloudIps | undefined;
   step(name: string, ev: Event): void;
   /** Test hook: the lease store (the simulator's in-memory etcd); default: etcd. */
@@ -41,6 +44,7 @@ export function buildQuorum(cfg: FloatdConfig, b: QuorumBridge): QuorumWiring | 
         return rt ? vipSpecs(rt.cfg, b.cloud()?.localVips(name)) : [];
       },
       vipsUp: (name) => b.instance(name)?.vipsUp === true,
+      refreshLifetime: (spec, seconds) => b.dataplane().refreshLifetime(spec, seconds),
       enqueue: (job) => b.exec().enqueue(job),
     },
   });

@@ -95,6 +95,7 @@ export class Runtime implements RuntimeLike {
     log: () => this.o.log,
     instance: (n) => this.insts.get(n),
     exec: () => this.exec,
+    dataplane: () => this.dataplane,
     cloud: () => this.cloud,
     step: (n, ev) => this.step(n, ev),
   };

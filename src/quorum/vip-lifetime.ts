@@ -16,17 +16,18 @@ export async function addWithLifetime(spec: AddressSpec, seconds: number, guard:
 
 /**
  * Refreshes (netlink: re-creates if the kernel expired it) each address while `guard()` holds;
- * returns how many ran.
+ * returns how many ran. `refresh`: the runtime's dataplane port (default: src/net directly).
  */
 export async function refreshLifetimes(
   specs: readonly AddressSpec[],
   seconds: number,
   guard: () => boolean,
+  refresh: (s: AddressSpec, seconds: number) => Promise<void> = refreshLifetime,
 ): Promise<number> {
   let n = 0;
   for (const s of specs) {
     if (!guard()) break;
-    await refreshLifetime(s, seconds);
+    await refresh(s, seconds);
     n++;
   }
   return n;

@@ -21,6 +21,8 @@ export interface WiringHooks {
   vipSpecs(instance: string): AddressSpec[];
   /** Whether the instance has its VIPs up (what the runtime believes). */
   vipsUp(instance: string): boolean;
+  /** Re-arm one VIP's valid_lft through the runtime's dataplane port (default: src/net directly). */
+  refreshLifetime?(spec: AddressSpec, seconds: number): Promise<void>;
   /** Run a VIP job on the runtime's serial network queue; resolves when it has run. */
   enqueue(job: () => Promise<void>): Promise<void>;
   /** Something to show changed (status, reasons). */
@@ -191,7 +193,7 @@ export class QuorumWiring {
       if (!this.o.hooks.vipsUp(m)) continue;
       const specs = this.o.hooks.vipSpecs(m);
       void this.o.hooks.enqueue(() =>
-        refreshLifetimes(specs, seconds, guard).then(
+        refreshLifetimes(specs, seconds, guard, this.o.hooks.refreshLifetime).then(
           () => undefined,
           (e: Error) => {
             this.o.log.warn(

@@ -52,7 +52,7 @@ export function vipOf(family: 4 | 6, vrid: number): string {
 }
 
 /** A per-node view of the shared clock: a crashed node's timers all die with it. */
-class NodeClock implements Clock {
+export class NodeClock implements Clock {
   private readonly mine = new Set<number>();
   dead = false;
   constructor(private readonly c: VirtualUsClock) {}
@@ -81,7 +81,7 @@ class NodeClock implements Clock {
   }
 }
 
-class SimSocket extends EventEmitter implements VrrpSocket {
+export class SimSocket extends EventEmitter implements VrrpSocket {
   readonly mode = 'multicast' as const;
   readonly localAddress: string;
   closed = false;
@@ -106,7 +106,7 @@ class SimSocket extends EventEmitter implements VrrpSocket {
   }
 }
 
-class SimLinkWatch extends EventEmitter implements LinkWatchPort {
+export class SimLinkWatch extends EventEmitter implements LinkWatchPort {
   up = true;
   watchLink(): void {
     /* one interface, always watched */
