@@ -3,10 +3,12 @@
  * that polls /api/v1/status. Every value is put in the page with textContent, never as HTML,
  * so names from a config file cannot inject markup. Check history is kept by the page itself:
  * one dot per check run seen since the page was opened. The operator's verbs (reload,
- * switchover, maintenance) are buttons that POST with the token typed into the header; the
+ * switchover, maintenance, an LB real server's drain: dashboard-lb.ts) are buttons that POST with the token typed into the header; the
  * token lives in the page's memory only (never stored) and is sent with the status polls too,
  * which an off-host listener requires.
  */
+import { LB_CSS, LB_JS } from './dashboard-lb.js';
+
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -61,7 +63,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   .acts { margin-left:auto; display:flex; gap:6px; }
   .maint { font-weight:700; font-size:12px; padding:2px 8px; border-radius:10px; background:#f0b429; color:#1d2330; }
   #actmsg { font-size:13px; color:#b9c0cf; } #actmsg.bad { color:#ff9b9b; }
-</style>
+${LB_CSS}</style>
 </head>
 <body>
 <header>
@@ -81,6 +83,10 @@ export const DASHBOARD_HTML = `<!doctype html>
     <section style="margin-top:18px">
       <h2>Cloud floating IPs</h2>
       <div class="cards" id="fips"></div>
+    </section>
+    <section style="margin-top:18px; display:none" id="lbsec">
+      <h2>Load balancer</h2>
+      <div class="cards" id="lb"></div>
     </section>
   </div>
   <section>
@@ -211,6 +217,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     ]);
   }
 
+${LB_JS}
   function render(s) {
     document.getElementById("who").textContent = s.hostname + " · router_id " + s.routerId + " · floatd " + s.version + " · pid " + s.pid + " · up " + ago(s.startedAt).replace(" ago", "");
     var insts = document.getElementById("instances");
@@ -226,6 +233,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       ]);
     });
     tl.replaceChildren.apply(tl, rows.length ? rows : [el("div", { cls: "empty", text: "no transitions yet" })]);
+    renderLb(s.lb);
   }
 
   document.getElementById("reload").addEventListener("click", function () { act("api/v1/reload"); });

@@ -196,11 +196,15 @@ export function formatStatus(
         s.lb.virtualServers.flatMap((v) =>
           v.realServers.map((r, i) => [
             i ? '' : `${v.key} ${v.sched}`,
-            `${r.address}:${r.port}`,
+            `${r.address}:${r.port}${r.origin === 'api' ? ' (api)' : ''}${r.drain ? ` ${r.drain.phase}` : ''}`,
             r.alive ? 'up' : 'down',
             r.weight === null ? 'out' : String(r.weight),
-            r.checks.map((k) => `${k.kind} ${k.up ? 'up' : 'down'}${k.detail ? ` (${k.detail})` : ''}`).join('; ') ||
-              'none',
+            r.checks
+              .map(
+                (k) =>
+                  `${k.kind} ${k.suspended ? 'suspended' : k.up ? 'up' : 'down'}${k.detail ? ` (${k.detail})` : ''}`,
+              )
+              .join('; ') || 'none',
             i
               ? ''
               : `${v.quorumUp ? 'up' : 'lost'} ${v.liveWeight}/${v.quorum}` +
