@@ -32,6 +32,32 @@ export const API_ERRORS = {
   API_TOKEN_UNUSABLE: 'the configured API token cannot be used (file unreadable, variable unset, under 16 characters)',
 } as const;
 
+/**
+ * Configuration diagnostics (`floatd check`, the daemon's log at start and reload): one code per kind
+ * of mistake, not per message. A diagnostic's severity (error, warning, info) is separate from its code.
+ */
+export const CONFIG_ERRORS = {
+  CONFIG_UNREADABLE: 'the file cannot be read (missing, no permission)',
+  CONFIG_SYNTAX: 'the text is not keepalived.conf grammar (braces, quotes, a keyword without its { } block)',
+  CONFIG_UNKNOWN_KEYWORD: 'not a keyword of its block (a typo, or a keyword of another block)',
+  CONFIG_MISSING_VALUE: 'a keyword without the value it needs, or a block without a keyword it requires',
+  CONFIG_BAD_VALUE: 'a value of the wrong form (not a number, an address, one of the words the keyword takes)',
+  CONFIG_OUT_OF_RANGE: 'a number outside the range the keyword accepts',
+  CONFIG_CONFLICT: 'settings that cannot all hold (a duplicate name or VRID, two of a kind, contradictory options)',
+  CONFIG_REFERENCE: 'a name that refers to nothing defined (a script, file, floating IP, quorum)',
+  CONFIG_UNSUPPORTED: 'a keepalived feature floatd refuses: the file would not do what it says',
+  CONFIG_NOT_HONOURED: 'a keyword floatd reads but does not act on; keepalived would',
+  CONFIG_IGNORED: 'something written that has no effect (extra words, a block where none is taken, a repeat)',
+  CONFIG_RISKY:
+    'settings that work but carry a risk or a surprise (no peers listed, no kernel backstop, one lost renewal)',
+  CONFIG_ADJUSTED: 'a value floatd uses changed, as keepalived does (clamped, truncated, an old name read as new)',
+  CONFIG_INCLUDE: 'an include that cannot be read or matches nothing',
+  CONFIG_LIMIT: 'an input bound was hit (nesting, includes, expansion, line length, diagnostics, parse time, memory)',
+  CONFIG_NO_INSTANCE: 'the file defines no vrrp_instance (and no virtual_server): nothing would run',
+  CONFIG_SECRET: 'a secret handled unsafely (written in the file, a file others can read)',
+  CONFIG_NOTICE: 'information: what floatd will do that the reader may not expect',
+} as const;
+
 /** The load balancer (docs/lb.md). */
 export const LB_ERRORS = {
   LB_NOT_CONFIGURED: 'no virtual_server is configured, so there is no load balancer to act on',
@@ -47,17 +73,20 @@ export const LB_ERRORS = {
 export const ERROR_FAMILIES = {
   runtime: RUNTIME_ERRORS,
   api: API_ERRORS,
+  config: CONFIG_ERRORS,
   lb: LB_ERRORS,
 } as const;
 
 export type RuntimeErrorCode = keyof typeof RUNTIME_ERRORS;
 export type ApiErrorCode = keyof typeof API_ERRORS;
+export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
 export type LbErrorCode = keyof typeof LB_ERRORS;
-export type ErrorCode = RuntimeErrorCode | ApiErrorCode | LbErrorCode;
+export type ErrorCode = RuntimeErrorCode | ApiErrorCode | ConfigErrorCode | LbErrorCode;
 
 export const ERRORS: Readonly<Record<ErrorCode, string>> = {
   ...RUNTIME_ERRORS,
   ...API_ERRORS,
+  ...CONFIG_ERRORS,
   ...LB_ERRORS,
 };
 

@@ -120,6 +120,7 @@ export const API_SCHEMA: Schema<ApiTarget> = {
         'token',
         'an API token never goes in the configuration',
         'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)',
+        'CONFIG_SECRET',
       ),
   },
   dashboard: {
@@ -137,6 +138,7 @@ export function apiBlock(c: Ctx, n: Node): ApiConfig {
   t.api.pos = c.at(n.key);
   readBlock(c, 'floatd_api', n, API_SCHEMA, t);
   if (t.listens) t.api.listen = t.listens;
-  if (t.api.tokenFile && t.api.tokenEnv) c.err(n.key, 'floatd_api', 'token_file and token_env both given; use one');
+  if (t.api.tokenFile && t.api.tokenEnv)
+    c.err(n.key, 'floatd_api', 'token_file and token_env both given; use one', undefined, 'CONFIG_CONFLICT');
   return t.api;
 }

@@ -88,7 +88,7 @@ export const TOP: Readonly<Record<string, TopBlock>> = {
   ),
   vrrp_instance: named('an instance name', (c, n, name, b) => {
     if (b.cfg.instances.some((i) => i.name === name)) {
-      c.err(n.args[0]!, 'vrrp_instance', `duplicate vrrp_instance ${name}`);
+      c.err(n.args[0]!, 'vrrp_instance', `duplicate vrrp_instance ${name}`, undefined, 'CONFIG_CONFLICT');
       return;
     }
     const ic = readInstance(c, n, name, b.global.g, b.trackables);
@@ -114,7 +114,7 @@ export const TOP: Readonly<Record<string, TopBlock>> = {
       const f = floatingIpBlock(c, n);
       if (!f) return;
       if (b.cfg.floatingIps.some((x) => x.name === f.name))
-        c.err(n.key, 'floating_ip', `duplicate floating_ip ${f.name}`);
+        c.err(n.key, 'floating_ip', `duplicate floating_ip ${f.name}`, undefined, 'CONFIG_CONFLICT');
       else b.cfg.floatingIps.push(f);
     },
   },
@@ -122,7 +122,8 @@ export const TOP: Readonly<Record<string, TopBlock>> = {
     phase: 2,
     status: 'floatd',
     read: (c, n, b) => {
-      if (b.cfg.api) c.err(n.key, 'floatd_api', 'a second floatd_api block', 'merge the two blocks into one');
+      if (b.cfg.api)
+        c.err(n.key, 'floatd_api', 'a second floatd_api block', 'merge the two blocks into one', 'CONFIG_CONFLICT');
       else b.cfg.api = apiBlock(c, n);
     },
   },
@@ -133,7 +134,7 @@ export const TOP: Readonly<Record<string, TopBlock>> = {
     read: (c, n, b) => {
       const q = quorumBlock(c, n);
       if (q && b.cfg.quorums.some((x) => x.name === q.name))
-        c.err(n.key, 'floatd_quorum', `duplicate floatd_quorum ${q.name}`);
+        c.err(n.key, 'floatd_quorum', `duplicate floatd_quorum ${q.name}`, undefined, 'CONFIG_CONFLICT');
       else if (q) b.cfg.quorums.push(q);
     },
   },

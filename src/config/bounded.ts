@@ -21,7 +21,10 @@ export interface BoundedOptions extends ParseOptions {
 export const BOUNDED_DEFAULTS = { timeoutMs: 10_000, maxHeapMb: 256 } as const;
 
 function failed(path: string, message: string): LoadResult {
-  return { config: null, diagnostics: [{ severity: 'error', file: path, line: 0, col: 0, code: 'limit', message }] };
+  return {
+    config: null,
+    diagnostics: [{ severity: 'error', file: path, line: 0, col: 0, code: 'CONFIG_LIMIT', message }],
+  };
 }
 
 export function loadConfigBounded(path: string, o: BoundedOptions = {}): Promise<LoadResult> {

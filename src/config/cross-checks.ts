@@ -7,13 +7,25 @@ export function crossChecks(c: Ctx, { cfg }: Build): void {
   for (const ic of cfg.instances)
     for (const f of ic.floatingIps) {
       if (!cfg.floatingIps.some((x) => x.name === f))
-        c.err(ic.pos, 'floating_ip', `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined`);
+        c.err(
+          ic.pos,
+          'floating_ip',
+          `vrrp_instance ${ic.name} refers to floating_ip ${f}, which is not defined`,
+          undefined,
+          'CONFIG_REFERENCE',
+        );
     }
   // A sync group's floating_ip follows the group: every member carries it (the group moves as one).
   for (const sg of cfg.syncGroups)
     for (const f of sg.floatingIps ?? []) {
       if (!cfg.floatingIps.some((x) => x.name === f))
-        c.err(sg.pos, 'floating_ip', `vrrp_sync_group ${sg.name} refers to floating_ip ${f}, which is not defined`);
+        c.err(
+          sg.pos,
+          'floating_ip',
+          `vrrp_sync_group ${sg.name} refers to floating_ip ${f}, which is not defined`,
+          undefined,
+          'CONFIG_REFERENCE',
+        );
       for (const m of sg.members) {
         const ic = cfg.instances.find((i) => i.name === m);
         if (ic && !ic.floatingIps.includes(f)) ic.floatingIps.push(f);
@@ -49,14 +61,21 @@ export function crossChecks(c: Ctx, { cfg }: Build): void {
       'vrrp_instance',
       'no vrrp_instance (and no virtual_server): floatd would run nothing (a reload with this file is refused)',
       'an empty or half-copied file? add a vrrp_instance block',
-      'no-instance',
+      'CONFIG_NO_INSTANCE',
     );
   }
   const vrids = new Map<string, string>();
   for (const ic of cfg.instances) {
     const key = `${ic.interface}/${ic.family}/${ic.vrid}`;
     const other = vrids.get(key);
-    if (other) c.err(ic.pos, 'virtual_router_id', `VRID ${ic.vrid} on ${ic.interface} is already used by ${other}`);
+    if (other)
+      c.err(
+        ic.pos,
+        'virtual_router_id',
+        `VRID ${ic.vrid} on ${ic.interface} is already used by ${other}`,
+        undefined,
+        'CONFIG_CONFLICT',
+      );
     vrids.set(key, ic.name);
   }
 }

@@ -8,6 +8,10 @@ import type { Node, Token } from './lexer.js';
 import type { Pos } from './model.js';
 import { Suggester } from './suggest.js';
 
+/** A number of the right form outside its range, or a value of the wrong form. */
+export const rangeOr = (text: string, form: RegExp): DiagnosticCode =>
+  form.test(text) ? 'CONFIG_OUT_OF_RANGE' : 'CONFIG_BAD_VALUE';
+
 export const NOT_YET_MSG = 'parsed but not yet supported by floatd';
 
 /** Weight ranges (keepalived 2.2.7): scripts and interfaces -253..253 (±254 is clamped, with an error
@@ -26,8 +30,8 @@ export class Ctx {
     t: Token | Pos,
     keyword: string,
     message: string,
-    hint?: string,
-    code?: DiagnosticCode,
+    hint: string | undefined,
+    code: DiagnosticCode,
   ): void {
     this.diags.push({
       severity,
@@ -37,21 +41,29 @@ export class Ctx {
       keyword,
       message,
       ...(hint ? { hint } : {}),
-      ...(code ? { code } : {}),
+      code,
     });
   }
-  err(t: Token | Pos, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void {
+  /** An error; its code says the kind of mistake (docs/errors.md), a value of the wrong form unless told. */
+  err(
+    t: Token | Pos,
+    keyword: string,
+    message: string,
+    hint?: string,
+    code: DiagnosticCode = 'CONFIG_BAD_VALUE',
+  ): void {
     this.add('error', t, keyword, message, hint, code);
   }
-  warn(t: Token | Pos, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void {
+  /** A warning; something written that has no effect unless the code says otherwise. */
+  warn(t: Token | Pos, keyword: string, message: string, hint?: string, code: DiagnosticCode = 'CONFIG_IGNORED'): void {
     this.add('warning', t, keyword, message, hint, code);
   }
-  info(t: Token | Pos, keyword: string, message: string): void {
-    this.add('info', t, keyword, message);
+  info(t: Token | Pos, keyword: string, message: string, code: DiagnosticCode = 'CONFIG_NOTICE'): void {
+    this.add('info', t, keyword, message, undefined, code);
   }
   /** A keyword floatd reads but does not act on: a positioned warning (check and the daemon's log), never "unknown". */
   notYet(n: Node, what = NOT_YET_MSG): void {
-    this.add('warning', n.key, n.key.text, what, undefined, 'unsupported');
+    this.add('warning', n.key, n.key.text, what, undefined, 'CONFIG_NOT_HONOURED');
   }
   unknown(n: Node, where: string, known: Iterable<string>, fate = 'ignored'): void {
     const k = n.key.text;
@@ -61,20 +73,26 @@ export class Ctx {
       k,
       `unknown keyword in ${where}, ${fate}`,
       near ? `did you mean '${near}'?` : undefined,
-      'unknown-keyword',
+      'CONFIG_UNKNOWN_KEYWORD',
     );
   }
 
   arg(n: Node, i = 0, what = 'a value'): Token | undefined {
     const a = n.args[i];
-    if (!a) this.err(n.key, n.key.text, `expected ${what}`);
+    if (!a) this.err(n.key, n.key.text, `expected ${what}`, undefined, 'CONFIG_MISSING_VALUE');
     return a;
   }
   /** A whole number min..max: digits only (an optional minus), nothing else (no 1e1, 0x18, 24.0). */
   intTok(a: Token, keyword: string, min: number, max: number): number | undefined {
     const v = Number(a.text);
     if (!/^-?\d+$/.test(a.text) || v < min || v > max) {
-      this.err(a, keyword, `expected an integer ${min}..${max}, got "${a.text}"`);
+      this.err(
+        a,
+        keyword,
+        `expected an integer ${min}..${max}, got "${a.text}"`,
+        undefined,
+        rangeOr(a.text, /^-?\d+$/),
+      );
       return undefined;
     }
     return v;
@@ -87,7 +105,8 @@ export class Ctx {
   secsTok(a: Token, keyword: string, min: number, max: number, perSecond = 1000): number | undefined {
     const v = Number(a.text);
     if (!/^\d+(\.\d+)?$/.test(a.text) || v < min || v > max) {
-      this.err(a, keyword, `expected seconds ${min}..${max}, got "${a.text}"`);
+      const code = rangeOr(a.text, /^\d+(\.\d+)?$/);
+      this.err(a, keyword, `expected seconds ${min}..${max}, got "${a.text}"`, undefined, code);
       return undefined;
     }
     return Math.round(v * perSecond);
@@ -121,12 +140,14 @@ export class Ctx {
     const text = a?.text ?? '';
     const v = Number(text);
     if (!a || !/^-?\d+$/.test(text) || Math.abs(v) > 254) {
-      this.err(a ?? at, keyword, `weight must be an integer -${lim}..${lim}, got "${text}"`);
+      const code = a ? rangeOr(text, /^-?\d+$/) : 'CONFIG_MISSING_VALUE';
+      this.err(a ?? at, keyword, `weight must be an integer -${lim}..${lim}, got "${text}"`, undefined, code);
       return undefined;
     }
     if (Math.abs(v) > lim) {
       const w = Math.sign(v) * lim;
-      this.warn(a, keyword, `weight must be -${lim}..${lim}: ${v} is used as ${w}, as keepalived does`);
+      const text = `weight must be -${lim}..${lim}: ${v} is used as ${w}, as keepalived does`;
+      this.warn(a, keyword, text, undefined, 'CONFIG_ADJUSTED');
       return w;
     }
     return v;

@@ -1,3 +1,5 @@
+import type { ConfigErrorCode } from '../errors.js';
+
 /** A configuration finding with its position: what `floatd check` prints and `run` logs. */
 export interface Diagnostic {
   severity: 'error' | 'warning' | 'info';
@@ -7,17 +9,12 @@ export interface Diagnostic {
   keyword?: string;
   message: string;
   hint?: string;
-  /** A stable kind for findings other code acts on (see DiagnosticCode). */
-  code?: DiagnosticCode;
+  /** The kind of finding (docs/errors.md, Configuration): scripts and other code match on it, not on the message. */
+  code: DiagnosticCode;
 }
 
-/**
- * - `unsupported`: a keyword floatd reads but does not act on (the daemon logs these at start and reload);
- * - `unknown-keyword`: not a keyword of its block;
- * - `no-instance`: the file defines no vrrp_instance (a warning for `check`, a refusal for reload);
- * - `limit`: an input bound was hit (nesting, includes, expansion size, lines, diagnostics).
- */
-export type DiagnosticCode = 'unsupported' | 'unknown-keyword' | 'no-instance' | 'limit';
+/** A configuration diagnostic's code: one of the CONFIG_* family of src/errors.ts. */
+export type DiagnosticCode = ConfigErrorCode;
 
 /** Control characters (a quoted "\n" in the file, a CR) are shown escaped: one diagnostic is one line. */
 const oneLine = (s: string): string =>
@@ -25,5 +22,7 @@ const oneLine = (s: string): string =>
 
 export function formatDiagnostic(d: Diagnostic): string {
   const kw = d.keyword ? `${d.keyword}: ` : '';
-  return oneLine(`${d.file}:${d.line}:${d.col}: ${d.severity}: ${kw}${d.message}${d.hint ? ` (hint: ${d.hint})` : ''}`);
+  const hint = d.hint ? ` (hint: ${d.hint})` : '';
+  // The code last, in brackets, as compilers print a warning's flag: `file:line:col: severity:` stays first.
+  return oneLine(`${d.file}:${d.line}:${d.col}: ${d.severity}: ${kw}${d.message}${hint} [E_${d.code}]`);
 }

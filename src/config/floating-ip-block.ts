@@ -82,7 +82,8 @@ export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
     // A token others can read is a leaked token (issue 15 item 17): said at its position. A
     // missing file is the daemon's to report when it reads it (it may be provisioned later).
     const why = secretFileProblem(a.text);
-    if (why && !why.startsWith('cannot stat')) c.warn(a, 'token_file', `the token file ${a.text} is ${why}`);
+    if (why && !why.startsWith('cannot stat'))
+      c.warn(a, 'token_file', `the token file ${a.text} is ${why}`, undefined, 'CONFIG_SECRET');
   }),
   token_env: one((_c, a, f) => {
     f.tokenEnv = a.text;
@@ -114,6 +115,7 @@ export const FLOATING_IP_SCHEMA: Schema<FloatingIpConfig> = {
         'token',
         'an API token never goes in the configuration',
         'put it in a file (token_file PATH, mode 0600) or the environment (token_env VAR)',
+        'CONFIG_SECRET',
       ),
   },
   ...Object.fromEntries(Object.entries(NUMERIC).map(([k, r]) => [k, numeric(r)])),
@@ -142,23 +144,32 @@ export function floatingIpBlock(c: Ctx, n: Node): FloatingIpConfig | undefined {
   const f: FloatingIpConfig = { name: name.text, provider: '', address: '', options: {}, pos: c.at(n.key) };
   readBlock(c, 'floating_ip', n, FLOATING_IP_SCHEMA, f, { other });
   if (!f.provider)
-    c.err(n.key, 'floating_ip', `floating_ip ${f.name} has no provider`, `add: provider ${PROVIDERS.join('|')}`);
+    c.err(
+      n.key,
+      'floating_ip',
+      `floating_ip ${f.name} has no provider`,
+      `add: provider ${PROVIDERS.join('|')}`,
+      'CONFIG_MISSING_VALUE',
+    );
   if (!f.address)
     c.err(
       n.key,
       'floating_ip',
       `floating_ip ${f.name} has no address`,
       "add: address 203.0.113.10 (or the provider's id for it)",
+      'CONFIG_MISSING_VALUE',
     );
   else if (f.provider === 'digitalocean' && !isIP(f.address))
     c.err(n.key, 'address', `DigitalOcean reserved IPs are named by address, got "${f.address}"`);
-  if (f.tokenFile && f.tokenEnv) c.warn(n.key, 'token_env', 'both token_file and token_env are set; token_file wins');
+  if (f.tokenFile && f.tokenEnv)
+    c.warn(n.key, 'token_env', 'both token_file and token_env are set; token_file wins', undefined, 'CONFIG_CONFLICT');
   if (!f.tokenFile && !f.tokenEnv && f.provider !== 'aws' && f.provider !== 'gcp') {
     c.err(
       n.key,
       'floating_ip',
       `floating_ip ${f.name} has no credentials`,
       'add token_file PATH (mode 0600) or token_env VAR',
+      'CONFIG_MISSING_VALUE',
     );
   }
   if (!f.peers) {
@@ -169,6 +180,7 @@ export function floatingIpBlock(c: Ctx, n: Node): FloatingIpConfig | undefined {
         'hands at every reconcile',
       "add: peers ID ID (the provider's ids of the nodes that " +
         'may hold it, this one included; docs/cloud.md, Partitions)',
+      'CONFIG_RISKY',
     );
   }
   return f;

@@ -49,7 +49,7 @@ export function garpExtraIf(c: Ctx, e: Node, min: number): GarpExtraIf | undefin
     intervalS = v;
   }
   if (intervalS === undefined) {
-    c.err(e.key, e.key.text, `expected [all] and whole seconds ${min}..86400`);
+    c.err(e.key, e.key.text, `expected [all] and whole seconds ${min}..86400`, undefined, 'CONFIG_MISSING_VALUE');
     return undefined;
   }
   return { intervalS, allIf };
@@ -104,6 +104,8 @@ const garpInterval = (put: (g: GlobalDefs, us: number) => void): K[string] => ({
         e.args[0]!,
         e.key.text,
         `${e.key.text} must be at least 0.000001 s; 0 keeps the default (no pause), as keepalived does`,
+        undefined,
+        'CONFIG_ADJUSTED',
       );
     else if (v !== undefined) put(t.g, v);
   },

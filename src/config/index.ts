@@ -35,7 +35,7 @@ export function parseConfigText(text: string, file: string, opts: ParseOptions =
   const nodes = tree(tokens, diagnostics);
   const files = [...new Set(tokens.map((t) => t.file))];
   const config = buildModel(nodes, diagnostics, files.length ? files : [file]);
-  if (opts.purpose === 'reload') for (const d of diagnostics) if (d.code === 'no-instance') d.severity = 'error';
+  if (opts.purpose === 'reload') for (const d of diagnostics) if (d.code === 'CONFIG_NO_INSTANCE') d.severity = 'error';
   const usable = !diagnostics.some((d) => d.severity === 'error');
   return { config: usable ? config : null, diagnostics: capped(diagnostics) };
 }
@@ -54,7 +54,7 @@ export function capped(ds: Diagnostic[]): Diagnostic[] {
       file: first.file,
       line: first.line,
       col: first.col,
-      code: 'limit',
+      code: 'CONFIG_LIMIT',
       message:
         `${rest.length} more diagnostics not shown (${n('error')} errors, ${n('warning')} warnings, ` +
         `${n('info')} notes), the first here`,
@@ -77,6 +77,7 @@ export async function loadConfig(path: string, opts: ParseOptions = {}): Promise
           file: path,
           line: 0,
           col: 0,
+          code: 'CONFIG_UNREADABLE',
           message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}`,
         },
       ],

@@ -51,6 +51,7 @@ function familyOk(c: Ctx, t: InstanceTarget, at: Token, keyword: string, fam: 4 
     keyword,
     `an IPv${fam} address in an IPv${t.family} instance (${t.ic.name}); VRRP carries one family per instance`,
     'put the other family in its own vrrp_instance (or in virtual_ipaddress_excluded)',
+    'CONFIG_CONFLICT',
   );
   return false;
 }
@@ -65,6 +66,8 @@ function srcIp(c: Ctx, e: Node, t: InstanceTarget): void {
       e.key.text,
       `the source address was already ${t.ic.unicastSrcIp}; ${v} replaces it (unicast_src_ip and mcast_src_ip are ` +
         'one setting)',
+      undefined,
+      'CONFIG_CONFLICT',
     );
   }
   t.ic.unicastSrcIp = v;
@@ -114,6 +117,7 @@ export const AUTH_SCHEMA: Schema<InstanceTarget> = {
           'floatd does not implement AH: its adverts would go out unauthenticated and an AH peer would ignore ' +
             'them (two MASTERs)',
           'use auth_type PASS, or no authentication block, on every node of the pair',
+          'CONFIG_UNSUPPORTED',
         );
       } else if (v) ic.auth.type = 'PASS';
     },
@@ -124,7 +128,13 @@ export const AUTH_SCHEMA: Schema<InstanceTarget> = {
       if (!p) return;
       ic.auth.pass = p.text.slice(0, 8);
       if (p.text.length > 8)
-        c.warn(p, 'auth_pass', `Truncating auth_pass to 8 characters ("${p.text.slice(0, 8)}"), as keepalived does`);
+        c.warn(
+          p,
+          'auth_pass',
+          `Truncating auth_pass to 8 characters ("${p.text.slice(0, 8)}"), as keepalived does`,
+          undefined,
+          'CONFIG_ADJUSTED',
+        );
     },
   },
 };

@@ -68,13 +68,21 @@ export function newInstance(c: Ctx, n: Node, name: string, g: GlobalDefs): Insta
 export function finishInstance(c: Ctx, n: Node, t: InstanceTarget, g: GlobalDefs): InstanceConfig | undefined {
   const { ic, state } = t;
   const name = ic.name;
-  if (!ic.interface) c.err(n.key, 'vrrp_instance', `vrrp_instance ${name} has no interface`, 'add: interface eth0');
+  if (!ic.interface)
+    c.err(
+      n.key,
+      'vrrp_instance',
+      `vrrp_instance ${name} has no interface`,
+      'add: interface eth0',
+      'CONFIG_MISSING_VALUE',
+    );
   if (!ic.vrid) {
     c.err(
       n.key,
       'vrrp_instance',
       `vrrp_instance ${name} has no virtual_router_id`,
       'add: virtual_router_id 1..255 (the same on every node of the pair)',
+      'CONFIG_MISSING_VALUE',
     );
     return undefined;
   }
@@ -91,6 +99,7 @@ export function finishInstance(c: Ctx, n: Node, t: InstanceTarget, g: GlobalDefs
       'state',
       'state MASTER without priority makes this node the address owner (priority 255), as in keepalived',
       'set priority explicitly',
+      'CONFIG_RISKY',
     );
   }
   if (!state && ic.priority === 255) ic.initialState = 'MASTER';
@@ -109,6 +118,7 @@ export function finishInstance(c: Ctx, n: Node, t: InstanceTarget, g: GlobalDefs
         'advert_int',
         `VRRPv2 carries whole seconds: ${t.advertMs / 1000} rounded to ${whole}`,
         'use version 3 for sub-second adverts',
+        'CONFIG_ADJUSTED',
       );
     ic.advertIntervalCs = whole * 100;
   } else {
@@ -118,6 +128,7 @@ export function finishInstance(c: Ctx, n: Node, t: InstanceTarget, g: GlobalDefs
     c.warn(n.key, 'authentication', 'VRRP version 3 does not support authentication; ignored (as keepalived)');
     ic.auth = { type: 'NONE', pass: '' };
   }
-  if (ic.auth.type === 'PASS' && !ic.auth.pass) c.err(n.key, 'authentication', 'auth_type PASS without auth_pass');
+  if (ic.auth.type === 'PASS' && !ic.auth.pass)
+    c.err(n.key, 'authentication', 'auth_type PASS without auth_pass', undefined, 'CONFIG_MISSING_VALUE');
   return ic;
 }

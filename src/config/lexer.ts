@@ -10,7 +10,7 @@ import { realpathSync } from 'node:fs';
 import { readConfigFile } from './read-file.js';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Diagnostic } from './diagnostics.js';
+import type { Diagnostic, DiagnosticCode } from './diagnostics.js';
 import { globFiles } from './glob.js';
 import { LIMITS } from './limits.js';
 
@@ -131,15 +131,21 @@ function processLines(path: string, lines: Line[], st: State, out: Token[], dept
   }
 }
 
-type Diag = (severity: Diagnostic['severity'], col: number, keyword: string, message: string, code?: 'limit') => void;
+type Diag = (
+  severity: Diagnostic['severity'],
+  col: number,
+  keyword: string,
+  message: string,
+  code: DiagnosticCode,
+) => void;
 
 function processLine(path: string, l: Line, st: State, out: Token[], depth: number, reread = false): void {
   const diag: Diag = (severity, col, keyword, message, code) => {
-    st.diags.push({ severity, file: path, line: l.line, col, keyword, message, ...(code ? { code } : {}) });
+    st.diags.push({ severity, file: path, line: l.line, col, keyword, message, code });
   };
   if (st.stopped) return;
   if (depth > 32) {
-    diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)', 'limit');
+    diag('error', 1, 'definition', 'definitions expand into each other too deeply (a loop?)', 'CONFIG_LIMIT');
     return;
   }
   const all = '(files, ~SEQ and definitions together)';
@@ -152,7 +158,7 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
     return;
   }
   if (l.text.length > LIMITS.lineLength) {
-    diag('error', 1, 'line', `line longer than ${LIMITS.lineLength} characters; ignored`, 'limit');
+    diag('error', 1, 'line', `line longer than ${LIMITS.lineLength} characters; ignored`, 'CONFIG_LIMIT');
     return;
   }
   let raw = l.text;
@@ -183,7 +189,7 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
       'definition',
       `definitions make this line longer than ${LIMITS.lineLength} ` +
         'characters (a definition that doubles itself?); ignored',
-      'limit',
+      'CONFIG_LIMIT',
     );
     return;
   }
@@ -201,7 +207,8 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
   }
   const words = splitLine(raw).map((w) => ({ ...w, col: w.col + col0 }));
   for (const w of words)
-    if (w.unterminated) diag('error', w.unterminated + col0, 'quote', 'a double quote is never closed on this line');
+    if (w.unterminated)
+      diag('error', w.unterminated + col0, 'quote', 'a double quote is never closed on this line', 'CONFIG_SYNTAX');
   if (words[0]?.text === 'include' && !words[0].quoted) {
     include(path, words, st, out, diag);
     return;
@@ -216,7 +223,7 @@ function processLine(path: string, l: Line, st: State, out: Token[], depth: numb
 
 /** A total bound was hit: one error here, and reading stops. */
 function stop(diag: Diag, what: string, st: State): void {
-  diag('error', 1, 'include', `${what}; reading stops here`, 'limit');
+  diag('error', 1, 'include', `${what}; reading stops here`, 'CONFIG_LIMIT');
   st.stopped = true;
 }
 
@@ -233,13 +240,13 @@ function identity(f: string): string {
 function include(path: string, words: Word[], st: State, out: Token[], diag: Diag): void {
   const arg = words[1];
   if (!arg) {
-    diag('error', words[0]!.col, 'include', 'expected a file name or glob');
+    diag('error', words[0]!.col, 'include', 'expected a file name or glob', 'CONFIG_MISSING_VALUE');
     return;
   }
   const files = globFiles(resolve(dirname(path), arg.text));
-  if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`);
+  if (files.length === 0) diag('warning', arg.col, 'include', `no file matches ${arg.text}`, 'CONFIG_INCLUDE');
   if (st.depth >= LIMITS.includeDepth) {
-    diag('error', arg.col, 'include', `includes nested more than ${LIMITS.includeDepth} deep`, 'limit');
+    diag('error', arg.col, 'include', `includes nested more than ${LIMITS.includeDepth} deep`, 'CONFIG_LIMIT');
     return;
   }
   for (const f of files) {
@@ -252,12 +259,18 @@ function include(path: string, words: Word[], st: State, out: Token[], diag: Dia
         arg.col,
         'include',
         `include loop: ${[...st.stack.slice(loop), id].join(' → ')}; not read again`,
-        'limit',
+        'CONFIG_LIMIT',
       );
       continue;
     }
     if (++st.files > LIMITS.files) {
-      diag('error', arg.col, 'include', `more than ${LIMITS.files} files included in all; reading stops here`, 'limit');
+      diag(
+        'error',
+        arg.col,
+        'include',
+        `more than ${LIMITS.files} files included in all; reading stops here`,
+        'CONFIG_LIMIT',
+      );
       st.stopped = true;
       return;
     }
@@ -265,7 +278,13 @@ function include(path: string, words: Word[], st: State, out: Token[], diag: Dia
     try {
       t = (st.o.readFile ?? readConfigFile)(f);
     } catch (e) {
-      diag('error', arg.col, 'include', `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      diag(
+        'error',
+        arg.col,
+        'include',
+        `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        'CONFIG_INCLUDE',
+      );
       continue;
     }
     st.depth++;
@@ -288,7 +307,13 @@ function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Tok
     nums.length > 3 ||
     nums.some((x) => !Number.isInteger(x))
   ) {
-    diag('error', 1, kw, `expected ${kw}(var, [start, [step,]] end) with whole numbers, got "${m[2]}"`);
+    diag(
+      'error',
+      1,
+      kw,
+      `expected ${kw}(var, [start, [step,]] end) with whole numbers, got "${m[2]}"`,
+      'CONFIG_SYNTAX',
+    );
     return;
   }
   const end = nums[nums.length - 1]!;
@@ -296,7 +321,7 @@ function sequence(path: string, l: Line, m: RegExpExecArray, st: State, out: Tok
   const step = nums.length === 3 ? nums[1]! : end >= start ? 1 : -1;
   if (step === 0 || (step > 0 ? start > end : start < end) || Math.abs((end - start) / step) >= MAX_SEQ) {
     if (step === 0 || Math.abs((end - start) / (step || 1)) >= MAX_SEQ) {
-      diag('error', 1, kw, `${kw}(${m[2]}) would never end or makes more than ${MAX_SEQ} lines`, 'limit');
+      diag('error', 1, kw, `${kw}(${m[2]}) would never end or makes more than ${MAX_SEQ} lines`, 'CONFIG_LIMIT');
     }
     return;
   }

@@ -35,6 +35,7 @@ function sched(c: LvsCtx, e: Node): LvsSched | undefined {
       e.key.text,
       `scheduler ${a.text} is not supported: floatd balances in nftables, which keeps no per-server connection counts`,
       `use ${alt}`,
+      'CONFIG_UNSUPPORTED',
     );
   else c.err(a, e.key.text, `unknown scheduler "${a.text}"`, `supported: ${SCHEDS.join(', ')}`);
   return undefined;
@@ -45,7 +46,8 @@ function method(c: LvsCtx, e: Node): LvsMethod | undefined {
   if (!a) return undefined;
   if (a.text === 'NAT') return 'NAT';
   if (a.text === 'DR') return 'DR';
-  if (a.text === 'TUN') c.err(a, e.key.text, 'TUN (IP-in-IP) is not supported by floatd', 'use NAT');
+  if (a.text === 'TUN')
+    c.err(a, e.key.text, 'TUN (IP-in-IP) is not supported by floatd', 'use NAT', 'CONFIG_UNSUPPORTED');
   else c.err(a, e.key.text, `expected NAT, DR or TUN, got "${a.text}"`);
   return undefined;
 }
@@ -57,6 +59,8 @@ function drWarnings(c: LvsCtx, n: Node, vs: VirtualServerConfig): void {
       n.key,
       'persistence_timeout',
       'not honoured with DR (no connection state at ingress): use lvs_sched sh, which keeps a client on one server',
+      undefined,
+      'CONFIG_NOT_HONOURED',
     );
   if (vs.sched === 'rr' || vs.sched === 'wrr')
     c.warn(
@@ -64,6 +68,8 @@ function drWarnings(c: LvsCtx, n: Node, vs: VirtualServerConfig): void {
       'lvs_sched',
       `with DR, ${vs.sched} picks by a hash of the client address and port (no connection state at ingress): the ` +
         'spread is statistical, not in turn',
+      undefined,
+      'CONFIG_RISKY',
     );
 }
 
@@ -125,7 +131,7 @@ function virtualServer(
         const a = c.arg(e, 0, 'TCP or UDP');
         if (a && (a.text === 'TCP' || a.text === 'UDP')) vs.protocol = a.text;
         else if (a) {
-          c.err(a, k, `protocol ${a.text} is not supported by floatd`, 'use TCP or UDP');
+          c.err(a, k, `protocol ${a.text} is not supported by floatd`, 'use TCP or UDP', 'CONFIG_UNSUPPORTED');
           ok = false;
         }
         break;
@@ -136,7 +142,7 @@ function virtualServer(
       case 'persistence_granularity': {
         const a = e.args[0];
         if (a && a.text !== '255.255.255.255' && a.text !== '128')
-          c.warn(a, k, `${NOT_HONOURED}: persistence is per client address`);
+          c.warn(a, k, `${NOT_HONOURED}: persistence is per client address`, undefined, 'CONFIG_NOT_HONOURED');
         break;
       }
       case 'quorum': {
@@ -162,7 +168,13 @@ function virtualServer(
           break;
         }
         if (isIP(a.text) !== vs.family) {
-          c.err(a, k, `sorry_server ${a.text} is not IPv${vs.family} like its virtual_server`);
+          c.err(
+            a,
+            k,
+            `sorry_server ${a.text} is not IPv${vs.family} like its virtual_server`,
+            undefined,
+            'CONFIG_CONFLICT',
+          );
           break;
         }
         const p = port(c, e.args[1], e.key, `sorry_server ${a.text}`);
@@ -175,7 +187,8 @@ function virtualServer(
         break;
       case 'sorry_server_lvs_method': {
         const m = method(c, e);
-        if (m && m !== vs.method) c.err(e.key, k, "the sorry server must use its virtual_server's method");
+        if (m && m !== vs.method)
+          c.err(e.key, k, "the sorry server must use its virtual_server's method", undefined, 'CONFIG_CONFLICT');
         break;
       }
       case 'omega':
@@ -205,7 +218,14 @@ function virtualServer(
       }
       case 'ha_suspend':
         // Checks pause while no address of the service is local (src/lb/suspend.ts).
-        if (vs.fwmarks.length) c.warn(e.key, k, 'a fwmark service has no address to follow: its checks keep running');
+        if (vs.fwmarks.length)
+          c.warn(
+            e.key,
+            k,
+            'a fwmark service has no address to follow: its checks keep running',
+            undefined,
+            'CONFIG_NOT_HONOURED',
+          );
         else vs.haSuspend = true;
         break;
       case 'ops':
@@ -215,11 +235,12 @@ function virtualServer(
       case 'smtp_alert':
       case 'persistence_engine':
       case 'lvs_sync_daemon':
-        c.warn(e.key, k, NOT_HONOURED);
+        c.warn(e.key, k, NOT_HONOURED, undefined, 'CONFIG_NOT_HONOURED');
         break;
       default:
-        if (ALL_CHECKS.includes(k)) c.err(e.key, k, `${k} belongs inside a real_server block`);
-        else c.warn(e.key, k, 'unknown keyword in virtual_server, ignored');
+        if (ALL_CHECKS.includes(k))
+          c.err(e.key, k, `${k} belongs inside a real_server block`, undefined, 'CONFIG_UNKNOWN_KEYWORD');
+        else c.warn(e.key, k, 'unknown keyword in virtual_server, ignored', undefined, 'CONFIG_UNKNOWN_KEYWORD');
     }
   }
   if (!schedSet)
@@ -228,13 +249,26 @@ function virtualServer(
       'lvs_sched',
       "no lvs_sched: keepalived's default wlc needs connection counts nftables does not keep; using wrr",
       'write lvs_sched wrr (or rr)',
+      'CONFIG_ADJUSTED',
     );
   if (vs.sorry && !vs.sorry.address) {
-    c.err(n.key, 'sorry_server_inhibit', 'sorry_server_inhibit without sorry_server');
+    c.err(
+      n.key,
+      'sorry_server_inhibit',
+      'sorry_server_inhibit without sorry_server',
+      undefined,
+      'CONFIG_MISSING_VALUE',
+    );
     vs.sorry = undefined;
   }
   if (vs.hysteresis >= vs.quorum && vs.hysteresis > 0)
-    c.warn(n.key, 'hysteresis', `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`);
+    c.warn(
+      n.key,
+      'hysteresis',
+      `hysteresis ${vs.hysteresis} ≥ quorum ${vs.quorum}: quorum is then never lost`,
+      undefined,
+      'CONFIG_RISKY',
+    );
   vs.delayLoopMs = d.delayLoopMs;
   vs.key += `/${vs.protocol}`;
   if (vs.method === 'DR') drWarnings(c, n, vs);
@@ -250,20 +284,33 @@ function virtualServer(
         'real_server',
         `real_server ${rs.address} port ${rs.port}: DR cannot change the port`,
         `use the virtual server's port (${vs.endpoints[0]?.port ?? ''})`,
+        'CONFIG_CONFLICT',
       );
       ok = false;
       continue;
     }
     if (vs.realServers.some((x) => x.address === rs.address && x.port === rs.port))
-      c.err(e.key, 'real_server', `duplicate real_server ${rs.address} ${rs.port}`);
+      c.err(e.key, 'real_server', `duplicate real_server ${rs.address} ${rs.port}`, undefined, 'CONFIG_CONFLICT');
     else vs.realServers.push(rs);
   }
   if (new Set(vs.realServers.map((r) => r.port === 0)).size > 1) {
-    c.err(n.key, 'real_server', `virtual_server ${vs.key} mixes real servers with and without a port`);
+    c.err(
+      n.key,
+      'real_server',
+      `virtual_server ${vs.key} mixes real servers with and without a port`,
+      undefined,
+      'CONFIG_CONFLICT',
+    );
     ok = false;
   }
   if (!vs.realServers.length && !vs.sorry)
-    c.warn(n.key, 'virtual_server', `virtual_server ${vs.key} has no real_server: connections to it are refused`);
+    c.warn(
+      n.key,
+      'virtual_server',
+      `virtual_server ${vs.key} has no real_server: connections to it are refused`,
+      undefined,
+      'CONFIG_RISKY',
+    );
   return ok ? vs : undefined;
 }
 
@@ -275,13 +322,13 @@ export function readVirtualServer(
   out: VirtualServerConfig[],
 ): void {
   if (!n.children) {
-    c.err(n.key, 'virtual_server', 'expected a { } block after virtual_server');
+    c.err(n.key, 'virtual_server', 'expected a { } block after virtual_server', undefined, 'CONFIG_SYNTAX');
     return;
   }
   const vs = virtualServer(c, n, groupsFor(build), build.trackables.files);
   if (!vs) return;
   if (out.some((x) => x.key === vs.key)) {
-    c.err(n.key, 'virtual_server', `duplicate virtual_server ${vs.key}`);
+    c.err(n.key, 'virtual_server', `duplicate virtual_server ${vs.key}`, undefined, 'CONFIG_CONFLICT');
     return;
   }
   const clash = out.find(
@@ -290,7 +337,7 @@ export function readVirtualServer(
       x.endpoints.some((a) => vs.endpoints.some((b) => a.address === b.address && a.port === b.port)),
   );
   if (clash) {
-    c.err(n.key, 'virtual_server', `virtual_server ${vs.key} overlaps ${clash.key}`);
+    c.err(n.key, 'virtual_server', `virtual_server ${vs.key} overlaps ${clash.key}`, undefined, 'CONFIG_CONFLICT');
     return;
   }
   out.push(vs);

@@ -4,6 +4,7 @@
  * FILE_CHECK in lvs-check-file.ts. BFD_CHECK is a positioned error saying why (a server whose
  * check is dropped silently would look healthy).
  */
+import type { DiagnosticCode } from './diagnostics.js';
 import { isIP } from 'node:net';
 import type { Node, Token } from './lexer.js';
 import { splitCommand } from './lexer.js';
@@ -14,8 +15,8 @@ import { fileCheck } from './lvs-check-file.js';
 
 export interface LvsCtx {
   at(t: Token): Pos;
-  err(t: Token, keyword: string, message: string, hint?: string): void;
-  warn(t: Token, keyword: string, message: string, hint?: string): void;
+  err(t: Token, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void;
+  warn(t: Token, keyword: string, message: string, hint?: string, code?: DiagnosticCode): void;
   arg(n: Node, i?: number, what?: string): Token | undefined;
   int(n: Node, min: number, max: number, i?: number): number | undefined;
   secs(n: Node, min: number, max: number, perSecond?: number): number | undefined;
@@ -58,7 +59,13 @@ export function timing(c: LvsCtx, e: Node, d: CheckDefaults): boolean {
     case 'retry':
     case 'nb_get_retry': {
       if (e.key.text === 'nb_get_retry')
-        c.warn(e.key, 'nb_get_retry', 'nb_get_retry is the old name of retry (read as retry)', 'write retry');
+        c.warn(
+          e.key,
+          'nb_get_retry',
+          'nb_get_retry is the old name of retry (read as retry)',
+          'write retry',
+          'CONFIG_ADJUSTED',
+        );
       const v = c.int(e, 0, 1000);
       if (v !== undefined) d.retry = v;
       return true;
@@ -100,7 +107,13 @@ function statusCodes(c: LvsCtx, e: Node): [number, number][] | undefined {
     out.push([lo, hi]);
   }
   if (!out.length) {
-    c.err(e.key, 'status_code', 'expected a status code or range, e.g. 200 or 200-299');
+    c.err(
+      e.key,
+      'status_code',
+      'expected a status code or range, e.g. 200 or 200-299',
+      undefined,
+      'CONFIG_MISSING_VALUE',
+    );
     return undefined;
   }
   return out;
@@ -121,14 +134,21 @@ function url(c: LvsCtx, n: Node): HttpUrl | undefined {
       if (s) u.statusCodes = s;
     } else if (k === 'virtualhost') u.virtualhost = c.arg(e, 0, 'a host name')?.text;
     else if (k.startsWith('regex'))
-      c.err(e.key, k, 'regex matching is not supported yet by floatd', 'use digest or status_code');
-    else c.warn(e.key, k, 'unknown keyword in url, ignored');
+      c.err(
+        e.key,
+        k,
+        'regex matching is not supported yet by floatd',
+        'use digest or status_code',
+        'CONFIG_UNSUPPORTED',
+      );
+    else c.warn(e.key, k, 'unknown keyword in url, ignored', undefined, 'CONFIG_UNKNOWN_KEYWORD');
   }
   if (!u.path) {
-    c.err(n.key, 'url', 'url block without path', 'add: path /');
+    c.err(n.key, 'url', 'url block without path', 'add: path /', 'CONFIG_MISSING_VALUE');
     return undefined;
   }
-  if (!u.path.startsWith('/')) c.warn(n.key, 'path', `path "${u.path}" does not start with "/"`);
+  if (!u.path.startsWith('/'))
+    c.warn(n.key, 'path', `path "${u.path}" does not start with "/"`, undefined, 'CONFIG_BAD_VALUE');
   return u;
 }
 
@@ -141,6 +161,7 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
       kind,
       'BFD_CHECK is not supported by floatd: it follows a bfd_instance session, and floatd runs no BFD daemon',
       `use ${SUPPORTED_CHECKS.join(', ')}; a check that is dropped would leave the server looking healthy`,
+      'CONFIG_UNSUPPORTED',
     );
     return undefined;
   }
@@ -222,10 +243,11 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
       case 'fast_recovery':
       case 'tls_compliant':
       case 'smtp_alert':
-        c.warn(e.key, k, NOT_HONOURED);
+        c.warn(e.key, k, NOT_HONOURED, undefined, 'CONFIG_NOT_HONOURED');
         break;
       default:
-        if (!extraKeyword(c, kind, e, x)) c.warn(e.key, k, `unknown keyword in ${kind}, ignored`);
+        if (!extraKeyword(c, kind, e, x))
+          c.warn(e.key, k, `unknown keyword in ${kind}, ignored`, undefined, 'CONFIG_UNKNOWN_KEYWORD');
     }
   }
   const base = {
@@ -240,7 +262,7 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
   if (kind === 'TCP_CHECK' || kind === 'PING_CHECK') return { kind, ...base, retry: d.retry ?? 1 };
   if (isHttp) {
     if (!urls.length) {
-      c.err(n.key, kind, `${kind} without a url block`, 'add: url { path / }');
+      c.err(n.key, kind, `${kind} without a url block`, 'add: url { path / }', 'CONFIG_MISSING_VALUE');
       return undefined;
     }
     return { kind, ...base, retry: d.retry ?? 1, urls, sni, httpVersion, ...(vhost ? { virtualhost: vhost } : {}) };
@@ -249,7 +271,7 @@ export function checkBlock(c: LvsCtx, n: Node, inherited: CheckDefaults): LvsChe
   if (extra) return extra;
   if (kind === 'MISC_CHECK') {
     if (!argv.length) {
-      c.err(n.key, kind, 'MISC_CHECK without misc_path');
+      c.err(n.key, kind, 'MISC_CHECK without misc_path', undefined, 'CONFIG_MISSING_VALUE');
       return undefined;
     }
     return {

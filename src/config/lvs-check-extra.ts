@@ -39,7 +39,7 @@ export function hexStr(words: string[], wild: boolean): string | undefined {
 
 const hex = (c: LvsCtx, n: Node, wild: boolean): string | undefined => {
   if (!n.args.length) {
-    c.err(n.key, n.key.text, 'expected hex bytes');
+    c.err(n.key, n.key.text, 'expected hex bytes', undefined, 'CONFIG_MISSING_VALUE');
     return undefined;
   }
   const h = hexStr(
@@ -69,7 +69,7 @@ function host(c: LvsCtx, n: Node): ExtraState['hosts'][number] {
     } else if (k === 'connect_port') {
       const v = c.int(e, 1, 65535);
       if (v !== undefined) h.connectPort = v;
-    } else c.warn(e.key, k, 'unknown keyword in host, ignored');
+    } else c.warn(e.key, k, 'unknown keyword in host, ignored', undefined, 'CONFIG_UNKNOWN_KEYWORD');
   }
   return h;
 }

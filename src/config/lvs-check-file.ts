@@ -21,7 +21,13 @@ export function fileCheck(c: LvsCtx, n: Node, d: CheckDefaults): FileCheckConfig
       const a = c.arg(e, 0, 'a track_file name');
       if (!a) continue;
       if (!d.trackFiles?.has(a.text)) {
-        c.err(a, k, `track_file ${a.text} not found`, 'define it at the top level: track_file NAME { file PATH }');
+        c.err(
+          a,
+          k,
+          `track_file ${a.text} not found`,
+          'define it at the top level: track_file NAME { file PATH }',
+          'CONFIG_REFERENCE',
+        );
         return undefined;
       }
       name = a.text;
@@ -39,7 +45,7 @@ export function fileCheck(c: LvsCtx, n: Node, d: CheckDefaults): FileCheckConfig
   }
   const tf = name === undefined ? undefined : d.trackFiles?.get(name);
   if (!tf) {
-    c.err(n.key, 'FILE_CHECK', 'FILE_CHECK has no track_file', 'add: track_file NAME');
+    c.err(n.key, 'FILE_CHECK', 'FILE_CHECK has no track_file', 'add: track_file NAME', 'CONFIG_MISSING_VALUE');
     return undefined;
   }
   return {

@@ -20,7 +20,7 @@ export interface Group {
 
 export function port(c: LvsCtx, t: Token | undefined, owner: Token, what: string): number | undefined {
   if (!t) {
-    c.err(owner, owner.text, `${what} has no port`, `write: ${owner.text} ADDRESS PORT`);
+    c.err(owner, owner.text, `${what} has no port`, `write: ${owner.text} ADDRESS PORT`, 'CONFIG_MISSING_VALUE');
     return undefined;
   }
   const v = Number(t.text);
@@ -96,6 +96,7 @@ export function head(
         'virtual_server',
         `no virtual_server_group ${a1?.text ?? ''}`,
         'define it with virtual_server_group NAME { ADDRESS PORT … }',
+        'CONFIG_REFERENCE',
       );
       return undefined;
     }
@@ -105,11 +106,18 @@ export function head(
         'virtual_server_group',
         `virtual_server_group ${a1!.text} mixes IPv4 and IPv6`,
         'one family per group',
+        'CONFIG_CONFLICT',
       );
       return undefined;
     }
     if (!g.endpoints.length && !g.fwmarks.length) {
-      c.err(g.pos, 'virtual_server_group', `virtual_server_group ${a1!.text} is empty`);
+      c.err(
+        g.pos,
+        'virtual_server_group',
+        `virtual_server_group ${a1!.text} is empty`,
+        undefined,
+        'CONFIG_MISSING_VALUE',
+      );
       return undefined;
     }
     return { key: `group ${a1!.text}`, family: [...g.families][0] ?? 4, endpoints: g.endpoints, fwmarks: g.fwmarks };
@@ -145,10 +153,17 @@ export function readVsGroup(c: LvsCtx, n: Node, build: object): void {
   const name = c.arg(n, 0, 'a group name');
   if (!name) return;
   if (!n.children) {
-    c.err(n.key, 'virtual_server_group', 'expected a { } block after virtual_server_group NAME');
+    c.err(
+      n.key,
+      'virtual_server_group',
+      'expected a { } block after virtual_server_group NAME',
+      undefined,
+      'CONFIG_SYNTAX',
+    );
     return;
   }
   const groups = groupsFor(build);
-  if (groups.has(name.text)) c.err(name, 'virtual_server_group', `duplicate virtual_server_group ${name.text}`);
+  if (groups.has(name.text))
+    c.err(name, 'virtual_server_group', `duplicate virtual_server_group ${name.text}`, undefined, 'CONFIG_CONFLICT');
   else groups.set(name.text, group(c, n));
 }

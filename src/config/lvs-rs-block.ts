@@ -44,6 +44,7 @@ export function realServer(
       'real_server',
       `real_server ${addr.text} is IPv${isIP(addr.text)} but virtual_server ${vs.key} is IPv${vs.family}`,
       "the kernel cannot NAT between address families: use real servers of the virtual address's family",
+      'CONFIG_CONFLICT',
     );
     return undefined;
   }
@@ -91,17 +92,19 @@ export function realServer(
             k,
             `real_server ${addr.text} uses ${a.text} but its virtual_server uses ${vs.method}`,
             'one forwarding method per virtual_server in floatd',
+            'CONFIG_CONFLICT',
           );
         break;
       }
       case 'uthreshold':
       case 'lthreshold':
       case 'smtp_alert':
-        c.warn(e.key, k, NOT_HONOURED);
+        c.warn(e.key, k, NOT_HONOURED, undefined, 'CONFIG_NOT_HONOURED');
         break;
       default:
-        if (/_CHECK$|_GET$/.test(k)) c.err(e.key, k, `unknown checker ${k}`, `checkers: ${ALL_CHECKS.join(', ')}`);
-        else c.warn(e.key, k, 'unknown keyword in real_server, ignored');
+        if (/_CHECK$|_GET$/.test(k))
+          c.err(e.key, k, `unknown checker ${k}`, `checkers: ${ALL_CHECKS.join(', ')}`, 'CONFIG_UNKNOWN_KEYWORD');
+        else c.warn(e.key, k, 'unknown keyword in real_server, ignored', undefined, 'CONFIG_UNKNOWN_KEYWORD');
     }
   }
   for (const e of checkNodes) {

@@ -61,7 +61,7 @@ function topShape(c: Ctx, n: Node, top: TopBlock): boolean {
   if (!top.named) return checkShape(c, n, top.shape ?? 'block');
   const k = n.key.text;
   if (!n.children) {
-    c.err(n.key, k, `expected a { } block after ${k}`);
+    c.err(n.key, k, `expected a { } block after ${k}`, undefined, 'CONFIG_SYNTAX');
     return false;
   }
   if (n.args.length > 1) c.warn(n.args[1]!, k, `words after the name of ${k} ${n.args[0]!.text} are ignored`);

@@ -144,6 +144,7 @@ export const QUORUM_SCHEMA: Schema<T> = {
         'password',
         'a password never goes in the configuration',
         'put it in a file (password_file PATH, mode 0600) or the environment (password_env VAR)',
+        'CONFIG_SECRET',
       );
     },
   },
@@ -181,13 +182,21 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   const backendSeen = t.backend;
   checkTimes(c, n, q, set);
   checkFailsafe(c, n, q, t.set);
-  if (!backendSeen) c.err(n.key, 'floatd_quorum', `floatd_quorum ${q.name} has no backend`, 'add: backend etcd');
+  if (!backendSeen)
+    c.err(
+      n.key,
+      'floatd_quorum',
+      `floatd_quorum ${q.name} has no backend`,
+      'add: backend etcd',
+      'CONFIG_MISSING_VALUE',
+    );
   if (q.endpoints.length === 0)
     c.err(
       n.key,
       'floatd_quorum',
       `floatd_quorum ${q.name} has no endpoints`,
       'add: endpoints http://198.51.100.100:2379 …',
+      'CONFIG_MISSING_VALUE',
     );
   if (!q.key)
     c.err(
@@ -195,14 +204,22 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
       'floatd_quorum',
       `floatd_quorum ${q.name} has no key`,
       'add: key /floatd/<cluster> (one lease key per instance or sync group under it)',
+      'CONFIG_MISSING_VALUE',
     );
   if (q.tls && (q.tls.certFile === undefined) !== (q.tls.keyFile === undefined)) {
-    c.err(n.key, 'cert_file', 'cert_file and key_file go together (a client certificate needs its key)');
+    c.err(
+      n.key,
+      'cert_file',
+      'cert_file and key_file go together (a client certificate needs its key)',
+      undefined,
+      'CONFIG_CONFLICT',
+    );
   }
   if (q.auth) {
-    if (!q.auth.username) c.err(n.key, 'username', 'password_file/password_env without username');
+    if (!q.auth.username)
+      c.err(n.key, 'username', 'password_file/password_env without username', undefined, 'CONFIG_MISSING_VALUE');
     else if (!q.auth.passwordFile && !q.auth.passwordEnv)
-      c.err(n.key, 'username', 'username without password_file or password_env');
+      c.err(n.key, 'username', 'username without password_file or password_env', undefined, 'CONFIG_MISSING_VALUE');
   }
   const plain = q.endpoints.some((u) => u.startsWith('http://'));
   if (plain && (q.tls || q.auth))
@@ -211,6 +228,7 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
       'endpoints',
       'TLS or a password is configured but some endpoints are http://; the password would travel in clear',
       'use https:// endpoints',
+      'CONFIG_SECRET',
     );
   return q;
 }
@@ -218,7 +236,7 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
 function endpoints(c: BlockCtx, e: Node, q: QuorumConfig): void {
   const words = [...e.args, ...(e.children ?? []).map((x) => x.key)];
   if (words.length === 0) {
-    c.err(e.key, 'endpoints', 'expected one or more http(s)://HOST:PORT URLs');
+    c.err(e.key, 'endpoints', 'expected one or more http(s)://HOST:PORT URLs', undefined, 'CONFIG_MISSING_VALUE');
     return;
   }
   for (const w of words) {
@@ -245,10 +263,17 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
       'ttl',
       'etcd grants at least 2 s with its default timing (heartbeat 100 ms, election 1000 ms)',
       'ttl 1 needs every member at --election-timeout ≤ 666; floatd warns at run time if etcd grants more',
+      'CONFIG_RISKY',
     );
   }
   if (q.marginMs >= q.ttlMs) {
-    c.err(at('margin'), 'margin', `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`);
+    c.err(
+      at('margin'),
+      'margin',
+      `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`,
+      undefined,
+      'CONFIG_CONFLICT',
+    );
     return;
   }
   const window = q.ttlMs - q.marginMs;
@@ -258,6 +283,8 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
       'renew',
       `renew ${q.renewMs / 1000} s must be below ttl − margin ` +
         `(${window / 1000} s): the holder would fence between renewals`,
+      undefined,
+      'CONFIG_CONFLICT',
     );
   } else if (q.renewMs * 2 > window) {
     c.warn(
@@ -265,6 +292,7 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
       'renew',
       `one lost renewal fences the holder (renew ${q.renewMs / 1000} s, ttl − margin ${window / 1000} s)`,
       `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`,
+      'CONFIG_RISKY',
     );
   }
   if (q.kernelLifetimeS >= ttlS) {
@@ -274,6 +302,7 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
       `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP ` +
         'after the lease could expire',
       ttlS > 1 ? `kernel_lifetime ${ttlS - 1}` : 'kernel_lifetime 0 (off) at ttl 1',
+      'CONFIG_CONFLICT',
     );
   } else if (q.kernelLifetimeS === 0) {
     c.warn(
@@ -281,6 +310,7 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
       'kernel_lifetime',
       'no kernel backstop: a frozen (SIGSTOP) or killed holder keeps its VIP while another node takes the lease',
       'ttl 2 with kernel_lifetime 1 (the default) lets the kernel remove the VIP by itself',
+      'CONFIG_RISKY',
     );
   }
 }
@@ -289,7 +319,14 @@ function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Toke
 export function quorumRef(c: BlockCtx, e: Node, into: InstanceConfig | SyncGroupConfig): void {
   const a = c.arg(e, 0, 'a floatd_quorum name');
   if (!a) return;
-  if (into.quorum) c.err(a, 'quorum', `a second quorum (${a.text}); one lease guards one instance or group`);
+  if (into.quorum)
+    c.err(
+      a,
+      'quorum',
+      `a second quorum (${a.text}); one lease guards one instance or group`,
+      undefined,
+      'CONFIG_CONFLICT',
+    );
   else {
     into.quorum = a.text;
     into.quorumPos = c.at(a);
@@ -304,6 +341,7 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
       severity: 'error',
       ...pos,
       keyword: 'quorum',
+      code: 'CONFIG_REFERENCE',
       message: `${who} refers to floatd_quorum ${q}, which is not defined`,
       hint: `define it: floatd_quorum ${q} { backend etcd … }`,
     });
@@ -319,6 +357,7 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
         severity: 'error',
         ...(ic.quorumPos ?? ic.pos),
         keyword: 'quorum',
+        code: 'CONFIG_CONFLICT',
         message: `vrrp_instance ${ic.name} is in vrrp_sync_group ${g.name}: the group moves as one and holds one lease`,
         hint: `move "quorum ${ic.quorum}" into vrrp_sync_group ${g.name}`,
       });
@@ -331,6 +370,7 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
         severity: 'error',
         ...(ic.quorumPos ?? g?.quorumPos ?? ic.pos),
         keyword: 'quorum',
+        code: 'CONFIG_CONFLICT',
         message:
           `vrrp_instance ${ic.name} is the address owner (priority 255), which takes MASTER at start ` +
           'without waiting for the lease',
@@ -346,6 +386,7 @@ export function checkQuorumRefs(cfg: FloatdConfig, diags: Diagnostic[]): void {
         severity: 'warning',
         ...q.pos,
         keyword: 'floatd_quorum',
+        code: 'CONFIG_IGNORED',
         message: `floatd_quorum ${q.name} is not used by any vrrp_instance or vrrp_sync_group`,
         hint: `add "quorum ${q.name}" to the instance or group it guards`,
       });

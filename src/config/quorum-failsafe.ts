@@ -30,6 +30,7 @@ export function checkFailsafe(c: Ctx, n: Node, q: QuorumConfig, set: Map<string,
       'on_quorum_loss',
       "on_quorum_loss failsafe needs failsafe_secret_file: the peers' answers decide who may hold the VIP",
       'add: failsafe_secret_file /etc/floatd/failsafe.key (the same secret on every node, mode 0600)',
+      'CONFIG_MISSING_VALUE',
     );
   }
 }
@@ -46,6 +47,7 @@ export function checkFailsafePeers(cfg: FloatdConfig, q: QuorumConfig, diags: Di
       severity: 'error',
       ...f.pos,
       keyword: 'on_quorum_loss',
+      code: 'CONFIG_MISSING_VALUE',
       message: `on_quorum_loss failsafe must ask every peer, but ${who} has no unicast_peer`,
       hint: 'list them: failsafe_peers 198.51.100.2 198.51.100.3',
     });

@@ -6,12 +6,12 @@ import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 
 /** The findings that make a reload refuse a file: every error, and a file without any vrrp_instance. */
 export function reloadBlockers(ds: readonly Diagnostic[]): Diagnostic[] {
-  return ds.filter((d) => d.severity === 'error' || d.code === 'no-instance');
+  return ds.filter((d) => d.severity === 'error' || d.code === 'CONFIG_NO_INSTANCE');
 }
 
 /** Keywords floatd read but does not act on (positioned), for the daemon's log at start and at each reload. */
 export function unsupported(ds: readonly Diagnostic[]): Diagnostic[] {
-  return ds.filter((d) => d.code === 'unsupported');
+  return ds.filter((d) => d.code === 'CONFIG_NOT_HONOURED');
 }
 
 interface LogLike {
@@ -32,13 +32,9 @@ export function logConfigDiagnostics(
 ): void {
   for (const d of ds) {
     const obj = {
-      event: d.code === 'unsupported' ? 'config.unsupported' : 'config.diagnostic',
+      event: d.code === 'CONFIG_NOT_HONOURED' ? 'config.unsupported' : 'config.diagnostic',
       phase,
-      ...(d.code
-        ? {
-            code: d.code,
-          }
-        : {}),
+      code: d.code,
     };
     log[d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warn' : 'info'](obj, formatDiagnostic(d));
   }

@@ -55,6 +55,7 @@ export function checkShape(c: Ctx, e: Node, shape: Shape): boolean {
         k,
         `expected a { } block after ${k}${what}`,
         e.args.length ? `write: ${k} { ${e.args[0]!.text} } (one entry per line inside)` : undefined,
+        'CONFIG_SYNTAX',
       );
       return false;
     }

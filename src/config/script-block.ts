@@ -114,7 +114,14 @@ export const SCRIPT_SCHEMA: Schema<ScriptTarget> = {
         }
         ranges.push([Number(m[1]), Number(m[2] ?? m[1])]);
       }
-      if (!e.args.length) c.err(e.key, 'expect_status', 'expected statuses or ranges like 200 or 200-299');
+      if (!e.args.length)
+        c.err(
+          e.key,
+          'expect_status',
+          'expected statuses or ranges like 200 or 200-299',
+          undefined,
+          'CONFIG_MISSING_VALUE',
+        );
       s.expectStatus = ranges;
     },
   },
@@ -160,9 +167,16 @@ export function readScript(c: Ctx, n: Node, name: string): VrrpScript {
       'vrrp_script',
       `vrrp_script ${name} has nothing to run`,
       'add script "CMD", http_get URL or tcp_connect HOST:PORT',
+      'CONFIG_MISSING_VALUE',
     );
   if (kinds.length > 1)
-    c.err(kinds[1]!, kinds[1]!.text, `vrrp_script ${name} has more than one of script/http_get/tcp_connect`);
+    c.err(
+      kinds[1]!,
+      kinds[1]!.text,
+      `vrrp_script ${name} has more than one of script/http_get/tcp_connect`,
+      undefined,
+      'CONFIG_CONFLICT',
+    );
   if (s.timeoutMs === 0) s.timeoutMs = s.intervalMs;
   return s;
 }

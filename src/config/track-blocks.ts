@@ -48,7 +48,8 @@ export const TRACK_FILE_SCHEMA: Schema<TrackFileConfig> = {
 export function readTrackFile(c: Ctx, n: Node, name: string): TrackFileConfig {
   const f: TrackFileConfig = { name, path: '', weight: 1, reverse: false, pos: c.at(n.key) };
   readBlock(c, 'track_file', n, TRACK_FILE_SCHEMA, f);
-  if (!f.path) c.err(n.key, n.key.text, `track file ${name} has no file`, 'add: file "/path/to/file"');
+  if (!f.path)
+    c.err(n.key, n.key.text, `track file ${name} has no file`, 'add: file "/path/to/file"', 'CONFIG_MISSING_VALUE');
   return f;
 }
 
@@ -132,8 +133,15 @@ export function readTrackProcess(c: Ctx, n: Node, name: string): TrackProcessCon
   const p = t.p;
   if (p.quorumMax === 0) p.quorum = 0;
   else if (p.quorumMax !== undefined && p.quorumMax < p.quorum)
-    c.err(t.quorumTok!, 'quorum_max', `quorum_max ${p.quorumMax} is less than quorum ${p.quorum}`);
-  if (!p.process) c.err(n.key, n.key.text, `track process ${name} has no process`, 'add: process nginx');
+    c.err(
+      t.quorumTok!,
+      'quorum_max',
+      `quorum_max ${p.quorumMax} is less than quorum ${p.quorum}`,
+      undefined,
+      'CONFIG_CONFLICT',
+    );
+  if (!p.process)
+    c.err(n.key, n.key.text, `track process ${name} has no process`, 'add: process nginx', 'CONFIG_MISSING_VALUE');
   return p;
 }
 
@@ -191,6 +199,7 @@ export function trackRefs(c: Ctx, e: Node, t: Trackables): TrackEntry[] {
         k,
         `no ${what} named "${x.name}"`,
         `define it with ${what} NAME { … } (anywhere in the file)`,
+        'CONFIG_REFERENCE',
       );
   return list;
 }

@@ -25,6 +25,7 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
             file: t.file,
             line: t.line,
             col: t.col,
+            code: 'CONFIG_SYNTAX',
             message: "unexpected '}' with no open block",
             hint: "remove it, or look for a missing '{' above",
           });
@@ -39,6 +40,7 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
           file: t.file,
           line: t.line,
           col: t.col,
+          code: 'CONFIG_SYNTAX',
           message: "'{' without a keyword before it",
         });
         i++;
@@ -70,6 +72,7 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
             line: open.line,
             col: open.col,
             keyword: t.text,
+            code: 'CONFIG_SYNTAX',
             message: `block '${t.text}' is never closed`,
             hint: "add the missing '}'",
           });
@@ -85,7 +88,7 @@ export function tree(tokens: Token[], diags: Diagnostic[]): Node[] {
       file: open.file,
       line: open.line,
       col: open.col,
-      code: 'limit',
+      code: 'CONFIG_LIMIT',
       message: `blocks nested more than ${LIMITS.blockDepth} deep; this block is skipped`,
     });
     for (let level = 1; i < tokens.length && level > 0; i++) {

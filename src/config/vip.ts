@@ -45,7 +45,7 @@ export function readVip(c: Ctx, e: Node, keyword: string): (VipConfig & { family
       else if (k === 'scope') v.scope = val.text;
       else v.brd = val.text;
       i++;
-    } else c.warn(e.args[i]!, keyword, `unsupported option "${k}" ignored`);
+    } else c.warn(e.args[i]!, keyword, `unsupported option "${k}" ignored`, undefined, 'CONFIG_NOT_HONOURED');
   }
   if (e.children) c.warn(e.key, keyword, 'a { } block after an address is ignored');
   return v;

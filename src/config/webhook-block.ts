@@ -41,6 +41,7 @@ export const WEBHOOK_SCHEMA: Schema<WebhookDef> = {
         'header',
         'a credential never goes in the configuration',
         'use authorization_file PATH (its content is the header value)',
+        'CONFIG_SECRET',
       );
       return;
     }
@@ -85,6 +86,12 @@ export function webhookBlock(c: Ctx, n: Node): WebhookDef | undefined {
   const w: WebhookDef = { name: name.text, url: '', headers: {}, pos: c.at(n.key) };
   readBlock(c, 'notify_webhook', n, WEBHOOK_SCHEMA, w);
   if (!w.url)
-    c.err(n.key, 'notify_webhook', `notify_webhook ${w.name} has no url`, 'add: url https://hooks.example/floatd');
+    c.err(
+      n.key,
+      'notify_webhook',
+      `notify_webhook ${w.name} has no url`,
+      'add: url https://hooks.example/floatd',
+      'CONFIG_MISSING_VALUE',
+    );
   return w;
 }

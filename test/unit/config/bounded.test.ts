@@ -44,7 +44,7 @@ test('past its time bound the parse is stopped: a clear error, no config', async
   const r = await loadConfigBounded(join(dir, 'slow.conf'), { timeoutMs: 50 });
   assert.equal(r.config, null);
   assert.equal(r.diagnostics.length, 1);
-  assert.equal(r.diagnostics[0]?.code, 'limit');
+  assert.equal(r.diagnostics[0]?.code, 'CONFIG_LIMIT');
   assert.match(r.diagnostics[0]!.message, /took longer than 50 ms and was stopped/);
 });
 

@@ -53,7 +53,7 @@ test('6,000 and 20,000 nested { are a positioned error, not a stack overflow', (
     const { r, ms } = timed('a {\n'.repeat(n));
     const d = limitError(r, /nested more than 32 deep/);
     assert.equal(`${d.line}:${d.col}`, `${LIMITS.blockDepth + 1}:3`);
-    assert.equal(d.code, 'limit');
+    assert.equal(d.code, 'CONFIG_LIMIT');
     assert.ok(ms < 3000, `${ms} ms`);
   }
 });
@@ -61,7 +61,10 @@ test('6,000 and 20,000 nested { are a positioned error, not a stack overflow', (
 test('a quoted newline or escape sequence in a value stays on one diagnostic line', () => {
   const r = parseConfigText('vrrp_instance A {\n  interface eth0\n  virtual_router_id "5\\n\\x1b[2J"\n}\n', 'n.conf');
   const line = formatDiagnostic(r.diagnostics.find((d) => d.keyword === 'virtual_router_id')!);
-  assert.equal(line, 'n.conf:3:21: error: virtual_router_id: expected an integer 1..255, got "5\\x0a\\x1b[2J"');
+  assert.equal(
+    line,
+    'n.conf:3:21: error: virtual_router_id: expected an integer 1..255, got "5\\x0a\\x1b[2J" [E_CONFIG_BAD_VALUE]',
+  );
 });
 
 test('include [ and include [z-a].conf: no RegExp from the text, just "no file matches"', () => {
@@ -118,7 +121,7 @@ test('more than 120,000 diagnostics: no crash; the result carries 1,000 and says
   const { r, ms } = timed(`${INST}${'x 1\n'.repeat(130_000)}`);
   assert.equal(r.diagnostics.length, MAX_DIAGNOSTICS + 1);
   const last = r.diagnostics[MAX_DIAGNOSTICS]!;
-  assert.equal(last.code, 'limit');
+  assert.equal(last.code, 'CONFIG_LIMIT');
   assert.match(last.message, /^129000 more diagnostics not shown \(0 errors, 129000 warnings, 0 notes\)/);
   assert.equal(`${last.line}:${last.col}`, '1005:1');
   assert.ok(r.config, 'warnings only: still usable');

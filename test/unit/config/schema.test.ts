@@ -22,7 +22,7 @@ test('did-you-mean knows every keyword of the block, floatd additions and keepal
     const r = parseConfigText(text, 'x.conf');
     const w = r.diagnostics.find((d) => d.keyword === word);
     assert.equal(w?.hint, `did you mean '${want}'?`, `${word}: ${dump(r.diagnostics)}`);
-    assert.equal(w?.code, 'unknown-keyword');
+    assert.equal(w?.code, 'CONFIG_UNKNOWN_KEYWORD');
   }
 });
 
@@ -53,6 +53,6 @@ test('one weight reader: scripts -253..253 (±254 clamped with a warning that sa
 test('a keyword named like an Object property is an unknown keyword, not a crash', () => {
   for (const k of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
     const r = parseConfigText(`${k} x\n${inst(`  ${k} 1\n`)}global_defs {\n  ${k}\n}\n`, 'p.conf');
-    assert.equal(r.diagnostics.filter((d) => d.code === 'unknown-keyword').length, 3, dump(r.diagnostics));
+    assert.equal(r.diagnostics.filter((d) => d.code === 'CONFIG_UNKNOWN_KEYWORD').length, 3, dump(r.diagnostics));
   }
 });

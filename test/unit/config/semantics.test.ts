@@ -38,12 +38,12 @@ const warnAt = (text: string, pos: string, re: RegExp): ReturnType<typeof parseC
 test('item 8: an empty file — check warns, a reload refuses it', async () => {
   const check = parseConfigText('', 'e.conf');
   assert.ok(check.config, 'check: usable, with a warning');
-  const w = check.diagnostics.find((d) => d.code === 'no-instance');
+  const w = check.diagnostics.find((d) => d.code === 'CONFIG_NO_INSTANCE');
   assert.deepEqual([w?.severity, w?.line, w?.col], ['warning', 1, 1]);
   assert.equal(reloadBlockers(check.diagnostics).length, 1, 'the reload path can see it');
   const reload = parseConfigText('! only a comment\n', 'e.conf', { purpose: 'reload' });
   assert.equal(reload.config, null);
-  assert.equal(reload.diagnostics.find((d) => d.code === 'no-instance')?.severity, 'error');
+  assert.equal(reload.diagnostics.find((d) => d.code === 'CONFIG_NO_INSTANCE')?.severity, 'error');
   assert.deepEqual(reloadBlockers(parseConfigText(inst(''), 'ok.conf').diagnostics), []);
   const dir = mkdtempSync(join(tmpdir(), 'floatd-empty-'));
   writeFileSync(join(dir, 'empty.conf'), '');
@@ -231,7 +231,7 @@ test("item 13: a sync group's track_* are added to every member (keepalived sema
     [b?.trackScripts.map((t) => t.name), b?.trackInterfaces.map((t) => t.name)],
     [['chk'], ['eth1', 'eth2']],
   );
-  assert.ok(!r.diagnostics.some((d) => d.code === 'unsupported'), dump(r.diagnostics));
+  assert.ok(!r.diagnostics.some((d) => d.code === 'CONFIG_NOT_HONOURED'), dump(r.diagnostics));
 });
 
 test("item 13: every parsed-but-unused keyword is a positioned warning, and the daemon's log says so at start and reload", () => {
@@ -255,8 +255,8 @@ test("item 13: every parsed-but-unused keyword is a positioned warning, and the 
   logConfigDiagnostics(log, r.diagnostics, 'reload');
   assert.deepEqual(lines[0], [
     'warn',
-    { event: 'config.unsupported', phase: 'reload', code: 'unsupported' },
-    'x.conf:4:3: warning: use_vmac: parsed but not yet supported by floatd',
+    { event: 'config.unsupported', phase: 'reload', code: 'CONFIG_NOT_HONOURED' },
+    'x.conf:4:3: warning: use_vmac: parsed but not yet supported by floatd [E_CONFIG_NOT_HONOURED]',
   ]);
   assert.equal(lines.length, 3);
 });

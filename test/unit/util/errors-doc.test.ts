@@ -16,6 +16,7 @@ const DOC = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
 const HEADINGS: Record<keyof typeof ERROR_FAMILIES, string> = {
   runtime: 'Runtime',
   api: 'API',
+  config: 'Configuration',
   lb: 'Load balancer',
 };
 
