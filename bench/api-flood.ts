@@ -137,7 +137,8 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|');
   for (const r of results)
     console.log(
-      `| ${r.mode} | ${r.connections} | ${r.baseFds} → ${r.maxFds} | ${r.healthzOk} / ${r.healthzFailed} | ${r.latencyP50Ms.toFixed(1)} / ${r.latencyMaxMs.toFixed(1)} |`,
+      `| ${r.mode} | ${r.connections} | ${r.baseFds} → ${r.maxFds} | ${r.healthzOk} / ${r.healthzFailed} | ` +
+        `${r.latencyP50Ms.toFixed(1)} / ${r.latencyMaxMs.toFixed(1)} |`,
     );
 }
 

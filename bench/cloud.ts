@@ -21,7 +21,10 @@ import { REPO_ROOT } from '../src/lab/seed-lab.js';
 import type { FloatingIpConfig } from '../src/config/model.js';
 import { median } from './stats.js';
 
-/** Per provider: two instance ids in the provider's format, the address, extra options, a token of the provider's shape. */
+/**
+ * Per provider: two instance ids in the provider's format, the address, extra options, a token of
+ * the provider's shape.
+ */
 const FIXTURES: Record<
   string,
   { nodes: [string, string]; address: string; options?: Record<string, string>; token?: string }
@@ -130,15 +133,19 @@ async function main(): Promise<void> {
     else rows.push(r);
   }
   console.log(
-    `Cloud failover to "assigned and verified", ${runs} runs each; emulated API latency ${latencyMs} ms per request, asynchronous actions complete after ${actionDelayMs} ms, action polls every 100 ms.\n`,
+    `Cloud failover to "assigned and verified", ${runs} runs each; emulated API latency ${latencyMs} ms per ` +
+      `request, asynchronous actions complete after ${actionDelayMs} ms, action polls every 100 ms.\n`,
   );
   console.log(
-    '| provider | MASTER → verified, median ms (min–max) | reconciler calls per failover | HTTP requests per failover (polls included) |',
+    '| provider | MASTER → verified, median ms (min–max) | reconciler calls per failover | HTTP requests per ' +
+      'failover (polls included) |',
   );
   console.log('|---|---|---|---|');
   for (const r of rows) {
     console.log(
-      `| ${r.provider} | ${Math.round(median(r.runs))} (${Math.round(Math.min(...r.runs))}–${Math.round(Math.max(...r.runs))}) | ${median(r.calls)} | ${median(r.requests)} |`,
+      `| ${r.provider} | ${Math.round(median(r.runs))} ` +
+        `(${Math.round(Math.min(...r.runs))}–${Math.round(Math.max(...r.runs))}) | ${median(r.calls)} | ` +
+        `${median(r.requests)} |`,
     );
   }
   for (const [p, why] of Object.entries(skipped)) console.log(`| ${p} | not measured: ${why} | | |`);

@@ -4,9 +4,10 @@
  *
  * cost:   one lab host runs the daemon as MASTER of N instances (N = 1, 16, 255; multicast
  *         VRRPv3, one /32 VIP each from TEST-NET) at advert 1 s and 0.1 s. Once every VIP is
- *         up and a settle time has passed (30 s; FLOATD_BENCH_SETTLE_S), CPU (utime+stime from /proc, every process of the
- *         daemon) is measured over a window, and RSS (VmRSS, summed over the daemon's processes:
- *         keepalived's parent and VRRP child; floatd is one process) at its end.
+ *         up and a settle time has passed (30 s; FLOATD_BENCH_SETTLE_S), CPU (utime+stime from
+ *         /proc, every process of the daemon) is measured over a window, and RSS (VmRSS, summed
+ *         over the daemon's processes: keepalived's parent and VRRP child; floatd is one process)
+ *         at its end.
  * jitter: one instance at 0.1 s adverts; dumpcap on the sending host timestamps each advert
  *         as it leaves; deviation = |gap between adverts − 100 ms|, p50 / p99 / max, idle and
  *         with one CPU-bound busy loop per core beside the daemon. Both daemons at their
@@ -34,7 +35,10 @@ const vip = (i: number): string => (i <= 250 ? `198.51.100.${i}` : `203.0.113.${
 function config(n: number, advertS: number, rt = false): string {
   let s = `global_defs {\n    router_id bench\n${rt ? '    vrrp_rt_priority 10\n' : ''}}\n`;
   for (let i = 1; i <= n; i++) {
-    s += `vrrp_instance VI_${i} {\n    interface eth1\n    state MASTER\n    priority 150\n    virtual_router_id ${i}\n    version 3\n    advert_int ${advertS}\n    virtual_ipaddress {\n        ${vip(i)}/32\n    }\n}\n`;
+    s +=
+      `vrrp_instance VI_${i} {\n    interface eth1\n    state MASTER\n    priority 150\n` +
+      `    virtual_router_id ${i}\n    version 3\n    advert_int ${advertS}\n    virtual_ipaddress {\n` +
+      `        ${vip(i)}/32\n    }\n}\n`;
   }
   return s;
 }
@@ -76,7 +80,8 @@ async function startDaemon(daemon: Daemon, conf: string, n: number): Promise<Run
       await sleep(200);
     }
     throw new Error(
-      `${daemon}: ${n} VIPs not up within 120 s\n${readFileSync(join(lab.dir, 'daemon.log'), 'utf8').split('\n').slice(-15).join('\n')}`,
+      `${daemon}: ${n} VIPs not up within 120 s\n` +
+        `${readFileSync(join(lab.dir, 'daemon.log'), 'utf8').split('\n').slice(-15).join('\n')}`,
     );
   } catch (e) {
     lab.destroy();
@@ -218,7 +223,8 @@ async function main(): Promise<void> {
       `\nIdle cost (MASTER of N instances, VRRPv3 multicast, one VIP each; CPU over ${windowS} s)\n\n`,
     );
     process.stdout.write(
-      '| instances | advert | floatd CPU | keepalived CPU | CPU ratio | floatd RSS | keepalived RSS | RSS ratio |\n|---|---|---|---|---|---|---|---|\n',
+      '| instances | advert | floatd CPU | keepalived CPU | CPU ratio | floatd RSS | keepalived RSS | RSS ratio |\n' +
+        '|---|---|---|---|---|---|---|---|\n',
     );
     for (const advertS of [1, 0.1])
       for (const n of [1, 16, 255]) {
@@ -226,7 +232,8 @@ async function main(): Promise<void> {
         const ka = costs.find((c) => c.daemon === 'keepalived' && c.instances === n && c.advertS === advertS)!;
         const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(1) : '–');
         process.stdout.write(
-          `| ${n} | ${advertS} s | ${f1(fl.cpuPct)} % | ${f1(ka.cpuPct)} % | ${ratio(fl.cpuPct, ka.cpuPct)} | ${f1(fl.rssMb)} MB | ${f1(ka.rssMb)} MB | ${ratio(fl.rssMb, ka.rssMb)} |\n`,
+          `| ${n} | ${advertS} s | ${f1(fl.cpuPct)} % | ${f1(ka.cpuPct)} % | ${ratio(fl.cpuPct, ka.cpuPct)} | ` +
+            `${f1(fl.rssMb)} MB | ${f1(ka.rssMb)} MB | ${ratio(fl.rssMb, ka.rssMb)} |\n`,
         );
       }
   }
@@ -241,11 +248,13 @@ async function main(): Promise<void> {
         const row = await jitter(d, rt, load, windowS);
         jitters.push(row);
         process.stderr.write(
-          `jitter ${d}${rt ? ' rt' : ''}${load ? ' under load' : ''}: p50 ${f1(row.p50Ms)} ms, p99 ${f1(row.p99Ms)} ms, max ${f1(row.maxMs)} ms (${row.adverts} adverts)\n`,
+          `jitter ${d}${rt ? ' rt' : ''}${load ? ' under load' : ''}: p50 ${f1(row.p50Ms)} ms, p99 ` +
+            `${f1(row.p99Ms)} ms, max ${f1(row.maxMs)} ms (${row.adverts} adverts)\n`,
         );
       }
     process.stdout.write(
-      `\nAdvert interval jitter (1 instance, advert 0.1 s, ${windowS} s captured at the sender; deviation from 100 ms)\n\n`,
+      `\nAdvert interval jitter (1 instance, advert 0.1 s, ${windowS} s captured at the sender; ` +
+        'deviation from 100 ms)\n\n',
     );
     process.stdout.write(
       '| daemon | CPU load beside it | adverts | p50 | p99 | max | p99 ratio |\n|---|---|---|---|---|---|---|\n',
@@ -257,7 +266,8 @@ async function main(): Promise<void> {
         const ratio = d === 'floatd' && ka.p99Ms > 0 ? (j.p99Ms / ka.p99Ms).toFixed(2) : '';
         const name = d === 'keepalived' ? 'keepalived 2.2.7' : rt ? 'floatd, vrrp_rt_priority 10' : 'floatd';
         process.stdout.write(
-          `| ${name} | ${load ? `${cpus().length} busy loops` : 'none'} | ${j.adverts} | ${f1(j.p50Ms)} ms | ${f1(j.p99Ms)} ms | ${f1(j.maxMs)} ms | ${ratio} |\n`,
+          `| ${name} | ${load ? `${cpus().length} busy loops` : 'none'} | ${j.adverts} | ${f1(j.p50Ms)} ms | ` +
+            `${f1(j.p99Ms)} ms | ${f1(j.maxMs)} ms | ${ratio} |\n`,
         );
       }
     }

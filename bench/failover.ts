@@ -49,7 +49,9 @@ function floatdCheck(mode: Mode): { def: string; track: string } {
     };
   }
   return {
-    def: `vrrp_script chk_nginx {\n    http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n    timeout ${FLOATD_CHECK}\n}`,
+    def:
+      `vrrp_script chk_nginx {\n    http_get http://127.0.0.1/load.html\n    interval ${FLOATD_CHECK}\n` +
+      `    timeout ${FLOATD_CHECK}\n}`,
     track: 'track_script {\n        chk_nginx\n    }',
   };
 }
@@ -207,7 +209,8 @@ async function main(): Promise<void> {
         }
         all.push(r);
         process.stderr.write(
-          `${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ${r.phaseMs} ms); fail-back ${r.failbackMs} ms, ${r.failbackLost} lost\n`,
+          `${mode} ${d} run ${i + 1}: gap ${r.gapMs} ms, ${r.lost} requests without answer (stop at phase ` +
+            `${r.phaseMs} ms); fail-back ${r.failbackMs} ms, ${r.failbackLost} lost\n`,
         );
       }
     }
@@ -224,7 +227,9 @@ async function main(): Promise<void> {
       : undefined,
   });
   process.stdout.write(
-    `| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | lost requests (median) | fail-back (median) | lost at fail-back | MASTER → VIP added (lb2's log, median) |\n|---|---|---|---|---|---|---|---|\n`,
+    `| event on lb1, the MASTER (n=${runs} each) | floatd ÷ keepalived | median gap to lb2's first answer | range | ` +
+      "lost requests (median) | fail-back (median) | lost at fail-back | MASTER → VIP added (lb2's log, median) |\n" +
+      '|---|---|---|---|---|---|---|---|\n',
   );
   const summary: Record<string, unknown> = {};
   const names: Record<Daemon, string> = {
@@ -241,7 +246,8 @@ async function main(): Promise<void> {
       const ratio = d !== 'keepalived' && k ? `**${(x.median / k.median).toFixed(2)}**` : '';
       const va = x.vipAdd !== undefined ? `${x.vipAdd} ms` : '–';
       process.stdout.write(
-        `| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ${x.failback} ms | ${x.failbackLost} | ${va} |\n`,
+        `| ${LABELS[m]}: ${names[d]} | ${ratio} | ${x.median} ms | ${x.min}–${x.max} ms | ${x.lost} | ` +
+          `${x.failback} ms | ${x.failbackLost} | ${va} |\n`,
       );
     }
   }

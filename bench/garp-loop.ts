@@ -133,7 +133,8 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|');
     for (const r of results)
       console.log(
-        `| ${r.mode} | ${f(r.burstMsP50)} ms | ${f(r.burstMsMax)} ms | ${f(r.loopDelayP99Ms)} ms | ${f(r.loopDelayMaxMs)} ms |`,
+        `| ${r.mode} | ${f(r.burstMsP50)} ms | ${f(r.burstMsMax)} ms | ${f(r.loopDelayP99Ms)} ms | ` +
+          `${f(r.loopDelayMaxMs)} ms |`,
       );
     const dir = join(fileURLToPath(new URL('../..', import.meta.url)), 'bench', 'results');
     mkdirSync(dir, { recursive: true });

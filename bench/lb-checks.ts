@@ -27,7 +27,10 @@ const TICK = 100;
 const CHILD = `import http from 'node:http';
 const [base, n] = process.argv.slice(2).map(Number);
 let up = 0;
-for (let i = 0; i < n; i++) http.createServer((q, s) => s.end('ok')).listen(base + i, '127.0.0.1', () => { if (++up === n) process.send('ready'); });
+for (let i = 0; i < n; i++)
+  http.createServer((q, s) => s.end('ok')).listen(base + i, '127.0.0.1', () => {
+    if (++up === n) process.send('ready');
+  });
 `;
 
 async function measure(
@@ -39,7 +42,10 @@ async function measure(
     text += `virtual_server 192.0.2.${v + 1} 80 {\n  lvs_sched rr\n  delay_loop 1\n`;
     for (let i = 0; i < perVs; i++) {
       const port = BASE + v * perVs + i;
-      text += `  real_server 127.0.0.1 ${port} {\n    ${kind} {\n${kind === 'HTTP_GET' ? '      url {\n        path /\n      }\n' : ''}      connect_timeout 0.5\n      warmup 1\n    }\n  }\n`;
+      text +=
+        `  real_server 127.0.0.1 ${port} {\n    ${kind} {\n` +
+        `${kind === 'HTTP_GET' ? '      url {\n        path /\n      }\n' : ''}      connect_timeout 0.5\n` +
+        `      warmup 1\n    }\n  }\n`;
     }
     text += '}\n';
   }
@@ -98,7 +104,9 @@ try {
   for (const kind of ['none', 'TCP_CHECK', 'HTTP_GET'] as const) {
     const r = await measure(kind);
     rows.push(
-      `| ${kind === 'none' ? 'no checks (baseline)' : kind} | ${kind === 'none' ? 0 : N} every 1 s | ${(r.cpu * 100).toFixed(1)} % | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} / ${r.max.toFixed(2)} ms | ${r.runs} | ${r.applies} |`,
+      `| ${kind === 'none' ? 'no checks (baseline)' : kind} | ${kind === 'none' ? 0 : N} every 1 s | ` +
+        `${(r.cpu * 100).toFixed(1)} % | ${r.p50.toFixed(2)} / ${r.p99.toFixed(2)} / ${r.max.toFixed(2)} ms | ` +
+        `${r.runs} | ${r.applies} |`,
     );
   }
   console.log(rows.join('\n'));

@@ -152,7 +152,8 @@ async function main(): Promise<void> {
             row.haproxyUsPerReq.push((((h1 - h0) / hz) * 1e6) / reqs);
           }
           console.error(
-            `${name} ${mode} run ${run + 1}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} µs, p99 ${r.p99} µs, errors ${r.errors}`,
+            `${name} ${mode} run ${run + 1}: ${r.rps.toFixed(0)} req/s, ` +
+              `p50 ${r.p50} µs, p99 ${r.p99} µs, errors ${r.errors}`,
           );
         }
       }
@@ -179,20 +180,29 @@ async function main(): Promise<void> {
     const ka = (n: string): WrkResult[] => rows[n]!.keepalive;
     const cl = (n: string): WrkResult[] => rows[n]!.close;
     const lines = [
-      `| path | keep-alive req/s | p50 | p99 | new conn per request req/s | p50 | p99 | machine CPU µs/req (keep-alive) | HAProxy process µs/req |`,
+      '| path | keep-alive req/s | p50 | p99 | new conn per request req/s | p50 | p99 | machine CPU µs/req ' +
+        '(keep-alive) | HAProxy process µs/req |',
       '|---|---|---|---|---|---|---|---|---|',
       ...Object.keys(paths).map(
         (n) =>
-          `| ${n} | ${med(ka(n), 'rps').toFixed(0)} | ${med(ka(n), 'p50')} µs | ${med(ka(n), 'p99')} µs | ${med(cl(n), 'rps').toFixed(0)} | ${med(cl(n), 'p50')} µs | ${med(cl(n), 'p99')} µs | ${median(rows[n]!.cpuUsPerReq).toFixed(1)} | ${n === 'haproxy' ? median(rows[n]!.haproxyUsPerReq).toFixed(1) : '–'} |`,
+          `| ${n} | ${med(ka(n), 'rps').toFixed(0)} | ${med(ka(n), 'p50')} µs | ${med(ka(n), 'p99')} µs | ` +
+          `${med(cl(n), 'rps').toFixed(0)} | ${med(cl(n), 'p50')} µs | ${med(cl(n), 'p99')} µs | ` +
+          `${median(rows[n]!.cpuUsPerReq).toFixed(1)} | ` +
+          `${n === 'haproxy' ? median(rows[n]!.haproxyUsPerReq).toFixed(1) : '–'} |`,
       ),
       '',
-      `ratios nftables ÷ HAProxy: keep-alive req/s ${(med(ka('nftables'), 'rps') / med(ka('haproxy'), 'rps')).toFixed(2)}, p99 ${(med(ka('nftables'), 'p99') / med(ka('haproxy'), 'p99')).toFixed(2)}; ` +
-        `new-connection req/s ${(med(cl('nftables'), 'rps') / med(cl('haproxy'), 'rps')).toFixed(2)}, p99 ${(med(cl('nftables'), 'p99') / med(cl('haproxy'), 'p99')).toFixed(2)}`,
+      'ratios nftables ÷ HAProxy: keep-alive req/s ' +
+        `${(med(ka('nftables'), 'rps') / med(ka('haproxy'), 'rps')).toFixed(2)}, p99 ` +
+        `${(med(ka('nftables'), 'p99') / med(ka('haproxy'), 'p99')).toFixed(2)}; ` +
+        `new-connection req/s ${(med(cl('nftables'), 'rps') / med(cl('haproxy'), 'rps')).toFixed(2)}, p99 ` +
+        `${(med(cl('nftables'), 'p99') / med(cl('haproxy'), 'p99')).toFixed(2)}`,
       `errors (all runs): ${Object.entries(rows)
         .map(([n, r]) => `${n} ${[...r.keepalive, ...r.close].reduce((a, x) => a + x.errors, 0)}`)
         .join(', ')}`,
       '',
-      `real server failure (nginx stopped on rs1, probe every 20 ms): out of rotation after ${removalMs.toFixed(0)} ms; ${lost} of ${sent} requests lost, the last one sent ${lastFailMs} ms after the stop`,
+      'real server failure (nginx stopped on rs1, probe every 20 ms): ' +
+        `out of rotation after ${removalMs.toFixed(0)} ms; ${lost} of ${sent} requests lost, ` +
+        `the last one sent ${lastFailMs} ms after the stop`,
     ];
     console.log(lines.join('\n'));
     mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });

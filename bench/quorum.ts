@@ -212,7 +212,8 @@ async function jitter(): Promise<void> {
     });
     const r = res[label]!;
     console.log(
-      `| advert jitter at 0.1 s, ${label}: p50 / p99 / max, ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ${r.maxMs.toFixed(2)} | ${r.adverts} adverts |`,
+      `| advert jitter at 0.1 s, ${label}: p50 / p99 / max, ms | ${r.p50Ms.toFixed(2)} / ${r.p99Ms.toFixed(2)} / ` +
+        `${r.maxMs.toFixed(2)} | ${r.adverts} adverts |`,
     );
   }
   out.jitter = res;
