@@ -411,7 +411,8 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
     if (enis.length !== 1)
       throw new EmuError(
         400,
-        `There are multiple interfaces attached to instance '${iid}'. Please specify an interface ID for the operation instead.`,
+        `There are multiple interfaces attached to instance '${iid}'. Please specify an interface ID for the ` +
+          'operation instead.',
         'InvalidInstanceID',
       );
     return enis[0]!;
@@ -817,7 +818,8 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
     try {
       return xmlReply(
         200,
-        `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${NS}">${el('requestId', randomUUID())}${handler(params)}</${action}Response>`,
+        `<?xml version="1.0" encoding="UTF-8"?>\n` +
+          `<${action}Response xmlns="${NS}">${el('requestId', randomUUID())}${handler(params)}</${action}Response>`,
       );
     } catch (e) {
       if (e instanceof EmuError) return xmlReply(e.status, errorXml(e.code ?? codeFor(e.status), e.message));

@@ -274,7 +274,8 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
     const from = a.subnetworkRangeName === undefined ? subnet.primary : subnet.secondary[a.subnetworkRangeName];
     if (!from || !inSubnet(range.split('/')[0]!, from.split('/')[0]!, Number(from.split('/')[1]))) {
       throw new Error(
-        `gcp emulator: alias ${a.range} lies outside the subnet range it names (${from ?? a.subnetworkRangeName}); set subnet`,
+        `gcp emulator: alias ${a.range} lies outside the subnet range ` +
+          `it names (${from ?? a.subnetworkRangeName}); set subnet`,
       );
     }
     if (a.instance !== null)
@@ -420,14 +421,17 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
     if (rangeName !== undefined && (typeof rangeName !== 'string' || !(rangeName in subnet.secondary))) {
       throw new EmuError(
         400,
-        `Invalid value for field '${f}.subnetworkRangeName': '${String(rangeName)}'. The subnetwork has no secondary range of that name.`,
+        `Invalid value for field '${f}.subnetworkRangeName': '${String(rangeName)}'. The subnetwork has no ` +
+          'secondary range of that name.',
       );
     }
     const from = rangeName === undefined ? subnet.primary : subnet.secondary[rangeName]!;
     if (!overlaps(range, from) || Number(range.split('/')[1]) < Number(from.split('/')[1])) {
       throw new EmuError(
         400,
-        `Invalid value for field '${f}.ipCidrRange': '${range}'. It is not within ${rangeName === undefined ? 'the primary range' : `secondary range '${rangeName}'`} (${from}) of the subnetwork.`,
+        `Invalid value for field '${f}.ipCidrRange': '${range}'. It is not within ` +
+          `${rangeName === undefined ? 'the primary range' : `secondary range '${rangeName}'`} ` +
+          `(${from}) of the subnetwork.`,
       );
     }
     for (const other of state.instances.values()) {
@@ -437,7 +441,8 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
         if (hit)
           throw new EmuError(
             400,
-            `Invalid value for field '${f}.ipCidrRange': '${range}'. The range is already in use by instance '${other.name}' (${hit.ipCidrRange}).`,
+            `Invalid value for field '${f}.ipCidrRange': '${range}'. The range is already in use by instance ` +
+              `'${other.name}' (${hit.ipCidrRange}).`,
           );
       }
     }
@@ -445,7 +450,8 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
     if (leaving)
       throw new EmuError(
         400,
-        `The alias IP range '${leaving[0]}' is still being removed from instance '${leaving[1]}'; retry when its operation is DONE.`,
+        `The alias IP range '${leaving[0]}' is still being removed from instance '${leaving[1]}'; retry when its ` +
+          'operation is DONE.',
         'resourceNotReady',
       );
     return { ipCidrRange: range, ...(typeof rangeName === 'string' ? { subnetworkRangeName: rangeName } : {}) };
@@ -483,7 +489,8 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
         if (next.slice(0, k).some((b) => overlaps(a.ipCidrRange, b.ipCidrRange)))
           throw new EmuError(
             400,
-            `Invalid value for field 'resource.aliasIpRanges[${k}].ipCidrRange': '${a.ipCidrRange}'. Alias IP ranges of an interface must not overlap.`,
+            `Invalid value for field 'resource.aliasIpRanges[${k}].ipCidrRange': '${a.ipCidrRange}'. Alias IP ` +
+              'ranges of an interface must not overlap.',
           );
       });
     }
@@ -530,7 +537,8 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
     if (typeof b.name !== 'string' || !NAME.test(b.name))
       throw new EmuError(
         400,
-        `Invalid value for field 'resource.name': '${String(b.name)}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`,
+        `Invalid value for field 'resource.name': '${String(b.name)}'. Must be a match of regex ` +
+          `'(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`,
       );
     if (state.routes.has(b.name))
       throw new EmuError(

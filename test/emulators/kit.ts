@@ -49,7 +49,10 @@ export interface Style {
   error(status: number, message: string, code?: string): unknown;
   /** Rate-limit header names: DO 'ratelimit-', Hetzner 'RateLimit-', Linode 'X-RateLimit-'; none for Vultr. */
   rateLimitPrefix?: string;
-  /** Whether a 429 from the rate limiter carries Retry-After (DO, Linode do; Hetzner documents only RateLimit-Reset). */
+  /**
+   * Whether a 429 from the rate limiter carries Retry-After (DO, Linode do; Hetzner documents only
+   * RateLimit-Reset).
+   */
   retryAfterOn429?: boolean;
   /** Default message per status when a fault or the kit answers. */
   messages?: Partial<Record<number, string>>;

@@ -99,8 +99,10 @@ before(async () => {
     writeFileSync(token, TOKEN + '\n');
     chmodSync(token, 0o600);
     const block =
-      `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n    api_url ${emu.apiUrl}\n` +
-      `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n}\n`;
+      `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n` +
+      `    api_url ${emu.apiUrl}\n` +
+      `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n` +
+      `    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n}\n`;
     writeFileSync(
       conf,
       block +

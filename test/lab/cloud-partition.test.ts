@@ -147,8 +147,10 @@ before(async () => {
     writeFileSync(token, TOKEN + '\n');
     chmodSync(token, 0o600);
     const block =
-      `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n    api_url ${emu.apiUrl}\n` +
-      `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n    backoff_base 0.1\n    backoff_max 1\n` +
+      `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n` +
+      `    api_url ${emu.apiUrl}\n` +
+      `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n` +
+      `    backoff_base 0.1\n    backoff_max 1\n` +
       `    poll_interval 0.1\n    action_timeout 3\n${PEERS ? '    peers 101 102\n' : ''}}\n`;
     writeFileSync(
       conf,
@@ -177,7 +179,8 @@ after(() => {
 });
 
 test(
-  `a ${PARTITION_S} s partition between the two servers moves the reserved IP at most once; the heal moves it back once`,
+  `a ${PARTITION_S} s partition between the two servers moves ` +
+    'the reserved IP at most once; the heal moves it back once',
   { skip, timeout: (PARTITION_S + 60) * 1000 },
   async () => {
     const start = Date.now() - t0;
@@ -198,7 +201,8 @@ test(
     const requests = now.requests - before.requests;
     const a = status('lb1').floatingIps[0]!;
     console.log(
-      `# partition ${PARTITION_S} s, peers ${PEERS ? 'on' : 'off'}: ${during} holder change(s), ${posts} assign POST(s), ${requests} API requests; lb1 ${a.phase}`,
+      `# partition ${PARTITION_S} s, peers ${PEERS ? 'on' : 'off'}: ${during} holder change(s), ${posts} assign ` +
+        `POST(s), ${requests} API requests; lb1 ${a.phase}`,
     );
     partition(false);
     const healed = Date.now() - t0;
@@ -206,7 +210,8 @@ test(
     await new Promise((r) => setTimeout(r, 5000)); // it stays there
     const after = changesSince(healed);
     console.log(
-      `# heal: ${after} holder change(s), holder ${String(holder())}; holders seen ${JSON.stringify(seen.map(([t, h]) => `${t}:${h}`))}`,
+      `# heal: ${after} holder change(s), holder ${String(holder())}; holders seen ` +
+        `${JSON.stringify(seen.map(([t, h]) => `${t}:${h}`))}`,
     );
     if (process.env.FLOATD_PARTITION_LOG)
       console.log(

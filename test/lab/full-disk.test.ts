@@ -42,7 +42,8 @@ function fullDisk(kib = 64): { dir: string; done: () => void } {
 }
 
 test(
-  'full disk: the pid file cannot be written → PidFileError with ENOSPC, no empty pid file; the daemon exits 1 saying so',
+  'full disk: the pid file cannot be written → PidFileError with ENOSPC, no empty pid file; the daemon exits 1 ' +
+    'saying so',
   { skip },
   async () => {
     const disk = fullDisk();

@@ -38,7 +38,8 @@ const waitFor = (what: string, cond: () => boolean, ms: number): Promise<number>
     cond,
     ms,
     () =>
-      `--- floatd\n${daemonLog().split('\n').slice(-20).join('\n')}\n--- access.log\n${accessLog().split('\n').slice(-5).join('\n')}`,
+      `--- floatd\n${daemonLog().split('\n').slice(-20).join('\n')}\n--- access.log\n` +
+      `${accessLog().split('\n').slice(-5).join('\n')}`,
   );
 
 function nginxConf(): string {

@@ -709,7 +709,8 @@ test('track_process in a PID namespace: a death is seen through the pidfd in mil
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { pid: number; ms: number };
   console.log(
-    `# PID namespace: pid ${out.pid} (the namespace's view), quorum lost ${out.ms.toFixed(1)} ms after SIGKILL (scan every 10 s)`,
+    `# PID namespace: pid ${out.pid} (the namespace's view), quorum lost ${out.ms.toFixed(1)} ms after SIGKILL ` +
+      '(scan every 10 s)',
   );
   assert.ok(out.pid < 100, 'the process lives in a fresh PID namespace');
   assert.ok(out.ms >= 0 && out.ms < 500, `detected in ${out.ms} ms`);

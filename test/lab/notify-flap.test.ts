@@ -53,7 +53,8 @@ before(async () => {
         `vrrp_script chk_flap {\n    script "${flap}"\n    interval 0.2\n    rise 3\n    fall 3\n}\n` +
         `vrrp_script chk_hang {\n    script "${hang}"\n    interval 1\n    timeout 0.5\n    weight -5\n}\n` +
         (h === 'lb2'
-          ? `global_defs {\n    script_user nobody\n}\nnotify_webhook ops {\n    url http://127.0.0.1:${HOOK_PORT}/hook\n    retries 2\n}\n`
+          ? `global_defs {\n    script_user nobody\n}\nnotify_webhook ops {\n` +
+            `    url http://127.0.0.1:${HOOK_PORT}/hook\n    retries 2\n}\n`
           : '');
       return (
         scripts +

@@ -92,7 +92,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: numb
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(
-    `timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n--- lb1\n${s.log('lb1').split('\n').slice(-20).join('\n')}\n--- lb2\n${s.log('lb2').split('\n').slice(-20).join('\n')}`,
+    `timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\n--- lb1\n` +
+      `${s.log('lb1').split('\n').slice(-20).join('\n')}\n--- lb2\n${s.log('lb2').split('\n').slice(-20).join('\n')}`,
   );
 }
 

@@ -39,7 +39,8 @@ function capsOf(h: Server): { eff: bigint; bnd: bigint } {
 }
 
 test(
-  'only CAP_NET_ADMIN + CAP_NET_RAW (+ CAP_SYS_NICE for vrrp_rt_priority): MASTER, failover on nginx stop, preempt back',
+  'only CAP_NET_ADMIN + CAP_NET_RAW (+ CAP_SYS_NICE for ' +
+    'vrrp_rt_priority): MASTER, failover on nginx stop, preempt back',
   { skip, timeout: 60_000 },
   async () => {
     await s.waitFor('lb1 holds the VIP', () => s.holds('lb1') && !s.holds('lb2'), 15_000);

@@ -41,7 +41,8 @@ const skip =
     : undefined) ??
   (nodePackaged
     ? false
-    : `nodejs >= 20 is not installed as a Debian package here (${nodeVersion || 'none'}): dpkg -i would refuse the Depends`);
+    : 'nodejs >= 20 is not installed as a Debian package here ' +
+      `(${nodeVersion || 'none'}): dpkg -i would refuse the Depends`);
 
 const BIN = '/usr/bin/floatd';
 const KA_CONF = '/etc/keepalived/keepalived.conf';

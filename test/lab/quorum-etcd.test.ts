@@ -164,7 +164,8 @@ test(
 );
 
 test(
-  'etcd leader killed during a failover (SIGKILL of the MASTER at the same moment): one holder, after the new etcd leader',
+  'etcd leader killed during a failover (SIGKILL of the MASTER at the same moment): one holder, after the new ' +
+    'etcd leader',
   { skip, timeout: 40_000 },
   async () => {
     const { m, o } = await holder();
@@ -201,7 +202,8 @@ test(
     noDual('one etcd member down');
     await sampler.stop();
     console.log(
-      `quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ${sampler.dual()} with two holders, ${sampler.changes()} holder changes`,
+      `quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ${sampler.dual()} ` +
+        `with two holders, ${sampler.changes()} holder changes`,
     );
     assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
   },

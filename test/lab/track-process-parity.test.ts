@@ -86,7 +86,8 @@ const waitFor = (what: string, cond: () => boolean, ms: number): Promise<number>
     cond,
     ms,
     () =>
-      `--- keepalived\n${logOf('keepalived').split('\n').slice(-15).join('\n')}\n--- floatd\n${logOf('floatd').split('\n').slice(-15).join('\n')}`,
+      `--- keepalived\n${logOf('keepalived').split('\n').slice(-15).join('\n')}\n--- floatd\n` +
+      `${logOf('floatd').split('\n').slice(-15).join('\n')}`,
   );
 const nginx = (stop: boolean): void => {
   const ns = lab.host('lb1').ns;

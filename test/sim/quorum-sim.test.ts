@@ -37,7 +37,8 @@ if (ONE !== undefined) {
       if (bad.length >= 5) break;
     }
     console.log(
-      `quorum sim: ${RUNS} schedules, ${events} lease events, ${holds} VIP takes (${takeovers} by another node), ${fences} fences, ${onPeers} failsafe holds past the lease, ${Date.now() - started} ms`,
+      `quorum sim: ${RUNS} schedules, ${events} lease events, ${holds} VIP takes (${takeovers} by another node), ` +
+        `${fences} fences, ${onPeers} failsafe holds past the lease, ${Date.now() - started} ms`,
     );
     assert.deepEqual(bad, [], `replay with FLOATD_QUORUM_SIM_SEED=<seed>`);
     // The schedules exercise the property: nodes do take and lose the VIP.

@@ -407,7 +407,8 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
         const h = holders(vrid);
         if (m.length !== (el.length > 0 ? 1 : 0))
           fail(
-            `VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after the disturbance at ${seg.start}µs; eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`,
+            `VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after the disturbance at ${seg.start}µs; ` +
+              `eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`,
           );
         if (h.length > 1) fail(`VRID ${vrid}: VIP held by ${h.join(',')}`);
         if (!anyNopreempt && el.length > 0 && m.length === 1) {
@@ -428,7 +429,8 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       if (extra.length > 0) {
         const x = extra[0]!;
         fail(
-          `steady state changed: ${x.node}/${x.instance} ${x.from}->${x.to} (${x.kind}) at ${x.at}µs, quiet since ${seg.start}µs`,
+          `steady state changed: ${x.node}/${x.instance} ${x.from}->${x.to} (${x.kind}) at ${x.at}µs, quiet since ` +
+            `${seg.start}µs`,
         );
       }
       for (const vrid of vrids)

@@ -41,7 +41,8 @@ if (replay !== undefined) {
         failed.push(`seed ${seed}: ${res.failures.join('; ')}\n  replay: ${replayCommand(seed)}`);
     }
     console.log(
-      `simulated ${count} scenarios (base seed ${baseSeed}): ${checks} property checks (${healChecks} after partition heals), ${transitions} transitions, ${failed.length} failing, ${Date.now() - t0} ms`,
+      `simulated ${count} scenarios (base seed ${baseSeed}): ${checks} property checks (${healChecks} after ` +
+        `partition heals), ${transitions} transitions, ${failed.length} failing, ${Date.now() - t0} ms`,
     );
     assert.equal(failed.length, 0, failed.join('\n'));
   });

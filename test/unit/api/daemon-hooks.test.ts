@@ -1,4 +1,7 @@
-/** runDaemon's hooks for the API and sd_notify: ready after start, stopping before the runtime stops, one reload at a time. */
+/**
+ * runDaemon's hooks for the API and sd_notify: ready after start, stopping before the runtime
+ * stops, one reload at a time.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
@@ -29,7 +32,7 @@ function fakeRuntime(events: string[]): RuntimeLike {
   };
 }
 
-test('onReady gets the runtime after start; reloads from SIGHUP and the API run one at a time; onStopping runs before the runtime stops', async () => {
+test('onReady after start; SIGHUP and API reloads one at a time; onStopping before the runtime stops', async () => {
   const events: string[] = [];
   let ctl: DaemonControl | undefined;
   const done = runDaemon({
@@ -74,7 +77,7 @@ test('a failing onReady is logged and the daemon still runs and stops', async ()
   assert.deepEqual(events, ['start', 'runtime.stop']);
 });
 
-test('each reload is framed by onReloading and onReloadDone (sd_notify RELOADING=1 … READY=1), also when refused', async () => {
+test('each reload, refused too, is framed by onReloading/onReloadDone (sd_notify RELOADING=1 … READY=1)', async () => {
   const events: string[] = [];
   let ctl: DaemonControl | undefined;
   let refuse = false;

@@ -117,7 +117,7 @@ test('only exact loopback names pass the DNS-rebinding check', () => {
   assert.equal(checkHostHeader('[2001:db8::7]:9610', ['2001:db8::7']), 'ok');
 });
 
-test('the loopback listener: rebinding names 421, malformed Host or target 400 (never 500), LOCALHOST 200', async () => {
+test('loopback listener: rebinding names 421, malformed Host or target 400 (never 500), LOCALHOST 200', async () => {
   await withServer(async ({ port }) => {
     assert.equal(await raw({ port }, get('/api/v1/status', '127.attacker.example:9610')), 421);
     assert.equal(await raw({ port }, get('/api/v1/status', '[::1].evil.com')), 400);
@@ -139,7 +139,8 @@ test('hold= and hold=%20 are 400, not a hold of 0 s', async () => {
     assert.equal(parseSeconds(bad, 60), undefined, JSON.stringify(bad));
   await withServer(async ({ port, handovers }) => {
     const post = (q: string): string =>
-      `POST /api/v1/instances/VI_1/handover${q} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+      `POST /api/v1/instances/VI_1/handover${q} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+      `Content-Length: 0\r\nConnection: close\r\n\r\n`;
     assert.equal(await raw({ port }, post('?hold=')), 400);
     assert.equal(await raw({ port }, post('?hold=%20')), 400);
     assert.equal(await raw({ port }, post('?hold=1e1')), 400);
@@ -251,7 +252,9 @@ test('refused API calls are rate-limited: 200 wrong-token calls make one line, a
     processMetrics: false,
   });
   const port = (await srv.start()).tcp[0]!.port;
-  const post = `POST /api/v1/reload HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer wrong-token-wrong-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+  const post =
+    `POST /api/v1/reload HTTP/1.1\r\nHost: localhost\r\n` +
+    `Authorization: Bearer wrong-token-wrong-token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
   for (let i = 0; i < 200; i++) assert.equal(await raw({ port }, post), 401);
   const denied = (): Record<string, unknown>[] =>
     lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'api.denied');

@@ -73,7 +73,7 @@ test('floatd metrics: drops by reason, transitions by reason, trackers, cloud, n
   assert.ok(age !== undefined && age > 0);
 });
 
-test('each scrape reads one fresh snapshot; samples of vanished instances go away; process metrics on by default', async () => {
+test("each scrape reads a fresh snapshot; vanished instances' samples go; process metrics on by default", async () => {
   let calls = 0;
   let st = sampleStatus();
   const m = createMetrics(() => {

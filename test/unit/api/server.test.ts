@@ -111,7 +111,7 @@ test('reads over TCP and the unix socket: status, instances, one instance, trans
   });
 });
 
-test('/metrics is Prometheus text; / is the self-contained dashboard; unknown paths 404, wrong methods 405', async () => {
+test('/metrics is Prometheus text; / the self-contained dashboard; unknown paths 404, wrong methods 405', async () => {
   await withServer(async ({ port }) => {
     const m = await call({ port }, 'GET', '/metrics');
     assert.equal(m.status, 200);

@@ -1,4 +1,7 @@
-/** `floatd run`'s API services across reloads: a rotated token takes effect on SIGHUP, a changed socket path is reopened. */
+/**
+ * `floatd run`'s API services across reloads: a rotated token takes effect on SIGHUP, a changed
+ * socket path is reopened.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +27,7 @@ function post(socketPath: string, path: string, token: string): Promise<number> 
   });
 }
 
-test('reload: a rotated API token replaces the old one; a new socket path is reopened and the old one removed', async () => {
+test('reload: a rotated API token replaces the old; a new socket path is opened, the old one removed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-services-'));
   const tokenFile = join(dir, 'token');
   const first = 'first-token-0123456789';

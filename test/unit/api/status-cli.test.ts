@@ -71,7 +71,7 @@ function collect(): { out: PassThrough; text: () => string } {
   return { out, text: () => buf };
 }
 
-test('exit codes: 1 when an instance is in FAULT, 0 when none is, 3 when the daemon is not there; --json is the status', async () => {
+test('exit codes: 1 with an instance in FAULT, 0 without, 3 with no daemon; --json is the status', async () => {
   let st = sampleStatus();
   await withDaemon(
     () => st,

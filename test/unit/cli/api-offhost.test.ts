@@ -63,7 +63,7 @@ async function serve(
   }
 }
 
-test('off-host: reads need the token (401 without, 200 with); /healthz open; loopback and socket unchanged', async () => {
+test('off-host: reads need the token (401 without, 200 with); /healthz open; loopback, socket unchanged', async () => {
   await serve(TOKEN, async ({ off, loop, socket }) => {
     for (const p of ['/api/v1/status', '/api/v1/instances', '/metrics', '/api/v1/transitions', '/api/v1/maintenance']) {
       assert.equal(await get({ port: off }, p), 401, `${p} off-host without a token`);

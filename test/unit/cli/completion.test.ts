@@ -11,7 +11,10 @@ const skip = spawnSync('bash', ['-c', 'true']).status === 0 ? false : 'bash miss
 
 function complete(words: string[]): string[] {
   const status = JSON.stringify(sampleStatus(), null, 2);
-  const script = `source "$1"; floatd() { printf '%s\\n' "$STATUS"; }; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _floatd; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const script =
+    `source "$1"; floatd() { printf '%s\\n' "$STATUS"; }; ` +
+    `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _floatd; printf ` +
+    `'%s\\n' "\${COMPREPLY[@]}"`;
   const r = spawnSync('bash', ['-c', script, 'bash', FILE], {
     encoding: 'utf8',
     env: { ...process.env, STATUS: status },

@@ -33,7 +33,8 @@ test('the other tools and APIs', () => {
   });
   assert.equal(
     findCloudAssign(
-      'curl -X POST -H "Authorization: Bearer $T" https://api.hetzner.cloud/v1/floating_ips/4711/actions/assign -d \'{"server":42}\'',
+      'curl -X POST -H "Authorization: Bearer $T" https://api.hetzner.cloud/v1/floating_ips/4711/actions/assign ' +
+        '-d \'{"server":42}\'',
     )?.address,
     '4711',
   );
@@ -42,7 +43,8 @@ test('the other tools and APIs', () => {
     'digitalocean',
   );
   const aws = findCloudAssign(
-    'EIP=eipalloc-0123456789abcdef0\naws ec2 associate-address \\\n  --instance-id "$ID" \\\n  --allocation-id $EIP --allow-reassociation\n',
+    'EIP=eipalloc-0123456789abcdef0\naws ec2 associate-address \\\n  --instance-id "$ID" \\\n' +
+      '  --allocation-id $EIP --allow-reassociation\n',
   );
   assert.deepEqual(aws, {
     provider: 'aws',
@@ -105,12 +107,17 @@ test('floatd check prints the floating_ip block for the seed config and its mast
   assert.match(
     r.out,
     new RegExp(
-      `${conf.replace(/[.]/g, '\\.')}:\\d+:\\d+: info: vrrp_instance VI_1: notify script .* moves a DigitalOcean floating IP with DigitalOcean's assign-ip \\(line 10 of `,
+      `${conf.replace(/[.]/g, '\\.')}:\\d+:\\d+: info: vrrp_instance VI_1: notify script .* moves a DigitalOcean ` +
+        `floating IP with DigitalOcean's assign-ip \\(line 10 of `,
     ),
   );
   assert.match(
     r.out,
-    /floating_ip fip_vi_1 \{\n {4}provider digitalocean\n {4}address 203\.0\.113\.10\n {4}token_file \/etc\/floatd\/digitalocean\.token {3}# mode 0600: the DO_TOKEN the script sets\n {4}peers ID ID .*\n\}/,
+    new RegExp(
+      String.raw`floating_ip fip_vi_1 \{\n {4}provider digitalocean\n {4}address 203\.0\.113\.10\n` +
+        String.raw` {4}token_file \/etc\/floatd\/digitalocean\.token {3}# mode 0600: the DO_TOKEN the script sets\n` +
+        String.raw` {4}peers ID ID .*\n\}`,
+    ),
   );
   assert.doesNotMatch(r.out, /dop_v1_secret/);
   assert.match(r.out, /configuration OK/);

@@ -78,7 +78,7 @@ const drive = (
   });
 const apiCalls = (e: AwsEmulator): string[] => e.calls.map((c) => `${c.action} ${c.status}`);
 
-test('aws: a move is IMDS (token, instance-id, mac → interface-id), DescribeAddresses, AssociateAddress with reassociation, Describe until it shows us', async () => {
+test('aws: a move: IMDS (token, id, mac → ENI), DescribeAddresses, AssociateAddress, Describe till ours', async () => {
   const e = await fresh(120);
   const { p, calls } = drive(e, B);
   assert.equal(await p.whoAmI(), B);
@@ -124,7 +124,8 @@ test('aws: a move is IMDS (token, instance-id, mac → interface-id), DescribeAd
   ).text();
   assert.equal(pub, IP);
   console.log(
-    `# aws: a move took ${calls.length} HTTP calls after whoAmI/holder (${calls.map((c) => `${c.method} ${c.path}`).join(', ')})`,
+    `# aws: a move took ${calls.length} HTTP calls after whoAmI/holder ` +
+      `(${calls.map((c) => `${c.method} ${c.path}`).join(', ')})`,
   );
 });
 
@@ -159,14 +160,17 @@ test('aws: the node that holds the address already makes no AssociateAddress (ru
   }
 });
 
-test('aws: bad credentials are auth at once — a wrong secret costs one request, a malformed token none, and neither appears in a message', async () => {
+test('aws: bad credentials are auth at once (wrong secret: 1 request, malformed: 0), never in a message', async () => {
   const e = await fresh();
   const wrong = drive(e, B, {}, { token: `${KEY}:not-the-secret-4711` });
   const err = await rejectsKind(wrong.p.holder(), 'auth');
   assert.equal(err.status, 401);
   assert.match(
     err.message,
-    /^aws GET \/\?Action=DescribeAddresses → 401 AuthFailure: AWS was not able to validate the provided access credentials$/,
+    new RegExp(
+      String.raw`^aws GET \/\?Action=DescribeAddresses → 401 AuthFailure: ` +
+        'AWS was not able to validate the provided access credentials$',
+    ),
   );
   assert.equal(e.calls.length, 1);
   for (const token of ['just-a-secret-4711', 'akia-lowercase:secret-4711', `${KEY}:`, `${KEY}:a:b:c`]) {
@@ -186,7 +190,7 @@ test('aws: bad credentials are auth at once — a wrong secret costs one request
   assert.equal(await drive(e2, B, {}, { token: `${awsToken(TOKEN)}:session-4711-abcdef` }).p.holder(), A);
 });
 
-test('aws: EC2 throttling (503 RequestLimitExceeded, no hint) is rate_limited with a 1 s wait; a Retry-After from a proxy wins', async () => {
+test("aws: throttling (503 RequestLimitExceeded) is rate_limited, 1 s wait; a proxy's Retry-After wins", async () => {
   const e = await fresh();
   const { p } = drive(e, B, { action_timeout: '0.2', poll_interval: '0.05' });
   e.setRateLimit({ limit: 1, windowMs: 60_000 });
@@ -204,7 +208,7 @@ test('aws: EC2 throttling (503 RequestLimitExceeded, no hint) is rate_limited wi
   assert.equal((await rejectsKind(drive(e2, B).p.holder(), 'rate_limited')).retryAfterMs, 3000);
 });
 
-test('aws: an outage (5xx) on AssociateAddress is server and leaves the holder; EC2 error codes decide the kind', async () => {
+test('aws: a 5xx on AssociateAddress is server, holder unchanged; EC2 error codes decide the kind', async () => {
   const e = await fresh();
   const { p } = drive(e, B);
   e.faults.add({ kind: 'status', status: 500, match: /^POST \/\?Action=AssociateAddress$/ });
@@ -304,7 +308,7 @@ test('aws: mode secondary_ip moves the private IP with AllowReassignment and nee
   assert.equal(calls.length, 0);
 });
 
-test('aws: mode route replaces the /32 in every table (creating it where missing); a table left behind reads as not ours', async () => {
+test('aws: mode route replaces the /32 in every table (creating it); a table left behind is not ours', async () => {
   const e = await fresh();
   const opts = {
     region: 'us-east-1',
@@ -394,7 +398,7 @@ test('aws: instance_id in the config skips IMDS entirely — the ENI comes from 
   );
 });
 
-test('aws: no token means the instance role from IMDS (region from placement too); no role is auth with a clear message', async () => {
+test('aws: no token → the instance role from IMDS (region from placement); no role is a clear auth error', async () => {
   const e = await fresh();
   const p = aws({
     address: IP,
@@ -497,7 +501,7 @@ test('aws: bad options are invalid up front, with what was expected', async () =
   assert.deepEqual(parseAwsToken(`${KEY}:s:t`), { accessKeyId: KEY, secretAccessKey: 's', sessionToken: 't' });
 });
 
-test('aws emulator: reassociation unless AllowReassociation=false, Describe lags the change, errors in the EC2 envelope', async () => {
+test('aws emulator: reassociates unless AllowReassociation=false, Describe lags, EC2-envelope errors', async () => {
   const e = await fresh(200);
   const c = new EC2Client({
     region: 'us-east-1',
@@ -537,7 +541,11 @@ test('aws emulator: reassociation unless AllowReassociation=false, Describe lags
     assert.equal(raw.status, 401);
     assert.match(
       await raw.text(),
-      /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>AuthFailure<\/Code><Message>AWS was not able to validate the provided access credentials<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/,
+      new RegExp(
+        String.raw`^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>AuthFailure<\/Code>` +
+          String.raw`<Message>AWS was not able to validate the provided access credentials<\/Message>` +
+          String.raw`<\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$`,
+      ),
     );
     const state = (await (await fetch(`${e.apiUrl}/_emulator/state`)).json()) as {
       holders: Record<string, string | null>;

@@ -83,7 +83,7 @@ test('item 20: a token without droplet:read — said clearly, no assign, no retr
   }
 });
 
-test("item 21: the old MASTER's in-flight assign (an 1.5 s action) is waited for, not fought; the new MASTER ends up holding it", async () => {
+test("item 21: the old MASTER's in-flight assign (1.5 s) is waited for, not fought; the new MASTER holds", async () => {
   const emu = await startDigitalOceanEmulator({
     token: TOKEN,
     actionDelayMs: 1500,
@@ -117,7 +117,7 @@ test("item 21: the old MASTER's in-flight assign (an 1.5 s action) is waited for
   }
 });
 
-test('item 21: a late landing after the hold is corrected by the early re-read (5 s, not the reconcile interval)', async () => {
+test('item 21: a late landing after the hold is fixed by the early re-read (5 s, not reconcile_interval)', async () => {
   const emu = await startDigitalOceanEmulator({
     token: TOKEN,
     actionDelayMs: 300,
@@ -137,7 +137,7 @@ test('item 21: a late landing after the hold is corrected by the early re-read (
   }
 });
 
-test('item 23: a failover that spent its budget reports its convergence time from its start, not from the last retry', async () => {
+test('item 23: a failover that spent its budget reports convergence from its start, not the last retry', async () => {
   const emu = await startDigitalOceanEmulator({
     token: TOKEN,
     actionDelayMs: 50,

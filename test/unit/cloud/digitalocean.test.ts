@@ -54,7 +54,7 @@ const fresh = async (delay = 100): Promise<DigitalOceanEmulator> => {
   return emu;
 };
 
-test("digitalocean: assign is one POST with droplet_id as a number, then polls of the action in the IP's own collection", async () => {
+test('digitalocean: assign is one POST (droplet_id a number), then polls of the action under the IP', async () => {
   const e = await fresh(120);
   const { p, calls } = driverFor(fixture, e, '102');
   await p.assign('102');
@@ -120,13 +120,16 @@ test("digitalocean: the busy error carries DO's own words", async () => {
   const err = await rejectsKind(driverFor(fixture, e, '101').p.assign('101'), 'busy');
   assert.match(
     err.message,
-    /^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: The reserved IP already has a pending event\.$/,
+    new RegExp(
+      String.raw`^digitalocean POST \/v2\/reserved_ips\/203\.0\.113\.10\/actions → 422 unprocessable_entity: ` +
+        String.raw`The reserved IP already has a pending event\.$`,
+    ),
   );
   assert.equal(err.retryable, true);
   await moving;
 });
 
-test("digitalocean: refusals that are not busy are 'invalid' (other region, droplet already holding one, unknown droplet)", async () => {
+test("digitalocean: non-busy refusals are 'invalid' (other region, droplet holds one, unknown droplet)", async () => {
   const e = await fresh(50);
   e.setHolder('203.0.113.11', 102);
   const { p } = driverFor(fixture, e, '102');
@@ -166,7 +169,7 @@ test('digitalocean: reserved IPv6 needs the address on an interface and moves th
   assert.ok(calls.some((c) => /^\/v2\/actions\/\d+$/.test(c.path)));
 });
 
-test('digitalocean: metadata that is not a droplet id, or an address that is not an IP, is refused as invalid', async () => {
+test('digitalocean: metadata that is not a droplet id, or an address that is no IP, is invalid', async () => {
   const { server, url } = await listen((_req, res) => {
     res.end('i-0abc');
   });
@@ -181,7 +184,7 @@ test('digitalocean: metadata that is not a droplet id, or an address that is not
   await rejectsKind(p2.holder(), 'invalid');
 });
 
-test("digitalocean: the burst limit's 429 says retry-after; the hourly limit's only ratelimit-reset, which the driver uses", async () => {
+test('digitalocean: a burst 429 says retry-after; an hourly one only ratelimit-reset, which is used', async () => {
   await emu?.close();
   emu = await start(50, { burstLimit: { limit: 2, windowMs: 60_000 } });
   const { p } = driverFor(fixture, emu, '102');
@@ -208,7 +211,7 @@ test("digitalocean: the burst limit's 429 says retry-after; the hourly limit's o
   );
 });
 
-test("digitalocean: DO's 422 for assigning a droplet the IP it already has counts as done (one look at the holder)", async () => {
+test('digitalocean: 422 for assigning a droplet its own IP counts as done (one look at the holder)', async () => {
   const e = await fresh(50);
   const { p, calls } = driverFor(fixture, e, '101');
   await p.assign('101');
@@ -219,7 +222,7 @@ test("digitalocean: DO's 422 for assigning a droplet the IP it already has count
   assert.equal(e.holder(IP), '101');
 });
 
-test('digitalocean: a droplet busy with another event refuses the assign (422 "Droplet already has a pending event") → busy', async () => {
+test('digitalocean: a droplet with a pending event refuses the assign (422) → busy', async () => {
   const e = await fresh(50);
   e.dropletEvent(102, 5000);
   const err = await rejectsKind(driverFor(fixture, e, '102').p.assign('102'), 'busy');

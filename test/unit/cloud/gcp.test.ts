@@ -64,7 +64,7 @@ const short = (path: string): string =>
 const aliases = (e: GcpEmulator, name: string): string[] =>
   e.state.instances.get(name)!.nics[0]!.aliasIpRanges.map((a) => a.ipCidrRange);
 
-test('gcp: a move is GET self, GET holder, PATCH the holder without the range, wait DONE, PATCH self with it, wait DONE', async () => {
+test('gcp: a move: GET self, GET holder, PATCH holder without the range, DONE, PATCH self with it, DONE', async () => {
   const e = await fresh(100);
   const { p, calls } = driverFor(fixture, e, B);
   assert.equal(p.needsLocalAddress, false);
@@ -184,7 +184,7 @@ test('gcp: a range taken by another VM between our removal and our add is busy, 
   assert.equal(e.holder(IP), C);
 });
 
-test('gcp: the emulator refuses a range another VM holds (400, clear message) and a second update while one runs (resourceNotReady)', async () => {
+test('gcp emulator: refuses a range another VM holds (400), a 2nd update during one (resourceNotReady)', async () => {
   const e = await fresh(200);
   const base = `${e.apiUrl}/compute/v1/projects/floatd-test/zones/europe-west1-b/instances`;
   const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -247,7 +247,7 @@ test('gcp: alias_range names the subnet secondary range the address comes from',
   assert.match(err.message, /→ 400 invalid: .*not within the primary range/);
 });
 
-test('gcp: without project/zone options both come from the metadata server, once; it needs Metadata-Flavor: Google', async () => {
+test('gcp: project/zone default from the metadata server, read once, with Metadata-Flavor: Google', async () => {
   const e = await fresh();
   const { p, calls } = driverFor({ ...fixture, options: {} }, e, B);
   const m0 = e.metadataFaults.log.length;
@@ -301,7 +301,7 @@ test('gcp: a server that is not a GCE metadata server (no Metadata-Flavor answer
   }
 });
 
-test('gcp: with no token configured the service account token comes from the metadata server, cached until near expiry', async () => {
+test("gcp: no token: the service account's from the metadata server, cached until near expiry", async () => {
   const e = await fresh(50, { tokenExpiresInS: 1 });
   const tokenPath = /service-accounts\/default\/token$/;
   const tokenFetches = (): number => e.metadataFaults.log.filter((x) => tokenPath.test(x.path)).length;
@@ -328,7 +328,7 @@ test('gcp: with no token configured the service account token comes from the met
   assert.match(none.message, /no service account/);
 });
 
-test("gcp: Google's error reasons: 403 rate limit is rate_limited, 403 permission is auth, 429 without Retry-After waits 5 s", async () => {
+test('gcp: 403 rate limit is rate_limited, 403 permission is auth, 429 without Retry-After waits 5 s', async () => {
   const bodies: [number, string][] = [
     [403, 'rateLimitExceeded'],
     [403, 'userRateLimitExceeded'],
@@ -400,7 +400,7 @@ test('gcp: an outage (5xx on every request) is server on every call; a failed PA
   assert.equal(e.holder(IP), A);
 });
 
-test('gcp: mode route moves a static route (delete, insert) through global operations; the OS carries the address', async () => {
+test('gcp: mode route moves a static route (delete, insert) by global operations; the OS has the address', async () => {
   const VIP = '198.51.100.77/32';
   const e = await fresh(60, { aliases: [], routes: [{ name: 'floatd-vip', destRange: VIP, instance: A }] });
   const opts = { ...OPTIONS, mode: 'route', ip_id: 'floatd-vip' };
@@ -466,7 +466,7 @@ test('gcp: options are checked before any call', async () => {
   assert.match(v6.calls[0]!.path, /\/global\/routes\/floatd-2001-db8--10-128$/);
 });
 
-test('gcp: through the runner, an address already held costs no PATCH, and a bad token fails once without a storm', async () => {
+test('gcp: via the runner, an address already held costs no PATCH; a bad token fails once, no storm', async () => {
   const e = await fresh();
   const dir = mkdtempSync(join(tmpdir(), 'floatd-gcp-'));
   const runners: FloatingIpRunner[] = [];

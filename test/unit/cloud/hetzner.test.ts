@@ -153,7 +153,7 @@ test("hetzner: the metadata service answers like Hetzner's (YAML summary, instan
   assert.equal(await p.holder(), '42');
 });
 
-test('hetzner: only 423 locked is busy; 423 protected (and any other 423 code) is invalid, not retried as busy', async () => {
+test('hetzner: only 423 locked is busy; 423 protected (any other 423) is invalid, not retried as busy', async () => {
   for (const [code, kind] of [
     ['locked', 'busy'],
     ['protected', 'invalid'],

@@ -59,7 +59,7 @@ function expectedKind(status: number, code: string): CloudErrorKind {
   return 'invalid';
 }
 
-test("http: every 4xx/5xx gets its kind, and the message names method, path, status and the provider's words — never the token", async () => {
+test("http: each 4xx/5xx has a kind; the message names method, path, status, provider's words, no token", async () => {
   await fc.assert(
     fc.asyncProperty(
       // 407 is left out: undici takes it for a proxy's challenge and fails the fetch ('network').
@@ -70,7 +70,8 @@ test("http: every 4xx/5xx gets its kind, and the message names method, path, sta
       async (status, code, token, echo) => {
         // A provider that echoes the token back in its message must still not leak it.
         const message = echo ? `bad token ${token}` : 'nope';
-        const path = `/v2/x?s=${status}&b64=${Buffer.from(JSON.stringify({ id: code, message })).toString('base64url')}`;
+        const b64 = Buffer.from(JSON.stringify({ id: code, message })).toString('base64url');
+        const path = `/v2/x?s=${status}&b64=${b64}`;
         const calls: unknown[] = [];
         try {
           await httpRequest({ token, timeoutMs: 2000, onCall: (c) => calls.push(c) }, dialect, {
@@ -94,7 +95,7 @@ test("http: every 4xx/5xx gets its kind, and the message names method, path, sta
   );
 });
 
-test("http: Retry-After (seconds or a date) wins; else the dialect's reset header; 2xx/3xx resolve with JSON parsed", async () => {
+test("http: Retry-After (seconds or date) wins, else the dialect's reset header; 2xx/3xx give JSON", async () => {
   const hinted = (h: Record<string, string>): string => `/r?s=429&h=${encodeURIComponent(JSON.stringify(h))}`;
   const withReset: ProviderDialect = { ...dialect, retryAfterMs: (hd, now) => resetEpochToMs(hd.get('x-reset'), now) };
   const err = async (path: string, d = withReset): Promise<CloudError> => {

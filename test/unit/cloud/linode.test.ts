@@ -40,7 +40,7 @@ const fresh = async (extra: Partial<LinodeEmulatorOptions> = {}): Promise<Linode
   return emu;
 };
 
-test('linode: assign is one POST /networking/ips/assign with the region learnt from the IP (or configured)', async () => {
+test('linode: assign is one POST /networking/ips/assign, the region learnt from the IP (or configured)', async () => {
   const e = await fresh();
   const { p, calls } = driverFor(fixture, e, '234');
   await p.assign('234');
@@ -95,7 +95,7 @@ test('linode: the emulator keeps every Linode with a public IPv4', async () => {
   assert.equal(res.headers.get('x-ratelimit-limit'), '1600');
 });
 
-test('linode: the metadata service wants its own token (400 without expiry, 401 without token); whoAmI does the dance', async () => {
+test('linode: metadata wants its own token (400 without expiry, 401 without token); whoAmI gets one', async () => {
   const e = await fresh();
   const m = e.metadataUrl(234);
   assert.equal((await fetch(`${m}/v1/token`, { method: 'PUT' })).status, 400);
@@ -128,7 +128,7 @@ test('linode: a 429 from the limiter says when to come back', async () => {
   );
 });
 
-test('linode: 400 "Linode busy." is busy and 408 a timeout (linodego retries both); another 400 stays invalid', async () => {
+test('linode: 400 "Linode busy." is busy, 408 a timeout (linodego retries both); other 400s invalid', async () => {
   const cases: [number, unknown, string][] = [
     [400, { errors: [{ reason: 'Linode busy.' }] }, 'busy'],
     [408, { errors: [{ reason: 'Request Timeout' }] }, 'timeout'],

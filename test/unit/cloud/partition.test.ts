@@ -27,7 +27,7 @@ function pair(
   return s;
 }
 
-test("without peers configured (the seed's floatd): a 60 s partition ping-pongs the address, as issue 13 measured", () => {
+test("without peers (the seed's floatd): a 60 s partition ping-pongs the address, as issue 13 measured", () => {
   const s = pair({ peers: [] });
   s.at(20_000, () => {
     s.link = false;
@@ -36,7 +36,7 @@ test("without peers configured (the seed's floatd): a 60 s partition ping-pongs 
   assert.ok(s.changesBetween(20_000, 80_000) >= 10, `${s.changesBetween(20_000, 80_000)} holder changes`);
 });
 
-test('with peers: a 60 s partition moves the address once (the takeover), the old MASTER says contested and never assigns', () => {
+test('with peers: a 60 s partition moves the address once (takeover); the old MASTER is contested, no assign', () => {
   const s = pair();
   s.at(20_000, () => {
     s.link = false;
@@ -65,7 +65,7 @@ test('with peers: a 60 s partition moves the address once (the takeover), the ol
   assert.ok(s.logs.some((l) => l.node === '101' && l.event === 'cloud.contest_ended'));
 });
 
-test('a FAULT and back on the contested node during the partition: still no assign (the evidence outlives the wish)', () => {
+test('a FAULT and back on the contested node in the partition: still no assign (evidence outlives the wish)', () => {
   const s = pair();
   s.at(20_000, () => {
     s.link = false;
@@ -87,7 +87,7 @@ test('a crash of the MASTER (no partition): the BACKUP takes the address over', 
   assert.equal(s.node('102').rec.view().phase, 'held');
 });
 
-test('a FAULT on the MASTER, then recovery: the BACKUP takes it, the recovered MASTER preempts and takes it back', () => {
+test('a FAULT on the MASTER, then recovery: the BACKUP takes it, the MASTER preempts and takes it back', () => {
   const s = pair();
   s.at(20_000, () => s.setState('101', 'FAULT'));
   s.at(40_000, () => s.setState('101', 'BACKUP'));
@@ -108,7 +108,7 @@ function solo(): { rec: Reconciler; at: (ms: number, ev: Parameters<Reconciler['
 const calls = (as: ReconcilerAction[]): string[] => as.flatMap((a) => (a.type === 'call' ? [a.op] : []));
 const gen = (r: Reconciler): number => (r as unknown as { gen: number }).gen;
 
-test('drift while held: to an instance that is not a peer, or to nobody, is re-asserted; to a peer not heard, contested', () => {
+test('drift while held: to a non-peer or to nobody is re-asserted; to a peer not heard, contested', () => {
   for (const [to, expect] of [
     ['stranger', 'assign'],
     [null, 'assign'],
@@ -147,7 +147,7 @@ test('a takeover: the peer held it while this node heard its adverts → assign 
   ]);
 });
 
-test('an assign the peer issued before its last advert may land late: not taken for a fresh claim (claim window)', () => {
+test("a peer's assign issued before its last advert may land late: not a fresh claim (claim window)", () => {
   const { rec, at } = solo();
   at(0, { type: 'desire', want: 'hold', reason: 't' });
   at(10, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'me' }); // held
@@ -158,7 +158,7 @@ test('an assign the peer issued before its last advert may land late: not taken 
   ]);
 });
 
-test('property: over random partitions, timings and flaps, ≤ 1 holder change per partition, and the heal ends on the winner', () => {
+test('property: random partitions, timings, flaps: ≤ 1 holder change per partition; heal ends on the winner', () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 15_000, max: 60_000 }), // partition start
@@ -200,7 +200,7 @@ test('property: over random partitions, timings and flaps, ≤ 1 holder change p
   );
 });
 
-test('a reload during a partition does not forget it: the new reconciler inherits the evidence and stays contested', () => {
+test('a reload in a partition does not forget it: the new reconciler inherits the evidence, stays contested', () => {
   const { rec, at } = solo();
   at(0, { type: 'desire', want: 'hold', reason: 't' });
   at(10, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'me' });
@@ -229,7 +229,7 @@ test('a reload during a partition does not forget it: the new reconciler inherit
   assert.equal(fresh.view().phase, 'contested');
 });
 
-test('contest_timeout (opt-in): a peer that took the address and died in the partition loses it after the timeout', () => {
+test('contest_timeout (opt-in): a peer that took the address and died in the partition loses it after it', () => {
   const rec = new Reconciler(
     {
       ...DEFAULT_RECONCILER,
@@ -245,18 +245,20 @@ test('contest_timeout (opt-in): a peer that took the address and died in the par
   at(0, { type: 'desire', want: 'hold', reason: 't' });
   at(10, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'me' });
   at(10_000, { type: 'timer' });
-  assert.deepEqual(calls(at(10_010, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []); // contested since 10 s
+  // contested since 10 s
+  assert.deepEqual(calls(at(10_010, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []);
   at(20_010, { type: 'timer' });
   assert.deepEqual(calls(at(20_020, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []);
   at(30_020, { type: 'timer' });
-  assert.deepEqual(calls(at(30_030, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []); // 20 s < 25 s
+  // 20 s < 25 s
+  assert.deepEqual(calls(at(30_030, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' })), []);
   at(40_030, { type: 'timer' });
   const out = at(40_040, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' });
   assert.deepEqual(calls(out), ['assign']);
   assert.ok(out.some((a) => a.type === 'log' && a.event === 'cloud.contest_timeout'));
 });
 
-test('a partition soon after a failback: the claim window decides — 10 s (a provider that shows pending actions) moves it once', () => {
+test('a partition soon after a failback: the claim window decides — 10 s (pending actions shown) moves it once', () => {
   const run = (claimWindowMs: number): number => {
     const s = new PairSim([A, B], null, {
       latencyMs: 50,
@@ -278,7 +280,7 @@ test('a partition soon after a failback: the claim window decides — 10 s (a pr
   assert.ok(run(70_000) > 1);
 });
 
-test('DigitalOcean reports pending actions: its claim window is one request timeout, not action_timeout + timeout', async () => {
+test('DigitalOcean shows pending actions: claim window = 1 request timeout, not action_timeout + timeout', async () => {
   const { FloatingIpRunner } = await import('../../../src/cloud/runner.js');
   const { providers } = await import('../../../src/cloud/providers/index.js');
   const { realClock } = await import('../../../src/util/clock.js');

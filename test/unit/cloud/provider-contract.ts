@@ -169,7 +169,8 @@ export function providerContract(f: ContractFixture): void {
       'no failed call on the happy path',
     );
     console.log(
-      `# ${f.provider}: assign took ${ms} ms and ${assignCalls.length} HTTP calls (${assignCalls.map((c) => `${c.method} ${c.path}`).join(', ')})`,
+      `# ${f.provider}: assign took ${ms} ms and ${assignCalls.length} HTTP calls ` +
+        `(${assignCalls.map((c) => `${c.method} ${c.path}`).join(', ')})`,
     );
   });
 
@@ -183,7 +184,7 @@ export function providerContract(f: ContractFixture): void {
     assert.equal(await p.holder(), null);
   });
 
-  test(`${f.provider}: a wrong token is 'auth' at once, and the message names the request but not the token`, async () => {
+  test(`${f.provider}: a wrong token is 'auth' at once; the message names the request, not the token`, async () => {
     await fresh();
     const bad = `${TOKEN}-revoked`;
     const { p } = driverFor(f, emu, b, { token: bad });
@@ -301,7 +302,7 @@ function pollContract(
   replace: (e: EmulatorHandle) => void,
 ): void {
   const b = f.nodes[1];
-  test(`${f.provider}: a failed poll is asked again; a change that never ends is 'timeout' after action_timeout`, async () => {
+  test(`${f.provider}: a failed poll is asked again; a change that never ends: timeout at action_timeout`, async () => {
     let emu = await fresh();
     const { p, calls } = driverFor(f, emu, b);
     // A poll while the change runs answers 500: the driver polls again rather than give up on a running change.

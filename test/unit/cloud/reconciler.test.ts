@@ -249,7 +249,8 @@ test('property: never assign unless holding is wanted; calls per failover bounde
         assert.ok(s.maxPerFailover <= maxAttempts, `${s.maxPerFailover} calls in one failover > ${maxAttempts}`);
         assert.equal(s.holder, 'me');
         assert.equal(s.rec.view().holder, 'me');
-        assert.ok(['held', 'checking'].includes(s.rec.view().phase), s.rec.view().phase); // a periodic re-read may be in flight
+        // a periodic re-read may be in flight
+        assert.ok(['held', 'checking'].includes(s.rec.view().phase), s.rec.view().phase);
       },
     ),
     { numRuns: 300 },

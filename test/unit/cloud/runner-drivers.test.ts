@@ -48,7 +48,7 @@ async function until(what: string, cond: () => boolean, limitMs: number): Promis
 }
 
 for (const [provider, fx] of Object.entries(FIXTURES)) {
-  test(`runner + ${provider} driver + emulator: hold converges and verifies; faults are ridden out; a wrong token does not storm`, async () => {
+  test(`runner + ${provider} + emulator: hold converges, verifies; rides out faults; bad token: no storm`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'floatd-runner-'));
     const token = fx.token ?? TOKEN;
     const emu = await emulators[provider]!({

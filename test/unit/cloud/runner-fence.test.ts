@@ -48,7 +48,7 @@ function fake(): { provider: (s: ProviderSettings) => CloudProvider; assigns: st
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
 
-test('the fencing check runs right before each assign: refused → no assign request, phase fenced; allowed → assign under its epoch', async () => {
+test('fencing check before each assign: refused → no request, phase fenced; allowed → under its epoch', async () => {
   const f = fake();
   let permit: AssignPermit = { ok: false, reason: 'quorum main: lease held by 198.51.100.2' };
   const asked: string[] = [];
@@ -102,7 +102,7 @@ test('status counts HTTP requests (not reconciler steps), failed ones, and the l
   }
 });
 
-test('a token file group or others can read is warned about once (security.secret_file), not at every failover', async () => {
+test('a token file group/others can read is warned about once (security.secret_file), not each failover', async () => {
   const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');

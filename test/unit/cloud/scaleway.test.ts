@@ -111,7 +111,7 @@ test('scaleway: a move is one PATCH naming the new server (no detach), then poll
   console.log(`# scaleway: a move took ${l.length - 1} API requests after holder() (1 PATCH + polls)`);
 });
 
-test('scaleway: while the PATCH is pending the IP still shows its old server; where Scaleway answers with the move done, assign is one call', async () => {
+test('scaleway: a pending PATCH shows the old server; an answer with the move done makes assign one call', async () => {
   const e = await fresh(startInstances(150));
   const { p } = driverFor({ ...fixture, options: { zone: 'fr-par-1' } }, e, B);
   const path = `/instance/v1/zones/fr-par-1/ips/${IP}`;
@@ -217,7 +217,10 @@ test("scaleway: the emulator wants X-Auth-Token (a Bearer header is not Scaleway
   const err = await rejectsKind(p.holder(), 'auth');
   assert.match(
     err.message,
-    /^scaleway GET \/instance\/v1\/zones\/fr-par-1\/ips\/203\.0\.113\.50 → 403 permissions_denied: insufficient permissions$/,
+    new RegExp(
+      String.raw`^scaleway GET \/instance\/v1\/zones\/fr-par-1\/ips\/203\.0\.113\.50 → 403 permissions_denied: ` +
+        'insufficient permissions$',
+    ),
   );
 });
 
@@ -243,7 +246,7 @@ test('scaleway: 429 from the limiter carries Retry-After and X-RateLimit-* (rese
 const direct = (apiUrl: string, over: Record<string, string> = {}, token = TOKEN) =>
   scaleway({ address: IP, token, apiUrl, timeoutMs: 1000, options: { zone: 'fr-par-1', ...over } });
 
-test("scaleway: a 429's wait comes from Retry-After, else the body (reset_seconds, reset_at), else X-RateLimit-Reset", async () => {
+test('scaleway: a 429 waits per Retry-After, else body (reset_seconds, reset_at), else X-RateLimit-Reset', async () => {
   const cases: [Record<string, unknown>, Record<string, string>, number, number][] = [
     [
       { type: 'too_many_requests', help_message: 'slow down', reset_seconds: 13 },
@@ -416,7 +419,7 @@ test('scaleway: bad options are invalid before any call, in words that say what 
   await rejectsKind(driverFor(fixture, e, B).p.assign('not-a-uuid'), 'invalid');
 });
 
-test('scaleway: the zone comes from the metadata service (location.zone_id) unless set; another zone does not see the IP', async () => {
+test('scaleway: zone from metadata (location.zone_id) unless set; another zone does not see the IP', async () => {
   const e = await fresh(
     startInstances(50, {
       ips: [
@@ -466,7 +469,7 @@ test('scaleway: a routed IPv6 is found by prefix through the list pages (once), 
   );
 });
 
-test('scaleway: Elastic Metal attach moves the flexible IP directly (updating → attached); the id is looked up once', async () => {
+test('scaleway: Elastic Metal attach moves the flexible IP directly (updating → attached); one id lookup', async () => {
   const e = await fresh(startMetal(100));
   const { p, calls } = driverFor(metal, e, B);
   assert.equal(await p.whoAmI(), B);
@@ -503,7 +506,7 @@ test('scaleway: Elastic Metal attach moves the flexible IP directly (updating �
   assert.equal(await p.holder(), null);
 });
 
-test('scaleway: metadata /conf?format=json and plain /conf show the server, its zone and its attached IPs', async () => {
+test('scaleway: metadata /conf?format=json and plain /conf show the server, its zone, its attached IPs', async () => {
   const e = await fresh(startInstances(50));
   const j = (await (await fetch(`${e.metadataUrl(A)}/conf?format=json`)).json()) as {
     id: string;

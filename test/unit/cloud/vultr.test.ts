@@ -45,7 +45,7 @@ const fresh = async (delay = 80, extra: Partial<VultrEmulatorOptions> = {}): Pro
   return emu;
 };
 
-test('vultr: a move is attach (refused: attached elsewhere) → detach → wait until free → attach → wait until ours', async () => {
+test('vultr: a move: attach (refused: held elsewhere) → detach → wait free → attach → wait until ours', async () => {
   const e = await fresh(100);
   const { p, calls } = driverFor({ ...fixture, address: '6a31648d-ebfa-4d43-9a00-9c9f0e5048f5' }, e, B);
   await p.assign(B);

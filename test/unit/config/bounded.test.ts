@@ -8,7 +8,7 @@ import { loadConfig, loadConfigBounded } from '../../../src/config/index.js';
 
 const root = new URL('../../../', import.meta.url).pathname.replace(/\/dist\/$/, '/');
 
-test('the bounded loader gives exactly what loadConfig gives (seed, sweep, a broken file, a missing file)', async () => {
+test('the bounded loader gives just what loadConfig gives (seed, sweep, a broken file, a missing file)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-bounded-'));
   writeFileSync(join(dir, 'bad.conf'), 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 256\n}\n');
   for (const f of [

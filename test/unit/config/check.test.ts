@@ -27,7 +27,7 @@ test('floatd check: the seed config is usable (exit 0) and the summary says what
   assert.match(err.text(), /seed-master\.conf:19:19: warning: auth_pass: Truncating/);
 });
 
-test('floatd check: a broken config exits 1 with file:line:col, and a missing file is an error, not a crash', async () => {
+test('floatd check: a broken config exits 1 with file:line:col; a missing file is an error, not a crash', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-check-'));
   const f = join(dir, 'bad.conf');
   writeFileSync(f, 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 256\n}\n');

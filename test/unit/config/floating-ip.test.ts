@@ -47,7 +47,8 @@ ${INSTANCE('  floating_ip web\n')}`,
 
 test('peers: a list, commas or repeated lines; without it a positioned warning names the partition problem', () => {
   const conf = (peers: string): string =>
-    `floating_ip web {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n${peers}}\n${INSTANCE('  floating_ip web\n')}`;
+    `floating_ip web {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n${peers}}\n` +
+    `${INSTANCE('  floating_ip web\n')}`;
   const r = parseConfigText(conf('  peers 101,102\n  peers 103 101\n'), 'p.conf');
   assert.deepEqual(r.config?.floatingIps[0]?.peers, ['101', '102', '103']);
   const none = parseConfigText(conf(''), 'n.conf');
@@ -78,7 +79,8 @@ vrrp_sync_group G {\n  group {\n    VI_1\n    VI_2\n  }\n  floating_ip web\n}\n`
 
 const BAD: [string, string, string][] = [
   [
-    `floating_ip f {\n  provider digitalocen\n  address 203.0.113.10\n  token_env T\n}\n${INSTANCE('  floating_ip f\n')}`,
+    `floating_ip f {\n  provider digitalocen\n  address 203.0.113.10\n  token_env T\n}\n` +
+      `${INSTANCE('  floating_ip f\n')}`,
     '2:12',
     'expected one of digitalocean',
   ],
@@ -93,12 +95,14 @@ const BAD: [string, string, string][] = [
     'has no credentials',
   ],
   [
-    `floating_ip f {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n  max_calls 2\n}\n${INSTANCE('  floating_ip f\n')}`,
+    `floating_ip f {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n  max_calls 2\n}\n` +
+      `${INSTANCE('  floating_ip f\n')}`,
     '5:13',
     'the happy path takes 4',
   ],
   [
-    `floating_ip f {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n  api_url ftp://x\n}\n${INSTANCE('  floating_ip f\n')}`,
+    `floating_ip f {\n  provider digitalocean\n  address 203.0.113.10\n  token_env T\n  api_url ftp://x\n}\n` +
+      `${INSTANCE('  floating_ip f\n')}`,
     '5:11',
     'expected an http(s) URL',
   ],
@@ -126,7 +130,7 @@ test('a misspelt floating_ip keyword is a warning with a suggestion; an unused b
   assert.match(text, /not used by any vrrp_instance/);
 });
 
-test('a token_file others can read is a positioned warning (issue 15 item 17); a missing one is left to the daemon', async () => {
+test("a token_file others can read: positioned warning (issue 15 item 17); a missing one is the daemon's", async () => {
   const { mkdtempSync, writeFileSync, chmodSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
@@ -136,7 +140,8 @@ test('a token_file others can read is a positioned warning (issue 15 item 17); a
     writeFileSync(file, 'x\n');
     chmodSync(file, 0o640);
     const conf = (path: string): string =>
-      `floating_ip web {\n  provider digitalocean\n  address 203.0.113.10\n  token_file ${path}\n  peers 1 2\n}\n${INSTANCE('  floating_ip web\n')}`;
+      `floating_ip web {\n  provider digitalocean\n  address 203.0.113.10\n  token_file ${path}\n  peers 1 2\n}\n` +
+      `${INSTANCE('  floating_ip web\n')}`;
     const r = parseConfigText(conf(file), 't.conf');
     const w = r.diagnostics.find((d) => d.keyword === 'token_file');
     assert.ok(w, r.diagnostics.map(formatDiagnostic).join('\n'));

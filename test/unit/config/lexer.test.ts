@@ -1,10 +1,16 @@
-/** keepalived 2.2.7's configuration grammar beyond blocks and words (keepalived.conf(5): parameter substitution, pre-defined definitions, sequence blocks, quoting). */
+/**
+ * keepalived 2.2.7's configuration grammar beyond blocks and words (keepalived.conf(5): parameter
+ * substitution, pre-defined definitions, sequence blocks, quoting).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lex, splitCommand, splitLine } from '../../../src/config/lexer.js';
 import { parseConfigText } from '../../../src/config/index.js';
 
-/** The words the lexer produced, one string per output line (an output line starts at a new input line or when the column goes back). */
+/**
+ * The words the lexer produced, one string per output line (an output line starts at a new input
+ * line or when the column goes back).
+ */
 function lines(text: string, configIds?: string[]): string[] {
   const { tokens, diagnostics } = lex('/etc/keepalived/keepalived.conf', text, {
     ...(configIds ? { configIds } : {}),
@@ -24,7 +30,8 @@ function lines(text: string, configIds?: string[]): string[] {
 test('definitions are replaced at use, recursively, with the values current then (man page example)', () => {
   assert.deepEqual(
     lines(
-      '$ADDRESS_BASE=10.2.${ADDRESS_BASE_SUB}\n$ADDRESS_BASE_SUB=0\n${ADDRESS_BASE}.100/32\n$ADDRESS_BASE_SUB=10\n${ADDRESS_BASE}.100/32\n',
+      '$ADDRESS_BASE=10.2.${ADDRESS_BASE_SUB}\n$ADDRESS_BASE_SUB=0\n${ADDRESS_BASE}.100/32\n' +
+        '$ADDRESS_BASE_SUB=10\n${ADDRESS_BASE}.100/32\n',
     ),
     ['10.2.0.100/32', '10.2.10.100/32'],
   );

@@ -31,7 +31,10 @@ function timed(text: string, file = 'l.conf'): { r: LoadResult; ms: number } {
   return { r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
 
-/** Writes `text` to a file and parses it in a bounded worker (30 s, 256 MB): a hang fails, it does not stall the suite. */
+/**
+ * Writes `text` to a file and parses it in a bounded worker (30 s, 256 MB): a hang fails, it does
+ * not stall the suite.
+ */
 async function bounded(text: string, name = 'l.conf', dir = tmp()): Promise<{ r: LoadResult; ms: number }> {
   const f = join(dir, name);
   writeFileSync(f, text);
@@ -187,7 +190,7 @@ test('a line over 64 KiB is a positioned error, not quadratic work', () => {
   assert.ok(ms < 1000, `${ms} ms`);
 });
 
-test('only regular files of at most 16 MiB are read: /dev/zero, a FIFO, a directory, a huge file are positioned errors, never a hang', async () => {
+test('only regular files ≤ 16 MiB are read: /dev/zero, FIFO, directory, huge file: positioned errors', async () => {
   const dir = tmp();
   execFileSync('mkfifo', [join(dir, 'fifo.conf')]);
   mkdirSync(join(dir, 'sub.conf'));

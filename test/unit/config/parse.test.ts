@@ -88,7 +88,8 @@ const BROKEN: [string, string, string][] = [
     'expected PASS or AH',
   ],
   [
-    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n}\nvrrp_instance B {\n  interface eth0\n  virtual_router_id 5\n}\n',
+    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n}\nvrrp_instance B {\n  interface eth0\n' +
+      '  virtual_router_id 5\n}\n',
     '5:1',
     'already used by A',
   ],
@@ -98,7 +99,8 @@ const BROKEN: [string, string, string][] = [
     'never goes in the configuration',
   ],
   [
-    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  track_script {\n    s weight 999\n  }\n}\nvrrp_script s {\n  script "true"\n}\n',
+    'vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  track_script {\n    s weight 999\n  }\n}\n' +
+      'vrrp_script s {\n  script "true"\n}\n',
     '5:14',
     'weight must be',
   ],
@@ -150,7 +152,8 @@ test('state MASTER without priority is the address owner (255), with a warning',
 
 test('floatd additions: native HTTP check with fractional interval', () => {
   const r = parseConfigText(
-    'vrrp_script web {\n  http_get http://127.0.0.1/health\n  expect_status 200-299 301\n  interval 0.1\n  rise 3\n  fall 2\n}\n',
+    'vrrp_script web {\n  http_get http://127.0.0.1/health\n  expect_status 200-299 301\n  interval 0.1\n' +
+      '  rise 3\n  fall 2\n}\n',
     'x.conf',
   );
   const s = r.config?.scripts[0];
@@ -218,7 +221,9 @@ vrrp_instance A {
   const nope = r.diagnostics.find((d) => d.severity === 'error' && d.message.includes('"nope"'));
   assert.equal(`${nope?.line}:${nope?.col}`, '18:5');
   const ok = parseConfigText(
-    `vrrp_track_file maint {\n  file "/run/m"\n  weight -50\n}\nvrrp_track_process web {\n  process nginx\n  quorum 2\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  track_file {\n    maint\n  }\n  track_process {\n    web weight 10\n  }\n}\n`,
+    `vrrp_track_file maint {\n  file "/run/m"\n  weight -50\n}\nvrrp_track_process web {\n  process nginx\n` +
+      `  quorum 2\n}\nvrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  track_file {\n    maint\n` +
+      `  }\n  track_process {\n    web weight 10\n  }\n}\n`,
     'y.conf',
   );
   assert.ok(ok.config, ok.diagnostics.map(formatDiagnostic).join('\n'));

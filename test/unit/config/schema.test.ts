@@ -26,7 +26,7 @@ test('did-you-mean knows every keyword of the block, floatd additions and keepal
   }
 });
 
-test('one weight reader: scripts -253..253 (±254 clamped with a warning that says so), files and processes -254..254', () => {
+test('one weight reader: scripts -253..253 (±254 clamped, with a warning), files and processes -254..254', () => {
   const s = parseConfigText(script('  weight 254\n'), 's.conf');
   assert.equal(s.config?.scripts[0]?.weight, 253, dump(s.diagnostics));
   const w = s.diagnostics.find((d) => d.keyword === 'weight');

@@ -56,7 +56,7 @@ test('item 8: an empty file — check warns, a reload refuses it', async () => {
   assert.match(text, /empty\.conf:1:1: warning: vrrp_instance: no vrrp_instance/);
 });
 
-test("item 10: vrrp_garp_interval 0 / vrrp_gna_interval 0 (keepalived's stock file) warn and run, as keepalived", () => {
+test("item 10: vrrp_garp_interval 0 / vrrp_gna_interval 0 (keepalived's stock file) warn and run, as it does", () => {
   const r = warnAt(
     `global_defs {\n  vrrp_garp_interval 0\n  vrrp_gna_interval 0\n}\n${inst('')}`,
     '2:22',
@@ -84,7 +84,11 @@ test('item 11: a repeated notify_* keeps the first, with a warning (instance and
 test('item 11: several track_* blocks in one instance add up; a name listed twice counts once', () => {
   const scripts = 'vrrp_script a {\n  script true\n}\nvrrp_script b {\n  script true\n  weight 5\n}\n';
   const r = parseConfigText(
-    `${scripts}${inst('  track_script {\n    a\n  }\n  track_interface {\n    eth1\n  }\n  track_script {\n    b\n    a weight 3\n  }\n  track_interface {\n    eth2 weight 10\n  }\n')}`,
+    scripts +
+      inst(
+        '  track_script {\n    a\n  }\n  track_interface {\n    eth1\n  }\n' +
+          '  track_script {\n    b\n    a weight 3\n  }\n  track_interface {\n    eth2 weight 10\n  }\n',
+      ),
     'x.conf',
   );
   assert.ok(r.config, dump(r.diagnostics));
@@ -187,7 +191,11 @@ test('item 13: auth_type AH is an error (floatd does not implement AH)', () => {
 test('item 13: global vrrp_mcast_group4/6 is the group of multicast instances without mcast_dst_ip', () => {
   const g = 'global_defs {\n  vrrp_mcast_group4 224.0.0.19\n  vrrp_mcast_group6 ff02::13\n}\n';
   const r = parseConfigText(
-    `${g}${inst('')}${inst('  mcast_dst_ip 224.0.0.20\n', 'B', 6)}${inst('  virtual_ipaddress {\n    2001:db8::1\n  }\n', 'C', 7)}${inst('  unicast_src_ip 192.0.2.1\n  unicast_peer {\n    192.0.2.2\n  }\n', 'D', 8)}`,
+    g +
+      inst('') +
+      inst('  mcast_dst_ip 224.0.0.20\n', 'B', 6) +
+      inst('  virtual_ipaddress {\n    2001:db8::1\n  }\n', 'C', 7) +
+      inst('  unicast_src_ip 192.0.2.1\n  unicast_peer {\n    192.0.2.2\n  }\n', 'D', 8),
     'x.conf',
   );
   assert.ok(r.config, dump(r.diagnostics));
@@ -215,7 +223,10 @@ test("item 13: mcast_src_ip is the advert source (keepalived's saddr, shared wit
 });
 
 test("item 13: a sync group's track_* are added to every member (keepalived semantics)", () => {
-  const text = `vrrp_script chk {\n  script true\n}\n${inst('  track_interface {\n    eth1\n  }\n')}${inst('', 'B', 6)}vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n  track_script {\n    chk\n  }\n  track_interface {\n    eth1\n    eth2\n  }\n}\n`;
+  const text =
+    `vrrp_script chk {\n  script true\n}\n` +
+    `${inst('  track_interface {\n    eth1\n  }\n')}${inst('', 'B', 6)}vrrp_sync_group G {\n  group {\n    A\n` +
+    `    B\n  }\n  track_script {\n    chk\n  }\n  track_interface {\n    eth1\n    eth2\n  }\n}\n`;
   const r = parseConfigText(text, 'x.conf');
   assert.ok(r.config, dump(r.diagnostics));
   const [a, b] = r.config.instances;
@@ -234,7 +245,7 @@ test("item 13: a sync group's track_* are added to every member (keepalived sema
   assert.ok(!r.diagnostics.some((d) => d.code === 'CONFIG_NOT_HONOURED'), dump(r.diagnostics));
 });
 
-test("item 13: every parsed-but-unused keyword is a positioned warning, and the daemon's log says so at start and reload", () => {
+test('item 13: each parsed-but-unused keyword is a positioned warning, logged at start and reload', () => {
   const r = parseConfigText(`${inst('  use_vmac\n  track_bfd {\n    b\n  }\n')}bfd_instance b1 {\n}\n`, 'x.conf');
   assert.ok(r.config);
   const u = unsupported(r.diagnostics);

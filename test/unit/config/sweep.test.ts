@@ -75,7 +75,7 @@ test('the sweep fixture uses every documented keyword in its block', () => {
   assert.deepEqual(missing, []);
 });
 
-test('the sweep fixture parses: no errors, no "unknown keyword"; every finding is a positioned "not yet supported" warning', async () => {
+test('sweep fixture: no errors, no "unknown keyword"; every finding a positioned "not yet supported"', async () => {
   const r = await loadConfig(SWEEP);
   assert.ok(r.config, dump(r.diagnostics));
   assert.equal(r.diagnostics.filter((d) => /unknown keyword/.test(d.message)).length, 0, dump(r.diagnostics));
@@ -180,7 +180,8 @@ const inst = (body: string): string => `vrrp_instance A {\n  interface eth0\n  v
 
 test('global defaults flow into instances; vrrp_min_garp trims the GARP bursts but keeps explicit values', () => {
   const a = parseConfigText(
-    `global_defs {\n  vrrp_garp_master_delay 7\n  vrrp_garp_master_repeat 4\n  vrrp_down_timer_adverts 5\n  vrrp_lower_prio_no_advert\n  vrrp_higher_prio_send_advert on\n}\n${inst('')}`,
+    `global_defs {\n  vrrp_garp_master_delay 7\n  vrrp_garp_master_repeat 4\n  vrrp_down_timer_adverts 5\n` +
+      `  vrrp_lower_prio_no_advert\n  vrrp_higher_prio_send_advert on\n}\n${inst('')}`,
     'a.conf',
   );
   const i = a.config?.instances[0];
@@ -308,7 +309,7 @@ test('quorum_max 0 means "no such process may run" (quorum 0), as in keepalived;
   );
 });
 
-test('a misspelt keyword is still an unknown-keyword warning with its position and a hint; keywords are per block', () => {
+test('a misspelt keyword is an unknown-keyword warning with position and hint; keywords are per block', () => {
   const r = parseConfigText(
     'global_defs {\n  vrrp_garp_master_dleay 5\n}\nvrrp_script s {\n  script true\n  debug 1\n}\n',
     'w.conf',

@@ -117,7 +117,7 @@ function harness(
   return { clock, addrs, link, sockets, rt, state: () => rt.machine('VI_1')?.state };
 }
 
-test('a VRRP socket that fails to open: FAULT with the reason, retried with backoff, then BACKUP and MASTER (issue 15 item 1)', async () => {
+test('a VRRP socket that will not open: FAULT with its reason, backoff, BACKUP, MASTER (issue 15 item 1)', async () => {
   const h = harness({ failOpens: 2 });
   await h.rt.start();
   await h.clock.runUntil(10_000);
@@ -143,7 +143,7 @@ test('an instance whose interface does not exist is FAULT and never adds its VIP
   assert.equal(h.rt.status().transitions.filter((t) => t.to === 'MASTER').length, 0);
 });
 
-test('a reload to a file without vrrp_instance is refused and the running instance keeps going (issue 15 item 8)', async () => {
+test('a reload to a file without vrrp_instance is refused; the instance keeps running (issue 15 item 8)', async () => {
   let text = CONF;
   const h = harness({ conf: () => text });
   await h.rt.start();
@@ -159,7 +159,7 @@ test('a reload to a file without vrrp_instance is refused and the running instan
   assert.ok(h.sockets[0]!.sent > sent, 'adverts continue');
 });
 
-test('hostile packets all land in counters: short, bad type/version, wrong length, unknown VRID (issue 15 item 19)', async () => {
+test('hostile packets land in counters: short, bad type/version/length, unknown VRID (issue 15 item 19)', async () => {
   const h = harness();
   await h.rt.start();
   await h.clock.runUntil(1000);
@@ -245,7 +245,7 @@ test('vrrp_track_process with weight 0: quorum lost puts the instance in FAULT (
   assert.equal(h.addrs.size, 0);
 });
 
-test('vrrp_track_process without a weight: quorum lost is FAULT, as the real keepalived 2.2.7 does (issue 15 item 3)', async () => {
+test('vrrp_track_process without weight: quorum lost is FAULT, as in keepalived 2.2.7 (issue 15 item 3)', async () => {
   let running = true;
   const h = harness({ conf: () => PROC(''), procs: () => (running ? [{ pid: 4242, comm: 'nginx' }] : []) });
   await h.rt.start();

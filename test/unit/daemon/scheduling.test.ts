@@ -27,12 +27,14 @@ test('vrrp_priority and vrrp_rt_priority are applied; a refusal is a warning, no
 });
 
 test(
-  'for real, in a child process: nice and SCHED_RR take effect, and a script started afterwards runs as an ordinary process',
+  'for real, in a child process: nice and SCHED_RR take effect, and a script started afterwards runs as an ' +
+    'ordinary process',
   { skip: process.getuid?.() !== 0 ? 'needs root (CAP_SYS_NICE)' : false },
   () => {
+    const src = (p: string): string => JSON.stringify(new URL(`../../../src/${p}`, import.meta.url).href);
     const script = `
-    import { applyScheduling } from ${JSON.stringify(new URL('../../../src/daemon/scheduling.js', import.meta.url).href)};
-    import { createLogger } from ${JSON.stringify(new URL('../../../src/util/log.js', import.meta.url).href)};
+    import { applyScheduling } from ${src('daemon/scheduling.js')};
+    import { createLogger } from ${src('util/log.js')};
     import { getPriority } from 'node:os';
     import { execFileSync } from 'node:child_process';
     import { readFileSync } from 'node:fs';

@@ -46,7 +46,7 @@ test('rr lists every live server once; weight 0 servers get no slot; fo takes th
   assert.deepEqual(slotTable('wrr', servers([0, 0])), []);
 });
 
-test('maglev: removing one server moves its own slots and under 2 % of the others; shares stay near the weights', () => {
+test('maglev: removing a server moves its own slots and under 2 % of others; shares stay near the weights', () => {
   fc.assert(
     fc.property(fc.integer({ min: 2, max: 8 }), fc.nat(), (n, k) => {
       const all = servers(Array(n).fill(1));

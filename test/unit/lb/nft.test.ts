@@ -111,7 +111,7 @@ const tcp = (over: Partial<LvsCheckConfig> = {}): LvsCheckConfig =>
     ...over,
   }) as LvsCheckConfig;
 
-test("checker timing is keepalived's: retry after delay_before_retry, down after retry+1 failures, up on one success", () => {
+test("checker timing as keepalived's: retry after delay_before_retry, down after retry+1 failures, up on 1 ok", () => {
   const ch = tcp();
   let s = initialCheck(ch);
   let r = afterProbe(ch, s, { ok: false, detail: 'x' });

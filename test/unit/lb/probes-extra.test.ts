@@ -75,7 +75,8 @@ test('UDP_CHECK: require_reply needs a matching reply; without it a closed port 
     const r = await run(ch, echo.port);
     assert.equal(r.ok, true, r.detail);
     const short = checkOf(
-      '    UDP_CHECK {\n      payload 6869\n      require_reply\n      min_reply_length 10\n      connect_timeout 0.5\n    }',
+      '    UDP_CHECK {\n      payload 6869\n      require_reply\n      min_reply_length 10\n' +
+        '      connect_timeout 0.5\n    }',
       'UDP',
     );
     assert.match((await run(short, echo.port)).detail, /below 10/);

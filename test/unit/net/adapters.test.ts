@@ -360,7 +360,7 @@ test("prepareDataplane opens each interface's packet socket once, up front, and 
   assert.deepEqual(opened, ['eth0', 'eth1'], 'the takeover opens nothing');
 });
 
-test('a VRRP socket whose handle died (fatal poll error) is reopened at once; if that fails the error is fatal', async () => {
+test('a VRRP socket whose handle died (fatal poll error) is reopened at once; failing that, fatal', async () => {
   const { openVrrpSocket } = await import('../../../src/net/vrrp-socket.js');
   const cbs: ((err: (NodeJS.ErrnoException & { fatal?: boolean }) | null) => void)[] = [];
   let failOpen = false;

@@ -16,7 +16,8 @@ import type { IpRunner } from '../../../src/net/iproute.js';
 test('monitor lines are parsed for deletions of IPv4 and IPv6 addresses', () => {
   assert.deepEqual(
     parseMonitorLine(
-      'Deleted 2: eth0    inet 192.0.2.10/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever',
+      'Deleted 2: eth0    inet 192.0.2.10/24 scope global secondary ' +
+        'eth0\\       valid_lft forever preferred_lft forever',
     ),
     { deleted: true, ifname: 'eth0', address: '192.0.2.10' },
   );
@@ -81,7 +82,7 @@ test('bad interface names are refused', () => {
   assert.throws(() => w.watchLink('bad/name'), { code: 'FLOATD_NET_ARG' });
 });
 
-test('reconciles re-list addresses rarely while the monitor runs, often while it is down, and once after it restarts', async () => {
+test('reconciles re-list addresses rarely while the monitor runs, often while down, once after a restart', async () => {
   const { EventEmitter } = await import('node:events');
   const { PassThrough } = await import('node:stream');
   let lists = 0;
@@ -124,7 +125,7 @@ test('reconciles re-list addresses rarely while the monitor runs, often while it
   }
 });
 
-test('a link line from the monitor re-reads the links at once; without a monitor they are polled every 100 ms', async () => {
+test('a monitor link line re-reads links at once; without a monitor they are polled every 100 ms', async () => {
   const { EventEmitter } = await import('node:events');
   const { PassThrough } = await import('node:stream');
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -321,7 +322,7 @@ test('netlink mode: link and address events come from the kernel, nothing is pol
   assert.equal(sub.closed(), true);
 });
 
-test('netlink mode: an overrun re-reads links and addresses; a dead subscription falls back to ip monitor', async () => {
+test('netlink mode: an overrun re-reads links and addresses; a dead subscription falls back: ip monitor', async () => {
   const sub = fakeSub();
   let state: LinkState = 'up';
   let present = ['192.0.2.10'];

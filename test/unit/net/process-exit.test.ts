@@ -90,7 +90,8 @@ test('track_process learns of a death through the pidfd in milliseconds, not at 
   for (let i = 0; i < 5; i++) ms.push(await detect('native', 2000));
   ms.sort((a, b) => a - b);
   console.log(
-    `# pidfd detection latency over 5 kills: median ${ms[2]!.toFixed(1)} ms, max ${ms[4]!.toFixed(1)} ms (scan every 10 s)`,
+    `# pidfd detection latency over 5 kills: median ${ms[2]!.toFixed(1)} ms, max ${ms[4]!.toFixed(1)} ms (scan ` +
+      'every 10 s)',
   );
   assert.ok(
     ms.every((x) => x >= 0 && x < 200),

@@ -124,7 +124,7 @@ test('a deleted instance is reported as FAULT unless notify_deleted is set', asy
   );
 });
 
-test('real scripts: state script then generic notify with keepalived arguments, in order, as the script user', async () => {
+test("real scripts: state script, then generic notify, keepalived's arguments, in order, as script user", async () => {
   const dir = tmp();
   const log = join(dir, 'log');
   const script = join(dir, 'rec.sh');
@@ -165,7 +165,7 @@ test('a hung notify script is killed at its timeout and the queue moves on', asy
   assert.equal(existsSync(out), true);
 });
 
-test('notify_fifo: created 0644, lines in event order, fifo script started with the path, removed at close', async () => {
+test('notify_fifo: created 0644, lines in event order, fifo script given its path, removed at close', async () => {
   const dir = tmp();
   const path = join(dir, 'fifo');
   const got = join(dir, 'got');
@@ -196,7 +196,7 @@ test('notify_fifo: created 0644, lines in event order, fifo script started with 
   assert.equal(existsSync(path), false);
 });
 
-test('notify_fifo never blocks: with no reader the lines queue in the pipe; an existing non-FIFO path is a clear error', async () => {
+test('notify_fifo never blocks: without a reader lines queue in the pipe; a non-FIFO path: clear error', async () => {
   const dir = tmp();
   const path = join(dir, 'fifo');
   const n = new Notifier({ fifos: [{ path }] });
@@ -336,7 +336,7 @@ test('webhook: a floating IP contested and no longer contested (issue 13), filte
   }
 });
 
-test('webhook delivery is bounded: a 4xx is final, repeated 5xx stop after retries+1 attempts, timeouts count', async () => {
+test('webhook delivery is bounded: a 4xx is final, 5xx stop after retries+1 attempts, timeouts count', async () => {
   const s = await hookServer([400, 500, 500, 500, 500]);
   try {
     assert.deepEqual(await deliver({ url: s.url, backoffMs: 1 }, '{}'), { ok: false, attempts: 1, detail: 'HTTP 400' });

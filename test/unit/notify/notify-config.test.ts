@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { parseConfigText, formatDiagnostic } from '../../../src/config/index.js';
 import { notifierConfig } from '../../../src/daemon/mapping.js';
 
-const INSTANCE = `vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 33\n  priority 200\n  notify_master /bin/true\n}\n`;
+const INSTANCE =
+  'vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 33\n  priority 200\n  notify_master /bin/true\n}\n';
 
-test('global_defs notify_script_timeout / notify_supersede_delay reach the notifier (seconds, fractions allowed)', () => {
+test('global_defs notify_script_timeout / notify_supersede_delay reach the notifier (fractional seconds)', () => {
   const r = parseConfigText(
     `global_defs {\n  notify_script_timeout 5\n  notify_supersede_delay 0.25\n}\n${INSTANCE}`,
     'a.conf',

@@ -124,7 +124,7 @@ test('fast scripts are not cut: every state runs, in order, when each script is 
   assert.deepEqual(starts, ['/b.sh', '/m.sh', '/f.sh', '/b.sh']);
 });
 
-test('a reload hands over: a kept MASTER does not re-run notify_master; a running script goes on and is superseded as usual', async () => {
+test('a reload hands over: a kept MASTER skips notify_master; a running script goes on, superseded', async () => {
   const clock = new VirtualClock();
   const { runner, runs } = hangingRunner(clock);
   const { log, lines } = logs();

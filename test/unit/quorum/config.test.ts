@@ -8,7 +8,8 @@ const BLOCK = (body: string) => `floatd_quorum main {\n${body}}\n`;
 const UNI = '  unicast_peer {\n    198.51.100.2\n  }\n';
 const FS = '  on_quorum_loss failsafe\n  failsafe_secret_file /k.key\n';
 const GOOD =
-  '  backend etcd\n  endpoints http://198.51.100.100:2379 http://198.51.100.101:2379 http://198.51.100.102:2379\n  key /floatd/web\n';
+  '  backend etcd\n  endpoints http://198.51.100.100:2379 http://198.51.100.101:2379 http://198.51.100.102:2379\n' +
+  '  key /floatd/web\n';
 
 test('a floatd_quorum block is modelled with defaults derived from the ttl', () => {
   const r = parseConfigText(BLOCK(GOOD + '  ttl 2\n') + INST('VI_1', 1, '  quorum main\n'), 'q.conf');
@@ -35,8 +36,12 @@ test('a floatd_quorum block is modelled with defaults derived from the ttl', () 
 
 test('explicit knobs, TLS and a password file; a sync group carries the quorum', () => {
   const r = parseConfigText(
-    BLOCK(`  backend etcd\n  endpoints https://[2001:db8::1]:2379\n  key /floatd/db\n  ttl 3\n  renew 0.5\n  margin 0.8\n  kernel_lifetime 2
-  on_quorum_loss fence\n  ca_file /etc/floatd/ca.pem\n  cert_file /etc/floatd/c.pem\n  key_file /etc/floatd/k.pem\n  username floatd\n  password_file /etc/floatd/etcd.pw\n`) +
+    BLOCK(
+      '  backend etcd\n  endpoints https://[2001:db8::1]:2379\n  key /floatd/db\n  ttl 3\n  renew 0.5\n' +
+        '  margin 0.8\n  kernel_lifetime 2\n  on_quorum_loss fence\n  ca_file /etc/floatd/ca.pem\n' +
+        '  cert_file /etc/floatd/c.pem\n  key_file /etc/floatd/k.pem\n  username floatd\n' +
+        '  password_file /etc/floatd/etcd.pw\n',
+    ) +
       INST('A', 1) +
       INST('B', 2) +
       'vrrp_sync_group G {\n  group {\n    A\n    B\n  }\n  quorum main\n}\n',

@@ -1,7 +1,8 @@
 /**
  * The daemon side of quorum mode with an in-memory lease store and a virtual µs clock: the
- * wiring answers the FSM's wantLease with lease events, fences a holder whose renewals stop being answered before the store
- * expires its lease, and lets the other node in once the key is gone.
+ * wiring answers the FSM's wantLease with lease events, fences a holder whose renewals stop
+ * being answered before the store expires its lease, and lets the other node in once the key
+ * is gone.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -140,7 +141,7 @@ function node(name: string, clock: FakeClock, store: Store, events: string[]): Q
   });
 }
 
-test('the lease decides: one node granted, the other denied until the holder is cut off and fenced, then it gets in', async () => {
+test('the lease decides: one node granted, the other denied until the holder is cut off and fenced', async () => {
   const clock = new FakeClock();
   const store = new Store(clock, 2_000_000);
   const ev: string[] = [];
@@ -175,7 +176,7 @@ test('the lease decides: one node granted, the other denied until the holder is 
   await b.stop('test');
 });
 
-test('stopping (SIGTERM) revokes the lease after the VIPs are gone: the peer gets in without waiting for the expiry', async () => {
+test('SIGTERM revokes the lease after the VIPs are gone: the peer gets in without waiting for the expiry', async () => {
   const clock = new FakeClock();
   const store = new Store(clock, 2_000_000);
   const ev: string[] = [];

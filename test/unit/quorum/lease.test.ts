@@ -183,7 +183,7 @@ test('someone else created the key while we thought we held it: fence', () => {
   assert.deepEqual(types(m.step(10_000, { type: 'keyCreated', epoch: 50, holder: 'lb2' })), ['fence', 'revoke']);
 });
 
-test('a stream that stops answering (a stopped etcd member) is abandoned after one renewal period: another endpoint', () => {
+test('a stream that stops answering (a stopped etcd member) is left after one renewal period for another', () => {
   const { m } = holding(0);
   assert.deepEqual(types(m.step(400_000, { type: 'timer' })), ['renew']);
   const out = m.step(800_000, { type: 'timer' });

@@ -82,7 +82,7 @@ test('init_file creates the file when missing, and overwrites only when asked', 
   assert.equal(c.value, 9);
 });
 
-test('a track_file in a TrackerSet: value × weight moves the priority; a big enough negative value is a FAULT', async () => {
+test('a track_file in a TrackerSet: value × weight moves the priority; a large negative value is a FAULT', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-file-'));
   const path = join(dir, 'maint');
   const changes: TrackingChange[] = [];

@@ -94,7 +94,7 @@ test('the counter follows keepalived step by step (table)', () => {
   }
 });
 
-test('a fresh check is init (keepalived holds fault-trigger instances until the first result); init_fail starts down', () => {
+test('a fresh check is init (keepalived holds fault-trigger instances until a result); init_fail starts down', () => {
   assert.deepEqual(initialRiseFall(3, false), { counter: 2, status: 'init' });
   assert.deepEqual(initialRiseFall(3, true), { counter: 0, status: 'down' });
 });

@@ -80,7 +80,7 @@ function setup(
   return { clock, set, changes };
 }
 
-test('PeriodicCheck runs at start and then every interval; a slow run makes the next tick skip, never overlap', async () => {
+test('PeriodicCheck runs at start, then every interval; a slow run makes the next tick skip, no overlap', async () => {
   const clock = new VirtualClock();
   const starts: number[] = [];
   let inFlight = 0;
@@ -113,7 +113,7 @@ test('PeriodicCheck runs at start and then every interval; a slow run makes the 
   assert.equal(starts.length, 5);
 });
 
-test('the seed case: pidof nginx fails once with weight 0, fall 1 → the instance gets a fault, then recovers', async () => {
+test('the seed case: pidof nginx fails once with weight 0, fall 1 → the instance faults, then recovers', async () => {
   const { clock, set, changes } = setup(
     {
       checks: [script()],
@@ -259,7 +259,7 @@ test('init_fail starts the instance in fault until the script succeeds', async (
   await set.stop();
 });
 
-test('interfaces: events from the link watcher; unweighted down is a fault, weighted down lowers the priority', async () => {
+test('interfaces: link watcher events; unweighted down is a fault, weighted down lowers the priority', async () => {
   const { set, changes } = setup({
     instances: [
       { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'interface', name: 'eth1', weight: 0, reverse: false }] },

@@ -53,7 +53,7 @@ test('aggregator: keys are bounded; past the bound new keys share one counted ov
   );
 });
 
-test('RateLimitedLog on the injected clock: 10,000 refused calls in 10 s make 1 line + 1 summary with the count', async () => {
+test('RateLimitedLog, injected clock: 10,000 refused calls in 10 s → 1 line + 1 summary with the count', async () => {
   const vc = new VirtualClock();
   const { log, lines } = sink();
   const rl = new RateLimitedLog({ log, clock: usClock(vc), intervalMs: 10_000 });

@@ -18,7 +18,7 @@ function capture(json: boolean): { log: ReturnType<typeof createLogger>; text: (
   return { log: createLogger({ json, stream: out }), text: () => chunks.join('') };
 }
 
-test('every echo of a registered secret is redacted: exact, prefix, substring, upper/lower case, base64, hex, %-encoded', () => {
+test('each echo of a registered secret is redacted: exact, prefix, substring, any case, base64, hex, %-encoded', () => {
   clearSecrets();
   registerSecret(TOKEN);
   const b64 = Buffer.from(TOKEN).toString('base64');
@@ -130,7 +130,7 @@ test('warnIfWorldReadable: warns for a secret file others or the group can read;
   }
 });
 
-test('readSecretFile: trimmed value, a warning when others can read the file, and the value redacted from then on', () => {
+test('readSecretFile: trimmed value, a warning when others can read the file, the value redacted from then on', () => {
   const dir = mkdtempSync(join(tmpdir(), 'floatd-secret-'));
   try {
     const f = join(dir, 'hook.secret');
