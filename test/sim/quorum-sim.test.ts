@@ -67,7 +67,7 @@ test('without the kernel backstop a stopped or killed holder overlaps (why kerne
   assert.ok(found > 0, 'kernel_lifetime 0 with SIGSTOP/SIGKILL must produce a dual holder somewhere');
 });
 
-test('failsafe schedules only (etcd outages, peer cuts, pauses, crashes): never two holders, and the cover is used', () => {
+test('failsafe schedules only (etcd outages, peer cuts, pauses, crashes): never two holders; the cover is used', () => {
   let onPeers = 0;
   const bad: string[] = [];
   const n = Math.max(1000, Math.floor(RUNS / 10));
