@@ -88,7 +88,10 @@ export class QuorumWiring {
           for (const m of this.members(holder)) h.lease(m, 'lost', reason);
         },
         onKernelRefresh: (holder, notAfterUs) => this.refresh(holder, notAfterUs),
-        vipsGone: () => h.enqueue(async () => undefined),
+        // Behind every VIP removal queued so far *and* those the current batch of FSM actions still
+        // queues: a sync group's release comes with its first member's transition, before the other
+        // members' removals (found by test/sim/shipped-quorum.ts). The executor runs a batch synchronously.
+        vipsGone: () => Promise.resolve().then(() => h.enqueue(async () => undefined)),
         onChange: (holder) => {
           const phase = this.gate.status().find((x) => x.holder === holder)?.phase;
           const denied = phase === 'denied' || phase === 'unreachable';

@@ -19,7 +19,7 @@ const replay = (seed: number): string =>
 if (ONE !== undefined) {
   test(`replay shipped quorum schedule ${ONE}`, async () => {
     const sc = generateQ(Number(ONE) >>> 0);
-    console.log(JSON.stringify({ nodes: sc.nodes, advertIntCs: sc.advertIntCs, ttlS: sc.ttlS }));
+    console.log(JSON.stringify({ nodes: sc.nodes, advertIntCs: sc.advertIntCs, ttlS: sc.ttlS, group: sc.group }));
     const res = await runShippedQuorum(sc, { log: (l) => console.log(l) });
     assert.deepEqual(res.violations, []);
   });

@@ -25,6 +25,10 @@ import { SimEtcd } from './sim-etcd.js';
 
 const silent = pino({ level: 'silent' });
 export const QVIP = '203.0.113.51';
+/** The second instance's VIP in group schedules (VI_1 and VI_2 in one vrrp_sync_group with one lease). */
+export const QVIP2 = '203.0.113.52';
+/** The end of every schedule is quiet this long: by then exactly one host holds the VIP, as MASTER. */
+const QUIET_US = 8_000_000;
 /** How late the simulated kernel ends a lifetime, at most (the lease machine allows 350 ms with the refresh). */
 const KERNEL_LATE_MAX_US = 300_000;
 
@@ -69,6 +73,8 @@ export type QDisturbance =
   | { kind: 'cont'; node: string }
   | { kind: 'kill'; node: string }
   | { kind: 'term'; node: string }
+  /** `floatd switchover VI_1` on whichever node is MASTER. */
+  | { kind: 'switchover' }
   | { kind: 'start'; node: string };
 
 export interface QScenario {
@@ -76,11 +82,13 @@ export interface QScenario {
   nodes: QNode[];
   advertIntCs: number;
   ttlS: number;
+  /** Two instances in a vrrp_sync_group that holds the lease (else one instance with its own). */
+  group: boolean;
   timeline: Array<{ at: number; d: QDisturbance }>;
   endUs: number;
 }
 
-/** A random schedule: 2–3 nodes, 25 s, 3–8 faults, each healed within seconds. */
+/** A random schedule: 2–3 nodes, 25 s, 3–8 faults between 4 and 11 s, each healed within 6 s; then quiet. */
 export function generateQ(seed: number): QScenario {
   const r = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -95,10 +103,13 @@ export function generateQ(seed: number): QScenario {
   }));
   const faults = between(3, 9);
   for (let i = 0; i < faults; i++) {
-    const at = between(4_000_000, endUs - 6_000_000);
+    const at = between(4_000_000, endUs - QUIET_US - 6_000_000);
     const dur = between(300_000, 6_000_000);
     const node = pick(nodes).name;
-    switch (pick(['partition', 'etcdCut', 'election', 'stop', 'kill', 'term'] as const)) {
+    switch (pick(['partition', 'etcdCut', 'election', 'stop', 'kill', 'term', 'switchover'] as const)) {
+      case 'switchover':
+        timeline.push({ at, d: { kind: 'switchover' } });
+        break;
       case 'partition': {
         const a = nodes.filter(() => r() < 0.5).map((x) => x.name);
         const b = nodes.map((x) => x.name).filter((x) => !a.includes(x));
@@ -126,16 +137,23 @@ export function generateQ(seed: number): QScenario {
     }
   }
   timeline.sort((a, b) => a.at - b.at);
-  return { seed, nodes, advertIntCs: pick([20, 50, 100]), ttlS: pick([2, 2, 3]), timeline, endUs };
+  const group = r() < 0.3;
+  return { seed, nodes, advertIntCs: pick([20, 50, 100]), ttlS: pick([2, 2, 3]), group, timeline, endUs };
 }
 
 function conf(sc: QScenario, x: QNode): string {
+  const inst = (name: string, vrid: number, vip: string): string =>
+    `vrrp_instance ${name} {\n  interface eth0\n  state BACKUP\n  virtual_router_id ${vrid}\n` +
+    `  priority ${x.priority}\n  advert_int ${sc.advertIntCs / 100}\n  virtual_ipaddress { ${vip}/24 }\n` +
+    `${sc.group ? '' : '  quorum main\n'}}`;
   return [
     `global_defs {\n  router_id ${x.name}\n}`,
     'floatd_quorum main {\n  backend etcd\n  endpoints http://198.51.100.100:2379\n  key /floatd/sim',
     `  ttl ${sc.ttlS}\n}`,
-    `vrrp_instance VI_1 {\n  interface eth0\n  state BACKUP\n  virtual_router_id 51\n  priority ${x.priority}`,
-    `  advert_int ${sc.advertIntCs / 100}\n  virtual_ipaddress { ${QVIP}/24 }\n  quorum main\n}`,
+    inst('VI_1', 51, QVIP),
+    ...(sc.group
+      ? [inst('VI_2', 52, QVIP2), 'vrrp_sync_group G1 {\n  group {\n    VI_1\n    VI_2\n  }\n  quorum main\n}']
+      : []),
   ].join('\n');
 }
 
@@ -211,6 +229,18 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
       if (p && !p.dead) p.at(clock.nowUs(), () => h.link.emit('address-removed', { ifname: 'eth0', address }));
     });
   };
+  const put = (h: Host, address: string, seconds: number | undefined): void => {
+    if (!h.addrs.has(address)) {
+      h.addrs.set(address, {});
+      trace(`${h.node.name} kernel: ${address} added`);
+      if (address === QVIP) {
+        takes++;
+        if (lastHolder && lastHolder !== h.node.name) takeovers++;
+        lastHolder = h.node.name;
+      }
+    }
+    arm(h, address, seconds);
+  };
   const syscall = <T>(h: Host, p: ProcClock, apply: () => T): Promise<T> =>
     new Promise((resolve) => {
       clock.at(clock.nowUs() + Math.floor(r() * 30_000), () => {
@@ -223,20 +253,12 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
     addAddress: (s: AddressSpec) =>
       syscall(h, p, () => {
         const had = h.addrs.has(s.address);
-        if (!had) {
-          h.addrs.set(s.address, {});
-          trace(`${h.node.name} kernel: ${s.address} added`);
-          if (s.address === QVIP) {
-            takes++;
-            if (lastHolder && lastHolder !== h.node.name) takeovers++;
-            lastHolder = h.node.name;
-          }
-        }
-        arm(h, s.address, s.validLft === 'forever' ? undefined : s.validLft);
+        put(h, s.address, s.validLft === 'forever' ? undefined : s.validLft);
         return !had;
       }),
     removeAddress: (s) => syscall(h, p, () => kernelRemove(h, s.address, 'removed')),
-    refreshLifetime: (s, seconds) => syscall(h, p, () => arm(h, s.address, seconds)),
+    // netlink RTM_NEWADDR with NLM_F_REPLACE: re-creates an address the kernel already expired.
+    refreshLifetime: (s, seconds) => syscall(h, p, () => put(h, s.address, seconds)),
     addRoute: async () => true,
     removeRoute: async () => true,
     announce: () => true,
@@ -319,6 +341,9 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
           });
           break;
         }
+        case 'switchover':
+          for (const x of hosts.values()) if (x.proc && !x.proc.paused) x.runtime?.switchover('VI_1', 0);
+          break;
         case 'stop':
           if (h?.proc && !h.proc.dead) h.proc.paused = true;
           break;
@@ -342,12 +367,40 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
   }
   // Each step's promise chains run before the check (the kernel and etcd answer through timers).
   clock.settle = () => settle(40);
+  const seen = new Map<string, string>();
+  const vips = sc.group ? [QVIP, QVIP2] : [QVIP];
   clock.onStep = () => {
     steps++;
-    const holders = [...hosts.values()].filter((h) => h.addrs.has(QVIP)).map((h) => h.node.name);
-    if (holders.length > 1 && violations.length < 5)
-      violations.push(`t=${clock.nowUs()}µs: the VIP is on ${holders.join(' and ')}`);
+    if (o.log)
+      for (const h of hosts.values()) {
+        const m = h.runtime?.machine('VI_1');
+        const st = `${m?.state ?? 'DOWN'}${h.proc?.paused ? ' (stopped)' : ''}`;
+        if (seen.get(h.node.name) !== st) trace(`${h.node.name} ${st}`);
+        seen.set(h.node.name, st);
+      }
+    for (const vip of vips) {
+      const holders = [...hosts.values()].filter((h) => h.addrs.has(vip)).map((h) => h.node.name);
+      if (holders.length > 1 && violations.length < 5)
+        violations.push(`t=${clock.nowUs()}µs: ${vip} is on ${holders.join(' and ')}`);
+    }
   };
+  // Liveness once everything healed: one holder, and it is the MASTER (no one stuck denied or fenced).
+  clock.at(sc.endUs - 1, () => {
+    for (const [inst, vip] of sc.group
+      ? [
+          ['VI_1', QVIP],
+          ['VI_2', QVIP2],
+        ]
+      : [['VI_1', QVIP]]) {
+      const holders = [...hosts.values()].filter((h) => h.addrs.has(vip!));
+      const masters = [...hosts.values()].filter((h) => h.runtime?.machine(inst!)?.state === 'MASTER');
+      if (holders.length !== 1 || masters.length !== 1 || holders[0] !== masters[0])
+        violations.push(
+          `at the end (quiet for ${QUIET_US / 1e6} s): ${vip} on [${holders.map((h) => h.node.name)}], ` +
+            `${inst} MASTER [${masters.map((h) => h.node.name)}]`,
+        );
+    }
+  });
   await clock.runUntil(sc.endUs);
   for (const h of hosts.values()) kill(h);
   return { violations, takes, takeovers, expiries: etcd.stats.keyExpiries, steps };
