@@ -56,7 +56,7 @@ ${RS_IPS.map(
   );
   lab.startFloatd('lb1');
   await lab.waitFor('lb1 holds the VIP', () => lab.holdsVip('lb1'), 10_000);
-  await lab.waitFor('rules installed', () => lab.ruleset('lb1').includes('numgen inc mod 3'), 5000);
+  await lab.waitFor('rules installed', () => lab.ruleset('lb1').includes('numgen inc mod 3 map'), 5000);
   // chromium in lb1's network namespace, where the API listens on loopback.
   const wrapper = join(lab.lab.dir, 'chromium-lb1.sh');
   writeFileSync(wrapper, `#!/bin/sh\nexec nsenter -t ${lab.lab.host('lb1').initPid} -n -- ${CHROMIUM} "$@"\n`);

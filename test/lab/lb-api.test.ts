@@ -52,7 +52,7 @@ before(async () => {
   lab.writeConfig('lb1', lvs(`floatd_api {\n  socket ${sock}\n  token_file ${dir}/token\n}\n`));
   lab.startFloatd('lb1');
   await lab.waitFor('lb1 holds the VIP', () => lab.holdsVip('lb1'), 10_000);
-  await lab.waitFor('rules installed', () => lab.ruleset('lb1').includes('numgen inc mod 2'), 5000);
+  await lab.waitFor('rules installed', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
 });
 after(() => lab?.destroy());
 
@@ -124,7 +124,7 @@ test(
     const add = floatd(['lb', 'add', VS, `${RS_IPS[2]}:80`, '--checks-from', `${RS_IPS[0]}:80`]);
     assert.equal(add.status, 0, add.out);
     assert.match(add.out, /added to 192\.0\.2\.100:80\/TCP; a runtime change: lost on reload or restart/);
-    assert.match(lab.ruleset('lb1'), /numgen inc mod 3 /);
+    assert.match(lab.ruleset('lb1'), /numgen inc mod 3 map/);
     assert.deepEqual(tally(lab.requests(30)), { rs1: 10, rs2: 10, rs3: 10 }, 'the added server gets its share');
     const st = status();
     assert.deepEqual(
@@ -147,7 +147,7 @@ test(
     // A reload: the file is the truth again.
     lab.signalFloatd('lb1', 'HUP');
     await lab.waitFor('back to the file', () => /the file says what runs/.test(lab.log('lb1')), 5000);
-    await lab.waitFor('rr over 2', () => lab.ruleset('lb1').includes('numgen inc mod 2 '), 5000);
+    await lab.waitFor('rr over 2', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
     assert.deepEqual(tally(lab.requests(20)), { rs1: 10, rs2: 10 });
     assert.deepEqual(
       status().realServers.map((r) => r.address),
@@ -196,7 +196,7 @@ test(
     assert.match(lab.log('lb1'), /drained, out of the service \(no open connection\)/);
     assert.deepEqual(tally(lab.requests(10)), { [other]: 10 });
     assert.equal(floatd(['lb', 'drain', `${rs}:80`, 'off']).status, 0);
-    await lab.waitFor('back', () => lab.ruleset('lb1').includes('numgen inc mod 2 '), 5000);
+    await lab.waitFor('back', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
     assert.deepEqual(tally(lab.requests(20)), { rs1: 10, rs2: 10 });
   },
 );
