@@ -148,7 +148,10 @@ const set = (name: string, items: string[]): string =>
   `<${name}>${items.map((i) => `<item>${i}</item>`).join('')}</${name}>`;
 
 function errorXml(code: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${esc(code)}</Code><Message>${esc(message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${esc(code)}</Code>` +
+    `<Message>${esc(message)}</Message></Error></Errors><RequestID>${randomUUID()}</RequestID></Response>`
+  );
 }
 
 /** The code a fault's bare status carries (EC2 has no 429; a proxy might). */
@@ -256,10 +259,10 @@ function sigV4Problem(
   region: string,
 ): string | undefined {
   const auth = req.headers.authorization ?? '';
-  const m =
-    /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
-      auth,
-    );
+  const m = new RegExp(
+    String.raw`^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,` +
+      String.raw`\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$`,
+  ).exec(auth);
   if (!m) return 'no AWS4-HMAC-SHA256 Authorization header';
   const [, akid, day, scopeRegion, service, signedHeaders, signature] = m as unknown as [
     string,
@@ -319,7 +322,8 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
   const instances: AwsEmulator['instances'] = new Map();
   o.instances.forEach((inst, n) => {
     const eni = `eni-${(0x0a00000 + n + 1).toString(16).padStart(17, '0')}`;
-    const mac = `0a:3f:00:00:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
+    const hex = (b: number): string => b.toString(16).padStart(2, '0');
+    const mac = `0a:3f:00:00:${hex((n >> 8) & 0xff)}:${hex(n & 0xff)}`;
     const role = inst.role === undefined ? 'floatd-ha' : inst.role;
     const roleKeys =
       role === null
@@ -443,7 +447,15 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
     ].join('');
   const assocXml = (e: Eip | undefined): string =>
     e
-      ? `<association>${el('publicIp', e.publicIp)}${el('publicDnsName', `ec2-${e.publicIp.replace(/\./g, '-')}.compute-1.amazonaws.com`)}${el('ipOwnerId', ACCOUNT)}${el('allocationId', e.allocationId)}${el('associationId', e.associationId)}</association>`
+      ? [
+          '<association>',
+          el('publicIp', e.publicIp),
+          el('publicDnsName', `ec2-${e.publicIp.replace(/\./g, '-')}.compute-1.amazonaws.com`),
+          el('ipOwnerId', ACCOUNT),
+          el('allocationId', e.allocationId),
+          el('associationId', e.associationId),
+          '</association>',
+        ].join('')
       : '';
   const eniXml = (w: AwsWorld, n: Eni): string =>
     [
@@ -460,7 +472,16 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
       el('sourceDestCheck', true),
       '<groupSet/>',
       n.instanceId
-        ? `<attachment>${el('attachmentId', n.attachmentId)}${el('instanceId', n.instanceId)}${el('instanceOwnerId', ACCOUNT)}${el('deviceIndex', 0)}${el('status', 'attached')}${el('deleteOnTermination', true)}</attachment>`
+        ? [
+            '<attachment>',
+            el('attachmentId', n.attachmentId),
+            el('instanceId', n.instanceId),
+            el('instanceOwnerId', ACCOUNT),
+            el('deviceIndex', 0),
+            el('status', 'attached'),
+            el('deleteOnTermination', true),
+            '</attachment>',
+          ].join('')
         : '',
       assocXml(eipOn(w, n.id, n.ips[0]!)),
       set(
@@ -725,8 +746,20 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
               'routeSet',
               t.routes.map((r) =>
                 r.dest === VPC_CIDR
-                  ? `${el('destinationCidrBlock', r.dest)}${el('gatewayId', 'local')}${el('state', 'active')}${el('origin', 'CreateRouteTable')}`
-                  : `${el('destinationCidrBlock', r.dest)}${el('instanceId', instanceOfEni(w, r.eni))}${instanceOfEni(w, r.eni) ? el('instanceOwnerId', ACCOUNT) : ''}${el('networkInterfaceId', r.eni)}${el('state', r.eni && instanceOfEni(w, r.eni) ? 'active' : 'blackhole')}${el('origin', 'CreateRoute')}`,
+                  ? [
+                      el('destinationCidrBlock', r.dest),
+                      el('gatewayId', 'local'),
+                      el('state', 'active'),
+                      el('origin', 'CreateRouteTable'),
+                    ].join('')
+                  : [
+                      el('destinationCidrBlock', r.dest),
+                      el('instanceId', instanceOfEni(w, r.eni)),
+                      instanceOfEni(w, r.eni) ? el('instanceOwnerId', ACCOUNT) : '',
+                      el('networkInterfaceId', r.eni),
+                      el('state', r.eni && instanceOfEni(w, r.eni) ? 'active' : 'blackhole'),
+                      el('origin', 'CreateRoute'),
+                    ].join(''),
               ),
             ),
             '<associationSet/><propagatingVgwSet/><tagSet/>',
@@ -759,7 +792,16 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
               el('vpcId', VPC),
               el('sourceDestCheck', true),
               set('networkInterfaceSet', [
-                `${el('networkInterfaceId', n.id)}${el('macAddress', n.mac)}${el('privateIpAddress', n.ips[0])}<attachment>${el('attachmentId', n.attachmentId)}${el('deviceIndex', 0)}${el('status', 'attached')}</attachment>`,
+                [
+                  el('networkInterfaceId', n.id),
+                  el('macAddress', n.mac),
+                  el('privateIpAddress', n.ips[0]),
+                  '<attachment>',
+                  el('attachmentId', n.attachmentId),
+                  el('deviceIndex', 0),
+                  el('status', 'attached'),
+                  '</attachment>',
+                ].join(''),
               ]),
             ].join(''),
           ])}`;

@@ -6,8 +6,8 @@
  * holds at most one reserved IP per family, and assigning the IP it already holds is refused
  * with 422 too (DO's flipop notes both). Every response carries ratelimit-* headers (the hourly
  * limit); a 429 from the per-minute burst limit adds retry-after, one from the hourly limit
- * does not (ratelimit-reset says when the oldest request expires). Metadata: one server per droplet, `reserved_ip/ipv4/active` follows the
- * shared state as actions complete.
+ * does not (ratelimit-reset says when the oldest request expires). Metadata: one server per
+ * droplet, `reserved_ip/ipv4/active` follows the shared state as actions complete.
  */
 import { isIP } from 'node:net';
 import { Faults } from './faults.js';

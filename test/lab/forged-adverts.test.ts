@@ -27,8 +27,13 @@ const cases = [
 ];
 let id = 1;
 for (const c of cases) for (const dst of ${JSON.stringify(peers)}) for (let i = 0; i < 3; i++) {
-  const adv = { version: 2, vrid: c.vrid, priority: 250, addresses: ['192.0.2.100'], advertIntervalCs: 100, authType: 1, authData: pass(c.pw) };
-  sock.send(buildIpv4Packet(encodeAdvert(adv, 4, { src: '${src}', dst }), { src: '${src}', dst, ttl: c.ttl, id: id++ }), dst);
+  const adv = {
+    version: 2, vrid: c.vrid, priority: 250, addresses: ['192.0.2.100'], advertIntervalCs: 100,
+    authType: 1, authData: pass(c.pw),
+  };
+  const advert = encodeAdvert(adv, 4, { src: '${src}', dst });
+  const packet = buildIpv4Packet(advert, { src: '${src}', dst, ttl: c.ttl, id: id++ });
+  sock.send(packet, dst);
 }
 sock.close();
 `;

@@ -111,7 +111,10 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     }
     if (c.op === 'open') {
       const s = openVrrpSocket(c.opts);
-      s.on('packet', (p) => out({ ev: 'packet', id: c.id, data: p.data.toString('hex'), src: p.src, dst: p.dst, ttl: p.ttl, ifindex: p.ifindex }));
+      s.on('packet', (p) => {
+        const { src, dst, ttl, ifindex } = p;
+        out({ ev: 'packet', id: c.id, data: p.data.toString('hex'), src, dst, ttl, ifindex });
+      });
       socks.set(c.id, s);
     } else if (c.op === 'send') r = socks.get(c.id).send(Buffer.from(c.hex, 'hex'), c.dst, c.src);
     else if (c.op === 'close') { socks.get(c.id).close(); socks.delete(c.id); }

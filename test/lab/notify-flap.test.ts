@@ -72,7 +72,11 @@ before(async () => {
   writeFileSync(
     recv,
     `import http from 'node:http'; import fs from 'node:fs';
-http.createServer((q, r) => { let b = ''; q.on('data', (c) => b += c); q.on('end', () => { fs.appendFileSync(process.argv[2], b.replace(/\\n/g, ' ') + '\\n'); r.end('ok'); }); }).listen(${HOOK_PORT}, '127.0.0.1');\n`,
+http.createServer((q, r) => {
+  let b = '';
+  q.on('data', (c) => b += c);
+  q.on('end', () => { fs.appendFileSync(process.argv[2], b.replace(/\\n/g, ' ') + '\\n'); r.end('ok'); });
+}).listen(${HOOK_PORT}, '127.0.0.1');\n`,
   );
   s.lab.spawn('lb2', [process.execPath, recv, join(s.dir('lb2'), 'hooks.jsonl')], 'hook-recv.log');
   // lb2 starts once lb1 is MASTER, so lb2's notify history starts with BACKUP: started

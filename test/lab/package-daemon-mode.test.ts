@@ -79,7 +79,10 @@ test(
     const master = await syslog.waitFor((m) => /Entering MASTER STATE/.test(m), 10_000);
     assert.match(
       master,
-      /^<15[89]>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d floatd\[\d+\]: \(VI_1\) Entering MASTER STATE.*\[vrrp\.transition /,
+      new RegExp(
+        String.raw`^<15[89]>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d floatd\[\d+\]: ` +
+          String.raw`\(VI_1\) Entering MASTER STATE.*\[vrrp\.transition `,
+      ),
     );
     await syslog.waitFor((m) => /^<159>/.test(m), 5_000); // -D: debug lines too
     // A second daemon on the same pid file is refused, and says why on the terminal it was started from.

@@ -39,7 +39,9 @@ const modUrl = new URL(`../../src/track/tracker-set.${isTs ? 'ts' : 'js'}`, impo
 const AGENT = `
 const { TrackerSet } = await import(process.env.M_TRACK);
 const cfg = JSON.parse(process.argv[2]);
-const set = new TrackerSet(cfg, { onChange: (instance, c) => process.stdout.write(JSON.stringify({ instance, ...c }) + '\\n') });
+const set = new TrackerSet(cfg, {
+  onChange: (instance, c) => process.stdout.write(JSON.stringify({ instance, ...c }) + '\\n'),
+});
 process.stdout.write(JSON.stringify({ start: set.aggregate('VI_1') }) + '\\n');
 await set.start();
 process.stdin.on('end', () => void set.stop().then(() => process.exit(0)));
