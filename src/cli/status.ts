@@ -128,7 +128,8 @@ export function formatStatus(
             ? `${i.master.address} (${i.master.priority})`
             : '-',
         ago(i.since, now),
-        i.lastReason.replace(/^\([^)]*\) /, ''),
+        // A quorum BACKUP denied the lease says so (state reason quorum_denied), not its last transition.
+        i.quorumReason ?? i.lastReason.replace(/^\([^)]*\) /, ''),
       ]),
       (col, cell, padded) => (col === 1 ? state(cell, padded) : padded),
     ),

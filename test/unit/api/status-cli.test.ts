@@ -35,6 +35,16 @@ test('the table says who holds which VIP, the master, the reason, checks, cloud 
   assert.ok(lines.length < 40, 'one screen');
   assert.doesNotMatch(text, /\x1b\[/, 'no colour unless asked');
   assert.match(formatStatus(sampleStatus(), { color: true }), /\x1b\[32mMASTER/);
+  const denied = sampleStatus(new Date(now));
+  Object.assign(denied.instances[0]!, {
+    state: 'BACKUP',
+    reasonKind: 'quorum_denied',
+    quorumReason: 'quorum_denied: lease /floatd/web/VI_1 is held by lb2 (epoch 7)',
+  });
+  assert.match(
+    formatStatus(denied, { now }),
+    /^VI_1 .*quorum_denied: lease \/floatd\/web\/VI_1 is held by lb2 \(epoch 7\)$/m,
+  );
   // A FAULT instance follows no master, whatever it saw last.
   const stale = sampleStatus(new Date(now));
   stale.instances[1]!.master = { address: '192.0.2.99', priority: 200 };
