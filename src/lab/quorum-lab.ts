@@ -1,6 +1,7 @@
 /**
  * Quorum mode on a lab (docs/quorum.md): a real 3-member etcd cluster (one member per namespace
- * host, data in the lab's temporary directory), two floatd hosts with nginx, a client. Faults
+ * host, data in the lab's temporary directory), two or three floatd hosts with nginx, a client
+ * (optionally running the DigitalOcean emulator behind a `floating_ip` block). Faults
  * are real: nftables drops inside a host (host↔host partition, a host cut from etcd), signals
  * to floatd (SIGSTOP, SIGKILL, SIGTERM) and to etcd members. Used by test/lab/quorum*.test.ts
  * and bench/quorum.ts.
@@ -11,10 +12,12 @@ import { Lab, nginxConf } from './netns-lab.js';
 import { REPO_ROOT } from './seed-lab.js';
 import { pollUntil } from './wait.js';
 import { delayMs, realClock } from '../util/clock.js';
+import { DoEmulator, floatingIpBlock } from './quorum-cloud.js';
 
 export const QUORUM_VIP = '192.0.2.100';
-export type QServer = 'lb1' | 'lb2';
+export type QServer = 'lb1' | 'lb2' | 'lb3';
 const ETCD = ['e1', 'e2', 'e3'] as const;
+const PRIORITY: Record<QServer, number> = { lb1: 150, lb2: 100, lb3: 50 };
 const isTs = import.meta.url.endsWith('.ts');
 
 export interface QuorumLabOptions {
@@ -22,10 +25,19 @@ export interface QuorumLabOptions {
   quorum?: boolean;
   ttl?: number;
   advertInt?: number;
+  /** floatd hosts (default 2: lb1, lb2; 3 adds lb3). */
+  hosts?: 2 | 3;
+  /** `on_quorum_loss failsafe` with a shared secret in each host's directory. */
+  failsafe?: boolean;
+  /** etcd with --heartbeat-interval 50 --election-timeout 500 (its minimum lease TTL is then 1 s). */
+  tunedEtcd?: boolean;
 }
 
 export class QuorumLab {
-  readonly lab = new Lab({ hosts: ['lb1', 'lb2', 'client', ...ETCD] });
+  readonly servers: QServer[];
+  readonly lab: Lab;
+  /** The DigitalOcean emulator (after startCloud). */
+  cloud: DoEmulator | undefined;
   readonly floatd = [
     process.execPath,
     ...(isTs ? ['--import', 'tsx'] : []),
@@ -33,9 +45,11 @@ export class QuorumLab {
   ];
 
   constructor(readonly opts: QuorumLabOptions = {}) {
+    this.servers = opts.hosts === 3 ? ['lb1', 'lb2', 'lb3'] : ['lb1', 'lb2'];
+    this.lab = new Lab({ hosts: [...this.servers, 'client', ...ETCD] });
     try {
       for (const e of ETCD) this.startEtcd(e);
-      for (const h of ['lb1', 'lb2'] as const) {
+      for (const h of this.servers) {
         const host = this.lab.host(h);
         mkdirSync(join(host.dir, 'www'), { recursive: true });
         writeFileSync(join(host.dir, 'www/load.html'), `Droplet: ${h}, IP Address: ${host.ip}\n`);
@@ -53,29 +67,43 @@ export class QuorumLab {
     return ETCD.map((e) => `http://${this.lab.host(e).ip}:2379`);
   }
 
+  /** Starts the DigitalOcean emulator and rewrites each host's config with the floating_ip block. */
+  async startCloud(): Promise<DoEmulator> {
+    this.cloud = await DoEmulator.start(this.lab, this.servers);
+    for (const h of this.servers) writeFileSync(join(this.lab.host(h).dir, 'keepalived.conf'), this.config(h));
+    return this.cloud;
+  }
+
   config(h: QServer): string {
     const me = this.lab.host(h);
-    const peer = this.lab.host(h === 'lb1' ? 'lb2' : 'lb1');
+    const peers = this.servers.filter((x) => x !== h).map((x) => this.lab.host(x).ip);
     const q = this.opts.quorum ?? true;
+    const dir = this.lab.host(h).dir;
+    let fs = '';
+    if (this.opts.failsafe) {
+      writeFileSync(join(dir, 'failsafe.key'), `lab-${this.lab.id}-failsafe-secret-0123456789\n`, { mode: 0o600 });
+      fs = `    on_quorum_loss failsafe\n    failsafe_secret_file ${join(dir, 'failsafe.key')}\n`;
+    }
     const block = q
       ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n` +
-        `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n}\n`
+        `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n${fs}}\n`
       : '';
-    return `global_defs {\n    router_id ${h}\n}\n${block}vrrp_instance VI_1 {
+    const fip = this.cloud ? floatingIpBlock(this.cloud, h, dir) : '';
+    return `global_defs {\n    router_id ${h}\n}\n${block}${fip}vrrp_instance VI_1 {
     interface eth1
     state ${h === 'lb1' ? 'MASTER' : 'BACKUP'}
     virtual_router_id 51
-    priority ${h === 'lb1' ? 150 : 100}
+    priority ${PRIORITY[h]}
     version 3
     advert_int ${this.opts.advertInt ?? 0.2}
     unicast_src_ip ${me.ip}
     unicast_peer {
-        ${peer.ip}
+        ${peers.join('\n        ')}
     }
     virtual_ipaddress {
         ${QUORUM_VIP}/24
     }
-${q ? '    quorum main\n' : ''}}\n`;
+${q ? '    quorum main\n' : ''}${fip ? '    floating_ip web\n' : ''}}\n`;
   }
 
   startEtcd(e: string): void {
@@ -105,6 +133,7 @@ ${q ? '    quorum main\n' : ''}}\n`;
         `floatd-${this.lab.id}`,
         '--log-level',
         'warn',
+        ...(this.opts.tunedEtcd ? ['--heartbeat-interval', '50', '--election-timeout', '500'] : []),
       ],
       `etcd-${e}.log`,
     );
@@ -157,6 +186,10 @@ ${q ? '    quorum main\n' : ''}}\n`;
   }
 
   /** Signals the member's etcd process itself, inside its host (the spawned child is nsenter, which forks). */
+  etcdMembers(): readonly string[] {
+    return ETCD;
+  }
+
   etcdSignal(e: string, sig: 'STOP' | 'CONT' | 'KILL'): void {
     const pid = this.lab.exec(e, ['pidof', 'etcd'], true).trim();
     if (!pid) throw new Error(`etcd is not running on ${e}`);
@@ -242,35 +275,38 @@ ${q ? '    quorum main\n' : ''}}\n`;
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
 
+  /** The hosts holding the VIP now. */
+  holders(): QServer[] {
+    return this.servers.filter((h) => this.holds(h));
+  }
+
   async waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
     const tail = (h: string): string => this.log(h).split('\n').slice(-20).join('\n');
-    return pollUntil(what, cond, ms, () => `--- lb1\n${tail('lb1')}\n--- lb2\n${tail('lb2')}`);
+    return pollUntil(what, cond, ms, () => this.servers.map((h) => `--- ${h}\n${tail(h)}`).join('\n'));
   }
 
   destroy(): void {
+    this.cloud?.stop();
     this.lab.destroy();
   }
 }
 
 /** Who holds the VIP every `everyMs`, until stopped: the samples the dual-holder count is made of. */
 export class HolderSampler {
-  readonly samples: { t: number; lb1: boolean; lb2: boolean }[] = [];
+  readonly samples: { t: number; held: QServer[] }[] = [];
   private running = true;
   private readonly done: Promise<void>;
 
-  constructor(
-    private readonly q: QuorumLab,
-    everyMs = 50,
-  ) {
+  constructor(q: QuorumLab, everyMs = 50) {
     this.done = (async () => {
       let flip = false;
       while (this.running) {
         const t = realClock.wallMs();
         // Alternate the order so a move is never seen only one way round.
         flip = !flip;
-        const a = flip ? q.holds('lb1') : q.holds('lb2');
-        const b = flip ? q.holds('lb2') : q.holds('lb1');
-        this.samples.push({ t, lb1: flip ? a : b, lb2: flip ? b : a });
+        const order = flip ? q.servers : [...q.servers].reverse();
+        const held = order.filter((h) => q.holds(h)).sort();
+        this.samples.push({ t, held });
         await delayMs(realClock, Math.max(0, everyMs - (realClock.wallMs() - t)));
       }
     })();
@@ -282,17 +318,18 @@ export class HolderSampler {
     return this;
   }
   dual(): number {
-    return this.samples.filter((s) => s.lb1 && s.lb2).length;
+    return this.samples.filter((s) => s.held.length > 1).length;
   }
-  /**
-   * Seconds with two holders: each dual sample counts until the next sample (the real spacing, not
-   * the nominal one).
-   */
+  /** Samples since `sinceMs` (wall ms) in which `h` did not hold. */
+  missing(h: QServer, sinceMs: number): number {
+    return this.samples.filter((s) => s.t >= sinceMs && !s.held.includes(h)).length;
+  }
+  /** Seconds with two holders: each dual sample counts until the next sample (the real spacing, not the nominal one). */
   dualSeconds(): number {
     let ms = 0;
     for (let i = 0; i + 1 < this.samples.length; i++) {
       const s = this.samples[i]!;
-      if (s.lb1 && s.lb2) ms += this.samples[i + 1]!.t - s.t;
+      if (s.held.length > 1) ms += this.samples[i + 1]!.t - s.t;
     }
     return Math.round(ms) / 1000;
   }
@@ -306,7 +343,7 @@ export class HolderSampler {
     let last: string | undefined;
     let n = 0;
     for (const s of this.samples) {
-      const who = s.lb1 && !s.lb2 ? 'lb1' : s.lb2 && !s.lb1 ? 'lb2' : undefined;
+      const who = s.held.length === 1 ? s.held[0] : undefined;
       if (who && who !== last) {
         if (last) n++;
         last = who;

@@ -1,15 +1,18 @@
 /**
  * Quorum mode end to end: a real 3-member etcd cluster (Debian's etcd-server, one member per
- * namespace host, started here, data in the lab's temporary directory), two floatd hosts and
- * a sampler that reads both hosts' addresses every 50 ms. Every scenario hits the holder of the
- * moment; the property is 0 samples where both hosts hold the VIP, plus a bound on how long
- * the survivor takes. Needs root.
+ * namespace host, started here, data in the lab's temporary directory), three floatd hosts with
+ * a `floating_ip` block against the DigitalOcean emulator (a process on the client host), and a
+ * sampler that reads every host's addresses every 50 ms. Every scenario hits the holder of the
+ * moment; the properties: 0 samples where two hosts hold the VIP; the reserved IP changes holder
+ * at most once per scenario, every assign the emulator received was checked under the assigning
+ * node's current epoch; plus a bound on how long the survivor takes. Needs root.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
 import { HolderSampler, QuorumLab, QUORUM_VIP, type QServer } from '../../src/lab/quorum-lab.js';
 import { ClientProbe } from '../../src/lab/client-probe.js';
+import { assignEpochs } from '../../src/lab/quorum-cloud.js';
 import { delayMs, realClock } from '../../src/util/clock.js';
 
 const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']) ?? false;
@@ -19,12 +22,15 @@ const sleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
 
 before(async () => {
   if (skip) return;
-  q = new QuorumLab();
+  q = new QuorumLab({ hosts: 3 });
   await q.etcdReady();
+  await q.startCloud();
   q.startFloatd('lb1');
   await q.waitFor('lb1 holds the VIP', () => q.holds('lb1'), 15_000);
   q.startFloatd('lb2');
-  await sleep(1500);
+  q.startFloatd('lb3');
+  await q.waitFor('the reserved IP is on lb1', () => q.cloud!.holder() === '101', 10_000);
+  await sleep(1000);
   sampler = new HolderSampler(q);
 });
 
@@ -35,9 +41,10 @@ after(async () => {
 });
 
 /** The host holding the VIP (waits up to 10 s for exactly one: a scenario before may still be settling). */
-async function holder(): Promise<{ m: QServer; o: QServer }> {
-  await q.waitFor('exactly one holder', () => q.holds('lb1') !== q.holds('lb2'), 10_000);
-  return q.holds('lb1') ? { m: 'lb1', o: 'lb2' } : { m: 'lb2', o: 'lb1' };
+async function holder(): Promise<{ m: QServer; others: QServer[] }> {
+  await q.waitFor('exactly one holder', () => q.holders().length === 1, 10_000);
+  const m = q.holders()[0]!;
+  return { m, others: q.servers.filter((h) => h !== m) };
 }
 /** Time (ms epoch) of the first log line with this event at or after `since`; NaN if none. */
 function vipEvent(log: string, event: string, since: number): number {
@@ -48,6 +55,8 @@ function vipEvent(log: string, event: string, since: number): number {
   }
   return NaN;
 }
+/** Exactly one holder, and not `m`. */
+const another = (m: QServer): boolean => q.holders().length === 1 && q.holders()[0] !== m;
 const noDual = (what: string): void => assert.equal(sampler.dual(), 0, `${what}: samples with two holders`);
 const restart = async (h: QServer): Promise<void> => {
   await q.waitFor(`${h}'s floatd is gone`, () => !q.floatdRunning(h), 5000).catch(() => undefined);
@@ -61,67 +70,94 @@ const restart = async (h: QServer): Promise<void> => {
     .catch(() => undefined);
 };
 
+/**
+ * The reserved IP follows the VIP, has changed holder at most once since `t0`, and every assign
+ * the emulator got was made under an epoch check: as many "under epoch" lines as assign requests,
+ * the last one under the epoch the holder took its lease with.
+ */
+async function cloudOnce(what: string, t0: number): Promise<void> {
+  const c = q.cloud!;
+  const { m } = await holder();
+  await q.waitFor(`${what}: the reserved IP follows the VIP to ${m}`, () => c.holder() === c.droplet(m), 10_000);
+  const moves = c.seen.filter(([t]) => t >= t0).map(([t, h]) => `${h ?? 'none'} at +${Math.round(t - t0)} ms`);
+  const assigns = q.servers.map((h) => `${h}: ${assignEpochs(q.log(h)).join(' ')}`).join('; ');
+  assert.ok(c.changesSince(t0) <= 1, `${what}: the reserved IP moved ${moves.join(', ')} (assigns ${assigns})`);
+  const epochs = q.servers.flatMap((h) => assignEpochs(q.log(h)));
+  assert.equal(epochs.length, c.assignPosts(), `${what}: every assign passed the epoch check`);
+  const holds = [...q.log(m).matchAll(/holding \/floatd\/lab\/VI_1, epoch (\d+)/g)].map((x) => Number(x[1]));
+  const mine = assignEpochs(q.log(m));
+  if (c.changesSince(t0) === 1) assert.equal(mine.at(-1), holds.at(-1), `${what}: ${m} assigned under its epoch`);
+}
+
 test(
-  'host↔host partition, both reaching etcd: the BACKUP stays BACKUP (quorum_denied), no second holder',
+  'host↔host partition, all reaching etcd: the others stay BACKUP (quorum_denied), no second holder',
   { skip, timeout: 30_000 },
   async () => {
-    const { m, o } = await holder();
-    q.block('lb1', ['lb2']);
-    q.block('lb2', ['lb1']);
+    const t0 = realClock.wallMs();
+    const { m, others } = await holder();
+    q.block(m, others);
+    for (const o of others) q.block(o, [m]);
     await sleep(5000);
-    assert.ok(q.holds(m) && !q.holds(o), `${m} keeps the VIP, ${o} never takes it`);
-    assert.match(q.log(o), /quorum_denied/);
-    q.block('lb1', []);
-    q.block('lb2', []);
+    assert.deepEqual(q.holders(), [m], `${m} keeps the VIP, nobody else takes it`);
+    assert.ok(others.some((o) => /quorum_denied/.test(q.log(o))));
+    for (const h of q.servers) q.block(h, []);
     await sleep(1500);
-    assert.ok(q.holds(m) && !q.holds(o));
+    assert.deepEqual(q.holders(), [m]);
     noDual('partition');
+    await cloudOnce('partition', t0);
+    assert.equal(q.cloud!.changesSince(t0), 0, 'partition: the reserved IP stays');
   },
 );
 
 test(
-  'SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime), the peer takes over after the lease',
+  'SIGSTOP of the MASTER for 5 s: its VIP leaves by itself (kernel lifetime), a peer takes over after the lease',
   { skip, timeout: 40_000 },
   async () => {
-    const { m, o } = await holder();
+    const t0 = realClock.wallMs();
+    const { m } = await holder();
     q.signalFloatd(m, 'STOP');
     const gone = await q.waitFor(`${m}'s VIP leaves while it is stopped`, () => !q.holds(m), 4000);
     assert.ok(gone < 2000, `VIP gone ${gone} ms after SIGSTOP (kernel_lifetime 1 s + rounding)`);
-    const took = await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
+    const took = await q.waitFor('a peer takes over', () => another(m), 8000);
     await sleep(Math.max(0, 5000 - took));
     q.signalFloatd(m, 'CONT');
     await sleep(3000);
-    assert.ok(q.holds(o) !== q.holds(m), 'one holder after the stopped daemon resumes');
+    assert.ok(another(m), 'one holder after the stopped daemon resumes, and not the stopped one');
     noDual('SIGSTOP');
+    await cloudOnce('SIGSTOP', t0);
   },
 );
 
 test(
-  'SIGKILL of the MASTER: the peer holds within the lease expiry; the restarted node waits',
+  'SIGKILL of the MASTER: a peer holds within the lease expiry; the restarted node waits',
   { skip, timeout: 40_000 },
   async () => {
-    const { m, o } = await holder();
+    const t0 = realClock.wallMs();
+    const { m } = await holder();
     q.signalFloatd(m, 'KILL');
-    const t = await q.waitFor(`${o} takes over after the crash`, () => q.holds(o) && !q.holds(m), 8000);
+    const t = await q.waitFor('a peer takes over after the crash', () => another(m), 8000);
     assert.ok(t < 4500, `crash failover ${t} ms`);
     await restart(m);
     await sleep(1500);
-    assert.ok(q.holds(o) && !q.holds(m), 'the restarted node does not take the lease back');
+    assert.ok(another(m), 'the restarted node does not take the lease back');
     noDual('SIGKILL');
+    await cloudOnce('SIGKILL', t0);
   },
 );
 
 test(
-  'SIGTERM of the MASTER: priority 0 and revoke; the peer acquires on the watch, 0 requests lost',
+  'SIGTERM of the MASTER: priority 0 and revoke; a peer acquires on the watch, 0 requests lost',
   { skip, timeout: 30_000 },
   async () => {
-    const { m, o } = await holder();
+    const c0 = realClock.wallMs();
+    const { m } = await holder();
     // Requests every 20 ms on fresh connections; 3 s timeout, so a SYN sent into the gap is retransmitted (1 s).
     const probe = new ClientProbe(q.lab, 'client', `http://${QUORUM_VIP}/load.html`, 20, 3000);
     await sleep(1000);
     const t0 = Date.now();
     q.signalFloatd(m, 'TERM');
-    const t = await q.waitFor(`${o} takes over after SIGTERM`, () => q.holds(o), 5000);
+    const t = await q.waitFor('a peer takes over after SIGTERM', () => another(m), 5000);
+    const o = q.holders()[0]!;
     await sleep(4000); // every request sent around the switch has answered or timed out
     probe.stop();
     const around = probe.records().filter((r) => r.sent >= t0 - 1000 && r.sent < t0 + 1000);
@@ -141,25 +177,28 @@ test(
     assert.equal(failed.length, 0, `failed requests: ${JSON.stringify(failed.slice(0, 5))}`);
     await restart(m);
     noDual('SIGTERM');
+    await cloudOnce('SIGTERM', c0);
   },
 );
 
 test(
-  'MASTER cut from etcd but not from its peer: it fences itself, the peer takes over after the lease',
+  'MASTER cut from etcd but not from its peers: it fences itself, a peer takes over after the lease',
   { skip, timeout: 40_000 },
   async () => {
-    const { m, o } = await holder();
+    const t0 = realClock.wallMs();
+    const { m } = await holder();
     q.cutFromEtcd(m, true);
     const gone = await q.waitFor(`${m} fences`, () => !q.holds(m), 4000);
     assert.ok(gone < 2500, `fenced ${gone} ms after the cut (ttl 2 − margin 0.5 from the last acked renewal)`);
-    await q.waitFor(`${o} takes over`, () => q.holds(o), 8000);
+    await q.waitFor('a peer takes over', () => another(m), 8000);
     await sleep(2000);
     assert.ok(!q.holds(m), `${m} stays out while it cannot reach etcd`);
     assert.match(q.log(m), /quorum\.fence|quorum lost/);
     q.cutFromEtcd(m, false);
     await sleep(2000);
-    assert.ok(q.holds(o) && !q.holds(m));
+    assert.ok(another(m));
     noDual('cut from etcd');
+    await cloudOnce('cut from etcd', t0);
   },
 );
 
@@ -168,12 +207,13 @@ test(
     'etcd leader',
   { skip, timeout: 40_000 },
   async () => {
-    const { m, o } = await holder();
+    const t0 = realClock.wallMs();
+    const { m } = await holder();
     const leader = q.etcdLeader();
     assert.ok(leader, 'etcd reports a leader');
     q.signalFloatd(m, 'KILL');
     q.etcdSignal(leader, 'KILL');
-    const t = await q.waitFor(`${o} takes over with ${leader} gone`, () => q.holds(o) && !q.holds(m), 12_000);
+    const t = await q.waitFor(`a peer takes over with ${leader} gone`, () => another(m), 12_000);
     assert.ok(t < 8000, `failover with an etcd election ${t} ms`);
     console.log(`failover with the etcd leader (${leader}) killed at the same moment: ${t} ms`);
     assert.equal(q.lab.exec(leader, ['pidof', 'etcd'], true).trim(), '', `etcd on ${leader} is really gone`);
@@ -181,6 +221,7 @@ test(
     await q.etcdReady();
     await restart(m);
     noDual('etcd leader killed');
+    await cloudOnce('etcd leader killed', t0);
   },
 );
 
@@ -188,22 +229,26 @@ test(
   'each etcd follower stopped in turn (quorum kept; it keeps its TCP connections open): the holder keeps the VIP',
   { skip, timeout: 30_000 },
   async () => {
-    const { m, o } = await holder();
+    const t0 = realClock.wallMs();
+    const { m } = await holder();
     // Each follower in turn, so the member the holder's keepalive stream uses is among them. (Stopping the
     // leader stops every renewal for an election: the VIP then blinks, see docs/quorum.md, Limits.)
     const leader = q.etcdLeader();
-    for (const e of ['e1', 'e2', 'e3'].filter((x) => x !== leader)) {
+    for (const e of q.etcdMembers().filter((x) => x !== leader)) {
       q.etcdSignal(e, 'STOP');
       await sleep(4000);
-      assert.ok(q.holds(m) && !q.holds(o), `with ${e} stopped, two of three members still grant renewals`);
+      assert.deepEqual(q.holders(), [m], `with ${e} stopped, two of three members still grant renewals`);
       q.etcdSignal(e, 'CONT');
       await sleep(500);
     }
     noDual('one etcd member down');
+    await cloudOnce('etcd follower stopped', t0);
+    assert.equal(q.cloud!.changesSince(t0), 0, 'etcd follower stopped: the reserved IP stays');
     await sampler.stop();
     console.log(
-      `quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ${sampler.dual()} ` +
-        `with two holders, ${sampler.changes()} holder changes`,
+      `quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ` +
+        `${sampler.dual()} with two holders, ${sampler.changes()} holder changes; ` +
+        `reserved IP: ${q.cloud!.seen.length - 1} holder changes, ${q.cloud!.assignPosts()} assign requests`,
     );
     assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
   },

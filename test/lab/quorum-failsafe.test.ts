@@ -1,0 +1,72 @@
+/**
+ * `on_quorum_loss failsafe` end to end (docs/quorum.md, "Failsafe"): a real 3-member etcd, three
+ * floatd hosts asking each other over signed UDP, every host's addresses sampled every 50 ms.
+ * Every etcd member stopped while the peers answer: the holder keeps the VIP (no blink), nobody
+ * else takes it. Then the holder loses one peer of two (not a majority rule: every peer): it
+ * fences within ttl − margin of its last complete round, and nobody holds until etcd is back.
+ * Needs root.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { labUnavailable } from '../../src/lab/prerequisites.js';
+import { HolderSampler, QuorumLab } from '../../src/lab/quorum-lab.js';
+import { delayMs, realClock } from '../../src/util/clock.js';
+
+const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']) ?? false;
+let q: QuorumLab;
+let sampler: HolderSampler;
+const sleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
+
+before(async () => {
+  if (skip) return;
+  q = new QuorumLab({ hosts: 3, failsafe: true });
+  await q.etcdReady();
+  q.startFloatd('lb1');
+  await q.waitFor('lb1 holds the VIP', () => q.holds('lb1'), 15_000);
+  q.startFloatd('lb2');
+  q.startFloatd('lb3');
+  for (const h of ['lb2', 'lb3'])
+    await q.waitFor(`${h} is BACKUP`, () => /Entering BACKUP STATE/.test(q.log(h)), 15_000);
+  await sleep(2500); // past the peers' start-up promise window (ttl)
+  sampler = new HolderSampler(q);
+});
+
+after(async () => {
+  if (skip) return;
+  await sampler?.stop();
+  q.destroy();
+});
+
+test(
+  'etcd down everywhere, every peer answering: the holder keeps the VIP; one peer cut: it fences; nobody else holds',
+  { skip, timeout: 60_000 },
+  async () => {
+    assert.deepEqual(q.holders(), ['lb1']);
+    const t0 = realClock.wallMs();
+    for (const e of q.etcdMembers()) q.etcdSignal(e, 'STOP');
+    await sleep(8000); // 4 × ttl: the lease deadline passed long ago
+    assert.deepEqual(q.holders(), ['lb1'], 'lb1 holds on its peers');
+    assert.equal(sampler.missing('lb1', t0), 0, 'no blink: the kernel lifetime was refreshed by the rounds');
+    assert.match(q.log('lb1'), /holding on every peer's confirmation \(failsafe\)/);
+    // lb3 is cut from lb1 (both ways); lb2 still answers — not enough.
+    const t1 = realClock.wallMs();
+    q.block('lb1', ['lb3']);
+    q.block('lb3', ['lb1']);
+    const gone = await q.waitFor('lb1 fences', () => !q.holds('lb1'), 5000);
+    console.log(`failsafe: holder kept the VIP 8 s with etcd stopped; fenced ${gone} ms after one peer was cut`);
+    assert.ok(gone < 2500, `fenced ${gone} ms after the cut (ttl 2 − margin 0.5 from the last complete round)`);
+    await sleep(4000);
+    assert.deepEqual(q.holders(), [], 'nobody holds while etcd is down and a peer is unreachable');
+    assert.ok(realClock.wallMs() - t1 > 4000);
+    // etcd back, the cut healed: one holder again.
+    for (const e of q.etcdMembers()) q.etcdSignal(e, 'CONT');
+    q.block('lb1', []);
+    q.block('lb3', []);
+    await q.waitFor('one holder again', () => q.holders().length === 1, 15_000);
+    await sleep(2000);
+    assert.equal(q.holders().length, 1);
+    await sampler.stop();
+    assert.equal(sampler.dual(), 0, 'samples with two holders');
+    console.log(`failsafe lab: ${sampler.samples.length} samples, ${sampler.dual()} with two holders`);
+  },
+);
