@@ -113,6 +113,10 @@ export class Executor {
     const { log, clock } = this.d;
     switch (a.type) {
       case 'sendAdvert':
+        // Quorum mode: a MASTER whose lease deadline passed (say, a SIGSTOPped daemon resuming,
+        // its overdue advert timer firing before the lease timer) must not out-prioritise the
+        // node that holds the lease now; the lease timer fences it next (priority 0 goes out).
+        if (a.priority > 0 && this.d.quorum()?.mayAddVips(name) === false) break;
         this.sendAdvert(rt, a.priority);
         break;
       case 'addVips': {

@@ -114,7 +114,8 @@ export function floatingIpBlock(emu: DoEmulator, h: string, dir: string): string
   return (
     `floating_ip web {\n    provider digitalocean\n    address ${QUORUM_FIP}\n    token_file ${token}\n` +
     `    api_url ${emu.apiUrl}\n    metadata_url ${emu.metadata[emu.droplet(h)]}\n    timeout 1\n` +
-    `    reconcile_interval 2\n    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n    action_timeout 3\n}\n`
+    `    reconcile_interval 2\n    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n` +
+    `    action_timeout 3\n}\n`
   );
 }
 

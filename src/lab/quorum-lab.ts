@@ -324,7 +324,7 @@ export class HolderSampler {
   missing(h: QServer, sinceMs: number): number {
     return this.samples.filter((s) => s.t >= sinceMs && !s.held.includes(h)).length;
   }
-  /** Seconds with two holders: each dual sample counts until the next sample (the real spacing, not the nominal one). */
+  /** Seconds with two holders: each dual sample counts until the next sample (the real spacing). */
   dualSeconds(): number {
     let ms = 0;
     for (let i = 0; i + 1 < this.samples.length; i++) {
