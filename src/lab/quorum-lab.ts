@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Lab, nginxConf } from './netns-lab.js';
 import { REPO_ROOT } from './seed-lab.js';
 import { pollUntil } from './wait.js';
+import { labUnavailable } from './prerequisites.js';
 import { delayMs, realClock } from '../util/clock.js';
 import { DoEmulator, floatingIpBlock } from './quorum-cloud.js';
 
@@ -32,6 +33,11 @@ export interface QuorumLabOptions {
   /** etcd with --heartbeat-interval 50 --election-timeout 500 (its minimum lease TTL is then 1 s). */
   tunedEtcd?: boolean;
 }
+
+/** Why the quorum lab cannot run here (undefined: it can). */
+export const quorumLabUnavailable = (): string | undefined =>
+  labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']);
+export const labSleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
 
 export class QuorumLab {
   readonly servers: QServer[];
@@ -65,6 +71,15 @@ export class QuorumLab {
 
   endpoints(): string[] {
     return ETCD.map((e) => `http://${this.lab.host(e).ip}:2379`);
+  }
+
+  /** etcd healthy (and the emulator, with `cloud`), lb1 holding the VIP, then the other floatd hosts started. */
+  async up(cloud = false): Promise<void> {
+    await this.etcdReady();
+    if (cloud) await this.startCloud();
+    this.startFloatd('lb1');
+    await this.waitFor('lb1 holds the VIP', () => this.holds('lb1'), 15_000);
+    for (const h of this.servers.slice(1)) this.startFloatd(h);
   }
 
   /** Starts the DigitalOcean emulator and rewrites each host's config with the floating_ip block. */

@@ -9,26 +9,27 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { labUnavailable } from '../../src/lab/prerequisites.js';
-import { HolderSampler, QuorumLab, QUORUM_VIP, type QServer } from '../../src/lab/quorum-lab.js';
+import {
+  HolderSampler,
+  labSleep,
+  quorumLabUnavailable,
+  QuorumLab,
+  QUORUM_VIP,
+  type QServer,
+} from '../../src/lab/quorum-lab.js';
 import { ClientProbe } from '../../src/lab/client-probe.js';
 import { assignEpochs } from '../../src/lab/quorum-cloud.js';
-import { delayMs, realClock } from '../../src/util/clock.js';
+import { realClock } from '../../src/util/clock.js';
 
-const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']) ?? false;
+const skip = quorumLabUnavailable() ?? false;
 let q: QuorumLab;
 let sampler: HolderSampler;
-const sleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
+const sleep = labSleep;
 
 before(async () => {
   if (skip) return;
   q = new QuorumLab({ hosts: 3 });
-  await q.etcdReady();
-  await q.startCloud();
-  q.startFloatd('lb1');
-  await q.waitFor('lb1 holds the VIP', () => q.holds('lb1'), 15_000);
-  q.startFloatd('lb2');
-  q.startFloatd('lb3');
+  await q.up(true);
   await q.waitFor('the reserved IP is on lb1', () => q.cloud!.holder() === '101', 10_000);
   await sleep(1000);
   sampler = new HolderSampler(q);

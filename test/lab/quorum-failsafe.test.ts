@@ -8,23 +8,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { labUnavailable } from '../../src/lab/prerequisites.js';
-import { HolderSampler, QuorumLab } from '../../src/lab/quorum-lab.js';
-import { delayMs, realClock } from '../../src/util/clock.js';
+import { HolderSampler, labSleep, quorumLabUnavailable, QuorumLab } from '../../src/lab/quorum-lab.js';
+import { realClock } from '../../src/util/clock.js';
 
-const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']) ?? false;
+const skip = quorumLabUnavailable() ?? false;
 let q: QuorumLab;
 let sampler: HolderSampler;
-const sleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
+const sleep = labSleep;
 
 before(async () => {
   if (skip) return;
   q = new QuorumLab({ hosts: 3, failsafe: true });
-  await q.etcdReady();
-  q.startFloatd('lb1');
-  await q.waitFor('lb1 holds the VIP', () => q.holds('lb1'), 15_000);
-  q.startFloatd('lb2');
-  q.startFloatd('lb3');
+  await q.up();
   for (const h of ['lb2', 'lb3'])
     await q.waitFor(`${h} is BACKUP`, () => /Entering BACKUP STATE/.test(q.log(h)), 15_000);
   await sleep(2500); // past the peers' start-up promise window (ttl)
