@@ -8,8 +8,13 @@
  *
  *   node dist/bench/lb.js [seconds per run = 8] [runs per path = 2] [connections = 32]
  *
- * CPU per request is the whole machine's (from /proc/stat: wrk, nginx and the balancer share
- * it), and HAProxy's own process time; nftables' work happens in softirq, in no process.
+ * CPU per request, both modes: the whole machine's (from /proc/stat: wrk, nginx and the balancer
+ * share it), the machine's softirq time (where the kernel forwards, NATs and runs the TCP stacks
+ * of every namespace; this kernel samples it per tick, CONFIG_IRQ_TIME_ACCOUNTING off, and a
+ * network namespace has no CPU account of its own), and HAProxy's own process time. The LB
+ * host's cost is then estimated per path against `routed` (the same hosts and hops, no
+ * balancing): nftables = its softirq − routed's; HAProxy = its process time + its softirq −
+ * routed's (the extra TCP termination); the ratio is nftables ÷ HAProxy.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,13 +87,29 @@ function parseWrk(out: string): WrkResult {
   return { rps, p50, p99, errors };
 }
 
-/** Busy and total jiffies of the whole machine. */
-function cpuNow(): { busy: number; total: number } {
+/** Busy, softirq and total jiffies of the whole machine. */
+function cpuNow(): { busy: number; softirq: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = f[3]! + f[4]!;
   const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, softirq: f[6]!, total };
 }
+
+type Mode = 'keepalive' | 'close';
+interface Row {
+  keepalive: WrkResult[];
+  close: WrkResult[];
+  /** µs per request, per mode: whole machine, softirq, HAProxy's process. */
+  cpu: Record<Mode, { machine: number[]; softirq: number[]; haproxy: number[] }>;
+}
+const newRow = (): Row => ({
+  keepalive: [],
+  close: [],
+  cpu: {
+    keepalive: { machine: [], softirq: [], haproxy: [] },
+    close: { machine: [], softirq: [], haproxy: [] },
+  },
+});
 
 function procCpu(lab: LbLab, pid: string): number {
   const f = lab.lab
@@ -100,10 +121,7 @@ function procCpu(lab: LbLab, pid: string): number {
 
 async function main(): Promise<void> {
   const lab = new LbLab();
-  const rows: Record<
-    string,
-    { keepalive: WrkResult[]; close: WrkResult[]; cpuUsPerReq: number[]; haproxyUsPerReq: number[] }
-  > = {};
+  const rows: Record<string, Row> = {};
   try {
     lab.writeConfig('lb1', LVS);
     lab.startFloatd('lb1');
@@ -124,7 +142,7 @@ async function main(): Promise<void> {
     const hz = 100;
     for (let run = 0; run < RUNS; run++) {
       for (const [name, url] of Object.entries(paths)) {
-        const row = (rows[name] ??= { keepalive: [], close: [], cpuUsPerReq: [], haproxyUsPerReq: [] });
+        const row = (rows[name] ??= newRow());
         for (const mode of ['keepalive', 'close'] as const) {
           const c0 = cpuNow();
           const h0 = procCpu(lab, hpid);
@@ -146,11 +164,11 @@ async function main(): Promise<void> {
           const r = parseWrk(out);
           row[mode].push(r);
           const reqs = r.rps * SECS;
-          if (mode === 'keepalive') {
-            // jiffies are 1/hz s; total CPU over the run divided by the requests served.
-            row.cpuUsPerReq.push((((c1.busy - c0.busy) / hz) * 1e6) / reqs);
-            row.haproxyUsPerReq.push((((h1 - h0) / hz) * 1e6) / reqs);
-          }
+          // jiffies are 1/hz s; CPU over the run divided by the requests served.
+          const per = (j: number): number => ((j / hz) * 1e6) / reqs;
+          row.cpu[mode].machine.push(per(c1.busy - c0.busy));
+          row.cpu[mode].softirq.push(per(c1.softirq - c0.softirq));
+          row.cpu[mode].haproxy.push(per(h1 - h0));
           console.error(
             `${name} ${mode} run ${run + 1}: ${r.rps.toFixed(0)} req/s, ` +
               `p50 ${r.p50} µs, p99 ${r.p99} µs, errors ${r.errors}`,
@@ -179,17 +197,38 @@ async function main(): Promise<void> {
     const med = (xs: WrkResult[], k: keyof WrkResult): number => median(xs.map((x) => x[k]));
     const ka = (n: string): WrkResult[] => rows[n]!.keepalive;
     const cl = (n: string): WrkResult[] => rows[n]!.close;
+    const cpu = (n: string, m: Mode, k: 'machine' | 'softirq' | 'haproxy'): number => median(rows[n]!.cpu[m][k]);
+    const lbHost = (m: Mode): { nft: number; hap: number } => ({
+      nft: cpu('nftables', m, 'softirq') - cpu('routed', m, 'softirq'),
+      hap: cpu('haproxy', m, 'haproxy') + cpu('haproxy', m, 'softirq') - cpu('routed', m, 'softirq'),
+    });
+    const f1 = (x: number): string => x.toFixed(1);
     const lines = [
-      '| path | keep-alive req/s | p50 | p99 | new conn per request req/s | p50 | p99 | machine CPU µs/req ' +
-        '(keep-alive) | HAProxy process µs/req |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| path | keep-alive req/s | p50 | p99 | new conn per request req/s | p50 | p99 |',
+      '|---|---|---|---|---|---|---|',
       ...Object.keys(paths).map(
         (n) =>
           `| ${n} | ${med(ka(n), 'rps').toFixed(0)} | ${med(ka(n), 'p50')} µs | ${med(ka(n), 'p99')} µs | ` +
-          `${med(cl(n), 'rps').toFixed(0)} | ${med(cl(n), 'p50')} µs | ${med(cl(n), 'p99')} µs | ` +
-          `${median(rows[n]!.cpuUsPerReq).toFixed(1)} | ` +
-          `${n === 'haproxy' ? median(rows[n]!.haproxyUsPerReq).toFixed(1) : '–'} |`,
+          `${med(cl(n), 'rps').toFixed(0)} | ${med(cl(n), 'p50')} µs | ${med(cl(n), 'p99')} µs |`,
       ),
+      '',
+      '| path | mode | machine CPU µs/req | softirq µs/req | HAProxy process µs/req |',
+      '|---|---|---|---|---|',
+      ...Object.keys(paths).flatMap((n) =>
+        (['keepalive', 'close'] as const).map(
+          (m) =>
+            `| ${n} | ${m === 'close' ? 'new connection' : 'keep-alive'} | ${f1(cpu(n, m, 'machine'))} | ` +
+            `${f1(cpu(n, m, 'softirq'))} | ${n === 'haproxy' ? f1(cpu(n, m, 'haproxy')) : '–'} |`,
+        ),
+      ),
+      '',
+      ...(['keepalive', 'close'] as const).map((m) => {
+        const h = lbHost(m);
+        return (
+          `LB host CPU per request (${m === 'close' ? 'new connection' : 'keep-alive'}, estimated against routed): ` +
+          `nftables ${f1(h.nft)} µs, HAProxy ${f1(h.hap)} µs, ratio ${(h.nft / h.hap).toFixed(2)}`
+        );
+      }),
       '',
       'ratios nftables ÷ HAProxy: keep-alive req/s ' +
         `${(med(ka('nftables'), 'rps') / med(ka('haproxy'), 'rps')).toFixed(2)}, p99 ` +

@@ -35,6 +35,31 @@ export function initialCheck(ch: LvsCheckConfig): CheckState {
   };
 }
 
+/** What membership sees of a check's state. */
+export function verdictOf(st: CheckState): CheckVerdict {
+  return {
+    up: st.up,
+    detail: st.detail,
+    ...(st.weight !== undefined ? { weight: st.weight } : {}),
+    ...(st.delta ? { delta: st.delta } : {}),
+  };
+}
+
+/** The part of a verdict that changes a rotation. */
+export const verdictSig = (st: CheckState): string => `${st.up ? 1 : 0}/${st.weight ?? ''}/${st.delta ?? 0}`;
+
+/** What the service needs of a pool, in-process (CheckerPool) or in a worker (worker-pool.ts). */
+export interface Checkers {
+  readonly size: number;
+  sync(wanted: Map<string, { ch: LvsCheckConfig; target: Target }>): void;
+  verdict(key: string): CheckVerdict | undefined;
+  state(key: string): CheckState | undefined;
+  /** ha_suspend: exactly `keys` stop probing; a resumed one probes at once. */
+  suspend(keys: ReadonlySet<string>): { suspended: string[]; resumed: string[] };
+  isSuspended(key: string): boolean;
+  stop(): void;
+}
+
 /** keepalived's checker step: the new state and when to probe next. */
 export function afterProbe(
   ch: LvsCheckConfig,
@@ -90,7 +115,7 @@ export interface PoolOptions {
   onWarn?(msg: string): void;
 }
 
-export class CheckerPool {
+export class CheckerPool implements Checkers {
   private readonly loops = new Map<string, Loop>();
   private readonly files = new Map<string, Watched>();
   constructor(private readonly o: PoolOptions) {}
@@ -129,13 +154,12 @@ export class CheckerPool {
 
   verdict(key: string): CheckVerdict | undefined {
     const l = this.loops.get(key);
-    if (!l) return undefined;
-    return {
-      up: l.st.up,
-      detail: l.st.detail,
-      ...(l.st.weight !== undefined ? { weight: l.st.weight } : {}),
-      ...(l.st.delta ? { delta: l.st.delta } : {}),
-    };
+    return l ? verdictOf(l.st) : undefined;
+  }
+
+  /** Every check's state (the worker posts these to the main thread). */
+  states(): IterableIterator<[string, CheckState]> {
+    return [...this.loops].map(([k, l]): [string, CheckState] => [k, l.st]).values();
   }
 
   state(key: string): CheckState | undefined {

@@ -58,7 +58,12 @@ export function lbHooks(
     if (!vss.length && !current) return;
     if (!current) {
       const { LbService } = await import('./service.js');
-      current = new LbService({ log, clock: trackClockFrom(realClock), reconcileMs: reconcileMs(log) });
+      current = new LbService({
+        log,
+        clock: trackClockFrom(realClock),
+        reconcileMs: reconcileMs(log),
+        checkerThread: true,
+      });
     }
     await current.configure(vss);
   };

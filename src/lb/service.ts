@@ -16,7 +16,8 @@ import { runEvents } from './events.js';
 import type { Logger } from '../util/log.js';
 import { NftBackend, type LbBackend } from './backend.js';
 import { HealingBackend } from './healing-backend.js';
-import { CheckerPool, checkKey } from './checker-pool.js';
+import { CheckerPool, checkKey, type Checkers } from './checker-pool.js';
+import { WorkerCheckerPool } from './worker-pool.js';
 import {
   rotation,
   rsKey,
@@ -69,6 +70,8 @@ export interface LbServiceOptions {
   backend?: LbBackend;
   /** How long after an apply the kernel's tables are checked again and repaired (default 30 s). */
   reconcileMs?: number;
+  /** Run the checks in a worker thread (worker-pool.ts; `floatd run` does); default: on this thread. */
+  checkerThread?: boolean;
   runner?: ScriptRunner;
   random?: () => number;
   makeProbe?: (ch: LvsCheckConfig, t: Target, clock: TrackClock) => LbProbe;
@@ -90,7 +93,7 @@ export class LbService {
   private drainTimer: unknown;
   private readonly haSuspend: HaSuspend;
   private readonly states = new Map<string, VsState>();
-  private readonly pool: CheckerPool;
+  private readonly pool: Checkers;
   private readonly backend: LbBackend;
   private applying: Promise<void> | undefined;
   private dirty = false;
@@ -106,13 +109,20 @@ export class LbService {
         log: o.log,
         policy: { intervalMs: o.reconcileMs ?? 30_000 },
       });
-    this.pool = new CheckerPool({
+    const pool = {
       clock: o.clock,
       onChange: () => this.changed(),
-      onWarn: (m) => o.log.warn({ event: 'lb.check_warning' }, m),
+      onWarn: (m: string) => o.log.warn({ event: 'lb.check_warning' }, m),
       ...(o.random ? { random: o.random } : {}),
       ...(o.makeProbe ? { makeProbe: o.makeProbe } : {}),
-    });
+    };
+    this.pool =
+      o.checkerThread && !o.makeProbe
+        ? new WorkerCheckerPool({
+            ...pool,
+            onFailure: (m) => o.log.error({ event: 'lb.checker_thread_failed' }, m),
+          })
+        : new CheckerPool(pool);
     this.haSuspend = new HaSuspend({ ...o, pool: this.pool, vss: () => this.vss });
   }
 

@@ -6,13 +6,13 @@
 import type { VirtualServerConfig } from '../config/lvs-model.js';
 import type { TrackClock } from '../track/clock.js';
 import type { Logger } from '../util/log.js';
-import { checkKey, type CheckerPool } from './checker-pool.js';
+import { checkKey, type Checkers } from './checker-pool.js';
 import { localAddresses, SUSPEND_POLL_MS, suspendedVs } from './suspend.js';
 
 export interface HaSuspendDeps {
   clock: TrackClock;
   log: Logger;
-  pool: Pick<CheckerPool, 'suspend'>;
+  pool: Pick<Checkers, 'suspend'>;
   vss: () => VirtualServerConfig[];
   localAddresses?: () => ReadonlySet<string>;
 }
