@@ -7,7 +7,8 @@
  * textContent only (the page's `el`), as everywhere in the dashboard.
  */
 export const LB_CSS = `
-  .lbw { font-size:12px; padding:1px 7px; border-radius:10px; border:1px solid var(--line); }
+  .lbw { font-size:12px; padding:1px 7px; border-radius:10px; border:1px solid var(--line); margin-left:4px;
+         white-space:nowrap; }
   .lbw.drain { background:#fff4d6; border-color:#f0b429; }
   .lbw.api { background:#e8f0fd; border-color:var(--backup); }
   .chk { display:block; }

@@ -3,7 +3,8 @@
  * (server.ts). Changes through the API are runtime changes: the next reload or restart drops
  * them unless the file has them (the file is the truth, as keepalived users expect).
  *
- *   POST   /api/v1/lb/drain?rs=ADDRESS:PORT&state=on|off[&timeout=S]   drain (out when idle or after S, default 300)
+ *   POST   /api/v1/lb/drain?rs=ADDRESS:PORT&state=on|off[&timeout=S]   drain: out when idle or after S (default 300;
+ *          `drain_timeout=S` is the same)
  *   POST   /api/v1/lb/real-servers?vs=VS&rs=ADDRESS:PORT[&weight=N][&checks_from=ADDRESS:PORT]
  *          body (optional, text): the inside of a real_server block in keepalived's syntax (checkers)
  *   DELETE /api/v1/lb/real-servers?vs=VS&rs=ADDRESS:PORT
@@ -13,6 +14,7 @@ import type { ApiRoute, RouteContext } from './routes.js';
 import { parseSeconds } from './routes.js';
 import { sendError, sendResult } from './responses.js';
 import { runningLb } from '../lb/hooks.js';
+import { DEFAULT_DRAIN_TIMEOUT_S } from '../lb/drain.js';
 import { MAX_RS_BODY, parseRealServerBody } from '../lb/api-checks.js';
 import type { LbVerbResult } from '../lb/service.js';
 import type { ErrorCode } from '../errors.js';
@@ -63,7 +65,8 @@ async function drain(ctx: RouteContext): Promise<void> {
   const state = ctx.url.searchParams.get('state') ?? 'on';
   if (!parseRs(rs)) return bad(ctx, `rs must be ${RS_HINT}`);
   if (state !== 'on' && state !== 'off') return bad(ctx, 'state must be on or off');
-  const timeout = parseSeconds(ctx.url.searchParams.get('timeout'), 300);
+  const q = ctx.url.searchParams;
+  const timeout = parseSeconds(q.get('timeout') ?? q.get('drain_timeout'), DEFAULT_DRAIN_TIMEOUT_S);
   if (timeout === undefined || timeout > 86_400) return bad(ctx, 'timeout must be 0..86400 seconds');
   const s = lb(ctx);
   if (!s) return;
