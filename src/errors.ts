@@ -58,6 +58,22 @@ export const CONFIG_ERRORS = {
   CONFIG_NOTICE: 'information: what floatd will do that the reader may not expect',
 } as const;
 
+/** Cloud floating IPs: the reconciler's and the drivers' failure reasons (status `errorCode`, log `code`). */
+export const CLOUD_ERRORS = {
+  CLOUD_AUTH: 'the provider refused the token (401/403: bad or under-scoped); not retried for error_retry',
+  CLOUD_NOT_FOUND: 'the address or instance does not exist in this account or project (404)',
+  CLOUD_INVALID: 'the provider refused the request itself (400/422: a bad id, a wrong region)',
+  CLOUD_RATE_LIMITED: "the provider throttled the calls (429); retried after the provider's delay",
+  CLOUD_BUSY: 'the address is busy with another action (locked, pending); waited for',
+  CLOUD_PROVIDER_ERROR: 'the provider answered 5xx or its action ended in error; retried with backoff',
+  CLOUD_TIMEOUT: 'no answer within the request timeout; retried with backoff',
+  CLOUD_NETWORK: 'the provider could not be reached (refused, reset, DNS); retried with backoff',
+  CLOUD_VERIFY_FAILED: 'after an assign the provider still reports another holder; looked at again',
+  CLOUD_BUDGET_SPENT: "the failover's call or time budget is spent; the next try is at the reconcile interval",
+  CLOUD_FENCED: 'the quorum fencing check refused the assign: this node does not hold the lease',
+  CLOUD_CONTESTED: 'a peer this node cannot hear holds the address; it is not fought over during a partition',
+} as const;
+
 /** The load balancer (docs/lb.md). */
 export const LB_ERRORS = {
   LB_NOT_CONFIGURED: 'no virtual_server is configured, so there is no load balancer to act on',
@@ -74,19 +90,22 @@ export const ERROR_FAMILIES = {
   runtime: RUNTIME_ERRORS,
   api: API_ERRORS,
   config: CONFIG_ERRORS,
+  cloud: CLOUD_ERRORS,
   lb: LB_ERRORS,
 } as const;
 
 export type RuntimeErrorCode = keyof typeof RUNTIME_ERRORS;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
+export type CloudErrorCode = keyof typeof CLOUD_ERRORS;
 export type LbErrorCode = keyof typeof LB_ERRORS;
-export type ErrorCode = RuntimeErrorCode | ApiErrorCode | ConfigErrorCode | LbErrorCode;
+export type ErrorCode = RuntimeErrorCode | ApiErrorCode | ConfigErrorCode | CloudErrorCode | LbErrorCode;
 
 export const ERRORS: Readonly<Record<ErrorCode, string>> = {
   ...RUNTIME_ERRORS,
   ...API_ERRORS,
   ...CONFIG_ERRORS,
+  ...CLOUD_ERRORS,
   ...LB_ERRORS,
 };
 

@@ -184,7 +184,10 @@ export function formatStatus(
           f.provider,
           f.holder === undefined ? 'unknown' : f.holder + (f.holder === f.self ? ' (this node)' : ''),
           f.phase,
-          f.contested ?? f.lastError ?? f.lastResult ?? '',
+          f.contested ??
+            (f.lastError && f.errorCode ? withCode(f.errorCode, f.lastError) : f.lastError) ??
+            f.lastResult ??
+            '',
         ]),
       ),
     );

@@ -18,7 +18,8 @@
  *   when the wish changes are discarded (each call carries the generation it was made in).
  * - One call in flight at a time; every call is counted, per failover and in total.
  */
-import type { CloudErrorKind } from './types.js';
+import { CLOUD_ERROR_CODES, type CloudErrorKind } from './types.js';
+import type { CloudErrorCode } from '../errors.js';
 import { ClaimEvidence } from './contest.js';
 
 export type Desire = 'hold' | 'release' | 'idle';
@@ -93,7 +94,7 @@ export type ReconcilerAction =
   | { type: 'call'; op: CallOp; gen: number; self?: string }
   | { type: 'setTimer'; at: number }
   | { type: 'clearTimer' }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; event: string; msg: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; event: string; msg: string; code?: CloudErrorCode };
 
 /** Plain status for the API/dashboard (merged into FloatingIpStatus by the runtime). */
 export interface ReconcilerView {
@@ -103,6 +104,8 @@ export interface ReconcilerView {
   holder?: string | null;
   lastResult?: string;
   lastError?: string;
+  /** The stable code of lastError (docs/errors.md, Cloud). */
+  lastErrorCode?: CloudErrorCode;
   /** Calls since the wish last changed to hold (or since drift was seen). */
   callsThisFailover: number;
   /** Of those, reads that found an action pending (busy): not counted against max_calls. */
@@ -134,6 +137,7 @@ export class Reconciler {
   private calls = 0;
   private lastResult: string | undefined;
   private lastError: string | undefined;
+  private lastErrorCode: CloudErrorCode | undefined;
   private lastConvergeUs: number | undefined;
   private lastFailoverCalls: number | undefined;
   private timerAt: number | undefined;
@@ -175,6 +179,7 @@ export class Reconciler {
     if (this.holder !== undefined) v.holder = this.holder;
     if (this.lastResult !== undefined) v.lastResult = this.lastResult;
     if (this.lastError !== undefined) v.lastError = this.lastError;
+    if (this.lastErrorCode !== undefined && this.lastError !== undefined) v.lastErrorCode = this.lastErrorCode;
     if (this.lastConvergeUs !== undefined) v.lastConvergeUs = this.lastConvergeUs;
     if (this.lastFailoverCalls !== undefined) v.lastFailoverCalls = this.lastFailoverCalls;
     if (this.contested !== undefined) v.contested = this.contested;
@@ -204,6 +209,7 @@ export class Reconciler {
         type: 'log',
         level: 'warn',
         event: 'cloud.contested',
+        code: 'CLOUD_CONTESTED',
         msg: `${this.contested}; not assigning (re-checked every ${Math.round(this.s.reconcileMs / 1000)} s)`,
       });
     } else if (before !== undefined && this.contested === undefined) {
@@ -355,7 +361,8 @@ export class Reconciler {
       // The action said done but the provider still shows someone else: eventual consistency
       // or a competing claim. Back off and look again (which re-assigns if still not ours).
       this.lastError = `after assign the provider still reports ${value ?? 'nobody'} as the holder`;
-      this.retry(now, { kind: 'server', message: this.lastError }, out);
+      this.lastErrorCode = 'CLOUD_VERIFY_FAILED';
+      this.retry(now, { kind: 'server', message: this.lastError }, out, 'CLOUD_VERIFY_FAILED');
       return;
     }
     if (this.phase === 'checking' && this.heldThisHold && prev === this.self) {
@@ -415,6 +422,7 @@ export class Reconciler {
 
   private onError(now: number, op: CallOp, e: CallError, out: ReconcilerAction[]): void {
     this.lastError = `${op}: ${e.message}`;
+    this.lastErrorCode = CLOUD_ERROR_CODES[e.kind];
     if (e.kind === 'fenced') {
       // Not a provider failure: the quorum says this node may not hold it. Look again later
       // (the lease may come); never retried fast.
@@ -423,6 +431,7 @@ export class Reconciler {
         type: 'log',
         level: 'warn',
         event: 'cloud.fenced',
+        code: 'CLOUD_FENCED',
         msg: `${e.message}; no assign (re-checked in ${Math.round(this.s.reconcileMs / 1000)} s)`,
       });
       this.arm(now + this.s.reconcileMs * 1000, out);
@@ -434,6 +443,7 @@ export class Reconciler {
         type: 'log',
         level: 'error',
         event: 'cloud.error',
+        code: CLOUD_ERROR_CODES[e.kind],
         msg: `${this.lastError} (${e.kind}; not retried for ${Math.round(this.s.errorRetryMs / 1000)} s)`,
       });
       this.arm(now + this.s.errorRetryMs * 1000, out);
@@ -442,7 +452,12 @@ export class Reconciler {
     this.retry(now, e, out);
   }
 
-  private retry(now: number, e: CallError, out: ReconcilerAction[]): void {
+  private retry(
+    now: number,
+    e: CallError,
+    out: ReconcilerAction[],
+    code: CloudErrorCode = CLOUD_ERROR_CODES[e.kind],
+  ): void {
     let delayMs: number;
     if (e.kind === 'busy') {
       // An action is pending (DO `locked` / 422, Hetzner 423 locked): waiting for it is not a
@@ -473,6 +488,7 @@ export class Reconciler {
       type: 'log',
       level: 'warn',
       event: 'cloud.retry',
+      code,
       msg:
         `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms ` +
         `(${this.attempts}/${this.s.maxAttempts} calls spent)`,
@@ -487,10 +503,12 @@ export class Reconciler {
   private giveUp(now: number, why: string, out: ReconcilerAction[]): void {
     this.phase = 'failed';
     this.lastError = why;
+    this.lastErrorCode = 'CLOUD_BUDGET_SPENT';
     out.push({
       type: 'log',
       level: 'error',
       event: 'cloud.gave_up',
+      code: 'CLOUD_BUDGET_SPENT',
       msg: `${why} after ${this.callsThisFailover} call(s); next try in ${Math.round(this.s.reconcileMs / 1000)} s`,
     });
     this.arm(now + this.s.reconcileMs * 1000, out);

@@ -4,6 +4,7 @@
  * the API shows. The secret is read from a file or the environment at each new failover (so a
  * rotated token is picked up without a reload) and never reaches a log line or the status.
  */
+import { withCode } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { warnIfWorldReadable } from '../util/secret-file.js';
 import { registerSecret } from '../util/redact.js';
@@ -144,6 +145,8 @@ export class FloatingIpRunner {
     if (v.holder !== undefined) s.holder = v.holder ?? '';
     if (v.lastResult !== undefined) s.lastResult = v.lastResult;
     if (v.lastError !== undefined) s.lastError = v.lastError;
+    const code = v.contested !== undefined ? 'CLOUD_CONTESTED' : v.lastErrorCode;
+    if (code !== undefined) s.errorCode = code;
     if (this.lastChange !== undefined) s.lastChange = this.lastChange;
     if (v.lastConvergeUs !== undefined) s.lastConvergeMs = Math.round(v.lastConvergeUs / 1000);
     return s;
@@ -160,7 +163,15 @@ export class FloatingIpRunner {
     for (const a of actions) {
       switch (a.type) {
         case 'log':
-          this.log[a.level]({ event: a.event, provider: this.cfg.provider, address: this.cfg.address }, a.msg);
+          this.log[a.level](
+            {
+              event: a.event,
+              provider: this.cfg.provider,
+              address: this.cfg.address,
+              ...(a.code ? { code: a.code } : {}),
+            },
+            a.code ? withCode(a.code, a.msg) : a.msg,
+          );
           if (a.event === 'cloud.contested') this.deps.onContest?.(this.cfg.name, this.rec.view().contested);
           if (a.event === 'cloud.contest_ended') this.deps.onContest?.(this.cfg.name, undefined);
           break;

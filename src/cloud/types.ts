@@ -6,6 +6,7 @@
  * (src/cloud/reconciler.ts), never in a driver, so the call budget is counted in one place.
  */
 import type { Clock } from '../util/clock.js';
+import type { CloudErrorCode } from '../errors.js';
 
 export type CloudErrorKind =
   /** 401/403: bad or under-scoped token. Not retried until the token file changes. */
@@ -27,6 +28,19 @@ export type CloudErrorKind =
   /** The quorum's fencing check (mayAssign) refused: this node must not move the address now. */
   | 'fenced';
 
+/** Each kind's stable code (docs/errors.md, Cloud). */
+export const CLOUD_ERROR_CODES = {
+  auth: 'CLOUD_AUTH',
+  not_found: 'CLOUD_NOT_FOUND',
+  rate_limited: 'CLOUD_RATE_LIMITED',
+  busy: 'CLOUD_BUSY',
+  server: 'CLOUD_PROVIDER_ERROR',
+  timeout: 'CLOUD_TIMEOUT',
+  network: 'CLOUD_NETWORK',
+  invalid: 'CLOUD_INVALID',
+  fenced: 'CLOUD_FENCED',
+} as const satisfies Record<CloudErrorKind, CloudErrorCode>;
+
 export class CloudError extends Error {
   readonly kind: CloudErrorKind;
   readonly status: number | undefined;
@@ -37,6 +51,9 @@ export class CloudError extends Error {
     this.kind = kind;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
+  }
+  get code(): CloudErrorCode {
+    return CLOUD_ERROR_CODES[this.kind];
   }
   /** Worth retrying soon with the same input. */
   get retryable(): boolean {

@@ -3,6 +3,7 @@
  * dashboard, /metrics and the SIGUSR1 dump all read. The daemon builds a fresh snapshot on
  * demand; consumers never reach into live objects.
  */
+import type { CloudErrorCode } from '../errors.js';
 
 /** A quorum lease's phase (src/quorum/lease.ts is the machine that moves through them). */
 export type LeasePhase = 'idle' | 'acquiring' | 'denied' | 'unreachable' | 'holding';
@@ -172,6 +173,8 @@ export interface FloatingIpStatus {
   epoch?: string;
   lastResult?: string;
   lastError?: string;
+  /** The stable code (docs/errors.md, Cloud) of lastError, or CLOUD_CONTESTED while contested. */
+  errorCode?: CloudErrorCode;
   lastChange?: string;
   /** HTTP requests to the provider (API and metadata, action polls included) since start. */
   calls: number;

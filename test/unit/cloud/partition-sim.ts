@@ -47,7 +47,7 @@ export class PairSim {
   readonly changes: { at: number; from: string | null; to: string | null }[] = [];
   readonly assigns: { at: number; by: string }[] = [];
   readonly nodes: SimNode[];
-  readonly logs: { at: number; node: string; event: string; msg: string }[] = [];
+  readonly logs: { at: number; node: string; event: string; msg: string; code?: string }[] = [];
   private q: Ev[] = [];
   private seq = 0;
 
@@ -158,7 +158,14 @@ export class PairSim {
 
   private apply(n: SimNode, actions: ReconcilerAction[]): void {
     for (const a of actions) {
-      if (a.type === 'log') this.logs.push({ at: this.now, node: n.spec.id, event: a.event, msg: a.msg });
+      if (a.type === 'log')
+        this.logs.push({
+          at: this.now,
+          node: n.spec.id,
+          event: a.event,
+          msg: a.msg,
+          ...(a.code ? { code: a.code } : {}),
+        });
       else if (a.type === 'clearTimer') n.timer = undefined;
       else if (a.type === 'setTimer') {
         const token = (n.timer = this.seq);

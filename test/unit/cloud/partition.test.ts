@@ -54,6 +54,7 @@ test('with peers: a 60 s partition moves the address once (takeover); the old MA
   );
   const rechecks = s.logs.filter((l) => l.node === '101' && l.event === 'cloud.contested');
   assert.equal(rechecks.length, 1, 'contested is announced once, not at every re-check');
+  assert.equal(rechecks[0]!.code, 'CLOUD_CONTESTED', 'with its stable code (docs/errors.md)');
   // The heal: both MASTER, adverts cross; A (200) wins and the address follows it with one move.
   s.at(80_000, () => {
     s.link = true;

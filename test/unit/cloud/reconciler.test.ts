@@ -192,6 +192,7 @@ test('an auth error is not retried fast (no retry storm)', () => {
   assert.equal(s.calls.length, 1);
   assert.equal(s.rec.view().phase, 'failed');
   assert.match(s.rec.view().lastError ?? '', /401/);
+  assert.equal(s.rec.view().lastErrorCode, 'CLOUD_AUTH', 'the stable code (docs/errors.md)');
   s.run(61_000);
   assert.equal(s.ops(), 'whoami,whoami,holder,assign,holder');
 });
@@ -203,9 +204,11 @@ test('an outage spends at most max_calls per failover, then retries at the recon
   s.run(29_000);
   assert.equal(s.calls.length, 6);
   assert.equal(s.rec.view().phase, 'failed');
+  assert.equal(s.rec.view().lastErrorCode, 'CLOUD_BUDGET_SPENT');
   s.faults = [];
   s.run(120_000);
   assert.equal(s.holder, 'me');
+  assert.equal(s.rec.view().lastErrorCode, undefined, 'held: no error, no code');
 });
 
 test('assign reported done but the provider still shows someone else: look again, re-assign', () => {
@@ -214,9 +217,14 @@ test('assign reported done but the provider still shows someone else: look again
   s.run(15); // holder answered 'other'; assign in flight
   s.run(25); // assign done
   s.holder = 'other'; // eventual consistency: not visible yet
-  s.run(10_000);
+  const codes: (string | undefined)[] = [];
+  for (let t = 30; t <= 10_000; t += 5) {
+    s.run(t);
+    codes.push(s.rec.view().lastErrorCode);
+  }
   assert.equal(s.holder, 'me');
   assert.ok(s.ops().startsWith('holder,assign,holder,holder,assign,holder'), s.ops());
+  assert.ok(codes.includes('CLOUD_VERIFY_FAILED'), 'the mismatch after assign had its code while it lasted');
 });
 
 test('property: never assign unless holding is wanted; calls per failover bounded; finite faults converge', () => {

@@ -52,8 +52,9 @@ test('fencing check before each assign: refused → no request, phase fenced; al
   const f = fake();
   let permit: AssignPermit = { ok: false, reason: 'quorum main: lease held by 198.51.100.2' };
   const asked: string[] = [];
+  const lines: string[] = [];
   const r = new FloatingIpRunner(cfg, {
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }),
     clock: realClock,
     factories: { fake: f.provider },
     env: { T: 'x' },
@@ -69,6 +70,11 @@ test('fencing check before each assign: refused → no request, phase fenced; al
     assert.deepEqual(asked, ['web']);
     assert.equal(r.status().phase, 'fenced');
     assert.match(r.status().lastError ?? '', /fencing check refused the assign: quorum main: lease held/);
+    assert.equal(r.status().errorCode, 'CLOUD_FENCED');
+    const fenced = lines.map((l) => JSON.parse(l) as { event: string; code?: string; msg: string });
+    const line = fenced.find((l) => l.event === 'cloud.fenced');
+    assert.equal(line?.code, 'CLOUD_FENCED', lines.join(''));
+    assert.match(line?.msg ?? '', /^E_CLOUD_FENCED: /);
     permit = { ok: true, epoch: 7 };
     r.permitChanged();
     await settle();

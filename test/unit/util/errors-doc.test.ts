@@ -17,6 +17,7 @@ const HEADINGS: Record<keyof typeof ERROR_FAMILIES, string> = {
   runtime: 'Runtime',
   api: 'API',
   config: 'Configuration',
+  cloud: 'Cloud',
   lb: 'Load balancer',
 };
 
