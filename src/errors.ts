@@ -74,6 +74,16 @@ export const CLOUD_ERRORS = {
   CLOUD_CONTESTED: 'a peer this node cannot hear holds the address; it is not fought over during a partition',
 } as const;
 
+/** Quorum mode on etcd (docs/quorum.md). */
+export const QUORUM_ERRORS = {
+  QUORUM_DENIED: 'another node holds the lease: this one stays BACKUP (reason quorum_denied)',
+  QUORUM_LOST: 'the lease could not be renewed in time, or is gone: VIPs removed, cloud calls stopped (quorum_lost)',
+  QUORUM_UNREACHABLE: 'an etcd endpoint does not answer (the next is tried); with none, no lease is taken or renewed',
+  QUORUM_LIFETIME_FAILED: "a VIP's kernel lifetime (valid_lft) could not be refreshed",
+  QUORUM_FAILSAFE_FAILED:
+    'on_quorum_loss failsafe cannot run (its socket or secret file failed): floatd fences instead',
+} as const;
+
 /** The load balancer (docs/lb.md). */
 export const LB_ERRORS = {
   LB_NOT_CONFIGURED: 'no virtual_server is configured, so there is no load balancer to act on',
@@ -91,6 +101,7 @@ export const ERROR_FAMILIES = {
   api: API_ERRORS,
   config: CONFIG_ERRORS,
   cloud: CLOUD_ERRORS,
+  quorum: QUORUM_ERRORS,
   lb: LB_ERRORS,
 } as const;
 
@@ -98,14 +109,17 @@ export type RuntimeErrorCode = keyof typeof RUNTIME_ERRORS;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
 export type CloudErrorCode = keyof typeof CLOUD_ERRORS;
+export type QuorumErrorCode = keyof typeof QUORUM_ERRORS;
 export type LbErrorCode = keyof typeof LB_ERRORS;
-export type ErrorCode = RuntimeErrorCode | ApiErrorCode | ConfigErrorCode | CloudErrorCode | LbErrorCode;
+export type ErrorCode =
+  RuntimeErrorCode | ApiErrorCode | ConfigErrorCode | CloudErrorCode | QuorumErrorCode | LbErrorCode;
 
 export const ERRORS: Readonly<Record<ErrorCode, string>> = {
   ...RUNTIME_ERRORS,
   ...API_ERRORS,
   ...CONFIG_ERRORS,
   ...CLOUD_ERRORS,
+  ...QUORUM_ERRORS,
   ...LB_ERRORS,
 };
 

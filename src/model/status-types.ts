@@ -3,7 +3,7 @@
  * dashboard, /metrics and the SIGUSR1 dump all read. The daemon builds a fresh snapshot on
  * demand; consumers never reach into live objects.
  */
-import type { CloudErrorCode } from '../errors.js';
+import type { CloudErrorCode, QuorumErrorCode } from '../errors.js';
 
 /** A quorum lease's phase (src/quorum/lease.ts is the machine that moves through them). */
 export type LeasePhase = 'idle' | 'acquiring' | 'denied' | 'unreachable' | 'holding';
@@ -19,6 +19,8 @@ export interface QuorumStatus {
   /** Who holds the key while this node is denied. */
   heldBy?: { name: string; epoch: number };
   error?: string;
+  /** QUORUM_DENIED while denied, QUORUM_UNREACHABLE while etcd does not answer (docs/errors.md, Quorum). */
+  errorCode?: QuorumErrorCode;
   /** Holding on every peer's confirmation alone (on_quorum_loss failsafe; etcd unreachable). */
   failsafe?: boolean;
 }

@@ -84,7 +84,10 @@ class Link {
       const s = createSocket({ type, ipv6Only: type === 'udp6' });
       s.on('message', (b, r) => this.onMessage(s, b, r.address, r.port));
       s.on('error', (e) =>
-        o.log.error({ event: 'quorum.failsafe_error', quorum: q.name }, `failsafe ${type} port ${port}: ${e.message}`),
+        o.log.error(
+          { event: 'quorum.failsafe_error', quorum: q.name, code: 'QUORUM_FAILSAFE_FAILED' },
+          `failsafe ${type} port ${port}: ${e.message}`,
+        ),
       );
       s.bind(port, type === 'udp6' ? '::' : '0.0.0.0');
       s.unref();
@@ -161,7 +164,7 @@ export class FailsafeLinks {
       );
     } catch (e) {
       this.o.log.error(
-        { event: 'quorum.failsafe_error', quorum: q.name },
+        { event: 'quorum.failsafe_error', quorum: q.name, code: 'QUORUM_FAILSAFE_FAILED' },
         `failsafe for ${q.name} is off (floatd fences on quorum loss): the secret file: ${(e as Error).message}`,
       );
     }

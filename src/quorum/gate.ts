@@ -14,6 +14,14 @@ export type { QuorumStatus };
 import type { KeepAliveStream, LeaseBackend } from './etcd.js';
 import { answerPeer } from './failsafe.js';
 import { FailsafeLinks } from './failsafe-net.js';
+import type { QuorumErrorCode } from '../errors.js';
+import type { LeasePhase } from '../model/status-types.js';
+
+/** The phases that are a refusal or a fault, and their stable codes (docs/errors.md, Quorum). */
+const PHASE_CODE: Partial<Record<LeasePhase, QuorumErrorCode>> = {
+  denied: 'QUORUM_DENIED',
+  unreachable: 'QUORUM_UNREACHABLE',
+};
 
 export interface GateHooks {
   /** The holder may hold its VIPs from now on (the FSM may go MASTER). */
@@ -157,6 +165,7 @@ export class QuorumGate {
         ...(d !== undefined && s.m.mayHold(now) ? { deadlineInMs: Math.round((d - now) / 1000) } : {}),
         ...(s.m.phase === 'denied' && s.m.holder ? { heldBy: s.m.holder } : {}),
         ...(s.m.error ? { error: s.m.error } : {}),
+        ...(PHASE_CODE[s.m.phase] ? { errorCode: PHASE_CODE[s.m.phase] } : {}),
         ...(s.m.onPeers(now) ? { failsafe: true } : {}),
       };
     });
@@ -265,7 +274,16 @@ export class QuorumGate {
         this.o.hooks.onHold(holder, a.epoch);
         break;
       case 'fence':
-        log.warn({ event: 'quorum.fence', holder, key: s.key, kind: a.kind }, `(${holder}) ${a.reason}`);
+        log.warn(
+          {
+            event: 'quorum.fence',
+            holder,
+            key: s.key,
+            kind: a.kind,
+            ...(a.kind !== 'released' ? { code: 'QUORUM_LOST' } : {}),
+          },
+          `(${holder}) ${a.reason}`,
+        );
         this.o.hooks.onFence(holder, a.kind, a.reason);
         break;
       case 'kernelRefresh':
@@ -279,7 +297,10 @@ export class QuorumGate {
         break;
       }
       case 'switchEndpoint':
-        log.warn({ event: 'quorum.endpoint', holder, key: s.key }, `(${holder}) ${a.why}: next etcd endpoint`);
+        log.warn(
+          { event: 'quorum.endpoint', holder, key: s.key, code: 'QUORUM_UNREACHABLE' },
+          `(${holder}) ${a.why}: next etcd endpoint`,
+        );
         s.backend.failover?.();
         break;
       case 'log':

@@ -200,7 +200,7 @@ export class QuorumWiring {
           () => undefined,
           (e: Error) => {
             this.o.log.warn(
-              { event: 'quorum.lifetime_error', instance: m },
+              { event: 'quorum.lifetime_error', instance: m, code: 'QUORUM_LIFETIME_FAILED' },
               `(${m}) VIP lifetime refresh failed: ${e.message}`,
             );
           },

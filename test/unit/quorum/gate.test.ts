@@ -159,6 +159,15 @@ test('the lease decides: one node granted, the other denied until the holder is 
   assert.equal(b.mayAddVips('VI_1'), false, 'renewals keep lb1 in; lb2 stays denied');
   assert.match(denials.join('\n'), /lb2 lease \/floatd\/t\/VI_1 is held by lb1 \(epoch 2\)/);
   assert.equal(b.permit('web').ok, false);
+  assert.deepEqual(
+    b.status().map((q) => [q.phase, q.errorCode]),
+    [['denied', 'QUORUM_DENIED']],
+    'the denial has its stable code (docs/errors.md)',
+  );
+  assert.deepEqual(
+    a.status().map((q) => [q.phase, q.errorCode]),
+    [['holding', undefined]],
+  );
   store.cut.add('lb1');
   const cutAt = clock.now;
   await clock.advance(1_600_000);

@@ -18,6 +18,7 @@ const HEADINGS: Record<keyof typeof ERROR_FAMILIES, string> = {
   api: 'API',
   config: 'Configuration',
   cloud: 'Cloud',
+  quorum: 'Quorum',
   lb: 'Load balancer',
 };
 
