@@ -22,6 +22,7 @@ if (ONE !== undefined) {
     console.log(JSON.stringify({ nodes: sc.nodes, advertIntCs: sc.advertIntCs, ttlS: sc.ttlS, group: sc.group }));
     const res = await runShippedQuorum(sc, { log: (l) => console.log(l) });
     assert.deepEqual(res.violations, []);
+    assert.deepEqual(res.stuck, []);
   });
 } else {
   const title = `${COUNT} schedules through the shipped Runtime and an in-memory etcd: never two hosts with the VIP`;
@@ -39,8 +40,8 @@ if (ONE !== undefined) {
       takeovers += res.takeovers;
       expiries += res.expiries;
       steps += res.steps;
-      if (res.violations.length > 0 && bad.length < 5)
-        bad.push(`seed ${seed}: ${res.violations[0]}\n  ${replay(seed)}`);
+      const fail = [...res.violations, ...res.stuck];
+      if (fail.length > 0 && bad.length < 5) bad.push(`seed ${seed}: ${fail[0]}\n  ${replay(seed)}`);
     }
     console.log(
       `shipped quorum sim: ${COUNT} schedules (base seed ${BASE}), ${steps} checked instants, ${takes} VIP adds ` +
