@@ -24,6 +24,7 @@ export const API_ERRORS = {
   FORBIDDEN_HOST: 'a loopback listener answers to loopback names only (DNS-rebinding guard)',
   NOT_FOUND: 'no such endpoint',
   METHOD_NOT_ALLOWED: 'the endpoint exists but not for this method',
+  BODY_TOO_LARGE: 'the request body is larger than the endpoint accepts',
   DASHBOARD_OFF: 'the dashboard is off in floatd_api',
   NOT_AVAILABLE: 'this daemon does not offer the action',
   HEADERS_TOO_LARGE: 'the request headers are larger than the server accepts',

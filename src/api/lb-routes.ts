@@ -99,7 +99,8 @@ async function addRs(ctx: RouteContext): Promise<void> {
   const from = q.get('checks_from');
   if (from !== null && !parseRs(from)) return bad(ctx, `checks_from must be ${RS_HINT}`);
   const body = await readBody(ctx.req, MAX_RS_BODY);
-  if (body === undefined) return bad(ctx, `the body must be at most ${MAX_RS_BODY} bytes`);
+  if (body === undefined)
+    return sendError(ctx.res, 413, 'BODY_TOO_LARGE', `the body must be at most ${MAX_RS_BODY} bytes`);
   if (body.trim() && from !== null) return bad(ctx, 'give checks_from or a body, not both');
   const s = lb(ctx);
   if (!s) return;

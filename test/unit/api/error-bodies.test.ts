@@ -32,7 +32,13 @@ interface Answer {
   type: string;
 }
 
-function call(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+function call(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       let body = '';
@@ -41,7 +47,7 @@ function call(port: number, method: string, path: string, headers: Record<string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -118,14 +124,18 @@ async function withServer(
   }
 }
 
-const ACTIONS = [
-  '/api/v1/reload',
-  '/api/v1/instances/VI_1/handover',
-  '/api/v1/switchover',
-  '/api/v1/instances/VI_1/switchover',
-  '/api/v1/maintenance?state=on',
-  '/api/v1/instances/VI_1/maintenance?state=on',
-  '/api/v1/lb/drain?rs=192.0.2.10:80',
+const VS_RS = 'vs=192.0.2.100:80/TCP&rs=192.0.2.10:80';
+/** Every action route: [method, path]. */
+const ACTIONS: [string, string][] = [
+  ['POST', '/api/v1/reload'],
+  ['POST', '/api/v1/instances/VI_1/handover'],
+  ['POST', '/api/v1/switchover'],
+  ['POST', '/api/v1/instances/VI_1/switchover'],
+  ['POST', '/api/v1/maintenance?state=on'],
+  ['POST', '/api/v1/instances/VI_1/maintenance?state=on'],
+  ['POST', '/api/v1/lb/drain?rs=192.0.2.10:80'],
+  ['POST', `/api/v1/lb/real-servers?${VS_RS}`],
+  ['DELETE', `/api/v1/lb/real-servers?${VS_RS}`],
 ];
 const READS = [
   '/healthz',
@@ -139,19 +149,14 @@ const READS = [
 
 test('actions: no token 401, wrong token 401, foreign Host 421, malformed Host 400 — each a coded body', async () => {
   await withServer(async (port) => {
-    for (const path of ACTIONS) {
-      assertError(await call(port, 'POST', path), 401, 'UNAUTHORIZED', `POST ${path} without a token`);
+    for (const [m, path] of ACTIONS) {
+      assertError(await call(port, m, path), 401, 'UNAUTHORIZED', `${m} ${path} without a token`);
       const wrong = { authorization: 'Bearer not-the-token-at-all' };
-      assertError(await call(port, 'POST', path, wrong), 401, 'UNAUTHORIZED', `POST ${path} with a wrong token`);
+      assertError(await call(port, m, path, wrong), 401, 'UNAUTHORIZED', `${m} ${path} with a wrong token`);
       const auth = { authorization: `Bearer ${TOKEN}` };
-      const evil = await call(port, 'POST', path, { ...auth, host: 'evil.example' });
-      assertError(evil, 421, 'FORBIDDEN_HOST', `POST ${path} Host evil.example`);
-      assertError(
-        await call(port, 'POST', path, { ...auth, host: 'a b' }),
-        400,
-        'BAD_REQUEST',
-        `POST ${path} Host a b`,
-      );
+      const evil = await call(port, m, path, { ...auth, host: 'evil.example' });
+      assertError(evil, 421, 'FORBIDDEN_HOST', `${m} ${path} Host evil.example`);
+      assertError(await call(port, m, path, { ...auth, host: 'a b' }), 400, 'BAD_REQUEST', `${m} ${path} Host a b`);
     }
     for (const path of READS) {
       assertError(await call(port, 'GET', path, { host: 'evil.example' }), 421, 'FORBIDDEN_HOST', `GET ${path}`);
@@ -164,8 +169,8 @@ test('actions: no token 401, wrong token 401, foreign Host 421, malformed Host 4
 test('no token configured: every action 403 ACTIONS_DISABLED; the dashboard off is DASHBOARD_OFF', async () => {
   await withServer(
     async (port) => {
-      for (const path of ACTIONS)
-        assertError(await call(port, 'POST', path), 403, 'ACTIONS_DISABLED', `POST ${path} with actions off`);
+      for (const [m, path] of ACTIONS)
+        assertError(await call(port, m, path), 403, 'ACTIONS_DISABLED', `${m} ${path} with actions off`);
       assertError(await call(port, 'GET', '/'), 404, 'DASHBOARD_OFF', 'GET / with the dashboard off');
     },
     { dashboard: false },
@@ -187,6 +192,12 @@ test('bad parameters, unknown names and paths, refusals: each with its code (and
       ['POST', '/api/v1/lb/drain?rs=nonsense'],
       ['POST', '/api/v1/lb/drain?rs=192.0.2.10:80&state=half'],
       ['GET', '/api/v1/transitions?limit=ten'],
+      ['POST', '/api/v1/lb/drain?rs=192.0.2.10:80&timeout=soon'],
+      ['POST', '/api/v1/lb/real-servers?rs=192.0.2.10:80'],
+      ['POST', '/api/v1/lb/real-servers?vs=192.0.2.100:80/TCP&rs=192.0.2.10'],
+      ['POST', `/api/v1/lb/real-servers?${VS_RS}&weight=heavy`],
+      ['POST', `/api/v1/lb/real-servers?${VS_RS}&checks_from=nowhere`],
+      ['DELETE', '/api/v1/lb/real-servers?vs=192.0.2.100:80/TCP'],
     ];
     for (const [m, p] of bad) assertError(await call(port, m, p, auth), 400, 'BAD_PARAMETER', `${m} ${p}`);
     for (const p of ['/nope', '/api/v1', '/api/v1/instances/VI_1/explode'])
@@ -209,6 +220,15 @@ test('bad parameters, unknown names and paths, refusals: each with its code (and
     const b = JSON.parse(rl.body) as { ok: boolean; message: string; code: string };
     assert.deepEqual([b.ok, b.code, b.message], [false, 'CONFIG_UNUSABLE', '/etc/k.conf:3:5: error: bad']);
     assertError(await post('/api/v1/lb/drain?rs=192.0.2.10:80'), 404, 'LB_NOT_CONFIGURED', 'drain without an LB');
+    assertError(await post(`/api/v1/lb/real-servers?${VS_RS}`), 404, 'LB_NOT_CONFIGURED', 'add without an LB');
+    const del = await call(port, 'DELETE', `/api/v1/lb/real-servers?${VS_RS}`, auth);
+    assertError(del, 404, 'LB_NOT_CONFIGURED', 'remove without an LB');
+    // Bad bodies: too large (413), or a body beside checks_from (400).
+    const rsPath = `/api/v1/lb/real-servers?${VS_RS}`;
+    const big = await call(port, 'POST', rsPath, auth, `weight 1\n${'#'.repeat(20_000)}\n`);
+    assertError(big, 413, 'BODY_TOO_LARGE', 'a body over 16 KiB');
+    const both = await call(port, 'POST', `${rsPath}&checks_from=192.0.2.11:80`, auth, 'TCP_CHECK {\n}\n');
+    assertError(both, 400, 'BAD_PARAMETER', 'a body and checks_from');
     assert.equal((await post('/api/v1/instances/VI_1/handover?hold=1')).status, 200, 'the good request still works');
   });
 });
