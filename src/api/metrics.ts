@@ -348,6 +348,14 @@ export function createMetrics(
         if (q.deadlineInMs !== undefined) set({ holder: q.holder, key: q.key }, q.deadlineInMs / 1000);
     },
   );
+  gauge(
+    'floatd_quorum_failsafe',
+    'Quorum mode, on_quorum_loss failsafe: 1 while this holder keeps its VIPs on every peer promise alone',
+    QL,
+    (set, s) => {
+      for (const q of s.quorum ?? []) set({ holder: q.holder, key: q.key }, q.failsafe ? 1 : 0);
+    },
+  );
 
   return {
     registry,
