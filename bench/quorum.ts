@@ -11,7 +11,7 @@
  * - partition: host↔host partition for 10 s, both reaching etcd; dual-holder seconds for floatd
  *   with quorum, floatd without, keepalived.
  * - etcd-cut: the holder cut from etcd (not from its peer) for 10 s: dual-holder seconds, fence (ms).
- * - jitter: advert send-time spacing of the MASTER (0.1 s adverts, 20 s captured with dumpcap on its own
+ * - jitter: advert send-time spacing of the MASTER (0.1 s adverts, FLOATD_JITTER_S=20 s captured by dumpcap on its own
  *   interface, so the stamps are send times), with the quorum block (the etcd client renewing every
  *   0.4 s on the same event loop: the MASTER holds the VIP before and after the capture, which at
  *   ttl 2 it can only do by renewing) and without it.
@@ -28,6 +28,7 @@ import { median, quantile, sleep } from './stats.js';
 type Mode = 'crash' | 'crash-ttl1' | 'sigstop' | 'sigterm' | 'partition' | 'etcd-cut' | 'jitter';
 const runs = Number(process.argv[2] ?? 5);
 const modes = (process.argv[3] ?? 'crash,crash-ttl1,sigstop,sigterm,partition,etcd-cut').split(',') as Mode[];
+const JITTER_S = Number(process.env.FLOATD_JITTER_S ?? 20);
 const out: Record<string, unknown> = { date: new Date().toISOString(), runs };
 
 async function withLab<T>(
@@ -193,7 +194,7 @@ async function jitter(): Promise<void> {
           '-f',
           `ip proto 112 and src host ${q.lab.host('lb1').ip}`,
           '-a',
-          'duration:20',
+          `duration:${JITTER_S}`,
           '-w',
           pcap,
         ],
