@@ -56,7 +56,7 @@ export interface RuntimeOptions {
   /** Link/address events; default: net/link-watch.ts. */
   linkWatch?: () => LinkWatchPort;
   /** Tracker hooks (script runner, process scan, probes); the clock is always the runtime's. */
-  trackerHooks?: Pick<TrackerSetOptions, 'runner' | 'scan' | 'netProbe'>;
+  trackerHooks?: Pick<TrackerSetOptions, 'runner' | 'scan' | 'netProbe' | 'readTrackFile'>;
   /** Test hook: an executor variant (the simulator plants bugs with it). */
   makeExecutor?: (deps: ExecutorDeps) => Executor;
   /** Notify scripts and secret files; default: fs. */

@@ -40,6 +40,8 @@ export interface FileTrackerOptions {
   /** Called when the value changes (not for the initial read, see `value`). */
   onValue(value: number, detail: string): void;
   onWarn?(msg: string): void;
+  /** Test hook: the file's text (undefined = missing); when set, nothing is watched, only polled. */
+  read?: (path: string) => Promise<string | undefined>;
 }
 
 export class FileTracker {
@@ -61,6 +63,10 @@ export class FileTracker {
     if (this.o.initFile) await this.writeInit(this.o.initFile);
     const v = await this.read();
     if (v !== undefined) this.value = v;
+    if (this.o.read) {
+      this.arm();
+      return;
+    }
     try {
       const base = basename(this.o.path);
       this.watcher = watch(dirname(this.o.path), { persistent: false }, (_ev, name) => {
@@ -118,6 +124,7 @@ export class FileTracker {
   }
 
   private async read(): Promise<number | undefined> {
+    if (this.o.read) return this.parse((await this.o.read(this.o.path)) ?? '');
     let fh;
     try {
       fh = await open(this.o.path, 'r');
@@ -127,14 +134,18 @@ export class FileTracker {
     try {
       const buf = Buffer.alloc(127); // keepalived reads at most 127 bytes
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      const v = parseTrackFileValue(buf.subarray(0, bytesRead).toString('latin1'));
-      if (v === undefined) this.o.onWarn?.(`invalid number read from ${this.o.path} - ignoring`);
-      return v;
+      return this.parse(buf.subarray(0, bytesRead).toString('latin1'));
     } catch {
       return 0;
     } finally {
       await fh.close();
     }
+  }
+
+  private parse(text: string): number | undefined {
+    const v = parseTrackFileValue(text.slice(0, 127));
+    if (v === undefined) this.o.onWarn?.(`invalid number read from ${this.o.path} - ignoring`);
+    return v;
   }
 
   private async writeInit(init: { value: number; overwrite: boolean }): Promise<void> {

@@ -74,6 +74,8 @@ export interface TrackerSetOptions {
   runner?: ScriptRunner;
   netProbe?: (spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock) => NetProbe;
   scan?: (withArgv: boolean) => Promise<ProcEntry[]>;
+  /** track_file contents (undefined = missing); default: the file system, watched. */
+  readTrackFile?: (path: string) => Promise<string | undefined>;
   /** Process exits by pidfd; default the addon's unless `scan` is faked (null = scan only). */
   pidWatch?: PidWatchFn | null;
 }
@@ -384,6 +386,7 @@ export class TrackerSet {
       clock: this.clock,
       ...(t.spec.pollMs !== undefined ? { pollMs: t.spec.pollMs } : {}),
       ...(t.spec.initFile ? { initFile: t.spec.initFile } : {}),
+      ...(this.o.readTrackFile ? { read: this.o.readTrackFile } : {}),
       onValue: (v) => this.onFileValue(t, v),
       onWarn: (msg) => this.log.warn({ event: 'track.file', tracker: t.name }, msg),
     });

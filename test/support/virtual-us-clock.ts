@@ -14,7 +14,10 @@ interface VT {
 export class VirtualUsClock implements Clock {
   private t = 0;
   private seq = 0;
+  private stopped = false;
+  /** Live timers by id; the heap may still hold cancelled ones (skipped when they surface). */
   private readonly timers = new Map<number, VT>();
+  private readonly heap: VT[] = [];
   /** Called after each timer and the microtasks it started (the simulator's invariants). */
   onStep: (() => void) | undefined;
   /** How to let the work a timer started finish (default: microtask turns). */
@@ -29,7 +32,9 @@ export class VirtualUsClock implements Clock {
 
   at(atUs: number, fn: () => void): TimerHandle {
     const id = ++this.seq;
-    this.timers.set(id, { id, at: Math.max(this.t, Math.ceil(atUs)), fn });
+    const v: VT = { id, at: Math.max(this.t, Math.ceil(atUs)), fn };
+    this.timers.set(id, v);
+    this.push(v);
     return { id };
   }
 
@@ -37,24 +42,68 @@ export class VirtualUsClock implements Clock {
     this.timers.delete(h.id);
   }
 
+  /** Ends runUntil() after the current step (a run that has already failed need not go on). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   get pending(): number {
     return this.timers.size;
   }
 
-  private next(end: number): VT | undefined {
-    let best: VT | undefined;
-    for (const v of this.timers.values()) {
-      if (v.at > end) continue;
-      if (!best || v.at < best.at || (v.at === best.at && v.id < best.id)) best = v;
+  private less(x: VT, y: VT): boolean {
+    return x.at < y.at || (x.at === y.at && x.id < y.id);
+  }
+
+  private push(v: VT): void {
+    const a = this.heap;
+    a.push(v);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
     }
-    return best;
+  }
+
+  private pop(): void {
+    const a = this.heap;
+    const last = a.pop()!;
+    if (a.length === 0) return;
+    a[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
+      if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+      if (m === i) break;
+      [a[i], a[m]] = [a[m]!, a[i]!];
+      i = m;
+    }
+  }
+
+  /** The earliest live timer due by `end` (deadline order, ties in creation order). */
+  private next(end: number): VT | undefined {
+    for (;;) {
+      const v = this.heap[0];
+      if (!v) return undefined;
+      if (this.timers.get(v.id) !== v) {
+        this.pop();
+        continue;
+      }
+      return v.at <= end ? v : undefined;
+    }
   }
 
   async runUntil(end: number): Promise<void> {
     await this.settle();
     for (;;) {
-      const v = this.next(end);
+      const v = this.stopped ? undefined : this.next(end);
       if (!v) break;
+      this.pop();
       this.timers.delete(v.id);
       this.t = v.at;
       v.fn();
