@@ -4,30 +4,26 @@
  * (priority delta, failing fault triggers, pending init) changes, with the reason.
  * Interface up/down comes in from the integrator (src/net/link-watch.ts) via setInterface().
  */
-import { realTrackClock, type TrackClock, type TimerId } from './clock.js';
+import { realTrackClock, type TrackClock } from './clock.js';
 import { aggregate, contributions, sameAggregate, type InstanceAggregate, type TrackerValue } from './aggregate.js';
 import { FileTracker } from './file-tracker.js';
-import { httpProbe, tcpProbe, type NetProbe } from './net-checks.js';
 import { PeriodicCheck, type ProbeResult } from './periodic.js';
-import {
-  countMatches,
-  matchesProcess,
-  nativePidWatch,
-  ProcessExitWatch,
-  scanProcesses,
-  wantsFullCommand,
-  type PidWatchFn,
-  type ProcEntry,
-} from './process-tracker.js';
-import { feedResult, initialRiseFall, type CheckStatus, type RiseFallState } from './rise-fall.js';
-import type { ScriptRunner } from '../util/run-script.js';
+import { ProcessTrackers } from './process-trackers.js';
+import { feedResult, initialRiseFall, type CheckStatus } from './rise-fall.js';
 import { scriptProbe, type ScriptResult } from './script-check.js';
+import {
+  defaultNetProbe,
+  statusOf,
+  type ProcessTracker,
+  type Tracker,
+  type TrackerRow,
+  type TrackerSetOptions,
+  type TrackLog,
+} from './tracker-kinds.js';
 import type {
   CheckSpec,
-  HttpCheckSpec,
   InstanceTrackingSpec,
   ScriptIdentity,
-  TcpCheckSpec,
   TrackFileSpec,
   TrackKind,
   TrackProcessSpec,
@@ -35,79 +31,9 @@ import type {
   TrackingConfig,
 } from './types.js';
 import { resolveUser } from './users.js';
-import { hasQuorum, normaliseTracks } from './weights.js';
+import { normaliseTracks } from './weights.js';
 
-export interface TrackingChange extends InstanceAggregate {
-  /** What changed, e.g. "chk_nginx failed (exited with status 1)", "eth1 down". */
-  reason: string;
-}
-
-/** One tracking line of an instance as the status API shows it. */
-export interface TrackerRow {
-  name: string;
-  type: 'script' | 'http' | 'tcp' | 'interface' | 'file' | 'process';
-  status: CheckStatus;
-  weight: number;
-  reverse: boolean;
-  /** This line's share of the priority delta, and whether it currently faults the instance. */
-  delta: number;
-  fault: boolean;
-  lastResult?: string;
-  lastDurationMs?: number;
-  lastRun?: string;
-  /** track_file's value / track_process's count. */
-  value?: number;
-}
-
-/** Only what the trackers log; a pino Logger fits. */
-export interface TrackLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
-export interface TrackerSetOptions {
-  onChange(instance: string, change: TrackingChange): void;
-  clock?: TrackClock;
-  log?: TrackLog;
-  /** Test hooks: how scripts run, how native checks probe, where processes come from. */
-  runner?: ScriptRunner;
-  netProbe?: (spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock) => NetProbe;
-  scan?: (withArgv: boolean) => Promise<ProcEntry[]>;
-  /** track_file contents (undefined = missing); default: the file system, watched. */
-  readTrackFile?: (path: string) => Promise<string | undefined>;
-  /** Process exits by pidfd; default the addon's unless `scan` is faked (null = scan only). */
-  pidWatch?: PidWatchFn | null;
-}
-
-interface Last {
-  result: string;
-  durationMs?: number;
-  at: number;
-}
-
-type Tracker =
-  | {
-      kind: 'script';
-      name: string;
-      spec: CheckSpec;
-      rf: RiseFallState;
-      last?: Last;
-      lastExit?: number;
-      check?: PeriodicCheck;
-      net?: NetProbe;
-    }
-  | { kind: 'interface'; name: string; status: CheckStatus; last?: Last }
-  | { kind: 'file'; name: string; spec: TrackFileSpec; value: number; last?: Last; ft?: FileTracker }
-  | {
-      kind: 'process';
-      name: string;
-      spec: TrackProcessSpec;
-      status: CheckStatus;
-      count: number;
-      last?: Last;
-      pending?: { up: boolean; timer: TimerId };
-    };
+export type { TrackerRow, TrackerSetOptions, TrackingChange, TrackLog } from './tracker-kinds.js';
 
 interface InstanceRt {
   spec: InstanceTrackingSpec;
@@ -126,8 +52,7 @@ export class TrackerSet {
   private readonly instances = new Map<string, InstanceRt>();
   private readonly clock: TrackClock;
   private readonly log: TrackLog;
-  private procTimer: TimerId | undefined;
-  private readonly exits: ProcessExitWatch;
+  private readonly procs: ProcessTrackers;
   private started = false;
   private stopped = false;
 
@@ -136,11 +61,6 @@ export class TrackerSet {
     private readonly o: TrackerSetOptions,
   ) {
     this.clock = o.clock ?? realTrackClock;
-    const pidWatch =
-      o.pidWatch === null || cfg.processes.length === 0
-        ? undefined
-        : (o.pidWatch ?? (o.scan ? undefined : nativePidWatch()));
-    this.exits = new ProcessExitWatch((procs) => this.applyProcesses(procs, false), pidWatch);
     this.log = o.log ?? silent;
     const checks = new Map(cfg.checks.map((c) => [c.name, c]));
     const files = new Map(cfg.files.map((f) => [f.name, f]));
@@ -164,6 +84,17 @@ export class TrackerSet {
       this.instances.set(spec.name, { spec, tracks, agg: { priorityDelta: 0, faults: [], pendingInit: false } });
     }
     for (const rt of this.instances.values()) rt.agg = this.compute(rt);
+    this.procs = new ProcessTrackers(
+      [...this.trackers.values()].filter((t): t is ProcessTracker => t.kind === 'process'),
+      {
+        clock: this.clock,
+        log: this.log,
+        ...(cfg.processPollMs !== undefined ? { pollMs: cfg.processPollMs } : {}),
+        ...(o.scan ? { scan: o.scan } : {}),
+        ...(o.pidWatch !== undefined ? { pidWatch: o.pidWatch } : {}),
+        changed: (t, reason) => this.changed(t, reason),
+      },
+    );
   }
 
   private makeTracker(
@@ -240,18 +171,17 @@ export class TrackerSet {
     for (const t of this.trackers.values()) {
       if (t.kind === 'file') waits.push(this.startFile(t));
     }
-    if ([...this.trackers.values()].some((t) => t.kind === 'process')) waits.push(this.scanProcesses(true));
+    waits.push(this.procs.start());
     await Promise.all(waits);
     if (this.stopped) return;
     for (const t of this.trackers.values()) if (t.kind === 'script') this.startCheck(t);
-    this.armProcessScan();
+    this.procs.arm();
   }
 
   /** Stops everything; runs in flight are killed and their results dropped. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.procTimer !== undefined) this.clock.clearTimeout(this.procTimer);
-    this.exits.close();
+    this.procs.stop();
     const waits: Promise<void>[] = [];
     for (const t of this.trackers.values()) {
       if (t.kind === 'script') {
@@ -259,7 +189,6 @@ export class TrackerSet {
         t.net?.close();
       }
       if (t.kind === 'file') t.ft?.stop();
-      if (t.kind === 'process' && t.pending) this.clock.clearTimeout(t.pending.timer);
     }
     await Promise.all(waits);
   }
@@ -372,10 +301,8 @@ export class TrackerSet {
       { event: 'track.change', tracker: t.name, status: t.rf.status, result: r.detail },
       `VRRP_Script(${t.name}) ${what}`,
     );
-    this.changed(
-      t,
-      `${t.name} ${t.rf.status === 'up' ? `succeeded (${r.detail})` : r.timedOut ? `timed out (${r.detail})` : `failed (${r.detail})`}`,
-    );
+    const outcome = t.rf.status === 'up' ? 'succeeded' : r.timedOut ? 'timed out' : 'failed';
+    this.changed(t, `${t.name} ${outcome} (${r.detail})`);
   }
 
   // ---- files ----
@@ -410,74 +337,6 @@ export class TrackerSet {
     this.changed(t, `track_file ${t.name} is ${v}`);
   }
 
-  // ---- processes ----
-
-  private armProcessScan(): void {
-    if (this.stopped || ![...this.trackers.values()].some((t) => t.kind === 'process')) return;
-    this.procTimer = this.clock.setTimeout(
-      () => {
-        void this.scanProcesses(false).finally(() => this.armProcessScan());
-      },
-      Math.max(50, this.cfg.processPollMs ?? 1000),
-    );
-  }
-
-  private async scanProcesses(initial: boolean): Promise<void> {
-    const ts = [...this.trackers.values()].filter(
-      (t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process',
-    );
-    const withArgv = ts.some((t) => wantsFullCommand(t.spec));
-    const procs = await (this.o.scan ?? ((a: boolean) => scanProcesses('/proc', a)))(withArgv);
-    if (this.stopped) return;
-    this.exits.update(procs, (p) => ts.some((t) => matchesProcess(t.spec, p)));
-    this.applyProcesses(procs, initial);
-  }
-
-  /** Recounts every process tracker from a scan (or from the last one minus an exited process). */
-  private applyProcesses(procs: ProcEntry[], initial: boolean): void {
-    if (this.stopped) return;
-    const ts = [...this.trackers.values()].filter(
-      (t): t is Extract<Tracker, { kind: 'process' }> => t.kind === 'process',
-    );
-    for (const t of ts) {
-      t.count = countMatches(t.spec, procs);
-      const up = hasQuorum(t.count, t.spec.quorum, t.spec.quorumMax);
-      t.last = { result: `${t.count} running`, at: this.clock.wallMs() };
-      const want: CheckStatus = up ? 'up' : 'down';
-      if (want === t.status) {
-        if (t.pending) {
-          this.clock.clearTimeout(t.pending.timer);
-          t.pending = undefined;
-        }
-        continue;
-      }
-      const delay = initial ? 0 : ((up ? t.spec.forkDelayMs : t.spec.terminateDelayMs) ?? 0);
-      if (delay <= 0) {
-        this.setProcess(t, up);
-        continue;
-      }
-      if (t.pending?.up === up) continue;
-      if (t.pending) this.clock.clearTimeout(t.pending.timer);
-      t.pending = {
-        up,
-        timer: this.clock.setTimeout(() => {
-          t.pending = undefined;
-          this.setProcess(t, up);
-        }, delay),
-      };
-    }
-  }
-
-  private setProcess(t: Extract<Tracker, { kind: 'process' }>, up: boolean): void {
-    t.status = up ? 'up' : 'down';
-    const q = `quorum ${t.spec.quorum ?? 1}${t.spec.quorumMax !== undefined ? `..${t.spec.quorumMax}` : ''}`;
-    this.log.info(
-      { event: 'track.process', tracker: t.name, count: t.count },
-      `Quorum ${up ? 'gained' : 'lost'} for tracked process ${t.name}`,
-    );
-    this.changed(t, `process ${t.name} quorum ${up ? 'gained' : 'lost'} (${t.count} running, ${q})`);
-  }
-
   // ---- aggregation ----
 
   private value(r: TrackRef): TrackerValue | undefined {
@@ -508,22 +367,6 @@ export class TrackerSet {
       rt.agg = agg;
       this.o.onChange(name, { ...agg, faults: [...agg.faults], reason });
     }
-  }
-}
-
-function defaultNetProbe(spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock): NetProbe {
-  return spec.kind === 'http' ? httpProbe(spec, clock) : tcpProbe(spec, clock);
-}
-
-function statusOf(t: Tracker | undefined, fault: boolean): CheckStatus {
-  if (!t) return 'init';
-  switch (t.kind) {
-    case 'script':
-      return t.rf.status;
-    case 'file':
-      return fault ? 'down' : 'up';
-    default:
-      return t.status;
   }
 }
 
