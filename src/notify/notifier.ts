@@ -13,79 +13,20 @@
 import { hostname } from 'node:os';
 import { realTrackClock, type TrackClock } from '../track/clock.js';
 import type { ScriptRunner } from '../util/run-script.js';
-import { scriptProbe } from '../track/script-check.js';
-import type { ScriptIdentity } from '../track/types.js';
-import { resolveUser } from '../track/users.js';
-import { fifoLine, NotifyFifo, type FifoState } from './fifo.js';
-import { deliver, safeUrl, type WebhookConfig, type WebhookPoster } from './webhook.js';
+import { fifoLine, NotifyFifo } from './fifo.js';
+import { deliver, safeUrl, type WebhookPoster } from './webhook.js';
 import { ScriptQueue, type ScriptJob } from './script-queue.js';
+import { identity, runNotifyScript } from './run-notify-script.js';
+import {
+  scriptFor,
+  type NotifierConfig,
+  type NotifyEvent,
+  type NotifyLog,
+  type NotifyScript,
+  type NotifyState,
+} from './types.js';
 
-export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
-
-/** A notify script as configured: `notify_master "/path/x.sh arg" [user [group]]`. */
-export interface NotifyScript {
-  argv: string[];
-  user?: string;
-  group?: string;
-}
-
-export interface NotifyTargets {
-  master?: NotifyScript;
-  backup?: NotifyScript;
-  fault?: NotifyScript;
-  stop?: NotifyScript;
-  /** notify_deleted; without it a deleted instance is reported as FAULT (keepalived). */
-  deleted?: NotifyScript;
-  /** Generic `notify`: gets `INSTANCE|GROUP name STATE priority` appended. */
-  generic?: NotifyScript;
-  /** notify_master_rx_lower_pri */
-  masterRxLowerPri?: NotifyScript;
-  /** `notify_deleted` given without a script: report DELETED rather than FAULT. */
-  notifyDeleted?: boolean;
-}
-
-export interface NotifierConfig {
-  instances?: Record<string, NotifyTargets>;
-  groups?: Record<string, NotifyTargets>;
-  /** notify_fifo / vrrp_notify_fifo, each with its optional fifo script. */
-  fifos?: Array<{ path: string; script?: NotifyScript }>;
-  webhooks?: WebhookConfig[];
-  /** Per script run; default 30 000 ms. */
-  scriptTimeoutMs?: number;
-  /**
-   * How long a running event's scripts may go on once a newer state change for the same
-   * instance is queued (then they are stopped and logged as superseded); default 1000 ms.
-   */
-  supersedeMs?: number;
-  /** STOP notifications (keepalived kills them after 1 s); default 1000 ms. */
-  stopTimeoutMs?: number;
-  /** Global script_user, resolved; default: floatd's own identity. */
-  scriptUser?: ScriptIdentity;
-  scriptSecurity?: boolean;
-  /** Reported in webhooks; default os.hostname(). */
-  host?: string;
-}
-
-export interface NotifyEvent {
-  kind: 'INSTANCE' | 'GROUP';
-  name: string;
-  from: string;
-  to: NotifyState;
-  /** Effective priority (what scripts get); groups report 0 to scripts and the FIFO. */
-  priority: number;
-  /** Configured priority, for webhooks; default: priority. */
-  basePriority?: number;
-  /** The instance's sync group, for webhooks. */
-  group?: string;
-  reason: string;
-  /** Quorum mode: the lease's epoch (fencing token) while held; FLOATD_EPOCH for scripts, `epoch` in webhooks. */
-  epoch?: number;
-}
-
-export interface NotifyLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+export type { NotifierConfig, NotifyEvent, NotifyLog, NotifyScript, NotifyState, NotifyTargets } from './types.js';
 
 export interface NotifierOptions {
   clock?: TrackClock;
@@ -156,7 +97,7 @@ export class Notifier {
   /** Creates and opens the FIFOs and starts their scripts. Throws a plain message on a bad path. */
   open(): void {
     for (const f of this.cfg.fifos ?? []) {
-      const id = f.script ? this.identity(f.script) : undefined;
+      const id = f.script ? identity(f.script, this.cfg.scriptUser) : undefined;
       const fifo = new NotifyFifo({
         path: f.path,
         ...(f.script && typeof id !== 'string' ? { script: { argv: f.script.argv, ...(id ? { id } : {}) } } : {}),
@@ -313,13 +254,7 @@ export class Notifier {
     return next;
   }
 
-  private identity(s: NotifyScript): ScriptIdentity | undefined | string {
-    if (s.user === undefined) return this.cfg.scriptUser;
-    const r = resolveUser(s.user, s.group);
-    return r.ok ? r.id : r.error;
-  }
-
-  private async runScript(
+  private runScript(
     ev: NotifyEvent,
     state: string,
     s: NotifyScript,
@@ -327,43 +262,19 @@ export class Notifier {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<void> {
-    const id = this.identity(s);
-    const script = s.argv[0] ?? '';
-    const fields = {
-      event: 'notify.run',
-      instance: ev.kind === 'INSTANCE' ? ev.name : undefined,
-      group: ev.kind === 'GROUP' ? ev.name : undefined,
-      state,
-      script,
-    };
     this.runs++;
-    if (typeof id === 'string') {
-      this.failures++;
-      this.log.warn({ ...fields, result: id }, `notify script ${script} not run: ${id}`);
-      return;
-    }
-    const r = await scriptProbe({
-      argv,
-      intervalMs: timeoutMs,
-      timeoutMs,
-      clock: this.clock,
-      ...(ev.epoch !== undefined ? { env: { ...process.env, FLOATD_EPOCH: String(ev.epoch) } } : {}),
-      ...(id ? { uid: id.uid, gid: id.gid } : {}),
-      ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
-      ...(this.o.runner ? { runner: this.o.runner } : {}),
-    })(signal);
-    if (!r.ok) this.failures++;
-    // Only the script path is logged: its arguments may carry secrets.
-    if (r.ok)
-      this.log.info(
-        { ...fields, result: r.detail, durationMs: Math.round(r.durationMs) },
-        `notify ${state} script ${script} ${r.detail}`,
-      );
-    else
-      this.log.warn(
-        { ...fields, result: r.detail, durationMs: Math.round(r.durationMs) },
-        `notify ${state} script ${script} failed: ${r.detail}`,
-      );
+    return runNotifyScript(
+      { ev, state, script: s, argv, timeoutMs, signal },
+      {
+        clock: this.clock,
+        log: this.log,
+        ...(this.cfg.scriptUser ? { scriptUser: this.cfg.scriptUser } : {}),
+        ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
+        ...(this.o.runner ? { runner: this.o.runner } : {}),
+      },
+    ).then((ok) => {
+      if (!ok) this.failures++;
+    });
   }
 
   private async sendWebhooks(ev: NotifyEvent, state: NotifyState): Promise<void> {
@@ -427,22 +338,5 @@ export class Notifier {
         this.log.warn(fields, `webhook ${safeUrl(hook.url)} failed after ${r.attempts} attempt(s): ${r.detail}`);
       }
     }
-  }
-}
-
-function scriptFor(t: NotifyTargets, state: NotifyState | FifoState): NotifyScript | undefined {
-  switch (state) {
-    case 'MASTER':
-      return t.master;
-    case 'BACKUP':
-      return t.backup;
-    case 'FAULT':
-      return t.fault;
-    case 'STOP':
-      return t.stop;
-    case 'DELETED':
-      return t.deleted;
-    default:
-      return undefined;
   }
 }
