@@ -116,7 +116,7 @@ test(
   'lb add: the new server gets its share at once; lb remove: no new request reaches it; streams survive',
   { skip },
   async () => {
-    assert.deepEqual(tally(lab.requests(20)), { rs1: 10, rs2: 10 });
+    assert.deepEqual(tally(lab.requests(20, 3)), { rs1: 10, rs2: 10 });
     const denied = floatd(['lb', 'add', VS, `${RS_IPS[2]}:80`], 'wrong-token');
     assert.equal(denied.status, 4, `a wrong token is refused: ${denied.out}`);
     const s = streams(2, 100, 'rs-stream');
@@ -125,7 +125,7 @@ test(
     assert.equal(add.status, 0, add.out);
     assert.match(add.out, /added to 192\.0\.2\.100:80\/TCP; a runtime change: lost on reload or restart/);
     assert.match(lab.ruleset('lb1'), /numgen inc mod 3 map/);
-    assert.deepEqual(tally(lab.requests(30)), { rs1: 10, rs2: 10, rs3: 10 }, 'the added server gets its share');
+    assert.deepEqual(tally(lab.requests(30, 3)), { rs1: 10, rs2: 10, rs3: 10 }, 'the added server gets its share');
     const st = status();
     assert.deepEqual(
       st.realServers.map((r) => [r.address, r.origin, r.checks[0]?.kind]),
@@ -137,7 +137,7 @@ test(
     );
     const rm = floatd(['lb', 'remove', VS, `${RS_IPS[1]}:80`]);
     assert.equal(rm.status, 0, rm.out);
-    const after = tally(lab.requests(20));
+    const after = tally(lab.requests(20, 3));
     assert.deepEqual(after, { rs1: 10, rs3: 10 }, 'no new request to the removed server');
     assert.equal(floatd(['lb', 'remove', VS, `${RS_IPS[1]}:80`]).status, 1, 'removing it twice is refused');
     assert.deepEqual(status().removedAtRuntime, [`${RS_IPS[1]}:80`]);
@@ -148,7 +148,7 @@ test(
     lab.signalFloatd('lb1', 'HUP');
     await lab.waitFor('back to the file', () => /the file says what runs/.test(lab.log('lb1')), 5000);
     await lab.waitFor('rr over 2', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
-    assert.deepEqual(tally(lab.requests(20)), { rs1: 10, rs2: 10 });
+    assert.deepEqual(tally(lab.requests(20, 3)), { rs1: 10, rs2: 10 });
     assert.deepEqual(
       status().realServers.map((r) => r.address),
       RS_IPS.slice(0, 2),
@@ -181,7 +181,7 @@ test(
     assert.equal(during.drain?.phase, 'draining', 'busy: still draining');
     assert.equal(during.drain?.open, 1, 'its one open connection, counted from conntrack');
     assert.equal(during.weight, 0);
-    assert.deepEqual(tally(lab.requests(10)), { [other]: 10 }, 'no new connection to the draining server');
+    assert.deepEqual(tally(lab.requests(10, 3)), { [other]: 10 }, 'no new connection to the draining server');
     await s.done;
     const ended = Date.now();
     assert.deepEqual(checkStreams(1, 80, 'drain-stream'), [name], 'the stream ran to its end on its server');
@@ -194,9 +194,37 @@ test(
     const out = status().realServers.find((r) => r.address === rs)!;
     assert.deepEqual([out.drain?.why, out.weight], ['idle', null]);
     assert.match(lab.log('lb1'), /drained, out of the service \(no open connection\)/);
-    assert.deepEqual(tally(lab.requests(10)), { [other]: 10 });
+    assert.deepEqual(tally(lab.requests(10, 3)), { [other]: 10 });
     assert.equal(floatd(['lb', 'drain', `${rs}:80`, 'off']).status, 0);
     await lab.waitFor('back', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
-    assert.deepEqual(tally(lab.requests(20)), { rs1: 10, rs2: 10 });
+    assert.deepEqual(tally(lab.requests(20, 3)), { rs1: 10, rs2: 10 });
+  },
+);
+
+test(
+  'lb drain with a timeout: a busy server leaves the service at the timeout; its open stream is not cut',
+  { skip },
+  async () => {
+    const s = streams(1, 80, 'timeout-stream');
+    let rs: string | undefined;
+    await lab.waitFor('the stream in conntrack', () => (rs = streamServer()) !== undefined, 3000);
+    const name = `rs${RS_IPS.indexOf(rs!) + 1}`;
+    const other = name === 'rs1' ? 'rs2' : 'rs1';
+    const d = floatd(['lb', 'drain', `${rs}:80`, '--timeout', '1']);
+    assert.equal(d.status, 0, d.out);
+    await lab.waitFor(
+      'drained by the timeout',
+      () => status().realServers.find((r) => r.address === rs)?.drain?.phase === 'drained',
+      4000,
+    );
+    const out = status().realServers.find((r) => r.address === rs)!;
+    assert.deepEqual([out.drain?.why, out.drain?.open, out.weight], ['timeout', 1, null]);
+    assert.match(lab.log('lb1'), /drained, out of the service \(timeout; 1 connection\(s\) still open\)/);
+    assert.equal(s.procs[0]!.exitCode, null, 'the stream is still running');
+    assert.deepEqual(tally(lab.requests(10, 3)), { [other]: 10 });
+    await s.done;
+    assert.deepEqual(checkStreams(1, 80, 'timeout-stream'), [name], 'the open stream ran to its end');
+    assert.equal(floatd(['lb', 'drain', `${rs}:80`, 'off']).status, 0);
+    await lab.waitFor('back', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
   },
 );
