@@ -12,6 +12,7 @@ export const RUNTIME_ERRORS = {
   NOT_MASTER: 'the instance is not MASTER, so there is nothing to hand over',
   SOCKET_OPEN_FAILED: 'the VRRP socket could not be opened; the instance is in FAULT and retries',
   INTERFACE_MISSING: "the instance's interface does not exist; the instance is in FAULT until it appears",
+  PID_FILE_UNUSABLE: 'the pid file names a running floatd, or cannot be written: not starting',
   MAINTENANCE_STORE_FAILED: 'the maintenance set could not be written to its file; nothing changed',
 } as const;
 
@@ -30,6 +31,7 @@ export const API_ERRORS = {
   HEADERS_TOO_LARGE: 'the request headers are larger than the server accepts',
   REQUEST_TIMEOUT: 'the request headers or body did not arrive in time',
   INTERNAL: 'the request failed inside floatd (logged as api.error)',
+  API_LISTEN_FAILED: 'an API listener could not be opened (address in use, socket path, group); floatd runs without it',
   API_TOKEN_UNUSABLE: 'the configured API token cannot be used (file unreadable, variable unset, under 16 characters)',
 } as const;
 

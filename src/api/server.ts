@@ -15,6 +15,7 @@ import { checkHostHeader } from './host-check.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { fmtHost, isLoopbackHost, listen, prepareSocketPath, secureSocket } from './listen.js';
 import { answerClientError, send, sendError } from './responses.js';
+import { withCode } from '../errors.js';
 import {
   ACTIONS,
   decodePath,
@@ -106,8 +107,13 @@ export class ApiServer {
         log.info({ event: 'api.listen', socket: config.socket }, `API listening on unix socket ${config.socket}`);
       } catch (e) {
         log.error(
-          { event: 'api.listen_error', socket: config.socket, err: (e as NodeJS.ErrnoException).code ?? String(e) },
-          `API cannot listen on ${config.socket}: ${(e as Error).message}`,
+          {
+            event: 'api.listen_error',
+            code: 'API_LISTEN_FAILED',
+            socket: config.socket,
+            err: (e as NodeJS.ErrnoException).code ?? String(e),
+          },
+          withCode('API_LISTEN_FAILED', `API cannot listen on ${config.socket}: ${(e as Error).message}`),
         );
       }
     }
@@ -127,11 +133,12 @@ export class ApiServer {
         log.error(
           {
             event: 'api.listen_error',
+            code: 'API_LISTEN_FAILED',
             address: l.host,
             port: l.port,
             err: (e as NodeJS.ErrnoException).code ?? String(e),
           },
-          `API cannot listen on ${fmtHost(l.host)}:${l.port}: ${(e as Error).message}`,
+          withCode('API_LISTEN_FAILED', `API cannot listen on ${fmtHost(l.host)}:${l.port}: ${(e as Error).message}`),
         );
       }
     }

@@ -4,6 +4,7 @@
  * stderr, exit 1 for an unusable file), then the process re-spawns itself detached, as
  * keepalived forks into the background, and returns once the daemon is up (or says why not).
  */
+import { withCode } from '../errors.js';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { isAbsolute } from 'node:path';
@@ -62,7 +63,9 @@ async function detach(o: RunOptions): Promise<number> {
   for (const d of r.diagnostics) if (d.severity !== 'info') process.stderr.write(formatDiagnostic(d) + '\n');
   if (!r.config) {
     const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
-    process.stderr.write(`floatd: ${o.file} is not usable; not starting (${errors} error(s))\n`);
+    process.stderr.write(
+      `floatd: ${withCode('CONFIG_UNUSABLE', `${o.file} is not usable; not starting (${errors} error(s))`)}\n`,
+    );
     return 1;
   }
   const args = [...process.execArgv, ...process.argv.slice(1), '--dont-fork'];
@@ -109,8 +112,8 @@ export async function runRun(o: RunOptions): Promise<number> {
   );
   if (!first.config) {
     log.error(
-      { event: 'config.unusable', file: o.file },
-      `${o.file} is not usable; not starting (run: floatd check -f ${o.file})`,
+      { event: 'config.unusable', file: o.file, code: 'CONFIG_UNUSABLE' },
+      withCode('CONFIG_UNUSABLE', `${o.file} is not usable; not starting (run: floatd check -f ${o.file})`),
     );
     return 1;
   }

@@ -3,6 +3,7 @@
  * into runtime operations (keepalived's signal map: HUP reload, TERM/INT stop, USR1 data dump,
  * USR2 statistics). Process lifecycle only; every decision lives in the runtime and below.
  */
+import { withCode } from '../errors.js';
 import type { Logger } from '../util/log.js';
 import { dumpDirectory, writeDump } from './dumps.js';
 import { acquirePidFile, PidFileError } from './pidfile.js';
@@ -58,7 +59,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       releasePid = acquirePidFile(opts.pidFile);
     } catch (e) {
       if (e instanceof PidFileError) {
-        log.error({ event: 'daemon.pidfile' }, e.message);
+        log.error({ event: 'daemon.pidfile', code: e.code }, withCode(e.code, e.message));
         return 1;
       }
       throw e;

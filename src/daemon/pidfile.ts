@@ -2,11 +2,16 @@
  * One daemon per pid file: refuse to start when the file names a live floatd, take over a
  * stale one (a crashed daemon), remove it on exit only if it is still ours.
  */
+import { FloatdError } from '../errors.js';
 import { readFileSync, writeFileSync, unlinkSync, mkdirSync, openSync, closeSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 
-export class PidFileError extends Error {
-  readonly code = 'EPIDFILE';
+/** E_PID_FILE_UNUSABLE (docs/errors.md). */
+export class PidFileError extends FloatdError {
+  constructor(message: string) {
+    super('PID_FILE_UNUSABLE', message);
+    this.name = 'PidFileError';
+  }
 }
 
 function alive(pid: number): boolean {
