@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { rsKey } from './membership.js';
+import { canonAddr } from './nft-plan.js';
 import { runningLb } from './hooks.js';
 import type { RsCounters } from './backend.js';
 
@@ -49,10 +50,11 @@ export function registerLbMetrics(registers: Registry[]): void {
           if (!lb?.active) return;
           const c = await counters();
           for (const v of lb.status().virtualServers) {
-            const fam = v.key.startsWith('[') ? 'ip6' : 'ip';
             let sum = 0;
             for (const r of v.realServers) {
-              const x = c.get(`${fam} ${r.address} ${r.port}`)?.[field] ?? 0;
+              // Keyed as the backend reports them: the server's family and nft's address text.
+              const fam = r.address.includes(':') ? 'ip6' : 'ip';
+              const x = c.get(`${fam} ${canonAddr(r.address)} ${r.port}`)?.[field] ?? 0;
               sum += x;
               if (level === 'rs') this.set({ addr: rsKey(r), proto: v.protocol }, x);
             }

@@ -6,9 +6,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
 import { LbLab, LB_VIP, RS_IPS, tally } from '../../src/lab/lb-lab.js';
+import { drCounter } from '../../src/lb/nft-dr.js';
 
 const skip = labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'nft']) ?? false;
 
@@ -149,3 +150,64 @@ test('FILE_CHECK (a watched track_file): writing 1 takes rs3 out at once, 0 brin
   writeFileSync(file, '0\n');
   await lab.waitFor('rs3 back', () => drRules().includes('mod 3 seed'), 3000);
 });
+
+test(
+  'DR for an IPv6 service (2001:db8::/32): fwd ip6 to each server, which answers the client directly',
+  { skip },
+  async () => {
+    // On its own prefix: the balancer's checks then leave from 2001:db8::1, not from the VIP
+    // (which the servers hold too, so their answers would stay inside them).
+    const V6 = '2001:db8:100::100';
+    const rs6 = (i: number): string => `2001:db8::1${i + 1}`;
+    lab.lab.exec('lb1', ['ip', 'addr', 'add', '2001:db8::1/64', 'dev', 'eth1', 'nodad']);
+    lab.lab.exec('lb1', ['ip', 'addr', 'add', `${V6}/128`, 'dev', 'eth1', 'nodad']);
+    lab.lab.exec('client', ['ip', 'addr', 'add', '2001:db8::2/64', 'dev', 'eth1', 'nodad']);
+    lab.lab.exec('client', ['ip', 'route', 'add', '2001:db8:100::/64', 'via', '2001:db8::1']);
+    ['rs1', 'rs2', 'rs3'].forEach((h, i) => {
+      lab.lab.exec(h, ['ip', 'addr', 'add', `${rs6(i)}/64`, 'dev', 'eth1', 'nodad']);
+      // The lab flushed the servers' eth1, link-local address included: neighbour discovery needs one.
+      lab.lab.exec(h, ['ip', 'addr', 'add', `fe80::1${i + 1}/64`, 'dev', 'eth1', 'nodad']);
+      lab.lab.exec(h, ['ip', 'addr', 'add', `${V6}/128`, 'dev', 'lo']);
+      const conf = `${lab.dir(h)}/nginx.conf`;
+      writeFileSync(conf, readFileSync(conf, 'utf8').replace('listen 80;', 'listen 80; listen [::]:80;'));
+      lab.lab.exec(h, ['nginx', '-c', conf, '-s', 'reload']);
+    });
+    const v6 = `
+virtual_server ${V6} 80 {
+  delay_loop 1
+  lvs_sched sh
+  sh-port
+  lvs_method DR
+${[0, 1, 2].map((i) => `  real_server ${rs6(i)} 80 { TCP_CHECK { connect_timeout 0.5 } }`).join('\n')}
+}
+`;
+    lab.writeConfig('lb1', LVS + v6);
+    const n = lab.log('lb1').split('lb.configure').length;
+    lab.signalFloatd('lb1', 'HUP');
+    await lab.waitFor('v6 configured', () => lab.log('lb1').split('lb.configure').length > n, 5000);
+    await lab.waitFor('v6 DR rules', () => /fwd ip6 to meta mark map @t\w+ device "eth1"/.test(drRules()), 5000);
+    const urls = Array.from({ length: 60 }, () => `http://[${V6}]/`);
+    const out = lab.lab.exec(
+      'client',
+      ['curl', '-g', '-s', '-H', 'Connection: close', '--max-time', '2', '-w', '|%{http_code}\\n', ...urls],
+      true,
+    );
+    const t = tally(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (l.split('|')[1] === '200' ? l.split('|')[0]! : '')),
+    );
+    assert.equal(t.failed, undefined, JSON.stringify(t));
+    for (const h of ['rs1', 'rs2', 'rs3']) assert.ok((t[h] ?? 0) >= 5, `${h} over IPv6: ${JSON.stringify(t)}`);
+    // Each IPv6 server's counter counted the packets sent to it.
+    const c = JSON.parse(lab.lab.exec('lb1', ['nft', '-j', 'list', 'counters', 'table', 'netdev', 'floatd_lb'])) as {
+      nftables: { counter?: { name: string; packets: number } }[];
+    };
+    for (const i of [0, 1, 2]) {
+      const name = drCounter('ip6', { address: rs6(i), port: 80 }).name;
+      const got = c.nftables.find((x) => x.counter?.name === name)?.counter?.packets ?? 0;
+      assert.ok(got >= 5 * 5, `${rs6(i)}: ${got} packets counted`);
+    }
+  },
+);
