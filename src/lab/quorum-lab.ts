@@ -104,7 +104,10 @@ export class QuorumLab {
         `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n${fs}}\n`
       : '';
     const fip = this.cloud ? floatingIpBlock(this.cloud, h, dir) : '';
-    return `global_defs {\n    router_id ${h}\n}\n${block}${fip}vrrp_instance VI_1 {
+    // The API's actions (`floatd switchover`) need a token: a per-run one in the host's directory.
+    writeFileSync(join(dir, 'api.token'), `lab-${this.lab.id}-api-token-0123456789abcdef\n`, { mode: 0o600 });
+    const api = `floatd_api {\n    socket ${join(dir, 'floatd.sock')}\n    token_file ${join(dir, 'api.token')}\n}\n`;
+    return `global_defs {\n    router_id ${h}\n}\n${api}${block}${fip}vrrp_instance VI_1 {
     interface eth1
     state ${h === 'lb1' ? 'MASTER' : 'BACKUP'}
     virtual_router_id 51
@@ -211,6 +214,13 @@ ${q ? '    quorum main\n' : ''}${fip ? '    floating_ip web\n' : ''}}\n`;
     this.lab.exec(e, ['kill', `-${sig}`, ...pid.split(/\s+/)]);
   }
 
+  /** `floatd ARGS` on host h against its daemon's API (socket and token). */
+  floatdCli(h: QServer, args: string[]): string {
+    const dir = this.lab.host(h).dir;
+    const api = ['--socket', join(dir, 'floatd.sock'), '--token-file', join(dir, 'api.token')];
+    return this.lab.exec(h, [...this.floatd, ...args, ...api]);
+  }
+
   startFloatd(h: QServer): void {
     const dir = this.lab.host(h).dir;
     this.lab.spawn(
@@ -228,6 +238,7 @@ ${q ? '    quorum main\n' : ''}${fip ? '    floating_ip web\n' : ''}}\n`;
       join(dir, 'keepalived-ka.conf'),
       this.config(h)
         .replace(/floatd_quorum main \{[^}]*\}\n/, '')
+        .replace(/floatd_api \{[^}]*\}\n/, '')
         .replace('    quorum main\n', ''),
     );
     this.lab.spawn(
