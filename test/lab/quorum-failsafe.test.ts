@@ -33,6 +33,23 @@ after(async () => {
 });
 
 test(
+  'the etcd leader stopped for 3 s (an election): with failsafe the VIP of the holder does not blink',
+  { skip, timeout: 30_000 },
+  async () => {
+    assert.deepEqual(q.holders(), ['lb1']);
+    const leader = q.etcdLeader();
+    assert.ok(leader, 'etcd reports a leader');
+    const t0 = realClock.wallMs();
+    q.etcdSignal(leader, 'STOP');
+    await sleep(3000);
+    q.etcdSignal(leader, 'CONT');
+    await sleep(1500);
+    assert.equal(sampler.missing('lb1', t0), 0, 'samples without the VIP on lb1 (fence mode blinks here)');
+    assert.deepEqual(q.holders(), ['lb1']);
+  },
+);
+
+test(
   'etcd down everywhere, every peer answering: the holder keeps the VIP; one peer cut: it fences; nobody else holds',
   { skip, timeout: 60_000 },
   async () => {
