@@ -9,8 +9,9 @@
  * - with quorum lost and a sorry_server, only the sorry server serves; without one the live
  *   servers keep serving (quorum_down still runs);
  * - `inhibit_on_failure` keeps a dead server listed with weight 0 (no new connections);
- * - MISC_CHECK `misc_dynamic` sets the weight from the exit code; FILE_CHECK adds its delta;
- *   the result is clamped to 0..65535 (0: listed, no new connections).
+ * - each checker adds its part to the configured weight (MISC_CHECK `misc_dynamic`: exit status
+ *   − 2 − the configured weight; FILE_CHECK: value × weight), clamped to 0..65535 (0: listed,
+ *   no new connections).
  */
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 
@@ -49,13 +50,15 @@ export const rsKey = (r: { address: string; port: number }): string =>
 /** The verdicts of a server's checkers (in config order); undefined entries have not reported. */
 export function rsState(rs: RealServerConfig, verdicts: (CheckVerdict | undefined)[]): RsState {
   let alive = true;
-  let weight = rs.weight;
+  const weight = rs.weight;
   let delta = 0;
   rs.checks.forEach((ch, i) => {
     const v = verdicts[i];
     const up = v ? v.up : !ch.alpha && ch.kind !== 'FILE_CHECK';
     if (!up) alive = false;
-    if (v?.weight !== undefined) weight = v.weight;
+    // keepalived adds each checker's part: misc_dynamic's is status − 2 − the configured weight
+    // (alone, the weight becomes status − 2), FILE_CHECK's value × weight.
+    if (v?.weight !== undefined) delta += v.weight - rs.weight;
     if (v?.delta) delta += v.delta;
   });
   return { alive, weight: Math.max(0, Math.min(65535, weight + delta)) };

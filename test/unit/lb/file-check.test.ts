@@ -90,6 +90,20 @@ test("FILE_CHECK's verdict: weight 0 is up/down by the value; a weight adds valu
   assert.deepEqual(rsState(rs, [{ up: true, delta: -40 }]), { alive: true, weight: 0 });
   assert.deepEqual(rsState(rs, [{ up: true, delta: 1e6 }]), { alive: true, weight: 65535 });
   assert.deepEqual(rsState(rs, [undefined]), { alive: false, weight: 10 }, 'down until the file is read');
+  // Beside misc_dynamic each adds its part (keepalived): misc status − 2 − configured, file value × weight.
+  const both = { ...rs, checks: [rs.checks[0]!, rs.checks[0]!, rs.checks[0]!] };
+  assert.deepEqual(rsState(both, [{ up: true, weight: 20 }, { up: true, delta: -4 }, { up: true }]), {
+    alive: true,
+    weight: 16,
+  });
+  const twoMisc = { ...rs, checks: [rs.checks[0]!, rs.checks[0]!] };
+  assert.equal(
+    rsState(twoMisc, [
+      { up: true, weight: 20 },
+      { up: true, weight: 12 },
+    ]).weight,
+    10 + 10 + 2,
+  );
 });
 
 const until = async (what: string, cond: () => boolean): Promise<void> => {
