@@ -4,68 +4,37 @@
  * (src/vrrp); actions are executed by executor.ts; the config → component mapping is
  * mapping.ts, reload planning reload-plan.ts, status views.ts, advert framing advert-io.ts.
  */
-import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import type { FloatdConfig } from '../config/index.js';
-import { resolveUser } from '../track/users.js';
 import { VrrpNode } from '../vrrp/node.js';
 import type { Event, VrrpInstance } from '../vrrp/fsm.js';
 import { openVrrpSocket } from '../net/vrrp-socket.js';
-import { LinkWatch } from '../net/link-watch.js';
-import { TrackerSet, type TrackerSetOptions } from '../track/tracker-set.js';
+import type { TrackerSet } from '../track/tracker-set.js';
 import type { ScriptIdentity } from '../track/types.js';
-import { Notifier, type NotifierHandOver } from '../notify/notifier.js';
-import { readSecretFile } from '../util/secret-file.js';
-import { afterMs, trackClockFrom, type Clock, type TimerHandle } from '../util/clock.js';
-import type { Logger } from '../util/log.js';
-import { VERSION } from '../util/version.js';
+import type { Notifier, NotifierHandOver } from '../notify/notifier.js';
 import { SocketPool } from './socket-pool.js';
 import { formatStats } from './dumps.js';
 import type { DaemonStatus } from '../model/status-types.js';
 import type { RuntimeLike } from './daemon.js';
 import { CloudIps } from './cloud-ips.js';
-import type { ProviderFactory } from '../cloud/types.js';
 import { providers } from '../cloud/providers/index.js';
-import type { DataplanePort, LinkWatchPort, SocketOpener } from './ports.js';
+import type { DataplanePort, LinkWatchPort } from './ports.js';
 import { kernelDataplane } from './dataplane.js';
 import { Executor, type ExecutorDeps, type InstanceRuntime } from './executor.js';
-import { History, instanceStatus, KernelPresence } from './views.js';
-import { destinations, instanceParams, notifierConfig, socketOptions, trackingConfig, vipSpecs } from './mapping.js';
+import { daemonStatus, History, KernelPresence } from './views.js';
+import { instanceParams, vipSpecs } from './mapping.js';
+import { buildNotifier } from './notify-setup.js';
+import { InstanceSockets, newInstanceRuntime, resolveScriptUser, sourceAddress } from './instance-setup.js';
+import { vipRemoved, wireTracking } from './tracking-wiring.js';
 import { planReload, vipsToDrop } from './reload-plan.js';
 import { AdvertReceiver } from './advert-io.js';
 import { RuntimeFaults } from './runtime-faults.js';
 import type { QuorumWiring } from '../quorum/wiring.js';
-import type { LeaseBackend } from '../quorum/etcd.js';
-import type { QuorumConfig } from '../config/model.js';
-import { buildQuorum, quorumFields, type QuorumBridge } from './quorum-bridge.js';
-import { handover, holdChanged, setInput, switchover, type Verdict, type VerbHost } from './verbs.js';
+import { buildQuorum, type QuorumBridge } from './quorum-bridge.js';
+import { handover, handoversDone, holdChanged, setInput, switchover, type Verdict, type VerbHost } from './verbs.js';
 import { FloatdError, refuse, withCode } from '../errors.js';
+import type { RuntimeOptions } from './runtime-options.js';
 
-export interface RuntimeOptions {
-  configFile: string;
-  /** Reads the configuration; 'reload' must not block the event loop (a worker parse, issue 15 item 6). */
-  load(path: string, purpose?: 'start' | 'reload'): Promise<{ config: FloatdConfig | null; errors: string[] }>;
-  clock: Clock;
-  log: Logger;
-  /** Test hook: replaces raw sockets (the simulator and unit tests use an in-memory network). */
-  openSocket?: SocketOpener;
-  /** Cloud drivers by provider name (tests may inject); default: every built-in driver. */
-  cloudProviders?: Record<string, ProviderFactory>;
-  /** The kernel side; default: `ip` + the addon (dataplane.ts). */
-  dataplane?: DataplanePort;
-  /** Link/address events; default: net/link-watch.ts. */
-  linkWatch?: () => LinkWatchPort;
-  /** Tracker hooks (script runner, process scan, probes); the clock is always the runtime's. */
-  trackerHooks?: Pick<TrackerSetOptions, 'runner' | 'scan' | 'netProbe' | 'readTrackFile'>;
-  /** Test hook: an executor variant (the simulator plants bugs with it). */
-  makeExecutor?: (deps: ExecutorDeps) => Executor;
-  /** Notify scripts and secret files; default: fs. */
-  readFile?: (file: string) => string;
-  /** Test hook: quorum mode's lease store (the simulator's in-memory etcd); default: etcd. */
-  leaseBackend?: (q: QuorumConfig) => LeaseBackend;
-  /** Instances held at the lowest priority with no end (maintenance, persisted by the caller). */
-  holds?: () => ReadonlySet<string>;
-}
+export type { RuntimeOptions } from './runtime-options.js';
 
 export class Runtime implements RuntimeLike {
   private cfg!: FloatdConfig;
@@ -82,6 +51,7 @@ export class Runtime implements RuntimeLike {
   private readonly history: History;
   private readonly exec: Executor;
   private readonly faults: RuntimeFaults;
+  private readonly sockets: InstanceSockets;
   private readonly dataplane: DataplanePort;
   private readonly receiver: AdvertReceiver;
   private readonly startedAt: string;
@@ -124,6 +94,13 @@ export class Runtime implements RuntimeLike {
     };
     this.exec = o.makeExecutor ? o.makeExecutor(deps) : new Executor(deps);
     this.faults = new RuntimeFaults(o.clock, (name, reason) => this.stepTracking(name, reason));
+    this.sockets = new InstanceSockets({
+      log: o.log,
+      faults: this.faults,
+      dataplane: this.dataplane,
+      pool: () => this.pool,
+      live: (rt) => !this.stopping && this.insts.get(rt.cfg.name) === rt,
+    });
     this.receiver = new AdvertReceiver({
       clock: o.clock,
       log: o.log,
@@ -203,32 +180,11 @@ export class Runtime implements RuntimeLike {
     }
     const params = cfg.instances.map((ic, i) => {
       const info = infos[i];
-      const src =
-        ic.unicastSrcIp ?? (ic.family === 4 ? info?.ipv4 : info?.linkLocal6) ?? (ic.family === 4 ? '0.0.0.0' : '::');
-      const rt: InstanceRuntime = {
-        cfg: ic,
-        src,
-        dsts: destinations(ic),
-        ipId: 0,
-        timers: new Map(),
-        vipsUp: false,
-        since: this.isoNow(),
-        lastReason: 'starting',
-        peers: new Map(),
-        counters: {
-          advertsSent: 0,
-          advertsReceived: 0,
-          becameMaster: 0,
-          releasedMaster: 0,
-          priorityZeroSent: 0,
-          priorityZeroReceived: 0,
-          garpsSent: 0,
-          dropped: {},
-        },
-      };
+      const src = sourceAddress(ic, info);
+      const rt = newInstanceRuntime(ic, src, this.isoNow());
       this.insts.set(ic.name, rt);
-      if (!info) this.missingInterface(rt);
-      this.openSocket(rt);
+      if (!info) this.sockets.missing(rt);
+      this.sockets.open(rt);
       const inQuorum = ic.quorum !== undefined || cfg.syncGroups.some((g) => g.quorum && g.members.includes(ic.name));
       return instanceParams(ic, src, inQuorum);
     });
@@ -243,22 +199,40 @@ export class Runtime implements RuntimeLike {
       params,
       cfg.syncGroups.map((g) => ({ name: g.name, members: g.members })),
     );
-    this.scriptUser = this.resolveScriptUser(cfg);
-    // Webhook secrets (authorization_file, secret_file): warned about when others can read them, never logged.
-    const readFile = this.o.readFile ?? ((p: string): string => readFileSync(p, 'utf8'));
-    const nc = notifierConfig(cfg, this.scriptUser, (f) => readSecretFile(f, log, 'notify_webhook secret', readFile));
-    for (const d of nc.disabled)
-      log.error({ event: 'notify.webhook_config', webhook: d.name }, `notify_webhook ${d.name} disabled: ${d.error}`);
-    // After a reload: states already announced are not announced again (a kept MASTER does not
-    // re-run notify_master) and scripts still running go on, queued before the new events.
-    const carry = prevNotify ? { previous: prevNotify } : {};
-    this.notifier = new Notifier(nc.config, { log, clock: trackClockFrom(this.o.clock), ...carry });
-    try {
-      this.notifier.open();
-    } catch (e) {
-      log.error({ event: 'notify.fifo_error' }, (e as Error).message);
-    }
-    this.buildTrackers();
+    this.scriptUser = resolveScriptUser(cfg, log);
+    this.notifier = buildNotifier(cfg, this.scriptUser, {
+      log,
+      clock: this.o.clock,
+      ...(this.o.readFile ? { readFile: this.o.readFile } : {}),
+      ...(prevNotify ? { previous: prevNotify } : {}),
+    });
+    const tw = wireTracking({
+      cfg,
+      scriptUser: this.scriptUser,
+      ...(this.o.trackerHooks ? { hooks: this.o.trackerHooks } : {}),
+      log,
+      clock: this.o.clock,
+      ...(this.o.linkWatch ? { linkWatch: this.o.linkWatch } : {}),
+      onChange: (name, reason) => {
+        if (this.insts.has(name)) this.stepTracking(name, reason);
+      },
+      onLinkUp: (ifname) => {
+        for (const rt of this.insts.values()) if (rt.cfg.interface === ifname) this.faults.retryNow(rt.cfg.name);
+      },
+      onAddressRemoved: (ifname, address) =>
+        vipRemoved(
+          {
+            insts: this.insts,
+            inQuorum: (n) => this.quorum?.holder(n) !== undefined,
+            log,
+            step: (n, ev) => this.step(n, ev),
+          },
+          ifname,
+          address,
+        ),
+    });
+    this.trackers = tw.trackers;
+    this.linkWatch = tw.watch;
     if (prevTrackers) this.trackers!.inheritFrom(prevTrackers);
     // Trackers' initial view goes in before start, so a faulted instance starts in FAULT.
     for (const name of this.insts.keys()) this.stepTracking(name, 'initial tracking state');
@@ -269,106 +243,6 @@ export class Runtime implements RuntimeLike {
       this.step(name, { type: 'start', ...(wasMaster.has(name) ? { wasMaster: true } : {}) });
     await this.trackers!.start();
     this.linkWatch?.start();
-  }
-
-  /** Opens (or re-opens) an instance's socket; a failure is a fault, retried with backoff. */
-  private openSocket(rt: InstanceRuntime): void {
-    const ic = rt.cfg;
-    try {
-      rt.socket = this.pool.acquire(ic.name, socketOptions(ic, rt.src));
-      this.faults.clear(ic.name, 'socket');
-    } catch (e) {
-      const msg = `cannot open VRRP socket on ${ic.interface}: ${(e as Error).message}`;
-      this.o.log.error(
-        { event: 'vrrp.socket_error', code: 'SOCKET_OPEN_FAILED', instance: ic.name, err: (e as Error).message },
-        withCode('SOCKET_OPEN_FAILED', msg),
-      );
-      this.faults.set(ic.name, 'socket', msg, () => {
-        if (!this.stopping && this.insts.get(ic.name) === rt) this.openSocket(rt);
-      });
-    }
-  }
-
-  /** A missing interface is a fault until it appears (link watch or the backoff retry). */
-  private missingInterface(rt: InstanceRuntime): void {
-    const ic = rt.cfg;
-    this.o.log.error(
-      { event: 'vrrp.interface_missing', code: 'INTERFACE_MISSING', instance: ic.name },
-      withCode('INTERFACE_MISSING', `(${ic.name}) interface ${ic.interface} does not exist: FAULT until it appears`),
-    );
-    this.faults.set(ic.name, 'interface', `interface ${ic.interface} does not exist`, () => {
-      void this.dataplane.interfaceInfo(ic.interface).then((info) => {
-        if (this.stopping || this.insts.get(ic.name) !== rt) return;
-        if (!info) {
-          this.missingInterface(rt);
-          return;
-        }
-        this.faults.clear(ic.name, 'interface');
-        if (!rt.socket) this.openSocket(rt);
-      });
-    });
-  }
-
-  /** global_defs script_user USER [GROUP]: who scripts and notify scripts run as. */
-  private resolveScriptUser(cfg: FloatdConfig): ScriptIdentity | undefined {
-    if (!cfg.global.scriptUser) return undefined;
-    const r = resolveUser(cfg.global.scriptUser, cfg.global.scriptGroup);
-    if (r.ok) return r.id;
-    this.o.log.error(
-      { event: 'track.script_user' },
-      `script_user ${cfg.global.scriptUser}: ${r.error}; scripts run as floatd's own user`,
-    );
-    return undefined;
-  }
-
-  private buildTrackers(): void {
-    const set = new TrackerSet(trackingConfig(this.cfg, this.scriptUser), {
-      ...this.o.trackerHooks,
-      log: this.o.log,
-      clock: trackClockFrom(this.o.clock),
-      onChange: (name, ch) => {
-        if (this.insts.has(name)) this.stepTracking(name, ch.reason);
-      },
-    });
-    for (const w of set.warnings) this.o.log.warn({ event: 'track.config' }, w);
-    const watch = this.o.linkWatch ? this.o.linkWatch() : new LinkWatch({ clock: this.o.clock });
-    for (const ifname of set.interfaces()) {
-      watch.watchLink(ifname);
-      // A missing interface reads as down (FAULT), not as "not known yet".
-      set.setInterface(ifname, watch.linkUp(ifname) === true);
-    }
-    watch.on('link', (ev: { ifname: string; up: boolean }) => {
-      set.setInterface(ev.ifname, ev.up);
-      if (!ev.up) return;
-      for (const rt of this.insts.values()) if (rt.cfg.interface === ev.ifname) this.faults.retryNow(rt.cfg.name);
-    });
-    watch.on('address-removed', (ev: { ifname: string; address: string }) => this.onVipRemoved(ev.ifname, ev.address));
-    this.linkWatch = watch;
-    this.trackers = set;
-  }
-
-  private onVipRemoved(ifname: string, address: string): void {
-    for (const [name, rt] of this.insts) {
-      if (!rt.vipsUp) continue;
-      const hit = [...rt.cfg.vips, ...rt.cfg.excludedVips].some(
-        (v) => !v.noTrack && v.address === address && (v.dev ?? rt.cfg.interface) === ifname,
-      );
-      if (!hit) continue;
-      if (this.quorum?.holder(name) !== undefined) {
-        // The kernel ends a VIP's lifetime when renewals stop being acknowledged: self-fencing, not
-        // tampering. While the lease is held the next renewal puts it back.
-        this.o.log.info(
-          { event: 'quorum.vip_expired', instance: name, address },
-          `VIP ${address} left ${ifname} (lifetime ended or removed); not re-taken by VRRP`,
-        );
-        continue;
-      }
-      this.o.log.warn(
-        { event: 'vrrp.vip_removed', instance: name, address },
-        `VIP ${address} removed from ${ifname} by someone else`,
-      );
-      this.step(name, { type: 'vipRemovedExternally' });
-    }
   }
 
   /**
@@ -396,7 +270,7 @@ export class Runtime implements RuntimeLike {
     }
     // Leases go back once the VIPs are off (the revoke waits on the network queue).
     const leases = this.quorum?.stop(reason);
-    if (graceful) await this.handoversDone();
+    if (graceful) await handoversDone(this.o.clock, () => this.node.instances);
     await leases;
     // The old node goes away: its remaining timers (kept MASTERs') with it.
     for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
@@ -406,20 +280,6 @@ export class Runtime implements RuntimeLike {
     this.receiver.flush();
     this.o.log.info({ event: 'daemon.stopped', reason }, `stopped: ${reason}`);
     return trackersStopped.then(() => undefined);
-  }
-
-  /** Resolves once no instance holds VIPs waiting for a new MASTER (the FSM bounds the wait). */
-  private handoversDone(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.node.instances.some((i) => i.handoverPending)) {
-          afterMs(this.o.clock, 5, check);
-          return;
-        }
-        resolve();
-      };
-      check();
-    });
   }
 
   async reload(): Promise<{ ok: boolean; message: string }> {
@@ -466,39 +326,19 @@ export class Runtime implements RuntimeLike {
   }
 
   status(): DaemonStatus {
-    const inputs = {
+    return daemonStatus({
       cfg: this.cfg,
       node: this.node,
       insts: this.insts,
       trackers: this.trackers,
       extraVips: (n: string) => this.cloud?.localVips(n) ?? [],
-      present: (ifname: string, address: string) => this.presence.has(ifname, address),
-    };
-    const instances = [...this.insts.values()].map((rt) => ({
-      ...instanceStatus(inputs, rt),
-      ...quorumFields(this.quorum, rt.cfg.name, this.node.instance(rt.cfg.name)?.quorumDenied?.text),
-    }));
-    this.presence.refresh([...this.insts.values()].flatMap((rt) => vipSpecs(rt.cfg).map((s) => s.ifname)));
-    return {
-      version: VERSION,
-      hostname: hostname(),
-      routerId: this.cfg.global.routerId ?? hostname(),
-      pid: process.pid,
-      startedAt: this.startedAt,
-      configFile: this.o.configFile,
-      configLoadedAt: this.configLoadedAt,
-      instances,
-      syncGroups: this.cfg.syncGroups.map((g) => ({
-        name: g.name,
-        state: this.node.groupStates().get(g.name) ?? 'INIT',
-        members: g.members,
-      })),
-      floatingIps: this.cloud?.status() ?? [],
-      transitions: [...this.history.transitions],
-      notify: { runs: this.notifier.runs, failures: this.notifier.failures },
-      transitionCounts: this.history.countList(),
-      ...(this.quorum ? { quorum: this.quorum.status() } : {}),
-    };
+      presence: this.presence,
+      quorum: this.quorum,
+      cloud: this.cloud,
+      history: this.history,
+      notifier: this.notifier,
+      meta: { startedAt: this.startedAt, configFile: this.o.configFile, configLoadedAt: this.configLoadedAt },
+    });
   }
 
   /** The kernel queue's current tail: resolves once every change queued so far has run (tests, simulator). */

@@ -6,6 +6,7 @@
 import { refuse } from '../errors.js';
 import type { Verdict } from '../model/verbs.js';
 import type { Event, VrrpInstance } from '../vrrp/fsm.js';
+import { afterMs, type Clock } from '../util/clock.js';
 
 export type { Verdict } from '../model/verbs.js';
 
@@ -75,4 +76,21 @@ export function setInput(
   if (!h.machine(name)) return false;
   h.step(name, { type, key, on, ...(text !== undefined ? { text } : {}) });
   return true;
+}
+
+/** Resolves once no instance holds VIPs waiting for a new MASTER (a graceful stop; the FSM bounds the wait). */
+export function handoversDone(
+  clock: Clock,
+  instances: () => readonly Pick<VrrpInstance, 'handoverPending'>[],
+): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (instances().some((i) => i.handoverPending)) {
+        afterMs(clock, 5, check);
+        return;
+      }
+      resolve();
+    };
+    check();
+  });
 }

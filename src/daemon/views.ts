@@ -11,6 +11,12 @@ import type { InstanceRuntime } from './executor.js';
 import { vipSpecs } from './mapping.js';
 import type { VipConfig } from '../config/model.js';
 import type { DataplanePort } from './ports.js';
+import { hostname } from 'node:os';
+import { VERSION } from '../util/version.js';
+import type { QuorumWiring } from '../quorum/wiring.js';
+import type { CloudIps } from './cloud-ips.js';
+import type { Notifier } from '../notify/notifier.js';
+import { quorumFields } from './quorum-bridge.js';
 
 const MAX_TRANSITIONS = 200;
 
@@ -145,4 +151,41 @@ export class KernelPresence {
       );
     }
   }
+}
+
+export interface DaemonStatusInputs extends Omit<StatusInputs, 'present'> {
+  presence: KernelPresence;
+  quorum: QuorumWiring | undefined;
+  cloud: CloudIps | undefined;
+  history: History;
+  notifier: Notifier;
+  meta: { startedAt: string; configFile: string; configLoadedAt: string };
+}
+
+/** The whole status snapshot; also asks for a fresh read of the kernel's VIP presence. */
+export function daemonStatus(d: DaemonStatusInputs): DaemonStatus {
+  const inputs: StatusInputs = { ...d, present: (ifname, address) => d.presence.has(ifname, address) };
+  const instances = [...d.insts.values()].map((rt) => ({
+    ...instanceStatus(inputs, rt),
+    ...quorumFields(d.quorum, rt.cfg.name, d.node.instance(rt.cfg.name)?.quorumDenied?.text),
+  }));
+  d.presence.refresh([...d.insts.values()].flatMap((rt) => vipSpecs(rt.cfg).map((s) => s.ifname)));
+  return {
+    version: VERSION,
+    hostname: hostname(),
+    routerId: d.cfg.global.routerId ?? hostname(),
+    pid: process.pid,
+    ...d.meta,
+    instances,
+    syncGroups: d.cfg.syncGroups.map((g) => ({
+      name: g.name,
+      state: d.node.groupStates().get(g.name) ?? 'INIT',
+      members: g.members,
+    })),
+    floatingIps: d.cloud?.status() ?? [],
+    transitions: [...d.history.transitions],
+    notify: { runs: d.notifier.runs, failures: d.notifier.failures },
+    transitionCounts: d.history.countList(),
+    ...(d.quorum ? { quorum: d.quorum.status() } : {}),
+  };
 }
