@@ -18,6 +18,7 @@ import {
   type QServer,
 } from '../../src/lab/quorum-lab.js';
 import { ClientProbe } from '../../src/lab/client-probe.js';
+import { join } from 'node:path';
 import { assignEpochs } from '../../src/lab/quorum-cloud.js';
 import { realClock } from '../../src/util/clock.js';
 
@@ -101,6 +102,20 @@ test(
     await sleep(5000);
     assert.deepEqual(q.holders(), [m], `${m} keeps the VIP, nobody else takes it`);
     assert.ok(others.some((o) => /quorum_denied/.test(q.log(o))));
+    // The state reason through the daemon's API (`floatd status --json`): BACKUP, quorum_denied, who holds it.
+    const views = others.map((o) => {
+      const sock = join(q.lab.host(o).dir, 'floatd.sock');
+      const st = JSON.parse(q.lab.exec(o, [...q.floatd, 'status', '--json', '--socket', sock])) as {
+        instances: { state: string; reasonKind?: string; quorumReason?: string }[];
+      };
+      return st.instances[0]!;
+    });
+    assert.ok(
+      views.some(
+        (v) => v.state === 'BACKUP' && v.reasonKind === 'quorum_denied' && /held by/.test(v.quorumReason ?? ''),
+      ),
+      JSON.stringify(views),
+    );
     for (const h of q.servers) q.block(h, []);
     await sleep(1500);
     assert.deepEqual(q.holders(), [m]);
