@@ -81,7 +81,8 @@ class Link {
   ) {
     const port = q.failsafe!.port;
     for (const type of v6 ? (['udp4', 'udp6'] as const) : (['udp4'] as const)) {
-      const s = createSocket({ type, ipv6Only: type === 'udp6' });
+      // reuseAddr: a reload binds the new link while the old one's socket is still closing.
+      const s = createSocket({ type, ipv6Only: type === 'udp6', reuseAddr: true });
       s.on('message', (b, r) => this.onMessage(s, b, r.address, r.port));
       s.on('error', (e) =>
         o.log.error(
