@@ -31,6 +31,7 @@ export const API_ERRORS = {
   HEADERS_TOO_LARGE: 'the request headers are larger than the server accepts',
   REQUEST_TIMEOUT: 'the request headers or body did not arrive in time',
   INTERNAL: 'the request failed inside floatd (logged as api.error)',
+  TOO_MANY_CONNECTIONS: 'a listener held max_connections: the oldest idle connection, or the new one, was closed',
   API_LISTEN_FAILED: 'an API listener could not be opened (address in use, socket path, group); floatd runs without it',
   API_TOKEN_UNUSABLE: 'the configured API token cannot be used (file unreadable, variable unset, under 16 characters)',
 } as const;

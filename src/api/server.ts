@@ -168,7 +168,10 @@ export class ApiServer {
   private newServer(kind: ListenerKind, what: string): { server: Server; conns: ConnLimitStats } {
     const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
       this.handle(req, res, kind).catch((e: unknown) => {
-        this.o.log.error({ event: 'api.error', path: req.url, err: String(e) }, 'API request failed');
+        this.o.log.error(
+          { event: 'api.error', code: 'INTERNAL', path: req.url, err: String(e) },
+          withCode('INTERNAL', 'API request failed'),
+        );
         if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error');
         else res.destroy();
       });
@@ -188,7 +191,7 @@ export class ApiServer {
         if (why === 'idle') return; // routine: a client that went quiet
         this.limited.warn(
           `shed ${what} ${why}`,
-          { event: 'api.connection_shed', listener: what, why, max },
+          { event: 'api.connection_shed', code: 'TOO_MANY_CONNECTIONS', listener: what, why, max },
           `API ${what}: ${max} connections held, ` +
             (why === 'evicted' ? 'closed the oldest idle one' : 'refused a new one'),
         );
