@@ -250,7 +250,8 @@ ${LB_CSS}</style>
         f.lastConvergeMs !== undefined ? kv("last failover", (f.lastConvergeMs / 1000).toFixed(2) + " s") : null,
       ]),
       f.contested ? el("div", { cls: "reason down", text: f.contested })
-        : f.lastError ? el("div", { cls: "reason down", text: f.lastError })
+        : f.lastError
+          ? el("div", { cls: "reason down", text: (f.errorCode ? "E_" + f.errorCode + ": " : "") + f.lastError })
         : f.lastResult ? el("div", { cls: "reason", text: f.lastResult }) : null,
     ]);
   }
