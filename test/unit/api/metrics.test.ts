@@ -105,3 +105,12 @@ test("each scrape reads a fresh snapshot; vanished instances' samples go; proces
     7,
   );
 });
+
+test('floatd_vrrp_state_reason: 1 for the reason kind of the current state (quorum_denied while denied)', async () => {
+  const s = sampleStatus();
+  Object.assign(s.instances[0]!, { state: 'BACKUP', reasonKind: 'quorum_denied' });
+  const t = await createMetrics(() => s, { processMetrics: false }).render();
+  const inst = { iname: 'VI_1', intf: 'eth1', vrid: '33' };
+  assert.equal(sample(t, 'floatd_vrrp_state_reason', { ...inst, reason: 'quorum_denied' }), 1);
+  assert.equal(sample(t, 'floatd_vrrp_state_reason', { ...inst, reason: 'priority_zero' }), undefined);
+});
