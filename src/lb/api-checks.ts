@@ -42,9 +42,13 @@ export function parseRealServerBody(
   const where = (d: { line: number; col: number; keyword?: string; message: string }): string =>
     `line ${d.line - HEAD_LINES - 1}:${d.col}: ${d.keyword ? `${d.keyword}: ` : ''}${d.message}`;
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  const rs = r.config?.virtualServers?.[0]?.realServers[0];
+  const vss = r.config?.virtualServers ?? [];
+  const rs = vss[0]?.realServers[0];
   if (errors.length || !rs)
     return refuse('LB_BAD_REAL_SERVER', errors.map(where).join('; ') || 'no real server parsed');
+  // A body that closes the block early and writes more (`} real_server … {`) is not one real server.
+  if (vss.length !== 1 || vss[0]!.realServers.length !== 1 || r.config?.instances.length)
+    return refuse('LB_BAD_REAL_SERVER', 'the body must be the inside of one real_server block');
   if (rs.checks.some((c) => c.kind === 'MISC_CHECK'))
     return refuse('LB_BAD_REAL_SERVER', 'MISC_CHECK runs a program: it is accepted from the file only');
   if (rs.notifyUp || rs.notifyDown)

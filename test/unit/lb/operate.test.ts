@@ -136,6 +136,10 @@ test('a real server in keepalived syntax: parsed by the file parser; include, MI
   assert.match(err('include /etc/passwd'), /include/);
   assert.match(err('MISC_CHECK {\n misc_path /bin/true\n}'), /MISC_CHECK runs a program/);
   assert.match(err('notify_up /bin/true'), /notify_up/);
+  const early = '}\n  real_server 203.0.113.99 80 {\n MISC_CHECK {\n misc_path /bin/true\n }';
+  assert.match(err(early), /one real_server block/, 'a body that closes its block early');
+  const out = '}\n}\nvrrp_instance X {\n interface eth0\n virtual_router_id 9\n priority 100\n}\n';
+  assert.match(err(out + 'virtual_server 192.0.2.9 80 {\n real_server 192.0.2.8 80 {'), /one real_server block/);
   assert.match(err('weight 1\nBOGUS_CHECK { }'), /^line 2:\d+: /, 'positions are lines of the body');
 });
 
