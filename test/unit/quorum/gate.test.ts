@@ -203,3 +203,72 @@ test('SIGTERM revokes the lease after the VIPs are gone: the peer gets in withou
   assert.deepEqual(ev, ['lb1 granted VI_1', 'lb2 granted VI_1']);
   await b.stop('test');
 });
+
+test('on_quorum_loss failsafe over real UDP: etcd silent, the peer says yes: the holder keeps holding', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createSocket } = await import('node:dgram');
+  const { decode, encode } = await import('../../../src/quorum/failsafe-net.js');
+  const dir = mkdtempSync(join(tmpdir(), 'floatd-fsw-'));
+  const secret = Buffer.from('failsafe-wiring-test-secret-0123456789');
+  writeFileSync(join(dir, 'k'), secret);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // The peer: a socket on 127.0.0.2 (more specific than the wiring's 0.0.0.0 bind) answering as floatd would.
+  let answer = true;
+  let asked = 0;
+  const peer = createSocket({ type: 'udp4', reuseAddr: true });
+  peer.on('message', (b, r) => {
+    const m = decode(b, secret);
+    if (!m || m.t !== 'q') return;
+    asked++;
+    if (answer) peer.send(encode({ ...m, t: 'a', f: 'lb2', ok: true, why: 'not holding' }, secret), r.port, r.address);
+  });
+  await new Promise<void>((r) => peer.bind(port, '127.0.0.2', r));
+  const conf = CONF.replace(
+    '  ttl 2\n',
+    `  ttl 2\n  on_quorum_loss failsafe\n  failsafe_secret_file ${join(dir, 'k')}\n` +
+      `  failsafe_peers 127.0.0.2\n  failsafe_port ${port}\n`,
+  );
+  const clock = new FakeClock();
+  const store = new Store(clock, 2_000_000);
+  const ev: string[] = [];
+  const cfg = parseConfigText(conf, 'q.conf').config!;
+  const a = new QuorumWiring(cfg, {
+    clock,
+    log: createLogger({ level: 'silent' }),
+    nodeName: 'lb1',
+    backendFor: () => store.backend('lb1'),
+    hooks: {
+      lease: (i, status) => ev.push(`${status} ${i}`),
+      vipSpecs: () => [],
+      vipsUp: () => false,
+      enqueue: async (job) => job(),
+    },
+  });
+  /** Virtual time in 50 ms steps, each followed by a few real ms for the datagrams. */
+  const run = async (us: number): Promise<void> => {
+    for (let t = 0; t < us; t += 50_000) {
+      await clock.advance(50_000);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+  };
+  try {
+    a.want('VI_1');
+    await run(2_100_000); // the start-up promise (one ttl) ends, then the lease is granted
+    assert.deepEqual(ev, ['held VI_1']);
+    store.cut.add('lb1'); // etcd silent from now on
+    await run(4_000_000); // two lease lifetimes past the last acknowledged renewal
+    assert.ok(asked > 5, `the peer was asked each renew period (${asked})`);
+    assert.equal(a.mayAddVips('VI_1'), true, 'held on the peer’s promises');
+    assert.equal(a.status()[0]?.failsafe, true, 'status says failsafe');
+    answer = false; // the peer stops answering: the last round's cover runs out
+    await run(1_700_000);
+    assert.equal(a.mayAddVips('VI_1'), false);
+    assert.deepEqual(ev, ['held VI_1', 'lost VI_1']);
+  } finally {
+    await a.stop('test');
+    peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
