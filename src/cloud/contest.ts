@@ -12,6 +12,7 @@
  * it may be dead: that is what VRRP just told us) or a drift (nobody, or an instance that is
  * not a configured peer), and is asserted.
  */
+import type { Phase, ReconcilerAction } from './reconciler-types.js';
 export class ClaimEvidence {
   /** When this node last heard a VRRP advert from any peer (−∞: never). */
   private lastHeardUs = -Infinity;
@@ -55,4 +56,51 @@ export class ClaimEvidence {
       ? 'this node cannot hear its peer (no advert from a peer heard since floatd started)'
       : 'this node cannot hear its peer (no advert from a peer since before the peer took it)';
   }
+}
+
+/** The log line when an address becomes contested (or stops being so), if it did. */
+export function contestLog(
+  before: string | undefined,
+  now: string | undefined,
+  phase: Phase,
+  holder: string | null | undefined,
+  reconcileMs: number,
+): ReconcilerAction | undefined {
+  if (now !== undefined && now !== before)
+    return {
+      type: 'log',
+      level: 'warn',
+      event: 'cloud.contested',
+      code: 'CLOUD_CONTESTED',
+      msg: `${now}; not assigning (re-checked every ${Math.round(reconcileMs / 1000)} s)`,
+    };
+  if (before !== undefined && now === undefined)
+    return {
+      type: 'log',
+      level: 'info',
+      event: 'cloud.contest_ended',
+      msg: `no longer contested (${phase}${holder !== undefined ? `, holder ${holder ?? 'nobody'}` : ''})`,
+    };
+  return undefined;
+}
+
+/**
+ * `contest_timeout`: a fresh claim seen since `sinceUs` is fought after `limitMs` (never when
+ * unset). Returns the log line when the limit has passed, undefined while still contested.
+ */
+export function contestTimedOut(
+  nowUs: number,
+  sinceUs: number,
+  limitMs: number | undefined,
+  holder: string | null,
+): ReconcilerAction | undefined {
+  if (limitMs === undefined || nowUs - sinceUs < limitMs * 1000) return undefined;
+  return {
+    type: 'log',
+    level: 'warn',
+    event: 'cloud.contest_timeout',
+    msg:
+      `contested for ${Math.round((nowUs - sinceUs) / 1e6)} s ` +
+      `(contest_timeout ${Math.round(limitMs / 1000)} s): claiming the address from ${holder ?? 'nobody'} anyway`,
+  };
 }

@@ -18,106 +18,26 @@
  *   when the wish changes are discarded (each call carries the generation it was made in).
  * - One call in flight at a time; every call is counted, per failover and in total.
  */
-import { CLOUD_ERROR_CODES, type CloudErrorKind } from './types.js';
+import { CLOUD_ERROR_CODES } from './types.js';
 import type { CloudErrorCode } from '../errors.js';
-import { ClaimEvidence } from './contest.js';
+import { ClaimEvidence, contestLog, contestTimedOut } from './contest.js';
+import { retryDelayMs, slowRetry } from './backoff.js';
+import {
+  DEFAULT_RECONCILER,
+  type CallError,
+  type CallOp,
+  type Desire,
+  type Phase,
+  type ReconcilerAction,
+  type ReconcilerEvent,
+  type ReconcilerSettings,
+  type ReconcilerView,
+} from './reconciler-types.js';
 
-export type Desire = 'hold' | 'release' | 'idle';
-export type CallOp = 'whoami' | 'holder' | 'assign';
-
-export type Phase =
-  | 'idle' // nothing wanted
-  | 'resolving' // whoami in flight
-  | 'checking' // holder read in flight (before assigning, or periodic while holding)
-  | 'assigning' // assign in flight (driver follows the provider's action)
-  | 'verifying' // holder read after assign
-  | 'held' // verified: the provider says we hold it
-  | 'backoff' // waiting before a retry
-  | 'failed' // budget spent or a non-retryable error: waiting for the slow retry
-  | 'fenced' // the fencing check (quorum) refused the assign: re-checked at the reconcile interval
-  | 'contested' // a configured peer took it while this node could not hear it: not fought, re-read
-  | 'released'; // not ours to hold; no calls
-
-export interface ReconcilerSettings {
-  reconcileMs: number;
-  /** Calls per failover, verification included; at least 4 (whoami, holder, assign, holder). */
-  maxAttempts: number;
-  budgetMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  errorRetryMs: number;
-  /**
-   * Instance ids of the configured peers (floating_ip `peers`): a holder among them that took
-   * the address while this node heard no peer is not fought (contest.ts). Empty: every holder
-   * other than this node is re-asserted, as before issue 13.
-   */
-  peers?: readonly string[];
-  /** How late an assign issued by a peer may still land (the provider's action time bound). */
-  claimWindowMs?: number;
-  /**
-   * `contest_timeout`: after this long contested, claim anyway (a peer that took the address and
-   * then died in the partition would otherwise keep it). Absent: never — at most one move.
-   */
-  contestTimeoutMs?: number;
-}
-
-/** First wait for a pending provider action (grows ×1.5 up to backoffMaxMs). */
-const BUSY_WAIT_MS = 1000;
 /** The early re-read after a hold that followed a busy wait. */
 const BUSY_RECHECK_MS = 5000;
 
-export const DEFAULT_RECONCILER: ReconcilerSettings = {
-  reconcileMs: 30_000,
-  maxAttempts: 10,
-  budgetMs: 120_000,
-  backoffBaseMs: 250,
-  backoffMaxMs: 8_000,
-  errorRetryMs: 60_000,
-  claimWindowMs: 70_000,
-};
-
-export interface CallError {
-  kind: CloudErrorKind;
-  message: string;
-  retryAfterMs?: number;
-}
-
-export type ReconcilerEvent =
-  | { type: 'desire'; want: Desire; reason: string }
-  | { type: 'timer' }
-  /** A valid VRRP advert from a peer of an instance using this address. */
-  | { type: 'heard' }
-  | { type: 'result'; gen: number; op: CallOp; ok: true; value?: string | null }
-  | { type: 'result'; gen: number; op: CallOp; ok: false; error: CallError };
-
-export type ReconcilerAction =
-  | { type: 'call'; op: CallOp; gen: number; self?: string }
-  | { type: 'setTimer'; at: number }
-  | { type: 'clearTimer' }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; event: string; msg: string; code?: CloudErrorCode };
-
-/** Plain status for the API/dashboard (merged into FloatingIpStatus by the runtime). */
-export interface ReconcilerView {
-  desired: Desire;
-  phase: Phase;
-  self?: string;
-  holder?: string | null;
-  lastResult?: string;
-  lastError?: string;
-  /** The stable code of lastError (docs/errors.md, Cloud). */
-  lastErrorCode?: CloudErrorCode;
-  /** Calls since the wish last changed to hold (or since drift was seen). */
-  callsThisFailover: number;
-  /** Of those, reads that found an action pending (busy): not counted against max_calls. */
-  busyWaits?: number;
-  calls: number;
-  /** µs from `hold` to "assigned and verified" for the last completed failover. */
-  lastConvergeUs?: number;
-  /** Calls the last completed failover took (its final budget's; periodic re-reads start new ones). */
-  lastFailoverCalls?: number;
-  /** Set while phase is contested: why this node does not claim the address. */
-  contested?: string;
-}
+export * from './reconciler-types.js';
 
 export class Reconciler {
   private desired: Desire = 'idle';
@@ -204,24 +124,8 @@ export class Reconciler {
         if (ev.gen === this.gen) this.onResult(now, ev, out);
         break;
     }
-    if (this.contested !== undefined && this.contested !== before) {
-      out.push({
-        type: 'log',
-        level: 'warn',
-        event: 'cloud.contested',
-        code: 'CLOUD_CONTESTED',
-        msg: `${this.contested}; not assigning (re-checked every ${Math.round(this.s.reconcileMs / 1000)} s)`,
-      });
-    } else if (before !== undefined && this.contested === undefined) {
-      out.push({
-        type: 'log',
-        level: 'info',
-        event: 'cloud.contest_ended',
-        msg:
-          `no longer contested (${this.phase}` +
-          `${this.holder !== undefined ? `, holder ${this.holder ?? 'nobody'}` : ''})`,
-      });
-    }
+    const log = contestLog(before, this.contested, this.phase, this.holder, this.s.reconcileMs);
+    if (log) out.push(log);
     return out;
   }
 
@@ -341,19 +245,12 @@ export class Reconciler {
     }
     if (fresh) {
       this.contestSince ??= now;
-      const limit = this.s.contestTimeoutMs;
-      if (limit === undefined || now - this.contestSince < limit * 1000) {
+      const timedOut = contestTimedOut(now, this.contestSince, this.s.contestTimeoutMs, value);
+      if (!timedOut) {
         this.contest(now, value ?? '', out);
         return;
       }
-      out.push({
-        type: 'log',
-        level: 'warn',
-        event: 'cloud.contest_timeout',
-        msg:
-          `contested for ${Math.round((now - this.contestSince) / 1e6)} s ` +
-          `(contest_timeout ${Math.round(limit / 1000)} s): claiming the address from ${value ?? 'nobody'} anyway`,
-      });
+      out.push(timedOut);
       this.contested = undefined;
       this.contestSince = undefined;
     }
@@ -423,30 +320,11 @@ export class Reconciler {
   private onError(now: number, op: CallOp, e: CallError, out: ReconcilerAction[]): void {
     this.lastError = `${op}: ${e.message}`;
     this.lastErrorCode = CLOUD_ERROR_CODES[e.kind];
-    if (e.kind === 'fenced') {
-      // Not a provider failure: the quorum says this node may not hold it. Look again later
-      // (the lease may come); never retried fast.
-      this.phase = 'fenced';
-      out.push({
-        type: 'log',
-        level: 'warn',
-        event: 'cloud.fenced',
-        code: 'CLOUD_FENCED',
-        msg: `${e.message}; no assign (re-checked in ${Math.round(this.s.reconcileMs / 1000)} s)`,
-      });
-      this.arm(now + this.s.reconcileMs * 1000, out);
-      return;
-    }
-    if (e.kind === 'auth' || e.kind === 'not_found' || e.kind === 'invalid') {
-      this.phase = 'failed';
-      out.push({
-        type: 'log',
-        level: 'error',
-        event: 'cloud.error',
-        code: CLOUD_ERROR_CODES[e.kind],
-        msg: `${this.lastError} (${e.kind}; not retried for ${Math.round(this.s.errorRetryMs / 1000)} s)`,
-      });
-      this.arm(now + this.s.errorRetryMs * 1000, out);
+    const slow = slowRetry(e, this.lastError, this.s);
+    if (slow) {
+      this.phase = slow.phase;
+      out.push(slow.log);
+      this.arm(now + slow.waitMs * 1000, out);
       return;
     }
     this.retry(now, e, out);
@@ -458,25 +336,22 @@ export class Reconciler {
     out: ReconcilerAction[],
     code: CloudErrorCode = CLOUD_ERROR_CODES[e.kind],
   ): void {
-    let delayMs: number;
     if (e.kind === 'busy') {
-      // An action is pending (DO `locked` / 422, Hetzner 423 locked): waiting for it is not a
-      // failed attempt, so it does not spend max_calls (the time budget still bounds it), and
-      // the waits grow gently from 1 s: a typical 8 s action costs ~6 reads, not the budget.
+      // An action is pending: waiting for it is not a failed attempt (backoff.ts).
       this.attempts = Math.max(0, this.attempts - 1);
       this.sawBusy = true;
-      delayMs = Math.min(this.s.backoffMaxMs, BUSY_WAIT_MS * 1.5 ** this.busyWaits);
-      this.busyWaits += 1;
-    } else {
-      if (this.overBudget(now)) {
-        this.giveUp(now, `${e.message}; call budget spent`, out);
-        return;
-      }
-      const exp = Math.min(this.s.backoffMaxMs, this.s.backoffBaseMs * 2 ** this.retries);
-      this.retries += 1;
-      // "Full jitter" over the upper half keeps retries spread without ever retrying at once.
-      delayMs = exp / 2 + this.random() * (exp / 2);
+    } else if (this.overBudget(now)) {
+      this.giveUp(now, `${e.message}; call budget spent`, out);
+      return;
     }
+    let delayMs = retryDelayMs(
+      e.kind === 'busy',
+      { busyWaits: this.busyWaits, retries: this.retries },
+      this.s,
+      this.random,
+    );
+    if (e.kind === 'busy') this.busyWaits += 1;
+    else this.retries += 1;
     if (e.retryAfterMs !== undefined) delayMs = Math.max(delayMs, e.retryAfterMs);
     const deadline = this.budgetStart + this.s.budgetMs * 1000;
     if (now + delayMs * 1000 > deadline) {
@@ -484,15 +359,9 @@ export class Reconciler {
       return;
     }
     this.phase = 'backoff';
-    out.push({
-      type: 'log',
-      level: 'warn',
-      event: 'cloud.retry',
-      code,
-      msg:
-        `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms ` +
-        `(${this.attempts}/${this.s.maxAttempts} calls spent)`,
-    });
+    const spent = `${this.attempts}/${this.s.maxAttempts} calls spent`;
+    const msg = `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms (${spent})`;
+    out.push({ type: 'log', level: 'warn', event: 'cloud.retry', code, msg });
     this.arm(now + Math.round(delayMs * 1000), out);
   }
 
@@ -504,13 +373,9 @@ export class Reconciler {
     this.phase = 'failed';
     this.lastError = why;
     this.lastErrorCode = 'CLOUD_BUDGET_SPENT';
-    out.push({
-      type: 'log',
-      level: 'error',
-      event: 'cloud.gave_up',
-      code: 'CLOUD_BUDGET_SPENT',
-      msg: `${why} after ${this.callsThisFailover} call(s); next try in ${Math.round(this.s.reconcileMs / 1000)} s`,
-    });
+    const next = `next try in ${Math.round(this.s.reconcileMs / 1000)} s`;
+    const msg = `${why} after ${this.callsThisFailover} call(s); ${next}`;
+    out.push({ type: 'log', level: 'error', event: 'cloud.gave_up', code: 'CLOUD_BUDGET_SPENT', msg });
     this.arm(now + this.s.reconcileMs * 1000, out);
   }
 
