@@ -31,15 +31,13 @@ import {
 import type { LbProbe, Target } from './probes.js';
 import type { LvsCheckConfig } from '../config/lvs-model.js';
 import { lbStatus, type LbStatus } from './status.js';
-import { readConntrack } from './conntrack.js';
+import { ConntrackReader } from './conntrack.js';
 import {
   anyDraining,
   DEFAULT_DRAIN_TIMEOUT_S,
   DRAIN_POLL_MS,
   drainedPairs,
   drainStep,
-  openConnections,
-  parseConntrack,
   startDrain,
   type Drain,
 } from './drain.js';
@@ -91,6 +89,7 @@ export class LbService {
   private overlay: Overlay = emptyOverlay();
   private drains = new Map<string, Drain>();
   private drainTimer: unknown;
+  private readonly conntrack: ConntrackReader;
   private readonly haSuspend: HaSuspend;
   private readonly states = new Map<string, VsState>();
   private readonly pool: Checkers;
@@ -124,6 +123,7 @@ export class LbService {
           })
         : new CheckerPool(pool);
     this.haSuspend = new HaSuspend({ ...o, pool: this.pool, vss: () => this.vss });
+    this.conntrack = new ConntrackReader(o.log, o.conntrack);
   }
 
   get active(): boolean {
@@ -283,9 +283,8 @@ export class LbService {
   /** Counts each draining server's open connections; idle or timed out: out of that service. */
   private async pollDrains(): Promise<void> {
     if (this.stopped) return;
-    const text = await (this.o.conntrack ?? readConntrack)();
-    const open = text === undefined ? new Map<string, number>() : openConnections(parseConntrack(text), this.vss);
-    const r = drainStep(this.drains, (vs, rs) => open.get(`${vs} ${rs}`), this.o.clock.now());
+    const open = await this.conntrack.open(this.vss);
+    const r = drainStep(this.drains, (vs, rs) => open?.get(`${vs} ${rs}`), this.o.clock.now());
     this.drains = r.drains;
     for (const d of r.done)
       this.o.log.info(

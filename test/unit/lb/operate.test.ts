@@ -293,15 +293,17 @@ test('service: a busy drain ends at drain_timeout; ha_suspend pauses checks unti
   const backend = recorder();
   let local = new Set(['203.0.113.1']);
   let probes = 0;
+  let unreadable = false;
+  const warned: string[] = [];
   const svc = new LbService({
-    log: silent,
+    log: { ...(silent as object), warn: (o: { event: string }) => warned.push(o.event) } as never,
     clock,
     backend,
     makeProbe: () => async () => {
       probes++;
       return { ok: true, detail: 'ok' };
     },
-    conntrack: async () => CT,
+    conntrack: async () => (unreadable ? undefined : CT),
     localAddresses: () => local,
   });
   await svc.configure(
@@ -324,6 +326,14 @@ test('service: a busy drain ends at drain_timeout; ha_suspend pauses checks unti
   await clock.advance(1500);
   const rs = svc.status().virtualServers[0]!.realServers[0]!;
   assert.deepEqual([rs.drain?.phase, rs.drain?.why, rs.drain?.open], ['drained', 'timeout', 1]);
+  // conntrack unreadable: said once; a drain then ends by its timeout only.
+  unreadable = true;
+  await svc.drain('203.0.113.11:53', true, 3);
+  await clock.advance(2000);
+  assert.equal(svc.status().virtualServers[1]!.realServers[0]!.drain?.phase, 'draining');
+  await clock.advance(1500);
+  assert.deepEqual(svc.status().virtualServers[1]!.realServers[0]!.drain?.why, 'timeout');
+  assert.equal(warned.filter((e) => e === 'lb.conntrack_unreadable').length, 1);
   local = new Set();
   await clock.advance(1000);
   const before = probes;
