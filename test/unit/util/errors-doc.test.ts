@@ -103,3 +103,16 @@ test('every E_CODE the docs mention is a code', () => {
       assert.ok(isErrorCode(m[1]), `docs/${f} mentions E_${m[1]}, which is not in src/errors.ts`);
   }
 });
+
+test('API answers that are not 2xx go through sendError/sendResult (the coded body), never a bare send', () => {
+  const bare = /\b(?:ctx\.send|send)\(\s*(?:[a-z.]+,\s*)?[45]\d\d\b/;
+  assert.ok(bare.test('ctx.send(404, { error: "x" })') && bare.test('send(res, 500, {})'), 'the pattern finds them');
+  const found = tsFiles(join(ROOT, 'src')).flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => bare.test(l))
+      .map(([, i]) => `${f}:${i + 1}`),
+  );
+  assert.deepEqual(found, []);
+});
