@@ -37,6 +37,10 @@ export interface LbBackend {
 
 export type Exec = (argv: string[], stdin?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
 
+/** The last processes floatd ran (their pids), so `nft monitor` can tell floatd's changes from others'. */
+const recent: number[] = [];
+export const isOwnPid = (pid: number): boolean => recent.includes(pid);
+
 /** Runs a command without blocking the loop; `prefix` runs it elsewhere (e.g. `ip netns exec NS`). */
 export function execFile(prefix: string[] = []): Exec {
   return (argv, stdin) =>
@@ -46,6 +50,10 @@ export function execFile(prefix: string[] = []): Exec {
         stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         timeout: 10_000,
       });
+      if (child.pid !== undefined) {
+        recent.push(child.pid);
+        if (recent.length > 256) recent.shift();
+      }
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (b: Buffer) => {

@@ -1,27 +1,55 @@
 /**
  * The periodic reconcile (shell) around a backend: it remembers what floatd last wanted, looks at
  * the kernel one interval after each apply (reconcile.ts decides when), and puts back whatever
- * someone else changed, counting and logging the repair. Every call to the inner backend is
- * serialized here, so a check never races an apply. No look runs while nothing is configured.
+ * someone else changed, counting and logging the repair. With a monitor (`nft monitor`,
+ * nft-monitor.ts) a change by another process is looked at within moments instead. Every call
+ * to the inner backend is serialized here, so a check never races an apply. Nothing runs while
+ * nothing is configured.
  */
 import type { VirtualServerConfig } from '../config/lvs-model.js';
 import type { TimerId, TrackClock } from '../track/clock.js';
 import type { Logger } from '../util/log.js';
-import type { LbBackend, RsCounters } from './backend.js';
+import { isOwnPid, NftBackend, type LbBackend, type RsCounters } from './backend.js';
 import type { RotationEntry } from './membership.js';
-import { afterCheck, afterOwnApply, initialHeal, summarise, type HealPolicy, type HealState } from './reconcile.js';
+import { nftMonitor, type LineSource, type StartMonitor } from './nft-monitor.js';
+import {
+  afterCheck,
+  afterOwnApply,
+  foreignChangeDelayMs,
+  initialHeal,
+  MonitorParser,
+  summarise,
+  type HealPolicy,
+  type HealState,
+} from './reconcile.js';
+
+/** How long after one of floatd's own nft calls a reported change still counts as floatd's. */
+const OWN_GRACE_MS = 500;
 
 export class HealingBackend implements LbBackend {
   readonly name: string;
   private wanted: { vss: VirtualServerConfig[]; rotations: Map<string, RotationEntry[]> } | undefined;
   private st: HealState = initialHeal();
   private timer: TimerId | undefined;
+  private dueAt = 0;
+  private busy = false;
+  private busyEnded = -Infinity;
+  private lastLook = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private mon: LineSource | undefined;
+  private monRetryMs = 1000;
+  private monTimer: TimerId | undefined;
 
   constructor(
     private readonly inner: LbBackend,
-    private readonly o: { clock: TrackClock; log: Logger; policy: HealPolicy },
+    private readonly o: {
+      clock: TrackClock;
+      log: Logger;
+      policy: HealPolicy;
+      /** Watches the ruleset; `isOwn` tells floatd's own nft processes by pid. */
+      monitor?: { start: StartMonitor; isOwn(pid: number): boolean };
+    },
   ) {
     this.name = inner.name;
   }
@@ -37,6 +65,7 @@ export class HealingBackend implements LbBackend {
   ): Promise<{ changed: boolean; script: string }> {
     this.stopped = false;
     this.wanted = { vss, rotations: new Map(rotations) };
+    if (vss.length) this.watch();
     return this.serial(async () => {
       try {
         return await this.inner.apply(vss, rotations);
@@ -54,13 +83,34 @@ export class HealingBackend implements LbBackend {
     this.stopped = true;
     this.wanted = undefined;
     this.disarm();
+    this.unwatch();
     await this.serial(() => this.inner.clear());
   }
 
+  /** One call to the inner backend at a time; while one runs (and just after), nft changes are floatd's. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(fn, fn);
+    const run = async (): Promise<T> => {
+      this.busy = true;
+      try {
+        return await fn();
+      } finally {
+        this.busy = false;
+        this.busyEnded = this.o.clock.now();
+      }
+    };
+    const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * Whether a transaction `nft monitor` reports is floatd's: by its pid (as the kernel reports
+   * it: outside a pid namespace floatd's children match) or by its time (during one of floatd's
+   * calls or within OWN_GRACE_MS after; a change by someone else in that window waits for the
+   * periodic look).
+   */
+  private own(pid: number): boolean {
+    return (this.o.monitor?.isOwn(pid) ?? false) || this.busy || this.o.clock.now() - this.busyEnded < OWN_GRACE_MS;
   }
 
   private disarm(): void {
@@ -68,18 +118,61 @@ export class HealingBackend implements LbBackend {
     this.timer = undefined;
   }
 
-  private arm(ms: number): void {
+  /** Starts the monitor (once; restarted with back-off if it exits while wanted). */
+  private watch(): void {
+    const m = this.o.monitor;
+    if (!m || this.mon || this.monTimer !== undefined || this.stopped) return;
+    const parser = new MonitorParser((pid) => this.own(pid));
+    this.mon = m.start(
+      (l) => {
+        this.monRetryMs = 1000;
+        if (!parser.line(l).foreign) return;
+        const since = this.o.clock.now() - this.lastLook;
+        this.armSooner(foreignChangeDelayMs(this.o.policy, this.st, since));
+      },
+      (why) => {
+        this.mon = undefined;
+        if (this.stopped || !this.wanted?.vss.length) return;
+        this.o.log.warn(
+          { event: 'lb.monitor_failed', err: why },
+          `load balancer: ${why}; outside changes are seen at the periodic look, ` +
+            `retrying in ${this.monRetryMs / 1000} s`,
+        );
+        this.monTimer = this.o.clock.setTimeout(() => {
+          this.monTimer = undefined;
+          this.watch();
+        }, this.monRetryMs);
+        this.monRetryMs = Math.min(30_000, this.monRetryMs * 2);
+      },
+    );
+  }
+
+  private unwatch(): void {
+    this.mon?.stop();
+    this.mon = undefined;
+    if (this.monTimer !== undefined) this.o.clock.clearTimeout(this.monTimer);
+    this.monTimer = undefined;
+  }
+
+  private armSooner(ms: number): void {
+    if (this.timer === undefined || this.dueAt > this.o.clock.now() + ms) this.arm(ms, 'monitor');
+  }
+
+  /** `why`: what the look is for, in the repair's log line. */
+  private arm(ms: number, why: 'interval' | 'monitor' = 'interval'): void {
     this.disarm();
     if (this.stopped || !this.wanted?.vss.length) return;
+    this.dueAt = this.o.clock.now() + ms;
     this.timer = this.o.clock.setTimeout(() => {
       this.timer = undefined;
-      void this.serial(() => this.check());
+      void this.serial(() => this.check(why));
     }, ms);
   }
 
-  private async check(): Promise<void> {
+  private async check(trigger: 'interval' | 'monitor'): Promise<void> {
     const w = this.wanted;
     if (this.stopped || !w?.vss.length) return;
+    this.lastLook = this.o.clock.now();
     let changed = false;
     let script = '';
     try {
@@ -94,13 +187,13 @@ export class HealingBackend implements LbBackend {
     const what = summarise(script);
     if (r.log === 'repaired')
       this.o.log.warn(
-        { event: 'lb.repaired', repairs: r.state.repairs, ...what },
+        { event: 'lb.repaired', trigger, repairs: r.state.repairs, ...what },
         `load balancer: the kernel's tables differed from floatd's (changed from outside?): ${what.lines} change(s) ` +
           `put back, the first: ${what.sample[0] ?? ''}`,
       );
     else if (r.log === 'repaired_again')
       this.o.log.warn(
-        { event: 'lb.repaired', repairs: r.state.repairs, streak: r.state.streak, ...what },
+        { event: 'lb.repaired', trigger, repairs: r.state.repairs, streak: r.state.streak, ...what },
         `load balancer: the tables are still being changed from outside (${r.state.streak} checks in a row); ` +
           `repaired again, next look in ${r.nextMs / 1000} s`,
       );
@@ -108,4 +201,19 @@ export class HealingBackend implements LbBackend {
       this.o.log.info({ event: 'lb.reconcile_clean' }, 'load balancer: the kernel matches again');
     this.arm(r.nextMs);
   }
+}
+
+/** floatd's backend: nftables, healed every interval (and at once with `nft monitor`). */
+export function nftHealing(o: {
+  clock: TrackClock;
+  log: Logger;
+  intervalMs: number;
+  monitor: boolean;
+}): HealingBackend {
+  return new HealingBackend(new NftBackend(), {
+    clock: o.clock,
+    log: o.log,
+    policy: { intervalMs: o.intervalMs },
+    ...(o.monitor ? { monitor: { start: nftMonitor(), isOwn: isOwnPid } } : {}),
+  });
 }

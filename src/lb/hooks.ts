@@ -63,6 +63,7 @@ export function lbHooks(
         clock: trackClockFrom(realClock),
         reconcileMs: reconcileMs(log),
         checkerThread: true,
+        nftMonitor: true,
       });
     }
     await current.configure(vss);

@@ -11,6 +11,10 @@
 
 export interface HealPolicy {
   intervalMs: number;
+  /** A change from outside (seen by `nft monitor`) is looked at this long after it (default 100 ms)… */
+  debounceMs?: number;
+  /** …but never sooner than this after the previous look (default 1000 ms). */
+  minGapMs?: number;
   /** Longest wait between checks while repairs keep coming (default 8 × interval). */
   maxBackoffMs?: number;
 }
@@ -62,4 +66,46 @@ const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 export function summarise(script: string, max = 4): { lines: number; sample: string[] } {
   const all = script.split('\n').filter(Boolean);
   return { lines: all.length, sample: all.slice(0, max) };
+}
+
+/**
+ * After `nft monitor` reported a change to floatd's tables by another process: how long until
+ * the look. Debounced (a tool's burst of changes is one look), and at least a gap after the last
+ * look that doubles with each repair in a row (1, 2, 4 … s, up to the periodic back-off's cap):
+ * a tool that keeps undoing floatd's rules is answered more and more slowly.
+ */
+export function foreignChangeDelayMs(p: HealPolicy, st: HealState, sinceLastLookMs: number): number {
+  const max = p.maxBackoffMs ?? 8 * p.intervalMs;
+  const gap = Math.min(max, (p.minGapMs ?? 1000) * 2 ** Math.min(Math.max(0, st.streak - 1), 16));
+  return Math.max(p.debounceMs ?? 100, gap - sinceLastLookMs);
+}
+
+/** The tables `nft monitor` lines are about ("add element ip floatd_lb s… { … }"). */
+const OURS = / (?:ip|ip6|netdev) (?:floatd_lb|floatd_lbdr)(?: |$)/;
+const GENERATION = /^# new generation \d+ by process (\d+)/;
+
+/**
+ * Reads `nft monitor` output line by line (pure). A transaction's lines come before its
+ * "# new generation N by process PID" line; `foreign` is true when that transaction came from
+ * another process and touched floatd's tables — or printed nothing at all: nft's monitor cannot
+ * print an element of a set it has no cache of ("Received event for an unknown set", on
+ * stderr), so a silent transaction is looked at rather than trusted.
+ */
+export class MonitorParser {
+  private touched = false;
+  private lines = 0;
+  constructor(private readonly own: (pid: number) => boolean) {}
+
+  line(l: string): { foreign: boolean } {
+    const g = GENERATION.exec(l);
+    if (!g) {
+      this.lines++;
+      if (OURS.test(l)) this.touched = true;
+      return { foreign: false };
+    }
+    const foreign = (this.touched || this.lines === 0) && !this.own(Number(g[1]));
+    this.touched = false;
+    this.lines = 0;
+    return { foreign };
+  }
 }

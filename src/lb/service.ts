@@ -14,8 +14,8 @@ import type { TrackClock } from '../track/clock.js';
 import type { ScriptRunner } from '../util/run-script.js';
 import { runEvents } from './events.js';
 import type { Logger } from '../util/log.js';
-import { NftBackend, type LbBackend } from './backend.js';
-import { HealingBackend } from './healing-backend.js';
+import type { LbBackend } from './backend.js';
+import { HealingBackend, nftHealing } from './healing-backend.js';
 import { CheckerPool, checkKey, type Checkers } from './checker-pool.js';
 import { WorkerCheckerPool } from './worker-pool.js';
 import {
@@ -68,6 +68,8 @@ export interface LbServiceOptions {
   backend?: LbBackend;
   /** How long after an apply the kernel's tables are checked again and repaired (default 30 s). */
   reconcileMs?: number;
+  /** Watch the ruleset with `nft monitor` and heal outside changes at once (`floatd run` does). */
+  nftMonitor?: boolean;
   /** Run the checks in a worker thread (worker-pool.ts; `floatd run` does); default: on this thread. */
   checkerThread?: boolean;
   runner?: ScriptRunner;
@@ -103,11 +105,7 @@ export class LbService {
   constructor(private readonly o: LbServiceOptions) {
     this.backend =
       o.backend ??
-      new HealingBackend(new NftBackend(), {
-        clock: o.clock,
-        log: o.log,
-        policy: { intervalMs: o.reconcileMs ?? 30_000 },
-      });
+      nftHealing({ clock: o.clock, log: o.log, intervalMs: o.reconcileMs ?? 30_000, monitor: o.nftMonitor ?? false });
     const pool = {
       clock: o.clock,
       onChange: () => this.changed(),

@@ -5,7 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { afterCheck, initialHeal, nextCheckMs, summarise, type HealLog } from '../../../src/lb/reconcile.js';
+import {
+  afterCheck,
+  foreignChangeDelayMs,
+  initialHeal,
+  MonitorParser,
+  nextCheckMs,
+  summarise,
+  type HealLog,
+} from '../../../src/lb/reconcile.js';
 import { HealingBackend } from '../../../src/lb/healing-backend.js';
 import type { LbBackend } from '../../../src/lb/backend.js';
 import type { VirtualServerConfig } from '../../../src/config/lvs-model.js';
@@ -116,5 +124,82 @@ test('nothing configured: no look at all', async () => {
   await h.apply([], new Map());
   await clock.advance(10_000);
   assert.deepEqual(inner.calls, ['apply']);
+  assert.equal(clock.pending, 0);
+});
+
+test("nft monitor lines: a transaction touching floatd_lb by another process is foreign; floatd's own is not", () => {
+  const own = new Set([100]);
+  const p = new MonitorParser((pid) => own.has(pid));
+  const feed = (lines: string[]): boolean[] => lines.map((l) => p.line(l).foreign);
+  assert.deepEqual(feed(['delete rule ip floatd_lb pre handle 7', '# new generation 4 by process 23914 (nft)']), [
+    false,
+    true,
+  ]);
+  assert.deepEqual(
+    feed(['add element netdev floatd_lb t6 { 0x00000005 : 2001:db8::15 }', '# new generation 5 by process 100 (nft)']),
+    [false, false],
+  );
+  assert.deepEqual(feed(['add rule ip filter input accept', '# new generation 6 by process 23919 (nft)']), [
+    false,
+    false,
+  ]);
+  assert.deepEqual(feed(['delete table ip floatd_lbdr', '# new generation 7 by process 5 (iptables-nft)']), [
+    false,
+    true,
+  ]);
+  assert.deepEqual(feed(['add table ip floatd_lbx', '# new generation 8 by process 5 (nft)']), [false, false]);
+  assert.deepEqual(feed(['# new generation 9 by process 5 (nft)']), [true], 'a transaction nft could not print');
+  assert.deepEqual(feed(['# new generation 10 by process 100 (nft)']), [false]);
+  // Debounced, at least minGap after the last look, the back-off while repairs repeat.
+  assert.equal(foreignChangeDelayMs(P, initialHeal(), 5000), 100);
+  assert.equal(foreignChangeDelayMs(P, initialHeal(), 300), 700);
+  assert.equal(foreignChangeDelayMs(P, { repairs: 1, streak: 1 }, 300), 700, 'one repair: the same gap');
+  assert.equal(foreignChangeDelayMs(P, { repairs: 3, streak: 3 }, 1000), 3000, 'three in a row: 4 s');
+  assert.equal(foreignChangeDelayMs(P, { repairs: 9, streak: 9 }, 0), 8000, 'capped at 8 intervals');
+});
+
+test('with a monitor, a foreign change is looked at within moments, not at the interval', async () => {
+  const clock = new VirtualClock();
+  const inner = fakeInner();
+  let feed: ((l: string) => void) | undefined;
+  let exit: ((why: string) => void) | undefined;
+  let starts = 0;
+  const h = new HealingBackend(inner, {
+    clock,
+    log: createLogger({ level: 'silent' }),
+    policy: { intervalMs: 30_000 },
+    monitor: {
+      start: (onLine, onExit) => {
+        starts++;
+        feed = onLine;
+        exit = onExit;
+        return { stop: () => (feed = undefined) };
+      },
+      isOwn: (pid) => pid === 1,
+    },
+  });
+  const vss = [{ key: 'x' }] as unknown as VirtualServerConfig[];
+  await h.apply(vss, new Map());
+  assert.equal(starts, 1);
+  await clock.advance(2000);
+  inner.damaged = true;
+  feed!('flush table ip floatd_lb');
+  feed!('# new generation 9 by process 77 (nft)');
+  await clock.advance(99);
+  assert.equal(inner.calls.length, 1);
+  await clock.advance(1);
+  assert.equal(inner.calls.length, 2, 'looked 100 ms after the change');
+  assert.equal(h.repairs, 1);
+  // floatd's own transactions trigger nothing.
+  feed!('add element ip floatd_lb s1 { 0 : 203.0.113.11 . 80 }');
+  feed!('# new generation 10 by process 1 (nft)');
+  await clock.advance(1000);
+  assert.equal(inner.calls.length, 2);
+  // The monitor dies: restarted after a second.
+  exit!('nft monitor exited (1)');
+  await clock.advance(1000);
+  assert.equal(starts, 2);
+  await h.clear();
+  assert.equal(feed, undefined, 'stopped with the tables');
   assert.equal(clock.pending, 0);
 });
