@@ -64,7 +64,7 @@ export function contestLog(
   now: string | undefined,
   phase: Phase,
   holder: string | null | undefined,
-  reconcileMs: number,
+  reconcileUs: number,
 ): ReconcilerAction | undefined {
   if (now !== undefined && now !== before)
     return {
@@ -72,7 +72,7 @@ export function contestLog(
       level: 'warn',
       event: 'cloud.contested',
       code: 'CLOUD_CONTESTED',
-      msg: `${now}; not assigning (re-checked every ${Math.round(reconcileMs / 1000)} s)`,
+      msg: `${now}; not assigning (re-checked every ${Math.round(reconcileUs / 1e6)} s)`,
     };
   if (before !== undefined && now === undefined)
     return {
@@ -85,22 +85,22 @@ export function contestLog(
 }
 
 /**
- * `contest_timeout`: a fresh claim seen since `sinceUs` is fought after `limitMs` (never when
+ * `contest_timeout`: a fresh claim seen since `sinceUs` is fought after `limitUs` (never when
  * unset). Returns the log line when the limit has passed, undefined while still contested.
  */
 export function contestTimedOut(
   nowUs: number,
   sinceUs: number,
-  limitMs: number | undefined,
+  limitUs: number | undefined,
   holder: string | null,
 ): ReconcilerAction | undefined {
-  if (limitMs === undefined || nowUs - sinceUs < limitMs * 1000) return undefined;
+  if (limitUs === undefined || nowUs - sinceUs < limitUs) return undefined;
   return {
     type: 'log',
     level: 'warn',
     event: 'cloud.contest_timeout',
     msg:
       `contested for ${Math.round((nowUs - sinceUs) / 1e6)} s ` +
-      `(contest_timeout ${Math.round(limitMs / 1000)} s): claiming the address from ${holder ?? 'nobody'} anyway`,
+      `(contest_timeout ${Math.round(limitUs / 1e6)} s): claiming the address from ${holder ?? 'nobody'} anyway`,
   };
 }

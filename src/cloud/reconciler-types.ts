@@ -22,13 +22,14 @@ export type Phase =
   | 'released'; // not ours to hold; no calls
 
 export interface ReconcilerSettings {
-  reconcileMs: number;
+  /** Every duration here is µs, the clock's unit (runner.ts converts the config's seconds). */
+  reconcileUs: number;
   /** Calls per failover, verification included; at least 4 (whoami, holder, assign, holder). */
   maxAttempts: number;
-  budgetMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  errorRetryMs: number;
+  budgetUs: number;
+  backoffBaseUs: number;
+  backoffMaxUs: number;
+  errorRetryUs: number;
   /**
    * Instance ids of the configured peers (floating_ip `peers`): a holder among them that took
    * the address while this node heard no peer is not fought (contest.ts). Empty: every holder
@@ -36,28 +37,28 @@ export interface ReconcilerSettings {
    */
   peers?: readonly string[];
   /** How late an assign issued by a peer may still land (the provider's action time bound). */
-  claimWindowMs?: number;
+  claimWindowUs?: number;
   /**
    * `contest_timeout`: after this long contested, claim anyway (a peer that took the address and
    * then died in the partition would otherwise keep it). Absent: never — at most one move.
    */
-  contestTimeoutMs?: number;
+  contestTimeoutUs?: number;
 }
 
 export const DEFAULT_RECONCILER: ReconcilerSettings = {
-  reconcileMs: 30_000,
+  reconcileUs: 30_000_000,
   maxAttempts: 10,
-  budgetMs: 120_000,
-  backoffBaseMs: 250,
-  backoffMaxMs: 8_000,
-  errorRetryMs: 60_000,
-  claimWindowMs: 70_000,
+  budgetUs: 120_000_000,
+  backoffBaseUs: 250_000,
+  backoffMaxUs: 8_000_000,
+  errorRetryUs: 60_000_000,
+  claimWindowUs: 70_000_000,
 };
 
 export interface CallError {
   kind: CloudErrorKind;
   message: string;
-  retryAfterMs?: number;
+  retryAfterUs?: number;
 }
 
 export type ReconcilerEvent =

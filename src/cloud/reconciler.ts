@@ -7,12 +7,12 @@
  * - `hold` (an instance using the address is MASTER): learn who we are, ask who holds the
  *   address, assign only if it is not us, then verify by asking again. Retryable failures back
  *   off exponentially with jitter (or the provider's Retry-After, whichever is longer), bounded
- *   by `maxAttempts` calls and `budgetMs` per failover; after that the address is re-checked at
+ *   by `maxAttempts` calls and `budgetUs` per failover; after that the address is re-checked at
  *   the reconcile interval. Auth / not-found / invalid answers are not retried fast ("no retry
- *   storm"): they wait `errorRetryMs`.
- * - While holding, the holder is re-read every `reconcileMs`; drift starts a new failover.
+ *   storm"): they wait `errorRetryUs`.
+ * - While holding, the holder is re-read every `reconcileUs`; drift starts a new failover.
  * - A configured peer that took the address while this node heard no peer is not fought
- *   (`contested`, contest.ts): re-read every `reconcileMs`, no assign, until an advert from a
+ *   (`contested`, contest.ts): re-read every `reconcileUs`, no assign, until an advert from a
  *   peer is heard again or the holder changes.
  * - `release` / `idle` (BACKUP, FAULT, stopped): never assign. Results of calls still in flight
  *   when the wish changes are discarded (each call carries the generation it was made in).
@@ -21,7 +21,7 @@
 import { CLOUD_ERROR_CODES } from './types.js';
 import type { CloudErrorCode } from '../errors.js';
 import { ClaimEvidence, contestLog, contestTimedOut } from './contest.js';
-import { retryDelayMs, slowRetry } from './backoff.js';
+import { retryDelayUs, slowRetry } from './backoff.js';
 import {
   DEFAULT_RECONCILER,
   type CallError,
@@ -35,7 +35,7 @@ import {
 } from './reconciler-types.js';
 
 /** The early re-read after a hold that followed a busy wait. */
-const BUSY_RECHECK_MS = 5000;
+const BUSY_RECHECK_US = 5_000_000;
 
 export * from './reconciler-types.js';
 
@@ -76,10 +76,7 @@ export class Reconciler {
     fixedSelf?: string,
   ) {
     this.self = fixedSelf;
-    this.evidence = new ClaimEvidence(
-      new Set(s.peers ?? []),
-      (s.claimWindowMs ?? DEFAULT_RECONCILER.claimWindowMs ?? 0) * 1000,
-    );
+    this.evidence = new ClaimEvidence(new Set(s.peers ?? []), s.claimWindowUs ?? DEFAULT_RECONCILER.claimWindowUs ?? 0);
   }
 
   /** After a reload: the old reconciler's evidence about peers' claims (and this node's id) carry over. */
@@ -124,7 +121,7 @@ export class Reconciler {
         if (ev.gen === this.gen) this.onResult(now, ev, out);
         break;
     }
-    const log = contestLog(before, this.contested, this.phase, this.holder, this.s.reconcileMs);
+    const log = contestLog(before, this.contested, this.phase, this.holder, this.s.reconcileUs);
     if (log) out.push(log);
     return out;
   }
@@ -245,7 +242,7 @@ export class Reconciler {
     }
     if (fresh) {
       this.contestSince ??= now;
-      const timedOut = contestTimedOut(now, this.contestSince, this.s.contestTimeoutMs, value);
+      const timedOut = contestTimedOut(now, this.contestSince, this.s.contestTimeoutUs, value);
       if (!timedOut) {
         this.contest(now, value ?? '', out);
         return;
@@ -301,10 +298,10 @@ export class Reconciler {
     this.heldThisHold = true;
     this.phase = 'held';
     // After waiting out someone else's action, an assign issued before it may still land:
-    // the first re-read comes early (BUSY_RECHECK_MS) so such a landing is corrected at once.
-    const recheckMs = this.sawBusy ? Math.min(this.s.reconcileMs, BUSY_RECHECK_MS) : this.s.reconcileMs;
+    // the first re-read comes early (BUSY_RECHECK_US) so such a landing is corrected at once.
+    const recheckUs = this.sawBusy ? Math.min(this.s.reconcileUs, BUSY_RECHECK_US) : this.s.reconcileUs;
     this.sawBusy = false;
-    this.arm(now + recheckMs * 1000, out);
+    this.arm(now + recheckUs, out);
   }
 
   /** A peer's fresh claim: not fought. Re-read at the reconcile interval; an advert ends it early. */
@@ -314,7 +311,7 @@ export class Reconciler {
     this.lastResult = this.contested;
     this.heldThisHold = false;
     this.convergeStart = undefined;
-    this.arm(now + this.s.reconcileMs * 1000, out);
+    this.arm(now + this.s.reconcileUs, out);
   }
 
   private onError(now: number, op: CallOp, e: CallError, out: ReconcilerAction[]): void {
@@ -324,7 +321,7 @@ export class Reconciler {
     if (slow) {
       this.phase = slow.phase;
       out.push(slow.log);
-      this.arm(now + slow.waitMs * 1000, out);
+      this.arm(now + slow.waitUs, out);
       return;
     }
     this.retry(now, e, out);
@@ -344,7 +341,7 @@ export class Reconciler {
       this.giveUp(now, `${e.message}; call budget spent`, out);
       return;
     }
-    let delayMs = retryDelayMs(
+    let delayUs = retryDelayUs(
       e.kind === 'busy',
       { busyWaits: this.busyWaits, retries: this.retries },
       this.s,
@@ -352,31 +349,31 @@ export class Reconciler {
     );
     if (e.kind === 'busy') this.busyWaits += 1;
     else this.retries += 1;
-    if (e.retryAfterMs !== undefined) delayMs = Math.max(delayMs, e.retryAfterMs);
-    const deadline = this.budgetStart + this.s.budgetMs * 1000;
-    if (now + delayMs * 1000 > deadline) {
+    if (e.retryAfterUs !== undefined) delayUs = Math.max(delayUs, e.retryAfterUs);
+    const deadline = this.budgetStart + this.s.budgetUs;
+    if (now + delayUs > deadline) {
       this.giveUp(now, `${e.message}; next retry would pass the time budget`, out);
       return;
     }
     this.phase = 'backoff';
     const spent = `${this.attempts}/${this.s.maxAttempts} calls spent`;
-    const msg = `${e.message} (${e.kind}); retrying in ${Math.round(delayMs)} ms (${spent})`;
+    const msg = `${e.message} (${e.kind}); retrying in ${Math.round(delayUs / 1000)} ms (${spent})`;
     out.push({ type: 'log', level: 'warn', event: 'cloud.retry', code, msg });
-    this.arm(now + Math.round(delayMs * 1000), out);
+    this.arm(now + Math.round(delayUs), out);
   }
 
   private overBudget(now: number): boolean {
-    return this.attempts >= this.s.maxAttempts || now - this.budgetStart >= this.s.budgetMs * 1000;
+    return this.attempts >= this.s.maxAttempts || now - this.budgetStart >= this.s.budgetUs;
   }
 
   private giveUp(now: number, why: string, out: ReconcilerAction[]): void {
     this.phase = 'failed';
     this.lastError = why;
     this.lastErrorCode = 'CLOUD_BUDGET_SPENT';
-    const next = `next try in ${Math.round(this.s.reconcileMs / 1000)} s`;
+    const next = `next try in ${Math.round(this.s.reconcileUs / 1e6)} s`;
     const msg = `${why} after ${this.callsThisFailover} call(s); ${next}`;
     out.push({ type: 'log', level: 'error', event: 'cloud.gave_up', code: 'CLOUD_BUDGET_SPENT', msg });
-    this.arm(now + this.s.reconcileMs * 1000, out);
+    this.arm(now + this.s.reconcileUs, out);
   }
 
   private arm(at: number, out: ReconcilerAction[]): void {

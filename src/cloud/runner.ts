@@ -49,23 +49,23 @@ export interface RunnerDeps {
   onContest?: (name: string, reason: string | undefined) => void;
 }
 
-/** Reconciler settings from the floating_ip block's options (validated by the config parser). */
+/** Reconciler settings from the floating_ip block's options (validated by the config parser): seconds → µs. */
 export function reconcilerSettings(cfg: FloatingIpConfig): ReconcilerSettings {
   const num = (k: string, scale: number, d: number): number => {
     const v = cfg.options[k];
     return v === undefined ? d : Math.round(Number(v) * scale);
   };
   return {
-    reconcileMs: num('reconcile_interval', 1000, DEFAULT_RECONCILER.reconcileMs),
+    reconcileUs: num('reconcile_interval', 1e6, DEFAULT_RECONCILER.reconcileUs),
     maxAttempts: num('max_calls', 1, DEFAULT_RECONCILER.maxAttempts),
-    budgetMs: num('retry_budget', 1000, DEFAULT_RECONCILER.budgetMs),
-    backoffBaseMs: num('backoff_base', 1000, DEFAULT_RECONCILER.backoffBaseMs),
-    backoffMaxMs: num('backoff_max', 1000, DEFAULT_RECONCILER.backoffMaxMs),
-    errorRetryMs: num('error_retry', 1000, DEFAULT_RECONCILER.errorRetryMs),
+    budgetUs: num('retry_budget', 1e6, DEFAULT_RECONCILER.budgetUs),
+    backoffBaseUs: num('backoff_base', 1e6, DEFAULT_RECONCILER.backoffBaseUs),
+    backoffMaxUs: num('backoff_max', 1e6, DEFAULT_RECONCILER.backoffMaxUs),
+    errorRetryUs: num('error_retry', 1e6, DEFAULT_RECONCILER.errorRetryUs),
     peers: cfg.peers ?? [],
     // An assign a peer issued may land this late: its action's limit plus one request timeout.
-    claimWindowMs: num('action_timeout', 1000, 60_000) + num('timeout', 1000, 10_000),
-    ...(cfg.options.contest_timeout !== undefined ? { contestTimeoutMs: num('contest_timeout', 1000, 0) } : {}),
+    claimWindowUs: num('action_timeout', 1e6, 60_000_000) + num('timeout', 1e6, 10_000_000),
+    ...(cfg.options.contest_timeout !== undefined ? { contestTimeoutUs: num('contest_timeout', 1e6, 0) } : {}),
   };
 }
 
@@ -96,7 +96,7 @@ export class FloatingIpRunner {
     this.needsLocalAddress = probe?.needsLocalAddress ?? false;
     const settings = reconcilerSettings(cfg);
     // A provider that shows pending actions leaves only an assign still in transit to land late.
-    if (probe?.reportsPending) settings.claimWindowMs = Math.round(Number(cfg.options.timeout ?? '10') * 1000);
+    if (probe?.reportsPending) settings.claimWindowUs = Math.round(Number(cfg.options.timeout ?? '10') * 1e6);
     this.rec = new Reconciler(settings, deps.random, cfg.instanceId);
   }
 
@@ -299,7 +299,7 @@ export class FloatingIpRunner {
 function toCallError(e: unknown): CallError {
   if (e instanceof CloudError) {
     const c: CallError = { kind: e.kind, message: e.message };
-    if (e.retryAfterMs !== undefined) c.retryAfterMs = e.retryAfterMs;
+    if (e.retryAfterMs !== undefined) c.retryAfterUs = e.retryAfterMs * 1000;
     return c;
   }
   // A driver bug must not stop the daemon; treat it like a server error and keep the message.

@@ -3,16 +3,16 @@
  * each with a reason and, where it can clear, a retry with exponential backoff (1 s … 30 s).
  * They join the trackers' faults in the FSM's 'tracking' event: FAULT with a reason.
  */
-import { afterMs, type Clock, type TimerHandle } from '../util/clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 
-const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 30_000;
+const FIRST_RETRY_US = 1_000_000;
+const MAX_RETRY_US = 30_000_000;
 
 interface Fault {
   text: string;
   retry?: () => void;
   timer?: TimerHandle;
-  backoffMs: number;
+  backoffUs: number;
 }
 
 export class RuntimeFaults {
@@ -33,13 +33,12 @@ export class RuntimeFaults {
     let m = this.faults.get(instance);
     if (!m) this.faults.set(instance, (m = new Map()));
     const prev = m.get(kind);
-    const backoffMs = prev ? Math.min(MAX_RETRY_MS, prev.backoffMs * 2) : FIRST_RETRY_MS;
+    const backoffUs = prev ? Math.min(MAX_RETRY_US, prev.backoffUs * 2) : FIRST_RETRY_US;
     if (prev?.timer) this.clock.cancel(prev.timer);
-    const f: Fault = { text, backoffMs, ...(retry ? { retry } : {}) };
+    const f: Fault = { text, backoffUs, ...(retry ? { retry } : {}) };
     if (retry)
-      f.timer = afterMs(
-        this.clock,
-        backoffMs,
+      f.timer = this.clock.at(
+        this.clock.nowUs() + backoffUs,
         () => {
           f.timer = undefined;
           retry();

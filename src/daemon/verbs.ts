@@ -6,7 +6,10 @@
 import { refuse } from '../errors.js';
 import type { Verdict } from '../model/verbs.js';
 import type { Event, VrrpInstance } from '../vrrp/fsm.js';
-import { afterMs, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+
+/** How often a graceful stop looks whether the hand-overs are done. */
+const HANDOVER_POLL_US = 5_000;
 
 export type { Verdict } from '../model/verbs.js';
 
@@ -86,7 +89,7 @@ export function handoversDone(
   return new Promise((resolve) => {
     const check = (): void => {
       if (instances().some((i) => i.handoverPending)) {
-        afterMs(clock, 5, check);
+        clock.at(clock.nowUs() + HANDOVER_POLL_US, check);
         return;
       }
       resolve();

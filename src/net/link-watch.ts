@@ -7,9 +7,9 @@
  * were lost) triggers a resync: every watched link re-read and every watched address
  * re-listed. Link state is read by RTM_GETLINK on the request socket opened at start.
  * Without the addon (fallback): one long-running `ip -o monitor link address` child, link
- * state from /sys/class/net/IF/{flags,carrier}, polled as a safety net every `linkPollMs`
- * (1 s) while the monitor runs and every `fallbackLinkPollMs` (100 ms) while it does not;
- * addresses re-listed every `addressPollMs` (30 s) / `fallbackPollMs` (2 s). A monitor that
+ * state from /sys/class/net/IF/{flags,carrier}, polled as a safety net every `linkPollUs`
+ * (1 s) while the monitor runs and every `fallbackLinkPollUs` (100 ms) while it does not;
+ * addresses re-listed every `addressPollUs` (30 s) / `fallbackPollUs` (2 s). A monitor that
  * exits is restarted after a short delay, and a reconcile follows each restart.
  * Up = IFF_UP and carrier (IFF_LOWER_UP), as keepalived judges an interface. A reading that
  * failed ('unknown', e.g. EMFILE) changes nothing: unknown is never "down".
@@ -34,7 +34,10 @@ import {
 import type { HandleError } from '../native/addon.js';
 import { expiredByLifetime, type RtnlMsg } from './rtnl-parse.js';
 import { checkIfname, familyOf } from './validate.js';
-import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
+
+/** After `ip monitor` exits: wait this long (µs), then restart it and catch up. */
+const MONITOR_RESTART_US = 1_000_000;
 import { stripZone } from '../util/ip.js';
 
 export { parseMonitorLine, sysfsLinkState, type LinkState };
@@ -67,14 +70,14 @@ export interface LinkWatchDeps {
 }
 
 export interface LinkWatchOptions {
-  /** Fallback: link poll period while the monitor runs (default 1 s). */
-  linkPollMs?: number;
+  /** Fallback: link poll period (µs, like every period here) while the monitor runs (default 1 s). */
+  linkPollUs?: number;
   /** Fallback: link poll period while no monitor runs (default 100 ms). */
-  fallbackLinkPollMs?: number;
+  fallbackLinkPollUs?: number;
   /** Fallback: reconcile period while the monitor runs (default 30 s). */
-  addressPollMs?: number;
+  addressPollUs?: number;
   /** Fallback: reconcile period while no monitor runs (default 2 s). */
-  fallbackPollMs?: number;
+  fallbackPollUs?: number;
   /**
    * Replaces the kernel: with `deps` given, only the sources named there are used (no
    * netlink subscription unless `subscribe` is passed); without, netlink when the addon loads.
@@ -101,11 +104,11 @@ export class LinkWatch extends EventEmitter {
   private readonly polls = [
     this.poller(
       () => this.pollLinks(),
-      () => (this.monitor ? (this.opts.linkPollMs ?? 1000) : (this.opts.fallbackLinkPollMs ?? 100)),
+      () => (this.monitor ? (this.opts.linkPollUs ?? 1_000_000) : (this.opts.fallbackLinkPollUs ?? 100_000)),
     ),
     this.poller(
       () => this.reconcileAddresses(),
-      () => (this.monitor ? (this.opts.addressPollMs ?? 30_000) : (this.opts.fallbackPollMs ?? 2000)),
+      () => (this.monitor ? (this.opts.addressPollUs ?? 30_000_000) : (this.opts.fallbackPollUs ?? 2_000_000)),
     ),
   ];
   private restartTimer: TimerHandle | undefined;
@@ -276,8 +279,8 @@ export class LinkWatch extends EventEmitter {
     this.emit('address-removed', expired ? { ...w, expired } : w);
   }
 
-  /** A timer that runs `fn`, then re-arms with the period `periodMs()` gives at that moment. */
-  private poller(fn: () => void | Promise<void>, periodMs: () => number): { rearm(): void; stop(): void } {
+  /** A timer that runs `fn`, then re-arms with the period `periodUs()` gives at that moment. */
+  private poller(fn: () => void | Promise<void>, periodUs: () => number): { rearm(): void; stop(): void } {
     let timer: TimerHandle | undefined;
     const clear = (): void => {
       if (timer) this.clock().cancel(timer);
@@ -286,7 +289,8 @@ export class LinkWatch extends EventEmitter {
     const rearm = (): void => {
       clear();
       if (this.stopped) return;
-      timer = afterMs(this.clock(), periodMs(), () => void Promise.resolve(fn()).finally(rearm), { weak: true });
+      const c = this.clock();
+      timer = c.at(c.nowUs() + periodUs(), () => void Promise.resolve(fn()).finally(rearm), { weak: true });
     };
     return { rearm, stop: clear };
   }
@@ -313,7 +317,7 @@ export class LinkWatch extends EventEmitter {
       this.monitor = undefined;
       this.rearmPolls();
       // After a restart, catch up on what happened while no one listened.
-      this.restartTimer = afterMs(this.clock(), 1000, () => {
+      this.restartTimer = this.clock().at(this.clock().nowUs() + MONITOR_RESTART_US, () => {
         this.startMonitor();
         this.pollLinks();
         void this.reconcileAddresses();

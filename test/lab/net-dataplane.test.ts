@@ -121,7 +121,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     else if (c.op === 'announce') r = announceAddress(c.ifname, c.vip);
     else if (c.op === 'watch') {
       if (!watch) {
-        watch = new LinkWatch({ addressPollMs: 1000 }).start();
+        watch = new LinkWatch({ addressPollUs: 1_000_000 }).start();
         watch.on('link', (e) => out({ ev: 'link', ...e }));
         watch.on('address-removed', (e) => out({ ev: 'address-removed', ...e }));
         watch.on('resync', (e) => out({ ev: 'resync', ...e }));

@@ -18,7 +18,7 @@ function pair(
   const s = new PairSim([A, { ...B, phaseMs: o.phaseB ?? B.phaseMs }], null, {
     latencyMs: o.latencyMs ?? 50,
     actionMs: o.actionMs ?? 300,
-    settings: { reconcileMs: (o.reconcileS ?? 5) * 1000 },
+    settings: { reconcileUs: (o.reconcileS ?? 5) * 1e6 },
     ...(o.peers ? { peers: o.peers } : {}),
   });
   s.start('101');
@@ -100,7 +100,7 @@ test('a FAULT on the MASTER, then recovery: the BACKUP takes it, the MASTER pree
 /** One reconciler, driven by hand: fixed self 'me', peers me and peer. */
 function solo(): { rec: Reconciler; at: (ms: number, ev: Parameters<Reconciler['step']>[1]) => ReconcilerAction[] } {
   const rec = new Reconciler(
-    { ...DEFAULT_RECONCILER, reconcileMs: 10_000, peers: ['me', 'peer'], claimWindowMs: 1000 },
+    { ...DEFAULT_RECONCILER, reconcileUs: 10_000_000, peers: ['me', 'peer'], claimWindowUs: 1_000_000 },
     () => 0.5,
     'me',
   );
@@ -209,12 +209,12 @@ test('a reload in a partition does not forget it: the new reconciler inherits th
   at(10_010, { type: 'result', gen: gen(rec), op: 'holder', ok: true, value: 'peer' });
   assert.equal(rec.view().phase, 'contested');
   const fresh = new Reconciler(
-    { ...DEFAULT_RECONCILER, reconcileMs: 10_000, peers: ['me', 'peer'], claimWindowMs: 1000 },
+    { ...DEFAULT_RECONCILER, reconcileUs: 10_000_000, peers: ['me', 'peer'], claimWindowUs: 1_000_000 },
     () => 0.5,
     'me',
   );
   const forgetful = new Reconciler(
-    { ...DEFAULT_RECONCILER, reconcileMs: 10_000, peers: ['me', 'peer'], claimWindowMs: 1000 },
+    { ...DEFAULT_RECONCILER, reconcileUs: 10_000_000, peers: ['me', 'peer'], claimWindowUs: 1_000_000 },
     () => 0.5,
     'me',
   );
@@ -234,10 +234,10 @@ test('contest_timeout (opt-in): a peer that took the address and died in the par
   const rec = new Reconciler(
     {
       ...DEFAULT_RECONCILER,
-      reconcileMs: 10_000,
+      reconcileUs: 10_000_000,
       peers: ['me', 'peer'],
-      claimWindowMs: 1000,
-      contestTimeoutMs: 25_000,
+      claimWindowUs: 1_000_000,
+      contestTimeoutUs: 25_000_000,
     },
     () => 0.5,
     'me',
@@ -261,10 +261,11 @@ test('contest_timeout (opt-in): a peer that took the address and died in the par
 
 test('a partition soon after a failback: the claim window decides — 10 s (pending actions shown) moves it once', () => {
   const run = (claimWindowMs: number): number => {
+    const claimWindowUs = claimWindowMs * 1000;
     const s = new PairSim([A, B], null, {
       latencyMs: 50,
       actionMs: 300,
-      settings: { reconcileMs: 5000, claimWindowMs },
+      settings: { reconcileUs: 5_000_000, claimWindowUs },
     });
     s.start('101');
     s.at(20_000, () => s.setState('101', 'FAULT'));
@@ -299,7 +300,7 @@ test('DigitalOcean shows pending actions: claim window = 1 request timeout, not 
       },
       { log: pino({ level: 'silent' }), clock: realClock, factories: providers, env: { T: 'x' } },
     );
-    const w = (r as unknown as { rec: { s: { claimWindowMs: number } } }).rec.s.claimWindowMs;
+    const w = (r as unknown as { rec: { s: { claimWindowUs: number } } }).rec.s.claimWindowUs / 1000;
     r.stop();
     return w;
   };

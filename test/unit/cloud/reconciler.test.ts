@@ -131,7 +131,7 @@ test('already the holder: no assign call', () => {
 });
 
 test('while held, the holder is re-read every reconcile interval; drift is re-asserted', () => {
-  const s = new Sim({ reconcileMs: 10_000 });
+  const s = new Sim({ reconcileUs: 10_000_000 });
   s.desire('hold');
   s.run(1000);
   const before = s.calls.length;
@@ -172,8 +172,8 @@ test('BACKUP never assigns, and an answer arriving after the wish changed is ign
 });
 
 test('a retryable error backs off exponentially and honours Retry-After', () => {
-  const s = new Sim({ backoffBaseMs: 100 }, 10, 'me');
-  s.faults = [server, { kind: 'rate_limited', message: 'HTTP 429', retryAfterMs: 5000 }];
+  const s = new Sim({ backoffBaseUs: 100_000 }, 10, 'me');
+  s.faults = [server, { kind: 'rate_limited', message: 'HTTP 429', retryAfterUs: 5_000_000 }];
   s.desire('hold');
   s.run(20_000);
   const at = s.calls.map((c) => c.at / 1000);
@@ -185,7 +185,7 @@ test('a retryable error backs off exponentially and honours Retry-After', () => 
 });
 
 test('an auth error is not retried fast (no retry storm)', () => {
-  const s = new Sim({ errorRetryMs: 60_000 });
+  const s = new Sim({ errorRetryUs: 60_000_000 });
   s.faults = [{ kind: 'auth', message: 'HTTP 401 Unauthorized' }];
   s.desire('hold');
   s.run(59_000);
@@ -198,7 +198,7 @@ test('an auth error is not retried fast (no retry storm)', () => {
 });
 
 test('an outage spends at most max_calls per failover, then retries at the reconcile interval', () => {
-  const s = new Sim({ maxAttempts: 6, reconcileMs: 30_000 }, 10, 'me');
+  const s = new Sim({ maxAttempts: 6, reconcileUs: 30_000_000 }, 10, 'me');
   s.faults = Array.from({ length: 100 }, () => server);
   s.desire('hold');
   s.run(29_000);
@@ -242,9 +242,9 @@ test('property: never assign unless holding is wanted; calls per failover bounde
       fc.integer({ min: 1, max: 500 }),
       fc.integer({ min: 4, max: 12 }),
       (desires, faultKinds, latency, maxAttempts) => {
-        const s = new Sim({ maxAttempts, reconcileMs: 30_000, budgetMs: 120_000 }, latency);
+        const s = new Sim({ maxAttempts, reconcileUs: 30_000_000, budgetUs: 120_000_000 }, latency);
         s.faults = faultKinds.map((k) =>
-          k ? { kind: k, message: k, ...(k === 'rate_limited' ? { retryAfterMs: 2000 } : {}) } : undefined,
+          k ? { kind: k, message: k, ...(k === 'rate_limited' ? { retryAfterUs: 2_000_000 } : {}) } : undefined,
         );
         for (const d of [...desires].sort((a, b) => a.at - b.at)) {
           s.run(d.at);

@@ -30,10 +30,10 @@ ${INSTANCE('  floating_ip web\n')}`,
   );
   assert.deepEqual(r.config.instances[0]?.floatingIps, ['web']);
   const s = reconcilerSettings(f!);
-  assert.equal(s.reconcileMs, 15_000);
+  assert.equal(s.reconcileUs, 15_000_000);
   assert.equal(s.maxAttempts, 8);
   assert.deepEqual(s.peers, ['101', '102']);
-  assert.equal(s.claimWindowMs, 62_500, 'action_timeout 60 s + timeout 2.5 s');
+  assert.equal(s.claimWindowUs, 62_500_000, 'action_timeout 60 s + timeout 2.5 s');
   assert.deepEqual(
     r.diagnostics.filter((d) => d.severity !== 'info'),
     [],

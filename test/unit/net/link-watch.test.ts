@@ -104,8 +104,8 @@ test('reconciles re-list addresses rarely while the monitor runs, often while do
   };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const w = new LinkWatch({
-    addressPollMs: 400,
-    fallbackPollMs: 20,
+    addressPollUs: 400_000,
+    fallbackPollUs: 20_000,
     deps: { readLink: () => true, spawnMonitor, run },
   }).start();
   try {
@@ -268,10 +268,10 @@ test('netlink mode: link and address events come from the kernel, nothing is pol
   let reads = 0,
     spawns = 0;
   const w = new LinkWatch({
-    linkPollMs: 5,
-    fallbackLinkPollMs: 5,
-    addressPollMs: 5,
-    fallbackPollMs: 5,
+    linkPollUs: 5_000,
+    fallbackLinkPollUs: 5_000,
+    addressPollUs: 5_000,
+    fallbackPollUs: 5_000,
     deps: {
       readLink: () => {
         reads++;
