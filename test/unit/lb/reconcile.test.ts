@@ -15,6 +15,7 @@ import {
   type HealLog,
 } from '../../../src/lb/reconcile.js';
 import { HealingBackend } from '../../../src/lb/healing-backend.js';
+import { nftMonitor } from '../../../src/lb/nft-monitor.js';
 import type { LbBackend } from '../../../src/lb/backend.js';
 import type { VirtualServerConfig } from '../../../src/config/lvs-model.js';
 import { createLogger } from '../../../src/util/log.js';
@@ -202,4 +203,23 @@ test('with a monitor, a foreign change is looked at within moments, not at the i
   await h.clear();
   assert.equal(feed, undefined, 'stopped with the tables');
   assert.equal(clock.pending, 0);
+});
+
+test("nftMonitor streams the child's lines and reports its exit (not after stop)", async () => {
+  const script =
+    'echo "delete table ip floatd_lb"; echo "# new generation 3 by process 9 (nft)"; echo oops >&2; exit 3';
+  const lines: string[] = [];
+  const why = await new Promise<string>((done) => {
+    nftMonitor(['sh', '-c', script])((l) => lines.push(l), done);
+  });
+  assert.deepEqual(lines, ['delete table ip floatd_lb', '# new generation 3 by process 9 (nft)']);
+  assert.match(why, /nft monitor exited \(3\): oops/);
+  let exited = false;
+  const m = nftMonitor(['sh', '-c', 'sleep 5'])(
+    () => undefined,
+    () => (exited = true),
+  );
+  m.stop();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(exited, false, 'a stopped monitor is not a failure');
 });
