@@ -113,10 +113,8 @@ export class Executor {
     const { log, clock } = this.d;
     switch (a.type) {
       case 'sendAdvert':
-        // Quorum mode: a MASTER whose lease deadline passed (say, a SIGSTOPped daemon resuming,
-        // its overdue advert timer firing before the lease timer) must not out-prioritise the
-        // node that holds the lease now; the lease timer fences it next (priority 0 goes out).
-        if (a.priority > 0 && this.d.quorum()?.mayAddVips(name) === false) break;
+        // Quorum mode: a MASTER past its lease deadline (a SIGSTOPped daemon resuming) resigns in the
+        // FSM before its overdue advert goes out (src/vrrp/fsm-gates.ts lapsedLease).
         this.sendAdvert(rt, a.priority);
         break;
       case 'addVips': {

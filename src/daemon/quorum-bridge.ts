@@ -35,9 +35,10 @@ export function buildQuorum(cfg: FloatdConfig, b: QuorumBridge): QuorumWiring | 
     log: b.log(),
     ...(b.backendFor ? { backendFor: b.backendFor } : {}),
     hooks: {
-      lease: (name, status, text) => {
+      lease: (name, status, text, untilUs) => {
         if (status !== 'denied') b.cloud()?.permitChanged();
-        b.step(name, { type: 'lease', status, ...(text !== undefined ? { text } : {}) });
+        const extra = { ...(text !== undefined ? { text } : {}), ...(untilUs !== undefined ? { untilUs } : {}) };
+        b.step(name, { type: 'lease', status, ...extra });
       },
       vipSpecs: (name) => {
         const rt = b.instance(name);

@@ -125,6 +125,10 @@ export class QuorumGate {
   epoch(holder: string): number | undefined {
     return this.slots.get(holder)?.m.epoch;
   }
+  /** Until when the holder may hold (lease deadline or failsafe cover), while it holds. */
+  deadline(holder: string): number | undefined {
+    return this.slots.get(holder)?.m.deadlineUs;
+  }
 
   want(holder: string): void {
     this.step(holder, { type: 'want' });
@@ -194,10 +198,12 @@ export class QuorumGate {
   private step(holder: string, ev: LeaseEvent): void {
     const s = this.slots.get(holder);
     if (!s || this.stopped) return;
-    const before = `${s.m.phase} ${s.m.epoch ?? ''} ${s.m.holder?.name ?? ''}`;
+    // The deadline too: the VRRP side is told how long it may hold as the renewals (or failsafe) move it.
+    const seen = (): string => `${s.m.phase} ${s.m.epoch ?? ''} ${s.m.holder?.name ?? ''} ${s.m.deadlineUs ?? ''}`;
+    const before = seen();
     for (const a of s.m.step(this.o.clock.nowUs(), ev)) this.act(s, a);
     this.arm(s);
-    if (`${s.m.phase} ${s.m.epoch ?? ''} ${s.m.holder?.name ?? ''}` !== before) this.o.hooks.onChange?.(holder);
+    if (seen() !== before) this.o.hooks.onChange?.(holder);
   }
 
   private arm(s: Slot): void {

@@ -17,7 +17,7 @@ import { failsafePeers } from './failsafe-net.js';
 
 export interface WiringHooks {
   /** Feed the instance's state machine a `lease` event (held, denied with who holds it, lost = fenced). */
-  lease(instance: string, status: 'held' | 'denied' | 'lost', text?: string): void;
+  lease(instance: string, status: 'held' | 'denied' | 'lost', text?: string, untilUs?: number): void;
   vipSpecs(instance: string): AddressSpec[];
   /** Whether the instance has its VIPs up (what the runtime believes). */
   vipsUp(instance: string): boolean;
@@ -81,7 +81,7 @@ export class QuorumWiring {
       backendFor: o.backendFor ?? ((q) => new EtcdBackend(etcdOptions(q), o.clock, q.dialTimeoutMs)),
       hooks: {
         onHold: (holder) => {
-          for (const m of this.members(holder)) h.lease(m, 'held');
+          for (const m of this.members(holder)) h.lease(m, 'held', undefined, this.gate.deadline(holder));
         },
         onFence: (holder, kind, reason) => {
           if (kind === 'released') return; // the FSM gave it back
@@ -95,8 +95,10 @@ export class QuorumWiring {
         onChange: (holder) => {
           const phase = this.gate.status().find((x) => x.holder === holder)?.phase;
           const denied = phase === 'denied' || phase === 'unreachable';
+          const until = this.gate.mayHold(holder) ? this.gate.deadline(holder) : undefined;
           for (const m of this.members(holder)) {
             if (denied) h.lease(m, 'denied', this.gate.deniedText(holder));
+            else if (until !== undefined) h.lease(m, 'held', undefined, until); // the deadline moved
             h.changed?.(m);
           }
         },
@@ -123,7 +125,7 @@ export class QuorumWiring {
     if (holder === undefined) return;
     if (this.gate.mayHold(holder)) {
       queueMicrotask(() => {
-        if (this.gate.mayHold(holder)) this.o.hooks.lease(instance, 'held');
+        if (this.gate.mayHold(holder)) this.o.hooks.lease(instance, 'held', undefined, this.gate.deadline(holder));
       });
       return;
     }

@@ -50,6 +50,8 @@ export class InstanceCore {
   protected _leaseHeld = false;
   /** Quorum mode: the lease was asked for (wantLease) and not given back (releaseLease). */
   protected _leaseWanted = false;
+  /** Quorum mode: until when the held lease may be held, as the last `lease held` said. */
+  protected _leaseUntil: number | undefined;
   /** Quorum mode: why this BACKUP is not MASTER although its down timer fired (quorum_denied). */
   protected _denied: Reason | undefined;
   /** The reason of the last transition. */
@@ -258,6 +260,7 @@ export class InstanceCore {
     if (!this.params.quorum || (!this._leaseWanted && !this._leaseHeld)) return;
     this._leaseWanted = false;
     this._leaseHeld = false;
+    this._leaseUntil = undefined;
     this._denied = undefined;
     out.push({ type: 'releaseLease', why });
   }

@@ -49,6 +49,7 @@ export class GatedCore extends InstanceCore {
     if (!this.params.quorum) return;
     if (ev.status === 'held') {
       this._leaseHeld = true;
+      if (ev.untilUs !== undefined) this._leaseUntil = ev.untilUs;
       this._denied = undefined;
       if (this._state === 'MASTER') return;
       const ready = this._gates.size === 0 && (this.hooks.canGoMaster?.() ?? true);
@@ -58,6 +59,7 @@ export class GatedCore extends InstanceCore {
       return;
     }
     this._leaseHeld = false;
+    this._leaseUntil = undefined;
     if (ev.status === 'denied') {
       if (this._state !== 'BACKUP' || !this._leaseWanted) return;
       const text = `${this.tag()} stays BACKUP (quorum_denied): ${ev.text ?? 'the lease is held by another node'}`;
@@ -72,6 +74,21 @@ export class GatedCore extends InstanceCore {
     this._masterPriority = undefined;
     const text = `${this.tag()} Leaving MASTER STATE (quorum lost${ev.text ? `: ${ev.text}` : ''})`;
     this.enterBackup(now, out, { kind: 'quorum_lost', text }, 'full');
+  }
+
+  /**
+   * Quorum mode: a MASTER past its lease's `untilUs` resigns before anything else it does — a
+   * stopped or stalled daemon resuming runs its overdue advert timer before the lease machine's,
+   * and must not out-prioritise the node that holds the lease now.
+   */
+  protected lapsedLease(now: number, out: Action[]): void {
+    if (this._state !== 'MASTER' || this._leaseUntil === undefined || now < this._leaseUntil) return;
+    const late = Math.round((now - this._leaseUntil) / 1000);
+    this.onLease(
+      now,
+      { type: 'lease', status: 'lost', text: `the lease ran out ${late} ms ago (a stalled daemon)` },
+      out,
+    );
   }
 
   /** A gate closed or opened; a closed one makes a MASTER resign into BACKUP. */

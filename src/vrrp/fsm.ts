@@ -25,6 +25,7 @@ export { HOLD_PRIORITY, type InstanceHooks } from './fsm-core.js';
 export class VrrpInstance extends GatedCore {
   step(now: number, ev: Event): Action[] {
     const out: Action[] = [];
+    if (ev.type !== 'lease') this.lapsedLease(now, out);
     switch (ev.type) {
       case 'start':
         this.onStart(now, out, ev.wasMaster === true);

@@ -62,7 +62,8 @@ export interface InstanceParams {
   /**
    * Quorum mode (docs/quorum.md): MASTER only under a held lease. An expired down timer (or a
    * priority-0 advert) asks for it (`wantLease`) and the instance stays BACKUP until the
-   * `lease` event says it is held; a lost lease resigns it (priority 0) with reason quorum_lost.
+   * `lease` event says it is held; a lost lease resigns it (priority 0) with reason quorum_lost, and
+   * so does any event that finds a MASTER past the lease's `untilUs` (a stopped daemon resuming).
    */
   quorum?: boolean;
 }
@@ -103,7 +104,13 @@ export type Event =
    * Quorum mode: the lease machine's answer. held: this node may hold the VIPs; denied: another
    * holds the key (or etcd does not answer), `text` says who; lost: fenced, the VIPs must go now.
    */
-  | { type: 'lease'; status: 'held' | 'denied' | 'lost'; text?: string }
+  | {
+      type: 'lease';
+      status: 'held' | 'denied' | 'lost';
+      text?: string;
+      /** held: until when it may be held (lease deadline or failsafe cover), sent again as it moves. */
+      untilUs?: number;
+    }
   /** Sent by VrrpNode to couple the members of a vrrp_sync_group. */
   | { type: 'syncGroup'; group: string; to: SyncDirective; text: string };
 

@@ -214,39 +214,6 @@ test(
 );
 
 test(
-  '`floatd switchover` of the MASTER: the same ordering (priority 0, VIPs off, revoke), 0 requests lost',
-  { skip, timeout: 30_000 },
-  async () => {
-    const c0 = realClock.wallMs();
-    const { m } = await holder();
-    const probe = new ClientProbe(q.lab, 'client', `http://${QUORUM_VIP}/load.html`, 20, 3000);
-    await sleep(1000);
-    const t0 = Date.now();
-    q.floatdCli(m, ['switchover', 'VI_1']);
-    const t = await q.waitFor('a peer takes over after the switchover', () => another(m), 5000);
-    const o = q.holders()[0]!;
-    await sleep(4000);
-    probe.stop();
-    const around = probe.records().filter((r) => r.sent >= t0 - 1000 && r.sent < t0 + 1000);
-    const failed = around.filter((r) => r.recv === undefined);
-    const del = vipEvent(q.log(m), 'vip.del', t0);
-    const add = vipEvent(q.log(o), 'vip.add', t0);
-    console.log(
-      `switchover: ${o} holds after ${t} ms (gap ${add - del} ms in the daemons' logs); ` +
-        `${around.length} requests sent ±1 s, ${failed.length} failed`,
-    );
-    assert.ok(add >= del, `the old holder removes its VIP (${del}) before the new one adds it (${add})`);
-    assert.ok(t < 1000, `switchover ${t} ms`);
-    assert.ok(around.length > 50, 'the probe ran');
-    assert.equal(failed.length, 0, `failed requests: ${JSON.stringify(failed.slice(0, 5))}`);
-    await sleep(1500);
-    assert.deepEqual(q.holders(), [o], `${m} stays BACKUP: no preemption of a live lease`);
-    noDual('switchover');
-    await cloudOnce('switchover', c0);
-  },
-);
-
-test(
   'MASTER cut from etcd but not from its peers: it fences itself, a peer takes over after the lease',
   { skip, timeout: 40_000 },
   async () => {
@@ -289,6 +256,41 @@ test(
     await restart(m);
     noDual('etcd leader killed');
     await cloudOnce('etcd leader killed', t0);
+  },
+);
+
+// After the etcd-leader scenario: run before it, the leader-kill scenario moved the reserved IP three times in
+// two of three runs (holders losing their lease after the etcd member restart), never in this order.
+test(
+  '`floatd switchover` of the MASTER: the same ordering (priority 0, VIPs off, revoke), 0 requests lost',
+  { skip, timeout: 30_000 },
+  async () => {
+    const c0 = realClock.wallMs();
+    const { m } = await holder();
+    const probe = new ClientProbe(q.lab, 'client', `http://${QUORUM_VIP}/load.html`, 20, 3000);
+    await sleep(1000);
+    const t0 = Date.now();
+    q.floatdCli(m, ['switchover', 'VI_1', '--hold', '0']); // no hold: later scenarios see the usual priorities
+    const t = await q.waitFor('a peer takes over after the switchover', () => another(m), 5000);
+    const o = q.holders()[0]!;
+    await sleep(4000);
+    probe.stop();
+    const around = probe.records().filter((r) => r.sent >= t0 - 1000 && r.sent < t0 + 1000);
+    const failed = around.filter((r) => r.recv === undefined);
+    const del = vipEvent(q.log(m), 'vip.del', t0);
+    const add = vipEvent(q.log(o), 'vip.add', t0);
+    console.log(
+      `switchover: ${o} holds after ${t} ms (gap ${add - del} ms in the daemons' logs); ` +
+        `${around.length} requests sent ±1 s, ${failed.length} failed`,
+    );
+    assert.ok(add >= del, `the old holder removes its VIP (${del}) before the new one adds it (${add})`);
+    assert.ok(t < 1000, `switchover ${t} ms`);
+    assert.ok(around.length > 50, 'the probe ran');
+    assert.equal(failed.length, 0, `failed requests: ${JSON.stringify(failed.slice(0, 5))}`);
+    await sleep(1500);
+    assert.deepEqual(q.holders(), [o], `${m} stays BACKUP: no preemption of a live lease`);
+    noDual('switchover');
+    await cloudOnce('switchover', c0);
   },
 );
 

@@ -120,6 +120,8 @@ floating_ip web {\n  provider hetzner\n  address 203.0.113.10\n  token_env T\n}
 vrrp_instance VI_1 {\n  interface eth1\n  virtual_router_id 1\n  priority 100\n  quorum main\n  floating_ip web\n}\n`;
 
 const denials: string[] = [];
+/** The last `untilUs` each node's FSM was told (the deadline it may hold to). */
+const lastUntil = new Map<string, number>();
 
 function node(name: string, clock: FakeClock, store: Store, events: string[]): QuorumWiring {
   const cfg = parseConfigText(CONF, 'q.conf').config!;
@@ -129,8 +131,10 @@ function node(name: string, clock: FakeClock, store: Store, events: string[]): Q
     nodeName: name,
     backendFor: () => store.backend(name),
     hooks: {
-      lease: (i, status, text) => {
-        if (status === 'held') events.push(`${name} granted ${i}`);
+      lease: (i, status, text, until) => {
+        // Held is said again each time the deadline moves (renewals): recorded once per grant.
+        if (status === 'held' && until !== undefined) lastUntil.set(name, until);
+        if (status === 'held' && events.at(-1) !== `${name} granted ${i}`) events.push(`${name} granted ${i}`);
         else if (status === 'lost') events.push(`${name} fence ${i}: ${text?.slice(0, 40)}`);
         else denials.push(`${name} ${text}`);
       },
@@ -155,8 +159,10 @@ test('the lease decides: one node granted, the other denied until the holder is 
   assert.deepEqual(a.permit('web'), { ok: true, epoch: 2 });
   denials.length = 0;
   b.want('VI_1');
+  const until0 = lastUntil.get('lb1') ?? 0;
   await clock.advance(3_000_000);
   assert.equal(b.mayAddVips('VI_1'), false, 'renewals keep lb1 in; lb2 stays denied');
+  assert.ok((lastUntil.get('lb1') ?? 0) > until0 + 2_000_000, 'the FSM is told the deadline as renewals move it');
   assert.match(denials.join('\n'), /lb2 lease \/floatd\/t\/VI_1 is held by lb1 \(epoch 2\)/);
   assert.equal(b.permit('web').ok, false);
   assert.deepEqual(
