@@ -6,8 +6,9 @@
  * moment; the properties: 0 samples where two hosts hold the VIP; the reserved IP changes holder
  * at most once per scenario, every assign the emulator received was checked under the assigning
  * node's current epoch; plus a bound on how long the survivor takes. Needs root.
- * FLOATD_QUORUM_LAB_HOSTS=2 runs the same with two floatd hosts, FLOATD_QUORUM_LAB_CLOUD=0 without the emulator. A failover faster than the lease, or
- * a reserved IP that moved twice, prints every host's lease/state/cloud log lines of the scenario.
+ * FLOATD_QUORUM_LAB_HOSTS=2 runs the same with two floatd hosts, FLOATD_QUORUM_LAB_CLOUD=0 without
+ * the emulator. A failover faster than the lease, or a reserved IP that moved twice, prints every
+ * host's lease/state/cloud log lines of the scenario.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -318,7 +319,8 @@ test(
     console.log(
       `quorum lab: ${sampler.samples.length} samples (every ${sampler.meanIntervalMs()} ms), ` +
         `${sampler.dual()} with two holders, ${sampler.changes()} holder changes; ` +
-        `reserved IP: ${(q.cloud?.seen.length ?? 1) - 1} holder changes, ${q.cloud?.assignPosts() ?? 0} assign requests`,
+        `reserved IP: ${(q.cloud?.seen.length ?? 1) - 1} holder changes, ` +
+        `${q.cloud?.assignPosts() ?? 0} assign requests`,
     );
     assert.ok(sampler.samples.length > 500, 'the sampler ran through the scenarios');
   },
