@@ -278,6 +278,7 @@ export class LeaseMachine {
     }
     const d = this.deadlineFrom(sentAt);
     if (d > h.deadline) h.deadline = d;
+    if (d > now) h.onPeers = false; // etcd answers again: the next outage is logged again
     this.grantIfSafe(now, sentAt, out);
   }
 
