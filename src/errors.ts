@@ -84,6 +84,7 @@ export const QUORUM_ERRORS = {
   QUORUM_LOST: 'the lease could not be renewed in time, or is gone: VIPs removed, cloud calls stopped (quorum_lost)',
   QUORUM_UNREACHABLE: 'an etcd endpoint does not answer (the next is tried); with none, no lease is taken or renewed',
   QUORUM_LIFETIME_FAILED: "a VIP's kernel lifetime (valid_lft) could not be refreshed",
+  QUORUM_GUARD_DOWN: 'the fence guard process is not running: no lease is held (restarted after 1 s)',
   QUORUM_FAILSAFE_FAILED:
     'on_quorum_loss failsafe cannot run (its socket or secret file failed): floatd fences instead',
 } as const;

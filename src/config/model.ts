@@ -182,6 +182,8 @@ export interface QuorumConfig {
   /** valid_lft on every VIP, refreshed on each acknowledged renewal; 0 = off. */
   kernelLifetimeS: number;
   onQuorumLoss: 'fence' | 'failsafe';
+  /** `fence_guard on|off` (default on): a separate process removes the VIPs at the deadline if the daemon cannot. */
+  fenceGuard: boolean;
   /**
    * `on_quorum_loss failsafe` (docs/quorum.md): every peer is asked over UDP, HMAC-signed with the
    * secret in `secretFile`. `peers` empty: the unicast_peer addresses of what the block guards.

@@ -12,6 +12,8 @@ import type { Node, Token } from './lexer.js';
 import type { FloatdConfig, InstanceConfig, Pos, QuorumConfig, SyncGroupConfig } from './model.js';
 import type { Diagnostic } from './diagnostics.js';
 import { readBlock, type Keyword, type Schema } from './schema.js';
+import { checkTimes } from './quorum-times.js';
+export { quorumDefaults } from './quorum-times.js';
 
 type BlockCtx = Ctx;
 /** The block being read, with the tokens of the keywords written (defaults and positions depend on them). */
@@ -91,6 +93,10 @@ export const QUORUM_SCHEMA: Schema<T> = {
     },
     true,
   ),
+  fence_guard: one((c, a, t) => {
+    if (a.text === 'on' || a.text === 'off') t.q.fenceGuard = a.text === 'on';
+    else c.err(a, 'fence_guard', `expected on or off, got "${a.text}"`);
+  }),
   on_quorum_loss: one((c, a, t) => {
     if (a.text === 'fence' || a.text === 'failsafe') t.q.onQuorumLoss = a.text;
     else c.err(a, 'on_quorum_loss', `expected fence or failsafe, got "${a.text}"`);
@@ -151,15 +157,6 @@ export const QUORUM_SCHEMA: Schema<T> = {
   watchdog: {},
 };
 
-/**
- * Defaults for a TTL (ms): renew every ttl/5, fence 0.5 s early (0.3 s at ttl 1), kernel backstop
- * ttl − 1 s (at most 1).
- */
-export function quorumDefaults(ttlMs: number): { renewMs: number; marginMs: number; kernelLifetimeS: number } {
-  const kernelLifetimeS = Math.max(0, Math.min(1, ttlMs / 1000 - 1));
-  return { renewMs: Math.round(ttlMs / 5), marginMs: ttlMs >= 2000 ? 500 : 300, kernelLifetimeS };
-}
-
 export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
   const name = c.arg(n, 0, 'a floatd_quorum name');
   if (!name) return undefined;
@@ -173,6 +170,7 @@ export function quorumBlock(c: BlockCtx, n: Node): QuorumConfig | undefined {
     marginMs: 0,
     kernelLifetimeS: 0,
     onQuorumLoss: 'fence',
+    fenceGuard: true,
     dialTimeoutMs: 1000,
     pos: c.at(n.key),
   };
@@ -246,72 +244,6 @@ function endpoints(c: BlockCtx, e: Node, q: QuorumConfig): void {
       continue;
     }
     q.endpoints.push(w.text.replace(/\/$/, ''));
-  }
-}
-
-/** renew and margin must leave time for a renewal to land; the kernel backstop must end before the lease can. */
-function checkTimes(c: BlockCtx, n: Node, q: QuorumConfig, set: Map<string, Token>): void {
-  const d = quorumDefaults(q.ttlMs);
-  if (!set.has('renew')) q.renewMs = d.renewMs;
-  if (!set.has('margin')) q.marginMs = d.marginMs;
-  if (!set.has('kernel_lifetime')) q.kernelLifetimeS = d.kernelLifetimeS;
-  const at = (k: string): Token => set.get(k) ?? n.key;
-  const ttlS = q.ttlMs / 1000;
-  if (q.ttlMs < 2000) {
-    c.warn(
-      at('ttl'),
-      'ttl',
-      'etcd grants at least 2 s with its default timing (heartbeat 100 ms, election 1000 ms)',
-      'ttl 1 needs every member at --election-timeout ≤ 666; floatd warns at run time if etcd grants more',
-      'CONFIG_RISKY',
-    );
-  }
-  if (q.marginMs >= q.ttlMs) {
-    c.err(
-      at('margin'),
-      'margin',
-      `margin ${q.marginMs / 1000} s must be below ttl ${ttlS} s`,
-      undefined,
-      'CONFIG_CONFLICT',
-    );
-    return;
-  }
-  const window = q.ttlMs - q.marginMs;
-  if (q.renewMs >= window) {
-    c.err(
-      at('renew'),
-      'renew',
-      `renew ${q.renewMs / 1000} s must be below ttl − margin ` +
-        `(${window / 1000} s): the holder would fence between renewals`,
-      undefined,
-      'CONFIG_CONFLICT',
-    );
-  } else if (q.renewMs * 2 > window) {
-    c.warn(
-      at('renew'),
-      'renew',
-      `one lost renewal fences the holder (renew ${q.renewMs / 1000} s, ttl − margin ${window / 1000} s)`,
-      `renew ${Math.floor(window / 3) / 1000} lets two renewals go missing`,
-      'CONFIG_RISKY',
-    );
-  }
-  if (q.kernelLifetimeS >= ttlS) {
-    c.err(
-      at('kernel_lifetime'),
-      'kernel_lifetime',
-      `kernel_lifetime ${q.kernelLifetimeS} s must be below ttl ${ttlS} s: a frozen holder would keep its VIP ` +
-        'after the lease could expire',
-      ttlS > 1 ? `kernel_lifetime ${ttlS - 1}` : 'kernel_lifetime 0 (off) at ttl 1',
-      'CONFIG_CONFLICT',
-    );
-  } else if (q.kernelLifetimeS === 0) {
-    c.warn(
-      at(set.has('kernel_lifetime') ? 'kernel_lifetime' : 'ttl'),
-      'kernel_lifetime',
-      'no kernel backstop: a frozen (SIGSTOP) or killed holder keeps its VIP while another node takes the lease',
-      'ttl 2 with kernel_lifetime 1 (the default) lets the kernel remove the VIP by itself',
-      'CONFIG_RISKY',
-    );
   }
 }
 

@@ -8,7 +8,8 @@ import type { FloatdConfig } from '../config/index.js';
 import type { QuorumConfig } from '../config/model.js';
 import type { LeaseBackend } from '../quorum/etcd.js';
 import { QuorumWiring } from '../quorum/wiring.js';
-import type { Clock } from '../util/clock.js';
+import { sharedFenceGuard } from '../quorum/fence-guard.js';
+import { realClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { Event } from '../vrrp/fsm.js';
 import type { CloudIps } from './cloud-ips.js';
@@ -34,6 +35,8 @@ export function buildQuorum(cfg: FloatdConfig, b: QuorumBridge): QuorumWiring | 
     clock: b.clock(),
     log: b.log(),
     ...(b.backendFor ? { backendFor: b.backendFor } : {}),
+    // The guard's deadlines are CLOCK_MONOTONIC: only the real clock is on it (the simulator has none).
+    guardFor: () => (b.clock() === realClock ? sharedFenceGuard(b.clock(), b.log()) : undefined),
     hooks: {
       lease: (name, status, text, untilUs) => {
         if (status !== 'denied') b.cloud()?.permitChanged();

@@ -34,6 +34,8 @@ export interface GateHooks {
   vipsGone(holder: string): Promise<void>;
   /** Phase, holder or epoch changed (status, metrics, reasons). */
   onChange?(holder: string): void;
+  /** Until when the holder may hold now (each extension), undefined once it may not (the fence guard's feed). */
+  onDeadline?(holder: string, deadlineUs: number | undefined): void;
 }
 
 export interface QuorumEntry {
@@ -51,6 +53,8 @@ interface Slot {
   timer?: TimerHandle;
   stream?: { gen: number; s: KeepAliveStream };
   watch?: { close(): void };
+  /** The deadline last told to onDeadline. */
+  told?: number;
 }
 
 export interface GateOptions {
@@ -201,7 +205,14 @@ export class QuorumGate {
     // The deadline too: the VRRP side is told how long it may hold as the renewals (or failsafe) move it.
     const seen = (): string => `${s.m.phase} ${s.m.epoch ?? ''} ${s.m.holder?.name ?? ''} ${s.m.deadlineUs ?? ''}`;
     const before = seen();
-    for (const a of s.m.step(this.o.clock.nowUs(), ev)) this.act(s, a);
+    const now = this.o.clock.nowUs();
+    const actions = s.m.step(now, ev);
+    const d = s.m.mayHold(now) ? s.m.deadlineUs : undefined;
+    if (d !== s.told) {
+      s.told = d; // told before a hold's VIPs can go up (the guard knows the deadline first)
+      this.o.hooks.onDeadline?.(holder, d);
+    }
+    for (const a of actions) this.act(s, a);
     this.arm(s);
     if (seen() !== before) this.o.hooks.onChange?.(holder);
   }

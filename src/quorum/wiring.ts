@@ -14,6 +14,8 @@ import { EtcdBackend, etcdOptions, type LeaseBackend } from './etcd.js';
 import { QuorumGate, type QuorumEntry, type QuorumStatus } from './gate.js';
 import { refreshLifetimes } from './vip-lifetime.js';
 import { failsafePeers } from './failsafe-net.js';
+import type { FenceGuardPort } from './fence-guard.js';
+import type { GuardVip } from './guard-machine.js';
 
 export interface WiringHooks {
   /** Feed the instance's state machine a `lease` event (held, denied with who holds it, lost = fenced). */
@@ -35,6 +37,8 @@ export interface WiringOptions {
   hooks: WiringHooks;
   nodeName?: string;
   backendFor?: (q: QuorumConfig) => LeaseBackend;
+  /** The fence guard of a block with `fence_guard on` (src/quorum/fence-guard.ts); undefined: none. */
+  guardFor?: (q: QuorumConfig) => FenceGuardPort | undefined;
 }
 
 export class QuorumWiring {
@@ -45,6 +49,8 @@ export class QuorumWiring {
   private readonly notAfter = new Map<string, number>();
   /** floating_ip name → the lease holders of the instances that carry it. */
   private readonly fipHolders = new Map<string, Set<string>>();
+  private readonly guardOf = new Map<string, FenceGuardPort>();
+  private stopped = false;
 
   constructor(
     cfg: FloatdConfig,
@@ -73,6 +79,11 @@ export class QuorumWiring {
       if (holder === undefined) continue;
       for (const f of ic.floatingIps) (this.fipHolders.get(f) ?? this.fipHolders.set(f, new Set()).get(f)!).add(holder);
     }
+    for (const e of entries) {
+      const g = e.quorum.fenceGuard ? o.guardFor?.(e.quorum) : undefined;
+      if (g) this.guardOf.set(e.holder, g);
+    }
+    for (const g of new Set(this.guardOf.values())) g.onChange((running) => this.guardChanged(g, running));
     const h = o.hooks;
     this.gate = new QuorumGate(entries, {
       clock: o.clock,
@@ -81,7 +92,20 @@ export class QuorumWiring {
       backendFor: o.backendFor ?? ((q) => new EtcdBackend(etcdOptions(q), o.clock, q.dialTimeoutMs)),
       hooks: {
         onHold: (holder) => {
+          if (!this.guardOk(holder)) {
+            // Never weaker than without the guard: configured but not running, no hold.
+            const why = 'the fence guard is not running (QUORUM_GUARD_DOWN)';
+            for (const m of this.members(holder)) h.lease(m, 'denied', why);
+            queueMicrotask(() => this.gate.unwant(holder, why));
+            return;
+          }
           for (const m of this.members(holder)) h.lease(m, 'held', undefined, this.gate.deadline(holder));
+        },
+        onDeadline: (holder, d) => {
+          const g = this.guardOf.get(holder);
+          if (!g) return;
+          if (d === undefined) g.release(holder);
+          else g.hold(holder, d, this.guardVips(holder));
         },
         onFence: (holder, kind, reason) => {
           if (kind === 'released') return; // the FSM gave it back
@@ -95,7 +119,7 @@ export class QuorumWiring {
         onChange: (holder) => {
           const phase = this.gate.status().find((x) => x.holder === holder)?.phase;
           const denied = phase === 'denied' || phase === 'unreachable';
-          const until = this.gate.mayHold(holder) ? this.gate.deadline(holder) : undefined;
+          const until = this.may(holder) ? this.gate.deadline(holder) : undefined;
           for (const m of this.members(holder)) {
             if (denied) h.lease(m, 'denied', this.gate.deniedText(holder));
             else if (until !== undefined) h.lease(m, 'held', undefined, until); // the deadline moved
@@ -123,9 +147,9 @@ export class QuorumWiring {
   want(instance: string): void {
     const holder = this.holderOf.get(instance);
     if (holder === undefined) return;
-    if (this.gate.mayHold(holder)) {
+    if (this.may(holder)) {
       queueMicrotask(() => {
-        if (this.gate.mayHold(holder)) this.o.hooks.lease(instance, 'held', undefined, this.gate.deadline(holder));
+        if (this.may(holder)) this.o.hooks.lease(instance, 'held', undefined, this.gate.deadline(holder));
       });
       return;
     }
@@ -140,7 +164,35 @@ export class QuorumWiring {
   /** Defence in depth at the last step: VIPs go up only under a held lease. */
   mayAddVips(instance: string): boolean {
     const holder = this.holderOf.get(instance);
-    return holder === undefined || this.gate.mayHold(holder);
+    return holder === undefined || this.may(holder);
+  }
+
+  /** The lease held and, where configured, the fence guard running. */
+  private may(holder: string): boolean {
+    return this.gate.mayHold(holder) && this.guardOk(holder);
+  }
+  private guardOk(holder: string): boolean {
+    return this.guardOf.get(holder)?.running() ?? true;
+  }
+  private guardVips(holder: string): GuardVip[] {
+    return this.members(holder).flatMap((m) =>
+      this.o.hooks.vipSpecs(m).map((v) => ({
+        ifname: v.ifname,
+        address: v.address,
+        prefix: v.prefix ?? (v.address.includes(':') ? 128 : 32),
+        ...(v.peer ? { peer: v.peer } : {}),
+      })),
+    );
+  }
+
+  /** The guard stopped running: whatever it guarded fences now (held again once it runs and VRRP asks). */
+  private guardChanged(g: FenceGuardPort, running: boolean): void {
+    if (running || this.stopped) return;
+    for (const [holder, x] of this.guardOf) {
+      if (x !== g || !this.gate.mayHold(holder)) continue;
+      for (const m of this.members(holder))
+        this.o.hooks.lease(m, 'lost', 'the fence guard stopped (QUORUM_GUARD_DOWN)');
+    }
   }
 
   /** The VIP lifetime (s) to add an instance's addresses with, and the guard for it; undefined: plain add. */
@@ -148,7 +200,7 @@ export class QuorumWiring {
     const holder = this.holderOf.get(instance);
     const s = holder === undefined ? 0 : (this.lifetimeOf.get(holder) ?? 0);
     if (holder === undefined || s === 0) return undefined;
-    const guard = (): boolean => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.gate.mayHold(holder);
+    const guard = (): boolean => this.o.clock.nowUs() <= (this.notAfter.get(holder) ?? -1) && this.may(holder);
     return { seconds: s, guard };
   }
 
@@ -162,7 +214,7 @@ export class QuorumWiring {
     if (!holders) return { ok: true };
     for (const h of holders) {
       const epoch = this.gate.epoch(h);
-      if (this.gate.mayHold(h) && epoch !== undefined) return { ok: true, epoch };
+      if (this.may(h) && epoch !== undefined) return { ok: true, epoch };
     }
     const h = [...holders][0]!;
     return { ok: false, reason: `no quorum lease (${this.gate.deniedText(h)})` };
@@ -186,6 +238,7 @@ export class QuorumWiring {
   }
 
   async stop(why: string): Promise<void> {
+    this.stopped = true;
     await this.gate.stop(why);
   }
 
@@ -193,7 +246,7 @@ export class QuorumWiring {
     this.notAfter.set(holder, notAfterUs);
     const seconds = this.lifetimeOf.get(holder) ?? 0;
     if (seconds === 0) return;
-    const guard = (): boolean => this.o.clock.nowUs() <= notAfterUs && this.gate.mayHold(holder);
+    const guard = (): boolean => this.o.clock.nowUs() <= notAfterUs && this.may(holder);
     for (const m of this.members(holder)) {
       if (!this.o.hooks.vipsUp(m)) continue;
       const specs = this.o.hooks.vipSpecs(m);

@@ -27,6 +27,12 @@ export interface TimerHandle {
 
 const origin = process.hrtime.bigint();
 
+/**
+ * realClock's origin on CLOCK_MONOTONIC (what process.hrtime reads on Linux), in µs: `realClock.nowUs() +
+ * MONOTONIC_ORIGIN_US` is the same instant in every process on the host (the fence guard's deadlines).
+ */
+export const MONOTONIC_ORIGIN_US = Number(origin / 1000n);
+
 export const realClock: Clock = (() => {
   let nextId = 1;
   const timers = new Map<number, NodeJS.Timeout>();

@@ -127,11 +127,22 @@ const WARN: [string, string, string][] = [
   [BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), '5:7', 'at least 2 s'],
   [BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), '5:7', 'no kernel backstop'],
   [BLOCK(GOOD + '  kernel_lifetime 0\n') + INST('V', 1, '  quorum main\n'), '5:19', 'no kernel backstop'],
+  [BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), '5:7', 'not when the guard goes too'],
+  [
+    BLOCK(GOOD + '  ttl 1\n  fence_guard off\n') + INST('V', 1, '  quorum main\n'),
+    '5:7',
+    'killed holder keeps its VIP',
+  ],
   [BLOCK(GOOD + '  ttl 2\n  renew 0.8\n') + INST('V', 1, '  quorum main\n'), '6:9', 'one lost renewal fences'],
   [BLOCK(GOOD + '  tll 2\n') + INST('V', 1, '  quorum main\n'), '5:3', 'unknown keyword in floatd_quorum'],
   [BLOCK(GOOD) + INST('V', 1), '1:1', 'not used by any'],
 ];
 
+expectAt('error', [
+  BLOCK(GOOD + '  fence_guard maybe\n') + INST('V', 1, '  quorum main\n'),
+  '5:15',
+  'expected on or off',
+]);
 for (const c of WARN) expectAt('warning', c);
 
 test('on_quorum_loss failsafe: peers from unicast_peer (or failsafe_peers), the default port, the secret file', () => {
@@ -152,5 +163,7 @@ test('on_quorum_loss failsafe: peers from unicast_peer (or failsafe_peers), the 
 test('ttl 1 defaults: no kernel backstop (it cannot end before the lease), 0.2 s renew, 0.3 s margin', () => {
   const r = parseConfigText(BLOCK(GOOD + '  ttl 1\n') + INST('V', 1, '  quorum main\n'), 'q.conf');
   const q = r.config?.quorums[0];
-  assert.deepEqual([q?.renewMs, q?.marginMs, q?.kernelLifetimeS], [200, 300, 0]);
+  assert.deepEqual([q?.renewMs, q?.marginMs, q?.kernelLifetimeS, q?.fenceGuard], [200, 300, 0, true]);
+  const off = parseConfigText(BLOCK(GOOD + '  fence_guard off\n') + INST('V', 1, '  quorum main\n'), 'q.conf');
+  assert.equal(off.config?.quorums[0]?.fenceGuard, false);
 });
