@@ -7,7 +7,7 @@
  *   moves through the real TrackerSet and preemption follows;
  * - one interface per instance (VI_1 eth0, VI_2 eth1, VI_3 eth2), so a `fault` is that
  *   instance's interface going down (FAULT for it, and for its sync group), not the node's;
- * - a third, independent instance (VRID 53, its own priority) on some nodes' scenarios;
+ * - a third, independent instance (VRID 53, its own priority) in a quarter of the scenarios;
  * - a VRRP socket that fails to open the first 1-2 times after each boot (the runtime's
  *   backoff retry: 1 s, then 2 s).
  */
@@ -48,7 +48,7 @@ export function generateShipped(seed: number): ShippedScenario {
   const r = prng(seed ^ 0x2545f491);
   const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
   // A third instance, independent of any sync group, with its own priority order.
-  if (r() < 0.35) {
+  if (r() < 0.25) {
     for (const n of sc.nodes) {
       const b = n.instances[0]!;
       const own = b.priority === 255;
