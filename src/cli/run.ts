@@ -139,8 +139,11 @@ export async function runRun(o: RunOptions): Promise<number> {
   let accepted: FloatdConfig | null = first.config;
   const services = daemonServices(first.config.api, log, async () => accepted, verbs);
   // After an accepted reload: parsed again in the bounded worker, off the event loop.
-  const lb = lbHooks(first.config, log, () =>
-    loadConfigBounded(o.file, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' }),
+  const lb = lbHooks(
+    first.config,
+    log,
+    () => loadConfigBounded(o.file, { ...(o.configIds ? { configIds: o.configIds } : {}), purpose: 'reload' }),
+    realClock,
   );
   return runDaemon({
     pidFile: o.pidFile,

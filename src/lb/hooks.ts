@@ -6,7 +6,7 @@
 import type { FloatdConfig } from '../config/model.js';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
 import { trackClockFrom } from '../track/clock.js';
-import { realClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { LbService } from './service.js';
 import type { DaemonStatus } from '../model/status-types.js';
@@ -52,6 +52,8 @@ export function lbHooks(
   first: FloatdConfig,
   log: Logger,
   reloadConfig: () => Promise<{ config: FloatdConfig | null; diagnostics: Diagnostic[] }>,
+  /** The daemon's one clock (the Runtime's). */
+  clock: Clock,
 ): LbHooks {
   const start = async (cfg: FloatdConfig): Promise<void> => {
     const vss = cfg.virtualServers ?? [];
@@ -60,7 +62,7 @@ export function lbHooks(
       const { LbService } = await import('./service.js');
       current = new LbService({
         log,
-        clock: trackClockFrom(realClock),
+        clock: trackClockFrom(clock),
         reconcileMs: reconcileMs(log),
         checkerThread: true,
         nftMonitor: true,
