@@ -11,7 +11,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateShipped as generate } from './shipped-gen.js';
-import { runShipped, seedsFrom, shippedShard, BASE_SEED, SHIPPED_COUNT } from './shipped.js';
+import { runShipped, seedsFrom, shippedShard, SimLinkWatch, BASE_SEED, SHIPPED_COUNT } from './shipped.js';
+import type { RunResult } from '../../src/util/run-script.js';
 import { Executor } from '../../src/daemon/executor.js';
 import type { NodeAction } from '../../src/vrrp/node.js';
 import type { InstanceRuntime } from '../../src/daemon/executor.js';
@@ -118,4 +119,31 @@ test('a bug planted in the executor (FAULT keeps the VIPs) is caught by the per-
     caught >= seeds.length / 4,
     `only ${caught} of ${seeds.length} per-instance fault scenarios caught the bug`,
   );
+});
+
+test('the per-instance properties fail when the runtime misses link events or reads the trackers wrong', async () => {
+  // A runtime whose link watch never reports (always up): the "FAULT exactly when its interface is down"
+  // property must see it in scenarios with per-instance faults.
+  const faulty = seedsWith((sc) => sc.timeline.some((e) => e.d.kind === 'fault'), 10);
+  let deaf = 0;
+  for (const seed of faulty) {
+    const r = await runShipped(generate(seed), {
+      failFast: true,
+      runtime: () => ({ linkWatch: () => new SimLinkWatch() }),
+    });
+    if (r.failures.some((f) => f.includes('expected FAULT'))) deaf++;
+  }
+  assert.ok(deaf >= faulty.length / 2, `only ${deaf} of ${faulty.length} caught a deaf link watch`);
+  // A runtime whose script results arrive inverted: the effective-priority property must see it.
+  const weighted = seedsWith((sc) => Object.values(sc.extra).some((x) => x.scriptWeight !== 0), 10);
+  let wrong = 0;
+  for (const seed of weighted) {
+    const inverted = async (): Promise<RunResult> => ({ ok: false, detail: 'exited with status 1', durationMs: 0 });
+    const r = await runShipped(generate(seed), {
+      failFast: true,
+      runtime: () => ({ trackerHooks: { runner: inverted } }),
+    });
+    if (r.failures.some((f) => f.includes('effective priority') || f.includes('expected'))) wrong++;
+  }
+  assert.ok(wrong >= weighted.length / 2, `only ${wrong} of ${weighted.length} caught wrong tracker results`);
 });
