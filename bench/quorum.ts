@@ -7,6 +7,7 @@
  * - crash-ttl1: the same with a tuned etcd (--heartbeat-interval 50 --election-timeout 500, so its
  *   minimum lease TTL is 1 s) and `ttl 1` (renew 0.2, margin 0.3, no kernel lifetime).
  * - sigstop: SIGSTOP the holder → its VIP gone from its own interface (ms), → the peer has it (ms).
+ *   sigstop-ttl1: the same at ttl 1 (tuned etcd; kernel_lifetime 0, so the fence guard removes it).
  * - sigterm: SIGTERM the holder → the peer has it (ms), requests without answer.
  * - partition: host↔host partition for 10 s, both reaching etcd; dual-holder seconds for floatd
  *   with quorum, floatd without, keepalived.
@@ -15,7 +16,8 @@
  *   interface, so the stamps are send times), with the quorum block (the etcd client renewing every
  *   0.4 s on the same event loop: the MASTER holds the VIP before and after the capture, which at
  *   ttl 2 it can only do by renewing) and without it.
- * Usage (root): node dist/bench/quorum.js [runs=5] [modes=crash,crash-ttl1,sigstop,sigterm,partition,etcd-cut,jitter]
+ * Usage (root): node dist/bench/quorum.js [runs=5] [modes=crash,crash-ttl1,sigstop,sigstop-ttl1,sigterm,
+ *   partition,etcd-cut,jitter]
  *   → markdown + bench/results/quorum.json
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import { REPO_ROOT } from '../src/lab/seed-lab.js';
 import { ClientProbe } from '../src/lab/client-probe.js';
 import { median, quantile, sleep } from './stats.js';
 
-type Mode = 'crash' | 'crash-ttl1' | 'sigstop' | 'sigterm' | 'partition' | 'etcd-cut' | 'jitter';
+type Mode = 'crash' | 'crash-ttl1' | 'sigstop' | 'sigstop-ttl1' | 'sigterm' | 'partition' | 'etcd-cut' | 'jitter';
 const runs = Number(process.argv[2] ?? 5);
 const modes = (process.argv[3] ?? 'crash,crash-ttl1,sigstop,sigterm,partition,etcd-cut').split(',') as Mode[];
 const JITTER_S = Number(process.env.FLOATD_JITTER_S ?? 20);
@@ -79,15 +81,15 @@ async function crash(ttl1 = false): Promise<void> {
   console.log(`| crash (SIGKILL holder) → peer holds, ${label}, ms | ${fmt(takeover)} | dual samples ${dual} |`);
 }
 
-async function sigstop(): Promise<void> {
+async function sigstop(ttl1 = false): Promise<void> {
   const gone: number[] = [];
   const takeover: number[] = [];
   let dual = 0;
-  await withLab({}, 'floatd', async (q) => {
+  await withLab(ttl1 ? { ttl: 1, tunedEtcd: true } : {}, 'floatd', async (q) => {
     for (let i = 0; i < runs; i++) {
       const { m, o } = holderOf(q);
       const s = new HolderSampler(q);
-      await sleep(Math.random() * 400);
+      await sleep(Math.random() * (ttl1 ? 200 : 400));
       q.signalFloatd(m, 'STOP');
       const t0 = Date.now();
       gone.push(await q.waitFor(`${m}'s VIP leaves`, () => !q.holds(m), 5000));
@@ -99,9 +101,10 @@ async function sigstop(): Promise<void> {
       dual += (await s.stop()).dual();
     }
   });
-  out.sigstop = { vipGoneMs: gone, takeoverMs: takeover, dualSamples: dual };
-  console.log(`| SIGSTOP holder → its VIP gone from its interface, ms | ${fmt(gone)} | dual samples ${dual} |`);
-  console.log(`| SIGSTOP holder → peer holds, ms | ${fmt(takeover)} | |`);
+  out[ttl1 ? 'sigstopTtl1' : 'sigstop'] = { vipGoneMs: gone, takeoverMs: takeover, dualSamples: dual };
+  const label = ttl1 ? ' (ttl 1, tuned etcd: the fence guard removes it)' : '';
+  console.log(`| SIGSTOP holder → its VIP gone from its interface${label}, ms | ${fmt(gone)} | dual samples ${dual} |`);
+  console.log(`| SIGSTOP holder → peer holds${label}, ms | ${fmt(takeover)} | |`);
 }
 
 async function sigterm(): Promise<void> {
@@ -234,6 +237,7 @@ for (const m of modes) {
   if (m === 'crash') await crash();
   else if (m === 'crash-ttl1') await crash(true);
   else if (m === 'sigstop') await sigstop();
+  else if (m === 'sigstop-ttl1') await sigstop(true);
   else if (m === 'sigterm') await sigterm();
   else if (m === 'partition') await partition();
   else if (m === 'etcd-cut') await etcdCut();
