@@ -49,6 +49,8 @@ function logger(o: RunOptions): Logger {
     if (process.send && process.connected && typeof rec.level === 'number' && rec.level >= 50)
       process.send({ error: formatLogBody(rec) });
   };
+  // The fence guard (src/quorum/fence-guard-main.ts) logs on its own, also when the daemon is dead: to the same syslog.
+  if (o.logTo.syslog) process.env.FLOATD_GUARD_SYSLOG = `${o.logTo.syslog.facility}:${o.logTo.syslog.socket ?? ''}`;
   const sink = logSink({
     ...(o.logTo.syslog ? { syslog: o.logTo.syslog } : {}),
     ...(o.logTo.console ? { console: process.stderr } : {}),

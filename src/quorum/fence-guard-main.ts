@@ -18,8 +18,24 @@ const m = new GuardMachine();
 let timer: TimerHandle | undefined;
 const daemonPid = Number(process.env.FLOATD_GUARD_DAEMON_PID ?? process.ppid);
 
+/** `FLOATD_GUARD_SYSLOG=facility:socket` (set by `floatd run` when it logs to syslog): the same syslog, LOG_WARNING. */
+const syslog = /^(\d+):(.*)$/.exec(process.env.FLOATD_GUARD_SYSLOG ?? '');
+
 function say(text: string): void {
   process.stderr.write(`floatd fence guard[${process.pid}]: ${text}\n`);
+  if (!syslog || !nativeAvailable()) return;
+  const d = new Date(clock.wallMs());
+  // RFC 3164's "Mmm dd hh:mm:ss", local time, as syslog(3) writes it
+  const stamp = `${d.toString().slice(4, 7)} ${String(d.getDate()).padStart(2)} ${d.toTimeString().slice(0, 8)}`;
+  try {
+    const pri = Number(syslog[1]) * 8 + 4;
+    native().unixDgramSend(
+      syslog[2] || '/dev/log',
+      Buffer.from(`<${pri}>${stamp} floatd-guard[${process.pid}]: ${text}`),
+    );
+  } catch {
+    /* no syslog daemon: stderr has it */
+  }
 }
 
 async function removeAll(vips: readonly GuardVip[]): Promise<string[]> {

@@ -21,7 +21,12 @@ export interface FenceGuardPort {
   onChange(cb: (running: boolean) => void): void;
 }
 
-const MAIN = fileURLToPath(new URL('./fence-guard-main.js', import.meta.url));
+/** Run from dist/ (.js), or from src/ under tsx (.ts: the guard then needs tsx too). */
+const isTs = import.meta.url.endsWith('.ts');
+const MAIN = [
+  ...(isTs ? ['--import', 'tsx'] : []),
+  fileURLToPath(new URL(`./fence-guard-main.${isTs ? 'ts' : 'js'}`, import.meta.url)),
+];
 const RESTART_MS = 1000;
 
 export class FenceGuardProcess implements FenceGuardPort {
@@ -58,7 +63,7 @@ export class FenceGuardProcess implements FenceGuardPort {
   }
 
   private start(): void {
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, MAIN, {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, FLOATD_GUARD_DAEMON_PID: String(process.pid) },
     });
