@@ -5,7 +5,7 @@
  * SOCK_DGRAM). Outside systemd ($NOTIFY_SOCKET unset) every call does nothing.
  */
 import type { Logger } from '../util/log.js';
-import { afterMs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { native } from '../native/addon.js';
 import type { DaemonStatus } from '../model/status-types.js';
 
@@ -27,7 +27,8 @@ export interface SdNotifyOptions {
 
 export class SdNotify {
   private readonly socket?: string;
-  private readonly watchdogMs?: number;
+  /** µs between WATCHDOG=1 pings (half of systemd's WATCHDOG_USEC). */
+  private readonly watchdogUs?: number;
   private readonly send: DgramSend;
   private timer?: TimerHandle;
   private lastStatus = '';
@@ -39,7 +40,7 @@ export class SdNotify {
     const usec = Number(env.WATCHDOG_USEC);
     const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
     if (this.socket && Number.isFinite(usec) && usec > 0 && forUs)
-      this.watchdogMs = Math.max(1, Math.floor(usec / 2000));
+      this.watchdogUs = Math.max(1000, Math.floor(usec / 2));
     // Scripts floatd starts must not talk to systemd as if they were the service.
     for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
     this.send =
@@ -52,9 +53,9 @@ export class SdNotify {
   get enabled(): boolean {
     return this.socket !== undefined;
   }
-  /** Milliseconds between WATCHDOG=1 pings, when systemd asked for them. */
-  get watchdogIntervalMs(): number | undefined {
-    return this.watchdogMs;
+  /** µs between WATCHDOG=1 pings, when systemd asked for them. */
+  get watchdogIntervalUs(): number | undefined {
+    return this.watchdogUs;
   }
 
   notify(...lines: string[]): void {
@@ -78,11 +79,11 @@ export class SdNotify {
     this.notify('READY=1', `STATUS=${this.lastStatus}`, `MAINPID=${process.pid}`);
     if (!this.socket) return;
     // STATUS follows the states within a second; the watchdog pings at half its period.
-    const every = Math.min(1000, this.watchdogMs ?? 1000);
+    const every = Math.min(1_000_000, this.watchdogUs ?? 1_000_000);
     let sinceWatchdog = 0;
     const clock = this.o.clock ?? realClock;
     const tick = (): void => {
-      this.timer = afterMs(clock, every, tick, { weak: true });
+      this.timer = clock.at(clock.nowUs() + every, tick, { weak: true });
       const s = status();
       const lines: string[] = [];
       if (s !== this.lastStatus) {
@@ -90,13 +91,13 @@ export class SdNotify {
         this.lastStatus = s;
       }
       sinceWatchdog += every;
-      if (this.watchdogMs !== undefined && sinceWatchdog >= this.watchdogMs) {
+      if (this.watchdogUs !== undefined && sinceWatchdog >= this.watchdogUs) {
         lines.push('WATCHDOG=1');
         sinceWatchdog = 0;
       }
       if (lines.length) this.notify(...lines);
     };
-    this.timer = afterMs(clock, every, tick, { weak: true });
+    this.timer = clock.at(clock.nowUs() + every, tick, { weak: true });
   }
 
   /**

@@ -40,7 +40,7 @@ test('READY with STATUS, WATCHDOG at half WATCHDOG_USEC, STATUS on a state chang
         WATCHDOG_PID: String(process.pid),
       };
       const sd = new SdNotify({ log, env });
-      assert.equal(sd.watchdogIntervalMs, 100);
+      assert.equal(sd.watchdogIntervalUs, 100_000);
       assert.equal(env.NOTIFY_SOCKET, undefined, 'children must not inherit NOTIFY_SOCKET');
       sd.ready(() => state);
       await new Promise((r) => setTimeout(r, 250));
@@ -80,7 +80,7 @@ test('without NOTIFY_SOCKET nothing is sent; WATCHDOG_PID for another process me
     env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' },
     send: () => {},
   });
-  assert.equal(other.watchdogIntervalMs, undefined);
+  assert.equal(other.watchdogIntervalUs, undefined);
 });
 
 test('statusLine names each instance with its state and priority', () => {
