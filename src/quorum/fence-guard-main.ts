@@ -74,6 +74,7 @@ function act(a: GuardAction): void {
           ? `no renewal from the daemon (pid ${daemonPid}) by its deadline (${(a.lateUs / 1000).toFixed(1)} ms late)`
           : `the daemon (pid ${daemonPid}) is gone`;
       say(`(${a.holder}) ${why}: removed ${gone.join(', ')}`);
+      if (a.why === 'deadline') process.stdout.write(`removed ${JSON.stringify(a.holder)}\n`); // the daemon fences
     }),
   );
 }
@@ -114,6 +115,7 @@ function main(): void {
       else step({ type: 'hold', holder: msg.h, deadlineUs: msg.d - MONOTONIC_ORIGIN_US, vips: msg.v });
     }
   });
+  process.stdout.on('error', () => undefined); // the daemon gone: stdin's EOF or the pidfd says so
   process.stdin.on('end', () => step({ type: 'gone', why: 'pipe closed' }));
   process.stdin.on('error', () => step({ type: 'gone', why: 'pipe error' }));
   process.stdout.write(`ready ${nl ? 'netlink' : 'ip'}\n`);

@@ -19,6 +19,11 @@ export interface FenceGuardPort {
   release(holder: string): void;
   /** Called when a running guard stops running (the wiring fences what it held), and when it is ready again. */
   onChange(cb: (running: boolean) => void): void;
+  /**
+   * The guard removed the holder's VIPs at its deadline. Seen by a daemon that still holds (a renewal
+   * acknowledged within the pipe's latency of the deadline), it must fence: nothing puts them back.
+   */
+  onRemoved(cb: (holder: string) => void): void;
 }
 
 /** Run from dist/ (.js), or from src/ under tsx (.ts: the guard then needs tsx too). */
@@ -33,6 +38,7 @@ export class FenceGuardProcess implements FenceGuardPort {
   private child: ChildProcess | undefined;
   private ready = false;
   private readonly listeners: ((running: boolean) => void)[] = [];
+  private readonly removedListeners: ((holder: string) => void)[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -74,19 +80,36 @@ export class FenceGuardProcess implements FenceGuardPort {
     let out = '';
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (d: string) => {
-      if (this.ready) return;
       out += d;
-      const m = /^ready (\w+)\n/.exec(out);
-      if (!m) return;
-      this.ready = true;
-      this.log.info(
-        { event: 'quorum.guard_ready', pid: child.pid, via: m[1] },
-        `fence guard running (pid ${child.pid}, removes VIPs through ${m[1]})`,
-      );
-      for (const l of this.listeners) l(true);
+      let i: number;
+      while ((i = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, i);
+        out = out.slice(i + 1);
+        this.line(child, line);
+      }
     });
     child.on('error', (e) => this.exited(child, e.message));
     child.on('exit', (code, signal) => this.exited(child, signal ?? `exit code ${code}`));
+  }
+
+  /** `ready netlink|ip` once; `removed "<holder>"` whenever it removed VIPs at a deadline. */
+  private line(child: ChildProcess, line: string): void {
+    const ready = /^ready (\w+)$/.exec(line);
+    if (ready && !this.ready) {
+      this.ready = true;
+      this.log.info(
+        { event: 'quorum.guard_ready', pid: child.pid, via: ready[1] },
+        `fence guard running (pid ${child.pid}, removes VIPs through ${ready[1]})`,
+      );
+      for (const l of this.listeners) l(true);
+      return;
+    }
+    const removed = /^removed (".*")$/.exec(line);
+    if (removed) for (const l of this.removedListeners) l(JSON.parse(removed[1]!) as string);
+  }
+
+  onRemoved(cb: (holder: string) => void): void {
+    this.removedListeners.push(cb);
   }
 
   private exited(child: ChildProcess, why: string): void {

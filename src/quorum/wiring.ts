@@ -83,7 +83,10 @@ export class QuorumWiring {
       const g = e.quorum.fenceGuard ? o.guardFor?.(e.quorum) : undefined;
       if (g) this.guardOf.set(e.holder, g);
     }
-    for (const g of new Set(this.guardOf.values())) g.onChange((running) => this.guardChanged(g, running));
+    for (const g of new Set(this.guardOf.values())) {
+      g.onChange((running) => this.guardChanged(g, running));
+      g.onRemoved((holder) => this.guardRemoved(g, holder));
+    }
     const h = o.hooks;
     this.gate = new QuorumGate(entries, {
       clock: o.clock,
@@ -183,6 +186,13 @@ export class QuorumWiring {
         ...(v.peer ? { peer: v.peer } : {}),
       })),
     );
+  }
+
+  /** The guard removed a holder's VIPs at a deadline this daemon has since extended (a late message): fence. */
+  private guardRemoved(g: FenceGuardPort, holder: string): void {
+    if (this.stopped || this.guardOf.get(holder) !== g || !this.gate.mayHold(holder)) return;
+    for (const m of this.members(holder))
+      this.o.hooks.lease(m, 'lost', 'the fence guard removed the VIPs at the deadline');
   }
 
   /** The guard stopped running: whatever it guarded fences now (held again once it runs and VRRP asks). */

@@ -56,8 +56,9 @@ test(
     q.signalFloatd('lb1', 'STOP');
     try {
       const gone = await goneAfter('lb1', t0, 1000);
-      // The deadline is at most ttl·(1−10⁻³) − margin = 699 ms after the last acknowledged renewal's send.
-      assert.ok(gone < 750, `VIP gone ${gone} ms after SIGSTOP (deadline ≤ 699 ms after the last renewal)`);
+      // The deadline is at most ttl·(1−10⁻³) − margin = 699 ms after the last acknowledged renewal's send (before
+      // the signal); the rest is the test's `ip` polling. The lease expires at the server ≥ 1000 ms after that send.
+      assert.ok(gone < 850, `VIP gone ${gone} ms after SIGSTOP (deadline ≤ 699 ms after the last renewal)`);
       await q.waitFor('the guard said it', () => !Number.isNaN(guardLate('lb1')), 2000);
       const late = guardLate('lb1');
       assert.ok(late < 50, `the guard removed it ${late} ms past the deadline`);

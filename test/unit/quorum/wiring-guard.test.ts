@@ -30,6 +30,10 @@ class FakeGuard implements FenceGuardPort {
   readonly said: string[] = [];
   readonly deadlines: number[] = [];
   private cb: ((running: boolean) => void)[] = [];
+  removed: ((holder: string) => void)[] = [];
+  onRemoved(cb: (holder: string) => void): void {
+    this.removed.push(cb);
+  }
   running(): boolean {
     return this.up;
   }
@@ -123,7 +127,8 @@ test('a guard that is not running: no hold, no VIPs, no cloud permit — it is d
   await w.stop('test');
 });
 
-test('a running guard that stops: the holder fences (lost), and may not add VIPs', async () => {
+/** A node holding VI_1 with a running guard, 0.3 s in. */
+async function holding(): Promise<{ clock: VirtualUsClock; g: FakeGuard; ev: string[]; w: QuorumWiring }> {
   const clock = new VirtualUsClock();
   const g = new FakeGuard();
   const ev: string[] = [];
@@ -131,11 +136,23 @@ test('a running guard that stops: the holder fences (lost), and may not add VIPs
   w.want('VI_1');
   await clock.runUntil(300_000);
   assert.equal(w.mayAddVips('VI_1'), true);
+  return { clock, g, ev, w };
+}
+
+test('a running guard that stops: the holder fences (lost), and may not add VIPs', async () => {
+  const { clock, g, ev, w } = await holding();
   g.set(false);
   assert.match(ev.at(-1) ?? '', /^lost VI_1: the fence guard stopped/);
   assert.equal(w.mayAddVips('VI_1'), false);
   await clock.runUntil(600_000);
   assert.ok(!ev.slice(ev.findIndex((e) => e.startsWith('lost'))).includes('held VI_1'), 'not held again meanwhile');
+  await w.stop('test');
+});
+
+test('the guard removed the VIPs at a deadline since extended: the node fences (nothing re-adds them)', async () => {
+  const { clock, g, ev, w } = await holding();
+  for (const r of g.removed) r('VI_1');
+  assert.match(ev.at(-1) ?? '', /^lost VI_1: the fence guard removed the VIPs at the deadline/);
   await w.stop('test');
 });
 
