@@ -72,6 +72,7 @@ async function crash(ttl1 = false): Promise<void> {
       await sleep(Math.random() * (ttl1 ? 200 : 400)); // a random phase of the renewal cycle
       q.signalFloatd(m, 'KILL');
       takeover.push(await q.waitFor(`${o} takes over`, () => q.holds(o), 10_000));
+      await sleep(500); // sample on after the takeover: a killed holder's address would still be on its interface
       dual += (await s.stop()).dual();
       await restart(q, m);
     }

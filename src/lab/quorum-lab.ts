@@ -99,9 +99,11 @@ export class QuorumLab {
       writeFileSync(join(dir, 'failsafe.key'), `lab-${this.lab.id}-failsafe-secret-0123456789\n`, { mode: 0o600 });
       fs = `    on_quorum_loss failsafe\n    failsafe_secret_file ${join(dir, 'failsafe.key')}\n`;
     }
+    // FLOATD_LAB_FENCE_GUARD=off: the comparison without the fence guard (docs/quorum.md)
+    const guard = process.env.FLOATD_LAB_FENCE_GUARD === 'off' ? '    fence_guard off\n' : '';
     const block = q
       ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n` +
-        `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n${fs}}\n`
+        `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n${fs}${guard}}\n`
       : '';
     const fip = this.cloud ? floatingIpBlock(this.cloud, h, dir) : '';
     // The API's actions (`floatd switchover`) need a token: a per-run one in the host's directory.
