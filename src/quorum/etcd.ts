@@ -14,7 +14,8 @@ export type AcquireResult =
   | { ok: true; leaseId: string; epoch: number; ttlS: number }
   | { ok: false; holder: string; holderEpoch: number; holderLease: string };
 
-export type KeyEvent = { type: 'deleted' } | { type: 'created'; epoch: number; holder: string };
+/** `revision`: the deletion's (its mod_revision); a resumed watch may replay deletions of earlier keys. */
+export type KeyEvent = { type: 'deleted'; revision: number } | { type: 'created'; epoch: number; holder: string };
 
 export interface KeepAliveStream {
   /** One keepalive request for the stream's lease. */
@@ -193,7 +194,7 @@ export class EtcdBackend implements LeaseBackend {
               return;
             }
             watcher = w;
-            w.on('delete', () => on({ type: 'deleted' }));
+            w.on('delete', (kv) => on({ type: 'deleted', revision: Number(kv.mod_revision) }));
             w.on('put', (kv) => {
               if (kv.version === '1')
                 on({ type: 'created', epoch: Number(kv.create_revision), holder: kv.value.toString() });

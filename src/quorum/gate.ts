@@ -114,7 +114,9 @@ export class QuorumGate {
     s.watch ??= s.backend.watch(s.key, (ev) =>
       this.step(
         s.e.holder,
-        ev.type === 'deleted' ? { type: 'keyDeleted' } : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder },
+        ev.type === 'deleted'
+          ? { type: 'keyDeleted', revision: ev.revision }
+          : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder },
       ),
     );
   }

@@ -32,8 +32,12 @@ export type LeaseEvent =
   | { type: 'renewed'; leaseId: string; gen: number; ttlUs: number }
   /** Keepalive stream `gen` broke: its renewals in flight will never be answered. */
   | { type: 'renewFailed'; leaseId: string; gen: number; error: string }
-  /** Watch: the key was deleted (revoked or expired at the server). */
-  | { type: 'keyDeleted' }
+  /**
+   * Watch: the key was deleted (revoked or expired at the server), at etcd revision `revision`. A
+   * watch that reconnects resumes from the last revision it saw and replays what it missed: a
+   * deletion older than the key this node holds (or knows of) is not that key's.
+   */
+  | { type: 'keyDeleted'; revision?: number }
   /** Watch: the key was created (by anyone) with this creation revision. */
   | { type: 'keyCreated'; epoch: number; holder: string }
   /** on_quorum_loss failsafe: one peer's answer to confirmation round `round` (src/quorum/failsafe.ts). */

@@ -129,16 +129,18 @@ export class LeaseMachine {
         }
         break;
       case 'keyDeleted':
+        if (this.staleDeletion(ev.revision, out)) break;
         if (this.held)
           this.lose(out, 'lease_gone', `the key ${this.key} was deleted (revoked or expired at the server)`);
         if (this._phase === 'acquiring') this.deletedWhileAcquiring = true;
         if (this.wanted && this._phase !== 'acquiring' && this._phase !== 'holding') this.acquire(now, out);
         break;
       case 'keyCreated':
-        if (this.held && ev.epoch !== this.held.epoch) {
+        // A later creation means ours is gone; an earlier one is a resumed watch's replay.
+        if (this.held && ev.epoch > this.held.epoch) {
           this.lose(out, 'lease_gone', `the key ${this.key} was created by ${ev.holder} (epoch ${ev.epoch})`);
         }
-        if (!this.held) this._holder = { name: ev.holder, epoch: ev.epoch };
+        if (!this.held && ev.epoch >= (this._holder?.epoch ?? 0)) this._holder = { name: ev.holder, epoch: ev.epoch };
         break;
       case 'peerAnswer':
         this.onPeerAnswer(now, ev, out);
@@ -151,6 +153,22 @@ export class LeaseMachine {
   }
 
   // ---- internals ----------------------------------------------------------------------
+
+  /**
+   * A deletion at a revision before the creation of the key held (or the holder's, when denied)
+   * cannot be that key's: a watch that reconnected (its etcd member restarted) replays the events it
+   * missed, e.g. the expiry of the previous holder's key. Fencing on it blinked the VIP and moved the
+   * reserved IP twice more in the lab. Our own key's deletion always comes at a later revision.
+   */
+  private staleDeletion(revision: number | undefined, out: LeaseAction[]): boolean {
+    const known = this.held?.epoch ?? this._holder?.epoch;
+    if (revision === undefined || known === undefined || revision >= known) return false;
+    if (this.held) {
+      const text = `ignoring a replayed deletion of ${this.key} (revision ${revision}, before epoch ${known})`;
+      out.push({ type: 'log', level: 'info', text });
+    }
+    return true;
+  }
 
   /** The latest local time this node may hold, given a request sent at `sentAt` (TTL counted by the server). */
   private deadlineFrom(sentAt: number): number {

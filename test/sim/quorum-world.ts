@@ -37,6 +37,15 @@ export interface QuorumScenarioOpts {
   failsafe?: boolean;
   /** Mutation: responders answer yes but do not keep their promise (shows the promise is what makes it safe). */
   brokenPromise?: boolean;
+  /**
+   * Watch outages on every schedule (default: a third): a node's watch stream is on a member that goes
+   * away while its other requests reach the rest; on the member's return the watch resumes from the last
+   * revision it saw and replays what it missed, in order (the etcd3 client). Watch streams deliver in
+   * order then.
+   */
+  watchOutages?: boolean;
+  /** Mutation: deletions come without their revision (the adapter before issue 13's fix). */
+  noRevision?: boolean;
 }
 
 export interface QuorumRun {
@@ -49,6 +58,10 @@ export interface QuorumRun {
   events: number;
   /** Times a holder went on holding past its lease deadline on the peers' promises (failsafe). */
   failsafeHolds: number;
+  /** Fences for a "lost" lease whose key still existed at etcd under the node's epoch (a replayed event). */
+  spuriousFences: number;
+  /** Watch events delivered after an outage (replayed). */
+  replayed: number;
   trace?: string[];
 }
 
@@ -131,6 +144,11 @@ interface Node {
   upFree: number;
   downFree: number;
   broken: boolean;
+  /** In-order watch delivery (watchOutages): the last delivery time, and until when the watch is away. */
+  watchFree: number;
+  watchDownUntil: number;
+  /** The epoch the machine held before the event being fed (the spurious-fence check). */
+  epochBefore: number | undefined;
 }
 
 export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, withTrace = false): QuorumRun {
@@ -156,6 +174,9 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   const endUs = 4 * ttlUs + 4_000_000;
   const tickPhase = uni(r, 0, 499_999);
   const fsOn = opts.failsafe ?? uni(r, 0, 2) === 0;
+  // Its own stream of randomness, so the schedules without outages stay what they were.
+  const rw = prng((seed ^ 0x5bd1e995) >>> 0);
+  const watchOutages = opts.watchOutages ?? uni(rw, 0, 2) === 0;
 
   const q = new Heap();
   let now = 0;
@@ -167,6 +188,8 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   let fences = 0;
   let events = 0;
   let failsafeHolds = 0;
+  let spuriousFences = 0;
+  let replayed = 0;
   const log = (s: string): void => {
     trace?.push(`${(now / 1000).toFixed(1).padStart(8)} ms ${s}`);
   };
@@ -179,14 +202,24 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   let leaderFrom = 0; // no leader before this time
   const leader = (): boolean => now >= leaderFrom;
   const notify = (ev: LeaseEvent): void => {
-    for (const n of nodes) if (!n.partitioned) deliverLater(n, () => feed(n, ev));
+    for (const n of nodes) {
+      if (n.partitioned) continue;
+      if (!watchOutages) {
+        deliverLater(n, () => feed(n, ev));
+        continue;
+      }
+      const at = Math.max(now + delay(), n.watchFree, n.watchDownUntil);
+      if (at === n.watchDownUntil) replayed++;
+      n.watchFree = at;
+      deliverLater(n, () => feed(n, ev), at);
+    }
   };
   const dropKeyIf = (leaseId: string): void => {
     if (key && key.lease === leaseId) {
       key = undefined;
       rev++;
       log('etcd: key deleted');
-      notify({ type: 'keyDeleted' });
+      notify(opts.noRevision ? { type: 'keyDeleted' } : { type: 'keyDeleted', revision: rev });
     }
   };
   const tick = (): void => {
@@ -235,6 +268,9 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
     upFree: 0,
     downFree: 0,
     broken: false,
+    watchFree: 0,
+    watchDownUntil: 0,
+    epochBefore: undefined,
   });
   const nodes: Node[] = Array.from({ length: nNodes }, (_, i) => mkNode(i));
 
@@ -252,6 +288,7 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
   }
   function feed(n: Node, ev: LeaseEvent): void {
     events++;
+    n.epochBefore = n.m.epoch;
     const actions = n.m.step(local(n), ev);
     for (const a of actions) act(n, a);
     arm(n);
@@ -326,6 +363,8 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       case 'fence':
         fences++;
         log(`${n.name}: fence (${a.kind})`);
+        if (a.kind === 'lease_gone' && key?.holder === n.name && key.epoch === n.epochBefore && leases.has(key.lease))
+          spuriousFences++;
         net(n, () => {
           n.vip = false;
         });
@@ -507,6 +546,16 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       }
     }
   }
+  for (const n of nodes) {
+    if (!watchOutages) break;
+    for (let t = uni(rw, 0, 3_000_000); t < endUs; t += uni(rw, 1_000_000, 6_000_000)) {
+      const len = uni(rw, 200_000, 2 * ttlUs + 2_000_000);
+      at(t, () => {
+        n.watchDownUntil = Math.max(n.watchDownUntil, now + len);
+        log(`${n.name}: watch away for ${len / 1000} ms`);
+      });
+    }
+  }
   for (let t = uni(r, 0, 6_000_000); t < endUs; t += uni(r, 2_000_000, 10_000_000)) {
     const gap = uni(r, electionUs, uni(r, 0, 3) === 0 ? 3 * ttlUs + 2_000_000 : 2 * electionUs);
     at(t, () => {
@@ -556,5 +605,6 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
     now = e.t;
     e.f();
   }
-  return { seed, violations, holds, takeovers, fences, events, failsafeHolds, ...(trace ? { trace } : {}) };
+  const counts = { holds, takeovers, fences, events, failsafeHolds, spuriousFences, replayed };
+  return { seed, violations, ...counts, ...(trace ? { trace } : {}) };
 }

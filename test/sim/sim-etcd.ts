@@ -122,7 +122,7 @@ export class SimEtcd {
       if (v.lease !== id) continue;
       this.keys.delete(k);
       this.rev++;
-      for (const w of this.watchers.get(k) ?? []) w({ type: 'deleted' });
+      for (const w of this.watchers.get(k) ?? []) w({ type: 'deleted', revision: this.rev });
     }
   }
 

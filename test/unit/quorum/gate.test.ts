@@ -67,7 +67,7 @@ class Store {
     if (this.key?.lease === id) {
       this.key = undefined;
       this.rev++;
-      for (const w of this.watchers) w({ type: 'deleted' });
+      for (const w of this.watchers) w({ type: 'deleted', revision: this.rev });
     }
   }
   backend(node: string): LeaseBackend {

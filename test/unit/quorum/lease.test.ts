@@ -193,3 +193,26 @@ test('a stream that stops answering (a stopped etcd member) is left after one re
   m.step(810_000, { type: 'renewed', leaseId: 'L1', gen: 2, ttlUs: T.ttlUs });
   assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs, "credited to the new stream's send, not the stalled one");
 });
+
+test('a watch that resumes replays an older key deletion: the holder of a later key ignores it (lab, issue 13)', () => {
+  // The etcd leader killed: the new holder's watch was on it, and on its return resumes from the last revision it
+  // saw, replaying the deletion (revision 41) of the dead holder's key, before our key (epoch 42) was created.
+  const { m } = holding(0);
+  const out = m.step(100_000, { type: 'keyDeleted', revision: 41 });
+  assert.deepEqual(types(out), ['log'], 'no fence, no revoke, no re-acquire');
+  assert.match((out[0] as { text: string }).text, /revision 41.*epoch 42/);
+  assert.ok(m.mayHold(100_000));
+  assert.deepEqual(m.step(100_500, { type: 'keyCreated', epoch: 42, holder: 'lb1' }), [], 'our own creation');
+  assert.deepEqual(m.step(101_000, { type: 'keyCreated', epoch: 30, holder: 'lb2' }), [], 'an older creation');
+  assert.ok(m.mayHold(101_000));
+  // Our own key's deletion always comes at a later revision: it still fences at once.
+  assert.deepEqual(types(m.step(200_000, { type: 'keyDeleted', revision: 43 })), ['fence', 'revoke', 'acquire']);
+});
+
+test('a replayed older deletion does not send a denied node to etcd; one after the known holder does', () => {
+  const m = new LeaseMachine('/floatd/web/VI_1', T);
+  m.step(0, { type: 'want' });
+  m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'X', mine: false });
+  assert.deepEqual(m.step(3000, { type: 'keyDeleted', revision: 5 }), [], 'the deletion of a key before lb1’s');
+  assert.deepEqual(m.step(4000, { type: 'keyDeleted', revision: 8 }), [{ type: 'acquire', req: 2 }]);
+});
