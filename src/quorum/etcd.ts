@@ -32,6 +32,11 @@ export interface LeaseBackend {
   watch(key: string, on: (ev: KeyEvent) => void): { close(): void };
   /** Linearizable check, right before an irreversible act (a cloud assign): is `epoch` still the key's? */
   confirm(key: string, epoch: number): Promise<boolean>;
+  /**
+   * The key check beside each renewal: a linearizable (serializable false) read of `key`; its lease
+   * and creation revision, or undefined when there is no such key. Rejects when etcd does not answer.
+   */
+  readKey?(key: string): Promise<{ leaseId: string; epoch: number } | undefined>;
   /** Use the next endpoint from now on (the current one stalls or fails). */
   failover?(): void;
   close(): void;
@@ -213,6 +218,12 @@ export class EtcdBackend implements LeaseBackend {
         void watcher?.cancel();
       },
     };
+  }
+
+  async readKey(key: string): Promise<{ leaseId: string; epoch: number } | undefined> {
+    const r = await this.failing(this.client.kv.range({ key: Buffer.from(key), serializable: false }, this.call()));
+    const kv = r.kvs[0];
+    return kv ? { leaseId: String(kv.lease), epoch: Number(kv.create_revision) } : undefined;
   }
 
   async confirm(key: string, epoch: number): Promise<boolean> {

@@ -308,6 +308,14 @@ export class QuorumGate {
       case 'kernelRefresh':
         this.o.hooks.onKernelRefresh(holder, a.notAfterUs);
         break;
+      case 'checkKey': {
+        const epoch = a.epoch;
+        s.backend.readKey?.(s.key).then(
+          (found) => this.step(holder, { type: 'keyChecked', epoch, ...(found ? { found } : {}) }),
+          () => undefined, // etcd not answering: the renewal deadline decides
+        );
+        break;
+      }
       case 'confirm': {
         const round = a.round;
         this.failsafe.ask(s.e.quorum, s.key, s.e.peers ?? [], (peer, ok, why) =>

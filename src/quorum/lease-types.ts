@@ -40,6 +40,11 @@ export type LeaseEvent =
   | { type: 'keyDeleted'; revision?: number }
   /** Watch: the key was created (by anyone) with this creation revision. */
   | { type: 'keyCreated'; epoch: number; holder: string }
+  /**
+   * The answer to a `checkKey` (a linearizable read of the key): `found` undefined = no such key;
+   * the read failed = not reported (the renewal deadline covers an unreachable etcd).
+   */
+  | { type: 'keyChecked'; epoch: number; found?: { leaseId: string; epoch: number } }
   /** on_quorum_loss failsafe: one peer's answer to confirmation round `round` (src/quorum/failsafe.ts). */
   | { type: 'peerAnswer'; round: number; peer: string; ok: boolean; why: string }
   | { type: 'timer' };
@@ -52,6 +57,11 @@ export type LeaseAction =
    * from an older stream must be reported with that stream's number, and are then ignored).
    */
   | { type: 'renew'; leaseId: string; gen: number }
+  /**
+   * Beside each renewal: read the key linearizably (serializable false) and answer `keyChecked`
+   * tagged with `epoch`; the key gone or another lease/creation revision fences at once.
+   */
+  | { type: 'checkKey'; epoch: number }
   /** The keepalive stream gets no answers (a stopped etcd member keeps its TCP connection): use another endpoint. */
   | { type: 'switchEndpoint'; why: string }
   /** Revoke; `afterRelease`: only once the VIPs are gone (runtime orders it behind the VIP removal). */

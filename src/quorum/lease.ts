@@ -8,6 +8,7 @@
  */
 
 import type { Failsafe } from './failsafe.js';
+import { keyCheckFails } from './key-check.js';
 
 /** Relative clock-rate error tolerated between this node and the etcd leader (1000 ppm). */
 export const CLOCK_RATE_BOUND = 1e-3;
@@ -141,6 +142,9 @@ export class LeaseMachine {
           this.lose(out, 'lease_gone', `the key ${this.key} was created by ${ev.holder} (epoch ${ev.epoch})`);
         }
         if (!this.held && ev.epoch >= (this._holder?.epoch ?? 0)) this._holder = { name: ev.holder, epoch: ev.epoch };
+        break;
+      case 'keyChecked':
+        this.onKeyChecked(now, ev, out);
         break;
       case 'peerAnswer':
         this.onPeerAnswer(now, ev, out);
@@ -314,9 +318,18 @@ export class LeaseMachine {
     }
     if (this.held && this.nextRenewAt !== undefined && now >= this.nextRenewAt) {
       this.renew(now, out);
+      if (this.held.granted) out.push({ type: 'checkKey', epoch: this.held.epoch });
       if (this.fs && this.held.granted) out.push({ type: 'confirm', round: this.fs.ask(now) });
       this.nextRenewAt = now + this.t.renewUs;
     }
+  }
+
+  /** The key check's answer (key-check.ts): our key gone or replaced fences now. */
+  private onKeyChecked(now: number, ev: Extract<LeaseEvent, { type: 'keyChecked' }>, out: LeaseAction[]): void {
+    const why = this.held && keyCheckFails(this.key, this.held, ev);
+    if (!why) return;
+    this.lose(out, 'lease_gone', why);
+    if (this.wanted) this.acquire(now, out);
   }
 
   /** A renewal unanswered for one renewal period (answers take milliseconds) stalls its stream. */

@@ -372,6 +372,16 @@ export function runQuorumScenario(seed: number, opts: QuorumScenarioOpts = {}, w
       case 'confirm':
         confirm(n, a.round);
         break;
+      case 'checkKey': {
+        // A linearizable read: answered by the leader only, from the key as it is when the read arrives.
+        const epoch = a.epoch;
+        deliverServer(n, () => {
+          if (!leader()) return;
+          const found = key ? { found: { leaseId: key.lease, epoch: key.epoch } } : {};
+          deliverLater(n, () => feed(n, { type: 'keyChecked', epoch, ...found }));
+        });
+        break;
+      }
       case 'log':
         if (a.text.includes('(failsafe)')) failsafeHolds++;
         break;

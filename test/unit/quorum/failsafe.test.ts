@@ -44,6 +44,7 @@ test('each renew period asks every peer, beside the renewal', () => {
   const m = holder();
   assert.deepEqual(m.step(400_000, { type: 'timer' }), [
     { type: 'renew', leaseId: 'L1', gen: 1 },
+    { type: 'checkKey', epoch: 9 },
     { type: 'confirm', round: 1 },
   ]);
 });

@@ -108,6 +108,10 @@ class Store {
         return { close: () => undefined };
       },
       confirm: async () => true,
+      readKey: async (): Promise<{ leaseId: string; epoch: number } | undefined> => {
+        if (this.cut.has(node)) return never;
+        return this.key ? { leaseId: this.key.lease, epoch: this.key.rev } : undefined;
+      },
       close: () => {
         closed = true;
       },
@@ -280,4 +284,21 @@ test('on_quorum_loss failsafe over real UDP: etcd silent, the peer says yes: the
     peer.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the key check beside each renewal: a key gone while keepalives still answer (etcd#14758) fences', async () => {
+  const clock = new FakeClock();
+  const store = new Store(clock, 2_000_000);
+  const ev: string[] = [];
+  const a = node('lb1', clock, store, ev);
+  a.want('VI_1');
+  await clock.advance(1_000_000);
+  assert.deepEqual(ev, ['lb1 granted VI_1']);
+  store.key = undefined; // no watch event, and the lease lives on: only the key check can see it
+  await clock.advance(500_000); // within one renewal period (ttl 2: renew 0.4 s) and a round trip
+  assert.match(ev.join('\n'), /lb1 fence VI_1: the key check of \/floatd\/t\/VI_1 found no/);
+  // The key is free: VRRP still wants MASTER, so it takes a new key (a new epoch), not the old one back.
+  assert.equal(ev.at(-1), 'lb1 granted VI_1', ev.join('\n'));
+  assert.ok((a.permit('web').epoch ?? 0) > 2, 'a new epoch');
+  await a.stop('test');
 });

@@ -39,11 +39,14 @@ test('acquire: the deadline counts from the send time of the acquire, not the re
 
 test('renewals: each ack moves the deadline to its own send time + ttl − margin (not the reply time)', () => {
   const { m } = holding(0);
-  assert.deepEqual(m.step(400_000, { type: 'timer' }), [{ type: 'renew', leaseId: 'L1', gen: 1 }]);
+  assert.deepEqual(m.step(400_000, { type: 'timer' }), [
+    { type: 'renew', leaseId: 'L1', gen: 1 },
+    { type: 'checkKey', epoch: 42 },
+  ]);
   const a = m.step(650_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
   assert.equal(m.deadlineUs, 400_000 + ttlEff - T.marginUs);
   assert.deepEqual(a, [{ type: 'kernelRefresh', notAfterUs: 400_000 + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US }]);
-  assert.deepEqual(types(m.step(800_000, { type: 'timer' })), ['renew']);
+  assert.deepEqual(types(m.step(800_000, { type: 'timer' })), ['renew', 'checkKey']);
   m.step(805_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
   assert.equal(m.deadlineUs, 800_000 + ttlEff - T.marginUs);
 });
@@ -71,7 +74,10 @@ test('a broken keepalive stream: its late replies are ignored (a new stream numb
   const { m } = holding(0);
   m.step(400_000, { type: 'timer' });
   m.step(500_000, { type: 'renewFailed', leaseId: 'L1', gen: 1, error: 'stream reset' });
-  assert.deepEqual(m.step(800_000, { type: 'timer' }), [{ type: 'renew', leaseId: 'L1', gen: 2 }]);
+  assert.deepEqual(m.step(800_000, { type: 'timer' }), [
+    { type: 'renew', leaseId: 'L1', gen: 2 },
+    { type: 'checkKey', epoch: 42 },
+  ]);
   const before = m.deadlineUs;
   m.step(810_000, { type: 'renewed', leaseId: 'L1', gen: 1, ttlUs: T.ttlUs });
   assert.equal(m.deadlineUs, before, 'a gen-1 reply is not credited to the gen-2 send');
@@ -185,9 +191,9 @@ test('someone else created the key while we thought we held it: fence', () => {
 
 test('a stream that stops answering (a stopped etcd member) is left after one renewal period for another', () => {
   const { m } = holding(0);
-  assert.deepEqual(types(m.step(400_000, { type: 'timer' })), ['renew']);
+  assert.deepEqual(types(m.step(400_000, { type: 'timer' })), ['renew', 'checkKey']);
   const out = m.step(800_000, { type: 'timer' });
-  assert.deepEqual(types(out), ['switchEndpoint', 'renew']);
+  assert.deepEqual(types(out), ['switchEndpoint', 'renew', 'checkKey']);
   assert.equal((out[1] as { gen: number }).gen, 2, 'the next renewal goes on a new stream');
   assert.ok(800_000 < m.deadlineUs!, 'well before the deadline');
   m.step(810_000, { type: 'renewed', leaseId: 'L1', gen: 2, ttlUs: T.ttlUs });
@@ -215,4 +221,31 @@ test('a replayed older deletion does not send a denied node to etcd; one after t
   m.step(2000, { type: 'denied', req: 1, holder: 'lb1', holderEpoch: 7, holderLease: 'X', mine: false });
   assert.deepEqual(m.step(3000, { type: 'keyDeleted', revision: 5 }), [], 'the deletion of a key before lb1’s');
   assert.deepEqual(m.step(4000, { type: 'keyDeleted', revision: 8 }), [{ type: 'acquire', req: 2 }]);
+});
+
+test('the key check beside each renewal: our key fine = nothing; gone or replaced = fence at once', () => {
+  const { m } = holding(0);
+  assert.deepEqual(types(m.step(400_000, { type: 'timer' })), ['renew', 'checkKey']);
+  assert.deepEqual(m.step(405_000, { type: 'keyChecked', epoch: 42, found: { leaseId: 'L1', epoch: 42 } }), []);
+  const L1 = new LeaseMachine('/floatd/web/VI_1', T);
+  L1.step(0, { type: 'want' });
+  L1.step(10, { type: 'acquired', req: 1, leaseId: '7587', epoch: 42, grantedTtlUs: T.ttlUs });
+  // etcd's int64 lease id, however the client formats it.
+  assert.deepEqual(L1.step(500, { type: 'keyChecked', epoch: 42, found: { leaseId: '07587', epoch: 42 } }), []);
+  // A keepalive that answered without renewing (etcd#14758): the key is gone though the lease "lives".
+  const gone = L1.step(600, { type: 'keyChecked', epoch: 42 });
+  assert.deepEqual(types(gone), ['fence', 'revoke', 'acquire']);
+  assert.match((gone[0] as { reason: string }).reason, /key check .* found no such key/);
+  assert.equal(L1.mayHold(600), false);
+  const b = holding(0).m;
+  const other = b.step(500, { type: 'keyChecked', epoch: 42, found: { leaseId: '99', epoch: 50 } });
+  assert.deepEqual(types(other), ['fence', 'revoke', 'acquire'], 'another key under the same name');
+});
+
+test('a key check answer sent under an earlier hold says nothing about this one', () => {
+  const { m } = holding(0);
+  assert.deepEqual(m.step(500, { type: 'keyChecked', epoch: 17 }), []);
+  assert.ok(m.mayHold(500));
+  const idle = new LeaseMachine('/floatd/web/VI_1', T);
+  assert.deepEqual(idle.step(500, { type: 'keyChecked', epoch: 42 }), [], 'not holding: nothing to fence');
 });
