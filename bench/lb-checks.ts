@@ -23,7 +23,7 @@ import { pino } from 'pino';
 import { parseConfigText } from '../src/config/index.js';
 import { LbService } from '../src/lb/service.js';
 import type { LbBackend } from '../src/lb/backend.js';
-import { realTrackClock } from '../src/track/clock.js';
+import { realClock } from '../src/util/clock.js';
 import { native } from '../src/native/addon.js';
 import { quantile, sleep } from './stats.js';
 
@@ -74,7 +74,7 @@ async function measure(
   };
   const svc = new LbService({
     log: pino({ level: 'warn' }),
-    clock: realTrackClock,
+    clock: realClock,
     backend,
     checkerThread: thread,
   });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { FloatdConfig } from '../config/index.js';
 import { Notifier, type NotifierHandOver } from '../notify/notifier.js';
 import type { ScriptIdentity } from '../track/types.js';
-import { trackClockFrom, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { readSecretFile } from '../util/secret-file.js';
 import { notifierConfig } from './mapping.js';
@@ -25,7 +25,7 @@ export function buildNotifier(
   // After a reload: states already announced are not announced again (a kept MASTER does not
   // re-run notify_master) and scripts still running go on, queued before the new events.
   const carry = d.previous ? { previous: d.previous } : {};
-  const n = new Notifier(nc.config, { log, clock: trackClockFrom(d.clock), ...carry });
+  const n = new Notifier(nc.config, { log, clock: d.clock, ...carry });
   try {
     n.open();
   } catch (e) {

@@ -8,7 +8,7 @@ import type { FloatdConfig } from '../config/index.js';
 import { LinkWatch } from '../net/link-watch.js';
 import { TrackerSet, type TrackerSetOptions } from '../track/tracker-set.js';
 import type { ScriptIdentity } from '../track/types.js';
-import { trackClockFrom, type Clock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { Event } from '../vrrp/fsm.js';
 import type { InstanceRuntime } from './executor.js';
@@ -33,7 +33,7 @@ export function wireTracking(d: TrackingWiringDeps): { trackers: TrackerSet; wat
   const set = new TrackerSet(trackingConfig(d.cfg, d.scriptUser), {
     ...d.hooks,
     log: d.log,
-    clock: trackClockFrom(d.clock),
+    clock: d.clock,
     onChange: (name, ch) => d.onChange(name, ch.reason),
   });
   for (const w of set.warnings) d.log.warn({ event: 'track.config' }, w);

@@ -8,7 +8,7 @@
  * check that reads it, sets the verdict when the value changes (file-check.ts).
  */
 import type { FileCheckConfig, LvsCheckConfig } from '../config/lvs-model.js';
-import type { TrackClock, TimerId } from '../track/clock.js';
+import { afterUs, msToUs, type Clock, type TimerHandle } from '../util/clock.js';
 import { FileTracker } from '../track/file-tracker.js';
 import { fileVerdict } from './file-check.js';
 import type { CheckVerdict } from './membership.js';
@@ -65,17 +65,17 @@ export function afterProbe(
   ch: LvsCheckConfig,
   st: CheckState,
   r: LbProbeResult,
-): { state: CheckState; delayMs: number } {
+): { state: CheckState; delayUs: number } {
   const runs = st.runs + 1;
   if (r.ok)
     return {
       state: { up: true, failures: 0, detail: r.detail, runs, ...(r.weight !== undefined ? { weight: r.weight } : {}) },
-      delayMs: ch.delayLoopMs,
+      delayUs: msToUs(ch.delayLoopMs),
     };
   const failures = st.failures + 1;
   if (st.up && failures <= ch.retry)
-    return { state: { ...st, failures, detail: r.detail, runs }, delayMs: ch.delayBeforeRetryMs };
-  return { state: { up: false, failures, detail: r.detail, runs }, delayMs: ch.delayLoopMs };
+    return { state: { ...st, failures, detail: r.detail, runs }, delayUs: msToUs(ch.delayBeforeRetryMs) };
+  return { state: { up: false, failures, detail: r.detail, runs }, delayUs: msToUs(ch.delayLoopMs) };
 }
 
 /** The identity of a probe: what it connects to and how, not where it was written. */
@@ -87,7 +87,7 @@ export function checkKey(ch: LvsCheckConfig, t: Target): string {
 interface Loop {
   ch: LvsCheckConfig;
   st: CheckState;
-  timer?: TimerId;
+  timer?: TimerHandle;
   abort?: AbortController;
   /** Absent for FILE_CHECK (watched, not probed). */
   probe?: LbProbe;
@@ -104,12 +104,12 @@ interface Watched {
 }
 
 export interface PoolOptions {
-  clock: TrackClock;
+  clock: Clock;
   /** [0, 1): the warmup spread. */
   random?: () => number;
   /** A verdict changed (up/down or dynamic weight). */
   onChange(key: string): void;
-  makeProbe?: (ch: ProbedCheck, t: Target, clock: TrackClock) => LbProbe;
+  makeProbe?: (ch: ProbedCheck, t: Target, clock: Clock) => LbProbe;
   /** How often a watched file is also re-read (default 2000 ms, FileTracker's). */
   filePollMs?: number;
   onWarn?(msg: string): void;
@@ -147,8 +147,8 @@ export class CheckerPool implements Checkers {
         stopped: false,
       };
       this.loops.set(k, l);
-      const delay = w.ch.warmupMs ? Math.floor((this.o.random ?? Math.random)() * w.ch.warmupMs) : 0;
-      l.timer = this.o.clock.setTimeout(() => this.run(k, l), delay);
+      const delayUs = w.ch.warmupMs ? Math.floor((this.o.random ?? Math.random)() * msToUs(w.ch.warmupMs)) : 0;
+      l.timer = this.arm(delayUs, () => this.run(k, l));
     }
   }
 
@@ -173,12 +173,12 @@ export class CheckerPool implements Checkers {
       const want = keys.has(k);
       if (want === (l.suspended ?? false)) continue;
       l.suspended = want;
-      if (l.timer !== undefined) this.o.clock.clearTimeout(l.timer);
+      if (l.timer !== undefined) this.o.clock.cancel(l.timer);
       l.timer = undefined;
       if (want) out.suspended.push(k);
       else {
         out.resumed.push(k);
-        if (!l.abort) l.timer = this.o.clock.setTimeout(() => this.run(k, l), 0);
+        if (!l.abort) l.timer = this.arm(0, () => this.run(k, l));
       }
     }
     return out;
@@ -249,9 +249,14 @@ export class CheckerPool implements Checkers {
     if (changed) this.o.onChange(only ?? [...f.keys][0] ?? '');
   }
 
+  /** A probe timer; weak, so a pending check never keeps a stopping daemon alive. */
+  private arm(us: number, fn: () => void): TimerHandle {
+    return afterUs(this.o.clock, us, fn, { weak: true });
+  }
+
   private halt(l: Loop): void {
     l.stopped = true;
-    if (l.timer !== undefined) this.o.clock.clearTimeout(l.timer);
+    if (l.timer !== undefined) this.o.clock.cancel(l.timer);
     l.abort?.abort();
   }
 
@@ -266,9 +271,9 @@ export class CheckerPool implements Checkers {
           l.abort = undefined;
           if (l.stopped) return;
           const before = l.st;
-          const { state, delayMs } = afterProbe(l.ch, l.st, r);
+          const { state, delayUs } = afterProbe(l.ch, l.st, r);
           l.st = state;
-          if (!l.suspended) l.timer = this.o.clock.setTimeout(() => this.run(key, l), delayMs);
+          if (!l.suspended) l.timer = this.arm(delayUs, () => this.run(key, l));
           if (before.up !== state.up || before.weight !== state.weight) this.o.onChange(key);
         },
         () => undefined,

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { CheckerPool, verdictSig, type CheckState } from './checker-pool.js';
 import type { LvsCheckConfig } from '../config/lvs-model.js';
 import type { Target } from './probes.js';
-import { realTrackClock, type TimerId } from '../track/clock.js';
+import { afterUs, realClock, US_PER_S, type TimerHandle } from '../util/clock.js';
 
 export type ToWorker =
   | { t: 'sync'; wanted: [string, { ch: LvsCheckConfig; target: Target }][] }
@@ -18,11 +18,12 @@ export type FromWorker = { t: 'states'; states: [string, CheckState][] } | { t: 
 
 const port = parentPort!;
 const post = (m: FromWorker): void => port.postMessage(m);
-const clock = realTrackClock;
+// The worker thread's own realClock: the same module (and source) as the main thread's.
+const clock = realClock;
 const sentSig = new Map<string, string>();
 const sentRuns = new Map<string, number>();
 let flushing = false;
-let snapshot: TimerId | undefined;
+let snapshot: TimerHandle | undefined;
 
 /** Posts the states that changed: all verdict changes, or (`all`) every check that ran. */
 function flush(all: boolean): void {
@@ -52,13 +53,13 @@ const pool = new CheckerPool({
 
 function every(): void {
   flush(true);
-  snapshot = clock.setTimeout(every, 1000);
+  snapshot = afterUs(clock, US_PER_S, every, { weak: true });
 }
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'stop') {
     pool.stop();
-    if (snapshot !== undefined) clock.clearTimeout(snapshot);
+    if (snapshot !== undefined) clock.cancel(snapshot);
     port.close();
     return;
   }

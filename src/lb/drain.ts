@@ -11,7 +11,7 @@ import { rsKey } from './membership.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_S = 300;
 /** How often open connections are counted while a server drains. */
-export const DRAIN_POLL_MS = 1000;
+export const DRAIN_POLL_US = 1_000_000;
 
 export type DrainPhase = 'draining' | 'drained';
 export interface DrainVs {
@@ -21,8 +21,8 @@ export interface DrainVs {
   open?: number;
 }
 export interface Drain {
-  sinceMs: number;
-  timeoutMs: number;
+  sinceUs: number;
+  timeoutUs: number;
   /** Per virtual server key. */
   vs: Map<string, DrainVs>;
 }
@@ -34,10 +34,10 @@ export interface DrainDone {
 }
 
 /** A new drain of `rs` in every virtual server that lists it. */
-export function startDrain(vss: VirtualServerConfig[], rs: string, nowMs: number, timeoutMs: number): Drain {
+export function startDrain(vss: VirtualServerConfig[], rs: string, nowUs: number, timeoutUs: number): Drain {
   const vs = new Map<string, DrainVs>();
   for (const v of vss) if (v.realServers.some((r) => rsKey(r) === rs)) vs.set(v.key, { phase: 'draining' });
-  return { sinceMs: nowMs, timeoutMs, vs };
+  return { sinceUs: nowUs, timeoutUs, vs };
 }
 
 export const anyDraining = (drains: ReadonlyMap<string, Drain>): boolean =>
@@ -47,7 +47,7 @@ export const anyDraining = (drains: ReadonlyMap<string, Drain>): boolean =>
 export function drainStep(
   drains: ReadonlyMap<string, Drain>,
   open: (vs: string, rs: string) => number | undefined,
-  nowMs: number,
+  nowUs: number,
 ): { drains: Map<string, Drain>; done: DrainDone[] } {
   const out = new Map<string, Drain>();
   const done: DrainDone[] = [];
@@ -59,7 +59,7 @@ export function drainStep(
         continue;
       }
       const n = open(k, rs);
-      const why = n === 0 ? 'idle' : nowMs - d.sinceMs >= d.timeoutMs ? 'timeout' : undefined;
+      const why = n === 0 ? 'idle' : nowUs - d.sinceUs >= d.timeoutUs ? 'timeout' : undefined;
       if (why) {
         vs.set(k, { phase: 'drained', why, ...(n !== undefined ? { open: n } : {}) });
         done.push({ vs: k, rs, why, open: n });

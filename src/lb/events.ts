@@ -4,7 +4,7 @@
  */
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 import type { NotifyScript } from '../config/model.js';
-import type { TrackClock } from '../track/clock.js';
+import type { Clock } from '../util/clock.js';
 import { runScript, type ScriptRunner } from '../util/run-script.js';
 import type { Logger } from '../util/log.js';
 import { withCode } from '../errors.js';
@@ -12,7 +12,7 @@ import { rsKey, type LbEvent } from './membership.js';
 
 export interface EventDeps {
   log: Logger;
-  clock: TrackClock;
+  clock: Clock;
   runner?: ScriptRunner;
 }
 

@@ -7,7 +7,7 @@
  * nothing is configured.
  */
 import type { VirtualServerConfig } from '../config/lvs-model.js';
-import type { TimerId, TrackClock } from '../track/clock.js';
+import { afterUs, msToUs, US_PER_MS, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { isOwnPid, NftBackend, type LbBackend, type RsCounters } from './backend.js';
 import type { RotationEntry } from './membership.js';
@@ -24,27 +24,27 @@ import {
 } from './reconcile.js';
 
 /** How long after one of floatd's own nft calls a reported change still counts as floatd's. */
-const OWN_GRACE_MS = 500;
+const OWN_GRACE_US = 500_000;
 
 export class HealingBackend implements LbBackend {
   readonly name: string;
   private wanted: { vss: VirtualServerConfig[]; rotations: Map<string, RotationEntry[]> } | undefined;
   private st: HealState = initialHeal();
-  private timer: TimerId | undefined;
-  private dueAt = 0;
+  private timer: TimerHandle | undefined;
+  private dueAtUs = 0;
   private busy = false;
-  private busyEnded = -Infinity;
-  private lastLook = 0;
+  private busyEndedUs = -Infinity;
+  private lastLookUs = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private mon: LineSource | undefined;
   private monRetryMs = 1000;
-  private monTimer: TimerId | undefined;
+  private monTimer: TimerHandle | undefined;
 
   constructor(
     private readonly inner: LbBackend,
     private readonly o: {
-      clock: TrackClock;
+      clock: Clock;
       log: Logger;
       policy: HealPolicy;
       /** Watches the ruleset; `isOwn` tells floatd's own nft processes by pid. */
@@ -95,7 +95,7 @@ export class HealingBackend implements LbBackend {
         return await fn();
       } finally {
         this.busy = false;
-        this.busyEnded = this.o.clock.now();
+        this.busyEndedUs = this.o.clock.nowUs();
       }
     };
     const p = this.queue.then(run, run);
@@ -106,15 +106,15 @@ export class HealingBackend implements LbBackend {
   /**
    * Whether a transaction `nft monitor` reports is floatd's: by its pid (as the kernel reports
    * it: outside a pid namespace floatd's children match) or by its time (during one of floatd's
-   * calls or within OWN_GRACE_MS after; a change by someone else in that window waits for the
+   * calls or within OWN_GRACE_US after; a change by someone else in that window waits for the
    * periodic look).
    */
   private own(pid: number): boolean {
-    return (this.o.monitor?.isOwn(pid) ?? false) || this.busy || this.o.clock.now() - this.busyEnded < OWN_GRACE_MS;
+    return (this.o.monitor?.isOwn(pid) ?? false) || this.busy || this.o.clock.nowUs() - this.busyEndedUs < OWN_GRACE_US;
   }
 
   private disarm(): void {
-    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.o.clock.cancel(this.timer);
     this.timer = undefined;
   }
 
@@ -127,7 +127,7 @@ export class HealingBackend implements LbBackend {
       (l) => {
         this.monRetryMs = 1000;
         if (!parser.line(l).foreign) return;
-        const since = this.o.clock.now() - this.lastLook;
+        const since = (this.o.clock.nowUs() - this.lastLookUs) / US_PER_MS;
         this.armSooner(foreignChangeDelayMs(this.o.policy, this.st, since));
       },
       (why) => {
@@ -138,10 +138,11 @@ export class HealingBackend implements LbBackend {
           `load balancer: ${why}; outside changes are seen at the periodic look, ` +
             `retrying in ${this.monRetryMs / 1000} s`,
         );
-        this.monTimer = this.o.clock.setTimeout(() => {
+        const retry = (): void => {
           this.monTimer = undefined;
           this.watch();
-        }, this.monRetryMs);
+        };
+        this.monTimer = afterUs(this.o.clock, msToUs(this.monRetryMs), retry, { weak: true });
         this.monRetryMs = Math.min(30_000, this.monRetryMs * 2);
       },
     );
@@ -150,29 +151,30 @@ export class HealingBackend implements LbBackend {
   private unwatch(): void {
     this.mon?.stop();
     this.mon = undefined;
-    if (this.monTimer !== undefined) this.o.clock.clearTimeout(this.monTimer);
+    if (this.monTimer !== undefined) this.o.clock.cancel(this.monTimer);
     this.monTimer = undefined;
   }
 
   private armSooner(ms: number): void {
-    if (this.timer === undefined || this.dueAt > this.o.clock.now() + ms) this.arm(ms, 'monitor');
+    if (this.timer === undefined || this.dueAtUs > this.o.clock.nowUs() + msToUs(ms)) this.arm(ms, 'monitor');
   }
 
   /** `why`: what the look is for, in the repair's log line. */
   private arm(ms: number, why: 'interval' | 'monitor' = 'interval'): void {
     this.disarm();
     if (this.stopped || !this.wanted?.vss.length) return;
-    this.dueAt = this.o.clock.now() + ms;
-    this.timer = this.o.clock.setTimeout(() => {
+    this.dueAtUs = this.o.clock.nowUs() + msToUs(ms);
+    const look = (): void => {
       this.timer = undefined;
       void this.serial(() => this.check(why));
-    }, ms);
+    };
+    this.timer = afterUs(this.o.clock, msToUs(ms), look, { weak: true });
   }
 
   private async check(trigger: 'interval' | 'monitor'): Promise<void> {
     const w = this.wanted;
     if (this.stopped || !w?.vss.length) return;
-    this.lastLook = this.o.clock.now();
+    this.lastLookUs = this.o.clock.nowUs();
     let changed = false;
     let script = '';
     try {
@@ -204,12 +206,7 @@ export class HealingBackend implements LbBackend {
 }
 
 /** floatd's backend: nftables, healed every interval (and at once with `nft monitor`). */
-export function nftHealing(o: {
-  clock: TrackClock;
-  log: Logger;
-  intervalMs: number;
-  monitor: boolean;
-}): HealingBackend {
+export function nftHealing(o: { clock: Clock; log: Logger; intervalMs: number; monitor: boolean }): HealingBackend {
   return new HealingBackend(new NftBackend(), {
     clock: o.clock,
     log: o.log,

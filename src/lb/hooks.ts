@@ -5,7 +5,6 @@
  */
 import type { FloatdConfig } from '../config/model.js';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
-import { trackClockFrom } from '../track/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { LbService } from './service.js';
@@ -62,7 +61,7 @@ export function lbHooks(
       const { LbService } = await import('./service.js');
       current = new LbService({
         log,
-        clock: trackClockFrom(clock),
+        clock,
         reconcileMs: reconcileMs(log),
         checkerThread: true,
         nftMonitor: true,

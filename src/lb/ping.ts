@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { PingCheckConfig } from '../config/lvs-model.js';
 import { native, nativeAvailable, type RawHandle } from '../native/addon.js';
-import type { TrackClock } from '../track/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';
 
@@ -55,7 +55,7 @@ function socket(family: 4 | 6): RawHandle {
   return h;
 }
 
-export function pingProbe(ch: PingCheckConfig, t: Target, clock: TrackClock): LbProbe {
+export function pingProbe(ch: PingCheckConfig, t: Target, clock: Clock): LbProbe {
   const to = ch.connectIp ?? t.address;
   const family = isIPv6(to) ? 6 : 4;
   return (signal) => {

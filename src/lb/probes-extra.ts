@@ -13,7 +13,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { DnsCheckConfig, SmtpCheckConfig, UdpCheckConfig } from '../config/lvs-model.js';
-import type { TrackClock } from '../track/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';
 
@@ -23,7 +23,7 @@ function smtpOne(
   helo: string,
   bindTo: string | undefined,
   ms: number,
-  clock: TrackClock,
+  clock: Clock,
   signal: AbortSignal,
 ): Promise<LbProbeResult> {
   const sock = net.connect({ host, port, ...(bindTo ? { localAddress: bindTo } : {}) });
@@ -62,7 +62,7 @@ function smtpOne(
   return o.done;
 }
 
-export function smtpProbe(ch: SmtpCheckConfig, t: Target, clock: TrackClock): LbProbe {
+export function smtpProbe(ch: SmtpCheckConfig, t: Target, clock: Clock): LbProbe {
   const hosts = ch.hosts.length ? ch.hosts : [{}];
   return async (signal) => {
     let last: LbProbeResult = { ok: false, detail: '' };
@@ -87,7 +87,7 @@ function datagram(
   port: number,
   payload: Buffer,
   ms: number,
-  clock: TrackClock,
+  clock: Clock,
   signal: AbortSignal,
   bindTo: string | undefined,
   onReply: (m: Buffer) => LbProbeResult | undefined,
@@ -132,7 +132,7 @@ export function hexMatches(pattern: string, reply: Buffer): boolean {
   return true;
 }
 
-export function udpProbe(ch: UdpCheckConfig, t: Target, clock: TrackClock): LbProbe {
+export function udpProbe(ch: UdpCheckConfig, t: Target, clock: Clock): LbProbe {
   const host = ch.connectIp ?? t.address;
   const port = ch.connectPort ?? t.port;
   const want = typeof ch.requireReply === 'string' ? ch.requireReply : undefined;
@@ -179,7 +179,7 @@ export function dnsQuery(id: number, name: string, type: DnsCheckConfig['type'])
   return Buffer.concat([h, q, tail]);
 }
 
-export function dnsProbe(ch: DnsCheckConfig, t: Target, clock: TrackClock): LbProbe {
+export function dnsProbe(ch: DnsCheckConfig, t: Target, clock: Clock): LbProbe {
   return (signal) => {
     const id = randomInt(0, 0x10000);
     return datagram(

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { LvsCheckConfig, HttpCheckConfig, HttpUrl } from '../config/lvs-model.js';
-import type { TrackClock } from '../track/clock.js';
+import { afterUs, msToUs, type Clock } from '../util/clock.js';
 import { runScript, type ScriptRunner } from '../util/run-script.js';
 import { resolveUser } from '../track/users.js';
 import { dnsProbe, smtpProbe, udpProbe } from './probes-extra.js';
@@ -38,7 +38,7 @@ function netError(e: unknown): string {
 
 /** Settles once: a timeout (`onTimeout`, default a failure), an abort or the exchange itself. */
 export function settleOnce(
-  clock: TrackClock,
+  clock: Clock,
   ms: number,
   signal: AbortSignal,
   cleanup: () => void,
@@ -49,13 +49,13 @@ export function settleOnce(
     resolve = r;
   });
   let settled = false;
-  const t = clock.setTimeout(() => finish(onTimeout()), ms);
+  const t = afterUs(clock, msToUs(ms), () => finish(onTimeout()), { weak: true });
   const onAbort = (): void => finish({ ok: false, detail: 'aborted' });
   signal.addEventListener('abort', onAbort, { once: true });
   function finish(r: LbProbeResult): void {
     if (settled) return;
     settled = true;
-    clock.clearTimeout(t);
+    clock.cancel(t);
     signal.removeEventListener('abort', onAbort);
     cleanup();
     resolve(r);
@@ -67,7 +67,7 @@ export function tcpProbe(
   host: string,
   port: number,
   timeoutMs: number,
-  clock: TrackClock,
+  clock: Clock,
   bindTo?: string,
   bindPort?: number,
 ): LbProbe {
@@ -94,7 +94,7 @@ function fetchUrl(
   host: string,
   port: number,
   u: HttpUrl,
-  clock: TrackClock,
+  clock: Clock,
   signal: AbortSignal,
 ): Promise<LbProbeResult> {
   const tls = ch.kind === 'SSL_GET';
@@ -150,7 +150,7 @@ function fetchUrl(
 }
 
 /** Every url must pass (keepalived checks them in turn). */
-function httpProbe(ch: HttpCheckConfig, t: Target, clock: TrackClock): LbProbe {
+function httpProbe(ch: HttpCheckConfig, t: Target, clock: Clock): LbProbe {
   const host = ch.connectIp ?? t.address;
   const port = ch.connectPort ?? t.port;
   return async (signal) => {
@@ -164,11 +164,7 @@ function httpProbe(ch: HttpCheckConfig, t: Target, clock: TrackClock): LbProbe {
 }
 
 /** MISC_CHECK: exit 0 up, 1 down; with misc_dynamic 2..255 up with weight status − 2. */
-function miscProbe(
-  ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>,
-  clock: TrackClock,
-  runner: ScriptRunner,
-): LbProbe {
+function miscProbe(ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>, clock: Clock, runner: ScriptRunner): LbProbe {
   let ids: { uid?: number; gid?: number } = {};
   if (ch.user) {
     const r = resolveUser(ch.user);
@@ -184,7 +180,7 @@ function miscProbe(
   };
 }
 
-export function probeFor(ch: ProbedCheck, t: Target, clock: TrackClock, runner: ScriptRunner = runScript): LbProbe {
+export function probeFor(ch: ProbedCheck, t: Target, clock: Clock, runner: ScriptRunner = runScript): LbProbe {
   switch (ch.kind) {
     case 'TCP_CHECK':
       return tcpProbe(

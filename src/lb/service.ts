@@ -10,7 +10,7 @@
  * timeout).
  */
 import type { VirtualServerConfig } from '../config/lvs-model.js';
-import type { TrackClock } from '../track/clock.js';
+import { afterUs, US_PER_MS, US_PER_S, type Clock, type TimerHandle } from '../util/clock.js';
 import type { ScriptRunner } from '../util/run-script.js';
 import { runEvents } from './events.js';
 import type { Logger } from '../util/log.js';
@@ -35,7 +35,7 @@ import { ConntrackReader } from './conntrack.js';
 import {
   anyDraining,
   DEFAULT_DRAIN_TIMEOUT_S,
-  DRAIN_POLL_MS,
+  DRAIN_POLL_US,
   drainedPairs,
   drainStep,
   startDrain,
@@ -64,7 +64,7 @@ export interface LbVerbResult {
 
 export interface LbServiceOptions {
   log: Logger;
-  clock: TrackClock;
+  clock: Clock;
   backend?: LbBackend;
   /** How long after an apply the kernel's tables are checked again and repaired (default 30 s). */
   reconcileMs?: number;
@@ -74,7 +74,7 @@ export interface LbServiceOptions {
   checkerThread?: boolean;
   runner?: ScriptRunner;
   random?: () => number;
-  makeProbe?: (ch: LvsCheckConfig, t: Target, clock: TrackClock) => LbProbe;
+  makeProbe?: (ch: LvsCheckConfig, t: Target, clock: Clock) => LbProbe;
   /** /proc/net/nf_conntrack's text (undefined: unreadable); drains count open connections with it. */
   conntrack?: () => Promise<string | undefined>;
   /** This host's addresses (ha_suspend); default os.networkInterfaces(). */
@@ -90,7 +90,7 @@ export class LbService {
   private listed: VirtualServerConfig[] = [];
   private overlay: Overlay = emptyOverlay();
   private drains = new Map<string, Drain>();
-  private drainTimer: unknown;
+  private drainTimer: TimerHandle | undefined;
   private readonly conntrack: ConntrackReader;
   private readonly haSuspend: HaSuspend;
   private readonly states = new Map<string, VsState>();
@@ -145,7 +145,7 @@ export class LbService {
     for (const k of this.states.keys()) if (!keys.has(k)) this.states.delete(k);
     this.refresh(true);
     for (const [rs, d] of this.drains) {
-      const fresh = startDrain(this.listed, rs, d.sinceMs, d.timeoutMs);
+      const fresh = startDrain(this.listed, rs, d.sinceUs, d.timeoutUs);
       for (const [k, x] of d.vs) if (fresh.vs.has(k)) fresh.vs.set(k, x);
       if (fresh.vs.size) this.drains.set(rs, fresh);
       else this.drains.delete(rs);
@@ -220,7 +220,7 @@ export class LbService {
   async stop(): Promise<void> {
     this.stopped = true;
     this.pool.stop();
-    if (this.drainTimer !== undefined) this.o.clock.clearTimeout(this.drainTimer);
+    if (this.drainTimer !== undefined) this.o.clock.cancel(this.drainTimer);
     this.haSuspend.stop();
     for (const v of this.vss) {
       const st = this.states.get(v.key);
@@ -247,7 +247,7 @@ export class LbService {
     if (!this.listed.some((v) => v.realServers.some((r) => rsKey(r) === rs)))
       return { ok: false, code: 'LB_NO_SUCH_REAL_SERVER', message: `no real server ${rs}` };
     if (on && !this.drains.has(rs))
-      this.drains.set(rs, startDrain(this.listed, rs, this.o.clock.now(), timeoutS * 1000));
+      this.drains.set(rs, startDrain(this.listed, rs, this.o.clock.nowUs(), Math.round(timeoutS * US_PER_S)));
     else if (!on) this.drains.delete(rs);
     this.o.log.info(
       { event: on ? 'lb.drain' : 'lb.undrain', rs, ...(on ? { timeoutS } : {}) },
@@ -272,17 +272,18 @@ export class LbService {
 
   private scheduleDrainPoll(): void {
     if (this.drainTimer !== undefined || this.stopped || !anyDraining(this.drains)) return;
-    this.drainTimer = this.o.clock.setTimeout(() => {
+    const poll = (): void => {
       this.drainTimer = undefined;
       void this.pollDrains();
-    }, DRAIN_POLL_MS);
+    };
+    this.drainTimer = afterUs(this.o.clock, DRAIN_POLL_US, poll, { weak: true });
   }
 
   /** Counts each draining server's open connections; idle or timed out: out of that service. */
   private async pollDrains(): Promise<void> {
     if (this.stopped) return;
     const open = await this.conntrack.open(this.vss);
-    const r = drainStep(this.drains, (vs, rs) => open?.get(`${vs} ${rs}`), this.o.clock.now());
+    const r = drainStep(this.drains, (vs, rs) => open?.get(`${vs} ${rs}`), this.o.clock.nowUs());
     this.drains = r.drains;
     for (const d of r.done)
       this.o.log.info(
@@ -371,14 +372,14 @@ export class LbService {
         this.dirty = false;
         try {
           const r = await this.backend.apply(this.vss, new Map(this.rotations));
-          this.lastApply = { ok: true, atMs: Math.round(this.o.clock.now()) };
+          this.lastApply = { ok: true, atMs: Math.round(this.o.clock.nowUs() / US_PER_MS) };
           if (r.changed)
             this.o.log.debug(
               { event: 'lb.applied', lines: r.script.split('\n').length - 1 },
               'load balancer rules updated',
             );
         } catch (e) {
-          this.lastApply = { ok: false, atMs: Math.round(this.o.clock.now()), error: String(e) };
+          this.lastApply = { ok: false, atMs: Math.round(this.o.clock.nowUs() / US_PER_MS), error: String(e) };
           this.o.log.error(
             { event: 'lb.apply_failed', code: 'LB_APPLY_FAILED', err: String(e) },
             withCode('LB_APPLY_FAILED', `load balancer: ${String(e)}`),

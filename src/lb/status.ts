@@ -4,6 +4,7 @@ import type { CheckState } from './checker-pool.js';
 import { rsKey, type RotationEntry, type VsState } from './membership.js';
 import type { Drain, DrainVs } from './drain.js';
 import type { LbCheckStatus, LbRealServerStatus, LbStatus, LbVirtualServerStatus } from '../model/status-types.js';
+import { US_PER_MS, US_PER_S } from '../util/clock.js';
 
 export type { LbStatus };
 
@@ -47,8 +48,8 @@ export function lbStatus(
                   phase: dr.x.phase,
                   ...(dr.x.why ? { why: dr.x.why } : {}),
                   ...(dr.x.open !== undefined ? { open: dr.x.open } : {}),
-                  sinceMs: Math.round(dr.d.sinceMs),
-                  timeoutS: dr.d.timeoutMs / 1000,
+                  sinceMs: Math.round(dr.d.sinceUs / US_PER_MS),
+                  timeoutS: dr.d.timeoutUs / US_PER_S,
                 },
               }
             : {}),

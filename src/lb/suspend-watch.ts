@@ -1,16 +1,16 @@
 /**
- * ha_suspend in the daemon (shell): reads this host's addresses every SUSPEND_POLL_MS while a
+ * ha_suspend in the daemon (shell): reads this host's addresses every SUSPEND_POLL_US while a
  * virtual server has ha_suspend, and suspends in the checker pool exactly the checks that only
  * suspended services use (suspend.ts decides which services). Logs each suspend and resume.
  */
 import type { VirtualServerConfig } from '../config/lvs-model.js';
-import type { TrackClock } from '../track/clock.js';
+import { afterUs, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { checkKey, type Checkers } from './checker-pool.js';
-import { localAddresses, SUSPEND_POLL_MS, suspendedVs } from './suspend.js';
+import { localAddresses, SUSPEND_POLL_US, suspendedVs } from './suspend.js';
 
 export interface HaSuspendDeps {
-  clock: TrackClock;
+  clock: Clock;
   log: Logger;
   pool: Pick<Checkers, 'suspend'>;
   vss: () => VirtualServerConfig[];
@@ -20,7 +20,7 @@ export interface HaSuspendDeps {
 export class HaSuspend {
   /** Keys of the virtual servers suspended now. */
   suspended = new Set<string>();
-  private timer: unknown;
+  private timer: TimerHandle | undefined;
   private stopped = false;
   constructor(private readonly o: HaSuspendDeps) {}
 
@@ -54,16 +54,17 @@ export class HaSuspend {
   /** Polls while a virtual server has ha_suspend (call after each configure). */
   poll(): void {
     if (this.timer !== undefined || this.stopped || !this.o.vss().some((v) => v.haSuspend)) return;
-    this.timer = this.o.clock.setTimeout(() => {
+    const tick = (): void => {
       this.timer = undefined;
       this.apply();
       this.poll();
-    }, SUSPEND_POLL_MS);
+    };
+    this.timer = afterUs(this.o.clock, SUSPEND_POLL_US, tick, { weak: true });
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.o.clock.cancel(this.timer);
     this.timer = undefined;
   }
 }

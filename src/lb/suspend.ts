@@ -11,7 +11,7 @@ import type { VirtualServerConfig } from '../config/lvs-model.js';
 import { ipBytes, ipString } from '../util/ip.js';
 
 /** How often the local addresses are read while a virtual server has ha_suspend. */
-export const SUSPEND_POLL_MS = 1000;
+export const SUSPEND_POLL_US = 1_000_000;
 
 const norm = (a: string): string => {
   const b = ipBytes(a);

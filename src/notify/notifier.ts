@@ -11,7 +11,7 @@
  * per-instance queue with retries, so they keep event order without holding up scripts.
  */
 import { hostname } from 'node:os';
-import { realTrackClock, type TrackClock } from '../track/clock.js';
+import { afterUs, msToUs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import type { ScriptRunner } from '../util/run-script.js';
 import { fifoLine, NotifyFifo } from './fifo.js';
 import { deliver, safeUrl, type WebhookPoster } from './webhook.js';
@@ -29,7 +29,7 @@ import {
 export type { NotifierConfig, NotifyEvent, NotifyLog, NotifyScript, NotifyState, NotifyTargets } from './types.js';
 
 export interface NotifierOptions {
-  clock?: TrackClock;
+  clock?: Clock;
   log?: NotifyLog;
   runner?: ScriptRunner;
   post?: WebhookPoster;
@@ -62,7 +62,7 @@ export class Notifier {
   private readonly previous: Map<string, NotifyState>;
   private readonly hookQueues = new Map<string, Promise<void>>();
   private readonly fifos: NotifyFifo[] = [];
-  private readonly clock: TrackClock;
+  private readonly clock: Clock;
   private readonly log: NotifyLog;
   private readonly abort = new AbortController();
 
@@ -70,7 +70,7 @@ export class Notifier {
     private readonly cfg: NotifierConfig,
     private readonly o: NotifierOptions = {},
   ) {
-    this.clock = o.clock ?? realTrackClock;
+    this.clock = o.clock ?? realClock;
     this.log = o.log ?? silent;
     this.previous = new Map(o.previous?.states ?? []);
     for (const [k, q] of o.previous?.queues ?? []) this.scriptQueues.set(k, q);
@@ -184,7 +184,7 @@ export class Notifier {
       const [kind, ...rest] = key.split(':');
       const name = rest.join(':');
       const who = kind === 'GROUP' ? { group: name } : { instance: name };
-      q = new ScriptQueue(this.clock, this.cfg.supersedeMs ?? 1000, {
+      q = new ScriptQueue(this.clock, msToUs(this.cfg.supersedeMs ?? 1000), {
         skipped: (item, by) =>
           this.log.warn(
             { event: 'notify.skipped', ...who, state: item.label, by },
@@ -211,14 +211,14 @@ export class Notifier {
       await all;
       return;
     }
-    let t: unknown;
+    let t: TimerHandle | undefined;
     await Promise.race([
       all,
       new Promise<void>((r) => {
-        t = this.clock.setTimeout(r, timeoutMs);
+        t = afterUs(this.clock, msToUs(timeoutMs), r, { weak: true });
       }),
     ]);
-    this.clock.clearTimeout(t);
+    if (t) this.clock.cancel(t);
   }
 
   /**

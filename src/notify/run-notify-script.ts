@@ -3,7 +3,7 @@
  * gate and its timeout, FLOATD_EPOCH in quorum mode; the result logged with the script's path
  * only (its arguments may carry secrets).
  */
-import type { TrackClock } from '../track/clock.js';
+import type { Clock } from '../util/clock.js';
 import { scriptProbe } from '../track/script-check.js';
 import type { ScriptIdentity } from '../track/types.js';
 import { resolveUser } from '../track/users.js';
@@ -21,7 +21,7 @@ export interface NotifyRun {
 }
 
 export interface NotifyRunDeps {
-  clock: TrackClock;
+  clock: Clock;
   log: NotifyLog;
   scriptUser?: ScriptIdentity;
   scriptSecurity?: boolean;

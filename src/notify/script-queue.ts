@@ -4,16 +4,16 @@
  * scripts and forgets them, so a new state's script is never blocked (and scripts overlap and
  * finish out of order, #1055 #996); floatd keeps the order and bounds the wait instead:
  *
- * - When a newer event is queued behind a running one, the running event gets `supersedeMs`
+ * - When a newer event is queued behind a running one, the running event gets `supersedeUs`
  *   more; then its script is stopped (SIGTERM, SIGKILL after the kill grace), logged as
  *   "killed: superseded by MASTER", and the rest of that event's scripts are skipped.
- * - An event still waiting when its turn comes, more than `supersedeMs` after it was raised,
+ * - An event still waiting when its turn comes, more than `supersedeUs` after it was raised,
  *   with a newer event behind it, is skipped as stale (logged). The newest event always runs.
  *
- * So the next state's scripts start within supersedeMs + the kill grace of its transition,
+ * So the next state's scripts start within supersedeUs + the kill grace of its transition,
  * whatever the previous ones do; fast scripts still all run, in order.
  */
-import type { TimerId, TrackClock } from '../util/clock.js';
+import { afterUs, type Clock, type TimerHandle } from '../util/clock.js';
 
 /** One script of an event; `signal` aborts it (with a string reason). */
 export type ScriptJob = (signal: AbortSignal) => Promise<void>;
@@ -21,7 +21,7 @@ export type ScriptJob = (signal: AbortSignal) => Promise<void>;
 export interface QueueItem {
   /** What it is, for log lines: the state ("MASTER"). */
   label: string;
-  raisedAt: number;
+  raisedAtUs: number;
   jobs: ScriptJob[];
   done: () => void;
   supersedes: boolean;
@@ -30,7 +30,7 @@ export interface QueueItem {
 interface Running {
   item: QueueItem;
   ctl: AbortController;
-  timer?: TimerId;
+  timer?: TimerHandle;
 }
 
 export interface ScriptQueueHooks {
@@ -47,16 +47,18 @@ export class ScriptQueue {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly clock: TrackClock,
-    private readonly supersedeMs: number,
+    private readonly clock: Clock,
+    /** notify_supersede_delay in µs. */
+    private readonly supersedeUs: number,
     private readonly hooks: ScriptQueueHooks,
   ) {}
 
-  /** After supersedeMs, stops `r` if it still runs: a newer state (`by`) is waiting. */
+  /** After supersedeUs, stops `r` if it still runs: a newer state (`by`) is waiting. */
   private armSupersede(r: Running, by: string): void {
-    r.timer = this.clock.setTimeout(() => {
+    const stop = (): void => {
       if (this.running === r) r.ctl.abort(`superseded by ${by}`);
-    }, this.supersedeMs);
+    };
+    r.timer = afterUs(this.clock, this.supersedeUs, stop, { weak: true });
   }
 
   /**
@@ -69,7 +71,7 @@ export class ScriptQueue {
         resolve();
         return;
       }
-      const item: QueueItem = { label, raisedAt: this.clock.now(), jobs, done: resolve, supersedes };
+      const item: QueueItem = { label, raisedAtUs: this.clock.nowUs(), jobs, done: resolve, supersedes };
       this.pending.push(item);
       const r = this.running;
       if (supersedes && r && r.timer === undefined && !r.ctl.signal.aborted) {
@@ -108,7 +110,7 @@ export class ScriptQueue {
         return;
       }
       const newer = [...this.pending].reverse().find((p) => p.supersedes);
-      if (newer && this.clock.now() - item.raisedAt > this.supersedeMs) {
+      if (newer && this.clock.nowUs() - item.raisedAtUs > this.supersedeUs) {
         this.hooks.skipped(item, newer.label);
         item.done();
         continue;
@@ -135,7 +137,7 @@ export class ScriptQueue {
         /* a job logs its own failure */
       }
     }
-    if (r.timer !== undefined) this.clock.clearTimeout(r.timer);
+    if (r.timer !== undefined) this.clock.cancel(r.timer);
     this.running = undefined;
     item.done();
     this.pump();

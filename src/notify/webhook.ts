@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { realTrackClock, type TrackClock } from '../track/clock.js';
+import { afterUs, delayUs, msToUs, realClock, type Clock } from '../util/clock.js';
 
 export interface WebhookConfig {
   url: string;
@@ -35,7 +35,7 @@ export interface AttemptResult {
   retryAfterMs?: number;
 }
 
-export type WebhookPoster = (cfg: WebhookConfig, body: string, clock: TrackClock) => Promise<AttemptResult>;
+export type WebhookPoster = (cfg: WebhookConfig, body: string, clock: Clock) => Promise<AttemptResult>;
 
 /** The URL as it may appear in logs. */
 export function safeUrl(url: string): string {
@@ -70,7 +70,7 @@ export const postOnce: WebhookPoster = (cfg, body, clock) =>
     const finish = (r: AttemptResult): void => {
       if (settled) return;
       settled = true;
-      clock.clearTimeout(timer);
+      clock.cancel(timer);
       resolve(r);
     };
     const req = (tls ? https : http).request(u, {
@@ -79,10 +79,11 @@ export const postOnce: WebhookPoster = (cfg, body, clock) =>
       ...(tls ? { rejectUnauthorized: cfg.tlsVerify ?? true } : {}),
     });
     const timeoutMs = cfg.timeoutMs ?? 5000;
-    const timer = clock.setTimeout(() => {
+    const expire = (): void => {
       finish({ ok: false, retry: true, detail: `timed out after ${timeoutMs} ms` });
       req.destroy();
-    }, timeoutMs);
+    };
+    const timer = afterUs(clock, msToUs(timeoutMs), expire, { weak: true });
     req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, retry: true, detail: e.code ?? e.message }));
     req.on('response', (res) => {
       res.resume();
@@ -105,9 +106,9 @@ export interface DeliveryResult {
 export async function deliver(
   cfg: WebhookConfig,
   body: string,
-  opts: { clock?: TrackClock; post?: WebhookPoster; signal?: AbortSignal } = {},
+  opts: { clock?: Clock; post?: WebhookPoster; signal?: AbortSignal } = {},
 ): Promise<DeliveryResult> {
-  const clock = opts.clock ?? realTrackClock;
+  const clock = opts.clock ?? realClock;
   const post = opts.post ?? postOnce;
   const max = 1 + Math.max(0, cfg.retries ?? 4);
   let backoff = cfg.backoffMs ?? 500;
@@ -118,22 +119,8 @@ export async function deliver(
     if (last.ok || !last.retry || attempt === max || opts.signal?.aborted)
       return { ok: last.ok, attempts: attempt, detail: last.detail };
     const wait = Math.min(cap, Math.max(backoff, last.retryAfterMs ?? 0));
-    await sleep(clock, wait, opts.signal);
+    await delayUs(clock, msToUs(wait), opts.signal, { weak: true });
     backoff = Math.min(cap, backoff * 2);
   }
   return { ok: last.ok, attempts: max, detail: last.detail };
-}
-
-function sleep(clock: TrackClock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clock.clearTimeout(t);
-      resolve();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

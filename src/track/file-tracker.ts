@@ -7,7 +7,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, writeFile, access } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { realTrackClock, type TrackClock, type TimerId } from './clock.js';
+import { afterUs, msToUs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -34,7 +34,7 @@ export function parseTrackFileValue(text: string): number | undefined {
 
 export interface FileTrackerOptions {
   path: string;
-  clock?: TrackClock;
+  clock?: Clock;
   pollMs?: number;
   initFile?: { value: number; overwrite: boolean };
   /** Called when the value changes (not for the initial read, see `value`). */
@@ -47,14 +47,14 @@ export interface FileTrackerOptions {
 export class FileTracker {
   value = 0;
   private watcher: FSWatcher | undefined;
-  private timer: TimerId | undefined;
+  private timer: TimerHandle | undefined;
   private reading = false;
   private again = false;
   private stopped = true;
-  private readonly clock: TrackClock;
+  private readonly clock: Clock;
 
   constructor(private readonly o: FileTrackerOptions) {
-    this.clock = o.clock ?? realTrackClock;
+    this.clock = o.clock ?? realClock;
   }
 
   /** Writes init_file if asked, reads the current value, then watches. */
@@ -89,16 +89,22 @@ export class FileTracker {
     this.stopped = true;
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.cancel(this.timer);
     this.timer = undefined;
   }
 
   private arm(): void {
     if (this.stopped) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.refresh();
-      this.arm();
-    }, this.o.pollMs ?? 2000);
+    const pollUs = msToUs(this.o.pollMs ?? 2000);
+    this.timer = afterUs(
+      this.clock,
+      pollUs,
+      () => {
+        this.refresh();
+        this.arm();
+      },
+      { weak: true },
+    );
   }
 
   /** Re-reads now; concurrent requests collapse into one extra read. */

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { realTrackClock, type TrackClock } from './clock.js';
+import { afterUs, msToUs, realClock, US_PER_MS, type Clock } from '../util/clock.js';
 import type { Probe, ProbeResult } from './periodic.js';
 import type { HttpCheckSpec, TcpCheckSpec } from './types.js';
 
@@ -35,23 +35,23 @@ function netError(e: unknown): string {
 
 /** A deadline shared by the whole exchange; `finish` settles once. */
 function deadline(
-  clock: TrackClock,
+  clock: Clock,
   timeoutMs: number,
   signal: AbortSignal,
   onExpire: (why: string) => void,
 ): { clear(): void } {
-  const t = clock.setTimeout(() => onExpire(`timed out after ${timeoutMs} ms`), timeoutMs);
+  const t = afterUs(clock, msToUs(timeoutMs), () => onExpire(`timed out after ${timeoutMs} ms`), { weak: true });
   const onAbort = (): void => onExpire('aborted');
   signal.addEventListener('abort', onAbort, { once: true });
   return {
     clear: () => {
-      clock.clearTimeout(t);
+      clock.cancel(t);
       signal.removeEventListener('abort', onAbort);
     },
   };
 }
 
-export function httpProbe(spec: HttpCheckSpec, clock: TrackClock = realTrackClock): NetProbe {
+export function httpProbe(spec: HttpCheckSpec, clock: Clock = realClock): NetProbe {
   const url = new URL(spec.url);
   const tls = url.protocol === 'https:';
   const agent = tls
@@ -60,13 +60,13 @@ export function httpProbe(spec: HttpCheckSpec, clock: TrackClock = realTrackCloc
   const timeoutMs = spec.timeoutMs ?? spec.intervalMs;
   const probe: Probe = (signal) =>
     new Promise<ProbeResult>((resolve) => {
-      const t0 = clock.now();
+      const t0 = clock.nowUs();
       let settled = false;
       const finish = (ok: boolean, detail: string): void => {
         if (settled) return;
         settled = true;
         dl.clear();
-        resolve({ ok, detail, durationMs: clock.now() - t0 });
+        resolve({ ok, detail, durationMs: (clock.nowUs() - t0) / US_PER_MS });
       };
       const headers: Record<string, string> = { 'user-agent': 'floatd-check' };
       if (spec.host) headers.host = spec.host;
@@ -117,11 +117,11 @@ export function httpProbe(spec: HttpCheckSpec, clock: TrackClock = realTrackCloc
   return { probe, close: () => agent.destroy() };
 }
 
-export function tcpProbe(spec: TcpCheckSpec, clock: TrackClock = realTrackClock): NetProbe {
+export function tcpProbe(spec: TcpCheckSpec, clock: Clock = realClock): NetProbe {
   const timeoutMs = spec.timeoutMs ?? spec.intervalMs;
   const probe: Probe = (signal) =>
     new Promise<ProbeResult>((resolve) => {
-      const t0 = clock.now();
+      const t0 = clock.nowUs();
       let settled = false;
       const sock = net.connect({ host: spec.host, port: spec.port });
       const finish = (ok: boolean, detail: string): void => {
@@ -129,7 +129,7 @@ export function tcpProbe(spec: TcpCheckSpec, clock: TrackClock = realTrackClock)
         settled = true;
         dl.clear();
         sock.destroy();
-        resolve({ ok, detail, durationMs: clock.now() - t0 });
+        resolve({ ok, detail, durationMs: (clock.nowUs() - t0) / US_PER_MS });
       };
       const dl = deadline(clock, timeoutMs, signal, (why) => finish(false, why));
       sock.once('connect', () => finish(true, `connected to ${spec.host}:${spec.port}`));

@@ -4,7 +4,7 @@
  * finds the previous run still going is skipped and counted (keepalived 2.2.8 logs "skipping run"
  * and starts a second copy anyway; 2.3.3 fixed that).
  */
-import type { TrackClock, TimerId } from './clock.js';
+import { afterUs, msToUs, type Clock, type TimerHandle } from '../util/clock.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -18,7 +18,7 @@ export type Probe = (signal: AbortSignal) => Promise<ProbeResult>;
 
 export interface PeriodicOptions {
   intervalMs: number;
-  clock: TrackClock;
+  clock: Clock;
   probe: Probe;
   onResult(r: ProbeResult): void;
   /** Called when a tick is skipped because the previous run is still going. */
@@ -26,7 +26,7 @@ export interface PeriodicOptions {
 }
 
 export class PeriodicCheck {
-  private timer: TimerId | undefined;
+  private timer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private stopped = true;
@@ -48,7 +48,7 @@ export class PeriodicCheck {
   /** Stops the schedule and aborts a run in flight; resolves once it has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.o.clock.cancel(this.timer);
     this.timer = undefined;
     this.abort?.abort();
     await this.inFlight;
@@ -56,7 +56,7 @@ export class PeriodicCheck {
 
   private tick(): void {
     if (this.stopped) return;
-    this.timer = this.o.clock.setTimeout(() => this.tick(), this.o.intervalMs);
+    this.timer = afterUs(this.o.clock, msToUs(this.o.intervalMs), () => this.tick(), { weak: true });
     if (this.inFlight) {
       this.skipped++;
       this.o.onSkip?.();

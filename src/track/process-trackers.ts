@@ -3,7 +3,7 @@
  * watched by pidfd in between, so a death is seen at once), each tracker's count against its
  * quorum, and keepalived's fork/terminate delays before a change counts.
  */
-import type { TrackClock, TimerId } from './clock.js';
+import { afterUs, msToUs, type Clock, type TimerHandle } from '../util/clock.js';
 import {
   countMatches,
   matchesProcess,
@@ -19,7 +19,7 @@ import type { ProcessTracker, TrackLog } from './tracker-kinds.js';
 import { hasQuorum } from './weights.js';
 
 export interface ProcessTrackersOptions {
-  clock: TrackClock;
+  clock: Clock;
   log: TrackLog;
   /** Scan interval (vrrp_track_process poll; default 1000, at least 50). */
   pollMs?: number;
@@ -31,7 +31,7 @@ export interface ProcessTrackersOptions {
 }
 
 export class ProcessTrackers {
-  private timer: TimerId | undefined;
+  private timer: TimerHandle | undefined;
   private readonly exits: ProcessExitWatch;
   private stopped = false;
 
@@ -52,19 +52,21 @@ export class ProcessTrackers {
   /** Periodic scans from now on. */
   arm(): void {
     if (this.stopped || this.ts.length === 0) return;
-    this.timer = this.o.clock.setTimeout(
+    this.timer = afterUs(
+      this.o.clock,
+      msToUs(Math.max(50, this.o.pollMs ?? 1000)),
       () => {
         void this.scan(false).finally(() => this.arm());
       },
-      Math.max(50, this.o.pollMs ?? 1000),
+      { weak: true },
     );
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    if (this.timer !== undefined) this.o.clock.cancel(this.timer);
     this.exits.close();
-    for (const t of this.ts) if (t.pending) this.o.clock.clearTimeout(t.pending.timer);
+    for (const t of this.ts) if (t.pending) this.o.clock.cancel(t.pending.timer);
   }
 
   private async scan(initial: boolean): Promise<void> {
@@ -86,7 +88,7 @@ export class ProcessTrackers {
       const want: CheckStatus = up ? 'up' : 'down';
       if (want === t.status) {
         if (t.pending) {
-          clock.clearTimeout(t.pending.timer);
+          clock.cancel(t.pending.timer);
           t.pending = undefined;
         }
         continue;
@@ -97,13 +99,18 @@ export class ProcessTrackers {
         continue;
       }
       if (t.pending?.up === up) continue;
-      if (t.pending) clock.clearTimeout(t.pending.timer);
+      if (t.pending) clock.cancel(t.pending.timer);
       t.pending = {
         up,
-        timer: clock.setTimeout(() => {
-          t.pending = undefined;
-          this.set(t, up);
-        }, delay),
+        timer: afterUs(
+          clock,
+          msToUs(delay),
+          () => {
+            t.pending = undefined;
+            this.set(t, up);
+          },
+          { weak: true },
+        ),
       };
     }
   }

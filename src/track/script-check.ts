@@ -4,7 +4,7 @@
  * as a failure. With enable_script_security a root script that non-root users could modify is
  * refused on every run (a failure with the reason) instead of being silently dropped.
  */
-import { realTrackClock, type TrackClock } from './clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { PeriodicCheck, type Probe, type ProbeResult } from './periodic.js';
 import { runScript, type RunResult, type ScriptRunner } from '../util/run-script.js';
 import { runsAsRoot, scriptSecurityProblem } from './script-security.js';
@@ -21,7 +21,7 @@ export interface ScriptCheckOptions {
   gid?: number;
   /** enable_script_security */
   scriptSecurity?: boolean;
-  clock?: TrackClock;
+  clock?: Clock;
   runner?: ScriptRunner;
   onResult(r: ScriptResult): void;
   onSkip?(): void;
@@ -59,7 +59,7 @@ export class ScriptCheck {
     const probe: Probe = scriptProbe(o);
     this.p = new PeriodicCheck({
       intervalMs: o.intervalMs,
-      clock: o.clock ?? realTrackClock,
+      clock: o.clock ?? realClock,
       probe,
       onResult: (r) => o.onResult(r),
       ...(o.onSkip ? { onSkip: o.onSkip } : {}),

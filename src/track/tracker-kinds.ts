@@ -3,7 +3,7 @@
  * process), the status row the API shows, the change it reports, and its options.
  */
 import type { InstanceAggregate } from './aggregate.js';
-import type { TrackClock, TimerId } from './clock.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
 import type { FileTracker } from './file-tracker.js';
 import { httpProbe, tcpProbe, type NetProbe } from './net-checks.js';
 import type { PeriodicCheck } from './periodic.js';
@@ -43,11 +43,11 @@ export interface TrackLog {
 
 export interface TrackerSetOptions {
   onChange(instance: string, change: TrackingChange): void;
-  clock?: TrackClock;
+  clock?: Clock;
   log?: TrackLog;
   /** Test hooks: how scripts run, how native checks probe, where processes come from. */
   runner?: ScriptRunner;
-  netProbe?: (spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock) => NetProbe;
+  netProbe?: (spec: HttpCheckSpec | TcpCheckSpec, clock: Clock) => NetProbe;
   scan?: (withArgv: boolean) => Promise<ProcEntry[]>;
   /** track_file contents (undefined = missing); default: the file system, watched. */
   readTrackFile?: (path: string) => Promise<string | undefined>;
@@ -81,12 +81,12 @@ export type Tracker =
       status: CheckStatus;
       count: number;
       last?: Last;
-      pending?: { up: boolean; timer: TimerId };
+      pending?: { up: boolean; timer: TimerHandle };
     };
 
 export type ProcessTracker = Extract<Tracker, { kind: 'process' }>;
 
-export function defaultNetProbe(spec: HttpCheckSpec | TcpCheckSpec, clock: TrackClock): NetProbe {
+export function defaultNetProbe(spec: HttpCheckSpec | TcpCheckSpec, clock: Clock): NetProbe {
   return spec.kind === 'http' ? httpProbe(spec, clock) : tcpProbe(spec, clock);
 }
 

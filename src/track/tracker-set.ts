@@ -4,7 +4,7 @@
  * (priority delta, failing fault triggers, pending init) changes, with the reason.
  * Interface up/down comes in from the integrator (src/net/link-watch.ts) via setInterface().
  */
-import { realTrackClock, type TrackClock } from './clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { aggregate, contributions, sameAggregate, type InstanceAggregate, type TrackerValue } from './aggregate.js';
 import { FileTracker } from './file-tracker.js';
 import { PeriodicCheck, type ProbeResult } from './periodic.js';
@@ -50,7 +50,7 @@ export class TrackerSet {
   readonly warnings: string[] = [];
   private readonly trackers = new Map<string, Tracker>();
   private readonly instances = new Map<string, InstanceRt>();
-  private readonly clock: TrackClock;
+  private readonly clock: Clock;
   private readonly log: TrackLog;
   private readonly procs: ProcessTrackers;
   private started = false;
@@ -60,7 +60,7 @@ export class TrackerSet {
     private readonly cfg: TrackingConfig,
     private readonly o: TrackerSetOptions,
   ) {
-    this.clock = o.clock ?? realTrackClock;
+    this.clock = o.clock ?? realClock;
     this.log = o.log ?? silent;
     const checks = new Map(cfg.checks.map((c) => [c.name, c]));
     const files = new Map(cfg.files.map((f) => [f.name, f]));

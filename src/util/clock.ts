@@ -71,19 +71,20 @@ export const realClock: Clock = (() => {
 })();
 
 export const US_PER_MS = 1000;
+export const US_PER_S = 1_000_000;
 
-/** Runs fn `ms` milliseconds from now. */
-export function afterMs(clock: Clock, ms: number, fn: () => void, opts?: { weak?: boolean }): TimerHandle {
-  return clock.at(clock.nowUs() + Math.max(0, Math.round(ms * US_PER_MS)), fn, opts);
+/** A duration in ms (config and status units) as integer µs, never negative. */
+export function msToUs(ms: number): number {
+  return Math.max(0, Math.round(ms * US_PER_MS));
 }
 
-/** Monotonic milliseconds (fractional) from the clock: durations in ms-configured code. */
-export function monoMs(clock: Clock): number {
-  return clock.nowUs() / US_PER_MS;
+/** Runs fn `us` microseconds from now. */
+export function afterUs(clock: Clock, us: number, fn: () => void, opts?: { weak?: boolean }): TimerHandle {
+  return clock.at(clock.nowUs() + Math.max(0, Math.round(us)), fn, opts);
 }
 
-/** Waits `ms`; resolves true when the time has passed, false at once when `signal` aborts. */
-export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: { weak?: boolean }): Promise<boolean> {
+/** Waits `us`; resolves true when the time has passed, false at once when `signal` aborts. */
+export function delayUs(clock: Clock, us: number, signal?: AbortSignal, opts?: { weak?: boolean }): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) {
       resolve(false);
@@ -93,9 +94,9 @@ export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: {
       clock.cancel(h);
       resolve(false);
     };
-    const h = afterMs(
+    const h = afterUs(
       clock,
-      ms,
+      us,
       () => {
         signal?.removeEventListener('abort', onAbort);
         resolve(true);
@@ -107,15 +108,35 @@ export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: {
 }
 
 /**
- * An AbortSignal that aborts after `ms` with a TimeoutError (what AbortSignal.timeout gives,
- * but on the injected clock). Call clear() when done so the timer does not linger.
+ * An AbortSignal that aborts after `us` with a TimeoutError (what AbortSignal.timeout gives,
+ * but on the injected clock; the message keeps ms, the unit operators configure). Call clear()
+ * when done so the timer does not linger.
  */
-export function timeoutSignal(clock: Clock, ms: number): { signal: AbortSignal; clear(): void } {
+export function timeoutSignalUs(clock: Clock, us: number): { signal: AbortSignal; clear(): void } {
   const ctl = new AbortController();
-  const h = afterMs(clock, ms, () => ctl.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')), {
-    weak: true,
-  });
+  const msg = `timed out after ${us / US_PER_MS} ms`;
+  const h = afterUs(clock, us, () => ctl.abort(new DOMException(msg, 'TimeoutError')), { weak: true });
   return { signal: ctl.signal, clear: () => clock.cancel(h) };
+}
+
+/** Runs fn `ms` milliseconds from now. */
+export function afterMs(clock: Clock, ms: number, fn: () => void, opts?: { weak?: boolean }): TimerHandle {
+  return afterUs(clock, msToUs(ms), fn, opts);
+}
+
+/** Monotonic milliseconds (fractional) from the clock: durations in ms-configured code. */
+export function monoMs(clock: Clock): number {
+  return clock.nowUs() / US_PER_MS;
+}
+
+/** Waits `ms`; resolves true when the time has passed, false at once when `signal` aborts. */
+export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: { weak?: boolean }): Promise<boolean> {
+  return delayUs(clock, msToUs(ms), signal, opts);
+}
+
+/** timeoutSignalUs in ms. */
+export function timeoutSignal(clock: Clock, ms: number): { signal: AbortSignal; clear(): void } {
+  return timeoutSignalUs(clock, msToUs(ms));
 }
 
 /**

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { realTrackClock, type TrackClock } from './clock.js';
+import { afterUs, msToUs, realClock, US_PER_MS, type Clock, type TimerHandle } from './clock.js';
 
 export interface RunRequest {
   argv: readonly string[];
@@ -18,7 +18,7 @@ export interface RunRequest {
   gid?: number;
   /** Time between SIGTERM and SIGKILL; keepalived's 2 s. */
   killGraceMs?: number;
-  clock?: TrackClock;
+  clock?: Clock;
   /**
    * Aborting kills the run like a timeout (floatd stopping or reloading, a newer state's notify);
    * a string `signal.reason` says why and becomes the result's detail (`killed: <reason>`).
@@ -118,15 +118,15 @@ function errCode(e: unknown): string {
 
 /** Runs argv to completion (or kill); never rejects. */
 export const runScript: ScriptRunner = (req) => {
-  const clock = req.clock ?? realTrackClock;
-  const t0 = clock.now();
+  const clock = req.clock ?? realClock;
+  const t0 = clock.nowUs();
   const r = resolveCommand(req.argv, req.env);
   if (!r.ok) return Promise.resolve({ ok: false, detail: `cannot run: ${r.error}`, durationMs: 0, notRun: true });
   return new Promise((resolve) => {
     let phase: 'running' | 'term' | 'kill' = 'running';
     /** Why the run is being killed: its timeout, or its signal's reason. */
     let why: string | undefined;
-    let killTimer: unknown;
+    let killTimer: TimerHandle | undefined;
     const child = spawn(r.file, r.args, {
       argv0: r.argv0,
       stdio: 'ignore',
@@ -140,15 +140,27 @@ export const runScript: ScriptRunner = (req) => {
       if (phase !== 'running') return;
       phase = 'term';
       killGroup(pid, 'SIGTERM');
-      killTimer = clock.setTimeout(() => {
-        phase = 'kill';
-        killGroup(pid, 'SIGKILL');
-      }, req.killGraceMs ?? 2000);
+      const graceUs = msToUs(req.killGraceMs ?? 2000);
+      killTimer = afterUs(
+        clock,
+        graceUs,
+        () => {
+          phase = 'kill';
+          killGroup(pid, 'SIGKILL');
+        },
+        { weak: true },
+      );
     };
-    const timer = clock.setTimeout(() => {
-      why ??= 'timeout';
-      terminate();
-    }, req.timeoutMs);
+    const timeoutUs = msToUs(req.timeoutMs);
+    const timer = afterUs(
+      clock,
+      timeoutUs,
+      () => {
+        why ??= 'timeout';
+        terminate();
+      },
+      { weak: true },
+    );
     const onAbort = (): void => {
       why ??= abortText(req.signal?.reason);
       terminate();
@@ -159,10 +171,10 @@ export const runScript: ScriptRunner = (req) => {
     const done = (res: Omit<RunResult, 'durationMs'>): void => {
       if (settled) return;
       settled = true;
-      clock.clearTimeout(timer);
-      if (killTimer !== undefined) clock.clearTimeout(killTimer);
+      clock.cancel(timer);
+      if (killTimer !== undefined) clock.cancel(killTimer);
       req.signal?.removeEventListener('abort', onAbort);
-      resolve({ ...res, durationMs: clock.now() - t0 });
+      resolve({ ...res, durationMs: (clock.nowUs() - t0) / US_PER_MS });
     };
     child.on('error', (e: NodeJS.ErrnoException) =>
       done({ ok: false, detail: `cannot run ${req.argv[0]}: ${e.code ?? e.message}`, notRun: true }),

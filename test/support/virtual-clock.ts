@@ -1,71 +1,27 @@
 /**
- * Virtual clocks for tests (the shipped code has only src/util/clock.ts). VirtualClock is the
- * millisecond view trackers and notifiers take; time moves only through advance().
+ * The virtual clock the unit tests of trackers, notify and the load balancer use (the shipped
+ * code has only src/util/clock.ts): the simulator's µs Clock, stepped by relative amounts.
+ * Durations are µs like everywhere else; `MS` (µs per ms) keeps test durations readable.
  */
-import type { TimerId, TrackClock } from '../../src/util/clock.js';
+import { VirtualUsClock } from './virtual-us-clock.js';
 
-interface VTimer {
-  id: number;
-  at: number;
-  seq: number;
-  fn: () => void;
-}
+export { US_PER_MS as MS } from '../../src/util/clock.js';
 
 /**
- * A virtual clock for tests: time moves only through advance()/runUntil(); due timers fire in
- * deadline order (ties in creation order). Promise continuations run between timers, so code
- * that awaits inside a timer callback sees its microtasks settle before the next timer.
+ * Time moves only through advance(); due timers fire in deadline order (ties in creation
+ * order). Promise continuations run between timers, so code that awaits inside a timer
+ * callback sees its microtasks settle before the next timer.
  */
-export class VirtualClock implements TrackClock {
-  private t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, VTimer>();
-
-  now(): number {
-    return this.t;
-  }
-  wallMs(): number {
-    return 1_800_000_000_000 + this.t;
+export class VirtualClock extends VirtualUsClock {
+  constructor() {
+    super();
+    this.settle = () => settle();
   }
 
-  setTimeout(fn: () => void, ms: number): TimerId {
-    const id = ++this.seq;
-    this.timers.set(id, { id, at: this.t + Math.max(0, ms), seq: id, fn });
-    return id;
-  }
-
-  clearTimeout(id: TimerId): void {
-    if (typeof id === 'number') this.timers.delete(id);
-  }
-
-  /** Number of timers still armed. */
-  get pending(): number {
-    return this.timers.size;
-  }
-
-  /** Moves time forward by ms, firing every timer that falls due on the way. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
+  /** Moves time forward by `us`, firing every timer that falls due on the way. */
+  async advance(us: number): Promise<void> {
+    await this.runUntil(this.nowUs() + us);
     await settle();
-    for (;;) {
-      const next = this.nextDue(end);
-      if (!next) break;
-      this.timers.delete(next.id);
-      this.t = next.at;
-      next.fn();
-      await settle();
-    }
-    this.t = end;
-    await settle();
-  }
-
-  private nextDue(end: number): VTimer | undefined {
-    let best: VTimer | undefined;
-    for (const v of this.timers.values()) {
-      if (v.at > end) continue;
-      if (!best || v.at < best.at || (v.at === best.at && v.seq < best.seq)) best = v;
-    }
-    return best;
   }
 }
 

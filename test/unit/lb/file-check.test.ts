@@ -12,7 +12,7 @@ import type { FileCheckConfig } from '../../../src/config/lvs-model.js';
 import { fileVerdict } from '../../../src/lb/file-check.js';
 import { CheckerPool } from '../../../src/lb/checker-pool.js';
 import { rsState } from '../../../src/lb/membership.js';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
 const parse = (text: string) => {
   const r = parseConfigText(text, '/etc/keepalived/keepalived.conf');

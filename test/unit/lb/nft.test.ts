@@ -5,7 +5,8 @@ import type { LvsCheckConfig } from '../../../src/config/lvs-model.js';
 import { planTables, type DesiredTable } from '../../../src/lb/nft-plan.js';
 import { diffTable, parseActual, type ActualTable } from '../../../src/lb/nft-diff.js';
 import { CheckerPool, afterProbe, initialCheck } from '../../../src/lb/checker-pool.js';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { afterUs } from '../../../src/util/clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
 const CONF = `virtual_server 192.0.2.100 80 {
   lvs_sched wrr
@@ -115,13 +116,13 @@ test("checker timing as keepalived's: retry after delay_before_retry, down after
   const ch = tcp();
   let s = initialCheck(ch);
   let r = afterProbe(ch, s, { ok: false, detail: 'x' });
-  assert.deepEqual([r.state.up, r.delayMs], [true, 500]);
+  assert.deepEqual([r.state.up, r.delayUs], [true, 500_000]);
   r = afterProbe(ch, r.state, { ok: false, detail: 'x' });
-  assert.deepEqual([r.state.up, r.delayMs], [true, 500]);
+  assert.deepEqual([r.state.up, r.delayUs], [true, 500_000]);
   r = afterProbe(ch, r.state, { ok: false, detail: 'x' });
-  assert.deepEqual([r.state.up, r.delayMs], [false, 3000]);
+  assert.deepEqual([r.state.up, r.delayUs], [false, 3_000_000]);
   r = afterProbe(ch, r.state, { ok: true, detail: 'ok' });
-  assert.deepEqual([r.state.up, r.state.failures, r.delayMs], [true, 0, 3000]);
+  assert.deepEqual([r.state.up, r.state.failures, r.delayUs], [true, 0, 3_000_000]);
   s = initialCheck(tcp({ alpha: true }));
   assert.equal(s.up, false);
 });
@@ -136,9 +137,9 @@ test('the pool runs one probe per distinct check, and a hung probe times out on 
     makeProbe: (ch) => (signal) => {
       calls++;
       return new Promise((res) => {
-        const t = clock.setTimeout(() => res({ ok: false, detail: 'timeout' }), ch.connectTimeoutMs);
+        const t = afterUs(clock, ch.connectTimeoutMs * MS, () => res({ ok: false, detail: 'timeout' }));
         signal.addEventListener('abort', () => {
-          clock.clearTimeout(t);
+          clock.cancel(t);
           res({ ok: false, detail: 'aborted' });
         });
       });
@@ -148,13 +149,13 @@ test('the pool runs one probe per distinct check, and a hung probe times out on 
   pool.sync(new Map([['a', { ch, target: { address: '203.0.113.11', port: 80 } }]]));
   pool.sync(new Map([['a', { ch, target: { address: '203.0.113.11', port: 80 } }]]));
   assert.equal(pool.size, 1);
-  await clock.advance(999);
+  await clock.advance(999 * MS);
   assert.equal(pool.verdict('a')!.up, true);
-  await clock.advance(2);
+  await clock.advance(2 * MS);
   assert.equal(pool.verdict('a')!.up, false);
   assert.deepEqual(changes, ['a']);
   assert.equal(calls, 1);
-  await clock.advance(3000);
+  await clock.advance(3000 * MS);
   assert.equal(calls, 2);
   pool.stop();
   assert.equal(clock.pending, 0);

@@ -22,7 +22,7 @@ import { LbService } from '../../../src/lb/service.js';
 import type { LbBackend } from '../../../src/lb/backend.js';
 import type { RotationEntry } from '../../../src/lb/membership.js';
 import { verbRequest } from '../../../src/cli/verbs.js';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
 const CONF = `virtual_server 192.0.2.100 80 {
   delay_loop 2
@@ -173,17 +173,17 @@ test('open connections from conntrack: per service and real server; TIME_WAIT an
 
 test('drain step: idle ends it at once, busy waits for the timeout, unknown counts end only by the timeout', () => {
   const vss = vssOf(CONF);
-  const d = startDrain(vss, '203.0.113.11:80', 1000, 10_000);
+  const d = startDrain(vss, '203.0.113.11:80', 1000 * MS, 10_000 * MS);
   assert.deepEqual([...d.vs.keys()], ['192.0.2.100:80/TCP']);
   const m = new Map([['203.0.113.11:80', d]]);
-  let r = drainStep(m, () => 2, 5000);
+  let r = drainStep(m, () => 2, 5000 * MS);
   assert.equal(r.done.length, 0);
   assert.deepEqual(r.drains.get('203.0.113.11:80')!.vs.get('192.0.2.100:80/TCP'), { phase: 'draining', open: 2 });
-  r = drainStep(r.drains, () => 0, 6000);
+  r = drainStep(r.drains, () => 0, 6000 * MS);
   assert.deepEqual(r.done, [{ vs: '192.0.2.100:80/TCP', rs: '203.0.113.11:80', why: 'idle', open: 0 }]);
-  assert.equal(drainStep(r.drains, () => 0, 7000).done.length, 0, 'drained stays drained, reported once');
-  assert.equal(drainStep(m, () => undefined, 10_999).done.length, 0);
-  assert.deepEqual(drainStep(m, () => 5, 11_000).done[0]?.why, 'timeout');
+  assert.equal(drainStep(r.drains, () => 0, 7000 * MS).done.length, 0, 'drained stays drained, reported once');
+  assert.equal(drainStep(m, () => undefined, 10_999 * MS).done.length, 0);
+  assert.deepEqual(drainStep(m, () => 5, 11_000 * MS).done[0]?.why, 'timeout');
 });
 
 test('ha_suspend: suspended while none of the service addresses is local', () => {
@@ -241,7 +241,7 @@ test('service: add and remove change only the membership; a reload drops them; d
   });
   const file = vssOf(CONF.replace(/MISC_CHECK \{[^}]*\}/, ''));
   await svc.configure(file);
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.deepEqual(listed(backend), ['203.0.113.11:2', '203.0.113.12:1']);
   const add = await svc.add({
     vs: '192.0.2.100:80/TCP',
@@ -269,21 +269,21 @@ test('service: add and remove change only the membership; a reload drops them; d
   const dr = await svc.drain('203.0.113.11:80', true, 60);
   assert.ok(dr.ok);
   assert.deepEqual(listed(backend), ['203.0.113.11:0', '203.0.113.13:4']);
-  await clock.advance(3000);
+  await clock.advance(3000 * MS);
   let rs11 = svc.status().virtualServers[0]!.realServers[0]!;
   assert.equal(rs11.drain?.phase, 'draining');
   assert.equal(rs11.drain?.open, 1);
   ct = CT.split('\n').slice(1).join('\n'); // the stream ended
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   rs11 = svc.status().virtualServers[0]!.realServers[0]!;
   assert.deepEqual([rs11.drain?.phase, rs11.drain?.why, rs11.weight], ['drained', 'idle', null]);
   assert.deepEqual(listed(backend), ['203.0.113.13:4'], 'drained: out of the service');
   // A reload: the file is the truth again (rs 12 back, rs 13 gone); the drain is the operator's and stays.
   await svc.configure(file);
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.deepEqual(listed(backend), ['203.0.113.12:1']);
   assert.ok((await svc.drain('203.0.113.11:80', false)).ok);
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.deepEqual(listed(backend), ['203.0.113.11:2', '203.0.113.12:1']);
   await svc.stop();
 });
@@ -309,35 +309,35 @@ test('service: a busy drain ends at drain_timeout; ha_suspend pauses checks unti
   await svc.configure(
     vssOf(CONF.replace(/MISC_CHECK \{[^}]*\}/, '').replace('delay_loop 2', 'delay_loop 2\n  ha_suspend')),
   );
-  await clock.advance(10_000);
+  await clock.advance(10_000 * MS);
   assert.equal(probes, 0, 'not MASTER for 192.0.2.100: no probe');
   const vs = svc.status().virtualServers[0]!;
   assert.equal(vs.suspended, true);
   assert.equal(vs.realServers[0]!.checks[0]!.suspended, true);
   local = new Set(['203.0.113.1', '192.0.2.100']);
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.equal(probes, 1, 'resumed with a probe at once');
-  await clock.advance(4000);
+  await clock.advance(4000 * MS);
   assert.equal(probes, 3, 'then every delay_loop');
   assert.equal(svc.status().virtualServers[0]!.suspended, false);
   await svc.drain('203.0.113.11:80', true, 5);
-  await clock.advance(4000);
+  await clock.advance(4000 * MS);
   assert.equal(svc.status().virtualServers[0]!.realServers[0]!.drain?.phase, 'draining');
-  await clock.advance(1500);
+  await clock.advance(1500 * MS);
   const rs = svc.status().virtualServers[0]!.realServers[0]!;
   assert.deepEqual([rs.drain?.phase, rs.drain?.why, rs.drain?.open], ['drained', 'timeout', 1]);
   // conntrack unreadable: said once; a drain then ends by its timeout only.
   unreadable = true;
   await svc.drain('203.0.113.11:53', true, 3);
-  await clock.advance(2000);
+  await clock.advance(2000 * MS);
   assert.equal(svc.status().virtualServers[1]!.realServers[0]!.drain?.phase, 'draining');
-  await clock.advance(1500);
+  await clock.advance(1500 * MS);
   assert.deepEqual(svc.status().virtualServers[1]!.realServers[0]!.drain?.why, 'timeout');
   assert.equal(warned.filter((e) => e === 'lb.conntrack_unreadable').length, 1);
   local = new Set();
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   const before = probes;
-  await clock.advance(10_000);
+  await clock.advance(10_000 * MS);
   assert.equal(probes, before, 'suspended again once the address left');
   await svc.stop();
 });

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { parseConfigText } from '../../../src/config/index.js';
 import type { LvsCheckConfig } from '../../../src/config/lvs-model.js';
 import { probeFor, type ProbedCheck } from '../../../src/lb/probes.js';
-import { realTrackClock } from '../../../src/track/clock.js';
+import { realClock } from '../../../src/util/clock.js';
 
 function checkOf(body: string, proto = 'TCP'): LvsCheckConfig {
   const r = parseConfigText(
@@ -23,7 +23,7 @@ ${body}
   return r.config.virtualServers![0]!.realServers[0]!.checks[0]!;
 }
 const run = (ch: LvsCheckConfig, port: number) =>
-  probeFor(ch as ProbedCheck, { address: '127.0.0.1', port }, realTrackClock)(new AbortController().signal);
+  probeFor(ch as ProbedCheck, { address: '127.0.0.1', port }, realClock)(new AbortController().signal);
 
 async function udpServer(reply: (m: Buffer) => Buffer | undefined): Promise<{ port: number; close(): void }> {
   const s = dgram.createSocket('udp4');

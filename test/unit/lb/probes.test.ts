@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { parseConfigText } from '../../../src/config/index.js';
 import type { LvsCheckConfig } from '../../../src/config/lvs-model.js';
 import { probeFor, type ProbedCheck } from '../../../src/lb/probes.js';
-import { realTrackClock } from '../../../src/track/clock.js';
+import { realClock } from '../../../src/util/clock.js';
 
 function checkOf(body: string): LvsCheckConfig {
   const r = parseConfigText(
@@ -37,7 +37,7 @@ async function server(handler: http.RequestListener): Promise<{ port: number; cl
 }
 
 const run = (ch: LvsCheckConfig, port: number) =>
-  probeFor(ch as ProbedCheck, { address: '127.0.0.1', port }, realTrackClock)(new AbortController().signal);
+  probeFor(ch as ProbedCheck, { address: '127.0.0.1', port }, realClock)(new AbortController().signal);
 
 test('HTTP_GET: status ranges, md5 digest of the body, virtualhost as Host; connect_port overrides', async () => {
   const body = 'hello floatd\n';

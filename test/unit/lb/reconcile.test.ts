@@ -19,7 +19,7 @@ import { nftMonitor } from '../../../src/lb/nft-monitor.js';
 import type { LbBackend } from '../../../src/lb/backend.js';
 import type { VirtualServerConfig } from '../../../src/config/lvs-model.js';
 import { createLogger } from '../../../src/util/log.js';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
 const P = { intervalMs: 1000 };
 
@@ -90,30 +90,30 @@ test('the healing backend looks one interval after an apply, puts back a damaged
   const vss = [{ key: 'x' }] as unknown as VirtualServerConfig[];
   await h.apply(vss, new Map());
   assert.deepEqual(inner.calls, ['apply']);
-  await clock.advance(999);
+  await clock.advance(999 * MS);
   assert.equal(inner.calls.length, 1, 'nothing before the interval');
-  await clock.advance(1);
+  await clock.advance(1 * MS);
   assert.equal(inner.calls.length, 2, 'a look at the interval');
   assert.equal(h.repairs, 0);
   inner.damaged = true; // someone flushed the table
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.equal(h.repairs, 1);
   const ev = lines.map((l) => JSON.parse(l) as { event: string; lines?: number; sample?: string[] });
   assert.equal(ev.at(-1)!.event, 'lb.repaired');
   assert.equal(ev.at(-1)!.lines, 2);
   assert.deepEqual(ev.at(-1)!.sample, ['add table ip floatd_lb', 'add chain ip floatd_lb pre']);
   // Backed off: the next look comes two intervals later.
-  await clock.advance(1999);
+  await clock.advance(1999 * MS);
   assert.equal(inner.calls.length, 3);
-  await clock.advance(1);
+  await clock.advance(1 * MS);
   assert.equal(inner.calls.length, 4);
   // A scrape in the middle is serialized with the looks.
   void h.counters(vss);
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   await h.clear();
   assert.equal(inner.calls.at(-1), 'clear');
   const n = inner.calls.length;
-  await clock.advance(60_000);
+  await clock.advance(60_000 * MS);
   assert.equal(inner.calls.length, n, 'no look after clear');
   assert.equal(clock.pending, 0);
 });
@@ -123,7 +123,7 @@ test('nothing configured: no look at all', async () => {
   const inner = fakeInner();
   const h = new HealingBackend(inner, { clock, log: createLogger({ level: 'silent' }), policy: P });
   await h.apply([], new Map());
-  await clock.advance(10_000);
+  await clock.advance(10_000 * MS);
   assert.deepEqual(inner.calls, ['apply']);
   assert.equal(clock.pending, 0);
 });
@@ -182,23 +182,23 @@ test('with a monitor, a foreign change is looked at within moments, not at the i
   const vss = [{ key: 'x' }] as unknown as VirtualServerConfig[];
   await h.apply(vss, new Map());
   assert.equal(starts, 1);
-  await clock.advance(2000);
+  await clock.advance(2000 * MS);
   inner.damaged = true;
   feed!('flush table ip floatd_lb');
   feed!('# new generation 9 by process 77 (nft)');
-  await clock.advance(99);
+  await clock.advance(99 * MS);
   assert.equal(inner.calls.length, 1);
-  await clock.advance(1);
+  await clock.advance(1 * MS);
   assert.equal(inner.calls.length, 2, 'looked 100 ms after the change');
   assert.equal(h.repairs, 1);
   // floatd's own transactions trigger nothing.
   feed!('add element ip floatd_lb s1 { 0 : 203.0.113.11 . 80 }');
   feed!('# new generation 10 by process 1 (nft)');
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.equal(inner.calls.length, 2);
   // The monitor dies: restarted after a second.
   exit!('nft monitor exited (1)');
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.equal(starts, 2);
   await h.clear();
   assert.equal(feed, undefined, 'stopped with the tables');

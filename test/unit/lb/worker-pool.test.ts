@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net, { type AddressInfo } from 'node:net';
 import { WorkerCheckerPool } from '../../../src/lb/worker-pool.js';
 import type { LvsCheckConfig } from '../../../src/config/lvs-model.js';
-import { realTrackClock } from '../../../src/track/clock.js';
+import { realClock } from '../../../src/util/clock.js';
 
 const tcp = (port: number): LvsCheckConfig => ({
   kind: 'TCP_CHECK',
@@ -23,8 +23,8 @@ const tcp = (port: number): LvsCheckConfig => ({
 });
 
 const until = async (what: string, cond: () => boolean, ms = 5000): Promise<void> => {
-  const end = realTrackClock.now() + ms;
-  while (!cond() && realTrackClock.now() < end) await new Promise((r) => setTimeout(r, 10));
+  const end = realClock.nowUs() + ms * 1000;
+  while (!cond() && realClock.nowUs() < end) await new Promise((r) => setTimeout(r, 10));
   assert.ok(cond(), what);
 };
 
@@ -35,7 +35,7 @@ test('checks run in the worker, the mirror follows them; a dead worker hands ove
   let changes = 0;
   const failures: string[] = [];
   const pool = new WorkerCheckerPool({
-    clock: realTrackClock,
+    clock: realClock,
     onChange: () => changes++,
     onFailure: (m) => failures.push(m),
   });

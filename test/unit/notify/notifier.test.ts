@@ -16,7 +16,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { afterUs } from '../../../src/util/clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 import type { RunRequest, RunResult, ScriptRunner } from '../../../src/util/run-script.js';
 import { fifoLine } from '../../../src/notify/fifo.js';
 import { Notifier, type NotifyLog } from '../../../src/notify/notifier.js';
@@ -39,14 +40,14 @@ function recordingRunner(clock: VirtualClock, durationMs: number) {
     const rec: { argv: readonly string[]; timeoutMs: number; start: number; end?: number } = {
       argv: req.argv,
       timeoutMs: req.timeoutMs,
-      start: clock.now(),
+      start: clock.nowUs() / MS,
     };
     runs.push(rec);
     return new Promise<RunResult>((resolve) =>
-      clock.setTimeout(() => {
-        rec.end = clock.now();
+      afterUs(clock, durationMs * MS, () => {
+        rec.end = clock.nowUs() / MS;
         resolve({ ok: true, detail: 'exited with status 0', durationMs: durationMs });
-      }, durationMs),
+      }),
     );
   };
   return { runner, runs };
@@ -79,7 +80,7 @@ test("scripts run in keepalived's order, one at a time per instance, events in t
   void n.notify({ kind: 'INSTANCE', name: 'VI_1', from: 'BACKUP', to: 'MASTER', priority: 100, reason: 'timeout' });
   void n.notify({ kind: 'INSTANCE', name: 'VI_2', from: 'BACKUP', to: 'MASTER', priority: 90, reason: 'timeout' });
   void n.notify({ kind: 'INSTANCE', name: 'VI_1', from: 'MASTER', to: 'STOP', priority: 100, reason: 'shutdown' });
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   await n.drain();
   const vi1 = runs.filter((r) => r.argv[0] !== '/m2.sh');
   assert.deepEqual(
@@ -117,7 +118,7 @@ test('a deleted instance is reported as FAULT unless notify_deleted is set', asy
   );
   void n.notify({ kind: 'INSTANCE', name: 'A', from: 'BACKUP', to: 'DELETED', priority: 100, reason: 'reload' });
   void n.notify({ kind: 'INSTANCE', name: 'B', from: 'BACKUP', to: 'DELETED', priority: 100, reason: 'reload' });
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.deepEqual(
     runs.map((r) => r.argv.join(' ')),
     ['/f.sh', '/d.sh', '/g.sh INSTANCE A FAULT 100'],
@@ -373,11 +374,11 @@ test('webhook backoff doubles up to the cap and honours Retry-After, on a virtua
   const p = deliver({ url: 'http://192.0.2.1/', retries: 3, backoffMs: 500, maxBackoffMs: 1500 }, '{}', {
     clock,
     post: async () => {
-      at.push(clock.now());
+      at.push(clock.nowUs() / MS);
       return { ok: false, retry: true, detail: 'HTTP 503', ...answers.shift() };
     },
   });
-  await clock.advance(10_000);
+  await clock.advance(10_000 * MS);
   assert.deepEqual(await p, { ok: false, attempts: 4, detail: 'HTTP 503' });
   assert.deepEqual(at, [0, 1500, 2500, 4000]);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { afterUs } from '../../../src/util/clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 import type { RunRequest, RunResult, ScriptRunner } from '../../../src/util/run-script.js';
 import { Notifier, type NotifyEvent, type NotifyLog } from '../../../src/notify/notifier.js';
 
@@ -11,19 +12,18 @@ function hangingRunner(clock: VirtualClock) {
     new Promise<RunResult>((resolve) => {
       const rec: { script: string; start: number; end?: number; detail?: string } = {
         script: req.argv.join(' '),
-        start: clock.now(),
+        start: clock.nowUs() / MS,
       };
       runs.push(rec);
       const finish = (detail: string, extra: Partial<RunResult>): void => {
         if (rec.end !== undefined) return;
-        rec.end = clock.now();
+        rec.end = clock.nowUs() / MS;
         rec.detail = detail;
-        clock.clearTimeout(t);
+        clock.cancel(t);
         resolve({ ok: false, detail, durationMs: rec.end - rec.start, ...extra });
       };
-      const t = clock.setTimeout(
-        () => finish(`timed out after ${req.timeoutMs} ms`, { timedOut: true }),
-        req.timeoutMs,
+      const t = afterUs(clock, req.timeoutMs * MS, () =>
+        finish(`timed out after ${req.timeoutMs} ms`, { timedOut: true }),
       );
       req.signal?.addEventListener('abort', () => finish(`killed: ${String(req.signal!.reason)}`, { aborted: true }), {
         once: true,
@@ -56,9 +56,9 @@ test('a hung notify_backup delays notify_master by supersedeMs, not the 30 s scr
   const { log, lines } = logs();
   const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeMs: 1000 }, { clock, runner, log });
   void n.notify(ev('INIT', 'BACKUP'));
-  await clock.advance(100);
+  await clock.advance(100 * MS);
   void n.notify(ev('BACKUP', 'MASTER'));
-  await clock.advance(2000);
+  await clock.advance(2000 * MS);
   assert.deepEqual(
     runs.map((r) => [r.script, r.start]),
     [
@@ -71,7 +71,7 @@ test('a hung notify_backup delays notify_master by supersedeMs, not the 30 s scr
   assert.match(killed?.msg ?? '', /notify BACKUP script \/b\.sh failed: killed: superseded by MASTER/);
   assert.doesNotMatch(killed?.msg ?? '', /timed out/);
   // Alone, a hung script still gets its whole (configurable) timeout.
-  await clock.advance(40_000);
+  await clock.advance(40_000 * MS);
   assert.equal(runs[1]!.detail, 'timed out after 30000 ms');
 });
 
@@ -84,13 +84,13 @@ test('flapping behind a hung script: stale waiting states are skipped, the newes
     { clock, runner, log },
   );
   void n.notify(ev('INIT', 'BACKUP'));
-  await clock.advance(100);
+  await clock.advance(100 * MS);
   void n.notify(ev('BACKUP', 'MASTER'));
-  await clock.advance(100);
+  await clock.advance(100 * MS);
   void n.notify(ev('MASTER', 'BACKUP'));
-  await clock.advance(100);
+  await clock.advance(100 * MS);
   const last = n.notify(ev('BACKUP', 'MASTER'));
-  await clock.advance(10_000);
+  await clock.advance(10_000 * MS);
   await last;
   assert.deepEqual(
     runs.map((r) => [r.script, r.start]),
@@ -110,7 +110,7 @@ test('fast scripts are not cut: every state runs, in order, when each script is 
   const runner: ScriptRunner = (req) =>
     new Promise((resolve) => {
       starts.push(req.argv[0]!);
-      clock.setTimeout(() => resolve({ ok: true, detail: 'exited with status 0', durationMs: 50 }), 50);
+      afterUs(clock, 50 * MS, () => resolve({ ok: true, detail: 'exited with status 0', durationMs: 50 }));
     });
   const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeMs: 1000 }, { clock, runner });
   for (const [f, t] of [
@@ -120,7 +120,7 @@ test('fast scripts are not cut: every state runs, in order, when each script is 
     ['FAULT', 'BACKUP'],
   ] as const)
     void n.notify(ev(f, t));
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.deepEqual(starts, ['/b.sh', '/m.sh', '/f.sh', '/b.sh']);
 });
 
@@ -132,7 +132,7 @@ test('a reload hands over: a kept MASTER skips notify_master; a running script g
   const n1 = new Notifier(cfg, { clock, runner, log });
   void n1.notify(ev('INIT', 'BACKUP', 'VI_2'));
   void n1.notify(ev('BACKUP', 'MASTER'));
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.equal(runs.length, 2);
   const carry = n1.handOver();
   const n2 = new Notifier(cfg, { clock, runner, log, previous: carry });
@@ -144,7 +144,7 @@ test('a reload hands over: a kept MASTER skips notify_master; a running script g
   // VI_1's notify_master from before the reload still runs, and a new state supersedes it.
   assert.equal(runs[1]!.end, undefined);
   void n2.notify(ev('MASTER', 'BACKUP'));
-  await clock.advance(1500);
+  await clock.advance(1500 * MS);
   assert.equal(runs[1]!.detail, 'killed: superseded by BACKUP');
   assert.deepEqual(
     runs.map((r) => r.script),
@@ -153,7 +153,7 @@ test('a reload hands over: a kept MASTER skips notify_master; a running script g
   // A state that did change across the reload runs its scripts.
   const n3 = new Notifier(cfg, { clock, runner, log, previous: n2.handOver() });
   void n3.notify(ev('INIT', 'MASTER'));
-  await clock.advance(1100); // behind the hung notify_backup: at most supersedeMs
+  await clock.advance(1100 * MS); // behind the hung notify_backup: at most supersedeMs
   assert.equal(runs.at(-1)!.script, '/m.sh');
 });
 

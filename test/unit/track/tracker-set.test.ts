@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock } from '../../support/virtual-clock.js';
+import { afterUs } from '../../../src/util/clock.js';
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 import { PeriodicCheck, type ProbeResult } from '../../../src/track/periodic.js';
 import type { RunRequest, RunResult, ScriptRunner } from '../../../src/util/run-script.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
@@ -28,20 +29,17 @@ function scriptedRunner(clock: VirtualClock, outcomes: Array<boolean | { ok: boo
       };
       req.signal?.addEventListener('abort', () => finish({ ok: false, detail: 'aborted', durationMs: 0 }));
       if (ms > req.timeoutMs) {
-        clock.setTimeout(
-          () =>
-            finish({
-              ok: false,
-              detail: `timed out after ${req.timeoutMs} ms`,
-              durationMs: req.timeoutMs,
-              timedOut: true,
-            }),
-          req.timeoutMs,
+        afterUs(clock, req.timeoutMs * MS, () =>
+          finish({
+            ok: false,
+            detail: `timed out after ${req.timeoutMs} ms`,
+            durationMs: req.timeoutMs,
+            timedOut: true,
+          }),
         );
       } else {
-        clock.setTimeout(
-          () => finish({ ok, detail: `exited with status ${ok ? 0 : 1}`, exitCode: ok ? 0 : 1, durationMs: ms }),
-          ms,
+        afterUs(clock, ms * MS, () =>
+          finish({ ok, detail: `exited with status ${ok ? 0 : 1}`, exitCode: ok ? 0 : 1, durationMs: ms }),
         );
       }
     });
@@ -90,26 +88,26 @@ test('PeriodicCheck runs at start, then every interval; a slow run makes the nex
     intervalMs: 100,
     clock,
     probe: () => {
-      starts.push(clock.now());
+      starts.push(clock.nowUs() / MS);
       inFlight++;
       max = Math.max(max, inFlight);
       const ms = durations.shift() ?? 10;
       return new Promise<ProbeResult>((r) =>
-        clock.setTimeout(() => {
+        afterUs(clock, ms * MS, () => {
           inFlight--;
           r({ ok: true, detail: 'ok', durationMs: ms });
-        }, ms),
+        }),
       );
     },
     onResult: () => undefined,
   });
   p.start();
-  await clock.advance(650);
+  await clock.advance(650 * MS);
   assert.deepEqual(starts, [0, 100, 400, 500, 600]);
   assert.equal(max, 1);
   assert.equal(p.skipped, 2);
   await p.stop();
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.equal(starts.length, 5);
 });
 
@@ -125,18 +123,18 @@ test('the seed case: pidof nginx fails once with weight 0, fall 1 → the instan
   );
   assert.deepEqual(set.aggregate('VI_1'), { priorityDelta: 0, faults: [], pendingInit: true });
   await set.start();
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.deepEqual(changes.shift(), [
     'VI_1',
     { priorityDelta: 0, faults: [], pendingInit: false, reason: 'chk_nginx succeeded (exited with status 0)' },
   ]);
-  await clock.advance(4000);
+  await clock.advance(4000 * MS);
   assert.deepEqual(changes.shift(), [
     'VI_1',
     { priorityDelta: 0, faults: ['chk_nginx'], pendingInit: false, reason: 'chk_nginx failed (exited with status 1)' },
   ]);
   assert.equal(changes.length, 0);
-  await clock.advance(4000);
+  await clock.advance(4000 * MS);
   assert.equal(changes.shift()?.[1].faults.length, 0);
   assert.equal(set.status('VI_1')[0]?.lastResult, 'exited with status 0');
   await set.stop();
@@ -166,17 +164,17 @@ test('a weighted check moves the priority only, and only after rise/fall consecu
   })();
   assert.equal(set.aggregate('VI_1').pendingInit, false); // weighted trackers never hold an instance
   await set.start();
-  await clock.advance(2500); // T F F
+  await clock.advance(2500 * MS); // T F F
   assert.equal(changes.length, 0);
-  await clock.advance(1000); // F → down
+  await clock.advance(1000 * MS); // F → down
   assert.deepEqual(
     changes.map((c) => c[1].priorityDelta),
     [-60],
   );
   assert.deepEqual(changes[0]?.[1].faults, []);
-  await clock.advance(2000); // T T
+  await clock.advance(2000 * MS); // T T
   assert.equal(changes.length, 1);
-  await clock.advance(1000); // T → up
+  await clock.advance(1000 * MS); // T → up
   assert.deepEqual(
     changes.map((c) => c[1].priorityDelta),
     [-60, 0],
@@ -201,7 +199,7 @@ test('a flapping check with rise 3 / fall 3 never flips the aggregate', async ()
     { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) },
   );
   await set.start();
-  await clock.advance(6000);
+  await clock.advance(6000 * MS);
   assert.equal(changes.length, 1); // only leaving init
   assert.deepEqual(changes[0]?.faults, []);
   await set.stop();
@@ -223,7 +221,7 @@ test('a run past its timeout counts as a failure and the script never runs twice
     { clock, runner: s.runner, onChange: (_i, c) => changes.push(c) },
   );
   await set.start();
-  await clock.advance(3900); // runs at 0 and 1000 (hangs until 3500); ticks at 2000 and 3000 skip
+  await clock.advance(3900 * MS); // runs at 0 and 1000 (hangs until 3500); ticks at 2000 and 3000 skip
   assert.equal(s.maxInFlight(), 1);
   assert.deepEqual(
     s.calls.map((c) => c.timeoutMs),
@@ -251,7 +249,7 @@ test('init_fail starts the instance in fault until the script succeeds', async (
   );
   assert.deepEqual(set.aggregate('VI_1'), { priorityDelta: 0, faults: ['chk_nginx'], pendingInit: false });
   await set.start();
-  await clock.advance(2100);
+  await clock.advance(2100 * MS);
   assert.deepEqual(
     changes.map((c) => c.faults),
     [[]],
@@ -309,7 +307,7 @@ test('an owner ignores a weighted check entirely; unknown tracker names are repo
   assert.match(set.warnings.join('\n'), /tracks script nope, which is not defined/);
   assert.deepEqual(set.status('VI_1'), []);
   await set.start();
-  await clock.advance(100);
+  await clock.advance(100 * MS);
   assert.deepEqual(set.aggregate('VI_1'), { priorityDelta: 0, faults: [], pendingInit: false });
   await set.stop();
 });
@@ -337,15 +335,15 @@ test('track_process: quorum from /proc scans, with terminate_delay debouncing a 
     [[]],
   );
   procs = [{ pid: 10, comm: 'nginx' }];
-  await clock.advance(1000); // lost, but within terminate_delay
+  await clock.advance(1000 * MS); // lost, but within terminate_delay
   procs = [
     { pid: 10, comm: 'nginx' },
     { pid: 12, comm: 'nginx' },
   ];
-  await clock.advance(1000);
+  await clock.advance(1000 * MS);
   assert.equal(changes.length, 1);
   procs = [];
-  await clock.advance(2600);
+  await clock.advance(2600 * MS);
   assert.deepEqual(changes.at(-1)?.[1].faults, ['nginx']);
   assert.match(changes.at(-1)?.[1].reason ?? '', /process nginx quorum lost \(0 running, quorum 2\)/);
   assert.equal(set.status('VI_1')[0]?.value, 0);
@@ -365,7 +363,7 @@ test('a reload keeps the results of unchanged trackers, so the instance does not
   const runner: ScriptRunner = async () => ({ ok: false, detail: 'exited with status 1', durationMs: 1 });
   const a = new TrackerSet(cfg, { clock, runner, onChange: () => undefined });
   await a.start();
-  await clock.advance(10);
+  await clock.advance(10 * MS);
   assert.deepEqual(a.aggregate('VI_1').faults, ['chk_nginx']);
   await a.stop();
   const b = new TrackerSet(cfg, { clock, runner, onChange: () => undefined });

@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../src/util/clock.js';
 import { LogAggregator, OVERFLOW_KEY, RateLimitedLog, type LineLog } from '../../../src/util/rate-limited-log.js';
-import { VirtualClock } from '../../support/virtual-clock.js';
-
-/** The µs Clock over the test's virtual ms clock. */
-function usClock(vc: VirtualClock): Clock {
-  return {
-    nowUs: () => Math.round(vc.now() * 1000),
-    wallMs: () => vc.wallMs(),
-    at: (atUs, fn) => ({ id: vc.setTimeout(fn, atUs / 1000 - vc.now()) as number }),
-    cancel: (h) => vc.clearTimeout(h.id),
-  };
-}
+import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
 function sink(): { log: LineLog; lines: { level: string; obj: Record<string, unknown>; msg: string }[] } {
   const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
@@ -56,23 +45,23 @@ test('aggregator: keys are bounded; past the bound new keys share one counted ov
 test('RateLimitedLog, injected clock: 10,000 refused calls in 10 s → 1 line + 1 summary with the count', async () => {
   const vc = new VirtualClock();
   const { log, lines } = sink();
-  const rl = new RateLimitedLog({ log, clock: usClock(vc), intervalMs: 10_000 });
+  const rl = new RateLimitedLog({ log, clock: vc, intervalMs: 10_000 });
   for (let i = 0; i < 10_000; i++) {
     rl.warn(
       'denied mismatch',
       { event: 'api.denied', why: 'mismatch' },
       'API action /api/v1/reload refused (wrong token)',
     );
-    if (i % 1000 === 999) await vc.advance(900);
+    if (i % 1000 === 999) await vc.advance(900 * MS);
   }
   assert.equal(lines.length, 1);
-  await vc.advance(10_000);
+  await vc.advance(10_000 * MS);
   assert.equal(lines.length, 2);
   assert.equal(lines[1]!.obj.suppressed, 9_999);
   assert.equal(lines[1]!.obj.event, 'api.denied');
   assert.match(lines[1]!.msg, /refused \(wrong token\) \(and 9999 more like it in the last 10 s\)$/);
   // Quiet for a whole interval: forgotten, no timer left behind.
-  await vc.advance(20_000);
+  await vc.advance(20_000 * MS);
   assert.equal(lines.length, 2);
   assert.equal(vc.pending, 0);
   rl.warn('denied mismatch', { event: 'api.denied' }, 'again');
