@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { SeedLab, SEED_VIP, type Server } from '../lab/seed-lab.js';
 import { nativeAvailable } from '../native/addon.js';
-import { delayMs, realClock } from '../util/clock.js';
+import { delayUs, msToUs, realClock } from '../util/clock.js';
 
 const REQUIRED: [string, string][] = [
   ['ip', 'iproute2'],
@@ -83,14 +83,14 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
         last = who;
       }
       showLogs();
-      await delayMs(realClock, loopMs);
+      await delayUs(realClock, msToUs(loopMs));
     }
   };
   const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
     const end = realClock.wallMs() + ms;
     while (realClock.wallMs() < end) {
       if (cond()) return true;
-      await delayMs(realClock, 50);
+      await delayUs(realClock, msToUs(50));
     }
     return false;
   };
@@ -100,13 +100,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<number> {
     const looping = loop();
     if (!(await waitFor(() => samples.at(-1)?.who === 'lb1', 15_000)))
       throw new Error('lb1 never became MASTER (see the logs above)');
-    await delayMs(realClock, 2000);
+    await delayUs(realClock, msToUs(2000));
     say(`${ts()}  >>> service nginx stop on lb1 (the seed's test)`);
     const stopAt = realClock.wallMs();
     s.stopNginx('lb1');
     if (!(await waitFor(() => samples.at(-1)?.who === 'lb2', 20_000))) throw new Error('lb2 never took over');
     const failover = measure(samples, stopAt, 'lb2');
-    await delayMs(realClock, 1500);
+    await delayUs(realClock, msToUs(1500));
     say(`${ts()}  >>> nginx back on lb1`);
     const backAt = realClock.wallMs();
     s.startNginx('lb1');

@@ -23,7 +23,7 @@ import { createLogger, formatLogBody, type Logger } from '../util/log.js';
 import { logSink } from './syslog.js';
 import { MaintenanceStore, maintenancePath } from './maintenance-store.js';
 import { operatorVerbs } from './operator-verbs.js';
-import { afterMs, realClock } from '../util/clock.js';
+import { afterUs, realClock, US_PER_S } from '../util/clock.js';
 import { daemonServices } from './services.js';
 import { lbHooks } from '../lb/hooks.js';
 
@@ -39,7 +39,7 @@ export interface RunOptions {
 }
 
 /** How long the parent waits for the detached daemon to say it is up. */
-const DETACH_WAIT_MS = 30_000;
+const DETACH_WAIT_US = 30 * US_PER_S;
 
 function logger(o: RunOptions): Logger {
   const level = o.detail ? 'debug' : 'info';
@@ -81,8 +81,8 @@ async function detach(o: RunOptions): Promise<number> {
       child.unref();
       resolve(code);
     };
-    const timer = afterMs(realClock, DETACH_WAIT_MS, () => {
-      done(0, `the daemon (pid ${child.pid}) is still starting after ${DETACH_WAIT_MS / 1000} s; see its log`);
+    const timer = afterUs(realClock, DETACH_WAIT_US, () => {
+      done(0, `the daemon (pid ${child.pid}) is still starting after ${DETACH_WAIT_US / US_PER_S} s; see its log`);
     });
     child.on('message', (m: unknown) => {
       if (m === 'ready') done(0);

@@ -6,7 +6,7 @@
 import { answerError, apiRequest, apiTarget, Unreachable, type ApiTarget } from './api-client.js';
 import { withCode } from '../errors.js';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../model/status-types.js';
-import { delayMs, realClock } from '../util/clock.js';
+import { delayUs, msToUs, realClock } from '../util/clock.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAULT = 1;
@@ -276,7 +276,8 @@ export async function runStatus(o: StatusOptions): Promise<number> {
       code = await once();
       if (!o.json) out.write(`\n(every ${o.watch}s; Ctrl-C to stop)\n`);
       const until = realClock.wallMs() + o.watch * 1000;
-      while (!stop && realClock.wallMs() < until) await delayMs(realClock, Math.min(200, until - realClock.wallMs()));
+      while (!stop && realClock.wallMs() < until)
+        await delayUs(realClock, msToUs(Math.min(200, until - realClock.wallMs())));
     }
   } finally {
     process.off('SIGINT', onInt);

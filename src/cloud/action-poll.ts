@@ -6,7 +6,8 @@
  * a second action that the provider refuses as busy.
  */
 import { CloudError } from './types.js';
-import { sleep } from './http.js';
+import { msToUs } from '../util/clock.js';
+import { sleepUs } from './http.js';
 
 export type ActionState = { state: 'running' } | { state: 'done' } | { state: 'failed'; why: string };
 
@@ -23,7 +24,7 @@ export async function followAction(plan: PollPlan, poll: () => Promise<ActionSta
   const polls = Math.max(1, Math.ceil(plan.limitMs / plan.intervalMs));
   let lastError: CloudError | undefined;
   for (let i = 0; i < polls; i++) {
-    await sleep(plan.intervalMs, plan.signal);
+    await sleepUs(msToUs(plan.intervalMs), plan.signal);
     let st: ActionState;
     try {
       st = await poll();

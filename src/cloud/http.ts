@@ -5,7 +5,7 @@
  */
 import { CloudError, type CloudErrorKind, type ProviderSettings } from './types.js';
 import { VERSION } from '../util/version.js';
-import { delayMs, monoMs, realClock, timeoutSignal, type Clock } from '../util/clock.js';
+import { delayUs, msToUs, realClock, timeoutSignalUs, US_PER_MS, type Clock } from '../util/clock.js';
 
 /** What differs between providers in how they answer errors and throttle. */
 export interface ProviderDialect {
@@ -130,9 +130,9 @@ function scrub(text: string, token: string): string {
  */
 export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req: HttpRequest): Promise<HttpResponse> {
   const clock = s.clock ?? realClock;
-  const started = monoMs(clock);
+  const startedUs = clock.nowUs();
   const where = `${dialect.name} ${req.method} ${req.path}`;
-  const deadline = timeoutSignal(clock, s.timeoutMs);
+  const deadline = timeoutSignalUs(clock, msToUs(s.timeoutMs));
   const signals = [deadline.signal];
   if (s.signal) signals.push(s.signal);
   // Providers ask clients to name themselves; it also tells floatd's calls apart in their logs.
@@ -147,7 +147,7 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
     payload = JSON.stringify(req.body);
   }
   const report = (status: number | 'timeout' | 'network'): void => {
-    s.onCall?.({ method: req.method, path: req.path, status, ms: Math.round(monoMs(clock) - started) });
+    s.onCall?.({ method: req.method, path: req.path, status, ms: Math.round((clock.nowUs() - startedUs) / US_PER_MS) });
   };
 
   let res: Response;
@@ -208,11 +208,11 @@ function transportError(
 }
 
 /**
- * Waits `ms` unless the daemon stops first. Drivers use it between polls of an action so a
+ * Waits `us` unless the daemon stops first. Drivers use it between polls of an action so a
  * stopping daemon is not held up by a poll interval.
  */
-export async function sleep(ms: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
-  if (!(await delayMs(clock, ms, signal))) throw new CloudError('network', 'cancelled (floatd is stopping)');
+export async function sleepUs(us: number, signal?: AbortSignal, clock: Clock = realClock): Promise<void> {
+  if (!(await delayUs(clock, us, signal))) throw new CloudError('network', 'cancelled (floatd is stopping)');
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
-import { afterMs, realClock, type Clock } from '../util/clock.js';
+import { afterUs, msToUs, realClock, type Clock } from '../util/clock.js';
 import type { LoadResult, ParseOptions } from './index.js';
 
 export interface BoundedOptions extends ParseOptions {
@@ -58,7 +58,7 @@ export function loadConfigBounded(path: string, o: BoundedOptions = {}): Promise
       void w.terminate();
       done(r);
     };
-    const timer = afterMs(clock, timeoutMs, () =>
+    const timer = afterUs(clock, msToUs(timeoutMs), () =>
       finish(failed(path, `parsing took longer than ${timeoutMs} ms and was stopped; nothing was changed`)),
     );
     w.once('message', (r: LoadResult) => finish(r));

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from './netns-lab.js';
 import { REPO_ROOT } from './seed-lab.js';
-import { delayMs, monoMs, realClock } from '../util/clock.js';
+import { delayUs, msToUs, realClock, US_PER_MS } from '../util/clock.js';
 
 export const LB_VIP = '192.0.2.100';
 export const LB_INTERNAL_VIP = '203.0.113.254';
@@ -170,10 +170,11 @@ export class LbLab {
   }
 
   async waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
-    const t0 = monoMs(realClock);
-    while (monoMs(realClock) - t0 < ms) {
-      if (cond()) return monoMs(realClock) - t0;
-      await delayMs(realClock, 50);
+    const t0 = realClock.nowUs();
+    const limitUs = msToUs(ms);
+    while (realClock.nowUs() - t0 < limitUs) {
+      if (cond()) return (realClock.nowUs() - t0) / US_PER_MS;
+      await delayUs(realClock, 50 * US_PER_MS);
     }
     throw new Error(
       `timed out after ${ms} ms waiting for: ${what}\n--- lb1\n${this.log('lb1').split('\n').slice(-30).join('\n')}`,

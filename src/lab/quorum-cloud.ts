@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Lab } from './netns-lab.js';
 import { REPO_ROOT } from './seed-lab.js';
 import { pollUntil } from './wait.js';
-import { delayMs, realClock } from '../util/clock.js';
+import { delayUs, msToUs, realClock } from '../util/clock.js';
 
 export const QUORUM_FIP = '203.0.113.10';
 const TOKEN = 'dop_v1_lab_quorum_0123456789abcdef';
@@ -39,7 +39,7 @@ export class DoEmulator {
       while (this.running) {
         const h = this.holder();
         if (h !== undefined && this.seen.at(-1)?.[1] !== h) this.seen.push([realClock.wallMs(), h]);
-        await delayMs(realClock, 50);
+        await delayUs(realClock, msToUs(50));
       }
     })();
   }

@@ -12,7 +12,7 @@ import { Lab, nginxConf } from './netns-lab.js';
 import { REPO_ROOT } from './seed-lab.js';
 import { pollUntil } from './wait.js';
 import { labUnavailable } from './prerequisites.js';
-import { delayMs, realClock } from '../util/clock.js';
+import { delayUs, msToUs, realClock } from '../util/clock.js';
 import { DoEmulator, floatingIpBlock } from './quorum-cloud.js';
 
 export const QUORUM_VIP = '192.0.2.100';
@@ -37,7 +37,7 @@ export interface QuorumLabOptions {
 /** Why the quorum lab cannot run here (undefined: it can). */
 export const quorumLabUnavailable = (): string | undefined =>
   labUnavailable(['nginx', 'nsenter', 'unshare', 'curl', 'etcd', 'nft']);
-export const labSleep = (ms: number): Promise<boolean> => delayMs(realClock, ms);
+export const labSleep = (ms: number): Promise<boolean> => delayUs(realClock, msToUs(ms));
 
 export class QuorumLab {
   readonly servers: QServer[];
@@ -335,7 +335,7 @@ export class HolderSampler {
         const order = flip ? q.servers : [...q.servers].reverse();
         const held = order.filter((h) => q.holds(h)).sort();
         this.samples.push({ t, held });
-        await delayMs(realClock, Math.max(0, everyMs - (realClock.wallMs() - t)));
+        await delayUs(realClock, msToUs(Math.max(0, everyMs - (realClock.wallMs() - t))));
       }
     })();
   }

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterMs, MONOTONIC_ORIGIN_US, type Clock } from '../util/clock.js';
+import { afterUs, MONOTONIC_ORIGIN_US, US_PER_MS, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { GuardMessage, GuardVip } from './guard-machine.js';
 
@@ -32,7 +32,7 @@ const MAIN = [
   ...(isTs ? ['--import', 'tsx'] : []),
   fileURLToPath(new URL(`./fence-guard-main.${isTs ? 'ts' : 'js'}`, import.meta.url)),
 ];
-const RESTART_MS = 1000;
+const RESTART_US = 1_000_000;
 
 export class FenceGuardProcess implements FenceGuardPort {
   private child: ChildProcess | undefined;
@@ -119,10 +119,10 @@ export class FenceGuardProcess implements FenceGuardPort {
     this.ready = false;
     this.log.error(
       { event: 'quorum.guard_exit', code: 'QUORUM_GUARD_DOWN', why },
-      `fence guard stopped (${why}): no hold until it runs again; restarting in ${RESTART_MS} ms`,
+      `fence guard stopped (${why}): no hold until it runs again; restarting in ${RESTART_US / US_PER_MS} ms`,
     );
     if (was) for (const l of this.listeners) l(false);
-    afterMs(this.clock, RESTART_MS, () => this.start(), { weak: true });
+    afterUs(this.clock, RESTART_US, () => this.start(), { weak: true });
   }
 }
 

@@ -5,8 +5,13 @@
  * monotonic source (keepalived keeps µs too), so wall-clock jumps never move a timer;
  * `wallMs()` is for log/status timestamps only.
  *
+ * One unit too: every duration here is integer µs (`afterUs`, `delayUs`, `timeoutSignalUs`);
+ * code whose configuration holds ms converts once with `msToUs` where it arms a timer, and
+ * status/log fields in ms are computed from µs at the edge. There is no millisecond view.
+ *
  * This is the only module that may call setTimeout/Date.now/performance.now (test/unit/
- * util/clock-rule.test.ts enforces it). Tests use the virtual clocks in test/support/.
+ * util/clock-rule.test.ts enforces it, and that the old ms helpers stay gone). Tests use the
+ * virtual clocks in test/support/.
  */
 export interface Clock {
   /** Monotonic microseconds since an arbitrary origin (integer). */
@@ -45,7 +50,7 @@ export const realClock: Clock = (() => {
       // setTimeout has ms granularity and may fire early by <1 ms; re-arm until due so a
       // timer never fires before its deadline (VRRP's down timer must not expire early).
       const arm = (): void => {
-        const delayMs = Math.max(0, (atUs - nowUs()) / 1000);
+        const waitMs = Math.max(0, (atUs - nowUs()) / 1000);
         const t = setTimeout(() => {
           if (nowUs() < atUs) {
             arm();
@@ -53,7 +58,7 @@ export const realClock: Clock = (() => {
           }
           timers.delete(id);
           fn();
-        }, Math.ceil(delayMs));
+        }, Math.ceil(waitMs));
         if (opts?.weak) t.unref();
         timers.set(id, t);
       };
@@ -118,53 +123,3 @@ export function timeoutSignalUs(clock: Clock, us: number): { signal: AbortSignal
   const h = afterUs(clock, us, () => ctl.abort(new DOMException(msg, 'TimeoutError')), { weak: true });
   return { signal: ctl.signal, clear: () => clock.cancel(h) };
 }
-
-/** Runs fn `ms` milliseconds from now. */
-export function afterMs(clock: Clock, ms: number, fn: () => void, opts?: { weak?: boolean }): TimerHandle {
-  return afterUs(clock, msToUs(ms), fn, opts);
-}
-
-/** Monotonic milliseconds (fractional) from the clock: durations in ms-configured code. */
-export function monoMs(clock: Clock): number {
-  return clock.nowUs() / US_PER_MS;
-}
-
-/** Waits `ms`; resolves true when the time has passed, false at once when `signal` aborts. */
-export function delayMs(clock: Clock, ms: number, signal?: AbortSignal, opts?: { weak?: boolean }): Promise<boolean> {
-  return delayUs(clock, msToUs(ms), signal, opts);
-}
-
-/** timeoutSignalUs in ms. */
-export function timeoutSignal(clock: Clock, ms: number): { signal: AbortSignal; clear(): void } {
-  return timeoutSignalUs(clock, msToUs(ms));
-}
-
-/**
- * The millisecond view of a Clock, for the modules whose settings are in ms (trackers,
- * notify, webhooks). Same time source; not a second clock.
- */
-export interface TrackClock {
-  /** Monotonic milliseconds since an arbitrary origin (fractional allowed). */
-  now(): number;
-  /** Wall clock, ms since the epoch (status timestamps). */
-  wallMs(): number;
-  setTimeout(fn: () => void, ms: number): TimerId;
-  clearTimeout(id: TimerId): void;
-}
-
-/** Opaque handle from TrackClock.setTimeout. */
-export type TimerId = unknown;
-
-/** The ms view of `c`; its timers are weak (a pending check never keeps the daemon alive). */
-export function trackClockFrom(c: Clock): TrackClock {
-  return {
-    now: () => monoMs(c),
-    wallMs: () => c.wallMs(),
-    setTimeout: (fn, ms) => afterMs(c, ms, fn, { weak: true }),
-    clearTimeout: (id) => {
-      if (id !== undefined) c.cancel(id as TimerHandle);
-    },
-  };
-}
-
-export const realTrackClock: TrackClock = trackClockFrom(realClock);

@@ -1,16 +1,16 @@
 /**
  * Log lines with counts instead of floods: the first occurrence of a key is logged at once;
- * further ones within `intervalMs` are only counted, and when the interval ends one summary
+ * further ones within the interval are only counted, and when the interval ends one summary
  * line says how many there were (`… (and 41 more in the last 10 s)`, field `suppressed`). A
  * key quiet for a whole interval is forgotten, so its next occurrence is logged at once again.
  *
  * Keys are bounded (`maxKeys`): past the bound new keys share one overflow key, so hostile
  * input (one key per forged source address) cannot grow memory or the log.
  *
- * `LogAggregator` is the pure core (time passed in); `RateLimitedLog` runs it on the injected
+ * `LogAggregator` is the pure core (time passed in, µs); `RateLimitedLog` runs it on the injected
  * clock with one timer.
  */
-import { afterMs, monoMs, type Clock, type TimerHandle } from './clock.js';
+import { US_PER_MS, US_PER_S, type Clock, type TimerHandle } from './clock.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -27,11 +27,12 @@ export interface Summary {
   obj: object;
   msg: string;
   suppressed: number;
+  /** The window, in ms (the log field `intervalMs`). */
   intervalMs: number;
 }
 
 interface Window {
-  endsAt: number;
+  endsAtUs: number;
   suppressed: number;
   level: Level;
   obj: object;
@@ -44,19 +45,19 @@ export class LogAggregator {
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    readonly intervalMs: number,
+    readonly intervalUs: number,
     readonly maxKeys = 1000,
   ) {}
 
   /** 'log': write this line now; 'count': it is counted into the key's next summary. */
-  hit(key: string, nowMs: number, level: Level, obj: object, msg: string): 'log' | 'count' {
+  hit(key: string, nowUs: number, level: Level, obj: object, msg: string): 'log' | 'count' {
     let k = key;
     if (!this.windows.has(k) && this.windows.size >= this.maxKeys) k = OVERFLOW_KEY;
     const w = this.windows.get(k);
     if (!w) {
       // Overflowed keys are never logged one by one: even the first is counted.
       const over = k === OVERFLOW_KEY;
-      this.windows.set(k, { endsAt: nowMs + this.intervalMs, suppressed: over ? 1 : 0, level, obj, msg });
+      this.windows.set(k, { endsAtUs: nowUs + this.intervalUs, suppressed: over ? 1 : 0, level, obj, msg });
       return over ? 'count' : 'log';
     }
     w.suppressed++;
@@ -67,18 +68,25 @@ export class LogAggregator {
     return 'count';
   }
 
-  /** Summaries of windows that ended by `nowMs`; a window with hits opens the next one. */
-  due(nowMs: number): Summary[] {
+  /** Summaries of windows that ended by `nowUs`; a window with hits opens the next one. */
+  due(nowUs: number): Summary[] {
     const out: Summary[] = [];
     for (const [key, w] of this.windows) {
-      if (w.endsAt > nowMs) continue;
+      if (w.endsAtUs > nowUs) continue;
       if (w.suppressed === 0) {
         this.windows.delete(key);
         continue;
       }
-      out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
+      out.push({
+        key,
+        level: w.level,
+        obj: w.obj,
+        msg: w.msg,
+        suppressed: w.suppressed,
+        intervalMs: this.intervalUs / US_PER_MS,
+      });
       w.suppressed = 0;
-      w.endsAt = nowMs + this.intervalMs;
+      w.endsAtUs = nowUs + this.intervalUs;
     }
     return out;
   }
@@ -88,7 +96,14 @@ export class LogAggregator {
     const out: Summary[] = [];
     for (const [key, w] of this.windows) {
       if (w.suppressed === 0) continue;
-      out.push({ key, level: w.level, obj: w.obj, msg: w.msg, suppressed: w.suppressed, intervalMs: this.intervalMs });
+      out.push({
+        key,
+        level: w.level,
+        obj: w.obj,
+        msg: w.msg,
+        suppressed: w.suppressed,
+        intervalMs: this.intervalUs / US_PER_MS,
+      });
     }
     this.windows.clear();
     return out;
@@ -97,7 +112,7 @@ export class LogAggregator {
   /** Earliest window end, or undefined with no open window. */
   nextDue(): number | undefined {
     let best: number | undefined;
-    for (const w of this.windows.values()) if (best === undefined || w.endsAt < best) best = w.endsAt;
+    for (const w of this.windows.values()) if (best === undefined || w.endsAtUs < best) best = w.endsAtUs;
     return best;
   }
 
@@ -109,8 +124,8 @@ export class LogAggregator {
 export interface RateLimitedLogOptions {
   log: LineLog;
   clock: Clock;
-  /** Default 10 000 ms. */
-  intervalMs?: number;
+  /** The summary window; default 10 s. */
+  intervalUs?: number;
   maxKeys?: number;
 }
 
@@ -120,12 +135,12 @@ export class RateLimitedLog {
   private timerAt: number | undefined;
 
   constructor(private readonly o: RateLimitedLogOptions) {
-    this.agg = new LogAggregator(o.intervalMs ?? 10_000, o.maxKeys ?? 1000);
+    this.agg = new LogAggregator(o.intervalUs ?? 10 * US_PER_S, o.maxKeys ?? 1000);
   }
 
   /** Logs now, or counts into the key's summary line. */
   line(key: string, level: Level, obj: object, msg: string): void {
-    const now = monoMs(this.o.clock);
+    const now = this.o.clock.nowUs();
     if (this.agg.hit(key, now, level, obj, msg) === 'log') this.o.log[level](obj, msg);
     this.arm();
   }
@@ -156,13 +171,12 @@ export class RateLimitedLog {
     if (at === undefined || (this.timerAt !== undefined && this.timerAt <= at)) return;
     if (this.timer) this.o.clock.cancel(this.timer);
     this.timerAt = at;
-    this.timer = afterMs(
-      this.o.clock,
-      Math.max(0, at - monoMs(this.o.clock)),
+    this.timer = this.o.clock.at(
+      at,
       () => {
         this.timer = undefined;
         this.timerAt = undefined;
-        for (const s of this.agg.due(monoMs(this.o.clock))) this.write(s);
+        for (const s of this.agg.due(this.o.clock.nowUs())) this.write(s);
         this.arm();
       },
       { weak: true },

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeedLab } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
-import { delayMs, realClock } from '../../src/util/clock.js';
+import { delayUs, msToUs, realClock } from '../../src/util/clock.js';
 
 const skip = labUnavailable() ?? false;
 const LATE_SRC = '192.0.2.250';
@@ -24,7 +24,7 @@ test(
       s.startFloatd('lb1');
       await s.waitFor('lb1 reports the socket failure', () => /E_SOCKET_OPEN_FAILED/.test(s.log('lb1')), 10_000);
       await s.waitFor('lb1 enters FAULT', () => /Entering FAULT STATE/.test(s.log('lb1')), 5_000);
-      await delayMs(realClock, 4000); // longer than a down interval: it must not have gone MASTER
+      await delayUs(realClock, msToUs(4000)); // longer than a down interval: it must not have gone MASTER
       assert.ok(!s.holds('lb1'), 'no VIP while the socket cannot open');
       assert.doesNotMatch(s.log('lb1'), /Entering MASTER STATE/);
       s.lab.exec('lb1', ['ip', 'addr', 'add', `${LATE_SRC}/24`, 'dev', 'eth1']);
@@ -46,7 +46,7 @@ test(
       s.startFloatd('lb1');
       await s.waitFor('lb1 reports the missing interface', () => /E_INTERFACE_MISSING/.test(s.log('lb1')), 10_000);
       await s.waitFor('lb1 enters FAULT', () => /Entering FAULT STATE/.test(s.log('lb1')), 5_000);
-      await delayMs(realClock, 5000);
+      await delayUs(realClock, msToUs(5000));
       assert.ok(!s.holds('lb1'));
       assert.doesNotMatch(s.log('lb1'), /Entering MASTER STATE/);
       assert.doesNotMatch(s.notifyLog('lb1'), /notify_master ran/);
@@ -85,7 +85,7 @@ test(
       const t0 = realClock.wallMs();
       while (realClock.wallMs() - t0 < 8000) {
         assert.ok(!s.holds('lb2'), 'lb2 took the VIP during the reload: the MASTER stopped advertising');
-        await delayMs(realClock, 100);
+        await delayUs(realClock, msToUs(100));
       }
       assert.ok(s.holds('lb1'));
     } finally {

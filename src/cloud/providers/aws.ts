@@ -44,7 +44,7 @@ import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSett
 import { checkedId, optionMs, trimBase } from '../http.js';
 import { followAction } from '../action-poll.js';
 import { VERSION } from '../../util/version.js';
-import { realClock, timeoutSignal } from '../../util/clock.js';
+import { msToUs, realClock, timeoutSignalUs, US_PER_MS } from '../../util/clock.js';
 import { describeAsGet, ec2Failure, loadSdk, observe, type Sdk, type Seen, type Stack } from './aws-ec2.js';
 import { AWS_METADATA_URL, AwsMetadata, parseAwsToken, RE, type Creds } from './aws-imds.js';
 
@@ -345,12 +345,13 @@ class Aws implements CloudProvider {
     const command = make(await loadSdk());
     const seen: Seen = { method: action.startsWith('Describe') ? 'GET' : 'POST' };
     const path = `/?Action=${action}`;
-    const timer = timeoutSignal(this.s.clock ?? realClock, this.s.timeoutMs);
+    const clock = this.s.clock ?? realClock;
+    const timer = timeoutSignalUs(clock, msToUs(this.s.timeoutMs));
     const deadline = timer.signal;
     const abortSignal = this.s.signal ? AbortSignal.any([deadline, this.s.signal]) : deadline;
-    const started = this.wallMs();
+    const startedUs = clock.nowUs();
     const report = (status: number | 'timeout' | 'network'): void => {
-      this.s.onCall?.({ method: seen.method, path, status, ms: this.wallMs() - started });
+      this.s.onCall?.({ method: seen.method, path, status, ms: Math.round((clock.nowUs() - startedUs) / US_PER_MS) });
     };
     (command as { middlewareStack: Stack }).middlewareStack.add(
       observe(seen, report, () => (deadline.aborted ? 'timeout' : 'network')),

@@ -1,7 +1,8 @@
 /**
  * The one-clock rule (issue 12 item 4): nothing in src/ reads the time or arms a timer except
- * src/util/clock.ts. Everything else takes a Clock (or its ms view) so tests and the simulator
- * control time. The allow-list names each exception and why it cannot use the clock.
+ * src/util/clock.ts. Everything else takes the one µs Clock so tests and the simulator control
+ * time. The allow-list names each exception and why it cannot use the clock. The millisecond
+ * view that once sat beside the Clock (TrackClock & co.) is gone, and its names may not return.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +32,12 @@ const ALLOWED: Record<string, string> = {
   'src/lab/client-probe.ts': 'the probe is JavaScript source for a separate process on the lab client host',
 };
 
+/** The deleted millisecond view: a second unit beside the µs Clock, kept out of src/ entirely. */
+const MS_VIEW = new RegExp(
+  String.raw`\b(?:TrackClock|trackClockFrom|realTrackClock|TimerId|monoMs|afterMs|delayMs|timeoutSignal)\b`,
+  'g',
+);
+
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
@@ -40,7 +47,8 @@ function walk(dir: string): string[] {
 
 /** Strips // and block comments so prose about setTimeout does not count. */
 function code(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  // Block comments keep their newlines, so reported line numbers stay right.
+  return text.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, '')).replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 }
 
 test('no raw setTimeout/setInterval/Date.now/performance.now in src/ outside the clock module', () => {
@@ -54,6 +62,35 @@ test('no raw setTimeout/setInterval/Date.now/performance.now in src/ outside the
     });
   }
   assert.deepEqual(found, [], `use the injected Clock (src/util/clock.ts) instead:\n${found.join('\n')}`);
+});
+
+test('no millisecond clock view in src/ (TrackClock, trackClockFrom, afterMs, delayMs, monoMs, timeoutSignal…)', () => {
+  const found: string[] = [];
+  for (const f of walk(SRC)) {
+    const rel = relative(root, f);
+    code(readFileSync(f, 'utf8'))
+      .split('\n')
+      .forEach((l, i) => {
+        for (const m of l.matchAll(MS_VIEW)) found.push(`${rel}:${i + 1}: ${m[0]}`);
+      });
+  }
+  assert.deepEqual(found, [], `use the µs helpers (afterUs, delayUs, timeoutSignalUs, msToUs):\n${found.join('\n')}`);
+});
+
+test('the ms-view check sees the old names and spares the µs ones (it is not vacuous)', () => {
+  const hits = (t: string): string[] => [...code(t).matchAll(MS_VIEW)].map((m) => m[0]);
+  assert.deepEqual(hits('import { trackClockFrom, type TrackClock } from "./clock.js";'), [
+    'trackClockFrom',
+    'TrackClock',
+  ]);
+  assert.deepEqual(hits('afterMs(c, 5, f); await delayMs(c, 1); monoMs(c); timeoutSignal(c, 9)'), [
+    'afterMs',
+    'delayMs',
+    'monoMs',
+    'timeoutSignal',
+  ]);
+  assert.deepEqual(hits('afterUs(c, 5, f); delayUs(c, 1); timeoutSignalUs(c, 9); const retryDelayMs = 3;'), []);
+  assert.deepEqual(hits('// afterMs in a comment does not count'), []);
 });
 
 test('the check sees a violation (it is not vacuous)', () => {

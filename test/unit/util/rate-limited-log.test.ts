@@ -14,30 +14,30 @@ function sink(): { log: LineLog; lines: { level: string; obj: Record<string, unk
 }
 
 test('aggregator: first occurrence logged, the rest counted into one summary per key per interval', () => {
-  const a = new LogAggregator(1000);
+  const a = new LogAggregator(1000 * MS);
   assert.equal(a.hit('k', 0, 'warn', {}, 'm'), 'log');
-  for (let i = 1; i <= 5; i++) assert.equal(a.hit('k', i * 10, 'warn', {}, 'm'), 'count');
+  for (let i = 1; i <= 5; i++) assert.equal(a.hit('k', i * 10 * MS, 'warn', {}, 'm'), 'count');
   assert.equal(a.hit('other', 0, 'warn', {}, 'n'), 'log');
-  assert.deepEqual(a.due(999), []);
-  const s = a.due(1000);
+  assert.deepEqual(a.due(999 * MS), []);
+  const s = a.due(1000 * MS);
   assert.deepEqual(
     s.map((x) => [x.key, x.suppressed]),
     [['k', 5]],
   );
   // 'other' had no repeats: forgotten; 'k' opened another window, which ends empty.
   assert.equal(a.keys, 1);
-  assert.deepEqual(a.due(2000), []);
+  assert.deepEqual(a.due(2000 * MS), []);
   assert.equal(a.keys, 0);
-  assert.equal(a.hit('k', 2001, 'warn', {}, 'm'), 'log', 'a quiet key logs at once again');
+  assert.equal(a.hit('k', 2001 * MS, 'warn', {}, 'm'), 'log', 'a quiet key logs at once again');
 });
 
 test('aggregator: keys are bounded; past the bound new keys share one counted overflow key', () => {
-  const a = new LogAggregator(1000, 3);
+  const a = new LogAggregator(1000 * MS, 3);
   for (const k of ['a', 'b', 'c']) assert.equal(a.hit(k, 0, 'info', {}, k), 'log');
-  for (let i = 0; i < 100; i++) assert.equal(a.hit(`src-${i}`, 1, 'info', {}, 'x'), 'count');
+  for (let i = 0; i < 100; i++) assert.equal(a.hit(`src-${i}`, 1 * MS, 'info', {}, 'x'), 'count');
   assert.equal(a.keys, 4);
   assert.deepEqual(
-    a.due(1001).map((x) => [x.key, x.suppressed]),
+    a.due(1001 * MS).map((x) => [x.key, x.suppressed]),
     [[OVERFLOW_KEY, 100]],
   );
 });
@@ -45,7 +45,7 @@ test('aggregator: keys are bounded; past the bound new keys share one counted ov
 test('RateLimitedLog, injected clock: 10,000 refused calls in 10 s → 1 line + 1 summary with the count', async () => {
   const vc = new VirtualClock();
   const { log, lines } = sink();
-  const rl = new RateLimitedLog({ log, clock: vc, intervalMs: 10_000 });
+  const rl = new RateLimitedLog({ log, clock: vc, intervalUs: 10_000 * MS });
   for (let i = 0; i < 10_000; i++) {
     rl.warn(
       'denied mismatch',
