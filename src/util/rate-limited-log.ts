@@ -77,18 +77,16 @@ export class LogAggregator {
         this.windows.delete(key);
         continue;
       }
-      out.push({
-        key,
-        level: w.level,
-        obj: w.obj,
-        msg: w.msg,
-        suppressed: w.suppressed,
-        intervalMs: this.intervalUs / US_PER_MS,
-      });
+      out.push(this.summary(key, w));
       w.suppressed = 0;
       w.endsAtUs = nowUs + this.intervalUs;
     }
     return out;
+  }
+
+  private summary(key: string, w: Window): Summary {
+    const { level, obj, msg, suppressed } = w;
+    return { key, level, obj, msg, suppressed, intervalMs: this.intervalUs / US_PER_MS };
   }
 
   /** Every pending count, now (at shutdown). */
@@ -96,14 +94,7 @@ export class LogAggregator {
     const out: Summary[] = [];
     for (const [key, w] of this.windows) {
       if (w.suppressed === 0) continue;
-      out.push({
-        key,
-        level: w.level,
-        obj: w.obj,
-        msg: w.msg,
-        suppressed: w.suppressed,
-        intervalMs: this.intervalUs / US_PER_MS,
-      });
+      out.push(this.summary(key, w));
     }
     this.windows.clear();
     return out;
