@@ -21,6 +21,7 @@ import type {
   TrackProcessSpec,
   TrackRef,
 } from '../track/types.js';
+import { msToUs } from '../util/clock.js';
 import type { InstanceParams } from '../vrrp/fsm.js';
 import type { Advert } from '../vrrp/packet.js';
 import type { Expect } from '../vrrp/validate.js';
@@ -150,11 +151,14 @@ export function vipSpecs(ic: InstanceConfig, extra: InstanceConfig['vips'] = [])
   );
 }
 
+/** The config's ms (parsed from keepalived's seconds) as the trackers' µs; absent stays absent. */
+const optUs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : msToUs(ms));
+
 function checkSpec(sc: VrrpScript): CheckSpec {
   const common = {
     name: sc.name,
-    intervalMs: sc.intervalMs,
-    timeoutMs: sc.timeoutMs,
+    intervalUs: msToUs(sc.intervalMs),
+    timeoutUs: optUs(sc.timeoutMs),
     weight: sc.weight,
     reverse: sc.reverse,
     rise: sc.rise,
@@ -200,7 +204,7 @@ export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
         weight: f.weight,
         reverse: f.reverse,
         initFile: f.initFile,
-        pollMs: undefined,
+        pollUs: undefined,
       } satisfies All<TrackFileSpec>),
     ),
     processes: cfg.trackProcesses.map((p) =>
@@ -214,13 +218,13 @@ export function trackingConfig(cfg: FloatdConfig, scriptUser: ScriptIdentity | u
         params: p.params,
         paramMatch: p.paramMatch,
         quorumMax: p.quorumMax,
-        forkDelayMs: p.forkDelayMs,
-        terminateDelayMs: p.terminateDelayMs,
+        forkDelayUs: optUs(p.forkDelayMs),
+        terminateDelayUs: optUs(p.terminateDelayMs),
       } satisfies All<TrackProcessSpec>),
     ),
     scriptSecurity: cfg.global.enableScriptSecurity,
     scriptUser,
-    processPollMs: undefined,
+    processPollUs: undefined,
     instances: cfg.instances.map((ic) => {
       const tracks: TrackRef[] = [];
       if (!ic.dontTrackPrimary) tracks.push({ kind: 'interface', name: ic.interface, weight: 0, reverse: false });
@@ -262,10 +266,10 @@ export function webhookConfig(w: WebhookDef, read: (file: string) => string): We
     url: w.url,
     headers,
     secret: w.secretFile ? read(w.secretFile) : undefined,
-    timeoutMs: w.timeoutMs,
+    timeoutUs: optUs(w.timeoutMs),
     retries: w.retries,
-    backoffMs: w.backoffMs,
-    maxBackoffMs: w.maxBackoffMs,
+    backoffUs: optUs(w.backoffMs),
+    maxBackoffUs: optUs(w.maxBackoffMs),
     tlsVerify: w.tlsVerify,
     only: w.instances,
   } satisfies All<WebhookConfig>);
@@ -295,8 +299,10 @@ export function notifierConfig(
       webhooks,
       scriptSecurity: cfg.global.enableScriptSecurity,
       ...(scriptUser ? { scriptUser } : {}),
-      ...(cfg.global.notifyScriptTimeoutMs !== undefined ? { scriptTimeoutMs: cfg.global.notifyScriptTimeoutMs } : {}),
-      ...(cfg.global.notifySupersedeMs !== undefined ? { supersedeMs: cfg.global.notifySupersedeMs } : {}),
+      ...(cfg.global.notifyScriptTimeoutMs !== undefined
+        ? { scriptTimeoutUs: msToUs(cfg.global.notifyScriptTimeoutMs) }
+        : {}),
+      ...(cfg.global.notifySupersedeMs !== undefined ? { supersedeUs: msToUs(cfg.global.notifySupersedeMs) } : {}),
     },
   };
 }

@@ -110,8 +110,8 @@ export interface PoolOptions {
   /** A verdict changed (up/down or dynamic weight). */
   onChange(key: string): void;
   makeProbe?: (ch: ProbedCheck, t: Target, clock: Clock) => LbProbe;
-  /** How often a watched file is also re-read (default 2000 ms, FileTracker's). */
-  filePollMs?: number;
+  /** How often a watched file is also re-read, µs (default FileTracker's 2 s). */
+  filePollUs?: number;
   onWarn?(msg: string): void;
 }
 
@@ -207,7 +207,7 @@ export class CheckerPool implements Checkers {
         tracker: new FileTracker({
           path: ch.path,
           clock: this.o.clock,
-          ...(this.o.filePollMs ? { pollMs: this.o.filePollMs } : {}),
+          ...(this.o.filePollUs ? { pollUs: this.o.filePollUs } : {}),
           ...(ch.initFile ? { initFile: ch.initFile } : {}),
           onValue: (v) => this.fileValue(w, v),
           onWarn: (m) => this.o.onWarn?.(m),

@@ -4,7 +4,7 @@
  */
 import type { RealServerConfig, VirtualServerConfig } from '../config/lvs-model.js';
 import type { NotifyScript } from '../config/model.js';
-import type { Clock } from '../util/clock.js';
+import { US_PER_S, type Clock } from '../util/clock.js';
 import { runScript, type ScriptRunner } from '../util/run-script.js';
 import type { Logger } from '../util/log.js';
 import { withCode } from '../errors.js';
@@ -41,7 +41,7 @@ export function runEvents(o: EventDeps, v: VirtualServerConfig, events: LbEvent[
 function script(o: EventDeps, s: NotifyScript | undefined, why: string): void {
   if (!s) return;
   const runner = o.runner ?? runScript;
-  void runner({ argv: s.argv, timeoutMs: 30_000, clock: o.clock }).then((r) => {
+  void runner({ argv: s.argv, timeoutUs: 30 * US_PER_S, clock: o.clock }).then((r) => {
     if (!r.ok)
       o.log.warn(
         { event: 'lb.notify_failed', code: 'LB_NOTIFY_FAILED', why, argv: s.argv.join(' ') },

@@ -172,7 +172,7 @@ function miscProbe(ch: Extract<LvsCheckConfig, { kind: 'MISC_CHECK' }>, clock: C
     ids = { uid: r.id.uid, gid: r.id.gid };
   }
   return async (signal) => {
-    const r = await runner({ argv: ch.argv, timeoutMs: ch.timeoutMs, clock, signal, ...ids });
+    const r = await runner({ argv: ch.argv, timeoutUs: msToUs(ch.timeoutMs), clock, signal, ...ids });
     if (r.exitCode === undefined || r.notRun || r.timedOut) return { ok: false, detail: r.detail };
     if (r.exitCode === 0) return { ok: true, detail: r.detail };
     if (ch.dynamic && r.exitCode >= 2) return { ok: true, detail: r.detail, weight: r.exitCode - 2 };

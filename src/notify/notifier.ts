@@ -11,7 +11,7 @@
  * per-instance queue with retries, so they keep event order without holding up scripts.
  */
 import { hostname } from 'node:os';
-import { afterUs, msToUs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { afterUs, realClock, US_PER_S, type Clock, type TimerHandle } from '../util/clock.js';
 import type { ScriptRunner } from '../util/run-script.js';
 import { fifoLine, NotifyFifo } from './fifo.js';
 import { deliver, safeUrl, type WebhookPoster } from './webhook.js';
@@ -48,6 +48,9 @@ export interface NotifierHandOver {
   states: ReadonlyMap<string, NotifyState>;
   queues?: ReadonlyMap<string, ScriptQueue>;
 }
+
+/** A notify script's default limit (notify_script_timeout's default). */
+const SCRIPT_TIMEOUT_US = 30 * US_PER_S;
 
 const silent: NotifyLog = { info: () => undefined, warn: () => undefined };
 
@@ -138,13 +141,14 @@ export class Notifier {
     if (specific) jobs.push({ script: specific, argv: specific.argv });
     if (targets.generic)
       jobs.push({ script: targets.generic, argv: [...targets.generic.argv, ev.kind, ev.name, state, String(prio)] });
-    const timeoutMs = state === 'STOP' ? (this.cfg.stopTimeoutMs ?? 1000) : (this.cfg.scriptTimeoutMs ?? 30_000);
+    const timeoutUs =
+      state === 'STOP' ? (this.cfg.stopTimeoutUs ?? US_PER_S) : (this.cfg.scriptTimeoutUs ?? SCRIPT_TIMEOUT_US);
     const done = this.queue(key).push(
       state,
       jobs.map(
         (j): ScriptJob =>
           (signal) =>
-            this.runScript(ev, state, j.script, j.argv, timeoutMs, signal),
+            this.runScript(ev, state, j.script, j.argv, timeoutUs, signal),
       ),
     );
     if (this.cfg.webhooks?.length) this.enqueue(this.hookQueues, key, () => this.sendWebhooks(ev, state));
@@ -173,7 +177,10 @@ export class Notifier {
     };
     return this.queue(`INSTANCE:${name}`).push(
       state,
-      [(signal) => this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutMs ?? 30_000, signal)],
+      [
+        (signal) =>
+          this.runScript(ev, state, script, script.argv, this.cfg.scriptTimeoutUs ?? SCRIPT_TIMEOUT_US, signal),
+      ],
       false,
     );
   }
@@ -184,7 +191,7 @@ export class Notifier {
       const [kind, ...rest] = key.split(':');
       const name = rest.join(':');
       const who = kind === 'GROUP' ? { group: name } : { instance: name };
-      q = new ScriptQueue(this.clock, msToUs(this.cfg.supersedeMs ?? 1000), {
+      q = new ScriptQueue(this.clock, this.cfg.supersedeUs ?? US_PER_S, {
         skipped: (item, by) =>
           this.log.warn(
             { event: 'notify.skipped', ...who, state: item.label, by },
@@ -201,13 +208,13 @@ export class Notifier {
     return q;
   }
 
-  /** Waits until every queued script and webhook has finished, or until timeoutMs. */
-  async drain(timeoutMs?: number): Promise<void> {
+  /** Waits until every queued script and webhook has finished, or until `timeoutUs` has passed. */
+  async drain(timeoutUs?: number): Promise<void> {
     const all = Promise.all([
       ...[...this.scriptQueues.values()].map((q) => q.idle()),
       ...this.hookQueues.values(),
     ]).then(() => undefined);
-    if (timeoutMs === undefined) {
+    if (timeoutUs === undefined) {
       await all;
       return;
     }
@@ -215,7 +222,7 @@ export class Notifier {
     await Promise.race([
       all,
       new Promise<void>((r) => {
-        t = afterUs(this.clock, msToUs(timeoutMs), r, { weak: true });
+        t = afterUs(this.clock, timeoutUs, r, { weak: true });
       }),
     ]);
     if (t) this.clock.cancel(t);
@@ -225,8 +232,8 @@ export class Notifier {
    * Shutdown or reload: lets queued work finish (bounded), then kills what still runs (logged
    * as `killed: <why>`, not as a timeout), stops webhook retries, closes FIFOs.
    */
-  async close(timeoutMs = 5000, why = 'floatd is stopping'): Promise<void> {
-    await this.drain(timeoutMs);
+  async close(timeoutUs = 5 * US_PER_S, why = 'floatd is stopping'): Promise<void> {
+    await this.drain(timeoutUs);
     // Killed scripts log their end when they exit (SIGKILL within the kill grace); not awaited.
     for (const q of this.scriptQueues.values()) q.close(why);
     this.abort.abort(why);
@@ -259,12 +266,12 @@ export class Notifier {
     state: string,
     s: NotifyScript,
     argv: string[],
-    timeoutMs: number,
+    timeoutUs: number,
     signal: AbortSignal,
   ): Promise<void> {
     this.runs++;
     return runNotifyScript(
-      { ev, state, script: s, argv, timeoutMs, signal },
+      { ev, state, script: s, argv, timeoutUs, signal },
       {
         clock: this.clock,
         log: this.log,

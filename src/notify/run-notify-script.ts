@@ -16,7 +16,7 @@ export interface NotifyRun {
   script: NotifyScript;
   /** The script's argv with what the state appends. */
   argv: string[];
-  timeoutMs: number;
+  timeoutUs: number;
   signal: AbortSignal;
 }
 
@@ -30,7 +30,7 @@ export interface NotifyRunDeps {
 
 /** Runs it; true when it succeeded. */
 export async function runNotifyScript(run: NotifyRun, d: NotifyRunDeps): Promise<boolean> {
-  const { ev, state, script: s, argv, timeoutMs, signal } = run;
+  const { ev, state, script: s, argv, timeoutUs, signal } = run;
   const id = identity(s, d.scriptUser);
   const script = s.argv[0] ?? '';
   const fields = {
@@ -46,8 +46,8 @@ export async function runNotifyScript(run: NotifyRun, d: NotifyRunDeps): Promise
   }
   const r = await scriptProbe({
     argv,
-    intervalMs: timeoutMs,
-    timeoutMs,
+    intervalUs: timeoutUs,
+    timeoutUs,
     clock: d.clock,
     ...(ev.epoch !== undefined ? { env: { ...process.env, FLOATD_EPOCH: String(ev.epoch) } } : {}),
     ...(id ? { uid: id.uid, gid: id.gid } : {}),

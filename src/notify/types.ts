@@ -36,15 +36,15 @@ export interface NotifierConfig {
   /** notify_fifo / vrrp_notify_fifo, each with its optional fifo script. */
   fifos?: Array<{ path: string; script?: NotifyScript }>;
   webhooks?: WebhookConfig[];
-  /** Per script run; default 30 000 ms. */
-  scriptTimeoutMs?: number;
+  /** Per script run, µs; default 30 s. */
+  scriptTimeoutUs?: number;
   /**
    * How long a running event's scripts may go on once a newer state change for the same
-   * instance is queued (then they are stopped and logged as superseded); default 1000 ms.
+   * instance is queued (then they are stopped and logged as superseded), µs; default 1 s.
    */
-  supersedeMs?: number;
-  /** STOP notifications (keepalived kills them after 1 s); default 1000 ms. */
-  stopTimeoutMs?: number;
+  supersedeUs?: number;
+  /** STOP notifications, µs (keepalived kills them after 1 s); default 1 s. */
+  stopTimeoutUs?: number;
   /** Global script_user, resolved; default: floatd's own identity. */
   scriptUser?: ScriptIdentity;
   scriptSecurity?: boolean;

@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { afterUs, delayUs, msToUs, realClock, type Clock } from '../util/clock.js';
+import { afterUs, delayUs, realClock, US_PER_MS, US_PER_S, type Clock } from '../util/clock.js';
 
 export interface WebhookConfig {
   url: string;
@@ -15,13 +15,13 @@ export interface WebhookConfig {
   headers?: Record<string, string>;
   /** Signs the body: header `X-Floatd-Signature: sha256=<hex HMAC>`. Never logged. */
   secret?: string;
-  /** Per attempt; default 5000 ms. */
-  timeoutMs?: number;
+  /** Per attempt, µs; default 5 s. */
+  timeoutUs?: number;
   /** Attempts after the first; default 4. */
   retries?: number;
-  /** First backoff, doubled each retry up to maxBackoffMs; defaults 500 / 10 000 ms. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
+  /** First backoff, µs, doubled each retry up to maxBackoffUs; defaults 500 ms / 10 s. */
+  backoffUs?: number;
+  maxBackoffUs?: number;
   /** Verify the server certificate (https); default true. */
   tlsVerify?: boolean;
   /** Only events of these instances/groups; absent = all. */
@@ -32,7 +32,8 @@ export interface AttemptResult {
   ok: boolean;
   retry: boolean;
   detail: string;
-  retryAfterMs?: number;
+  /** The server's Retry-After, µs. */
+  retryAfterUs?: number;
 }
 
 export type WebhookPoster = (cfg: WebhookConfig, body: string, clock: Clock) => Promise<AttemptResult>;
@@ -78,18 +79,18 @@ export const postOnce: WebhookPoster = (cfg, body, clock) =>
       headers,
       ...(tls ? { rejectUnauthorized: cfg.tlsVerify ?? true } : {}),
     });
-    const timeoutMs = cfg.timeoutMs ?? 5000;
+    const timeoutUs = cfg.timeoutUs ?? 5 * US_PER_S;
     const expire = (): void => {
-      finish({ ok: false, retry: true, detail: `timed out after ${timeoutMs} ms` });
+      finish({ ok: false, retry: true, detail: `timed out after ${timeoutUs / US_PER_MS} ms` });
       req.destroy();
     };
-    const timer = afterUs(clock, msToUs(timeoutMs), expire, { weak: true });
+    const timer = afterUs(clock, timeoutUs, expire, { weak: true });
     req.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, retry: true, detail: e.code ?? e.message }));
     req.on('response', (res) => {
       res.resume();
       const s = res.statusCode ?? 0;
       const ra = Number(res.headers['retry-after']);
-      const retryAfter = Number.isFinite(ra) && ra >= 0 ? { retryAfterMs: ra * 1000 } : {};
+      const retryAfter = Number.isFinite(ra) && ra >= 0 ? { retryAfterUs: Math.round(ra * US_PER_S) } : {};
       if (s >= 200 && s < 300) finish({ ok: true, retry: false, detail: `HTTP ${s}` });
       else finish({ ok: false, retry: s === 408 || s === 429 || s >= 500, detail: `HTTP ${s}`, ...retryAfter });
     });
@@ -111,15 +112,15 @@ export async function deliver(
   const clock = opts.clock ?? realClock;
   const post = opts.post ?? postOnce;
   const max = 1 + Math.max(0, cfg.retries ?? 4);
-  let backoff = cfg.backoffMs ?? 500;
-  const cap = cfg.maxBackoffMs ?? 10_000;
+  let backoff = cfg.backoffUs ?? 500 * US_PER_MS;
+  const cap = cfg.maxBackoffUs ?? 10 * US_PER_S;
   let last: AttemptResult = { ok: false, retry: false, detail: 'not sent' };
   for (let attempt = 1; attempt <= max; attempt++) {
     last = await post(cfg, body, clock);
     if (last.ok || !last.retry || attempt === max || opts.signal?.aborted)
       return { ok: last.ok, attempts: attempt, detail: last.detail };
-    const wait = Math.min(cap, Math.max(backoff, last.retryAfterMs ?? 0));
-    await delayUs(clock, msToUs(wait), opts.signal, { weak: true });
+    const wait = Math.min(cap, Math.max(backoff, last.retryAfterUs ?? 0));
+    await delayUs(clock, wait, opts.signal, { weak: true });
     backoff = Math.min(cap, backoff * 2);
   }
   return { ok: last.ok, attempts: max, detail: last.detail };

@@ -1,15 +1,17 @@
 /**
  * track_file: an integer in a file, re-read when the file changes. The directory is watched
  * (so create, replace-by-rename and delete are all seen) and the file is also re-read every
- * pollMs as a safety net for filesystems without change events. A missing or empty file reads
+ * pollUs (µs) as a safety net for filesystems without change events. A missing or empty file reads
  * as 0, like keepalived; unparsable numbers are ignored (the previous value stays).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, writeFile, access } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { afterUs, msToUs, realClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { afterUs, realClock, US_PER_MS, US_PER_S, type Clock, type TimerHandle } from '../util/clock.js';
 
 const INT32_MIN = -(2 ** 31);
+/** The safety-net re-read period without a `pollUs`. */
+const DEFAULT_POLL_US = 2 * US_PER_S;
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
@@ -35,7 +37,7 @@ export function parseTrackFileValue(text: string): number | undefined {
 export interface FileTrackerOptions {
   path: string;
   clock?: Clock;
-  pollMs?: number;
+  pollUs?: number;
   initFile?: { value: number; overwrite: boolean };
   /** Called when the value changes (not for the initial read, see `value`). */
   onValue(value: number, detail: string): void;
@@ -79,7 +81,7 @@ export class FileTracker {
     } catch (e) {
       this.o.onWarn?.(
         `cannot watch ${dirname(this.o.path)} (${(e as NodeJS.ErrnoException).code ?? String(e)}); polling ` +
-          `${this.o.path} every ${this.o.pollMs ?? 2000} ms`,
+          `${this.o.path} every ${(this.o.pollUs ?? DEFAULT_POLL_US) / US_PER_MS} ms`,
       );
     }
     this.arm();
@@ -95,7 +97,7 @@ export class FileTracker {
 
   private arm(): void {
     if (this.stopped) return;
-    const pollUs = msToUs(this.o.pollMs ?? 2000);
+    const pollUs = this.o.pollUs ?? DEFAULT_POLL_US;
     this.timer = afterUs(
       this.clock,
       pollUs,

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { afterUs, msToUs, realClock, US_PER_MS, type Clock } from '../util/clock.js';
+import { afterUs, realClock, US_PER_MS, type Clock } from '../util/clock.js';
 import type { Probe, ProbeResult } from './periodic.js';
 import type { HttpCheckSpec, TcpCheckSpec } from './types.js';
 
@@ -36,11 +36,11 @@ function netError(e: unknown): string {
 /** A deadline shared by the whole exchange; `finish` settles once. */
 function deadline(
   clock: Clock,
-  timeoutMs: number,
+  timeoutUs: number,
   signal: AbortSignal,
   onExpire: (why: string) => void,
 ): { clear(): void } {
-  const t = afterUs(clock, msToUs(timeoutMs), () => onExpire(`timed out after ${timeoutMs} ms`), { weak: true });
+  const t = afterUs(clock, timeoutUs, () => onExpire(`timed out after ${timeoutUs / US_PER_MS} ms`), { weak: true });
   const onAbort = (): void => onExpire('aborted');
   signal.addEventListener('abort', onAbort, { once: true });
   return {
@@ -57,7 +57,7 @@ export function httpProbe(spec: HttpCheckSpec, clock: Clock = realClock): NetPro
   const agent = tls
     ? new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: spec.tlsVerify ?? true })
     : new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const timeoutMs = spec.timeoutMs ?? spec.intervalMs;
+  const timeoutUs = spec.timeoutUs ?? spec.intervalUs;
   const probe: Probe = (signal) =>
     new Promise<ProbeResult>((resolve) => {
       const t0 = clock.nowUs();
@@ -76,7 +76,7 @@ export function httpProbe(spec: HttpCheckSpec, clock: Clock = realClock): NetPro
         headers,
         ...(tls && spec.host ? { servername: spec.host.replace(/:\d+$/, '') } : {}),
       });
-      const dl = deadline(clock, timeoutMs, signal, (why) => {
+      const dl = deadline(clock, timeoutUs, signal, (why) => {
         finish(false, why);
         req.destroy();
       });
@@ -118,7 +118,7 @@ export function httpProbe(spec: HttpCheckSpec, clock: Clock = realClock): NetPro
 }
 
 export function tcpProbe(spec: TcpCheckSpec, clock: Clock = realClock): NetProbe {
-  const timeoutMs = spec.timeoutMs ?? spec.intervalMs;
+  const timeoutUs = spec.timeoutUs ?? spec.intervalUs;
   const probe: Probe = (signal) =>
     new Promise<ProbeResult>((resolve) => {
       const t0 = clock.nowUs();
@@ -131,7 +131,7 @@ export function tcpProbe(spec: TcpCheckSpec, clock: Clock = realClock): NetProbe
         sock.destroy();
         resolve({ ok, detail, durationMs: (clock.nowUs() - t0) / US_PER_MS });
       };
-      const dl = deadline(clock, timeoutMs, signal, (why) => finish(false, why));
+      const dl = deadline(clock, timeoutUs, signal, (why) => finish(false, why));
       sock.once('connect', () => finish(true, `connected to ${spec.host}:${spec.port}`));
       sock.once('error', (e) => finish(false, netError(e)));
     });

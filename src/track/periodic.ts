@@ -4,7 +4,7 @@
  * finds the previous run still going is skipped and counted (keepalived 2.2.8 logs "skipping run"
  * and starts a second copy anyway; 2.3.3 fixed that).
  */
-import { afterUs, msToUs, type Clock, type TimerHandle } from '../util/clock.js';
+import { afterUs, type Clock, type TimerHandle } from '../util/clock.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -17,7 +17,7 @@ export interface ProbeResult {
 export type Probe = (signal: AbortSignal) => Promise<ProbeResult>;
 
 export interface PeriodicOptions {
-  intervalMs: number;
+  intervalUs: number;
   clock: Clock;
   probe: Probe;
   onResult(r: ProbeResult): void;
@@ -56,7 +56,7 @@ export class PeriodicCheck {
 
   private tick(): void {
     if (this.stopped) return;
-    this.timer = afterUs(this.o.clock, msToUs(this.o.intervalMs), () => this.tick(), { weak: true });
+    this.timer = afterUs(this.o.clock, this.o.intervalUs, () => this.tick(), { weak: true });
     if (this.inFlight) {
       this.skipped++;
       this.o.onSkip?.();

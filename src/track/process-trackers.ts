@@ -3,7 +3,7 @@
  * watched by pidfd in between, so a death is seen at once), each tracker's count against its
  * quorum, and keepalived's fork/terminate delays before a change counts.
  */
-import { afterUs, msToUs, type Clock, type TimerHandle } from '../util/clock.js';
+import { afterUs, US_PER_MS, US_PER_S, type Clock, type TimerHandle } from '../util/clock.js';
 import {
   countMatches,
   matchesProcess,
@@ -21,8 +21,8 @@ import { hasQuorum } from './weights.js';
 export interface ProcessTrackersOptions {
   clock: Clock;
   log: TrackLog;
-  /** Scan interval (vrrp_track_process poll; default 1000, at least 50). */
-  pollMs?: number;
+  /** Scan interval, µs (vrrp_track_process poll; default 1 s, at least 50 ms). */
+  pollUs?: number;
   scan?: (withArgv: boolean) => Promise<ProcEntry[]>;
   /** Process exits by pidfd; default the addon's unless `scan` is faked (null = scan only). */
   pidWatch?: PidWatchFn | null;
@@ -54,7 +54,7 @@ export class ProcessTrackers {
     if (this.stopped || this.ts.length === 0) return;
     this.timer = afterUs(
       this.o.clock,
-      msToUs(Math.max(50, this.o.pollMs ?? 1000)),
+      Math.max(50 * US_PER_MS, this.o.pollUs ?? US_PER_S),
       () => {
         void this.scan(false).finally(() => this.arm());
       },
@@ -93,7 +93,7 @@ export class ProcessTrackers {
         }
         continue;
       }
-      const delay = initial ? 0 : ((up ? t.spec.forkDelayMs : t.spec.terminateDelayMs) ?? 0);
+      const delay = initial ? 0 : ((up ? t.spec.forkDelayUs : t.spec.terminateDelayUs) ?? 0);
       if (delay <= 0) {
         this.set(t, up);
         continue;
@@ -104,7 +104,7 @@ export class ProcessTrackers {
         up,
         timer: afterUs(
           clock,
-          msToUs(delay),
+          delay,
           () => {
             t.pending = undefined;
             this.set(t, up);

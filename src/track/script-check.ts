@@ -14,9 +14,9 @@ export type ScriptResult = ProbeResult & Partial<Pick<RunResult, 'exitCode' | 's
 export interface ScriptCheckOptions {
   name: string;
   argv: string[];
-  intervalMs: number;
-  /** Default: intervalMs (keepalived). */
-  timeoutMs?: number;
+  intervalUs: number;
+  /** Default: intervalUs (keepalived). */
+  timeoutUs?: number;
   uid?: number;
   gid?: number;
   /** enable_script_security */
@@ -31,7 +31,7 @@ export interface ScriptCheckOptions {
 export function scriptProbe(
   o: Pick<
     ScriptCheckOptions,
-    'argv' | 'timeoutMs' | 'intervalMs' | 'uid' | 'gid' | 'scriptSecurity' | 'clock' | 'runner'
+    'argv' | 'timeoutUs' | 'intervalUs' | 'uid' | 'gid' | 'scriptSecurity' | 'clock' | 'runner'
   > & { env?: NodeJS.ProcessEnv },
 ): (signal: AbortSignal) => Promise<ScriptResult> {
   const runner = o.runner ?? runScript;
@@ -42,7 +42,7 @@ export function scriptProbe(
     }
     return runner({
       argv: o.argv,
-      timeoutMs: o.timeoutMs ?? o.intervalMs,
+      timeoutUs: o.timeoutUs ?? o.intervalUs,
       signal,
       ...(o.uid !== undefined ? { uid: o.uid } : {}),
       ...(o.gid !== undefined ? { gid: o.gid } : {}),
@@ -58,7 +58,7 @@ export class ScriptCheck {
   constructor(o: ScriptCheckOptions) {
     const probe: Probe = scriptProbe(o);
     this.p = new PeriodicCheck({
-      intervalMs: o.intervalMs,
+      intervalUs: o.intervalUs,
       clock: o.clock ?? realClock,
       probe,
       onResult: (r) => o.onResult(r),

@@ -89,7 +89,7 @@ export class TrackerSet {
       {
         clock: this.clock,
         log: this.log,
-        ...(cfg.processPollMs !== undefined ? { pollMs: cfg.processPollMs } : {}),
+        ...(cfg.processPollUs !== undefined ? { pollUs: cfg.processPollUs } : {}),
         ...(o.scan ? { scan: o.scan } : {}),
         ...(o.pidWatch !== undefined ? { pidWatch: o.pidWatch } : {}),
         changed: (t, reason) => this.changed(t, reason),
@@ -244,9 +244,9 @@ export class TrackerSet {
       } else {
         probe = scriptProbe({
           argv: spec.argv,
-          intervalMs: spec.intervalMs,
+          intervalUs: spec.intervalUs,
           clock: this.clock,
-          ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+          ...(spec.timeoutUs !== undefined ? { timeoutUs: spec.timeoutUs } : {}),
           ...(id ? { uid: id.uid, gid: id.gid } : {}),
           ...(this.cfg.scriptSecurity ? { scriptSecurity: true } : {}),
           ...(this.o.runner ? { runner: this.o.runner } : {}),
@@ -257,7 +257,7 @@ export class TrackerSet {
       probe = t.net.probe;
     }
     t.check = new PeriodicCheck({
-      intervalMs: spec.intervalMs,
+      intervalUs: spec.intervalUs,
       clock: this.clock,
       probe,
       onResult: (r) => this.onCheckResult(t, r),
@@ -311,7 +311,7 @@ export class TrackerSet {
     const ft = new FileTracker({
       path: t.spec.path,
       clock: this.clock,
-      ...(t.spec.pollMs !== undefined ? { pollMs: t.spec.pollMs } : {}),
+      ...(t.spec.pollUs !== undefined ? { pollUs: t.spec.pollUs } : {}),
       ...(t.spec.initFile ? { initFile: t.spec.initFile } : {}),
       ...(this.o.readTrackFile ? { read: this.o.readTrackFile } : {}),
       onValue: (v) => this.onFileValue(t, v),

@@ -8,10 +8,10 @@
 /** Fields shared by every polled check (vrrp_script and floatd's native checks). */
 export interface CheckCommon {
   name: string;
-  /** Time between starts of two runs; fractional and sub-second values allowed (floatd). */
-  intervalMs: number;
-  /** A run still going after this is a failure (scripts are killed). Default: intervalMs. */
-  timeoutMs?: number;
+  /** Time between starts of two runs, µs; sub-second values allowed (floatd). */
+  intervalUs: number;
+  /** A run still going after this (µs) is a failure (scripts are killed). Default: intervalUs. */
+  timeoutUs?: number;
   /** The vrrp_script's default weight (instances usually carry their own on TrackRef). */
   weight: number;
   reverse: boolean;
@@ -61,8 +61,8 @@ export interface TrackFileSpec {
   reverse: boolean;
   /** init_file: create the file with this value at start (only if missing unless overwrite). */
   initFile?: { value: number; overwrite: boolean };
-  /** Safety-net re-read period besides fs.watch; default 2000 ms. */
-  pollMs?: number;
+  /** Safety-net re-read period besides fs.watch, µs; default 2 s. */
+  pollUs?: number;
 }
 
 /** `vrrp_track_process NAME { process NAME [ARGS…]; param_match …; quorum …; … }`. */
@@ -81,9 +81,9 @@ export interface TrackProcessSpec {
   /** Quorum holds while quorum ≤ count ≤ quorumMax; defaults 1 and unlimited. */
   quorum?: number;
   quorumMax?: number;
-  /** Wait this long after quorum is gained (fork_delay) / lost (terminate_delay) before acting. */
-  forkDelayMs?: number;
-  terminateDelayMs?: number;
+  /** Wait this long (µs) after quorum is gained (fork_delay) / lost (terminate_delay) before acting. */
+  forkDelayUs?: number;
+  terminateDelayUs?: number;
 }
 
 export type TrackKind = 'script' | 'interface' | 'file' | 'process';
@@ -125,6 +125,6 @@ export interface TrackingConfig {
   scriptSecurity?: boolean;
   /** global script_user/group, already resolved; default: floatd's own identity. */
   scriptUser?: ScriptIdentity;
-  /** How often /proc is scanned for track_process (floatd polls instead of the proc connector). */
-  processPollMs?: number;
+  /** How often /proc is scanned for track_process, µs (floatd polls instead of the proc connector). */
+  processPollUs?: number;
 }

@@ -8,16 +8,16 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { afterUs, msToUs, realClock, US_PER_MS, type Clock, type TimerHandle } from './clock.js';
+import { afterUs, realClock, US_PER_MS, US_PER_S, type Clock, type TimerHandle } from './clock.js';
 
 export interface RunRequest {
   argv: readonly string[];
-  /** Kill the process group after this many ms; the run then counts as a failure. */
-  timeoutMs: number;
+  /** Kill the process group after this many µs; the run then counts as a failure. */
+  timeoutUs: number;
   uid?: number;
   gid?: number;
-  /** Time between SIGTERM and SIGKILL; keepalived's 2 s. */
-  killGraceMs?: number;
+  /** Time between SIGTERM and SIGKILL, µs; keepalived's 2 s. */
+  killGraceUs?: number;
   clock?: Clock;
   /**
    * Aborting kills the run like a timeout (floatd stopping or reloading, a newer state's notify);
@@ -140,7 +140,7 @@ export const runScript: ScriptRunner = (req) => {
       if (phase !== 'running') return;
       phase = 'term';
       killGroup(pid, 'SIGTERM');
-      const graceUs = msToUs(req.killGraceMs ?? 2000);
+      const graceUs = req.killGraceUs ?? 2 * US_PER_S;
       killTimer = afterUs(
         clock,
         graceUs,
@@ -151,7 +151,7 @@ export const runScript: ScriptRunner = (req) => {
         { weak: true },
       );
     };
-    const timeoutUs = msToUs(req.timeoutMs);
+    const timeoutUs = req.timeoutUs;
     const timer = afterUs(
       clock,
       timeoutUs,
@@ -185,7 +185,7 @@ export const runScript: ScriptRunner = (req) => {
         killGroup(pid, 'SIGKILL');
         const exit = { ...(sig ? { signal: sig } : {}), ...(code !== null ? { exitCode: code } : {}) };
         const timedOut = why === 'timeout';
-        if (timedOut) done({ ok: false, detail: `timed out after ${req.timeoutMs} ms`, timedOut, ...exit });
+        if (timedOut) done({ ok: false, detail: `timed out after ${req.timeoutUs / US_PER_MS} ms`, timedOut, ...exit });
         else done({ ok: false, detail: `killed: ${why ?? 'aborted'}`, aborted: true, ...exit });
       } else if (sig) {
         done({ ok: false, detail: `due to signal ${sig}`, signal: sig });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Lab, nginxConf } from '../../src/lab/netns-lab.js';
 import type { TrackingConfig } from '../../src/track/types.js';
+import { US_PER_MS as MS } from '../../src/util/clock.js';
 
 function netnsWorks(): boolean {
   const name = `fdprobe${process.pid}`;
@@ -90,23 +91,31 @@ before(() => {
   const common = { weight: 0, reverse: false, rise: 1, fall: 1, initFail: false };
   const cfg: TrackingConfig = {
     checks: [
-      { kind: 'script', name: 'chk_nginx', argv: ['pidof', 'nginx'], intervalMs: 200, ...common },
+      { kind: 'script', name: 'chk_nginx', argv: ['pidof', 'nginx'], intervalUs: 200 * MS, ...common },
       {
         kind: 'http',
         name: 'chk_http',
         url: `http://${lab.host('lb1').ip}/health`,
         expectBody: 'ok from lb1',
-        intervalMs: 100,
-        timeoutMs: 300,
+        intervalUs: 100 * MS,
+        timeoutUs: 300 * MS,
         ...common,
         rise: 2,
         fall: 2,
       },
-      { kind: 'tcp', name: 'chk_peer', host: lab.host('lb2').ip, port: 80, intervalMs: 100, timeoutMs: 300, ...common },
+      {
+        kind: 'tcp',
+        name: 'chk_peer',
+        host: lab.host('lb2').ip,
+        port: 80,
+        intervalUs: 100 * MS,
+        timeoutUs: 300 * MS,
+        ...common,
+      },
     ],
     files: [],
     processes: [{ name: 'nginx_procs', process: 'nginx', weight: 0, reverse: false, quorum: 1 }],
-    processPollMs: 100,
+    processPollUs: 100 * MS,
     instances: [
       {
         name: 'VI_1',

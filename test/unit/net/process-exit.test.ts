@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { nativeAvailable } from '../../../src/native/addon.js';
 import { nativePidWatch, ProcessExitWatch, type ProcEntry } from '../../../src/track/process-tracker.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
+import { US_PER_MS as MS } from '../../../src/util/clock.js';
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -58,7 +59,7 @@ async function detect(pidWatch: 'native' | null, limitMs: number): Promise<numbe
     {
       checks: [],
       files: [],
-      processPollMs: 10_000,
+      processPollUs: 10_000 * MS,
       processes: [{ name: 'chk', process: 'sleep', params: [tag], weight: 0, reverse: false }],
       instances: [
         { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'process', name: 'chk', weight: 0, reverse: false }] },

@@ -39,7 +39,7 @@ function recordingRunner(clock: VirtualClock, durationMs: number) {
   const runner: ScriptRunner = (req: RunRequest) => {
     const rec: { argv: readonly string[]; timeoutMs: number; start: number; end?: number } = {
       argv: req.argv,
-      timeoutMs: req.timeoutMs,
+      timeoutMs: req.timeoutUs / MS,
       start: clock.nowUs() / MS,
     };
     runs.push(rec);
@@ -104,6 +104,24 @@ test("scripts run in keepalived's order, one at a time per instance, events in t
   assert.equal(n.runs, 7);
 });
 
+test('notify_master_rx_lower_pri gets the script timeout, in µs like the state scripts', async () => {
+  const clock = new VirtualClock();
+  const { runner, runs } = recordingRunner(clock, 10);
+  const rx = { masterRxLowerPri: { argv: ['/rx.sh'] } };
+  const n = new Notifier({ instances: { VI_1: rx } }, { clock, runner });
+  const t = new Notifier({ instances: { VI_1: rx }, scriptTimeoutUs: 7000 * MS }, { clock, runner });
+  void n.event('VI_1', 'MASTER_RX_LOWER_PRI', 100);
+  void t.event('VI_1', 'MASTER_RX_LOWER_PRI', 100);
+  await clock.advance(100 * MS);
+  assert.deepEqual(
+    runs.map((r) => [r.argv[0], r.timeoutMs]),
+    [
+      ['/rx.sh', 30_000],
+      ['/rx.sh', 7000],
+    ],
+  );
+});
+
 test('a deleted instance is reported as FAULT unless notify_deleted is set', async () => {
   const clock = new VirtualClock();
   const { runner, runs } = recordingRunner(clock, 1);
@@ -156,7 +174,7 @@ test('a hung notify script is killed at its timeout and the queue moves on', asy
   const dir = tmp();
   const out = join(dir, 'after');
   const n = new Notifier({
-    scriptTimeoutMs: 200,
+    scriptTimeoutUs: 200 * MS,
     instances: { VI_1: { master: { argv: ['sleep', '30'] }, generic: { argv: ['sh', '-c', 'touch "$0"', out] } } },
   });
   const t0 = Date.now();
@@ -248,7 +266,7 @@ test('webhook: JSON body, retries with backoff on 5xx, HMAC signature, nothing s
             url: `${s.url}?token=s3cr3t-q`,
             headers: { authorization: 'Bearer s3cr3t-h' },
             secret: 's3cr3t-k',
-            backoffMs: 20,
+            backoffUs: 20 * MS,
           },
         ],
       },
@@ -298,8 +316,8 @@ test('webhook: a floating IP contested and no longer contested (issue 13), filte
       {
         host: 'lb1',
         webhooks: [
-          { url: s.url, backoffMs: 1 },
-          { url: s.url, backoffMs: 1, only: ['VI_9'] },
+          { url: s.url, backoffUs: 1 * MS },
+          { url: s.url, backoffUs: 1 * MS, only: ['VI_9'] },
         ],
       },
       { log, wallMs: () => Date.UTC(2026, 0, 2, 3, 4, 5) },
@@ -340,8 +358,12 @@ test('webhook: a floating IP contested and no longer contested (issue 13), filte
 test('webhook delivery is bounded: a 4xx is final, 5xx stop after retries+1 attempts, timeouts count', async () => {
   const s = await hookServer([400, 500, 500, 500, 500]);
   try {
-    assert.deepEqual(await deliver({ url: s.url, backoffMs: 1 }, '{}'), { ok: false, attempts: 1, detail: 'HTTP 400' });
-    assert.deepEqual(await deliver({ url: s.url, backoffMs: 1, retries: 2 }, '{}'), {
+    assert.deepEqual(await deliver({ url: s.url, backoffUs: 1 * MS }, '{}'), {
+      ok: false,
+      attempts: 1,
+      detail: 'HTTP 400',
+    });
+    assert.deepEqual(await deliver({ url: s.url, backoffUs: 1 * MS, retries: 2 }, '{}'), {
       ok: false,
       attempts: 3,
       detail: 'HTTP 500',
@@ -354,7 +376,7 @@ test('webhook delivery is bounded: a 4xx is final, 5xx stop after retries+1 atte
   const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}/`;
   try {
     const t0 = Date.now();
-    assert.deepEqual(await deliver({ url, timeoutMs: 100, retries: 1, backoffMs: 10 }, '{}'), {
+    assert.deepEqual(await deliver({ url, timeoutUs: 100 * MS, retries: 1, backoffUs: 10 * MS }, '{}'), {
       ok: false,
       attempts: 2,
       detail: 'timed out after 100 ms',
@@ -370,8 +392,8 @@ test('webhook delivery is bounded: a 4xx is final, 5xx stop after retries+1 atte
 test('webhook backoff doubles up to the cap and honours Retry-After, on a virtual clock', async () => {
   const clock = new VirtualClock();
   const at: number[] = [];
-  const answers = [{ retryAfterMs: 3000 }, {}, {}, {}];
-  const p = deliver({ url: 'http://192.0.2.1/', retries: 3, backoffMs: 500, maxBackoffMs: 1500 }, '{}', {
+  const answers = [{ retryAfterUs: 3000 * MS }, {}, {}, {}];
+  const p = deliver({ url: 'http://192.0.2.1/', retries: 3, backoffUs: 500 * MS, maxBackoffUs: 1500 * MS }, '{}', {
     clock,
     post: async () => {
       at.push(clock.nowUs() / MS);

@@ -17,12 +17,12 @@ test('global_defs notify_script_timeout / notify_supersede_delay reach the notif
     [],
   );
   const nc = notifierConfig(r.config, undefined, () => '').config;
-  assert.equal(nc.scriptTimeoutMs, 5000);
-  assert.equal(nc.supersedeMs, 250);
+  assert.equal(nc.scriptTimeoutUs, 5_000_000);
+  assert.equal(nc.supersedeUs, 250_000);
   // Without them: the notifier's defaults (30 s, 1 s).
   const d = notifierConfig(parseConfigText(INSTANCE, 'b.conf').config!, undefined, () => '').config;
-  assert.equal(d.scriptTimeoutMs, undefined);
-  assert.equal(d.supersedeMs, undefined);
+  assert.equal(d.scriptTimeoutUs, undefined);
+  assert.equal(d.supersedeUs, undefined);
   const bad = parseConfigText(
     `global_defs {\n  notify_script_timeout 0\n  notify_supersede_delay 999\n}\n${INSTANCE}`,
     'c.conf',

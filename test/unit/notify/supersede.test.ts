@@ -22,8 +22,8 @@ function hangingRunner(clock: VirtualClock) {
         clock.cancel(t);
         resolve({ ok: false, detail, durationMs: rec.end - rec.start, ...extra });
       };
-      const t = afterUs(clock, req.timeoutMs * MS, () =>
-        finish(`timed out after ${req.timeoutMs} ms`, { timedOut: true }),
+      const t = afterUs(clock, req.timeoutUs, () =>
+        finish(`timed out after ${req.timeoutUs / MS} ms`, { timedOut: true }),
       );
       req.signal?.addEventListener('abort', () => finish(`killed: ${String(req.signal!.reason)}`, { aborted: true }), {
         once: true,
@@ -50,11 +50,11 @@ const ev = (from: string, to: NotifyEvent['to'], name = 'VI_1'): NotifyEvent => 
 });
 const TARGETS = { master: { argv: ['/m.sh'] }, backup: { argv: ['/b.sh'] }, fault: { argv: ['/f.sh'] } };
 
-test('a hung notify_backup delays notify_master by supersedeMs, not the 30 s script timeout', async () => {
+test('a hung notify_backup delays notify_master by supersedeUs, not the 30 s script timeout', async () => {
   const clock = new VirtualClock();
   const { runner, runs } = hangingRunner(clock);
   const { log, lines } = logs();
-  const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeMs: 1000 }, { clock, runner, log });
+  const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeUs: 1000 * MS }, { clock, runner, log });
   void n.notify(ev('INIT', 'BACKUP'));
   await clock.advance(100 * MS);
   void n.notify(ev('BACKUP', 'MASTER'));
@@ -80,7 +80,7 @@ test('flapping behind a hung script: stale waiting states are skipped, the newes
   const { runner, runs } = hangingRunner(clock);
   const { log, lines } = logs();
   const n = new Notifier(
-    { instances: { VI_1: TARGETS }, supersedeMs: 500, scriptTimeoutMs: 5000 },
+    { instances: { VI_1: TARGETS }, supersedeUs: 500 * MS, scriptTimeoutUs: 5000 * MS },
     { clock, runner, log },
   );
   void n.notify(ev('INIT', 'BACKUP'));
@@ -112,7 +112,7 @@ test('fast scripts are not cut: every state runs, in order, when each script is 
       starts.push(req.argv[0]!);
       afterUs(clock, 50 * MS, () => resolve({ ok: true, detail: 'exited with status 0', durationMs: 50 }));
     });
-  const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeMs: 1000 }, { clock, runner });
+  const n = new Notifier({ instances: { VI_1: TARGETS }, supersedeUs: 1000 * MS }, { clock, runner });
   for (const [f, t] of [
     ['INIT', 'BACKUP'],
     ['BACKUP', 'MASTER'],
@@ -128,7 +128,7 @@ test('a reload hands over: a kept MASTER skips notify_master; a running script g
   const clock = new VirtualClock();
   const { runner, runs } = hangingRunner(clock);
   const { log, lines } = logs();
-  const cfg = { instances: { VI_1: TARGETS, VI_2: TARGETS }, supersedeMs: 1000 };
+  const cfg = { instances: { VI_1: TARGETS, VI_2: TARGETS }, supersedeUs: 1000 * MS };
   const n1 = new Notifier(cfg, { clock, runner, log });
   void n1.notify(ev('INIT', 'BACKUP', 'VI_2'));
   void n1.notify(ev('BACKUP', 'MASTER'));
@@ -153,7 +153,7 @@ test('a reload hands over: a kept MASTER skips notify_master; a running script g
   // A state that did change across the reload runs its scripts.
   const n3 = new Notifier(cfg, { clock, runner, log, previous: n2.handOver() });
   void n3.notify(ev('INIT', 'MASTER'));
-  await clock.advance(1100 * MS); // behind the hung notify_backup: at most supersedeMs
+  await clock.advance(1100 * MS); // behind the hung notify_backup: at most supersedeUs
   assert.equal(runs.at(-1)!.script, '/m.sh');
 });
 

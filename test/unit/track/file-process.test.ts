@@ -14,6 +14,7 @@ import {
 } from '../../../src/track/process-tracker.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
 import type { TrackProcessSpec } from '../../../src/track/types.js';
+import { US_PER_MS as MS } from '../../../src/util/clock.js';
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +50,7 @@ test('FileTracker sees writes, replace-by-rename and deletion (deleted reads as 
   const path = join(dir, 'prio');
   writeFileSync(path, '3\n');
   const seen: number[] = [];
-  const ft = new FileTracker({ path, pollMs: 60_000, onValue: (v) => seen.push(v) });
+  const ft = new FileTracker({ path, pollUs: 60_000 * MS, onValue: (v) => seen.push(v) });
   await ft.start();
   try {
     assert.equal(ft.value, 3);
@@ -90,7 +91,7 @@ test('a track_file in a TrackerSet: value × weight moves the priority; a large 
     {
       checks: [],
       processes: [],
-      files: [{ name: 'maint', path, weight: -10, reverse: false, pollMs: 60_000 }],
+      files: [{ name: 'maint', path, weight: -10, reverse: false, pollUs: 60_000 * MS }],
       instances: [
         { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'file', name: 'maint', weight: -10, reverse: false }] },
       ],

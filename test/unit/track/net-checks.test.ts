@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { httpProbe, statusOk, tcpProbe } from '../../../src/track/net-checks.js';
 import { TrackerSet, type TrackingChange } from '../../../src/track/tracker-set.js';
 import type { HttpCheckSpec } from '../../../src/track/types.js';
+import { US_PER_MS as MS } from '../../../src/util/clock.js';
 
 const signal = (): AbortSignal => new AbortController().signal;
 
@@ -30,8 +31,8 @@ const spec = (url: string, over: Partial<HttpCheckSpec> = {}): HttpCheckSpec => 
   kind: 'http',
   name: 'chk_web',
   url,
-  intervalMs: 50,
-  timeoutMs: 500,
+  intervalUs: 50 * MS,
+  timeoutUs: 500 * MS,
   weight: 0,
   reverse: false,
   rise: 1,
@@ -95,7 +96,7 @@ test('HTTP check: the timeout covers a server that trickles its body (keepalived
     res.on('close', () => clearInterval(t));
   });
   try {
-    const p = httpProbe(spec(s.url, { expectBody: 'never', timeoutMs: 200 }));
+    const p = httpProbe(spec(s.url, { expectBody: 'never', timeoutUs: 200 * MS }));
     const t0 = Date.now();
     const r = await p.probe(signal());
     assert.equal(r.ok, false);
@@ -113,8 +114,8 @@ test('HTTP and TCP checks report refused connections', async () => {
   const { port } = srv.address() as AddressInfo;
   const common = {
     name: 't',
-    intervalMs: 100,
-    timeoutMs: 500,
+    intervalUs: 100 * MS,
+    timeoutUs: 500 * MS,
     weight: 0,
     reverse: false,
     rise: 1,
@@ -145,7 +146,7 @@ test('HTTP check at a 50 ms interval with rise 3 / fall 2 follows a real server 
   const t0 = Date.now();
   const set = new TrackerSet(
     {
-      checks: [spec(s.url, { rise: 3, fall: 2, timeoutMs: 200 })],
+      checks: [spec(s.url, { rise: 3, fall: 2, timeoutUs: 200 * MS })],
       files: [],
       processes: [],
       instances: [

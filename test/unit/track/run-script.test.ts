@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { resolveCommand, runScript } from '../../../src/util/run-script.js';
 import { scriptProbe, ScriptCheck, type ScriptResult } from '../../../src/track/script-check.js';
 import { unsafePathReason } from '../../../src/track/script-security.js';
+import { US_PER_MS as MS } from '../../../src/util/clock.js';
 
 const isRoot = process.getuid?.() === 0;
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'floatd-track-'));
@@ -26,9 +27,9 @@ test('`pidof` runs by the name written, not through its symlink (the Debian kill
   assert.ok(r.ok);
   assert.equal(r.argv0, 'pidof');
   assert.match(r.file, /\/pidof$/);
-  const up = await runScript({ argv: ['pidof', 'node'], timeoutMs: 5000 });
+  const up = await runScript({ argv: ['pidof', 'node'], timeoutUs: 5000 * MS });
   assert.equal(up.ok, true, up.detail);
-  const down = await runScript({ argv: ['pidof', 'no-such-process-floatd'], timeoutMs: 5000 });
+  const down = await runScript({ argv: ['pidof', 'no-such-process-floatd'], timeoutUs: 5000 * MS });
   assert.equal(down.ok, false);
   assert.equal(down.detail, 'exited with status 1');
 });
@@ -37,7 +38,7 @@ test('a hung script is killed at its timeout, with everything in its process gro
   const dir = tmp();
   const pidFile = join(dir, 'bg.pid');
   const t0 = Date.now();
-  const r = await runScript({ argv: ['sh', '-c', `sleep 30 & echo $! > ${pidFile}; sleep 30`], timeoutMs: 300 });
+  const r = await runScript({ argv: ['sh', '-c', `sleep 30 & echo $! > ${pidFile}; sleep 30`], timeoutUs: 300 * MS });
   const took = Date.now() - t0;
   assert.equal(r.ok, false);
   assert.equal(r.timedOut, true);
@@ -52,8 +53,8 @@ test('a script that ignores SIGTERM gets SIGKILL after the grace period', async 
   const t0 = Date.now();
   const r = await runScript({
     argv: ['sh', '-c', "trap '' TERM; sleep 30; sleep 30"],
-    timeoutMs: 200,
-    killGraceMs: 300,
+    timeoutUs: 200 * MS,
+    killGraceUs: 300 * MS,
   });
   const took = Date.now() - t0;
   assert.equal(r.timedOut, true);
@@ -62,17 +63,23 @@ test('a script that ignores SIGTERM gets SIGKILL after the grace period', async 
 });
 
 test('failures carry keepalived-style reasons; a missing command is a failure, not a crash', async () => {
-  assert.equal((await runScript({ argv: ['sh', '-c', 'exit 3'], timeoutMs: 2000 })).detail, 'exited with status 3');
   assert.equal(
-    (await runScript({ argv: ['sh', '-c', 'kill -USR1 $$'], timeoutMs: 2000 })).detail,
+    (await runScript({ argv: ['sh', '-c', 'exit 3'], timeoutUs: 2000 * MS })).detail,
+    'exited with status 3',
+  );
+  assert.equal(
+    (await runScript({ argv: ['sh', '-c', 'kill -USR1 $$'], timeoutUs: 2000 * MS })).detail,
     'due to signal SIGUSR1',
   );
-  const missing = await runScript({ argv: ['/nonexistent/check'], timeoutMs: 1000 });
+  const missing = await runScript({ argv: ['/nonexistent/check'], timeoutUs: 1000 * MS });
   assert.equal(missing.ok, false);
   assert.equal(missing.notRun, true);
   assert.match(missing.detail, /cannot run: \/nonexistent\/check: ENOENT/);
-  assert.match((await runScript({ argv: ['no-such-command-floatd'], timeoutMs: 1000 })).detail, /not found in PATH/);
-  assert.match((await runScript({ argv: [], timeoutMs: 1000 })).detail, /empty command/);
+  assert.match(
+    (await runScript({ argv: ['no-such-command-floatd'], timeoutUs: 1000 * MS })).detail,
+    /not found in PATH/,
+  );
+  assert.match((await runScript({ argv: [], timeoutUs: 1000 * MS })).detail, /empty command/);
 });
 
 test('no shell unless keepalived would use one: arguments are not word-split or expanded', async () => {
@@ -81,7 +88,7 @@ test('no shell unless keepalived would use one: arguments are not word-split or 
   const rec = join(dir, 'rec.sh');
   writeFileSync(rec, `#!/bin/sh\nprintf '%s\\n' "$@" > ${out}\n`);
   chmodSync(rec, 0o755);
-  assert.equal((await runScript({ argv: [rec, 'a b', '$HOME', '*'], timeoutMs: 2000 })).ok, true);
+  assert.equal((await runScript({ argv: [rec, 'a b', '$HOME', '*'], timeoutUs: 2000 * MS })).ok, true);
   assert.deepEqual(readFileSync(out, 'utf8').split('\n').slice(0, 3), ['a b', '$HOME', '*']);
 });
 
@@ -92,13 +99,13 @@ test('a script without a shebang runs through /bin/sh, as keepalived falls back 
   chmodSync(s, 0o755);
   const r = resolveCommand([s, 'yes']);
   assert.ok(r.ok && r.viaShell);
-  assert.equal((await runScript({ argv: [s, 'yes'], timeoutMs: 2000 })).ok, true);
-  assert.equal((await runScript({ argv: [s, 'no'], timeoutMs: 2000 })).ok, false);
+  assert.equal((await runScript({ argv: [s, 'yes'], timeoutUs: 2000 * MS })).ok, true);
+  assert.equal((await runScript({ argv: [s, 'no'], timeoutUs: 2000 * MS })).ok, false);
 });
 
 test("a `</path` file test runs through the shell (keepalived's special case)", async () => {
-  assert.equal((await runScript({ argv: ['</dev/null'], timeoutMs: 2000 })).ok, true);
-  assert.equal((await runScript({ argv: ['</nonexistent/floatd'], timeoutMs: 2000 })).ok, false);
+  assert.equal((await runScript({ argv: ['</dev/null'], timeoutUs: 2000 * MS })).ok, true);
+  assert.equal((await runScript({ argv: ['</nonexistent/floatd'], timeoutUs: 2000 * MS })).ok, false);
 });
 
 test(
@@ -107,7 +114,7 @@ test(
   async () => {
     const r = await runScript({
       argv: ['sh', '-c', 'test "$(id -u):$(id -g)" = 65534:65534'],
-      timeoutMs: 2000,
+      timeoutUs: 2000 * MS,
       uid: 65534,
       gid: 65534,
     });
@@ -150,18 +157,20 @@ test(
     const s = join(dir, 'chk.sh');
     writeFileSync(s, `#!/bin/sh\ntouch ${marker}\n`);
     chmodSync(s, 0o757);
-    const r = await scriptProbe({ argv: [s], intervalMs: 1000, scriptSecurity: true })(new AbortController().signal);
+    const r = await scriptProbe({ argv: [s], intervalUs: 1000 * MS, scriptSecurity: true })(
+      new AbortController().signal,
+    );
     assert.equal(r.ok, false);
     assert.equal(r.detail, `refused: unsafe permissions for script ${s}: ${s} is writable by everyone`);
     assert.equal(existsSync(marker), false);
-    const insecure = await scriptProbe({ argv: [s], intervalMs: 1000 })(new AbortController().signal);
+    const insecure = await scriptProbe({ argv: [s], intervalUs: 1000 * MS })(new AbortController().signal);
     assert.equal(insecure.ok, true, 'without script security it runs (keepalived only warns)');
   },
 );
 
 test('ScriptCheck runs on its interval with real processes and stops cleanly', async () => {
   const results: ScriptResult[] = [];
-  const c = new ScriptCheck({ name: 'chk', argv: ['true'], intervalMs: 50, onResult: (r) => results.push(r) });
+  const c = new ScriptCheck({ name: 'chk', argv: ['true'], intervalUs: 50 * MS, onResult: (r) => results.push(r) });
   c.start();
   await new Promise((res) => setTimeout(res, 320));
   await c.stop();

@@ -28,12 +28,12 @@ function scriptedRunner(clock: VirtualClock, outcomes: Array<boolean | { ok: boo
         resolve(r);
       };
       req.signal?.addEventListener('abort', () => finish({ ok: false, detail: 'aborted', durationMs: 0 }));
-      if (ms > req.timeoutMs) {
-        afterUs(clock, req.timeoutMs * MS, () =>
+      if (ms > req.timeoutUs / MS) {
+        afterUs(clock, req.timeoutUs, () =>
           finish({
             ok: false,
-            detail: `timed out after ${req.timeoutMs} ms`,
-            durationMs: req.timeoutMs,
+            detail: `timed out after ${req.timeoutUs / MS} ms`,
+            durationMs: req.timeoutUs / MS,
             timedOut: true,
           }),
         );
@@ -51,7 +51,7 @@ const script = (over: Partial<ScriptCheckSpec> = {}): ScriptCheckSpec => ({
   kind: 'script',
   name: 'chk_nginx',
   argv: ['pidof', 'nginx'],
-  intervalMs: 2000,
+  intervalUs: 2000 * MS,
   weight: 0,
   reverse: false,
   rise: 1,
@@ -85,7 +85,7 @@ test('PeriodicCheck runs at start, then every interval; a slow run makes the nex
   let max = 0;
   const durations = [10, 250, 10, 10];
   const p = new PeriodicCheck({
-    intervalMs: 100,
+    intervalUs: 100 * MS,
     clock,
     probe: () => {
       starts.push(clock.nowUs() / MS);
@@ -147,7 +147,7 @@ test('a weighted check moves the priority only, and only after rise/fall consecu
     const changes: Array<[string, TrackingChange]> = [];
     const set = new TrackerSet(
       {
-        checks: [script({ rise: 3, fall: 3, intervalMs: 1000 })],
+        checks: [script({ rise: 3, fall: 3, intervalUs: 1000 * MS })],
         files: [],
         processes: [],
         instances: [
@@ -189,7 +189,7 @@ test('a flapping check with rise 3 / fall 3 never flips the aggregate', async ()
   const changes: TrackingChange[] = [];
   const set = new TrackerSet(
     {
-      checks: [script({ rise: 3, fall: 3, intervalMs: 100 })],
+      checks: [script({ rise: 3, fall: 3, intervalUs: 100 * MS })],
       files: [],
       processes: [],
       instances: [
@@ -211,7 +211,7 @@ test('a run past its timeout counts as a failure and the script never runs twice
   const changes: TrackingChange[] = [];
   const set = new TrackerSet(
     {
-      checks: [script({ intervalMs: 1000, timeoutMs: 2500 })],
+      checks: [script({ intervalUs: 1000 * MS, timeoutUs: 2500 * MS })],
       files: [],
       processes: [],
       instances: [
@@ -224,7 +224,7 @@ test('a run past its timeout counts as a failure and the script never runs twice
   await clock.advance(3900 * MS); // runs at 0 and 1000 (hangs until 3500); ticks at 2000 and 3000 skip
   assert.equal(s.maxInFlight(), 1);
   assert.deepEqual(
-    s.calls.map((c) => c.timeoutMs),
+    s.calls.map((c) => c.timeoutUs / MS),
     [2500, 2500],
   );
   assert.match(changes.at(-1)?.reason ?? '', /chk_nginx timed out/);
@@ -319,8 +319,10 @@ test('track_process: quorum from /proc scans, with terminate_delay debouncing a 
   ];
   const { set, clock, changes } = setup(
     {
-      processes: [{ name: 'nginx', process: 'nginx', weight: 0, reverse: false, quorum: 2, terminateDelayMs: 1500 }],
-      processPollMs: 500,
+      processes: [
+        { name: 'nginx', process: 'nginx', weight: 0, reverse: false, quorum: 2, terminateDelayUs: 1500 * MS },
+      ],
+      processPollUs: 500 * MS,
       instances: [
         { name: 'VI_1', basePriority: 100, tracks: [{ kind: 'process', name: 'nginx', weight: 0, reverse: false }] },
       ],
