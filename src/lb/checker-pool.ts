@@ -22,11 +22,14 @@ export interface CheckState {
   delta?: number;
   detail: string;
   runs: number;
+  /** FILE_CHECK: the file not read yet (membership.ts: decides nothing). */
+  pending?: boolean;
 }
 
 export function initialCheck(ch: LvsCheckConfig): CheckState {
-  // A watched file starts down until its first read (a moment): never in rotation against it.
-  if (ch.kind === 'FILE_CHECK') return { up: false, failures: 0, detail: `reading ${ch.path}`, runs: 0 };
+  // A watched file decides nothing until its first read (a moment): a server never enters against
+  // it, and one already serving (a reload adding the check) does not leave and come back.
+  if (ch.kind === 'FILE_CHECK') return { up: false, failures: 0, detail: `reading ${ch.path}`, runs: 0, pending: true };
   return {
     up: !ch.alpha,
     failures: 0,
@@ -42,11 +45,13 @@ export function verdictOf(st: CheckState): CheckVerdict {
     detail: st.detail,
     ...(st.weight !== undefined ? { weight: st.weight } : {}),
     ...(st.delta ? { delta: st.delta } : {}),
+    ...(st.pending ? { pending: true } : {}),
   };
 }
 
 /** The part of a verdict that changes a rotation. */
-export const verdictSig = (st: CheckState): string => `${st.up ? 1 : 0}/${st.weight ?? ''}/${st.delta ?? 0}`;
+export const verdictSig = (st: CheckState): string =>
+  `${st.pending ? 'p' : st.up ? 1 : 0}/${st.weight ?? ''}/${st.delta ?? 0}`;
 
 /** What the service needs of a pool, in-process (CheckerPool) or in a worker (worker-pool.ts). */
 export interface Checkers {
@@ -244,7 +249,7 @@ export class CheckerPool implements Checkers {
       const r = fileVerdict(l.ch, v);
       const before = l.st;
       l.st = { up: r.up, failures: r.up ? 0 : 1, detail: r.detail, runs: before.runs + 1, delta: r.delta };
-      if (before.up !== r.up || (before.delta ?? 0) !== r.delta) changed = true;
+      if (before.pending || before.up !== r.up || (before.delta ?? 0) !== r.delta) changed = true;
     }
     if (changed) this.o.onChange(only ?? [...f.keys][0] ?? '');
   }

@@ -8,6 +8,9 @@
  *   regained at quorum + hysteresis (in between it keeps its state);
  * - with quorum lost and a sorry_server, only the sorry server serves; without one the live
  *   servers keep serving (quorum_down still runs);
+ * - a watched file not read yet (a FILE_CHECK just started) decides nothing: a server already in
+ *   rotation stays as it was (a reload adding the check does not flap it out and back in for the
+ *   moment of the first read), a server not in rotation stays out until the file says up;
  * - `inhibit_on_failure` keeps a dead server listed with weight 0 (no new connections);
  * - each checker adds its part to the configured weight (MISC_CHECK `misc_dynamic`: exit status
  *   − 2 − the configured weight; FILE_CHECK: value × weight), clamped to 0..65535 (0: listed,
@@ -22,11 +25,18 @@ export interface CheckVerdict {
   /** Added to the weight (FILE_CHECK with a weight). */
   delta?: number;
   detail?: string;
+  /** No verdict yet: a watched file not read yet. */
+  pending?: boolean;
 }
 
 export interface RsState {
   alive: boolean;
   weight: number;
+  /**
+   * Only in what rsState reports: a check has not decided yet (a file not read), and `alive`
+   * and `weight` are what the other checks say; stepVs settles it against the previous state.
+   */
+  pending?: true;
 }
 export interface VsState {
   quorumUp: boolean;
@@ -47,21 +57,42 @@ export interface RotationEntry {
 export const rsKey = (r: { address: string; port: number }): string =>
   r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
 
-/** The verdicts of a server's checkers (in config order); undefined entries have not reported. */
+/**
+ * The verdicts of a server's checkers (in config order); undefined entries have not reported (a
+ * FILE_CHECK's undefined verdict is pending: its file not read yet).
+ */
 export function rsState(rs: RealServerConfig, verdicts: (CheckVerdict | undefined)[]): RsState {
   let alive = true;
+  let pending = false;
   const weight = rs.weight;
   let delta = 0;
   rs.checks.forEach((ch, i) => {
     const v = verdicts[i];
-    const up = v ? v.up : !ch.alpha && ch.kind !== 'FILE_CHECK';
+    if (v?.pending || (!v && ch.kind === 'FILE_CHECK')) {
+      pending = true;
+      return;
+    }
+    const up = v ? v.up : !ch.alpha;
     if (!up) alive = false;
     // keepalived adds each checker's part: misc_dynamic's is status − 2 − the configured weight
     // (alone, the weight becomes status − 2), FILE_CHECK's value × weight.
     if (v?.weight !== undefined) delta += v.weight - rs.weight;
     if (v?.delta) delta += v.delta;
   });
-  return { alive, weight: Math.max(0, Math.min(65535, weight + delta)) };
+  return {
+    alive,
+    weight: Math.max(0, Math.min(65535, weight + delta)),
+    ...(pending ? { pending: true as const } : {}),
+  };
+}
+
+/**
+ * A server with an undecided check keeps what it had: in rotation (at its weight) only if it was
+ * and its other checks still say up; never enters on it (nothing before it: out).
+ */
+function settle(before: RsState | undefined, r: RsState): RsState {
+  if (!r.pending) return r;
+  return before?.alive && r.alive ? { alive: true, weight: before.weight } : { alive: false, weight: r.weight };
 }
 
 const liveWeight = (rs: Map<string, RsState>): number =>
@@ -74,8 +105,9 @@ const liveWeight = (rs: Map<string, RsState>): number =>
 export function stepVs(
   vs: VirtualServerConfig,
   prev: VsState | undefined,
-  rs: Map<string, RsState>,
+  reported: Map<string, RsState>,
 ): { state: VsState; events: LbEvent[] } {
+  const rs = new Map([...reported].map(([k, r]) => [k, settle(prev?.rs.get(k), r)]));
   const w = liveWeight(rs);
   const events: LbEvent[] = [];
   if (!prev) return { state: { quorumUp: w >= vs.quorum, rs }, events };

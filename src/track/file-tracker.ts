@@ -42,13 +42,25 @@ export interface FileTrackerOptions {
   /** Called when the value changes (not for the initial read, see `value`). */
   onValue(value: number, detail: string): void;
   onWarn?(msg: string): void;
-  /** Test hook: the file's text (undefined = missing); when set, nothing is watched, only polled. */
+  /** Test hook: the file's text (undefined = missing); when set (and no `watch`), nothing is watched, only polled. */
   read?: (path: string) => Promise<string | undefined>;
+  /** Test hook: watches a directory, calling back with the changed entry's name (default: fs.watch). */
+  watch?: DirWatch;
 }
+
+/** Watches `dir`; `onEvent` gets the name of the entry that changed (null: unknown). */
+export type DirWatch = (dir: string, onEvent: (name: string | null) => void) => { close(): void };
+
+/** fs.watch on the directory; a watcher that errors is closed (the poll goes on). */
+const fsWatch: DirWatch = (dir, onEvent) => {
+  const w: FSWatcher = watch(dir, { persistent: false }, (_ev, name) => onEvent(name));
+  w.on('error', () => w.close());
+  return w;
+};
 
 export class FileTracker {
   value = 0;
-  private watcher: FSWatcher | undefined;
+  private watcher: { close(): void } | undefined;
   private timer: TimerHandle | undefined;
   private reading = false;
   private again = false;
@@ -59,24 +71,35 @@ export class FileTracker {
     this.clock = o.clock ?? realClock;
   }
 
-  /** Writes init_file if asked, reads the current value, then watches. */
+  /**
+   * Writes init_file if asked, watches, then reads the current value. Watching first: a write
+   * landing between the first read and the watch would otherwise go unseen until the next poll
+   * (a FILE_CHECK written while a reload starts it once kept a server in rotation ~2 s).
+   */
   async start(): Promise<void> {
     this.stopped = false;
     if (this.o.initFile) await this.writeInit(this.o.initFile);
+    // A change reported during the first read is one more read after it (refresh() sees `reading`).
+    this.reading = true;
+    this.watchDir();
     const v = await this.read();
+    this.reading = false;
     if (v !== undefined) this.value = v;
-    if (this.o.read) {
-      this.arm();
-      return;
+    if (this.stopped) return;
+    this.arm();
+    if (this.again) {
+      this.again = false;
+      this.refresh();
     }
+  }
+
+  private watchDir(): void {
+    const watchFn = this.o.watch ?? (this.o.read ? undefined : fsWatch);
+    if (!watchFn) return;
+    const base = basename(this.o.path);
     try {
-      const base = basename(this.o.path);
-      this.watcher = watch(dirname(this.o.path), { persistent: false }, (_ev, name) => {
+      this.watcher = watchFn(dirname(this.o.path), (name) => {
         if (name === null || name === base) this.refresh();
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
       });
     } catch (e) {
       this.o.onWarn?.(
@@ -84,7 +107,6 @@ export class FileTracker {
           `${this.o.path} every ${(this.o.pollUs ?? DEFAULT_POLL_US) / US_PER_MS} ms`,
       );
     }
-    this.arm();
   }
 
   stop(): void {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { parseConfigText, formatDiagnostic } from '../../../src/config/index.js';
 import type { FileCheckConfig } from '../../../src/config/lvs-model.js';
 import { fileVerdict } from '../../../src/lb/file-check.js';
-import { CheckerPool } from '../../../src/lb/checker-pool.js';
-import { rsState } from '../../../src/lb/membership.js';
+import { CheckerPool, initialCheck, verdictOf, verdictSig } from '../../../src/lb/checker-pool.js';
+import { rotation, rsState, stepVs, type CheckVerdict } from '../../../src/lb/membership.js';
 import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
 const parse = (text: string) => {
@@ -89,7 +89,7 @@ test("FILE_CHECK's verdict: weight 0 is up/down by the value; a weight adds valu
   assert.deepEqual(rsState(rs, [{ up: true, delta: -4 }]), { alive: true, weight: 6 });
   assert.deepEqual(rsState(rs, [{ up: true, delta: -40 }]), { alive: true, weight: 0 });
   assert.deepEqual(rsState(rs, [{ up: true, delta: 1e6 }]), { alive: true, weight: 65535 });
-  assert.deepEqual(rsState(rs, [undefined]), { alive: false, weight: 10 }, 'down until the file is read');
+  assert.deepEqual(rsState(rs, [undefined]), { alive: true, weight: 10, pending: true }, 'not read yet: undecided');
   // Beside misc_dynamic each adds its part (keepalived): misc status − 2 − configured, file value × weight.
   const both = { ...rs, checks: [rs.checks[0]!, rs.checks[0]!, rs.checks[0]!] };
   assert.deepEqual(rsState(both, [{ up: true, weight: 20 }, { up: true, delta: -4 }, { up: true }]), {
@@ -104,6 +104,37 @@ test("FILE_CHECK's verdict: weight 0 is up/down by the value; a weight adds valu
     ]).weight,
     10 + 10 + 2,
   );
+});
+
+test('a reload adding a FILE_CHECK to a serving server keeps it in rotation until the file is read', () => {
+  // The lab's race (lb-dr.test.ts): the new check started down, so the reload took rs3 out and put it
+  // back at the first read; a write of 1 meanwhile looked done ('mod 2') while rs3 came back.
+  const before = parse(conf('    TCP_CHECK { }')).vss[0]!;
+  const after = parse(conf('    TCP_CHECK { }\n    FILE_CHECK { track_file maint }')).vss[0]!;
+  const rs = after.realServers[0]!;
+  const key = '203.0.113.11:80';
+  const fileCh = rs.checks[1]!;
+  const unread = verdictOf(initialCheck(fileCh));
+  const step = (prev: Parameters<typeof stepVs>[1], tcp: boolean, file: CheckVerdict) =>
+    stepVs(after, prev, new Map([[key, rsState(rs, [{ up: tcp }, file])]]));
+  const serving = stepVs(before, undefined, new Map([[key, rsState(before.realServers[0]!, [{ up: true }])]])).state;
+  const reloaded = step(serving, true, unread);
+  assert.deepEqual(rotation(after, reloaded.state), [{ address: '203.0.113.11', port: 80, weight: 10 }]);
+  assert.deepEqual(reloaded.events, [], 'no notify_down/up for a moment of not knowing');
+  // The first read says 1 (weight 0: down): out, with its event.
+  const read1 = step(reloaded.state, true, fileVerdict(fileCh as FileCheckConfig, 1));
+  assert.deepEqual(rotation(after, read1.state), []);
+  assert.deepEqual(
+    read1.events.map((e) => e.type),
+    ['rs_down', 'quorum_down'],
+  );
+  // Undecided never brings a server in: not at start, not after being down, not with its TCP check down.
+  assert.deepEqual(rotation(after, step(undefined, true, unread).state), [], 'a new server waits for its file');
+  assert.deepEqual(rotation(after, step(read1.state, true, unread).state), []);
+  assert.deepEqual(rotation(after, step(serving, false, unread).state), [], 'its other check down: out');
+  // The worker's mirror sees the first read even when it says down (the verdict signature changes).
+  const readDown = { up: false, failures: 1, detail: 'reads 1', runs: 1, delta: 0 };
+  assert.notEqual(verdictSig(initialCheck(fileCh)), verdictSig(readDown));
 });
 
 const until = async (what: string, cond: () => boolean): Promise<void> => {

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileTracker, parseTrackFileValue } from '../../../src/track/file-tracker.js';
+import { VirtualClock } from '../../support/virtual-clock.js';
 import {
   countMatches,
   matchesProcess,
@@ -64,6 +65,38 @@ test('FileTracker sees writes, replace-by-rename and deletion (deleted reads as 
   } finally {
     ft.stop();
   }
+});
+
+test('a write landing during the first read is seen at once, not at the next poll (watch before read)', async () => {
+  // The race behind a FILE_CHECK written while a reload started it: the read got the old value and
+  // the write came before the directory was watched, so only the poll (2 s later) saw it.
+  let text = '0\n';
+  let onEvent: ((name: string | null) => void) | undefined;
+  let reads = 0;
+  const seen: number[] = [];
+  const clock = new VirtualClock();
+  const ft = new FileTracker({
+    path: '/run/floatd-test/maint',
+    clock,
+    onValue: (v) => seen.push(v),
+    read: async () => {
+      const t = text;
+      if (reads++ === 0) {
+        text = '1\n'; // written after the read took the old text, before it returned
+        onEvent?.('maint');
+      }
+      return t;
+    },
+    watch: (_dir, cb) => {
+      onEvent = cb;
+      return { close: () => (onEvent = undefined) };
+    },
+  });
+  await ft.start();
+  await until(() => seen.length > 0, 500).catch(() => undefined);
+  assert.deepEqual([ft.value, seen, clock.nowUs()], [1, [1], 0], 'the value without the poll, and no clock moved');
+  ft.stop();
+  assert.equal(onEvent, undefined, 'stop closes the watch');
 });
 
 test('init_file creates the file when missing, and overwrites only when asked', async () => {
