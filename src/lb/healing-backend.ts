@@ -7,7 +7,7 @@
  * nothing is configured.
  */
 import type { VirtualServerConfig } from '../config/lvs-model.js';
-import { afterUs, msToUs, US_PER_MS, type Clock, type TimerHandle } from '../util/clock.js';
+import { afterUs, US_PER_S, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { isOwnPid, NftBackend, type LbBackend, type RsCounters } from './backend.js';
 import type { RotationEntry } from './membership.js';
@@ -15,7 +15,7 @@ import { nftMonitor, type LineSource, type StartMonitor } from './nft-monitor.js
 import {
   afterCheck,
   afterOwnApply,
-  foreignChangeDelayMs,
+  foreignChangeDelayUs,
   initialHeal,
   MonitorParser,
   summarise,
@@ -38,7 +38,7 @@ export class HealingBackend implements LbBackend {
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private mon: LineSource | undefined;
-  private monRetryMs = 1000;
+  private monRetryUs = US_PER_S;
   private monTimer: TimerHandle | undefined;
 
   constructor(
@@ -125,10 +125,10 @@ export class HealingBackend implements LbBackend {
     const parser = new MonitorParser((pid) => this.own(pid));
     this.mon = m.start(
       (l) => {
-        this.monRetryMs = 1000;
+        this.monRetryUs = US_PER_S;
         if (!parser.line(l).foreign) return;
-        const since = (this.o.clock.nowUs() - this.lastLookUs) / US_PER_MS;
-        this.armSooner(foreignChangeDelayMs(this.o.policy, this.st, since));
+        const since = this.o.clock.nowUs() - this.lastLookUs;
+        this.armSooner(foreignChangeDelayUs(this.o.policy, this.st, since));
       },
       (why) => {
         this.mon = undefined;
@@ -136,14 +136,14 @@ export class HealingBackend implements LbBackend {
         this.o.log.warn(
           { event: 'lb.monitor_failed', err: why },
           `load balancer: ${why}; outside changes are seen at the periodic look, ` +
-            `retrying in ${this.monRetryMs / 1000} s`,
+            `retrying in ${this.monRetryUs / US_PER_S} s`,
         );
         const retry = (): void => {
           this.monTimer = undefined;
           this.watch();
         };
-        this.monTimer = afterUs(this.o.clock, msToUs(this.monRetryMs), retry, { weak: true });
-        this.monRetryMs = Math.min(30_000, this.monRetryMs * 2);
+        this.monTimer = afterUs(this.o.clock, this.monRetryUs, retry, { weak: true });
+        this.monRetryUs = Math.min(30 * US_PER_S, this.monRetryUs * 2);
       },
     );
   }
@@ -155,20 +155,20 @@ export class HealingBackend implements LbBackend {
     this.monTimer = undefined;
   }
 
-  private armSooner(ms: number): void {
-    if (this.timer === undefined || this.dueAtUs > this.o.clock.nowUs() + msToUs(ms)) this.arm(ms, 'monitor');
+  private armSooner(us: number): void {
+    if (this.timer === undefined || this.dueAtUs > this.o.clock.nowUs() + us) this.arm(us, 'monitor');
   }
 
   /** `why`: what the look is for, in the repair's log line. */
-  private arm(ms: number, why: 'interval' | 'monitor' = 'interval'): void {
+  private arm(us: number, why: 'interval' | 'monitor' = 'interval'): void {
     this.disarm();
     if (this.stopped || !this.wanted?.vss.length) return;
-    this.dueAtUs = this.o.clock.nowUs() + msToUs(ms);
+    this.dueAtUs = this.o.clock.nowUs() + us;
     const look = (): void => {
       this.timer = undefined;
       void this.serial(() => this.check(why));
     };
-    this.timer = afterUs(this.o.clock, msToUs(ms), look, { weak: true });
+    this.timer = afterUs(this.o.clock, us, look, { weak: true });
   }
 
   private async check(trigger: 'interval' | 'monitor'): Promise<void> {
@@ -181,7 +181,7 @@ export class HealingBackend implements LbBackend {
       ({ changed, script } = await this.inner.apply(w.vss, w.rotations));
     } catch (e) {
       this.o.log.error({ event: 'lb.reconcile_failed', err: String(e) }, `load balancer reconcile: ${String(e)}`);
-      this.arm(this.o.policy.intervalMs);
+      this.arm(this.o.policy.intervalUs);
       return;
     }
     const r = afterCheck(this.o.policy, this.st, changed);
@@ -197,20 +197,25 @@ export class HealingBackend implements LbBackend {
       this.o.log.warn(
         { event: 'lb.repaired', trigger, repairs: r.state.repairs, streak: r.state.streak, ...what },
         `load balancer: the tables are still being changed from outside (${r.state.streak} checks in a row); ` +
-          `repaired again, next look in ${r.nextMs / 1000} s`,
+          `repaired again, next look in ${r.nextUs / 1000} s`,
       );
     else if (r.log === 'healthy_again')
       this.o.log.info({ event: 'lb.reconcile_clean' }, 'load balancer: the kernel matches again');
-    this.arm(r.nextMs);
+    this.arm(r.nextUs);
   }
 }
 
-/** floatd's backend: nftables, healed every interval (and at once with `nft monitor`). */
-export function nftHealing(o: { clock: Clock; log: Logger; intervalMs: number; monitor: boolean }): HealingBackend {
+/** floatd's backend: nftables, healed every interval (default 30 s; and at once with `nft monitor`). */
+export function nftHealing(o: {
+  clock: Clock;
+  log: Logger;
+  intervalUs: number | undefined;
+  monitor: boolean;
+}): HealingBackend {
   return new HealingBackend(new NftBackend(), {
     clock: o.clock,
     log: o.log,
-    policy: { intervalMs: o.intervalMs },
+    policy: { intervalUs: o.intervalUs ?? 30 * US_PER_S },
     ...(o.monitor ? { monitor: { start: nftMonitor(), isOwn: isOwnPid } } : {}),
   });
 }

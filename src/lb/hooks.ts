@@ -5,7 +5,7 @@
  */
 import type { FloatdConfig } from '../config/model.js';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
-import type { Clock } from '../util/clock.js';
+import { US_PER_S, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { LbService } from './service.js';
 import type { DaemonStatus } from '../model/status-types.js';
@@ -28,11 +28,11 @@ export function lvsWarnings(cfg: FloatdConfig, diags: Diagnostic[]): Diagnostic[
 }
 
 /** `FLOATD_LB_RECONCILE_S` (0.1..3600): how often the tables are checked and repaired; default 30 s. */
-function reconcileMs(log: Logger): number | undefined {
+function reconcileUs(log: Logger): number | undefined {
   const v = process.env.FLOATD_LB_RECONCILE_S;
   if (v === undefined || v === '') return undefined;
   const s = Number(v);
-  if (Number.isFinite(s) && s >= 0.1 && s <= 3600) return Math.round(s * 1000);
+  if (Number.isFinite(s) && s >= 0.1 && s <= 3600) return Math.round(s * US_PER_S);
   log.warn({ event: 'lb.reconcile_setting' }, `FLOATD_LB_RECONCILE_S=${v} is not 0.1..3600 seconds; using 30 s`);
   return undefined;
 }
@@ -62,7 +62,7 @@ export function lbHooks(
       current = new LbService({
         log,
         clock,
-        reconcileMs: reconcileMs(log),
+        reconcileUs: reconcileUs(log),
         checkerThread: true,
         nftMonitor: true,
       });

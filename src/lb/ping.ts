@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { PingCheckConfig } from '../config/lvs-model.js';
 import { native, nativeAvailable, type RawHandle } from '../native/addon.js';
-import type { Clock } from '../util/clock.js';
+import { msToUs, type Clock } from '../util/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';
 
@@ -66,7 +66,7 @@ export function pingProbe(ch: PingCheckConfig, t: Target, clock: Clock): LbProbe
     const key = `${id}/${seq}`;
     const o = settleOnce(
       clock,
-      ch.connectTimeoutMs,
+      msToUs(ch.connectTimeoutMs),
       signal,
       () => waiting.delete(key),
       () => ({ ok: false, detail: `no echo reply within ${ch.connectTimeoutMs} ms` }),

@@ -13,7 +13,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { DnsCheckConfig, SmtpCheckConfig, UdpCheckConfig } from '../config/lvs-model.js';
-import type { Clock } from '../util/clock.js';
+import { msToUs, type Clock } from '../util/clock.js';
 import type { LbProbe, LbProbeResult, Target } from './probes.js';
 import { settleOnce } from './probes.js';
 
@@ -27,7 +27,7 @@ function smtpOne(
   signal: AbortSignal,
 ): Promise<LbProbeResult> {
   const sock = net.connect({ host, port, ...(bindTo ? { localAddress: bindTo } : {}) });
-  const o = settleOnce(clock, ms, signal, () => sock.destroy());
+  const o = settleOnce(clock, msToUs(ms), signal, () => sock.destroy());
   let buf = '';
   let stage: 'greeting' | 'helo' = 'greeting';
   sock.setEncoding('utf8');
@@ -96,7 +96,7 @@ function datagram(
   const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   const o = settleOnce(
     clock,
-    ms,
+    msToUs(ms),
     signal,
     () => {
       try {

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { LvsCheckConfig, HttpCheckConfig, HttpUrl } from '../config/lvs-model.js';
-import { afterUs, msToUs, type Clock } from '../util/clock.js';
+import { afterUs, msToUs, US_PER_MS, type Clock } from '../util/clock.js';
 import { runScript, type ScriptRunner } from '../util/run-script.js';
 import { resolveUser } from '../track/users.js';
 import { dnsProbe, smtpProbe, udpProbe } from './probes-extra.js';
@@ -36,20 +36,20 @@ function netError(e: unknown): string {
   return err.code ? `${err.syscall ?? 'request'} ${err.code}` : err.message;
 }
 
-/** Settles once: a timeout (`onTimeout`, default a failure), an abort or the exchange itself. */
+/** Settles once: a timeout after `us` (`onTimeout`, default a failure), an abort or the exchange itself. */
 export function settleOnce(
   clock: Clock,
-  ms: number,
+  us: number,
   signal: AbortSignal,
   cleanup: () => void,
-  onTimeout: () => LbProbeResult = () => ({ ok: false, detail: `timed out after ${ms} ms` }),
+  onTimeout: () => LbProbeResult = () => ({ ok: false, detail: `timed out after ${us / US_PER_MS} ms` }),
 ): { done: Promise<LbProbeResult>; finish(r: LbProbeResult): void } {
   let resolve!: (r: LbProbeResult) => void;
   const done = new Promise<LbProbeResult>((r) => {
     resolve = r;
   });
   let settled = false;
-  const t = afterUs(clock, msToUs(ms), () => finish(onTimeout()), { weak: true });
+  const t = afterUs(clock, us, () => finish(onTimeout()), { weak: true });
   const onAbort = (): void => finish({ ok: false, detail: 'aborted' });
   signal.addEventListener('abort', onAbort, { once: true });
   function finish(r: LbProbeResult): void {
@@ -78,7 +78,7 @@ export function tcpProbe(
       ...(bindTo ? { localAddress: bindTo } : {}),
       ...(bindPort ? { localPort: bindPort } : {}),
     });
-    const o = settleOnce(clock, timeoutMs, signal, () => sock.destroy());
+    const o = settleOnce(clock, msToUs(timeoutMs), signal, () => sock.destroy());
     sock.once('connect', () => o.finish({ ok: true, detail: `connected to ${host}:${port}` }));
     sock.once('error', (e) => o.finish({ ok: false, detail: netError(e) }));
     return o.done;
@@ -115,7 +115,7 @@ function fetchUrl(
       ? { rejectUnauthorized: false, ...(ch.sni && (vhost ?? !net.isIP(host)) ? { servername: vhost ?? host } : {}) }
       : {}),
   });
-  const o = settleOnce(clock, ch.connectTimeoutMs, signal, () => req.destroy());
+  const o = settleOnce(clock, msToUs(ch.connectTimeoutMs), signal, () => req.destroy());
   req.on('error', (e) => o.finish({ ok: false, detail: netError(e) }));
   req.on('response', (res) => {
     const status = res.statusCode ?? 0;

@@ -6,17 +6,18 @@
  * diff that is not empty is a repair, applied in the same step. Repairs are counted and logged;
  * while something outside keeps undoing floatd's rules, the checks back off (doubling, up to
  * eight intervals) so two writers never fight faster than that, and the log says so once per
- * streak rather than on every check.
+ * streak rather than on every check. Times are µs.
  */
+import { US_PER_MS, US_PER_S } from '../util/clock.js';
 
 export interface HealPolicy {
-  intervalMs: number;
+  intervalUs: number;
   /** A change from outside (seen by `nft monitor`) is looked at this long after it (default 100 ms)… */
-  debounceMs?: number;
+  debounceUs?: number;
   /** …but never sooner than this after the previous look (default 1000 ms). */
-  minGapMs?: number;
+  minGapUs?: number;
   /** Longest wait between checks while repairs keep coming (default 8 × interval). */
-  maxBackoffMs?: number;
+  maxBackoffUs?: number;
 }
 
 export interface HealState {
@@ -28,9 +29,9 @@ export interface HealState {
 export const initialHeal = (): HealState => ({ repairs: 0, streak: 0 });
 
 /** How long until the next look, given the current streak. */
-export function nextCheckMs(p: HealPolicy, st: HealState): number {
-  const max = p.maxBackoffMs ?? 8 * p.intervalMs;
-  return Math.min(max, p.intervalMs * 2 ** Math.min(st.streak, 16));
+export function nextCheckUs(p: HealPolicy, st: HealState): number {
+  const max = p.maxBackoffUs ?? 8 * p.intervalUs;
+  return Math.min(max, p.intervalUs * 2 ** Math.min(st.streak, 16));
 }
 
 export type HealLog = 'repaired' | 'repaired_again' | 'healthy_again' | undefined;
@@ -45,19 +46,19 @@ export function afterCheck(
   p: HealPolicy,
   st: HealState,
   changed: boolean,
-): { state: HealState; nextMs: number; log: HealLog } {
+): { state: HealState; nextUs: number; log: HealLog } {
   if (!changed) {
     const state = { repairs: st.repairs, streak: 0 };
-    return { state, nextMs: nextCheckMs(p, state), log: st.streak > 0 ? 'healthy_again' : undefined };
+    return { state, nextUs: nextCheckUs(p, state), log: st.streak > 0 ? 'healthy_again' : undefined };
   }
   const state = { repairs: st.repairs + 1, streak: st.streak + 1 };
   const log: HealLog = st.streak === 0 ? 'repaired' : isPow2(state.streak) ? 'repaired_again' : undefined;
-  return { state, nextMs: nextCheckMs(p, state), log };
+  return { state, nextUs: nextCheckUs(p, state), log };
 }
 
 /** An apply by floatd itself (a check result, a reload) restarts the wait at one interval. */
 export function afterOwnApply(p: HealPolicy, st: HealState): number {
-  return nextCheckMs(p, st);
+  return nextCheckUs(p, st);
 }
 
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
@@ -74,10 +75,10 @@ export function summarise(script: string, max = 4): { lines: number; sample: str
  * look that doubles with each repair in a row (1, 2, 4 … s, up to the periodic back-off's cap):
  * a tool that keeps undoing floatd's rules is answered more and more slowly.
  */
-export function foreignChangeDelayMs(p: HealPolicy, st: HealState, sinceLastLookMs: number): number {
-  const max = p.maxBackoffMs ?? 8 * p.intervalMs;
-  const gap = Math.min(max, (p.minGapMs ?? 1000) * 2 ** Math.min(Math.max(0, st.streak - 1), 16));
-  return Math.max(p.debounceMs ?? 100, gap - sinceLastLookMs);
+export function foreignChangeDelayUs(p: HealPolicy, st: HealState, sinceLastLookUs: number): number {
+  const max = p.maxBackoffUs ?? 8 * p.intervalUs;
+  const gap = Math.min(max, (p.minGapUs ?? US_PER_S) * 2 ** Math.min(Math.max(0, st.streak - 1), 16));
+  return Math.max(p.debounceUs ?? 100 * US_PER_MS, gap - sinceLastLookUs);
 }
 
 /** The tables `nft monitor` lines are about ("add element ip floatd_lb s… { … }"). */

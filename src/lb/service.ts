@@ -67,7 +67,7 @@ export interface LbServiceOptions {
   clock: Clock;
   backend?: LbBackend;
   /** How long after an apply the kernel's tables are checked again and repaired (default 30 s). */
-  reconcileMs?: number;
+  reconcileUs?: number;
   /** Watch the ruleset with `nft monitor` and heal outside changes at once (`floatd run` does). */
   nftMonitor?: boolean;
   /** Run the checks in a worker thread (worker-pool.ts; `floatd run` does); default: on this thread. */
@@ -105,7 +105,7 @@ export class LbService {
   constructor(private readonly o: LbServiceOptions) {
     this.backend =
       o.backend ??
-      nftHealing({ clock: o.clock, log: o.log, intervalMs: o.reconcileMs ?? 30_000, monitor: o.nftMonitor ?? false });
+      nftHealing({ clock: o.clock, log: o.log, intervalUs: o.reconcileUs, monitor: o.nftMonitor ?? false });
     const pool = {
       clock: o.clock,
       onChange: () => this.changed(),

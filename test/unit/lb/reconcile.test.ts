@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import {
   afterCheck,
-  foreignChangeDelayMs,
+  foreignChangeDelayUs,
   initialHeal,
   MonitorParser,
-  nextCheckMs,
+  nextCheckUs,
   summarise,
   type HealLog,
 } from '../../../src/lb/reconcile.js';
@@ -21,7 +21,7 @@ import type { VirtualServerConfig } from '../../../src/config/lvs-model.js';
 import { createLogger } from '../../../src/util/log.js';
 import { MS, VirtualClock } from '../../support/virtual-clock.js';
 
-const P = { intervalMs: 1000 };
+const P = { intervalUs: 1000 * MS };
 
 test('a clean look waits one interval; repairs in a row double the wait up to 8, logged once per doubling', () => {
   let st = initialHeal();
@@ -29,23 +29,23 @@ test('a clean look waits one interval; repairs in a row double the wait up to 8,
   for (const changed of [false, true, true, true, true, true, true, true, true, false, false]) {
     const r = afterCheck(P, st, changed);
     st = r.state;
-    seen.push([r.nextMs, r.log]);
+    seen.push([r.nextUs, r.log]);
   }
   assert.deepEqual(seen, [
-    [1000, undefined],
-    [2000, 'repaired'],
-    [4000, 'repaired_again'],
-    [8000, undefined],
-    [8000, 'repaired_again'],
-    [8000, undefined],
-    [8000, undefined],
-    [8000, undefined],
-    [8000, 'repaired_again'],
-    [1000, 'healthy_again'],
-    [1000, undefined],
+    [1000 * MS, undefined],
+    [2000 * MS, 'repaired'],
+    [4000 * MS, 'repaired_again'],
+    [8000 * MS, undefined],
+    [8000 * MS, 'repaired_again'],
+    [8000 * MS, undefined],
+    [8000 * MS, undefined],
+    [8000 * MS, undefined],
+    [8000 * MS, 'repaired_again'],
+    [1000 * MS, 'healthy_again'],
+    [1000 * MS, undefined],
   ]);
   assert.equal(st.repairs, 8);
-  assert.equal(nextCheckMs({ intervalMs: 1000, maxBackoffMs: 3000 }, { repairs: 0, streak: 5 }), 3000);
+  assert.equal(nextCheckUs({ intervalUs: 1000 * MS, maxBackoffUs: 3000 * MS }, { repairs: 0, streak: 5 }), 3000 * MS);
   assert.deepEqual(summarise('a\nb\nc\n', 2), { lines: 3, sample: ['a', 'b'] });
 });
 
@@ -152,11 +152,11 @@ test("nft monitor lines: a transaction touching floatd_lb by another process is 
   assert.deepEqual(feed(['# new generation 9 by process 5 (nft)']), [true], 'a transaction nft could not print');
   assert.deepEqual(feed(['# new generation 10 by process 100 (nft)']), [false]);
   // Debounced, at least minGap after the last look, the back-off while repairs repeat.
-  assert.equal(foreignChangeDelayMs(P, initialHeal(), 5000), 100);
-  assert.equal(foreignChangeDelayMs(P, initialHeal(), 300), 700);
-  assert.equal(foreignChangeDelayMs(P, { repairs: 1, streak: 1 }, 300), 700, 'one repair: the same gap');
-  assert.equal(foreignChangeDelayMs(P, { repairs: 3, streak: 3 }, 1000), 3000, 'three in a row: 4 s');
-  assert.equal(foreignChangeDelayMs(P, { repairs: 9, streak: 9 }, 0), 8000, 'capped at 8 intervals');
+  assert.equal(foreignChangeDelayUs(P, initialHeal(), 5000 * MS), 100 * MS);
+  assert.equal(foreignChangeDelayUs(P, initialHeal(), 300 * MS), 700 * MS);
+  assert.equal(foreignChangeDelayUs(P, { repairs: 1, streak: 1 }, 300 * MS), 700 * MS, 'one repair: the same gap');
+  assert.equal(foreignChangeDelayUs(P, { repairs: 3, streak: 3 }, 1000 * MS), 3000 * MS, 'three in a row: 4 s');
+  assert.equal(foreignChangeDelayUs(P, { repairs: 9, streak: 9 }, 0), 8000 * MS, 'capped at 8 intervals');
 });
 
 test('with a monitor, a foreign change is looked at within moments, not at the interval', async () => {
@@ -168,7 +168,7 @@ test('with a monitor, a foreign change is looked at within moments, not at the i
   const h = new HealingBackend(inner, {
     clock,
     log: createLogger({ level: 'silent' }),
-    policy: { intervalMs: 30_000 },
+    policy: { intervalUs: 30_000 * MS },
     monitor: {
       start: (onLine, onExit) => {
         starts++;
