@@ -9,6 +9,7 @@ import { Etcd3, type IOptions } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleAll, noop } from 'cockatiel';
 import type { QuorumConfig } from '../config/model.js';
 import type { Clock } from '../util/clock.js';
+import { KeyWatch, type WatchHost } from './etcd-watch.js';
 
 export type AcquireResult =
   | { ok: true; leaseId: string; epoch: number; ttlS: number }
@@ -80,21 +81,29 @@ export function etcdOptions(q: QuorumConfig, env: NodeJS.ProcessEnv = process.en
 export class EtcdBackend implements LeaseBackend {
   private readonly clients: Etcd3[];
   private cur = 0;
+  private readonly watches = new Set<KeyWatch>();
+  private readonly watchHost: WatchHost;
 
+  /** `makeClient`: one client per endpoint (a test passes fakes). */
   constructor(
     options: IOptions,
     private readonly clock: Clock,
     private readonly timeoutMs: number,
+    makeClient: (o: IOptions) => Etcd3 = (o) => new Etcd3(o),
   ) {
     const hosts = typeof options.hosts === 'string' ? [options.hosts] : options.hosts;
-    this.clients = hosts.map((h) => new Etcd3({ ...options, hosts: [h] }));
+    this.clients = hosts.map((h) => makeClient({ ...options, hosts: [h] }));
+    this.watchHost = { clients: this.clients, current: () => this.cur, failover: () => this.failover(), clock };
   }
 
   private get client(): Etcd3 {
     return this.clients[this.cur]!;
   }
+  /** The watches on the endpoint left are re-opened on the next one, from where they were. */
   failover(): void {
+    const left = this.cur;
     this.cur = (this.cur + 1) % this.clients.length;
+    for (const w of this.watches) if (w.at === left) w.reopen();
   }
   /** A failed call moves to the next endpoint before the error goes on. */
   private async failing<R>(p: Promise<R>): Promise<R> {
@@ -184,38 +193,14 @@ export class EtcdBackend implements LeaseBackend {
     );
   }
 
+  /** Re-opened on the adapter's endpoint when its member fails (src/quorum/etcd-watch.ts). */
   watch(key: string, on: (ev: KeyEvent) => void): { close(): void } {
-    let closed = false;
-    let watcher: { cancel(): Promise<void> } | undefined;
-    const open = (): void => {
-      void this.client
-        .watch()
-        .key(key)
-        .create()
-        .then(
-          (w) => {
-            if (closed) {
-              void w.cancel();
-              return;
-            }
-            watcher = w;
-            w.on('delete', (kv) => on({ type: 'deleted', revision: Number(kv.mod_revision) }));
-            w.on('put', (kv) => {
-              if (kv.version === '1')
-                on({ type: 'created', epoch: Number(kv.create_revision), holder: kv.value.toString() });
-            });
-            w.on('error', () => undefined); // the client re-creates a broken watch; no deadline depends on it
-          },
-          () => {
-            if (!closed) this.clock.at(this.clock.nowUs() + 1_000_000, open, { weak: true });
-          },
-        );
-    };
-    open();
+    const w = new KeyWatch(this.watchHost, key, on);
+    this.watches.add(w);
     return {
       close: () => {
-        closed = true;
-        void watcher?.cancel();
+        this.watches.delete(w);
+        w.close();
       },
     };
   }
@@ -239,6 +224,8 @@ export class EtcdBackend implements LeaseBackend {
   }
 
   close(): void {
+    for (const w of this.watches) w.close();
+    this.watches.clear();
     for (const c of this.clients) c.close();
   }
 }

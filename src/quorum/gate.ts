@@ -111,14 +111,19 @@ export class QuorumGate {
   }
 
   private watch(s: Slot): void {
-    s.watch ??= s.backend.watch(s.key, (ev) =>
+    s.watch ??= s.backend.watch(s.key, (ev) => {
+      // Logged as seen (deletions are rare): how fast a BACKUP learns of a release, in the lab too.
+      if (ev.type === 'deleted') {
+        const text = `(${s.e.holder}) watch: ${s.key} deleted at revision ${ev.revision}`;
+        this.o.log.info({ event: 'quorum.watch_deleted', holder: s.e.holder, key: s.key, revision: ev.revision }, text);
+      }
       this.step(
         s.e.holder,
         ev.type === 'deleted'
           ? { type: 'keyDeleted', revision: ev.revision }
           : { type: 'keyCreated', epoch: ev.epoch, holder: ev.holder },
-      ),
-    );
+      );
+    });
   }
 
   has(holder: string): boolean {
