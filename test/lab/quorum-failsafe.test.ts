@@ -1,23 +1,26 @@
 /**
  * `on_quorum_loss failsafe` end to end (docs/quorum.md, "Failsafe"): a real 3-member etcd, three
  * floatd hosts asking each other over signed UDP, every host's addresses sampled every 50 ms.
- * Every etcd member stopped while the peers answer: the holder keeps the VIP (no blink), nobody
- * else takes it. Then the holder loses one peer of two (not a majority rule: every peer): it
- * fences within ttl − margin of its last complete round, and nobody holds until etcd is back.
- * Needs root.
+ * The etcd leader stopped for 3 s (an election; the holder's lease deadline passes): the rounds keep
+ * the VIP (fence mode blinks: 20 samples in a control run). Every etcd member stopped while the peers
+ * answer: the holder keeps the VIP (no blink), nobody else takes it. Then the holder loses one peer of
+ * two (not a majority rule: every peer): it fences within ttl − margin of its last complete round,
+ * and nobody holds until etcd is back.
+ * Needs root; on by default (was opt-in until issue 13's "no blink" failure was found to be etcd's,
+ * below). FLOATD_LAB_LOG_DIR=<dir> keeps the daemons' and etcd members' logs and the samples.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { HolderSampler, labSleep, quorumLabUnavailable, QuorumLab } from '../../src/lab/quorum-lab.js';
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { realClock } from '../../src/util/clock.js';
 
-// Opt-in (FLOATD_LAB_FAILSAFE=1): its no-blink and fence timings failed once in a fresh-clone CI run; the
-// failsafe rule itself is covered by the pure tests and the lease simulator. Open, named in the closing note.
-const skip =
-  quorumLabUnavailable() ?? (process.env.FLOATD_LAB_FAILSAFE ? false : 'opt-in: FLOATD_LAB_FAILSAFE=1 (timing)');
+const skip = quorumLabUnavailable();
 let q: QuorumLab;
 let sampler: HolderSampler;
 const sleep = labSleep;
+const onPeersLine = "holding on every peer's confirmation (failsafe)";
 
 before(async () => {
   if (skip) return;
@@ -32,21 +35,39 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await sampler?.stop();
+  const keep = process.env.FLOATD_LAB_LOG_DIR;
+  if (keep) {
+    mkdirSync(keep, { recursive: true });
+    for (const f of readdirSync(q.lab.dir)) if (f.endsWith('.log')) cpSync(join(q.lab.dir, f), join(keep, f));
+    writeFileSync(join(keep, 'samples.json'), JSON.stringify(sampler?.samples ?? []));
+  }
   q.destroy();
 });
 
 test(
-  'the etcd leader stopped for 3 s (an election): with failsafe the VIP of the holder does not blink',
+  'the etcd leader stopped for 3 s (an election), then restarted: with failsafe the VIP of the holder does not blink',
   { skip, timeout: 30_000 },
   async () => {
     assert.deepEqual(q.holders(), ['lb1']);
     const leader = q.etcdLeader();
     assert.ok(leader, 'etcd reports a leader');
+    const peersBefore = q.log('lb1').split(onPeersLine).length - 1;
     const t0 = realClock.wallMs();
     q.etcdSignal(leader, 'STOP');
     await sleep(3000);
-    q.etcdSignal(leader, 'CONT');
+    // The stopped leader is killed and restarted, not resumed: etcd ≤ 3.4.23 (Debian's) has a bug a resumed one
+    // hits. Its lessor, still primary, finds every lease past its TTL and revokes it; a revoke proposed after raft
+    // stepped down (on the higher-term messages already in its socket buffers) is forwarded to the new leader and
+    // committed (etcd-io/etcd#12528, #15247; fixed by #16822). The holder then rightly fences: in 4 of 14 resumed
+    // runs its key was deleted as the old leader took the new term, the VIP moved to a peer; cutting the resumed
+    // member from its peers did not help (the buffered messages). docs/quorum.md, "Where etcd itself breaks…".
+    q.etcdSignal(leader, 'KILL');
+    await q.waitFor(`etcd on ${leader} is gone`, () => q.lab.exec(leader, ['pidof', 'etcd'], true).trim() === '', 5000);
+    q.startEtcd(leader);
+    await q.etcdReady();
     await sleep(1500);
+    const onPeers = q.log('lb1').split(onPeersLine).length - 1 > peersBefore;
+    console.log(`failsafe: lease deadline passed during the election, held on the peers: ${onPeers}`);
     assert.equal(sampler.missing('lb1', t0), 0, 'samples without the VIP on lb1 (fence mode blinks here)');
     assert.deepEqual(q.holders(), ['lb1']);
   },
