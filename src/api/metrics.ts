@@ -7,37 +7,11 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerLbMetrics } from '../lb/metrics.js';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from '../model/status-types.js';
+import { FIP, FIP_METRICS, fipLabels, KA_COUNTERS, QUORUM_GAUGES } from './metric-tables.js';
 import { realClock } from '../util/clock.js';
 
 /** keepalived's own state numbers (vrrp.h), which keepalived_exporter exports as they are. */
 export const STATE_NUMBER: Record<VrrpStateName, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3, STOP: 98 };
-
-/** keepalived_exporter's per-instance counters and the drop reasons (src/vrrp/drop-reasons.ts) behind each. */
-const KA_COUNTERS: [name: string, help: string, value: (i: InstanceStatus) => number][] = [
-  ['keepalived_advertisements_received_total', 'Advertisements received', (i) => i.counters.advertsReceived],
-  ['keepalived_advertisements_sent_total', 'Advertisements sent', (i) => i.counters.advertsSent],
-  ['keepalived_become_master_total', 'Became master', (i) => i.counters.becameMaster],
-  ['keepalived_release_master_total', 'Released master', (i) => i.counters.releasedMaster],
-  ['keepalived_packet_length_errors_total', 'Packet length errors', (i) => drops(i, 'packet_len_err', 'truncated')],
-  [
-    'keepalived_advertisements_interval_errors_total',
-    'Advertisement interval errors',
-    (i) => drops(i, 'interval_mismatch'),
-  ],
-  ['keepalived_ip_ttl_errors_total', 'TTL errors', (i) => drops(i, 'ip_ttl_err')],
-  ['keepalived_invalid_type_received_total', 'Invalid type errors', (i) => drops(i, 'invalid_type')],
-  ['keepalived_address_list_errors_total', 'Address list errors', (i) => drops(i, 'addr_list_err')],
-  ['keepalived_authentication_invalid_total', 'Authentication invalid', (i) => drops(i, 'invalid_authtype')],
-  ['keepalived_authentication_mismatch_total', 'Authentication mismatch', (i) => drops(i, 'authtype_mismatch')],
-  ['keepalived_authentication_failure_total', 'Authentication failure', (i) => drops(i, 'auth_failure')],
-  ['keepalived_priority_zero_received_total', 'Priority zero received', (i) => i.counters.priorityZeroReceived],
-  ['keepalived_priority_zero_sent_total', 'Priority zero sent', (i) => i.counters.priorityZeroSent],
-  ['floatd_gratuitous_arps_sent_total', 'Gratuitous ARPs / unsolicited NAs sent', (i) => i.counters.garpsSent],
-];
-
-function drops(i: InstanceStatus, ...reasons: string[]): number {
-  return reasons.reduce((n, r) => n + (i.counters.dropped[r] ?? 0), 0);
-}
 
 const INST = ['iname', 'intf', 'vrid'] as const;
 const instLabels = (i: InstanceStatus): Record<(typeof INST)[number], string> => ({
@@ -276,86 +250,20 @@ export function createMetrics(
   counter('floatd_notify_failures_total', 'Notify runs that failed (exit status, timeout, HTTP error)', [], (set, s) =>
     set({}, s.notify.failures),
   );
-  const FIP = ['name', 'provider', 'address'] as const;
-  gauge(
-    'floatd_cloud_contested',
-    'Whether this MASTER leaves the floating IP to a peer it cannot hear (1 contested, 0 not; issue 13)',
-    FIP,
-    (set, s) => {
-      for (const f of s.floatingIps) set(fipLabels(f), f.contested !== undefined ? 1 : 0);
-    },
-  );
-  counter(
-    'floatd_cloud_api_calls_total',
-    'Cloud provider HTTP requests since start (API and metadata, action polls included)',
-    FIP,
-    (set, s) => {
-      for (const f of s.floatingIps) set(fipLabels(f), f.calls);
-    },
-  );
-  counter(
-    'floatd_cloud_api_errors_total',
-    'Cloud provider HTTP requests that failed (4xx, 5xx, timeout, network)',
-    FIP,
-    (set, s) => {
-      for (const f of s.floatingIps) if (f.errors !== undefined) set(fipLabels(f), f.errors);
-    },
-  );
-  gauge('floatd_cloud_api_last_latency_seconds', 'Duration of the last cloud provider API call', FIP, (set, s) => {
-    for (const f of s.floatingIps) if (f.lastLatencyMs !== undefined) set(fipLabels(f), f.lastLatencyMs / 1000);
-  });
-  gauge(
-    'floatd_cloud_converge_seconds',
-    'Last failover: from becoming MASTER to the floating IP assigned and verified',
-    FIP,
-    (set, s) => {
-      for (const f of s.floatingIps) if (f.lastConvergeMs !== undefined) set(fipLabels(f), f.lastConvergeMs / 1000);
-    },
-  );
-  gauge(
-    'floatd_cloud_ip_held',
-    'Whether the provider says this node holds the floating IP (1 yes, 0 no or unknown)',
-    FIP,
-    (set, s) => {
-      for (const f of s.floatingIps)
-        set(fipLabels(f), f.holder !== undefined && f.self !== undefined && f.holder === f.self ? 1 : 0);
-    },
-  );
-  const QL = ['holder', 'key'];
-  gauge(
-    'floatd_quorum_holding',
-    'Quorum mode: whether this node holds the lease key (1) and may hold the VIPs',
-    QL,
-    (set, s) => {
-      for (const q of s.quorum ?? [])
-        set({ holder: q.holder, key: q.key }, q.epoch !== undefined && q.phase === 'holding' ? 1 : 0);
-    },
-  );
-  gauge(
-    'floatd_quorum_epoch',
-    'Quorum mode: the epoch (creation revision of the lease key) this node holds',
-    QL,
-    (set, s) => {
-      for (const q of s.quorum ?? []) if (q.epoch !== undefined) set({ holder: q.holder, key: q.key }, q.epoch);
-    },
-  );
-  gauge(
-    'floatd_quorum_deadline_seconds',
-    'Quorum mode: time left before this holder fences itself without a renewal',
-    QL,
-    (set, s) => {
-      for (const q of s.quorum ?? [])
-        if (q.deadlineInMs !== undefined) set({ holder: q.holder, key: q.key }, q.deadlineInMs / 1000);
-    },
-  );
-  gauge(
-    'floatd_quorum_failsafe',
-    'Quorum mode, on_quorum_loss failsafe: 1 while this holder keeps its VIPs on every peer promise alone',
-    QL,
-    (set, s) => {
-      for (const q of s.quorum ?? []) set({ holder: q.holder, key: q.key }, q.failsafe ? 1 : 0);
-    },
-  );
+  for (const [kind, name, help, value] of FIP_METRICS)
+    (kind === 'gauge' ? gauge : counter)(name, help, FIP, (set, s) => {
+      for (const f of s.floatingIps) {
+        const v = value(f);
+        if (v !== undefined) set(fipLabels(f), v);
+      }
+    });
+  for (const [name, help, value] of QUORUM_GAUGES)
+    gauge(name, help, ['holder', 'key'], (set, s) => {
+      for (const q of s.quorum ?? []) {
+        const v = value(q);
+        if (v !== undefined) set({ holder: q.holder, key: q.key }, v);
+      }
+    });
 
   return {
     registry,
@@ -370,12 +278,6 @@ export function createMetrics(
     },
   };
 }
-
-const fipLabels = (f: DaemonStatus['floatingIps'][number]): Record<'name' | 'provider' | 'address', string> => ({
-  name: f.name,
-  provider: f.provider,
-  address: f.address,
-});
 
 function uniqueTrackers(s: DaemonStatus): InstanceStatus['trackers'] {
   const seen = new Map<string, InstanceStatus['trackers'][number]>();

@@ -9,13 +9,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from './netns-lab.js';
-import { REPO_ROOT } from './seed-lab.js';
+import { signalFloatd, spawnFloatd } from './daemons.js';
 import { delayUs, msToUs, realClock, US_PER_MS } from '../util/clock.js';
 
 export const LB_VIP = '192.0.2.100';
 export const LB_INTERNAL_VIP = '203.0.113.254';
 export const RS_IPS = ['203.0.113.11', '203.0.113.12', '203.0.113.13'];
-const isTs = import.meta.url.endsWith('.ts');
 
 /** nginx answering its host name on :80 (and "sorry" on :8080), one worker, no logs. */
 function rsNginx(dir: string, name: string): string {
@@ -117,25 +116,11 @@ export class LbLab {
   }
 
   startFloatd(h: 'lb1' | 'lb2'): void {
-    const main = join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js');
-    const args = [
-      process.execPath,
-      ...(isTs ? ['--import', 'tsx'] : []),
-      main,
-      'run',
-      '-f',
-      join(this.dir(h), 'keepalived.conf'),
-      '-p',
-      join(this.dir(h), 'floatd.pid'),
-    ];
-    this.lab.spawn(h, args, `floatd-${h}.log`, {
-      env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock') },
-    });
+    spawnFloatd(this.lab, h);
   }
 
   signalFloatd(h: 'lb1' | 'lb2', sig: 'TERM' | 'KILL' | 'HUP'): void {
-    const pid = readFileSync(join(this.dir(h), 'floatd.pid'), 'utf8').trim();
-    this.lab.exec(h, ['kill', `-${sig}`, pid]);
+    signalFloatd(this.lab, h, sig);
   }
 
   log(h: 'lb1' | 'lb2'): string {

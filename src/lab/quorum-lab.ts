@@ -9,17 +9,16 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, nginxConf } from './netns-lab.js';
-import { REPO_ROOT } from './seed-lab.js';
+import { FLOATD_COMMAND, floatdRunning, signalFloatd, spawnFloatd, spawnKeepalived } from './daemons.js';
 import { pollUntil } from './wait.js';
 import { labUnavailable } from './prerequisites.js';
 import { delayUs, msToUs, realClock } from '../util/clock.js';
-import { DoEmulator, floatingIpBlock } from './quorum-cloud.js';
+import { DoEmulator, floatingIpBlock } from './do-emulator.js';
 
 export const QUORUM_VIP = '192.0.2.100';
 export type QServer = 'lb1' | 'lb2' | 'lb3';
 const ETCD = ['e1', 'e2', 'e3'] as const;
 const PRIORITY: Record<QServer, number> = { lb1: 150, lb2: 100, lb3: 50 };
-const isTs = import.meta.url.endsWith('.ts');
 
 export interface QuorumLabOptions {
   /** Without the floatd_quorum block: plain VRRP (the comparison runs). */
@@ -44,11 +43,7 @@ export class QuorumLab {
   readonly lab: Lab;
   /** The DigitalOcean emulator (after startCloud). */
   cloud: DoEmulator | undefined;
-  readonly floatd = [
-    process.execPath,
-    ...(isTs ? ['--import', 'tsx'] : []),
-    join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js'),
-  ];
+  readonly floatd = FLOATD_COMMAND;
 
   constructor(readonly opts: QuorumLabOptions = {}) {
     this.servers = opts.hosts === 3 ? ['lb1', 'lb2', 'lb3'] : ['lb1', 'lb2'];
@@ -105,7 +100,7 @@ export class QuorumLab {
       ? `floatd_quorum main {\n    backend etcd\n    endpoints ${this.endpoints().join(' ')}\n` +
         `    key /floatd/lab\n    ttl ${this.opts.ttl ?? 2}\n${fs}${guard}}\n`
       : '';
-    const fip = this.cloud ? floatingIpBlock(this.cloud, h, dir) : '';
+    const fip = this.cloud ? floatingIpBlock(this.cloud, h, dir, ['action_timeout 3']) : '';
     // The API's actions (`floatd switchover`) need a token: a per-run one in the host's directory.
     writeFileSync(join(dir, 'api.token'), `lab-${this.lab.id}-api-token-0123456789abcdef\n`, { mode: 0o600 });
     const api = `floatd_api {\n    socket ${join(dir, 'floatd.sock')}\n    token_file ${join(dir, 'api.token')}\n}\n`;
@@ -224,13 +219,7 @@ ${q ? '    quorum main\n' : ''}${fip ? '    floating_ip web\n' : ''}}\n`;
   }
 
   startFloatd(h: QServer): void {
-    const dir = this.lab.host(h).dir;
-    this.lab.spawn(
-      h,
-      [...this.floatd, 'run', '-f', join(dir, 'keepalived.conf'), '-p', join(dir, 'floatd.pid')],
-      `floatd-${h}.log`,
-      { env: { ...process.env, TMPDIR: dir, FLOATD_SOCKET: join(dir, 'floatd.sock') } },
-    );
+    spawnFloatd(this.lab, h, { floatd: this.floatd });
   }
 
   /** keepalived on the same host and config (no quorum block: keepalived has none), for the comparison runs. */
@@ -243,33 +232,15 @@ ${q ? '    quorum main\n' : ''}${fip ? '    floating_ip web\n' : ''}}\n`;
         .replace(/floatd_api \{[^}]*\}\n/, '')
         .replace('    quorum main\n', ''),
     );
-    this.lab.spawn(
-      h,
-      [
-        'keepalived',
-        '-n',
-        '-l',
-        '-D',
-        '-f',
-        join(dir, 'keepalived-ka.conf'),
-        '-p',
-        join(dir, 'ka.pid'),
-        '-r',
-        join(dir, 'ka-vrrp.pid'),
-        '-c',
-        join(dir, 'ka-check.pid'),
-      ],
-      `keepalived-${h}.log`,
-    );
+    spawnKeepalived(this.lab, h, join(dir, 'keepalived-ka.conf'));
   }
 
   signalFloatd(h: QServer, sig: 'TERM' | 'KILL' | 'STOP' | 'CONT'): void {
-    const pid = readFileSync(join(this.lab.host(h).dir, 'floatd.pid'), 'utf8').trim();
-    this.lab.exec(h, ['kill', `-${sig}`, pid]);
+    signalFloatd(this.lab, h, sig);
   }
 
   floatdRunning(h: QServer): boolean {
-    return existsSync(join(this.lab.host(h).dir, 'floatd.pid'));
+    return floatdRunning(this.lab, h);
   }
 
   /** Drops, inside host `h`, every packet from/to `peers` (by address); [] removes the rule. */

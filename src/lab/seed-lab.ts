@@ -5,16 +5,15 @@
  */
 import { readFileSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Lab, nginxConf } from './netns-lab.js';
+import { FLOATD_COMMAND, floatdRunning, REPO_ROOT, signalFloatd, spawnFloatd, spawnKeepalived } from './daemons.js';
 import { mapSeed, SEED_BACKUP_IP, SEED_MASTER_IP } from './seed-config.js';
 import { pollUntil } from './wait.js';
+import { realClock } from '../util/clock.js';
+import type { DaemonStatus } from '../model/status-types.js';
 
 export const SEED_VIP = '192.0.2.100';
-const here = fileURLToPath(new URL('.', import.meta.url));
-const isTs = import.meta.url.endsWith('.ts');
-/** Repository root, whether running from src/ (tsx) or dist/src/. */
-export const REPO_ROOT = join(here, isTs ? '../..' : '../../..');
+export { REPO_ROOT };
 
 export type Server = 'lb1' | 'lb2';
 
@@ -34,11 +33,7 @@ export class SeedLab {
       floatd?: string[];
     } = {},
   ) {
-    this.floatd = opts.floatd ?? [
-      process.execPath,
-      ...(isTs ? ['--import', 'tsx'] : []),
-      join(REPO_ROOT, isTs ? 'src/cli/main.ts' : 'dist/src/cli/main.js'),
-    ];
+    this.floatd = opts.floatd ?? [...FLOATD_COMMAND];
     try {
       const ips = { [SEED_MASTER_IP]: this.lab.host('lb1').ip, [SEED_BACKUP_IP]: this.lab.host('lb2').ip };
       for (const [h, seed] of [
@@ -74,19 +69,7 @@ export class SeedLab {
    * `wrap` runs it through a command first (e.g. setpriv with a reduced capability set).
    */
   startFloatd(h: Server, env: NodeJS.ProcessEnv = {}, wrap: string[] = []): void {
-    const args = [
-      ...wrap,
-      ...this.floatd,
-      'run',
-      '-f',
-      join(this.dir(h), 'keepalived.conf'),
-      '-p',
-      join(this.dir(h), 'floatd.pid'),
-    ];
-    // Dumps (SIGUSR1/SIGUSR2) and the API socket live in the host's own directory.
-    this.lab.spawn(h, args, `floatd-${h}.log`, {
-      env: { ...process.env, TMPDIR: this.dir(h), FLOATD_SOCKET: join(this.dir(h), 'floatd.sock'), ...env },
-    });
+    spawnFloatd(this.lab, h, { floatd: this.floatd, env, wrap });
   }
 
   /**
@@ -104,34 +87,29 @@ export class SeedLab {
       `script "${wrapper}"`,
     );
     writeFileSync(join(dir, 'keepalived-ka.conf'), conf);
-    this.lab.spawn(
-      h,
-      [
-        'keepalived',
-        '-n',
-        '-l',
-        '-D',
-        '-f',
-        join(dir, 'keepalived-ka.conf'),
-        '-p',
-        join(dir, 'ka.pid'),
-        '-r',
-        join(dir, 'ka-vrrp.pid'),
-        '-c',
-        join(dir, 'ka-check.pid'),
-      ],
-      `keepalived-${h}.log`,
-    );
+    spawnKeepalived(this.lab, h, join(dir, 'keepalived-ka.conf'));
   }
 
   /** Signals a server's floatd through its pid file (the pid lives in the host's PID namespace). */
   signalFloatd(h: Server, sig: 'TERM' | 'KILL' | 'HUP' | 'USR1' | 'USR2'): void {
-    const pid = readFileSync(join(this.dir(h), 'floatd.pid'), 'utf8').trim();
-    this.lab.exec(h, ['kill', `-${sig}`, pid]);
+    signalFloatd(this.lab, h, sig);
   }
 
   floatdRunning(h: Server): boolean {
-    return existsSync(join(this.dir(h), 'floatd.pid'));
+    return floatdRunning(this.lab, h);
+  }
+
+  /** The daemon's status as its SIGUSR1 dump (floatd.data in the host's directory) shows it. */
+  status(h: Server): DaemonStatus {
+    const dump = join(this.dir(h), 'floatd.data');
+    if (existsSync(dump)) writeFileSync(dump, '');
+    this.signalFloatd(h, 'USR1');
+    const t0 = realClock.nowUs();
+    while (realClock.nowUs() - t0 < 3_000_000) {
+      const text = existsSync(dump) ? readFileSync(dump, 'utf8') : '';
+      if (text.trim()) return JSON.parse(text) as DaemonStatus;
+    }
+    throw new Error(`no SIGUSR1 dump from ${h}`);
   }
   startNginx(h: Server): void {
     this.lab.exec(h, ['nginx', '-c', join(this.dir(h), 'nginx.conf')]);

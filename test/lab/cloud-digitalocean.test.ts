@@ -8,110 +8,23 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
-import { SeedLab, REPO_ROOT, type Server } from '../../src/lab/seed-lab.js';
+import { SeedLab } from '../../src/lab/seed-lab.js';
 import { labUnavailable } from '../../src/lab/prerequisites.js';
-import type { DaemonStatus } from '../../src/model/status-types.js';
+import { DoEmulator, DO_FIP as FIP, seedFloatingIp } from '../../src/lab/do-emulator.js';
 
 const skip = labUnavailable() ?? false;
-const FIP = '203.0.113.10';
 const TOKEN = 'dop_v1_lab_0123456789abcdef';
-const DROPLET: Record<Server, string> = { lb1: '101', lb2: '102' };
 let s: SeedLab;
-let emu: { apiUrl: string; controlUrl: string; metadata: Record<string, string> };
-let stateFile: string;
+let emu: DoEmulator;
 
-interface EmuState {
-  holders: Record<string, string | null>;
-  requests: number;
-  log: { method: string; path: string; status: number | 'hang' }[];
-}
-const emuState = (): EmuState => JSON.parse(readFileSync(stateFile, 'utf8')) as EmuState;
-const holder = (): string | null | undefined => (existsSync(stateFile) ? emuState().holders[FIP] : undefined);
+const holder = (): string | null | undefined => emu.holder();
 const waitFor = (what: string, cond: () => boolean, ms: number): Promise<number> => s.waitFor(what, cond, ms);
-
-/** Drives the emulator's control endpoint from inside the lab (it listens on the client host). */
-function control(method: string, path: string, body?: unknown): void {
-  const args = ['curl', '-sS', '--max-time', '2', '-X', method, `${emu.controlUrl}${path}`];
-  if (body !== undefined) args.push('-H', 'content-type: application/json', '-d', JSON.stringify(body));
-  s.lab.exec('client', args);
-}
-
-function status(h: Server): DaemonStatus {
-  const dump = join(s.dir(h), 'floatd.data');
-  if (existsSync(dump)) writeFileSync(dump, '');
-  s.signalFloatd(h, 'USR1');
-  const t0 = Date.now();
-  while (Date.now() - t0 < 3000) {
-    const text = existsSync(dump) ? readFileSync(dump, 'utf8') : '';
-    if (text.trim()) return JSON.parse(text) as DaemonStatus;
-  }
-  throw new Error(`no SIGUSR1 dump from ${h}`);
-}
 
 before(async () => {
   if (skip) return;
   s = new SeedLab();
-  const client = s.lab.host('client');
-  const tokenFile = join(client.dir, 'do.token');
-  writeFileSync(tokenFile, TOKEN + '\n');
-  chmodSync(tokenFile, 0o600);
-  stateFile = join(client.dir, 'do-state.json');
-  const serve = join(REPO_ROOT, 'dist/test/emulators/serve.js');
-  s.lab.spawn(
-    'client',
-    [
-      process.execPath,
-      serve,
-      'digitalocean',
-      '--host',
-      client.ip,
-      '--port',
-      '0',
-      '--token-file',
-      tokenFile,
-      '--nodes',
-      '101,102',
-      '--ip',
-      `${FIP}=`,
-      '--action-delay-ms',
-      '300',
-      '--state-file',
-      stateFile,
-    ],
-    'do-emulator.log',
-  );
-  const out = join(s.lab.dir, 'do-emulator.log');
-  await waitFor(
-    'the emulator is listening',
-    () => existsSync(out) && readFileSync(out, 'utf8').includes('"apiUrl"'),
-    10_000,
-  );
-  emu = JSON.parse(
-    readFileSync(out, 'utf8')
-      .split('\n')
-      .find((l) => l.includes('"apiUrl"'))!,
-  ) as typeof emu;
-  for (const h of ['lb1', 'lb2'] as const) {
-    const conf = join(s.dir(h), 'keepalived.conf');
-    const token = join(s.dir(h), 'do.token');
-    writeFileSync(token, TOKEN + '\n');
-    chmodSync(token, 0o600);
-    const block =
-      `floating_ip web {\n    provider digitalocean\n    address ${FIP}\n    token_file ${token}\n` +
-      `    api_url ${emu.apiUrl}\n` +
-      `    metadata_url ${emu.metadata[DROPLET[h]]}\n    timeout 1\n    reconcile_interval 2\n` +
-      `    backoff_base 0.1\n    backoff_max 1\n    poll_interval 0.1\n}\n`;
-    writeFileSync(
-      conf,
-      block +
-        readFileSync(conf, 'utf8').replace(
-          '    virtual_router_id 33\n',
-          '    virtual_router_id 33\n    floating_ip web\n',
-        ),
-    );
-  }
+  emu = await DoEmulator.start(s.lab, ['lb1', 'lb2'], TOKEN);
+  seedFloatingIp(s, emu);
   // lb2 starts once lb1 is MASTER: started together on a loaded machine, lb2's down timer can
   // expire before lb1's first advert, and a MASTER, however brief, rightly calls the API.
   s.startFloatd('lb1');
@@ -121,6 +34,7 @@ before(async () => {
 });
 
 after(() => {
+  emu?.stop();
   if (!skip) s.destroy();
 });
 
@@ -130,13 +44,13 @@ test(
   async () => {
     await waitFor('lb1 holds the VIP', () => s.holds('lb1'), 10_000);
     await waitFor('the emulator shows the reserved IP on droplet 101', () => holder() === '101', 10_000);
-    await waitFor('lb1 reports it held', () => status('lb1').floatingIps[0]?.phase === 'held', 5_000);
-    const f = status('lb1').floatingIps[0]!;
+    await waitFor('lb1 reports it held', () => s.status('lb1').floatingIps[0]?.phase === 'held', 5_000);
+    const f = s.status('lb1').floatingIps[0]!;
     assert.equal(f.self, '101');
     assert.equal(f.holder, '101');
     assert.match(f.lastResult ?? '', /assigned and verified/);
     assert.equal(f.lastFailoverCalls, 4, 'whoami, holder, assign, verify');
-    const b = status('lb2').floatingIps[0]!;
+    const b = s.status('lb2').floatingIps[0]!;
     assert.equal(b.desired, 'release');
     assert.equal(b.calls, 0, 'a BACKUP never calls the API');
   },
@@ -152,9 +66,9 @@ test(
     assert.ok(t < 5000, `assign took ${t} ms after the VRRP move`);
     // docs/dashboard-cloud.png is this: lb2's dashboard once it holds the reserved IP.
     if (process.env.FLOATD_SCREENSHOT) {
-      await waitFor('lb2 reports it held', () => status('lb2').floatingIps[0]?.phase === 'held', 5_000);
+      await waitFor('lb2 reports it held', () => s.status('lb2').floatingIps[0]?.phase === 'held', 5_000);
       const { screenshotDashboard } = await import('../browser/browser.js');
-      await screenshotDashboard(status('lb2'), process.env.FLOATD_SCREENSHOT.replace(/\.png$/, '-cloud.png'));
+      await screenshotDashboard(s.status('lb2'), process.env.FLOATD_SCREENSHOT.replace(/\.png$/, '-cloud.png'));
     }
     s.startNginx('lb1');
     await waitFor('lb1 holds the VIP again', () => s.holds('lb1') && !s.holds('lb2'), 15_000);
@@ -166,9 +80,9 @@ test(
   "drift: the address moved behind floatd's back is re-asserted at the next reconcile",
   { skip, timeout: 30_000 },
   async () => {
-    await waitFor('lb1 reports it held', () => status('lb1').floatingIps[0]?.phase === 'held', 5_000);
+    await waitFor('lb1 reports it held', () => s.status('lb1').floatingIps[0]?.phase === 'held', 5_000);
     const logged = s.log('lb1').length;
-    control('POST', '/holder', { address: FIP, instance: 102 });
+    emu.control('POST', '/holder', { address: FIP, instance: 102 });
     assert.equal(holder(), '102');
     await waitFor('lb1 re-asserts the reserved IP', () => holder() === '101', 8_000);
     assert.match(s.log('lb1').slice(logged), /the address drifted to 102; re-asserting/);
@@ -179,22 +93,22 @@ test(
   'with 429, 500 and a hung request injected, the failover still converges within the call budget',
   { skip, timeout: 60_000 },
   async () => {
-    const before = emuState().requests;
-    control('POST', '/faults', {
+    const before = emu.saved()!.requests;
+    emu.control('POST', '/faults', {
       kind: 'status',
       status: 429,
       retryAfterS: 1,
       times: 1,
       match: 'POST /v2/reserved_ips',
     });
-    control('POST', '/faults', { kind: 'status', status: 500, times: 2, match: 'POST /v2/reserved_ips' });
-    control('POST', '/faults', { kind: 'hang', holdMs: 3000, times: 1, match: 'GET /v2/reserved_ips' });
+    emu.control('POST', '/faults', { kind: 'status', status: 500, times: 2, match: 'POST /v2/reserved_ips' });
+    emu.control('POST', '/faults', { kind: 'hang', holdMs: 3000, times: 1, match: 'GET /v2/reserved_ips' });
     s.stopNginx('lb1');
     await waitFor('lb2 holds the VIP', () => s.holds('lb2'), 10_000);
     await waitFor('the emulator shows droplet 102 despite the faults', () => holder() === '102', 30_000);
-    await waitFor('lb2 reports it held', () => status('lb2').floatingIps[0]?.phase === 'held', 5_000);
-    const f = status('lb2').floatingIps[0]!;
-    const calls = emuState().requests - before;
+    await waitFor('lb2 reports it held', () => s.status('lb2').floatingIps[0]?.phase === 'held', 5_000);
+    const f = s.status('lb2').floatingIps[0]!;
+    const calls = emu.saved()!.requests - before;
     assert.ok((f.lastFailoverCalls ?? 99) <= 10, `${f.lastFailoverCalls} calls in one failover`);
     assert.ok(calls <= 16, `${calls} API requests in all (action polls included)`);
     assert.match(s.log('lb2'), /cloud\.retry/);
@@ -206,6 +120,6 @@ test(
 test('the token never appears in logs or dumps', { skip }, () => {
   for (const h of ['lb1', 'lb2'] as const) {
     assert.ok(!s.log(h).includes(TOKEN), `${h}'s log shows the token`);
-    assert.ok(!JSON.stringify(status(h)).includes(TOKEN), `${h}'s dump shows the token`);
+    assert.ok(!JSON.stringify(s.status(h)).includes(TOKEN), `${h}'s dump shows the token`);
   }
 });

@@ -18,7 +18,7 @@ import type { VrrpPacket, VrrpSocket, VrrpSocketOptions } from '../../src/net/vr
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
 import type { InstanceParams } from '../../src/vrrp/fsm.js';
 import { VirtualUsClock } from '../support/virtual-us-clock.js';
-import { prng, settleBoundUs, healBoundUs, type SimScenario, type SimResult } from './sim.js';
+import { prng, segments, settleBoundUs, healBoundUs, SimNetwork, type SimScenario, type SimResult } from './sim.js';
 import type { NodeSpec } from './world.js';
 import {
   expectedPriority,
@@ -239,8 +239,7 @@ export async function runShipped(
   const r = prng(sc.seed ^ 0x5bd1e995);
   const shipped = 'extra' in sc ? sc : undefined;
   const ifOf = (inst: string): string => shipped?.ifaces[inst] ?? 'eth0';
-  let sides: string[][] = [];
-  let loss: { links: Set<string>; p: number } | undefined;
+  const net = new SimNetwork(sc, r);
   const failures: string[] = [];
   let checks = 0;
   let healChecks = 0;
@@ -271,17 +270,12 @@ export async function runShipped(
       stopping: false,
     });
   });
-  const delay = (from: string, to: string): number | undefined => {
-    if (sides.length > 0 && !sides.some((s) => s.includes(from) && s.includes(to))) return undefined;
-    if (loss && loss.links.has(`${from}>${to}`) && r() < loss.p) return undefined;
-    return sc.baseDelayUs + (sc.jitterUs > 0 ? Math.floor(r() * (sc.jitterUs + 1)) : 0);
-  };
   // One L2 segment per interface name: eth0 of every node on one, eth1 on another…
   const deliver = (from: SimHost, s: SimSocket, bytes: Uint8Array, dst: string): void => {
     const data = Buffer.from(bytes);
     for (const to of hosts.values()) {
       if (to === from) continue;
-      const d = delay(from.name, to.name);
+      const d = net.delay(from.name, to.name);
       if (d === undefined) continue;
       clock.at(clock.nowUs() + d, () => {
         for (const t of to.sockets) {
@@ -472,12 +466,12 @@ export async function runShipped(
     }
   };
 
-  const times = [...new Set(sc.timeline.map((e) => e.at))].sort((a, b) => a - b);
   sc.timeline.forEach((e, idx) => {
     clock.at(e.at, () => {
       const d = e.d;
       const tr = shipped?.track.get(idx);
       o.log?.(`${e.at}µs ${JSON.stringify(tr ?? d)}`);
+      if (net.apply(d)) return;
       const h = 'node' in d ? hosts.get(d.node) : undefined;
       switch (d.kind) {
         case 'start':
@@ -498,18 +492,6 @@ export async function runShipped(
           });
           break;
         }
-        case 'partition':
-          sides = d.sides;
-          break;
-        case 'heal':
-          sides = [];
-          break;
-        case 'lossStart':
-          loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p };
-          break;
-        case 'lossEnd':
-          loss = undefined;
-          break;
         case 'fault':
         case 'recover':
           if (h) setLink(h, d.instance, d.kind === 'recover');
@@ -532,26 +514,8 @@ export async function runShipped(
   const B = settleBoundUs(sc) + (shipped?.extraSettleUs ?? 0);
   const H = healBoundUs(sc);
   const anyNopreempt = sc.nodes.some((n) => n.instances.some((p) => !p.preempt));
-  let part = false,
-    lossOn = false,
-    prevLen = 0,
-    prevSettled = false;
-  for (let i = 0; i < times.length; i++) {
-    const start = times[i]!;
-    const end = i + 1 < times.length ? times[i + 1]! : sc.endUs;
-    let healed = false;
-    for (const e of sc.timeline)
-      if (e.at === start) {
-        if (e.d.kind === 'partition') part = true;
-        if (e.d.kind === 'heal') {
-          part = false;
-          healed = true;
-        }
-        if (e.d.kind === 'lossStart') lossOn = true;
-        if (e.d.kind === 'lossEnd') lossOn = false;
-      }
-    const clean = !part && !lossOn;
-    if (healed && clean && prevSettled && prevLen > B && end - start > H + 1) {
+  for (const { start, end, clean, afterHeal, prevLen, prevSettledSides } of segments(sc)) {
+    if (afterHeal && clean && prevSettledSides && prevLen > B && end - start > H + 1) {
       clock.at(start + H + 1, () => {
         for (const vrid of vrids) {
           checks++;
@@ -561,8 +525,6 @@ export async function runShipped(
         }
       });
     }
-    prevLen = end - start;
-    prevSettled = part && !lossOn;
     if (!clean || end - start <= B) continue;
     clock.at(start + B, () => {
       for (const vrid of vrids) {

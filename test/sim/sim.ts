@@ -220,28 +220,88 @@ export function healBoundUs(sc: SimScenario): number {
   return maxAdvertUs(sc) + maxDelayUs(sc);
 }
 
-interface Segment {
+/** A stretch of the timeline between two disturbances, with the network's condition during it. */
+export interface Segment {
   start: number;
   end: number;
+  /** Connected and loss-free. */
   clean: boolean;
   partitioned: boolean;
+  /** It starts with a heal. */
   afterHeal: boolean;
+  /** The length of the segment before. */
   prevLen: number;
+  /** The segment before was partitioned without loss (each side could settle). */
   prevSettledSides: boolean;
+}
+
+/** The timeline cut at each disturbance (the property windows of both simulators). */
+export function segments(sc: Pick<SimScenario, 'timeline' | 'endUs'>): Segment[] {
+  const times = [...new Set(sc.timeline.map((e) => e.at))].sort((a, b) => a - b);
+  const segs: Segment[] = [];
+  let part = false,
+    lossOn = false,
+    prevLen = 0,
+    prevSettledSides = false;
+  for (let i = 0; i < times.length; i++) {
+    const start = times[i]!;
+    const end = i + 1 < times.length ? times[i + 1]! : sc.endUs;
+    let healed = false;
+    for (const e of sc.timeline)
+      if (e.at === start) {
+        if (e.d.kind === 'partition') part = true;
+        if (e.d.kind === 'heal') {
+          part = false;
+          healed = true;
+        }
+        if (e.d.kind === 'lossStart') lossOn = true;
+        if (e.d.kind === 'lossEnd') lossOn = false;
+      }
+    segs.push({ start, end, clean: !part && !lossOn, partitioned: part, afterHeal: healed, prevLen, prevSettledSides });
+    prevLen = end - start;
+    prevSettledSides = part && !lossOn;
+  }
+  return segs;
+}
+
+/**
+ * The simulated network: partitions and per-link loss as the timeline sets them, and each
+ * advert's delay through it (base delay and jitter, drawn from the scenario's generator).
+ */
+export class SimNetwork {
+  private sides: string[][] = [];
+  private loss: { links: Set<string>; p: number } | undefined;
+
+  constructor(
+    private readonly sc: Pick<SimScenario, 'baseDelayUs' | 'jitterUs'>,
+    private readonly r: Rng,
+  ) {}
+
+  /** Takes a network disturbance (partition, heal, loss start/end); false for any other kind. */
+  apply(d: Disturbance): boolean {
+    if (d.kind === 'partition') this.sides = d.sides;
+    else if (d.kind === 'heal') this.sides = [];
+    else if (d.kind === 'lossStart') this.loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p };
+    else if (d.kind === 'lossEnd') this.loss = undefined;
+    else return false;
+    return true;
+  }
+
+  /** µs for an advert from `from` to reach `to`; undefined: dropped (another side, or lost). */
+  delay(from: string, to: string): number | undefined {
+    if (this.sides.length > 0 && !this.sides.some((s) => s.includes(from) && s.includes(to))) return undefined;
+    if (this.loss && this.loss.links.has(`${from}>${to}`) && this.r() < this.loss.p) return undefined;
+    return this.sc.baseDelayUs + (this.sc.jitterUs > 0 ? Math.floor(this.r() * (this.sc.jitterUs + 1)) : 0);
+  }
 }
 
 export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
   const r = prng(sc.seed ^ 0x5bd1e995);
-  let sides: string[][] = [];
-  let loss: { links: Set<string>; p: number } | undefined;
+  const net = new SimNetwork(sc, r);
   const failures: string[] = [];
   let checks = 0;
   let healChecks = 0;
-  const world = new World((from, to) => {
-    if (sides.length > 0 && !sides.some((s) => s.includes(from) && s.includes(to))) return undefined;
-    if (loss && loss.links.has(`${from}>${to}`) && r() < loss.p) return undefined;
-    return sc.baseDelayUs + (sc.jitterUs > 0 ? Math.floor(r() * (sc.jitterUs + 1)) : 0);
-  });
+  const world = new World((from, to) => net.delay(from, to));
   const fail = (msg: string): void => {
     if (failures.length < 5) failures.push(`t=${world.now}µs: ${msg}`);
   };
@@ -259,11 +319,11 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
     }
   };
 
-  const times = [...new Set(sc.timeline.map((e) => e.at))].sort((a, b) => a - b);
   for (const e of sc.timeline) {
     world.at(e.at, () => {
       const d = e.d;
       log?.(`${e.at}µs ${JSON.stringify(d)}`);
+      if (net.apply(d)) return;
       switch (d.kind) {
         case 'start':
           world.inject(d.node, { type: 'start' });
@@ -277,18 +337,6 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
         case 'shutdown':
           world.inject(d.node, { type: 'shutdown' });
           world.crash(d.node);
-          break;
-        case 'partition':
-          sides = d.sides;
-          break;
-        case 'heal':
-          sides = [];
-          break;
-        case 'lossStart':
-          loss = { links: new Set(d.links.map(([a, b]) => `${a}>${b}`)), p: d.p };
-          break;
-        case 'lossEnd':
-          loss = undefined;
           break;
         case 'fault':
           world.inject(
@@ -322,40 +370,6 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       }
     });
   }
-  // Segments between disturbances, with the network condition during each.
-  const segs: Segment[] = [];
-  {
-    let part = false,
-      lossOn = false,
-      prevLen = 0,
-      prevSettledSides = false;
-    for (let i = 0; i < times.length; i++) {
-      const start = times[i]!;
-      const end = i + 1 < times.length ? times[i + 1]! : sc.endUs;
-      let healed = false;
-      for (const e of sc.timeline)
-        if (e.at === start) {
-          if (e.d.kind === 'partition') part = true;
-          if (e.d.kind === 'heal') {
-            part = false;
-            healed = true;
-          }
-          if (e.d.kind === 'lossStart') lossOn = true;
-          if (e.d.kind === 'lossEnd') lossOn = false;
-        }
-      segs.push({
-        start,
-        end,
-        clean: !part && !lossOn,
-        partitioned: part,
-        afterHeal: healed,
-        prevLen,
-        prevSettledSides,
-      });
-      prevLen = end - start;
-      prevSettledSides = part && !lossOn;
-    }
-  }
   const B = settleBoundUs(sc);
   const H = healBoundUs(sc);
   const anyNopreempt = allParams(sc).some((p) => !p.preempt);
@@ -383,7 +397,7 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       return p !== undefined && world.holdsVip(node, p.name);
     });
 
-  for (const seg of segs) {
+  for (const seg of segments(sc)) {
     if (seg.afterHeal && seg.clean && seg.prevSettledSides && seg.prevLen > B && seg.end - seg.start > H + 1) {
       world.at(seg.start + H + 1, () => {
         for (const vrid of vrids) {

@@ -1,21 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerPeer, Failsafe, type FailsafeTiming } from '../../../src/quorum/failsafe.js';
-import {
-  CLOCK_RATE_BOUND,
-  KERNEL_LATE_US,
-  LeaseMachine,
-  type LeaseAction,
-  type LeaseTiming,
-} from '../../../src/quorum/lease.js';
+import { KERNEL_LATE_US, LeaseMachine, type LeaseAction } from '../../../src/quorum/lease.js';
+import { T, ttlEff, types } from './lease-fixture.js';
 
-const T: LeaseTiming = {
-  ttlUs: 2_000_000,
-  renewUs: 400_000,
-  marginUs: 500_000,
-  kernelLifetimeUs: 1_000_000,
-  retryUs: 500_000,
-};
 const F: FailsafeTiming = {
   peers: ['198.51.100.2', '198.51.100.3'],
   windowUs: T.ttlUs,
@@ -23,8 +11,6 @@ const F: FailsafeTiming = {
   kernelLifetimeUs: T.kernelLifetimeUs,
   kernelLateUs: KERNEL_LATE_US,
 };
-const w = Math.floor(T.ttlUs * (1 - CLOCK_RATE_BOUND));
-const types = (a: LeaseAction[]): string[] => a.map((x) => x.type);
 
 /** A holder with failsafe, started long ago (no start-up promise left). */
 function holder(): LeaseMachine {
@@ -60,12 +46,12 @@ test('etcd silent, every peer confirms: the holder keeps the VIP past the lease 
     assert.deepEqual(yes(m, t + 2000, r, F.peers[0]!), [], 'one peer is not enough');
     const a = yes(m, t + 3000, r, F.peers[1]!);
     const refresh = a.find((x) => x.type === 'kernelRefresh');
-    assert.deepEqual(refresh, { type: 'kernelRefresh', notAfterUs: t + w - T.kernelLifetimeUs - KERNEL_LATE_US });
+    assert.deepEqual(refresh, { type: 'kernelRefresh', notAfterUs: t + ttlEff - T.kernelLifetimeUs - KERNEL_LATE_US });
     assert.ok(m.mayHold(t + 3000));
   }
   assert.ok(t > leaseDeadline + 3_000_000, 'well past the lease deadline');
   assert.ok(m.onPeers(t - 397_000));
-  assert.equal(m.deadlineUs, t - 400_000 + w - T.marginUs, 'the cover counts from the send time of the round');
+  assert.equal(m.deadlineUs, t - 400_000 + ttlEff - T.marginUs, 'the cover counts from the send time of the round');
 });
 
 test('a missing answer: the cover of the last complete round runs out, then the holder fences', () => {
@@ -73,7 +59,7 @@ test('a missing answer: the cover of the last complete round runs out, then the 
   let r = round(m.step(400_000, { type: 'timer' }));
   yes(m, 401_000, r, F.peers[0]!);
   yes(m, 401_000, r, F.peers[1]!);
-  const cover = 400_000 + w - T.marginUs;
+  const cover = 400_000 + ttlEff - T.marginUs;
   for (let t = 800_000; t < cover; t += 400_000) {
     r = round(m.step(t, { type: 'timer' }));
     yes(m, t + 1000, r, F.peers[0]!); // the second peer never answers again
@@ -123,7 +109,7 @@ test('answers to an older round, from unknown peers, or repeated, do not count',
   yes(m, 801_000, r2, '203.0.113.9');
   yes(m, 801_000, r2, F.peers[0]!);
   yes(m, 801_000, r2, F.peers[0]!);
-  const leaseDeadline = w - T.marginUs; // from the acquire sent at 0
+  const leaseDeadline = ttlEff - T.marginUs; // from the acquire sent at 0
   assert.equal(m.deadlineUs, leaseDeadline, 'no round completed: no cover');
   assert.equal(m.step(leaseDeadline, { type: 'timer' })[0]?.type, 'fence');
 });

@@ -1,22 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  CLOCK_RATE_BOUND,
-  KERNEL_LATE_US,
-  LeaseMachine,
-  type LeaseAction,
-  type LeaseTiming,
-} from '../../../src/quorum/lease.js';
-
-const T: LeaseTiming = {
-  ttlUs: 2_000_000,
-  renewUs: 400_000,
-  marginUs: 500_000,
-  kernelLifetimeUs: 1_000_000,
-  retryUs: 500_000,
-};
-const ttlEff = Math.floor(T.ttlUs * (1 - CLOCK_RATE_BOUND));
-const types = (a: LeaseAction[]): string[] => a.map((x) => x.type);
+import { KERNEL_LATE_US, LeaseMachine, type LeaseAction } from '../../../src/quorum/lease.js';
+import { T, ttlEff, types } from './lease-fixture.js';
 
 function holding(at = 1000): { m: LeaseMachine; out: LeaseAction[] } {
   const m = new LeaseMachine('/floatd/web/VI_1', T);
