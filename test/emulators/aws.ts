@@ -29,13 +29,13 @@ import { BlockList, isIP } from 'node:net';
 import { Faults, applyTransportFault, readBody } from './faults.js';
 import {
   EmuError,
+  commonHandle,
+  listenOf,
   Timers,
-  closeServer,
   controlRequest,
   listen,
   send,
   serveTree,
-  snapshotOf,
   startMetadataServers,
   type EmuRequest,
   type EmulatorHandle,
@@ -895,14 +895,11 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
     if (calls.length > 200) calls.shift();
     send(res, reply);
   };
-  const { server, url: apiUrl } = await listen(
-    (req, res) => {
-      api(req, res).catch((e: unknown) => {
-        if (!res.headersSent) send(res, xmlReply(500, errorXml('InternalError', String(e))));
-      });
-    },
-    { ...(o.host !== undefined ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}) },
-  );
+  const { server, url: apiUrl } = await listen((req, res) => {
+    api(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, xmlReply(500, errorXml('InternalError', String(e))));
+    });
+  }, listenOf(o));
 
   // IMDSv2: tokens belong to the instance that issued them.
   const tokens = new Map<string, { instance: string; until: number }>();
@@ -1032,14 +1029,19 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
   ];
 
   handle = {
-    provider: 'aws',
-    apiUrl,
+    ...commonHandle('aws', {
+      api: { url: apiUrl, server, setRateLimit: (r) => (buckets = new Buckets(r)) },
+      meta,
+      faults,
+      metadataFaults,
+      timers,
+      holders: () => Object.fromEntries(addresses().map((a) => [a, holderIn(truth, a)])),
+    }),
     region,
     state: truth,
     instances,
     calls,
     forgetImdsTokens: () => tokens.clear(),
-    metadataUrl: (inst) => meta.url(String(inst)),
     holder: (address) => holderIn(truth, address),
     setHolder(address, inst) {
       const to = inst === null ? null : eniOf(String(inst));
@@ -1061,17 +1063,6 @@ export async function startAwsEmulator(o: AwsEmulatorOptions): Promise<AwsEmulat
         }
       }
       changed(true);
-    },
-    faults,
-    metadataFaults,
-    setRateLimit: (r) => {
-      buckets = new Buckets(r);
-    },
-    snapshot: () =>
-      snapshotOf('aws', Object.fromEntries(addresses().map((a) => [a, holderIn(truth, a)])), faults, metadataFaults),
-    async close() {
-      timers.clear();
-      await Promise.all([closeServer(server), meta.close()]);
     },
   };
   return handle;

@@ -13,10 +13,10 @@ import { isIP } from 'node:net';
 import { Faults } from './faults.js';
 import {
   EmuError,
+  commonHandle,
+  listenOf,
   Timers,
-  closeServer,
   serveTree,
-  snapshotOf,
   startApiServer,
   startMetadataServers,
   type EmuRequest,
@@ -342,8 +342,7 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
       messages: MESSAGES,
     },
     control: () => handle!,
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...listenOf(o),
   });
 
   const metaTree = (id: number): MetaTree => {
@@ -418,9 +417,14 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
     return r.dropletId === null ? null : String(r.dropletId);
   };
   handle = {
-    provider: 'digitalocean',
-    apiUrl: api.url,
-    metadataUrl: (inst) => meta.url(String(inst)),
+    ...commonHandle('digitalocean', {
+      api,
+      meta,
+      faults,
+      metadataFaults,
+      timers,
+      holders: () => Object.fromEntries([...state.ips.keys()].map((ip) => [ip, holderOf(ip)])),
+    }),
     holder: holderOf,
     setHolder(ip, inst) {
       const r = state.ips.get(ip);
@@ -432,25 +436,11 @@ export async function startDigitalOceanEmulator(o: DigitalOceanEmulatorOptions):
       r.dropletId = inst === null ? null : Number(inst);
       o.onChange?.();
     },
-    faults,
-    metadataFaults,
     state,
     dropletEvent(id, ms) {
       const d = state.droplets.get(id);
       if (!d) throw new Error(`emulator has no droplet ${id}`);
       d.busyUntil = Math.max(d.busyUntil, Date.now() + ms);
-    },
-    setRateLimit: api.setRateLimit,
-    snapshot: () =>
-      snapshotOf(
-        'digitalocean',
-        Object.fromEntries([...state.ips.keys()].map((ip) => [ip, holderOf(ip)])),
-        faults,
-        metadataFaults,
-      ),
-    async close() {
-      timers.clear();
-      await Promise.all([closeServer(api.server), meta.close()]);
     },
   };
   return handle;

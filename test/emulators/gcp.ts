@@ -26,10 +26,10 @@ import { inSubnet } from '../../src/cloud/ip.js';
 import { Faults } from './faults.js';
 import {
   EmuError,
+  commonHandle,
+  listenOf,
   Timers,
-  closeServer,
   serveTree,
-  snapshotOf,
   startApiServer,
   startMetadataServers,
   type EmuRequest,
@@ -753,8 +753,7 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
     rateLimit: o.rateLimit ?? { limit: 1500, windowMs: 60_000 },
     style: { error: googleError, retryAfterOn429: false, messages: MESSAGES },
     control: () => handle!,
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...listenOf(o),
   });
 
   const tree = (i: EInstance): MetaTree => ({
@@ -838,9 +837,14 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
     return range;
   };
   handle = {
-    provider: 'gcp',
-    apiUrl: api.url,
-    metadataUrl: (inst) => meta.url(String(inst)),
+    ...commonHandle('gcp', {
+      api,
+      meta,
+      faults,
+      metadataFaults,
+      timers,
+      holders: () => Object.fromEntries([...labels].map(([range, label]) => [label, holderOf(range)])),
+    }),
     holder: (address) => holderOf(rangeOf(address)),
     setHolder(address, inst) {
       const range = rangeOf(address);
@@ -867,21 +871,7 @@ export async function startGcpEmulator(o: GcpEmulatorOptions): Promise<GcpEmulat
       }
       o.onChange?.();
     },
-    faults,
-    metadataFaults,
     state,
-    setRateLimit: api.setRateLimit,
-    snapshot: () =>
-      snapshotOf(
-        'gcp',
-        Object.fromEntries([...labels].map(([range, label]) => [label, holderOf(range)])),
-        faults,
-        metadataFaults,
-      ),
-    async close() {
-      timers.clear();
-      await Promise.all([closeServer(api.server), meta.close()]);
-    },
   };
   return handle;
 }

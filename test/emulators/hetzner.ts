@@ -12,9 +12,9 @@ import { isIP } from 'node:net';
 import { Faults } from './faults.js';
 import {
   EmuError,
+  commonHandle,
+  listenOf,
   Timers,
-  closeServer,
-  snapshotOf,
   startApiServer,
   startMetadataServers,
   type EmuRequest,
@@ -293,8 +293,7 @@ export async function startHetznerEmulator(o: HetznerEmulatorOptions): Promise<H
       messages: MESSAGES,
     },
     control: () => handle!,
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...listenOf(o),
   });
 
   const metadata = (id: number): Record<string, string> => {
@@ -335,9 +334,15 @@ export async function startHetznerEmulator(o: HetznerEmulatorOptions): Promise<H
     return f;
   };
   handle = {
-    provider: 'hetzner',
-    apiUrl: api.url,
-    metadataUrl: (inst) => meta.url(String(inst)),
+    ...commonHandle('hetzner', {
+      api,
+      meta,
+      faults,
+      metadataFaults,
+      timers,
+      holders: () =>
+        Object.fromEntries([...state.fips.values()].map((f) => [f.ip, f.server === null ? null : String(f.server)])),
+    }),
     holder: (ip) => {
       const s = byIp(ip).server;
       return s === null ? null : String(s);
@@ -346,21 +351,7 @@ export async function startHetznerEmulator(o: HetznerEmulatorOptions): Promise<H
       byIp(ip).server = inst === null ? null : Number(inst);
       o.onChange?.();
     },
-    faults,
-    metadataFaults,
     state,
-    setRateLimit: api.setRateLimit,
-    snapshot: () =>
-      snapshotOf(
-        'hetzner',
-        Object.fromEntries([...state.fips.values()].map((f) => [f.ip, f.server === null ? null : String(f.server)])),
-        faults,
-        metadataFaults,
-      ),
-    async close() {
-      timers.clear();
-      await Promise.all([closeServer(api.server), meta.close()]);
-    },
   };
   return handle;
 }

@@ -400,6 +400,43 @@ export async function startMetadataServers(
   };
 }
 
+/** The host and port of an emulator's options, as listen() takes them (unset ones left out). */
+export const listenOf = (o: ListenOptions): ListenOptions => ({
+  ...(o.host !== undefined ? { host: o.host } : {}),
+  ...(o.port !== undefined ? { port: o.port } : {}),
+});
+
+/**
+ * The part of a handle that is the same for every emulator: its URLs, both fault queues, the rate
+ * limit, a snapshot of `holders()` (every address with its holder) and a close that stops the
+ * pending actions and both servers. The emulator adds `holder`, `setHolder` and its own state.
+ */
+export function commonHandle(
+  provider: string,
+  p: {
+    api: ApiServer;
+    meta: MetadataServers;
+    faults: Faults;
+    metadataFaults: Faults;
+    timers?: Timers;
+    holders(): Record<string, string | null>;
+  },
+): Omit<EmulatorHandle, 'holder' | 'setHolder'> {
+  return {
+    provider,
+    apiUrl: p.api.url,
+    metadataUrl: (inst) => p.meta.url(String(inst)),
+    faults: p.faults,
+    metadataFaults: p.metadataFaults,
+    setRateLimit: (r) => p.api.setRateLimit(r),
+    snapshot: () => snapshotOf(provider, p.holders(), p.faults, p.metadataFaults),
+    async close() {
+      p.timers?.clear();
+      await Promise.all([closeServer(p.api.server), p.meta.close()]);
+    },
+  };
+}
+
 /** Timers the emulator owns (action completions), all cleared on close. */
 export class Timers {
   private readonly set = new Set<NodeJS.Timeout>();

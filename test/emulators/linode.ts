@@ -12,8 +12,8 @@ import { isIP } from 'node:net';
 import { Faults } from './faults.js';
 import {
   EmuError,
-  closeServer,
-  snapshotOf,
+  commonHandle,
+  listenOf,
   startApiServer,
   startMetadataServers,
   type EmulatorHandle,
@@ -187,8 +187,7 @@ export async function startLinodeEmulator(o: LinodeEmulatorOptions): Promise<Lin
       messages: MESSAGES,
     },
     control: () => handle!,
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...listenOf(o),
   });
 
   const tokens = new Map<string, number>();
@@ -246,9 +245,18 @@ export async function startLinodeEmulator(o: LinodeEmulatorOptions): Promise<Lin
   );
 
   handle = {
-    provider: 'linode',
-    apiUrl: api.url,
-    metadataUrl: (inst) => meta.url(String(inst)),
+    ...commonHandle('linode', {
+      api,
+      meta,
+      faults,
+      metadataFaults,
+      holders: () =>
+        Object.fromEntries(
+          [...state.ips.values()]
+            .filter((a) => !a.primary)
+            .map((a) => [a.address, a.linodeId === null ? null : String(a.linodeId)]),
+        ),
+    }),
     holder: (ip) => {
       const a = state.ips.get(ip);
       if (!a) throw new Error(`emulator has no IP ${ip}`);
@@ -260,24 +268,7 @@ export async function startLinodeEmulator(o: LinodeEmulatorOptions): Promise<Lin
       a.linodeId = inst === null ? null : Number(inst);
       o.onChange?.();
     },
-    faults,
-    metadataFaults,
     state,
-    setRateLimit: api.setRateLimit,
-    snapshot: () =>
-      snapshotOf(
-        'linode',
-        Object.fromEntries(
-          [...state.ips.values()]
-            .filter((a) => !a.primary)
-            .map((a) => [a.address, a.linodeId === null ? null : String(a.linodeId)]),
-        ),
-        faults,
-        metadataFaults,
-      ),
-    async close() {
-      await Promise.all([closeServer(api.server), meta.close()]);
-    },
   };
   return handle;
 }

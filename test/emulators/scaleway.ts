@@ -23,8 +23,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Faults } from './faults.js';
 import {
   Timers,
-  closeServer,
-  snapshotOf,
+  commonHandle,
+  listenOf,
   startApiServer,
   startMetadataServers,
   type EmuRequest,
@@ -426,8 +426,7 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
     rateLimit: o.rateLimit ?? { limit: 50, windowMs: 1000 },
     style: { error: errorBody, rateLimitPrefix: 'X-RateLimit-', retryAfterOn429: true, messages: MESSAGES },
     control: () => handle!,
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...listenOf(o),
   });
   // Runs before the kit's handler: the kit checks a Bearer header and writes reset as a Unix time.
   api.server.prependListener('request', scalewayWire);
@@ -487,9 +486,14 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
     return f;
   };
   handle = {
-    provider: 'scaleway',
-    apiUrl: api.url,
-    metadataUrl: (inst) => meta.url(String(inst)),
+    ...commonHandle('scaleway', {
+      api,
+      meta,
+      faults,
+      metadataFaults,
+      timers,
+      holders: () => Object.fromEntries([...state.ips.values()].map((f) => [f.ip, f.server])),
+    }),
     holder: (address) => byAddress(address).server,
     setHolder(address, inst) {
       const f = byAddress(address);
@@ -497,21 +501,7 @@ export async function startScalewayEmulator(o: ScalewayEmulatorOptions): Promise
       f.failed = false;
       o.onChange?.();
     },
-    faults,
-    metadataFaults,
     state,
-    setRateLimit: api.setRateLimit,
-    snapshot: () =>
-      snapshotOf(
-        'scaleway',
-        Object.fromEntries([...state.ips.values()].map((f) => [f.ip, f.server])),
-        faults,
-        metadataFaults,
-      ),
-    async close() {
-      timers.clear();
-      await Promise.all([closeServer(api.server), meta.close()]);
-    },
   };
   return handle;
 }

@@ -11,10 +11,10 @@ import { isIP } from 'node:net';
 import { Faults } from './faults.js';
 import {
   EmuError,
+  commonHandle,
+  listenOf,
   Timers,
-  closeServer,
   serveTree,
-  snapshotOf,
   startApiServer,
   startMetadataServers,
   type EmuRequest,
@@ -182,8 +182,7 @@ export async function startVultrEmulator(o: VultrEmulatorOptions): Promise<Vultr
     rateLimit: o.rateLimit ?? { limit: 30, windowMs: 1000 },
     style: { error: (status, message) => ({ error: message, status }), retryAfterOn429: false, messages: MESSAGES },
     control: () => handle!,
-    ...(o.host !== undefined ? { host: o.host } : {}),
-    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...listenOf(o),
   });
 
   const doc = (id: string): Record<string, unknown> => {
@@ -227,29 +226,20 @@ export async function startVultrEmulator(o: VultrEmulatorOptions): Promise<Vultr
     return r;
   };
   handle = {
-    provider: 'vultr',
-    apiUrl: api.url,
-    metadataUrl: (inst) => meta.url(String(inst)),
+    ...commonHandle('vultr', {
+      api,
+      meta,
+      faults,
+      metadataFaults,
+      timers,
+      holders: () => Object.fromEntries([...state.rips.values()].map((r) => [r.ip, r.instance || null])),
+    }),
     holder: (ip) => byIp(ip).instance || null,
     setHolder(ip, inst) {
       byIp(ip).instance = inst === null ? '' : String(inst);
       o.onChange?.();
     },
-    faults,
-    metadataFaults,
     state,
-    setRateLimit: api.setRateLimit,
-    snapshot: () =>
-      snapshotOf(
-        'vultr',
-        Object.fromEntries([...state.rips.values()].map((r) => [r.ip, r.instance || null])),
-        faults,
-        metadataFaults,
-      ),
-    async close() {
-      timers.clear();
-      await Promise.all([closeServer(api.server), meta.close()]);
-    },
   };
   return handle;
 }
