@@ -40,7 +40,7 @@ export interface HttpResponse {
   json: unknown;
 }
 
-export type HttpSettings = Pick<ProviderSettings, 'timeoutMs' | 'signal' | 'onCall' | 'token' | 'clock'>;
+export type HttpSettings = Pick<ProviderSettings, 'timeoutUs' | 'signal' | 'onCall' | 'token' | 'clock'>;
 
 /** Trims a base URL so `base + '/path'` never doubles the slash. */
 export function trimBase(url: string): string {
@@ -132,7 +132,7 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
   const clock = s.clock ?? realClock;
   const startedUs = clock.nowUs();
   const where = `${dialect.name} ${req.method} ${req.path}`;
-  const deadline = timeoutSignalUs(clock, msToUs(s.timeoutMs));
+  const deadline = timeoutSignalUs(clock, s.timeoutUs);
   const signals = [deadline.signal];
   if (s.signal) signals.push(s.signal);
   // Providers ask clients to name themselves; it also tells floatd's calls apart in their logs.
@@ -175,13 +175,16 @@ export async function httpRequest(s: HttpSettings, dialect: ProviderDialect, req
   const kind = dialect.classify?.(res.status, detail.code, detail.message) ?? defaultKind(res.status);
   const words = oneLine([detail.code, detail.message].filter((x): x is string => !!x).join(': '));
   const message = scrub(`${where} → ${res.status}${words ? ` ${words}` : ''}`, s.token);
-  let retryAfterMs: number | undefined;
+  let retryAfterMs: number | undefined; // the headers' wall-clock arithmetic is in ms
   if (kind === 'rate_limited') {
     const now = clock.wallMs();
     retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now) ?? dialect.retryAfterMs?.(res.headers, now);
   }
   return Promise.reject(
-    new CloudError(kind, message, { status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }),
+    new CloudError(kind, message, {
+      status: res.status,
+      ...(retryAfterMs !== undefined ? { retryAfterUs: msToUs(retryAfterMs) } : {}),
+    }),
   );
 }
 
@@ -194,7 +197,7 @@ function transportError(
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError') {
     report('timeout');
-    return new CloudError('timeout', `${where}: no answer within ${s.timeoutMs} ms`);
+    return new CloudError('timeout', `${where}: no answer within ${s.timeoutUs / US_PER_MS} ms`);
   }
   report('network');
   if (err.name === 'AbortError' || s.signal?.aborted)

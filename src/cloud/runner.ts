@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { warnIfWorldReadable } from '../util/secret-file.js';
 import { registerSecret } from '../util/redact.js';
 import type { Logger } from '../util/log.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { US_PER_S, type Clock, type TimerHandle } from '../util/clock.js';
 import type { FloatingIpConfig } from '../config/model.js';
 import type { FloatingIpStatus } from '../model/status-types.js';
 import { CloudError, type CloudProvider, type ProviderFactory } from './types.js';
@@ -248,7 +248,7 @@ export class FloatingIpRunner {
       ...(this.cfg.apiUrl !== undefined ? { apiUrl: this.cfg.apiUrl } : {}),
       ...(this.cfg.metadataUrl !== undefined ? { metadataUrl: this.cfg.metadataUrl } : {}),
       ...(this.cfg.instanceId !== undefined ? { instanceId: this.cfg.instanceId } : {}),
-      timeoutMs: Math.round(timeoutS * 1000),
+      timeoutUs: Math.round(timeoutS * US_PER_S),
       options: this.cfg.options,
       signal: this.abort.signal,
       // Request timeouts and retry sleeps on the daemon's clock (the one-clock rule).
@@ -299,7 +299,7 @@ export class FloatingIpRunner {
 function toCallError(e: unknown): CallError {
   if (e instanceof CloudError) {
     const c: CallError = { kind: e.kind, message: e.message };
-    if (e.retryAfterMs !== undefined) c.retryAfterUs = e.retryAfterMs * 1000;
+    if (e.retryAfterUs !== undefined) c.retryAfterUs = e.retryAfterUs;
     return c;
   }
   // A driver bug must not stop the daemon; treat it like a server error and keep the message.

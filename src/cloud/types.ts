@@ -13,7 +13,7 @@ export type CloudErrorKind =
   | 'auth'
   /** 404: the address (or instance) does not exist in this account/project. Not retried fast. */
   | 'not_found'
-  /** 429 or the provider's throttling code. retryAfterMs says when, if the provider said. */
+  /** 429 or the provider's throttling code. retryAfterUs says when, if the provider said. */
   | 'rate_limited'
   /** The resource is busy with another action (DO 422 pending event, Hetzner 423 locked). Retry. */
   | 'busy'
@@ -44,13 +44,14 @@ export const CLOUD_ERROR_CODES = {
 export class CloudError extends Error {
   readonly kind: CloudErrorKind;
   readonly status: number | undefined;
-  readonly retryAfterMs: number | undefined;
-  constructor(kind: CloudErrorKind, message: string, opts: { status?: number; retryAfterMs?: number } = {}) {
+  /** The provider's wait before asking again, µs. */
+  readonly retryAfterUs: number | undefined;
+  constructor(kind: CloudErrorKind, message: string, opts: { status?: number; retryAfterUs?: number } = {}) {
     super(message);
     this.name = 'CloudError';
     this.kind = kind;
     this.status = opts.status;
-    this.retryAfterMs = opts.retryAfterMs;
+    this.retryAfterUs = opts.retryAfterUs;
   }
   get code(): CloudErrorCode {
     return CLOUD_ERROR_CODES[this.kind];
@@ -79,8 +80,8 @@ export interface ProviderSettings {
   metadataUrl?: string;
   /** Skip the metadata service: this node's id in the provider's terms. */
   instanceId?: string;
-  /** Per-request timeout. */
-  timeoutMs: number;
+  /** Per-request timeout, µs (the floating_ip block's `timeout` seconds). */
+  timeoutUs: number;
   /** Provider-specific keys from the floating_ip block (region, zone, project, network_interface, …). */
   options: Record<string, string>;
   /** Abort every in-flight request when the daemon stops. */

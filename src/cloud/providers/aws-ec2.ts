@@ -5,7 +5,7 @@
  */
 import { CloudError, type CloudErrorKind, type ProviderSettings } from '../types.js';
 import { parseRetryAfter } from '../http.js';
-import { realClock } from '../../util/clock.js';
+import { msToUs, realClock, US_PER_MS } from '../../util/clock.js';
 
 /**
  * EC2 throttles with RequestLimitExceeded and no retry hint. Its buckets refill every second
@@ -112,7 +112,7 @@ export function ec2Failure(
   };
   if (s.signal?.aborted) return new CloudError('network', `${where}: cancelled (floatd is stopping)`);
   if (deadline.aborted || err.name === 'TimeoutError')
-    return new CloudError('timeout', `${where}: no answer within ${s.timeoutMs} ms`);
+    return new CloudError('timeout', `${where}: no answer within ${s.timeoutUs / US_PER_MS} ms`);
   const status =
     seen.status ?? (typeof err.$metadata?.httpStatusCode === 'number' ? err.$metadata.httpStatusCode : undefined);
   const text = typeof err.message === 'string' ? err.message.slice(0, 300) : '';
@@ -134,7 +134,7 @@ export function ec2Failure(
       : undefined;
   return new CloudError(kind, scrub(`${where} → ${status}${words ? ` ${words}` : ''}`), {
     status,
-    ...(retry !== undefined ? { retryAfterMs: retry } : {}),
+    ...(retry !== undefined ? { retryAfterUs: msToUs(retry) } : {}),
   });
 }
 

@@ -44,7 +44,7 @@ import { CloudError, type CloudProvider, type ProviderFactory, type ProviderSett
 import { checkedId, optionMs, trimBase } from '../http.js';
 import { followAction } from '../action-poll.js';
 import { VERSION } from '../../util/version.js';
-import { msToUs, realClock, timeoutSignalUs, US_PER_MS } from '../../util/clock.js';
+import { realClock, timeoutSignalUs, US_PER_MS } from '../../util/clock.js';
 import { describeAsGet, ec2Failure, loadSdk, observe, type Sdk, type Seen, type Stack } from './aws-ec2.js';
 import { AWS_METADATA_URL, AwsMetadata, parseAwsToken, RE, type Creds } from './aws-imds.js';
 
@@ -322,8 +322,8 @@ class Aws implements CloudProvider {
       defaultsMode: 'standard',
       customUserAgent: `floatd/${VERSION}`,
       requestHandler: {
-        connectionTimeout: this.s.timeoutMs,
-        requestTimeout: this.s.timeoutMs,
+        connectionTimeout: this.s.timeoutUs / US_PER_MS, // the SDK's unit
+        requestTimeout: this.s.timeoutUs / US_PER_MS,
         throwOnRequestTimeout: true,
       },
     });
@@ -346,7 +346,7 @@ class Aws implements CloudProvider {
     const seen: Seen = { method: action.startsWith('Describe') ? 'GET' : 'POST' };
     const path = `/?Action=${action}`;
     const clock = this.s.clock ?? realClock;
-    const timer = timeoutSignalUs(clock, msToUs(this.s.timeoutMs));
+    const timer = timeoutSignalUs(clock, this.s.timeoutUs);
     const deadline = timer.signal;
     const abortSignal = this.s.signal ? AbortSignal.any([deadline, this.s.signal]) : deadline;
     const startedUs = clock.nowUs();

@@ -198,14 +198,14 @@ test("aws: throttling (503 RequestLimitExceeded) is rate_limited, 1 s wait; a pr
   const err = await rejectsKind(p.holder(), 'rate_limited');
   assert.equal(err.status, 503);
   assert.match(err.message, /RequestLimitExceeded: Request limit exceeded\.$/);
-  assert.equal(err.retryAfterMs, 1000);
+  assert.equal(err.retryAfterUs, 1_000_000);
   // Buckets are per action: a mutation still has its own tokens (the Describe polls after it do not).
   await rejectsKind(p.assign(B), 'timeout');
   assert.ok(e.calls.some((c) => c.action === 'AssociateAddress' && c.status === 200));
   assert.equal(e.holder(IP), B);
   const e2 = await fresh();
   e2.faults.add({ kind: 'status', status: 429, retryAfterS: 3, match: /DescribeAddresses/ });
-  assert.equal((await rejectsKind(drive(e2, B).p.holder(), 'rate_limited')).retryAfterMs, 3000);
+  assert.equal((await rejectsKind(drive(e2, B).p.holder(), 'rate_limited')).retryAfterUs, 3_000_000);
 });
 
 test('aws: a 5xx on AssociateAddress is server, holder unchanged; EC2 error codes decide the kind', async () => {
@@ -253,7 +253,7 @@ test('aws: no secret of the token ever reaches a message, whatever fails', async
   ];
   for (const f of faults) {
     e.faults.add(f);
-    const { p } = drive(e, B, {}, { token, timeoutMs: 200 });
+    const { p } = drive(e, B, {}, { token, timeoutUs: 200_000 });
     const err = await p.assign(B).then(
       () => undefined,
       (x: unknown) => x as Error,
@@ -276,7 +276,7 @@ test('aws: mode secondary_ip moves the private IP with AllowReassignment and nee
     token: awsToken(TOKEN),
     apiUrl: e.apiUrl,
     metadataUrl: e.metadataUrl(B),
-    timeoutMs: 2000,
+    timeoutUs: 2_000_000,
     options: { region: 'us-east-1', mode: 'secondary_ip', poll_interval: '0.05' },
   });
   assert.equal(await q.whoAmI(), B);
@@ -322,7 +322,7 @@ test('aws: mode route replaces the /32 in every table (creating it); a table lef
       token: awsToken(TOKEN),
       apiUrl: e.apiUrl,
       metadataUrl: e.metadataUrl(node),
-      timeoutMs: 2000,
+      timeoutUs: 2_000_000,
       options: opts,
     });
   const b = mk(B);
@@ -361,7 +361,7 @@ test('aws: mode route replaces the /32 in every table (creating it); a table lef
     token: awsToken(TOKEN),
     apiUrl: e.apiUrl,
     metadataUrl: e.metadataUrl(B),
-    timeoutMs: 2000,
+    timeoutUs: 2_000_000,
     options: { ...opts, route_table: 'rtb-0ccccccccccccccc3' },
   });
   const err = await rejectsKind(gone.holder(), 'not_found');
@@ -405,7 +405,7 @@ test('aws: no token → the instance role from IMDS (region from placement); no 
     token: '',
     apiUrl: e.apiUrl,
     metadataUrl: e.metadataUrl(B),
-    timeoutMs: 2000,
+    timeoutUs: 2_000_000,
     options: { poll_interval: '0.05' },
   });
   assert.equal(await p.holder(), A);
@@ -418,7 +418,7 @@ test('aws: no token → the instance role from IMDS (region from placement); no 
     token: '',
     apiUrl: e.apiUrl,
     metadataUrl: e.metadataUrl(C),
-    timeoutMs: 2000,
+    timeoutUs: 2_000_000,
     options: { region: 'us-east-1' },
   });
   const err = await rejectsKind(noRole.holder(), 'auth');

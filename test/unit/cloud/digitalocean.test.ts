@@ -142,7 +142,13 @@ test("digitalocean: non-busy refusals are 'invalid' (other region, droplet holds
 
 test('digitalocean: an address the account does not have is not_found', async () => {
   const e = await fresh();
-  const p = digitalocean({ address: '203.0.113.99', token: TOKEN, apiUrl: e.apiUrl, timeoutMs: 1000, options: {} });
+  const p = digitalocean({
+    address: '203.0.113.99',
+    token: TOKEN,
+    apiUrl: e.apiUrl,
+    timeoutUs: 1_000_000,
+    options: {},
+  });
   const err = await rejectsKind(p.holder(), 'not_found');
   assert.match(err.message, /→ 404 not_found: The resource you requested could not be found\./);
 });
@@ -174,13 +180,13 @@ test('digitalocean: metadata that is not a droplet id, or an address that is no 
     res.end('i-0abc');
   });
   try {
-    const p = digitalocean({ address: IP, token: TOKEN, metadataUrl: url, timeoutMs: 1000, options: {} });
+    const p = digitalocean({ address: IP, token: TOKEN, metadataUrl: url, timeoutUs: 1_000_000, options: {} });
     const err = await rejectsKind(p.whoAmI(), 'invalid');
     assert.match(err.message, /"i-0abc", not a droplet id/);
   } finally {
     await closeServer(server);
   }
-  const p2 = digitalocean({ address: 'lb.example', token: TOKEN, timeoutMs: 1000, options: {} });
+  const p2 = digitalocean({ address: 'lb.example', token: TOKEN, timeoutUs: 1_000_000, options: {} });
   await rejectsKind(p2.holder(), 'invalid');
 });
 
@@ -192,8 +198,8 @@ test('digitalocean: a burst 429 says retry-after; an hourly one only ratelimit-r
   await p.holder();
   const burst = await rejectsKind(p.holder(), 'rate_limited');
   assert.ok(
-    burst.retryAfterMs !== undefined && burst.retryAfterMs >= 59_000 && burst.retryAfterMs <= 60_000,
-    `burst ${burst.retryAfterMs}`,
+    burst.retryAfterUs !== undefined && burst.retryAfterUs >= 59_000_000 && burst.retryAfterUs <= 60_000_000,
+    `burst ${burst.retryAfterUs}`,
   );
   await emu.close();
   emu = await start(50, { rateLimit: { limit: 1, windowMs: 3_600_000 } });
@@ -206,8 +212,8 @@ test('digitalocean: a burst 429 says retry-after; an hourly one only ratelimit-r
   assert.equal(res.headers.get('ratelimit-remaining'), '0');
   const hourly = await rejectsKind(p2.holder(), 'rate_limited');
   assert.ok(
-    hourly.retryAfterMs !== undefined && hourly.retryAfterMs > 3_500_000 && hourly.retryAfterMs <= 3_601_000,
-    `hourly ${hourly.retryAfterMs}`,
+    hourly.retryAfterUs !== undefined && hourly.retryAfterUs > 3_500_000_000 && hourly.retryAfterUs <= 3_601_000_000,
+    `hourly ${hourly.retryAfterUs}`,
   );
 });
 

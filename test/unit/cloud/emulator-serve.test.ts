@@ -69,7 +69,7 @@ test('serve: a digitalocean emulator in its own process, driven through the cont
         token: TOKEN,
         apiUrl: info.apiUrl,
         metadataUrl: info.metadata['102']!,
-        timeoutMs: 10_000,
+        timeoutUs: 10_000_000,
         options: { poll_interval: '0.05' },
       };
       const p = providers.digitalocean!(settings);
@@ -138,7 +138,7 @@ test("serve: every provider's emulator runs as a process and a driver moves the 
           token,
           apiUrl: info.apiUrl,
           metadataUrl: info.metadata[b]!,
-          timeoutMs: 10_000,
+          timeoutUs: 10_000_000,
           options: { poll_interval: '0.05' },
         });
         assert.equal(await p.whoAmI(), b, provider);

@@ -293,7 +293,13 @@ test('gcp: a server that is not a GCE metadata server (no Metadata-Flavor answer
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   try {
     const port = (srv.address() as { port: number }).port;
-    const p = gcp({ address: IP, token: TOKEN, metadataUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000, options: {} });
+    const p = gcp({
+      address: IP,
+      token: TOKEN,
+      metadataUrl: `http://127.0.0.1:${port}`,
+      timeoutUs: 1_000_000,
+      options: {},
+    });
     const err = await rejectsKind(p.whoAmI(), 'invalid');
     assert.match(err.message, /Metadata-Flavor/);
   } finally {
@@ -355,7 +361,13 @@ test('gcp: 403 rate limit is rate_limited, 403 permission is auth, 429 without R
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   try {
     const port = (srv.address() as { port: number }).port;
-    const p = gcp({ address: IP, token: TOKEN, apiUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000, options: OPTIONS });
+    const p = gcp({
+      address: IP,
+      token: TOKEN,
+      apiUrl: `http://127.0.0.1:${port}`,
+      timeoutUs: 1_000_000,
+      options: OPTIONS,
+    });
     const kinds: Record<string, string> = {};
     for (const b of bodies) {
       next = b;
@@ -366,7 +378,7 @@ test('gcp: 403 rate limit is rate_limited, 403 permission is auth, 429 without R
       assert.ok(err instanceof CloudError);
       assert.match(err.message, new RegExp(`→ ${b[0]} ${b[1]}: said with ${b[1]}$`));
       kinds[b[1]] = err.kind;
-      if (err.kind === 'rate_limited') assert.equal(err.retryAfterMs, 5000);
+      if (err.kind === 'rate_limited') assert.equal(err.retryAfterUs, 5_000_000);
     }
     assert.deepEqual(kinds, {
       rateLimitExceeded: 'rate_limited',
@@ -385,7 +397,7 @@ test('gcp: 403 rate limit is rate_limited, 403 permission is auth, 429 without R
   const { p } = driverFor(fixture, e, B);
   await p.holder();
   const rl = await rejectsKind(p.holder(), 'rate_limited');
-  assert.equal(rl.retryAfterMs, 5000);
+  assert.equal(rl.retryAfterUs, 5_000_000);
   assert.match(rl.message, /→ 429 rateLimitExceeded: Quota exceeded/);
 });
 

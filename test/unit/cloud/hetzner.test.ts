@@ -130,8 +130,8 @@ test("hetzner: busy is 423 locked in Hetzner's words; the limiter's 429 gives a 
   await p.holder();
   const rl = await rejectsKind(p.holder(), 'rate_limited');
   assert.ok(
-    rl.retryAfterMs !== undefined && rl.retryAfterMs > 0 && rl.retryAfterMs <= 1000,
-    `retryAfterMs ${rl.retryAfterMs}`,
+    rl.retryAfterUs !== undefined && rl.retryAfterUs > 0 && rl.retryAfterUs <= 1_000_000,
+    `retryAfterUs ${rl.retryAfterUs}`,
   );
 });
 
@@ -146,7 +146,7 @@ test("hetzner: the metadata service answers like Hetzner's (YAML summary, instan
     token: TOKEN,
     apiUrl: `${e.apiUrl}/v1`,
     metadataUrl: e.metadataUrl(43),
-    timeoutMs: 1000,
+    timeoutUs: 1_000_000,
     options: {},
   });
   assert.equal(await p.whoAmI(), '43');
@@ -166,7 +166,7 @@ test('hetzner: only 423 locked is busy; 423 protected (any other 423) is invalid
         token: TOKEN,
         apiUrl: s.url,
         instanceId: '42',
-        timeoutMs: 1000,
+        timeoutUs: 1_000_000,
         options: {},
       });
       const e = await rejectsKind(p.assign('42'), kind);

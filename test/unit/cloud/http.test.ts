@@ -74,7 +74,7 @@ test("http: each 4xx/5xx has a kind; the message names method, path, status, pro
         const path = `/v2/x?s=${status}&b64=${b64}`;
         const calls: unknown[] = [];
         try {
-          await httpRequest({ token, timeoutMs: 2000, onCall: (c) => calls.push(c) }, dialect, {
+          await httpRequest({ token, timeoutUs: 2_000_000, onCall: (c) => calls.push(c) }, dialect, {
             method: 'POST',
             base,
             path,
@@ -100,25 +100,29 @@ test("http: Retry-After (seconds or date) wins, else the dialect's reset header;
   const withReset: ProviderDialect = { ...dialect, retryAfterMs: (hd, now) => resetEpochToMs(hd.get('x-reset'), now) };
   const err = async (path: string, d = withReset): Promise<CloudError> => {
     try {
-      await httpRequest({ token: 't', timeoutMs: 1000 }, d, { method: 'GET', base, path });
+      await httpRequest({ token: 't', timeoutUs: 1_000_000 }, d, { method: 'GET', base, path });
     } catch (e) {
       return e as CloudError;
     }
     throw new Error('resolved');
   };
-  assert.equal((await err(hinted({ 'retry-after': '7' }))).retryAfterMs, 7000);
+  assert.equal((await err(hinted({ 'retry-after': '7' }))).retryAfterUs, 7_000_000);
   const reset = Math.floor(Date.now() / 1000) + 30;
-  const r = (await err(hinted({ 'x-reset': String(reset) }))).retryAfterMs!;
-  assert.ok(r > 28_000 && r <= 30_000, String(r));
-  assert.equal((await err(hinted({}), dialect)).retryAfterMs, undefined);
-  const ok = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, {
+  const r = (await err(hinted({ 'x-reset': String(reset) }))).retryAfterUs!;
+  assert.ok(r > 28_000_000 && r <= 30_000_000, String(r));
+  assert.equal((await err(hinted({}), dialect)).retryAfterUs, undefined);
+  const ok = await httpRequest({ token: 't', timeoutUs: 1_000_000 }, dialect, {
     method: 'GET',
     base,
     path: `/ok?s=201&b=${encodeURIComponent('{"a":1}')}`,
   });
   assert.deepEqual(ok.json, { a: 1 });
   assert.match(ok.headers.get('x-ua') ?? '', /^floatd\/\d+\.\d+\.\d+$/);
-  const moved = await httpRequest({ token: 't', timeoutMs: 1000 }, dialect, { method: 'GET', base, path: '/m?s=301' });
+  const moved = await httpRequest({ token: 't', timeoutUs: 1_000_000 }, dialect, {
+    method: 'GET',
+    base,
+    path: '/m?s=301',
+  });
   assert.equal(moved.status, 301, 'redirects are not followed (a redirect would carry the token elsewhere)');
 });
 
@@ -140,7 +144,11 @@ test('http: parseRetryAfter and optionMs', () => {
 test('a provider reply with CRLF (or any control character) stays on one line in the error message', async () => {
   const body = JSON.stringify({ id: 'bad', message: 'first line\r\nINFO forged line\nthird\x1b[31m' });
   const path = `/crlf?s=422&b64=${Buffer.from(body).toString('base64url')}`;
-  const e = await httpRequest({ token: 't0ken-123456', timeoutMs: 1000 }, dialect, { method: 'GET', base, path }).then(
+  const e = await httpRequest({ token: 't0ken-123456', timeoutUs: 1_000_000 }, dialect, {
+    method: 'GET',
+    base,
+    path,
+  }).then(
     () => undefined,
     (x: unknown) => x as CloudError,
   );

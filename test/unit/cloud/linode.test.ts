@@ -119,12 +119,12 @@ test('linode: metadata wants its own token (400 without expiry, 401 without toke
 test('linode: a 429 from the limiter says when to come back', async () => {
   const e = await fresh();
   e.setRateLimit({ limit: 1, windowMs: 60_000 });
-  const p = linode({ address: IP, token: TOKEN, apiUrl: `${e.apiUrl}/v4`, timeoutMs: 1000, options: {} });
+  const p = linode({ address: IP, token: TOKEN, apiUrl: `${e.apiUrl}/v4`, timeoutUs: 1_000_000, options: {} });
   assert.equal(await p.holder(), '123');
   const err = await rejectsKind(p.holder(), 'rate_limited');
   assert.ok(
-    err.retryAfterMs !== undefined && err.retryAfterMs > 50_000 && err.retryAfterMs <= 60_000,
-    `retryAfterMs ${err.retryAfterMs}`,
+    err.retryAfterUs !== undefined && err.retryAfterUs > 50_000_000 && err.retryAfterUs <= 60_000_000,
+    `retryAfterUs ${err.retryAfterUs}`,
   );
 });
 
@@ -142,7 +142,7 @@ test('linode: 400 "Linode busy." is busy, 408 a timeout (linodego retries both);
         token: TOKEN,
         apiUrl: s.url,
         instanceId: '123',
-        timeoutMs: 1000,
+        timeoutUs: 1_000_000,
         options: { region: 'us-east' },
       });
       await rejectsKind(p.holder(), kind as 'busy');

@@ -85,7 +85,7 @@ export function driverFor(
     token: TOKEN,
     apiUrl: emu.apiUrl,
     metadataUrl: emu.metadataUrl(node),
-    timeoutMs: 2000,
+    timeoutUs: 2_000_000,
     options: { poll_interval: '0.05', ...f.options },
     onCall: (c) => calls.push(c),
     ...over,
@@ -199,12 +199,12 @@ export function providerContract(f: ContractFixture): void {
     assert.equal(emu.holder(f.emuAddress), a);
   });
 
-  test(`${f.provider}: 429 is 'rate_limited' with retryAfterMs from the provider's headers`, async () => {
+  test(`${f.provider}: 429 is 'rate_limited' with retryAfterUs from the provider's headers`, async () => {
     await fresh();
     const { p } = driverFor(f, emu, b);
     emu.faults.add({ kind: 'status', status: 429, retryAfterS: 7, match: f.holderPath });
     const e = await rejectsKind(p.holder(), 'rate_limited');
-    assert.equal(e.retryAfterMs, 7000);
+    assert.equal(e.retryAfterUs, 7_000_000);
     // The emulator's own limiter: two requests a minute, then refused (holder() may take one
     // request or, where it looks the address up first, more).
     emu.setRateLimit({ limit: 2, windowMs: 60_000 });
@@ -215,8 +215,8 @@ export function providerContract(f: ContractFixture): void {
       });
     assert.ok(e2 instanceof CloudError && e2.kind === 'rate_limited', `expected rate_limited, got ${String(e2)}`);
     assert.ok(
-      e2.retryAfterMs !== undefined && e2.retryAfterMs > 0 && e2.retryAfterMs <= 61_000,
-      `retryAfterMs ${e2.retryAfterMs}`,
+      e2.retryAfterUs !== undefined && e2.retryAfterUs > 0 && e2.retryAfterUs <= 61_000_000,
+      `retryAfterUs ${e2.retryAfterUs}`,
     );
   });
 
@@ -235,7 +235,7 @@ export function providerContract(f: ContractFixture): void {
 
   test(`${f.provider}: a hung request is 'timeout' within timeoutMs`, async () => {
     await fresh();
-    const { p, calls } = driverFor(f, emu, b, { timeoutMs: 300 });
+    const { p, calls } = driverFor(f, emu, b, { timeoutUs: 300_000 });
     emu.faults.add({ kind: 'hang', match: f.holderPath, holdMs: 5000 });
     const t0 = Date.now();
     await rejectsKind(p.holder(), 'timeout');

@@ -232,8 +232,8 @@ test('scaleway: 429 from the limiter carries Retry-After and X-RateLimit-* (rese
   const err = await rejectsKind(p.holder(), 'rate_limited');
   assert.equal(err.status, 429);
   assert.ok(
-    err.retryAfterMs !== undefined && err.retryAfterMs > 15_000 && err.retryAfterMs <= 20_000,
-    String(err.retryAfterMs),
+    err.retryAfterUs !== undefined && err.retryAfterUs > 15_000_000 && err.retryAfterUs <= 20_000_000,
+    String(err.retryAfterUs),
   );
   assert.match(err.message, /→ 429 too_many_requests: too many requests$/);
   const res = await fetch(`${e.apiUrl}/instance/v1/zones/fr-par-1/ips/${IP}`, { headers: { 'x-auth-token': TOKEN } });
@@ -244,9 +244,10 @@ test('scaleway: 429 from the limiter carries Retry-After and X-RateLimit-* (rese
 });
 
 const direct = (apiUrl: string, over: Record<string, string> = {}, token = TOKEN) =>
-  scaleway({ address: IP, token, apiUrl, timeoutMs: 1000, options: { zone: 'fr-par-1', ...over } });
+  scaleway({ address: IP, token, apiUrl, timeoutUs: 1_000_000, options: { zone: 'fr-par-1', ...over } });
 
 test('scaleway: a 429 waits per Retry-After, else body (reset_seconds, reset_at), else X-RateLimit-Reset', async () => {
+  // [body, headers, lo, hi]: the expected wait in ms, compared with the error's µs.
   const cases: [Record<string, unknown>, Record<string, string>, number, number][] = [
     [
       { type: 'too_many_requests', help_message: 'slow down', reset_seconds: 13 },
@@ -279,8 +280,8 @@ test('scaleway: a 429 waits per Retry-After, else body (reset_seconds, reset_at)
     try {
       const e = await rejectsKind(direct(s.url).holder(), 'rate_limited');
       assert.ok(
-        e.retryAfterMs !== undefined && e.retryAfterMs >= lo && e.retryAfterMs <= hi,
-        `${JSON.stringify(headers)}: ${e.retryAfterMs}`,
+        e.retryAfterUs !== undefined && e.retryAfterUs >= lo * 1000 && e.retryAfterUs <= hi * 1000,
+        `${JSON.stringify(headers)}: ${e.retryAfterUs}`,
       );
     } finally {
       await s.close();

@@ -101,12 +101,12 @@ test('vultr: metadata v1.json and v1/instance-v2-id; a 429 without headers retri
     token: TOKEN,
     apiUrl: `${e.apiUrl}/v2`,
     metadataUrl: e.metadataUrl(B),
-    timeoutMs: 1000,
+    timeoutUs: 1_000_000,
     options: {},
   });
   assert.equal(await p.whoAmI(), B);
   e.setRateLimit({ limit: 1, windowMs: 1000 });
   await p.holder().catch(() => undefined);
   const err = await rejectsKind(p.holder(), 'rate_limited');
-  assert.equal(err.retryAfterMs, 1000);
+  assert.equal(err.retryAfterUs, 1_000_000);
 });
