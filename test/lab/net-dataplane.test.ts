@@ -689,7 +689,7 @@ const child = spawn('sleep', ['60.25'], { stdio: 'ignore' });
 await new Promise((r) => setTimeout(r, 100));
 let lostAt;
 const set = new TrackerSet({
-  checks: [], files: [], processPollMs: 10000,
+  checks: [], files: [], processPollUs: 10_000_000,
   processes: [{ name: 'p', process: 'sleep', params: ['60.25'], weight: 0, reverse: false }],
   instances: [{ name: 'VI', basePriority: 100, tracks: [{ kind: 'process', name: 'p', weight: 0, reverse: false }] }],
 }, { onChange: (_i, c) => { if (c.faults.length) lostAt ??= performance.now(); } });
