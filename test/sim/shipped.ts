@@ -18,7 +18,16 @@ import type { VrrpPacket, VrrpSocket, VrrpSocketOptions } from '../../src/net/vr
 import type { Clock, TimerHandle } from '../../src/util/clock.js';
 import type { InstanceParams } from '../../src/vrrp/fsm.js';
 import { VirtualUsClock } from '../support/virtual-us-clock.js';
-import { prng, segments, settleBoundUs, healBoundUs, SimNetwork, type SimScenario, type SimResult } from './sim.js';
+import {
+  prng,
+  segments,
+  settledFailures,
+  settleBoundUs,
+  healBoundUs,
+  SimNetwork,
+  type SimScenario,
+  type SimResult,
+} from './sim.js';
 import type { NodeSpec } from './world.js';
 import {
   expectedPriority,
@@ -529,23 +538,8 @@ export async function runShipped(
     clock.at(start + B, () => {
       for (const vrid of vrids) {
         checks++;
-        const el = eligible(vrid);
-        const m = masters(vrid);
-        const hd = holders(vrid);
-        if (m.length !== (el.length > 0 ? 1 : 0))
-          fail(
-            `VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after ${start}µs; ` +
-              `eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`,
-          );
-        if (hd.length > 1) fail(`VRID ${vrid}: VIP held by ${hd.join(',')}`);
-        if (!anyNopreempt && el.length > 0 && m.length === 1) {
-          // Highest effective priority wins; among equals a BACKUP accepts the sitting MASTER
-          // (RFC 3768 6.4.2), so the address decides only between simultaneous MASTERs.
-          const best = Math.max(...el.map((x) => x.prio));
-          const mine = el.find((x) => x.node === m[0]);
-          if (!mine || mine.prio !== best)
-            fail(`VRID ${vrid}: MASTER is ${m[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
-        }
+        const why = settledFailures(vrid, eligible(vrid), masters(vrid), holders(vrid), !anyNopreempt);
+        for (const w of why) fail(`${w} (${B}µs after ${start}µs)`);
       }
       if (shipped) settledShipped();
       o.checks?.settled?.(view, start);

@@ -265,6 +265,37 @@ export function segments(sc: Pick<SimScenario, 'timeline' | 'endUs'>): Segment[]
 }
 
 /**
+ * What a settled VRID must show, B µs after a disturbance on a clean network (both simulators check
+ * it): one MASTER while any node is eligible (none otherwise), the VIP on at most one node, and, with
+ * every instance preempting, a MASTER of the highest effective priority. The failures, as text.
+ */
+export function settledFailures(
+  vrid: number,
+  eligible: { node: string; prio: number }[],
+  masters: string[],
+  holders: string[],
+  preempting: boolean,
+): string[] {
+  const out: string[] = [];
+  if (masters.length !== (eligible.length > 0 ? 1 : 0))
+    out.push(
+      `VRID ${vrid}: ${masters.length} MASTERs (${masters.join(',')}); ` +
+        `eligible ${eligible.map((x) => `${x.node}:${x.prio}`).join(',')}`,
+    );
+  if (holders.length > 1) out.push(`VRID ${vrid}: VIP held by ${holders.join(',')}`);
+  if (preempting && eligible.length > 0 && masters.length === 1) {
+    // Highest effective priority wins. Among equal priorities a BACKUP accepts the sitting MASTER
+    // (no address tie-break in BACKUP, RFC 3768 6.4.2), so the address only decides between
+    // simultaneous MASTERs: any of the tied nodes may hold it.
+    const best = Math.max(...eligible.map((x) => x.prio));
+    const mine = eligible.find((x) => x.node === masters[0]);
+    if (!mine || mine.prio !== best)
+      out.push(`VRID ${vrid}: MASTER is ${masters[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
+  }
+  return out;
+}
+
+/**
  * The simulated network: partitions and per-link loss as the timeline sets them, and each
  * advert's delay through it (base delay and jitter, drawn from the scenario's generator).
  */
@@ -416,24 +447,8 @@ export function runSim(sc: SimScenario, log?: (s: string) => void): SimResult {
       baseline = world.transitions.length;
       for (const vrid of vrids) {
         checks++;
-        const el = eligible(vrid);
-        const m = masters(vrid);
-        const h = holders(vrid);
-        if (m.length !== (el.length > 0 ? 1 : 0))
-          fail(
-            `VRID ${vrid}: ${m.length} MASTERs (${m.join(',')}) ${B}µs after the disturbance at ${seg.start}µs; ` +
-              `eligible ${el.map((x) => `${x.node}:${x.prio}`).join(',')}`,
-          );
-        if (h.length > 1) fail(`VRID ${vrid}: VIP held by ${h.join(',')}`);
-        if (!anyNopreempt && el.length > 0 && m.length === 1) {
-          // Highest effective priority wins. Among equal priorities a BACKUP accepts the
-          // sitting MASTER (no address tie-break in BACKUP, RFC 3768 6.4.2), so the address
-          // only decides between simultaneous MASTERs: any of the tied nodes may hold it.
-          const best = Math.max(...el.map((x) => x.prio));
-          const mine = el.find((x) => x.node === m[0]);
-          if (!mine || mine.prio !== best)
-            fail(`VRID ${vrid}: MASTER is ${m[0]} (prio ${mine?.prio}) but the highest priority is ${best}`);
-        }
+        const why = settledFailures(vrid, eligible(vrid), masters(vrid), holders(vrid), !anyNopreempt);
+        for (const w of why) fail(`${w} (${B}µs after the disturbance at ${seg.start}µs)`);
       }
     });
     // Steady state: nothing changes between checkAt and the next disturbance.
