@@ -13,6 +13,7 @@ import {
 } from '../net/addresses.js';
 import { announceAddress } from '../net/garp.js';
 import { prepareDataplane } from '../net/prepare.js';
+import { applyDrain } from '../net/syn-drain.js';
 import type { DataplanePort } from './ports.js';
 
 export const kernelDataplane: DataplanePort = {
@@ -28,5 +29,6 @@ export const kernelDataplane: DataplanePort = {
   refreshLifetime: (s, seconds) => refreshLifetime(s, seconds),
   announce: (ifname, address) => announceAddress(ifname, address),
   listAddresses: async (ifname) => (await listAddresses(ifname)).map((a) => a.address),
+  blockNew: (owner, specs, on) => applyDrain(owner, specs, on),
   prepare: (ifnames) => prepareDataplane(ifnames).failed.map((f) => `${f.ifname}: ${f.error}`),
 };

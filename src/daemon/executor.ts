@@ -71,12 +71,18 @@ export interface QuorumHooks {
 export class Executor {
   /** Serialises kernel changes so VIP adds/removes and GARPs happen in action order. */
   private netQueue: Promise<void> = Promise.resolve();
+  /**
+   * The hand-over drain's block/unblock, in order among themselves and each after the kernel changes
+   * queued before it, but off `netQueue`: a lease revoke waiting there for the VIP removal does not
+   * also wait for an nft run.
+   */
+  private drainQueue: Promise<void> = Promise.resolve();
 
   constructor(protected readonly d: ExecutorDeps) {}
 
   /** Waits for every queued kernel change. */
   idle(): Promise<void> {
-    return this.netQueue;
+    return Promise.all([this.netQueue, this.drainQueue]).then(() => undefined);
   }
 
   /** Queues a kernel job behind the others. */
@@ -182,6 +188,10 @@ export class Executor {
       case 'releaseLease':
         this.d.quorum()?.release(name, a.why);
         break;
+      case 'blockNew':
+      case 'unblockNew':
+        this.drain(rt, a.type === 'blockNew');
+        break;
       case 'log':
         log[a.level]({ event: 'vrrp.log', instance: name }, a.text);
         break;
@@ -279,6 +289,28 @@ export class Executor {
       }
       this.d.afterVipChange(specs.map((s) => s.ifname));
     });
+  }
+
+  private drain(rt: InstanceRuntime, on: boolean): void {
+    const { dataplane, log } = this.d;
+    const name = rt.cfg.name;
+    if (!dataplane.blockNew) return;
+    const specs = vipSpecs(rt.cfg, this.d.extraVips(name));
+    const job = async (): Promise<void> => {
+      try {
+        await dataplane.blockNew!(name, specs, on);
+        const text = on ? 'new connections to the VIPs dropped (drain)' : 'drain ended: new connections accepted';
+        log.info({ event: on ? 'vip.drain' : 'vip.drain_end', instance: name }, `(${name}) ${text}`);
+      } catch (e) {
+        if (!on && (e as NodeJS.ErrnoException).code === 'ENOENT') return; // no nft: nothing was ever blocked
+        // Without the block the drain still lets open connections finish; new ones may be cut at the move.
+        log.warn(
+          { event: 'vip.drain_error', instance: name, err: (e as Error).message },
+          `(${name}) cannot ${on ? 'drop' : 'stop dropping'} new connections: ${(e as Error).message}`,
+        );
+      }
+    };
+    this.drainQueue = Promise.all([this.netQueue, this.drainQueue]).then(job, job);
   }
 
   /** One VIP add; in quorum mode with a lifetime, only while the lease guard holds. */

@@ -42,6 +42,12 @@ export function shutdownHandoverUs(ic: InstanceConfig): number {
   return ic.advertIntervalCs * 10_000 + 1_000_000;
 }
 
+/**
+ * Quorum mode: how long a planned hand-over drains (new connections refused, open ones finish)
+ * before the VIPs go. Short: SYNs dropped meanwhile come back after 1 s and must find the new holder.
+ */
+export const QUORUM_DRAIN_US = 200_000;
+
 /** An advert timer this much late still re-arms from its due time (see the FSM). */
 export const ADVERT_LATENESS_US = 2000;
 
@@ -68,6 +74,7 @@ export function instanceParams(ic: InstanceConfig, src: string, quorum = false):
     shutdownHandoverUs: shutdownHandoverUs(ic),
     advertLatenessUs: ADVERT_LATENESS_US,
     quorum: quorum || undefined,
+    quorumDrainUs: quorum ? QUORUM_DRAIN_US : undefined,
   } satisfies All<InstanceParams>);
 }
 

@@ -23,6 +23,11 @@ export interface DataplanePort {
   announce(ifname: string, address: string): boolean;
   /** The addresses on the interface now (what "present" in status reports). */
   listAddresses(ifname: string): Promise<string[]>;
+  /**
+   * Quorum mode's hand-over drain: drop (on) or stop dropping (off) new TCP connections (SYNs) to
+   * these addresses, keyed by `owner` (an instance). Absent: no drain is possible (the simulator).
+   */
+  blockNew?(owner: string, specs: AddressSpec[], on: boolean): Promise<void>;
   /** Takes the data plane's descriptors now (netlink, a packet socket per interface), before any
    * descriptor pressure (issue 15 item 4); returns what could not be opened, as messages. */
   prepare?(ifnames: string[]): string[];

@@ -264,14 +264,14 @@ export class Runtime implements RuntimeLike {
     this.faults.stopAll();
     for (const name of this.insts.keys()) {
       if (keep.has(name)) continue;
-      // In quorum mode the new MASTER needs the lease first: the VIPs go now, the lease after them.
-      const handover = graceful && this.quorum?.holder(name) === undefined;
-      this.step(name, { type: 'shutdown', ...(handover ? { handover: true } : {}) });
+      // The FSM decides what a graceful stop keeps: the VIPs until the new MASTER speaks, or in quorum
+      // mode (the new MASTER needs the lease first) a drain, then the VIPs off and the lease after them.
+      this.step(name, { type: 'shutdown', ...(graceful ? { handover: true } : {}) });
     }
-    // Leases go back once the VIPs are off (the revoke waits on the network queue).
-    const leases = this.quorum?.stop(reason);
+    // A draining quorum MASTER still holds its lease: the renewals go on until its release (after the drain).
     if (graceful) await handoversDone(this.o.clock, () => this.node.instances);
-    await leases;
+    // Leases go back once the VIPs are off (the revoke waits on the network queue).
+    await this.quorum?.stop(reason);
     // The old node goes away: its remaining timers (kept MASTERs') with it.
     for (const rt of this.insts.values()) for (const h of rt.timers.values()) this.o.clock.cancel(h);
     await this.exec.idle();
@@ -364,7 +364,6 @@ export class Runtime implements RuntimeLike {
       machine: (n) => (this.trackers ? this.node?.instance(n) : undefined),
       nowUs: () => this.o.clock.nowUs(),
       step: (n, ev) => this.step(n, ev),
-      inQuorum: (n) => this.quorum?.holder(n) !== undefined,
       held: (n) => this.o.holds?.().has(n) === true,
     };
   }

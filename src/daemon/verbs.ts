@@ -5,7 +5,7 @@
  */
 import { refuse } from '../errors.js';
 import type { Verdict } from '../model/verbs.js';
-import type { Event, VrrpInstance } from '../vrrp/fsm.js';
+import { HOLD_PRIORITY, type Event, type VrrpInstance } from '../vrrp/fsm.js';
 import type { Clock } from '../util/clock.js';
 
 /** How often a graceful stop looks whether the hand-overs are done. */
@@ -18,8 +18,6 @@ export interface VerbHost {
   machine(name: string): Pick<VrrpInstance, 'state' | 'effectivePriority'> | undefined;
   nowUs(): number;
   step(name: string, ev: Event): void;
-  /** Quorum instance: the new MASTER needs the lease first, so a switchover does not keep the VIPs. */
-  inQuorum(name: string): boolean;
   /** In the persisted maintenance set. */
   held(name: string): boolean;
 }
@@ -42,19 +40,23 @@ export function handover(h: VerbHost, name: string, holdS: number, keepVips: boo
     ...(holdUntilUs !== undefined ? { holdUntilUs } : {}),
     ...(keepVips ? { keepVips } : {}),
   });
-  const prio = h.machine(name)?.effectivePriority ?? 1;
+  const after = h.machine(name);
+  // Quorum mode drains first (still MASTER for a moment, new connections refused), then leaves.
+  const left = after?.state === 'MASTER' ? 'drains, then leaves MASTER' : 'left MASTER';
+  const prio = after?.state === 'MASTER' ? HOLD_PRIORITY : (after?.effectivePriority ?? HOLD_PRIORITY);
   return {
     ok: true,
-    message: `${name} left MASTER${holdS > 0 ? `; it stays at priority ${prio} for ${holdS} s` : ''}`,
+    message: `${name} ${left}${holdS > 0 ? `; it stays at priority ${prio} for ${holdS} s` : ''}`,
   };
 }
 
 /**
  * Planned move (`floatd switchover`): the hand-over, but the VIPs stay until another router's
- * advert is heard (or advert interval + 1 s). In quorum mode the VIPs go at once.
+ * advert is heard (or advert interval + 1 s). In quorum mode the FSM drains instead (the new MASTER
+ * needs the lease first, so the VIPs cannot stay): src/vrrp/fsm-gates.ts startDrain.
  */
 export function switchover(h: VerbHost, name: string, holdS: number): Verdict {
-  return handover(h, name, holdS, !h.inQuorum(name));
+  return handover(h, name, holdS, true);
 }
 
 /** The maintenance set changed for `name`: the FSM's 'maintenance' hold; a held MASTER switches over. */

@@ -7,6 +7,9 @@
 import { effectivePriority, masterDownUs, skewUs, US_PER_CS } from './timers.js';
 import type { Action, Event, InstanceParams, Reason, TimerName, VrrpState } from './types.js';
 
+/** What a drain defers: the operator's hand-over (the event as it came) or a graceful stop. */
+export type Drain = { kind: 'handover'; ev: Extract<Event, { type: 'handover' }> } | { kind: 'shutdown' };
+
 export interface InstanceHooks {
   /**
    * Asked when the down timer expires: may this instance go MASTER now? A sync group answers
@@ -56,6 +59,10 @@ export class InstanceCore {
   protected _denied: Reason | undefined;
   /** The reason of the last transition. */
   protected _reason: Reason;
+  /** Quorum mode: a MASTER draining before a planned hand-over, and the hand-over that follows the drain. */
+  protected _drain: Drain | undefined;
+  /** The drain's block on new connections is in place (lifted right after the VIP removal). */
+  protected _blocked = false;
 
   constructor(params: InstanceParams, hooks: InstanceHooks = {}) {
     this.params = { ...params };
@@ -108,9 +115,13 @@ export class InstanceCore {
   get gates(): readonly string[] {
     return [...this._gates.keys()];
   }
-  /** Stopped, but still holding the VIPs until the new MASTER speaks (or the bound passes). */
+  /** Stopped, but still holding the VIPs until the new MASTER speaks (or the bound passes); or draining. */
   get handoverPending(): boolean {
-    return this._handoverPending;
+    return this._handoverPending || this._drain !== undefined;
+  }
+  /** Quorum mode: draining before a planned hand-over (still MASTER, new connections refused). */
+  get draining(): boolean {
+    return this._drain !== undefined;
   }
   /** Why the instance is in its state: the last transition's reason, or quorum_denied while denied. */
   get stateReason(): Reason {
@@ -236,6 +247,10 @@ export class InstanceCore {
     this.cancelAll(out);
     if (resign) out.push({ type: 'sendAdvert', priority: 0 });
     out.push({ type: 'removeVips' });
+    // A drain ends with the release, whichever way it comes (its timer, a fault, a lost lease).
+    this._drain = undefined;
+    if (this._blocked) out.push({ type: 'unblockNew' });
+    this._blocked = false;
     this.giveLease(out, `${this.tag()} leaving MASTER`);
   }
 

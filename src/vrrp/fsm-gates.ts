@@ -4,9 +4,9 @@
  * (docs/quorum.md: the `lease` event and the wantLease/releaseLease actions). Pure, like
  * fsm-core.ts; fsm.ts handles the remaining events.
  */
-import { InstanceCore } from './fsm-core.js';
+import { InstanceCore, type Drain } from './fsm-core.js';
 import { skewMinUs, US_PER_CS } from './timers.js';
-import type { Action, Event } from './types.js';
+import type { Action, Event, Reason } from './types.js';
 
 export class GatedCore extends InstanceCore {
   protected downTimer(now: number, out: Action[]): void {
@@ -101,5 +101,64 @@ export class GatedCore extends InstanceCore {
     this._masterAddress = undefined;
     this._masterPriority = undefined;
     this.enterBackup(now, out, gate, 'full');
+  }
+
+  protected leaveFault(now: number, out: Action[], reason: Reason): void {
+    this._masterAdverIntCs = this.params.advertIntervalCs;
+    const delay = this.isOwnerMaster() ? this.params.advertIntervalCs * US_PER_CS + this.skewUs() : 'full';
+    this.enterBackup(now, out, reason, delay);
+  }
+
+  protected onSync(now: number, ev: Extract<Event, { type: 'syncGroup' }>, out: Action[]): void {
+    const reason: Reason = { kind: 'sync_group', text: ev.text };
+    switch (ev.to) {
+      case 'MASTER':
+        if (this._state !== 'BACKUP' || this._gates.size > 0) return;
+        if (this.params.quorum && !this._leaseHeld) {
+          this._wantState = 'MASTER';
+          this._downCause = reason;
+          this.askLease(out);
+        } else this.becomeMaster(now, out, reason);
+        return;
+      case 'BACKUP':
+        if (this._state === 'MASTER') {
+          this.releaseMaster(out, false);
+          this.enterBackup(now, out, reason, 'full');
+        }
+        return;
+      case 'FAULT':
+        this._groupFault = true;
+        if (this._state === 'BACKUP' || this._state === 'MASTER')
+          this.enterFault(out, { ...this.faultReason(false), kind: 'sync_group', text: ev.text });
+        return;
+      case 'RECOVER':
+        this._groupFault = false;
+        if (this._state === 'FAULT' && !this.faulted) this.leaveFault(now, out, { kind: 'recovered', text: ev.text });
+        return;
+    }
+  }
+
+  /**
+   * Quorum mode, a planned hand-over (switchover, graceful stop) of a MASTER outside a sync group:
+   * drain first. It stays MASTER — lease held, VIPs up, adverts at its priority, so no peer moves —
+   * while new connections are refused (`blockNew`: their SYNs dropped, the client retransmits them
+   * in 1 s) and the ones in flight finish here; at `drainEnd` (never past the lease's `untilUs`) the
+   * deferred hand-over runs the ordered release. false: no drain, hand over now. A sync group's
+   * members release one lease together, so they do not drain (docs/quorum.md, Limits).
+   */
+  protected startDrain(now: number, out: Action[], d: Drain): boolean {
+    const us = this.params.quorumDrainUs ?? 0;
+    if (!this.params.quorum || this._state !== 'MASTER' || us <= 0 || this.hooks.canGoMaster) return false;
+    if (this._drain) {
+      if (d.kind === 'shutdown') this._drain = d; // a stop during a switchover's drain: the stop follows it
+      return true;
+    }
+    this._drain = d;
+    this._blocked = true;
+    out.push({ type: 'blockNew' });
+    const text = `${this.tag()} draining ${Math.round(us / 1000)} ms before the hand-over: new connections refused`;
+    out.push({ type: 'log', level: 'info', text });
+    this.setTimer(out, 'drainEnd', Math.min(now + us, this._leaseUntil ?? now + us));
+    return true;
   }
 }

@@ -86,8 +86,9 @@ export class VrrpInstance extends GatedCore {
       });
       return;
     }
-    // Stale VIPs left by a crash go first; then wait the full Master_Down_Interval.
+    // Stale VIPs (and a drain's block) left by a crash go first; then wait the full Master_Down_Interval.
     out.push({ type: 'removeVips' });
+    if ((this.params.quorumDrainUs ?? 0) > 0) out.push({ type: 'unblockNew' });
     this.enterBackup(now, out, { kind: 'init', text: `${this.tag()} Entering BACKUP STATE (init)` }, 'full');
   }
 
@@ -253,6 +254,14 @@ export class VrrpInstance extends GatedCore {
       case 'garpLowerPrio':
         if (this._state === 'MASTER') out.push({ type: 'garp', burst: 'lowerPrio' });
         return;
+      case 'drainEnd': {
+        const d = this._drain;
+        if (!d || this._state !== 'MASTER') return;
+        this._drain = undefined; // the block stays until the release lifts it, after the VIP removal
+        if (d.kind === 'handover') this.onHandover(now, d.ev, out, true);
+        else this.onShutdown(now, true, out, true);
+        return;
+      }
       case 'handoverLimit':
         if (this._handoverPending)
           this.endHandover(out, `no new MASTER heard within ${Math.round((p.shutdownHandoverUs ?? 0) / 1000)} ms`);
@@ -289,12 +298,6 @@ export class VrrpInstance extends GatedCore {
     }
   }
 
-  private leaveFault(now: number, out: Action[], reason: Reason): void {
-    this._masterAdverIntCs = this.params.advertIntervalCs;
-    const delay = this.isOwnerMaster() ? this.params.advertIntervalCs * US_PER_CS + this.skewUs() : 'full';
-    this.enterBackup(now, out, reason, delay);
-  }
-
   private onVipRemoved(now: number, out: Action[]): void {
     if (this._state !== 'MASTER') return;
     // keepalived's set_vrrp_backup: resign, then re-take after Skew_Time and re-add the VIPs.
@@ -311,10 +314,12 @@ export class VrrpInstance extends GatedCore {
    * after the priority-0 advert until the new MASTER speaks (or the bound passes): clients are
    * served until the new MASTER's GARPs move them.
    */
-  private onShutdown(now: number, handover: boolean, out: Action[]): void {
+  private onShutdown(now: number, handover: boolean, out: Action[], drained = false): void {
     if (this._state === 'STOP') return;
+    if (handover && !drained && this.startDrain(now, out, { kind: 'shutdown' })) return;
     const bound = this.params.shutdownHandoverUs ?? 0;
-    if (this._state === 'MASTER' && handover && bound > 0) {
+    // Quorum mode: the new MASTER needs the lease first, so the VIPs go now (after the drain), the lease after them.
+    if (this._state === 'MASTER' && handover && bound > 0 && !this.params.quorum) {
       this.cancelAll(out);
       this.cancelTimer(out, 'holdEnd');
       out.push({ type: 'sendAdvert', priority: 0 });
@@ -340,14 +345,16 @@ export class VrrpInstance extends GatedCore {
   }
 
   /** Like a shutdown for the peers (priority 0: they take over after Skew_Time), but we stay BACKUP. */
-  private onHandover(now: number, ev: Extract<Event, { type: 'handover' }>, out: Action[]): void {
+  private onHandover(now: number, ev: Extract<Event, { type: 'handover' }>, out: Action[], drained = false): void {
     if (this._state !== 'MASTER') return;
+    if (!drained && this.startDrain(now, out, { kind: 'handover', ev })) return;
     if (ev.holdUntilUs !== undefined) {
       const s = Math.round((ev.holdUntilUs - now) / 1e6);
       this.setHold(out, 'handover', true, ev.holdUntilUs, `hand-over: lowest priority for ${s} s`);
     } else if (this._holds.has('handover')) this.setHold(out, 'handover', false, undefined, 'hand-over hold cleared');
     const bound = this.params.shutdownHandoverUs ?? 0;
-    const keep = ev.keepVips === true && bound > 0;
+    // Quorum mode keeps nothing (the new MASTER needs the lease first): the drain came before this.
+    const keep = ev.keepVips === true && bound > 0 && !this.params.quorum;
     if (keep) {
       this.cancelAll(out);
       out.push({ type: 'sendAdvert', priority: 0 });
@@ -362,35 +369,6 @@ export class VrrpInstance extends GatedCore {
     if (keep) {
       this._handoverPending = true;
       this.setTimer(out, 'handoverLimit', now + bound);
-    }
-  }
-
-  private onSync(now: number, ev: Extract<Event, { type: 'syncGroup' }>, out: Action[]): void {
-    const reason: Reason = { kind: 'sync_group', text: ev.text };
-    switch (ev.to) {
-      case 'MASTER':
-        if (this._state !== 'BACKUP' || this._gates.size > 0) return;
-        if (this.params.quorum && !this._leaseHeld) {
-          this._wantState = 'MASTER';
-          this._downCause = reason;
-          this.askLease(out);
-        } else this.becomeMaster(now, out, reason);
-        return;
-      case 'BACKUP':
-        if (this._state === 'MASTER') {
-          this.releaseMaster(out, false);
-          this.enterBackup(now, out, reason, 'full');
-        }
-        return;
-      case 'FAULT':
-        this._groupFault = true;
-        if (this._state === 'BACKUP' || this._state === 'MASTER')
-          this.enterFault(out, { ...this.faultReason(false), kind: 'sync_group', text: ev.text });
-        return;
-      case 'RECOVER':
-        this._groupFault = false;
-        if (this._state === 'FAULT' && !this.faulted) this.leaveFault(now, out, { kind: 'recovered', text: ev.text });
-        return;
     }
   }
 }

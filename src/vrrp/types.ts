@@ -17,7 +17,9 @@ export type TimerName =
   /** Stopping MASTER: the bound on keeping the VIPs until a new MASTER speaks. */
   | 'handoverLimit'
   /** The earliest end of a timed hold (the API hand-over's). */
-  | 'holdEnd';
+  | 'holdEnd'
+  /** Quorum mode: the end of a planned hand-over's drain (InstanceParams.quorumDrainUs). */
+  | 'drainEnd';
 
 export interface InstanceParams {
   name: string;
@@ -66,6 +68,13 @@ export interface InstanceParams {
    * so does any event that finds a MASTER past the lease's `untilUs` (a stopped daemon resuming).
    */
   quorum?: boolean;
+  /**
+   * Quorum mode, a planned hand-over (switchover, graceful stop) of a MASTER outside a sync group:
+   * it first refuses new connections to its VIPs (`blockNew`) for this long while it still holds
+   * them and the lease, so the connections in flight finish on it; then the usual release. A
+   * refused SYN is retransmitted by the client (1 s) and finds the new holder. 0/absent: no drain.
+   */
+  quorumDrainUs?: number;
 }
 
 export type SyncDirective = 'MASTER' | 'BACKUP' | 'FAULT' | 'RECOVER';
@@ -83,7 +92,8 @@ export type Event =
    * Operator hand-over (API): a MASTER resigns with a priority-0 advert and becomes BACKUP.
    * `holdUntilUs`: it also stays at the lowest priority until then (hold 'handover'); absent:
    * an earlier hand-over's hold ends now. `keepVips` (switchover): the VIPs stay until another
-   * router's advert with priority > 0 arrives, at most shutdownHandoverUs (as a graceful stop).
+   * router's advert with priority > 0 arrives, at most shutdownHandoverUs (as a graceful stop);
+   * not in quorum mode, which drains first instead (quorumDrainUs).
    */
   | { type: 'handover'; text?: string; holdUntilUs?: number; keepVips?: boolean }
   /** The dataplane finished the VIP adds and GARPs that the last addVips/garp asked for. */
@@ -164,6 +174,10 @@ export type Action =
   | { type: 'cancelTimer'; timer: TimerName }
   /** Quorum mode: ask for the lease (idempotent; answered by a `lease` event). */
   | { type: 'wantLease' }
+  /** Quorum mode, a hand-over's drain: drop new TCP connections (SYNs) to the VIPs while they are still here. */
+  | { type: 'blockNew' }
+  /** The drain's block lifted (queued after the VIP removal). */
+  | { type: 'unblockNew' }
   /** Quorum mode: give the lease back (revoked once the VIPs queued for removal are gone). */
   | { type: 'releaseLease'; why: string }
   /** Something worth a log line that is not a transition (discarded advert, config error). */

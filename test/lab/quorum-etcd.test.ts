@@ -60,6 +60,18 @@ function vipEvent(log: string, event: string, since: number): number {
   }
   return NaN;
 }
+/**
+ * A planned hand-over's order in the daemons' logs (ms epoch): the old holder blocks new connections
+ * (drain), then removes its VIP, then the new holder adds it — no overlap, and the drain before the gap.
+ */
+function handoverTimes(m: QServer, o: QServer, t0: number): { drain: number; del: number; add: number } {
+  const drain = vipEvent(q.log(m), 'vip.drain', t0);
+  const del = vipEvent(q.log(m), 'vip.del', t0);
+  const add = vipEvent(q.log(o), 'vip.add', t0);
+  assert.ok(drain <= del, `${m} drains (${drain}) before it removes the VIP (${del})`);
+  assert.ok(add >= del, `the old holder removes its VIP (${del}) before the new one adds it (${add})`);
+  return { drain, del, add };
+}
 /** Exactly one holder, and not `m`. */
 const another = (m: QServer): boolean => q.holders().length === 1 && q.holders()[0] !== m;
 const noDual = (what: string): void => assert.equal(sampler.dual(), 0, `${what}: samples with two holders`);
@@ -77,10 +89,11 @@ const restart = async (h: QServer): Promise<void> => {
 
 /**
  * A hand-over from the holder `m` (SIGTERM, `floatd switchover`) under a client probe (a request every
- * 20 ms on a fresh connection, 3 s timeout: a SYN sent into the gap is retransmitted at 1 s): a peer
- * holds within 1 s (it acquires on the key's watch, not at its down timer), and the old holder's VIP
- * leaves before the new one's arrives, by the daemons' own log lines. Failed requests are reported, not
- * asserted: one ECONNRESET in a CI run (open, issue 13; named in the closing note). Returns the new holder.
+ * 20 ms on a fresh connection, 3 s timeout: a SYN dropped by the drain or sent into the gap is retransmitted
+ * at 1 s): a peer holds within 1 s (it acquires on the key's watch, not at its down timer); the old holder
+ * drains, then its VIP leaves before the new one's arrives, by the daemons' own log lines; **no request
+ * fails** (before the drain, one ECONNRESET in a CI run: issue 13, docs/quorum.md "Why the drain").
+ * Returns the new holder.
  */
 async function handOver(what: string, m: QServer, act: () => void): Promise<QServer> {
   const probe = new ClientProbe(q.lab, 'client', `http://${QUORUM_VIP}/load.html`, 20, 3000);
@@ -94,17 +107,16 @@ async function handOver(what: string, m: QServer, act: () => void): Promise<QSer
   const around = probe.records().filter((r) => r.sent >= t0 - 1000 && r.sent < t0 + 1000);
   const failed = around.filter((r) => r.recv === undefined);
   const slow = around.filter((r) => r.recv !== undefined && r.recv - r.sent > 500).length;
-  const del = vipEvent(q.log(m), 'vip.del', t0);
-  const add = vipEvent(q.log(o), 'vip.add', t0);
+  const { drain, del, add } = handoverTimes(m, o, t0);
   console.log(
-    `${what} hand-over: ${o} holds after ${t} ms (VIP removed by ${m} at +${del - t0} ms, added by ${o} at ` +
-      `+${add - t0} ms: gap ${add - del} ms); ${around.length} requests sent ±1 s, ` +
-      `${failed.length} failed, ${slow} delayed > 0.5 s (a SYN retransmit)`,
+    `${what} hand-over: ${o} holds after ${t} ms (${m} drained from +${drain - t0} ms, removed the VIP at ` +
+      `+${del - t0} ms, ${o} added it at +${add - t0} ms: drain ${del - drain} ms, gap ${add - del} ms); ` +
+      `${around.length} requests sent ±1 s, ${failed.length} failed, ${slow} delayed > 0.5 s (a SYN retransmit)`,
   );
-  assert.ok(add >= del, `the old holder removes its VIP (${del}) before the new one adds it (${add})`);
   assert.ok(t < 1000, `${what} in ${t} ms: the peer acquires on the key's watch, not at its down timer`);
   assert.ok(around.length > 50, 'the probe ran');
-  if (failed.length) console.log(`# KNOWN OPEN: failed requests: ${JSON.stringify(failed.slice(0, 5))}`);
+  // The drain lets the connections open on the old holder finish there (docs/quorum.md, "Why the drain").
+  assert.deepEqual(failed, [], `${what}: no request fails`);
   return o;
 }
 
@@ -223,7 +235,7 @@ scenario(
 );
 
 scenario(
-  'SIGTERM of the MASTER: priority 0 and revoke; a peer acquires on the watch, 0 requests lost',
+  'SIGTERM of the MASTER: a drain, then priority 0 and revoke; a peer acquires on the watch, 0 requests lost',
   { name: 'SIGTERM', timeoutMs: 30_000 },
   async ({ m }) => {
     await handOver('SIGTERM', m, () => q.signalFloatd(m, 'TERM'));
@@ -275,7 +287,7 @@ scenario(
 // of three runs: the new holder's watch, resumed when the killed member came back, replayed the old key's
 // deletion and the holder fenced on it (fixed: src/quorum/lease.ts staleDeletion).
 scenario(
-  '`floatd switchover` of the MASTER: the same ordering (priority 0, VIPs off, revoke), 0 requests lost',
+  '`floatd switchover` of the MASTER: the same ordering (drain, priority 0, VIPs off, revoke), 0 requests lost',
   { name: 'switchover', timeoutMs: 30_000 },
   async ({ m }) => {
     // No hold: later scenarios see the usual priorities.

@@ -33,6 +33,7 @@ if (ONE !== undefined) {
     let takeovers = 0;
     let expiries = 0;
     let steps = 0;
+    let drains = 0;
     for (let i = 0; i < COUNT; i++) {
       const seed = (BASE + i) >>> 0;
       const res = await runShippedQuorum(generateQ(seed));
@@ -40,17 +41,20 @@ if (ONE !== undefined) {
       takeovers += res.takeovers;
       expiries += res.expiries;
       steps += res.steps;
+      drains += res.drains;
       const fail = [...res.violations, ...res.stuck];
       if (fail.length > 0 && bad.length < 5) bad.push(`seed ${seed}: ${fail[0]}\n  ${replay(seed)}`);
     }
     console.log(
       `shipped quorum sim: ${COUNT} schedules (base seed ${BASE}), ${steps} checked instants, ${takes} VIP adds ` +
-        `(${takeovers} by another host), ${expiries} lease expiries at etcd, ${bad.length} failing, ` +
+        `(${takeovers} by another host), ${expiries} lease expiries at etcd, ${drains} hand-over drains, ` +
+        `${bad.length} failing, ` +
         `${Date.now() - started} ms`,
     );
     assert.deepEqual(bad, []);
     // The schedules exercise the property: the VIP does move, and leases do expire at the server.
     assert.ok(takeovers > COUNT / 2 && expiries > COUNT / 4, `takeovers ${takeovers}, expiries ${expiries}`);
+    assert.ok(drains > COUNT / 10, `hand-over drains ${drains}: switchovers and SIGTERMs of a holder drain first`);
   });
 }
 

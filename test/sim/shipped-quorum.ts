@@ -167,6 +167,8 @@ interface Host {
   link: SimLinkWatch;
   /** The kernel's addresses (they outlive the process) → the end of their valid_lft, if any. */
   addrs: Map<string, { end?: number; timer?: TimerHandle }>;
+  /** The hand-over drain's block on new connections (kernel state: it outlives the process too). */
+  blocked?: boolean;
 }
 
 export interface QOptions {
@@ -185,6 +187,8 @@ export interface QResult {
   takeovers: number;
   expiries: number;
   steps: number;
+  /** Hand-over drains started (the block put in a kernel). */
+  drains: number;
 }
 
 export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise<QResult> {
@@ -195,6 +199,7 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
   const stuck: string[] = [];
   let takes = 0;
   let takeovers = 0;
+  let drains = 0;
   let lastHolder = '';
   let steps = 0;
   let sides: string[][] = [];
@@ -267,6 +272,11 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
     removeRoute: async () => true,
     announce: () => true,
     listAddresses: async () => [...h.addrs.keys()],
+    blockNew: (_owner, _specs, on) =>
+      syscall(h, p, () => {
+        if (on && !h.blocked) drains++;
+        h.blocked = on;
+      }),
   });
 
   // ---- VRRP between the hosts ----
@@ -403,9 +413,12 @@ export async function runShippedQuorum(sc: QScenario, o: QOptions = {}): Promise
           `at the end (quiet for ${QUIET_US / 1e6} s): ${vip} on [${holders.map((h) => h.node.name)}], ` +
             `${inst} MASTER [${masters.map((h) => h.node.name)}]`,
         );
+      // A drain's block left on the holder would refuse every new connection to its VIP.
+      for (const h of holders)
+        if (h.blocked) stuck.push(`at the end: ${h.node.name} holds ${vip} with the drain's block on`);
     }
   });
   await clock.runUntil(sc.endUs);
   for (const h of hosts.values()) kill(h);
-  return { violations, stuck, takes, takeovers, expiries: etcd.stats.keyExpiries, steps };
+  return { violations, stuck, takes, takeovers, expiries: etcd.stats.keyExpiries, steps, drains };
 }

@@ -88,7 +88,6 @@ async function withServer(
     },
     nowUs: () => 0,
     step: () => undefined,
-    inQuorum: () => false,
     held: () => false,
   };
   const rt = {
