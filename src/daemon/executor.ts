@@ -68,6 +68,8 @@ export interface QuorumHooks {
   leftMaster(name: string, why: string): void;
 }
 
+const NOTHING: Promise<void> = Promise.resolve();
+
 export class Executor {
   /** Serialises kernel changes so VIP adds/removes and GARPs happen in action order. */
   private netQueue: Promise<void> = Promise.resolve();
@@ -76,13 +78,19 @@ export class Executor {
    * queued before it, but off `netQueue`: a lease revoke waiting there for the VIP removal does not
    * also wait for an nft run.
    */
-  private drainQueue: Promise<void> = Promise.resolve();
+  private drainQueue: Promise<void> = NOTHING;
+  /** idle()'s answer for the current pair of queues: the same promise until either moves (callers compare them). */
+  private idleOf: { net: Promise<void>; drain: Promise<void>; both: Promise<void> } | undefined;
 
   constructor(protected readonly d: ExecutorDeps) {}
 
   /** Waits for every queued kernel change. */
   idle(): Promise<void> {
-    return Promise.all([this.netQueue, this.drainQueue]).then(() => undefined);
+    const [net, drain] = [this.netQueue, this.drainQueue];
+    if (drain === NOTHING) return net; // no drain ever queued (the usual case)
+    if (this.idleOf?.net !== net || this.idleOf.drain !== drain)
+      this.idleOf = { net, drain, both: Promise.all([net, drain]).then(() => undefined) };
+    return this.idleOf.both;
   }
 
   /** Queues a kernel job behind the others. */
