@@ -147,7 +147,13 @@ test(
     // A reload: the file is the truth again.
     lab.signalFloatd('lb1', 'HUP');
     await lab.waitFor('back to the file', () => /the file says what runs/.test(lab.log('lb1')), 5000);
-    await lab.waitFor('rr over 2', () => lab.ruleset('lb1').includes('numgen inc mod 2 map'), 5000);
+    // 'mod 2' alone proves nothing here: the rules already said mod 2 (rs1, rs3) before the reload. Wait for the
+    // file's pair in the slot map (a CI run sampled between the log line and the nft transaction).
+    const fileRules = (): boolean => {
+      const r = lab.ruleset('lb1');
+      return r.includes('numgen inc mod 2 map') && r.includes(RS_IPS[1]!) && !r.includes(RS_IPS[2]!);
+    };
+    await lab.waitFor("rr over the file's two servers", fileRules, 5000);
     assert.deepEqual(tally(lab.requests(20, 3)), { rs1: 10, rs2: 10 });
     assert.deepEqual(
       status().realServers.map((r) => r.address),
