@@ -7,12 +7,14 @@
  * `dnat ip addr . port to … map` (it crashes on them), so floatd writes nft's own syntax and
  * reads JSON.
  */
-import { spawn } from 'node:child_process';
+import { execFile, type Exec } from '../util/exec.js';
 import type { VirtualServerConfig } from '../config/lvs-model.js';
 import type { RotationEntry } from './membership.js';
 import { planTables, TABLE, type NftFamily } from './nft-plan.js';
 import { diffGeneric, diffTable, dropTable, parseActual, type ActualTable } from './nft-diff.js';
 import { DR_MARK_TABLE, drCounterKeys, drTables } from './nft-dr.js';
+
+export { execFile, isOwnPid, type Exec } from '../util/exec.js';
 
 export interface RsCounters {
   inPackets: number;
@@ -33,42 +35,6 @@ export interface LbBackend {
   counters(vss: VirtualServerConfig[]): Promise<Map<string, RsCounters>>;
   /** Removes everything floatd installed. */
   clear(): Promise<void>;
-}
-
-export type Exec = (argv: string[], stdin?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
-
-/** The last processes floatd ran (their pids), so `nft monitor` can tell floatd's changes from others'. */
-const recent: number[] = [];
-export const isOwnPid = (pid: number): boolean => recent.includes(pid);
-
-/** Runs a command without blocking the loop; `prefix` runs it elsewhere (e.g. `ip netns exec NS`). */
-export function execFile(prefix: string[] = []): Exec {
-  return (argv, stdin) =>
-    new Promise((resolve) => {
-      const all = [...prefix, ...argv];
-      const child = spawn(all[0]!, all.slice(1), {
-        stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        timeout: 10_000,
-      });
-      if (child.pid !== undefined) {
-        recent.push(child.pid);
-        if (recent.length > 256) recent.shift();
-      }
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (b: Buffer) => {
-        stdout += b.toString();
-      });
-      child.stderr?.on('data', (b: Buffer) => {
-        stderr += b.toString();
-      });
-      child.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + String(e) }));
-      child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      if (child.stdin) {
-        child.stdin.on('error', () => undefined); // a child that exits early: its exit code says why
-        child.stdin.end(stdin);
-      }
-    });
 }
 
 const NAT_TABLES = [

@@ -6,7 +6,7 @@
  * One nftables table per instance (`inet floatd_drain_<hex of the name>`), made and deleted in one
  * `nft -f -` transaction each; the script is built by a pure function.
  */
-import { spawn } from 'node:child_process';
+import { execFile, type Exec } from '../util/exec.js';
 import type { AddressSpec } from './addresses.js';
 
 /** The table's name for an instance (hex: instance names may hold any character nft refuses). */
@@ -29,16 +29,18 @@ export function drainScript(owner: string, specs: readonly AddressSpec[], on: bo
   return s;
 }
 
-/** Applies the script; rejects with nft's message (no nft, no permission). */
-export function applyDrain(owner: string, specs: readonly AddressSpec[], on: boolean): Promise<void> {
-  const script = drainScript(owner, specs, on);
-  return new Promise((resolve, reject) => {
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'], timeout: 5000 });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', (e) => reject(e));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft: ${err.trim() || `exit ${code}`}`))));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(script);
-  });
+/** nft gets 5 s: a drain is 200 ms, and a hung nft must not hold up the hand-over for long. */
+const nft = execFile([], 5000);
+
+/** Applies the script; rejects with nft's message, or with the spawn error's `code` (ENOENT: no nft). */
+export async function applyDrain(
+  owner: string,
+  specs: readonly AddressSpec[],
+  on: boolean,
+  exec: Exec = nft,
+): Promise<void> {
+  const r = await exec(['nft', '-f', '-'], drainScript(owner, specs, on));
+  if (r.code === 0) return;
+  if (r.errno) throw Object.assign(new Error(r.stderr.trim()), { code: r.errno });
+  throw new Error(`nft: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
