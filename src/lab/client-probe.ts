@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab } from './netns-lab.js';
+import { PROBE_SCRIPT } from './client-probe-script.js';
 
 export interface ProbeRecord {
   sent: number;
@@ -18,22 +19,8 @@ export interface ProbeRecord {
   error?: string;
 }
 
-const SCRIPT = `import http from 'node:http';
-const [url, every, timeout] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-setInterval(() => {
-  const sent = Date.now();
-  const req = http.get(url, { agent: false, timeout }, (res) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (c) => { body += c; });
-    res.on('end', () => out({ sent, recv: Date.now(), body: body.trim() }));
-  });
-  req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', (e) => out({ sent, error: e.message }));
-}, every);
-process.on('SIGTERM', () => process.exit(0));
-`;
+/** Numbers the probes' log files (several probes may run on one lab). */
+let probeSeq = 0;
 
 export class ClientProbe {
   private readonly child: ChildProcess;
@@ -42,8 +29,8 @@ export class ClientProbe {
   constructor(lab: Lab, host: string, url: string, intervalMs = 20, timeoutMs = 1000) {
     const dir = lab.host(host).dir;
     const script = join(dir, 'probe.mjs');
-    writeFileSync(script, SCRIPT);
-    const name = `probe-${Date.now()}.log`;
+    writeFileSync(script, PROBE_SCRIPT);
+    const name = `probe-${host}-${++probeSeq}.log`; // unique within this test process's labs
     this.logFile = join(lab.dir, name);
     this.child = lab.spawn(host, [process.execPath, script, url, String(intervalMs), String(timeoutMs)], name);
   }

@@ -29,7 +29,7 @@ const ALLOWED: Record<string, string> = {
   'src/util/clock.ts': 'the clock module itself',
   'src/api/dashboard.ts':
     'browser JavaScript inside a string, served to the dashboard page; it never runs in the daemon',
-  'src/lab/client-probe.ts': 'the probe is JavaScript source for a separate process on the lab client host',
+  'src/lab/client-probe-script.ts': 'JavaScript source (a string) for a separate probe process on the lab client host',
 };
 
 /** The deleted millisecond view: a second unit beside the µs Clock, kept out of src/ entirely. */
